@@ -1,0 +1,56 @@
+# renraku — `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+PKGS ?= ./...
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Start the dev mode: local PostgreSQL, demo data, URLs and logins printed
+	@scripts/ensure-deps.sh postgres
+	@$(GO) build -o bin/renraku ./cmd/renraku
+	@exec bin/renraku dev
+
+.PHONY: test
+test: ## Run every test (starts a throwaway PostgreSQL unless DATABASE_URL is set)
+	@scripts/ensure-deps.sh postgres browser
+	@if [ -n "$$DATABASE_URL" ]; then \
+		$(GO) test -count=1 -timeout 12m $(PKGS); \
+	else \
+		$(GO) run ./cmd/pgrun -- $(GO) test -count=1 -timeout 12m $(PKGS); \
+	fi
+
+.PHONY: generate
+generate: ## Regenerate templ views (commit the generated files)
+	$(GO) tool templ generate -path web
+	$(GO) tool templ generate -path internal
+
+.PHONY: verify
+verify: ## Check formatting, vet, generated files current, migrations well-formed
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+	@$(MAKE) --no-print-directory generate >/dev/null
+	@git diff --exit-code -- '*_templ.go' || { echo "generated templ files were stale: commit the regenerated ones"; exit 1; }
+	$(GO) test -count=1 -run 'TestMigrationFiles|TestEveryLanguageHasEveryMessage|TestCodeUsesOnlyKnownMessages' ./internal/postgres/ ./internal/i18n/
+
+.PHONY: lint
+lint: verify ## verify plus staticcheck
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks (record results in docs/PERFORMANCE.md)
+	@scripts/ensure-deps.sh postgres
+	@if [ -n "$$DATABASE_URL" ]; then \
+		$(GO) test -run '^$$' -bench . -benchmem $(PKGS); \
+	else \
+		$(GO) run ./cmd/pgrun -- $(GO) test -run '^$$' -bench . -benchmem $(PKGS); \
+	fi
+
+.PHONY: clean
+clean: ## Remove build output (keeps the dev database in .data)
+	rm -rf bin

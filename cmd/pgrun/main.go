@@ -1,0 +1,70 @@
+// Command pgrun runs a command with a throwaway PostgreSQL server: it starts a local
+// cluster from the system's binaries, exports DATABASE_URL to the command, and removes
+// the cluster when the command ends. `make test` uses it when DATABASE_URL is not set.
+//
+//	pgrun [-keep] -- go test ./...
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"github.com/renraku/renraku/internal/pgembed"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	keep := flag.Bool("keep", false, "keep the cluster's folder after the command ends (for debugging)")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pgrun [-keep] -- command [args...]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "renraku-pgrun-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgrun:", err)
+		return 1
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	// The child gets Ctrl-C through the terminal's process group; we only wait for it.
+	signal.Ignore(syscall.SIGINT)
+	signal.Ignore(syscall.SIGTERM)
+
+	cl, err := pgembed.Start(context.Background(), pgembed.Options{Dir: dir, Throwaway: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgrun:", err)
+		return 1
+	}
+	defer cl.Stop()
+
+	cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cl.URL, "RENRAKU_PG_BIN="+cl.BinDir)
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ee.ExitCode() >= 0 {
+				return ee.ExitCode()
+			}
+			return 1
+		}
+		fmt.Fprintln(os.Stderr, "pgrun:", err)
+		return 1
+	}
+	return 0
+}

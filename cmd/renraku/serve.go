@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/renraku/renraku/internal/app"
+)
+
+// runServe runs the production server until SIGINT/SIGTERM. It never migrates: a
+// schema that is behind stops it with the command that fixes it.
+func runServe(ctx context.Context, env *Env, args []string) error {
+	cfg, _, err := loadConfig(env, "serve", args, nil)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireServe(); err != nil {
+		return err
+	}
+	log := newLogger(env, cfg)
+	a := app.New(cfg, log)
+	if err := a.Start(ctx); err != nil {
+		_ = a.Close(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	}
+	return waitAndClose(ctx, a)
+}
+
+// waitAndClose blocks until ctx ends or the app fails, then shuts it down.
+func waitAndClose(ctx context.Context, a *app.App) error {
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-a.Err():
+	}
+	if err := a.Close(context.Background()); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}

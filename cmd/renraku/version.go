@@ -1,0 +1,14 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/renraku/renraku/internal/postgres"
+)
+
+func runVersion(ctx context.Context, env *Env, args []string) error {
+	fmt.Fprintf(env.Stdout, "renraku %s (%s, schema %d)\n", versionString(), runtime.Version(), postgres.LatestMigration())
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package app assembles renraku from its parts (config → pool → stores → services →
+// router) and runs its HTTP servers. cmd/renraku calls it for serve and dev; end-to-end
+// tests call it to start the whole app on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/web"
+	assets "github.com/renraku/renraku/web"
+)
+
+// App is one running renraku instance.
+type App struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	// Mounts adds handlers under fixed prefixes (the dev mode's LINE simulator). Set
+	// before Start.
+	Mounts map[string]http.Handler
+
+	pool          *pgxpool.Pool
+	metrics       *web.Metrics
+	httpServer    *http.Server
+	metricsServer *http.Server
+	listener      net.Listener
+	metricsLn     net.Listener
+	baseURL       *url.URL
+	errc          chan error
+}
+
+// New returns an App for cfg. Nothing is opened until Start.
+func New(cfg *config.Config, log *slog.Logger) *App {
+	return &App{cfg: cfg, log: log, errc: make(chan error, 2)}
+}
+
+// Start connects to the database, refuses a schema that is not current, binds the
+// listeners and starts serving. It returns once the app accepts connections.
+func (a *App) Start(ctx context.Context) error {
+	pool, err := postgres.Open(ctx, a.cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	a.pool = pool
+	st, err := postgres.SchemaStatusOf(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if err := st.Err(); err != nil {
+		return fmt.Errorf("database at version %d, binary needs %d: %w", st.Current, st.Latest, err)
+	}
+
+	catalog, err := i18n.Load(assets.Catalog)
+	if err != nil {
+		return err
+	}
+
+	a.listener, err = net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on RENRAKU_ADDR %s: %w", a.cfg.Addr, err)
+	}
+	a.baseURL = a.cfg.BaseURL
+	if a.baseURL == nil {
+		a.baseURL = &url.URL{Scheme: "http", Host: a.listener.Addr().String()}
+	}
+	a.metrics = web.NewMetrics()
+	srv := &web.Server{
+		Log:     a.log,
+		Catalog: catalog,
+		Ready:   postgres.Readiness{Pool: pool},
+		Metrics: a.metrics,
+		BaseURL: a.baseURL,
+		Mounts:  a.Mounts,
+	}
+	a.httpServer = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go a.serve(a.httpServer, a.listener)
+
+	if a.cfg.MetricsAddr != "" {
+		a.metricsLn, err = net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on RENRAKU_METRICS_ADDR %s: %w", a.cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.metrics.Handler())
+		a.metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go a.serve(a.metricsServer, a.metricsLn)
+	}
+	a.log.Info("started", "addr", a.listener.Addr().String(), "schema_version", st.Current)
+	return nil
+}
+
+func (a *App) serve(s *http.Server, l net.Listener) {
+	if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.errc <- err
+	}
+}
+
+// Err delivers a fatal server error, if one happens after Start.
+func (a *App) Err() <-chan error { return a.errc }
+
+// URL is the address the app listens on, as http://host:port.
+func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
+
+// BaseURL is the public URL used in links (RENRAKU_BASE_URL, or URL when unset).
+func (a *App) BaseURL() *url.URL { return a.baseURL }
+
+// MetricsURL is the /metrics address, or "" when metrics are disabled.
+func (a *App) MetricsURL() string {
+	if a.metricsLn == nil {
+		return ""
+	}
+	return "http://" + a.metricsLn.Addr().String() + "/metrics"
+}
+
+// Pool is the app's database pool.
+func (a *App) Pool() *pgxpool.Pool { return a.pool }
+
+// Close stops accepting requests, lets running ones finish within the configured
+// shutdown timeout, and closes the database pool.
+func (a *App) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if a.httpServer != nil {
+		errs = append(errs, a.httpServer.Shutdown(ctx))
+	}
+	if a.metricsServer != nil {
+		errs = append(errs, a.metricsServer.Shutdown(ctx))
+	}
+	if a.pool != nil {
+		a.pool.Close()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,253 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/logging"
+	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/postgres"
+)
+
+// startApp starts the whole app on 127.0.0.1:0 against dbURL, as `serve` would.
+func startApp(t *testing.T, dbURL string, logs io.Writer) *app.App {
+	t.Helper()
+	cfg := &config.Config{
+		DatabaseURL:     dbURL,
+		Addr:            "127.0.0.1:0",
+		MetricsAddr:     "127.0.0.1:0",
+		ShutdownTimeout: 5 * time.Second,
+		DataDir:         t.TempDir(),
+	}
+	if logs == nil {
+		logs = io.Discard
+	}
+	a := app.New(cfg, logging.New(logs, slog.LevelDebug))
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return a
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestLandingPageEndToEnd(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	a := startApp(t, pgtest.NewDBURL(t), &logs)
+
+	resp, body := get(t, a.URL()+"/?token=should-not-be-logged")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	for _, want := range []string{"学校と保護者の連絡を、LINEで安全に。", "教職員ログイン", `lang="ja"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	wantHeaders := map[string]string{
+		"Content-Type":           "text/html; charset=utf-8",
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "no-referrer",
+		"X-Frame-Options":        "DENY",
+	}
+	for k, v := range wantHeaders {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS sent over plain http without an https base URL")
+	}
+	if strings.Contains(body, "<script>") || strings.Contains(body, " onclick=") || strings.Contains(body, "style=") {
+		t.Error("page has inline script or style, which the CSP blocks")
+	}
+
+	if strings.Contains(logs.String(), "should-not-be-logged") {
+		t.Error("query string reached the log")
+	}
+	if !strings.Contains(logs.String(), `"route":"/"`) {
+		t.Errorf("request log line missing: %s", logs.String())
+	}
+}
+
+func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	tests := []struct {
+		name   string
+		url    string
+		header []string
+		want   string
+	}{
+		{"default japanese", "/", nil, "教職員ログイン"},
+		{"accept-language english", "/", []string{"Accept-Language", "en-US,en;q=0.8"}, "Staff sign-in"},
+		{"explicit english", "/?lang=en", nil, "Staff sign-in"},
+		{"cookie japanese beats header", "/", []string{"Accept-Language", "en", "Cookie", "lang=ja"}, "教職員ログイン"},
+		{"unsupported language", "/?lang=xx", []string{"Accept-Language", "ko"}, "教職員ログイン"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, body := get(t, a.URL()+tt.url, tt.header...)
+			if !strings.Contains(body, tt.want) {
+				t.Errorf("page lacks %q", tt.want)
+			}
+		})
+	}
+}
+
+func TestNotFoundPageInJapanese(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	resp, body := get(t, a.URL()+"/no/such/page")
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "ページが見つかりません") {
+		t.Fatalf("status %d, body %q", resp.StatusCode, body)
+	}
+}
+
+func TestStaticAssets(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	resp, body := get(t, a.URL()+"/static/vendor/htmx-2.0.11.min.js")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "htmx") {
+		t.Fatalf("htmx: status %d", resp.StatusCode)
+	}
+	if !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("vendored asset cache = %q", resp.Header.Get("Cache-Control"))
+	}
+	if resp, _ := get(t, a.URL()+"/static/"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("directory listing status = %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestMetricsOnlyOnInternalListener(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	get(t, a.URL()+"/")
+	resp, body := get(t, a.MetricsURL())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `renraku_http_requests_total{code="200",method="GET",route="/"}`) {
+		t.Fatalf("metrics: status %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, a.URL()+"/metrics"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics status = %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDBURL(t)
+	a := startApp(t, dbURL, nil)
+	ready := func() int {
+		resp, _ := get(t, a.URL()+"/readyz")
+		return resp.StatusCode
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("fresh app: readyz = %d", got)
+	}
+	if resp, _ := get(t, a.URL()+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+
+	// Schema behind: revert the newest migration under the running app.
+	m, err := postgres.NewMigrator(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Down(1); err != nil {
+		t.Fatal(err)
+	}
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Errorf("schema behind: readyz = %d, want 503", got)
+	}
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Errorf("schema current again: readyz = %d, want 200", got)
+	}
+
+	// Database unreachable: terminate the app's connections and forbid new ones.
+	dbName := dbURL[strings.LastIndex(dbURL, "/")+1:]
+	if i := strings.Index(dbName, "?"); i >= 0 {
+		dbName = dbName[:i]
+	}
+	admin, err := pgx.Connect(context.Background(), pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	mustExec(t, admin, "ALTER DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH ALLOW_CONNECTIONS false")
+	mustExec(t, admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", dbName)
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Errorf("database unreachable: readyz = %d, want 503", got)
+	}
+	mustExec(t, admin, "ALTER DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH ALLOW_CONNECTIONS true")
+	if got := ready(); got != http.StatusOK {
+		t.Errorf("database back: readyz = %d, want 200", got)
+	}
+}
+
+func TestStartRefusesSchemaBehind(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{DatabaseURL: pgtest.NewEmptyDBURL(t), Addr: "127.0.0.1:0", ShutdownTimeout: time.Second}
+	a := app.New(cfg, logging.New(io.Discard, slog.LevelInfo))
+	err := a.Start(context.Background())
+	_ = a.Close(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "renraku migrate up") {
+		t.Fatalf("err = %v, want one naming `renraku migrate up`", err)
+	}
+}
+
+func mustExec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}

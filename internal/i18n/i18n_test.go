@@ -1,0 +1,121 @@
+package i18n_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/web"
+)
+
+func catalog(t *testing.T) *i18n.Catalog {
+	t.Helper()
+	c, err := i18n.Load(web.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestLanguages(t *testing.T) {
+	t.Parallel()
+	got := catalog(t).Languages()
+	if len(got) < 2 || got[0] != "ja" {
+		t.Fatalf("languages = %v, want ja first and en", got)
+	}
+}
+
+func TestLocalizerChoice(t *testing.T) {
+	t.Parallel()
+	c := catalog(t)
+	tests := []struct {
+		name  string
+		prefs []string
+		want  string
+	}{
+		{"nothing", nil, "ja"},
+		{"accept english", []string{"", "en-US,en;q=0.9"}, "en"},
+		{"accept japanese", []string{"", "ja-JP,ja;q=0.9,en;q=0.5"}, "ja"},
+		{"explicit wins", []string{"ja", "en-US"}, "ja"},
+		{"unsupported falls back to japanese", []string{"", "ko-KR"}, "ja"},
+		{"garbage", []string{"!!", "###"}, "ja"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := c.Localizer(tt.prefs...).Lang(); got != tt.want {
+				t.Fatalf("lang = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	t.Parallel()
+	c := catalog(t)
+	if got := c.Localizer("ja").T("landing.staff.login"); got != "教職員ログイン" {
+		t.Errorf("ja = %q", got)
+	}
+	if got := c.Localizer("en").T("landing.staff.login"); got != "Staff sign-in" {
+		t.Errorf("en = %q", got)
+	}
+	if got := c.Localizer("ja").T("no.such.id"); got != "no.such.id" {
+		t.Errorf("missing = %q", got)
+	}
+}
+
+func TestEveryLanguageHasEveryMessage(t *testing.T) {
+	t.Parallel()
+	if bad := catalog(t).Inconsistent(); len(bad) > 0 {
+		t.Fatalf("messages missing in some language: %v", bad)
+	}
+}
+
+// TestCodeUsesOnlyKnownMessages scans the Go and templ sources for T("…") calls and
+// checks that every ID exists in every language, so a typo never shows a raw ID.
+func TestCodeUsesOnlyKnownMessages(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	re := regexp.MustCompile(`\bT\("([a-z0-9_.]+)"`)
+	seen := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || strings.HasSuffix(p, "_test.go") || strings.HasSuffix(p, "_templ.go") {
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, ".templ") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			seen[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		t.Fatal("found no T(\"…\") calls: the scan is broken")
+	}
+	if bad := catalog(t).Missing(ids); len(bad) > 0 {
+		t.Fatalf("code uses messages the catalogue lacks: %v", bad)
+	}
+}

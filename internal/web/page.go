@@ -1,0 +1,30 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"github.com/renraku/renraku/web/view"
+)
+
+// page builds the view data every full page needs.
+func (s *Server) page(r *http.Request, titleID string) view.Page {
+	loc := localizer(r)
+	p := view.Page{Lang: loc.Lang(), T: loc.T, Path: r.URL.Path}
+	p.Title = loc.T(titleID)
+	for _, code := range s.Catalog.Languages() {
+		p.Languages = append(p.Languages, view.Language{Code: code, Label: loc.T("lang." + code), Current: code == loc.Lang()})
+	}
+	return p
+}
+
+// render writes a templ component as an HTML page with the given status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		s.Log.Error("render", "request_id", RequestIDFrom(r.Context()), "err", err)
+	}
+}

@@ -1,0 +1,32 @@
+// Package web is renraku's HTTP layer: the chi router (every route in routes.go), the
+// middleware every request passes (request ID, recovery, security headers, logging,
+// metrics, language), and the handlers, which parse, call one service method and render.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/renraku/renraku/internal/i18n"
+)
+
+// ReadyChecker answers whether the app can serve requests (database reachable, schema
+// current).
+type ReadyChecker interface {
+	Ready(ctx context.Context) error
+}
+
+// Server holds what the handlers need. Build it in the app's wiring and call Handler.
+type Server struct {
+	Log     *slog.Logger
+	Catalog *i18n.Catalog
+	Ready   ReadyChecker
+	Metrics *Metrics
+	// BaseURL is the public URL; when it is https, responses carry HSTS.
+	BaseURL *url.URL
+	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
+	// mode (never in serve).
+	Mounts map[string]http.Handler
+}

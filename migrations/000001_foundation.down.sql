@@ -1,0 +1,4 @@
+BEGIN;
+DROP TABLE school;
+DROP TABLE board;
+COMMIT;
