@@ -80,7 +80,7 @@ func TestEveryLanguageHasEveryMessage(t *testing.T) {
 func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
-	re := regexp.MustCompile(`\bT\("([a-z0-9_.]+)"`)
+	re := regexp.MustCompile(`\bT\("([a-z0-9_.]+)"[,)]`)
 	seen := map[string]bool{}
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
