@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/renraku/renraku/internal/schema"
 	"path/filepath"
 
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/pgembed"
-	"github.com/renraku/renraku/internal/postgres"
 )
 
 // runDev runs everything on one machine: a project-local PostgreSQL (kept in
@@ -31,7 +31,7 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		cfg.DatabaseURL = cl.URL
 	}
 
-	m, err := postgres.NewMigrator(cfg.DatabaseURL)
+	m, err := schema.NewMigrator(cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,8 @@ var commands = map[string]command{
 	"dev":     {"run everything on this machine: local PostgreSQL, demo data, URLs printed", runDev},
 	"migrate": {"migrate up|down [N]|status: apply or revert database migrations", runMigrate},
 	"version": {"print the version", runVersion},
+	"admin":   {"admin create-board|create-school|set-channel: bootstrap from the command line", runAdmin},
+	"line":    {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
 }
 
 // Env is what every subcommand gets from the process: its streams and environment, so

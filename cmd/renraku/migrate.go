@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/renraku/renraku/internal/schema"
 	"strconv"
-
-	"github.com/renraku/renraku/internal/postgres"
 )
 
 // runMigrate applies (up), reverts (down [N], all when N is omitted) or shows (status)
@@ -22,7 +21,7 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	if cfg.DatabaseURL == "" {
 		return errors.New("migrate: DATABASE_URL is not set (the dev mode migrates its own database)")
 	}
-	m, err := postgres.NewMigrator(cfg.DatabaseURL)
+	m, err := schema.NewMigrator(cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/renraku/renraku/internal/schema"
 	"runtime"
-
-	"github.com/renraku/renraku/internal/postgres"
 )
 
 func runVersion(ctx context.Context, env *Env, args []string) error {
-	fmt.Fprintf(env.Stdout, "renraku %s (%s, schema %d)\n", versionString(), runtime.Version(), postgres.LatestMigration())
+	fmt.Fprintf(env.Stdout, "renraku %s (%s, schema %d)\n", versionString(), runtime.Version(), schema.Latest())
 	return nil
 }

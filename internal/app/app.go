@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/renraku/renraku/internal/schema"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,10 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/config"
-	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/web"
-	assets "github.com/renraku/renraku/web"
 )
 
 // App is one running renraku instance.
@@ -32,6 +32,7 @@ type App struct {
 	Mounts map[string]http.Handler
 
 	pool          *pgxpool.Pool
+	services      *Services
 	metrics       *web.Metrics
 	httpServer    *http.Server
 	metricsServer *http.Server
@@ -54,7 +55,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.pool = pool
-	st, err := postgres.SchemaStatusOf(ctx, pool)
+	st, err := schema.StatusOf(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -62,9 +63,12 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("database at version %d, binary needs %d: %w", st.Current, st.Latest, err)
 	}
 
-	catalog, err := i18n.Load(assets.Catalog)
+	a.services, err = buildServices(ctx, a.cfg, a.log, pool, true)
 	if err != nil {
 		return err
+	}
+	if err := a.services.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
 	}
 
 	a.listener, err = net.Listen("tcp", a.cfg.Addr)
@@ -78,8 +82,9 @@ func (a *App) Start(ctx context.Context) error {
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:     a.log,
-		Catalog: catalog,
+		Catalog: a.services.Catalog,
 		Ready:   postgres.Readiness{Pool: pool},
+		LINE:    a.services.LINE,
 		Metrics: a.metrics,
 		BaseURL: a.baseURL,
 		Mounts:  a.Mounts,
@@ -132,6 +137,9 @@ func (a *App) MetricsURL() string {
 	return "http://" + a.metricsLn.Addr().String() + "/metrics"
 }
 
+// Services are the app's use cases (for tests and the dev mode's demo data).
+func (a *App) Services() *Services { return a.services }
+
 // Pool is the app's database pool.
 func (a *App) Pool() *pgxpool.Pool { return a.pool }
 
@@ -146,6 +154,9 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	if a.metricsServer != nil {
 		errs = append(errs, a.metricsServer.Shutdown(ctx))
+	}
+	if a.services != nil {
+		errs = append(errs, jobs.Stop(ctx, a.services.Jobs))
 	}
 	if a.pool != nil {
 		a.pool.Close()

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/renraku/renraku/internal/schema"
 	"io/fs"
 	"net/url"
 	"os"
@@ -25,7 +26,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/migrations"
 )
 
@@ -154,7 +154,7 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()); err != nil {
 		return "", err
 	}
-	m, err := postgres.NewMigrator(withDatabase(admin, building))
+	m, err := schema.NewMigrator(withDatabase(admin, building))
 	if err != nil {
 		return "", err
 	}

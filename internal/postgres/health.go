@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"github.com/renraku/renraku/internal/schema"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,7 +17,7 @@ type Readiness struct {
 func (r Readiness) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	st, err := SchemaStatusOf(ctx, r.Pool)
+	st, err := schema.StatusOf(ctx, r.Pool)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ func (s *Server) Handler() http.Handler {
 	// Public pages.
 	r.Get("/", s.landing)
 
+	// LINE platform.
+	r.Post("/line/webhook/{channelID}", s.lineWebhook)
+
 	for prefix, h := range s.Mounts {
 		r.Mount(prefix, h)
 	}

@@ -1,4 +1,4 @@
-package postgres_test
+package schema_test
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/pgtest"
-	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/schema"
 	"github.com/renraku/renraku/migrations"
 )
 
 func TestMigrationsUpDownUp(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.NewEmptyDBURL(t)
-	m, err := postgres.NewMigrator(dbURL)
+	m, err := schema.NewMigrator(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Current != 0 || !errors.Is(st.Err(), postgres.ErrSchemaBehind) {
+	if st.Current != 0 || !errors.Is(st.Err(), schema.ErrSchemaBehind) {
 		t.Fatalf("fresh database status = %+v (%v), want behind at 0", st, st.Err())
 	}
 	steps := []struct {
@@ -36,9 +36,9 @@ func TestMigrationsUpDownUp(t *testing.T) {
 		do   func() error
 		want uint
 	}{
-		{"up", m.Up, postgres.LatestMigration()},
+		{"up", m.Up, schema.Latest()},
 		{"down to zero", func() error { return m.Down(0) }, 0},
-		{"up again", m.Up, postgres.LatestMigration()},
+		{"up again", m.Up, schema.Latest()},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {
@@ -73,7 +73,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 func TestDownRemovesEverything(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.NewEmptyDBURL(t)
-	m, err := postgres.NewMigrator(dbURL)
+	m, err := schema.NewMigrator(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestMigrationFiles(t *testing.T) {
 			t.Errorf("migration %s needs both up and down files", num)
 		}
 	}
-	if uint(len(byNum)) != postgres.LatestMigration() {
-		t.Errorf("latest = %d, but %d migrations", postgres.LatestMigration(), len(byNum))
+	if uint(len(byNum)) != schema.Latest() {
+		t.Errorf("latest = %d, but %d migrations", schema.Latest(), len(byNum))
 	}
 }

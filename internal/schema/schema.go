@@ -1,4 +1,6 @@
-package postgres
+// Package schema applies renraku's embedded migrations and reports whether a
+// database's schema matches this binary.
+package schema
 
 import (
 	"context"
@@ -28,15 +30,15 @@ var ErrSchemaDirty = errors.New("database schema is dirty (a migration failed ha
 // ErrSchemaAhead means the database was migrated by a newer binary.
 var ErrSchemaAhead = errors.New("database schema is newer than this binary: deploy the newer version")
 
-// SchemaStatus describes the database's migration state.
-type SchemaStatus struct {
+// Status describes the database's migration state.
+type Status struct {
 	Current uint // 0 when no migration was applied
 	Latest  uint // the newest migration embedded in this binary
 	Dirty   bool
 }
 
 // Err says what is wrong with the schema, or nil when it is current.
-func (s SchemaStatus) Err() error {
+func (s Status) Err() error {
 	switch {
 	case s.Dirty:
 		return ErrSchemaDirty
@@ -48,8 +50,8 @@ func (s SchemaStatus) Err() error {
 	return nil
 }
 
-// LatestMigration is the highest version among the embedded migrations.
-func LatestMigration() uint {
+// Latest is the highest version among the embedded migrations.
+func Latest() uint {
 	v, err := latestVersion(migrations.FS)
 	if err != nil {
 		panic(err) // the embedded files are checked by tests; a bad name is a build error
@@ -83,16 +85,16 @@ type Migrator struct {
 func NewMigrator(dbURL string) (*Migrator, error) {
 	u, err := url.Parse(dbURL)
 	if err != nil {
-		return nil, errors.New("postgres: DATABASE_URL cannot be parsed")
+		return nil, errors.New("schema: DATABASE_URL cannot be parsed")
 	}
 	u.Scheme = "pgx5"
 	src, err := iofs.New(migrations.FS, ".")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %w", err)
+		return nil, fmt.Errorf("schema: migrations: %w", err)
 	}
 	m, err := migrate.NewWithSourceInstance("iofs", src, u.String())
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %s", redactURL(err.Error(), dbURL))
+		return nil, fmt.Errorf("schema: migrations: %s", redactURL(err.Error(), dbURL))
 	}
 	return &Migrator{m: m}, nil
 }
@@ -100,7 +102,7 @@ func NewMigrator(dbURL string) (*Migrator, error) {
 // Up applies every pending migration.
 func (mg *Migrator) Up() error {
 	if err := mg.m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("postgres: migrate up: %w", err)
+		return fmt.Errorf("schema: migrate up: %w", err)
 	}
 	return nil
 }
@@ -114,20 +116,20 @@ func (mg *Migrator) Down(steps int) error {
 		err = mg.m.Steps(-steps)
 	}
 	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("postgres: migrate down: %w", err)
+		return fmt.Errorf("schema: migrate down: %w", err)
 	}
 	return nil
 }
 
 // Status reports the current and latest versions.
-func (mg *Migrator) Status() (SchemaStatus, error) {
-	st := SchemaStatus{Latest: LatestMigration()}
+func (mg *Migrator) Status() (Status, error) {
+	st := Status{Latest: Latest()}
 	v, dirty, err := mg.m.Version()
 	if errors.Is(err, migrate.ErrNilVersion) {
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("postgres: migrate status: %w", err)
+		return st, fmt.Errorf("schema: migrate status: %w", err)
 	}
 	st.Current, st.Dirty = v, dirty
 	return st, nil
@@ -139,10 +141,15 @@ func (mg *Migrator) Close() error {
 	return errors.Join(srcErr, dbErr)
 }
 
-// SchemaStatusOf reads the migration state through an existing connection, cheaply
-// enough for every /readyz request.
-func SchemaStatusOf(ctx context.Context, db DBTX) (SchemaStatus, error) {
-	st := SchemaStatus{Latest: LatestMigration()}
+// Querier runs a query (a pool, a connection or a transaction).
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// StatusOf reads the migration state through an existing connection, cheaply enough
+// for every /readyz request.
+func StatusOf(ctx context.Context, db Querier) (Status, error) {
+	st := Status{Latest: Latest()}
 	var v int64
 	err := db.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations LIMIT 1`).Scan(&v, &st.Dirty)
 	switch {
@@ -151,7 +158,7 @@ func SchemaStatusOf(ctx context.Context, db DBTX) (SchemaStatus, error) {
 	case err != nil && strings.Contains(err.Error(), "does not exist"):
 		return st, nil
 	case err != nil:
-		return st, fmt.Errorf("postgres: read schema version: %w", err)
+		return st, fmt.Errorf("schema: read schema version: %w", err)
 	}
 	st.Current = uint(v)
 	return st, nil

@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"github.com/renraku/renraku/internal/schema"
+	"log/slog"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
+	assets "github.com/renraku/renraku/web"
+)
+
+// Services are renraku's use cases, wired to their stores. The server and the
+// command-line tools build them the same way.
+type Services struct {
+	Pool    *pgxpool.Pool
+	Vault   *vault.Vault
+	Audit   *audit.Log
+	Catalog *i18n.Catalog
+	Jobs    *jobs.Client
+	Schools *school.Service
+	LINE    *line.Service
+}
+
+// auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
+const auditChainDomain = "audit.chain.v1"
+
+// buildServices wires the services on an open pool. With workers, the job client runs
+// jobs (the server); without, it only enqueues (command-line tools).
+func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool, runWorkers bool) (*Services, error) {
+	v, err := OpenVault(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	catalog, err := i18n.Load(assets.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex(auditChainDomain, string(data)) })
+	s := &Services{Pool: pool, Vault: v, Audit: al, Catalog: catalog}
+	s.Schools = &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Audit: al}
+	s.LINE = line.NewService(pool, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
+		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
+
+	workers := river.NewWorkers()
+	s.LINE.Workers(workers)
+	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, InsertOnly: !runWorkers})
+	if err != nil {
+		return nil, err
+	}
+	s.LINE.Jobs = s.Jobs
+	return s, nil
+}
+
+// OpenVault opens the keyset named by the configuration, refusing to go on without
+// a usable one.
+func OpenVault(ctx context.Context, cfg *config.Config) (*vault.Vault, error) {
+	if err := cfg.RequireKeys(); err != nil {
+		return nil, err
+	}
+	var master vault.Master
+	var err error
+	if cfg.KMSKeyURI != "" {
+		master, err = vault.MasterFromKMS(ctx, cfg.KMSKeyURI)
+	} else {
+		master, err = vault.MasterFromKey(cfg.MasterKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(cfg.KeysetFile, master)
+	if err != nil {
+		return nil, fmt.Errorf("RENRAKU_KEYSET_FILE: %w", err)
+	}
+	return v, nil
+}
+
+// Tools are the services for one command-line invocation.
+type Tools struct {
+	*Services
+	cfg *config.Config
+}
+
+// OpenTools connects to the database (whose schema must be current) and builds the
+// services for a command-line tool.
+func OpenTools(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Tools, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, &config.Error{Var: "DATABASE_URL", Flag: "database-url", Reason: "required"}
+	}
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	st, err := schema.StatusOf(ctx, pool)
+	if err == nil {
+		err = st.Err()
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s, err := buildServices(ctx, cfg, log, pool, false)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Tools{Services: s, cfg: cfg}, nil
+}
+
+// BaseURL is the public URL links are built from.
+func (t *Tools) BaseURL() string {
+	if t.cfg.BaseURL != nil {
+		return t.cfg.BaseURL.String()
+	}
+	return "http://" + t.cfg.Addr
+}
+
+// SchoolChannel returns the LINE channel of a school named or numbered ref.
+func (t *Tools) SchoolChannel(ctx context.Context, ref string) (line.Channel, error) {
+	sc, err := t.Schools.FindSchool(ctx, ref)
+	if err != nil {
+		return line.Channel{}, err
+	}
+	ch, err := t.LINE.Store.FindSchoolChannel(ctx, t.Pool, sc.ID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return line.Channel{}, fmt.Errorf("school %s has no LINE channel: run `renraku admin set-channel` first", strings.TrimSpace(sc.Name))
+	}
+	return ch, err
+}
+
+// Close releases the pool.
+func (t *Tools) Close() { t.Pool.Close() }

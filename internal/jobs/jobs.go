@@ -1,0 +1,85 @@
+// Package jobs runs renraku's background work on River, a job queue kept in the same
+// PostgreSQL database. A job is inserted in the same transaction as the work that needs
+// it (a stored webhook event, a queued LINE message), so nothing is lost between the
+// two, and every app instance can run any job.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// Queues. Safety alerts go to Urgent, which has its own workers, so they never wait
+// behind ordinary announcements.
+const (
+	QueueEvents      = "line_events" // processing of stored webhook events
+	QueueDelivery    = "delivery"    // ordinary outbound LINE messages
+	QueueUrgent      = "urgent"      // safety alerts
+	QueueMaintenance = "maintenance" // retention, key rotation, periodic upkeep
+)
+
+// Client is River's client for renraku's transactions.
+type Client = river.Client[pgx.Tx]
+
+// Config configures New.
+type Config struct {
+	Pool     *pgxpool.Pool
+	Log      *slog.Logger
+	Workers  *river.Workers
+	Periodic []*river.PeriodicJob
+	// InsertOnly makes a client that enqueues but runs nothing (command-line tools).
+	InsertOnly bool
+	// Concurrency per queue; zero picks the defaults below.
+	EventWorkers, DeliveryWorkers int
+}
+
+// New builds a River client. Call Start to run workers.
+func New(cfg Config) (*Client, error) {
+	rc := &river.Config{
+		Logger:      cfg.Log.With("component", "river"),
+		MaxAttempts: 10,
+		JobTimeout:  2 * time.Minute,
+		// Jobs hold no personal data in their arguments (only internal IDs), but
+		// finished jobs are still not kept longer than needed.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		RescueStuckJobsAfter:        10 * time.Minute,
+	}
+	if !cfg.InsertOnly {
+		ev, del := cfg.EventWorkers, cfg.DeliveryWorkers
+		if ev == 0 {
+			ev = 4
+		}
+		if del == 0 {
+			del = 8
+		}
+		rc.Workers = cfg.Workers
+		rc.PeriodicJobs = cfg.Periodic
+		rc.Queues = map[string]river.QueueConfig{
+			QueueEvents:      {MaxWorkers: ev},
+			QueueDelivery:    {MaxWorkers: del},
+			QueueUrgent:      {MaxWorkers: del},
+			QueueMaintenance: {MaxWorkers: 2},
+		}
+		rc.FetchCooldown = 20 * time.Millisecond
+	}
+	c, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return c, nil
+}
+
+// Stop lets running jobs finish (up to ctx) and stops fetching new ones.
+func Stop(ctx context.Context, c *Client) error {
+	if c == nil {
+		return nil
+	}
+	return c.Stop(ctx)
+}

@@ -1,0 +1,197 @@
+package line
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
+)
+
+// Client calls LINE's Messaging API through the SDK, at configurable base URLs (the
+// simulator in dev and tests). One SDK client is made per call around a shared
+// *http.Client with a timeout: the SDK's WithContext mutates shared state.
+type Client struct {
+	APIURL     *url.URL
+	DataAPIURL *url.URL
+	HTTP       *http.Client
+}
+
+// NewClient returns a Client with a 15-second timeout per call.
+func NewClient(apiURL, dataAPIURL *url.URL) *Client {
+	return &Client{APIURL: apiURL, DataAPIURL: dataAPIURL, HTTP: &http.Client{Timeout: 15 * time.Second}}
+}
+
+func (c *Client) api(ch Channel) (*messaging_api.MessagingApiAPI, error) {
+	return messaging_api.NewMessagingApiAPI(ch.AccessToken.Reveal(),
+		messaging_api.WithEndpoint(c.APIURL.String()), messaging_api.WithHTTPClient(c.HTTP))
+}
+
+func (c *Client) blob(ch Channel) (*messaging_api.MessagingApiBlobAPI, error) {
+	return messaging_api.NewMessagingApiBlobAPI(ch.AccessToken.Reveal(),
+		messaging_api.WithBlobEndpoint(c.DataAPIURL.String()), messaging_api.WithBlobHTTPClient(c.HTTP))
+}
+
+// APIError is LINE's answer to a failed call. Message is LINE's own text (no content of
+// ours), safe to record.
+type APIError struct {
+	Status    int
+	Message   string
+	RequestID string
+	// AcceptedRequestID is set on 409 for a retry key LINE already accepted.
+	AcceptedRequestID string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("line: %d %s", e.Status, e.Message)
+}
+
+// Temporary reports whether a retry may succeed (429 and 5xx).
+func (e *APIError) Temporary() bool { return e.Status == http.StatusTooManyRequests || e.Status >= 500 }
+
+// apiError converts an SDK call's result into an *APIError, or returns a transport
+// error as it is. The SDK's own error text includes the response body; it is not used.
+func apiError(res *http.Response, err error) error {
+	if res == nil {
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("line: transport: %w", err)
+	}
+	if res.StatusCode/100 == 2 {
+		if err != nil { // a 2xx the SDK could not decode
+			return fmt.Errorf("line: decode %d answer: %w", res.StatusCode, errors.Unwrap(err))
+		}
+		return nil
+	}
+	e := &APIError{Status: res.StatusCode, RequestID: res.Header.Get("x-line-request-id"),
+		AcceptedRequestID: res.Header.Get("x-line-accepted-request-id")}
+	if res.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		var er messaging_api.ErrorResponse
+		if json.Unmarshal(b, &er) == nil {
+			e.Message = er.Message
+		}
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(res.StatusCode)
+	}
+	if len(e.Message) > 200 {
+		e.Message = e.Message[:200]
+	}
+	return e
+}
+
+// Reply answers an event with its reply token (free of charge).
+func (c *Client) Reply(ch Channel, replyToken string, ms []Message) (requestID string, err error) {
+	api, err := c.api(ch)
+	if err != nil {
+		return "", err
+	}
+	res, _, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{ReplyToken: replyToken, Messages: sdkMessages(ms)})
+	if e := apiError(res, err); e != nil {
+		return "", e
+	}
+	return res.Header.Get("x-line-request-id"), nil
+}
+
+// Push sends to one user (counted in the monthly quota). retryKey makes a retry safe.
+func (c *Client) Push(ch Channel, userID, retryKey string, ms []Message) (requestID string, err error) {
+	if !ValidUserID(userID) {
+		return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
+	}
+	api, err := c.api(ch)
+	if err != nil {
+		return "", err
+	}
+	res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: userID, Messages: sdkMessages(ms)}, retryKey)
+	if e := apiError(res, err); e != nil {
+		return "", e
+	}
+	return res.Header.Get("x-line-request-id"), nil
+}
+
+// MaxMulticastRecipients is LINE's limit per multicast request.
+const MaxMulticastRecipients = 500
+
+// Multicast sends the same messages to up to 500 users in one request.
+func (c *Client) Multicast(ch Channel, userIDs []string, retryKey string, ms []Message) (requestID string, err error) {
+	if len(userIDs) == 0 || len(userIDs) > MaxMulticastRecipients {
+		return "", fmt.Errorf("%w: multicast needs 1–%d recipients", ErrInvalidMessage, MaxMulticastRecipients)
+	}
+	for _, u := range userIDs {
+		if !ValidUserID(u) {
+			return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
+		}
+	}
+	api, err := c.api(ch)
+	if err != nil {
+		return "", err
+	}
+	res, _, err := api.MulticastWithHttpInfo(&messaging_api.MulticastRequest{To: userIDs, Messages: sdkMessages(ms)}, retryKey)
+	if e := apiError(res, err); e != nil {
+		return "", e
+	}
+	return res.Header.Get("x-line-request-id"), nil
+}
+
+// Batches splits recipients into multicast batches of at most 500.
+func Batches(userIDs []string) [][]string {
+	var out [][]string
+	for len(userIDs) > 0 {
+		n := min(len(userIDs), MaxMulticastRecipients)
+		out = append(out, userIDs[:n])
+		userIDs = userIDs[n:]
+	}
+	return out
+}
+
+// Language reads only the language of a user's profile; renraku never keeps or shows
+// the display name, picture or status message.
+func (c *Client) Language(ch Channel, userID string) (string, error) {
+	if !ValidUserID(userID) {
+		return "", fmt.Errorf("%w: not a LINE user ID", ErrInvalidMessage)
+	}
+	api, err := c.api(ch)
+	if err != nil {
+		return "", err
+	}
+	res, p, err := api.GetProfileWithHttpInfo(userID)
+	if e := apiError(res, err); e != nil {
+		return "", e
+	}
+	return strings.ToLower(p.Language), nil
+}
+
+// Quota is the channel's monthly message allowance and what it has used.
+type Quota struct {
+	Limited bool  // false: no monthly limit
+	Limit   int64 // messages per month when Limited
+	Used    int64
+}
+
+// Quota reads the channel's monthly quota and consumption.
+func (c *Client) Quota(ch Channel) (Quota, error) {
+	api, err := c.api(ch)
+	if err != nil {
+		return Quota{}, err
+	}
+	res, q, err := api.GetMessageQuotaWithHttpInfo()
+	if e := apiError(res, err); e != nil {
+		return Quota{}, e
+	}
+	res, u, err := api.GetMessageQuotaConsumptionWithHttpInfo()
+	if e := apiError(res, err); e != nil {
+		return Quota{}, e
+	}
+	out := Quota{Limited: string(q.Type) == "limited", Used: u.TotalUsage}
+	if out.Limited {
+		out.Limit = q.Value
+	}
+	return out, nil
+}

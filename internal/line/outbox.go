@@ -1,0 +1,161 @@
+package line
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/jobs"
+)
+
+// replyWindow is how long after an event renraku still answers with its reply token.
+// LINE documents no exact lifetime ("about a minute"); staying well inside it avoids a
+// wasted call.
+const replyWindow = 45 * time.Second
+
+// Send describes messages to queue for one friend.
+type Send struct {
+	Friend   Friend
+	Purpose  string // for cost reports: welcome, reply, staff_reply, …
+	Messages []Message
+	// Reply answers this event with its reply token while it is fresh (free); push
+	// otherwise. Nil means push.
+	Reply *Incoming
+	// Urgent sends on the urgent queue, ahead of ordinary traffic.
+	Urgent bool
+}
+
+// Queue stores the messages and their sending job in tx. It never calls LINE.
+func (s *Service) Queue(ctx context.Context, tx pgx.Tx, snd Send) (int64, error) {
+	if len(snd.Messages) == 0 || len(snd.Messages) > MaxMessagesPerSend {
+		return 0, fmt.Errorf("%w: 1–%d messages per send", ErrInvalidMessage, MaxMessagesPerSend)
+	}
+	for _, m := range snd.Messages {
+		if err := m.Validate(); err != nil {
+			return 0, err
+		}
+	}
+	o := Outbound{ChannelID: snd.Friend.ChannelID, FriendID: snd.Friend.ID, Purpose: snd.Purpose, Messages: snd.Messages}
+	if snd.Reply != nil && snd.Reply.ReplyToken != "" {
+		o.ReplyToken = snd.Reply.ReplyToken
+		o.ReplyDeadline = snd.Reply.ReceivedAt.Add(replyWindow)
+	}
+	if err := s.Store.InsertOutbound(ctx, tx, &o); err != nil {
+		return 0, err
+	}
+	queue := jobs.QueueDelivery
+	if snd.Urgent {
+		queue = jobs.QueueUrgent
+	}
+	if _, err := s.Jobs.InsertTx(ctx, tx, SendArgs{OutboundID: o.ID}, &river.InsertOpts{Queue: queue}); err != nil {
+		return 0, fmt.Errorf("line: enqueue send: %w", err)
+	}
+	return o.ID, nil
+}
+
+// SendArgs is the job that sends one outbound row.
+type SendArgs struct {
+	OutboundID int64 `json:"outbound_id"`
+}
+
+// Kind names the job.
+func (SendArgs) Kind() string { return "line.send" }
+
+// InsertOpts sets the default queue and attempts (about a day of back-off).
+func (SendArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueDelivery, MaxAttempts: 12}
+}
+
+type sendWorker struct {
+	river.WorkerDefaults[SendArgs]
+	s *Service
+}
+
+func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
+	return w.s.SendOutbound(ctx, job.Args.OutboundID, job.Attempt >= job.MaxAttempts)
+}
+
+// SendOutbound sends one queued row. A temporary failure returns an error (the job is
+// retried with back-off, the retry key keeps it from delivering twice); a permanent one
+// is recorded and returns nil.
+func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) error {
+	o, err := s.Store.FindOutbound(ctx, s.Pool, id)
+	if err != nil {
+		return err
+	}
+	if o.State != StateQueued {
+		return nil
+	}
+	f, err := s.Store.FindFriend(ctx, s.Pool, o.FriendID)
+	if err != nil {
+		return err
+	}
+	if !f.Following {
+		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateUndeliverable, LastError: "blocked"})
+	}
+	ch, err := s.Store.FindChannel(ctx, s.Pool, o.ChannelID)
+	if err != nil {
+		return err
+	}
+
+	if o.ReplyToken != "" && o.Method == "" && s.Now().Before(o.ReplyDeadline) {
+		reqID, err := s.Client.Reply(ch, o.ReplyToken.Reveal(), o.Messages)
+		if err == nil {
+			return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "reply", LineRequestID: reqID, Sent: true})
+		}
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Temporary() {
+			return s.retry(ctx, id, "reply", err, lastAttempt)
+		}
+		// The token was refused (used or expired): fall back to push.
+	}
+	reqID, err := s.Client.Push(ch, f.UserID.Reveal(), o.RetryKey, o.Messages)
+	var ae *APIError
+	switch {
+	case err == nil:
+		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: reqID, Sent: true})
+	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+		// LINE accepted this retry key before: the message was delivered.
+		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: ae.AcceptedRequestID, Sent: true})
+	case errors.As(err, &ae) && !ae.Temporary():
+		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateFailed, Method: "push", LastError: ae.Message})
+	}
+	return s.retry(ctx, id, "push", err, lastAttempt)
+}
+
+// retry records a temporary failure and returns it so River retries; on the last
+// attempt the row is marked failed.
+func (s *Service) retry(ctx context.Context, id int64, method string, cause error, lastAttempt bool) error {
+	msg := "transport error"
+	var ae *APIError
+	if errors.As(cause, &ae) {
+		msg = fmt.Sprintf("%d %s", ae.Status, ae.Message)
+	}
+	r := OutboundResult{State: StateQueued, Method: "", LastError: truncate(msg, 300)}
+	if method == "push" {
+		// Once a push was tried, never go back to the reply token.
+		r.Method = "push"
+	}
+	if lastAttempt {
+		r.State = StateFailed
+	}
+	if err := s.Store.UpdateOutbound(ctx, s.Pool, id, r); err != nil {
+		return err
+	}
+	if lastAttempt {
+		return nil
+	}
+	return cause
+}
+
+// Workers registers the LINE adapter's jobs.
+func (s *Service) Workers(w *river.Workers) {
+	river.AddWorker(w, &processWorker{s: s})
+	river.AddWorker(w, &sendWorker{s: s})
+	river.AddWorker(w, &linkWorker{s: s})
+}

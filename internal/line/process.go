@@ -1,0 +1,196 @@
+package line
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// ProcessEventArgs is the job that processes one stored webhook event (and any earlier
+// pending events of the same user).
+type ProcessEventArgs struct {
+	EventID int64 `json:"event_id"`
+}
+
+// Kind names the job.
+func (ProcessEventArgs) Kind() string { return "line.process_event" }
+
+// InsertOpts puts the job on the events queue.
+func (ProcessEventArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 8}
+}
+
+type processWorker struct {
+	river.WorkerDefaults[ProcessEventArgs]
+	s *Service
+}
+
+func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessEventArgs]) error {
+	return w.s.ProcessEvent(ctx, job.Args.EventID, job.Attempt >= job.MaxAttempts)
+}
+
+// ErrBusy means another worker holds the user's events; the job tries again shortly.
+var ErrBusy = errors.New("line: user's events are being processed elsewhere")
+
+// ProcessEvent processes event id and every earlier pending event of the same user, in
+// LINE's order. On the job's last attempt a failing event is marked failed so that it
+// no longer holds up the user's later events.
+func (s *Service) ProcessEvent(ctx context.Context, id int64, lastAttempt bool) error {
+	ev, err := s.Store.FindEvent(ctx, s.Pool, id)
+	if err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
+			return nil // removed by retention
+		}
+		return err
+	}
+	if ev.Processed {
+		return nil
+	}
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+
+	if ev.UserKey == nil {
+		return s.processOne(ctx, conn, ev, lastAttempt)
+	}
+	key := userLockKey(ev.ChannelID, ev.UserKey)
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&locked); err != nil {
+		return err
+	}
+	if !locked {
+		return river.JobSnooze(100 * time.Millisecond)
+	}
+	defer func() {
+		// A fresh context: the lock must go even if ctx was cancelled.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+	}()
+	pending, err := s.Store.PendingUserEvents(ctx, conn, ev.ChannelID, ev.UserKey, ev)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if err := s.processOne(ctx, conn, p, lastAttempt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userLockKey maps (channel, user) onto PostgreSQL's advisory lock space.
+func userLockKey(channelID int64, userKey []byte) int64 {
+	h := sha256.New()
+	_ = binary.Write(h, binary.BigEndian, channelID)
+	h.Write(userKey)
+	return int64(binary.BigEndian.Uint64(h.Sum(nil)[:8]))
+}
+
+// processOne runs the handler of one event in a transaction that also marks it done.
+func (s *Service) processOne(ctx context.Context, conn *pgxpool.Conn, ev StoredEvent, lastAttempt bool) error {
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		in, err := s.incoming(ctx, tx, ev)
+		if err != nil {
+			return err
+		}
+		if h := s.handler(ev.Type); h != nil {
+			if err := h(ctx, tx, in); err != nil {
+				return err
+			}
+		}
+		return s.Store.MarkEventProcessed(ctx, tx, ev.ID, "ok")
+	})
+	if err == nil {
+		return nil
+	}
+	s.Log.Warn("line event failed", "event_id", ev.ID, "type", ev.Type, "last_attempt", lastAttempt, "err", err)
+	if !lastAttempt {
+		return err
+	}
+	// Give up on this event so the user's later ones are not held up.
+	return s.Store.MarkEventProcessed(ctx, conn, ev.ID, "failed: "+truncate(apperr.KindOf(err).String(), 40))
+}
+
+// incoming decodes a stored event, resolving (or recording) its friend.
+func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent) (*Incoming, error) {
+	ch, err := s.Store.FindChannel(ctx, tx, ev.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := webhook.UnmarshalEvent(ev.Payload)
+	if err != nil {
+		return nil, apperr.E(apperr.Invalid, "", errors.New("line: stored event does not parse"))
+	}
+	in := &Incoming{EventID: ev.ID, Channel: ch, Type: ev.Type, Event: e,
+		OccurredAt: ev.OccurredAt, ReceivedAt: ev.ReceivedAt, Redelivered: ev.Redelivered}
+	token, userID := routing(ev.Payload)
+	in.ReplyToken = vault.Personal(token)
+	if userID == "" {
+		return in, nil
+	}
+	f, err := s.Store.FindFriendByUserID(ctx, tx, ch.ID, vault.Personal(userID))
+	switch {
+	case err == nil:
+	case apperr.KindOf(err) == apperr.NotFound:
+		// A user who befriended the account before renraku was connected, or whose
+		// follow event was lost: record them now.
+		f = Friend{ChannelID: ch.ID, UserID: vault.Personal(userID), Following: ev.Type != "unfollow"}
+		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	switch ev.Type {
+	case "follow":
+		f.Following = true
+		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
+			return nil, err
+		}
+	case "unfollow":
+		f.Following = false
+		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
+			return nil, err
+		}
+	}
+	in.Friend = &f
+	return in, nil
+}
+
+// routing reads the reply token and user of any event type from its JSON.
+func routing(payload []byte) (replyToken, userID string) {
+	var r struct {
+		ReplyToken string `json:"replyToken"`
+		Source     *struct {
+			Type   string `json:"type"`
+			UserID string `json:"userId"`
+		} `json:"source"`
+	}
+	if json.Unmarshal(payload, &r) != nil {
+		return "", ""
+	}
+	if r.Source != nil && r.Source.Type == "user" && ValidUserID(r.Source.UserID) {
+		userID = r.Source.UserID
+	}
+	return r.ReplyToken, userID
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

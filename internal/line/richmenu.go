@@ -1,0 +1,212 @@
+package line
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/line/menu"
+)
+
+// Rich menu images: PNGs at LINE's exact sizes, made by scripts/richmenu (HTML rendered
+// in Chromium), committed so a deployment needs no browser.
+//
+//go:embed richmenu/*.png
+var richMenuImages embed.FS
+
+// Rich menu kinds (see package menu).
+const (
+	MenuGuest  = menu.Guest
+	MenuMember = menu.Member
+)
+
+// MenuSpec is a rich menu definition with its image.
+type MenuSpec struct {
+	Kind    string
+	Request *messaging_api.RichMenuRequest
+	Image   []byte
+}
+
+// Hash identifies the definition and image, so sync recreates a menu only on change.
+func (m MenuSpec) Hash() string {
+	b, _ := json.Marshal(m.Request)
+	h := sha256.New()
+	h.Write(b)
+	h.Write(m.Image)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// MenuSpecs returns the guest and member menu definitions.
+func MenuSpecs() ([]MenuSpec, error) {
+	var out []MenuSpec
+	for _, k := range menu.Layouts {
+		img, err := richMenuImages.ReadFile("richmenu/" + k.Kind + ".png")
+		if err != nil {
+			return nil, fmt.Errorf("line: rich menu image: %w", err)
+		}
+		req := &messaging_api.RichMenuRequest{
+			Size:        &messaging_api.RichMenuSize{Width: k.Width, Height: k.Height},
+			Selected:    true,
+			Name:        "renraku-" + k.Kind,
+			ChatBarText: "メニュー",
+		}
+		rows := (int64(len(k.Buttons)) + k.Columns - 1) / k.Columns
+		cellW, cellH := k.Width/k.Columns, k.Height/rows
+		for i, b := range k.Buttons {
+			col, row := int64(i)%k.Columns, int64(i)/k.Columns
+			w := cellW
+			if col == k.Columns-1 {
+				w = k.Width - col*cellW // the last column takes the remainder
+			}
+			req.Areas = append(req.Areas, messaging_api.RichMenuArea{
+				Bounds: &messaging_api.RichMenuBounds{X: col * cellW, Y: row * cellH, Width: w, Height: cellH},
+				Action: &messaging_api.PostbackAction{Label: b.Label, Data: PostbackData(b.Postback, ""), DisplayText: b.Label},
+			})
+		}
+		spec := MenuSpec{Kind: k.Kind, Request: req, Image: img}
+		req.Name = "renraku-" + k.Kind + "-" + spec.Hash()[:8]
+		out = append(out, spec)
+	}
+	return out, nil
+}
+
+// SyncRichMenus makes the channel's menus on LINE match MenuSpecs: it creates a menu
+// (and uploads its image) only when the definition changed, sets the guest menu as the
+// default, and deletes renraku's menus that are no longer current. Running it twice
+// leaves one set.
+func (s *Service) SyncRichMenus(ctx context.Context, ch Channel) (created int, err error) {
+	specs, err := MenuSpecs()
+	if err != nil {
+		return 0, err
+	}
+	records, err := s.Store.FindRichMenus(ctx, s.Pool, ch.ID)
+	if err != nil {
+		return 0, err
+	}
+	current := map[string]RichMenuRecord{}
+	for _, r := range records {
+		current[r.Kind] = r
+	}
+	api, err := s.Client.api(ch)
+	if err != nil {
+		return 0, err
+	}
+	res, list, err := api.GetRichMenuListWithHttpInfo()
+	if e := apiError(res, err); e != nil {
+		return 0, e
+	}
+	onLINE := map[string]bool{}
+	for _, m := range list.Richmenus {
+		onLINE[m.RichMenuId] = true
+	}
+	keep := map[string]bool{}
+	for _, spec := range specs {
+		rec, ok := current[spec.Kind]
+		if ok && rec.SpecHash == spec.Hash() && onLINE[rec.RichMenuID] {
+			keep[rec.RichMenuID] = true
+			continue
+		}
+		res, idr, err := api.CreateRichMenuWithHttpInfo(spec.Request)
+		if e := apiError(res, err); e != nil {
+			return created, e
+		}
+		blob, err := s.Client.blob(ch)
+		if err != nil {
+			return created, err
+		}
+		res, _, err = blob.SetRichMenuImageWithHttpInfo(idr.RichMenuId, "image/png", bytes.NewReader(spec.Image))
+		if e := apiError(res, err); e != nil {
+			return created, e
+		}
+		if err := s.Store.SaveRichMenu(ctx, s.Pool, RichMenuRecord{ChannelID: ch.ID, Kind: spec.Kind, RichMenuID: idr.RichMenuId, SpecHash: spec.Hash()}); err != nil {
+			return created, err
+		}
+		current[spec.Kind] = RichMenuRecord{Kind: spec.Kind, RichMenuID: idr.RichMenuId}
+		keep[idr.RichMenuId] = true
+		created++
+	}
+	res, _, err = api.SetDefaultRichMenuWithHttpInfo(current[MenuGuest].RichMenuID)
+	if e := apiError(res, err); e != nil {
+		return created, e
+	}
+	for _, m := range list.Richmenus {
+		if strings.HasPrefix(m.Name, "renraku-") && !keep[m.RichMenuId] {
+			res, _, err := api.DeleteRichMenuWithHttpInfo(m.RichMenuId)
+			if e := apiError(res, err); e != nil {
+				return created, e
+			}
+		}
+	}
+	return created, nil
+}
+
+// LinkRichMenuArgs is the job that links a friend's rich menu (member after
+// registration, guest after withdrawal).
+type LinkRichMenuArgs struct {
+	FriendID int64  `json:"friend_id"`
+	Menu     string `json:"menu"` // MenuGuest or MenuMember
+}
+
+// Kind names the job.
+func (LinkRichMenuArgs) Kind() string { return "line.link_richmenu" }
+
+// InsertOpts puts the job on the delivery queue.
+func (LinkRichMenuArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueDelivery, MaxAttempts: 10}
+}
+
+type linkWorker struct {
+	river.WorkerDefaults[LinkRichMenuArgs]
+	s *Service
+}
+
+func (w *linkWorker) Work(ctx context.Context, job *river.Job[LinkRichMenuArgs]) error {
+	return w.s.LinkRichMenu(ctx, job.Args.FriendID, job.Args.Menu)
+}
+
+// LinkRichMenu gives one friend the member menu, or (kind guest) returns them to the
+// default. The channel's menus must have been synced.
+func (s *Service) LinkRichMenu(ctx context.Context, friendID int64, kind string) error {
+	f, err := s.Store.FindFriend(ctx, s.Pool, friendID)
+	if err != nil {
+		return err
+	}
+	ch, err := s.Store.FindChannel(ctx, s.Pool, f.ChannelID)
+	if err != nil {
+		return err
+	}
+	api, err := s.Client.api(ch)
+	if err != nil {
+		return err
+	}
+	if kind == MenuGuest {
+		res, _, err := api.UnlinkRichMenuIdFromUserWithHttpInfo(f.UserID.Reveal())
+		if e := apiError(res, err); e != nil {
+			return e
+		}
+		return s.Store.SetFriendRichMenu(ctx, s.Pool, f.ID, MenuGuest)
+	}
+	records, err := s.Store.FindRichMenus(ctx, s.Pool, ch.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		if r.Kind == MenuMember {
+			res, _, err := api.LinkRichMenuIdToUserWithHttpInfo(f.UserID.Reveal(), r.RichMenuID)
+			if e := apiError(res, err); e != nil {
+				return e
+			}
+			return s.Store.SetFriendRichMenu(ctx, s.Pool, f.ID, MenuMember)
+		}
+	}
+	return fmt.Errorf("line: channel %d has no member rich menu: run `renraku line richmenu sync`", ch.ID)
+}

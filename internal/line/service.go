@@ -1,0 +1,90 @@
+package line
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/jobs"
+)
+
+// Service is the LINE adapter's use cases: ingesting webhooks, processing events in
+// order, and the outbox. Features register their handlers on it at start-up.
+type Service struct {
+	Pool   *pgxpool.Pool
+	Store  Store
+	Client *Client
+	Audit  *audit.Log
+	Log    *slog.Logger
+	// Jobs is set once the job client exists (it needs this service's workers first).
+	Jobs *jobs.Client
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// Texts supplies the built-in replies in a friend's language.
+	Texts func(lang, id string) string
+
+	mu        sync.RWMutex
+	handlers  map[string]Handler
+	postbacks map[string]Handler
+}
+
+// NewService returns a Service with the built-in handlers (follow bookkeeping and
+// welcome, polite replies to messages and unknown postbacks). texts translates a
+// catalogue message ID into a friend's language.
+func NewService(pool *pgxpool.Pool, store Store, client *Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
+	s := &Service{Pool: pool, Store: store, Client: client, Log: log, Audit: al, Now: time.Now, Texts: texts,
+		handlers: map[string]Handler{}, postbacks: map[string]Handler{}}
+	s.Handle("follow", s.welcome)
+	s.Handle("message", s.defaultMessage)
+	s.Handle("postback", s.dispatchPostback)
+	return s
+}
+
+// Handle sets the handler for an event type, replacing any earlier one.
+func (s *Service) Handle(eventType string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[eventType] = h
+}
+
+// HandlePostback sets the handler for postbacks whose action is name (see
+// PostbackData).
+func (s *Service) HandlePostback(name string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.postbacks[name] = h
+}
+
+func (s *Service) handler(eventType string) Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.handlers[eventType]
+}
+
+func (s *Service) postbackHandler(name string) Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.postbacks[name]
+}
+
+// PostbackVersion prefixes every postback renraku makes, so their format can change
+// without misreading old buttons still in users' chats.
+const PostbackVersion = "v1"
+
+// PostbackData builds the data string of a postback action: "v1|name|args".
+func PostbackData(name, args string) string {
+	return PostbackVersion + "|" + name + "|" + args
+}
+
+// ParsePostbackData splits data made by PostbackData. ok is false for anything else.
+func ParsePostbackData(data string) (name, args string, ok bool) {
+	parts := strings.SplitN(data, "|", 3)
+	if len(parts) != 3 || parts[0] != PostbackVersion || parts[1] == "" {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
+}

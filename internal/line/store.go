@@ -1,0 +1,103 @@
+package line
+
+import (
+	"context"
+	"time"
+
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// StoredEvent is a webhook event as kept in line_event (payload decrypted).
+type StoredEvent struct {
+	ID             int64
+	ChannelID      int64
+	WebhookEventID string
+	Type           string
+	UserID         vault.Personal // set on insert; the store keeps only its blind index
+	UserKey        []byte
+	OccurredAt     time.Time
+	ReceivedAt     time.Time
+	Redelivered    bool
+	Payload        []byte // the event's JSON; nil once processed
+	Processed      bool
+}
+
+// Outbound is one queued message to one friend.
+type Outbound struct {
+	ID            int64
+	ChannelID     int64
+	FriendID      int64
+	Purpose       string
+	Messages      []Message
+	ReplyToken    vault.Personal
+	ReplyDeadline time.Time
+	RetryKey      string
+	State         string // queued, sent, failed, undeliverable
+	Method        string // reply, push
+	Attempts      int
+	LastError     string
+}
+
+// Outbound states.
+const (
+	StateQueued        = "queued"
+	StateSent          = "sent"
+	StateFailed        = "failed"
+	StateUndeliverable = "undeliverable"
+)
+
+// OutboundResult is what a send attempt changes on an Outbound row.
+type OutboundResult struct {
+	State         string
+	Method        string
+	LastError     string
+	LineRequestID string
+	Sent          bool
+}
+
+// RichMenuRecord is a rich menu renraku created on LINE for a channel.
+type RichMenuRecord struct {
+	ChannelID  int64
+	Kind       string // guest, member
+	RichMenuID string
+	SpecHash   string
+}
+
+// Store is the persistence the LINE adapter needs (internal/postgres implements it).
+// It encrypts and decrypts personal fields; callers see plaintext in vault.Personal.
+type Store interface {
+	FindChannelByLineID(ctx context.Context, db DB, lineChannelID string) (Channel, error)
+	FindChannel(ctx context.Context, db DB, id int64) (Channel, error)
+	FindChannels(ctx context.Context, db DB) ([]Channel, error)
+	// FindSchoolChannel returns the channel a school uses (NotFound when it has none).
+	FindSchoolChannel(ctx context.Context, db DB, schoolID int64) (Channel, error)
+	// SaveChannel creates the channel or updates the one with the same LINE channel ID,
+	// setting ch.ID; it reports whether anything changed.
+	SaveChannel(ctx context.Context, db DB, ch *Channel) (changed bool, err error)
+	AssignSchoolChannel(ctx context.Context, db DB, schoolID, channelID int64) (changed bool, err error)
+	// ChannelSchools lists the IDs of the schools a channel serves.
+	ChannelSchools(ctx context.Context, db DB, channelID int64) ([]int64, error)
+
+	// InsertEvent stores ev unless (channel, webhookEventId) exists; it sets ev.ID and
+	// ev.UserKey and reports whether the row is new.
+	InsertEvent(ctx context.Context, db DB, ev *StoredEvent) (inserted bool, err error)
+	FindEvent(ctx context.Context, db DB, id int64) (StoredEvent, error)
+	// PendingUserEvents lists the unprocessed events of one user of one channel that
+	// come at or before upTo in LINE's order (occurred_at, id), oldest first, locked.
+	PendingUserEvents(ctx context.Context, db DB, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)
+	// MarkEventProcessed records the outcome and wipes the payload.
+	MarkEventProcessed(ctx context.Context, db DB, id int64, outcome string) error
+
+	FindFriend(ctx context.Context, db DB, id int64) (Friend, error)
+	FindFriendByUserID(ctx context.Context, db DB, channelID int64, userID vault.Personal) (Friend, error)
+	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
+	SaveFriendFollow(ctx context.Context, db DB, f *Friend, at time.Time) error
+	SetFriendRichMenu(ctx context.Context, db DB, friendID int64, kind string) error
+
+	InsertOutbound(ctx context.Context, db DB, o *Outbound) error
+	FindOutbound(ctx context.Context, db DB, id int64) (Outbound, error)
+	UpdateOutbound(ctx context.Context, db DB, id int64, r OutboundResult) error
+
+	FindRichMenus(ctx context.Context, db DB, channelID int64) ([]RichMenuRecord, error)
+	SaveRichMenu(ctx context.Context, db DB, r RichMenuRecord) error
+}

@@ -1,0 +1,378 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// LineStore implements line.Store. Personal and secret fields pass through the vault on
+// their way in and out; the LINE userId is found by its blind index.
+type LineStore struct {
+	Vault *vault.Vault
+}
+
+var _ line.Store = (*LineStore)(nil)
+
+// Blind-index domain of LINE user IDs.
+const userKeyDomain = "line.user_id"
+
+func (s *LineStore) userKey(userID vault.Personal) ([]byte, error) {
+	return s.Vault.BlindIndex(userKeyDomain, userID.Reveal())
+}
+
+func (s *LineStore) scanChannel(row pgx.Row) (line.Channel, error) {
+	var ch line.Channel
+	var secret, token []byte
+	if err := row.Scan(&ch.ID, &ch.LineChannelID, &ch.BoardID, &secret, &token, &ch.LoginChannelID, &ch.LIFFID); err != nil {
+		return ch, classify(err, "line channel")
+	}
+	var err error
+	if ch.Secret, err = s.Vault.DecryptPersonal(secret, vault.NewAD("line_channel", "secret", ch.LineChannelID)); err != nil {
+		return ch, err
+	}
+	if ch.AccessToken, err = s.Vault.DecryptPersonal(token, vault.NewAD("line_channel", "token", ch.LineChannelID)); err != nil {
+		return ch, err
+	}
+	return ch, nil
+}
+
+const channelColumns = `id, line_channel_id, board_id, secret_enc, token_enc, login_channel_id, liff_id`
+
+// prefixed qualifies each column of a comma-separated list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, p := range parts {
+		parts[i] = alias + p
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FindChannelByLineID finds a channel by LINE's channel ID.
+func (s *LineStore) FindChannelByLineID(ctx context.Context, db line.DB, lineChannelID string) (line.Channel, error) {
+	return s.scanChannel(db.QueryRow(ctx, `SELECT `+channelColumns+` FROM line_channel WHERE line_channel_id = $1`, lineChannelID))
+}
+
+// FindChannel finds a channel by renraku's ID.
+func (s *LineStore) FindChannel(ctx context.Context, db line.DB, id int64) (line.Channel, error) {
+	return s.scanChannel(db.QueryRow(ctx, `SELECT `+channelColumns+` FROM line_channel WHERE id = $1`, id))
+}
+
+// FindSchoolChannel returns the channel a school uses.
+func (s *LineStore) FindSchoolChannel(ctx context.Context, db line.DB, schoolID int64) (line.Channel, error) {
+	return s.scanChannel(db.QueryRow(ctx, `SELECT `+prefixed("c.", channelColumns)+`
+		FROM line_channel c JOIN school sc ON sc.line_channel_id = c.id WHERE sc.id = $1`, schoolID))
+}
+
+// FindChannels lists every channel.
+func (s *LineStore) FindChannels(ctx context.Context, db line.DB) ([]line.Channel, error) {
+	rows, err := db.Query(ctx, `SELECT `+channelColumns+` FROM line_channel ORDER BY id`)
+	if err != nil {
+		return nil, classify(err, "line channels")
+	}
+	defer rows.Close()
+	var out []line.Channel
+	for rows.Next() {
+		ch, err := s.scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	return out, classify(rows.Err(), "line channels")
+}
+
+// SaveChannel creates the channel or updates the one with the same LINE channel ID.
+func (s *LineStore) SaveChannel(ctx context.Context, db line.DB, ch *line.Channel) (bool, error) {
+	existing, err := s.FindChannelByLineID(ctx, db, ch.LineChannelID)
+	if err == nil && existing.BoardID == ch.BoardID && existing.Secret == ch.Secret && existing.AccessToken == ch.AccessToken &&
+		existing.LoginChannelID == ch.LoginChannelID && existing.LIFFID == ch.LIFFID {
+		ch.ID = existing.ID
+		return false, nil
+	}
+	secret, err := s.Vault.EncryptPersonal(ch.Secret, vault.NewAD("line_channel", "secret", ch.LineChannelID))
+	if err != nil {
+		return false, err
+	}
+	token, err := s.Vault.EncryptPersonal(ch.AccessToken, vault.NewAD("line_channel", "token", ch.LineChannelID))
+	if err != nil {
+		return false, err
+	}
+	err = db.QueryRow(ctx, `
+		INSERT INTO line_channel (line_channel_id, board_id, secret_enc, token_enc, login_channel_id, liff_id)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (line_channel_id) DO UPDATE SET board_id = EXCLUDED.board_id, secret_enc = EXCLUDED.secret_enc,
+			token_enc = EXCLUDED.token_enc, login_channel_id = EXCLUDED.login_channel_id, liff_id = EXCLUDED.liff_id,
+			updated_at = now()
+		RETURNING id`, ch.LineChannelID, ch.BoardID, secret, token, ch.LoginChannelID, ch.LIFFID).Scan(&ch.ID)
+	return true, classify(err, "save line channel")
+}
+
+// AssignSchoolChannel makes the school use the channel.
+func (s *LineStore) AssignSchoolChannel(ctx context.Context, db line.DB, schoolID, channelID int64) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE school SET line_channel_id = $2 WHERE id = $1 AND line_channel_id IS DISTINCT FROM $2`, schoolID, channelID)
+	if err != nil {
+		return false, classify(err, "assign school channel")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ChannelSchools lists the schools a channel serves.
+func (s *LineStore) ChannelSchools(ctx context.Context, db line.DB, channelID int64) ([]int64, error) {
+	rows, err := db.Query(ctx, `SELECT id FROM school WHERE line_channel_id = $1 ORDER BY id`, channelID)
+	if err != nil {
+		return nil, classify(err, "channel schools")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "channel schools")
+}
+
+func eventAD(channelID int64, webhookEventID string) vault.AD {
+	return vault.NewAD("line_event", "payload", strconv.FormatInt(channelID, 10)+"/"+webhookEventID)
+}
+
+// InsertEvent stores an event unless it is already stored.
+func (s *LineStore) InsertEvent(ctx context.Context, db line.DB, ev *line.StoredEvent) (bool, error) {
+	if ev.UserID != "" {
+		k, err := s.userKey(ev.UserID)
+		if err != nil {
+			return false, err
+		}
+		ev.UserKey = k
+	}
+	payload, err := s.Vault.EncryptBytes(ev.Payload, eventAD(ev.ChannelID, ev.WebhookEventID))
+	if err != nil {
+		return false, err
+	}
+	err = db.QueryRow(ctx, `
+		INSERT INTO line_event (channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (channel_id, webhook_event_id) DO NOTHING
+		RETURNING id`, ev.ChannelID, ev.WebhookEventID, ev.Type, ev.UserKey, ev.OccurredAt, ev.ReceivedAt, ev.Redelivered, payload).Scan(&ev.ID)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, classify(err, "insert line event")
+}
+
+const eventColumns = `id, channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc, processed_at IS NOT NULL`
+
+func (s *LineStore) scanEvent(row pgx.Row) (line.StoredEvent, error) {
+	var ev line.StoredEvent
+	var payload []byte
+	if err := row.Scan(&ev.ID, &ev.ChannelID, &ev.WebhookEventID, &ev.Type, &ev.UserKey, &ev.OccurredAt, &ev.ReceivedAt,
+		&ev.Redelivered, &payload, &ev.Processed); err != nil {
+		return ev, classify(err, "line event")
+	}
+	if payload != nil {
+		p, err := s.Vault.DecryptBytes(payload, eventAD(ev.ChannelID, ev.WebhookEventID))
+		if err != nil {
+			return ev, err
+		}
+		ev.Payload = p
+	}
+	return ev, nil
+}
+
+// FindEvent finds an event by ID.
+func (s *LineStore) FindEvent(ctx context.Context, db line.DB, id int64) (line.StoredEvent, error) {
+	return s.scanEvent(db.QueryRow(ctx, `SELECT `+eventColumns+` FROM line_event WHERE id = $1`, id))
+}
+
+// PendingUserEvents lists a user's unprocessed events up to upTo, oldest first.
+func (s *LineStore) PendingUserEvents(ctx context.Context, db line.DB, channelID int64, userKey []byte, upTo line.StoredEvent) ([]line.StoredEvent, error) {
+	rows, err := db.Query(ctx, `SELECT `+eventColumns+` FROM line_event
+		WHERE channel_id = $1 AND user_key = $2 AND processed_at IS NULL AND (occurred_at, id) <= ($3, $4)
+		ORDER BY occurred_at, id`, channelID, userKey, upTo.OccurredAt, upTo.ID)
+	if err != nil {
+		return nil, classify(err, "pending line events")
+	}
+	defer rows.Close()
+	var out []line.StoredEvent
+	for rows.Next() {
+		ev, err := s.scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, classify(rows.Err(), "pending line events")
+}
+
+// MarkEventProcessed records the outcome and wipes the payload.
+func (s *LineStore) MarkEventProcessed(ctx context.Context, db line.DB, id int64, outcome string) error {
+	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = now(), outcome = $2, payload_enc = NULL WHERE id = $1`, id, outcome)
+	return classify(err, "mark line event")
+}
+
+func friendAD(id int64) vault.AD {
+	return vault.NewAD("line_friend", "user_id", strconv.FormatInt(id, 10))
+}
+
+const friendColumns = `id, channel_id, user_id_enc, language, following, richmenu_kind`
+
+func (s *LineStore) scanFriend(row pgx.Row) (line.Friend, error) {
+	var f line.Friend
+	var enc []byte
+	if err := row.Scan(&f.ID, &f.ChannelID, &enc, &f.Language, &f.Following, &f.RichMenuKind); err != nil {
+		return f, classify(err, "line friend")
+	}
+	var err error
+	f.UserID, err = s.Vault.DecryptPersonal(enc, friendAD(f.ID))
+	return f, err
+}
+
+// FindFriend finds a friend by ID.
+func (s *LineStore) FindFriend(ctx context.Context, db line.DB, id int64) (line.Friend, error) {
+	return s.scanFriend(db.QueryRow(ctx, `SELECT `+friendColumns+` FROM line_friend WHERE id = $1`, id))
+}
+
+// FindFriendByUserID finds a channel's friend by LINE userId, through its blind index.
+func (s *LineStore) FindFriendByUserID(ctx context.Context, db line.DB, channelID int64, userID vault.Personal) (line.Friend, error) {
+	k, err := s.userKey(userID)
+	if err != nil {
+		return line.Friend{}, err
+	}
+	return s.scanFriend(db.QueryRow(ctx, `SELECT `+friendColumns+` FROM line_friend WHERE channel_id = $1 AND user_key = $2`, channelID, k))
+}
+
+// SaveFriendFollow creates the friend or updates its following state.
+func (s *LineStore) SaveFriendFollow(ctx context.Context, db line.DB, f *line.Friend, at time.Time) error {
+	k, err := s.userKey(f.UserID)
+	if err != nil {
+		return err
+	}
+	if f.ID == 0 {
+		// The AD names the row, so take its ID first.
+		if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('line_friend', 'id'))`).Scan(&f.ID); err != nil {
+			return classify(err, "line friend id")
+		}
+		enc, err := s.Vault.EncryptPersonal(f.UserID, friendAD(f.ID))
+		if err != nil {
+			return err
+		}
+		err = db.QueryRow(ctx, `
+			INSERT INTO line_friend (id, channel_id, user_key, user_id_enc, language, following, followed_at, unfollowed_at)
+			OVERRIDING SYSTEM VALUE
+			VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 THEN $7::timestamptz END, CASE WHEN NOT $6 THEN $7::timestamptz END)
+			ON CONFLICT (channel_id, user_key) DO UPDATE SET following = EXCLUDED.following
+			RETURNING id`, f.ID, f.ChannelID, k, enc, f.Language, f.Following, at).Scan(&f.ID)
+		return classify(err, "insert line friend")
+	}
+	_, err = db.Exec(ctx, `
+		UPDATE line_friend SET following = $2,
+			followed_at = CASE WHEN $2 THEN $3 ELSE followed_at END,
+			unfollowed_at = CASE WHEN NOT $2 THEN $3 ELSE unfollowed_at END
+		WHERE id = $1`, f.ID, f.Following, at)
+	return classify(err, "update line friend")
+}
+
+// SetFriendRichMenu records which rich menu is linked to the friend.
+func (s *LineStore) SetFriendRichMenu(ctx context.Context, db line.DB, friendID int64, kind string) error {
+	_, err := db.Exec(ctx, `UPDATE line_friend SET richmenu_kind = $2 WHERE id = $1`, friendID, kind)
+	return classify(err, "set friend rich menu")
+}
+
+func outboundAD(id int64, column string) vault.AD {
+	return vault.NewAD("line_outbound", column, strconv.FormatInt(id, 10))
+}
+
+// InsertOutbound stores a queued message, setting o.ID and o.RetryKey.
+func (s *LineStore) InsertOutbound(ctx context.Context, db line.DB, o *line.Outbound) error {
+	if err := db.QueryRow(ctx, `SELECT nextval('line_outbound_id_seq')`).Scan(&o.ID); err != nil {
+		return classify(err, "line outbound id")
+	}
+	body, err := json.Marshal(o.Messages)
+	if err != nil {
+		return fmt.Errorf("line outbound: %w", err)
+	}
+	msgs, err := s.Vault.EncryptBytes(body, outboundAD(o.ID, "messages"))
+	if err != nil {
+		return err
+	}
+	var token []byte
+	var deadline *time.Time
+	if o.ReplyToken != "" {
+		if token, err = s.Vault.EncryptPersonal(o.ReplyToken, outboundAD(o.ID, "reply_token")); err != nil {
+			return err
+		}
+		deadline = &o.ReplyDeadline
+	}
+	err = db.QueryRow(ctx, `
+		INSERT INTO line_outbound (id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING retry_key::text, state`,
+		o.ID, o.ChannelID, o.FriendID, o.Purpose, msgs, token, deadline).Scan(&o.RetryKey, &o.State)
+	return classify(err, "insert line outbound")
+}
+
+// FindOutbound finds a queued message by ID.
+func (s *LineStore) FindOutbound(ctx context.Context, db line.DB, id int64) (line.Outbound, error) {
+	var o line.Outbound
+	var msgs, token []byte
+	var deadline *time.Time
+	err := db.QueryRow(ctx, `
+		SELECT id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline, retry_key::text, state, method, attempts, last_error
+		FROM line_outbound WHERE id = $1`, id).Scan(&o.ID, &o.ChannelID, &o.FriendID, &o.Purpose, &msgs, &token, &deadline,
+		&o.RetryKey, &o.State, &o.Method, &o.Attempts, &o.LastError)
+	if err != nil {
+		return o, classify(err, "line outbound")
+	}
+	body, err := s.Vault.DecryptBytes(msgs, outboundAD(o.ID, "messages"))
+	if err != nil {
+		return o, err
+	}
+	if err := json.Unmarshal(body, &o.Messages); err != nil {
+		return o, fmt.Errorf("line outbound %d: %w", o.ID, err)
+	}
+	if token != nil {
+		if o.ReplyToken, err = s.Vault.DecryptPersonal(token, outboundAD(o.ID, "reply_token")); err != nil {
+			return o, err
+		}
+	}
+	if deadline != nil {
+		o.ReplyDeadline = *deadline
+	}
+	return o, nil
+}
+
+// UpdateOutbound records a send attempt. A sent row loses its reply token.
+func (s *LineStore) UpdateOutbound(ctx context.Context, db line.DB, id int64, r line.OutboundResult) error {
+	_, err := db.Exec(ctx, `
+		UPDATE line_outbound SET state = $2, method = $3, last_error = $4, attempts = attempts + 1,
+			line_request_id = CASE WHEN $5 <> '' THEN $5 ELSE line_request_id END,
+			sent_at = CASE WHEN $6 THEN now() ELSE sent_at END,
+			reply_token_enc = CASE WHEN $2 = 'queued' THEN reply_token_enc END
+		WHERE id = $1`, id, r.State, r.Method, r.LastError, r.LineRequestID, r.Sent)
+	return classify(err, "update line outbound")
+}
+
+// FindRichMenus lists the rich menus recorded for a channel.
+func (s *LineStore) FindRichMenus(ctx context.Context, db line.DB, channelID int64) ([]line.RichMenuRecord, error) {
+	rows, err := db.Query(ctx, `SELECT channel_id, kind, richmenu_id, spec_hash FROM line_richmenu WHERE channel_id = $1 ORDER BY kind`, channelID)
+	if err != nil {
+		return nil, classify(err, "line rich menus")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (line.RichMenuRecord, error) {
+		var m line.RichMenuRecord
+		err := r.Scan(&m.ChannelID, &m.Kind, &m.RichMenuID, &m.SpecHash)
+		return m, err
+	})
+	return out, classify(err, "line rich menus")
+}
+
+// SaveRichMenu records (or replaces) a channel's menu of one kind.
+func (s *LineStore) SaveRichMenu(ctx context.Context, db line.DB, r line.RichMenuRecord) error {
+	_, err := db.Exec(ctx, `
+		INSERT INTO line_richmenu (channel_id, kind, richmenu_id, spec_hash) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (channel_id, kind) DO UPDATE SET richmenu_id = EXCLUDED.richmenu_id, spec_hash = EXCLUDED.spec_hash, created_at = now()`,
+		r.ChannelID, r.Kind, r.RichMenuID, r.SpecHash)
+	return classify(err, "save line rich menu")
+}
