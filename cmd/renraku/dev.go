@@ -2,18 +2,29 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
-	"github.com/renraku/renraku/internal/schema"
+	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/pgembed"
+	"github.com/renraku/renraku/internal/schema"
+	"github.com/renraku/renraku/internal/vault"
+	"github.com/renraku/renraku/web/view"
 )
 
 // runDev runs everything on one machine: a project-local PostgreSQL (kept in
-// RENRAKU_DATA_DIR between runs) unless DATABASE_URL is set, migrations, demo data and
-// the app, then prints what to open.
+// RENRAKU_DATA_DIR between runs) unless DATABASE_URL is set, keys kept in the same
+// folder, migrations, the LINE simulator, demo data and the app; then prints what to
+// open.
 func runDev(ctx context.Context, env *Env, args []string) error {
 	cfg, _, err := loadConfig(env, "dev", args, nil)
 	if err != nil {
@@ -30,6 +41,9 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		defer cl.Stop()
 		cfg.DatabaseURL = cl.URL
 	}
+	if err := devKeys(cfg); err != nil {
+		return err
+	}
 
 	m, err := schema.NewMigrator(cfg.DatabaseURL)
 	if err != nil {
@@ -41,28 +55,80 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("dev: %w", upErr)
 	}
 
+	// The LINE simulator answers on this same server; renraku talks to it as to LINE.
+	base := "http://" + cfg.Addr
+	simURL, _ := url.Parse(base + "/_sim/line")
+	cfg.LineAPIURL, cfg.LineDataAPIURL = simURL, simURL
+	sim := linesim.New(linesim.Options{HTMXPath: view.HTMXPath, AllowHTTPURLs: true})
+
 	a := app.New(cfg, log)
+	a.Mounts = map[string]http.Handler{
+		"/_sim/line":  http.StripPrefix("/_sim/line", sim.Handler()),
+		"/_sim/phone": sim.PhoneHandler("/_sim/phone"),
+	}
 	if err := a.Start(ctx); err != nil {
 		_ = a.Close(context.Background())
 		return fmt.Errorf("dev: %w", err)
 	}
-	if err := demo.Seed(ctx, a.Pool()); err != nil {
+	ch, err := demo.Seed(ctx, a.Services(), sim, strings.TrimSuffix(a.BaseURL().String(), "/"))
+	if err != nil {
 		_ = a.Close(context.Background())
 		return fmt.Errorf("dev: %w", err)
 	}
-	printBanner(env, a)
+	printBanner(env, a, ch.LineChannelID)
 	return waitAndClose(ctx, a)
 }
 
-func printBanner(env *Env, a *app.App) {
+// devKeys creates (once) and uses a master key and keyset in the data folder, so a
+// newcomer never handles keys. Production keys are made with `renraku keys generate`.
+func devKeys(cfg *config.Config) error {
+	if cfg.KeysetFile != "" {
+		return nil
+	}
+	dir := filepath.Join(cfg.DataDir, "keys")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	keyPath, setPath := filepath.Join(dir, "master.key"), filepath.Join(dir, "keyset.json")
+	if cfg.MasterKey == nil {
+		b, err := os.ReadFile(keyPath)
+		if os.IsNotExist(err) {
+			k := make([]byte, 32)
+			_, _ = rand.Read(k)
+			b = []byte(base64.StdEncoding.EncodeToString(k))
+			if err := os.WriteFile(keyPath, b, 0o600); err != nil {
+				return fmt.Errorf("dev: %w", err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		if cfg.MasterKey, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err != nil {
+			return fmt.Errorf("dev: %s is not base64", keyPath)
+		}
+	}
+	if _, err := os.Stat(setPath); os.IsNotExist(err) {
+		m, err := vault.MasterFromKey(cfg.MasterKey)
+		if err != nil {
+			return err
+		}
+		if err := vault.Generate(setPath, m); err != nil {
+			return err
+		}
+	}
+	cfg.KeysetFile = setPath
+	return nil
+}
+
+func printBanner(env *Env, a *app.App, channelID string) {
 	base := a.BaseURL().String()
 	fmt.Fprintf(env.Stdout, `
 renraku dev is running. Press Ctrl-C to stop (the local database keeps its data).
 
   Start page        %s/
+  Parent's phone    %s/_sim/phone/   (LINE simulator: add the school as a friend, tap the menu)
   Health            %s/healthz   %s/readyz
   Metrics           %s
-  Demo board        %s (%d schools)
+  Demo board        %s (%d schools, LINE channel %s)
 
-`, base, base, base, a.MetricsURL(), demo.BoardName, len(demo.Schools))
+`, base, base, base, base, a.MetricsURL(), demo.BoardName, len(demo.Schools), channelID)
 }
