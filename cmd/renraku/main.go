@@ -32,6 +32,8 @@ var commands = map[string]command{
 	"version": {"print the version", runVersion},
 	"admin":   {"admin create-board|create-school|set-channel: bootstrap from the command line", runAdmin},
 	"line":    {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
+	"keys":    {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset", runKeys},
+	"audit":   {"audit verify: check the audit log's chain", runAudit},
 }
 
 // Env is what every subcommand gets from the process: its streams and environment, so

@@ -56,7 +56,8 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)
-	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, InsertOnly: !runWorkers})
+	periodic := maintenance(workers, pool, v, al, log)
+	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"sort"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// runKeys manages the encryption keyset: generate --out FILE, rotate, status,
+// retire --key-id N. The master key comes from RENRAKU_MASTER_KEY (or the KMS URI).
+func runKeys(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		return errors.New("keys: say generate, rotate, status or retire")
+	}
+	sub, args := args[0], args[1:]
+	var out string
+	var keyID uint
+	cfg, _, err := loadConfig(env, "keys "+sub, args, func(fs *flag.FlagSet) {
+		switch sub {
+		case "generate":
+			fs.StringVar(&out, "out", "", "path of the new keyset file")
+		case "retire":
+			fs.UintVar(&keyID, "key-id", 0, "ID of the old key to remove")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	master, err := masterOf(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "generate":
+		if out == "" {
+			return errors.New("keys generate: --out is required")
+		}
+		if err := vault.Generate(out, master); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "wrote %s (mode 0600). Back it up with the master key, apart from the database backups.\n", out)
+		return nil
+	case "rotate":
+		if cfg.KeysetFile == "" {
+			return &config.Error{Var: "RENRAKU_KEYSET_FILE", Flag: "keyset-file", Reason: "required"}
+		}
+		id, err := vault.Rotate(cfg.KeysetFile, master)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "new primary key %d. Running instances pick it up within a minute and re-encrypt old rows in the background; follow with `renraku keys status`.\n", id)
+		return nil
+	case "status", "retire":
+	default:
+		return fmt.Errorf("keys: unknown command %q", sub)
+	}
+
+	tools, err := app.OpenTools(ctx, cfg, newLogger(env, cfg))
+	if err != nil {
+		return err
+	}
+	defer tools.Close()
+	if sub == "retire" {
+		if keyID == 0 {
+			return errors.New("keys retire: --key-id is required")
+		}
+		err := vault.Retire(cfg.KeysetFile, master, uint32(keyID), func(id uint32) (int64, error) {
+			return vault.RowsUsingKey(ctx, tools.Pool, postgres.EncryptedColumns, id)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "key %d retired\n", keyID)
+		return nil
+	}
+	infos, err := vault.Status(cfg.KeysetFile, master)
+	if err != nil {
+		return err
+	}
+	prog, err := vault.Progress(ctx, tools.Pool, postgres.EncryptedColumns)
+	if err != nil {
+		return err
+	}
+	total := map[uint32]int64{}
+	for _, p := range prog {
+		for id, n := range p.ByKey {
+			total[id] += n
+		}
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Primary && !infos[j].Primary })
+	for _, k := range infos {
+		mark := ""
+		if k.Primary {
+			mark = " (primary)"
+		}
+		fmt.Fprintf(env.Stdout, "key %d%s: %s, %d rows\n", k.ID, mark, k.Status, total[k.ID])
+	}
+	return nil
+}
+
+func masterOf(ctx context.Context, cfg *config.Config) (vault.Master, error) {
+	switch {
+	case cfg.KMSKeyURI != "":
+		return vault.MasterFromKMS(ctx, cfg.KMSKeyURI)
+	case cfg.MasterKey != nil:
+		return vault.MasterFromKey(cfg.MasterKey)
+	}
+	return vault.Master{}, &config.Error{Var: "RENRAKU_MASTER_KEY", Reason: "required (or RENRAKU_KMS_KEY_URI): it unlocks the keyset"}
+}
+
+// runAudit checks the audit log: `audit verify` walks the whole chain.
+func runAudit(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return errors.New("audit: say verify")
+	}
+	cfg, _, err := loadConfig(env, "audit verify", args[1:], nil)
+	if err != nil {
+		return err
+	}
+	tools, err := app.OpenTools(ctx, cfg, newLogger(env, cfg))
+	if err != nil {
+		return err
+	}
+	defer tools.Close()
+	rep, err := tools.Audit.Verify(ctx, tools.Pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, rep.String())
+	if !rep.OK {
+		return errors.New("audit chain broken")
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// RewrapArgs is the periodic job that picks up keyset changes and re-encrypts rows
+// still under an old key, a batch per column per run.
+type RewrapArgs struct{}
+
+// Kind names the job.
+func (RewrapArgs) Kind() string { return "vault.rewrap" }
+
+// InsertOpts puts it on the maintenance queue.
+func (RewrapArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueMaintenance} }
+
+type rewrapWorker struct {
+	river.WorkerDefaults[RewrapArgs]
+	pool *pgxpool.Pool
+	v    *vault.Vault
+	log  *slog.Logger
+}
+
+func (w *rewrapWorker) Work(ctx context.Context, _ *river.Job[RewrapArgs]) error {
+	if _, err := w.v.ReloadIfChanged(); err != nil {
+		return err
+	}
+	for _, col := range postgres.EncryptedColumns {
+		n, err := w.v.Rewrap(ctx, w.pool, col, 500)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.log.Info("re-encrypted", "table", col.Table, "column", col.Column, "rows", n)
+		}
+	}
+	return nil
+}
+
+// AuditRetentionArgs is the daily job that removes audit rows past the retention period.
+type AuditRetentionArgs struct{}
+
+// Kind names the job.
+func (AuditRetentionArgs) Kind() string { return "audit.retention" }
+
+// InsertOpts puts it on the maintenance queue.
+func (AuditRetentionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
+
+type auditRetentionWorker struct {
+	river.WorkerDefaults[AuditRetentionArgs]
+	pool      *pgxpool.Pool
+	log       *audit.Log
+	retention time.Duration
+}
+
+func (w *auditRetentionWorker) Work(ctx context.Context, _ *river.Job[AuditRetentionArgs]) error {
+	_, err := w.log.ApplyRetention(ctx, w.pool, time.Now().Add(-w.retention))
+	if err != nil {
+		return fmt.Errorf("audit retention: %w", err)
+	}
+	return nil
+}
+
+// maintenance registers the periodic upkeep jobs. River runs a periodic job on one
+// instance only (its elected leader).
+func maintenance(workers *river.Workers, pool *pgxpool.Pool, v *vault.Vault, al *audit.Log, log *slog.Logger) []*river.PeriodicJob {
+	river.AddWorker(workers, &rewrapWorker{pool: pool, v: v, log: log})
+	river.AddWorker(workers, &auditRetentionWorker{pool: pool, log: al, retention: audit.DefaultRetention})
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return RewrapArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return AuditRetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+	}
+}

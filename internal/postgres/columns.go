@@ -1,0 +1,15 @@
+package postgres
+
+import "github.com/renraku/renraku/internal/vault"
+
+// EncryptedColumns lists every column that holds vault ciphertext, with how its
+// associated data is formed, for re-encryption after a key rotation and for
+// `renraku keys status`. A store that adds an encrypted column adds it here.
+var EncryptedColumns = []vault.Column{
+	{Table: "line_channel", Column: "secret_enc", ADColumn: "secret", RowExpr: "line_channel_id"},
+	{Table: "line_channel", Column: "token_enc", ADColumn: "token", RowExpr: "line_channel_id"},
+	{Table: "line_friend", Column: "user_id_enc", ADColumn: "user_id"},
+	{Table: "line_event", Column: "payload_enc", ADColumn: "payload", RowExpr: "channel_id::text || '/' || webhook_event_id"},
+	{Table: "line_outbound", Column: "messages_enc", ADColumn: "messages"},
+	{Table: "line_outbound", Column: "reply_token_enc", ADColumn: "reply_token"},
+}
