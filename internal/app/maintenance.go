@@ -23,7 +23,9 @@ type RewrapArgs struct{}
 func (RewrapArgs) Kind() string { return "vault.rewrap" }
 
 // InsertOpts puts it on the maintenance queue.
-func (RewrapArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueMaintenance} }
+func (RewrapArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
 
 type rewrapWorker struct {
 	river.WorkerDefaults[RewrapArgs]
@@ -61,13 +63,13 @@ func (AuditRetentionArgs) InsertOpts() river.InsertOpts {
 
 type auditRetentionWorker struct {
 	river.WorkerDefaults[AuditRetentionArgs]
-	pool      *pgxpool.Pool
-	log       *audit.Log
-	retention time.Duration
+	pool  *pgxpool.Pool
+	log   *audit.Log
+	years int
 }
 
 func (w *auditRetentionWorker) Work(ctx context.Context, _ *river.Job[AuditRetentionArgs]) error {
-	_, err := w.log.ApplyRetention(ctx, w.pool, time.Now().Add(-w.retention))
+	_, err := w.log.ApplyRetention(ctx, w.pool, time.Now().AddDate(-w.years, 0, 0))
 	if err != nil {
 		return fmt.Errorf("audit retention: %w", err)
 	}
@@ -76,9 +78,12 @@ func (w *auditRetentionWorker) Work(ctx context.Context, _ *river.Job[AuditReten
 
 // maintenance registers the periodic upkeep jobs. River runs a periodic job on one
 // instance only (its elected leader).
-func maintenance(workers *river.Workers, pool *pgxpool.Pool, v *vault.Vault, al *audit.Log, log *slog.Logger) []*river.PeriodicJob {
+func maintenance(workers *river.Workers, pool *pgxpool.Pool, v *vault.Vault, al *audit.Log, log *slog.Logger, auditYears int) []*river.PeriodicJob {
+	if auditYears <= 0 {
+		auditYears = 5
+	}
 	river.AddWorker(workers, &rewrapWorker{pool: pool, v: v, log: log})
-	river.AddWorker(workers, &auditRetentionWorker{pool: pool, log: al, retention: audit.DefaultRetention})
+	river.AddWorker(workers, &auditRetentionWorker{pool: pool, log: al, years: auditYears})
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return RewrapArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),

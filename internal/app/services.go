@@ -56,7 +56,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)
-	periodic := maintenance(workers, pool, v, al, log)
+	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers})
 	if err != nil {
 		return nil, err

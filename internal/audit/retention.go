@@ -9,9 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DefaultRetention is how long audit rows are kept unless a policy says otherwise.
-const DefaultRetention = 5 * 365 * 24 * time.Hour
-
 // ApplyRetention removes the rows older than cutoff as one prefix of the chain and
 // records that it did. It returns how many rows it removed.
 func (l *Log) ApplyRetention(ctx context.Context, db Beginner, cutoff time.Time) (int64, error) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,6 +51,8 @@ type Config struct {
 	DataDir string
 	// ShutdownTimeout bounds graceful shutdown (RENRAKU_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
+	// AuditRetentionYears is how long audit rows are kept (RENRAKU_AUDIT_RETENTION_YEARS).
+	AuditRetentionYears int
 }
 
 // Defaults used when a variable is unset.
@@ -60,6 +63,7 @@ const (
 	DefaultLineDataAPIURL  = "https://api-data.line.me"
 	DefaultDataDir         = ".data"
 	DefaultShutdownTimeout = 15 * time.Second
+	DefaultAuditRetention  = 5
 )
 
 // variable describes one setting: its environment name, its flag, and how to apply a
@@ -177,6 +181,14 @@ var variables = []variable{
 			return errors.New("must be a positive duration such as 15s")
 		}
 		c.ShutdownTimeout = d
+		return nil
+	}},
+	{"RENRAKU_AUDIT_RETENTION_YEARS", "audit-retention-years", "years audit rows are kept", strconv.Itoa(DefaultAuditRetention), func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 30 {
+			return errors.New("must be a whole number of years from 1 to 30")
+		}
+		c.AuditRetentionYears = n
 		return nil
 	}},
 }

@@ -30,7 +30,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.LineAPIURL.String() != config.DefaultLineAPIURL || c.LineDataAPIURL.String() != config.DefaultLineDataAPIURL {
 		t.Errorf("line urls = %v %v", c.LineAPIURL, c.LineDataAPIURL)
 	}
-	if c.ShutdownTimeout != 15*time.Second || c.DataDir != ".data" {
+	if c.ShutdownTimeout != 15*time.Second || c.DataDir != ".data" || c.AuditRetentionYears != 5 {
 		t.Errorf("shutdown = %v, data dir = %q", c.ShutdownTimeout, c.DataDir)
 	}
 }
@@ -67,6 +67,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"line data api url", map[string]string{"RENRAKU_LINE_DATA_API_URL": "::"}, nil, "RENRAKU_LINE_DATA_API_URL"},
 		{"log level", map[string]string{"RENRAKU_LOG_LEVEL": "loud"}, nil, "RENRAKU_LOG_LEVEL"},
 		{"shutdown timeout", map[string]string{"RENRAKU_SHUTDOWN_TIMEOUT": "-1s"}, nil, "RENRAKU_SHUTDOWN_TIMEOUT"},
+		{"audit retention", map[string]string{"RENRAKU_AUDIT_RETENTION_YEARS": "0"}, nil, "RENRAKU_AUDIT_RETENTION_YEARS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
