@@ -36,7 +36,7 @@ verify: ## Check formatting, vet, generated files current, migrations well-forme
 	$(GO) vet $(PKGS)
 	@$(MAKE) --no-print-directory generate >/dev/null
 	@git diff --exit-code -- '*_templ.go' || { echo "generated templ files were stale: commit the regenerated ones"; exit 1; }
-	$(GO) test -count=1 -run 'TestMigrationFiles|TestEveryLanguageHasEveryMessage|TestCodeUsesOnlyKnownMessages' ./internal/postgres/ ./internal/i18n/
+	$(GO) test -count=1 -run 'TestMigrationFiles|TestEveryLanguageHasEveryMessage|TestCodeUsesOnlyKnownMessages' ./internal/schema/ ./internal/i18n/
 
 .PHONY: lint
 lint: verify ## verify plus staticcheck
