@@ -137,6 +137,9 @@ func (a *App) MetricsURL() string {
 	return "http://" + a.metricsLn.Addr().String() + "/metrics"
 }
 
+// Config is the app's configuration.
+func (a *App) Config() *config.Config { return a.cfg }
+
 // Services are the app's use cases (for tests and the dev mode's demo data).
 func (a *App) Services() *Services { return a.services }
 

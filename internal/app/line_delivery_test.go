@@ -1,0 +1,106 @@
+package app_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/logging"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// A push whose answer is lost (LINE accepted it, the connection failed) is retried
+// with the same X-Line-Retry-Key: LINE answers 409 and the parent gets it once.
+func TestPushRetryDeliversOnce(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	u := w.newParent(t, "田中")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+
+	svc := w.app.Services().LINE
+	f, err := svc.Store.FindFriendByUserID(context.Background(), w.app.Pool(), w.ch.ID, vault.Personal(u.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sim.FailNextAfterAccept(linesim.EndpointPush, 1, 500)
+	err = pgx.BeginFunc(context.Background(), w.app.Pool(), func(tx pgx.Tx) error {
+		_, err := svc.Queue(context.Background(), tx, line.Send{Friend: f, Purpose: "test", Messages: []line.Message{{Text: "【1年1組 担任】明日の持ち物です"}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		var state, method string
+		_ = w.app.Pool().QueryRow(ctx, `SELECT state, method FROM line_outbound WHERE purpose = 'test'`).Scan(&state, &method)
+		if state == line.StateSent {
+			if method != "push" {
+				t.Errorf("method = %s", method)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("push not marked sent (state %q)", state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	n := 0
+	for _, it := range w.sim.Chat(w.ch.LineChannelID, u.ID) {
+		if strings.Contains(it.Text, "明日の持ち物") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("message delivered %d times, want once", n)
+	}
+}
+
+// Events stored by an instance that dies before processing them are processed by the
+// next instance: here the first "instance" can only enqueue.
+func TestStoredEventsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	u := w.newParent(t, "高橋")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	// The webhook lands on a process that stores but runs no workers (as if it
+	// crashed right after answering LINE).
+	tools, err := app.OpenTools(context.Background(), w.app.Config(), logging.New(&syncBuffer{}, slog.LevelError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tools.Close()
+	body := fmt.Sprintf(`{"destination":"U0","events":[{"type":"message","mode":"active","timestamp":%d,"webhookEventId":"01JRESTARTRESTARTRESTART01","deliveryContext":{"isRedelivery":false},"source":{"type":"user","userId":%q},"replyToken":"nonexistent-token","message":{"type":"text","id":"9","quoteToken":"q","text":"再起動テスト"}}]}`,
+		time.Now().UnixMilli(), u.ID)
+	m := hmac.New(sha256.New, []byte(w.ch.Secret.Reveal()))
+	m.Write([]byte(body))
+	if _, err := tools.LINE.Ingest(context.Background(), w.ch.LineChannelID, base64.StdEncoding.EncodeToString(m.Sum(nil)), []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	// The running app (the "next instance") picks the job up; the reply token is not
+	// LINE's, so the answer falls back to push.
+	items := waitBotText(t, w, u.ID, "メニューからご利用ください", 1)
+	for _, it := range items {
+		if strings.Contains(it.Text, "メニューからご利用ください") && (!it.Delivered || it.Via != "push") {
+			t.Errorf("answer delivered=%v via %s, want a delivered push", it.Delivered, it.Via)
+		}
+	}
+}
