@@ -104,3 +104,45 @@ func TestStoredEventsSurviveRestart(t *testing.T) {
 		}
 	}
 }
+
+// A user's events are processed in LINE's order even though several workers (4 on the
+// events queue) pick up their jobs concurrently.
+func TestPerUserOrdering(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	users := []linesim.User{w.newParent(t, "一"), w.newParent(t, "二"), w.newParent(t, "三")}
+	const each = 15
+	for i := 0; i < each; i++ {
+		for _, u := range users {
+			if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, fmt.Sprintf("メッセージ%02d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		var pending int
+		_ = w.app.Pool().QueryRow(ctx, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`).Scan(&pending)
+		if pending == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d events still pending", pending)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Within each user, processing order equals LINE's order.
+	var misordered, total int
+	err := w.app.Pool().QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE rank_line <> rank_done), count(*) FROM (
+			SELECT rank() OVER (PARTITION BY user_key ORDER BY occurred_at, id) AS rank_line,
+			       rank() OVER (PARTITION BY user_key ORDER BY processed_at, id) AS rank_done
+			FROM line_event WHERE outcome = 'ok') x`).Scan(&misordered, &total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(users)*each || misordered != 0 {
+		t.Fatalf("%d of %d events processed out of order", misordered, total)
+	}
+}
