@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+func TestRichMenuSyncIsIdempotentAndLinks(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t) // the demo seed synced once already
+	svc := w.app.Services().LINE
+	created, err := svc.SyncRichMenus(context.Background(), w.ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created != 0 {
+		t.Errorf("second sync created %d menus", created)
+	}
+	menus := w.sim.RichMenus(w.ch.LineChannelID)
+	if len(menus) != 2 {
+		t.Fatalf("LINE has %d menus, want exactly the guest and member menus", len(menus))
+	}
+	var member linesim.RichMenu
+	for _, m := range menus {
+		if strings.HasPrefix(m.Name, "renraku-member") {
+			member = m
+		}
+	}
+	if member.Width != 2500 || member.Height != 1686 || len(member.Areas) != 6 {
+		t.Fatalf("member menu = %dx%d with %d areas", member.Width, member.Height, len(member.Areas))
+	}
+
+	u := w.newParent(t, "伊藤")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	f, err := svc.Store.FindFriendByUserID(context.Background(), w.app.Pool(), w.ch.ID, vault.Personal(u.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.LinkRichMenu(context.Background(), f.ID, line.MenuMember); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := w.sim.CurrentRichMenu(w.ch.LineChannelID, u.ID); !ok || m.ID != member.ID {
+		t.Fatalf("after linking: %v %v", m.Name, ok)
+	}
+	// Tapping 連絡する sends the versioned postback, shown in the chat as the label.
+	res, err := w.sim.Tap(w.ch.LineChannelID, u.ID, member.Areas[0].Action)
+	if err != nil || res.Status != http.StatusOK {
+		t.Fatalf("tap: %+v %v", res, err)
+	}
+	waitBotText(t, w, u.ID, "準備中", 1)
+	if err := svc.LinkRichMenu(context.Background(), f.ID, line.MenuGuest); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := w.sim.CurrentRichMenu(w.ch.LineChannelID, u.ID); !strings.HasPrefix(m.Name, "renraku-guest") {
+		t.Fatalf("after unlinking: %v", m.Name)
+	}
+}
+
+func TestUnsupportedMessagesGetPoliteReply(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	u := w.newParent(t, "渡辺")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "友だち追加", 1)
+	if _, err := w.sim.SendSticker(w.ch.LineChannelID, u.ID, "446", "1988"); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "この種類のメッセージには対応していません", 1)
+	// Unfollow marks the friend inactive: nothing more is pushed.
+	if _, err := w.sim.Unfollow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		var following bool
+		_ = w.app.Pool().QueryRow(ctx, `SELECT following FROM line_friend`).Scan(&following)
+		if !following {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("unfollow not recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
