@@ -20,7 +20,7 @@ import (
 	"github.com/renraku/renraku/internal/vault"
 )
 
-// A push whose answer is lost (LINE accepted it, the connection failed) is retried
+// A push refused with 429 is retried with back-off; one whose answer is lost (LINE accepted it, the connection failed) is retried
 // with the same X-Line-Retry-Key: LINE answers 409 and the parent gets it once.
 func TestPushRetryDeliversOnce(t *testing.T) {
 	t.Parallel()
@@ -36,6 +36,8 @@ func TestPushRetryDeliversOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// First LINE's rate limit, then a lost answer after acceptance.
+	w.sim.FailNext(linesim.EndpointPush, 1, 429)
 	w.sim.FailNextAfterAccept(linesim.EndpointPush, 1, 500)
 	err = pgx.BeginFunc(context.Background(), w.app.Pool(), func(tx pgx.Tx) error {
 		_, err := svc.Queue(context.Background(), tx, line.Send{Friend: f, Purpose: "test", Messages: []line.Message{{Text: "【1年1組 担任】明日の持ち物です"}}})
@@ -68,6 +70,11 @@ func TestPushRetryDeliversOnce(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("message delivered %d times, want once", n)
+	}
+	var attempts int
+	_ = w.app.Pool().QueryRow(ctx, `SELECT attempts FROM line_outbound WHERE purpose = 'test'`).Scan(&attempts)
+	if attempts != 3 {
+		t.Errorf("attempts = %d, want 3 (429, lost answer, 409)", attempts)
 	}
 }
 
