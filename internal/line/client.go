@@ -1,6 +1,7 @@
 package line
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ type Client struct {
 	APIURL     *url.URL
 	DataAPIURL *url.URL
 	HTTP       *http.Client
+
+	limits limiters
 }
 
 // NewClient returns a Client with a 15-second timeout per call.
@@ -89,6 +92,9 @@ func apiError(res *http.Response, err error) error {
 
 // Reply answers an event with its reply token (free of charge).
 func (c *Client) Reply(ch Channel, replyToken string, ms []Message) (requestID string, err error) {
+	if err := c.limits.wait(context.Background(), ch.LineChannelID, "reply"); err != nil {
+		return "", err
+	}
 	api, err := c.api(ch)
 	if err != nil {
 		return "", err
@@ -104,6 +110,9 @@ func (c *Client) Reply(ch Channel, replyToken string, ms []Message) (requestID s
 func (c *Client) Push(ch Channel, userID, retryKey string, ms []Message) (requestID string, err error) {
 	if !ValidUserID(userID) {
 		return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
+	}
+	if err := c.limits.wait(context.Background(), ch.LineChannelID, "push"); err != nil {
+		return "", err
 	}
 	api, err := c.api(ch)
 	if err != nil {
@@ -128,6 +137,9 @@ func (c *Client) Multicast(ch Channel, userIDs []string, retryKey string, ms []M
 		if !ValidUserID(u) {
 			return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
 		}
+	}
+	if err := c.limits.wait(context.Background(), ch.LineChannelID, "multicast"); err != nil {
+		return "", err
 	}
 	api, err := c.api(ch)
 	if err != nil {
