@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -38,8 +39,15 @@ func (w *rewrapWorker) Work(ctx context.Context, _ *river.Job[RewrapArgs]) error
 	if _, err := w.v.ReloadIfChanged(); err != nil {
 		return err
 	}
+	var failed error
 	for _, col := range postgres.EncryptedColumns {
-		n, err := w.v.Rewrap(ctx, w.pool, col, 500)
+		n, err := w.v.Rewrap(ctx, w.pool, col, vault.DefaultRewrapBatch)
+		if errors.Is(err, vault.ErrDecrypt) {
+			// Damaged rows are left as they are and reported; the other columns go on.
+			w.log.Error("re-encryption skipped undecryptable rows", "table", col.Table, "column", col.Column, "err", err)
+			failed = err
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -47,7 +55,7 @@ func (w *rewrapWorker) Work(ctx context.Context, _ *river.Job[RewrapArgs]) error
 			w.log.Info("re-encrypted", "table", col.Table, "column", col.Column, "rows", n)
 		}
 	}
-	return nil
+	return failed
 }
 
 // AuditRetentionArgs is the daily job that removes audit rows past the retention period.
