@@ -8,19 +8,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// DBTX is what stores need from the database: satisfied by *pgxpool.Pool and pgx.Tx,
-// so a store method can run alone or inside a caller's transaction.
-type DBTX interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
 
 // Open connects a pool to url and checks that the database answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {

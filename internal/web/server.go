@@ -26,7 +26,7 @@ type Server struct {
 	Metrics *Metrics
 	// BaseURL is the public URL; when it is https, responses carry HSTS.
 	BaseURL *url.URL
-	// LINE receives webhooks; nil disables the webhook route's work (503).
+	// LINE stores the webhook requests LINE sends.
 	LINE WebhookIngester
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
 	// mode (never in serve).
