@@ -9,7 +9,7 @@ import "embed"
 //go:embed static
 var Static embed.FS
 
-// Catalog holds the message catalogue, one JSON file per language (i18n/active.xx.json).
+// Catalog holds the message catalogue, JSON files named <area>.<lang>.json (i18n/active.ja.json …).
 //
 //go:embed i18n/*.json
 var Catalog embed.FS

@@ -26,11 +26,12 @@ type Catalog struct {
 	ids     map[string]map[string]bool // lang → message IDs, for completeness checks
 }
 
-// Load reads every i18n/active.*.json file of fsys.
+// Load reads every i18n/<area>.<lang>.json file of fsys (active.ja.json, staff.en.json …);
+// a feature may keep its messages in a file of its own.
 func Load(fsys fs.FS) (*Catalog, error) {
 	b := goi18n.NewBundle(Default)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	files, err := fs.Glob(fsys, "i18n/active.*.json")
+	files, err := fs.Glob(fsys, "i18n/*.*.json")
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +45,17 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", f, err)
 		}
-		set := map[string]bool{}
+		set := c.ids[mf.Tag.String()]
+		if set == nil {
+			set = map[string]bool{}
+			c.ids[mf.Tag.String()] = set
+		}
 		for _, m := range mf.Messages {
+			if set[m.ID] {
+				return nil, fmt.Errorf("i18n: %s: message %q is defined twice", f, m.ID)
+			}
 			set[m.ID] = true
 		}
-		c.ids[mf.Tag.String()] = set
 	}
 	// The default language first, so the matcher falls back to it.
 	c.tags = append([]language.Tag{Default}, removeTag(b.LanguageTags(), Default)...)
