@@ -23,6 +23,9 @@ const (
 	Guardian ActorKind = "guardian"
 	System   ActorKind = "system"
 	Operator ActorKind = "operator" // someone at the command line (renraku admin …)
+	// Anonymous is someone not (yet) signed in, such as a failed sign-in with an
+	// unknown login ID.
+	Anonymous ActorKind = "anonymous"
 )
 
 // Actor is who acted: a kind and, for staff and guardians, their internal ID.
@@ -77,7 +80,7 @@ func (e *Event) validate() error {
 		if e.Actor.ID <= 0 {
 			return fmt.Errorf("%w: %s actor needs an ID", ErrInvalidEvent, e.Actor.Kind)
 		}
-	case System, Operator:
+	case System, Operator, Anonymous:
 	default:
 		return fmt.Errorf("%w: unknown actor kind %q", ErrInvalidEvent, e.Actor.Kind)
 	}

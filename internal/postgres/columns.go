@@ -12,4 +12,7 @@ var EncryptedColumns = []vault.Column{
 	{Table: "line_event", Column: "payload_enc", ADColumn: "payload", RowExpr: "channel_id::text || '/' || webhook_event_id"},
 	{Table: "line_outbound", Column: "messages_enc", ADColumn: "messages"},
 	{Table: "line_outbound", Column: "reply_token_enc", ADColumn: "reply_token"},
+	{Table: "staff", Column: "login_enc", ADColumn: "login"},
+	{Table: "staff", Column: "name_enc", ADColumn: "name"},
+	{Table: "staff", Column: "totp_secret_enc", ADColumn: "totp_secret"},
 }

@@ -40,20 +40,16 @@ func (SchoolStore) CreateBoard(ctx context.Context, db pgx.Tx, b *school.Board) 
 // FindSchool finds a school by ID (all digits) or by name; a name shared by schools of
 // different boards is refused as ambiguous.
 func (SchoolStore) FindSchool(ctx context.Context, db pgx.Tx, ref string) (school.School, error) {
-	q := `SELECT id, board_id, name, school_type, district FROM school WHERE name = $1`
+	q := `SELECT ` + schoolColumns + ` FROM school WHERE name = $1`
 	var arg any = ref
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		q, arg = `SELECT id, board_id, name, school_type, district FROM school WHERE id = $1`, id
+		q, arg = `SELECT `+schoolColumns+` FROM school WHERE id = $1`, id
 	}
 	rows, err := db.Query(ctx, q+` LIMIT 2`, arg)
 	if err != nil {
 		return school.School{}, classify(err, "school")
 	}
-	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (school.School, error) {
-		var s school.School
-		err := r.Scan(&s.ID, &s.BoardID, &s.Name, &s.Type, &s.District)
-		return s, err
-	})
+	found, err := pgx.CollectRows(rows, scanSchool)
 	switch {
 	case err != nil:
 		return school.School{}, classify(err, "school")
@@ -76,4 +72,116 @@ func (SchoolStore) CreateSchool(ctx context.Context, db pgx.Tx, s *school.School
 		return false, classify(err, "school")
 	}
 	return err == nil, classify(err, "create school")
+}
+
+const schoolColumns = `id, board_id, name, school_type, district, website_url, club_site_url, phone,
+	to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply, current_year, teacher_totp`
+
+func scanSchool(r pgx.CollectableRow) (school.School, error) {
+	var s school.School
+	err := r.Scan(&s.ID, &s.BoardID, &s.Name, &s.Type, &s.District, &s.WebsiteURL, &s.ClubSiteURL, &s.Phone,
+		&s.OfficeOpen, &s.OfficeClose, &s.OfficeDays, &s.AutoReply, &s.CurrentYear, &s.TeacherTOTP)
+	return s, err
+}
+
+// FindSchoolByID finds a school by its ID.
+func (SchoolStore) FindSchoolByID(ctx context.Context, db pgx.Tx, id int64) (school.School, error) {
+	rows, _ := db.Query(ctx, `SELECT `+schoolColumns+` FROM school WHERE id = $1`, id)
+	s, err := pgx.CollectExactlyOneRow(rows, scanSchool)
+	return s, classify(err, "school")
+}
+
+// FindSchools lists a board's schools by name.
+func (SchoolStore) FindSchools(ctx context.Context, db pgx.Tx, boardID int64) ([]school.School, error) {
+	rows, _ := db.Query(ctx, `SELECT `+schoolColumns+` FROM school WHERE board_id = $1 ORDER BY school_type, name`, boardID)
+	out, err := pgx.CollectRows(rows, scanSchool)
+	return out, classify(err, "schools")
+}
+
+// UpdateSchool stores a school's settings.
+func (SchoolStore) UpdateSchool(ctx context.Context, db pgx.Tx, id int64, u school.Settings) error {
+	tag, err := db.Exec(ctx, `
+		UPDATE school SET website_url = $2, club_site_url = $3, phone = $4, office_open = $5::time, office_close = $6::time,
+			office_days = $7, auto_reply = $8, teacher_totp = $9
+		WHERE id = $1`, id, u.WebsiteURL, u.ClubSiteURL, u.Phone, u.OfficeOpen, u.OfficeClose, u.OfficeDays, u.AutoReply, u.TeacherTOTP)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	return classify(err, "update school")
+}
+
+func scanClass(r pgx.CollectableRow) (school.Class, error) {
+	var c school.Class
+	err := r.Scan(&c.ID, &c.SchoolID, &c.Year, &c.Grade, &c.Name)
+	return c, err
+}
+
+// FindClasses lists a school year's classes in grade and name order.
+func (SchoolStore) FindClasses(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]school.Class, error) {
+	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name FROM class WHERE school_id = $1 AND year = $2
+		ORDER BY grade, length(name), name`, schoolID, year)
+	out, err := pgx.CollectRows(rows, scanClass)
+	return out, classify(err, "classes")
+}
+
+// FindClassByID finds a class.
+func (SchoolStore) FindClassByID(ctx context.Context, db pgx.Tx, id int64) (school.Class, error) {
+	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name FROM class WHERE id = $1`, id)
+	c, err := pgx.CollectExactlyOneRow(rows, scanClass)
+	return c, classify(err, "class")
+}
+
+// CreateClass inserts a class; a duplicate is a Conflict.
+func (SchoolStore) CreateClass(ctx context.Context, db pgx.Tx, c *school.Class) error {
+	err := db.QueryRow(ctx, `INSERT INTO class (school_id, year, grade, name) VALUES ($1, $2, $3, $4) RETURNING id`,
+		c.SchoolID, c.Year, c.Grade, c.Name).Scan(&c.ID)
+	return classify(err, "create class")
+}
+
+// DeleteClass removes a class.
+func (SchoolStore) DeleteClass(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM class WHERE id = $1`, id)
+	return classify(err, "delete class")
+}
+
+func scanClub(r pgx.CollectableRow) (school.Club, error) {
+	var c school.Club
+	err := r.Scan(&c.ID, &c.SchoolID, &c.Year, &c.Name)
+	return c, err
+}
+
+// FindClubs lists a school year's clubs by name.
+func (SchoolStore) FindClubs(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]school.Club, error) {
+	rows, _ := db.Query(ctx, `SELECT id, school_id, year, name FROM club WHERE school_id = $1 AND year = $2 ORDER BY name`, schoolID, year)
+	out, err := pgx.CollectRows(rows, scanClub)
+	return out, classify(err, "clubs")
+}
+
+// FindClubByID finds a club.
+func (SchoolStore) FindClubByID(ctx context.Context, db pgx.Tx, id int64) (school.Club, error) {
+	rows, _ := db.Query(ctx, `SELECT id, school_id, year, name FROM club WHERE id = $1`, id)
+	c, err := pgx.CollectExactlyOneRow(rows, scanClub)
+	return c, classify(err, "club")
+}
+
+// CreateClub inserts a club; a duplicate is a Conflict.
+func (SchoolStore) CreateClub(ctx context.Context, db pgx.Tx, c *school.Club) error {
+	err := db.QueryRow(ctx, `INSERT INTO club (school_id, year, name) VALUES ($1, $2, $3) RETURNING id`,
+		c.SchoolID, c.Year, c.Name).Scan(&c.ID)
+	return classify(err, "create club")
+}
+
+// DeleteClub removes a club.
+func (SchoolStore) DeleteClub(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM club WHERE id = $1`, id)
+	return classify(err, "delete club")
+}
+
+// FindYears lists the years with classes or clubs, and the current year.
+func (SchoolStore) FindYears(ctx context.Context, db pgx.Tx, schoolID int64) ([]int, error) {
+	rows, _ := db.Query(ctx, `
+		SELECT year FROM class WHERE school_id = $1 UNION SELECT year FROM club WHERE school_id = $1
+		UNION SELECT current_year FROM school WHERE id = $1 ORDER BY 1`, schoolID)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	return out, classify(err, "years")
 }

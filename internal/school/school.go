@@ -30,6 +30,10 @@ type School struct {
 	Name     string
 	Type     string // elementary, junior_high
 	District string // 学区
+	Settings
+	// CurrentYear is the school year (年度) in force: classes and duties of this year
+	// decide access.
+	CurrentYear int
 }
 
 // School types.
@@ -57,12 +61,26 @@ func TypeLabel(t string) string {
 	return "小学校"
 }
 
-// Store is the persistence of boards and schools.
+// Store is the persistence of boards, schools, classes and clubs.
 type Store interface {
 	FindBoard(ctx context.Context, db pgx.Tx, ref string) (Board, error)
 	CreateBoard(ctx context.Context, db pgx.Tx, b *Board) (created bool, err error)
 	FindSchool(ctx context.Context, db pgx.Tx, ref string) (School, error)
+	FindSchoolByID(ctx context.Context, db pgx.Tx, id int64) (School, error)
+	FindSchools(ctx context.Context, db pgx.Tx, boardID int64) ([]School, error)
 	CreateSchool(ctx context.Context, db pgx.Tx, s *School) (created bool, err error)
+	UpdateSchool(ctx context.Context, db pgx.Tx, id int64, upd Settings) error
+
+	FindClasses(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]Class, error)
+	FindClassByID(ctx context.Context, db pgx.Tx, id int64) (Class, error)
+	CreateClass(ctx context.Context, db pgx.Tx, c *Class) error
+	DeleteClass(ctx context.Context, db pgx.Tx, id int64) error
+	FindClubs(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]Club, error)
+	FindClubByID(ctx context.Context, db pgx.Tx, id int64) (Club, error)
+	CreateClub(ctx context.Context, db pgx.Tx, c *Club) error
+	DeleteClub(ctx context.Context, db pgx.Tx, id int64) error
+	// FindYears lists the school years that have classes or clubs, plus the current one.
+	FindYears(ctx context.Context, db pgx.Tx, schoolID int64) ([]int, error)
 }
 
 // Service creates boards and schools (from the command line now, the console later).

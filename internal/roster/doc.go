@@ -1,0 +1,25 @@
+// Package roster reads and writes the CSV files in which a school's office keeps its
+// roster: staff, classes, clubs and who is responsible for what.
+//
+// Japanese schools keep these lists in Excel and move them around as CSV, so a file may
+// arrive as UTF-8 with a BOM (what Excel writes for "CSV UTF-8"), UTF-8 without one, or
+// Shift_JIS/CP932 (what Excel on Japanese Windows writes for plain "CSV"). Decode finds
+// out which and hands back UTF-8; Encode goes the other way for downloads.
+//
+// Every file has a header row in Japanese (the English names are accepted too, in any
+// order), then one line per item:
+//
+//	教職員 (staff)        ログインID[login], 氏名[name], 役割[role]        役割: 学校管理者 | 教職員
+//	学級 (classes)        年度[year], 学年[grade], 組[class]               2026 or 令和8/R8, 1–6, 1組
+//	部活動 (clubs)        年度[year], 部活動名[club]
+//	担当 (assignments)    年度[year], ログインID[login], 職務[duty], 対象[target]
+//	                      職務: 担任 | 副担任 (対象 "1年1組") | 顧問 (対象 = 部活動名) | 学校宛て連絡 (対象 empty)
+//
+// Parsing is pure and checks the whole file, returning every problem as a RowError whose
+// MessageID is in web/i18n/roster.*.json, so the console can show a clerk the full list
+// to fix in one go rather than one error per upload. Whether a login or class exists is
+// a question for the database and is left to the caller.
+//
+// Exported cells that begin with = + - or @ are written with a leading apostrophe so
+// Excel shows them as text instead of running them as formulas; Parse removes it again.
+package roster

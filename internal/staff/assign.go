@@ -1,0 +1,130 @@
+package staff
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+)
+
+// List returns a school's accounts (or, with schoolID 0, the board's administrators)
+// with their assignments. Staff names are personal data: the view is audited.
+func (s *Service) List(ctx context.Context, boardID, schoolID int64) ([]Staff, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageStaff, authz.Target{BoardID: boardID, SchoolID: schoolID}); err != nil {
+		return nil, err
+	}
+	var out []Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.Store.FindStaffs(ctx, tx, Filter{BoardID: boardID, SchoolID: schoolID, BoardOnly: schoolID == 0})
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			if out[i].Assignments, err = s.Store.FindAssignments(ctx, tx, out[i].ID); err != nil {
+				return err
+			}
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.list_view",
+			ObjectKind: "school", ObjectID: staffRef(schoolID), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"count": len(out)}})
+	})
+	return out, err
+}
+
+// Get returns one account the actor manages, with its assignments. The view is
+// audited.
+func (s *Service) Get(ctx context.Context, staffID int64) (Staff, error) {
+	var st Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var a *authz.Actor
+		var err error
+		if st, a, err = s.manageable(ctx, tx, staffID); err != nil {
+			return err
+		}
+		if st.Assignments, err = s.Store.FindAssignments(ctx, tx, st.ID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.view",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
+	})
+	return st, err
+}
+
+// NewAssignment is the input for giving a duty.
+type NewAssignment struct {
+	Duty    authz.Duty
+	ClassID int64
+	ClubID  int64
+}
+
+// Assign gives a teacher or school administrator of the actor's school a duty. The
+// class or club must belong to the account's school (checked in the same statement
+// that stores the duty), and its year becomes the duty's year.
+func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (Assignment, error) {
+	as := Assignment{StaffID: staffID, Duty: in.Duty}
+	f := apperr.Fields{}
+	switch in.Duty {
+	case authz.Homeroom, authz.SubHomeroom:
+		if as.ClassID = in.ClassID; as.ClassID == 0 {
+			f.Add("class", "staff.assignment.class_required")
+		}
+	case authz.Advisor:
+		if as.ClubID = in.ClubID; as.ClubID == 0 {
+			f.Add("club", "staff.assignment.club_required")
+		}
+	case authz.Office:
+	default:
+		f.Add("duty", "staff.assignment.duty_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Assignment{}, err
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		st, a, err := s.manageable(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if st.SchoolID == 0 {
+			return apperr.E(apperr.Invalid, "staff.assignment.board_admin", errors.New("board administrators have no duties"))
+		}
+		as.SchoolID = st.SchoolID
+		if err := s.Store.CreateAssignment(ctx, tx, &as); err != nil {
+			switch apperr.KindOf(err) {
+			case apperr.Conflict:
+				return apperr.E(apperr.Conflict, "staff.assignment.exists", err)
+			case apperr.NotFound:
+				return apperr.Fields{"target": "staff.assignment.target_unknown"}.Err()
+			}
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.assign",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
+			Detail: map[string]any{"duty": string(as.Duty), "class_id": as.ClassID, "club_id": as.ClubID, "year": as.Year}})
+	})
+	return as, err
+}
+
+// Unassign removes a duty.
+func (s *Service) Unassign(ctx context.Context, assignmentID int64) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		as, err := s.Store.FindAssignmentByID(ctx, tx, assignmentID)
+		if err != nil {
+			return err
+		}
+		st, a, err := s.manageable(ctx, tx, as.StaffID)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.DeleteAssignment(ctx, tx, as.ID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.unassign",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
+			Detail: map[string]any{"duty": string(as.Duty), "class_id": as.ClassID, "club_id": as.ClubID, "year": as.Year}})
+	})
+}

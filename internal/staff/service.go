@@ -1,0 +1,384 @@
+package staff
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/credential"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Service is the staff accounts' use cases.
+type Service struct {
+	Pool  *pgxpool.Pool
+	Store Store
+	Audit *audit.Log
+	// Key derives throttle keys (a blind index), so addresses and login IDs are not
+	// stored readable.
+	Key func(domain, value string) ([]byte, error)
+	// Now is the clock (tests move it).
+	Now func() time.Time
+	// LinkTTL is how long a one-time sign-in link works.
+	LinkTTL time.Duration
+	// Issuer names renraku in authenticator apps.
+	Issuer string
+}
+
+// DefaultLinkTTL is how long one-time sign-in links work unless configured.
+const DefaultLinkTTL = 72 * time.Hour
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.Pool, fn)
+}
+
+func staffRef(id int64) string { return strconv.FormatInt(id, 10) }
+
+// Invite is a created account's one-time sign-in link token and its expiry.
+type Invite struct {
+	Staff   Staff
+	Token   string
+	Expires time.Time
+}
+
+// WelcomePath is the path of the password-setting page a one-time token opens.
+func WelcomePath(token string) string { return "/staff/welcome/" + token }
+
+// Create makes an account for the signed-in administrator and returns its one-time
+// sign-in link token.
+func (s *Service) Create(ctx context.Context, in NewStaff) (Invite, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageStaff, authz.Target{BoardID: in.BoardID, SchoolID: in.SchoolID}); err != nil {
+		return Invite{}, err
+	}
+	if a.Role != authz.BoardAdmin && in.Role == authz.BoardAdmin {
+		return Invite{}, authz.Check(a, authz.CreateSchool, authz.Target{BoardID: in.BoardID})
+	}
+	return s.create(ctx, audit.Actor{Kind: audit.Staff, ID: a.StaffID}, in)
+}
+
+// Bootstrap makes an account from the server's command line (renraku admin
+// create-staff), where whoever runs it already holds the server.
+func (s *Service) Bootstrap(ctx context.Context, in NewStaff) (Invite, error) {
+	return s.create(ctx, audit.OperatorActor, in)
+}
+
+func (s *Service) create(ctx context.Context, actor audit.Actor, in NewStaff) (Invite, error) {
+	login := NormalizeLogin(in.Login)
+	f := apperr.Fields{}
+	if !validLogin(login) {
+		f.Add("login", "staff.login.invalid")
+	}
+	if !validName(in.Name) {
+		f.Add("name", "staff.name.invalid")
+	}
+	switch in.Role {
+	case authz.BoardAdmin:
+		if in.SchoolID != 0 {
+			f.Add("role", "staff.role.invalid")
+		}
+	case authz.SchoolAdmin, authz.Teacher:
+		if in.SchoolID == 0 {
+			f.Add("role", "staff.role.invalid")
+		}
+	default:
+		f.Add("role", "staff.role.invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Invite{}, err
+	}
+	st := Staff{BoardID: in.BoardID, SchoolID: in.SchoolID, Role: in.Role, Login: vault.Personal(login), Name: vault.Personal(trim(in.Name))}
+	var inv Invite
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if err := s.Store.CreateStaff(ctx, tx, &st); err != nil {
+			if apperr.KindOf(err) == apperr.Conflict {
+				return apperr.Fields{"login": "staff.login.taken"}.Err()
+			}
+			return err
+		}
+		var err error
+		if inv, err = s.issueLink(ctx, tx, st); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "staff.create", ObjectKind: "staff", ObjectID: staffRef(st.ID),
+			BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: map[string]any{"role": string(st.Role)}})
+	})
+	return inv, err
+}
+
+func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, st Staff) (Invite, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return Invite{}, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b)
+	ttl := s.LinkTTL
+	if ttl == 0 {
+		ttl = DefaultLinkTTL
+	}
+	exp := s.now().Add(ttl)
+	if err := s.Store.CreateSigninToken(ctx, tx, st.ID, tokenHash(token), exp); err != nil {
+		return Invite{}, err
+	}
+	return Invite{Staff: st, Token: token, Expires: exp}, nil
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// ResetLink ends the account's sessions, clears its password and second factor
+// requirement stays; it returns a new one-time link for setting a new password.
+func (s *Service) ResetLink(ctx context.Context, staffID int64) (Invite, error) {
+	var inv Invite
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		st, a, err := s.manageable(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if inv, err = s.issueLink(ctx, tx, st); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.link_issue",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
+	})
+	return inv, err
+}
+
+// manageable loads an account the actor may manage.
+func (s *Service) manageable(ctx context.Context, tx pgx.Tx, staffID int64) (Staff, *authz.Actor, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return Staff{}, nil, err
+	}
+	st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+	if err != nil {
+		return Staff{}, nil, err
+	}
+	if err := authz.Check(a, authz.ManageStaff, authz.Target{BoardID: st.BoardID, SchoolID: st.SchoolID}); err != nil {
+		return Staff{}, nil, notFoundIfOutside(a, st, err)
+	}
+	if st.Role == authz.BoardAdmin && a.Role != authz.BoardAdmin {
+		return Staff{}, nil, apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("board admin managed by school admin"))
+	}
+	return st, a, nil
+}
+
+// notFoundIfOutside hides the existence of records in other boards and schools.
+func notFoundIfOutside(a *authz.Actor, st Staff, err error) error {
+	if a.BoardID != st.BoardID || (a.Role != authz.BoardAdmin && a.SchoolID != st.SchoolID) {
+		return apperr.E(apperr.NotFound, "error.not_found.title", err)
+	}
+	return err
+}
+
+// WelcomeValid reports whether a one-time link token is unused and unexpired, without
+// using it.
+func (s *Service) WelcomeValid(ctx context.Context, token string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := s.Store.FindSigninToken(ctx, tx, tokenHash(token), s.now())
+		if apperr.KindOf(err) == apperr.NotFound {
+			return apperr.E(apperr.NotFound, "staff.link.invalid", err)
+		}
+		return err
+	})
+}
+
+// SetPasswordFromLink uses a one-time link: it checks the password, stores its hash,
+// ends every session of the account and spends the link. It returns the login ID so
+// the sign-in form can be pre-filled.
+func (s *Service) SetPasswordFromLink(ctx context.Context, token, password, confirm string, c Client) (string, error) {
+	var login string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		id, err := s.Store.FindSigninToken(ctx, tx, tokenHash(token), s.now())
+		if err != nil {
+			if apperr.KindOf(err) == apperr.NotFound {
+				return apperr.E(apperr.NotFound, "staff.link.invalid", err)
+			}
+			return err
+		}
+		st, err := s.Store.FindStaffByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := checkNewPassword(st.Login.Reveal(), password, confirm); err != nil {
+			return err
+		}
+		if _, err := s.Store.UseSigninToken(ctx, tx, tokenHash(token), s.now()); err != nil {
+			return apperr.E(apperr.NotFound, "staff.link.invalid", err)
+		}
+		if err := s.setPassword(ctx, tx, st.ID, password); err != nil {
+			return err
+		}
+		login = st.Login.Reveal()
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.password_set",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
+			Detail: map[string]any{"via": "link"}})
+	})
+	return login, err
+}
+
+func checkNewPassword(login, password, confirm string) error {
+	if password != confirm {
+		return apperr.Fields{"confirm": "staff.password.mismatch"}.Err()
+	}
+	if err := credential.CheckPassword(login, password); err != nil {
+		return apperr.Fields{"password": messageID(err, "staff.password.invalid")}.Err()
+	}
+	return nil
+}
+
+func messageID(err error, fallback string) string {
+	if id := apperr.MessageIDOf(err); id != "" {
+		return id
+	}
+	return fallback
+}
+
+func (s *Service) setPassword(ctx context.Context, tx pgx.Tx, id int64, password string) error {
+	hash, err := credential.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.SetPassword(ctx, tx, id, hash); err != nil {
+		return err
+	}
+	_, err = s.Store.BumpSessionEpoch(ctx, tx, id)
+	return err
+}
+
+// ChangePassword replaces the signed-in person's password after checking the current
+// one; other sessions end.
+func (s *Service) ChangePassword(ctx context.Context, current, password, confirm string, c Client) error {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageOwnAccount, authz.Target{StaffID: a.StaffIDOrZero()}); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		st, err := s.Store.FindStaffByID(ctx, tx, a.StaffID)
+		if err != nil {
+			return err
+		}
+		cr, err := s.Store.FindCredentials(ctx, tx, a.StaffID)
+		if err != nil {
+			return err
+		}
+		if ok, err := credential.VerifyPassword(current, cr.PasswordHash); err != nil || !ok {
+			return apperr.Fields{"current": "staff.password.wrong"}.Err()
+		}
+		if err := checkNewPassword(st.Login.Reveal(), password, confirm); err != nil {
+			return err
+		}
+		if err := s.setPassword(ctx, tx, st.ID, password); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.password_set",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
+			Detail: map[string]any{"via": "change"}})
+	})
+}
+
+// SetDisabled disables or re-enables an account. Disabling ends its sessions at once:
+// every request re-reads the account.
+func (s *Service) SetDisabled(ctx context.Context, staffID int64, disabled bool) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		st, a, err := s.manageable(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if st.ID == a.StaffID {
+			return apperr.E(apperr.Invalid, "staff.disable.self", errors.New("cannot disable oneself"))
+		}
+		if err := s.Store.SetDisabled(ctx, tx, st.ID, disabled); err != nil {
+			return err
+		}
+		if _, err := s.Store.BumpSessionEpoch(ctx, tx, st.ID); err != nil {
+			return err
+		}
+		action := "staff.enable"
+		if disabled {
+			action = "staff.disable"
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
+	})
+}
+
+// SignOutEverywhere ends every session of the signed-in person, this one included.
+func (s *Service) SignOutEverywhere(ctx context.Context, c Client) error {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageOwnAccount, authz.Target{StaffID: a.StaffIDOrZero()}); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.Store.BumpSessionEpoch(ctx, tx, a.StaffID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out_all",
+			ObjectKind: "staff", ObjectID: staffRef(a.StaffID), BoardID: a.BoardID, SchoolID: a.SchoolID, RemoteAddr: c.Addr})
+	})
+}
+
+// Actor loads the signed-in person for a request. A disabled account, or a session
+// from before the account's last epoch change, is Unauthenticated.
+func (s *Service) Actor(ctx context.Context, staffID int64, epoch int) (*authz.Actor, error) {
+	var a authz.Actor
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var cur int
+		var err error
+		a, cur, err = s.Store.LoadActor(ctx, tx, staffID)
+		if err != nil {
+			if apperr.KindOf(err) == apperr.NotFound {
+				return apperr.E(apperr.Unauthenticated, "authz.sign_in", err)
+			}
+			return err
+		}
+		if cur != epoch || a.Disabled {
+			return apperr.E(apperr.Unauthenticated, "authz.sign_in", errors.New("session ended"))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Me returns the signed-in person's own account.
+func (s *Service) Me(ctx context.Context) (Staff, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return Staff{}, err
+	}
+	var st Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if st, err = s.Store.FindStaffByID(ctx, tx, a.StaffID); err != nil {
+			return err
+		}
+		st.Assignments, err = s.Store.FindAssignments(ctx, tx, a.StaffID)
+		return err
+	})
+	return st, err
+}
+
+func trim(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,305 @@
+package staff
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/credential"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Stage is how far a sign-in has got.
+type Stage string
+
+// The stages of a sign-in.
+const (
+	// StageSecondFactor: the password was right; a TOTP or recovery code is next.
+	StageSecondFactor Stage = "second_factor"
+	// StageEnrol: the password was right and a second factor is required but not set
+	// up; only the enrolment page is open.
+	StageEnrol Stage = "enrol"
+	// StageDone: signed in.
+	StageDone Stage = "done"
+)
+
+// SignIn is the result of a successful step.
+type SignIn struct {
+	StaffID int64
+	Epoch   int
+	Stage   Stage
+}
+
+// Throttle key domains for the blind index.
+const (
+	accountKeyDomain = "signin.throttle.account.v1"
+	addressKeyDomain = "signin.throttle.address.v1"
+)
+
+var errBadCredentials = apperr.E(apperr.Invalid, "staff.signin.failed", errors.New("wrong login ID or password"))
+
+// errThrottled does not say whether the account or the address is blocked, nor whether
+// the account exists.
+var errThrottled = apperr.E(apperr.Forbidden, "staff.signin.throttled", errors.New("too many failed sign-ins"))
+
+func (s *Service) throttleKeys(login string, c Client) ([][]byte, error) {
+	ak, err := s.Key(accountKeyDomain, NormalizeLogin(login))
+	if err != nil {
+		return nil, err
+	}
+	addr := c.Addr
+	if addr.Is6() && !addr.Is4In6() {
+		// One IPv6 client usually holds a whole /64.
+		if p, err := addr.Prefix(64); err == nil {
+			addr = p.Addr()
+		}
+	}
+	ik, err := s.Key(addressKeyDomain, addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{ak, ik}, nil
+}
+
+// PasswordSignIn checks a login ID and password. Unknown login IDs, wrong passwords
+// and disabled accounts fail alike and take as long; failures count towards lockout of
+// the account and of the client's address.
+func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c Client) (SignIn, error) {
+	keys, err := s.throttleKeys(login, c)
+	if err != nil {
+		return SignIn{}, err
+	}
+	now := s.now()
+	if err := s.checkThrottle(ctx, keys, now); err != nil {
+		return SignIn{}, err
+	}
+	var st Staff
+	var cr Credentials
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		st, cr, err = s.Store.FindStaffByLogin(ctx, tx, NormalizeLogin(login))
+		return err
+	})
+	switch {
+	case apperr.KindOf(err) == apperr.NotFound:
+		credential.DummyVerify(password)
+		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Anonymous}, Staff{}, "unknown_login")
+	case err != nil:
+		return SignIn{}, err
+	case cr.PasswordHash == "":
+		credential.DummyVerify(password)
+		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "no_password")
+	}
+	ok, err := credential.VerifyPassword(password, cr.PasswordHash)
+	if err != nil {
+		return SignIn{}, err
+	}
+	if !ok {
+		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "wrong_password")
+	}
+	if st.Disabled {
+		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "disabled")
+	}
+	var res SignIn
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if credential.NeedsRehash(cr.PasswordHash) {
+			if h, err := credential.HashPassword(password); err == nil {
+				if err := s.Store.SetPassword(ctx, tx, st.ID, h); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.Store.ClearFailures(ctx, tx, keys[0]); err != nil {
+			return err
+		}
+		required, err := s.Store.SecondFactorRequired(ctx, tx, st.ID)
+		if err != nil {
+			return err
+		}
+		res = SignIn{StaffID: st.ID, Epoch: st.SessionEpoch, Stage: StageDone}
+		switch {
+		case st.TOTPEnabled:
+			res.Stage = StageSecondFactor
+		case required:
+			res.Stage = StageEnrol
+		}
+		action := "staff.sign_in"
+		if res.Stage != StageDone {
+			action = "staff.sign_in_password"
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: action,
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
+			Detail: map[string]any{"stage": string(res.Stage)}})
+	})
+	return res, err
+}
+
+func (s *Service) checkThrottle(ctx context.Context, keys [][]byte, now time.Time) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		for _, k := range keys {
+			until, err := s.Store.Throttle(ctx, tx, k, now)
+			if err != nil {
+				return err
+			}
+			if until.After(now) {
+				return errThrottled
+			}
+		}
+		return nil
+	})
+}
+
+// fail counts a failed attempt against the account and the address, audits it and
+// returns the error to show.
+func (s *Service) fail(ctx context.Context, keys [][]byte, now time.Time, c Client, actor audit.Actor, st Staff, reason string) error {
+	result := errBadCredentials
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		for i, k := range keys {
+			rule := AccountRule
+			if i == 1 {
+				rule = AddressRule
+			}
+			until, err := s.Store.RecordFailure(ctx, tx, k, now, rule)
+			if err != nil {
+				return err
+			}
+			if until.After(now) {
+				result = errThrottled
+			}
+		}
+		e := audit.Event{Actor: actor, Action: "staff.sign_in_failed", RemoteAddr: c.Addr, Detail: map[string]any{"reason": reason}}
+		if st.ID != 0 {
+			e.ObjectKind, e.ObjectID, e.BoardID, e.SchoolID = "staff", staffRef(st.ID), st.BoardID, st.SchoolID
+		}
+		return s.Audit.Record(ctx, tx, e)
+	})
+	if err != nil {
+		return err
+	}
+	return result
+}
+
+// SecondFactor checks a TOTP code or a recovery code for a sign-in at
+// StageSecondFactor. A code is accepted once (replays within its window fail) and a
+// recovery code is spent.
+func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, c Client) (SignIn, error) {
+	var st Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		st, err = s.Store.FindStaffByID(ctx, tx, staffID)
+		return err
+	})
+	if err != nil {
+		return SignIn{}, err
+	}
+	keys, err := s.throttleKeys(st.Login.Reveal(), c)
+	if err != nil {
+		return SignIn{}, err
+	}
+	now := s.now()
+	if err := s.checkThrottle(ctx, keys, now); err != nil {
+		return SignIn{}, err
+	}
+	var ok bool
+	var via string
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		cr, err := s.Store.FindCredentials(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if cr.TOTPSecret.IsZero() || st.Disabled {
+			return nil
+		}
+		if step, good := credential.CheckTOTP(cr.TOTPSecret.Reveal(), code, now, cr.TOTPLastStep); good {
+			ok, via = true, "totp"
+			return s.Store.UpdateSecondFactorUse(ctx, tx, staffID, step, cr.RecoveryHashes)
+		}
+		if i, good := credential.MatchRecoveryCode(code, cr.RecoveryHashes); good {
+			ok, via = true, "recovery_code"
+			left := append(append([]string{}, cr.RecoveryHashes[:i]...), cr.RecoveryHashes[i+1:]...)
+			return s.Store.UpdateSecondFactorUse(ctx, tx, staffID, cr.TOTPLastStep, left)
+		}
+		return nil
+	})
+	if err != nil {
+		return SignIn{}, err
+	}
+	if !ok {
+		err := s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "wrong_code")
+		if err == errBadCredentials {
+			err = apperr.Fields{"code": "staff.totp.wrong"}.Err()
+		}
+		return SignIn{}, err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if err := s.Store.ClearFailures(ctx, tx, keys[0]); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
+			Detail: map[string]any{"second_factor": via}})
+	})
+	return SignIn{StaffID: st.ID, Epoch: st.SessionEpoch, Stage: StageDone}, err
+}
+
+// BeginEnrolment makes a new TOTP secret for the person signing in (StageEnrol) or
+// signed in; nothing is stored until ConfirmEnrolment.
+func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential.Enrolment, error) {
+	var st Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		st, err = s.Store.FindStaffByID(ctx, tx, staffID)
+		return err
+	})
+	if err != nil {
+		return credential.Enrolment{}, err
+	}
+	issuer := s.Issuer
+	if issuer == "" {
+		issuer = "renraku"
+	}
+	return credential.NewTOTP(issuer, st.Login.Reveal())
+}
+
+// ConfirmEnrolment stores the TOTP secret once the person has shown a code from it, and
+// returns fresh recovery codes to show once.
+func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, secret, code string, c Client) ([]string, error) {
+	now := s.now()
+	step, ok := credential.CheckTOTP(secret, code, now, 0)
+	if !ok {
+		return nil, apperr.Fields{"code": "staff.totp.wrong"}.Err()
+	}
+	codes, hashes, err := credential.NewRecoveryCodes(10)
+	if err != nil {
+		return nil, err
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SetTOTP(ctx, tx, staffID, vault.Personal(secret), step, hashes); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.totp_enrol",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// SignedOut records a sign-out.
+func (s *Service) SignedOut(ctx context.Context, a *authz.Actor, c Client) error {
+	if a == nil {
+		return nil
+	}
+	return s.Audit.RecordAlone(ctx, s.Pool, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out",
+		ObjectKind: "staff", ObjectID: staffRef(a.StaffID), BoardID: a.BoardID, SchoolID: a.SchoolID, RemoteAddr: c.Addr})
+}
