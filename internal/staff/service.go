@@ -382,3 +382,15 @@ func (s *Service) Me(ctx context.Context) (Staff, error) {
 }
 
 func trim(s string) string { return strings.TrimSpace(s) }
+
+// FindByID reads an account without authorisation, for the web layer's session
+// handling and tests; it returns nothing a page shows.
+func (s *Service) FindByID(ctx context.Context, id int64) (Staff, error) {
+	var st Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		st, err = s.Store.FindStaffByID(ctx, tx, id)
+		return err
+	})
+	return st, err
+}

@@ -1,0 +1,208 @@
+package staff_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/credential"
+	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/staff/stafftest"
+)
+
+func TestMain(m *testing.M) {
+	credential.Params.Memory, credential.Params.Iterations, credential.Params.Parallelism = 64, 1, 1
+	os.Exit(m.Run())
+}
+
+var client = staff.Client{Addr: netip.MustParseAddr("192.0.2.10")}
+
+func TestSignInAndLockout(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	w.Staff.Now = func() time.Time { return now }
+
+	// A teacher at a school that requires a second factor must enrol first.
+	res, err := w.Staff.PasswordSignIn(ctx, "HOMEROOM.A11", stafftest.Password, client)
+	if err != nil || res.Stage != staff.StageEnrol || res.StaffID != w.HomeroomA11.ID {
+		t.Fatalf("sign in = %+v, %v; want enrol stage", res, err)
+	}
+
+	// Wrong passwords: the fifth locks the account with back-off; the right password is
+	// then refused too, with the same message for an unknown login ID.
+	for i := 1; i <= 5; i++ {
+		_, err := w.Staff.PasswordSignIn(ctx, "teacher.a", "wrong-password-123", client)
+		want := "staff.signin.failed"
+		if i == 5 {
+			want = "staff.signin.throttled"
+		}
+		if got := apperr.MessageIDOf(err); got != want {
+			t.Fatalf("attempt %d: %q, want %q", i, got, want)
+		}
+	}
+	if _, err := w.Staff.PasswordSignIn(ctx, "teacher.a", stafftest.Password, client); apperr.MessageIDOf(err) != "staff.signin.throttled" {
+		t.Fatalf("locked account signed in: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := w.Staff.PasswordSignIn(ctx, "teacher.a", stafftest.Password, client); err != nil {
+		t.Fatalf("after the lock expired: %v", err)
+	}
+	if _, err := w.Staff.PasswordSignIn(ctx, "nobody.here", stafftest.Password, client); apperr.MessageIDOf(err) != "staff.signin.failed" {
+		t.Fatalf("unknown login: %v", err)
+	}
+	if _, err := w.Staff.PasswordSignIn(ctx, "disabled.a", stafftest.Password, client); apperr.MessageIDOf(err) != "staff.signin.failed" {
+		t.Fatalf("disabled account: %v", err)
+	}
+
+	// The address limit applies across accounts.
+	other := staff.Client{Addr: netip.MustParseAddr("198.51.100.7")}
+	var last error
+	for i := 0; i < staff.AddressRule.Free; i++ {
+		_, last = w.Staff.PasswordSignIn(ctx, "guess"+string(rune('a'+i%26))+".x", "whatever-password", other)
+	}
+	if apperr.MessageIDOf(last) != "staff.signin.throttled" {
+		t.Fatalf("address not throttled: %v", last)
+	}
+	if _, err := w.Staff.PasswordSignIn(ctx, "advisor.a", stafftest.Password, other); apperr.MessageIDOf(err) != "staff.signin.throttled" {
+		t.Fatalf("throttled address signed in: %v", err)
+	}
+
+	var failed, signedIn int
+	err = w.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE action = 'staff.sign_in_failed'), count(*) FILTER (WHERE action LIKE 'staff.sign_in%' AND action <> 'staff.sign_in_failed') FROM audit_event`).Scan(&failed, &signedIn)
+	if err != nil || failed < 8 || signedIn < 2 {
+		t.Fatalf("audit: failed=%d signed in=%d err=%v", failed, signedIn, err)
+	}
+}
+
+func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	now := time.Now()
+	w.Staff.Now = func() time.Time { return now }
+
+	enr, err := w.Staff.BeginEnrolment(ctx, w.AdminA.ID)
+	if err != nil || len(enr.QRPNG) == 0 {
+		t.Fatalf("begin enrolment: %v", err)
+	}
+	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, enr.Secret, "000000", client); apperr.FieldsOf(err)["code"] == "" {
+		t.Fatalf("wrong enrolment code accepted: %v", err)
+	}
+	code, _ := totp.GenerateCode(enr.Secret, now)
+	recovery, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, enr.Secret, code, client)
+	if err != nil || len(recovery) != 10 {
+		t.Fatalf("confirm: %v (%d codes)", err, len(recovery))
+	}
+
+	res, err := w.Staff.PasswordSignIn(ctx, "admin.a", stafftest.Password, client)
+	if err != nil || res.Stage != staff.StageSecondFactor {
+		t.Fatalf("sign in = %+v, %v", res, err)
+	}
+	// The enrolment code's step was used: a replay fails; the next step's code works.
+	if _, err := w.Staff.SecondFactor(ctx, res.StaffID, code, client); err == nil {
+		t.Fatal("replayed code accepted")
+	}
+	now = now.Add(30 * time.Second)
+	next, _ := totp.GenerateCode(enr.Secret, now)
+	if res, err := w.Staff.SecondFactor(ctx, res.StaffID, next, client); err != nil || res.Stage != staff.StageDone {
+		t.Fatalf("second factor = %+v, %v", res, err)
+	}
+	// A recovery code works once.
+	if _, err := w.Staff.SecondFactor(ctx, res.StaffID, recovery[3], client); err != nil {
+		t.Fatalf("recovery code: %v", err)
+	}
+	if _, err := w.Staff.SecondFactor(ctx, res.StaffID, recovery[3], client); err == nil {
+		t.Fatal("recovery code used twice")
+	}
+}
+
+func TestOneTimeLink(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	inv, err := w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "new.teacher", Name: "新任 七子"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, pw, confirm string
+		field, msg        string
+	}{
+		{"too short", "short-pw", "short-pw", "password", "credential.password.too_short"},
+		{"contains login", "xx-new.teacher-xx", "xx-new.teacher-xx", "password", "credential.password.contains_login"},
+		{"common", "password1234", "password1234", "password", "credential.password.common"},
+		{"mismatch", "long-enough-pass-1", "long-enough-pass-2", "confirm", "staff.password.mismatch"},
+	}
+	for _, tt := range tests {
+		_, err := w.Staff.SetPasswordFromLink(ctx, inv.Token, tt.pw, tt.confirm, client)
+		if got := apperr.FieldsOf(err)[tt.field]; got != tt.msg {
+			t.Errorf("%s: %s = %q (%v), want %q", tt.name, tt.field, got, err, tt.msg)
+		}
+	}
+	// Bad input spent nothing: the link still works, once.
+	if _, err := w.Staff.SetPasswordFromLink(ctx, inv.Token, "ume-no-hana-saku", "ume-no-hana-saku", client); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Staff.SetPasswordFromLink(ctx, inv.Token, "ume-no-hana-saku", "ume-no-hana-saku", client); apperr.MessageIDOf(err) != "staff.link.invalid" {
+		t.Fatalf("link used twice: %v", err)
+	}
+	// An expired link fails.
+	inv2, _ := w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "late.teacher", Name: "遅延 八子"})
+	w.Staff.Now = func() time.Time { return time.Now().Add(staff.DefaultLinkTTL + time.Minute) }
+	if err := w.Staff.WelcomeValid(ctx, inv2.Token); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("expired link valid: %v", err)
+	}
+	// Duplicate login IDs are refused on the field.
+	_, err = w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "New.Teacher", Name: "重複"})
+	if apperr.FieldsOf(err)["login"] != "staff.login.taken" {
+		t.Fatalf("duplicate login: %v", err)
+	}
+}
+
+func TestDisableEndsSessions(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	cur, _ := w.Staff.FindByID(ctx, w.TeacherA.ID)
+	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, cur.SessionEpoch); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Staff.SetDisabled(w.Ctx(t, w.AdminA), w.TeacherA.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, cur.SessionEpoch); apperr.KindOf(err) != apperr.Unauthenticated {
+		t.Fatalf("disabled account still signed in: %v", err)
+	}
+	// A school admin of another school cannot see or touch the account.
+	if err := w.Staff.SetDisabled(w.Ctx(t, w.AdminB), w.TeacherA.ID, false); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("admin B enabled a school A account: %v", err)
+	}
+	if err := w.Staff.SetDisabled(w.Ctx(t, w.AdminA), w.TeacherA.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	cur2, _ := w.Staff.FindByID(ctx, w.TeacherA.ID)
+	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, cur2.SessionEpoch); err != nil {
+		t.Fatalf("re-enabled: %v", err)
+	}
+}
+
+func TestAssignRefusesOtherSchoolsClass(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	_, err := w.Staff.Assign(w.Ctx(t, w.AdminA), w.TeacherA.ID, staff.NewAssignment{Duty: authz.Homeroom, ClassID: w.ClassB11.ID})
+	if apperr.FieldsOf(err)["target"] != "staff.assignment.target_unknown" {
+		t.Fatalf("assigned another school's class: %v", err)
+	}
+	_, err = w.Staff.Assign(w.Ctx(t, w.AdminA), w.HomeroomA11.ID, staff.NewAssignment{Duty: authz.Homeroom, ClassID: w.ClassA11.ID})
+	if apperr.MessageIDOf(err) != "staff.assignment.exists" {
+		t.Fatalf("duplicate duty: %v", err)
+	}
+}
