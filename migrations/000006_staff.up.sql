@@ -50,6 +50,7 @@ CREATE TABLE staff (
     password_hash   text,
     password_set_at timestamptz,
     totp_secret_enc bytea,
+    totp_pending_enc bytea,
     totp_last_step  bigint NOT NULL DEFAULT 0,
     recovery_hashes text[] NOT NULL DEFAULT '{}',
     session_epoch   integer NOT NULL DEFAULT 0,
@@ -59,6 +60,7 @@ CREATE TABLE staff (
 );
 COMMENT ON COLUMN staff.login_key IS 'Blind index (keyed PRF) of the lower-cased login ID.';
 COMMENT ON COLUMN staff.session_epoch IS 'Sessions carry the epoch they began in; raising it ends every session of the account (sign out everywhere, password change).';
+COMMENT ON COLUMN staff.totp_pending_enc IS 'A TOTP secret shown for enrolment, kept until the person confirms it with a code.';
 COMMENT ON COLUMN staff.recovery_hashes IS 'SHA-256 of unused second-factor recovery codes; a used code is removed.';
 CREATE INDEX staff_school ON staff (school_id);
 

@@ -84,6 +84,27 @@ func (w *auditRetentionWorker) Work(ctx context.Context, _ *river.Job[AuditReten
 	return nil
 }
 
+// SessionExpiryArgs is the hourly job that removes expired staff sessions.
+type SessionExpiryArgs struct{}
+
+// Kind names the job.
+func (SessionExpiryArgs) Kind() string { return "session.expire" }
+
+// InsertOpts puts it on the maintenance queue.
+func (SessionExpiryArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
+
+type sessionExpiryWorker struct {
+	river.WorkerDefaults[SessionExpiryArgs]
+	pool *pgxpool.Pool
+}
+
+func (w *sessionExpiryWorker) Work(ctx context.Context, _ *river.Job[SessionExpiryArgs]) error {
+	_, err := postgres.DeleteExpiredSessions(ctx, w.pool)
+	return err
+}
+
 // maintenance registers the periodic upkeep jobs. River runs a periodic job on one
 // instance only (its elected leader).
 func maintenance(workers *river.Workers, pool *pgxpool.Pool, v *vault.Vault, al *audit.Log, log *slog.Logger, auditYears int) []*river.PeriodicJob {
@@ -92,10 +113,13 @@ func maintenance(workers *river.Workers, pool *pgxpool.Pool, v *vault.Vault, al 
 	}
 	river.AddWorker(workers, &rewrapWorker{pool: pool, v: v, log: log})
 	river.AddWorker(workers, &auditRetentionWorker{pool: pool, log: al, years: auditYears})
+	river.AddWorker(workers, &sessionExpiryWorker{pool: pool})
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return RewrapArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return AuditRetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return SessionExpiryArgs{}, nil }, nil),
 	}
 }

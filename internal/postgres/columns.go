@@ -15,4 +15,5 @@ var EncryptedColumns = []vault.Column{
 	{Table: "staff", Column: "login_enc", ADColumn: "login"},
 	{Table: "staff", Column: "name_enc", ADColumn: "name"},
 	{Table: "staff", Column: "totp_secret_enc", ADColumn: "totp_secret"},
+	{Table: "staff", Column: "totp_pending_enc", ADColumn: "totp_pending"},
 }

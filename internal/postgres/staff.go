@@ -98,9 +98,9 @@ func (s *StaffStore) FindStaffByLogin(ctx context.Context, db pgx.Tx, login stri
 func (s *StaffStore) FindCredentials(ctx context.Context, db pgx.Tx, id int64) (staff.Credentials, error) {
 	var cr staff.Credentials
 	var hash *string
-	var secret []byte
-	err := db.QueryRow(ctx, `SELECT password_hash, totp_secret_enc, totp_last_step, recovery_hashes FROM staff WHERE id = $1`, id).
-		Scan(&hash, &secret, &cr.TOTPLastStep, &cr.RecoveryHashes)
+	var secret, pending []byte
+	err := db.QueryRow(ctx, `SELECT password_hash, totp_secret_enc, totp_pending_enc, totp_last_step, recovery_hashes FROM staff WHERE id = $1`, id).
+		Scan(&hash, &secret, &pending, &cr.TOTPLastStep, &cr.RecoveryHashes)
 	if err != nil {
 		return cr, classify(err, "staff credentials")
 	}
@@ -112,7 +112,22 @@ func (s *StaffStore) FindCredentials(ctx context.Context, db pgx.Tx, id int64) (
 			return cr, err
 		}
 	}
+	if pending != nil {
+		if cr.TOTPPending, err = s.Vault.DecryptPersonal(pending, staffAD(id, "totp_pending")); err != nil {
+			return cr, err
+		}
+	}
 	return cr, nil
+}
+
+// SetPendingTOTP keeps a secret shown for enrolment until it is confirmed.
+func (s *StaffStore) SetPendingTOTP(ctx context.Context, db pgx.Tx, id int64, secret vault.Personal) error {
+	enc, err := s.Vault.EncryptPersonal(secret, staffAD(id, "totp_pending"))
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `UPDATE staff SET totp_pending_enc = $2 WHERE id = $1`, id, enc)
+	return classify(err, "pending totp")
 }
 
 // FindStaffs lists accounts of a school, or a board's administrators.
@@ -150,7 +165,7 @@ func (s *StaffStore) SetTOTP(ctx context.Context, db pgx.Tx, id int64, secret va
 	if err != nil {
 		return err
 	}
-	_, err = db.Exec(ctx, `UPDATE staff SET totp_secret_enc = $2, totp_last_step = $3, recovery_hashes = $4 WHERE id = $1`, id, enc, step, recovery)
+	_, err = db.Exec(ctx, `UPDATE staff SET totp_secret_enc = $2, totp_pending_enc = NULL, totp_last_step = $3, recovery_hashes = $4 WHERE id = $1`, id, enc, step, recovery)
 	return classify(err, "set totp")
 }
 

@@ -248,42 +248,52 @@ func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, 
 }
 
 // BeginEnrolment makes a new TOTP secret for the person signing in (StageEnrol) or
-// signed in; nothing is stored until ConfirmEnrolment.
+// signed in, and keeps it (encrypted) until ConfirmEnrolment; it returns the QR code
+// and the secret to show.
 func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential.Enrolment, error) {
-	var st Staff
+	var enr credential.Enrolment
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		st, err = s.Store.FindStaffByID(ctx, tx, staffID)
-		return err
-	})
-	if err != nil {
-		return credential.Enrolment{}, err
-	}
-	issuer := s.Issuer
-	if issuer == "" {
-		issuer = "renraku"
-	}
-	return credential.NewTOTP(issuer, st.Login.Reveal())
-}
-
-// ConfirmEnrolment stores the TOTP secret once the person has shown a code from it, and
-// returns fresh recovery codes to show once.
-func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, secret, code string, c Client) ([]string, error) {
-	now := s.now()
-	step, ok := credential.CheckTOTP(secret, code, now, 0)
-	if !ok {
-		return nil, apperr.Fields{"code": "staff.totp.wrong"}.Err()
-	}
-	codes, hashes, err := credential.NewRecoveryCodes(10)
-	if err != nil {
-		return nil, err
-	}
-	err = s.tx(ctx, func(tx pgx.Tx) error {
 		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.SetTOTP(ctx, tx, staffID, vault.Personal(secret), step, hashes); err != nil {
+		issuer := s.Issuer
+		if issuer == "" {
+			issuer = "renraku"
+		}
+		if enr, err = credential.NewTOTP(issuer, st.Login.Reveal()); err != nil {
+			return err
+		}
+		return s.Store.SetPendingTOTP(ctx, tx, st.ID, vault.Personal(enr.Secret))
+	})
+	return enr, err
+}
+
+// ConfirmEnrolment makes the pending TOTP secret the account's second factor once the
+// person has shown a code from it, and returns fresh recovery codes to show once.
+func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code string, c Client) ([]string, error) {
+	var codes []string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		cr, err := s.Store.FindCredentials(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if cr.TOTPPending.IsZero() {
+			return apperr.E(apperr.Conflict, "staff.totp.expired", errors.New("no pending enrolment"))
+		}
+		step, ok := credential.CheckTOTP(cr.TOTPPending.Reveal(), code, s.now(), 0)
+		if !ok {
+			return apperr.Fields{"code": "staff.totp.wrong"}.Err()
+		}
+		var hashes []string
+		if codes, hashes, err = credential.NewRecoveryCodes(credential.RecoveryCodeCount); err != nil {
+			return err
+		}
+		if err := s.Store.SetTOTP(ctx, tx, staffID, cr.TOTPPending, step, hashes); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.totp_enrol",

@@ -53,6 +53,7 @@ type Assignment struct {
 type Credentials struct {
 	PasswordHash   string
 	TOTPSecret     vault.Personal
+	TOTPPending    vault.Personal
 	TOTPLastStep   int64
 	RecoveryHashes []string
 }
@@ -82,6 +83,7 @@ type Store interface {
 	FindCredentials(ctx context.Context, db pgx.Tx, id int64) (Credentials, error)
 	FindStaffs(ctx context.Context, db pgx.Tx, f Filter) ([]Staff, error)
 	SetPassword(ctx context.Context, db pgx.Tx, id int64, hash string) error
+	SetPendingTOTP(ctx context.Context, db pgx.Tx, id int64, secret vault.Personal) error
 	SetTOTP(ctx context.Context, db pgx.Tx, id int64, secret vault.Personal, step int64, recovery []string) error
 	UpdateSecondFactorUse(ctx context.Context, db pgx.Tx, id int64, step int64, recovery []string) error
 	SetDisabled(ctx context.Context, db pgx.Tx, id int64, disabled bool) error
