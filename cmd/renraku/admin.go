@@ -9,9 +9,12 @@ import (
 	"strings"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -19,13 +22,14 @@ import (
 // instead of) the console. Every command is idempotent and audited as the operator.
 func runAdmin(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("admin: say create-board, create-school or set-channel")
+		return errors.New("admin: say create-board, create-school, set-channel or create-staff")
 	}
 	sub, args := args[0], args[1:]
 	var (
 		name, board, schoolRef, typ, district string
 		channelID, secretFile, tokenFile      string
 		loginChannelID, liffID                string
+		role, login                           string
 	)
 	own := func(fs *flag.FlagSet) {
 		switch sub {
@@ -43,6 +47,12 @@ func runAdmin(ctx context.Context, env *Env, args []string) error {
 			fs.StringVar(&tokenFile, "token-file", "", "file holding the channel access token")
 			fs.StringVar(&loginChannelID, "login-channel-id", "", "LINE Login channel ID for LIFF (optional)")
 			fs.StringVar(&liffID, "liff-id", "", "LIFF app ID (optional)")
+		case "create-staff":
+			fs.StringVar(&role, "role", "", "board-admin, school-admin or teacher")
+			fs.StringVar(&board, "board", "", "board name or ID (board-admin)")
+			fs.StringVar(&schoolRef, "school", "", "school name or ID (school-admin, teacher)")
+			fs.StringVar(&login, "login", "", "the person's own login ID, e.g. tanaka.h")
+			fs.StringVar(&name, "name", "", "the person's name")
 		}
 	}
 	cfg, _, err := loadConfig(env, "admin "+sub, args, own)
@@ -98,10 +108,55 @@ func runAdmin(ctx context.Context, env *Env, args []string) error {
 			word = "saved"
 		}
 		fmt.Fprintf(env.Stdout, "channel %s for %s: %s; webhook URL: %s/line/webhook/%s\n", channelID, sc.Name, word, strings.TrimSuffix(deps.BaseURL(), "/"), channelID)
+	case "create-staff":
+		in, err := staffInput(ctx, deps, role, board, schoolRef)
+		if err != nil {
+			return err
+		}
+		in.Login, in.Name = login, name
+		inv, err := deps.Staff.Bootstrap(ctx, in)
+		if err != nil {
+			if f := apperr.FieldsOf(err); f != nil {
+				return fmt.Errorf("admin create-staff: %s", f.Error())
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "staff %d %s (%s) created\none-time sign-in link (works once, until %s):\n%s%s\n",
+			inv.Staff.ID, inv.Staff.Login.Reveal(), role, inv.Expires.In(school.Tokyo).Format("2006-01-02 15:04 MST"),
+			strings.TrimSuffix(deps.BaseURL(), "/"), staff.WelcomePath(inv.Token))
 	default:
 		return fmt.Errorf("admin: unknown command %q", sub)
 	}
 	return nil
+}
+
+// staffInput resolves --role with --board or --school.
+func staffInput(ctx context.Context, deps *app.Tools, role, board, schoolRef string) (staff.NewStaff, error) {
+	switch role {
+	case "board-admin":
+		if board == "" || schoolRef != "" {
+			return staff.NewStaff{}, errors.New("admin create-staff: a board-admin needs --board (and no --school)")
+		}
+		b, err := deps.Schools.FindBoard(ctx, board)
+		if err != nil {
+			return staff.NewStaff{}, fmt.Errorf("admin create-staff: board %q: %w", board, err)
+		}
+		return staff.NewStaff{BoardID: b.ID, Role: authz.BoardAdmin}, nil
+	case "school-admin", "teacher":
+		if schoolRef == "" || board != "" {
+			return staff.NewStaff{}, fmt.Errorf("admin create-staff: a %s needs --school (and no --board)", role)
+		}
+		sc, err := deps.Schools.FindSchool(ctx, schoolRef)
+		if err != nil {
+			return staff.NewStaff{}, fmt.Errorf("admin create-staff: school %q: %w", schoolRef, err)
+		}
+		r := authz.Teacher
+		if role == "school-admin" {
+			r = authz.SchoolAdmin
+		}
+		return staff.NewStaff{BoardID: sc.BoardID, SchoolID: sc.ID, Role: r}, nil
+	}
+	return staff.NewStaff{}, errors.New("admin create-staff: --role must be board-admin, school-admin or teacher")
 }
 
 func createdWord(created bool) string {

@@ -65,6 +65,7 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 	a.Mounts = map[string]http.Handler{
 		"/_sim/line":  http.StripPrefix("/_sim/line", sim.Handler()),
 		"/_sim/phone": sim.PhoneHandler("/_sim/phone"),
+		"/_dev/totp":  devTOTP,
 	}
 	if err := a.Start(ctx); err != nil {
 		_ = a.Close(context.Background())
@@ -75,7 +76,13 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		_ = a.Close(context.Background())
 		return fmt.Errorf("dev: %w", err)
 	}
-	printBanner(env, a, ch.LineChannelID)
+	logins, err := demo.SeedStaff(ctx, a.Services())
+	if err != nil {
+		_ = a.Close(context.Background())
+		return fmt.Errorf("dev: %w", err)
+	}
+	devTOTP.set(logins)
+	printBanner(env, a, ch.LineChannelID, logins)
 	return waitAndClose(ctx, a)
 }
 
@@ -119,7 +126,7 @@ func devKeys(cfg *config.Config) error {
 	return nil
 }
 
-func printBanner(env *Env, a *app.App, channelID string) {
+func printBanner(env *Env, a *app.App, channelID string, logins []demo.Login) {
 	base := a.BaseURL().String()
 	fmt.Fprintf(env.Stdout, `
 renraku dev is running. Press Ctrl-C to stop (the local database keeps its data).
@@ -131,4 +138,10 @@ renraku dev is running. Press Ctrl-C to stop (the local database keeps its data)
   Demo board        %s (%d schools, LINE channel %s)
 
 `, base, base, base, base, a.MetricsURL(), demo.BoardName, len(demo.Schools), channelID)
+	fmt.Fprintf(env.Stdout, "  Staff sign-in     %s/staff/login   (every demo account's password: %s)\n", base, demo.Password)
+	fmt.Fprintf(env.Stdout, "  Second factor     %s/_dev/totp     (current codes of the demo administrators)\n\n", base)
+	for _, l := range logins {
+		fmt.Fprintf(env.Stdout, "    %-18s %-13s %s %s\n", l.Login, l.Role, l.School, l.Duties)
+	}
+	fmt.Fprintln(env.Stdout)
 }

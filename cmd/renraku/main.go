@@ -30,7 +30,7 @@ var commands = map[string]command{
 	"dev":     {"run everything on this machine: local PostgreSQL, demo data, URLs printed", runDev},
 	"migrate": {"migrate up|down [N]|status: apply or revert database migrations", runMigrate},
 	"version": {"print the version", runVersion},
-	"admin":   {"admin create-board|create-school|set-channel: bootstrap from the command line", runAdmin},
+	"admin":   {"admin create-board|create-school|set-channel|create-staff: bootstrap from the command line", runAdmin},
 	"line":    {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
 	"keys":    {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset", runKeys},
 	"audit":   {"audit verify: check the audit log's chain", runAudit},

@@ -88,6 +88,13 @@ func (a *App) Start(ctx context.Context) error {
 		Metrics: a.metrics,
 		BaseURL: a.baseURL,
 		Mounts:  a.Mounts,
+
+		Sessions: web.NewSessions(postgres.SessionStore{Pool: pool}, a.baseURL, a.cfg.SessionIdle, a.cfg.SessionMax),
+		Staff:    a.services.Staff,
+		Schools:  a.services.Schools,
+		Roster:   a.services.Roster,
+		Channels: a.services.LINE,
+		AuditLog: a.services.AuditLog,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),
@@ -119,6 +126,9 @@ func (a *App) serve(s *http.Server, l net.Listener) {
 		a.errc <- err
 	}
 }
+
+// Handler is the app's router (for tests that walk its routes).
+func (a *App) Handler() http.Handler { return a.httpServer.Handler }
 
 // Err delivers a fatal server error, if one happens after Start.
 func (a *App) Err() <-chan error { return a.errc }

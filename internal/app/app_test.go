@@ -21,7 +21,7 @@ import (
 )
 
 // startApp starts the whole app on 127.0.0.1:0 against dbURL, as `serve` would.
-func startApp(t *testing.T, dbURL string, logs io.Writer) *app.App {
+func startApp(t *testing.T, dbURL string, logs io.Writer, opts ...func(*config.Config)) *app.App {
 	t.Helper()
 	keyset, masterKey := vaulttest.Keyset(t)
 	cfg := &config.Config{
@@ -34,6 +34,9 @@ func startApp(t *testing.T, dbURL string, logs io.Writer) *app.App {
 		MasterKey:       masterKey,
 		LineAPIURL:      mustURL("http://127.0.0.1:1"),
 		LineDataAPIURL:  mustURL("http://127.0.0.1:1"),
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	if logs == nil {
 		logs = io.Discard

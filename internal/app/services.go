@@ -17,7 +17,9 @@ import (
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/vault"
 	assets "github.com/renraku/renraku/web"
 )
@@ -25,13 +27,16 @@ import (
 // Services are renraku's use cases, wired to their stores. The server and the
 // command-line tools build them the same way.
 type Services struct {
-	Pool    *pgxpool.Pool
-	Vault   *vault.Vault
-	Audit   *audit.Log
-	Catalog *i18n.Catalog
-	Jobs    *jobs.Client
-	Schools *school.Service
-	LINE    *line.Service
+	Pool     *pgxpool.Pool
+	Vault    *vault.Vault
+	Audit    *audit.Log
+	Catalog  *i18n.Catalog
+	Jobs     *jobs.Client
+	Schools  *school.Service
+	Staff    *staff.Service
+	Roster   *roster.Service
+	AuditLog *audit.Viewer
+	LINE     *line.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -51,6 +56,10 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex(auditChainDomain, string(data)) })
 	s := &Services{Pool: pool, Vault: v, Audit: al, Catalog: catalog}
 	s.Schools = &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Audit: al}
+	staffStore := &postgres.StaffStore{Vault: v}
+	s.Staff = &staff.Service{Pool: pool, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
+	s.Roster = &roster.Service{Pool: pool, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}
+	s.AuditLog = &audit.Viewer{Pool: pool, Log: al, Names: staffStore.Names}
 	s.LINE = line.NewService(pool, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 

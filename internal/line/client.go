@@ -207,3 +207,24 @@ func (c *Client) Quota(ch Channel) (Quota, error) {
 	}
 	return out, nil
 }
+
+// BotInfo is the official account as LINE describes it: the school's account, not a
+// person.
+type BotInfo struct {
+	BasicID     string
+	DisplayName string
+}
+
+// BotInfo calls "Get bot info", which needs only a valid access token: the console's
+// connection test.
+func (c *Client) BotInfo(ch Channel) (BotInfo, error) {
+	api, err := c.api(ch)
+	if err != nil {
+		return BotInfo{}, err
+	}
+	res, info, err := api.GetBotInfoWithHttpInfo()
+	if e := apiError(res, err); e != nil {
+		return BotInfo{}, e
+	}
+	return BotInfo{BasicID: info.BasicId, DisplayName: info.DisplayName}, nil
+}

@@ -71,6 +71,8 @@ type Store interface {
 	FindChannels(ctx context.Context, db DB) ([]Channel, error)
 	// FindSchoolChannel returns the channel a school uses (NotFound when it has none).
 	FindSchoolChannel(ctx context.Context, db DB, schoolID int64) (Channel, error)
+	// FindSchoolBoard returns the board of a school (NotFound when there is none).
+	FindSchoolBoard(ctx context.Context, db DB, schoolID int64) (int64, error)
 	// SaveChannel creates the channel or updates the one with the same LINE channel ID,
 	// setting ch.ID; it reports whether anything changed.
 	SaveChannel(ctx context.Context, db DB, ch *Channel) (changed bool, err error)

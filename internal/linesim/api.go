@@ -34,6 +34,7 @@ const (
 	EndpointRichMenuGetLinked     = "richmenu/user/get"
 	EndpointRichMenuUnlink        = "richmenu/user/unlink"
 	EndpointVerifyIDToken         = "oauth2/verify"
+	EndpointBotInfo               = "bot/info"
 )
 
 // LINE's error texts, verbatim where LINE documents them.
@@ -158,6 +159,7 @@ func (s *Sim) Handler() http.Handler {
 		{"POST /v2/bot/message/push", EndpointPush, true, s.handlePush},
 		{"POST /v2/bot/message/multicast", EndpointMulticast, true, s.handleMulticast},
 		{"GET /v2/bot/profile/{userId}", EndpointProfile, true, s.handleProfile},
+		{"GET /v2/bot/info", EndpointBotInfo, true, s.handleBotInfo},
 		{"GET /v2/bot/message/quota", EndpointQuota, true, s.handleQuota},
 		{"GET /v2/bot/message/quota/consumption", EndpointQuotaConsumption, true, s.handleConsumption},
 		{"GET /v2/bot/message/{messageId}/content", EndpointContent, true, s.handleContent},

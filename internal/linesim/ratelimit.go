@@ -25,6 +25,7 @@ var defaultRateLimits = map[string]RateLimit{
 	EndpointPush:                  {2000, time.Second},
 	EndpointMulticast:             {200, time.Second},
 	EndpointProfile:               {2000, time.Second},
+	EndpointBotInfo:               {2000, time.Second},
 	EndpointQuota:                 {2000, time.Second},
 	EndpointQuotaConsumption:      {2000, time.Second},
 	EndpointContent:               {2000, time.Second},

@@ -72,6 +72,13 @@ func (s *LineStore) FindSchoolChannel(ctx context.Context, db line.DB, schoolID 
 		FROM line_channel c JOIN school sc ON sc.line_channel_id = c.id WHERE sc.id = $1`, schoolID))
 }
 
+// FindSchoolBoard returns the board of a school.
+func (s *LineStore) FindSchoolBoard(ctx context.Context, db line.DB, schoolID int64) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, schoolID).Scan(&id)
+	return id, classify(err, "school board")
+}
+
 // FindChannels lists every channel.
 func (s *LineStore) FindChannels(ctx context.Context, db line.DB) ([]line.Channel, error) {
 	rows, err := db.Query(ctx, `SELECT `+channelColumns+` FROM line_channel ORDER BY id`)

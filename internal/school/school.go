@@ -146,6 +146,17 @@ func (s *Service) EnsureSchool(ctx context.Context, actor audit.Actor, boardRef 
 	return sc, created, err
 }
 
+// FindBoard finds a board by ID or name (the command line's bootstrap).
+func (s *Service) FindBoard(ctx context.Context, ref string) (Board, error) {
+	var b Board
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		b, err = s.Store.FindBoard(ctx, tx, ref)
+		return err
+	})
+	return b, err
+}
+
 // FindSchool finds a school by ID or by name (a name must be unique across boards).
 func (s *Service) FindSchool(ctx context.Context, ref string) (School, error) {
 	var sc School

@@ -145,6 +145,17 @@ func (s *Service) Get(ctx context.Context, schoolID int64) (School, error) {
 	return sc, err
 }
 
+// Settings returns a school for its settings form: administrators of the school only.
+func (s *Service) Settings(ctx context.Context, schoolID int64) (School, error) {
+	var sc School
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		sc, err = s.school(ctx, tx, schoolID, authz.ManageSchool)
+		return err
+	})
+	return sc, err
+}
+
 // school loads a school and checks act on it, hiding schools outside the actor's reach.
 func (s *Service) school(ctx context.Context, tx pgx.Tx, schoolID int64, act authz.Action) (School, error) {
 	a := authz.ActorFrom(ctx)
@@ -180,6 +191,34 @@ func validURL(s string) bool {
 // UpdateSettings changes a school's settings. Switching teachers' second factor off is
 // recorded as its own audit action, as the spec asks.
 func (s *Service) UpdateSettings(ctx context.Context, schoolID int64, upd Settings) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		sc, err := s.school(ctx, tx, schoolID, authz.ManageSchool)
+		if err != nil {
+			return err
+		}
+		if err := checkSettings(&upd); err != nil {
+			return err
+		}
+		if err := s.Store.UpdateSchool(ctx, tx, sc.ID, upd); err != nil {
+			return err
+		}
+		a := authz.ActorFrom(ctx)
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.update", ObjectKind: "school",
+			ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID}); err != nil {
+			return err
+		}
+		if sc.TeacherTOTP != upd.TeacherTOTP {
+			return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.teacher_second_factor", ObjectKind: "school",
+				ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"required": upd.TeacherTOTP}})
+		}
+		return nil
+	})
+}
+
+var officeDays = regexp.MustCompile(`^[0-6]{0,7}$`)
+
+// checkSettings normalises and validates settings, returning per-field problems.
+func checkSettings(upd *Settings) error {
 	upd.WebsiteURL, upd.ClubSiteURL, upd.Phone = strings.TrimSpace(upd.WebsiteURL), strings.TrimSpace(upd.ClubSiteURL), strings.TrimSpace(upd.Phone)
 	upd.AutoReply = strings.TrimSpace(upd.AutoReply)
 	f := apperr.Fields{}
@@ -204,34 +243,13 @@ func (s *Service) UpdateSettings(ctx context.Context, schoolID int64, upd Settin
 	days := []rune(upd.OfficeDays)
 	slices.Sort(days)
 	upd.OfficeDays = string(slices.Compact(days))
-	if !regexp.MustCompile(`^[0-6]{0,7}$`).MatchString(upd.OfficeDays) {
+	if !officeDays.MatchString(upd.OfficeDays) {
 		f.Add("office_days", "school.days.invalid")
 	}
 	if utf8.RuneCountInString(upd.AutoReply) > 500 {
 		f.Add("auto_reply", "school.auto_reply.too_long")
 	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageSchool)
-		if err != nil {
-			return err
-		}
-		if err := s.Store.UpdateSchool(ctx, tx, sc.ID, upd); err != nil {
-			return err
-		}
-		a := authz.ActorFrom(ctx)
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.update", ObjectKind: "school",
-			ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID}); err != nil {
-			return err
-		}
-		if sc.TeacherTOTP != upd.TeacherTOTP {
-			return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.teacher_second_factor", ObjectKind: "school",
-				ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"required": upd.TeacherTOTP}})
-		}
-		return nil
-	})
+	return f.Err()
 }
 
 // Structure is a school's classes and clubs of one year.
@@ -243,11 +261,12 @@ type Structure struct {
 	Clubs   []Club
 }
 
-// Structure returns the classes and clubs of a year (0 = the current year).
+// Structure returns the classes and clubs of a year (0 = the current year) for the
+// console.
 func (s *Service) Structure(ctx context.Context, schoolID int64, year int) (Structure, error) {
 	var st Structure
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ViewSchool)
+		sc, err := s.school(ctx, tx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
@@ -325,9 +344,11 @@ func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Cla
 }
 
 // DeleteClass removes a class that nothing refers to any more.
-func (s *Service) DeleteClass(ctx context.Context, classID int64) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		c, err := s.Store.FindClassByID(ctx, tx, classID)
+func (s *Service) DeleteClass(ctx context.Context, classID int64) (Class, error) {
+	var c Class
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = s.Store.FindClassByID(ctx, tx, classID)
 		if err != nil {
 			return err
 		}
@@ -341,6 +362,7 @@ func (s *Service) DeleteClass(ctx context.Context, classID int64) error {
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "class.delete", ObjectKind: "class",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})
+	return c, err
 }
 
 // CheckClub validates a club's fields.
@@ -381,9 +403,11 @@ func (s *Service) CreateClub(ctx context.Context, schoolID int64, c Club) (Club,
 }
 
 // DeleteClub removes a club.
-func (s *Service) DeleteClub(ctx context.Context, clubID int64) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		c, err := s.Store.FindClubByID(ctx, tx, clubID)
+func (s *Service) DeleteClub(ctx context.Context, clubID int64) (Club, error) {
+	var c Club
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = s.Store.FindClubByID(ctx, tx, clubID)
 		if err != nil {
 			return err
 		}
@@ -397,6 +421,7 @@ func (s *Service) DeleteClub(ctx context.Context, clubID int64) error {
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "club.delete", ObjectKind: "club",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})
+	return c, err
 }
 
 // ClassView is what a class page shows a teacher: the class and the school.

@@ -67,26 +67,26 @@ type NewAssignment struct {
 // that stores the duty), and its year becomes the duty's year.
 func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (Assignment, error) {
 	as := Assignment{StaffID: staffID, Duty: in.Duty}
-	f := apperr.Fields{}
-	switch in.Duty {
-	case authz.Homeroom, authz.SubHomeroom:
-		if as.ClassID = in.ClassID; as.ClassID == 0 {
-			f.Add("class", "staff.assignment.class_required")
-		}
-	case authz.Advisor:
-		if as.ClubID = in.ClubID; as.ClubID == 0 {
-			f.Add("club", "staff.assignment.club_required")
-		}
-	case authz.Office:
-	default:
-		f.Add("duty", "staff.assignment.duty_invalid")
-	}
-	if err := f.Err(); err != nil {
-		return Assignment{}, err
-	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		st, a, err := s.manageable(ctx, tx, staffID)
 		if err != nil {
+			return err
+		}
+		f := apperr.Fields{}
+		switch in.Duty {
+		case authz.Homeroom, authz.SubHomeroom:
+			if as.ClassID = in.ClassID; as.ClassID == 0 {
+				f.Add("class", "staff.assignment.class_required")
+			}
+		case authz.Advisor:
+			if as.ClubID = in.ClubID; as.ClubID == 0 {
+				f.Add("club", "staff.assignment.club_required")
+			}
+		case authz.Office:
+		default:
+			f.Add("duty", "staff.assignment.duty_invalid")
+		}
+		if err := f.Err(); err != nil {
 			return err
 		}
 		if st.SchoolID == 0 {
@@ -110,9 +110,11 @@ func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (
 }
 
 // Unassign removes a duty.
-func (s *Service) Unassign(ctx context.Context, assignmentID int64) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		as, err := s.Store.FindAssignmentByID(ctx, tx, assignmentID)
+func (s *Service) Unassign(ctx context.Context, assignmentID int64) (Assignment, error) {
+	var as Assignment
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		as, err = s.Store.FindAssignmentByID(ctx, tx, assignmentID)
 		if err != nil {
 			return err
 		}
@@ -127,4 +129,5 @@ func (s *Service) Unassign(ctx context.Context, assignmentID int64) error {
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"duty": string(as.Duty), "class_id": as.ClassID, "club_id": as.ClubID, "year": as.Year}})
 	})
+	return as, err
 }

@@ -82,6 +82,19 @@ func (s *Service) Bootstrap(ctx context.Context, in NewStaff) (Invite, error) {
 }
 
 func (s *Service) create(ctx context.Context, actor audit.Actor, in NewStaff) (Invite, error) {
+	var inv Invite
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		inv, err = s.CreateTx(ctx, tx, actor, in)
+		return err
+	})
+	return inv, err
+}
+
+// CreateTx checks and creates an account inside the caller's transaction (a CSV import
+// creates many at once, all or none) and issues its one-time link. The caller has
+// authorised actor for in's school.
+func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, in NewStaff) (Invite, error) {
 	login := NormalizeLogin(in.Login)
 	f := apperr.Fields{}
 	if !validLogin(login) {
@@ -106,22 +119,18 @@ func (s *Service) create(ctx context.Context, actor audit.Actor, in NewStaff) (I
 		return Invite{}, err
 	}
 	st := Staff{BoardID: in.BoardID, SchoolID: in.SchoolID, Role: in.Role, Login: vault.Personal(login), Name: vault.Personal(trim(in.Name))}
-	var inv Invite
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if err := s.Store.CreateStaff(ctx, tx, &st); err != nil {
-			if apperr.KindOf(err) == apperr.Conflict {
-				return apperr.Fields{"login": "staff.login.taken"}.Err()
-			}
-			return err
+	if err := s.Store.CreateStaff(ctx, tx, &st); err != nil {
+		if apperr.KindOf(err) == apperr.Conflict {
+			return Invite{}, apperr.Fields{"login": "staff.login.taken"}.Err()
 		}
-		var err error
-		if inv, err = s.issueLink(ctx, tx, st); err != nil {
-			return err
-		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "staff.create", ObjectKind: "staff", ObjectID: staffRef(st.ID),
-			BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: map[string]any{"role": string(st.Role)}})
-	})
-	return inv, err
+		return Invite{}, err
+	}
+	inv, err := s.issueLink(ctx, tx, st)
+	if err != nil {
+		return Invite{}, err
+	}
+	return inv, s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "staff.create", ObjectKind: "staff", ObjectID: staffRef(st.ID),
+		BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: map[string]any{"role": string(st.Role)}})
 }
 
 func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, st Staff) (Invite, error) {
@@ -146,8 +155,9 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-// ResetLink ends the account's sessions, clears its password and second factor
-// requirement stays; it returns a new one-time link for setting a new password.
+// ResetLink issues a new one-time link for setting a new password (for someone who
+// forgot theirs). The current password works until the link is used; using it ends
+// every session of the account.
 func (s *Service) ResetLink(ctx context.Context, staffID int64) (Invite, error) {
 	var inv Invite
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -393,4 +403,28 @@ func (s *Service) FindByID(ctx context.Context, id int64) (Staff, error) {
 		return err
 	})
 	return st, err
+}
+
+// FindByLogin reads an account by login ID without authorisation, for the command
+// line and the dev mode's demo data.
+func (s *Service) FindByLogin(ctx context.Context, login string) (Staff, error) {
+	var st Staff
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		st, _, err = s.Store.FindStaffByLogin(ctx, tx, NormalizeLogin(login))
+		return err
+	})
+	return st, err
+}
+
+// DevTOTPSecret returns an account's TOTP secret. Only the dev mode's demo data uses
+// it, to show demo administrators their codes; nothing in serve calls it.
+func (s *Service) DevTOTPSecret(ctx context.Context, id int64) (string, error) {
+	var secret string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		cr, err := s.Store.FindCredentials(ctx, tx, id)
+		secret = cr.TOTPSecret.Reveal()
+		return err
+	})
+	return secret, err
 }

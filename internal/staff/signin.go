@@ -270,8 +270,9 @@ func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential
 }
 
 // ConfirmEnrolment makes the pending TOTP secret the account's second factor once the
-// person has shown a code from it, and returns fresh recovery codes to show once.
-func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code string, c Client) ([]string, error) {
+// person has shown a code from it, and returns fresh recovery codes to show once. When
+// signingIn, enrolment is the last step of a sign-in, which is audited as such.
+func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code string, signingIn bool, c Client) ([]string, error) {
 	var codes []string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
@@ -296,8 +297,16 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code stri
 		if err := s.Store.SetTOTP(ctx, tx, staffID, cr.TOTPPending, step, hashes); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.totp_enrol",
-			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr})
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.totp_enrol",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr}); err != nil {
+			return err
+		}
+		if !signingIn {
+			return nil
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
+			Detail: map[string]any{"second_factor": "enrolment"}})
 	})
 	if err != nil {
 		return nil, err

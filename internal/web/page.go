@@ -2,8 +2,11 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/a-h/templ"
+
+	"github.com/renraku/renraku/internal/authz"
 
 	"github.com/renraku/renraku/web/view"
 )
@@ -13,6 +16,15 @@ func (s *Server) page(r *http.Request, titleID string) view.Page {
 	loc := localizer(r)
 	p := view.Page{Lang: loc.Lang(), T: loc.T, Path: r.URL.Path}
 	p.Title = loc.T(titleID)
+	if s.Sessions != nil && isStaffPath(r.URL.Path) {
+		p.CSRFToken = s.Sessions.GetString(r.Context(), sessCSRF)
+		if id := s.Sessions.PopString(r.Context(), sessFlash); id != "" {
+			p.Flash = loc.T(id)
+		}
+		if a := authz.ActorFrom(r.Context()); a != nil {
+			p.Nav = &view.Nav{Admin: a.IsAdmin(), Role: loc.T("role." + string(a.Role))}
+		}
+	}
 	for _, code := range s.Catalog.Languages() {
 		p.Languages = append(p.Languages, view.Language{Code: code, Label: loc.T("lang." + code), Current: code == loc.Lang()})
 	}
@@ -27,4 +39,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	if err := c.Render(r.Context(), w); err != nil {
 		s.Log.Error("render", "request_id", RequestIDFrom(r.Context()), "err", err)
 	}
+}
+
+// isStaffPath reports whether a path is served with a staff session.
+func isStaffPath(p string) bool {
+	return strings.HasPrefix(p, "/staff/") || strings.HasPrefix(p, "/admin/") || p == "/staff" || p == "/admin"
 }

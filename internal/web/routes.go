@@ -21,7 +21,9 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	static, _ := fs.Sub(assets.Static, "static")
-	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(static)))
+	assetHandler := http.StripPrefix("/static/", staticHandler(static))
+	r.Method(http.MethodGet, "/static/*", assetHandler)
+	r.Method(http.MethodHead, "/static/*", assetHandler)
 
 	// Public pages.
 	r.Get("/", s.landing)
@@ -29,8 +31,73 @@ func (s *Server) Handler() http.Handler {
 	// LINE platform.
 	r.Post("/line/webhook/{channelID}", s.lineWebhook)
 
+	// Staff pages and the console: a session, CSRF protection and the signed-in
+	// person on every request. Services decide what each person may do (authz).
+	r.Group(func(r chi.Router) {
+		r.Use(s.Sessions.LoadAndSave, s.csrf, s.loadActor)
+
+		// Signing in.
+		r.Get("/staff/login", s.signInPage)
+		r.Post("/staff/login", s.signIn)
+		r.Get("/staff/login/code", s.codePage)
+		r.Post("/staff/login/code", s.code)
+		r.Get("/staff/totp", s.enrolPage)
+		r.Post("/staff/totp", s.enrol)
+		r.Get("/staff/welcome/{token}", s.welcomePage)
+		r.Post("/staff/welcome/{token}", s.welcome)
+		r.Post("/staff/logout", s.signOut)
+
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireSignIn)
+
+			// Teachers' pages.
+			r.Get("/staff/", s.staffHome)
+			r.Get("/staff/classes/{classID}", s.classPage)
+			r.Get("/staff/account", s.accountPage)
+			r.Post("/staff/account/password", s.changePassword)
+			r.Post("/staff/account/signout-all", s.signOutEverywhere)
+
+			// The console.
+			r.Get("/admin/", s.adminHome)
+			r.Post("/admin/schools", s.createSchool)
+			r.Get("/admin/board/staff", s.boardStaffPage)
+			r.Post("/admin/board/staff", s.createBoardStaff)
+			r.Get("/admin/audit", s.auditPage)
+			r.Get("/admin/audit/export", s.auditExport)
+			r.Get("/admin/schools/{schoolID}", s.schoolSettingsPage)
+			r.Post("/admin/schools/{schoolID}/settings", s.saveSchoolSettings)
+			r.Get("/admin/schools/{schoolID}/structure", s.structurePage)
+			r.Post("/admin/schools/{schoolID}/classes", s.createClass)
+			r.Post("/admin/classes/{classID}/delete", s.deleteClass)
+			r.Post("/admin/schools/{schoolID}/clubs", s.createClub)
+			r.Post("/admin/clubs/{clubID}/delete", s.deleteClub)
+			r.Get("/admin/schools/{schoolID}/staff", s.schoolStaffPage)
+			r.Post("/admin/schools/{schoolID}/staff", s.createSchoolStaff)
+			r.Get("/admin/staff/{staffID}", s.staffDetailPage)
+			r.Post("/admin/staff/{staffID}/assignments", s.assign)
+			r.Post("/admin/assignments/{assignmentID}/delete", s.unassign)
+			r.Post("/admin/staff/{staffID}/disable", s.setDisabled(true))
+			r.Post("/admin/staff/{staffID}/enable", s.setDisabled(false))
+			r.Post("/admin/staff/{staffID}/link", s.newLink)
+			r.Get("/admin/schools/{schoolID}/channel", s.channelPage)
+			r.Post("/admin/schools/{schoolID}/channel", s.saveChannel)
+			r.Post("/admin/schools/{schoolID}/channel/test", s.testChannel)
+			r.Get("/admin/schools/{schoolID}/roster", s.rosterPage)
+			r.Post("/admin/schools/{schoolID}/roster/import", s.rosterImport)
+			r.Get("/admin/schools/{schoolID}/roster/export", s.rosterExport)
+			r.Get("/admin/schools/{schoolID}/audit", s.schoolAuditPage)
+			r.Get("/admin/schools/{schoolID}/audit/export", s.schoolAuditExport)
+		})
+		r.Get("/staff", redirectTo("/staff/"))
+		r.Get("/admin", redirectTo("/admin/"))
+	})
+
 	for prefix, h := range s.Mounts {
 		r.Mount(prefix, h)
 	}
 	return r
+}
+
+func redirectTo(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, path, http.StatusMovedPermanently) }
 }

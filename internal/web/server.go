@@ -9,7 +9,14 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
 )
 
 // ReadyChecker answers whether the app can serve requests (database reachable, schema
@@ -28,6 +35,15 @@ type Server struct {
 	BaseURL *url.URL
 	// LINE stores the webhook requests LINE sends.
 	LINE WebhookIngester
+	// Sessions are the staff browser sessions.
+	Sessions *scs.SessionManager
+	// Staff, Schools, Roster, Channels and AuditLog are the services behind the staff
+	// pages and the console.
+	Staff    *staff.Service
+	Schools  *school.Service
+	Roster   *roster.Service
+	Channels *line.Service
+	AuditLog *audit.Viewer
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
 	// mode (never in serve).
 	Mounts map[string]http.Handler

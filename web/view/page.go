@@ -17,7 +17,34 @@ type Page struct {
 	Path string
 	// Languages offered in the language switch, with their own names.
 	Languages []Language
+	// Flash is a one-time notice, already translated.
+	Flash string
+	// Nav is the signed-in staff member's menu, nil for visitors.
+	Nav *Nav
 }
+
+// Nav is the staff menu in the header.
+type Nav struct {
+	// Admin shows the console link.
+	Admin bool
+	// Role is the translated role name.
+	Role string
+}
+
+// Form is a form's state when it is shown again: what the person typed and, per
+// field, the translated problem.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string
+	// Message is a problem not tied to a field.
+	Message string
+}
+
+// V returns the typed value of a field.
+func (f Form) V(name string) string { return f.Values[name] }
+
+// E returns the problem with a field, or "".
+func (f Form) E(name string) string { return f.Errors[name] }
 
 // Language is one entry of the language switch.
 type Language struct {
@@ -29,3 +56,40 @@ type Language struct {
 // HTMXPath is the vendored htmx build, served with a long cache lifetime because the
 // version is in its name.
 const HTMXPath = "/static/vendor/htmx-2.0.11.min.js"
+
+// Option is one choice of a select.
+type Option struct {
+	Value string
+	Label string
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func brandHref(p Page) string {
+	if p.Nav != nil {
+		return "/staff/"
+	}
+	return "/"
+}
+
+func containsRune(s, r string) bool {
+	for _, c := range s {
+		if string(c) == r {
+			return true
+		}
+	}
+	return false
+}
+
+func gradeOptions(p Page, grades []int) []Option {
+	out := make([]Option, 0, len(grades))
+	for _, g := range grades {
+		out = append(out, Option{Value: itoa(g), Label: p.T("structure.grade_n", map[string]any{"Grade": g})})
+	}
+	return out
+}

@@ -1,0 +1,340 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/staff/stafftest"
+)
+
+// persona is one column of the authorisation matrix.
+type persona string
+
+const (
+	anon     persona = "anonymous"
+	board    persona = "board admin"
+	adminA   persona = "school admin A"
+	adminB   persona = "school admin B"
+	homeroom persona = "homeroom 1年1組 A"
+	advisor  persona = "advisor A"
+	teacherA persona = "teacher A, no duty"
+	teacherB persona = "teacher B"
+	disabled persona = "disabled account"
+)
+
+// personas in the order they run: those refused first, so that an allowed request that
+// changes something (a deletion) never hides a refusal.
+var personas = []persona{anon, disabled, teacherB, adminB, teacherA, advisor, homeroom, adminA, board}
+
+// outcome is what a persona gets from a route.
+type outcome string
+
+const (
+	ok        outcome = "ok"        // 2xx, or a redirect that is not to the sign-in page
+	login     outcome = "login"     // sent to sign in (303 to /staff/login, or 401)
+	forbidden outcome = "forbidden" // 403
+	notFound  outcome = "not found" // 404: the object is outside the persona's reach
+	public    outcome = "public"    // not a staff route: anything but a 5xx
+)
+
+// The common columns.
+func everyone(o outcome) map[persona]outcome {
+	m := map[persona]outcome{}
+	for _, p := range personas {
+		m[p] = o
+	}
+	return m
+}
+
+func signedInOnly() map[persona]outcome {
+	m := everyone(ok)
+	m[anon], m[disabled] = login, login
+	return m
+}
+
+// schoolAdminOnly is a console page of school A: its administrators and the board's.
+func schoolAdminOnly() map[persona]outcome {
+	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
+		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
+}
+
+func adminsOnly() map[persona]outcome {
+	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: ok,
+		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: forbidden}
+}
+
+func boardOnly() map[persona]outcome {
+	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: forbidden, adminB: forbidden,
+		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: forbidden}
+}
+
+// matrixRow is one route: its expected outcome per persona, the form it posts, and
+// whether each allowed request needs fresh objects (because it deletes its target).
+type matrixRow struct {
+	want  map[persona]outcome
+	form  func(ids map[string]string) url.Values
+	fresh bool
+}
+
+// matrix is the authorisation matrix. Every route of the router must have a row.
+func matrix() map[string]matrixRow {
+	classA11 := map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
+		homeroom: ok, advisor: notFound, teacherA: notFound, teacherB: notFound}
+	return map[string]matrixRow{
+		"GET /healthz":                    {want: everyone(public)},
+		"GET /readyz":                     {want: everyone(public)},
+		"GET /static/*":                   {want: everyone(public)},
+		"HEAD /static/*":                  {want: everyone(public)},
+		"GET /":                           {want: everyone(public)},
+		"POST /line/webhook/{channelID}":  {want: everyone(public)},
+		"GET /staff/login":                {want: everyone(public)},
+		"POST /staff/login":               {want: everyone(public)},
+		"GET /staff/login/code":           {want: everyone(public)},
+		"POST /staff/login/code":          {want: everyone(public)},
+		"GET /staff/totp":                 {want: everyone(public)},
+		"POST /staff/totp":                {want: everyone(public)},
+		"GET /staff/welcome/{token}":      {want: everyone(public)},
+		"POST /staff/welcome/{token}":     {want: everyone(public)},
+		"POST /staff/logout":              {want: everyone(public)},
+		"GET /staff":                      {want: everyone(public)},
+		"GET /admin":                      {want: everyone(public)},
+		"GET /staff/":                     {want: signedInOnly()},
+		"GET /staff/classes/{classID}":    {want: classA11},
+		"GET /staff/account":              {want: signedInOnly()},
+		"POST /staff/account/password":    {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"current": {"wrong"}} }},
+		"POST /staff/account/signout-all": {want: signedInOnly()},
+		"GET /admin/":                     {want: adminsOnly()},
+		"POST /admin/schools": {want: boardOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"name": {"matrix school " + randomName()}, "type": {"elementary"}}
+		}},
+		"GET /admin/board/staff": {want: boardOnly()},
+		"POST /admin/board/staff": {want: boardOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"name": {"委員 太郎"}, "login": {"board." + randomName()}}
+		}},
+		"GET /admin/audit":              {want: adminsOnly()},
+		"GET /admin/audit/export":       {want: adminsOnly()},
+		"GET /admin/schools/{schoolID}": {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/settings": {want: schoolAdminOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"office_open": {"08:00"}, "office_close": {"17:00"}, "office_days": {"1", "2"}, "teacher_totp": {"on"}}
+		}},
+		"GET /admin/schools/{schoolID}/structure": {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/classes": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
+			return url.Values{"grade": {"4"}, "name": {randomName()[:6]}, "year": {ids["year"]}}
+		}},
+		"POST /admin/classes/{classID}/delete": {want: schoolAdminOnly(), fresh: true},
+		"POST /admin/schools/{schoolID}/clubs": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
+			return url.Values{"club": {"部" + randomName()}, "year": {ids["year"]}}
+		}},
+		"POST /admin/clubs/{clubID}/delete":   {want: schoolAdminOnly(), fresh: true},
+		"GET /admin/schools/{schoolID}/staff": {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/staff": {want: schoolAdminOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"name": {"新任 先生"}, "login": {"t." + randomName()}, "role": {"teacher"}}
+		}},
+		"GET /admin/staff/{staffID}": {want: schoolAdminOnly()},
+		"POST /admin/staff/{staffID}/assignments": {want: schoolAdminOnly(), fresh: true, form: func(ids map[string]string) url.Values {
+			return url.Values{"duty": {"homeroom"}, "class": {ids["classID"]}}
+		}},
+		"POST /admin/assignments/{assignmentID}/delete": {want: schoolAdminOnly(), fresh: true},
+		"POST /admin/staff/{staffID}/disable":           {want: schoolAdminOnly(), fresh: true},
+		"POST /admin/staff/{staffID}/enable":            {want: schoolAdminOnly(), fresh: true},
+		"POST /admin/staff/{staffID}/link":              {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/channel":         {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/channel":        {want: schoolAdminOnly(), form: func(map[string]string) url.Values { return url.Values{"channel_id": {"1234"}} }},
+		"POST /admin/schools/{schoolID}/channel/test":   {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/roster":          {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/roster/import":  {want: schoolAdminOnly(), form: func(map[string]string) url.Values { return url.Values{"kind": {"classes"}} }},
+		"GET /admin/schools/{schoolID}/roster/export":   {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/audit":           {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/audit/export":    {want: schoolAdminOnly()},
+	}
+}
+
+var nameCounter int
+
+func randomName() string {
+	nameCounter++
+	return fmt.Sprintf("m%05d", nameCounter)
+}
+
+// TestAuthorisationMatrix requests every route as every persona and compares the
+// outcome with the matrix; a route without a row fails the test.
+func TestAuthorisationMatrix(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+	ctx := context.Background()
+
+	rows := matrix()
+	var routes []string
+	err := chi.Walk(a.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		routes = append(routes, method+" "+route)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(routes)
+	for _, r := range routes {
+		if _, ok := rows[r]; !ok {
+			t.Errorf("route %s has no row in the authorisation matrix", r)
+		}
+	}
+	for r := range rows {
+		if !contains(routes, r) {
+			t.Errorf("matrix row %s is not a route", r)
+		}
+	}
+
+	// Sign every persona in over HTTP; the disabled persona is disabled afterwards, so
+	// its session is one that must end at once.
+	accounts := map[persona]staff.Staff{board: w.BoardAdmin, adminA: w.AdminA, adminB: w.AdminB, homeroom: w.HomeroomA11,
+		advisor: w.AdvisorA, teacherA: w.TeacherA, teacherB: w.TeacherB}
+	spare := w.MustCreateStaff(t, authz.Teacher, w.SchoolA.ID, "spare.a", "予備 先生")
+	accounts[disabled] = spare
+	clients := map[persona]*staffClient{}
+	for _, p := range personas {
+		c := newStaffClient(t, a.URL())
+		if st, ok := accounts[p]; ok {
+			c.signIn(st.Login.Reveal(), stafftest.Password)
+		}
+		clients[p] = c
+	}
+	if err := w.Staff.SetDisabled(w.Ctx(t, w.AdminA), spare.ID, true); err != nil {
+		t.Fatal(err)
+	}
+
+	asAdminA := w.Ctx(t, w.AdminA)
+	year := strconv.Itoa(w.SchoolA.CurrentYear)
+	var homeroomDuty int64
+	for _, x := range mustGet(t, w, w.HomeroomA11.ID).Assignments {
+		homeroomDuty = x.ID
+	}
+	base := map[string]string{"schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
+		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year}
+	// fresh makes objects in school A an allowed persona's request may change or delete.
+	fresh := func() map[string]string {
+		ids := map[string]string{}
+		for k, v := range base {
+			ids[k] = v
+		}
+		c, err := w.Schools.CreateClass(asAdminA, w.SchoolA.ID, school.Class{Year: w.SchoolA.CurrentYear, Grade: 5, Name: randomName()[:6]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := w.Schools.CreateClub(asAdminA, w.SchoolA.ID, school.Club{Year: w.SchoolA.CurrentYear, Name: "部" + randomName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := w.MustCreateStaff(t, authz.Teacher, w.SchoolA.ID, "f."+randomName(), "一時 先生")
+		as, err := w.Staff.Assign(asAdminA, st.ID, staff.NewAssignment{Duty: authz.Advisor, ClubID: k.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
+		return ids
+	}
+
+	// Signing out comes last: it ends the personas' sessions.
+	last := []string{"POST /staff/account/signout-all", "POST /staff/logout"}
+	ordered := append(without(routes, last), last...)
+	for _, route := range ordered {
+		row := rows[route]
+		method, pattern, _ := strings.Cut(route, " ")
+		for _, p := range personas {
+			want := row.want[p]
+			ids := base
+			if row.fresh && want == ok {
+				ids = fresh()
+			}
+			path := fill(pattern, ids)
+			c := clients[p]
+			var r response
+			switch method {
+			case http.MethodGet:
+				r = c.get(path)
+			case http.MethodHead:
+				req, _ := http.NewRequest(http.MethodHead, c.base+path, nil)
+				r = c.do(req)
+			default:
+				var form url.Values
+				if row.form != nil {
+					form = row.form(ids)
+				}
+				r = c.post(path, form)
+			}
+			if got := classify(r); got != want && !(want == public && r.status < 500) {
+				t.Errorf("%s as %s: got %s (status %d → %q), want %s", route, p, got, r.status, r.location, want)
+			}
+		}
+	}
+	_ = ctx
+}
+
+func classify(r response) outcome {
+	switch {
+	case r.status == http.StatusUnauthorized || (r.status == http.StatusSeeOther && strings.HasPrefix(r.location, "/staff/login?next=")):
+		// A page sends a visitor to sign in and come back; other requests get 401. (A
+		// plain redirect to /staff/login is what signing out answers.)
+		return login
+	case r.status == http.StatusForbidden:
+		return forbidden
+	case r.status == http.StatusNotFound:
+		return notFound
+	case r.status < 400:
+		return ok
+	case r.status == http.StatusUnprocessableEntity:
+		// The request was authorised and its input checked: the form came back.
+		return ok
+	}
+	return outcome(fmt.Sprintf("status %d", r.status))
+}
+
+func fill(pattern string, ids map[string]string) string {
+	out := pattern
+	for k, v := range ids {
+		out = strings.ReplaceAll(out, "{"+k+"}", v)
+	}
+	return strings.Replace(out, "*", "app.css", 1)
+}
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func without(list, drop []string) []string {
+	var out []string
+	for _, x := range list {
+		if !contains(drop, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func mustGet(t *testing.T, w *stafftest.World, id int64) staff.Staff {
+	t.Helper()
+	st, err := w.Staff.Get(w.Ctx(t, w.AdminA), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

@@ -1,0 +1,251 @@
+package audit
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/authz"
+)
+
+// Viewer is the administrators' read access to the audit log (P5: viewable and
+// exportable by administrators). Viewing and exporting are themselves audited, in the
+// transaction that reads.
+type Viewer struct {
+	Pool *pgxpool.Pool
+	Log  *Log
+	// Names returns staff members' names for the actor column.
+	Names func(ctx context.Context, tx pgx.Tx, staffIDs []int64) (map[int64]string, error)
+}
+
+// Query filters the log.
+type Query struct {
+	// SchoolID limits rows to one school; 0 is everything the actor may see (a board
+	// administrator: the whole board; a school administrator: their school).
+	SchoolID int64
+	// ActorID limits rows to one staff member's actions.
+	ActorID int64
+	// Action is a prefix such as "staff." or "class.create".
+	Action string
+	// From and To are days (inclusive) in Asia/Tokyo; zero leaves that end open.
+	From, To time.Time
+	// Page is 1-based; a page holds PageSize rows, newest first.
+	Page int
+}
+
+// PageSize is the number of rows a page of the viewer shows.
+const PageSize = 100
+
+// MaxExport bounds an export.
+const MaxExport = 100_000
+
+// Entry is one row as the viewer shows it.
+type Entry struct {
+	Seq        int64
+	At         time.Time
+	ActorKind  string
+	ActorID    int64
+	ActorName  string
+	Action     string
+	ObjectKind string
+	ObjectID   string
+	SchoolID   int64
+	RemoteAddr string
+	Detail     string
+}
+
+// Result is one page of entries.
+type Result struct {
+	Entries []Entry
+	Total   int
+	Page    int
+	Pages   int
+}
+
+var actionPrefix = regexp.MustCompile(`^[a-z0-9_.]{0,80}$`)
+
+var tokyo = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		return time.FixedZone("JST", 9*3600)
+	}
+	return l
+}()
+
+// scope checks the actor and returns the SQL filter and its arguments.
+func (v *Viewer) scope(ctx context.Context, q *Query) (string, []any, *authz.Actor, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return "", nil, nil, err
+	}
+	if q.SchoolID == 0 && a.Role != authz.BoardAdmin {
+		q.SchoolID = a.SchoolID
+	}
+	if err := authz.Check(a, authz.ViewAudit, authz.Target{BoardID: a.BoardID, SchoolID: q.SchoolID}); err != nil {
+		if a.Role != authz.BoardAdmin && q.SchoolID != a.SchoolID {
+			// Another school's log: as for its other pages, it is not found.
+			return "", nil, nil, apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
+		return "", nil, nil, err
+	}
+	if !actionPrefix.MatchString(q.Action) {
+		return "", nil, nil, apperr.Fields{"action": "audit.page.action_invalid"}.Err()
+	}
+	where := []string{"board_id = $1"}
+	args := []any{a.BoardID}
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if q.SchoolID != 0 {
+		add("school_id = ?", q.SchoolID)
+	}
+	if q.ActorID != 0 {
+		add("actor_kind = 'staff' AND actor_id = ?", q.ActorID)
+	}
+	if q.Action != "" {
+		add("starts_with(action, ?)", q.Action)
+	}
+	if !q.From.IsZero() {
+		y, m, d := q.From.In(tokyo).Date()
+		add("occurred_at >= ?", time.Date(y, m, d, 0, 0, 0, 0, tokyo))
+	}
+	if !q.To.IsZero() {
+		y, m, d := q.To.In(tokyo).Date()
+		add("occurred_at < ?", time.Date(y, m, d+1, 0, 0, 0, 0, tokyo))
+	}
+	return " WHERE " + strings.Join(where, " AND "), args, a, nil
+}
+
+func (q Query) detail() map[string]any {
+	d := map[string]any{"school_id": q.SchoolID}
+	if q.ActorID != 0 {
+		d["actor_id"] = q.ActorID
+	}
+	if q.Action != "" {
+		d["action"] = q.Action
+	}
+	if !q.From.IsZero() {
+		d["from"] = q.From.In(tokyo).Format("2006-01-02")
+	}
+	if !q.To.IsZero() {
+		d["to"] = q.To.In(tokyo).Format("2006-01-02")
+	}
+	return d
+}
+
+// Search returns one page of matching rows, newest first, and records the view.
+func (v *Viewer) Search(ctx context.Context, q Query) (Result, error) {
+	where, args, a, err := v.scope(ctx, &q)
+	if err != nil {
+		return Result{Page: 1, Pages: 1}, err
+	}
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	res := Result{Page: q.Page}
+	err = pgx.BeginFunc(ctx, v.Pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&res.Total); err != nil {
+			return fmt.Errorf("audit view: %w", err)
+		}
+		res.Pages = max(1, (res.Total+PageSize-1)/PageSize)
+		var err error
+		res.Entries, err = v.read(ctx, tx, where+` ORDER BY seq DESC LIMIT `+strconv.Itoa(PageSize)+` OFFSET `+strconv.Itoa((q.Page-1)*PageSize), args)
+		if err != nil {
+			return err
+		}
+		d := q.detail()
+		d["page"], d["rows"] = q.Page, len(res.Entries)
+		return v.Log.Record(ctx, tx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.view", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
+	})
+	return res, err
+}
+
+func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) ([]Entry, error) {
+	rows, err := tx.Query(ctx, `SELECT seq, occurred_at, actor_kind, COALESCE(actor_id, 0), action, object_kind, object_id,
+		COALESCE(school_id, 0), COALESCE(host(remote_addr), ''), detail::text FROM audit_event`+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit view: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
+		var e Entry
+		err := r.Scan(&e.Seq, &e.At, &e.ActorKind, &e.ActorID, &e.Action, &e.ObjectKind, &e.ObjectID, &e.SchoolID, &e.RemoteAddr, &e.Detail)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit view: %w", err)
+	}
+	if v.Names == nil {
+		return out, nil
+	}
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, e := range out {
+		if e.ActorKind == string(Staff) && !seen[e.ActorID] {
+			seen[e.ActorID] = true
+			ids = append(ids, e.ActorID)
+		}
+	}
+	names, err := v.Names(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].ActorKind == string(Staff) {
+			out[i].ActorName = names[out[i].ActorID]
+		}
+	}
+	return out, nil
+}
+
+// ErrTooMany refuses an export over MaxExport rows: narrow the filter.
+var ErrTooMany = errors.New("audit export: too many rows")
+
+// Export writes every matching row (oldest first) as CSV text with a Japanese header
+// and records the export. The caller chooses the file's encoding.
+func (v *Viewer) Export(ctx context.Context, q Query, w io.Writer) (int, error) {
+	where, args, a, err := v.scope(ctx, &q)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = pgx.BeginFunc(ctx, v.Pool, func(tx pgx.Tx) error {
+		var total int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&total); err != nil {
+			return fmt.Errorf("audit export: %w", err)
+		}
+		if total > MaxExport {
+			return apperr.E(apperr.Invalid, "audit.page.too_many", ErrTooMany)
+		}
+		entries, err := v.read(ctx, tx, where+` ORDER BY seq`, args)
+		if err != nil {
+			return err
+		}
+		cw := csv.NewWriter(w)
+		cw.UseCRLF = true
+		_ = cw.Write([]string{"日時", "操作者種別", "操作者ID", "操作者", "操作", "対象種別", "対象ID", "学校ID", "接続元", "詳細"})
+		for _, e := range entries {
+			_ = cw.Write([]string{e.At.In(tokyo).Format("2006-01-02 15:04:05"), e.ActorKind, strconv.FormatInt(e.ActorID, 10), e.ActorName,
+				e.Action, e.ObjectKind, e.ObjectID, strconv.FormatInt(e.SchoolID, 10), e.RemoteAddr, e.Detail})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		n = len(entries)
+		d := q.detail()
+		d["rows"] = n
+		return v.Log.Record(ctx, tx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.export", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
+	})
+	return n, err
+}

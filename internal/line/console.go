@@ -1,0 +1,145 @@
+package line
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// ChannelStatus is what the console shows about a school's LINE channel: whether it is
+// set and its (public) channel ID, never its secret or token.
+type ChannelStatus struct {
+	Configured bool
+	ChannelID  string
+}
+
+// consoleChannel checks that the actor may manage the school's channel (the school's
+// board read from the database, not taken from the caller) and returns the school's
+// channel, if any.
+func (s *Service) consoleChannel(ctx context.Context, tx pgx.Tx, boardID, schoolID int64) (*authz.Actor, Channel, bool, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, Channel{}, false, err
+	}
+	stored, err := s.Store.FindSchoolBoard(ctx, tx, schoolID)
+	if err != nil {
+		return nil, Channel{}, false, err
+	}
+	if stored != boardID {
+		return nil, Channel{}, false, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("school of another board"))
+	}
+	if err := authz.Check(a, authz.ManageChannel, authz.Target{BoardID: stored, SchoolID: schoolID}); err != nil {
+		return nil, Channel{}, false, err
+	}
+	ch, err := s.Store.FindSchoolChannel(ctx, tx, schoolID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return a, Channel{}, false, nil
+	}
+	return a, ch, err == nil, err
+}
+
+// ChannelStatus tells an administrator whether the school's channel is set.
+func (s *Service) ChannelStatus(ctx context.Context, boardID, schoolID int64) (ChannelStatus, error) {
+	var st ChannelStatus
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		_, ch, ok, err := s.consoleChannel(ctx, tx, boardID, schoolID)
+		st = ChannelStatus{Configured: ok, ChannelID: ch.LineChannelID}
+		return err
+	})
+	return st, err
+}
+
+var hexSecret = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+
+// SaveChannel stores the school's channel from the console. The secret and token are
+// entered once and never shown again; left empty, the stored ones are kept.
+func (s *Service) SaveChannel(ctx context.Context, boardID, schoolID int64, channelID, secret, token string) error {
+	channelID, secret, token = strings.TrimSpace(channelID), strings.TrimSpace(secret), strings.TrimSpace(token)
+	var a *authz.Actor
+	var cur Channel
+	var configured bool
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		a, cur, configured, err = s.consoleChannel(ctx, tx, boardID, schoolID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	keep := configured && cur.LineChannelID == channelID
+	f := apperr.Fields{}
+	if !ValidChannelID(channelID) {
+		f.Add("channel_id", "line.channel_id.invalid")
+	}
+	switch {
+	case secret == "" && keep:
+		secret = cur.Secret.Reveal()
+	case !hexSecret.MatchString(secret):
+		f.Add("secret", "line.secret.invalid")
+	}
+	switch {
+	case token == "" && keep:
+		token = cur.AccessToken.Reveal()
+	case len(token) < 16 || len(token) > 1000 || strings.ContainsAny(token, " \t\r\n"):
+		f.Add("token", "line.token.invalid")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	ch := Channel{LineChannelID: channelID, Secret: vault.Personal(secret), AccessToken: vault.Personal(token),
+		LoginChannelID: cur.LoginChannelID, LIFFID: cur.LIFFID}
+	_, err = s.SetChannel(ctx, audit.Actor{Kind: audit.Staff, ID: a.StaffID}, schoolID, boardID, ch)
+	return err
+}
+
+// TestChannel asks LINE for the account's bot info with the stored token, which proves
+// the token works. It returns the official account's name and basic ID.
+func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (BotInfo, error) {
+	var a *authz.Actor
+	var ch Channel
+	var ok bool
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		a, ch, ok, err = s.consoleChannel(ctx, tx, boardID, schoolID)
+		return err
+	})
+	if err != nil {
+		return BotInfo{}, err
+	}
+	if !ok {
+		return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.not_set", errors.New("no channel"))
+	}
+	info, callErr := s.Client.BotInfo(ch)
+	result := "ok"
+	var apiErr *APIError
+	switch {
+	case callErr == nil:
+	case errors.As(callErr, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403):
+		result = "token_rejected"
+	case errors.As(callErr, &apiErr):
+		result = "status_" + strconv.Itoa(apiErr.Status)
+	default:
+		result = "unreachable"
+	}
+	if err := s.Audit.RecordAlone(ctx, s.Pool, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "line.channel.test",
+		ObjectKind: "line_channel", ObjectID: strconv.FormatInt(ch.ID, 10), BoardID: boardID, SchoolID: schoolID,
+		Detail: map[string]any{"result": result}}); err != nil {
+		return BotInfo{}, err
+	}
+	switch result {
+	case "ok":
+		return info, nil
+	case "token_rejected":
+		return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.token_rejected", callErr)
+	}
+	return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.unreachable", callErr)
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/web/view"
+)
+
+// auditQuery reads the viewer's filters from the query string; a malformed filter is
+// shown beside its field and ignored.
+func auditQuery(r *http.Request, schoolID int64) (audit.Query, view.Form) {
+	q := r.URL.Query()
+	f := view.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, k := range []string{"school", "actor", "action", "from", "to"} {
+		f.Values[k] = q.Get(k)
+	}
+	loc := localizer(r)
+	aq := audit.Query{SchoolID: schoolID, Action: f.V("action")}
+	if aq.SchoolID == 0 && f.V("school") != "" {
+		aq.SchoolID, _ = strconv.ParseInt(f.V("school"), 10, 64)
+	}
+	if v := f.V("actor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			f.Errors["actor"] = loc.T("audit.page.actor_invalid")
+		}
+		aq.ActorID = n
+	}
+	for _, k := range []string{"from", "to"} {
+		if v := f.V(k); v != "" {
+			d, err := time.ParseInLocation("2006-01-02", v, school.Tokyo)
+			if err != nil {
+				f.Errors[k] = loc.T("audit.page.date_invalid")
+				continue
+			}
+			if k == "from" {
+				aq.From = d
+			} else {
+				aq.To = d
+			}
+		}
+	}
+	aq.Page, _ = strconv.Atoi(q.Get("page"))
+	if aq.Page < 1 {
+		aq.Page = 1
+	}
+	return aq, f
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+	s.showAudit(w, r, nil, "/admin/audit")
+}
+
+func (s *Server) schoolAuditPage(w http.ResponseWriter, r *http.Request) {
+	_, head, err := s.schoolHead(r, view.TabAudit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.showAudit(w, r, &head, schoolURL(head.ID, "/audit"))
+}
+
+func (s *Server) showAudit(w http.ResponseWriter, r *http.Request, head *view.SchoolHead, base string) {
+	var schoolID int64
+	if head != nil {
+		schoolID = head.ID
+	}
+	q, f := auditQuery(r, schoolID)
+	res, err := s.AuditLog.Search(r.Context(), q)
+	if err != nil {
+		if apperr.FieldsOf(err) == nil && apperr.KindOf(err) != apperr.Invalid {
+			s.fail(w, r, err)
+			return
+		}
+		formFailed(r, &f, err)
+	}
+	loc := localizer(r)
+	v := view.AuditPage{Head: head, Total: res.Total, Page: res.Page, Pages: max(res.Pages, 1)}
+	for _, e := range res.Entries {
+		actor := loc.T("audit.kind." + e.ActorKind)
+		if e.ActorID != 0 {
+			actor += " #" + strconv.FormatInt(e.ActorID, 10)
+		}
+		if e.ActorName != "" {
+			actor += " " + e.ActorName
+		}
+		obj := e.ObjectKind
+		if e.ObjectID != "" {
+			obj += " #" + e.ObjectID
+		}
+		v.Entries = append(v.Entries, view.AuditEntry{At: e.At.In(school.Tokyo).Format("2006-01-02 15:04:05"), Actor: actor,
+			Action: e.Action, Object: obj, Remote: e.RemoteAddr, Detail: e.Detail})
+	}
+	params := url.Values{}
+	for k, val := range f.Values {
+		if val != "" {
+			params.Set(k, val)
+		}
+	}
+	link := func(path string, page int) string {
+		p := url.Values{}
+		for k, v := range params {
+			p[k] = v
+		}
+		if page > 0 {
+			p.Set("page", strconv.Itoa(page))
+		}
+		if len(p) == 0 {
+			return path
+		}
+		return path + "?" + p.Encode()
+	}
+	v.ExportHref = link(base+"/export", 0)
+	if head == nil {
+		v.ExportHref = link("/admin/audit/export", 0)
+	}
+	if res.Page > 1 {
+		v.PrevHref = link(base, res.Page-1)
+	}
+	if res.Page < res.Pages {
+		v.NextHref = link(base, res.Page+1)
+	}
+	if head == nil && authz.ActorFrom(r.Context()).Role == authz.BoardAdmin {
+		schools, err := s.Schools.Schools(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Schools = []view.Option{{Value: "", Label: loc.T("audit.page.all_schools")}}
+		for _, sc := range schools {
+			v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
+		}
+	}
+	s.render(w, r, http.StatusOK, view.Audit(s.page(r, "admin.tab.audit"), v, f))
+}
+
+func (s *Server) auditExport(w http.ResponseWriter, r *http.Request) {
+	q, _ := auditQuery(r, 0)
+	s.writeAuditCSV(w, r, q)
+}
+
+func (s *Server) schoolAuditExport(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q, _ := auditQuery(r, id)
+	s.writeAuditCSV(w, r, q)
+}
+
+func (s *Server) writeAuditCSV(w http.ResponseWriter, r *http.Request, q audit.Query) {
+	var text bytes.Buffer
+	if _, err := s.AuditLog.Export(r.Context(), q, &text); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	enc := roster.Encoding(r.URL.Query().Get("encoding"))
+	if !enc.Valid() {
+		enc = roster.UTF8BOM
+	}
+	var out bytes.Buffer
+	if err := roster.Encode(&out, text.String(), enc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	charset := "utf-8"
+	if enc == roster.ShiftJIS {
+		charset = "shift_jis"
+	}
+	w.Header().Set("Content-Type", "text/csv; charset="+charset)
+	w.Header().Set("Content-Disposition", `attachment; filename="audit-log.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(out.Bytes())
+}

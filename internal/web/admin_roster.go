@@ -1,0 +1,147 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/web/view"
+)
+
+// maxCSVBytes bounds a CSV upload (5,000 lines of a roster are far below it).
+const maxCSVBytes = 5 << 20
+
+func (s *Server) rosterView(r *http.Request, schoolID int64) (view.RosterPage, error) {
+	st, err := s.Schools.Structure(r.Context(), schoolID, 0)
+	if err != nil {
+		return view.RosterPage{}, err
+	}
+	loc := localizer(r)
+	v := view.RosterPage{Head: view.SchoolHead{ID: st.School.ID, Name: st.School.Name, Tab: view.TabRoster}, Year: st.Year}
+	for _, k := range roster.Kinds {
+		v.Kinds = append(v.Kinds, view.Option{Value: string(k), Label: loc.T(k.MessageID())})
+	}
+	for _, e := range roster.Encodings {
+		v.Encodings = append(v.Encodings, view.Option{Value: string(e), Label: loc.T(e.MessageID())})
+	}
+	return v, nil
+}
+
+func (s *Server) rosterPage(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.rosterView(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, view.Roster(s.page(r, "admin.tab.roster"), v))
+}
+
+// rowErrorText is one bad line as the page lists it: 「3行目（学年）: …」.
+func rowErrorText(r *http.Request, e roster.RowError) string {
+	loc := localizer(r)
+	msg := loc.T(e.MessageID, e.Args)
+	switch {
+	case e.Line > 0 && e.Column != "":
+		return loc.T("roster.page.line_column", map[string]any{"Line": e.Line, "Column": e.Column}) + msg
+	case e.Line > 0:
+		return loc.T("roster.page.line", map[string]any{"Line": e.Line}) + msg
+	}
+	return msg
+}
+
+func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxCSVBytes+64<<10)
+	v, err := s.rosterView(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	kind := roster.Kind(r.FormValue("kind"))
+	v.ImportKind = string(kind)
+	file, _, err := r.FormFile("file")
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(io.LimitReader(file, maxCSVBytes+1))
+		file.Close()
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig) || len(data) > maxCSVBytes:
+		v.RowErrors = []string{localizer(r).T("roster.page.too_big")}
+	case err != nil || len(data) == 0:
+		v.RowErrors = []string{localizer(r).T("roster.page.no_file")}
+	}
+	if v.RowErrors != nil {
+		s.render(w, r, http.StatusUnprocessableEntity, view.Roster(s.page(r, "admin.tab.roster"), v))
+		return
+	}
+	res, err := s.Roster.Import(r.Context(), id, kind, data)
+	if err != nil {
+		if apperr.KindOf(err) != apperr.Invalid {
+			s.fail(w, r, err)
+			return
+		}
+		v.RowErrors = []string{localizer(r).T(apperr.MessageIDOf(err))}
+	}
+	for _, e := range res.Errors {
+		v.RowErrors = append(v.RowErrors, rowErrorText(r, e))
+	}
+	status := http.StatusOK
+	if len(v.RowErrors) > 0 {
+		status = http.StatusUnprocessableEntity
+	} else {
+		v.Imported = localizer(r).T("roster.page.imported", map[string]any{"Rows": res.Rows})
+		for _, inv := range res.Invites {
+			v.Invites = append(v.Invites, view.Invite{Name: inv.Staff.Name.Reveal(), Login: inv.Staff.Login.Reveal(),
+				URL: s.absoluteURL(staff.WelcomePath(inv.Token)), Expires: inv.Expires.In(school.Tokyo)})
+		}
+	}
+	s.render(w, r, status, view.Roster(s.page(r, "admin.tab.roster"), v))
+}
+
+func (s *Server) rosterExport(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	year, err := school.ParseYear(q.Get("year"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	kind, enc := roster.Kind(q.Get("kind")), roster.Encoding(q.Get("encoding"))
+	if !enc.Valid() {
+		enc = roster.UTF8BOM
+	}
+	var buf bytes.Buffer
+	if err := s.Roster.Export(r.Context(), id, kind, year, enc, &buf); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	charset := "utf-8"
+	if enc == roster.ShiftJIS {
+		charset = "shift_jis"
+	}
+	w.Header().Set("Content-Type", "text/csv; charset="+charset)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%d-%d.csv"`, kind, id, year))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}

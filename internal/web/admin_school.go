@@ -1,0 +1,127 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/web/view"
+)
+
+func schoolURL(id int64, rest string) string {
+	return "/admin/schools/" + strconv.FormatInt(id, 10) + rest
+}
+
+func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
+	a := authz.ActorFrom(r.Context())
+	if a.Role == authz.SchoolAdmin {
+		http.Redirect(w, r, schoolURL(a.SchoolID, ""), http.StatusSeeOther)
+		return
+	}
+	s.showSchools(w, r, view.Form{}, http.StatusOK)
+}
+
+func (s *Server) showSchools(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
+	schools, err := s.Schools.Schools(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := authz.ActorFrom(r.Context())
+	items := make([]view.SchoolItem, 0, len(schools))
+	for _, sc := range schools {
+		items = append(items, view.SchoolItem{ID: sc.ID, Name: sc.Name, Type: school.TypeLabel(sc.Type), District: sc.District})
+	}
+	if f.Values == nil {
+		f.Values = map[string]string{"type": school.Elementary}
+	}
+	s.render(w, r, status, view.AdminSchools(s.page(r, "admin.schools"), items, a.Role == authz.BoardAdmin, f))
+}
+
+func (s *Server) createSchool(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	f := formOf(r, "name", "type", "district")
+	sc, err := s.Schools.Create(r.Context(), school.School{Name: f.V("name"), Type: f.V("type"), District: f.V("district")})
+	if err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showSchools(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	s.flash(r, "admin.saved")
+	seeOther(w, r, schoolURL(sc.ID, ""))
+}
+
+// schoolHead loads the school of a console page (authorised by the service) for the
+// tabs.
+func (s *Server) schoolHead(r *http.Request, tab string) (school.School, view.SchoolHead, error) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		return school.School{}, view.SchoolHead{}, err
+	}
+	sc, err := s.Schools.Get(r.Context(), id)
+	if err != nil {
+		return school.School{}, view.SchoolHead{}, err
+	}
+	return sc, view.SchoolHead{ID: sc.ID, Name: sc.Name, Tab: tab}, nil
+}
+
+func settingsForm(sc school.School) view.Form {
+	f := view.Form{Values: map[string]string{
+		"website_url": sc.WebsiteURL, "club_site_url": sc.ClubSiteURL, "phone": sc.Phone,
+		"office_open": sc.OfficeOpen, "office_close": sc.OfficeClose, "office_days": sc.OfficeDays, "auto_reply": sc.AutoReply,
+	}}
+	if sc.TeacherTOTP {
+		f.Values["teacher_totp"] = "on"
+	}
+	return f
+}
+
+func (s *Server) schoolSettingsPage(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sc, err := s.Schools.Settings(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	head := view.SchoolHead{ID: sc.ID, Name: sc.Name, Tab: view.TabSettings}
+	p := s.page(r, "admin.tab.settings")
+	s.render(w, r, http.StatusOK, view.SchoolSettings(p, head, settingsForm(sc)))
+}
+
+func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp")
+	f.Values["office_days"] = strings.Join(r.PostForm["office_days"], "")
+	upd := school.Settings{WebsiteURL: f.V("website_url"), ClubSiteURL: f.V("club_site_url"), Phone: f.V("phone"),
+		OfficeOpen: f.V("office_open"), OfficeClose: f.V("office_close"), OfficeDays: f.V("office_days"),
+		AutoReply: f.V("auto_reply"), TeacherTOTP: f.V("teacher_totp") == "on"}
+	if err := s.Schools.UpdateSettings(r.Context(), id, upd); err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		_, head, err := s.schoolHead(r, view.TabSettings)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, view.SchoolSettings(s.page(r, "admin.tab.settings"), head, f))
+		return
+	}
+	s.flash(r, "admin.saved")
+	seeOther(w, r, schoolURL(id, ""))
+}

@@ -1,0 +1,178 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/staff"
+)
+
+// Session keys.
+const (
+	sessStaff = "staff_id"
+	sessEpoch = "epoch"
+	sessStage = "stage"
+	sessCSRF  = "csrf"
+	sessFlash = "flash"
+)
+
+// Default session lifetimes: a staff session ends after an hour without use, and at the
+// latest twelve hours after sign-in (a school day).
+const (
+	SessionIdle     = time.Hour
+	SessionLifetime = 12 * time.Hour
+)
+
+// NewSessions returns the staff session manager on store, with idle and absolute
+// timeouts (zero: the defaults). Cookies are HttpOnly, SameSite=Lax, and Secure
+// whenever the public URL is https.
+func NewSessions(store scs.Store, baseURL *url.URL, idle, lifetime time.Duration) *scs.SessionManager {
+	m := scs.New()
+	m.Store = store
+	m.IdleTimeout = cmp.Or(idle, SessionIdle)
+	m.Lifetime = cmp.Or(lifetime, SessionLifetime)
+	m.Cookie.Name = "renraku_staff"
+	m.Cookie.HttpOnly = true
+	m.Cookie.SameSite = http.SameSiteLaxMode
+	m.Cookie.Secure = baseURL != nil && baseURL.Scheme == "https"
+	m.Cookie.Path = "/"
+	return m
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// csrf gives every session a token, put into every form (and sent by htmx as
+// X-CSRF-Token), and refuses a state-changing request without it. Go's
+// CrossOriginProtection also refuses cross-site requests by their Fetch metadata.
+func (s *Server) csrf(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if s.BaseURL != nil {
+		_ = cop.AddTrustedOrigin(s.BaseURL.Scheme + "://" + s.BaseURL.Host)
+	}
+	check := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		tok := s.Sessions.GetString(ctx, sessCSRF)
+		if tok == "" {
+			tok = newToken()
+			s.Sessions.Put(ctx, sessCSRF, tok)
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			sent := r.Header.Get("X-CSRF-Token")
+			if sent == "" {
+				sent = r.PostFormValue("csrf")
+			}
+			if subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 {
+				s.fail(w, r, apperr.E(apperr.Forbidden, "error.csrf", nil))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, apperr.E(apperr.Forbidden, "error.csrf", nil))
+	}))
+	return cop.Handler(check)
+}
+
+// loadActor puts the signed-in staff member (if any) into the request context. The
+// account is re-read on every request, so disabling it or signing out everywhere ends
+// its sessions at once.
+func (s *Server) loadActor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if s.Sessions.GetString(ctx, sessStage) == string(staff.StageDone) {
+			a, err := s.Staff.Actor(ctx, s.Sessions.GetInt64(ctx, sessStaff), s.Sessions.GetInt(ctx, sessEpoch))
+			switch {
+			case err == nil:
+				ctx = authz.WithActor(ctx, a)
+			case apperr.KindOf(err) == apperr.Unauthenticated:
+				s.endSession(ctx)
+			default:
+				s.fail(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// endSession forgets the signed-in person but keeps a session for the CSRF token.
+func (s *Server) endSession(ctx context.Context) {
+	for _, k := range []string{sessStaff, sessEpoch, sessStage} {
+		s.Sessions.Remove(ctx, k)
+	}
+	_ = s.Sessions.RenewToken(ctx)
+}
+
+// beginSession records a sign-in step, with a new session token so that a token
+// planted before sign-in is worthless after it.
+func (s *Server) beginSession(ctx context.Context, in staff.SignIn) error {
+	if err := s.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.Sessions.Put(ctx, sessStaff, in.StaffID)
+	s.Sessions.Put(ctx, sessEpoch, in.Epoch)
+	s.Sessions.Put(ctx, sessStage, string(in.Stage))
+	s.Sessions.Put(ctx, sessCSRF, newToken())
+	return nil
+}
+
+// requireSignIn sends people who are not signed in to the sign-in page (pages) or
+// answers 401 (other requests). What a signed-in person may do is decided by the
+// services through authz, not here.
+func (s *Server) requireSignIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authz.ActorFrom(r.Context()) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
+			http.Redirect(w, r, "/staff/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+			return
+		}
+		s.fail(w, r, apperr.E(apperr.Unauthenticated, "authz.sign_in", nil))
+	})
+}
+
+// safeNext returns a local path to continue to after sign-in, or "/staff/".
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") && !strings.ContainsAny(next, "\r\n") {
+		return next
+	}
+	return "/staff/"
+}
+
+// clientOf is where the request came from. RemoteAddr is used as is: a proxy in front
+// must be the one to limit by client address (see docs/OPERATIONS.md).
+func clientOf(r *http.Request) staff.Client {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, _ := netip.ParseAddr(host)
+	return staff.Client{Addr: addr.Unmap()}
+}
+
+// flash keeps a one-time notice (a message ID) for the next page.
+func (s *Server) flash(r *http.Request, messageID string) {
+	s.Sessions.Put(r.Context(), sessFlash, messageID)
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/web/view"
+)
+
+// dutyLabel is how a duty reads: 1年1組 担任, サッカー部 顧問, 学校宛ての連絡.
+func dutyLabel(r *http.Request, a staff.Assignment) string {
+	d := localizer(r).T("duty." + string(a.Duty))
+	if a.Target == "" {
+		return d
+	}
+	return a.Target + " " + d
+}
+
+func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a := authz.ActorFrom(ctx)
+	me, err := s.Staff.Me(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(a.Role)), Year: a.Year, Admin: a.IsAdmin()}
+	if a.SchoolID != 0 {
+		sc, err := s.Schools.Get(ctx, a.SchoolID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h.School = sc.Name
+	} else {
+		h.School = loc.T("role.board_admin")
+	}
+	for _, x := range me.Assignments {
+		if x.Year != a.Year {
+			continue
+		}
+		d := view.Duty{Label: dutyLabel(r, x)}
+		if x.ClassID != 0 {
+			d.Href = "/staff/classes/" + strconv.FormatInt(x.ClassID, 10)
+		}
+		h.Duties = append(h.Duties, d)
+	}
+	s.render(w, r, http.StatusOK, view.StaffHomePage(s.page(r, "home.title_short"), h))
+}
+
+func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "classID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.Schools.OpenClass(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(r, "class.title")
+	p.Title = v.Class.Label()
+	s.render(w, r, http.StatusOK, view.ClassView(p, view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year}))
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	s.showAccount(w, r, view.Form{}, http.StatusOK)
+}
+
+func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
+	me, err := s.Staff.Me(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	acc := view.Account{Name: me.Name.Reveal(), Login: me.Login.Reveal(), TOTPEnabled: me.TOTPEnabled}
+	s.render(w, r, status, view.AccountPage(s.page(r, "account.title"), acc, f))
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	err := s.Staff.ChangePassword(r.Context(), r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("confirm"), clientOf(r))
+	if err != nil {
+		f := view.Form{}
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showAccount(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	// Every session ended with the change, this one too: sign in again.
+	s.endSession(r.Context())
+	s.flash(r, "account.password_changed")
+	http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
+}
+
+func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if err := s.Staff.SignOutEverywhere(r.Context(), clientOf(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.endSession(r.Context())
+	s.flash(r, "account.signed_out_all")
+	http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
+}

@@ -1,0 +1,136 @@
+package view
+
+import "time"
+
+// SchoolItem is a school in the console's list.
+type SchoolItem struct {
+	ID       int64
+	Name     string
+	Type     string
+	District string
+}
+
+// Tab names of a school's console pages.
+const (
+	TabSettings  = "settings"
+	TabStructure = "structure"
+	TabStaff     = "staff"
+	TabChannel   = "channel"
+	TabRoster    = "roster"
+	TabAudit     = "audit"
+)
+
+// SchoolHead is the top of every console page of one school.
+type SchoolHead struct {
+	ID   int64
+	Name string
+	Tab  string
+}
+
+// ClassItem is a class in the structure page.
+type ClassItem struct {
+	ID    int64
+	Label string
+}
+
+// ClubItem is a club in the structure page.
+type ClubItem struct {
+	ID   int64
+	Name string
+}
+
+// Structure is the classes-and-clubs page.
+type Structure struct {
+	Head    SchoolHead
+	Year    int
+	Current int
+	Years   []int
+	Grades  []int
+	Classes []ClassItem
+	Clubs   []ClubItem
+}
+
+// StaffItem is an account in the staff list.
+type StaffItem struct {
+	ID       int64
+	Name     string
+	Login    string
+	Role     string
+	Duties   []string
+	Disabled bool
+	Pending  bool // no password set yet
+}
+
+// StaffDetail is one account's console page.
+type StaffDetail struct {
+	Head     SchoolHead
+	Item     StaffItem
+	Duties   []DutyItem
+	Classes  []Option
+	Clubs    []Option
+	Year     int
+	CanDuty  bool
+	IsSelf   bool
+	BoardAdm bool
+}
+
+// DutyItem is one assignment with its removal action.
+type DutyItem struct {
+	ID    int64
+	Label string
+	Year  int
+}
+
+// Invite is a new account's one-time link, shown once.
+type Invite struct {
+	Name    string
+	Login   string
+	URL     string
+	Expires time.Time
+}
+
+// Channel is the LINE channel page.
+type Channel struct {
+	Head       SchoolHead
+	Configured bool
+	ChannelID  string
+	TestResult string
+	TestOK     bool
+}
+
+// RosterPage is the CSV import/export page.
+type RosterPage struct {
+	Head      SchoolHead
+	Kinds     []Option
+	Encodings []Option
+	Year      int
+	// Result of an import, when one was just tried.
+	Imported   string
+	ImportKind string
+	RowErrors  []string
+	Invites    []Invite
+}
+
+// AuditPage is the audit log viewer.
+type AuditPage struct {
+	Head       *SchoolHead
+	Entries    []AuditEntry
+	Total      int
+	Page       int
+	Pages      int
+	ExportHref string
+	PrevHref   string
+	NextHref   string
+	Schools    []Option
+}
+
+// AuditEntry is one row of the audit viewer.
+type AuditEntry struct {
+	At       string
+	Actor    string
+	Action   string
+	Object   string
+	SchoolID string
+	Remote   string
+	Detail   string
+}
