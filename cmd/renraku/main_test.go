@@ -89,12 +89,29 @@ func TestBootstrapCommands(t *testing.T) {
 		t.Error("a world-readable secret file was accepted")
 	}
 
-	if out := c.must("audit", "verify"); !strings.Contains(out, "intact: 3 rows") {
+	// The first administrator gets a one-time sign-in link on the public URL.
+	out := c.must("admin", "create-staff", "--role", "board-admin", "--board", "みどり市教育委員会", "--login", "Midori.Admin", "--name", "緑 花子")
+	if !strings.Contains(out, "midori.admin (board-admin) created") || !strings.Contains(out, "https://renraku.example.jp/staff/welcome/") {
+		t.Fatalf("create-staff: %s", out)
+	}
+	for _, bad := range [][]string{
+		{"--role", "board-admin", "--school", "みどり市立さくら小学校", "--login", "x.y.z", "--name", "x"},
+		{"--role", "teacher", "--board", "みどり市教育委員会", "--login", "x.y.z", "--name", "x"},
+		{"--role", "principal", "--school", "みどり市立さくら小学校", "--login", "x.y.z", "--name", "x"},
+		{"--role", "teacher", "--school", "みどり市立さくら小学校", "--login", "midori.admin", "--name", "重複"},
+		{"--role", "teacher", "--school", "みどり市立さくら小学校", "--login", "no", "--name", "短いID"},
+	} {
+		if out, err := c.run(append([]string{"admin", "create-staff"}, bad...)...); err == nil {
+			t.Errorf("create-staff %v succeeded: %s", bad, out)
+		}
+	}
+
+	if out := c.must("audit", "verify"); !strings.Contains(out, "intact: 4 rows") {
 		t.Fatalf("audit verify: %s", out)
 	}
 
 	c.must("keys", "rotate")
-	out := c.must("keys", "status")
+	out = c.must("keys", "status")
 	if strings.Count(out, "key ") != 2 || !strings.Contains(out, "(primary): enabled, 0 rows") {
 		t.Fatalf("keys status after rotate: %s", out)
 	}

@@ -37,7 +37,11 @@ func (s *Service) consoleChannel(ctx context.Context, tx pgx.Tx, boardID, school
 	if stored != boardID {
 		return nil, Channel{}, false, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("school of another board"))
 	}
-	if err := authz.Check(a, authz.ManageChannel, authz.Target{BoardID: stored, SchoolID: schoolID}); err != nil {
+	t := authz.Target{BoardID: stored, SchoolID: schoolID}
+	if err := authz.Check(a, authz.ManageChannel, t); err != nil {
+		if authz.Check(a, authz.ViewSchool, t) != nil {
+			return nil, Channel{}, false, apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
 		return nil, Channel{}, false, err
 	}
 	ch, err := s.Store.FindSchoolChannel(ctx, tx, schoolID)

@@ -1,0 +1,97 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+)
+
+func signedInAs(t *testing.T, w *lineWorld, login string) context.Context {
+	t.Helper()
+	s := w.app.Services()
+	st, err := s.Staff.FindByLogin(context.Background(), login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Staff.Actor(context.Background(), st.ID, st.SessionEpoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authz.WithActor(context.Background(), a)
+}
+
+func TestChannelConsole(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	logins, err := demo.SeedStaff(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logins) < 8 {
+		t.Fatalf("demo staff: %d logins", len(logins))
+	}
+	sakura, err := s.Schools.FindSchool(context.Background(), demo.Schools[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := signedInAs(t, w, "sakura.kocho")
+
+	st, err := s.LINE.ChannelStatus(admin, sakura.BoardID, sakura.ID)
+	if err != nil || !st.Configured || st.ChannelID != demo.ChannelID {
+		t.Fatalf("status: %+v, %v", st, err)
+	}
+	info, err := s.LINE.TestChannel(admin, sakura.BoardID, sakura.ID)
+	if err != nil || info.DisplayName != "みどり市 学校連絡" || len(info.BasicID) != 8 {
+		t.Fatalf("test connection: %+v, %v", info, err)
+	}
+
+	// Bad input: a message per field, nothing stored.
+	err = s.LINE.SaveChannel(admin, sakura.BoardID, sakura.ID, "12ab", "short", "has space in it 0123456789")
+	f := apperr.FieldsOf(err)
+	if f["channel_id"] == "" || f["secret"] == "" || f["token"] == "" {
+		t.Fatalf("bad input: %v", err)
+	}
+	// A new token that LINE does not know (the secret is kept when left empty).
+	if err := s.LINE.SaveChannel(admin, sakura.BoardID, sakura.ID, demo.ChannelID, "", "unknown-token-0123456789abcdef"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LINE.TestChannel(admin, sakura.BoardID, sakura.ID); apperr.MessageIDOf(err) != "line.channel.token_rejected" {
+		t.Fatalf("test with a rejected token: %v", err)
+	}
+	ch, err := s.LINE.Store.FindChannelByLineID(context.Background(), s.Pool, demo.ChannelID)
+	if err != nil || ch.Secret.Reveal() != w.ch.Secret.Reveal() {
+		t.Fatalf("secret not kept: %v", err)
+	}
+	if err := s.LINE.SaveChannel(admin, sakura.BoardID, sakura.ID, demo.ChannelID, "", w.ch.AccessToken.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LINE.TestChannel(admin, sakura.BoardID, sakura.ID); err != nil {
+		t.Fatalf("test after restoring the token: %v", err)
+	}
+
+	// Another school's administrator and a teacher are refused.
+	if _, err := s.LINE.ChannelStatus(signedInAs(t, w, "hikari.kyoto"), sakura.BoardID, sakura.ID); apperr.KindOf(err) != apperr.NotFound {
+		t.Errorf("other school's admin: %v", err)
+	}
+	if err := s.LINE.SaveChannel(signedInAs(t, w, "sakura.tannin11"), sakura.BoardID, sakura.ID, demo.ChannelID, "", ""); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("teacher: %v", err)
+	}
+	var tests int
+	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'line.channel.test'`).Scan(&tests); err != nil || tests != 3 {
+		t.Errorf("%d channel test audit rows (%v)", tests, err)
+	}
+	var calls int
+	for _, c := range w.sim.Calls() {
+		if c.Endpoint == linesim.EndpointBotInfo {
+			calls++
+		}
+	}
+	if calls != 3 {
+		t.Errorf("%d bot info calls", calls)
+	}
+}
