@@ -125,6 +125,21 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	}
 	browsertest.Screenshot(t, admin, "console-staff-duty")
 
+	// The console works on a phone: the staff list fits the width.
+	err = chromedp.Do(admin,
+		chromedp.EmulateViewport(360, 740),
+		chromedp.Navigate(base+"/admin/schools/"+id(w.SchoolA.ID)+"/staff"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-list"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overflow, err := chromedp.Run(admin, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil || overflow {
+		t.Errorf("staff list wider than a phone (%v)", err)
+	}
+	browsertest.Screenshot(t, admin, "console-staff-phone")
+
 	// The teacher signs in on a phone and sees the class among their duties, and opens it.
 	teacher := browsertest.New(t, 360, 740)
 	browserSignIn(t, teacher, base, "teacher.a")
