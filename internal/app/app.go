@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,6 +80,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.baseURL == nil {
 		a.baseURL = &url.URL{Scheme: "http", Host: a.listener.Addr().String()}
 	}
+	a.services.Registration.BaseURL = strings.TrimSuffix(a.baseURL.String(), "/")
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:     a.log,
@@ -95,6 +97,8 @@ func (a *App) Start(ctx context.Context) error {
 		Roster:   a.services.Roster,
 		Channels: a.services.LINE,
 		AuditLog: a.services.AuditLog,
+
+		Registration: a.services.Registration,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

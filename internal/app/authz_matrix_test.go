@@ -9,14 +9,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/staff/stafftest"
+	"github.com/renraku/renraku/internal/vault"
 )
 
 // persona is one column of the authorisation matrix.
@@ -70,6 +77,13 @@ func schoolAdminOnly() map[persona]outcome {
 		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
 }
 
+// classA11Decide is deciding a registration in 1年1組 of school A: its homeroom teacher
+// and the administrators.
+func classA11Decide() map[persona]outcome {
+	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
+		homeroom: ok, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
+}
+
 func adminsOnly() map[persona]outcome {
 	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: ok,
 		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: forbidden}
@@ -93,29 +107,39 @@ func matrix() map[string]matrixRow {
 	classA11 := map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
 		homeroom: ok, advisor: notFound, teacherA: notFound, teacherB: notFound}
 	return map[string]matrixRow{
-		"GET /healthz":                    {want: everyone(public)},
-		"GET /readyz":                     {want: everyone(public)},
-		"GET /static/*":                   {want: everyone(public)},
-		"HEAD /static/*":                  {want: everyone(public)},
-		"GET /":                           {want: everyone(public)},
-		"POST /line/webhook/{channelID}":  {want: everyone(public)},
-		"GET /staff/login":                {want: everyone(public)},
-		"POST /staff/login":               {want: everyone(public)},
-		"GET /staff/login/code":           {want: everyone(public)},
-		"POST /staff/login/code":          {want: everyone(public)},
-		"GET /staff/totp":                 {want: everyone(public)},
-		"POST /staff/totp":                {want: everyone(public)},
-		"GET /staff/welcome/{token}":      {want: everyone(public)},
-		"POST /staff/welcome/{token}":     {want: everyone(public)},
-		"POST /staff/logout":              {want: everyone(public)},
-		"GET /staff":                      {want: everyone(public)},
-		"GET /admin":                      {want: everyone(public)},
-		"GET /staff/":                     {want: signedInOnly()},
-		"GET /staff/classes/{classID}":    {want: classA11},
-		"GET /staff/account":              {want: signedInOnly()},
-		"POST /staff/account/password":    {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"current": {"wrong"}} }},
-		"POST /staff/account/signout-all": {want: signedInOnly()},
-		"GET /admin/":                     {want: adminsOnly()},
+		"GET /healthz":                                   {want: everyone(public)},
+		"GET /readyz":                                    {want: everyone(public)},
+		"GET /static/*":                                  {want: everyone(public)},
+		"HEAD /static/*":                                 {want: everyone(public)},
+		"GET /":                                          {want: everyone(public)},
+		"POST /line/webhook/{channelID}":                 {want: everyone(public)},
+		"GET /staff/login":                               {want: everyone(public)},
+		"POST /staff/login":                              {want: everyone(public)},
+		"GET /staff/login/code":                          {want: everyone(public)},
+		"POST /staff/login/code":                         {want: everyone(public)},
+		"GET /staff/totp":                                {want: everyone(public)},
+		"POST /staff/totp":                               {want: everyone(public)},
+		"GET /staff/welcome/{token}":                     {want: everyone(public)},
+		"POST /staff/welcome/{token}":                    {want: everyone(public)},
+		"POST /staff/logout":                             {want: everyone(public)},
+		"GET /staff":                                     {want: everyone(public)},
+		"GET /admin":                                     {want: everyone(public)},
+		"GET /staff/":                                    {want: signedInOnly()},
+		"GET /staff/classes/{classID}":                   {want: classA11},
+		"GET /p/register/{token}":                        {want: everyone(public)},
+		"POST /p/register/{token}":                       {want: everyone(public)},
+		"GET /p/update/{token}":                          {want: everyone(public)},
+		"POST /p/update/{token}":                         {want: everyone(public)},
+		"POST /p/update/{token}/withdraw":                {want: everyone(public)},
+		"GET /staff/approvals":                           {want: signedInOnly()},
+		"POST /staff/approvals/{guardianshipID}/approve": {want: classA11Decide(), fresh: true},
+		"POST /staff/approvals/{guardianshipID}/reject":  {want: classA11Decide(), fresh: true},
+		"GET /admin/schools/{schoolID}/codes":            {want: schoolAdminOnly()},
+		"POST /admin/classes/{classID}/code":             {want: schoolAdminOnly()},
+		"GET /staff/account":                             {want: signedInOnly()},
+		"POST /staff/account/password":                   {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"current": {"wrong"}} }},
+		"POST /staff/account/signout-all":                {want: signedInOnly()},
+		"GET /admin/":                                    {want: adminsOnly()},
 		"POST /admin/schools": {want: boardOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"name": {"matrix school " + randomName()}, "type": {"elementary"}}
 		}},
@@ -221,7 +245,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	for _, x := range mustGet(t, w, w.HomeroomA11.ID).Assignments {
 		homeroomDuty = x.ID
 	}
-	base := map[string]string{"schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
+	base := map[string]string{"guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year}
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
@@ -243,6 +267,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
+		ids["guardianshipID"] = id(pendingRegistration(t, a, w))
 		return ids
 	}
 
@@ -337,4 +362,47 @@ func mustGet(t *testing.T, w *stafftest.World, id int64) staff.Staff {
 		t.Fatal(err)
 	}
 	return st
+}
+
+var friendCounter int
+
+// pendingRegistration makes a parent of a child in 1年1組 of school A waiting for
+// approval, and returns the guardianship's ID.
+func pendingRegistration(t *testing.T, a *app.App, w *stafftest.World) int64 {
+	t.Helper()
+	ctx := context.Background()
+	s := a.Services()
+	ch, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, "2000000999")
+	if err != nil {
+		if _, err := s.LINE.SetChannel(ctx, audit.OperatorActor, w.SchoolA.ID, w.Board.ID, line.Channel{LineChannelID: "2000000999",
+			Secret: "0123456789abcdef0123456789abcdef", AccessToken: "matrix-token-0123456789"}); err != nil {
+			t.Fatal(err)
+		}
+		if ch, err = s.LINE.Store.FindChannelByLineID(ctx, s.Pool, "2000000999"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	friendCounter++
+	var id int64
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		f := line.Friend{ChannelID: ch.ID, UserID: vault.Personal(fmt.Sprintf("U%032x", friendCounter)), Language: "ja", Following: true}
+		if err := s.LINE.Store.SaveFriendFollow(ctx, tx, &f, time.Now()); err != nil {
+			return err
+		}
+		st := s.Registration.Store
+		g := registration.Guardian{FriendID: f.ID, Name: "保護者 太郎", Relationship: "father", Nickname: "たろう", Language: "ja", ConsentVersion: 1, ConsentedAt: time.Now()}
+		if err := st.SaveGuardian(ctx, tx, &g); err != nil {
+			return err
+		}
+		child, err := st.FindOrCreateChild(ctx, tx, w.SchoolA.ID, w.ClassA11.ID, vault.Personal(fmt.Sprintf("児童 %d", friendCounter)))
+		if err != nil {
+			return err
+		}
+		id, err = st.LinkChild(ctx, tx, g.ID, child, registration.Pending, "")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

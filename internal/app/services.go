@@ -17,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
@@ -37,6 +38,8 @@ type Services struct {
 	Roster   *roster.Service
 	AuditLog *audit.Viewer
 	LINE     *line.Service
+	// Registration is the parents' registration and the schools' approval queue.
+	Registration *registration.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -62,6 +65,14 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.AuditLog = &audit.Viewer{Pool: pool, Log: al, Names: staffStore.Names}
 	s.LINE = line.NewService(pool, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
+
+	regStore := &postgres.RegistrationStore{Vault: v}
+	s.Registration = &registration.Service{Pool: pool, Store: regStore, Throttle: regStore, LINE: s.LINE, Audit: al, Key: v.BlindIndex,
+		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
+	if cfg.BaseURL != nil {
+		s.Registration.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
+	}
+	s.Registration.Register(s.LINE)
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)

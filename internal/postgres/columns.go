@@ -16,4 +16,9 @@ var EncryptedColumns = []vault.Column{
 	{Table: "staff", Column: "name_enc", ADColumn: "name"},
 	{Table: "staff", Column: "totp_secret_enc", ADColumn: "totp_secret"},
 	{Table: "staff", Column: "totp_pending_enc", ADColumn: "totp_pending"},
+	{Table: "guardian", Column: "name_enc", ADColumn: "name"},
+	{Table: "guardian", Column: "relationship_enc", ADColumn: "relationship"},
+	{Table: "guardian", Column: "nickname_enc", ADColumn: "nickname"},
+	{Table: "child", Column: "name_enc", ADColumn: "name"},
+	{Table: "class_code", Column: "code_enc", ADColumn: "code", RowExpr: "class_id::text"},
 }

@@ -365,6 +365,22 @@ func (s *Service) DeleteClass(ctx context.Context, classID int64) (Class, error)
 	return c, err
 }
 
+// ClassForConsole returns a class and its school for an administrator of the school
+// (a class of another school is not found).
+func (s *Service) ClassForConsole(ctx context.Context, classID int64) (Class, School, error) {
+	var c Class
+	var sc School
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if c, err = s.Store.FindClassByID(ctx, tx, classID); err != nil {
+			return err
+		}
+		sc, err = s.school(ctx, tx, c.SchoolID, authz.ManageStructure)
+		return err
+	})
+	return c, sc, err
+}
+
 // CheckClub validates a club's fields.
 func CheckClub(c *Club) apperr.Fields {
 	f := apperr.Fields{}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/renraku/renraku/internal/registration"
 	assets "github.com/renraku/renraku/web"
 )
 
@@ -31,6 +32,16 @@ func (s *Server) Handler() http.Handler {
 	// LINE platform.
 	r.Post("/line/webhook/{channelID}", s.lineWebhook)
 
+	// Parents' pages, opened from links sent in LINE.
+	r.Group(func(r chi.Router) {
+		r.Use(s.parentOnly)
+		r.Get("/p/register/{token}", s.registrationPage(registration.PurposeRegister))
+		r.Post("/p/register/{token}", s.registrationSubmit(registration.PurposeRegister))
+		r.Get("/p/update/{token}", s.registrationPage(registration.PurposeUpdate))
+		r.Post("/p/update/{token}", s.registrationSubmit(registration.PurposeUpdate))
+		r.Post("/p/update/{token}/withdraw", s.withdraw)
+	})
+
 	// Staff pages and the console: a session, CSRF protection and the signed-in
 	// person on every request. Services decide what each person may do (authz).
 	r.Group(func(r chi.Router) {
@@ -53,6 +64,9 @@ func (s *Server) Handler() http.Handler {
 			// Teachers' pages.
 			r.Get("/staff/", s.staffHome)
 			r.Get("/staff/classes/{classID}", s.classPage)
+			r.Get("/staff/approvals", s.approvalsPage)
+			r.Post("/staff/approvals/{guardianshipID}/approve", s.decide(true))
+			r.Post("/staff/approvals/{guardianshipID}/reject", s.decide(false))
 			r.Get("/staff/account", s.accountPage)
 			r.Post("/staff/account/password", s.changePassword)
 			r.Post("/staff/account/signout-all", s.signOutEverywhere)
@@ -79,6 +93,8 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/staff/{staffID}/disable", s.setDisabled(true))
 			r.Post("/admin/staff/{staffID}/enable", s.setDisabled(false))
 			r.Post("/admin/staff/{staffID}/link", s.newLink)
+			r.Get("/admin/schools/{schoolID}/codes", s.codesPage)
+			r.Post("/admin/classes/{classID}/code", s.newCode)
 			r.Get("/admin/schools/{schoolID}/channel", s.channelPage)
 			r.Post("/admin/schools/{schoolID}/channel", s.saveChannel)
 			r.Post("/admin/schools/{schoolID}/channel/test", s.testChannel)

@@ -14,6 +14,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
@@ -44,6 +45,8 @@ type Server struct {
 	Roster   *roster.Service
 	Channels *line.Service
 	AuditLog *audit.Viewer
+	// Registration serves the parents' registration pages and the approval queue.
+	Registration *registration.Service
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
 	// mode (never in serve).
 	Mounts map[string]http.Handler

@@ -62,9 +62,24 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	members, err := s.Registration.ClassMembers(r.Context(), v.School.BoardID, v.School.ID, v.Class.Year, v.Class.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year}
+	loc := localizer(r)
+	for _, m := range members {
+		vm := view.Member{Child: m.ChildName.Reveal()}
+		for _, g := range m.Guardians {
+			vm.Guardians = append(vm.Guardians, view.MemberGuardian{Nickname: g.Nickname.Reveal(), Status: loc.T("reg.status." + g.Status),
+				Verified: g.Status == "verified", Active: g.Active})
+		}
+		page.Members = append(page.Members, vm)
+	}
 	p := s.page(r, "class.title")
 	p.Title = v.Class.Label()
-	s.render(w, r, http.StatusOK, view.ClassView(p, view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year}))
+	s.render(w, r, http.StatusOK, view.ClassView(p, page))
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ const (
 	TabSettings  = "settings"
 	TabStructure = "structure"
 	TabStaff     = "staff"
+	TabCodes     = "codes"
 	TabChannel   = "channel"
 	TabRoster    = "roster"
 	TabAudit     = "audit"

@@ -1,0 +1,406 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// RegistrationStore implements registration.Store and its code throttle. Guardian
+// fields, children's names and class codes are encrypted; children and codes are found
+// by blind indexes.
+type RegistrationStore struct {
+	Vault *vault.Vault
+}
+
+var (
+	_ registration.Store        = (*RegistrationStore)(nil)
+	_ registration.CodeThrottle = (*RegistrationStore)(nil)
+)
+
+const (
+	childNameDomain = "child.name.v1"
+	classCodeDomain = "class.code.v1"
+)
+
+func guardianAD(id int64, col string) vault.AD { return vault.NewADForID("guardian", col, id) }
+
+// FindChoices lists the schools a channel serves with their current year's classes and
+// clubs.
+func (s *RegistrationStore) FindChoices(ctx context.Context, db pgx.Tx, channelID int64) (registration.Choices, error) {
+	var c registration.Choices
+	rows, err := db.Query(ctx, `SELECT id, name, current_year FROM school WHERE line_channel_id = $1 ORDER BY school_type, name`, channelID)
+	if err != nil {
+		return c, classify(err, "choices")
+	}
+	type sy struct {
+		sc   registration.SchoolChoice
+		year int
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sy, error) {
+		var x sy
+		err := r.Scan(&x.sc.ID, &x.sc.Name, &x.year)
+		return x, err
+	})
+	if err != nil {
+		return c, classify(err, "choices")
+	}
+	for _, x := range list {
+		rows, _ := db.Query(ctx, `SELECT id, grade::text || '年' || name FROM class WHERE school_id = $1 AND year = $2 ORDER BY grade, length(name), name`, x.sc.ID, x.year)
+		if x.sc.Classes, err = pgx.CollectRows(rows, scanOption); err != nil {
+			return c, classify(err, "choices classes")
+		}
+		rows, _ = db.Query(ctx, `SELECT id, name FROM club WHERE school_id = $1 AND year = $2 ORDER BY name`, x.sc.ID, x.year)
+		if x.sc.Clubs, err = pgx.CollectRows(rows, scanOption); err != nil {
+			return c, classify(err, "choices clubs")
+		}
+		c.Schools = append(c.Schools, x.sc)
+	}
+	return c, nil
+}
+
+func scanOption(r pgx.CollectableRow) (registration.Option, error) {
+	var o registration.Option
+	err := r.Scan(&o.ID, &o.Label)
+	return o, err
+}
+
+// FindGuardianByFriend reads a guardian with their children.
+func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, db pgx.Tx, friendID int64) (registration.Guardian, error) {
+	var g registration.Guardian
+	var name, rel, nick []byte
+	err := db.QueryRow(ctx, `SELECT id, friend_id, name_enc, relationship_enc, nickname_enc, language, consent_version, consented_at
+		FROM guardian WHERE friend_id = $1`, friendID).Scan(&g.ID, &g.FriendID, &name, &rel, &nick, &g.Language, &g.ConsentVersion, &g.ConsentedAt)
+	if err != nil {
+		return g, classify(err, "guardian")
+	}
+	if g.Name, err = s.Vault.DecryptPersonal(name, guardianAD(g.ID, "name")); err != nil {
+		return g, err
+	}
+	if g.Relationship, err = s.Vault.DecryptPersonal(rel, guardianAD(g.ID, "relationship")); err != nil {
+		return g, err
+	}
+	if g.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(g.ID, "nickname")); err != nil {
+		return g, err
+	}
+	rows, err := db.Query(ctx, `
+		SELECT c.id, gs.id, c.school_id, c.class_id, c.name_enc, gs.status, cl.grade::text || '年' || cl.name, sc.name,
+			COALESCE((SELECT array_agg(club_id ORDER BY club_id) FROM child_club WHERE child_id = c.id), '{}')
+		FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
+		WHERE gs.guardian_id = $1 ORDER BY gs.id`, g.ID)
+	if err != nil {
+		return g, classify(err, "guardian children")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c registration.Child
+		var enc []byte
+		if err := rows.Scan(&c.ID, &c.GuardianshipID, &c.SchoolID, &c.ClassID, &enc, &c.Status, &c.ClassLabel, &c.SchoolName, &c.ClubIDs); err != nil {
+			return g, classify(err, "guardian children")
+		}
+		if c.Name, err = s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", c.ID)); err != nil {
+			return g, err
+		}
+		g.Children = append(g.Children, c)
+	}
+	return g, classify(rows.Err(), "guardian children")
+}
+
+// SaveGuardian inserts or updates a guardian by their LINE friend.
+func (s *RegistrationStore) SaveGuardian(ctx context.Context, db pgx.Tx, g *registration.Guardian) error {
+	if g.ID == 0 {
+		if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('guardian', 'id'))`).Scan(&g.ID); err != nil {
+			return classify(err, "guardian id")
+		}
+	}
+	enc := func(col string, p vault.Personal) ([]byte, error) { return s.Vault.EncryptPersonal(p, guardianAD(g.ID, col)) }
+	name, err := enc("name", g.Name)
+	if err != nil {
+		return err
+	}
+	rel, err := enc("relationship", g.Relationship)
+	if err != nil {
+		return err
+	}
+	nick, err := enc("nickname", g.Nickname)
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `
+		INSERT INTO guardian (id, friend_id, name_enc, relationship_enc, nickname_enc, language, consent_version, consented_at)
+		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (id) DO UPDATE SET name_enc = EXCLUDED.name_enc, relationship_enc = EXCLUDED.relationship_enc,
+			nickname_enc = EXCLUDED.nickname_enc, language = EXCLUDED.language, consent_version = EXCLUDED.consent_version,
+			consented_at = EXCLUDED.consented_at, updated_at = now()`,
+		g.ID, g.FriendID, name, rel, nick, g.Language, g.ConsentVersion, g.ConsentedAt)
+	return classify(err, "save guardian")
+}
+
+// DeleteGuardian removes a guardian and (by cascade) their guardianships.
+func (s *RegistrationStore) DeleteGuardian(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM guardian WHERE id = $1`, id)
+	return classify(err, "delete guardian")
+}
+
+// FindOrCreateChild finds the child of that name in the class or creates it.
+func (s *RegistrationStore) FindOrCreateChild(ctx context.Context, db pgx.Tx, schoolID, classID int64, name vault.Personal) (int64, error) {
+	key, err := s.Vault.BlindIndex(childNameDomain, itoa64(classID)+"|"+registrationNameKey(name.Reveal()))
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = db.QueryRow(ctx, `SELECT id FROM child WHERE class_id = $1 AND name_key = $2`, classID, key).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if err != pgx.ErrNoRows {
+		return 0, classify(err, "child")
+	}
+	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('child', 'id'))`).Scan(&id); err != nil {
+		return 0, classify(err, "child id")
+	}
+	enc, err := s.Vault.EncryptPersonal(name, vault.NewADForID("child", "name", id))
+	if err != nil {
+		return 0, err
+	}
+	_, err = db.Exec(ctx, `INSERT INTO child (id, school_id, class_id, name_enc, name_key) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5)`,
+		id, schoolID, classID, enc, key)
+	return id, classify(err, "create child")
+}
+
+// SetChildClubs replaces a child's clubs.
+func (s *RegistrationStore) SetChildClubs(ctx context.Context, db pgx.Tx, childID int64, clubIDs []int64) error {
+	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, childID); err != nil {
+		return classify(err, "child clubs")
+	}
+	_, err := db.Exec(ctx, `INSERT INTO child_club (child_id, club_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`, childID, clubIDs)
+	return classify(err, "child clubs")
+}
+
+// LinkChild creates the guardianship or keeps it; a rejected one asks again, and a code
+// verifies a pending one.
+func (s *RegistrationStore) LinkChild(ctx context.Context, db pgx.Tx, guardianID, childID int64, status, method string) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, `
+		INSERT INTO guardianship AS g (guardian_id, child_id, status, method) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (guardian_id, child_id) DO UPDATE SET
+			status = CASE WHEN g.status = 'verified' THEN 'verified' ELSE EXCLUDED.status END,
+			method = CASE WHEN g.status = 'verified' THEN g.method ELSE EXCLUDED.method END
+		RETURNING id`, guardianID, childID, status, method).Scan(&id)
+	return id, classify(err, "link child")
+}
+
+// UnlinkChild removes a guardianship.
+func (s *RegistrationStore) UnlinkChild(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM guardianship WHERE id = $1`, id)
+	return classify(err, "unlink child")
+}
+
+// DeleteOrphans deletes those of the children that no guardian is linked to.
+func (s *RegistrationStore) DeleteOrphans(ctx context.Context, db pgx.Tx, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := db.Exec(ctx, `DELETE FROM child c WHERE c.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM guardianship g WHERE g.child_id = c.id)`, ids)
+	if err != nil {
+		return 0, classify(err, "delete children")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+const requestColumns = `gs.id, gu.id, gu.friend_id, c.id, c.school_id, sc.board_id, c.class_id, cl.year, cl.grade::text || '年' || cl.name,
+	gu.nickname_enc, c.name_enc, gs.status, gs.created_at`
+
+const requestFrom = ` FROM guardianship gs JOIN guardian gu ON gu.id = gs.guardian_id JOIN child c ON c.id = gs.child_id
+	JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id `
+
+func (s *RegistrationStore) scanRequest(r pgx.Row) (registration.Request, error) {
+	var q registration.Request
+	var nick, name []byte
+	if err := r.Scan(&q.GuardianshipID, &q.GuardianID, &q.FriendID, &q.ChildID, &q.SchoolID, &q.BoardID, &q.ClassID, &q.Year, &q.ClassLabel,
+		&nick, &name, &q.Status, &q.CreatedAt); err != nil {
+		return q, err
+	}
+	var err error
+	if q.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(q.GuardianID, "nickname")); err != nil {
+		return q, err
+	}
+	q.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", q.ChildID))
+	return q, err
+}
+
+// FindGuardianship reads one registration request.
+func (s *RegistrationStore) FindGuardianship(ctx context.Context, db pgx.Tx, id int64) (registration.Request, error) {
+	q, err := s.scanRequest(db.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE gs.id = $1`, id))
+	return q, classify(err, "guardianship")
+}
+
+// DecideGuardianship records the school's decision.
+func (s *RegistrationStore) DecideGuardianship(ctx context.Context, db pgx.Tx, id int64, status string, staffID int64) error {
+	_, err := db.Exec(ctx, `UPDATE guardianship SET status = $2, method = CASE WHEN $2 = 'verified' THEN 'approval' ELSE method END,
+		decided_by = $3, decided_at = now() WHERE id = $1`, id, status, staffID)
+	return classify(err, "decide guardianship")
+}
+
+// FindPending lists a school's waiting registrations (of the given classes, or all).
+func (s *RegistrationStore) FindPending(ctx context.Context, db pgx.Tx, schoolID int64, classIDs []int64) ([]registration.Request, error) {
+	rows, err := db.Query(ctx, `SELECT `+requestColumns+requestFrom+`
+		WHERE c.school_id = $1 AND gs.status = 'pending' AND ($2::bigint[] IS NULL OR c.class_id = ANY($2))
+		ORDER BY gs.created_at, gs.id`, schoolID, classIDs)
+	if err != nil {
+		return nil, classify(err, "pending")
+	}
+	defer rows.Close()
+	var out []registration.Request
+	for rows.Next() {
+		q, err := s.scanRequest(rows)
+		if err != nil {
+			return nil, classify(err, "pending")
+		}
+		out = append(out, q)
+	}
+	return out, classify(rows.Err(), "pending")
+}
+
+// FindClassMembers lists a class's children and their guardians.
+func (s *RegistrationStore) FindClassMembers(ctx context.Context, db pgx.Tx, classID int64) ([]registration.Member, error) {
+	rows, err := db.Query(ctx, `
+		SELECT c.id, c.name_enc, gu.id, gu.nickname_enc, gs.status, f.following
+		FROM child c JOIN guardianship gs ON gs.child_id = c.id JOIN guardian gu ON gu.id = gs.guardian_id
+		JOIN line_friend f ON f.id = gu.friend_id
+		WHERE c.class_id = $1 ORDER BY c.id, gs.id`, classID)
+	if err != nil {
+		return nil, classify(err, "class members")
+	}
+	defer rows.Close()
+	var out []registration.Member
+	for rows.Next() {
+		var childID, guardianID int64
+		var name, nick []byte
+		var mg registration.MemberGuardian
+		if err := rows.Scan(&childID, &name, &guardianID, &nick, &mg.Status, &mg.Active); err != nil {
+			return nil, classify(err, "class members")
+		}
+		if mg.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(guardianID, "nickname")); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].ChildID != childID {
+			m := registration.Member{ChildID: childID}
+			if m.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", childID)); err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		out[len(out)-1].Guardians = append(out[len(out)-1].Guardians, mg)
+	}
+	return out, classify(rows.Err(), "class members")
+}
+
+// FindClassByCode returns the class whose registration code this is.
+func (s *RegistrationStore) FindClassByCode(ctx context.Context, db pgx.Tx, code string) (int64, error) {
+	key, err := s.Vault.BlindIndex(classCodeDomain, code)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = db.QueryRow(ctx, `SELECT class_id FROM class_code WHERE code_key = $1`, key).Scan(&id)
+	return id, classify(err, "class code")
+}
+
+// FindClassCodes lists a school's classes of a year (0: every year) with their codes.
+func (s *RegistrationStore) FindClassCodes(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]registration.ClassCode, error) {
+	rows, err := db.Query(ctx, `SELECT cl.id, cl.grade::text || '年' || cl.name, cc.code_enc FROM class cl LEFT JOIN class_code cc ON cc.class_id = cl.id
+		WHERE cl.school_id = $1 AND ($2 = 0 OR cl.year = $2) ORDER BY cl.year, cl.grade, length(cl.name), cl.name`, schoolID, year)
+	if err != nil {
+		return nil, classify(err, "class codes")
+	}
+	defer rows.Close()
+	var out []registration.ClassCode
+	for rows.Next() {
+		var c registration.ClassCode
+		var enc []byte
+		if err := rows.Scan(&c.ClassID, &c.Label, &enc); err != nil {
+			return nil, classify(err, "class codes")
+		}
+		if enc != nil {
+			if c.Code, err = s.Vault.DecryptPersonal(enc, vault.NewADForID("class_code", "code", c.ClassID)); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, c)
+	}
+	return out, classify(rows.Err(), "class codes")
+}
+
+// SetClassCode stores a class's (new) code.
+func (s *RegistrationStore) SetClassCode(ctx context.Context, db pgx.Tx, classID int64, code string) error {
+	key, err := s.Vault.BlindIndex(classCodeDomain, code)
+	if err != nil {
+		return err
+	}
+	enc, err := s.Vault.EncryptPersonal(vault.Personal(code), vault.NewADForID("class_code", "code", classID))
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `INSERT INTO class_code (class_id, code_key, code_enc) VALUES ($1, $2, $3)
+		ON CONFLICT (class_id) DO UPDATE SET code_key = EXCLUDED.code_key, code_enc = EXCLUDED.code_enc, created_at = now()`, classID, key, enc)
+	return classify(err, "class code")
+}
+
+// CreateLink stores a parent link.
+func (s *RegistrationStore) CreateLink(ctx context.Context, db pgx.Tx, nonceHash []byte, friendID int64, purpose string, expires time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO parent_link (nonce_hash, friend_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`, nonceHash, friendID, purpose, expires)
+	return classify(err, "parent link")
+}
+
+// FindLink reads a parent link.
+func (s *RegistrationStore) FindLink(ctx context.Context, db pgx.Tx, nonceHash []byte) (registration.Link, error) {
+	var l registration.Link
+	err := db.QueryRow(ctx, `SELECT friend_id, purpose, expires_at, browser_hash FROM parent_link WHERE nonce_hash = $1`, nonceHash).
+		Scan(&l.FriendID, &l.Purpose, &l.ExpiresAt, &l.BrowserHash)
+	return l, classify(err, "parent link")
+}
+
+// BindLink binds a link to the first browser that opened it.
+func (s *RegistrationStore) BindLink(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error {
+	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2 WHERE nonce_hash = $1 AND browser_hash IS NULL`, nonceHash, browserHash)
+	return classify(err, "bind link")
+}
+
+// RecordDeletion writes a deletion record.
+func (s *RegistrationStore) RecordDeletion(ctx context.Context, db pgx.Tx, d registration.Deletion) error {
+	_, err := db.Exec(ctx, `INSERT INTO deletion_record (board_id, school_id, category, count, reason, policy) VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6)`,
+		d.BoardID, d.SchoolID, d.Category, d.Count, d.Reason, d.Policy)
+	return classify(err, "deletion record")
+}
+
+// CodeFailures counts a parent's wrong class codes since a time.
+func (s *RegistrationStore) CodeFailures(ctx context.Context, db pgx.Tx, key []byte, since time.Time) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT CASE WHEN window_start >= $2 THEN failures ELSE 0 END FROM signin_throttle WHERE key = $1`, key, since).Scan(&n)
+	if err == pgx.ErrNoRows {
+		return 0, nil
+	}
+	return n, classify(err, "code throttle")
+}
+
+// RecordCodeFailure counts a wrong class code; the count restarts an hour after the
+// first failure of a window.
+func (s *RegistrationStore) RecordCodeFailure(ctx context.Context, db pgx.Tx, key []byte, at time.Time) error {
+	_, err := db.Exec(ctx, `
+		INSERT INTO signin_throttle AS t (key, failures, window_start) VALUES ($1, 1, $2)
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN t.window_start < $2 - interval '1 hour' THEN 1 ELSE t.failures + 1 END,
+			window_start = CASE WHEN t.window_start < $2 - interval '1 hour' THEN $2 ELSE t.window_start END`, key, at)
+	return classify(err, "code throttle")
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// registrationNameKey matches registration's own normalisation of children's names.
+func registrationNameKey(s string) string { return registration.NameKey(s) }

@@ -1,0 +1,97 @@
+package registration
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/line"
+)
+
+// Register makes registration answer LINE: a new friend is welcomed with their personal
+// registration link, 「登録する」 sends it again, and 「自分の情報を更新する」 sends an
+// update link.
+func (s *Service) Register(l *line.Service) {
+	l.Handle("follow", s.onFollow)
+	l.HandlePostback("menu.register", s.onRegister)
+	l.HandlePostback("menu.profile", s.onProfile)
+}
+
+func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	if in.Friend == nil {
+		return nil
+	}
+	// A guardian who blocked and re-followed is simply active again.
+	if _, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); err == nil {
+		return s.reply(ctx, tx, in, line.Message{Text: s.T(in.Friend.Language, "reg.line.welcome_back", nil)})
+	} else if apperr.KindOf(err) != apperr.NotFound {
+		return err
+	}
+	return s.sendLink(ctx, tx, in, PurposeRegister, "reg.line.welcome")
+}
+
+func (s *Service) onRegister(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	if in.Friend == nil {
+		return nil
+	}
+	purpose, text := PurposeRegister, "reg.line.register"
+	if _, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); err == nil {
+		purpose, text = PurposeUpdate, "reg.line.update"
+	}
+	return s.sendLink(ctx, tx, in, purpose, text)
+}
+
+func (s *Service) onProfile(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	return s.onRegister(ctx, tx, in)
+}
+
+// sendLink answers with a buttons message carrying a new personal link.
+func (s *Service) sendLink(ctx context.Context, tx pgx.Tx, in *line.Incoming, purpose, textID string) error {
+	url, err := s.issueLink(ctx, tx, in.Friend.ID, purpose)
+	if err != nil {
+		return err
+	}
+	lang := in.Friend.Language
+	names, err := s.schoolNames(ctx, tx, in.Friend.ChannelID)
+	if err != nil {
+		return err
+	}
+	text := s.T(lang, textID, map[string]any{"School": names})
+	label := s.T(lang, "reg.line.button_"+purpose, nil)
+	return s.reply(ctx, tx, in, line.Message{Text: trimUTF16(text, line.MaxButtonsTextLength), AltText: text,
+		Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}})
+}
+
+func (s *Service) schoolNames(ctx context.Context, tx pgx.Tx, channelID int64) (string, error) {
+	c, err := s.Store.FindChoices(ctx, tx, channelID)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, sc := range c.Schools {
+		names = append(names, sc.Name)
+	}
+	return strings.Join(names, "・"), nil
+}
+
+func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m line.Message) error {
+	if !in.Friend.Following {
+		return nil
+	}
+	_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "registration", Messages: []line.Message{m}, Reply: in})
+	return err
+}
+
+// trimUTF16 shortens s to n UTF-16 units (LINE's count), ending with "…".
+func trimUTF16(s string, n int) string {
+	if line.UTF16Len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	for line.UTF16Len(string(r))+1 > n {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}

@@ -1,0 +1,293 @@
+// Package registration is a parent's first minute with renraku (SPEC C1): the welcome
+// with a personal link, consent to the notice, the guardian and their children,
+// verification by class code or by the homeroom teacher's approval, updates, and
+// withdrawal with a deletion record. Only the items the councils approved are kept (seed
+// 003): guardian name, relationship, nickname, language and consent; each child's name,
+// school, class and clubs.
+package registration
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// NoticeVersion is the version of the notice of purpose a parent consents to. Raising
+// it asks every parent again at their next visit.
+const NoticeVersion = 1
+
+// Relationships (続柄) a guardian may choose.
+var Relationships = []string{"father", "mother", "grandfather", "grandmother", "other"}
+
+// MaxChildren bounds one guardian's children in one form.
+const MaxChildren = 8
+
+// Guardian is a registered parent.
+type Guardian struct {
+	ID             int64
+	FriendID       int64
+	Name           vault.Personal
+	Relationship   vault.Personal
+	Nickname       vault.Personal
+	Language       string
+	ConsentVersion int
+	ConsentedAt    time.Time
+	Children       []Child
+}
+
+// Child is a child as one guardian sees it: with that guardian's verification status.
+type Child struct {
+	ID             int64
+	GuardianshipID int64
+	SchoolID       int64
+	ClassID        int64
+	Name           vault.Personal
+	ClubIDs        []int64
+	Status         string // pending, verified, rejected
+	// ClassLabel and SchoolName are filled when read for display.
+	ClassLabel string
+	SchoolName string
+}
+
+// Statuses of a guardianship.
+const (
+	Pending  = "pending"
+	Verified = "verified"
+	Rejected = "rejected"
+)
+
+// Form is what a parent submits.
+type Form struct {
+	Consent      bool
+	Name         string
+	Relationship string
+	Nickname     string
+	Language     string
+	Children     []ChildForm
+}
+
+// ChildForm is one child in the form.
+type ChildForm struct {
+	Name     string
+	SchoolID int64
+	ClassID  int64
+	ClubIDs  []int64
+	// Code is the class registration code from the school's letter, or empty to wait
+	// for the homeroom teacher's approval.
+	Code string
+}
+
+// Choices are the schools a channel serves with their current classes and clubs.
+type Choices struct {
+	Schools []SchoolChoice
+}
+
+// SchoolChoice is one school's lists.
+type SchoolChoice struct {
+	ID      int64
+	Name    string
+	Classes []Option
+	Clubs   []Option
+}
+
+// Option is a class or club to choose.
+type Option struct {
+	ID    int64
+	Label string
+}
+
+func (c Choices) school(id int64) (SchoolChoice, bool) {
+	for _, s := range c.Schools {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return SchoolChoice{}, false
+}
+
+func has(opts []Option, id int64) bool {
+	for _, o := range opts {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func runes(s string) int { return utf8.RuneCountInString(s) }
+
+// cleanName normalises a typed name: NFKC (full-width letters and digits become
+// half-width, half-width kana full-width) and single spaces.
+func cleanName(s string) string {
+	return strings.Join(strings.Fields(norm.NFKC.String(s)), " ")
+}
+
+// NameKey is the normalised name used to find the same child registered twice: without
+// spaces, so 「山田 花子」 and 「山田花子」 match.
+func NameKey(s string) string { return strings.ReplaceAll(cleanName(s), " ", "") }
+
+// Check validates f against the school lists, normalising it, and returns every
+// problem by field. Field names: consent, name, relationship, nickname, children, and
+// child.N.name / .school / .class / .clubs / .code.
+func Check(f *Form, c Choices) apperr.Fields {
+	e := apperr.Fields{}
+	if !f.Consent {
+		e.Add("consent", "reg.consent.required")
+	}
+	f.Name = cleanName(f.Name)
+	if n := runes(f.Name); n < 1 || n > 50 {
+		e.Add("name", "reg.name.invalid")
+	}
+	ok := false
+	for _, r := range Relationships {
+		ok = ok || f.Relationship == r
+	}
+	if !ok {
+		e.Add("relationship", "reg.relationship.invalid")
+	}
+	f.Nickname = cleanName(f.Nickname)
+	if f.Nickname == "" {
+		f.Nickname = f.Name
+	}
+	if n := runes(f.Nickname); n < 1 || n > 20 {
+		e.Add("nickname", "reg.nickname.invalid")
+	}
+	if len(f.Children) == 0 {
+		e.Add("children", "reg.children.required")
+	}
+	if len(f.Children) > MaxChildren {
+		e.Add("children", "reg.children.too_many")
+	}
+	seen := map[[2]any]bool{}
+	for i := range f.Children {
+		ch := &f.Children[i]
+		p := "child." + itoa(i) + "."
+		ch.Name = cleanName(ch.Name)
+		ch.Code = normalizeCode(ch.Code)
+		if n := runes(ch.Name); n < 1 || n > 50 {
+			e.Add(p+"name", "reg.child.name.invalid")
+		}
+		sc, found := c.school(ch.SchoolID)
+		if !found {
+			e.Add(p+"school", "reg.child.school.invalid")
+			continue
+		}
+		if !has(sc.Classes, ch.ClassID) {
+			e.Add(p+"class", "reg.child.class.invalid")
+		}
+		for _, id := range ch.ClubIDs {
+			if !has(sc.Clubs, id) {
+				e.Add(p+"clubs", "reg.child.club.invalid")
+			}
+		}
+		if ch.Code != "" && len(ch.Code) != codeLength {
+			e.Add(p+"code", "reg.child.code.invalid")
+		}
+		k := [2]any{ch.ClassID, NameKey(ch.Name)}
+		if seen[k] && ch.Name != "" {
+			e.Add(p+"name", "reg.child.duplicate")
+		}
+		seen[k] = true
+	}
+	return e
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// Store is the persistence registration needs.
+type Store interface {
+	FindChoices(ctx context.Context, db pgx.Tx, channelID int64) (Choices, error)
+	FindGuardianByFriend(ctx context.Context, db pgx.Tx, friendID int64) (Guardian, error)
+	SaveGuardian(ctx context.Context, db pgx.Tx, g *Guardian) error
+	DeleteGuardian(ctx context.Context, db pgx.Tx, id int64) error
+	// FindOrCreateChild returns the child of that name in the class, creating it.
+	FindOrCreateChild(ctx context.Context, db pgx.Tx, schoolID, classID int64, name vault.Personal) (int64, error)
+	SetChildClubs(ctx context.Context, db pgx.Tx, childID int64, clubIDs []int64) error
+	// LinkChild creates or keeps the guardianship; a rejected one becomes pending again.
+	LinkChild(ctx context.Context, db pgx.Tx, guardianID, childID int64, status, method string) (id int64, err error)
+	UnlinkChild(ctx context.Context, db pgx.Tx, guardianshipID int64) error
+	// DeleteOrphans removes children with no guardian left and returns how many.
+	DeleteOrphans(ctx context.Context, db pgx.Tx, childIDs []int64) (int, error)
+	FindGuardianship(ctx context.Context, db pgx.Tx, id int64) (Request, error)
+	DecideGuardianship(ctx context.Context, db pgx.Tx, id int64, status string, staffID int64) error
+	FindPending(ctx context.Context, db pgx.Tx, schoolID int64, classIDs []int64) ([]Request, error)
+	FindClassMembers(ctx context.Context, db pgx.Tx, classID int64) ([]Member, error)
+
+	FindClassByCode(ctx context.Context, db pgx.Tx, code string) (int64, error)
+	FindClassCodes(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ClassCode, error)
+	SetClassCode(ctx context.Context, db pgx.Tx, classID int64, code string) error
+
+	CreateLink(ctx context.Context, db pgx.Tx, nonceHash []byte, friendID int64, purpose string, expires time.Time) error
+	FindLink(ctx context.Context, db pgx.Tx, nonceHash []byte) (Link, error)
+	BindLink(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error
+
+	RecordDeletion(ctx context.Context, db pgx.Tx, d Deletion) error
+}
+
+// Request is a registration waiting for (or decided by) the school, as staff see it.
+type Request struct {
+	GuardianshipID int64
+	GuardianID     int64
+	FriendID       int64
+	ChildID        int64
+	SchoolID       int64
+	BoardID        int64
+	ClassID        int64
+	Year           int
+	ClassLabel     string
+	Nickname       vault.Personal
+	ChildName      vault.Personal
+	Status         string
+	CreatedAt      time.Time
+}
+
+// Member is a child of a class with their guardians, for the class page.
+type Member struct {
+	ChildID   int64
+	ChildName vault.Personal
+	Guardians []MemberGuardian
+}
+
+// MemberGuardian is one guardian of a class member: nickname only.
+type MemberGuardian struct {
+	Nickname vault.Personal
+	Status   string
+	Active   bool
+}
+
+// ClassCode is a class's registration code, for the letter.
+type ClassCode struct {
+	ClassID int64
+	Label   string
+	Code    vault.Personal // empty when none was made yet
+}
+
+// Link is a stored parent link.
+type Link struct {
+	FriendID    int64
+	Purpose     string
+	ExpiresAt   time.Time
+	BrowserHash []byte
+}
+
+// Deletion is one deletion record: no personal data.
+type Deletion struct {
+	BoardID  int64
+	SchoolID int64
+	Category string
+	Count    int
+	Reason   string
+	Policy   string
+}

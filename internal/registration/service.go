@@ -1,0 +1,436 @@
+package registration
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Service is registration's use cases.
+type Service struct {
+	Pool  *pgxpool.Pool
+	Store Store
+	LINE  *line.Service
+	Audit *audit.Log
+	// Key is a keyed PRF (the vault's blind index): it signs links and keys the
+	// registration-code throttle.
+	Key func(domain, value string) ([]byte, error)
+	// BaseURL is the public URL links are built on.
+	BaseURL string
+	// T translates a message into a language (the LINE messages).
+	T func(lang, id string, data map[string]any) string
+	// Now is the clock.
+	Now func() time.Time
+	// LinkTTL is how long a link works (default 24 h).
+	LinkTTL time.Duration
+	// Throttle counts wrong registration codes per parent.
+	Throttle CodeThrottle
+}
+
+// CodeThrottle limits wrong class codes: five an hour per parent.
+type CodeThrottle interface {
+	CodeFailures(ctx context.Context, db pgx.Tx, key []byte, since time.Time) (int, error)
+	RecordCodeFailure(ctx context.Context, db pgx.Tx, key []byte, at time.Time) error
+}
+
+// MaxCodeFailures is how many wrong codes a parent may enter in CodeWindow.
+const (
+	MaxCodeFailures = 5
+	CodeWindow      = time.Hour
+)
+
+// DefaultLinkTTL is how long a link works unless configured.
+const DefaultLinkTTL = 24 * time.Hour
+
+// Link purposes.
+const (
+	PurposeRegister = "register"
+	PurposeUpdate   = "update"
+)
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+const linkDomain = "parent.link.v1"
+
+func hash(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// issueLink stores a new link for a friend and returns its URL. The token is a random
+// nonce and a MAC over it and the purpose, so a forged or altered token is refused
+// before the database is asked.
+func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string) (string, error) {
+	nonce := make([]byte, 18)
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	mac, err := s.Key(linkDomain, purpose+"|"+string(nonce))
+	if err != nil {
+		return "", err
+	}
+	ttl := s.LinkTTL
+	if ttl == 0 {
+		ttl = DefaultLinkTTL
+	}
+	if err := s.Store.CreateLink(ctx, tx, hash(nonce), friendID, purpose, s.now().Add(ttl)); err != nil {
+		return "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(append(nonce, mac[:12]...))
+	return s.BaseURL + "/p/" + purpose + "/" + token, nil
+}
+
+// Visit is an opened link: whose it is, and the browser it is bound to.
+type Visit struct {
+	FriendID int64
+	Purpose  string
+	// Browser is the browser's ID; when it is new, the page sets it as a cookie.
+	Browser    string
+	NewBrowser bool
+}
+
+var (
+	errLinkInvalid = apperr.E(apperr.NotFound, "reg.link.invalid", errors.New("unknown or expired link"))
+	errLinkForeign = apperr.E(apperr.Forbidden, "reg.link.foreign", errors.New("link bound to another browser"))
+)
+
+// open checks a link: its MAC, its purpose, its expiry, and the browser. The first
+// browser to open a link is bound to it; any other browser is refused.
+func (s *Service) open(ctx context.Context, tx pgx.Tx, purpose, token, browser string) (Visit, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 30 {
+		return Visit{}, errLinkInvalid
+	}
+	nonce, mac := raw[:18], raw[18:]
+	want, err := s.Key(linkDomain, purpose+"|"+string(nonce))
+	if err != nil {
+		return Visit{}, err
+	}
+	if subtle.ConstantTimeCompare(mac, want[:12]) != 1 {
+		return Visit{}, errLinkInvalid
+	}
+	l, err := s.Store.FindLink(ctx, tx, hash(nonce))
+	if apperr.KindOf(err) == apperr.NotFound || (err == nil && (l.Purpose != purpose || !s.now().Before(l.ExpiresAt))) {
+		return Visit{}, errLinkInvalid
+	}
+	if err != nil {
+		return Visit{}, err
+	}
+	v := Visit{FriendID: l.FriendID, Purpose: purpose, Browser: browser}
+	if l.BrowserHash == nil {
+		if len(browser) < 20 {
+			b := make([]byte, 24)
+			_, _ = rand.Read(b)
+			v.Browser, v.NewBrowser = base64.RawURLEncoding.EncodeToString(b), true
+		}
+		return v, s.Store.BindLink(ctx, tx, hash(nonce), hash([]byte(v.Browser)))
+	}
+	if subtle.ConstantTimeCompare(l.BrowserHash, hash([]byte(browser))) != 1 {
+		return Visit{}, errLinkForeign
+	}
+	return v, nil
+}
+
+// Page is what the registration page shows.
+type Page struct {
+	Visit    Visit
+	Language string
+	Choices  Choices
+	// Guardian is the stored registration (nil before the first).
+	Guardian *Guardian
+	// Reconsent is true when the stored consent is for an older notice.
+	Reconsent bool
+}
+
+// Open opens a registration or update link in a browser and returns the page's data.
+func (s *Service) Open(ctx context.Context, purpose, token, browser string) (Page, error) {
+	var p Page
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		v, err := s.open(ctx, tx, purpose, token, browser)
+		if err != nil {
+			return err
+		}
+		f, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+		if err != nil {
+			return err
+		}
+		p = Page{Visit: v, Language: f.Language}
+		if p.Choices, err = s.Store.FindChoices(ctx, tx, f.ChannelID); err != nil {
+			return err
+		}
+		g, err := s.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+		switch {
+		case err == nil:
+			p.Guardian = &g
+			p.Reconsent = g.ConsentVersion < NoticeVersion
+			return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.view",
+				ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10)})
+		case apperr.KindOf(err) == apperr.NotFound:
+			return nil
+		}
+		return err
+	})
+	return p, err
+}
+
+// Result is what a submitted registration came to.
+type Result struct {
+	Guardian Guardian
+	Verified int
+	Pending  int
+	First    bool
+}
+
+// Submit stores a registration or its update. Children with a right class code are
+// verified at once; the others wait for the homeroom teacher. A child the guardian
+// dropped from the form is unlinked (and deleted when no guardian is left); a child
+// whose class or name changed is a new registration and is verified again.
+func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f Form) (Result, error) {
+	var res Result
+	var fields apperr.Fields
+	var friend line.Friend
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		v, err := s.open(ctx, tx, purpose, token, browser)
+		if err != nil {
+			return err
+		}
+		if friend, err = s.LINE.Store.FindFriend(ctx, tx, v.FriendID); err != nil {
+			return err
+		}
+		choices, err := s.Store.FindChoices(ctx, tx, friend.ChannelID)
+		if err != nil {
+			return err
+		}
+		if fields = Check(&f, choices); len(fields) > 0 {
+			return fields.Err()
+		}
+		verified, err := s.checkCodes(ctx, tx, friend.ID, f, fields)
+		if err != nil || len(fields) > 0 {
+			return errCodes
+		}
+		res, err = s.save(ctx, tx, friend, f, verified)
+		return err
+	})
+	if errors.Is(err, errCodes) {
+		if len(fields) == 0 {
+			return Result{}, err
+		}
+		// Wrong codes are counted outside the rolled-back transaction.
+		if rerr := s.recordCodeFailures(ctx, friend.ID, fields); rerr != nil {
+			return Result{}, rerr
+		}
+		return Result{}, fields.Err()
+	}
+	return res, err
+}
+
+var errCodes = errors.New("registration: class code problems")
+
+// checkCodes compares each child's code with its class's; it fills fields with wrong
+// codes and returns which children are verified by their code.
+func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f Form, fields apperr.Fields) (map[int]bool, error) {
+	verified := map[int]bool{}
+	any := false
+	for _, c := range f.Children {
+		any = any || c.Code != ""
+	}
+	if !any {
+		return verified, nil
+	}
+	key, err := s.Key("registration.code.v1", strconv.FormatInt(friendID, 10))
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.Throttle.CodeFailures(ctx, tx, key, s.now().Add(-CodeWindow))
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range f.Children {
+		if c.Code == "" {
+			continue
+		}
+		p := "child." + itoa(i) + ".code"
+		if n >= MaxCodeFailures {
+			fields.Add(p, "reg.child.code.throttled")
+			continue
+		}
+		classID, err := s.Store.FindClassByCode(ctx, tx, c.Code)
+		if err != nil && apperr.KindOf(err) != apperr.NotFound {
+			return nil, err
+		}
+		if classID != c.ClassID {
+			fields.Add(p, "reg.child.code.wrong")
+			continue
+		}
+		verified[i] = true
+	}
+	return verified, nil
+}
+
+func (s *Service) recordCodeFailures(ctx context.Context, friendID int64, fields apperr.Fields) error {
+	key, err := s.Key("registration.code.v1", strconv.FormatInt(friendID, 10))
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		for _, id := range fields {
+			if id == "reg.child.code.wrong" {
+				if err := s.Throttle.RecordCodeFailure(ctx, tx, key, s.now()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f Form, verified map[int]bool) (Result, error) {
+	g, err := s.Store.FindGuardianByFriend(ctx, tx, friend.ID)
+	first := apperr.KindOf(err) == apperr.NotFound
+	if err != nil && !first {
+		return Result{}, err
+	}
+	old := g.Children
+	g.FriendID = friend.ID
+	g.Name, g.Relationship, g.Nickname = vault.Personal(f.Name), vault.Personal(f.Relationship), vault.Personal(f.Nickname)
+	g.Language = friend.Language
+	if f.Language != "" {
+		g.Language = f.Language
+	}
+	g.ConsentVersion, g.ConsentedAt = NoticeVersion, s.now()
+	if err := s.Store.SaveGuardian(ctx, tx, &g); err != nil {
+		return Result{}, err
+	}
+	res := Result{First: first}
+	keep := map[int64]bool{}
+	for i, c := range f.Children {
+		childID, err := s.Store.FindOrCreateChild(ctx, tx, c.SchoolID, c.ClassID, vault.Personal(c.Name))
+		if err != nil {
+			return Result{}, err
+		}
+		if err := s.Store.SetChildClubs(ctx, tx, childID, c.ClubIDs); err != nil {
+			return Result{}, err
+		}
+		status, method := Pending, ""
+		if verified[i] {
+			status, method = Verified, "code"
+		}
+		gid, err := s.Store.LinkChild(ctx, tx, g.ID, childID, status, method)
+		if err != nil {
+			return Result{}, err
+		}
+		keep[gid] = true
+	}
+	var dropped []int64
+	for _, c := range old {
+		if !keep[c.GuardianshipID] {
+			if err := s.Store.UnlinkChild(ctx, tx, c.GuardianshipID); err != nil {
+				return Result{}, err
+			}
+			dropped = append(dropped, c.ID)
+		}
+	}
+	if n, err := s.Store.DeleteOrphans(ctx, tx, dropped); err != nil {
+		return Result{}, err
+	} else if n > 0 {
+		if err := s.Store.RecordDeletion(ctx, tx, Deletion{Category: "child", Count: n, Reason: "guardian_update"}); err != nil {
+			return Result{}, err
+		}
+	}
+	if g, err = s.Store.FindGuardianByFriend(ctx, tx, friend.ID); err != nil {
+		return Result{}, err
+	}
+	res.Guardian = g
+	for _, c := range g.Children {
+		switch c.Status {
+		case Verified:
+			res.Verified++
+		case Pending:
+			res.Pending++
+		}
+	}
+	action := "registration.update"
+	if first {
+		action = "registration.create"
+	}
+	if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
+		ObjectID: strconv.FormatInt(g.ID, 10), Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending}}); err != nil {
+		return Result{}, err
+	}
+	lang := g.Language
+	msg := s.T(lang, "reg.line.done", map[string]any{"Verified": res.Verified, "Pending": res.Pending})
+	if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+		return Result{}, err
+	}
+	if first {
+		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuMember}, nil); err != nil {
+			return Result{}, fmt.Errorf("registration: link menu: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// Withdraw deletes the guardian and their children's registrations (children no other
+// guardian registered are deleted too), writes the deletion records, tells the parent
+// in LINE and gives back the guest menu. The LINE friendship stays.
+func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		v, err := s.open(ctx, tx, PurposeUpdate, token, browser)
+		if err != nil {
+			return err
+		}
+		friend, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+		if err != nil {
+			return err
+		}
+		g, err := s.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+		if err != nil {
+			return err
+		}
+		var children []int64
+		for _, c := range g.Children {
+			children = append(children, c.ID)
+		}
+		if err := s.Store.DeleteGuardian(ctx, tx, g.ID); err != nil {
+			return err
+		}
+		n, err := s.Store.DeleteOrphans(ctx, tx, children)
+		if err != nil {
+			return err
+		}
+		for _, d := range []Deletion{{Category: "guardian", Count: 1, Reason: "withdrawal"}, {Category: "child", Count: n, Reason: "withdrawal"},
+			{Category: "guardianship", Count: len(children), Reason: "withdrawal"}} {
+			if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
+			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), Detail: map[string]any{"children_deleted": n}}); err != nil {
+			return err
+		}
+		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {
+			return err
+		}
+		_, err = s.LINE.Jobs.InsertTx(ctx, tx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil)
+		return err
+	})
+}

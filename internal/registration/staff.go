@@ -1,0 +1,174 @@
+package registration
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/line"
+)
+
+func staffActor(a *authz.Actor) audit.Actor { return audit.Actor{Kind: audit.Staff, ID: a.StaffID} }
+
+// Queue lists the registrations waiting for the actor: a homeroom or sub-homeroom
+// teacher's classes, or every class of an administrator's school. The list shows
+// nicknames and children's names, so viewing it is audited.
+func (s *Service) Queue(ctx context.Context) ([]Request, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, err
+	}
+	var classIDs []int64
+	schoolID := a.SchoolID
+	if a.IsAdmin() {
+		classIDs = nil // every class of the school (a board administrator: none here)
+	} else {
+		for _, x := range a.Assignments {
+			if x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom {
+				classIDs = append(classIDs, x.ClassID)
+			}
+		}
+		if len(classIDs) == 0 {
+			return nil, authz.Check(a, authz.ViewClassData, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID, Year: a.Year})
+		}
+	}
+	if schoolID == 0 {
+		return nil, authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID})
+	}
+	var out []Request
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		all, err := s.Store.FindPending(ctx, tx, schoolID, classIDs)
+		if err != nil {
+			return err
+		}
+		for _, r := range all {
+			if authz.Check(a, authz.ViewClassData, authz.Target{BoardID: r.BoardID, SchoolID: r.SchoolID, Year: r.Year, ClassID: r.ClassID}) == nil {
+				out = append(out, r)
+			}
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "registration.queue_view", BoardID: a.BoardID, SchoolID: schoolID,
+			Detail: map[string]any{"rows": len(out)}})
+	})
+	return out, err
+}
+
+// Decide approves or rejects a waiting registration; the parent is told in LINE.
+func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool) (Request, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return Request{}, err
+	}
+	var r Request
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if r, err = s.Store.FindGuardianship(ctx, tx, guardianshipID); err != nil {
+			return err
+		}
+		t := authz.Target{BoardID: r.BoardID, SchoolID: r.SchoolID, Year: r.Year, ClassID: r.ClassID}
+		if err := authz.Check(a, authz.ViewClassData, t); err != nil {
+			if authz.Check(a, authz.ViewSchool, t) != nil || a.SchoolID != r.SchoolID {
+				return apperr.E(apperr.NotFound, "error.not_found.title", err)
+			}
+			return err
+		}
+		if r.Status != Pending {
+			return apperr.E(apperr.Conflict, "reg.queue.decided", errors.New("already decided"))
+		}
+		status, textID, action := Verified, "reg.line.approved", "registration.approve"
+		if !approve {
+			status, textID, action = Rejected, "reg.line.rejected", "registration.reject"
+		}
+		if err := s.Store.DecideGuardianship(ctx, tx, r.GuardianshipID, status, a.StaffID); err != nil {
+			return err
+		}
+		r.Status = status
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: action, ObjectKind: "guardianship",
+			ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID}); err != nil {
+			return err
+		}
+		f, err := s.LINE.Store.FindFriend(ctx, tx, r.FriendID)
+		if err != nil {
+			return err
+		}
+		g, err := s.Store.FindGuardianByFriend(ctx, tx, r.FriendID)
+		if err != nil {
+			return err
+		}
+		msg := s.T(g.Language, textID, map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
+		_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}})
+		return err
+	})
+	return r, err
+}
+
+// ClassMembers returns a class's children with their guardians' nicknames and
+// verification, for the teachers whose duty the class is. The view is audited.
+func (s *Service) ClassMembers(ctx context.Context, boardID, schoolID int64, year int, classID int64) ([]Member, error) {
+	a := authz.ActorFrom(ctx)
+	t := authz.Target{BoardID: boardID, SchoolID: schoolID, Year: year, ClassID: classID}
+	if err := authz.Check(a, authz.ViewClassData, t); err != nil {
+		if err := authz.Check(a, authz.ViewSchoolData, t); err != nil {
+			return nil, err
+		}
+	}
+	var out []Member
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if out, err = s.Store.FindClassMembers(ctx, tx, classID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "class.members_view", ObjectKind: "class",
+			ObjectID: strconv.FormatInt(classID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(out)}})
+	})
+	return out, err
+}
+
+// Codes lists a school year's classes with their registration codes (for the letters),
+// for the school's administrators. Showing codes is audited.
+func (s *Service) Codes(ctx context.Context, boardID, schoolID int64, year int) ([]ClassCode, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageStructure, authz.Target{BoardID: boardID, SchoolID: schoolID}); err != nil {
+		return nil, err
+	}
+	var out []ClassCode
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if out, err = s.Store.FindClassCodes(ctx, tx, schoolID, year); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "class.codes_view", ObjectKind: "school",
+			ObjectID: strconv.FormatInt(schoolID, 10), BoardID: boardID, SchoolID: schoolID})
+	})
+	return out, err
+}
+
+// NewCode makes (or replaces) a class's registration code; the old code stops working.
+func (s *Service) NewCode(ctx context.Context, boardID, schoolID, classID int64) error {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageStructure, authz.Target{BoardID: boardID, SchoolID: schoolID}); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		codes, err := s.Store.FindClassCodes(ctx, tx, schoolID, 0)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, c := range codes {
+			found = found || c.ClassID == classID
+		}
+		if !found {
+			return apperr.E(apperr.NotFound, "error.not_found.title", errors.New("class of another school"))
+		}
+		if err := s.Store.SetClassCode(ctx, tx, classID, newCode()); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "class.code_new", ObjectKind: "class",
+			ObjectID: strconv.FormatInt(classID, 10), BoardID: boardID, SchoolID: schoolID})
+	})
+}

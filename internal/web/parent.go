@@ -1,0 +1,265 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/web/view"
+)
+
+// parentCookie names the browser a parent link is bound to.
+const parentCookie = "renraku_parent"
+
+// parentOnly protects the parents' pages from cross-site posts; the link and the
+// browser cookie (SameSite=Lax) bind every request to one parent.
+func (s *Server) parentOnly(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, apperr.E(apperr.Forbidden, "error.csrf", nil))
+	}))
+	return cop.Handler(next)
+}
+
+func browserOf(r *http.Request) string {
+	if c, err := r.Cookie(parentCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (s *Server) setBrowser(w http.ResponseWriter, v registration.Visit) {
+	if !v.NewBrowser {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: parentCookie, Value: v.Browser, Path: "/p/", MaxAge: 400 * 24 * 3600, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.BaseURL != nil && s.BaseURL.Scheme == "https"})
+}
+
+// parentLanguage uses the LINE profile's language unless the parent chose one.
+func (s *Server) parentLanguage(r *http.Request, lang string) *http.Request {
+	if r.URL.Query().Get("lang") != "" {
+		return r
+	}
+	if _, err := r.Cookie("lang"); err == nil {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), localizerKey, s.Catalog.Localizer(lang)))
+}
+
+func (s *Server) registrationView(r *http.Request, purpose, token string, pg registration.Page) view.Registration {
+	loc := localizer(r)
+	v := view.Registration{Action: "/p/" + purpose + "/" + token, Update: pg.Guardian != nil, Reconsent: pg.Reconsent}
+	for _, rel := range registration.Relationships {
+		v.Relationships = append(v.Relationships, view.Option{Value: rel, Label: loc.T("reg.relationship." + rel)})
+	}
+	for _, sc := range pg.Choices.Schools {
+		so := view.SchoolOptions{ID: strconv.FormatInt(sc.ID, 10), Name: sc.Name}
+		for _, c := range sc.Classes {
+			so.Classes = append(so.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
+		}
+		for _, c := range sc.Clubs {
+			so.Clubs = append(so.Clubs, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
+		}
+		v.Schools = append(v.Schools, so)
+	}
+	if pg.Guardian != nil && purpose == registration.PurposeUpdate {
+		v.WithdrawURL = "/p/update/" + token + "/withdraw"
+	}
+	return v
+}
+
+// storedForm is the form filled with a stored registration.
+func storedForm(r *http.Request, g *registration.Guardian) (view.Form, []view.ChildForm) {
+	f := view.Form{Values: map[string]string{"relationship": "mother"}}
+	if g == nil {
+		return f, []view.ChildForm{{Index: "0", Clubs: map[string]bool{}}}
+	}
+	f.Values = map[string]string{"name": g.Name.Reveal(), "relationship": g.Relationship.Reveal(), "nickname": g.Nickname.Reveal()}
+	if g.ConsentVersion >= registration.NoticeVersion {
+		f.Values["consent"] = "yes"
+	}
+	var children []view.ChildForm
+	for i, c := range g.Children {
+		cf := view.ChildForm{Index: strconv.Itoa(i), Name: c.Name.Reveal(), School: strconv.FormatInt(c.SchoolID, 10),
+			Class: strconv.FormatInt(c.ClassID, 10), Clubs: map[string]bool{}, Status: localizer(r).T("reg.status." + c.Status)}
+		for _, id := range c.ClubIDs {
+			cf.Clubs[strconv.FormatInt(id, 10)] = true
+		}
+		children = append(children, cf)
+	}
+	if len(children) == 0 {
+		children = []view.ChildForm{{Index: "0", Clubs: map[string]bool{}}}
+	}
+	return f, children
+}
+
+// postedForm reads the form as typed: the guardian's fields and each child block.
+func postedForm(r *http.Request) (view.Form, []view.ChildForm, registration.Form) {
+	f := formOf(r, "name", "relationship", "nickname", "consent")
+	rf := registration.Form{Consent: f.V("consent") == "yes", Name: f.V("name"), Relationship: f.V("relationship"), Nickname: f.V("nickname")}
+	var idx []int
+	for k := range r.PostForm {
+		if rest, ok := strings.CutPrefix(k, "child."); ok {
+			n, _, _ := strings.Cut(rest, ".")
+			if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < 50 && !containsInt(idx, i) {
+				idx = append(idx, i)
+			}
+		}
+	}
+	sort.Ints(idx)
+	var children []view.ChildForm
+	for _, i := range idx {
+		p := "child." + strconv.Itoa(i) + "."
+		cf := view.ChildForm{Name: strings.TrimSpace(r.PostFormValue(p + "name")), School: r.PostFormValue(p + "school"),
+			Class: r.PostFormValue(p + "class"), Code: strings.TrimSpace(r.PostFormValue(p + "code")), Clubs: map[string]bool{}}
+		for _, c := range r.PostForm[p+"clubs"] {
+			cf.Clubs[c] = true
+		}
+		children = append(children, cf)
+	}
+	renumber(children)
+	for _, cf := range children {
+		c := registration.ChildForm{Name: cf.Name, Code: cf.Code}
+		c.SchoolID, _ = strconv.ParseInt(cf.School, 10, 64)
+		c.ClassID, _ = strconv.ParseInt(cf.Class, 10, 64)
+		for id := range cf.Clubs {
+			n, _ := strconv.ParseInt(id, 10, 64)
+			c.ClubIDs = append(c.ClubIDs, n)
+		}
+		sort.Slice(c.ClubIDs, func(a, b int) bool { return c.ClubIDs[a] < c.ClubIDs[b] })
+		rf.Children = append(rf.Children, c)
+	}
+	return f, children, rf
+}
+
+func renumber(cs []view.ChildForm) {
+	for i := range cs {
+		cs[i].Index = strconv.Itoa(i)
+	}
+}
+
+func containsInt(s []int, n int) bool {
+	for _, x := range s {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) registrationPage(purpose string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := chi.URLParam(r, "token")
+		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.setBrowser(w, pg.Visit)
+		r = s.parentLanguage(r, pg.Language)
+		f, children := storedForm(r, pg.Guardian)
+		v := s.registrationView(r, purpose, token, pg)
+		v.Children = children
+		s.render(w, r, http.StatusOK, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+	}
+}
+
+func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		token := chi.URLParam(r, "token")
+		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		r = s.parentLanguage(r, pg.Language)
+		f, children, rf := postedForm(r)
+		v := s.registrationView(r, purpose, token, pg)
+		op := r.PostFormValue("op")
+		switch {
+		case op == "add" && len(children) < registration.MaxChildren:
+			children = append(children, view.ChildForm{Clubs: map[string]bool{}})
+			renumber(children)
+			v.Children = children
+			s.render(w, r, http.StatusOK, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+			return
+		case strings.HasPrefix(op, "remove."):
+			n, _ := strconv.Atoi(strings.TrimPrefix(op, "remove."))
+			if n >= 0 && n < len(children) {
+				children = append(children[:n], children[n+1:]...)
+			}
+			renumber(children)
+			v.Children = children
+			s.render(w, r, http.StatusOK, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+			return
+		}
+		rf.Language = localizer(r).Lang()
+		res, err := s.Registration.Submit(r.Context(), purpose, token, browserOf(r), rf)
+		if err != nil {
+			fields := apperr.FieldsOf(err)
+			if fields == nil {
+				s.fail(w, r, err)
+				return
+			}
+			loc := localizer(r)
+			f.Errors = map[string]string{}
+			for name, id := range fields {
+				if rest, ok := strings.CutPrefix(name, "child."); ok {
+					n, field, _ := strings.Cut(rest, ".")
+					if i, err := strconv.Atoi(n); err == nil && i < len(children) {
+						if children[i].Errors == nil {
+							children[i].Errors = map[string]string{}
+						}
+						children[i].Errors[field] = loc.T(id)
+					}
+					continue
+				}
+				f.Errors[name] = loc.T(id)
+			}
+			f.Message = loc.T("form.invalid")
+			if len(children) == 0 {
+				children = []view.ChildForm{{Index: "0", Clubs: map[string]bool{}}}
+			}
+			v.Children = children
+			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+			return
+		}
+		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending}
+		for _, c := range res.Guardian.Children {
+			d.Children = append(d.Children, view.DoneChild{Name: c.Name.Reveal(), Class: c.SchoolName + " " + c.ClassLabel, Status: localizer(r).T("reg.status." + c.Status)})
+		}
+		s.render(w, r, http.StatusOK, view.RegistrationDonePage(s.page(r, "reg.done.title"), d))
+	}
+}
+
+func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	token := chi.URLParam(r, "token")
+	pg, err := s.Registration.Open(r.Context(), registration.PurposeUpdate, token, browserOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	r = s.parentLanguage(r, pg.Language)
+	if r.PostFormValue("confirm") != "yes" {
+		f, children := storedForm(r, pg.Guardian)
+		f.Message = localizer(r).T("reg.withdraw.unconfirmed")
+		v := s.registrationView(r, registration.PurposeUpdate, token, pg)
+		v.Children = children
+		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+		return
+	}
+	if err := s.Registration.Withdraw(r.Context(), token, browserOf(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, view.WithdrawnPage(s.page(r, "reg.withdrawn.title")))
+}

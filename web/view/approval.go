@@ -1,0 +1,31 @@
+package view
+
+// Approval is one registration waiting for the school.
+type Approval struct {
+	ID       string
+	Nickname string
+	Child    string
+	Class    string
+	At       string
+}
+
+// Member is a class member on the class page.
+type Member struct {
+	Child     string
+	Guardians []MemberGuardian
+}
+
+// MemberGuardian is one guardian of a member: nickname and state.
+type MemberGuardian struct {
+	Nickname string
+	Status   string
+	Verified bool
+	Active   bool
+}
+
+// CodeRow is a class and its registration code.
+type CodeRow struct {
+	ClassID string
+	Label   string
+	Code    string
+}
