@@ -118,7 +118,9 @@ func (s *RegistrationStore) SaveGuardian(ctx context.Context, db pgx.Tx, g *regi
 			return classify(err, "guardian id")
 		}
 	}
-	enc := func(col string, p vault.Personal) ([]byte, error) { return s.Vault.EncryptPersonal(p, guardianAD(g.ID, col)) }
+	enc := func(col string, p vault.Personal) ([]byte, error) {
+		return s.Vault.EncryptPersonal(p, guardianAD(g.ID, col))
+	}
 	name, err := enc("name", g.Name)
 	if err != nil {
 		return err

@@ -1,0 +1,276 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/leaktest"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/registration"
+)
+
+// parentBrowser is a phone's browser opening links from LINE.
+type parentBrowser struct {
+	t *testing.T
+	c *staffClient
+}
+
+func newParentBrowser(t *testing.T) *parentBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &parentBrowser{t: t, c: &staffClient{t: t, http: &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}}
+}
+
+func (b *parentBrowser) get(u string) response {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.c.do(req)
+}
+
+func (b *parentBrowser) post(u string, form url.Values) response {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.c.do(req)
+}
+
+// linkIn waits for the bot's message with a link button and returns the link.
+func linkIn(t *testing.T, w *lineWorld, user, want string, count int) string {
+	t.Helper()
+	items := waitBotText(t, w, user, want, count)
+	for i := len(items) - 1; i >= 0; i-- {
+		for _, a := range items[i].Actions {
+			if a.Type == "uri" && strings.Contains(a.URI, "/p/") {
+				return a.URI
+			}
+		}
+	}
+	t.Fatalf("no link in the chat: %+v", items)
+	return ""
+}
+
+func schoolAndClass(t *testing.T, w *lineWorld, schoolName, class string) (int64, int64, int64) {
+	t.Helper()
+	s := w.app.Services()
+	sc, err := s.Schools.FindSchool(context.Background(), schoolName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classID, clubID int64
+	err = s.Pool.QueryRow(context.Background(), `SELECT id FROM class WHERE school_id = $1 AND grade::text || '年' || name = $2`, sc.ID, class).Scan(&classID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Pool.QueryRow(context.Background(), `SELECT id FROM club WHERE school_id = $1 ORDER BY name LIMIT 1`, sc.ID).Scan(&clubID)
+	return sc.ID, classID, clubID
+}
+
+func TestRegistrationThroughLINE(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	hikariID, class1A, hikariClub := schoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
+
+	// The school issues 1年1組's code for the letter.
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+
+	// A parent adds the account: the welcome carries a personal link, and the menu is
+	// the guest menu.
+	u := w.newParent(t, "LINE表示名ヤマダ")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+
+	phone := newParentBrowser(t)
+	page := phone.get(link)
+	if page.status != http.StatusOK || page.doc.Find(`[data-testid="registration"]`).Length() == 0 {
+		t.Fatalf("registration page: %d %s", page.status, text(page))
+	}
+
+	// First try: no consent, a wrong code, a class of the wrong school. Nothing is stored.
+	form := url.Values{
+		"name": {"山田 花子"}, "relationship": {"mother"}, "nickname": {""},
+		"child.0.name": {"山田 一郎"}, "child.0.school": {itoa(sakuraID)}, "child.0.class": {itoa(class11)}, "child.0.code": {"ABCD-EFGH"},
+		"child.1.name": {"山田 二郎"}, "child.1.school": {itoa(hikariID)}, "child.1.class": {itoa(class11)}, "child.1.clubs": {itoa(hikariClub)},
+		"op": {"save"},
+	}
+	r := phone.post(link, form)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad form: %d", r.status)
+	}
+	for _, id := range []string{"error-consent", "error-child.1.class"} {
+		if r.doc.Find(`[data-testid="`+id+`"]`).Length() == 0 {
+			t.Errorf("no message %s: %s", id, text(r))
+		}
+	}
+	var guardians int
+	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM guardian`).Scan(&guardians)
+	if guardians != 0 {
+		t.Fatalf("a refused form stored a guardian")
+	}
+	// The consent and class fixed, the code is checked (and found wrong).
+	form.Set("consent", "yes")
+	form.Set("child.1.class", itoa(class1A))
+	r = phone.post(link, form)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.doc.Find(`[data-testid="error-child.0.code"]`).Text(), "登録コードが違います") {
+		t.Fatalf("wrong code: %d %s", r.status, text(r))
+	}
+	// With the right code the first child is verified; the second waits for approval.
+	form.Set("child.0.code", strings.ToLower(code))
+	r = phone.post(link, form)
+	if r.status != http.StatusOK || r.doc.Find(`[data-testid="registration-done"]`).Length() == 0 {
+		t.Fatalf("submit: %d %s", r.status, text(r))
+	}
+	waitBotText(t, w, u.ID, "登録済み：1人、先生の確認待ち：1人", 1)
+	waitMenu(t, w, u.ID, line.MenuMember)
+
+	// The homeroom teacher of 1年A組 sees the request with the nickname (the guardian's
+	// name by default), never the LINE profile, and approves it.
+	teacher := signedInAs(t, w, "hikari.tannin1a")
+	queue, err := s.Registration.Queue(teacher)
+	if err != nil || len(queue) != 1 || queue[0].ChildName.Reveal() != "山田 二郎" || queue[0].Nickname.Reveal() != "山田 花子" {
+		t.Fatalf("queue: %+v, %v", queue, err)
+	}
+	if other, _ := s.Registration.Queue(signedInAs(t, w, "sakura.tannin11")); len(other) != 0 {
+		t.Errorf("another class's teacher sees the request: %+v", other)
+	}
+	if _, err := s.Registration.Decide(teacher, queue[0].GuardianshipID, true); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "山田 二郎さん（1年A組）の登録を先生が確認しました", 1)
+
+	// A second guardian registers the same child: one child, two guardians.
+	u2 := w.newParent(t, "LINE表示名パパ")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u2.ID); err != nil {
+		t.Fatal(err)
+	}
+	link2 := linkIn(t, w, u2.ID, "友だち追加ありがとうございます", 1)
+	phone2 := newParentBrowser(t)
+	phone2.get(link2)
+	r = phone2.post(link2, url.Values{"consent": {"yes"}, "name": {"山田 太郎"}, "relationship": {"father"}, "nickname": {"一郎パパ"},
+		"child.0.name": {"山田一郎"}, "child.0.school": {itoa(sakuraID)}, "child.0.class": {itoa(class11)}, "child.0.code": {code}, "op": {"save"}})
+	if r.status != http.StatusOK {
+		t.Fatalf("second guardian: %d %s", r.status, text(r))
+	}
+	members, err := s.Registration.ClassMembers(kocho, sakura.BoardID, sakuraID, sakura.CurrentYear, class11)
+	if err != nil || len(members) != 1 || len(members[0].Guardians) != 2 {
+		t.Fatalf("class members: %+v, %v", members, err)
+	}
+
+	// The father blocks the account: he is shown as blocked and nothing reaches him; when
+	// he adds the account again he is welcomed back, still registered.
+	if _, err := w.sim.Unfollow(w.ch.LineChannelID, u2.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, s, kocho, sakura.BoardID, sakuraID, sakura.CurrentYear, class11, "一郎パパ", false)
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u2.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u2.ID, "おかえりなさい", 1)
+	waitActive(t, s, kocho, sakura.BoardID, sakuraID, sakura.CurrentYear, class11, "一郎パパ", true)
+
+	// A forwarded link opened in another browser is refused; so is an expired one.
+	if r := newParentBrowser(t).get(link); r.status != http.StatusForbidden {
+		t.Errorf("forwarded link: %d", r.status)
+	}
+	if _, err := s.Pool.Exec(ctx, `UPDATE parent_link SET expires_at = now() - interval '1 minute'`); err != nil {
+		t.Fatal(err)
+	}
+	if r := phone.get(link); r.status != http.StatusNotFound {
+		t.Errorf("expired link: %d", r.status)
+	}
+
+	// 「自分の情報を更新する」 sends an update link that opens the stored registration,
+	// from which the parent withdraws.
+	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.profile", ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	update := linkIn(t, w, u.ID, "登録内容を確認・変更", 1)
+	r = phone.get(update)
+	if got, _ := r.doc.Find(`input[name="child.1.name"]`).Attr("value"); got != "山田 二郎" {
+		t.Fatalf("update page not filled: %q", got)
+	}
+	withdraw := update + "/withdraw"
+	if r := phone.post(withdraw, url.Values{"confirm": {"yes"}}); r.status != http.StatusOK || r.doc.Find(`[data-testid="withdrawn"]`).Length() == 0 {
+		t.Fatalf("withdraw: %d %s", r.status, text(r))
+	}
+	waitBotText(t, w, u.ID, "退会の手続きが完了", 1)
+	waitMenu(t, w, u.ID, line.MenuGuest)
+	var guardianRows, childRows, deletions int
+	_ = s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian), (SELECT count(*) FROM child), (SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal')`).
+		Scan(&guardianRows, &childRows, &deletions)
+	// 山田 二郎 had only this guardian: deleted; 山田 一郎 keeps his father.
+	if guardianRows != 1 || childRows != 1 || deletions != 3 {
+		t.Errorf("after withdrawal: %d guardians, %d children, %d deletion records", guardianRows, childRows, deletions)
+	}
+
+	// Nothing readable in a dump: names, nicknames, LINE names and IDs.
+	dump := leaktest.PgDump(t, w.dbURL)
+	leaktest.AssertAbsent(t, "pg_dump", dump, "山田 太郎", "山田一郎", "山田 一郎", "一郎パパ", "LINE表示名パパ", u2.ID, strings.ReplaceAll(code, "-", ""))
+}
+
+// waitActive waits until a guardian of the class shows as active (following) or not.
+func waitActive(t *testing.T, s *app.Services, ctx context.Context, boardID, schoolID int64, year int, classID int64, nickname string, active bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		members, err := s.Registration.ClassMembers(ctx, boardID, schoolID, year, classID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			for _, g := range m.Guardians {
+				if g.Nickname.Reveal() == nickname && g.Active == active {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never became active=%v", nickname, active)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// waitMenu waits until the user's rich menu is the given kind.
+func waitMenu(t *testing.T, w *lineWorld, user, kind string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, ok := w.sim.CurrentRichMenu(w.ch.LineChannelID, user); ok && strings.Contains(m.Name, kind) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m, _ := w.sim.CurrentRichMenu(w.ch.LineChannelID, user)
+	t.Fatalf("rich menu %q, want %s", m.Name, kind)
+}
+
+var _ = linesim.FromBot
