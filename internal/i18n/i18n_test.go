@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind."} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_"} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -136,6 +136,12 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"homeroom", "sub_homeroom", "advisor", "office"}
 		case "audit.kind.":
 			codes = []string{"staff", "guardian", "system", "operator", "anonymous"}
+		case "reg.status.":
+			codes = []string{"pending", "verified", "rejected"}
+		case "reg.relationship.":
+			codes = []string{"father", "mother", "grandfather", "grandmother", "other"}
+		case "reg.line.button_":
+			codes = []string{"register", "update"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

@@ -101,8 +101,9 @@ func userLockKey(channelID int64, userKey []byte) int64 {
 
 // processOne runs the handler of one event in a transaction that also marks it done.
 func (s *Service) processOne(ctx context.Context, conn *pgxpool.Conn, ev StoredEvent, lastAttempt bool) error {
+	lang := s.followLanguage(ctx, conn, ev)
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		in, err := s.incoming(ctx, tx, ev)
+		in, err := s.incoming(ctx, tx, ev, lang)
 		if err != nil {
 			return err
 		}
@@ -124,8 +125,32 @@ func (s *Service) processOne(ctx context.Context, conn *pgxpool.Conn, ev StoredE
 	return s.Store.MarkEventProcessed(ctx, conn, ev.ID, "failed: "+truncate(apperr.KindOf(err).String(), 40))
 }
 
-// incoming decodes a stored event, resolving (or recording) its friend.
-func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent) (*Incoming, error) {
+// followLanguage reads the language of a user who follows the account from their LINE
+// profile — the only profile field renraku reads, and only to greet them in their
+// language. It runs before the event's transaction (handlers never call LINE) and
+// gives up quietly: Japanese is the default.
+func (s *Service) followLanguage(ctx context.Context, conn *pgxpool.Conn, ev StoredEvent) string {
+	if ev.Type != "follow" || s.Client == nil {
+		return ""
+	}
+	_, userID := routing(ev.Payload)
+	if userID == "" {
+		return ""
+	}
+	ch, err := s.Store.FindChannel(ctx, conn, ev.ChannelID)
+	if err != nil {
+		return ""
+	}
+	lang, err := s.Client.Language(ch, userID)
+	if err != nil {
+		return ""
+	}
+	return lang
+}
+
+// incoming decodes a stored event, resolving (or recording) its friend. lang, when set,
+// is the friend's profile language.
+func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent, lang string) (*Incoming, error) {
 	ch, err := s.Store.FindChannel(ctx, tx, ev.ChannelID)
 	if err != nil {
 		return nil, err
@@ -147,7 +172,7 @@ func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent) (*Inc
 	case apperr.KindOf(err) == apperr.NotFound:
 		// A user who befriended the account before renraku was connected, or whose
 		// follow event was lost: record them now.
-		f = Friend{ChannelID: ch.ID, UserID: vault.Personal(userID), Following: ev.Type != "unfollow"}
+		f = Friend{ChannelID: ch.ID, UserID: vault.Personal(userID), Following: ev.Type != "unfollow", Language: lang}
 		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}
@@ -157,6 +182,9 @@ func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent) (*Inc
 	switch ev.Type {
 	case "follow":
 		f.Following = true
+		if lang != "" {
+			f.Language = lang
+		}
 		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}

@@ -277,8 +277,9 @@ func (s *LineStore) SaveFriendFollow(ctx context.Context, db line.DB, f *line.Fr
 	_, err = db.Exec(ctx, `
 		UPDATE line_friend SET following = $2,
 			followed_at = CASE WHEN $2 THEN $3 ELSE followed_at END,
-			unfollowed_at = CASE WHEN NOT $2 THEN $3 ELSE unfollowed_at END
-		WHERE id = $1`, f.ID, f.Following, at)
+			unfollowed_at = CASE WHEN NOT $2 THEN $3 ELSE unfollowed_at END,
+			language = COALESCE(NULLIF($4, ''), language)
+		WHERE id = $1`, f.ID, f.Following, at, f.Language)
 	return classify(err, "update line friend")
 }
 

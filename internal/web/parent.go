@@ -79,7 +79,7 @@ func (s *Server) registrationView(r *http.Request, purpose, token string, pg reg
 func storedForm(r *http.Request, g *registration.Guardian) (view.Form, []view.ChildForm) {
 	f := view.Form{Values: map[string]string{"relationship": "mother"}}
 	if g == nil {
-		return f, []view.ChildForm{{Index: "0", Clubs: map[string]bool{}}}
+		return f, []view.ChildForm{{Index: "0", No: "1", Clubs: map[string]bool{}}}
 	}
 	f.Values = map[string]string{"name": g.Name.Reveal(), "relationship": g.Relationship.Reveal(), "nickname": g.Nickname.Reveal()}
 	if g.ConsentVersion >= registration.NoticeVersion {
@@ -95,8 +95,9 @@ func storedForm(r *http.Request, g *registration.Guardian) (view.Form, []view.Ch
 		children = append(children, cf)
 	}
 	if len(children) == 0 {
-		children = []view.ChildForm{{Index: "0", Clubs: map[string]bool{}}}
+		children = []view.ChildForm{{Clubs: map[string]bool{}}}
 	}
+	renumber(children)
 	return f, children
 }
 
@@ -141,7 +142,7 @@ func postedForm(r *http.Request) (view.Form, []view.ChildForm, registration.Form
 
 func renumber(cs []view.ChildForm) {
 	for i := range cs {
-		cs[i].Index = strconv.Itoa(i)
+		cs[i].Index, cs[i].No = strconv.Itoa(i), strconv.Itoa(i+1)
 	}
 }
 
@@ -226,8 +227,9 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			}
 			f.Message = loc.T("form.invalid")
 			if len(children) == 0 {
-				children = []view.ChildForm{{Index: "0", Clubs: map[string]bool{}}}
+				children = []view.ChildForm{{Clubs: map[string]bool{}}}
 			}
+			renumber(children)
 			v.Children = children
 			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
 			return

@@ -22,7 +22,9 @@ type SchoolOptions struct {
 
 // ChildForm is one child's fields as typed, with their problems.
 type ChildForm struct {
+	// Index numbers the form fields from 0; No is how the parent counts (1, 2, …).
 	Index  string
+	No     string
 	Name   string
 	School string
 	Class  string

@@ -1,0 +1,126 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/renraku/renraku/internal/browsertest"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+)
+
+func TestRegistrationPageInChromium(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+		t.Fatal(err)
+	}
+	u := w.newParent(t, "表示名")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	_, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	_, class1A, _ := schoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
+
+	ctx := browsertest.New(t, 360, 740)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="registration"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-name`), "佐藤 良子"),
+		chromedp.SetValue(chromedp.CSS(`#f-relationship`), "mother"),
+		chromedp.SendKeys(chromedp.CSS(`#c0-name`), "佐藤 さくら"),
+		// Without consent, and without a class.
+		chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="error-consent"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	for _, want := range []string{"登録には同意が必要です", "学校を選んでください"} {
+		if !strings.Contains(msgs, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// What was typed is still there.
+	name, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#c0-name`)))
+	if name != "佐藤 さくら" {
+		t.Errorf("child's name after the error: %q", name)
+	}
+	browsertest.Screenshot(t, ctx, "registration-errors")
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil || overflow {
+		t.Errorf("registration page wider than 360 px (%v)", err)
+	}
+
+	// Fix it, add a second child (a junior high school sibling) and register.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="consent"]`)),
+		chromedp.SetValue(chromedp.CSS(`#c0-school`), itoa(mustSchool(t, w, 0))),
+		chromedp.SetValue(chromedp.CSS(`#c0-class`), itoa(class11)),
+		chromedp.Click(chromedp.CSS(`[data-testid="add-child"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#c1-name`)),
+		chromedp.SendKeys(chromedp.CSS(`#c1-name`), "佐藤 ひかる"),
+		chromedp.SetValue(chromedp.CSS(`#c1-school`), itoa(mustSchool(t, w, 1))),
+		chromedp.SetValue(chromedp.CSS(`#c1-class`), itoa(class1A)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "registration-filled")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="registration-done"]`)),
+	)
+	if err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		t.Fatalf("submit: %v: %s", err, body)
+	}
+	done, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="registration-done"]`)))
+	if !strings.Contains(done, "佐藤 さくら") || !strings.Contains(done, "佐藤 ひかる") || !strings.Contains(done, "先生の確認待ち") {
+		t.Errorf("done page: %q", done)
+	}
+	browsertest.Screenshot(t, ctx, "registration-done")
+	waitBotText(t, w, u.ID, "先生の確認待ち：2人", 1)
+}
+
+func mustSchool(t *testing.T, w *lineWorld, i int) int64 {
+	t.Helper()
+	sc, err := w.app.Services().Schools.FindSchool(context.Background(), demo.Schools[i].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc.ID
+}
+
+func TestRegistrationPageInTheParentsLanguage(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	u, err := w.sim.AddUser(linesimUser("English speaker", "en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "Thank you for adding us", 1)
+	b := newParentBrowser(t)
+	r := b.get(link)
+	if r.status != http.StatusOK || r.doc.Find("h1").Text() != "Register for school messages" {
+		t.Fatalf("English page: %d %q", r.status, r.doc.Find("h1").Text())
+	}
+	r = b.get(link + "?lang=ja")
+	if r.doc.Find("h1").Text() != "連絡サービスの登録" {
+		t.Errorf("switched to Japanese: %q", r.doc.Find("h1").Text())
+	}
+}
+
+func linesimUser(name, lang string) linesim.User {
+	return linesim.User{DisplayName: name, Language: lang}
+}
