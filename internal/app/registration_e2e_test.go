@@ -150,6 +150,15 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	}
 	waitBotText(t, w, u.ID, "登録済み：1人、先生の確認待ち：1人", 1)
 	waitMenu(t, w, u.ID, line.MenuMember)
+	// A double tap sends the form twice: still one guardian, two children.
+	if r := phone.post(link, form); r.status != http.StatusOK {
+		t.Fatalf("second submit: %d", r.status)
+	}
+	var gs, cs, links int
+	_ = s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian), (SELECT count(*) FROM child), (SELECT count(*) FROM guardianship)`).Scan(&gs, &cs, &links)
+	if gs != 1 || cs != 2 || links != 2 {
+		t.Fatalf("after a double submit: %d guardians, %d children, %d links", gs, cs, links)
+	}
 
 	// The homeroom teacher of 1年A組 sees the request with the nickname (the guardian's
 	// name by default), never the LINE profile, and approves it.
@@ -216,6 +225,21 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	r = phone.get(update)
 	if got, _ := r.doc.Find(`input[name="child.1.name"]`).Attr("value"); got != "山田 二郎" {
 		t.Fatalf("update page not filled: %q", got)
+	}
+	// Moving 山田 一郎 to 1年2組 is a new registration: it waits for the teacher again.
+	_, class12, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年2組")
+	moved := url.Values{}
+	for k, v := range form {
+		moved[k] = v
+	}
+	moved.Set("child.0.class", itoa(class12))
+	moved.Set("child.0.code", "")
+	if r := phone.post(update, moved); r.status != http.StatusOK {
+		t.Fatalf("class change: %d %s", r.status, text(r))
+	}
+	waitBotText(t, w, u.ID, "登録済み：1人、先生の確認待ち：1人", 2)
+	if q, _ := s.Registration.Queue(signedInAs(t, w, "sakura.tannin12")); len(q) != 1 || q[0].ClassLabel != "1年2組" {
+		t.Fatalf("class change not in the new teacher's queue: %+v", q)
 	}
 	withdraw := update + "/withdraw"
 	if r := phone.post(withdraw, url.Values{"confirm": {"yes"}}); r.status != http.StatusOK || r.doc.Find(`[data-testid="withdrawn"]`).Length() == 0 {

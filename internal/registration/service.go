@@ -352,7 +352,11 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 	if n, err := s.Store.DeleteOrphans(ctx, tx, dropped); err != nil {
 		return Result{}, err
 	} else if n > 0 {
-		if err := s.Store.RecordDeletion(ctx, tx, Deletion{Category: "child", Count: n, Reason: "guardian_update"}); err != nil {
+		ch, err := s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := s.Store.RecordDeletion(ctx, tx, Deletion{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "guardian_update"}); err != nil {
 			return Result{}, err
 		}
 	}
@@ -417,8 +421,13 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if err != nil {
 			return err
 		}
-		for _, d := range []Deletion{{Category: "guardian", Count: 1, Reason: "withdrawal"}, {Category: "child", Count: n, Reason: "withdrawal"},
-			{Category: "guardianship", Count: len(children), Reason: "withdrawal"}} {
+		ch, err := s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+		if err != nil {
+			return err
+		}
+		for _, d := range []Deletion{{BoardID: ch.BoardID, Category: "guardian", Count: 1, Reason: "withdrawal"},
+			{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "withdrawal"},
+			{BoardID: ch.BoardID, Category: "guardianship", Count: len(children), Reason: "withdrawal"}} {
 			if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
 				return err
 			}
