@@ -69,8 +69,10 @@ CREATE TABLE parent_link (
     purpose       text NOT NULL CHECK (purpose IN ('register', 'update')),
     expires_at    timestamptz NOT NULL,
     browser_hash  bytea,
+    liff_verified boolean NOT NULL DEFAULT false,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
+COMMENT ON COLUMN parent_link.liff_verified IS 'The browser proved, with a LIFF ID token verified at LINE, that it belongs to the link''s LINE user.';
 CREATE INDEX parent_link_friend ON parent_link (friend_id);
 
 -- What was deleted, when and why: never personal data. Certificates of deletion are

@@ -131,6 +131,8 @@ func matrix() map[string]matrixRow {
 		"GET /p/update/{token}":                          {want: everyone(public)},
 		"POST /p/update/{token}":                         {want: everyone(public)},
 		"POST /p/update/{token}/withdraw":                {want: everyone(public)},
+		"POST /p/register/{token}/liff":                  {want: everyone(public)},
+		"POST /p/update/{token}/liff":                    {want: everyone(public)},
 		"GET /staff/approvals":                           {want: signedInOnly()},
 		"POST /staff/approvals/{guardianshipID}/approve": {want: classA11Decide(), fresh: true},
 		"POST /staff/approvals/{guardianshipID}/reject":  {want: classA11Decide(), fresh: true},

@@ -228,3 +228,31 @@ func (c *Client) BotInfo(ch Channel) (BotInfo, error) {
 	}
 	return BotInfo{BasicID: info.BasicId, DisplayName: info.DisplayName}, nil
 }
+
+// VerifyIDToken asks LINE Login to verify a LIFF ID token issued for the login channel
+// and returns the LINE user it names.
+func (c *Client) VerifyIDToken(loginChannelID, idToken string) (string, error) {
+	form := url.Values{"id_token": {idToken}, "client_id": {loginChannelID}}
+	u := strings.TrimSuffix(c.APIURL.String(), "/") + "/oauth2/v2.1/verify"
+	res, err := c.HTTP.PostForm(u, form)
+	if err != nil {
+		return "", fmt.Errorf("line: transport: %w", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 16<<10))
+	if res.StatusCode != http.StatusOK {
+		var e struct {
+			Description string `json:"error_description"`
+		}
+		_ = json.Unmarshal(b, &e)
+		return "", &APIError{Status: res.StatusCode, Message: truncate(e.Description, 200)}
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+		Aud string `json:"aud"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil || claims.Sub == "" || claims.Aud != loginChannelID {
+		return "", fmt.Errorf("line: verify answer without the expected subject and audience")
+	}
+	return claims.Sub, nil
+}

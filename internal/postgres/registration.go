@@ -363,8 +363,8 @@ func (s *RegistrationStore) CreateLink(ctx context.Context, db pgx.Tx, nonceHash
 // FindLink reads a parent link.
 func (s *RegistrationStore) FindLink(ctx context.Context, db pgx.Tx, nonceHash []byte) (registration.Link, error) {
 	var l registration.Link
-	err := db.QueryRow(ctx, `SELECT friend_id, purpose, expires_at, browser_hash FROM parent_link WHERE nonce_hash = $1`, nonceHash).
-		Scan(&l.FriendID, &l.Purpose, &l.ExpiresAt, &l.BrowserHash)
+	err := db.QueryRow(ctx, `SELECT friend_id, purpose, expires_at, browser_hash, liff_verified FROM parent_link WHERE nonce_hash = $1`, nonceHash).
+		Scan(&l.FriendID, &l.Purpose, &l.ExpiresAt, &l.BrowserHash, &l.LIFFVerified)
 	return l, classify(err, "parent link")
 }
 
@@ -372,6 +372,12 @@ func (s *RegistrationStore) FindLink(ctx context.Context, db pgx.Tx, nonceHash [
 func (s *RegistrationStore) BindLink(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error {
 	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2 WHERE nonce_hash = $1 AND browser_hash IS NULL`, nonceHash, browserHash)
 	return classify(err, "bind link")
+}
+
+// VerifyLinkLIFF binds a link to a browser whose LINE user LIFF proved.
+func (s *RegistrationStore) VerifyLinkLIFF(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error {
+	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2, liff_verified = true WHERE nonce_hash = $1`, nonceHash, browserHash)
+	return classify(err, "verify link")
 }
 
 // RecordDeletion writes a deletion record.

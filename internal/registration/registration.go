@@ -232,6 +232,8 @@ type Store interface {
 	CreateLink(ctx context.Context, db pgx.Tx, nonceHash []byte, friendID int64, purpose string, expires time.Time) error
 	FindLink(ctx context.Context, db pgx.Tx, nonceHash []byte) (Link, error)
 	BindLink(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error
+	// VerifyLinkLIFF binds the link to a browser that proved its LINE user with LIFF.
+	VerifyLinkLIFF(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error
 
 	RecordDeletion(ctx context.Context, db pgx.Tx, d Deletion) error
 }
@@ -276,10 +278,11 @@ type ClassCode struct {
 
 // Link is a stored parent link.
 type Link struct {
-	FriendID    int64
-	Purpose     string
-	ExpiresAt   time.Time
-	BrowserHash []byte
+	FriendID     int64
+	Purpose      string
+	ExpiresAt    time.Time
+	BrowserHash  []byte
+	LIFFVerified bool
 }
 
 // Deletion is one deletion record: no personal data.

@@ -106,6 +106,8 @@ type Visit struct {
 	// Browser is the browser's ID; when it is new, the page sets it as a cookie.
 	Browser    string
 	NewBrowser bool
+	// LIFFVerified is true once LIFF proved the browser's LINE user.
+	LIFFVerified bool
 }
 
 var (
@@ -116,17 +118,9 @@ var (
 // open checks a link: its MAC, its purpose, its expiry, and the browser. The first
 // browser to open a link is bound to it; any other browser is refused.
 func (s *Service) open(ctx context.Context, tx pgx.Tx, purpose, token, browser string) (Visit, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != 30 {
-		return Visit{}, errLinkInvalid
-	}
-	nonce, mac := raw[:18], raw[18:]
-	want, err := s.Key(linkDomain, purpose+"|"+string(nonce))
+	nonce, err := s.checkToken(purpose, token)
 	if err != nil {
 		return Visit{}, err
-	}
-	if subtle.ConstantTimeCompare(mac, want[:12]) != 1 {
-		return Visit{}, errLinkInvalid
 	}
 	l, err := s.Store.FindLink(ctx, tx, hash(nonce))
 	if apperr.KindOf(err) == apperr.NotFound || (err == nil && (l.Purpose != purpose || !s.now().Before(l.ExpiresAt))) {
@@ -135,7 +129,7 @@ func (s *Service) open(ctx context.Context, tx pgx.Tx, purpose, token, browser s
 	if err != nil {
 		return Visit{}, err
 	}
-	v := Visit{FriendID: l.FriendID, Purpose: purpose, Browser: browser}
+	v := Visit{FriendID: l.FriendID, Purpose: purpose, Browser: browser, LIFFVerified: l.LIFFVerified}
 	if l.BrowserHash == nil {
 		if len(browser) < 20 {
 			b := make([]byte, 24)
@@ -150,11 +144,31 @@ func (s *Service) open(ctx context.Context, tx pgx.Tx, purpose, token, browser s
 	return v, nil
 }
 
+// checkToken verifies a link token's MAC for purpose and returns its nonce.
+func (s *Service) checkToken(purpose, token string) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 30 {
+		return nil, errLinkInvalid
+	}
+	nonce, mac := raw[:18], raw[18:]
+	want, err := s.Key(linkDomain, purpose+"|"+string(nonce))
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(mac, want[:12]) != 1 {
+		return nil, errLinkInvalid
+	}
+	return nonce, nil
+}
+
 // Page is what the registration page shows.
 type Page struct {
 	Visit    Visit
 	Language string
-	Choices  Choices
+	// LIFFID is the channel's LIFF app: the page then proves the parent's LINE user with
+	// an ID token before anything is saved.
+	LIFFID  string
+	Choices Choices
 	// Guardian is the stored registration (nil before the first).
 	Guardian *Guardian
 	// Reconsent is true when the stored consent is for an older notice.
@@ -173,7 +187,11 @@ func (s *Service) Open(ctx context.Context, purpose, token, browser string) (Pag
 		if err != nil {
 			return err
 		}
-		p = Page{Visit: v, Language: f.Language}
+		ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+		if err != nil {
+			return err
+		}
+		p = Page{Visit: v, Language: f.Language, LIFFID: ch.LIFFID}
 		if p.Choices, err = s.Store.FindChoices(ctx, tx, f.ChannelID); err != nil {
 			return err
 		}
@@ -214,6 +232,9 @@ func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f 
 			return err
 		}
 		if friend, err = s.LINE.Store.FindFriend(ctx, tx, v.FriendID); err != nil {
+			return err
+		}
+		if err := s.requireLIFF(ctx, tx, friend, v); err != nil {
 			return err
 		}
 		choices, err := s.Store.FindChoices(ctx, tx, friend.ChannelID)
@@ -406,6 +427,9 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if err != nil {
 			return err
 		}
+		if err := s.requireLIFF(ctx, tx, friend, v); err != nil {
+			return err
+		}
 		g, err := s.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
 		if err != nil {
 			return err
@@ -442,4 +466,95 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		_, err = s.LINE.Jobs.InsertTx(ctx, tx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil)
 		return err
 	})
+}
+
+var errLIFFRequired = apperr.E(apperr.Forbidden, "reg.liff.required", errors.New("LIFF verification required"))
+
+// requireLIFF refuses changes through a link of a channel with a LIFF app until LIFF has
+// proved the browser's LINE user.
+func (s *Service) requireLIFF(ctx context.Context, tx pgx.Tx, f line.Friend, v Visit) error {
+	ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+	if err != nil {
+		return err
+	}
+	if ch.LIFFID != "" && !v.LIFFVerified {
+		return errLIFFRequired
+	}
+	return nil
+}
+
+// VerifyLIFF checks a LIFF ID token at LINE: when it names the link's LINE user, the
+// link is bound to this browser (even if another one opened it first) and marked as
+// proved; a token of anyone else is refused.
+func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string) (Visit, error) {
+	var v Visit
+	var ch line.Channel
+	var friend line.Friend
+	var nonce []byte
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		n, err := s.checkToken(purpose, token)
+		if err != nil {
+			return err
+		}
+		nonce = n
+		// No browser check here: LIFF is the stronger proof.
+		l, err := s.Store.FindLink(ctx, tx, hash(nonce))
+		if err != nil || l.Purpose != purpose || !s.now().Before(l.ExpiresAt) {
+			return errLinkInvalid
+		}
+		if friend, err = s.LINE.Store.FindFriend(ctx, tx, l.FriendID); err != nil {
+			return err
+		}
+		ch, err = s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+		v = Visit{FriendID: l.FriendID, Purpose: purpose}
+		return err
+	})
+	if err != nil {
+		return Visit{}, err
+	}
+	if ch.LoginChannelID == "" {
+		return Visit{}, apperr.E(apperr.Invalid, "reg.liff.not_configured", errors.New("channel has no LINE Login channel"))
+	}
+	sub, err := s.LINE.Client.VerifyIDToken(ch.LoginChannelID, idToken)
+	if err != nil {
+		var ae *line.APIError
+		if errors.As(err, &ae) && ae.Status == 400 {
+			return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", err)
+		}
+		return Visit{}, err
+	}
+	if sub != friend.UserID.Reveal() {
+		return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", errors.New("ID token of another LINE user"))
+	}
+	nb := make([]byte, 24)
+	_, _ = rand.Read(nb)
+	v.Browser, v.NewBrowser, v.LIFFVerified = base64.RawURLEncoding.EncodeToString(nb), true, true
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		return s.Store.VerifyLinkLIFF(ctx, tx, hash(nonce), hash([]byte(v.Browser)))
+	})
+	return v, err
+}
+
+// LIFFFor returns the LIFF app of a valid link's channel ("" when it has none), so a
+// browser refused as foreign can still prove its LINE user.
+func (s *Service) LIFFFor(ctx context.Context, purpose, token string) (string, error) {
+	nonce, err := s.checkToken(purpose, token)
+	if err != nil {
+		return "", err
+	}
+	var id string
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		l, err := s.Store.FindLink(ctx, tx, hash(nonce))
+		if err != nil || l.Purpose != purpose || !s.now().Before(l.ExpiresAt) {
+			return errLinkInvalid
+		}
+		f, err := s.LINE.Store.FindFriend(ctx, tx, l.FriendID)
+		if err != nil {
+			return err
+		}
+		ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+		id = ch.LIFFID
+		return err
+	})
+	return id, err
 }

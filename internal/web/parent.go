@@ -159,6 +159,14 @@ func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := chi.URLParam(r, "token")
 		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
+		if apperr.MessageIDOf(err) == "reg.link.foreign" {
+			// With LIFF, LINE's browser can still prove it is the parent's.
+			if id, lerr := s.Registration.LIFFFor(r.Context(), purpose, token); lerr == nil && id != "" {
+				p := s.parentPage(w, r, "reg.page.title", purpose, token, registration.Page{LIFFID: id})
+				s.render(w, r, http.StatusOK, view.LIFFCheck(p))
+				return
+			}
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -168,7 +176,7 @@ func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 		f, children := storedForm(r, pg.Guardian)
 		v := s.registrationView(r, purpose, token, pg)
 		v.Children = children
-		s.render(w, r, http.StatusOK, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+		s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
 	}
 }
 
@@ -190,7 +198,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			children = append(children, view.ChildForm{Clubs: map[string]bool{}})
 			renumber(children)
 			v.Children = children
-			s.render(w, r, http.StatusOK, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
 			return
 		case strings.HasPrefix(op, "remove."):
 			n, _ := strconv.Atoi(strings.TrimPrefix(op, "remove."))
@@ -199,7 +207,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			}
 			renumber(children)
 			v.Children = children
-			s.render(w, r, http.StatusOK, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
 			return
 		}
 		rf.Language = localizer(r).Lang()
@@ -231,7 +239,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			}
 			renumber(children)
 			v.Children = children
-			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
 			return
 		}
 		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending}
@@ -256,7 +264,7 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 		f.Message = localizer(r).T("reg.withdraw.unconfirmed")
 		v := s.registrationView(r, registration.PurposeUpdate, token, pg)
 		v.Children = children
-		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.page(r, "reg.page.title"), v, f))
+		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", registration.PurposeUpdate, token, pg), v, f))
 		return
 	}
 	if err := s.Registration.Withdraw(r.Context(), token, browserOf(r)); err != nil {
@@ -264,4 +272,33 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, view.WithdrawnPage(s.page(r, "reg.withdrawn.title")))
+}
+
+// liffCSP lets the LIFF SDK reach LINE from the registration page; everything else stays
+// as strict as on every other page.
+const liffCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https://*.line-scdn.net; " +
+	"connect-src 'self' https://*.line.me https://*.line-scdn.net https://*.line-apps.com; frame-src https://*.line.me; " +
+	"font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// parentPage is the page data of a registration page, with LIFF when the channel has it.
+func (s *Server) parentPage(w http.ResponseWriter, r *http.Request, titleID, purpose, token string, pg registration.Page) view.Page {
+	p := s.page(r, titleID)
+	if pg.LIFFID != "" {
+		p.LIFF = &view.LIFF{ID: pg.LIFFID, VerifyURL: "/p/" + purpose + "/" + token + "/liff"}
+		w.Header().Set("Content-Security-Policy", liffCSP)
+	}
+	return p
+}
+
+func (s *Server) verifyLIFF(purpose string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		v, err := s.Registration.VerifyLIFF(r.Context(), purpose, chi.URLParam(r, "token"), r.PostFormValue("id_token"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.setBrowser(w, v)
+		w.WriteHeader(http.StatusNoContent)
+	}
 }

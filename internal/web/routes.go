@@ -40,6 +40,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/p/update/{token}", s.registrationPage(registration.PurposeUpdate))
 		r.Post("/p/update/{token}", s.registrationSubmit(registration.PurposeUpdate))
 		r.Post("/p/update/{token}/withdraw", s.withdraw)
+		r.Post("/p/register/{token}/liff", s.verifyLIFF(registration.PurposeRegister))
+		r.Post("/p/update/{token}/liff", s.verifyLIFF(registration.PurposeUpdate))
 	})
 
 	// Staff pages and the console: a session, CSRF protection and the signed-in

@@ -21,7 +21,18 @@ type Page struct {
 	Flash string
 	// Nav is the signed-in staff member's menu, nil for visitors.
 	Nav *Nav
+	// LIFF, when set, loads the LIFF SDK so the page proves the parent's LINE user.
+	LIFF *LIFF
 }
+
+// LIFF is a page's LIFF app and where it sends the ID token.
+type LIFF struct {
+	ID        string
+	VerifyURL string
+}
+
+// LIFFPath is the vendored LIFF SDK (scripts/vendor-liff.sh).
+const LIFFPath = "/static/vendor/liff-2.31.0.min.js"
 
 // Nav is the staff menu in the header.
 type Nav struct {

@@ -1,0 +1,123 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/browsertest"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+)
+
+const (
+	loginChannelID = "1650000001"
+	liffID         = "1650000001-AbCdEfGh"
+)
+
+// withLIFF gives the demo channel a LINE Login channel and a LIFF app, in renraku and in
+// the simulator.
+func withLIFF(t *testing.T, w *lineWorld) {
+	t.Helper()
+	ctx := context.Background()
+	s := w.app.Services()
+	ch := w.ch
+	ch.LoginChannelID, ch.LIFFID = loginChannelID, liffID
+	sakura, _ := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
+	if _, err := s.LINE.SetChannel(ctx, audit.OperatorActor, sakura.ID, sakura.BoardID, ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.AddChannel(linesim.ChannelConfig{ID: ch.LineChannelID, Secret: ch.Secret.Reveal(), AccessToken: ch.AccessToken.Reveal(),
+		WebhookURL: w.app.URL() + "/line/webhook/" + ch.LineChannelID, Name: "みどり市 学校連絡",
+		LoginChannelID: loginChannelID, LoginChannelSecret: "0123456789abcdef0123456789abcdef"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LINE.SyncRichMenus(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegistrationWithLIFF(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	withLIFF(t, w)
+	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+		t.Fatal(err)
+	}
+	u := w.newParent(t, "LIFF保護者")
+	other := w.newParent(t, "別の人")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	_, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	form := url.Values{"consent": {"yes"}, "name": {"林 由美"}, "relationship": {"mother"}, "child.0.name": {"林 はな"},
+		"child.0.school": {itoa(mustSchool(t, w, 0))}, "child.0.class": {itoa(class11)}, "op": {"save"}}
+
+	// Without the LIFF proof nothing is saved, even in the browser the link is bound to.
+	b := newParentBrowser(t)
+	if r := b.get(link); r.status != http.StatusOK {
+		t.Fatalf("page: %d", r.status)
+	}
+	if r := b.post(link, form); r.status != http.StatusForbidden {
+		t.Fatalf("submit without LIFF: %d", r.status)
+	}
+	// Someone else's ID token is refused.
+	if r := b.post(link+"/liff", url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, other.ID, time.Hour)}}); r.status != http.StatusForbidden {
+		t.Fatalf("another user's token: %d", r.status)
+	}
+
+	// In LINE's browser the page gets the parent's ID token from LIFF (here a stand-in
+	// for LINE's SDK hands out the simulator's token), the server verifies it at LINE,
+	// and the parent registers.
+	token, _ := json.Marshal(w.sim.IssueIDToken(loginChannelID, u.ID, time.Hour))
+	stub := `Object.defineProperty(window, "liff", {writable: false, configurable: false, value: {
+		init: function () { return Promise.resolve(); }, isLoggedIn: function () { return true; },
+		login: function () {}, getIDToken: function () { return ` + string(token) + `; } }});`
+	ctx := browsertest.New(t, 360, 740)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate("about:blank"),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: stub})
+			return chromedp.Void{}, err
+		},
+		// The link was first opened in another browser: this one proves itself with
+		// LIFF and then gets the form.
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="registration"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-liff="verified"]`)),
+	)
+	if err != nil {
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.getAttribute("data-liff") || ""`))
+		t.Fatalf("LIFF verification in the page: %v (state %q)", err, state)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="consent"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-name`), "林 由美"),
+		chromedp.SendKeys(chromedp.CSS(`#c0-name`), "林 はな"),
+		chromedp.SetValue(chromedp.CSS(`#c0-school`), itoa(mustSchool(t, w, 0))),
+		chromedp.SetValue(chromedp.CSS(`#c0-class`), itoa(class11)),
+		chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="registration-done"]`)),
+	)
+	if err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		t.Fatalf("register after LIFF: %v: %s", err, body)
+	}
+	browsertest.Screenshot(t, ctx, "registration-liff-done")
+	waitBotText(t, w, u.ID, "先生の確認待ち：1人", 1)
+	// The first browser lost the link to the LIFF-proved one: it gets only the LIFF
+	// check, not the form with the stored data.
+	if r := b.get(link); r.doc.Find(`[data-testid="liff-check"]`).Length() != 1 || r.doc.Find(`[data-testid="registration"]`).Length() != 0 {
+		t.Errorf("the unproved browser: %d %s", r.status, text(r))
+	}
+}
