@@ -298,3 +298,52 @@ func waitMenu(t *testing.T, w *lineWorld, user, kind string) {
 }
 
 var _ = linesim.FromBot
+
+func TestRegistrationCodeTriesAreLimited(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	if _, err := demo.SeedStaff(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
+		t.Fatal(err)
+	}
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = c.Code.Reveal()
+		}
+	}
+	u := w.newParent(t, "試行")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	b := newParentBrowser(t)
+	b.get(link)
+	form := url.Values{"consent": {"yes"}, "name": {"試行 花子"}, "relationship": {"mother"}, "child.0.name": {"試行 一郎"},
+		"child.0.school": {itoa(sakuraID)}, "child.0.class": {itoa(class11)}, "op": {"save"}}
+	for i := 0; i < registration.MaxCodeFailures; i++ {
+		form.Set("child.0.code", "WXYZ234"+string(rune('A'+i)))
+		r := b.post(link, form)
+		if !strings.Contains(r.doc.Find(`[data-testid="error-child.0.code"]`).Text(), "登録コードが違います") {
+			t.Fatalf("try %d: %s", i+1, text(r))
+		}
+	}
+	// The sixth try within the hour is refused even with the right code.
+	form.Set("child.0.code", code)
+	r := b.post(link, form)
+	if !strings.Contains(r.doc.Find(`[data-testid="error-child.0.code"]`).Text(), "1時間ほどお待ちください") {
+		t.Fatalf("after five wrong codes: %s", text(r))
+	}
+	// Without a code the parent can still register, for the teacher to approve.
+	form.Set("child.0.code", "")
+	if r := b.post(link, form); r.status != http.StatusOK {
+		t.Fatalf("registering without a code: %d %s", r.status, text(r))
+	}
+}

@@ -153,11 +153,16 @@ func Check(f *Form, c Choices) apperr.Fields {
 		e.Add("relationship", "reg.relationship.invalid")
 	}
 	f.Nickname = cleanName(f.Nickname)
-	if f.Nickname == "" {
-		f.Nickname = f.Name
-	}
-	if n := runes(f.Nickname); n < 1 || n > 20 {
+	switch {
+	case f.Nickname != "":
+		if n := runes(f.Nickname); n > 20 {
+			e.Add("nickname", "reg.nickname.invalid")
+		}
+	case runes(f.Name) > 20:
+		// What teachers see defaults to the name, which is too long for it.
 		e.Add("nickname", "reg.nickname.invalid")
+	default:
+		f.Nickname = f.Name
 	}
 	if len(f.Children) == 0 {
 		e.Add("children", "reg.children.required")
