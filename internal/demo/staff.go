@@ -137,6 +137,18 @@ func SeedStaff(ctx context.Context, s *app.Services) ([]Login, error) {
 			}
 			classes[c] = got.ID
 		}
+		// Every class has a registration code for the letters (the console shows them).
+		codes, err := s.Registration.Codes(adminCtx, sc.BoardID, sc.ID, sc.CurrentYear)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		for _, c := range codes {
+			if c.Code.IsZero() {
+				if err := s.Registration.NewCode(adminCtx, sc.BoardID, sc.ID, c.ClassID); err != nil {
+					return nil, fmt.Errorf("demo: %w", err)
+				}
+			}
+		}
 		for _, c := range ds.clubs {
 			if clubs[c] != 0 {
 				continue
