@@ -173,12 +173,5 @@ func (s *Server) writeAuditCSV(w http.ResponseWriter, r *http.Request, q audit.Q
 		s.fail(w, r, err)
 		return
 	}
-	charset := "utf-8"
-	if enc == roster.ShiftJIS {
-		charset = "shift_jis"
-	}
-	w.Header().Set("Content-Type", "text/csv; charset="+charset)
-	w.Header().Set("Content-Disposition", `attachment; filename="audit-log.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(out.Bytes())
+	writeCSV(w, enc, "audit-log.csv", out.Bytes())
 }

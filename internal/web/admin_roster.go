@@ -136,12 +136,17 @@ func (s *Server) rosterExport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	writeCSV(w, enc, fmt.Sprintf("%s-%d-%d.csv", kind, id, year), buf.Bytes())
+}
+
+// writeCSV sends an encoded CSV file as a download; it is never cached.
+func writeCSV(w http.ResponseWriter, enc roster.Encoding, filename string, data []byte) {
 	charset := "utf-8"
 	if enc == roster.ShiftJIS {
 		charset = "shift_jis"
 	}
 	w.Header().Set("Content-Type", "text/csv; charset="+charset)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%d-%d.csv"`, kind, id, year))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(data)
 }
