@@ -66,7 +66,7 @@ CREATE INDEX guardianship_child ON guardianship (child_id);
 CREATE TABLE parent_link (
     nonce_hash    bytea PRIMARY KEY,
     friend_id     bigint NOT NULL REFERENCES line_friend (id) ON DELETE CASCADE,
-    purpose       text NOT NULL CHECK (purpose IN ('register', 'update')),
+    purpose       text NOT NULL CHECK (purpose IN ('register', 'update', 'absence')),
     expires_at    timestamptz NOT NULL,
     browser_hash  bytea,
     liff_verified boolean NOT NULL DEFAULT false,

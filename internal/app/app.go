@@ -99,6 +99,7 @@ func (a *App) Start(ctx context.Context) error {
 		AuditLog: a.services.AuditLog,
 
 		Registration: a.services.Registration,
+		Absence:      a.services.Absence,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

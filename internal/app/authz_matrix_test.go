@@ -77,6 +77,14 @@ func schoolAdminOnly() map[persona]outcome {
 		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
 }
 
+// absenceLists is the morning list with no class chosen: each person's first class
+// (administrators: their school's; teachers: their homeroom class). Without one there
+// is nothing to show.
+func absenceLists() map[persona]outcome {
+	return map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: ok, adminB: ok,
+		homeroom: ok, advisor: notFound, teacherA: notFound, teacherB: notFound}
+}
+
 // classA11Decide is deciding a registration in 1年1組 of school A: its homeroom teacher
 // and the administrators.
 func classA11Decide() map[persona]outcome {
@@ -99,6 +107,7 @@ func boardOnly() map[persona]outcome {
 type matrixRow struct {
 	want  map[persona]outcome
 	form  func(ids map[string]string) url.Values
+	query func(ids map[string]string) string
 	fresh bool
 }
 
@@ -107,32 +116,41 @@ func matrix() map[string]matrixRow {
 	classA11 := map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
 		homeroom: ok, advisor: notFound, teacherA: notFound, teacherB: notFound}
 	return map[string]matrixRow{
-		"GET /healthz":                                   {want: everyone(public)},
-		"GET /readyz":                                    {want: everyone(public)},
-		"GET /static/*":                                  {want: everyone(public)},
-		"HEAD /static/*":                                 {want: everyone(public)},
-		"GET /":                                          {want: everyone(public)},
-		"POST /line/webhook/{channelID}":                 {want: everyone(public)},
-		"GET /staff/login":                               {want: everyone(public)},
-		"POST /staff/login":                              {want: everyone(public)},
-		"GET /staff/login/code":                          {want: everyone(public)},
-		"POST /staff/login/code":                         {want: everyone(public)},
-		"GET /staff/totp":                                {want: everyone(public)},
-		"POST /staff/totp":                               {want: everyone(public)},
-		"GET /staff/welcome/{token}":                     {want: everyone(public)},
-		"POST /staff/welcome/{token}":                    {want: everyone(public)},
-		"POST /staff/logout":                             {want: everyone(public)},
-		"GET /staff":                                     {want: everyone(public)},
-		"GET /admin":                                     {want: everyone(public)},
-		"GET /staff/":                                    {want: signedInOnly()},
-		"GET /staff/classes/{classID}":                   {want: classA11},
-		"GET /p/register/{token}":                        {want: everyone(public)},
-		"POST /p/register/{token}":                       {want: everyone(public)},
-		"GET /p/update/{token}":                          {want: everyone(public)},
-		"POST /p/update/{token}":                         {want: everyone(public)},
-		"POST /p/update/{token}/withdraw":                {want: everyone(public)},
-		"POST /p/register/{token}/liff":                  {want: everyone(public)},
-		"POST /p/update/{token}/liff":                    {want: everyone(public)},
+		"GET /healthz":                              {want: everyone(public)},
+		"GET /readyz":                               {want: everyone(public)},
+		"GET /static/*":                             {want: everyone(public)},
+		"HEAD /static/*":                            {want: everyone(public)},
+		"GET /":                                     {want: everyone(public)},
+		"POST /line/webhook/{channelID}":            {want: everyone(public)},
+		"GET /staff/login":                          {want: everyone(public)},
+		"POST /staff/login":                         {want: everyone(public)},
+		"GET /staff/login/code":                     {want: everyone(public)},
+		"POST /staff/login/code":                    {want: everyone(public)},
+		"GET /staff/totp":                           {want: everyone(public)},
+		"POST /staff/totp":                          {want: everyone(public)},
+		"GET /staff/welcome/{token}":                {want: everyone(public)},
+		"POST /staff/welcome/{token}":               {want: everyone(public)},
+		"POST /staff/logout":                        {want: everyone(public)},
+		"GET /staff":                                {want: everyone(public)},
+		"GET /admin":                                {want: everyone(public)},
+		"GET /staff/":                               {want: signedInOnly()},
+		"GET /staff/classes/{classID}":              {want: classA11},
+		"GET /p/register/{token}":                   {want: everyone(public)},
+		"POST /p/register/{token}":                  {want: everyone(public)},
+		"GET /p/update/{token}":                     {want: everyone(public)},
+		"POST /p/update/{token}":                    {want: everyone(public)},
+		"POST /p/update/{token}/withdraw":           {want: everyone(public)},
+		"POST /p/register/{token}/liff":             {want: everyone(public)},
+		"POST /p/update/{token}/liff":               {want: everyone(public)},
+		"GET /p/absence/{token}":                    {want: everyone(public)},
+		"POST /p/absence/{token}":                   {want: everyone(public)},
+		"POST /p/absence/{token}/cancel/{reportID}": {want: everyone(public)},
+		"GET /staff/absences":                       {want: absenceLists()},
+		"GET /staff/absences/rows":                  {want: absenceLists()},
+		"POST /staff/absences/acknowledge": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
+			return url.Values{"class": {ids["classA11"]}, "date": {ids["today"]}}
+		}},
+		"GET /staff/absences/export":                     {want: classA11Decide(), query: func(ids map[string]string) string { return "?class=" + ids["classA11"] + "&date=" + ids["today"] }},
 		"GET /staff/approvals":                           {want: signedInOnly()},
 		"POST /staff/approvals/{guardianshipID}/approve": {want: classA11Decide(), fresh: true},
 		"POST /staff/approvals/{guardianshipID}/reject":  {want: classA11Decide(), fresh: true},
@@ -248,7 +266,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 		homeroomDuty = x.ID
 	}
 	base := map[string]string{"guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
-		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year}
+		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
+		"reportID": "1", "classA11": id(w.ClassA11.ID), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -286,6 +305,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 				ids = fresh()
 			}
 			path := fill(pattern, ids)
+			if row.query != nil {
+				path += row.query(ids)
+			}
 			c := clients[p]
 			var r response
 			switch method {

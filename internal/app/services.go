@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/config"
@@ -40,6 +41,8 @@ type Services struct {
 	LINE     *line.Service
 	// Registration is the parents' registration and the schools' approval queue.
 	Registration *registration.Service
+	// Absence is the parents' absence reports and the teachers' morning list.
+	Absence *absence.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -73,6 +76,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		s.Registration.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	}
 	s.Registration.Register(s.LINE)
+	s.Absence = &absence.Service{Pool: pool, Store: &postgres.AbsenceStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
+		T: s.Registration.T}
+	s.Absence.Register(s.LINE)
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)

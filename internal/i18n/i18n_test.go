@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_"} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status."} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -142,6 +142,16 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"father", "mother", "grandfather", "grandmother", "other"}
 		case "reg.line.button_":
 			codes = []string{"register", "update"}
+		case "absence.kind.":
+			codes = []string{"absent", "late", "early"}
+		case "absence.reason.":
+			codes = []string{"illness", "hospital", "family", "bereavement", "suspension", "other"}
+		case "absence.symptom.":
+			codes = []string{"fever", "headache", "stomachache", "cough", "vomiting", "other"}
+		case "absence.disease.":
+			codes = []string{"influenza", "covid", "other"}
+		case "absence.status.":
+			codes = []string{"sent", "acknowledged", "cancelled"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

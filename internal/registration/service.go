@@ -60,7 +60,19 @@ const DefaultLinkTTL = 24 * time.Hour
 const (
 	PurposeRegister = "register"
 	PurposeUpdate   = "update"
+	PurposeAbsence  = "absence"
 )
+
+// IssueLink stores a new link of purpose for a friend inside tx and returns its URL
+// (features such as absence reports send their own pages' links).
+func (s *Service) IssueLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string) (string, error) {
+	return s.issueLink(ctx, tx, friendID, purpose)
+}
+
+// OpenLink checks a link of purpose in tx, binding it to the browser on first use.
+func (s *Service) OpenLink(ctx context.Context, tx pgx.Tx, purpose, token, browser string) (Visit, error) {
+	return s.open(ctx, tx, purpose, token, browser)
+}
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/line"
@@ -47,6 +48,8 @@ type Server struct {
 	AuditLog *audit.Viewer
 	// Registration serves the parents' registration pages and the approval queue.
 	Registration *registration.Service
+	// Absence serves the parents' absence form and the teachers' morning list.
+	Absence *absence.Service
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
 	// mode (never in serve).
 	Mounts map[string]http.Handler

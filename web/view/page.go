@@ -3,6 +3,8 @@
 // never reach a store or a service.
 package view
 
+import "strings"
+
 // Page is what every full page needs from its handler.
 type Page struct {
 	// Lang is the page's language code, for <html lang>.
@@ -103,4 +105,13 @@ func gradeOptions(p Page, grades []int) []Option {
 		out = append(out, Option{Value: itoa(g), Label: p.T("structure.grade_n", map[string]any{"Grade": g})})
 	}
 	return out
+}
+
+func containsWord(list, w string) bool {
+	for _, x := range strings.Fields(list) {
+		if x == w {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,367 @@
+package absence
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// Service is absence reporting's use cases.
+type Service struct {
+	Pool         *pgxpool.Pool
+	Store        Store
+	Registration *registration.Service
+	LINE         *line.Service
+	Audit        *audit.Log
+	// T translates a LINE message into a language.
+	T func(lang, id string, data map[string]any) string
+	// Now is the clock.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().In(school.Tokyo)
+	}
+	return time.Now().In(school.Tokyo)
+}
+
+// Today is the school day of t in Asia/Tokyo, at midnight.
+func Today(t time.Time) time.Time {
+	y, m, d := t.In(school.Tokyo).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
+}
+
+// Register answers 「遅刻・欠席連絡」 in LINE with the parent's link to the form.
+func (s *Service) Register(l *line.Service) {
+	l.HandlePostback("menu.absence", s.onMenu)
+}
+
+func (s *Service) onMenu(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	if in.Friend == nil || !in.Friend.Following {
+		return nil
+	}
+	textID, purpose := "absence.line.link", registration.PurposeAbsence
+	if _, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+		textID, purpose = "reg.line.register", registration.PurposeRegister
+	} else if err != nil {
+		return err
+	}
+	url, err := s.Registration.IssueLink(ctx, tx, in.Friend.ID, purpose)
+	if err != nil {
+		return err
+	}
+	lang := in.Friend.Language
+	text := s.T(lang, textID, nil)
+	label := s.T(lang, "absence.line.button", nil)
+	if purpose == registration.PurposeRegister {
+		label = s.T(lang, "reg.line.button_register", nil)
+	}
+	_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
+		Messages: []line.Message{{Text: text, AltText: text, Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}}}})
+	return err
+}
+
+// ChildChoice is a child the parent may report for, with the school's settings.
+type ChildChoice struct {
+	registration.Child
+	Settings Settings
+}
+
+// Page is what the parent's form shows.
+type Page struct {
+	Visit    registration.Visit
+	Language string
+	Today    time.Time
+	Now      time.Time
+	Children []ChildChoice
+	Recent   []Report
+}
+
+// parent opens the link and loads the guardian and their children.
+func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) (Page, registration.Guardian, error) {
+	v, err := s.Registration.OpenLink(ctx, tx, registration.PurposeAbsence, token, browser)
+	if err != nil {
+		return Page{}, registration.Guardian{}, err
+	}
+	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+	if err != nil {
+		return Page{}, g, err
+	}
+	now := s.now()
+	p := Page{Visit: v, Language: g.Language, Today: Today(now), Now: now}
+	settings := map[int64]Settings{}
+	for _, c := range g.Children {
+		if c.Status == registration.Rejected {
+			continue
+		}
+		st, ok := settings[c.SchoolID]
+		if !ok {
+			if st, err = s.Store.FindSettings(ctx, tx, c.SchoolID); err != nil {
+				return Page{}, g, err
+			}
+			settings[c.SchoolID] = st
+		}
+		p.Children = append(p.Children, ChildChoice{Child: c, Settings: st})
+	}
+	return p, g, nil
+}
+
+// Open opens the parent's absence form: their children and recent reports.
+func (s *Service) Open(ctx context.Context, token, browser string) (Page, error) {
+	var p Page
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var g registration.Guardian
+		var err error
+		if p, g, err = s.parent(ctx, tx, token, browser); err != nil {
+			return err
+		}
+		p.Recent, err = s.Store.FindGuardianReports(ctx, tx, g.ID, p.Today.AddDate(0, 0, -14))
+		return err
+	})
+	return p, err
+}
+
+// Submit stores a report (or corrects the day's report for that child) and confirms it
+// in LINE.
+func (s *Service) Submit(ctx context.Context, token, browser string, f Form) (Report, error) {
+	var r Report
+	var fields apperr.Fields
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		p, g, err := s.parent(ctx, tx, token, browser)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(p.Children, func(c ChildChoice) bool { return c.ID == f.ChildID })
+		if i < 0 {
+			fields = apperr.Fields{"child": "absence.child.invalid"}
+			return fields.Err()
+		}
+		c := p.Children[i]
+		r, fields = Check(f, c.Settings, p.Today)
+		if len(fields) > 0 {
+			return fields.Err()
+		}
+		if len(f.Key) < 16 {
+			return apperr.Fields{"key": "absence.form.stale"}.Err()
+		}
+		r.GuardianID, r.ClassID = g.ID, c.ClassID
+		key := sha256.Sum256([]byte(f.Key))
+		created, err := s.Store.SaveReport(ctx, tx, &r, key[:])
+		if err != nil {
+			return err
+		}
+		action := "absence.report"
+		if !created {
+			action = "absence.correct"
+		}
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
+			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: c.Settings.BoardID, SchoolID: r.SchoolID,
+			Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}}); err != nil {
+			return err
+		}
+		f, err := s.LINE.Store.FindFriend(ctx, tx, p.Visit.FriendID)
+		if err != nil {
+			return err
+		}
+		msg := s.T(g.Language, "absence.line.received", map[string]any{"Child": c.Name.Reveal(), "Kind": s.T(g.Language, "absence.kind."+r.Kind, nil),
+			"Date": r.From.Format("1/2"), "Reason": s.T(g.Language, "absence.reason."+r.Detail.Reason, nil)})
+		_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "absence", Messages: []line.Message{{Text: msg}}})
+		return err
+	})
+	return r, err
+}
+
+// Cancel withdraws one of the parent's reports while the school has not acknowledged
+// it.
+func (s *Service) Cancel(ctx context.Context, token, browser string, reportID int64) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		_, g, err := s.parent(ctx, tx, token, browser)
+		if err != nil {
+			return err
+		}
+		r, err := s.Store.FindReport(ctx, tx, reportID)
+		if err != nil || r.GuardianID != g.ID {
+			return apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
+		if r.Status != Sent {
+			return apperr.E(apperr.Conflict, "absence.cancel.too_late", errors.New("report already acknowledged or cancelled"))
+		}
+		if err := s.Store.CancelReport(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "absence.cancel",
+			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), SchoolID: r.SchoolID})
+	})
+}
+
+// classTarget authorises a class's list for the actor: its homeroom and sub-homeroom
+// teachers, and the school's and board's administrators.
+func (s *Service) classTarget(ctx context.Context, tx pgx.Tx, classID int64) (*authz.Actor, Settings, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, Settings{}, err
+	}
+	schoolID, year, err := s.Store.FindClassScope(ctx, tx, classID)
+	if err != nil {
+		return nil, Settings{}, err
+	}
+	st, err := s.Store.FindSettings(ctx, tx, schoolID)
+	if err != nil {
+		return nil, Settings{}, err
+	}
+	t := authz.Target{BoardID: st.BoardID, SchoolID: schoolID, Year: year, ClassID: classID}
+	if err := authz.Check(a, authz.ViewClassData, t); err != nil {
+		if authz.Check(a, authz.ViewSchoolData, t) != nil {
+			if authz.Check(a, authz.ViewSchool, t) != nil {
+				return nil, Settings{}, apperr.E(apperr.NotFound, "error.not_found.title", err)
+			}
+			return nil, Settings{}, err
+		}
+	}
+	return a, st, nil
+}
+
+// List is a class's reports for a day (the morning list). Viewing it is audited.
+func (s *Service) List(ctx context.Context, classID int64, day time.Time) ([]Report, error) {
+	var out []Report
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, st, err := s.classTarget(ctx, tx, classID)
+		if err != nil {
+			return err
+		}
+		if out, err = s.Store.FindClassReports(ctx, tx, classID, day); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.list_view",
+			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
+			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(out)}})
+	})
+	return out, err
+}
+
+// Acknowledge marks reports of a class's day as seen (確認済); with ids empty, all of
+// them. When the school chose so, the parents are told in LINE.
+func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time, ids []int64) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, st, err := s.classTarget(ctx, tx, classID)
+		if err != nil {
+			return err
+		}
+		reports, err := s.Store.FindClassReports(ctx, tx, classID, day)
+		if err != nil {
+			return err
+		}
+		var pick []int64
+		for _, r := range reports {
+			if r.Status == Sent && (len(ids) == 0 || slices.Contains(ids, r.ID)) {
+				pick = append(pick, r.ID)
+			}
+		}
+		done, err := s.Store.AcknowledgeReports(ctx, tx, pick, a.StaffID)
+		if err != nil {
+			return err
+		}
+		n = len(done)
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.acknowledge",
+			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
+			Detail: map[string]any{"count": n}}); err != nil {
+			return err
+		}
+		if !st.Notify {
+			return nil
+		}
+		for _, r := range done {
+			if r.GuardianID == 0 {
+				continue
+			}
+			friendID, lang, err := s.Store.FindGuardianFriend(ctx, tx, r.GuardianID)
+			if apperr.KindOf(err) == apperr.NotFound {
+				continue // the guardian withdrew meanwhile
+			} else if err != nil {
+				return err
+			}
+			f, err := s.LINE.Store.FindFriend(ctx, tx, friendID)
+			if err != nil {
+				return err
+			}
+			msg := s.T(lang, "absence.line.acknowledged", map[string]any{"Child": r.ChildName.Reveal(), "Date": r.From.Format("1/2")})
+			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Export writes a class's list of a day as CSV text (UTF-8; the caller encodes it) with
+// labels from label, and records the export.
+func (s *Service) Export(ctx context.Context, classID int64, day time.Time, label func(id string) string, w io.Writer) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, st, err := s.classTarget(ctx, tx, classID)
+		if err != nil {
+			return err
+		}
+		reports, err := s.Store.FindClassReports(ctx, tx, classID, day)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		cw := csv.NewWriter(&buf)
+		cw.UseCRLF = true
+		_ = cw.Write([]string{"日付", "学級", "児童生徒", "種別", "理由", "症状", "体温", "時刻", "連絡事項", "連絡日時", "保護者", "登録確認", "状態"})
+		for _, r := range reports {
+			var symptoms []string
+			for _, sy := range r.Detail.Symptoms {
+				symptoms = append(symptoms, label("absence.symptom."+sy))
+			}
+			reason := label("absence.reason." + r.Detail.Reason)
+			if r.Detail.Disease != "" {
+				reason += "（" + label("absence.disease."+r.Detail.Disease) + "）"
+			}
+			verified := label("absence.list.unverified")
+			if r.Verified {
+				verified = label("absence.list.verified")
+			}
+			_ = cw.Write([]string{day.Format("2006-01-02"), r.ClassLabel, r.ChildName.Reveal(), label("absence.kind." + r.Kind), reason,
+				joinJa(symptoms), r.Detail.Temperature, r.Detail.Time, r.Detail.Note, r.CreatedAt.In(school.Tokyo).Format("2006-01-02 15:04"),
+				r.Nickname.Reveal(), verified, label("absence.status." + r.Status)})
+		}
+		cw.Flush()
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.export",
+			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
+			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(reports)}})
+	})
+}
+
+func joinJa(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += "・"
+		}
+		out += x
+	}
+	return out
+}

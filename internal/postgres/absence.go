@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// AbsenceStore implements absence.Store. A report's detail (reason, symptoms,
+// temperature, times, note) is encrypted.
+type AbsenceStore struct {
+	Vault *vault.Vault
+}
+
+var _ absence.Store = (*AbsenceStore)(nil)
+
+func absenceAD(id int64) vault.AD { return vault.NewADForID("absence_report", "detail", id) }
+
+// FindSettings reads how a school takes reports.
+func (s *AbsenceStore) FindSettings(ctx context.Context, db pgx.Tx, schoolID int64) (absence.Settings, error) {
+	st := absence.Settings{SchoolID: schoolID}
+	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone
+		FROM school WHERE id = $1`, schoolID).Scan(&st.BoardID, &st.Cutoff, &st.Reasons, &st.Symptoms, &st.Notify, &st.Phone)
+	return st, classify(err, "absence settings")
+}
+
+func (s *AbsenceStore) sealDetail(id int64, d absence.Detail) ([]byte, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	return s.Vault.EncryptBytes(b, absenceAD(id))
+}
+
+// SaveReport stores or corrects a report (see absence.Store).
+func (s *AbsenceStore) SaveReport(ctx context.Context, db pgx.Tx, r *absence.Report, key []byte) (bool, error) {
+	var id int64
+	err := db.QueryRow(ctx, `SELECT id FROM absence_report WHERE submit_key = $1`, key).Scan(&id)
+	if err == nil {
+		got, err := s.FindReport(ctx, db, id)
+		*r = got
+		return false, err
+	}
+	if err != pgx.ErrNoRows {
+		return false, classify(err, "absence key")
+	}
+	err = db.QueryRow(ctx, `SELECT id FROM absence_report WHERE child_id = $1 AND date_from = $2 AND status <> 'cancelled'
+		ORDER BY id DESC LIMIT 1 FOR UPDATE`, r.ChildID, r.From).Scan(&id)
+	switch {
+	case err == nil:
+		enc, err := s.sealDetail(id, r.Detail)
+		if err != nil {
+			return false, err
+		}
+		if err := db.QueryRow(ctx, `UPDATE absence_report SET kind = $2, date_to = $3, detail_enc = $4, status = 'sent', revision = revision + 1,
+			submit_key = $5, acknowledged_by = NULL, acknowledged_at = NULL, updated_at = now() WHERE id = $1 RETURNING revision`,
+			id, r.Kind, r.To, enc, key).Scan(&r.Revision); err != nil {
+			return false, classify(err, "correct absence")
+		}
+		r.ID, r.Status = id, absence.Sent
+		return false, nil
+	case err != pgx.ErrNoRows:
+		return false, classify(err, "absence day")
+	}
+	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('absence_report', 'id'))`).Scan(&r.ID); err != nil {
+		return false, classify(err, "absence id")
+	}
+	enc, err := s.sealDetail(r.ID, r.Detail)
+	if err != nil {
+		return false, err
+	}
+	err = db.QueryRow(ctx, `INSERT INTO absence_report (id, child_id, guardian_id, school_id, class_id, kind, date_from, date_to, detail_enc, submit_key)
+		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING created_at, revision, status`,
+		r.ID, r.ChildID, r.GuardianID, r.SchoolID, r.ClassID, r.Kind, r.From, r.To, enc, key).Scan(&r.CreatedAt, &r.Revision, &r.Status)
+	return true, classify(err, "insert absence")
+}
+
+const reportColumns = `a.id, a.child_id, COALESCE(a.guardian_id, 0), a.school_id, a.class_id, a.kind, a.date_from, a.date_to, a.detail_enc,
+	a.status, a.revision, a.created_at, c.name_enc, cl.grade::text || '年' || cl.name, gu.nickname_enc,
+	COALESCE(gs.status = 'verified', false)`
+
+const reportFrom = ` FROM absence_report a JOIN child c ON c.id = a.child_id JOIN class cl ON cl.id = a.class_id
+	LEFT JOIN guardian gu ON gu.id = a.guardian_id
+	LEFT JOIN guardianship gs ON gs.guardian_id = a.guardian_id AND gs.child_id = a.child_id `
+
+func (s *AbsenceStore) scanReport(row pgx.Row) (absence.Report, error) {
+	var r absence.Report
+	var detail, name, nick []byte
+	if err := row.Scan(&r.ID, &r.ChildID, &r.GuardianID, &r.SchoolID, &r.ClassID, &r.Kind, &r.From, &r.To, &detail, &r.Status, &r.Revision,
+		&r.CreatedAt, &name, &r.ClassLabel, &nick, &r.Verified); err != nil {
+		return r, err
+	}
+	b, err := s.Vault.DecryptBytes(detail, absenceAD(r.ID))
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(b, &r.Detail); err != nil {
+		return r, err
+	}
+	if r.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", r.ChildID)); err != nil {
+		return r, err
+	}
+	if nick != nil {
+		r.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(r.GuardianID, "nickname"))
+	}
+	return r, err
+}
+
+func (s *AbsenceStore) reports(ctx context.Context, db pgx.Tx, where string, args ...any) ([]absence.Report, error) {
+	rows, err := db.Query(ctx, `SELECT `+reportColumns+reportFrom+where, args...)
+	if err != nil {
+		return nil, classify(err, "absence reports")
+	}
+	defer rows.Close()
+	var out []absence.Report
+	for rows.Next() {
+		r, err := s.scanReport(rows)
+		if err != nil {
+			return nil, classify(err, "absence reports")
+		}
+		out = append(out, r)
+	}
+	return out, classify(rows.Err(), "absence reports")
+}
+
+// FindReport reads one report.
+func (s *AbsenceStore) FindReport(ctx context.Context, db pgx.Tx, id int64) (absence.Report, error) {
+	r, err := s.scanReport(db.QueryRow(ctx, `SELECT `+reportColumns+reportFrom+`WHERE a.id = $1`, id))
+	return r, classify(err, "absence report")
+}
+
+// FindGuardianReports lists a guardian's reports from a day on, newest first.
+func (s *AbsenceStore) FindGuardianReports(ctx context.Context, db pgx.Tx, guardianID int64, since time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, db, `WHERE a.guardian_id = $1 AND a.date_to >= $2 ORDER BY a.date_from DESC, a.id DESC LIMIT 30`, guardianID, since)
+}
+
+// CancelReport cancels a report.
+func (s *AbsenceStore) CancelReport(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `UPDATE absence_report SET status = 'cancelled', updated_at = now() WHERE id = $1`, id)
+	return classify(err, "cancel absence")
+}
+
+// FindClassReports lists a class's reports covering a day (cancelled ones too, shown
+// struck through), oldest first.
+func (s *AbsenceStore) FindClassReports(ctx context.Context, db pgx.Tx, classID int64, day time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, db, `WHERE a.class_id = $1 AND a.date_from <= $2 AND a.date_to >= $2 ORDER BY a.created_at, a.id`, classID, day)
+}
+
+// AcknowledgeReports marks reports acknowledged and returns them.
+func (s *AbsenceStore) AcknowledgeReports(ctx context.Context, db pgx.Tx, ids []int64, staffID int64) ([]absence.Report, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if _, err := db.Exec(ctx, `UPDATE absence_report SET status = 'acknowledged', acknowledged_by = $2, acknowledged_at = now(), updated_at = now()
+		WHERE id = ANY($1) AND status = 'sent'`, ids, staffID); err != nil {
+		return nil, classify(err, "acknowledge")
+	}
+	return s.reports(ctx, db, `WHERE a.id = ANY($1) ORDER BY a.id`, ids)
+}
+
+// FindClassScope returns a class's school and year.
+func (s *AbsenceStore) FindClassScope(ctx context.Context, db pgx.Tx, classID int64) (int64, int, error) {
+	var schoolID int64
+	var year int
+	err := db.QueryRow(ctx, `SELECT school_id, year FROM class WHERE id = $1`, classID).Scan(&schoolID, &year)
+	return schoolID, year, classify(err, "class")
+}
+
+// FindGuardianFriend returns a guardian's LINE friend and language.
+func (s *AbsenceStore) FindGuardianFriend(ctx context.Context, db pgx.Tx, guardianID int64) (int64, string, error) {
+	var friendID int64
+	var lang string
+	err := db.QueryRow(ctx, `SELECT friend_id, language FROM guardian WHERE id = $1`, guardianID).Scan(&friendID, &lang)
+	return friendID, lang, classify(err, "guardian friend")
+}

@@ -1,0 +1,304 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/web/view"
+)
+
+func formKey() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// absenceItem turns a report into a list row in the reader's language.
+func absenceItem(r *http.Request, rep absence.Report) view.AbsenceItem {
+	loc := localizer(r)
+	var symptoms []string
+	for _, s := range rep.Detail.Symptoms {
+		symptoms = append(symptoms, loc.T("absence.symptom."+s))
+	}
+	reason := loc.T("absence.reason." + rep.Detail.Reason)
+	if rep.Detail.Disease != "" {
+		reason += "（" + loc.T("absence.disease."+rep.Detail.Disease) + "）"
+	}
+	dates := rep.From.Format("1/2")
+	if !rep.To.Equal(rep.From) {
+		dates += "〜" + rep.To.Format("1/2")
+	}
+	return view.AbsenceItem{ID: strconv.FormatInt(rep.ID, 10), Child: rep.ChildName.Reveal(), Kind: loc.T("absence.kind." + rep.Kind), Dates: dates,
+		Reason: reason, Symptoms: strings.Join(symptoms, "・"), Temperature: rep.Detail.Temperature, Time: rep.Detail.Time, Note: rep.Detail.Note,
+		At: rep.CreatedAt.In(school.Tokyo).Format("1/2 15:04"), Guardian: rep.Nickname.Reveal(), Verified: rep.Verified,
+		Status: loc.T("absence.status." + rep.Status), StatusCode: rep.Status, Revised: rep.Revision > 1}
+}
+
+func (s *Server) absenceView(r *http.Request, token string, pg absence.Page) view.AbsenceForm {
+	loc := localizer(r)
+	a := view.AbsenceForm{Action: "/p/absence/" + token, Key: formKey(), Today: pg.Today.Format("2006-01-02"),
+		Max: pg.Today.AddDate(0, 0, absence.MaxDaysAhead).Format("2006-01-02")}
+	var reasons, symptoms []string
+	for _, c := range pg.Children {
+		a.Children = append(a.Children, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name.Reveal() + "（" + c.SchoolName + " " + c.ClassLabel + "）"})
+		for _, x := range c.Settings.Reasons {
+			if !slices.Contains(reasons, x) {
+				reasons = append(reasons, x)
+			}
+		}
+		for _, x := range c.Settings.Symptoms {
+			if !slices.Contains(symptoms, x) {
+				symptoms = append(symptoms, x)
+			}
+		}
+		if absence.AfterCutoff(c.Settings, pg.Now, pg.Today) {
+			a.AfterCutoff, a.Phone = true, c.Settings.Phone
+		}
+	}
+	for _, x := range reasons {
+		a.Reasons = append(a.Reasons, view.Option{Value: x, Label: loc.T("absence.reason." + x)})
+	}
+	for _, x := range symptoms {
+		a.Symptoms = append(a.Symptoms, view.Option{Value: x, Label: loc.T("absence.symptom." + x)})
+	}
+	a.Diseases = []view.Option{{Value: "", Label: loc.T("absence.page.disease_none")}}
+	for _, x := range absence.Diseases {
+		a.Diseases = append(a.Diseases, view.Option{Value: x, Label: loc.T("absence.disease." + x)})
+	}
+	for _, rep := range pg.Recent {
+		it := absenceItem(r, rep)
+		if rep.Status == absence.Sent && !rep.To.Before(pg.Today) {
+			it.CancelURL = "/p/absence/" + token + "/cancel/" + it.ID
+		}
+		a.Recent = append(a.Recent, it)
+	}
+	return a
+}
+
+func (s *Server) absencePage(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	pg, err := s.Absence.Open(r.Context(), token, browserOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setBrowser(w, pg.Visit)
+	r = s.parentLanguage(r, pg.Language)
+	f := view.Form{Values: map[string]string{"kind": "absent", "from": pg.Today.Format("2006-01-02"), "reason": "illness"}}
+	s.render(w, r, http.StatusOK, view.AbsencePage(s.page(r, "absence.page.title"), s.absenceView(r, token, pg), f))
+}
+
+func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	token := chi.URLParam(r, "token")
+	f := formOf(r, "child", "kind", "from", "to", "reason", "disease", "temperature", "note", "time", "key")
+	f.Values["symptoms"] = strings.Join(r.PostForm["symptoms"], " ")
+	in := absence.Form{Kind: f.V("kind"), From: f.V("from"), To: f.V("to"), Reason: f.V("reason"), Disease: f.V("disease"),
+		Symptoms: r.PostForm["symptoms"], Temperature: f.V("temperature"), Note: f.V("note"), Time: f.V("time"), Key: f.V("key")}
+	in.ChildID, _ = strconv.ParseInt(f.V("child"), 10, 64)
+	rep, err := s.Absence.Submit(r.Context(), token, browserOf(r), in)
+	pg, perr := s.Absence.Open(r.Context(), token, browserOf(r))
+	if perr != nil {
+		s.fail(w, r, perr)
+		return
+	}
+	r = s.parentLanguage(r, pg.Language)
+	v := s.absenceView(r, token, pg)
+	status := http.StatusOK
+	if err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		v.Key, status = f.V("key"), http.StatusUnprocessableEntity
+	} else {
+		item := absenceItem(r, rep)
+		v.Done = localizer(r).T("absence.page.done", map[string]any{"Child": item.Child, "Kind": item.Kind, "Dates": item.Dates})
+		f = view.Form{Values: map[string]string{"kind": "absent", "from": pg.Today.Format("2006-01-02"), "reason": "illness"}}
+	}
+	s.render(w, r, status, view.AbsencePage(s.page(r, "absence.page.title"), v, f))
+}
+
+func (s *Server) absenceCancel(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	id, err := idParam(r, "reportID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Absence.Cancel(r.Context(), token, browserOf(r), id); err != nil && apperr.KindOf(err) != apperr.Conflict {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/p/absence/"+token, http.StatusSeeOther)
+}
+
+// absenceClasses are the classes whose lists the person may open: their homeroom and
+// sub-homeroom classes, or every class of an administrator's school.
+func (s *Server) absenceClasses(r *http.Request) ([]view.Option, error) {
+	a := authz.ActorFrom(r.Context())
+	var out []view.Option
+	if a.IsAdmin() && a.SchoolID != 0 {
+		st, err := s.Schools.Structure(r.Context(), a.SchoolID, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range st.Classes {
+			out = append(out, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
+		}
+		return out, nil
+	}
+	me, err := s.Staff.Me(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range me.Assignments {
+		if x.Year == a.Year && (x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom) {
+			out = append(out, view.Option{Value: strconv.FormatInt(x.ClassID, 10), Label: x.Target})
+		}
+	}
+	return out, nil
+}
+
+// absenceList reads the class and day of the list (the first of the person's classes and
+// today by default) and loads it.
+func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
+	classes, err := s.absenceClasses(r)
+	if err != nil {
+		return view.AbsenceList{}, err
+	}
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		q = r.PostForm
+	}
+	l := view.AbsenceList{Classes: classes, Class: q.Get("class"), Date: q.Get("date")}
+	if l.Class == "" && len(classes) > 0 {
+		l.Class = classes[0].Value
+	}
+	day := absence.Today(time.Now())
+	if l.Date != "" {
+		if d, err := time.ParseInLocation("2006-01-02", l.Date, school.Tokyo); err == nil {
+			day = d
+		}
+	}
+	l.Date = day.Format("2006-01-02")
+	classID, err := strconv.ParseInt(l.Class, 10, 64)
+	if err != nil {
+		return l, apperr.E(apperr.NotFound, "absence.list.no_class", err)
+	}
+	reports, err := s.Absence.List(r.Context(), classID, day)
+	if err != nil {
+		return l, err
+	}
+	for _, c := range classes {
+		if c.Value == l.Class {
+			l.Label = c.Label
+		}
+	}
+	for _, rep := range reports {
+		if l.Label == "" {
+			l.Label = rep.ClassLabel
+		}
+		if rep.Status == absence.Sent {
+			l.Pending++
+		}
+		l.Items = append(l.Items, absenceItem(r, rep))
+	}
+	params := url.Values{"class": {l.Class}, "date": {l.Date}}
+	l.RowsURL = "/staff/absences/rows?" + params.Encode()
+	params.Set("encoding", string(roster.UTF8BOM))
+	l.ExportBOM = "/staff/absences/export?" + params.Encode()
+	params.Set("encoding", string(roster.ShiftJIS))
+	l.ExportSJIS = "/staff/absences/export?" + params.Encode()
+	return l, nil
+}
+
+func (s *Server) absenceListPage(w http.ResponseWriter, r *http.Request) {
+	l, err := s.absenceList(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, view.AbsenceListPage(s.page(r, "absence.list.title"), l))
+}
+
+func (s *Server) absenceRows(w http.ResponseWriter, r *http.Request) {
+	l, err := s.absenceList(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, view.AbsenceRows(s.page(r, "absence.list.title"), l))
+}
+
+func (s *Server) absenceAcknowledge(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	classID, err := strconv.ParseInt(r.PostFormValue("class"), 10, 64)
+	if err != nil {
+		s.fail(w, r, apperr.E(apperr.NotFound, "error.not_found.title", err))
+		return
+	}
+	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("date"), school.Tokyo)
+	if err != nil {
+		s.fail(w, r, apperr.E(apperr.Invalid, "absence.date.invalid", err))
+		return
+	}
+	var ids []int64
+	for _, v := range r.PostForm["id"] {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	if _, err := s.Absence.Acknowledge(r.Context(), classID, day, ids); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.flash(r, "absence.list.acknowledged")
+	seeOther(w, r, "/staff/absences?"+url.Values{"class": {r.PostFormValue("class")}, "date": {day.Format("2006-01-02")}}.Encode())
+}
+
+func (s *Server) absenceExport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	classID, err := strconv.ParseInt(q.Get("class"), 10, 64)
+	if err != nil {
+		s.fail(w, r, apperr.E(apperr.NotFound, "error.not_found.title", err))
+		return
+	}
+	day, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo)
+	if err != nil {
+		s.fail(w, r, apperr.E(apperr.Invalid, "absence.date.invalid", err))
+		return
+	}
+	enc := roster.Encoding(q.Get("encoding"))
+	if !enc.Valid() {
+		enc = roster.UTF8BOM
+	}
+	var text bytes.Buffer
+	if err := s.Absence.Export(r.Context(), classID, day, func(id string) string { return localizer(r).T(id) }, &text); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var out bytes.Buffer
+	if err := roster.Encode(&out, text.String(), enc); err != nil {
+		s.fail(w, r, apperr.E(apperr.Invalid, "roster.export.unrepresentable", err))
+		return
+	}
+	writeCSV(w, enc, "absences-"+strconv.FormatInt(classID, 10)+"-"+day.Format("20060102")+".csv", out.Bytes())
+}
+
+var _ = registration.PurposeAbsence

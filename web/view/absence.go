@@ -1,0 +1,50 @@
+package view
+
+// AbsenceForm is the parent's absence form.
+type AbsenceForm struct {
+	Action      string
+	Key         string
+	Children    []Option
+	Reasons     []Option
+	Symptoms    []Option
+	Diseases    []Option
+	Today       string
+	Max         string
+	AfterCutoff bool
+	Phone       string
+	Recent      []AbsenceItem
+	Done        string // the confirmation after a submit
+}
+
+// AbsenceItem is one report in a list.
+type AbsenceItem struct {
+	ID          string
+	Child       string
+	Kind        string
+	Dates       string
+	Reason      string
+	Symptoms    string
+	Temperature string
+	Time        string
+	Note        string
+	At          string
+	Guardian    string
+	Verified    bool
+	Status      string
+	StatusCode  string
+	Revised     bool
+	CancelURL   string
+}
+
+// AbsenceList is the teachers' morning list.
+type AbsenceList struct {
+	Classes    []Option
+	Class      string
+	Date       string
+	Label      string
+	Items      []AbsenceItem
+	Pending    int
+	RowsURL    string
+	ExportBOM  string
+	ExportSJIS string
+}
