@@ -1,0 +1,188 @@
+package app_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// registeredParent follows the account and registers a child of 1年1組 with the class
+// code; it returns the parent's LINE user and browser.
+func registeredParent(t *testing.T, w *lineWorld, name, child, code string) (linesim.User, *parentBrowser) {
+	t.Helper()
+	u := w.newParent(t, name+"のLINE")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	b := newParentBrowser(t)
+	b.get(link)
+	r := b.post(link, url.Values{"consent": {"yes"}, "name": {name}, "relationship": {"mother"}, "child.0.name": {child},
+		"child.0.school": {itoa(sakuraID)}, "child.0.class": {itoa(class11)}, "child.0.code": {code}, "op": {"save"}})
+	if r.status != http.StatusOK {
+		t.Fatalf("register %s: %d %s", name, r.status, text(r))
+	}
+	return u, b
+}
+
+// absenceLink taps 「遅刻・欠席連絡」 and returns the form's link.
+func absenceLink(t *testing.T, w *lineWorld, u linesim.User, n int) string {
+	t.Helper()
+	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.absence", ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	return linkIn(t, w, u.ID, "遅刻・欠席の連絡ができます", n)
+}
+
+func TestAbsenceReportsAndMorningList(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	// The school tells parents when a report is seen.
+	if _, err := s.Pool.Exec(ctx, `UPDATE school SET absence_notify = true WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+	today := absence.Today(time.Now())
+	tomorrow := today.AddDate(0, 0, 1).Format("2006-01-02")
+
+	p1, b1 := registeredParent(t, w, "青木 春子", "青木 一郎", code)
+	p2, b2 := registeredParent(t, w, "井上 夏子", "井上 二郎", code)
+	p3, b3 := registeredParent(t, w, "上田 秋子", "上田 三郎", code)
+
+	send := func(b *parentBrowser, link string, form url.Values) response {
+		t.Helper()
+		page := b.get(link)
+		key, _ := page.doc.Find(`input[name="key"]`).Attr("value")
+		child, _ := page.doc.Find(`input[name="child"]`).Attr("value")
+		form.Set("key", key)
+		form.Set("child", child)
+		return b.post(link, form)
+	}
+
+	// Parent 1: 欠席 tomorrow with fever; a double tap stores one report.
+	link1 := absenceLink(t, w, p1, 1)
+	form1 := url.Values{"kind": {"absent"}, "from": {tomorrow}, "reason": {"illness"}, "symptoms": {"fever", "cough"}, "temperature": {"38.2"}, "note": {"病院に行きます"}}
+	r := send(b1, link1, form1)
+	if r.status != http.StatusOK || r.doc.Find(`[data-testid="absence-done"]`).Length() == 0 {
+		t.Fatalf("parent 1: %d %s", r.status, text(r))
+	}
+	if again := b1.post(link1, form1); again.status != http.StatusOK {
+		t.Fatalf("double tap: %d", again.status)
+	}
+	waitBotText(t, w, p1.ID, "青木 一郎さんの欠席", 1)
+
+	// Parent 2: 遅刻 today — first without a time (refused), then with it.
+	link2 := absenceLink(t, w, p2, 1)
+	r = send(b2, link2, url.Values{"kind": {"late"}, "from": {today.Format("2006-01-02")}, "reason": {"hospital"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(text(r), "時刻を入力してください") {
+		t.Fatalf("late without a time: %d %s", r.status, text(r))
+	}
+	r = send(b2, link2, url.Values{"kind": {"late"}, "from": {today.Format("2006-01-02")}, "reason": {"hospital"}, "time": {"10:30"}})
+	if r.status != http.StatusOK {
+		t.Fatalf("parent 2: %d %s", r.status, text(r))
+	}
+	// A date in the past is refused and stores nothing.
+	r = send(b2, link2, url.Values{"kind": {"absent"}, "from": {today.AddDate(0, 0, -1).Format("2006-01-02")}, "reason": {"family"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(text(r), "過ぎた日付") {
+		t.Fatalf("past date: %d %s", r.status, text(r))
+	}
+
+	// Parent 3 reports tomorrow, then cancels.
+	link3 := absenceLink(t, w, p3, 1)
+	if r := send(b3, link3, url.Values{"kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}}); r.status != http.StatusOK {
+		t.Fatalf("parent 3: %d", r.status)
+	}
+	page := b3.get(link3)
+	cancel, ok := page.doc.Find(`[data-testid="recent-item"] form`).Attr("action")
+	if !ok {
+		t.Fatalf("no cancel button: %s", text(page))
+	}
+	if r := b3.post(w.app.URL()+cancel, url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", r.status)
+	}
+
+	// The homeroom teacher's list for tomorrow: parent 1's report, parent 3's cancelled.
+	teacher := newStaffClient(t, w.app.URL())
+	teacher.signIn("sakura.tannin11", demo.Password)
+	list := teacher.get("/staff/absences?class=" + itoa(class11) + "&date=" + tomorrow)
+	var rows []string
+	list.doc.Find(`[data-testid="absence-row"]`).Each(func(_ int, sel *goquery.Selection) {
+		rows = append(rows, strings.Join(strings.Fields(sel.Text()), " "))
+	})
+	if len(rows) != 2 || !strings.Contains(rows[0], "青木 一郎") || !strings.Contains(rows[0], "発熱・咳") || !strings.Contains(rows[0], "38.2") ||
+		!strings.Contains(rows[1], "上田 三郎") || !strings.Contains(rows[1], "取り消し") {
+		t.Fatalf("tomorrow's list: %q", rows)
+	}
+	// Today's list has parent 2's 遅刻 with its time.
+	list = teacher.get("/staff/absences?class=" + itoa(class11) + "&date=" + today.Format("2006-01-02"))
+	if got := strings.Join(strings.Fields(list.doc.Find(`[data-testid="absence-table"] tbody`).Text()), " "); !strings.Contains(got, "井上 二郎") || !strings.Contains(got, "10:30") {
+		t.Fatalf("today's list: %q", got)
+	}
+	// The teacher acknowledges tomorrow's; parent 1 is told (the school chose so).
+	if r := teacher.post("/staff/absences/acknowledge", url.Values{"class": {itoa(class11)}, "date": {tomorrow}}); r.status != http.StatusSeeOther {
+		t.Fatalf("acknowledge: %d", r.status)
+	}
+	waitBotText(t, w, p1.ID, "先生が確認しました", 1)
+	list = teacher.get("/staff/absences?class=" + itoa(class11) + "&date=" + tomorrow)
+	if got := list.doc.Find(`[data-testid="absence-status"]`).First().Text(); !strings.Contains(got, "確認済") {
+		t.Errorf("after acknowledging: %q", got)
+	}
+	// Once seen, the parent can no longer cancel it.
+	if strings.Contains(b1.get(link1).body, "/cancel/") {
+		t.Error("an acknowledged report can still be cancelled")
+	}
+
+	// CSV in both encodings decodes to the same Japanese.
+	for _, enc := range []roster.Encoding{roster.UTF8BOM, roster.ShiftJIS} {
+		r := teacher.get("/staff/absences/export?class=" + itoa(class11) + "&date=" + tomorrow + "&encoding=" + string(enc))
+		decoded, got, err := roster.Decode([]byte(r.body))
+		if err != nil || got != enc {
+			t.Fatalf("%s export: %v (%s)", enc, err, got)
+		}
+		records, err := csv.NewReader(strings.NewReader(decoded)).ReadAll()
+		if err != nil || len(records) != 3 || records[0][2] != "児童生徒" || records[1][2] != "青木 一郎" || records[1][4] != "体調不良" || records[1][5] != "発熱・咳" {
+			t.Fatalf("%s export: %v %q", enc, err, records)
+		}
+	}
+	var views, exports int
+	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE action = 'absence.list_view'), count(*) FILTER (WHERE action = 'absence.export') FROM audit_event`).Scan(&views, &exports)
+	if views < 3 || exports != 2 {
+		t.Errorf("audit: %d list views, %d exports", views, exports)
+	}
+	// Another class's teacher cannot open this class's list by changing the ID.
+	other := newStaffClient(t, w.app.URL())
+	other.signIn("hikari.tannin1a", demo.Password)
+	if r := other.get("/staff/absences?class=" + itoa(class11) + "&date=" + tomorrow); r.status != http.StatusNotFound {
+		t.Errorf("teacher of another school: %d", r.status)
+	}
+	_ = school.Tokyo
+}
