@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/width"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -25,8 +26,8 @@ var Kinds = []string{"absent", "late", "early"}
 // Reasons, symptoms and diseases (出席停止) a school may offer; the school switches
 // reasons and symptoms on or off.
 var (
-	Reasons  = []string{"illness", "hospital", "family", "bereavement", "suspension", "other"}
-	Symptoms = []string{"fever", "headache", "stomachache", "cough", "vomiting", "other"}
+	Reasons  = school.AbsenceReasons
+	Symptoms = school.AbsenceSymptoms
 	Diseases = []string{"influenza", "covid", "other"}
 )
 

@@ -280,17 +280,17 @@ func (s *StaffStore) FindAssignmentByID(ctx context.Context, db pgx.Tx, id int64
 }
 
 // CreateAssignment stores a duty. The class or club must belong to a.SchoolID, else
-// NotFound; its year (or, for the office duty, the school's current year) becomes the
-// duty's year. A repeated duty is a Conflict.
+// NotFound; its year becomes the duty's year. The office duty has neither, so it takes
+// a.Year, or the school's current year when that is 0. A repeated duty is a Conflict.
 func (s *StaffStore) CreateAssignment(ctx context.Context, db pgx.Tx, a *staff.Assignment) error {
 	err := db.QueryRow(ctx, `
 		INSERT INTO staff_assignment (staff_id, school_id, year, duty, class_id, club_id)
-		SELECT $1, s.id, COALESCE(c.year, k.year, s.current_year), $2, c.id, k.id
+		SELECT $1, s.id, COALESCE(c.year, k.year, NULLIF($6, 0), s.current_year), $2, c.id, k.id
 		FROM school s
 		LEFT JOIN class c ON c.id = NULLIF($3, 0) AND c.school_id = s.id
 		LEFT JOIN club k ON k.id = NULLIF($4, 0) AND k.school_id = s.id
 		WHERE s.id = $5 AND ($3 = 0 OR c.id IS NOT NULL) AND ($4 = 0 OR k.id IS NOT NULL)
-		RETURNING id, year`, a.StaffID, a.Duty, a.ClassID, a.ClubID, a.SchoolID).Scan(&a.ID, &a.Year)
+		RETURNING id, year`, a.StaffID, a.Duty, a.ClassID, a.ClubID, a.SchoolID, a.Year).Scan(&a.ID, &a.Year)
 	return classify(err, "create assignment")
 }
 

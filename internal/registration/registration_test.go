@@ -30,7 +30,9 @@ func TestCheck(t *testing.T) {
 		{"unknown school", func(f *Form) { f.Children[0].SchoolID = 9 }, map[string]string{"child.0.school": "reg.child.school.invalid"}},
 		{"club of another school", func(f *Form) { f.Children[0].ClubIDs = []int64{999} }, map[string]string{"child.0.clubs": "reg.child.club.invalid"}},
 		{"short code", func(f *Form) { f.Children[0].Code = "ABC" }, map[string]string{"child.0.code": "reg.child.code.invalid"}},
-		{"same child twice", func(f *Form) { f.Children = append(f.Children, ChildForm{Name: "山田一郎", SchoolID: 1, ClassID: 11}) },
+		{"same child twice", func(f *Form) {
+			f.Children = append(f.Children, ChildForm{Name: "山田一郎", SchoolID: 1, ClassID: 11})
+		},
 			map[string]string{"child.1.name": "reg.child.duplicate"}},
 	}
 	for _, tt := range tests {

@@ -600,6 +600,9 @@ func TestMessagesExist(t *testing.T) {
 			ids[string(m[1])] = true
 		}
 	}
+	// The audit log's action codes look like message IDs but are never shown translated.
+	delete(ids, roster.AuditImport)
+	delete(ids, roster.AuditExport)
 	if len(ids) < 30 {
 		t.Fatalf("found only %d IDs: the scan is broken", len(ids))
 	}

@@ -33,7 +33,21 @@ type Settings struct {
 	AutoReply string
 	// TeacherTOTP requires teachers to use a second factor (administrators always must).
 	TeacherTOTP bool
+	// AbsenceCutoff is the time ("HH:MM") after which a report for today may not reach
+	// the teacher before homeroom; AbsenceReasons and AbsenceSymptoms are the choices the
+	// school offers; AbsenceNotify tells parents in LINE when a report is seen.
+	AbsenceCutoff   string
+	AbsenceReasons  []string
+	AbsenceSymptoms []string
+	AbsenceNotify   bool
 }
+
+// The reasons and symptoms an absence report may offer; each school switches them on
+// or off.
+var (
+	AbsenceReasons  = []string{"illness", "hospital", "family", "bereavement", "suspension", "other"}
+	AbsenceSymptoms = []string{"fever", "headache", "stomachache", "cough", "vomiting", "other"}
+)
 
 // Class is a class (学級) of one school year.
 type Class struct {
@@ -249,7 +263,26 @@ func checkSettings(upd *Settings) error {
 	if utf8.RuneCountInString(upd.AutoReply) > 500 {
 		f.Add("auto_reply", "school.auto_reply.too_long")
 	}
+	if !hhmm.MatchString(upd.AbsenceCutoff) {
+		f.Add("absence_cutoff", "school.time.invalid")
+	}
+	upd.AbsenceReasons = keepKnown(upd.AbsenceReasons, AbsenceReasons)
+	upd.AbsenceSymptoms = keepKnown(upd.AbsenceSymptoms, AbsenceSymptoms)
+	if len(upd.AbsenceReasons) == 0 {
+		f.Add("absence_reasons", "school.absence_reasons.required")
+	}
 	return f.Err()
+}
+
+// keepKnown returns the values of in that are in known, in known's order.
+func keepKnown(in, known []string) []string {
+	out := []string{}
+	for _, k := range known {
+		if slices.Contains(in, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Structure is a school's classes and clubs of one year.

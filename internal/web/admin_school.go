@@ -78,6 +78,12 @@ func settingsForm(sc school.School) view.Form {
 	if sc.TeacherTOTP {
 		f.Values["teacher_totp"] = "on"
 	}
+	f.Values["absence_cutoff"] = sc.AbsenceCutoff
+	f.Values["absence_reasons"] = strings.Join(sc.AbsenceReasons, " ")
+	f.Values["absence_symptoms"] = strings.Join(sc.AbsenceSymptoms, " ")
+	if sc.AbsenceNotify {
+		f.Values["absence_notify"] = "on"
+	}
 	return f
 }
 
@@ -104,11 +110,15 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp")
+	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp", "absence_cutoff", "absence_notify")
 	f.Values["office_days"] = strings.Join(r.PostForm["office_days"], "")
+	f.Values["absence_reasons"] = strings.Join(r.PostForm["absence_reasons"], " ")
+	f.Values["absence_symptoms"] = strings.Join(r.PostForm["absence_symptoms"], " ")
 	upd := school.Settings{WebsiteURL: f.V("website_url"), ClubSiteURL: f.V("club_site_url"), Phone: f.V("phone"),
 		OfficeOpen: f.V("office_open"), OfficeClose: f.V("office_close"), OfficeDays: f.V("office_days"),
-		AutoReply: f.V("auto_reply"), TeacherTOTP: f.V("teacher_totp") == "on"}
+		AutoReply: f.V("auto_reply"), TeacherTOTP: f.V("teacher_totp") == "on",
+		AbsenceCutoff: f.V("absence_cutoff"), AbsenceReasons: r.PostForm["absence_reasons"], AbsenceSymptoms: r.PostForm["absence_symptoms"],
+		AbsenceNotify: f.V("absence_notify") == "on"}
 	if err := s.Schools.UpdateSettings(r.Context(), id, upd); err != nil {
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)

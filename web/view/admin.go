@@ -135,3 +135,10 @@ type AuditEntry struct {
 	Remote   string
 	Detail   string
 }
+
+// The absence reasons and symptoms a school can switch on (same codes as
+// internal/school).
+var (
+	absenceReasons  = []string{"illness", "hospital", "family", "bereavement", "suspension", "other"}
+	absenceSymptoms = []string{"fever", "headache", "stomachache", "cough", "vomiting", "other"}
+)

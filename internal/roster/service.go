@@ -1,0 +1,197 @@
+package roster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
+)
+
+// Service imports and exports a school's roster as CSV. An import is checked whole —
+// the file, every row, and every row against what is stored — and is saved in one
+// transaction only when nothing is wrong, so a clerk never has to work out which half
+// of a file made it in.
+type Service struct {
+	Pool    *pgxpool.Pool
+	Schools school.Store
+	Staff   staff.Store
+	// StaffService creates accounts, so an imported account gets the same checks,
+	// one-time link and audit event as one made in the console.
+	StaffService *staff.Service
+	Audit        *audit.Log
+}
+
+// ImportResult is what an import did, or why it did nothing.
+type ImportResult struct {
+	// Encoding is what the file turned out to be ("" when it could not be read).
+	Encoding Encoding
+	// Rows is the number of rows imported (0 when there were errors).
+	Rows int
+	// Errors lists every problem, in line order; when it is not empty nothing was
+	// imported.
+	Errors []RowError
+	// Invites are the new accounts (staff imports) with their one-time sign-in link
+	// tokens, to be shown once so the administrator can hand them out.
+	Invites []staff.Invite
+}
+
+// The audit log's actions for imports and exports. Their detail holds the kind, the
+// row count and the encoding (and an export's year), never a name or login ID.
+const (
+	AuditImport = "roster.import"
+	AuditExport = "roster.export"
+)
+
+// errRejected rolls back an import that has row errors.
+var errRejected = errors.New("roster: import has errors")
+
+// Column names as the files' headers say them, for row errors.
+const (
+	colLogin  = "ログインID"
+	colYear   = "年度"
+	colGrade  = "学年"
+	colClass  = "組"
+	colClub   = "部活動名"
+	colTarget = "対象"
+)
+
+// Import reads a CSV file of kind for the school and imports it, all or nothing.
+// Problems with the file are ImportResult.Errors, not an error: the error is for a
+// refusal (apperr NotFound for a school outside the actor's reach, Forbidden, Invalid
+// for an unknown kind) or a fault.
+func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []byte) (ImportResult, error) {
+	act := authz.ManageStaff
+	if kind == KindClasses || kind == KindClubs {
+		act = authz.ManageStructure
+	}
+	var res ImportResult
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, sc, err := s.authorise(ctx, tx, schoolID, act)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(Kinds, kind) {
+			return apperr.E(apperr.Invalid, "roster.kind.invalid", fmt.Errorf("unknown roster kind %q", kind))
+		}
+		text, enc, err := Decode(file)
+		res.Encoding = enc
+		if err != nil {
+			var re *RowError
+			if errors.As(err, &re) {
+				res.Errors = []RowError{*re}
+				return errRejected
+			}
+			return err
+		}
+		im := &importer{s: s, tx: tx, sc: sc, actor: actorOf(a)}
+		switch kind {
+		case KindStaff:
+			res.Rows, res.Invites, err = im.staff(ctx, text)
+		case KindClasses:
+			res.Rows, err = im.classes(ctx, text)
+		case KindClubs:
+			res.Rows, err = im.clubs(ctx, text)
+		case KindAssignments:
+			res.Rows, err = im.assignments(ctx, text)
+		}
+		res.Errors = im.errs.sorted()
+		if err != nil {
+			return err
+		}
+		if len(res.Errors) > 0 {
+			return errRejected
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: im.actor, Action: AuditImport, ObjectKind: "school",
+			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+			Detail: map[string]any{"kind": string(kind), "count": res.Rows, "encoding": string(enc)}})
+	})
+	if errors.Is(err, errRejected) {
+		res.Rows, res.Invites = 0, nil
+		return res, nil
+	}
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return res, nil
+}
+
+// Export writes the school's roster of kind for year (0: the school's current year;
+// staff are not kept per year, so a staff file lists every account of the school) to w
+// as a CSV file in enc, and records the export in the audit log: staff names are
+// personal data. Nothing is written to w unless the export was recorded.
+func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year int, enc Encoding, w io.Writer) error {
+	var buf bytes.Buffer
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, sc, err := s.authorise(ctx, tx, schoolID, authz.ExportRoster)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(Kinds, kind) {
+			return apperr.E(apperr.Invalid, "roster.kind.invalid", fmt.Errorf("unknown roster kind %q", kind))
+		}
+		if !enc.Valid() {
+			return apperr.E(apperr.Invalid, "roster.encoding.invalid", fmt.Errorf("unknown encoding %q", enc))
+		}
+		if year == 0 {
+			year = sc.CurrentYear
+		}
+		text, n, err := s.export(ctx, tx, sc, kind, year)
+		if err != nil {
+			return err
+		}
+		if err := Encode(&buf, text, enc); err != nil {
+			var re *RowError
+			if errors.As(err, &re) {
+				return apperr.E(apperr.Invalid, "roster.export.unrepresentable", err)
+			}
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: AuditExport, ObjectKind: "school",
+			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+			Detail: map[string]any{"kind": string(kind), "count": n, "encoding": string(enc), "year": year}})
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("roster: write export: %w", err)
+	}
+	return nil
+}
+
+// authorise loads the school and checks that the signed-in actor may do act to it,
+// before anything else is read. A school outside the actor's reach (another school's
+// administrator, another board) is not found, so its existence is not disclosed; an
+// actor who may see the school but not do act (one of its teachers) is forbidden.
+func (s *Service) authorise(ctx context.Context, tx pgx.Tx, schoolID int64, act authz.Action) (*authz.Actor, school.School, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, school.School{}, err
+	}
+	sc, err := s.Schools.FindSchoolByID(ctx, tx, schoolID)
+	if err != nil {
+		return nil, school.School{}, err
+	}
+	t := authz.Target{BoardID: sc.BoardID, SchoolID: sc.ID}
+	if err := authz.Check(a, act, t); err != nil {
+		if authz.Check(a, authz.ViewSchool, t) != nil {
+			return nil, school.School{}, apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
+		return nil, school.School{}, err
+	}
+	return a, sc, nil
+}
+
+func actorOf(a *authz.Actor) audit.Actor { return audit.Actor{Kind: audit.Staff, ID: a.StaffID} }
