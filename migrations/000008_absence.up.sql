@@ -5,7 +5,11 @@ ALTER TABLE school
     ADD COLUMN absence_cutoff   time NOT NULL DEFAULT '08:00',
     ADD COLUMN absence_reasons  text[] NOT NULL DEFAULT '{illness,hospital,family,bereavement,suspension,other}',
     ADD COLUMN absence_symptoms text[] NOT NULL DEFAULT '{fever,headache,stomachache,cough,vomiting,other}',
-    ADD COLUMN absence_notify   boolean NOT NULL DEFAULT false;
+    ADD COLUMN absence_notify   boolean NOT NULL DEFAULT false,
+    ADD COLUMN absence_alert_percent integer NOT NULL DEFAULT 20 CHECK (absence_alert_percent BETWEEN 1 AND 100),
+    ADD COLUMN absence_club_reasons  boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN school.absence_alert_percent IS 'A class whose registered children absent with fever or 出席停止 on one day reach this share raises an alert to the school''s administrators (学級閉鎖 figures).';
+COMMENT ON COLUMN school.absence_club_reasons IS 'Whether club advisors see the reason of their members'' absences.';
 COMMENT ON COLUMN school.absence_cutoff IS 'After this time a report for today may not reach the teacher before homeroom: the form says so and shows the phone number.';
 COMMENT ON COLUMN school.absence_notify IS 'Whether parents get a LINE message when their report is acknowledged (it costs LINE messages).';
 

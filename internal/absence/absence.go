@@ -85,6 +85,10 @@ type Settings struct {
 	Symptoms []string
 	Notify   bool
 	Phone    string
+	// AlertPercent is the share of a class's registered children absent with fever or
+	// 出席停止 that raises an alert; ClubReasons lets club advisors see reasons.
+	AlertPercent int
+	ClubReasons  bool
 }
 
 // Form is what a parent submits.
@@ -203,6 +207,23 @@ type Store interface {
 	AcknowledgeReports(ctx context.Context, db pgx.Tx, ids []int64, staffID int64) ([]Report, error)
 	// FindClassScope returns a class's school and year.
 	FindClassScope(ctx context.Context, db pgx.Tx, classID int64) (schoolID int64, year int, err error)
+	// FindClubReports lists the reports covering a day of the children in a club.
+	FindClubReports(ctx context.Context, db pgx.Tx, clubID int64, day time.Time) ([]Report, error)
+	// FindClubScope returns a club's school and year.
+	FindClubScope(ctx context.Context, db pgx.Tx, clubID int64) (schoolID int64, year int, err error)
+	// FindSchoolReports lists a school's reports covering the days from..to (not cancelled).
+	FindSchoolReports(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]Report, error)
+	// FindClassInfo lists a school year's classes with their registered (verified)
+	// children.
+	FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ClassInfo, error)
 	// FindGuardianFriend returns a guardian's LINE friend and language.
 	FindGuardianFriend(ctx context.Context, db pgx.Tx, guardianID int64) (friendID int64, lang string, err error)
+}
+
+// ClassInfo is a class with how many of its children are registered and verified.
+type ClassInfo struct {
+	ID         int64
+	Grade      int
+	Label      string
+	Registered int
 }

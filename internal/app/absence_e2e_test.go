@@ -186,3 +186,86 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 	}
 	_ = school.Tokyo
 }
+
+func TestAbsenceThresholdAlert(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	// Alert at half the class.
+	if _, err := s.Pool.Exec(ctx, `UPDATE school SET absence_alert_percent = 50 WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+	today := absence.Today(time.Now()).Format("2006-01-02")
+	type parent struct {
+		u linesim.User
+		b *parentBrowser
+	}
+	var parents []parent
+	for i, n := range []string{"一", "二", "三", "四"} {
+		u, b := registeredParent(t, w, "保護者 "+n, "児童 "+n, code)
+		parents = append(parents, parent{u, b})
+		_ = i
+	}
+	report := func(p parent, n int) {
+		t.Helper()
+		link := absenceLink(t, w, p.u, n)
+		page := p.b.get(link)
+		key, _ := page.doc.Find(`input[name="key"]`).Attr("value")
+		child, _ := page.doc.Find(`input[name="child"]`).Attr("value")
+		r := p.b.post(link, url.Values{"key": {key}, "child": {child}, "kind": {"absent"}, "from": {today}, "reason": {"illness"}, "symptoms": {"fever"}, "temperature": {"38.5"}})
+		if r.status != http.StatusOK {
+			t.Fatalf("report: %d %s", r.status, text(r))
+		}
+	}
+	admin := newStaffClient(t, w.app.URL())
+	admin.secret = ""
+	stats := func() (string, int) {
+		st, err := s.Absence.Stats(kocho, sakuraID, absence.Today(time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range st.Classes {
+			if c.ID == class11 {
+				alert := "no alert"
+				if c.Alert {
+					alert = "alert"
+				}
+				return alert, c.Fever
+			}
+		}
+		t.Fatal("class missing from the figures")
+		return "", 0
+	}
+	report(parents[0], 1)
+	if alert, fever := stats(); alert != "no alert" || fever != 1 {
+		t.Fatalf("one of four with fever: %s, %d", alert, fever)
+	}
+	report(parents[1], 1)
+	if alert, fever := stats(); alert != "alert" || fever != 2 {
+		t.Fatalf("two of four with fever: %s, %d", alert, fever)
+	}
+	// The school's administrators see it on their start page.
+	alerts, err := s.Absence.Alerts(kocho)
+	if err != nil || len(alerts) != 1 || alerts[0].Label != "1年1組" || alerts[0].Percent != 50 {
+		t.Fatalf("alerts: %+v, %v", alerts, err)
+	}
+	// Teachers do not get the school's figures.
+	if _, err := s.Absence.Stats(signedInAs(t, w, "sakura.tannin11"), sakuraID, absence.Today(time.Now())); err == nil {
+		t.Error("a teacher read the school's figures")
+	}
+	_ = admin
+}

@@ -150,7 +150,10 @@ func matrix() map[string]matrixRow {
 		"POST /staff/absences/acknowledge": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
 			return url.Values{"class": {ids["classA11"]}, "date": {ids["today"]}}
 		}},
-		"GET /staff/absences/export":                     {want: classA11Decide(), query: func(ids map[string]string) string { return "?class=" + ids["classA11"] + "&date=" + ids["today"] }},
+		"GET /staff/absences/export": {want: classA11Decide(), query: func(ids map[string]string) string { return "?class=" + ids["classA11"] + "&date=" + ids["today"] }},
+		"GET /staff/absences/stats":  {want: adminsOnly()},
+		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: notFound, adminB: notFound,
+			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
 		"GET /staff/approvals":                           {want: signedInOnly()},
 		"POST /staff/approvals/{guardianshipID}/approve": {want: classA11Decide(), fresh: true},
 		"POST /staff/approvals/{guardianshipID}/reject":  {want: classA11Decide(), fresh: true},

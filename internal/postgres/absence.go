@@ -24,8 +24,9 @@ func absenceAD(id int64) vault.AD { return vault.NewADForID("absence_report", "d
 // FindSettings reads how a school takes reports.
 func (s *AbsenceStore) FindSettings(ctx context.Context, db pgx.Tx, schoolID int64) (absence.Settings, error) {
 	st := absence.Settings{SchoolID: schoolID}
-	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone
-		FROM school WHERE id = $1`, schoolID).Scan(&st.BoardID, &st.Cutoff, &st.Reasons, &st.Symptoms, &st.Notify, &st.Phone)
+	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone,
+		absence_alert_percent, absence_club_reasons
+		FROM school WHERE id = $1`, schoolID).Scan(&st.BoardID, &st.Cutoff, &st.Reasons, &st.Symptoms, &st.Notify, &st.Phone, &st.AlertPercent, &st.ClubReasons)
 	return st, classify(err, "absence settings")
 }
 
@@ -177,4 +178,37 @@ func (s *AbsenceStore) FindGuardianFriend(ctx context.Context, db pgx.Tx, guardi
 	var lang string
 	err := db.QueryRow(ctx, `SELECT friend_id, language FROM guardian WHERE id = $1`, guardianID).Scan(&friendID, &lang)
 	return friendID, lang, classify(err, "guardian friend")
+}
+
+// FindClubReports lists the reports covering a day of a club's members.
+func (s *AbsenceStore) FindClubReports(ctx context.Context, db pgx.Tx, clubID int64, day time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, db, `WHERE a.child_id IN (SELECT child_id FROM child_club WHERE club_id = $1)
+		AND a.date_from <= $2 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY cl.grade, cl.name, a.id`, clubID, day)
+}
+
+// FindClubScope returns a club's school and year.
+func (s *AbsenceStore) FindClubScope(ctx context.Context, db pgx.Tx, clubID int64) (int64, int, error) {
+	var schoolID int64
+	var year int
+	err := db.QueryRow(ctx, `SELECT school_id, year FROM club WHERE id = $1`, clubID).Scan(&schoolID, &year)
+	return schoolID, year, classify(err, "club")
+}
+
+// FindSchoolReports lists a school's reports covering any day of from..to.
+func (s *AbsenceStore) FindSchoolReports(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, db, `WHERE a.school_id = $1 AND a.date_from <= $3 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY a.id`, schoolID, from, to)
+}
+
+// FindClassInfo lists a school year's classes with their children that have at least
+// one verified guardian.
+func (s *AbsenceStore) FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]absence.ClassInfo, error) {
+	rows, _ := db.Query(ctx, `SELECT cl.id, cl.grade, cl.grade::text || '年' || cl.name, count(DISTINCT c.id) FILTER (WHERE gs.status = 'verified')
+		FROM class cl LEFT JOIN child c ON c.class_id = cl.id LEFT JOIN guardianship gs ON gs.child_id = c.id
+		WHERE cl.school_id = $1 AND cl.year = $2 GROUP BY cl.id ORDER BY cl.grade, length(cl.name), cl.name`, schoolID, year)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (absence.ClassInfo, error) {
+		var c absence.ClassInfo
+		err := r.Scan(&c.ID, &c.Grade, &c.Label, &c.Registered)
+		return c, err
+	})
+	return out, classify(err, "class info")
 }

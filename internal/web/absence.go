@@ -35,7 +35,10 @@ func absenceItem(r *http.Request, rep absence.Report) view.AbsenceItem {
 	for _, s := range rep.Detail.Symptoms {
 		symptoms = append(symptoms, loc.T("absence.symptom."+s))
 	}
-	reason := loc.T("absence.reason." + rep.Detail.Reason)
+	reason := ""
+	if rep.Detail.Reason != "" {
+		reason = loc.T("absence.reason." + rep.Detail.Reason)
+	}
 	if rep.Detail.Disease != "" {
 		reason += "（" + loc.T("absence.disease."+rep.Detail.Disease) + "）"
 	}
@@ -302,3 +305,131 @@ func (s *Server) absenceExport(w http.ResponseWriter, r *http.Request) {
 }
 
 var _ = registration.PurposeAbsence
+
+// trendPoints draws counts as an SVG polyline 140 × 30, scaled to the largest.
+func trendPoints(counts []int) (string, int) {
+	top := 1
+	for _, c := range counts {
+		top = max(top, c)
+	}
+	var b strings.Builder
+	for i, c := range counts {
+		x := 0
+		if len(counts) > 1 {
+			x = i * 140 / (len(counts) - 1)
+		}
+		y := 28 - c*26/top
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(x) + "," + strconv.Itoa(y))
+	}
+	return b.String(), top
+}
+
+func statsRow(label string, c absence.Counts) view.StatsRow {
+	return view.StatsRow{Label: label, Absent: c.Absent, Late: c.Late, Early: c.Early, Fever: c.Fever, Suspension: c.Suspension}
+}
+
+func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
+	a := authz.ActorFrom(r.Context())
+	q := r.URL.Query()
+	v := view.AbsenceStats{SchoolID: q.Get("school")}
+	schools, err := s.Schools.Schools(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, sc := range schools {
+		v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
+	}
+	if v.SchoolID == "" {
+		if a.SchoolID != 0 {
+			v.SchoolID = strconv.FormatInt(a.SchoolID, 10)
+		} else if len(schools) > 0 {
+			v.SchoolID = strconv.FormatInt(schools[0].ID, 10)
+		}
+	}
+	schoolID, _ := strconv.ParseInt(v.SchoolID, 10, 64)
+	day := absence.Today(time.Now())
+	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
+		day = d
+	}
+	st, err := s.Absence.Stats(r.Context(), schoolID, day)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	for _, sc := range schools {
+		if sc.ID == schoolID {
+			v.School = sc.Name
+		}
+	}
+	v.Date, v.AlertPercent = day.Format("2006-01-02"), st.AlertPercent
+	if len(st.Days) > 0 {
+		v.Days = st.Days[0].Format("1/2") + "〜" + st.Days[len(st.Days)-1].Format("1/2")
+	}
+	for _, c := range st.Classes {
+		row := statsRow(c.Label, c.Counts)
+		row.Registered, row.Percent, row.Alert = c.Registered, c.Percent, c.Alert
+		row.Points, row.Max = trendPoints(c.Trend)
+		v.Rows = append(v.Rows, row)
+		v.Total.Registered += c.Registered
+	}
+	var grades []int
+	for g := range st.Grades {
+		grades = append(grades, g)
+	}
+	slices.Sort(grades)
+	for _, g := range grades {
+		v.Grades = append(v.Grades, statsRow(loc.T("structure.grade_n", map[string]any{"Grade": g}), *st.Grades[g]))
+	}
+	total := statsRow("", st.Total)
+	total.Registered = v.Total.Registered
+	v.Total = total
+	for _, sy := range absence.Symptoms {
+		if n := st.Total.Symptoms[sy]; n > 0 {
+			v.Symptoms = append(v.Symptoms, view.Option{Label: loc.T("absence.symptom." + sy), Value: strconv.Itoa(n)})
+		}
+	}
+	s.render(w, r, http.StatusOK, view.AbsenceStatsPage(s.page(r, "absence.stats.title"), v))
+}
+
+func (s *Server) clubAbsences(w http.ResponseWriter, r *http.Request) {
+	me, err := s.Staff.Me(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := authz.ActorFrom(r.Context())
+	q := r.URL.Query()
+	c := view.ClubAbsences{Club: q.Get("club")}
+	for _, x := range me.Assignments {
+		if x.Year == a.Year && x.Duty == authz.Advisor {
+			c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(x.ClubID, 10), Label: x.Target})
+		}
+	}
+	if c.Club == "" && len(c.Clubs) > 0 {
+		c.Club = c.Clubs[0].Value
+	}
+	day := absence.Today(time.Now())
+	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
+		day = d
+	}
+	c.Date = day.Format("2006-01-02")
+	clubID, err := strconv.ParseInt(c.Club, 10, 64)
+	if err != nil {
+		s.fail(w, r, apperr.E(apperr.NotFound, "absence.club.no_club", err))
+		return
+	}
+	reports, err := s.Absence.Club(r.Context(), clubID, day)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, rep := range reports {
+		c.Items = append(c.Items, absenceItem(r, rep))
+	}
+	s.render(w, r, http.StatusOK, view.ClubAbsencesPage(s.page(r, "absence.club.title"), c))
+}

@@ -73,6 +73,8 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/staff/absences/rows", s.absenceRows)
 			r.Post("/staff/absences/acknowledge", s.absenceAcknowledge)
 			r.Get("/staff/absences/export", s.absenceExport)
+			r.Get("/staff/absences/stats", s.absenceStats)
+			r.Get("/staff/absences/club", s.clubAbsences)
 			r.Get("/staff/approvals", s.approvalsPage)
 			r.Post("/staff/approvals/{guardianshipID}/approve", s.decide(true))
 			r.Post("/staff/approvals/{guardianshipID}/reject", s.decide(false))

@@ -48,6 +48,14 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Duties = append(h.Duties, d)
 	}
+	alerts, err := s.Absence.Alerts(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, c := range alerts {
+		h.Alerts = append(h.Alerts, loc.T("absence.stats.alert", map[string]any{"Class": c.Label, "Percent": c.Percent}))
+	}
 	s.render(w, r, http.StatusOK, view.StaffHomePage(s.page(r, "home.title_short"), h))
 }
 
