@@ -100,6 +100,7 @@ func (a *App) Start(ctx context.Context) error {
 
 		Registration: a.services.Registration,
 		Absence:      a.services.Absence,
+		ListRefresh:  a.cfg.ListRefresh,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

@@ -45,7 +45,7 @@ func startLineWorld(t *testing.T) *lineWorld {
 	dbURL := pgtest.NewDBURL(t)
 	logs := &syncBuffer{}
 	cfg := &config.Config{DatabaseURL: dbURL, Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
-		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL}
+		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL, ListRefresh: time.Second}
 	a := app.New(cfg, logging.New(logs, slog.LevelDebug))
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -62,6 +62,9 @@ type Config struct {
 	// SessionMax ends a staff session this long after sign-in, however busy
 	// (RENRAKU_SESSION_MAX).
 	SessionMax time.Duration
+	// ListRefresh is how often open lists (the morning absence list) fetch new rows
+	// (RENRAKU_LIST_REFRESH).
+	ListRefresh time.Duration
 }
 
 // Defaults used when a variable is unset.
@@ -76,6 +79,7 @@ const (
 	DefaultSigninLinkTTL   = 72 * time.Hour
 	DefaultSessionIdle     = time.Hour
 	DefaultSessionMax      = 12 * time.Hour
+	DefaultListRefresh     = 30 * time.Second
 )
 
 // variable describes one setting: its environment name, its flag, and how to apply a
@@ -225,6 +229,14 @@ var variables = []variable{
 			return errors.New("must be a duration from 1s to 168h")
 		}
 		c.SessionMax = d
+		return nil
+	}},
+	{"RENRAKU_LIST_REFRESH", "list-refresh", "how often open lists fetch new rows", DefaultListRefresh.String(), func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 500*time.Millisecond || d > 10*time.Minute {
+			return errors.New("must be a duration from 500ms to 10m")
+		}
+		c.ListRefresh = d
 		return nil
 	}},
 }

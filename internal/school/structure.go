@@ -40,6 +40,10 @@ type Settings struct {
 	AbsenceReasons  []string
 	AbsenceSymptoms []string
 	AbsenceNotify   bool
+	// AbsenceAlertPercent is the share of a class absent with fever or 出席停止 that
+	// alerts the administrators; AbsenceClubReasons lets club advisors see reasons.
+	AbsenceAlertPercent int
+	AbsenceClubReasons  bool
 }
 
 // The reasons and symptoms an absence report may offer; each school switches them on
@@ -270,6 +274,9 @@ func checkSettings(upd *Settings) error {
 	upd.AbsenceSymptoms = keepKnown(upd.AbsenceSymptoms, AbsenceSymptoms)
 	if len(upd.AbsenceReasons) == 0 {
 		f.Add("absence_reasons", "school.absence_reasons.required")
+	}
+	if upd.AbsenceAlertPercent < 1 || upd.AbsenceAlertPercent > 100 {
+		f.Add("absence_alert_percent", "school.absence_alert.invalid")
 	}
 	return f.Err()
 }

@@ -222,6 +222,11 @@ func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
 		}
 		l.Items = append(l.Items, absenceItem(r, rep))
 	}
+	refresh := s.ListRefresh
+	if refresh <= 0 {
+		refresh = 30 * time.Second
+	}
+	l.Refresh = "every " + strconv.FormatInt(refresh.Milliseconds(), 10) + "ms"
 	params := url.Values{"class": {l.Class}, "date": {l.Date}}
 	l.RowsURL = "/staff/absences/rows?" + params.Encode()
 	params.Set("encoding", string(roster.UTF8BOM))

@@ -84,6 +84,10 @@ func settingsForm(sc school.School) view.Form {
 	if sc.AbsenceNotify {
 		f.Values["absence_notify"] = "on"
 	}
+	if sc.AbsenceClubReasons {
+		f.Values["absence_club_reasons"] = "on"
+	}
+	f.Values["absence_alert_percent"] = strconv.Itoa(sc.AbsenceAlertPercent)
 	return f
 }
 
@@ -110,7 +114,7 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp", "absence_cutoff", "absence_notify")
+	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp", "absence_cutoff", "absence_notify", "absence_club_reasons", "absence_alert_percent")
 	f.Values["office_days"] = strings.Join(r.PostForm["office_days"], "")
 	f.Values["absence_reasons"] = strings.Join(r.PostForm["absence_reasons"], " ")
 	f.Values["absence_symptoms"] = strings.Join(r.PostForm["absence_symptoms"], " ")
@@ -118,7 +122,8 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 		OfficeOpen: f.V("office_open"), OfficeClose: f.V("office_close"), OfficeDays: f.V("office_days"),
 		AutoReply: f.V("auto_reply"), TeacherTOTP: f.V("teacher_totp") == "on",
 		AbsenceCutoff: f.V("absence_cutoff"), AbsenceReasons: r.PostForm["absence_reasons"], AbsenceSymptoms: r.PostForm["absence_symptoms"],
-		AbsenceNotify: f.V("absence_notify") == "on"}
+		AbsenceNotify: f.V("absence_notify") == "on", AbsenceClubReasons: f.V("absence_club_reasons") == "on"}
+	upd.AbsenceAlertPercent, _ = strconv.Atoi(f.V("absence_alert_percent"))
 	if err := s.Schools.UpdateSettings(r.Context(), id, upd); err != nil {
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -50,6 +51,8 @@ type Server struct {
 	Registration *registration.Service
 	// Absence serves the parents' absence form and the teachers' morning list.
 	Absence *absence.Service
+	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
+	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
 	// mode (never in serve).
 	Mounts map[string]http.Handler

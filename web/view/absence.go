@@ -38,13 +38,15 @@ type AbsenceItem struct {
 
 // AbsenceList is the teachers' morning list.
 type AbsenceList struct {
-	Classes    []Option
-	Class      string
-	Date       string
-	Label      string
-	Items      []AbsenceItem
-	Pending    int
-	RowsURL    string
+	Classes []Option
+	Class   string
+	Date    string
+	Label   string
+	Items   []AbsenceItem
+	Pending int
+	RowsURL string
+	// Refresh is the htmx trigger that fetches new rows, such as "every 30s".
+	Refresh    string
 	ExportBOM  string
 	ExportSJIS string
 }

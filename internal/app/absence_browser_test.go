@@ -1,0 +1,107 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/browsertest"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/registration"
+)
+
+func TestAbsenceInChromium(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+	u, _ := registeredParent(t, w, "森 さやか", "森 ゆうた", code)
+	link := absenceLink(t, w, u, 1)
+
+	// The homeroom teacher opens today's list on a PC: nothing yet.
+	teacher := browsertest.New(t, 1280, 800)
+	err := chromedp.Do(teacher,
+		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-absences"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="to-absences"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence-table"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The parent reports 遅刻 on a phone: without a time first, then with one.
+	phone := browsertest.New(t, 360, 740)
+	err = chromedp.Do(phone,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="kind-late"]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-reason`), "hospital"),
+		chromedp.Click(chromedp.CSS(`[data-testid="absence-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="form-message"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
+	if !strings.Contains(body, "時刻を入力してください") {
+		t.Fatalf("no message for the missing time: %s", body)
+	}
+	browsertest.Screenshot(t, phone, "absence-error")
+	err = chromedp.Do(phone,
+		chromedp.SetValue(chromedp.CSS(`#f-time`), "10:15"),
+		chromedp.SendKeys(chromedp.CSS(`#f-note`), "歯医者に寄ってから登校します"),
+		chromedp.Click(chromedp.CSS(`[data-testid="absence-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence-done"]`)),
+	)
+	if err != nil {
+		body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
+		t.Fatalf("submit: %v: %s", err, body)
+	}
+	browsertest.Screenshot(t, phone, "absence-done")
+
+	// The open list shows it without a reload (the test app refreshes every second).
+	waitCtx, cancel := context.WithTimeout(teacher, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence-row"]`))); err != nil {
+		t.Fatalf("the new report did not appear: %v", err)
+	}
+	row, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="absence-row"]`)))
+	if !strings.Contains(row, "森 ゆうた") || !strings.Contains(row, "10:15") || !strings.Contains(row, "歯医者") {
+		t.Errorf("row: %q", row)
+	}
+	err = chromedp.Do(teacher,
+		chromedp.Click(chromedp.CSS(`[data-testid="ack-all"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="absence-status"]`)))
+	if !strings.Contains(state, "確認済") {
+		t.Errorf("after acknowledging: %q", state)
+	}
+	browsertest.Screenshot(t, teacher, "absence-list")
+	_ = absence.Sent
+}
