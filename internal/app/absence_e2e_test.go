@@ -116,6 +116,32 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 		t.Fatalf("past date: %d %s", r.status, text(r))
 	}
 
+	// Other bad input, each refused with a message and nothing stored: a range over 30
+	// days, a note over 200 characters, another family's child.
+	for name, tc := range map[string]struct {
+		form url.Values
+		want string
+	}{
+		"range": {url.Values{"kind": {"absent"}, "from": {tomorrow}, "to": {today.AddDate(0, 0, 40).Format("2006-01-02")}, "reason": {"family"}}, "30日"},
+		"note":  {url.Values{"kind": {"absent"}, "from": {tomorrow}, "reason": {"other"}, "note": {strings.Repeat("あ", 201)}}, "200文字以内"},
+	} {
+		if r := send(b2, link2, tc.form); r.status != http.StatusUnprocessableEntity || !strings.Contains(text(r), tc.want) {
+			t.Errorf("%s: %d %s", name, r.status, text(r))
+		}
+	}
+	page1 := b1.get(link1)
+	child1, _ := page1.doc.Find(`input[name="child"]`).Attr("value")
+	page2 := b2.get(link2)
+	key2, _ := page2.doc.Find(`input[name="key"]`).Attr("value")
+	if r := b2.post(link2, url.Values{"key": {key2}, "child": {child1}, "kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("another family's child: %d", r.status)
+	}
+	var stored int
+	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM absence_report`).Scan(&stored)
+	if stored != 2 {
+		t.Fatalf("%d reports stored, want 2 (bad input stores nothing)", stored)
+	}
+
 	// Parent 3 reports tomorrow, then cancels.
 	link3 := absenceLink(t, w, p3, 1)
 	if r := send(b3, link3, url.Values{"kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}}); r.status != http.StatusOK {
@@ -192,7 +218,8 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 	w := startLineWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	if _, err := demo.SeedStaff(ctx, s); err != nil {
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
 		t.Fatal(err)
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
@@ -232,7 +259,11 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 		}
 	}
 	admin := newStaffClient(t, w.app.URL())
-	admin.secret = ""
+	for _, l := range logins {
+		if l.Login == "sakura.kocho" {
+			admin.secret = l.TOTPSecret
+		}
+	}
 	stats := func() (string, int) {
 		st, err := s.Absence.Stats(kocho, sakuraID, absence.Today(time.Now()))
 		if err != nil {
@@ -263,9 +294,20 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 	if err != nil || len(alerts) != 1 || alerts[0].Label != "1年1組" || alerts[0].Percent != 50 {
 		t.Fatalf("alerts: %+v, %v", alerts, err)
 	}
+	// On the pages: the stats page and the administrator's start page show the alert.
+	admin.signIn("sakura.kocho", demo.Password)
+	page := admin.get("/staff/absences/stats")
+	if page.status != http.StatusOK || !strings.Contains(page.doc.Find(`[data-testid="stats-alert"]`).Text(), "1年1組") {
+		t.Errorf("stats page: %d %s", page.status, text(page))
+	}
+	if got := page.doc.Find(`[data-testid="stats-row"] polyline`).Length(); got == 0 {
+		t.Error("no trend chart")
+	}
+	if home := admin.get("/staff/"); home.doc.Find(`[data-testid="home-alert"]`).Length() != 1 {
+		t.Errorf("home page alert: %s", text(home))
+	}
 	// Teachers do not get the school's figures.
 	if _, err := s.Absence.Stats(signedInAs(t, w, "sakura.tannin11"), sakuraID, absence.Today(time.Now())); err == nil {
 		t.Error("a teacher read the school's figures")
 	}
-	_ = admin
 }

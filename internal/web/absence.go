@@ -393,6 +393,21 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 	total := statsRow("", st.Total)
 	total.Registered = v.Total.Registered
 	v.Total = total
+	if a.Role == authz.BoardAdmin {
+		for _, sc := range schools {
+			bs, err := s.Absence.Stats(r.Context(), sc.ID, day)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			row := statsRow(sc.Name, bs.Total)
+			for _, c := range bs.Classes {
+				row.Registered += c.Registered
+				row.Alert = row.Alert || c.Alert
+			}
+			v.Board = append(v.Board, row)
+		}
+	}
 	for _, sy := range absence.Symptoms {
 		if n := st.Total.Symptoms[sy]; n > 0 {
 			v.Symptoms = append(v.Symptoms, view.Option{Label: loc.T("absence.symptom." + sy), Value: strconv.Itoa(n)})

@@ -12,6 +12,8 @@ type AbsenceStats struct {
 	Schools      []Option
 	SchoolID     string
 	Days         string // first and last day of the trend
+	// Board is every school's totals for the day (board administrators).
+	Board []StatsRow
 }
 
 // StatsRow is one class's (or grade's) figures.
