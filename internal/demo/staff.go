@@ -229,7 +229,7 @@ func ensureStaff(ctx context.Context, s *app.Services, in staff.NewStaff) (Login
 		if err != nil {
 			return l, err
 		}
-		if _, err := s.Staff.ConfirmEnrolment(ctx, acc.ID, code, false, staff.Client{}); err != nil {
+		if _, err := s.Staff.ConfirmEnrolment(ctx, acc.ID, code, Password, false, staff.Client{}); err != nil {
 			return l, fmt.Errorf("demo: enrol %s: %w", in.Login, err)
 		}
 		secret = enr.Secret

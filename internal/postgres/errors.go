@@ -23,5 +23,9 @@ func classify(err error, what string) error {
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return apperr.E(apperr.Conflict, "", fmt.Errorf("%s: %w", what, err))
 	}
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		// Still referred to (a class with registered children, say).
+		return apperr.E(apperr.Conflict, "error.in_use", fmt.Errorf("%s: %w", what, err))
+	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -3,6 +3,8 @@ package staff
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,6 +27,8 @@ func (s *Service) List(ctx context.Context, boardID, schoolID int64) ([]Staff, e
 		if err != nil {
 			return err
 		}
+		// Names are encrypted (and have no reading), so the list is in login ID order.
+		slices.SortFunc(out, func(a, b Staff) int { return strings.Compare(a.Login.Reveal(), b.Login.Reveal()) })
 		for i := range out {
 			if out[i].Assignments, err = s.Store.FindAssignments(ctx, tx, out[i].ID); err != nil {
 				return err

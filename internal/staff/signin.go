@@ -271,8 +271,10 @@ func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential
 
 // ConfirmEnrolment makes the pending TOTP secret the account's second factor once the
 // person has shown a code from it, and returns fresh recovery codes to show once. When
-// signingIn, enrolment is the last step of a sign-in, which is audited as such.
-func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code string, signingIn bool, c Client) ([]string, error) {
+// signingIn, enrolment is the last step of a sign-in, which is audited as such;
+// otherwise (a signed-in person replacing their app) the current password is asked
+// again, so that an unattended session cannot move the second factor.
+func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code, password string, signingIn bool, c Client) ([]string, error) {
 	var codes []string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
@@ -285,6 +287,11 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code stri
 		}
 		if cr.TOTPPending.IsZero() {
 			return apperr.E(apperr.Conflict, "staff.totp.expired", errors.New("no pending enrolment"))
+		}
+		if !signingIn {
+			if ok, err := credential.VerifyPassword(password, cr.PasswordHash); err != nil || !ok {
+				return apperr.Fields{"current": "staff.password.wrong"}.Err()
+			}
 		}
 		step, ok := credential.CheckTOTP(cr.TOTPPending.Reveal(), code, s.now(), 0)
 		if !ok {

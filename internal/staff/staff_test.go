@@ -93,11 +93,11 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 	if err != nil || len(enr.QRPNG) == 0 {
 		t.Fatalf("begin enrolment: %v", err)
 	}
-	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, "000000", false, client); apperr.FieldsOf(err)["code"] == "" {
+	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, "000000", stafftest.Password, false, client); apperr.FieldsOf(err)["code"] == "" {
 		t.Fatalf("wrong enrolment code accepted: %v", err)
 	}
 	code, _ := totp.GenerateCode(enr.Secret, now)
-	recovery, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, false, client)
+	recovery, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, stafftest.Password, false, client)
 	if err != nil || len(recovery) != 10 {
 		t.Fatalf("confirm: %v (%d codes)", err, len(recovery))
 	}

@@ -139,7 +139,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
 		return
 	}
-	codes, err := s.Staff.ConfirmEnrolment(r.Context(), id, r.PostFormValue("code"), required, clientOf(r))
+	codes, err := s.Staff.ConfirmEnrolment(r.Context(), id, r.PostFormValue("code"), r.PostFormValue("current"), required, clientOf(r))
 	if err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {
