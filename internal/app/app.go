@@ -101,6 +101,7 @@ func (a *App) Start(ctx context.Context) error {
 		Registration: a.services.Registration,
 		Absence:      a.services.Absence,
 		ListRefresh:  a.cfg.ListRefresh,
+		Inbox:        a.services.Inbox,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

@@ -17,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/registration"
@@ -154,6 +155,12 @@ func matrix() map[string]matrixRow {
 		"GET /staff/absences/stats":  {want: adminsOnly()},
 		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: notFound, adminB: notFound,
 			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
+		"GET /staff/inbox":                  {want: signedInOnly()},
+		"GET /staff/inbox/{conversationID}": {want: classA11Decide()},
+		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
+			return url.Values{"body": {"お知らせありがとうございます"}}
+		}},
+		"POST /staff/inbox/{conversationID}/state":       {want: classA11Decide()},
 		"GET /staff/approvals":                           {want: signedInOnly()},
 		"POST /staff/approvals/{guardianshipID}/approve": {want: classA11Decide(), fresh: true},
 		"POST /staff/approvals/{guardianshipID}/reject":  {want: classA11Decide(), fresh: true},
@@ -268,7 +275,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	for _, x := range mustGet(t, w, w.HomeroomA11.ID).Assignments {
 		homeroomDuty = x.ID
 	}
-	base := map[string]string{"guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
+	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
 		"reportID": "1", "classA11": id(w.ClassA11.ID), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
 	// fresh makes objects in school A an allowed persona's request may change or delete.
@@ -432,4 +439,30 @@ func pendingRegistration(t *testing.T, a *app.App, w *stafftest.World) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// conversationA11 makes a parent's conversation with the homeroom teacher of 1年1組 at
+// school A and returns its ID.
+func conversationA11(t *testing.T, a *app.App, w *stafftest.World) int64 {
+	t.Helper()
+	ctx := context.Background()
+	s := a.Services()
+	gid := pendingRegistration(t, a, w)
+	var convID int64
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var guardianID, childID int64
+		if err := tx.QueryRow(ctx, `SELECT guardian_id, child_id FROM guardianship WHERE id = $1`, gid).Scan(&guardianID, &childID); err != nil {
+			return err
+		}
+		var err error
+		convID, err = s.Inbox.Store.OpenConversation(ctx, tx, guardianID, inbox.Choice{Target: inbox.Homeroom, ChildID: childID, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
+		if err != nil {
+			return err
+		}
+		return s.Inbox.Store.AddMessage(ctx, tx, convID, &inbox.Message{Direction: "in", Body: "明日の持ち物を教えてください"}, 0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return convID
 }

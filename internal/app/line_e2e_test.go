@@ -107,10 +107,15 @@ func TestFollowGetsWelcomeReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBotText(t, w, u.ID, "メニューからご利用ください", 1)
-	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.contact", ""), nil); err != nil {
+	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.handouts", ""), nil); err != nil {
 		t.Fatal(err)
 	}
 	waitBotText(t, w, u.ID, "準備中", 1)
+	// 連絡する before registering sends the registration link.
+	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.contact", ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "下のボタンから登録してください", 1)
 
 	// Personal data: the LINE user ID, display name, status message and the text the
 	// parent typed appear nowhere in the database dump or the logs.

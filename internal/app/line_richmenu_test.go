@@ -57,7 +57,8 @@ func TestRichMenuSyncIsIdempotentAndLinks(t *testing.T) {
 	if err != nil || res.Status != http.StatusOK {
 		t.Fatalf("tap: %+v %v", res, err)
 	}
-	waitBotText(t, w, u.ID, "準備中", 1)
+	// (Not registered: the answer is the registration link.)
+	waitBotText(t, w, u.ID, "下のボタンから登録してください", 1)
 	if err := svc.LinkRichMenu(context.Background(), f.ID, line.MenuGuest); err != nil {
 		t.Fatal(err)
 	}

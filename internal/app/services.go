@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres"
@@ -43,6 +44,8 @@ type Services struct {
 	Registration *registration.Service
 	// Absence is the parents' absence reports and the teachers' morning list.
 	Absence *absence.Service
+	// Inbox is 「連絡する」: parents' conversations with the staff on duty.
+	Inbox *inbox.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -79,6 +82,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Absence = &absence.Service{Pool: pool, Store: &postgres.AbsenceStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
 		T: s.Registration.T}
 	s.Absence.Register(s.LINE)
+	s.Inbox = &inbox.Service{Pool: pool, Store: &postgres.InboxStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
+		T: s.Registration.T}
+	s.Inbox.Register(s.LINE)
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)

@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status."} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery."} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -152,6 +152,10 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"influenza", "covid", "other"}
 		case "absence.status.":
 			codes = []string{"sent", "acknowledged", "cancelled"}
+		case "inbox.state.":
+			codes = []string{"open", "in_progress", "done"}
+		case "inbox.delivery.":
+			codes = []string{"queued", "sent", "failed", "undeliverable"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

@@ -30,8 +30,13 @@ func (s *Service) welcome(ctx context.Context, tx pgx.Tx, in *Incoming) error {
 	return s.replyText(ctx, tx, in, "welcome", "line.welcome")
 }
 
-// defaultMessage answers messages no feature took: text gets a pointer to the menu,
-// other kinds a polite note that only text is read.
+// DefaultMessage answers a message no feature takes: text gets a pointer to the menu,
+// other kinds a polite note that only text is read. Features that handle messages call
+// it for the ones they leave.
+func (s *Service) DefaultMessage(ctx context.Context, tx pgx.Tx, in *Incoming) error {
+	return s.defaultMessage(ctx, tx, in)
+}
+
 func (s *Service) defaultMessage(ctx context.Context, tx pgx.Tx, in *Incoming) error {
 	if m, ok := in.Event.(webhook.MessageEvent); ok {
 		if _, isText := m.Message.(webhook.TextMessageContent); isText {

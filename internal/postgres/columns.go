@@ -22,4 +22,5 @@ var EncryptedColumns = []vault.Column{
 	{Table: "child", Column: "name_enc", ADColumn: "name"},
 	{Table: "class_code", Column: "code_enc", ADColumn: "code", RowExpr: "class_id::text"},
 	{Table: "absence_report", Column: "detail_enc", ADColumn: "detail"},
+	{Table: "message", Column: "body_enc", ADColumn: "body"},
 }

@@ -43,6 +43,15 @@ func (s *Service) onRegister(ctx context.Context, tx pgx.Tx, in *line.Incoming) 
 	return s.sendLink(ctx, tx, in, purpose, text)
 }
 
+// SendRegisterLink answers a friend who is not registered (yet) with their registration
+// link: other features call it when an unregistered friend taps their menu button.
+func (s *Service) SendRegisterLink(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	if in.Friend == nil {
+		return nil
+	}
+	return s.sendLink(ctx, tx, in, PurposeRegister, "reg.line.register")
+}
+
 func (s *Service) onProfile(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
 	return s.onRegister(ctx, tx, in)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/i18n"
+	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
@@ -51,6 +52,8 @@ type Server struct {
 	Registration *registration.Service
 	// Absence serves the parents' absence form and the teachers' morning list.
 	Absence *absence.Service
+	// Inbox serves the teachers' conversations with parents.
+	Inbox *inbox.Service
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

@@ -1,0 +1,131 @@
+// Package inbox is 「連絡する」 (SPEC C3): a parent chooses who to write to — the
+// homeroom teacher of a child's class, the advisor of a child's club, or the school
+// office — and their LINE messages land in that conversation; staff whose duties give
+// them the conversation read it in the browser and answer, and the answer reaches the
+// parent in LINE under the role (【1年1組 担任】), never a staff member's own account.
+package inbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Targets of a conversation.
+const (
+	Homeroom = "homeroom"
+	Advisor  = "advisor"
+	Office   = "office"
+)
+
+// States of a conversation: 未対応, 対応中, 完了.
+const (
+	Open       = "open"
+	InProgress = "in_progress"
+	Done       = "done"
+)
+
+// Inactivity is how long a parent's choice of conversation lasts: after it, their next
+// message asks again whom it is for.
+const Inactivity = 72 * time.Hour
+
+// MaxReply is the longest reply, in LINE's count, leaving room for the role prefix.
+const MaxReply = 4900
+
+// Conversation is a conversation as staff see it.
+type Conversation struct {
+	ID            int64
+	SchoolID      int64
+	BoardID       int64
+	GuardianID    int64
+	FriendID      int64
+	ChildID       int64
+	Target        string
+	ClassID       int64
+	ClubID        int64
+	Year          int
+	State         string
+	Unread        int
+	LastMessageAt time.Time
+	// For display.
+	Nickname   vault.Personal
+	ChildName  vault.Personal
+	Label      string // 1年1組 担任, サッカー部 顧問, 学校（事務・管理職）
+	ClassLabel string
+}
+
+// Message is one message of a conversation.
+type Message struct {
+	ID        int64
+	Direction string // in, out
+	Body      vault.Personal
+	StaffID   int64
+	StaffName vault.Personal
+	// Delivery is the outbox state of a reply: queued, sent, failed, undeliverable.
+	Delivery  string
+	CreatedAt time.Time
+}
+
+// Choice is a conversation a parent may start.
+type Choice struct {
+	Target   string
+	ChildID  int64
+	ClassID  int64
+	ClubID   int64
+	SchoolID int64
+	Label    string
+}
+
+// Filter selects conversations for a staff member.
+type Filter struct {
+	SchoolID int64
+	// All is every conversation of the school (administrators); otherwise those of the
+	// classes, clubs and (with Office) the office.
+	All      bool
+	ClassIDs []int64
+	ClubIDs  []int64
+	Office   bool
+	State    string
+}
+
+// Store is the persistence of conversations.
+type Store interface {
+	FindChoices(ctx context.Context, db pgx.Tx, guardianID int64) ([]Choice, error)
+	// OpenConversation finds or creates the conversation for a choice.
+	OpenConversation(ctx context.Context, db pgx.Tx, guardianID int64, c Choice) (int64, error)
+	SetCurrent(ctx context.Context, db pgx.Tx, guardianID, conversationID int64, at time.Time) error
+	// FindCurrent returns the guardian's current conversation and when it was chosen
+	// (0 when none).
+	FindCurrent(ctx context.Context, db pgx.Tx, guardianID int64) (int64, time.Time, error)
+	AddMessage(ctx context.Context, db pgx.Tx, conversationID int64, m *Message, outboundID int64) error
+	FindConversation(ctx context.Context, db pgx.Tx, id int64) (Conversation, error)
+	FindConversations(ctx context.Context, db pgx.Tx, f Filter) ([]Conversation, error)
+	FindMessages(ctx context.Context, db pgx.Tx, conversationID int64) ([]Message, error)
+	MarkRead(ctx context.Context, db pgx.Tx, id int64) error
+	SetState(ctx context.Context, db pgx.Tx, id int64, state string) error
+	// FirstAutoReply records today's out-of-hours auto-reply; false when it was sent.
+	FirstAutoReply(ctx context.Context, db pgx.Tx, conversationID int64, day time.Time) (bool, error)
+	// FindOffice returns a school's office hours and auto-reply text.
+	FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (Hours, error)
+}
+
+// Hours are when a school answers, and what it says outside them.
+type Hours struct {
+	Open, Close string // HH:MM
+	Days        string // weekday digits, 0 = Sunday
+	AutoReply   string
+}
+
+// Closed reports whether t (in Asia/Tokyo) is outside office hours.
+func (o Hours) Closed(t time.Time) bool {
+	wd := string(rune('0' + int(t.Weekday())))
+	found := false
+	for _, d := range o.Days {
+		found = found || string(d) == wd
+	}
+	hm := t.Format("15:04")
+	return !found || hm < o.Open || hm >= o.Close
+}

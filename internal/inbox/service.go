@@ -1,0 +1,347 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Service is the conversations' use cases.
+type Service struct {
+	Pool         *pgxpool.Pool
+	Store        Store
+	Registration *registration.Service
+	LINE         *line.Service
+	Audit        *audit.Log
+	// T translates a LINE message into a language.
+	T func(lang, id string, data map[string]any) string
+	// Now is the clock.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().In(school.Tokyo)
+	}
+	return time.Now().In(school.Tokyo)
+}
+
+// Register makes the inbox answer 「連絡する」, the choice of whom to write to, and the
+// parents' messages.
+func (s *Service) Register(l *line.Service) {
+	l.HandlePostback("menu.contact", s.onContact)
+	l.HandlePostback("contact.pick", s.onPick)
+	l.Handle("message", s.onMessage)
+}
+
+func (s *Service) guardian(ctx context.Context, tx pgx.Tx, in *line.Incoming) (registration.Guardian, bool, error) {
+	if in.Friend == nil {
+		return registration.Guardian{}, false, nil
+	}
+	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return g, false, nil
+	}
+	return g, err == nil, err
+}
+
+func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m line.Message) error {
+	if !in.Friend.Following {
+		return nil
+	}
+	_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "contact", Messages: []line.Message{m}, Reply: in})
+	return err
+}
+
+// choices asks whom to write to, with a quick reply per possible conversation.
+func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g registration.Guardian) error {
+	cs, err := s.Store.FindChoices(ctx, tx, g.ID)
+	if err != nil {
+		return err
+	}
+	m := line.Message{Text: s.T(g.Language, "inbox.line.choose", nil)}
+	for _, c := range cs {
+		if len(m.QuickReply) == line.MaxQuickReplyItems {
+			break
+		}
+		args := c.Target + ":" + strconv.FormatInt(c.ChildID, 10) + ":" + strconv.FormatInt(c.ClubID, 10) + ":" + strconv.FormatInt(c.SchoolID, 10)
+		label := c.Label
+		if line.UTF16Len(label) > line.MaxLabelLength {
+			label = string([]rune(label)[:line.MaxLabelLength-1]) + "…"
+		}
+		m.QuickReply = append(m.QuickReply, line.Action{Kind: "postback", Label: label, Data: line.PostbackData("contact.pick", args), DisplayText: c.Label})
+	}
+	if len(m.QuickReply) == 0 {
+		m = line.Message{Text: s.T(g.Language, "inbox.line.no_choice", nil)}
+	}
+	return s.reply(ctx, tx, in, m)
+}
+
+func (s *Service) onContact(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	g, ok, err := s.guardian(ctx, tx, in)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.Registration.SendRegisterLink(ctx, tx, in)
+	}
+	return s.choices(ctx, tx, in, g)
+}
+
+func (s *Service) onPick(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	g, ok, err := s.guardian(ctx, tx, in)
+	if err != nil || !ok {
+		return err
+	}
+	pb, _ := in.Event.(webhook.PostbackEvent)
+	_, args, _ := line.ParsePostbackData(pb.Postback.Data)
+	parts := strings.Split(args, ":")
+	if len(parts) != 4 {
+		return s.choices(ctx, tx, in, g)
+	}
+	childID, _ := strconv.ParseInt(parts[1], 10, 64)
+	clubID, _ := strconv.ParseInt(parts[2], 10, 64)
+	schoolID, _ := strconv.ParseInt(parts[3], 10, 64)
+	// Only a choice the guardian has now counts: the postback is the parent's, but old
+	// buttons stay in the chat.
+	cs, err := s.Store.FindChoices(ctx, tx, g.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.Target == parts[0] && c.ChildID == childID && c.ClubID == clubID && c.SchoolID == schoolID {
+			id, err := s.Store.OpenConversation(ctx, tx, g.ID, c)
+			if err != nil {
+				return err
+			}
+			if err := s.Store.SetCurrent(ctx, tx, g.ID, id, s.now()); err != nil {
+				return err
+			}
+			return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, "inbox.line.chosen", map[string]any{"Label": c.Label})})
+		}
+	}
+	return s.choices(ctx, tx, in, g)
+}
+
+// onMessage stores a registered parent's text in their current conversation, asks whom
+// it is for when there is none (or it lapsed), and answers out of office hours once a
+// day. Other messages go to LINE's default handling.
+func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	g, ok, err := s.guardian(ctx, tx, in)
+	if err != nil {
+		return err
+	}
+	msg, isMsg := in.Event.(webhook.MessageEvent)
+	text, isText := msg.Message.(webhook.TextMessageContent)
+	if !ok || !isMsg || !isText {
+		return s.LINE.DefaultMessage(ctx, tx, in)
+	}
+	convID, at, err := s.Store.FindCurrent(ctx, tx, g.ID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if convID == 0 || now.Sub(at) > Inactivity {
+		return s.choices(ctx, tx, in, g)
+	}
+	m := Message{Direction: "in", Body: vault.Personal(text.Text)}
+	if err := s.Store.AddMessage(ctx, tx, convID, &m, 0); err != nil {
+		return err
+	}
+	if err := s.Store.SetCurrent(ctx, tx, g.ID, convID, now); err != nil {
+		return err
+	}
+	c, err := s.Store.FindConversation(ctx, tx, convID)
+	if err != nil {
+		return err
+	}
+	hours, err := s.Store.FindOffice(ctx, tx, c.SchoolID)
+	if err != nil {
+		return err
+	}
+	if !hours.Closed(now) {
+		return nil
+	}
+	first, err := s.Store.FirstAutoReply(ctx, tx, convID, now)
+	if err != nil || !first {
+		return err
+	}
+	reply := hours.AutoReply
+	if reply == "" {
+		reply = s.T(g.Language, "inbox.line.closed", nil)
+	}
+	return s.reply(ctx, tx, in, line.Message{Text: reply})
+}
+
+// target is the authorisation target of a conversation and the action it needs.
+func target(c Conversation) (authz.Action, authz.Target) {
+	t := authz.Target{BoardID: c.BoardID, SchoolID: c.SchoolID, Year: c.Year, ClassID: c.ClassID, ClubID: c.ClubID}
+	switch c.Target {
+	case Homeroom:
+		return authz.ViewClassData, t
+	case Advisor:
+		return authz.ViewClubData, t
+	}
+	return authz.ViewOfficeInbox, t
+}
+
+// conversation loads a conversation the actor may read; one outside their school is not
+// found, one of their school but not their duty is forbidden.
+func (s *Service) conversation(ctx context.Context, tx pgx.Tx, id int64) (*authz.Actor, Conversation, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, Conversation{}, err
+	}
+	c, err := s.Store.FindConversation(ctx, tx, id)
+	if err != nil {
+		return nil, c, err
+	}
+	act, t := target(c)
+	if err := authz.Check(a, act, t); err != nil {
+		if authz.Check(a, authz.ViewSchoolData, t) == nil {
+			return a, c, nil
+		}
+		if authz.Check(a, authz.ViewSchool, t) != nil {
+			return nil, c, apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
+		return nil, c, err
+	}
+	return a, c, nil
+}
+
+// List returns the conversations the actor's duties give them, newest first. Viewing
+// the list (nicknames, children's names) is audited.
+func (s *Service) List(ctx context.Context, state string) ([]Conversation, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, err
+	}
+	if a.SchoolID == 0 {
+		return nil, authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID})
+	}
+	f := Filter{SchoolID: a.SchoolID, State: state}
+	if authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}) == nil {
+		f.All = true
+	} else {
+		for _, x := range a.Assignments {
+			switch x.Duty {
+			case authz.Homeroom, authz.SubHomeroom:
+				f.ClassIDs = append(f.ClassIDs, x.ClassID)
+			case authz.Advisor:
+				f.ClubIDs = append(f.ClubIDs, x.ClubID)
+			case authz.Office:
+				f.Office = true
+			}
+		}
+	}
+	var out []Conversation
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		all, err := s.Store.FindConversations(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			act, t := target(c)
+			if authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil {
+				out = append(out, c)
+			}
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "inbox.list_view",
+			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"rows": len(out)}})
+	})
+	return out, err
+}
+
+// Thread returns a conversation and its messages, marks it read, and audits the view.
+func (s *Service) Thread(ctx context.Context, id int64) (Conversation, []Message, error) {
+	var c Conversation
+	var ms []Message
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var a *authz.Actor
+		var err error
+		if a, c, err = s.conversation(ctx, tx, id); err != nil {
+			return err
+		}
+		if ms, err = s.Store.FindMessages(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		if err := s.Store.MarkRead(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.view",
+			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
+	})
+	return c, ms, err
+}
+
+// Reply queues a staff answer: it reaches the parent in LINE prefixed with the role
+// (【1年1組 担任】), durably, through the outbox (retries with LINE's retry key, no
+// duplicate, no loss on restart).
+func (s *Service) Reply(ctx context.Context, id int64, text string) error {
+	text = strings.TrimSpace(text)
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, c, err := s.conversation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case text == "":
+			return apperr.Fields{"body": "inbox.reply.empty"}.Err()
+		case line.UTF16Len(text) > MaxReply:
+			return apperr.Fields{"body": "inbox.reply.too_long"}.Err()
+		}
+		f, err := s.LINE.Store.FindFriend(ctx, tx, c.FriendID)
+		if err != nil {
+			return err
+		}
+		body := "【" + c.Label + "】\n" + text
+		outID, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: body}}})
+		if err != nil {
+			return err
+		}
+		m := Message{Direction: "out", Body: vault.Personal(text), StaffID: a.StaffID}
+		if err := s.Store.AddMessage(ctx, tx, c.ID, &m, outID); err != nil {
+			return err
+		}
+		if c.State == Open {
+			if err := s.Store.SetState(ctx, tx, c.ID, InProgress); err != nil {
+				return err
+			}
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.reply",
+			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
+	})
+}
+
+// SetState marks a conversation 未対応, 対応中 or 完了.
+func (s *Service) SetState(ctx context.Context, id int64, state string) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, c, err := s.conversation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if state != Open && state != InProgress && state != Done {
+			return apperr.E(apperr.Invalid, "inbox.state.invalid", errors.New("unknown state"))
+		}
+		if err := s.Store.SetState(ctx, tx, c.ID, state); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.state",
+			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID,
+			Detail: map[string]any{"state": state}})
+	})
+}

@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// InboxStore implements inbox.Store. Message bodies are encrypted.
+type InboxStore struct {
+	Vault *vault.Vault
+}
+
+var _ inbox.Store = (*InboxStore)(nil)
+
+func messageAD(id int64) vault.AD { return vault.NewADForID("message", "body", id) }
+
+// officeLabel is how the school office signs its replies.
+const officeLabel = "学校（事務・管理職）"
+
+// FindChoices lists whom a guardian may write to: the homeroom teacher of each verified
+// child's class, the advisor of each of their clubs, and each school's office.
+func (s *InboxStore) FindChoices(ctx context.Context, db pgx.Tx, guardianID int64) ([]inbox.Choice, error) {
+	rows, err := db.Query(ctx, `
+		SELECT c.id, c.school_id, c.class_id, cl.grade::text || '年' || cl.name, gs.status,
+			COALESCE(array_agg(k.id ORDER BY k.name) FILTER (WHERE k.id IS NOT NULL), '{}'),
+			COALESCE(array_agg(k.name ORDER BY k.name) FILTER (WHERE k.id IS NOT NULL), '{}')
+		FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
+		LEFT JOIN child_club cc ON cc.child_id = c.id LEFT JOIN club k ON k.id = cc.club_id
+		WHERE gs.guardian_id = $1 AND gs.status <> 'rejected'
+		GROUP BY c.id, cl.grade, cl.name, gs.status ORDER BY c.id`, guardianID)
+	if err != nil {
+		return nil, classify(err, "choices")
+	}
+	defer rows.Close()
+	var out []inbox.Choice
+	seen := map[[3]int64]bool{}
+	offices := map[int64]bool{}
+	var schools []int64
+	for rows.Next() {
+		var childID, schoolID, classID int64
+		var label, status string
+		var clubIDs []int64
+		var clubNames []string
+		if err := rows.Scan(&childID, &schoolID, &classID, &label, &status, &clubIDs, &clubNames); err != nil {
+			return nil, classify(err, "choices")
+		}
+		if status == "verified" {
+			if k := [3]int64{0, classID, 0}; !seen[k] {
+				seen[k] = true
+				out = append(out, inbox.Choice{Target: inbox.Homeroom, ChildID: childID, ClassID: classID, SchoolID: schoolID, Label: label + " 担任"})
+			}
+			for i, id := range clubIDs {
+				if k := [3]int64{1, 0, id}; !seen[k] {
+					seen[k] = true
+					out = append(out, inbox.Choice{Target: inbox.Advisor, ChildID: childID, ClubID: id, SchoolID: schoolID, Label: clubNames[i] + " 顧問"})
+				}
+			}
+		}
+		if !offices[schoolID] {
+			offices[schoolID] = true
+			schools = append(schools, schoolID)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "choices")
+	}
+	for _, id := range schools {
+		label := officeLabel
+		if len(schools) > 1 {
+			var name string
+			if err := db.QueryRow(ctx, `SELECT name FROM school WHERE id = $1`, id).Scan(&name); err != nil {
+				return nil, classify(err, "school name")
+			}
+			label = name + "（事務・管理職）"
+		}
+		out = append(out, inbox.Choice{Target: inbox.Office, SchoolID: id, Label: label})
+	}
+	return out, nil
+}
+
+// OpenConversation finds or creates a conversation.
+func (s *InboxStore) OpenConversation(ctx context.Context, db pgx.Tx, guardianID int64, c inbox.Choice) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, `
+		INSERT INTO conversation (school_id, guardian_id, child_id, target, class_id, club_id)
+		VALUES ($1, $2, NULLIF($3, 0), $4, NULLIF($5, 0), NULLIF($6, 0))
+		ON CONFLICT (guardian_id, target, child_id, class_id, club_id) DO UPDATE SET target = EXCLUDED.target
+		RETURNING id`, c.SchoolID, guardianID, c.ChildID, c.Target, c.ClassID, c.ClubID).Scan(&id)
+	return id, classify(err, "open conversation")
+}
+
+// SetCurrent records where the guardian's next message goes.
+func (s *InboxStore) SetCurrent(ctx context.Context, db pgx.Tx, guardianID, conversationID int64, at time.Time) error {
+	_, err := db.Exec(ctx, `UPDATE guardian SET conversation_id = $2, conversation_at = $3 WHERE id = $1`, guardianID, conversationID, at)
+	return classify(err, "current conversation")
+}
+
+// FindCurrent returns the guardian's current conversation.
+func (s *InboxStore) FindCurrent(ctx context.Context, db pgx.Tx, guardianID int64) (int64, time.Time, error) {
+	var id *int64
+	var at *time.Time
+	err := db.QueryRow(ctx, `SELECT conversation_id, conversation_at FROM guardian WHERE id = $1`, guardianID).Scan(&id, &at)
+	if err != nil || id == nil || at == nil {
+		return 0, time.Time{}, classify(err, "current conversation")
+	}
+	return *id, *at, nil
+}
+
+// AddMessage stores a message (encrypted) and updates the conversation's counters.
+func (s *InboxStore) AddMessage(ctx context.Context, db pgx.Tx, conversationID int64, m *inbox.Message, outboundID int64) error {
+	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('message', 'id'))`).Scan(&m.ID); err != nil {
+		return classify(err, "message id")
+	}
+	enc, err := s.Vault.EncryptPersonal(m.Body, messageAD(m.ID))
+	if err != nil {
+		return err
+	}
+	if err := db.QueryRow(ctx, `INSERT INTO message (id, conversation_id, direction, body_enc, staff_id, outbound_id)
+		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, 0)) RETURNING created_at`,
+		m.ID, conversationID, m.Direction, enc, m.StaffID, outboundID).Scan(&m.CreatedAt); err != nil {
+		return classify(err, "add message")
+	}
+	_, err = db.Exec(ctx, `UPDATE conversation SET last_message_at = $2,
+		unread = CASE WHEN $3 = 'in' THEN unread + 1 ELSE unread END,
+		state = CASE WHEN $3 = 'in' AND state = 'done' THEN 'open' ELSE state END WHERE id = $1`, conversationID, m.CreatedAt, m.Direction)
+	return classify(err, "conversation")
+}
+
+const conversationColumns = `cv.id, cv.school_id, sc.board_id, cv.guardian_id, gu.friend_id, COALESCE(cv.child_id, 0), cv.target,
+	COALESCE(cv.class_id, 0), COALESCE(cv.club_id, 0), COALESCE(cl.year, k.year, sc.current_year), cv.state, cv.unread, cv.last_message_at,
+	gu.nickname_enc, c.name_enc, COALESCE(ccl.grade::text || '年' || ccl.name, ''),
+	CASE cv.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '` + officeLabel + `' END`
+
+const conversationFrom = ` FROM conversation cv JOIN school sc ON sc.id = cv.school_id JOIN guardian gu ON gu.id = cv.guardian_id
+	LEFT JOIN child c ON c.id = cv.child_id LEFT JOIN class ccl ON ccl.id = c.class_id
+	LEFT JOIN class cl ON cl.id = cv.class_id LEFT JOIN club k ON k.id = cv.club_id `
+
+func (s *InboxStore) scanConversation(r pgx.Row) (inbox.Conversation, error) {
+	var c inbox.Conversation
+	var nick, name []byte
+	if err := r.Scan(&c.ID, &c.SchoolID, &c.BoardID, &c.GuardianID, &c.FriendID, &c.ChildID, &c.Target, &c.ClassID, &c.ClubID, &c.Year,
+		&c.State, &c.Unread, &c.LastMessageAt, &nick, &name, &c.ClassLabel, &c.Label); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(c.GuardianID, "nickname")); err != nil {
+		return c, err
+	}
+	if name != nil {
+		c.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", c.ChildID))
+	}
+	return c, err
+}
+
+// FindConversation reads one conversation.
+func (s *InboxStore) FindConversation(ctx context.Context, db pgx.Tx, id int64) (inbox.Conversation, error) {
+	c, err := s.scanConversation(db.QueryRow(ctx, `SELECT `+conversationColumns+conversationFrom+`WHERE cv.id = $1`, id))
+	return c, classify(err, "conversation")
+}
+
+// FindConversations lists a staff member's conversations, newest first.
+func (s *InboxStore) FindConversations(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]inbox.Conversation, error) {
+	rows, err := db.Query(ctx, `SELECT `+conversationColumns+conversationFrom+`
+		WHERE cv.school_id = $1 AND ($2 OR cv.class_id = ANY($3) OR cv.club_id = ANY($4) OR ($5 AND cv.target = 'office'))
+		AND ($6 = '' OR cv.state = $6)
+		ORDER BY cv.last_message_at DESC LIMIT 200`, f.SchoolID, f.All, f.ClassIDs, f.ClubIDs, f.Office, f.State)
+	if err != nil {
+		return nil, classify(err, "conversations")
+	}
+	defer rows.Close()
+	var out []inbox.Conversation
+	for rows.Next() {
+		c, err := s.scanConversation(rows)
+		if err != nil {
+			return nil, classify(err, "conversations")
+		}
+		out = append(out, c)
+	}
+	return out, classify(rows.Err(), "conversations")
+}
+
+// FindMessages lists a conversation's messages in order, with each reply's delivery.
+func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID int64) ([]inbox.Message, error) {
+	rows, err := db.Query(ctx, `SELECT m.id, m.direction, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
+		FROM message m LEFT JOIN staff st ON st.id = m.staff_id LEFT JOIN line_outbound o ON o.id = m.outbound_id
+		WHERE m.conversation_id = $1 ORDER BY m.id`, conversationID)
+	if err != nil {
+		return nil, classify(err, "messages")
+	}
+	defer rows.Close()
+	var out []inbox.Message
+	for rows.Next() {
+		var m inbox.Message
+		var body, staffName []byte
+		if err := rows.Scan(&m.ID, &m.Direction, &body, &m.StaffID, &staffName, &m.Delivery, &m.CreatedAt); err != nil {
+			return nil, classify(err, "messages")
+		}
+		if m.Body, err = s.Vault.DecryptPersonal(body, messageAD(m.ID)); err != nil {
+			return nil, err
+		}
+		if staffName != nil {
+			if m.StaffName, err = s.Vault.DecryptPersonal(staffName, staffAD(m.StaffID, "name")); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, m)
+	}
+	return out, classify(rows.Err(), "messages")
+}
+
+// MarkRead clears a conversation's unread count.
+func (s *InboxStore) MarkRead(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `UPDATE conversation SET unread = 0 WHERE id = $1`, id)
+	return classify(err, "mark read")
+}
+
+// SetState sets a conversation's state.
+func (s *InboxStore) SetState(ctx context.Context, db pgx.Tx, id int64, state string) error {
+	_, err := db.Exec(ctx, `UPDATE conversation SET state = $2 WHERE id = $1`, id, state)
+	return classify(err, "conversation state")
+}
+
+// FirstAutoReply records today's auto-reply of a conversation.
+func (s *InboxStore) FirstAutoReply(ctx context.Context, db pgx.Tx, conversationID int64, day time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `INSERT INTO auto_reply_day (conversation_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, conversationID, day)
+	if err != nil {
+		return false, classify(err, "auto reply")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// FindOffice reads a school's office hours and auto-reply.
+func (s *InboxStore) FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (inbox.Hours, error) {
+	var h inbox.Hours
+	err := db.QueryRow(ctx, `SELECT to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply FROM school WHERE id = $1`,
+		schoolID).Scan(&h.Open, &h.Close, &h.Days, &h.AutoReply)
+	return h, classify(err, "office hours")
+}

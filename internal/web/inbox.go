@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/web/view"
+)
+
+func conversationWho(c inbox.Conversation) string {
+	who := c.Nickname.Reveal()
+	if c.ChildName != "" {
+		who += "（" + c.ChildName.Reveal() + " " + c.ClassLabel + "）"
+	}
+	return who
+}
+
+func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Inbox.List(r.Context(), r.URL.Query().Get("state"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	var items []view.InboxItem
+	for _, c := range list {
+		items = append(items, view.InboxItem{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c),
+			State: loc.T("inbox.state." + c.State), Unread: c.Unread, At: c.LastMessageAt.In(school.Tokyo).Format("1/2 15:04")})
+	}
+	s.render(w, r, http.StatusOK, view.Inbox(s.page(r, "inbox.title"), items))
+}
+
+func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
+	id, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, msgs, err := s.Inbox.Thread(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c), State: loc.T("inbox.state." + c.State)}
+	for _, m := range msgs {
+		tm := view.ThreadMessage{In: m.Direction == "in", Body: m.Body.Reveal(), Staff: m.StaffName.Reveal(), At: m.CreatedAt.In(school.Tokyo).Format("1/2 15:04")}
+		if m.Delivery != "" {
+			tm.Delivery = loc.T("inbox.delivery." + m.Delivery)
+		}
+		t.Messages = append(t.Messages, tm)
+	}
+	p := s.page(r, "inbox.title")
+	p.Title = t.Who
+	s.render(w, r, status, view.ThreadPage(p, t, f))
+}
+
+func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
+	s.showThread(w, r, view.Form{}, http.StatusOK)
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	id, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := view.Form{Values: map[string]string{"body": r.PostFormValue("body")}}
+	if err := s.Inbox.Reply(r.Context(), id, r.PostFormValue("body")); err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showThread(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(id, 10))
+}
+
+func (s *Server) conversationState(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Inbox.SetState(r.Context(), id, r.URL.Query().Get("state")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(id, 10))
+}

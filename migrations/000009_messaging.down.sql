@@ -1,0 +1,6 @@
+BEGIN;
+DROP TABLE auto_reply_day;
+ALTER TABLE guardian DROP COLUMN conversation_id, DROP COLUMN conversation_at;
+DROP TABLE message;
+DROP TABLE conversation;
+COMMIT;

@@ -1,0 +1,51 @@
+BEGIN;
+
+-- 連絡する: a parent's conversation with the staff a duty routes it to — the homeroom
+-- teacher of a child's class, the advisor of a child's club, or the school office.
+CREATE TABLE conversation (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    school_id       bigint NOT NULL REFERENCES school (id),
+    guardian_id     bigint NOT NULL REFERENCES guardian (id) ON DELETE CASCADE,
+    child_id        bigint REFERENCES child (id) ON DELETE CASCADE,
+    target          text NOT NULL CHECK (target IN ('homeroom', 'advisor', 'office')),
+    class_id        bigint REFERENCES class (id),
+    club_id         bigint REFERENCES club (id),
+    state           text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'in_progress', 'done')),
+    unread          integer NOT NULL DEFAULT 0,
+    last_message_at timestamptz NOT NULL DEFAULT now(),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CHECK (CASE target WHEN 'homeroom' THEN class_id IS NOT NULL AND child_id IS NOT NULL
+                       WHEN 'advisor' THEN club_id IS NOT NULL AND child_id IS NOT NULL
+                       ELSE class_id IS NULL AND club_id IS NULL END),
+    UNIQUE NULLS NOT DISTINCT (guardian_id, target, child_id, class_id, club_id)
+);
+CREATE INDEX conversation_school ON conversation (school_id, last_message_at DESC);
+CREATE INDEX conversation_class ON conversation (class_id, last_message_at DESC);
+CREATE INDEX conversation_club ON conversation (club_id, last_message_at DESC);
+
+-- Messages of a conversation: the parent's (in) and the staff's replies (out, sent
+-- through the LINE outbox). Bodies are encrypted.
+CREATE TABLE message (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    conversation_id bigint NOT NULL REFERENCES conversation (id) ON DELETE CASCADE,
+    direction       text NOT NULL CHECK (direction IN ('in', 'out')),
+    body_enc        bytea NOT NULL,
+    staff_id        bigint REFERENCES staff (id),
+    outbound_id     bigint REFERENCES line_outbound (id),
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX message_conversation ON message (conversation_id, id);
+
+-- Where a parent's next message goes, and when they chose it.
+ALTER TABLE guardian
+    ADD COLUMN conversation_id  bigint REFERENCES conversation (id) ON DELETE SET NULL,
+    ADD COLUMN conversation_at  timestamptz;
+
+-- The out-of-hours auto-reply goes once per conversation per day.
+CREATE TABLE auto_reply_day (
+    conversation_id bigint NOT NULL REFERENCES conversation (id) ON DELETE CASCADE,
+    day             date NOT NULL,
+    PRIMARY KEY (conversation_id, day)
+);
+
+COMMIT;
