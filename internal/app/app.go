@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/web"
@@ -41,6 +42,8 @@ type App struct {
 	metricsLn     net.Listener
 	baseURL       *url.URL
 	errc          chan error
+	inboxHub      *inbox.Hub
+	stopListen    context.CancelFunc
 }
 
 // New returns an App for cfg. Nothing is opened until Start.
@@ -81,6 +84,10 @@ func (a *App) Start(ctx context.Context) error {
 		a.baseURL = &url.URL{Scheme: "http", Host: a.listener.Addr().String()}
 	}
 	a.services.Registration.BaseURL = strings.TrimSuffix(a.baseURL.String(), "/")
+	a.inboxHub = inbox.NewHub()
+	listenCtx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopListen = stopListen
+	go a.inboxHub.Listen(listenCtx, pool, a.log)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:     a.log,
@@ -102,6 +109,7 @@ func (a *App) Start(ctx context.Context) error {
 		Absence:      a.services.Absence,
 		ListRefresh:  a.cfg.ListRefresh,
 		Inbox:        a.services.Inbox,
+		InboxHub:     a.inboxHub,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),
@@ -174,6 +182,9 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	if a.metricsServer != nil {
 		errs = append(errs, a.metricsServer.Shutdown(ctx))
+	}
+	if a.stopListen != nil {
+		a.stopListen()
 	}
 	if a.services != nil {
 		errs = append(errs, jobs.Stop(ctx, a.services.Jobs))

@@ -110,6 +110,8 @@ type matrixRow struct {
 	form  func(ids map[string]string) url.Values
 	query func(ids map[string]string) string
 	fresh bool
+	// stream: the answer never ends (server-sent events); only its status counts.
+	stream bool
 }
 
 // matrix is the authorisation matrix. Every route of the router must have a row.
@@ -156,6 +158,7 @@ func matrix() map[string]matrixRow {
 		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: notFound, adminB: notFound,
 			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
 		"GET /staff/inbox":                  {want: signedInOnly()},
+		"GET /staff/inbox/events":           {want: signedInOnly(), stream: true},
 		"GET /staff/inbox/{conversationID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
 			return url.Values{"body": {"お知らせありがとうございます"}}
@@ -320,10 +323,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 			}
 			c := clients[p]
 			var r response
-			switch method {
-			case http.MethodGet:
+			switch {
+			case row.stream:
+				r = c.status(path)
+			case method == http.MethodGet:
 				r = c.get(path)
-			case http.MethodHead:
+			case method == http.MethodHead:
 				req, _ := http.NewRequest(http.MethodHead, c.base+path, nil)
 				r = c.do(req)
 			default:

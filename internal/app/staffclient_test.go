@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -111,4 +112,19 @@ func text(r response) string {
 		return r.body
 	}
 	return strings.Join(strings.Fields(r.doc.Find("main").Text()), " ")
+}
+
+// status requests a page whose answer may never end (server-sent events) and returns
+// only its status and redirect.
+func (c *staffClient) status(path string) response {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	return response{status: resp.StatusCode, location: resp.Header.Get("Location")}
 }

@@ -187,6 +187,13 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	return s.reply(ctx, tx, in, line.Message{Text: reply})
 }
 
+// Visible reports whether the actor's inbox shows a conversation of the event.
+func Visible(a *authz.Actor, e Event) bool {
+	c := Conversation{BoardID: e.Board, SchoolID: e.School, Target: e.Target, ClassID: e.Class, ClubID: e.Club, Year: e.Year}
+	act, t := target(c)
+	return authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil
+}
+
 // target is the authorisation target of a conversation and the action it needs.
 func target(c Conversation) (authz.Action, authz.Target) {
 	t := authz.Target{BoardID: c.BoardID, SchoolID: c.SchoolID, Year: c.Year, ClassID: c.ClassID, ClubID: c.ClubID}

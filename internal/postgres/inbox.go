@@ -128,7 +128,16 @@ func (s *InboxStore) AddMessage(ctx context.Context, db pgx.Tx, conversationID i
 	_, err = db.Exec(ctx, `UPDATE conversation SET last_message_at = $2,
 		unread = CASE WHEN $3 = 'in' THEN unread + 1 ELSE unread END,
 		state = CASE WHEN $3 = 'in' AND state = 'done' THEN 'open' ELSE state END WHERE id = $1`, conversationID, m.CreatedAt, m.Direction)
-	return classify(err, "conversation")
+	if err != nil || m.Direction != "in" {
+		return classify(err, "conversation")
+	}
+	// Tell every instance's open inboxes (delivered at commit; IDs only).
+	_, err = db.Exec(ctx, `SELECT pg_notify('`+inbox.Channel+`', json_build_object('conversation', cv.id, 'board', sc.board_id,
+		'school', cv.school_id, 'target', cv.target, 'class', COALESCE(cv.class_id, 0), 'club', COALESCE(cv.club_id, 0),
+		'year', COALESCE(cl.year, k.year, sc.current_year))::text)
+		FROM conversation cv JOIN school sc ON sc.id = cv.school_id LEFT JOIN class cl ON cl.id = cv.class_id LEFT JOIN club k ON k.id = cv.club_id
+		WHERE cv.id = $1`, conversationID)
+	return classify(err, "notify inbox")
 }
 
 const conversationColumns = `cv.id, cv.school_id, sc.board_id, cv.guardian_id, gu.friend_id, COALESCE(cv.child_id, 0), cv.target,

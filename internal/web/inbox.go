@@ -1,9 +1,12 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -91,4 +94,45 @@ func (s *Server) conversationState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(id, 10))
+}
+
+// inboxEvents streams server-sent events to an open inbox: one "message" event when a
+// parent writes in a conversation the person may see, whichever instance received it
+// (PostgreSQL LISTEN/NOTIFY). The page then fetches its list again; events carry no data
+// beyond the conversation's ID.
+func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request) {
+	a := authz.ActorFrom(r.Context())
+	if err := authz.SignedIn(a); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	events, cancel := s.InboxHub.Subscribe()
+	defer cancel()
+	_, _ = io.WriteString(w, ": ok\n\n")
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	keepAlive := time.NewTicker(25 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepAlive.C:
+			_, _ = io.WriteString(w, ": keep-alive\n\n")
+		case e := <-events:
+			if !inbox.Visible(a, e) {
+				continue
+			}
+			_, _ = io.WriteString(w, "event: message\ndata: "+strconv.FormatInt(e.Conversation, 10)+"\n\n")
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
 }

@@ -54,6 +54,8 @@ type Server struct {
 	Absence *absence.Service
 	// Inbox serves the teachers' conversations with parents.
 	Inbox *inbox.Service
+	// InboxHub tells open inboxes of new parent messages.
+	InboxHub *inbox.Hub
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

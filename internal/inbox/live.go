@@ -1,0 +1,97 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Channel is the PostgreSQL notification channel of new parent messages. Its payload
+// carries IDs only (no personal data), so every app instance can tell its open inboxes
+// without reading anything else.
+const Channel = "renraku_inbox"
+
+// Event is a new parent message, as notified.
+type Event struct {
+	Conversation int64  `json:"conversation"`
+	Board        int64  `json:"board"`
+	School       int64  `json:"school"`
+	Target       string `json:"target"`
+	Class        int64  `json:"class"`
+	Club         int64  `json:"club"`
+	Year         int    `json:"year"`
+}
+
+// Hub fans notifications out to the open inboxes of this instance.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[chan Event]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[chan Event]struct{}{}} }
+
+// Subscribe returns a channel of events and its cancel function.
+func (h *Hub) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 16)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}
+}
+
+func (h *Hub) publish(e Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- e:
+		default: // a slow browser misses one nudge; its next refresh catches up
+		}
+	}
+}
+
+// Listen listens on Channel until ctx ends, reconnecting after failures, and publishes
+// every notification.
+func (h *Hub) Listen(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
+	for ctx.Err() == nil {
+		if err := h.listen(ctx, pool); err != nil && ctx.Err() == nil {
+			log.Warn("inbox listener", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (h *Hub) listen(ctx context.Context, pool *pgxpool.Pool) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			// The connection may be mid-wait: do not hand it back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			return err
+		}
+		var e Event
+		if json.Unmarshal([]byte(n.Payload), &e) == nil {
+			h.publish(e)
+		}
+	}
+}
