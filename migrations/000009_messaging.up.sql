@@ -30,11 +30,17 @@ CREATE TABLE message (
     conversation_id bigint NOT NULL REFERENCES conversation (id) ON DELETE CASCADE,
     direction       text NOT NULL CHECK (direction IN ('in', 'out')),
     body_enc        bytea NOT NULL,
+    kind            text NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'image')),
+    line_message_id text NOT NULL DEFAULT '' CHECK (line_message_id ~ '^[0-9]{0,32}$'),
+    content_enc     bytea,
+    content_type    text NOT NULL DEFAULT '' CHECK (content_type IN ('', 'image/jpeg', 'image/png', 'image/gif', 'image/webp')),
+    content_state   text NOT NULL DEFAULT '' CHECK (content_state IN ('', 'pending', 'stored', 'unavailable')),
     staff_id        bigint REFERENCES staff (id),
     outbound_id     bigint REFERENCES line_outbound (id),
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX message_conversation ON message (conversation_id, id);
+COMMENT ON COLUMN message.content_enc IS 'An image a parent sent, downloaded from LINE at once (LINE discards content) and encrypted.';
 
 -- Where a parent's next message goes, and when they chose it.
 ALTER TABLE guardian

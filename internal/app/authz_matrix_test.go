@@ -157,9 +157,10 @@ func matrix() map[string]matrixRow {
 		"GET /staff/absences/stats":  {want: adminsOnly()},
 		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: notFound, adminB: notFound,
 			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
-		"GET /staff/inbox":                  {want: signedInOnly()},
-		"GET /staff/inbox/events":           {want: signedInOnly(), stream: true},
-		"GET /staff/inbox/{conversationID}": {want: classA11Decide()},
+		"GET /staff/inbox":        {want: signedInOnly()},
+		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
+		"GET /staff/inbox/{conversationID}/images/{messageID}": {want: classA11Decide()},
+		"GET /staff/inbox/{conversationID}":                    {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
 			return url.Values{"body": {"お知らせありがとうございます"}}
 		}},
@@ -278,7 +279,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	for _, x := range mustGet(t, w, w.HomeroomA11.ID).Assignments {
 		homeroomDuty = x.ID
 	}
-	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
+	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "messageID": id(matrixImage), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
 		"reportID": "1", "classA11": id(w.ClassA11.ID), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
 	// fresh makes objects in school A an allowed persona's request may change or delete.
@@ -446,6 +447,9 @@ func pendingRegistration(t *testing.T, a *app.App, w *stafftest.World) int64 {
 	return id
 }
 
+// matrixImage is the stored image of conversationA11's conversation.
+var matrixImage int64
+
 // conversationA11 makes a parent's conversation with the homeroom teacher of 1年1組 at
 // school A and returns its ID.
 func conversationA11(t *testing.T, a *app.App, w *stafftest.World) int64 {
@@ -464,7 +468,15 @@ func conversationA11(t *testing.T, a *app.App, w *stafftest.World) int64 {
 		if err != nil {
 			return err
 		}
-		return s.Inbox.Store.AddMessage(ctx, tx, convID, &inbox.Message{Direction: "in", Body: "明日の持ち物を教えてください"}, 0)
+		if err := s.Inbox.Store.AddMessage(ctx, tx, convID, &inbox.Message{Direction: "in", Body: "明日の持ち物を教えてください"}, 0); err != nil {
+			return err
+		}
+		img := &inbox.Message{Direction: "in", Kind: "image", ContentState: "pending", LineMessageID: "1234"}
+		if err := s.Inbox.Store.AddMessage(ctx, tx, convID, img, 0); err != nil {
+			return err
+		}
+		matrixImage = img.ID
+		return s.Inbox.Store.SaveContent(ctx, tx, img.ID, []byte("\x89PNG\r\n\x1a\n"), "image/png")
 	})
 	if err != nil {
 		t.Fatal(err)

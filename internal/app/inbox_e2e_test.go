@@ -117,6 +117,25 @@ func TestContactAndInbox(t *testing.T) {
 		t.Error("the homeroom teacher sees the advisor's conversation")
 	}
 
+	// An image the parent sends is fetched from LINE at once and shown in the thread.
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR renraku test image")
+	if _, err := w.sim.SendImage(w.ch.LineChannelID, p1.ID, png, "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	var imgURL string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && imgURL == ""; time.Sleep(100 * time.Millisecond) {
+		imgURL, _ = tannin.get(t1).doc.Find(`[data-testid="image"]`).Attr("src")
+	}
+	if imgURL == "" {
+		t.Fatalf("image not shown: %s", text(tannin.get(t1)))
+	}
+	if r := tannin.get(imgURL); r.status != http.StatusOK || r.body != string(png) {
+		t.Fatalf("image: %d (%d bytes)", r.status, len(r.body))
+	}
+	if r := komon.get(imgURL); r.status != http.StatusForbidden {
+		t.Errorf("advisor fetching the homeroom image: %d", r.status)
+	}
+
 	// Each answers; the answers reach the right phones under the role.
 	page := tannin.get(t1)
 	if !strings.Contains(text(page), "明日の遠足は雨でもありますか") {

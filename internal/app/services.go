@@ -88,6 +88,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)
+	s.Inbox.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers})
 	if err != nil {

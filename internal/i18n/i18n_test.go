@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery."} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_"} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -156,6 +156,8 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"open", "in_progress", "done"}
 		case "inbox.delivery.":
 			codes = []string{"queued", "sent", "failed", "undeliverable"}
+		case "inbox.image_":
+			codes = []string{"pending", "unavailable"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

@@ -61,7 +61,12 @@ type Conversation struct {
 type Message struct {
 	ID        int64
 	Direction string // in, out
+	Kind      string // text, image
 	Body      vault.Personal
+	// LineMessageID is the parent's LINE message (to fetch an image's content).
+	LineMessageID string
+	// ContentState of an image: pending, stored, unavailable.
+	ContentState string
 	StaffID   int64
 	StaffName vault.Personal
 	// Delivery is the outbox state of a reply: queued, sent, failed, undeliverable.
@@ -108,6 +113,12 @@ type Store interface {
 	SetState(ctx context.Context, db pgx.Tx, id int64, state string) error
 	// FirstAutoReply records today's out-of-hours auto-reply; false when it was sent.
 	FirstAutoReply(ctx context.Context, db pgx.Tx, conversationID int64, day time.Time) (bool, error)
+	// SaveContent stores an image's bytes (encrypted) or marks it unavailable (nil).
+	SaveContent(ctx context.Context, db pgx.Tx, messageID int64, data []byte, contentType string) error
+	// FindContent returns a stored image and its conversation.
+	FindContent(ctx context.Context, db pgx.Tx, messageID int64) (conversationID int64, data []byte, contentType string, err error)
+	// FindPendingContent returns what fetching an image needs.
+	FindPendingContent(ctx context.Context, db pgx.Tx, messageID int64) (friendID int64, lineMessageID string, err error)
 	// FindOffice returns a school's office hours and auto-reply text.
 	FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (Hours, error)
 }

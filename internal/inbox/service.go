@@ -147,7 +147,8 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	}
 	msg, isMsg := in.Event.(webhook.MessageEvent)
 	text, isText := msg.Message.(webhook.TextMessageContent)
-	if !ok || !isMsg || !isText {
+	image, isImage := msg.Message.(webhook.ImageMessageContent)
+	if !ok || !isMsg || (!isText && !isImage) {
 		return s.LINE.DefaultMessage(ctx, tx, in)
 	}
 	convID, at, err := s.Store.FindCurrent(ctx, tx, g.ID)
@@ -158,9 +159,17 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	if convID == 0 || now.Sub(at) > Inactivity {
 		return s.choices(ctx, tx, in, g)
 	}
-	m := Message{Direction: "in", Body: vault.Personal(text.Text)}
+	m := Message{Direction: "in", Kind: "text", Body: vault.Personal(text.Text)}
+	if isImage {
+		m = Message{Direction: "in", Kind: "image", LineMessageID: image.Id, ContentState: "pending"}
+	}
 	if err := s.Store.AddMessage(ctx, tx, convID, &m, 0); err != nil {
 		return err
+	}
+	if isImage {
+		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
+			return err
+		}
 	}
 	if err := s.Store.SetCurrent(ctx, tx, g.ID, convID, now); err != nil {
 		return err

@@ -256,3 +256,31 @@ func (c *Client) VerifyIDToken(loginChannelID, idToken string) (string, error) {
 	}
 	return claims.Sub, nil
 }
+
+// MaxContent bounds a downloaded message content (LINE allows 10 MB images).
+const MaxContent = 20 << 20
+
+// Content downloads the content of a user's message (an image) before LINE discards
+// it, with its content type.
+func (c *Client) Content(ch Channel, messageID string) ([]byte, string, error) {
+	api, err := c.blob(ch)
+	if err != nil {
+		return nil, "", err
+	}
+	res, _, err := api.GetMessageContentWithHttpInfo(messageID)
+	if res != nil && res.StatusCode/100 != 2 {
+		return nil, "", apiError(res, nil)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("line: transport: %w", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxContent+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("line: content: %w", err)
+	}
+	if len(b) > MaxContent {
+		return nil, "", fmt.Errorf("line: content larger than %d bytes", MaxContent)
+	}
+	return b, res.Header.Get("Content-Type"), nil
+}

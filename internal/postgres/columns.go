@@ -23,4 +23,5 @@ var EncryptedColumns = []vault.Column{
 	{Table: "class_code", Column: "code_enc", ADColumn: "code", RowExpr: "class_id::text"},
 	{Table: "absence_report", Column: "detail_enc", ADColumn: "detail"},
 	{Table: "message", Column: "body_enc", ADColumn: "body"},
+	{Table: "message", Column: "content_enc", ADColumn: "content"},
 }

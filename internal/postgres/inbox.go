@@ -120,9 +120,13 @@ func (s *InboxStore) AddMessage(ctx context.Context, db pgx.Tx, conversationID i
 	if err != nil {
 		return err
 	}
-	if err := db.QueryRow(ctx, `INSERT INTO message (id, conversation_id, direction, body_enc, staff_id, outbound_id)
-		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, NULLIF($5, 0), NULLIF($6, 0)) RETURNING created_at`,
-		m.ID, conversationID, m.Direction, enc, m.StaffID, outboundID).Scan(&m.CreatedAt); err != nil {
+	kind := m.Kind
+	if kind == "" {
+		kind = "text"
+	}
+	if err := db.QueryRow(ctx, `INSERT INTO message (id, conversation_id, direction, body_enc, kind, line_message_id, content_state, staff_id, outbound_id)
+		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0)) RETURNING created_at`,
+		m.ID, conversationID, m.Direction, enc, kind, m.LineMessageID, m.ContentState, m.StaffID, outboundID).Scan(&m.CreatedAt); err != nil {
 		return classify(err, "add message")
 	}
 	_, err = db.Exec(ctx, `UPDATE conversation SET last_message_at = $2,
@@ -195,7 +199,7 @@ func (s *InboxStore) FindConversations(ctx context.Context, db pgx.Tx, f inbox.F
 
 // FindMessages lists a conversation's messages in order, with each reply's delivery.
 func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID int64) ([]inbox.Message, error) {
-	rows, err := db.Query(ctx, `SELECT m.id, m.direction, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
+	rows, err := db.Query(ctx, `SELECT m.id, m.direction, m.kind, m.content_state, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
 		FROM message m LEFT JOIN staff st ON st.id = m.staff_id LEFT JOIN line_outbound o ON o.id = m.outbound_id
 		WHERE m.conversation_id = $1 ORDER BY m.id`, conversationID)
 	if err != nil {
@@ -206,7 +210,7 @@ func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID
 	for rows.Next() {
 		var m inbox.Message
 		var body, staffName []byte
-		if err := rows.Scan(&m.ID, &m.Direction, &body, &m.StaffID, &staffName, &m.Delivery, &m.CreatedAt); err != nil {
+		if err := rows.Scan(&m.ID, &m.Direction, &m.Kind, &m.ContentState, &body, &m.StaffID, &staffName, &m.Delivery, &m.CreatedAt); err != nil {
 			return nil, classify(err, "messages")
 		}
 		if m.Body, err = s.Vault.DecryptPersonal(body, messageAD(m.ID)); err != nil {
@@ -249,4 +253,43 @@ func (s *InboxStore) FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) 
 	err := db.QueryRow(ctx, `SELECT to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply FROM school WHERE id = $1`,
 		schoolID).Scan(&h.Open, &h.Close, &h.Days, &h.AutoReply)
 	return h, classify(err, "office hours")
+}
+
+func contentAD(id int64) vault.AD { return vault.NewADForID("message", "content", id) }
+
+// SaveContent stores an image's bytes, or marks it unavailable when data is nil.
+func (s *InboxStore) SaveContent(ctx context.Context, db pgx.Tx, messageID int64, data []byte, contentType string) error {
+	if data == nil {
+		_, err := db.Exec(ctx, `UPDATE message SET content_state = 'unavailable' WHERE id = $1`, messageID)
+		return classify(err, "content")
+	}
+	enc, err := s.Vault.EncryptBytes(data, contentAD(messageID))
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `UPDATE message SET content_enc = $2, content_type = $3, content_state = 'stored' WHERE id = $1`, messageID, enc, contentType)
+	return classify(err, "content")
+}
+
+// FindContent returns a stored image.
+func (s *InboxStore) FindContent(ctx context.Context, db pgx.Tx, messageID int64) (int64, []byte, string, error) {
+	var convID int64
+	var enc []byte
+	var ct string
+	err := db.QueryRow(ctx, `SELECT conversation_id, content_enc, content_type FROM message WHERE id = $1 AND content_state = 'stored'`, messageID).
+		Scan(&convID, &enc, &ct)
+	if err != nil {
+		return 0, nil, "", classify(err, "content")
+	}
+	b, err := s.Vault.DecryptBytes(enc, contentAD(messageID))
+	return convID, b, ct, err
+}
+
+// FindPendingContent returns the friend and LINE message ID of an image to fetch.
+func (s *InboxStore) FindPendingContent(ctx context.Context, db pgx.Tx, messageID int64) (int64, string, error) {
+	var friendID int64
+	var lineID string
+	err := db.QueryRow(ctx, `SELECT gu.friend_id, m.line_message_id FROM message m JOIN conversation cv ON cv.id = m.conversation_id
+		JOIN guardian gu ON gu.id = cv.guardian_id WHERE m.id = $1 AND m.content_state = 'pending'`, messageID).Scan(&friendID, &lineID)
+	return friendID, lineID, classify(err, "pending content")
 }

@@ -53,6 +53,13 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		if m.Delivery != "" {
 			tm.Delivery = loc.T("inbox.delivery." + m.Delivery)
 		}
+		if m.Kind == "image" {
+			if m.ContentState == "stored" {
+				tm.Image = "/staff/inbox/" + strconv.FormatInt(c.ID, 10) + "/images/" + strconv.FormatInt(m.ID, 10)
+			} else {
+				tm.ImageState = loc.T("inbox.image_" + m.ContentState)
+			}
+		}
 		t.Messages = append(t.Messages, tm)
 	}
 	p := s.page(r, "inbox.title")
@@ -135,4 +142,25 @@ func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+func (s *Server) inboxImage(w http.ResponseWriter, r *http.Request) {
+	convID, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	msgID, err := idParam(r, "messageID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data, ct, err := s.Inbox.Image(r.Context(), convID, msgID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(data)
 }

@@ -78,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/staff/inbox", s.inboxPage)
 			r.Get("/staff/inbox/events", s.inboxEvents)
 			r.Get("/staff/inbox/{conversationID}", s.threadPage)
+			r.Get("/staff/inbox/{conversationID}/images/{messageID}", s.inboxImage)
 			r.Post("/staff/inbox/{conversationID}/reply", s.reply)
 			r.Post("/staff/inbox/{conversationID}/state", s.conversationState)
 			r.Get("/staff/approvals", s.approvalsPage)

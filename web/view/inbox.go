@@ -23,6 +23,9 @@ type Thread struct {
 type ThreadMessage struct {
 	In       bool
 	Body     string
+	// Image is the URL of an image the parent sent; ImageState says why there is none.
+	Image      string
+	ImageState string
 	Staff    string
 	Delivery string
 	At       string
