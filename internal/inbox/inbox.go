@@ -67,8 +67,8 @@ type Message struct {
 	LineMessageID string
 	// ContentState of an image: pending, stored, unavailable.
 	ContentState string
-	StaffID   int64
-	StaffName vault.Personal
+	StaffID      int64
+	StaffName    vault.Personal
 	// Delivery is the outbox state of a reply: queued, sent, failed, undeliverable.
 	Delivery  string
 	CreatedAt time.Time

@@ -21,12 +21,12 @@ type Thread struct {
 
 // ThreadMessage is one message in a thread.
 type ThreadMessage struct {
-	In       bool
-	Body     string
+	In   bool
+	Body string
 	// Image is the URL of an image the parent sent; ImageState says why there is none.
 	Image      string
 	ImageState string
-	Staff    string
-	Delivery string
-	At       string
+	Staff      string
+	Delivery   string
+	At         string
 }
