@@ -1,5 +1,6 @@
 BEGIN;
 DROP TABLE auto_reply_day;
+DROP TABLE canned_reply;
 ALTER TABLE guardian DROP COLUMN conversation_id, DROP COLUMN conversation_at;
 DROP TABLE message;
 DROP TABLE conversation;

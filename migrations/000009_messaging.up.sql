@@ -11,6 +11,7 @@ CREATE TABLE conversation (
     class_id        bigint REFERENCES class (id),
     club_id         bigint REFERENCES club (id),
     state           text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'in_progress', 'done')),
+    assignee_id     bigint REFERENCES staff (id) ON DELETE SET NULL,
     unread          integer NOT NULL DEFAULT 0,
     last_message_at timestamptz NOT NULL DEFAULT now(),
     created_at      timestamptz NOT NULL DEFAULT now(),
@@ -28,7 +29,7 @@ CREATE INDEX conversation_club ON conversation (club_id, last_message_at DESC);
 CREATE TABLE message (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     conversation_id bigint NOT NULL REFERENCES conversation (id) ON DELETE CASCADE,
-    direction       text NOT NULL CHECK (direction IN ('in', 'out')),
+    direction       text NOT NULL CHECK (direction IN ('in', 'out', 'note')),
     body_enc        bytea NOT NULL,
     kind            text NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'image')),
     line_message_id text NOT NULL DEFAULT '' CHECK (line_message_id ~ '^[0-9]{0,32}$'),
@@ -41,6 +42,21 @@ CREATE TABLE message (
 );
 CREATE INDEX message_conversation ON message (conversation_id, id);
 COMMENT ON COLUMN message.content_enc IS 'An image a parent sent, downloaded from LINE at once (LINE discards content) and encrypted.';
+
+COMMENT ON COLUMN message.direction IS 'in: the parent''s; out: a staff reply sent in LINE; note: a private staff note, never sent.';
+COMMENT ON COLUMN conversation.assignee_id IS 'Who on the staff is handling it (hand-over); everyone whose duty covers it still sees it.';
+
+-- 定型文: canned replies of a school (staff_id NULL) or of one staff member.
+CREATE TABLE canned_reply (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    school_id  bigint NOT NULL REFERENCES school (id),
+    staff_id   bigint REFERENCES staff (id) ON DELETE CASCADE,
+    title      text NOT NULL CHECK (length(title) BETWEEN 1 AND 40),
+    body       text NOT NULL CHECK (length(body) BETWEEN 1 AND 1000),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE canned_reply IS 'Reply templates written by staff (no personal data: names are typed into the reply, not the template).';
+CREATE INDEX canned_reply_school ON canned_reply (school_id);
 
 -- Where a parent's next message goes, and when they chose it.
 ALTER TABLE guardian

@@ -93,6 +93,20 @@ func classA11Decide() map[persona]outcome {
 		homeroom: ok, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
 }
 
+// cannedDelete is deleting school A's 定型文: its administrators (board administrators
+// have no school's templates).
+func cannedDelete() map[persona]outcome {
+	m := schoolAdminOnly()
+	m[board] = notFound
+	return m
+}
+
+func signedInButBoard() map[persona]outcome {
+	m := signedInOnly()
+	m[board] = forbidden
+	return m
+}
+
 func adminsOnly() map[persona]outcome {
 	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: ok,
 		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: forbidden}
@@ -160,7 +174,16 @@ func matrix() map[string]matrixRow {
 		"GET /staff/inbox":        {want: signedInOnly()},
 		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
 		"GET /staff/inbox/{conversationID}/images/{messageID}": {want: classA11Decide()},
-		"GET /staff/inbox/{conversationID}":                    {want: classA11Decide()},
+		"POST /staff/inbox/{conversationID}/note":              {want: classA11Decide(), form: func(map[string]string) url.Values { return url.Values{"note": {"電話で確認済み"}} }},
+		"POST /staff/inbox/{conversationID}/handover": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
+			return url.Values{"assignee": {ids["homeroomStaff"]}}
+		}},
+		"GET /staff/canned": {want: signedInOnly()},
+		"POST /staff/canned": {want: signedInButBoard(), form: func(map[string]string) url.Values {
+			return url.Values{"title": {"お礼"}, "body": {"ご連絡ありがとうございます。"}}
+		}},
+		"POST /staff/canned/{cannedID}/delete": {want: cannedDelete(), fresh: true},
+		"GET /staff/inbox/{conversationID}":    {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
 			return url.Values{"body": {"お知らせありがとうございます"}}
 		}},
@@ -281,7 +304,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	}
 	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "messageID": id(matrixImage), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
-		"reportID": "1", "classA11": id(w.ClassA11.ID), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
+		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -303,6 +326,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
 		ids["guardianshipID"] = id(pendingRegistration(t, a, w))
+		ids["cannedID"] = id(schoolCanned(t, a, w))
 		return ids
 	}
 
@@ -482,4 +506,16 @@ func conversationA11(t *testing.T, a *app.App, w *stafftest.World) int64 {
 		t.Fatal(err)
 	}
 	return convID
+}
+
+// schoolCanned makes a school-wide 定型文 at school A.
+func schoolCanned(t *testing.T, a *app.App, w *stafftest.World) int64 {
+	t.Helper()
+	s := a.Services()
+	c := inbox.Canned{SchoolID: w.SchoolA.ID, Title: "お礼", Body: "ご連絡ありがとうございます。"}
+	err := pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error { return s.Inbox.Store.CreateCanned(context.Background(), tx, &c) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
 }

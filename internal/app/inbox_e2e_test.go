@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
@@ -159,6 +161,49 @@ func TestContactAndInbox(t *testing.T) {
 	}
 	if !strings.Contains(text(tannin.get(t1)), "送信済") {
 		t.Error("the reply is not shown as sent")
+	}
+
+	// A 定型文, a private note and a hand-over to the sub-homeroom teacher.
+	if r := tannin.post("/staff/canned", url.Values{"title": {"受付"}, "body": {"ご連絡ありがとうございます。確認します。"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add canned: %d %s", r.status, text(r))
+	}
+	page = tannin.get(t1)
+	cannedHref, _ := page.doc.Find(`[data-testid="canned"]`).Attr("href")
+	if got := tannin.get(cannedHref).doc.Find(`#f-body`).Text(); got != "ご連絡ありがとうございます。確認します。" {
+		t.Errorf("canned reply not filled in: %q", got)
+	}
+	if r := tannin.post(t1+"/note", url.Values{"note": {"お母様に電話済み"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("note: %d", r.status)
+	}
+	page = tannin.get(t1)
+	handover := ""
+	page.doc.Find(`#f-assignee option`).Each(func(_ int, o *goquery.Selection) {
+		if strings.Contains(o.Text(), "鈴木 二郎") {
+			handover, _ = o.Attr("value")
+		}
+	})
+	if handover == "" {
+		t.Fatalf("sub-homeroom teacher not offered for hand-over: %s", text(page))
+	}
+	if r := tannin.post(t1+"/handover", url.Values{"assignee": {handover}}); r.status != http.StatusSeeOther {
+		t.Fatalf("hand over: %d", r.status)
+	}
+	page = tannin.get(t1)
+	if !strings.Contains(page.doc.Find(`[data-testid="assignee"]`).Text(), "鈴木 二郎") || !strings.Contains(text(page), "お母様に電話済み") {
+		t.Errorf("after note and hand-over: %s", text(page))
+	}
+	// The note never reached the parent.
+	for _, it := range w.sim.Chat(w.ch.LineChannelID, p1.ID) {
+		if strings.Contains(it.Text, "電話済み") {
+			t.Error("a staff note was sent to the parent")
+		}
+	}
+	// Search within one's own conversations.
+	if n := tannin.get("/staff/inbox?q=木村").doc.Find(`[data-testid="conversation"]`).Length(); n != 1 {
+		t.Errorf("search 木村: %d", n)
+	}
+	if n := tannin.get("/staff/inbox?q=佐々木").doc.Find(`[data-testid="conversation"]`).Length(); n != 0 {
+		t.Errorf("search 佐々木 in the homeroom inbox: %d", n)
 	}
 
 	// Guessing a thread ID: another school's teacher gets 404, a teacher of the same

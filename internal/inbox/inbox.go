@@ -50,6 +50,9 @@ type Conversation struct {
 	State         string
 	Unread        int
 	LastMessageAt time.Time
+	// AssigneeID is who handles it after a hand-over (0: nobody in particular).
+	AssigneeID   int64
+	AssigneeName vault.Personal
 	// For display.
 	Nickname   vault.Personal
 	ChildName  vault.Personal
@@ -119,6 +122,14 @@ type Store interface {
 	FindContent(ctx context.Context, db pgx.Tx, messageID int64) (conversationID int64, data []byte, contentType string, err error)
 	// FindPendingContent returns what fetching an image needs.
 	FindPendingContent(ctx context.Context, db pgx.Tx, messageID int64) (friendID int64, lineMessageID string, err error)
+	FindCanned(ctx context.Context, db pgx.Tx, schoolID, staffID int64) ([]Canned, error)
+	CreateCanned(ctx context.Context, db pgx.Tx, c *Canned) error
+	DeleteCanned(ctx context.Context, db pgx.Tx, id int64) error
+	FindCannedByID(ctx context.Context, db pgx.Tx, id int64) (Canned, error)
+	SetAssignee(ctx context.Context, db pgx.Tx, conversationID, staffID int64) error
+	// FindCandidates lists the staff a conversation can be handed to: those whose duty
+	// covers it, and the school's administrators.
+	FindCandidates(ctx context.Context, db pgx.Tx, c Conversation) ([]Candidate, error)
 	// FindOffice returns a school's office hours and auto-reply text.
 	FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (Hours, error)
 }
@@ -139,4 +150,20 @@ func (o Hours) Closed(t time.Time) bool {
 	}
 	hm := t.Format("15:04")
 	return !found || hm < o.Open || hm >= o.Close
+}
+
+// Canned is a 定型文: a school's (StaffID 0) or one staff member's reply template.
+type Canned struct {
+	ID       int64
+	SchoolID int64
+	StaffID  int64
+	Title    string
+	Body     string
+}
+
+// Candidate is a staff member a conversation can be handed to.
+type Candidate struct {
+	ID   int64
+	Name vault.Personal
+	Duty string
 }

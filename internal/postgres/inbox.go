@@ -146,18 +146,18 @@ func (s *InboxStore) AddMessage(ctx context.Context, db pgx.Tx, conversationID i
 
 const conversationColumns = `cv.id, cv.school_id, sc.board_id, cv.guardian_id, gu.friend_id, COALESCE(cv.child_id, 0), cv.target,
 	COALESCE(cv.class_id, 0), COALESCE(cv.club_id, 0), COALESCE(cl.year, k.year, sc.current_year), cv.state, cv.unread, cv.last_message_at,
-	gu.nickname_enc, c.name_enc, COALESCE(ccl.grade::text || '年' || ccl.name, ''),
+	gu.nickname_enc, c.name_enc, COALESCE(ccl.grade::text || '年' || ccl.name, ''), COALESCE(cv.assignee_id, 0), asg.name_enc,
 	CASE cv.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '` + officeLabel + `' END`
 
 const conversationFrom = ` FROM conversation cv JOIN school sc ON sc.id = cv.school_id JOIN guardian gu ON gu.id = cv.guardian_id
 	LEFT JOIN child c ON c.id = cv.child_id LEFT JOIN class ccl ON ccl.id = c.class_id
-	LEFT JOIN class cl ON cl.id = cv.class_id LEFT JOIN club k ON k.id = cv.club_id `
+	LEFT JOIN class cl ON cl.id = cv.class_id LEFT JOIN club k ON k.id = cv.club_id LEFT JOIN staff asg ON asg.id = cv.assignee_id `
 
 func (s *InboxStore) scanConversation(r pgx.Row) (inbox.Conversation, error) {
 	var c inbox.Conversation
-	var nick, name []byte
+	var nick, name, asg []byte
 	if err := r.Scan(&c.ID, &c.SchoolID, &c.BoardID, &c.GuardianID, &c.FriendID, &c.ChildID, &c.Target, &c.ClassID, &c.ClubID, &c.Year,
-		&c.State, &c.Unread, &c.LastMessageAt, &nick, &name, &c.ClassLabel, &c.Label); err != nil {
+		&c.State, &c.Unread, &c.LastMessageAt, &nick, &name, &c.ClassLabel, &c.AssigneeID, &asg, &c.Label); err != nil {
 		return c, err
 	}
 	var err error
@@ -165,7 +165,12 @@ func (s *InboxStore) scanConversation(r pgx.Row) (inbox.Conversation, error) {
 		return c, err
 	}
 	if name != nil {
-		c.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", c.ChildID))
+		if c.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", c.ChildID)); err != nil {
+			return c, err
+		}
+	}
+	if asg != nil {
+		c.AssigneeName, err = s.Vault.DecryptPersonal(asg, staffAD(c.AssigneeID, "name"))
 	}
 	return c, err
 }
@@ -292,4 +297,73 @@ func (s *InboxStore) FindPendingContent(ctx context.Context, db pgx.Tx, messageI
 	err := db.QueryRow(ctx, `SELECT gu.friend_id, m.line_message_id FROM message m JOIN conversation cv ON cv.id = m.conversation_id
 		JOIN guardian gu ON gu.id = cv.guardian_id WHERE m.id = $1 AND m.content_state = 'pending'`, messageID).Scan(&friendID, &lineID)
 	return friendID, lineID, classify(err, "pending content")
+}
+
+// FindCanned lists a school's 定型文 and the staff member's own.
+func (s *InboxStore) FindCanned(ctx context.Context, db pgx.Tx, schoolID, staffID int64) ([]inbox.Canned, error) {
+	rows, _ := db.Query(ctx, `SELECT id, school_id, COALESCE(staff_id, 0), title, body FROM canned_reply
+		WHERE school_id = $1 AND (staff_id IS NULL OR staff_id = $2) ORDER BY staff_id NULLS FIRST, title`, schoolID, staffID)
+	out, err := pgx.CollectRows(rows, scanCanned)
+	return out, classify(err, "canned replies")
+}
+
+func scanCanned(r pgx.CollectableRow) (inbox.Canned, error) {
+	var c inbox.Canned
+	err := r.Scan(&c.ID, &c.SchoolID, &c.StaffID, &c.Title, &c.Body)
+	return c, err
+}
+
+// FindCannedByID reads one 定型文.
+func (s *InboxStore) FindCannedByID(ctx context.Context, db pgx.Tx, id int64) (inbox.Canned, error) {
+	rows, _ := db.Query(ctx, `SELECT id, school_id, COALESCE(staff_id, 0), title, body FROM canned_reply WHERE id = $1`, id)
+	c, err := pgx.CollectExactlyOneRow(rows, scanCanned)
+	return c, classify(err, "canned reply")
+}
+
+// CreateCanned stores a 定型文.
+func (s *InboxStore) CreateCanned(ctx context.Context, db pgx.Tx, c *inbox.Canned) error {
+	err := db.QueryRow(ctx, `INSERT INTO canned_reply (school_id, staff_id, title, body) VALUES ($1, NULLIF($2, 0), $3, $4) RETURNING id`,
+		c.SchoolID, c.StaffID, c.Title, c.Body).Scan(&c.ID)
+	return classify(err, "create canned reply")
+}
+
+// DeleteCanned removes a 定型文.
+func (s *InboxStore) DeleteCanned(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM canned_reply WHERE id = $1`, id)
+	return classify(err, "delete canned reply")
+}
+
+// SetAssignee records a hand-over.
+func (s *InboxStore) SetAssignee(ctx context.Context, db pgx.Tx, conversationID, staffID int64) error {
+	_, err := db.Exec(ctx, `UPDATE conversation SET assignee_id = $2 WHERE id = $1`, conversationID, staffID)
+	return classify(err, "hand over")
+}
+
+// FindCandidates lists the enabled staff whose duty covers a conversation, and the
+// school's administrators.
+func (s *InboxStore) FindCandidates(ctx context.Context, db pgx.Tx, c inbox.Conversation) ([]inbox.Candidate, error) {
+	rows, err := db.Query(ctx, `
+		SELECT DISTINCT ON (st.id) st.id, st.name_enc, COALESCE(a.duty, st.role)
+		FROM staff st LEFT JOIN staff_assignment a ON a.staff_id = st.id AND a.year = $5 AND (
+			(a.duty IN ('homeroom', 'sub_homeroom') AND a.class_id = NULLIF($2, 0)) OR
+			(a.duty = 'advisor' AND a.club_id = NULLIF($3, 0)) OR (a.duty = 'office' AND $4 = 'office'))
+		WHERE st.school_id = $1 AND st.disabled_at IS NULL AND (st.role = 'school_admin' OR a.id IS NOT NULL)
+		ORDER BY st.id, a.duty`, c.SchoolID, c.ClassID, c.ClubID, c.Target, c.Year)
+	if err != nil {
+		return nil, classify(err, "candidates")
+	}
+	defer rows.Close()
+	var out []inbox.Candidate
+	for rows.Next() {
+		var x inbox.Candidate
+		var name []byte
+		if err := rows.Scan(&x.ID, &name, &x.Duty); err != nil {
+			return nil, classify(err, "candidates")
+		}
+		if x.Name, err = s.Vault.DecryptPersonal(name, staffAD(x.ID, "name")); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, classify(rows.Err(), "candidates")
 }

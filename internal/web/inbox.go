@@ -21,7 +21,8 @@ func conversationWho(c inbox.Conversation) string {
 }
 
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Inbox.List(r.Context(), r.URL.Query().Get("state"))
+	f := view.InboxFilter{State: r.URL.Query().Get("state"), Q: r.URL.Query().Get("q")}
+	list, err := s.Inbox.List(r.Context(), f.State)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -29,10 +30,13 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	loc := localizer(r)
 	var items []view.InboxItem
 	for _, c := range list {
+		if !inbox.Matches(c, f.Q) {
+			continue
+		}
 		items = append(items, view.InboxItem{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c),
 			State: loc.T("inbox.state." + c.State), Unread: c.Unread, At: c.LastMessageAt.In(school.Tokyo).Format("1/2 15:04")})
 	}
-	s.render(w, r, http.StatusOK, view.Inbox(s.page(r, "inbox.title"), items))
+	s.render(w, r, http.StatusOK, view.Inbox(s.page(r, "inbox.title"), items, f))
 }
 
 func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
@@ -47,9 +51,33 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		return
 	}
 	loc := localizer(r)
-	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c), State: loc.T("inbox.state." + c.State)}
+	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c), State: loc.T("inbox.state." + c.State),
+		Assignee: c.AssigneeName.Reveal()}
+	canned, err := s.Inbox.Canned(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, cr := range canned {
+		t.Canned = append(t.Canned, view.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title})
+		if q := r.URL.Query().Get("canned"); q == strconv.FormatInt(cr.ID, 10) && f.V("body") == "" {
+			if f.Values == nil {
+				f.Values = map[string]string{}
+			}
+			f.Values["body"] = cr.Body
+		}
+	}
+	cands, err := s.Inbox.Candidates(r.Context(), c.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, x := range cands {
+		t.Candidates = append(t.Candidates, view.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name.Reveal() + "（" + loc.T("duty."+x.Duty) + "）"})
+	}
 	for _, m := range msgs {
-		tm := view.ThreadMessage{In: m.Direction == "in", Body: m.Body.Reveal(), Staff: m.StaffName.Reveal(), At: m.CreatedAt.In(school.Tokyo).Format("1/2 15:04")}
+		tm := view.ThreadMessage{In: m.Direction == "in", Note: m.Direction == "note", Body: m.Body.Reveal(), Staff: m.StaffName.Reveal(),
+			At: m.CreatedAt.In(school.Tokyo).Format("1/2 15:04")}
 		if m.Delivery != "" {
 			tm.Delivery = loc.T("inbox.delivery." + m.Delivery)
 		}
@@ -163,4 +191,89 @@ func (s *Server) inboxImage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "private, no-store")
 	_, _ = w.Write(data)
+}
+
+func (s *Server) note(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	id, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Inbox.Note(r.Context(), id, r.PostFormValue("note")); err != nil {
+		f := view.Form{}
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showThread(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(id, 10))
+}
+
+func (s *Server) handOver(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	id, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	to, _ := strconv.ParseInt(r.PostFormValue("assignee"), 10, 64)
+	if err := s.Inbox.HandOver(r.Context(), id, to); err != nil {
+		f := view.Form{}
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showThread(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	s.flash(r, "inbox.handed_over")
+	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(id, 10))
+}
+
+func (s *Server) cannedPage(w http.ResponseWriter, r *http.Request) {
+	s.showCanned(w, r, view.Form{}, http.StatusOK)
+}
+
+func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
+	list, err := s.Inbox.Canned(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := authz.ActorFrom(r.Context())
+	c := view.CannedPage{CanSchool: a.IsAdmin()}
+	for _, x := range list {
+		c.Items = append(c.Items, view.CannedItem{ID: strconv.FormatInt(x.ID, 10), Title: x.Title, Body: x.Body, School: x.StaffID == 0})
+	}
+	s.render(w, r, status, view.Canned(s.page(r, "canned.title"), c, f))
+}
+
+func (s *Server) addCanned(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	f := formOf(r, "title", "body")
+	if err := s.Inbox.AddCanned(r.Context(), f.V("title"), f.V("body"), r.PostFormValue("school") == "on"); err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showCanned(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	seeOther(w, r, "/staff/canned")
+}
+
+func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "cannedID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Inbox.DeleteCanned(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/staff/canned")
 }

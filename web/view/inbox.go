@@ -16,12 +16,37 @@ type Thread struct {
 	Label    string
 	Who      string
 	State    string
+	Assignee string
 	Messages []ThreadMessage
+	Canned   []Option // value: the canned reply's ID, label: its title
+	// Candidates are whom it can be handed to.
+	Candidates []Option
+}
+
+// InboxFilter is the inbox list's filter and search.
+type InboxFilter struct {
+	State string
+	Q     string
+}
+
+// CannedPage lists 定型文 with the form to add one.
+type CannedPage struct {
+	Items     []CannedItem
+	CanSchool bool
+}
+
+// CannedItem is one 定型文.
+type CannedItem struct {
+	ID     string
+	Title  string
+	Body   string
+	School bool
 }
 
 // ThreadMessage is one message in a thread.
 type ThreadMessage struct {
 	In   bool
+	Note bool
 	Body string
 	// Image is the URL of an image the parent sent; ImageState says why there is none.
 	Image      string

@@ -1,0 +1,170 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Canned lists the actor's 定型文: the school's and their own.
+func (s *Service) Canned(ctx context.Context) ([]Canned, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, err
+	}
+	if a.SchoolID == 0 {
+		return nil, nil
+	}
+	var out []Canned
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.Store.FindCanned(ctx, tx, a.SchoolID, a.StaffID)
+		return err
+	})
+	return out, err
+}
+
+// AddCanned saves a 定型文: the actor's own, or (administrators) the school's.
+func (s *Service) AddCanned(ctx context.Context, title, body string, school bool) error {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return err
+	}
+	if a.SchoolID == 0 {
+		return apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("canned replies belong to a school"))
+	}
+	c := Canned{SchoolID: a.SchoolID, StaffID: a.StaffID, Title: strings.TrimSpace(title), Body: strings.TrimSpace(body)}
+	if school {
+		if err := authz.Check(a, authz.ManageSchool, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}); err != nil {
+			return err
+		}
+		c.StaffID = 0
+	}
+	f := apperr.Fields{}
+	if n := utf8.RuneCountInString(c.Title); n < 1 || n > 40 {
+		f.Add("title", "inbox.canned.title_invalid")
+	}
+	if n := utf8.RuneCountInString(c.Body); n < 1 || n > 1000 {
+		f.Add("body", "inbox.canned.body_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := s.Store.CreateCanned(ctx, tx, &c); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "canned.create",
+			ObjectKind: "canned_reply", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: a.BoardID, SchoolID: a.SchoolID})
+	})
+}
+
+// DeleteCanned removes one of the actor's 定型文 (a school's: administrators).
+func (s *Service) DeleteCanned(ctx context.Context, id int64) error {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		c, err := s.Store.FindCannedByID(ctx, tx, id)
+		if err != nil || c.SchoolID != a.SchoolID {
+			return apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
+		if c.StaffID != a.StaffID {
+			if c.StaffID != 0 {
+				return apperr.E(apperr.NotFound, "error.not_found.title", errors.New("another person's template"))
+			}
+			if err := authz.Check(a, authz.ManageSchool, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}); err != nil {
+				return err
+			}
+		}
+		if err := s.Store.DeleteCanned(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "canned.delete",
+			ObjectKind: "canned_reply", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: a.BoardID, SchoolID: a.SchoolID})
+	})
+}
+
+// Note adds a private staff note to a conversation (never sent to the parent).
+func (s *Service) Note(ctx context.Context, id int64, text string) error {
+	text = strings.TrimSpace(text)
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, c, err := s.conversation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if n := utf8.RuneCountInString(text); n < 1 || n > 2000 {
+			return apperr.Fields{"note": "inbox.note.invalid"}.Err()
+		}
+		m := Message{Direction: "note", Body: vault.Personal(text), StaffID: a.StaffID}
+		if err := s.Store.AddMessage(ctx, tx, c.ID, &m, 0); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.note",
+			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
+	})
+}
+
+// Candidates lists whom a conversation can be handed to.
+func (s *Service) Candidates(ctx context.Context, id int64) ([]Candidate, error) {
+	var out []Candidate
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		_, c, err := s.conversation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out, err = s.Store.FindCandidates(ctx, tx, c)
+		return err
+	})
+	return out, err
+}
+
+// HandOver makes another staff member — one whose duty covers the conversation, or an
+// administrator of the school — the one handling it.
+func (s *Service) HandOver(ctx context.Context, id, staffID int64) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, c, err := s.conversation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		cs, err := s.Store.FindCandidates(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(cs, func(x Candidate) bool { return x.ID == staffID }) {
+			return apperr.Fields{"assignee": "inbox.handover.invalid"}.Err()
+		}
+		if err := s.Store.SetAssignee(ctx, tx, c.ID, staffID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.handover",
+			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID,
+			Detail: map[string]any{"to": staffID}})
+	})
+}
+
+// Matches reports whether a conversation matches a search of the actor's own list
+// (nickname, child's name or class; bodies are not searched).
+func Matches(c Conversation, q string) bool {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return true
+	}
+	for _, s := range []string{c.Nickname.Reveal(), c.ChildName.Reveal(), c.ClassLabel, c.Label} {
+		if strings.Contains(strings.ReplaceAll(s, " ", ""), strings.ReplaceAll(q, " ", "")) {
+			return true
+		}
+	}
+	return false
+}
