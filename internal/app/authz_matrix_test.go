@@ -183,7 +183,11 @@ func matrix() map[string]matrixRow {
 			return url.Values{"title": {"お礼"}, "body": {"ご連絡ありがとうございます。"}}
 		}},
 		"POST /staff/canned/{cannedID}/delete": {want: cannedDelete(), fresh: true},
-		"GET /staff/inbox/{conversationID}":    {want: classA11Decide()},
+		// The fixture's message is the parent's image, not a reply: those allowed get 404
+		// after the authorisation check, the others are refused before it.
+		"POST /staff/inbox/{conversationID}/messages/{messageID}/retry": {want: map[persona]outcome{anon: login, disabled: login,
+			board: notFound, adminA: notFound, adminB: notFound, homeroom: notFound, advisor: forbidden, teacherA: forbidden, teacherB: notFound}},
+		"GET /staff/inbox/{conversationID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
 			return url.Values{"body": {"お知らせありがとうございます"}}
 		}},

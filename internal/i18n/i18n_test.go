@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_"} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose."} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -158,6 +158,8 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"queued", "sent", "failed", "undeliverable"}
 		case "inbox.image_":
 			codes = []string{"pending", "unavailable"}
+		case "channel.purpose.":
+			codes = []string{"welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "other"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

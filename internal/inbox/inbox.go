@@ -127,6 +127,8 @@ type Store interface {
 	DeleteCanned(ctx context.Context, db pgx.Tx, id int64) error
 	FindCannedByID(ctx context.Context, db pgx.Tx, id int64) (Canned, error)
 	SetAssignee(ctx context.Context, db pgx.Tx, conversationID, staffID int64) error
+	// FindMessageOutbound returns a reply's conversation and outbox row.
+	FindMessageOutbound(ctx context.Context, db pgx.Tx, messageID int64) (conversationID, outboundID int64, err error)
 	// FindCandidates lists the staff a conversation can be handed to: those whose duty
 	// covers it, and the school's administrators.
 	FindCandidates(ctx context.Context, db pgx.Tx, c Conversation) ([]Candidate, error)

@@ -168,3 +168,26 @@ func Matches(c Conversation, q string) bool {
 	}
 	return false
 }
+
+// Retry sends a reply that failed again (same LINE retry key: never twice).
+func (s *Service) Retry(ctx context.Context, conversationID, messageID int64) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, c, err := s.conversation(ctx, tx, conversationID)
+		if err != nil {
+			return err
+		}
+		convID, outID, err := s.Store.FindMessageOutbound(ctx, tx, messageID)
+		if err != nil || convID != c.ID || outID == 0 {
+			return apperr.E(apperr.NotFound, "error.not_found.title", err)
+		}
+		ok, err := s.LINE.Requeue(ctx, tx, outID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return apperr.E(apperr.Conflict, "inbox.retry.not_failed", errors.New("reply has not failed"))
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.retry",
+			ObjectKind: "message", ObjectID: strconv.FormatInt(messageID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
+	})
+}

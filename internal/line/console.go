@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -146,4 +147,35 @@ func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (Bot
 		return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.token_rejected", callErr)
 	}
 	return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.unreachable", callErr)
+}
+
+// MonthUsage is a school channel's LINE messages this month and its quota.
+type MonthUsage struct {
+	Sent  []Usage
+	Quota Quota
+	// QuotaKnown is false when LINE could not be asked.
+	QuotaKnown bool
+}
+
+// MonthlyUsage counts the school's channel's messages sent since the start of the month
+// (Asia/Tokyo) by purpose and method, and asks LINE for the quota.
+func (s *Service) MonthlyUsage(ctx context.Context, boardID, schoolID int64, monthStart time.Time) (MonthUsage, error) {
+	var u MonthUsage
+	var ch Channel
+	var ok bool
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if _, ch, ok, err = s.consoleChannel(ctx, tx, boardID, schoolID); err != nil || !ok {
+			return err
+		}
+		u.Sent, err = s.Store.CountOutbound(ctx, tx, ch.ID, monthStart)
+		return err
+	})
+	if err != nil || !ok {
+		return u, err
+	}
+	if q, err := s.Client.Quota(ch); err == nil {
+		u.Quota, u.QuotaKnown = q, true
+	}
+	return u, nil
 }

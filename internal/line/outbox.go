@@ -159,3 +159,16 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &sendWorker{s: s})
 	river.AddWorker(w, &linkWorker{s: s})
 }
+
+// Requeue sends a failed message again (with the same retry key, so LINE never
+// delivers it twice); it reports false when the message had not failed.
+func (s *Service) Requeue(ctx context.Context, tx pgx.Tx, outboundID int64) (bool, error) {
+	ok, err := s.Store.RequeueOutbound(ctx, tx, outboundID)
+	if err != nil || !ok {
+		return ok, err
+	}
+	if _, err := s.Jobs.InsertTx(ctx, tx, SendArgs{OutboundID: outboundID}, &river.InsertOpts{Queue: jobs.QueueDelivery}); err != nil {
+		return false, fmt.Errorf("line: enqueue send: %w", err)
+	}
+	return true, nil
+}

@@ -99,7 +99,20 @@ type Store interface {
 	InsertOutbound(ctx context.Context, db DB, o *Outbound) error
 	FindOutbound(ctx context.Context, db DB, id int64) (Outbound, error)
 	UpdateOutbound(ctx context.Context, db DB, id int64, r OutboundResult) error
+	// RequeueOutbound puts a failed row back in the queue (same retry key); false when
+	// it had not failed.
+	RequeueOutbound(ctx context.Context, db DB, id int64) (bool, error)
+	// CountOutbound counts a channel's messages sent since a time, by purpose and
+	// method (reply is free, push and multicast count against the quota).
+	CountOutbound(ctx context.Context, db DB, channelID int64, since time.Time) ([]Usage, error)
 
 	FindRichMenus(ctx context.Context, db DB, channelID int64) ([]RichMenuRecord, error)
 	SaveRichMenu(ctx context.Context, db DB, r RichMenuRecord) error
+}
+
+// Usage is a count of sent messages of one purpose and method.
+type Usage struct {
+	Purpose string
+	Method  string
+	Count   int
 }

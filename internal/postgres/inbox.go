@@ -367,3 +367,10 @@ func (s *InboxStore) FindCandidates(ctx context.Context, db pgx.Tx, c inbox.Conv
 	}
 	return out, classify(rows.Err(), "candidates")
 }
+
+// FindMessageOutbound returns a reply's conversation and outbox row.
+func (s *InboxStore) FindMessageOutbound(ctx context.Context, db pgx.Tx, messageID int64) (int64, int64, error) {
+	var convID, outID int64
+	err := db.QueryRow(ctx, `SELECT conversation_id, COALESCE(outbound_id, 0) FROM message WHERE id = $1`, messageID).Scan(&convID, &outID)
+	return convID, outID, classify(err, "message")
+}

@@ -384,3 +384,27 @@ func (s *LineStore) SaveRichMenu(ctx context.Context, db line.DB, r line.RichMen
 		r.ChannelID, r.Kind, r.RichMenuID, r.SpecHash)
 	return classify(err, "save line rich menu")
 }
+
+// RequeueOutbound puts a failed row back in the queue.
+func (s *LineStore) RequeueOutbound(ctx context.Context, db line.DB, id int64) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE line_outbound SET state = 'queued', last_error = '' WHERE id = $1 AND state = 'failed'`, id)
+	if err != nil {
+		return false, classify(err, "requeue")
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// CountOutbound counts a channel's sent messages since a time by purpose and method.
+func (s *LineStore) CountOutbound(ctx context.Context, db line.DB, channelID int64, since time.Time) ([]line.Usage, error) {
+	rows, err := db.Query(ctx, `SELECT purpose, method, count(*) FROM line_outbound
+		WHERE channel_id = $1 AND state = 'sent' AND created_at >= $2 GROUP BY purpose, method ORDER BY purpose, method`, channelID, since)
+	if err != nil {
+		return nil, classify(err, "usage")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (line.Usage, error) {
+		var u line.Usage
+		err := r.Scan(&u.Purpose, &u.Method, &u.Count)
+		return u, err
+	})
+	return out, classify(err, "usage")
+}

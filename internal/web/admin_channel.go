@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
 
@@ -26,6 +28,25 @@ func (s *Server) showChannel(w http.ResponseWriter, r *http.Request, f view.Form
 		f.Values = map[string]string{"channel_id": st.ChannelID}
 	}
 	v := view.Channel{Head: head, Configured: st.Configured, ChannelID: st.ChannelID, TestResult: result, TestOK: ok}
+	if st.Configured {
+		now := time.Now().In(school.Tokyo)
+		u, err := s.Channels.MonthlyUsage(r.Context(), sc.BoardID, sc.ID, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, school.Tokyo))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		loc := localizer(r)
+		for _, x := range u.Sent {
+			v.Usage = append(v.Usage, view.UsageRow{Purpose: loc.T("channel.purpose." + usagePurpose(x.Purpose)), Method: x.Method, Count: x.Count, Free: x.Method == "reply"})
+		}
+		if u.QuotaKnown {
+			if u.Quota.Limited {
+				v.Quota = loc.T("channel.quota", map[string]any{"Used": u.Quota.Used, "Limit": u.Quota.Limit})
+			} else {
+				v.Quota = loc.T("channel.quota_unlimited", map[string]any{"Used": u.Quota.Used})
+			}
+		}
+	}
 	s.render(w, r, status, view.ChannelPage(s.page(r, "admin.tab.channel"), v, f))
 }
 
@@ -68,4 +89,13 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := localizer(r).T("channel.test_ok", map[string]any{"Name": info.DisplayName, "BasicID": info.BasicID})
 	s.showChannel(w, r, view.Form{}, msg, true, http.StatusOK)
+}
+
+// usagePurpose maps an outbox purpose to its label's key ("other" for new ones).
+func usagePurpose(p string) string {
+	switch p {
+	case "welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply":
+		return p
+	}
+	return "other"
 }

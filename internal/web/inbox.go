@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/school"
@@ -80,6 +81,9 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 			At: m.CreatedAt.In(school.Tokyo).Format("1/2 15:04")}
 		if m.Delivery != "" {
 			tm.Delivery = loc.T("inbox.delivery." + m.Delivery)
+		}
+		if m.Delivery == "failed" {
+			tm.RetryURL = "/staff/inbox/" + strconv.FormatInt(c.ID, 10) + "/messages/" + strconv.FormatInt(m.ID, 10) + "/retry"
 		}
 		if m.Kind == "image" {
 			if m.ContentState == "stored" {
@@ -276,4 +280,22 @@ func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, "/staff/canned")
+}
+
+func (s *Server) retryReply(w http.ResponseWriter, r *http.Request) {
+	convID, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	msgID, err := idParam(r, "messageID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Inbox.Retry(r.Context(), convID, msgID); err != nil && apperr.KindOf(err) != apperr.Conflict {
+		s.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(convID, 10))
 }

@@ -82,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/staff/inbox/{conversationID}/reply", s.reply)
 			r.Post("/staff/inbox/{conversationID}/state", s.conversationState)
 			r.Post("/staff/inbox/{conversationID}/note", s.note)
+			r.Post("/staff/inbox/{conversationID}/messages/{messageID}/retry", s.retryReply)
 			r.Post("/staff/inbox/{conversationID}/handover", s.handOver)
 			r.Get("/staff/canned", s.cannedPage)
 			r.Post("/staff/canned", s.addCanned)

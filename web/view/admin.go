@@ -97,6 +97,17 @@ type Channel struct {
 	ChannelID  string
 	TestResult string
 	TestOK     bool
+	// Usage is this month's messages by purpose and method; Quota the plan's limit.
+	Usage []UsageRow
+	Quota string
+}
+
+// UsageRow is one line of the month's LINE usage.
+type UsageRow struct {
+	Purpose string
+	Method  string
+	Count   int
+	Free    bool
 }
 
 // RosterPage is the CSV import/export page.

@@ -51,7 +51,9 @@ type ThreadMessage struct {
 	// Image is the URL of an image the parent sent; ImageState says why there is none.
 	Image      string
 	ImageState string
-	Staff      string
-	Delivery   string
-	At         string
+	// RetryURL is set on a reply that failed.
+	RetryURL string
+	Staff    string
+	Delivery string
+	At       string
 }

@@ -1,0 +1,148 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/logging"
+	"github.com/renraku/renraku/internal/registration"
+)
+
+// TestReplyDeliveryFaults: a reply LINE refuses shows 失敗 with a resend button that
+// delivers it; a reply queued while no instance runs is delivered once after the
+// restart; the month's usage counts it.
+func TestReplyDeliveryFaults(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+	p1, _ := registeredParent(t, w, "小林 舞", "小林 陽", code)
+	pick(t, w, p1, "1年1組 担任", 1)
+	if _, err := w.sim.SendText(w.ch.LineChannelID, p1.ID, "質問があります"); err != nil {
+		t.Fatal(err)
+	}
+	tannin := newStaffClient(t, w.app.URL())
+	tannin.signIn("sakura.tannin11", demo.Password)
+	var thread string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && thread == ""; time.Sleep(100 * time.Millisecond) {
+		thread, _ = tannin.get("/staff/inbox").doc.Find(`[data-testid="conversation"] a`).Attr("href")
+	}
+	if thread == "" {
+		t.Fatal("no conversation")
+	}
+
+	// LINE refuses the push (400): the reply shows 失敗 with 再送, which delivers it.
+	w.sim.FailNext(linesim.EndpointPush, 1, http.StatusBadRequest)
+	if r := tannin.post(thread+"/reply", url.Values{"body": {"お答えします"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reply: %d", r.status)
+	}
+	var retry string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && retry == ""; time.Sleep(100 * time.Millisecond) {
+		retry, _ = tannin.get(thread).doc.Find(`[data-testid="retry"]`).Parent().Attr("action")
+	}
+	if retry == "" {
+		t.Fatalf("no resend button: %s", text(tannin.get(thread)))
+	}
+	if r := tannin.post(retry, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("resend: %d", r.status)
+	}
+	waitBotText(t, w, p1.ID, "【1年1組 担任】\nお答えします", 1)
+
+	// No instance running: the reply is queued durably and sent once after the restart.
+	cfg := *w.app.Config()
+	if err := w.app.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tools, err := app.OpenTools(ctx, &cfg, logging.New(io.Discard, slog.LevelError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := tools.Staff.FindByLogin(ctx, "sakura.tannin11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := tools.Staff.Actor(ctx, st.ID, st.SessionEpoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convID := thread[strings.LastIndex(thread, "/")+1:]
+	var id int64
+	for _, ch := range convID {
+		id = id*10 + int64(ch-'0')
+	}
+	if err := tools.Inbox.Reply(authz.WithActor(ctx, a), id, "再起動をまたぐ返信"); err != nil {
+		t.Fatal(err)
+	}
+	tools.Close()
+	cfg.Addr = "127.0.0.1:0"
+	restarted := app.New(&cfg, logging.New(io.Discard, slog.LevelError))
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = restarted.Close(context.Background()) })
+	waitBotText(t, w, p1.ID, "再起動をまたぐ返信", 1)
+	time.Sleep(time.Second)
+	n := 0
+	for _, it := range w.sim.Chat(w.ch.LineChannelID, p1.ID) {
+		if strings.Contains(it.Text, "再起動をまたぐ返信") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("delivered %d times, want once", n)
+	}
+
+	// The school's channel page counts the teachers' replies this month.
+	usage, err := restarted.Services().LINE.MonthlyUsage(kochoOn(t, restarted), sakura.BoardID, sakuraID, time.Now().AddDate(0, 0, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := 0
+	for _, u := range usage.Sent {
+		if u.Purpose == "staff_reply" {
+			replies += u.Count
+		}
+	}
+	if replies != 2 || !usage.QuotaKnown {
+		t.Errorf("usage: %+v", usage)
+	}
+}
+
+func kochoOn(t *testing.T, a *app.App) context.Context {
+	t.Helper()
+	st, err := a.Services().Staff.FindByLogin(context.Background(), "sakura.kocho")
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := a.Services().Staff.Actor(context.Background(), st.ID, st.SessionEpoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authz.WithActor(context.Background(), act)
+}
