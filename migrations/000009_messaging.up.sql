@@ -31,7 +31,7 @@ CREATE TABLE message (
     conversation_id bigint NOT NULL REFERENCES conversation (id) ON DELETE CASCADE,
     direction       text NOT NULL CHECK (direction IN ('in', 'out', 'note')),
     body_enc        bytea NOT NULL,
-    kind            text NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'image')),
+    kind            text NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'image', 'sticker')),
     line_message_id text NOT NULL DEFAULT '' CHECK (line_message_id ~ '^[0-9]{0,32}$'),
     content_enc     bytea,
     content_type    text NOT NULL DEFAULT '' CHECK (content_type IN ('', 'image/jpeg', 'image/png', 'image/gif', 'image/webp')),
@@ -62,6 +62,11 @@ CREATE INDEX canned_reply_school ON canned_reply (school_id);
 ALTER TABLE guardian
     ADD COLUMN conversation_id  bigint REFERENCES conversation (id) ON DELETE SET NULL,
     ADD COLUMN conversation_at  timestamptz;
+
+-- How long a parent's choice of conversation lasts: after it, their next message asks
+-- again whom it is for.
+ALTER TABLE school
+    ADD COLUMN inbox_inactivity_hours integer NOT NULL DEFAULT 72 CHECK (inbox_inactivity_hours BETWEEN 1 AND 720);
 
 -- The out-of-hours auto-reply goes once per conversation per day.
 CREATE TABLE auto_reply_day (

@@ -173,6 +173,7 @@ func matrix() map[string]matrixRow {
 			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
 		"GET /staff/inbox":        {want: signedInOnly()},
 		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
+		"POST /staff/inbox":       {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
 		"GET /staff/inbox/{conversationID}/images/{messageID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/note":              {want: classA11Decide(), form: func(map[string]string) url.Values { return url.Values{"note": {"電話で確認済み"}} }},
 		"POST /staff/inbox/{conversationID}/handover": {want: classA11Decide(), form: func(ids map[string]string) url.Values {

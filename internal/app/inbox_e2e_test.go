@@ -2,18 +2,24 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/vault"
 )
 
 // pick taps 「連絡する」 and the quick reply with label, as a parent does.
@@ -47,7 +53,8 @@ func TestContactAndInbox(t *testing.T) {
 	w := startLineWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	if _, err := demo.SeedStaff(ctx, s); err != nil {
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
 		t.Fatal(err)
 	}
 	sakuraID, class11, soccer := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
@@ -138,6 +145,26 @@ func TestContactAndInbox(t *testing.T) {
 		t.Errorf("advisor fetching the homeroom image: %d", r.status)
 	}
 
+	// A sticker lands in the thread too. Content LINE fails to give once is fetched on
+	// the retry; content LINE no longer has is shown as unavailable.
+	if _, err := w.sim.SendSticker(w.ch.LineChannelID, p1.ID, "446", "1988"); err != nil {
+		t.Fatal(err)
+	}
+	w.sim.FailNext(linesim.EndpointContent, 1, http.StatusInternalServerError)
+	if _, err := w.sim.SendImage(w.ch.LineChannelID, p1.ID, append(png, '2'), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	waitThread(t, tannin, t1, func(r response) bool {
+		return r.doc.Find(`[data-testid="sticker"]`).Length() == 1 && r.doc.Find(`[data-testid="image"]`).Length() == 2
+	})
+	w.sim.FailNext(linesim.EndpointContent, 1, http.StatusNotFound)
+	if _, err := w.sim.SendImage(w.ch.LineChannelID, p1.ID, append(png, '3'), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	waitThread(t, tannin, t1, func(r response) bool {
+		return strings.Contains(r.doc.Find(`[data-testid="image-state"]`).Text(), "画像を取得できませんでした")
+	})
+
 	// Each answers; the answers reach the right phones under the role.
 	page := tannin.get(t1)
 	if !strings.Contains(text(page), "明日の遠足は雨でもありますか") {
@@ -198,12 +225,40 @@ func TestContactAndInbox(t *testing.T) {
 			t.Error("a staff note was sent to the parent")
 		}
 	}
-	// Search within one's own conversations.
-	if n := tannin.get("/staff/inbox?q=木村").doc.Find(`[data-testid="conversation"]`).Length(); n != 1 {
+	// Search within one's own conversations: posted, so names never enter an address.
+	if n := tannin.post("/staff/inbox", url.Values{"q": {"木村"}}).doc.Find(`[data-testid="conversation"]`).Length(); n != 1 {
 		t.Errorf("search 木村: %d", n)
 	}
-	if n := tannin.get("/staff/inbox?q=佐々木").doc.Find(`[data-testid="conversation"]`).Length(); n != 0 {
+	if n := tannin.post("/staff/inbox", url.Values{"q": {"佐々木"}}).doc.Find(`[data-testid="conversation"]`).Length(); n != 0 {
 		t.Errorf("search 佐々木 in the homeroom inbox: %d", n)
+	}
+	if r := tannin.post("/staff/inbox", url.Values{"q": {""}, "state": {"open"}}); r.status != http.StatusSeeOther || r.location != "/staff/inbox?state=open" {
+		t.Errorf("filter without search words: %d to %s", r.status, r.location)
+	}
+	// The principal sees both and filters by class or club.
+	kochoWeb := newStaffClient(t, w.app.URL())
+	for _, l := range logins {
+		if l.Login == "sakura.kocho" {
+			kochoWeb.secret = l.TOTPSecret
+		}
+	}
+	kochoWeb.signIn("sakura.kocho", demo.Password)
+	scopes := map[string]string{}
+	kochoWeb.get("/staff/inbox").doc.Find(`#f-scope option`).Each(func(_ int, o *goquery.Selection) {
+		v, _ := o.Attr("value")
+		scopes[strings.TrimSpace(o.Text())] = v
+	})
+	if scopes["1年1組"] != "class:"+itoa(class11) || scopes["サッカークラブ"] != "club:"+itoa(soccer) {
+		t.Fatalf("scopes: %v", scopes)
+	}
+	for scope, want := range map[string]string{scopes["1年1組"]: "木村 恵", scopes["サッカークラブ"]: "佐々木 誠"} {
+		r := kochoWeb.get("/staff/inbox?scope=" + scope)
+		if n := r.doc.Find(`[data-testid="conversation"]`).Length(); n != 1 || !strings.Contains(text(r), want) {
+			t.Errorf("scope %s: %d conversations: %s", scope, n, text(r))
+		}
+	}
+	if r := kochoWeb.get("/staff/inbox?scope=class:x"); r.status == http.StatusOK || !strings.Contains(text(r), "絞り込みの条件が正しくありません") {
+		t.Errorf("bad scope: %d", r.status)
 	}
 
 	// Guessing a thread ID: another school's teacher gets 404, a teacher of the same
@@ -238,7 +293,46 @@ func TestContactAndInbox(t *testing.T) {
 		t.Errorf("%d auto-replies, want 1", n)
 	}
 
-	// No LINE identity on any inbox page.
+	// After the school's inactivity period the next message is not filed: the parent is
+	// asked again whom it is for, and to send it again.
+	settings, err := s.Schools.Settings(kocho, sakuraID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := settings.Settings
+	upd.InboxInactivityHours = 0
+	if err := s.Schools.UpdateSettings(kocho, sakuraID, upd); err == nil {
+		t.Error("an inactivity period of 0 hours was accepted")
+	}
+	upd.InboxInactivityHours = 1
+	if err := s.Schools.UpdateSettings(kocho, sakuraID, upd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool.Exec(ctx, `UPDATE guardian SET conversation_at = conversation_at - interval '2 hours'
+		WHERE id = (SELECT guardian_id FROM conversation WHERE id = $1)`, strings.TrimPrefix(t1, "/staff/inbox/")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sim.SendText(w.ch.LineChannelID, p1.ID, "二週間ぶりの連絡です"); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, p1.ID, "もう一度メッセージをお送りください", 1)
+	if strings.Contains(text(tannin.get(t1)), "二週間ぶりの連絡です") {
+		t.Error("a message after the inactivity period was filed in the old conversation")
+	}
+
+	// No LINE identity on any inbox page, in the database or in the logs; no message in
+	// the database or the logs in clear.
+	dump := leaktest.PgDump(t, w.dbURL)
+	lineIDs := []string{p1.ID, p2.ID, "木村 恵のLINE", "佐々木のLINE", "木村 恵のLINEのひとこと"}
+	messages := []string{"明日の遠足は雨でもありますか", "土曜の練習を休みます", "雨天決行です。雨具を持たせてください。", "お母様に電話済み"}
+	leaktest.AssertAbsent(t, "pg_dump", dump, append(lineIDs, messages...)...)
+	leaktest.AssertAbsent(t, "logs", w.logs.Bytes(), append(lineIDs, messages...)...)
+	for _, c := range []*staffClient{tannin, komon, kochoWeb} {
+		for _, path := range []string{"/staff/inbox", t1, t2, "/staff/canned"} {
+			leaktest.AssertAbsent(t, path, []byte(c.get(path).body), lineIDs...)
+		}
+	}
+
 	for _, path := range []string{"/staff/inbox", t1} {
 		body := tannin.get(path).body
 		for _, leak := range []string{p1.ID, p2.ID, "木村 恵のLINE", "佐々木のLINE"} {
@@ -247,4 +341,66 @@ func TestContactAndInbox(t *testing.T) {
 			}
 		}
 	}
+
+	// Long inboxes and threads come in pages: 50 conversations, 200 messages.
+	t1ID, _ := strconv.ParseInt(strings.TrimPrefix(t1, "/staff/inbox/"), 10, 64)
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var guardianID int64
+		if err := tx.QueryRow(ctx, `SELECT guardian_id FROM conversation WHERE id = $1`, t1ID).Scan(&guardianID); err != nil {
+			return err
+		}
+		for i := range 55 {
+			child, err := s.Registration.Store.FindOrCreateChild(ctx, tx, sakuraID, class11, vault.Personal(fmt.Sprintf("木村 %02d", i)))
+			if err != nil {
+				return err
+			}
+			c := inbox.Choice{Target: inbox.Homeroom, ChildID: child, ClassID: class11, SchoolID: sakuraID}
+			if _, err := s.Inbox.Store.OpenConversation(ctx, tx, guardianID, c); err != nil {
+				return err
+			}
+		}
+		for i := range 205 {
+			m := inbox.Message{Direction: "in", Kind: "text", Body: vault.Personal(fmt.Sprintf("連絡その%d", i))}
+			if err := s.Inbox.Store.AddMessage(ctx, tx, t1ID, &m, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := tannin.get("/staff/inbox")
+	next, _ := first.doc.Find(`[data-testid="inbox-next"]`).Attr("href")
+	if n := first.doc.Find(`[data-testid="conversation"]`).Length(); n != inbox.PageSize || next != "/staff/inbox?page=2" {
+		t.Fatalf("first page: %d conversations, next %q", n, next)
+	}
+	if n := tannin.get(next).doc.Find(`[data-testid="conversation"]`).Length(); n != 56-inbox.PageSize {
+		t.Errorf("second page: %d conversations", n)
+	}
+	thread := tannin.get(t1)
+	var total int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM message WHERE conversation_id = $1`, t1ID).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	older, _ := thread.doc.Find(`[data-testid="older"]`).Attr("href")
+	if n := thread.doc.Find(`[data-testid="message"]`).Length(); n != inbox.ThreadPage || older == "" || !strings.Contains(text(thread), "連絡その204") {
+		t.Fatalf("thread: %d messages, older %q", n, older)
+	}
+	olderPage := tannin.get(older)
+	if n := olderPage.doc.Find(`[data-testid="message"]`).Length(); n != total-inbox.ThreadPage || !strings.Contains(text(olderPage), "明日の遠足は雨でもありますか") {
+		t.Errorf("older messages: %d of %d", n, total-inbox.ThreadPage)
+	}
+}
+
+// waitThread reloads a thread until done says it shows what the test waits for.
+func waitThread(t *testing.T, c *staffClient, path string, done func(response) bool) {
+	t.Helper()
+	var r response
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if r = c.get(path); done(r) {
+			return
+		}
+	}
+	t.Fatalf("thread never showed what was waited for: %s", text(r))
 }

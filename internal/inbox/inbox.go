@@ -28,10 +28,6 @@ const (
 	Done       = "done"
 )
 
-// Inactivity is how long a parent's choice of conversation lasts: after it, their next
-// message asks again whom it is for.
-const Inactivity = 72 * time.Hour
-
 // MaxReply is the longest reply, in LINE's count, leaving room for the role prefix.
 const MaxReply = 4900
 
@@ -64,7 +60,7 @@ type Conversation struct {
 type Message struct {
 	ID        int64
 	Direction string // in, out
-	Kind      string // text, image
+	Kind      string // text, image, sticker
 	Body      vault.Personal
 	// LineMessageID is the parent's LINE message (to fetch an image's content).
 	LineMessageID string
@@ -97,6 +93,47 @@ type Filter struct {
 	ClubIDs  []int64
 	Office   bool
 	State    string
+	// ClassID, ClubID and OfficeOnly narrow the list to one class, club or the office.
+	ClassID    int64
+	ClubID     int64
+	OfficeOnly bool
+	// Limit and Offset page the list (newest first).
+	Limit, Offset int
+}
+
+// Query is what a staff member asks of their inbox: a state, a scope ("class:ID",
+// "club:ID", "office" or all), a search of names, and a page (from 1).
+type Query struct {
+	State string
+	Scope string
+	Q     string
+	Page  int
+}
+
+// PageSize is how many conversations one page of the inbox lists.
+const PageSize = 50
+
+// MaxSearch is how many of a person's newest conversations a search looks through
+// (names are encrypted, so a search decrypts them).
+const MaxSearch = 5000
+
+// ThreadPage is how many messages one page of a thread shows (the newest first; older
+// ones behind a link).
+const ThreadPage = 200
+
+// Listing is one page of a staff member's inbox.
+type Listing struct {
+	Conversations []Conversation
+	// Scopes are the classes, clubs and office of the person's conversations, for the
+	// filter.
+	Scopes []Scope
+	More   bool
+}
+
+// Scope is a class, club or the office as a filter choice.
+type Scope struct {
+	Value string // class:ID, club:ID, office
+	Label string
 }
 
 // Store is the persistence of conversations.
@@ -111,7 +148,12 @@ type Store interface {
 	AddMessage(ctx context.Context, db pgx.Tx, conversationID int64, m *Message, outboundID int64) error
 	FindConversation(ctx context.Context, db pgx.Tx, id int64) (Conversation, error)
 	FindConversations(ctx context.Context, db pgx.Tx, f Filter) ([]Conversation, error)
-	FindMessages(ctx context.Context, db pgx.Tx, conversationID int64) ([]Message, error)
+	// FindScopes lists the classes, clubs and office of the conversations a filter's
+	// duties give (its narrowing, state and paging ignored).
+	FindScopes(ctx context.Context, db pgx.Tx, f Filter) ([]Scope, error)
+	// FindMessages lists up to limit of a conversation's messages before the message
+	// before (0: the newest), oldest first.
+	FindMessages(ctx context.Context, db pgx.Tx, conversationID, before int64, limit int) ([]Message, error)
 	MarkRead(ctx context.Context, db pgx.Tx, id int64) error
 	SetState(ctx context.Context, db pgx.Tx, id int64, state string) error
 	// FirstAutoReply records today's out-of-hours auto-reply; false when it was sent.
@@ -136,11 +178,13 @@ type Store interface {
 	FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (Hours, error)
 }
 
-// Hours are when a school answers, and what it says outside them.
+// Hours are when a school answers, what it says outside them, and how long a parent's
+// choice of conversation lasts (after it, their next message asks again whom it is for).
 type Hours struct {
 	Open, Close string // HH:MM
 	Days        string // weekday digits, 0 = Sunday
 	AutoReply   string
+	Inactivity  time.Duration
 }
 
 // Closed reports whether t (in Asia/Tokyo) is outside office hours.

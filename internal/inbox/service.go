@@ -67,13 +67,14 @@ func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m lin
 	return err
 }
 
-// choices asks whom to write to, with a quick reply per possible conversation.
-func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g registration.Guardian) error {
+// choices asks whom to write to (prompt: the message's ID), with a quick reply per
+// possible conversation.
+func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g registration.Guardian, prompt string) error {
 	cs, err := s.Store.FindChoices(ctx, tx, g.ID)
 	if err != nil {
 		return err
 	}
-	m := line.Message{Text: s.T(g.Language, "inbox.line.choose", nil)}
+	m := line.Message{Text: s.T(g.Language, prompt, nil)}
 	for _, c := range cs {
 		if len(m.QuickReply) == line.MaxQuickReplyItems {
 			break
@@ -99,7 +100,7 @@ func (s *Service) onContact(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	if !ok {
 		return s.Registration.SendRegisterLink(ctx, tx, in)
 	}
-	return s.choices(ctx, tx, in, g)
+	return s.choices(ctx, tx, in, g, "inbox.line.choose")
 }
 
 func (s *Service) onPick(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
@@ -111,7 +112,7 @@ func (s *Service) onPick(ctx context.Context, tx pgx.Tx, in *line.Incoming) erro
 	_, args, _ := line.ParsePostbackData(pb.Postback.Data)
 	parts := strings.Split(args, ":")
 	if len(parts) != 4 {
-		return s.choices(ctx, tx, in, g)
+		return s.choices(ctx, tx, in, g, "inbox.line.choose")
 	}
 	childID, _ := strconv.ParseInt(parts[1], 10, 64)
 	clubID, _ := strconv.ParseInt(parts[2], 10, 64)
@@ -134,45 +135,38 @@ func (s *Service) onPick(ctx context.Context, tx pgx.Tx, in *line.Incoming) erro
 			return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, "inbox.line.chosen", map[string]any{"Label": c.Label})})
 		}
 	}
-	return s.choices(ctx, tx, in, g)
+	return s.choices(ctx, tx, in, g, "inbox.line.choose")
 }
 
-// onMessage stores a registered parent's text in their current conversation, asks whom
-// it is for when there is none (or it lapsed), and answers out of office hours once a
-// day. Other messages go to LINE's default handling.
+// onMessage stores a registered parent's text, image or sticker in their current
+// conversation, asks whom it is for when there is none (or the school's inactivity
+// period has passed), and answers out of office hours once a day. Other messages go to
+// LINE's default handling.
 func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
 	g, ok, err := s.guardian(ctx, tx, in)
 	if err != nil {
 		return err
 	}
-	msg, isMsg := in.Event.(webhook.MessageEvent)
-	text, isText := msg.Message.(webhook.TextMessageContent)
-	image, isImage := msg.Message.(webhook.ImageMessageContent)
-	if !ok || !isMsg || (!isText && !isImage) {
+	msg, _ := in.Event.(webhook.MessageEvent)
+	var m Message
+	switch c := msg.Message.(type) {
+	case webhook.TextMessageContent:
+		m = Message{Direction: "in", Kind: "text", Body: vault.Personal(c.Text)}
+	case webhook.ImageMessageContent:
+		m = Message{Direction: "in", Kind: "image", LineMessageID: c.Id, ContentState: "pending"}
+	case webhook.StickerMessageContent:
+		// A message sticker carries the parent's own words; other stickers none.
+		m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(c.Text)}
+	}
+	if !ok || m.Kind == "" {
 		return s.LINE.DefaultMessage(ctx, tx, in)
 	}
 	convID, at, err := s.Store.FindCurrent(ctx, tx, g.ID)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	if convID == 0 || now.Sub(at) > Inactivity {
-		return s.choices(ctx, tx, in, g)
-	}
-	m := Message{Direction: "in", Kind: "text", Body: vault.Personal(text.Text)}
-	if isImage {
-		m = Message{Direction: "in", Kind: "image", LineMessageID: image.Id, ContentState: "pending"}
-	}
-	if err := s.Store.AddMessage(ctx, tx, convID, &m, 0); err != nil {
-		return err
-	}
-	if isImage {
-		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
+	if err != nil || convID == 0 {
+		if err != nil {
 			return err
 		}
-	}
-	if err := s.Store.SetCurrent(ctx, tx, g.ID, convID, now); err != nil {
-		return err
+		return s.choices(ctx, tx, in, g, "inbox.line.choose_resend")
 	}
 	c, err := s.Store.FindConversation(ctx, tx, convID)
 	if err != nil {
@@ -180,6 +174,23 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	}
 	hours, err := s.Store.FindOffice(ctx, tx, c.SchoolID)
 	if err != nil {
+		return err
+	}
+	now := s.now()
+	if now.Sub(at) > hours.Inactivity {
+		// The message is not filed: whom it is for may have changed. The parent is told
+		// to send it again after choosing.
+		return s.choices(ctx, tx, in, g, "inbox.line.choose_resend")
+	}
+	if err := s.Store.AddMessage(ctx, tx, convID, &m, 0); err != nil {
+		return err
+	}
+	if m.Kind == "image" {
+		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
+			return err
+		}
+	}
+	if err := s.Store.SetCurrent(ctx, tx, g.ID, convID, now); err != nil {
 		return err
 	}
 	if !hours.Closed(now) {
@@ -239,17 +250,18 @@ func (s *Service) conversation(ctx context.Context, tx pgx.Tx, id int64) (*authz
 	return a, c, nil
 }
 
-// List returns the conversations the actor's duties give them, newest first. Viewing
-// the list (nicknames, children's names) is audited.
-func (s *Service) List(ctx context.Context, state string) ([]Conversation, error) {
+// List returns a page of the conversations the actor's duties give them, newest first,
+// narrowed by the query. Viewing the list (nicknames, children's names) is audited.
+func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
+	var out Listing
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
-		return nil, err
+		return out, err
 	}
 	if a.SchoolID == 0 {
-		return nil, authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID})
+		return out, authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID})
 	}
-	f := Filter{SchoolID: a.SchoolID, State: state}
+	f := Filter{SchoolID: a.SchoolID}
 	if authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}) == nil {
 		f.All = true
 	} else {
@@ -264,36 +276,84 @@ func (s *Service) List(ctx context.Context, state string) ([]Conversation, error
 			}
 		}
 	}
-	var out []Conversation
+	base := f
+	if err := narrow(&f, q); err != nil {
+		return out, err
+	}
+	page := max(q.Page, 1)
+	search := strings.TrimSpace(q.Q) != ""
+	if search {
+		f.Limit = MaxSearch
+	} else {
+		f.Limit, f.Offset = PageSize+1, (page-1)*PageSize
+	}
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		all, err := s.Store.FindConversations(ctx, tx, f)
 		if err != nil {
 			return err
 		}
+		var shown []Conversation
 		for _, c := range all {
 			act, t := target(c)
-			if authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil {
-				out = append(out, c)
+			if (authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil) && Matches(c, q.Q) {
+				shown = append(shown, c)
 			}
 		}
+		if search {
+			shown = shown[min(len(shown), (page-1)*PageSize):]
+		}
+		if out.More = len(shown) > PageSize; out.More {
+			shown = shown[:PageSize]
+		}
+		out.Conversations = shown
+		if out.Scopes, err = s.Store.FindScopes(ctx, tx, base); err != nil {
+			return err
+		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "inbox.list_view",
-			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"rows": len(out)}})
+			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"rows": len(shown)}})
 	})
 	return out, err
 }
 
-// Thread returns a conversation and its messages, marks it read, and audits the view.
-func (s *Service) Thread(ctx context.Context, id int64) (Conversation, []Message, error) {
-	var c Conversation
-	var ms []Message
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+// narrow applies a query's state and scope to a filter.
+func narrow(f *Filter, q Query) error {
+	switch q.State {
+	case "", Open, InProgress, Done:
+		f.State = q.State
+	default:
+		return apperr.E(apperr.Invalid, "inbox.filter.invalid", errors.New("unknown state"))
+	}
+	kind, id, _ := strings.Cut(q.Scope, ":")
+	n, err := strconv.ParseInt(id, 10, 64)
+	switch {
+	case q.Scope == "":
+	case q.Scope == Office:
+		f.OfficeOnly = true
+	case kind == "class" && err == nil && n > 0:
+		f.ClassID = n
+	case kind == "club" && err == nil && n > 0:
+		f.ClubID = n
+	default:
+		return apperr.E(apperr.Invalid, "inbox.filter.invalid", errors.New("unknown scope"))
+	}
+	return nil
+}
+
+// Thread returns a conversation and a page of its messages (the newest, or those before
+// the message before), marks it read, and audits the view. more tells whether older
+// messages remain.
+func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation, ms []Message, more bool, err error) {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var a *authz.Actor
 		var err error
 		if a, c, err = s.conversation(ctx, tx, id); err != nil {
 			return err
 		}
-		if ms, err = s.Store.FindMessages(ctx, tx, c.ID); err != nil {
+		if ms, err = s.Store.FindMessages(ctx, tx, c.ID, before, ThreadPage+1); err != nil {
 			return err
+		}
+		if more = len(ms) > ThreadPage; more {
+			ms = ms[1:]
 		}
 		if err := s.Store.MarkRead(ctx, tx, c.ID); err != nil {
 			return err
@@ -301,7 +361,7 @@ func (s *Service) Thread(ctx context.Context, id int64) (Conversation, []Message
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.view",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
-	return c, ms, err
+	return c, ms, more, err
 }
 
 // Reply queues a staff answer: it reaches the parent in LINE prefixed with the role

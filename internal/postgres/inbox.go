@@ -185,8 +185,9 @@ func (s *InboxStore) FindConversation(ctx context.Context, db pgx.Tx, id int64) 
 func (s *InboxStore) FindConversations(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]inbox.Conversation, error) {
 	rows, err := db.Query(ctx, `SELECT `+conversationColumns+conversationFrom+`
 		WHERE cv.school_id = $1 AND ($2 OR cv.class_id = ANY($3) OR cv.club_id = ANY($4) OR ($5 AND cv.target = 'office'))
-		AND ($6 = '' OR cv.state = $6)
-		ORDER BY cv.last_message_at DESC LIMIT 200`, f.SchoolID, f.All, f.ClassIDs, f.ClubIDs, f.Office, f.State)
+		AND ($6 = '' OR cv.state = $6) AND ($7 = 0 OR cv.class_id = $7) AND ($8 = 0 OR cv.club_id = $8) AND (NOT $9 OR cv.target = 'office')
+		ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT $10 OFFSET $11`,
+		f.SchoolID, f.All, f.ClassIDs, f.ClubIDs, f.Office, f.State, f.ClassID, f.ClubID, f.OfficeOnly, max(f.Limit, 1), f.Offset)
 	if err != nil {
 		return nil, classify(err, "conversations")
 	}
@@ -202,11 +203,33 @@ func (s *InboxStore) FindConversations(ctx context.Context, db pgx.Tx, f inbox.F
 	return out, classify(rows.Err(), "conversations")
 }
 
-// FindMessages lists a conversation's messages in order, with each reply's delivery.
-func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID int64) ([]inbox.Message, error) {
-	rows, err := db.Query(ctx, `SELECT m.id, m.direction, m.kind, m.content_state, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
+// FindScopes lists the classes, clubs and office of a staff member's conversations:
+// classes by grade and name, then clubs by name, then the office.
+func (s *InboxStore) FindScopes(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]inbox.Scope, error) {
+	rows, err := db.Query(ctx, `
+		SELECT CASE WHEN x.class_id IS NOT NULL THEN 'class:' || x.class_id WHEN x.club_id IS NOT NULL THEN 'club:' || x.club_id ELSE 'office' END,
+			COALESCE(cl.grade::text || '年' || cl.name, k.name, '`+officeLabel+`')
+		FROM (SELECT DISTINCT cv.class_id, cv.club_id FROM conversation cv
+			WHERE cv.school_id = $1 AND ($2 OR cv.class_id = ANY($3) OR cv.club_id = ANY($4) OR ($5 AND cv.target = 'office'))) x
+		LEFT JOIN class cl ON cl.id = x.class_id LEFT JOIN club k ON k.id = x.club_id
+		ORDER BY x.class_id IS NULL, x.club_id IS NULL, cl.grade, cl.name, k.name`, f.SchoolID, f.All, f.ClassIDs, f.ClubIDs, f.Office)
+	if err != nil {
+		return nil, classify(err, "scopes")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inbox.Scope, error) {
+		var sc inbox.Scope
+		return sc, r.Scan(&sc.Value, &sc.Label)
+	})
+	return out, classify(err, "scopes")
+}
+
+// FindMessages lists a page of a conversation's messages in order, with each reply's
+// delivery.
+func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID, before int64, limit int) ([]inbox.Message, error) {
+	rows, err := db.Query(ctx, `SELECT * FROM (
+		SELECT m.id, m.direction, m.kind, m.content_state, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
 		FROM message m LEFT JOIN staff st ON st.id = m.staff_id LEFT JOIN line_outbound o ON o.id = m.outbound_id
-		WHERE m.conversation_id = $1 ORDER BY m.id`, conversationID)
+		WHERE m.conversation_id = $1 AND ($2 = 0 OR m.id < $2) ORDER BY m.id DESC LIMIT $3) page ORDER BY id`, conversationID, before, limit)
 	if err != nil {
 		return nil, classify(err, "messages")
 	}
@@ -252,11 +275,13 @@ func (s *InboxStore) FirstAutoReply(ctx context.Context, db pgx.Tx, conversation
 	return tag.RowsAffected() == 1, nil
 }
 
-// FindOffice reads a school's office hours and auto-reply.
+// FindOffice reads a school's office hours, auto-reply and inactivity period.
 func (s *InboxStore) FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (inbox.Hours, error) {
 	var h inbox.Hours
-	err := db.QueryRow(ctx, `SELECT to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply FROM school WHERE id = $1`,
-		schoolID).Scan(&h.Open, &h.Close, &h.Days, &h.AutoReply)
+	var hours int
+	err := db.QueryRow(ctx, `SELECT to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply,
+		inbox_inactivity_hours FROM school WHERE id = $1`, schoolID).Scan(&h.Open, &h.Close, &h.Days, &h.AutoReply, &hours)
+	h.Inactivity = time.Duration(hours) * time.Hour
 	return h, classify(err, "office hours")
 }
 

@@ -44,6 +44,9 @@ type Settings struct {
 	// alerts the administrators; AbsenceClubReasons lets club advisors see reasons.
 	AbsenceAlertPercent int
 	AbsenceClubReasons  bool
+	// InboxInactivityHours is how long a parent's choice of whom to write to lasts: after
+	// it, their next message asks again (1–720 hours).
+	InboxInactivityHours int
 }
 
 // The reasons and symptoms an absence report may offer; each school switches them on
@@ -277,6 +280,9 @@ func checkSettings(upd *Settings) error {
 	}
 	if upd.AbsenceAlertPercent < 1 || upd.AbsenceAlertPercent > 100 {
 		f.Add("absence_alert_percent", "school.absence_alert.invalid")
+	}
+	if upd.InboxInactivityHours < 1 || upd.InboxInactivityHours > 720 {
+		f.Add("inbox_inactivity_hours", "school.inbox_inactivity.invalid")
 	}
 	return f.Err()
 }

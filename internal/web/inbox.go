@@ -3,7 +3,9 @@ package web
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -21,23 +23,68 @@ func conversationWho(c inbox.Conversation) string {
 	return who
 }
 
+// inboxPage lists a staff member's conversations. The filter form posts: without search
+// words it redirects to the list's address (state and scope only); with them it shows
+// the first page of matches, so names typed into the search never become part of an
+// address (browser history, proxies, logs).
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
-	f := view.InboxFilter{State: r.URL.Query().Get("state"), Q: r.URL.Query().Get("q")}
-	list, err := s.Inbox.List(r.Context(), f.State)
+	if r.Method == http.MethodPost {
+		limitForm(w, r)
+	}
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, apperr.E(apperr.Invalid, "inbox.filter.invalid", err))
+		return
+	}
+	q := inbox.Query{State: r.Form.Get("state"), Scope: r.Form.Get("scope"), Q: strings.TrimSpace(r.PostForm.Get("q"))}
+	q.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
+	q.Page = max(q.Page, 1)
+	if r.Method == http.MethodPost && q.Q == "" {
+		seeOther(w, r, inboxURL(q, 1))
+		return
+	}
+	list, err := s.Inbox.List(r.Context(), q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	loc := localizer(r)
+	f := view.InboxFilter{State: q.State, Scope: q.Scope, Q: q.Q, Self: inboxURL(q, q.Page)}
+	for _, sc := range list.Scopes {
+		f.Scopes = append(f.Scopes, view.Option{Value: sc.Value, Label: sc.Label})
+	}
+	switch {
+	case list.More && q.Q != "":
+		f.TooMany = true
+	case list.More:
+		f.Next = inboxURL(q, q.Page+1)
+	}
+	if q.Page > 1 {
+		f.Prev = inboxURL(q, q.Page-1)
+	}
 	var items []view.InboxItem
-	for _, c := range list {
-		if !inbox.Matches(c, f.Q) {
-			continue
-		}
+	for _, c := range list.Conversations {
 		items = append(items, view.InboxItem{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c),
 			State: loc.T("inbox.state." + c.State), Unread: c.Unread, At: c.LastMessageAt.In(school.Tokyo).Format("1/2 15:04")})
 	}
 	s.render(w, r, http.StatusOK, view.Inbox(s.page(r, "inbox.title"), items, f))
+}
+
+// inboxURL is the inbox list's address for a query's state and scope and a page (never
+// its search words).
+func inboxURL(q inbox.Query, page int) string {
+	v := url.Values{}
+	for k, x := range map[string]string{"state": q.State, "scope": q.Scope} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "/staff/inbox"
+	}
+	return "/staff/inbox?" + v.Encode()
 }
 
 func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
@@ -46,7 +93,8 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		s.fail(w, r, err)
 		return
 	}
-	c, msgs, err := s.Inbox.Thread(r.Context(), id)
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	c, msgs, more, err := s.Inbox.Thread(r.Context(), id, max(before, 0))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -54,6 +102,9 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 	loc := localizer(r)
 	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c), State: loc.T("inbox.state." + c.State),
 		Assignee: c.AssigneeName.Reveal()}
+	if more && len(msgs) > 0 {
+		t.Older = "/staff/inbox/" + t.ID + "?before=" + strconv.FormatInt(msgs[0].ID, 10)
+	}
 	canned, err := s.Inbox.Canned(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
@@ -84,6 +135,9 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		}
 		if m.Delivery == "failed" {
 			tm.RetryURL = "/staff/inbox/" + strconv.FormatInt(c.ID, 10) + "/messages/" + strconv.FormatInt(m.ID, 10) + "/retry"
+		}
+		if m.Kind == "sticker" {
+			tm.Sticker = true
 		}
 		if m.Kind == "image" {
 			if m.ContentState == "stored" {

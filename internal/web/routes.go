@@ -76,6 +76,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/staff/absences/stats", s.absenceStats)
 			r.Get("/staff/absences/club", s.clubAbsences)
 			r.Get("/staff/inbox", s.inboxPage)
+			r.Post("/staff/inbox", s.inboxPage)
 			r.Get("/staff/inbox/events", s.inboxEvents)
 			r.Get("/staff/inbox/{conversationID}", s.threadPage)
 			r.Get("/staff/inbox/{conversationID}/images/{messageID}", s.inboxImage)

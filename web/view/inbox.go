@@ -18,15 +18,24 @@ type Thread struct {
 	State    string
 	Assignee string
 	Messages []ThreadMessage
-	Canned   []Option // value: the canned reply's ID, label: its title
+	// Older is the address of the page of older messages ("" when none).
+	Older  string
+	Canned []Option // value: the canned reply's ID, label: its title
 	// Candidates are whom it can be handed to.
 	Candidates []Option
 }
 
-// InboxFilter is the inbox list's filter and search.
+// InboxFilter is the inbox list's filter, search and paging.
 type InboxFilter struct {
 	State string
+	Scope string
 	Q     string
+	// Scopes are the classes, clubs and office to filter by.
+	Scopes []Option
+	// Self is this list's address (live updates fetch it again); Next and Prev page.
+	Self, Next, Prev string
+	// TooMany says a search matched more than a page.
+	TooMany bool
 }
 
 // CannedPage lists 定型文 with the form to add one.
@@ -48,6 +57,8 @@ type ThreadMessage struct {
 	In   bool
 	Note bool
 	Body string
+	// Sticker marks a LINE sticker (Body is a message sticker's own words).
+	Sticker bool
 	// Image is the URL of an image the parent sent; ImageState says why there is none.
 	Image      string
 	ImageState string
