@@ -208,6 +208,9 @@ func TestContactAndInbox(t *testing.T) {
 		if strings.Contains(o.Text(), "鈴木 二郎") {
 			handover, _ = o.Attr("value")
 		}
+		if strings.Contains(o.Text(), "duty.") || strings.Contains(o.Text(), "role.") {
+			t.Errorf("hand-over choice shows a message ID: %q", o.Text())
+		}
 	})
 	if handover == "" {
 		t.Fatalf("sub-homeroom teacher not offered for hand-over: %s", text(page))

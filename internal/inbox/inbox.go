@@ -211,5 +211,7 @@ type Canned struct {
 type Candidate struct {
 	ID   int64
 	Name vault.Personal
+	// Duty is what gives them the conversation ("" for an administrator: their Role).
 	Duty string
+	Role string
 }

@@ -368,7 +368,7 @@ func (s *InboxStore) SetAssignee(ctx context.Context, db pgx.Tx, conversationID,
 // school's administrators.
 func (s *InboxStore) FindCandidates(ctx context.Context, db pgx.Tx, c inbox.Conversation) ([]inbox.Candidate, error) {
 	rows, err := db.Query(ctx, `
-		SELECT DISTINCT ON (st.id) st.id, st.name_enc, COALESCE(a.duty, st.role)
+		SELECT DISTINCT ON (st.id) st.id, st.name_enc, COALESCE(a.duty, ''), st.role
 		FROM staff st LEFT JOIN staff_assignment a ON a.staff_id = st.id AND a.year = $5 AND (
 			(a.duty IN ('homeroom', 'sub_homeroom') AND a.class_id = NULLIF($2, 0)) OR
 			(a.duty = 'advisor' AND a.club_id = NULLIF($3, 0)) OR (a.duty = 'office' AND $4 = 'office'))
@@ -382,7 +382,7 @@ func (s *InboxStore) FindCandidates(ctx context.Context, db pgx.Tx, c inbox.Conv
 	for rows.Next() {
 		var x inbox.Candidate
 		var name []byte
-		if err := rows.Scan(&x.ID, &name, &x.Duty); err != nil {
+		if err := rows.Scan(&x.ID, &name, &x.Duty, &x.Role); err != nil {
 			return nil, classify(err, "candidates")
 		}
 		if x.Name, err = s.Vault.DecryptPersonal(name, staffAD(x.ID, "name")); err != nil {

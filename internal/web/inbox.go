@@ -125,7 +125,11 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		return
 	}
 	for _, x := range cands {
-		t.Candidates = append(t.Candidates, view.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name.Reveal() + "（" + loc.T("duty."+x.Duty) + "）"})
+		what := loc.T("role." + x.Role)
+		if x.Duty != "" {
+			what = loc.T("duty." + x.Duty)
+		}
+		t.Candidates = append(t.Candidates, view.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name.Reveal() + "（" + what + "）"})
 	}
 	for _, m := range msgs {
 		tm := view.ThreadMessage{In: m.Direction == "in", Note: m.Direction == "note", Body: m.Body.Reveal(), Staff: m.StaffName.Reveal(),
