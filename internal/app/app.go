@@ -110,6 +110,7 @@ func (a *App) Start(ctx context.Context) error {
 		ListRefresh:  a.cfg.ListRefresh,
 		Inbox:        a.services.Inbox,
 		InboxHub:     a.inboxHub,
+		Announce:     a.services.Announce,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

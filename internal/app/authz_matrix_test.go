@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"github.com/renraku/renraku/internal/announce"
 	"net/http"
 	"net/url"
 	"sort"
@@ -93,6 +94,13 @@ func classA11Decide() map[persona]outcome {
 		homeroom: ok, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
 }
 
+// composers may write an announcement: administrators, and teachers with a class or
+// club.
+func composers() map[persona]outcome {
+	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: ok,
+		homeroom: ok, advisor: ok, teacherA: forbidden, teacherB: forbidden}
+}
+
 // cannedDelete is deleting school A's 定型文: its administrators (board administrators
 // have no school's templates).
 func cannedDelete() map[persona]outcome {
@@ -171,6 +179,20 @@ func matrix() map[string]matrixRow {
 		"GET /staff/absences/stats":  {want: adminsOnly()},
 		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: notFound, adminB: notFound,
 			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
+		"GET /p/handouts/{token}":                                      {want: everyone(public)},
+		"GET /p/handouts/{token}/a/{announcementID}":                   {want: everyone(public)},
+		"GET /p/handouts/{token}/a/{announcementID}/files/{handoutID}": {want: everyone(public)},
+		"GET /staff/announcements":                                     {want: signedInOnly()},
+		"GET /staff/announcements/new":                                 {want: composers()},
+		"POST /staff/announcements": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
+			return url.Values{"kind": {"notice"}, "class": {ids["classA11"]}, "title": {"お知らせ"}, "body": {"明日は午前授業です。"}}
+		}},
+		"GET /staff/announcements/{announcementID}":                      {want: classA11Decide()},
+		"POST /staff/announcements/{announcementID}/send":                {want: classA11Decide(), fresh: true},
+		"POST /staff/announcements/{announcementID}/cancel":              {want: classA11Decide(), fresh: true},
+		"POST /staff/announcements/{announcementID}/retry":               {want: classA11Decide()},
+		"GET /staff/announcements/{announcementID}/recipients":           {want: classA11Decide()},
+		"GET /staff/announcements/{announcementID}/handouts/{handoutID}": {want: classA11Decide()},
 		"GET /staff/inbox":        {want: signedInOnly()},
 		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
 		"POST /staff/inbox":       {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
@@ -310,6 +332,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "messageID": id(matrixImage), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
 		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
+	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -332,6 +355,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
 		ids["guardianshipID"] = id(pendingRegistration(t, a, w))
 		ids["cannedID"] = id(schoolCanned(t, a, w))
+		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
 		return ids
 	}
 
@@ -523,4 +547,21 @@ func schoolCanned(t *testing.T, a *app.App, w *stafftest.World) int64 {
 		t.Fatal(err)
 	}
 	return c.ID
+}
+
+// matrixAnnouncement drafts an announcement with a handout to 1年1組 of school A.
+func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, string) {
+	t.Helper()
+	s := a.Services()
+	c := announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
+		Title: "お知らせ", Body: "明日は午前授業です。", Files: []announce.Upload{{Name: "予定.pdf", Data: testPDF("matrix")}}}
+	annID, err := s.Announce.Create(w.Ctx(t, w.AdminA), c, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	an, err := s.Announce.Get(w.Ctx(t, w.AdminA), annID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id(annID), id(an.Handouts[0].ID)
 }

@@ -107,7 +107,7 @@ func TestFollowGetsWelcomeReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBotText(t, w, u.ID, "メニューからご利用ください", 1)
-	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.handouts", ""), nil); err != nil {
+	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.someday", ""), nil); err != nil {
 		t.Fatal(err)
 	}
 	waitBotText(t, w, u.ID, "準備中", 1)

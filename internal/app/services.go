@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/schema"
 	"log/slog"
 	"strings"
@@ -46,6 +48,8 @@ type Services struct {
 	Absence *absence.Service
 	// Inbox is 「連絡する」: parents' conversations with the staff on duty.
 	Inbox *inbox.Service
+	// Announce is announcements, handouts and safety alerts.
+	Announce *announce.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -85,10 +89,19 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Inbox = &inbox.Service{Pool: pool, Store: &postgres.InboxStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
 		T: s.Registration.T}
 	s.Inbox.Register(s.LINE)
+	annStore := &postgres.AnnounceStore{Vault: v}
+	var fileStore files.Store = &postgres.FileStore{Pool: pool, Vault: v}
+	if cfg.FilesDir != "" {
+		fileStore = files.Dir{Root: cfg.FilesDir, Vault: v}
+	}
+	s.Announce = &announce.Service{Pool: pool, Store: annStore, Scopes: annStore, Files: fileStore, Registration: s.Registration,
+		LINE: s.LINE, Audit: al, T: s.Registration.T}
+	s.Announce.Register(s.LINE)
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)
 	s.Inbox.Workers(workers)
+	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers})
 	if err != nil {

@@ -79,6 +79,13 @@ const (
 	ViewClubData     Action = "club.data.view"   // one club's personal data (Target.ClubID)
 	ViewOwnAccount   Action = "account.view"     // one's own account pages
 	ManageOwnAccount Action = "account.manage"   // password, second factor, sign out everywhere
+
+	// Announcements (お知らせ・配布プリント) and safety alerts, by audience. Seeing an
+	// announcement's progress and who has read it takes the same action as sending it.
+	AnnounceClass  Action = "announce.class"  // to one class (Target.ClassID, Year)
+	AnnounceClub   Action = "announce.club"   // to one club (Target.ClubID, Year)
+	AnnounceSchool Action = "announce.school" // to a school or its grades; a school's safety alerts
+	AnnounceBoard  Action = "announce.board"  // to several schools or districts (Target.SchoolID 0)
 )
 
 // Target is what an action is done to. BoardID is always set; the rest as the action
@@ -146,11 +153,11 @@ func allowed(a *Actor, act Action, t Target) bool {
 		switch act {
 		case ViewSchool:
 			return true
-		case ViewClassData:
+		case ViewClassData, AnnounceClass:
 			return t.Year == a.Year && a.has(func(x Assignment) bool {
 				return (x.Duty == Homeroom || x.Duty == SubHomeroom) && x.ClassID == t.ClassID
 			})
-		case ViewClubData:
+		case ViewClubData, AnnounceClub:
 			return t.Year == a.Year && a.has(func(x Assignment) bool { return x.Duty == Advisor && x.ClubID == t.ClubID })
 		case ViewOfficeInbox:
 			return a.has(func(x Assignment) bool { return x.Duty == Office })

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,9 @@ type Config struct {
 	// ListRefresh is how often open lists (the morning absence list) fetch new rows
 	// (RENRAKU_LIST_REFRESH).
 	ListRefresh time.Duration
+	// FilesDir keeps handouts in a directory (a disk or a mounted S3-compatible bucket)
+	// instead of PostgreSQL (RENRAKU_FILES_DIR); either way they are encrypted.
+	FilesDir string
 }
 
 // Defaults used when a variable is unset.
@@ -237,6 +241,13 @@ var variables = []variable{
 			return errors.New("must be a duration from 500ms to 10m")
 		}
 		c.ListRefresh = d
+		return nil
+	}},
+	{"RENRAKU_FILES_DIR", "files-dir", "keep handouts (encrypted) in this directory instead of PostgreSQL", "", func(c *Config, v string) error {
+		if v != "" && !filepath.IsAbs(v) {
+			return errors.New("must be an absolute path")
+		}
+		c.FilesDir = v
 		return nil
 	}},
 }

@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose."} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_"} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -156,10 +156,18 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"open", "in_progress", "done"}
 		case "inbox.delivery.":
 			codes = []string{"queued", "sent", "failed", "undeliverable"}
+		case "announce.kind.", "announce.line.heading_", "announce.new.":
+			codes = []string{"notice", "safety"}
+		case "announce.state.":
+			codes = []string{"draft", "scheduled", "sending", "sent", "cancelled"}
+		case "announce.delivery.":
+			codes = []string{"queued", "sent", "failed", "skipped"}
+		case "announce.recipients.":
+			codes = []string{"unread", "failed"}
 		case "inbox.image_":
 			codes = []string{"pending", "unavailable"}
 		case "channel.purpose.":
-			codes = []string{"welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "other"}
+			codes = []string{"welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety", "other"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

@@ -24,4 +24,8 @@ var EncryptedColumns = []vault.Column{
 	{Table: "absence_report", Column: "detail_enc", ADColumn: "detail"},
 	{Table: "message", Column: "body_enc", ADColumn: "body"},
 	{Table: "message", Column: "content_enc", ADColumn: "content"},
+	{Table: "announcement", Column: "title_enc", ADColumn: "title"},
+	{Table: "announcement", Column: "body_enc", ADColumn: "body"},
+	{Table: "handout", Column: "name_enc", ADColumn: "name"},
+	{Table: "file_blob", Column: "data_enc", ADColumn: "data", RowExpr: "key"},
 }

@@ -394,10 +394,15 @@ func (s *LineStore) RequeueOutbound(ctx context.Context, db line.DB, id int64) (
 	return tag.RowsAffected() == 1, nil
 }
 
-// CountOutbound counts a channel's sent messages since a time by purpose and method.
+// CountOutbound (announcements' multicasts count once per recipient, as LINE counts) counts a channel's sent messages since a time by purpose and method.
 func (s *LineStore) CountOutbound(ctx context.Context, db line.DB, channelID int64, since time.Time) ([]line.Usage, error) {
-	rows, err := db.Query(ctx, `SELECT purpose, method, count(*) FROM line_outbound
-		WHERE channel_id = $1 AND state = 'sent' AND created_at >= $2 GROUP BY purpose, method ORDER BY purpose, method`, channelID, since)
+	rows, err := db.Query(ctx, `SELECT purpose, method, count FROM (
+			SELECT purpose, method, count(*) AS count FROM line_outbound
+			WHERE channel_id = $1 AND state = 'sent' AND created_at >= $2 GROUP BY purpose, method
+			UNION ALL
+			SELECT a.kind, 'multicast', sum(b.recipients) FROM announcement_batch b JOIN announcement a ON a.id = b.announcement_id
+			WHERE b.channel_id = $1 AND b.state = 'sent' AND b.sent_at >= $2 GROUP BY a.kind) u
+		ORDER BY purpose, method`, channelID, since)
 	if err != nil {
 		return nil, classify(err, "usage")
 	}

@@ -61,6 +61,7 @@ const (
 	PurposeRegister = "register"
 	PurposeUpdate   = "update"
 	PurposeAbsence  = "absence"
+	PurposeHandouts = "handouts"
 )
 
 // IssueLink stores a new link of purpose for a friend inside tx and returns its URL

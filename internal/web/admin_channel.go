@@ -94,7 +94,7 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
 // usagePurpose maps an outbox purpose to its label's key ("other" for new ones).
 func usagePurpose(p string) string {
 	switch p {
-	case "welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply":
+	case "welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety":
 		return p
 	}
 	return "other"

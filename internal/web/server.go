@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"github.com/renraku/renraku/internal/announce"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -56,6 +57,8 @@ type Server struct {
 	Inbox *inbox.Service
 	// InboxHub tells open inboxes of new parent messages.
 	InboxHub *inbox.Hub
+	// Announce serves announcements, handouts and safety alerts.
+	Announce *announce.Service
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

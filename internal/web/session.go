@@ -77,6 +77,10 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
 			sent := r.Header.Get("X-CSRF-Token")
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				// Uploads are capped before the form (and its token) is parsed.
+				r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+			}
 			if sent == "" {
 				sent = r.PostFormValue("csrf")
 			}

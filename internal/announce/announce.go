@@ -1,0 +1,206 @@
+// Package announce is how schools reach many parents at once (SPEC C4): announcements
+// (お知らせ) with PDF handouts (配布プリント) to a school, grades, classes or clubs, and
+// safety alerts (安全情報・不審者情報) from a school or the board to several schools or
+// districts. Delivery is LINE multicast in batches of up to 500 through the job queue,
+// each batch with its own retry key, so a retried or resumed send never reaches anyone
+// twice. LINE gives no read receipts for bot messages: reading is measured by opens of
+// the parent's handout page.
+package announce
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Kinds of announcement.
+const (
+	Notice = "notice" // お知らせ
+	Safety = "safety" // 安全情報・不審者情報: urgent, ahead of other traffic
+)
+
+// States of an announcement.
+const (
+	Draft     = "draft"
+	Scheduled = "scheduled"
+	Sending   = "sending"
+	Sent      = "sent"
+	Cancelled = "cancelled"
+)
+
+// Limits.
+const (
+	MaxHandouts = 5
+	MaxTitle    = 60 // characters
+	// MaxBody leaves room in LINE's 5,000 (UTF-16) for the heading and title.
+	MaxBody = 4500
+	// MaxSafetyField is the longest field of a safety alert's template.
+	MaxSafetyField = 1000
+	// DefaultMaxHandoutBytes is the board's default handout size limit.
+	DefaultMaxHandoutBytes = 10 << 20
+	// MaxSchedule is how far ahead a send may be scheduled.
+	MaxSchedule = 60 * 24 * time.Hour
+)
+
+// Audience is who an announcement is for. A school's announcement names the school and
+// the whole of it, or grades, classes and clubs of its current year; a board's names
+// schools and districts (学区). The parts add up (a guardian in any part receives it,
+// once).
+type Audience struct {
+	SchoolID  int64    `json:"school,omitempty"`
+	Whole     bool     `json:"whole,omitempty"`
+	Grades    []int    `json:"grades,omitempty"`
+	Classes   []int64  `json:"classes,omitempty"`
+	Clubs     []int64  `json:"clubs,omitempty"`
+	Schools   []int64  `json:"schools,omitempty"`
+	Districts []string `json:"districts,omitempty"`
+}
+
+// Empty reports whether the audience names nobody.
+func (a Audience) Empty() bool {
+	return !a.Whole && len(a.Grades) == 0 && len(a.Classes) == 0 && len(a.Clubs) == 0 && len(a.Schools) == 0 && len(a.Districts) == 0
+}
+
+// SafetyFields are a safety alert's fixed template.
+type SafetyFields struct {
+	OccurredAt string // 発生日時
+	Place      string // 場所
+	Details    string // 内容
+	Response   string // 対応
+}
+
+// Upload is a handout file as sent by the browser.
+type Upload struct {
+	Name string
+	Data []byte
+}
+
+// Compose is a new announcement as the sender writes it.
+type Compose struct {
+	Kind     string
+	Audience Audience
+	Title    string
+	Body     string
+	Safety   SafetyFields
+	// Consent confirms that a child named in the text (or their guardian) agreed.
+	Consent bool
+	// ScheduledAt is when to send (zero: when the sender confirms).
+	ScheduledAt time.Time
+	Files       []Upload
+}
+
+// Announcement is a stored announcement.
+type Announcement struct {
+	ID            int64
+	BoardID       int64
+	SchoolID      int64
+	Kind          string
+	Audience      Audience
+	AudienceLabel string
+	Title         vault.Personal
+	Body          vault.Personal
+	NamesChild    bool
+	Consent       bool
+	State         string
+	ScheduledAt   time.Time
+	StartedAt     time.Time
+	FinishedAt    time.Time
+	CreatedBy     int64
+	CreatedAt     time.Time
+	Handouts      []Handout
+	Counts        Counts
+}
+
+// Handout is a PDF of an announcement.
+type Handout struct {
+	ID       int64
+	Position int
+	Name     vault.Personal
+	Size     int
+	Key      string
+}
+
+// Counts are an announcement's delivery and reading figures.
+type Counts struct {
+	Total, Queued, Sent, Failed, Skipped, Opened int
+}
+
+// Recipient is a guardian an announcement went to, as staff see them (nickname and
+// children, never a LINE identity).
+type Recipient struct {
+	GuardianID int64
+	Nickname   vault.Personal
+	Children   []vault.Personal
+	State      string
+	OpenedAt   time.Time
+}
+
+// Batch is one multicast request.
+type Batch struct {
+	ID             int64
+	AnnouncementID int64
+	ChannelID      int64
+	Language       string
+	RetryKey       string
+	Recipients     int
+	State          string
+	Attempts       int
+}
+
+// Reach is how many guardians of each channel an audience reaches now.
+type Reach struct {
+	ChannelID int64
+	Guardians int
+}
+
+// Store is the persistence of announcements.
+type Store interface {
+	MaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64) (int, error)
+	// FindChildNames returns the names of the children an audience covers.
+	FindChildNames(ctx context.Context, db pgx.Tx, boardID int64, a Audience) ([]vault.Personal, error)
+	CreateAnnouncement(ctx context.Context, db pgx.Tx, a *Announcement) error
+	CreateHandout(ctx context.Context, db pgx.Tx, announcementID int64, h *Handout, sha []byte) error
+	FindAnnouncement(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)
+	// FindAnnouncements lists a board's announcements, or a school's (schoolID), newest first.
+	FindAnnouncements(ctx context.Context, db pgx.Tx, boardID, schoolID int64, limit int) ([]Announcement, error)
+	// LockState locks an announcement's row and returns its state.
+	LockState(ctx context.Context, db pgx.Tx, id int64) (string, error)
+	SetState(ctx context.Context, db pgx.Tx, id int64, state string, scheduledAt time.Time) error
+	DeleteAnnouncement(ctx context.Context, db pgx.Tx, id int64) error
+	// CountReach counts the guardians an audience reaches now, per channel.
+	CountReach(ctx context.Context, db pgx.Tx, boardID int64, a Audience) ([]Reach, error)
+	// Resolve stores the recipients of an announcement (verified guardians of the
+	// audience, once each; those who blocked the account as skipped) and splits the
+	// others into batches of at most size per channel and language.
+	Resolve(ctx context.Context, db pgx.Tx, an Announcement, size int) ([]int64, error)
+	FindBatch(ctx context.Context, db pgx.Tx, id int64) (Batch, error)
+	// FindBatchUsers returns the LINE user IDs of a batch's recipients.
+	FindBatchUsers(ctx context.Context, db pgx.Tx, batchID int64) ([]string, error)
+	// FinishBatch records a batch's outcome and its recipients'; it returns true when
+	// it was the announcement's last unfinished batch.
+	FinishBatch(ctx context.Context, db pgx.Tx, b Batch, state, requestID, lastError string) (bool, error)
+	// FailBatchAttempt records a temporary failure of a batch.
+	FailBatchAttempt(ctx context.Context, db pgx.Tx, batchID int64, lastError string) error
+	// RequeueFailed puts an announcement's failed batches back in the queue (same retry
+	// keys) and returns them.
+	RequeueFailed(ctx context.Context, db pgx.Tx, announcementID int64) ([]int64, error)
+	FindRecipients(ctx context.Context, db pgx.Tx, announcementID int64, which string) ([]Recipient, error)
+	// FindGuardianAnnouncements lists what a guardian received, newest first.
+	FindGuardianAnnouncements(ctx context.Context, db pgx.Tx, guardianID int64, limit int) ([]ParentItem, error)
+	// MarkOpened records a guardian's open of an announcement; false when they are not
+	// one of its recipients.
+	MarkOpened(ctx context.Context, db pgx.Tx, announcementID, guardianID int64, at time.Time) (bool, error)
+}
+
+// ParentItem is an announcement in a parent's list.
+type ParentItem struct {
+	ID       int64
+	Kind     string
+	Title    vault.Personal
+	SentAt   time.Time
+	Handouts int
+	Opened   bool
+}

@@ -1,0 +1,200 @@
+package announce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/line"
+)
+
+// StartArgs is the job that starts an announcement at its time: it resolves the
+// audience into recipients and batches and queues a job per batch.
+type StartArgs struct {
+	AnnouncementID int64 `json:"announcement_id"`
+}
+
+// Kind names the job.
+func (StartArgs) Kind() string { return "announce.start" }
+
+// BatchArgs is the job that sends one multicast batch.
+type BatchArgs struct {
+	BatchID int64 `json:"batch_id"`
+}
+
+// Kind names the job.
+func (BatchArgs) Kind() string { return "announce.batch" }
+
+// InsertOpts: about a day of back-off before a batch counts as failed.
+func (BatchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueDelivery, MaxAttempts: 12}
+}
+
+// queue is where an announcement's jobs run: safety alerts on the urgent queue, which
+// has its own workers, so they go ahead of queued ordinary announcements.
+func queue(kind string) string {
+	if kind == Safety {
+		return jobs.QueueUrgent
+	}
+	return jobs.QueueDelivery
+}
+
+func (s *Service) enqueueStart(ctx context.Context, tx pgx.Tx, an Announcement, at time.Time) error {
+	opts := &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}
+	if at.After(s.now()) {
+		// A send for now is available at once; only a later one waits for River's
+		// scheduler.
+		opts.ScheduledAt = at
+	}
+	_, err := s.LINE.Jobs.InsertTx(ctx, tx, StartArgs{AnnouncementID: an.ID}, opts)
+	if err != nil {
+		return fmt.Errorf("announce: enqueue start: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) enqueueBatches(ctx context.Context, tx pgx.Tx, an Announcement, batches []int64) error {
+	params := make([]river.InsertManyParams, 0, len(batches))
+	for _, id := range batches {
+		params = append(params, river.InsertManyParams{Args: BatchArgs{BatchID: id}, InsertOpts: &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}})
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := s.LINE.Jobs.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("announce: enqueue batches: %w", err)
+	}
+	return nil
+}
+
+// Workers registers the announcements' jobs.
+func (s *Service) Workers(w *river.Workers) {
+	river.AddWorker(w, &startWorker{s: s})
+	river.AddWorker(w, &batchWorker{s: s})
+}
+
+type startWorker struct {
+	river.WorkerDefaults[StartArgs]
+	s *Service
+}
+
+func (w *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error {
+	return w.s.start(ctx, job.Args.AnnouncementID)
+}
+
+// start resolves the audience as it is now and queues the batches, once: a repeated
+// job finds the announcement no longer scheduled.
+func (s *Service) start(ctx context.Context, id int64) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		state, err := s.Store.LockState(ctx, tx, id)
+		if err != nil || state != Scheduled {
+			return err
+		}
+		an, err := s.Store.FindAnnouncement(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		batches, err := s.Store.Resolve(ctx, tx, an, s.batchSize())
+		if err != nil {
+			return err
+		}
+		next := Sending
+		if len(batches) == 0 {
+			next = Sent
+		}
+		if err := s.Store.SetState(ctx, tx, id, next, an.ScheduledAt); err != nil {
+			return err
+		}
+		return s.enqueueBatches(ctx, tx, an, batches)
+	})
+}
+
+type batchWorker struct {
+	river.WorkerDefaults[BatchArgs]
+	s *Service
+}
+
+func (w *batchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error {
+	return w.s.sendBatch(ctx, job.Args.BatchID, job.Attempt >= job.MaxAttempts)
+}
+
+// sendBatch sends one batch by multicast with its retry key. LINE answering 409 means
+// it accepted this key before (the answer was lost): the batch was delivered. A
+// temporary failure (429, 5xx, no answer) is retried with back-off; a permanent one, or
+// the last attempt, marks the batch failed (it can be retried by staff, same key).
+func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
+	var b Batch
+	var an Announcement
+	var users []string
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if b, err = s.Store.FindBatch(ctx, tx, id); err != nil || b.State != "queued" {
+			return err
+		}
+		if an, err = s.Store.FindAnnouncement(ctx, tx, b.AnnouncementID); err != nil {
+			return err
+		}
+		users, err = s.Store.FindBatchUsers(ctx, tx, id)
+		return err
+	})
+	if err != nil || b.State != "queued" {
+		return err
+	}
+	ch, err := s.LINE.Store.FindChannel(ctx, s.Pool, b.ChannelID)
+	if err != nil {
+		return err
+	}
+	reqID, err := s.LINE.Client.Multicast(ch, users, b.RetryKey, s.Messages(an, b.Language))
+	var ae *line.APIError
+	state, msg := "sent", ""
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+		reqID = ae.AcceptedRequestID
+	case errors.As(err, &ae) && !ae.Temporary():
+		state, msg = "failed", fmt.Sprintf("%d %s", ae.Status, ae.Message)
+	case last:
+		state, msg = "failed", failure(err)
+	default:
+		if ferr := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			return s.Store.FailBatchAttempt(ctx, tx, id, failure(err))
+		}); ferr != nil {
+			return ferr
+		}
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		_, err := s.Store.FinishBatch(ctx, tx, b, state, reqID, msg)
+		return err
+	})
+}
+
+func failure(err error) string {
+	var ae *line.APIError
+	if errors.As(err, &ae) {
+		return fmt.Sprintf("%d %s", ae.Status, ae.Message)
+	}
+	return "transport error"
+}
+
+// Messages are what the parents of one language receive: the text under its heading,
+// and for handouts a button that asks renraku for the parent's own link (a multicast
+// is the same for everyone, so the personal link comes in the answer).
+func (s *Service) Messages(an Announcement, lang string) []line.Message {
+	head := s.T(lang, "announce.line.heading_"+an.Kind, nil)
+	text := head + an.Title.Reveal() + "\n\n" + an.Body.Reveal()
+	ms := []line.Message{{Text: text}}
+	if len(an.Handouts) > 0 {
+		t := s.T(lang, "announce.line.handouts", map[string]any{"Count": len(an.Handouts)})
+		ms = append(ms, line.Message{Text: t, AltText: t, Buttons: []line.Action{{Kind: "postback",
+			Label: s.T(lang, "announce.line.open", nil), Data: line.PostbackData("handouts.open", strconv.FormatInt(an.ID, 10))}}})
+	}
+	return ms
+}

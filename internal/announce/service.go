@@ -1,0 +1,656 @@
+package announce
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/files"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// Service is announcements' use cases.
+type Service struct {
+	Pool         *pgxpool.Pool
+	Store        Store
+	Scopes       ScopeStore
+	Files        files.Store
+	Registration *registration.Service
+	LINE         *line.Service
+	Audit        *audit.Log
+	// T translates a LINE message into a language.
+	T func(lang, id string, data map[string]any) string
+	// Now is the clock.
+	Now func() time.Time
+	// BatchSize is the recipients per multicast (LINE's limit, 500, unless a test
+	// lowers it).
+	BatchSize int
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().In(school.Tokyo)
+	}
+	return time.Now().In(school.Tokyo)
+}
+
+func (s *Service) batchSize() int {
+	if s.BatchSize > 0 && s.BatchSize <= line.MaxMulticastRecipients {
+		return s.BatchSize
+	}
+	return line.MaxMulticastRecipients
+}
+
+// ScopeStore reads what authorisation of an audience needs from stored records.
+type ScopeStore interface {
+	// FindSchoolScope returns a school's board and current year.
+	FindSchoolScope(ctx context.Context, db pgx.Tx, schoolID int64) (boardID int64, year int, err error)
+	// FindClassScopes and FindClubScopes return the school and year of each class or
+	// club (missing ones are left out).
+	FindClassScopes(ctx context.Context, db pgx.Tx, ids []int64) ([]Scope, error)
+	FindClubScopes(ctx context.Context, db pgx.Tx, ids []int64) ([]Scope, error)
+	// CountBoardSchools counts which of ids are schools of the board.
+	CountBoardSchools(ctx context.Context, db pgx.Tx, boardID int64, ids []int64) (int, error)
+	FindOptions(ctx context.Context, db pgx.Tx, boardID, schoolID int64) (Options, error)
+}
+
+// Scope is where a class or club belongs.
+type Scope struct {
+	ID       int64
+	SchoolID int64
+	Year     int
+}
+
+// Options are the audiences a person may choose from.
+type Options struct {
+	Board      bool
+	Schools    []Choice
+	Districts  []string
+	SchoolID   int64
+	SchoolName string
+	// CanSchool: the whole school, its grades and safety alerts.
+	CanSchool bool
+	Grades    []int
+	Classes   []Choice
+	Clubs     []Choice
+	MaxBytes  int
+}
+
+// Choice is a school, class or club to choose.
+type Choice struct {
+	ID    int64
+	Label string
+	Year  int
+}
+
+// Options returns the audiences the signed-in person may address.
+func (s *Service) Options(ctx context.Context) (Options, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return Options{}, err
+	}
+	var o Options
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		all, err := s.Scopes.FindOptions(ctx, tx, a.BoardID, a.SchoolID)
+		if err != nil {
+			return err
+		}
+		o = Options{SchoolID: all.SchoolID, SchoolName: all.SchoolName, MaxBytes: all.MaxBytes}
+		if a.SchoolID == 0 {
+			if authz.Check(a, authz.AnnounceBoard, authz.Target{BoardID: a.BoardID}) == nil {
+				o.Board, o.Schools, o.Districts = true, all.Schools, all.Districts
+			}
+			return nil
+		}
+		t := authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID, Year: a.Year}
+		if authz.Check(a, authz.AnnounceSchool, t) == nil {
+			o.CanSchool, o.Grades = true, all.Grades
+		}
+		for _, c := range all.Classes {
+			t.ClassID, t.ClubID, t.Year = c.ID, 0, c.Year
+			if authz.Check(a, authz.AnnounceClass, t) == nil {
+				o.Classes = append(o.Classes, c)
+			}
+		}
+		for _, c := range all.Clubs {
+			t.ClassID, t.ClubID, t.Year = 0, c.ID, c.Year
+			if authz.Check(a, authz.AnnounceClub, t) == nil {
+				o.Clubs = append(o.Clubs, c)
+			}
+		}
+		return nil
+	})
+	return o, err
+}
+
+// authorize checks that the actor may address every part of an audience (built from
+// stored records: the classes' and clubs' own schools and years) and returns its board.
+func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au Audience, kind string) (int64, error) {
+	if err := authz.SignedIn(a); err != nil {
+		return 0, err
+	}
+	if au.SchoolID == 0 {
+		if err := authz.Check(a, authz.AnnounceBoard, authz.Target{BoardID: a.BoardID}); err != nil {
+			return 0, err
+		}
+		if au.Whole || len(au.Grades) > 0 || len(au.Classes) > 0 || len(au.Clubs) > 0 {
+			return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
+		}
+		n, err := s.Scopes.CountBoardSchools(ctx, tx, a.BoardID, au.Schools)
+		if err != nil {
+			return 0, err
+		}
+		if n != len(au.Schools) {
+			return 0, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("school of another board"))
+		}
+		return a.BoardID, nil
+	}
+	if len(au.Schools) > 0 || len(au.Districts) > 0 {
+		return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
+	}
+	boardID, year, err := s.Scopes.FindSchoolScope(ctx, tx, au.SchoolID)
+	if err != nil {
+		return 0, err
+	}
+	base := authz.Target{BoardID: boardID, SchoolID: au.SchoolID, Year: year}
+	if err := authz.Check(a, authz.ViewSchool, base); err != nil {
+		return 0, apperr.E(apperr.NotFound, "error.not_found.title", err)
+	}
+	if au.Whole || len(au.Grades) > 0 || kind == Safety {
+		if err := authz.Check(a, authz.AnnounceSchool, base); err != nil {
+			return 0, err
+		}
+	}
+	classes, err := s.Scopes.FindClassScopes(ctx, tx, au.Classes)
+	if err != nil {
+		return 0, err
+	}
+	clubs, err := s.Scopes.FindClubScopes(ctx, tx, au.Clubs)
+	if err != nil {
+		return 0, err
+	}
+	if len(classes) != len(au.Classes) || len(clubs) != len(au.Clubs) {
+		return 0, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("unknown class or club"))
+	}
+	for _, c := range classes {
+		t := base
+		t.ClassID = c.ID
+		if c.SchoolID != au.SchoolID {
+			return 0, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("class of another school"))
+		}
+		if c.Year != year {
+			return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
+		}
+		if err := authz.Check(a, authz.AnnounceClass, t); err != nil {
+			return 0, err
+		}
+	}
+	for _, c := range clubs {
+		t := base
+		t.ClubID = c.ID
+		if c.SchoolID != au.SchoolID {
+			return 0, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("club of another school"))
+		}
+		if c.Year != year {
+			return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
+		}
+		if err := authz.Check(a, authz.AnnounceClub, t); err != nil {
+			return 0, err
+		}
+	}
+	return boardID, nil
+}
+
+// Create checks and stores a new announcement as a draft (nothing is sent yet) with its
+// handouts, and returns its ID.
+func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, error) {
+	a := authz.ActorFrom(ctx)
+	var id int64
+	var stored []string
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		boardID, err := s.authorize(ctx, tx, a, c.Audience, c.Kind)
+		if err != nil {
+			return err
+		}
+		maxBytes, err := s.Store.MaxHandoutBytes(ctx, tx, boardID)
+		if err != nil {
+			return err
+		}
+		title, body, err := s.check(&c, maxBytes)
+		if err != nil {
+			return err
+		}
+		names, err := s.Store.FindChildNames(ctx, tx, boardID, c.Audience)
+		if err != nil {
+			return err
+		}
+		namesChild := NamesChild(title+"\n"+body, names)
+		if namesChild && !c.Consent {
+			return apperr.Fields{"consent": "announce.consent.required"}.Err()
+		}
+		an := Announcement{BoardID: boardID, SchoolID: c.Audience.SchoolID, Kind: c.Kind, Audience: c.Audience, AudienceLabel: label,
+			Title: vault.Personal(title), Body: vault.Personal(body), NamesChild: namesChild, Consent: c.Consent && namesChild,
+			State: Draft, ScheduledAt: c.ScheduledAt, CreatedBy: a.StaffID}
+		if err := s.Store.CreateAnnouncement(ctx, tx, &an); err != nil {
+			return err
+		}
+		id = an.ID
+		for i, f := range c.Files {
+			h := Handout{Position: i + 1, Name: vault.Personal(f.Name), Size: len(f.Data), Key: files.NewKey("handout")}
+			if err := s.Files.Put(ctx, h.Key, f.Data); err != nil {
+				return err
+			}
+			stored = append(stored, h.Key)
+			sum := sha256.Sum256(f.Data)
+			if err := s.Store.CreateHandout(ctx, tx, id, &h, sum[:]); err != nil {
+				return err
+			}
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.create",
+			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: boardID, SchoolID: c.Audience.SchoolID,
+			Detail: map[string]any{"kind": c.Kind, "handouts": len(c.Files), "names_child": namesChild}})
+	})
+	if err != nil {
+		for _, k := range stored {
+			_ = s.Files.Delete(context.WithoutCancel(ctx), k)
+		}
+	}
+	return id, err
+}
+
+// check normalises and validates what the sender wrote and returns the title and body
+// as they will be sent.
+func (s *Service) check(c *Compose, maxBytes int) (string, string, error) {
+	f := apperr.Fields{}
+	if c.Kind != Notice && c.Kind != Safety {
+		f.Add("kind", "announce.kind.invalid")
+	}
+	title := strings.TrimSpace(c.Title)
+	switch {
+	case title == "":
+		f.Add("title", "announce.title.required")
+	case utf8.RuneCountInString(title) > MaxTitle:
+		f.Add("title", "announce.title.too_long")
+	}
+	body := strings.TrimSpace(c.Body)
+	if c.Kind == Safety {
+		sf := &c.Safety
+		for name, v := range map[string]*string{"occurred_at": &sf.OccurredAt, "place": &sf.Place, "details": &sf.Details, "response": &sf.Response} {
+			*v = strings.TrimSpace(*v)
+			switch {
+			case *v == "":
+				f.Add(name, "announce.safety.required")
+			case utf8.RuneCountInString(*v) > MaxSafetyField:
+				f.Add(name, "announce.safety.too_long")
+			}
+		}
+		body = SafetyBody(s.T, *sf)
+		if c.Body = strings.TrimSpace(c.Body); c.Body != "" {
+			body += "\n\n" + c.Body
+		}
+	}
+	switch {
+	case body == "":
+		f.Add("body", "announce.body.required")
+	case line.UTF16Len(body) > MaxBody:
+		f.Add("body", "announce.body.too_long")
+	}
+	if c.Audience.Empty() {
+		f.Add("audience", "announce.audience.empty")
+	}
+	if !c.ScheduledAt.IsZero() {
+		now := s.now()
+		switch {
+		case !c.ScheduledAt.After(now):
+			f.Add("scheduled_at", "announce.schedule.past")
+		case c.ScheduledAt.After(now.Add(MaxSchedule)):
+			f.Add("scheduled_at", "announce.schedule.too_far")
+		}
+	}
+	if len(c.Files) > MaxHandouts {
+		f.Add("files", "announce.files.too_many")
+	}
+	for i := range c.Files {
+		u := &c.Files[i]
+		u.Name = cleanName(u.Name)
+		switch {
+		case len(u.Data) > maxBytes:
+			f.Add("files", "announce.file.too_large")
+		case !IsPDF(u.Data):
+			f.Add("files", "announce.file.not_pdf")
+		}
+	}
+	return title, body, f.Err()
+}
+
+// SafetyBody lays out a safety alert's template (発生日時・場所・内容・対応) in Japanese, the
+// language every school's alert is written in.
+func SafetyBody(t func(lang, id string, data map[string]any) string, f SafetyFields) string {
+	return t("ja", "announce.safety.occurred_at", nil) + "：" + f.OccurredAt + "\n" +
+		t("ja", "announce.safety.place", nil) + "：" + f.Place + "\n" +
+		t("ja", "announce.safety.details", nil) + "：" + f.Details + "\n" +
+		t("ja", "announce.safety.response", nil) + "：" + f.Response
+}
+
+// cleanName keeps a file name's last element, at most 80 characters, with .pdf.
+func cleanName(n string) string {
+	n = path.Base(strings.ReplaceAll(strings.TrimSpace(n), `\`, "/"))
+	n = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return -1
+		}
+		return r
+	}, n)
+	if n == "." || n == "/" || n == "" {
+		n = "handout.pdf"
+	}
+	if r := []rune(n); len(r) > 80 {
+		n = string(r[:76]) + ".pdf"
+	}
+	if !strings.HasSuffix(strings.ToLower(n), ".pdf") {
+		n += ".pdf"
+	}
+	return n
+}
+
+// IsPDF reports whether data is a PDF file: the "%PDF-" header within the first 1,024
+// bytes and the "%%EOF" marker within the last 1,024, as PDF readers require. A file
+// renamed to .pdf is refused by its contents, not its name.
+func IsPDF(data []byte) bool {
+	head := data[:min(len(data), 1024)]
+	i := bytes.Index(head, []byte("%PDF-1."))
+	if i < 0 {
+		i = bytes.Index(head, []byte("%PDF-2."))
+	}
+	if i < 0 {
+		return false
+	}
+	tail := data[max(0, len(data)-1024):]
+	return bytes.Contains(tail, []byte("%%EOF"))
+}
+
+// NamesChild reports whether text contains the full name of one of the children (spaces
+// ignored): such a text may only be sent with consent (seed 001).
+func NamesChild(text string, names []vault.Personal) bool {
+	norm := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == ' ' || r == '　' || r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	t := norm(text)
+	for _, n := range names {
+		if v := norm(n.Reveal()); utf8.RuneCountInString(v) >= 2 && strings.Contains(t, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// visible loads an announcement the actor may see (the same check as sending it); one
+// of another board or school is not found.
+func (s *Service) visible(ctx context.Context, tx pgx.Tx, id int64) (*authz.Actor, Announcement, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, Announcement{}, err
+	}
+	an, err := s.Store.FindAnnouncement(ctx, tx, id)
+	if err != nil {
+		return nil, an, err
+	}
+	if an.BoardID != a.BoardID || (a.SchoolID != 0 && an.SchoolID != a.SchoolID) {
+		return nil, an, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("announcement of another school"))
+	}
+	if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind); err != nil {
+		if apperr.KindOf(err) == apperr.Invalid {
+			return nil, an, apperr.E(apperr.Forbidden, "authz.forbidden", err)
+		}
+		return nil, an, err
+	}
+	return a, an, nil
+}
+
+// Get returns an announcement the actor may see, with its figures.
+func (s *Service) Get(ctx context.Context, id int64) (Announcement, error) {
+	var an Announcement
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		_, an, err = s.visible(ctx, tx, id)
+		return err
+	})
+	return an, err
+}
+
+// List returns the announcements of the actor's school (or board) that they may see,
+// newest first.
+func (s *Service) List(ctx context.Context) ([]Announcement, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, err
+	}
+	var out []Announcement
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		all, err := s.Store.FindAnnouncements(ctx, tx, a.BoardID, a.SchoolID, 200)
+		if err != nil {
+			return err
+		}
+		for _, an := range all {
+			if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind); err == nil {
+				out = append(out, an)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Preview is what the sender sees before sending: the reach per channel and whether a
+// channel's monthly quota would run out.
+type Preview struct {
+	Guardians int
+	// OverQuota lists channels whose remaining monthly messages are fewer than the
+	// guardians they would send to.
+	OverQuota []QuotaShort
+}
+
+// QuotaShort is a channel that would run out of monthly messages.
+type QuotaShort struct {
+	ChannelID       int64
+	Needed, Remains int64
+}
+
+// Preview counts whom an announcement would reach now and checks the channels' quota.
+func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
+	var p Preview
+	var reach []Reach
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		_, an, err := s.visible(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		reach, err = s.Store.CountReach(ctx, tx, an.BoardID, an.Audience)
+		return err
+	})
+	if err != nil {
+		return p, err
+	}
+	for _, r := range reach {
+		p.Guardians += r.Guardians
+		ch, err := s.LINE.Store.FindChannel(ctx, s.Pool, r.ChannelID)
+		if err != nil {
+			return p, err
+		}
+		q, err := s.LINE.Client.Quota(ch)
+		if err != nil {
+			continue // the check is a courtesy: LINE refuses over-quota sends anyway
+		}
+		if q.Limited && q.Limit-q.Used < int64(r.Guardians) {
+			p.OverQuota = append(p.OverQuota, QuotaShort{ChannelID: r.ChannelID, Needed: int64(r.Guardians), Remains: max(0, q.Limit-q.Used)})
+		}
+	}
+	return p, nil
+}
+
+// Send confirms a draft: it is sent now, or at its scheduled time. When a channel's
+// quota would run out the sender must confirm that they know (quotaOK).
+func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
+	p, err := s.Preview(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(p.OverQuota) > 0 && !quotaOK {
+		return apperr.Fields{"quota_ok": "announce.quota.confirm"}.Err()
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, an, err := s.visible(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		state, err := s.Store.LockState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if state != Draft {
+			return apperr.E(apperr.Conflict, "announce.state.not_draft", errors.New("not a draft"))
+		}
+		at := an.ScheduledAt
+		if at.IsZero() {
+			at = s.now()
+		} else if !at.After(s.now()) {
+			return apperr.Fields{"scheduled_at": "announce.schedule.past"}.Err()
+		}
+		if err := s.Store.SetState(ctx, tx, id, Scheduled, at); err != nil {
+			return err
+		}
+		if err := s.enqueueStart(ctx, tx, an, at); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.send",
+			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
+			Detail: map[string]any{"kind": an.Kind, "guardians": p.Guardians, "scheduled": !an.ScheduledAt.IsZero()}})
+	})
+}
+
+// Cancel stops a scheduled announcement before it starts, or deletes a draft.
+func (s *Service) Cancel(ctx context.Context, id int64) error {
+	var keys []string
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, an, err := s.visible(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		state, err := s.Store.LockState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		action := "announcement.cancel"
+		switch state {
+		case Scheduled:
+			err = s.Store.SetState(ctx, tx, id, Cancelled, an.ScheduledAt)
+		case Draft:
+			action = "announcement.delete"
+			for _, h := range an.Handouts {
+				keys = append(keys, h.Key)
+			}
+			err = s.Store.DeleteAnnouncement(ctx, tx, id)
+		default:
+			return apperr.E(apperr.Conflict, "announce.state.started", errors.New("already started"))
+		}
+		if err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
+			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
+	})
+	if err == nil {
+		for _, k := range keys {
+			_ = s.Files.Delete(ctx, k)
+		}
+	}
+	return err
+}
+
+// Retry sends the failed batches of an announcement again, each with its own retry key:
+// a recipient LINE had in fact reached is not reached twice.
+func (s *Service) Retry(ctx context.Context, id int64) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, an, err := s.visible(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.Store.LockState(ctx, tx, id); err != nil {
+			return err
+		}
+		batches, err := s.Store.RequeueFailed(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(batches) == 0 {
+			return apperr.E(apperr.Conflict, "announce.retry.none", errors.New("no failed batch"))
+		}
+		if err := s.Store.SetState(ctx, tx, id, Sending, an.ScheduledAt); err != nil {
+			return err
+		}
+		if err := s.enqueueBatches(ctx, tx, an, batches); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.retry",
+			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
+			Detail: map[string]any{"batches": len(batches)}})
+	})
+}
+
+// Recipients lists who has not opened an announcement ("unread") or whose delivery
+// failed ("failed"), by nickname and children, to follow up. The view is audited.
+func (s *Service) Recipients(ctx context.Context, id int64, which string) ([]Recipient, error) {
+	if !slices.Contains([]string{"unread", "failed"}, which) {
+		return nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("unknown list"))
+	}
+	var out []Recipient
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, an, err := s.visible(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if out, err = s.Store.FindRecipients(ctx, tx, id, which); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.recipients_view",
+			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
+			Detail: map[string]any{"list": which, "rows": len(out)}})
+	})
+	return out, err
+}
+
+// Handout returns a handout of an announcement the actor may see.
+func (s *Service) Handout(ctx context.Context, id, handoutID int64) (Handout, []byte, error) {
+	an, err := s.Get(ctx, id)
+	if err != nil {
+		return Handout{}, nil, err
+	}
+	for _, h := range an.Handouts {
+		if h.ID == handoutID {
+			data, err := s.Files.Get(ctx, h.Key)
+			return h, data, err
+		}
+	}
+	return Handout{}, nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such handout"))
+}

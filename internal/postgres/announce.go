@@ -1,0 +1,587 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// AnnounceStore implements announce.Store and announce.ScopeStore. Titles, bodies and
+// handout names are encrypted.
+type AnnounceStore struct {
+	Vault *vault.Vault
+}
+
+var (
+	_ announce.Store      = (*AnnounceStore)(nil)
+	_ announce.ScopeStore = (*AnnounceStore)(nil)
+)
+
+func announcementAD(id int64, col string) vault.AD { return vault.NewADForID("announcement", col, id) }
+
+// MaxHandoutBytes reads the board's handout size limit.
+func (s *AnnounceStore) MaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT handout_max_bytes FROM board WHERE id = $1`, boardID).Scan(&n)
+	return n, classify(err, "handout limit")
+}
+
+// audienceWhere is the SQL condition on child c, class cl and school sc for an audience
+// ($2 school, $3 whole, $4 grades, $5 classes, $6 clubs, $7 schools, $8 districts) of
+// the schools' current year.
+const audienceWhere = `sc.board_id = $1 AND cl.year = sc.current_year AND (
+	($2 <> 0 AND c.school_id = $2 AND ($3 OR cl.grade = ANY($4) OR c.class_id = ANY($5)
+		OR EXISTS (SELECT 1 FROM child_club cc WHERE cc.child_id = c.id AND cc.club_id = ANY($6))))
+	OR ($2 = 0 AND (sc.id = ANY($7) OR sc.district = ANY($8))))`
+
+func audienceArgs(boardID int64, a announce.Audience) []any {
+	grades := a.Grades
+	if grades == nil {
+		grades = []int{}
+	}
+	return []any{boardID, a.SchoolID, a.Whole, grades, nonNil(a.Classes), nonNil(a.Clubs), nonNil(a.Schools), nonNilS(a.Districts)}
+}
+
+func nonNil(v []int64) []int64 {
+	if v == nil {
+		return []int64{}
+	}
+	return v
+}
+
+func nonNilS(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// FindChildNames returns the names of every child the audience covers.
+func (s *AnnounceStore) FindChildNames(ctx context.Context, db pgx.Tx, boardID int64, a announce.Audience) ([]vault.Personal, error) {
+	rows, err := db.Query(ctx, `SELECT c.id, c.name_enc FROM child c JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
+		WHERE `+audienceWhere, audienceArgs(boardID, a)...)
+	if err != nil {
+		return nil, classify(err, "child names")
+	}
+	defer rows.Close()
+	var out []vault.Personal
+	for rows.Next() {
+		var id int64
+		var enc []byte
+		if err := rows.Scan(&id, &enc); err != nil {
+			return nil, classify(err, "child names")
+		}
+		n, err := s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, classify(rows.Err(), "child names")
+}
+
+// CreateAnnouncement stores a new announcement.
+func (s *AnnounceStore) CreateAnnouncement(ctx context.Context, db pgx.Tx, a *announce.Announcement) error {
+	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('announcement', 'id'))`).Scan(&a.ID); err != nil {
+		return classify(err, "announcement id")
+	}
+	title, err := s.Vault.EncryptPersonal(a.Title, announcementAD(a.ID, "title"))
+	if err != nil {
+		return err
+	}
+	body, err := s.Vault.EncryptPersonal(a.Body, announcementAD(a.ID, "body"))
+	if err != nil {
+		return err
+	}
+	aud, err := json.Marshal(a.Audience)
+	if err != nil {
+		return err
+	}
+	var sched *time.Time
+	if !a.ScheduledAt.IsZero() {
+		sched = &a.ScheduledAt
+	}
+	err = db.QueryRow(ctx, `INSERT INTO announcement (id, board_id, school_id, kind, audience, audience_label, title_enc, body_enc,
+		names_child, consent, state, scheduled_at, created_by) OVERRIDING SYSTEM VALUE
+		VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING created_at`,
+		a.ID, a.BoardID, a.SchoolID, a.Kind, aud, a.AudienceLabel, title, body, a.NamesChild, a.Consent, a.State, sched, a.CreatedBy).Scan(&a.CreatedAt)
+	return classify(err, "create announcement")
+}
+
+// CreateHandout stores a handout's record (its bytes are in the file store).
+func (s *AnnounceStore) CreateHandout(ctx context.Context, db pgx.Tx, announcementID int64, h *announce.Handout, sha []byte) error {
+	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('handout', 'id'))`).Scan(&h.ID); err != nil {
+		return classify(err, "handout id")
+	}
+	name, err := s.Vault.EncryptPersonal(h.Name, vault.NewADForID("handout", "name", h.ID))
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `INSERT INTO handout (id, announcement_id, position, name_enc, size_bytes, sha256, storage_key)
+		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7)`, h.ID, announcementID, h.Position, name, h.Size, sha, h.Key)
+	return classify(err, "create handout")
+}
+
+const announcementColumns = `a.id, a.board_id, COALESCE(a.school_id, 0), a.kind, a.audience, a.audience_label, a.title_enc, a.body_enc,
+	a.names_child, a.consent, a.state, a.scheduled_at, a.started_at, a.finished_at, a.created_by, a.created_at,
+	COALESCE(r.total, 0), COALESCE(r.queued, 0), COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0)`
+
+const announcementFrom = ` FROM announcement a LEFT JOIN LATERAL (SELECT count(*) AS total,
+		count(*) FILTER (WHERE state = 'queued') AS queued, count(*) FILTER (WHERE state = 'sent') AS sent,
+		count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE state = 'skipped') AS skipped,
+		count(opened_at) AS opened
+	FROM announcement_recipient WHERE announcement_id = a.id) r ON true `
+
+func (s *AnnounceStore) scanAnnouncement(r pgx.Row) (announce.Announcement, error) {
+	var a announce.Announcement
+	var aud, title, body []byte
+	var sched, started, finished *time.Time
+	c := &a.Counts
+	if err := r.Scan(&a.ID, &a.BoardID, &a.SchoolID, &a.Kind, &aud, &a.AudienceLabel, &title, &body, &a.NamesChild, &a.Consent, &a.State,
+		&sched, &started, &finished, &a.CreatedBy, &a.CreatedAt, &c.Total, &c.Queued, &c.Sent, &c.Failed, &c.Skipped, &c.Opened); err != nil {
+		return a, err
+	}
+	for _, t := range []struct {
+		from *time.Time
+		to   *time.Time
+	}{{sched, &a.ScheduledAt}, {started, &a.StartedAt}, {finished, &a.FinishedAt}} {
+		if t.from != nil {
+			*t.to = *t.from
+		}
+	}
+	if err := json.Unmarshal(aud, &a.Audience); err != nil {
+		return a, fmt.Errorf("announcement audience: %w", err)
+	}
+	var err error
+	if a.Title, err = s.Vault.DecryptPersonal(title, announcementAD(a.ID, "title")); err != nil {
+		return a, err
+	}
+	a.Body, err = s.Vault.DecryptPersonal(body, announcementAD(a.ID, "body"))
+	return a, err
+}
+
+// FindAnnouncement reads an announcement with its handouts and figures.
+func (s *AnnounceStore) FindAnnouncement(ctx context.Context, db pgx.Tx, id int64) (announce.Announcement, error) {
+	a, err := s.scanAnnouncement(db.QueryRow(ctx, `SELECT `+announcementColumns+announcementFrom+`WHERE a.id = $1`, id))
+	if err != nil {
+		return a, classify(err, "announcement")
+	}
+	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM handout WHERE announcement_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return a, classify(err, "handouts")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h announce.Handout
+		var name []byte
+		if err := rows.Scan(&h.ID, &h.Position, &name, &h.Size, &h.Key); err != nil {
+			return a, classify(err, "handouts")
+		}
+		if h.Name, err = s.Vault.DecryptPersonal(name, vault.NewADForID("handout", "name", h.ID)); err != nil {
+			return a, err
+		}
+		a.Handouts = append(a.Handouts, h)
+	}
+	return a, classify(rows.Err(), "handouts")
+}
+
+// FindAnnouncements lists a school's announcements (schoolID), or all of a board's
+// (schoolID 0), newest first.
+func (s *AnnounceStore) FindAnnouncements(ctx context.Context, db pgx.Tx, boardID, schoolID int64, limit int) ([]announce.Announcement, error) {
+	rows, err := db.Query(ctx, `SELECT `+announcementColumns+announcementFrom+`
+		WHERE a.board_id = $1 AND ($2 = 0 OR a.school_id = $2) ORDER BY a.created_at DESC, a.id DESC LIMIT $3`, boardID, schoolID, limit)
+	if err != nil {
+		return nil, classify(err, "announcements")
+	}
+	defer rows.Close()
+	var out []announce.Announcement
+	for rows.Next() {
+		a, err := s.scanAnnouncement(rows)
+		if err != nil {
+			return nil, classify(err, "announcements")
+		}
+		out = append(out, a)
+	}
+	return out, classify(rows.Err(), "announcements")
+}
+
+// LockState locks an announcement and returns its state.
+func (s *AnnounceStore) LockState(ctx context.Context, db pgx.Tx, id int64) (string, error) {
+	var st string
+	err := db.QueryRow(ctx, `SELECT state FROM announcement WHERE id = $1 FOR UPDATE`, id).Scan(&st)
+	return st, classify(err, "announcement state")
+}
+
+// SetState moves an announcement on, stamping when sending started and finished.
+func (s *AnnounceStore) SetState(ctx context.Context, db pgx.Tx, id int64, state string, scheduledAt time.Time) error {
+	var sched *time.Time
+	if !scheduledAt.IsZero() {
+		sched = &scheduledAt
+	}
+	_, err := db.Exec(ctx, `UPDATE announcement SET state = $2, scheduled_at = COALESCE($3, scheduled_at),
+		started_at = CASE WHEN $2 IN ('sending', 'sent') THEN COALESCE(started_at, now()) ELSE started_at END,
+		finished_at = CASE WHEN $2 = 'sent' THEN now() WHEN $2 = 'sending' THEN NULL ELSE finished_at END WHERE id = $1`, id, state, sched)
+	return classify(err, "announcement state")
+}
+
+// DeleteAnnouncement deletes a draft.
+func (s *AnnounceStore) DeleteAnnouncement(ctx context.Context, db pgx.Tx, id int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM announcement WHERE id = $1`, id)
+	return classify(err, "delete announcement")
+}
+
+// reachFrom selects the guardians an audience reaches: verified guardianship of a child
+// in it, one row per guardian.
+const reachFrom = ` FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id JOIN line_friend f ON f.id = g.friend_id
+	JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
+	WHERE gs.status = 'verified' AND `
+
+// CountReach counts the guardians an audience reaches now (following the account),
+// per channel.
+func (s *AnnounceStore) CountReach(ctx context.Context, db pgx.Tx, boardID int64, a announce.Audience) ([]announce.Reach, error) {
+	rows, err := db.Query(ctx, `SELECT f.channel_id, count(DISTINCT g.id)`+reachFrom+audienceWhere+` AND f.following
+		GROUP BY f.channel_id ORDER BY f.channel_id`, audienceArgs(boardID, a)...)
+	if err != nil {
+		return nil, classify(err, "reach")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (announce.Reach, error) {
+		var x announce.Reach
+		return x, r.Scan(&x.ChannelID, &x.Guardians)
+	})
+	return out, classify(err, "reach")
+}
+
+// Resolve stores the recipients and their batches.
+func (s *AnnounceStore) Resolve(ctx context.Context, db pgx.Tx, an announce.Announcement, size int) ([]int64, error) {
+	args := append([]any{an.ID}, audienceArgs(an.BoardID, an.Audience)...)
+	// $1 is the announcement here: shift the audience's placeholders by one.
+	where := shiftPlaceholders(audienceWhere, 1)
+	if _, err := db.Exec(ctx, `INSERT INTO announcement_recipient (announcement_id, guardian_id, friend_id, channel_id, state)
+		SELECT DISTINCT ON (g.id) $1, g.id, f.id, f.channel_id, CASE WHEN f.following THEN 'queued' ELSE 'skipped' END`+
+		reachFrom+where+` ORDER BY g.id ON CONFLICT DO NOTHING`, args...); err != nil {
+		return nil, classify(err, "resolve recipients")
+	}
+	// Batches of at most size per channel and language (the button's words differ),
+	// in guardian order.
+	rows, err := db.Query(ctx, `SELECT r.guardian_id, r.channel_id, CASE WHEN f.language LIKE 'en%' THEN 'en' ELSE 'ja' END
+		FROM announcement_recipient r JOIN line_friend f ON f.id = r.friend_id
+		WHERE r.announcement_id = $1 AND r.state = 'queued' AND r.batch_id IS NULL ORDER BY 2, 3, 1`, an.ID)
+	if err != nil {
+		return nil, classify(err, "batches")
+	}
+	type group struct {
+		channel int64
+		lang    string
+	}
+	var order []group
+	members := map[group][]int64{}
+	for rows.Next() {
+		var guardian int64
+		var g group
+		if err := rows.Scan(&guardian, &g.channel, &g.lang); err != nil {
+			rows.Close()
+			return nil, classify(err, "batches")
+		}
+		if _, ok := members[g]; !ok {
+			order = append(order, g)
+		}
+		members[g] = append(members[g], guardian)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "batches")
+	}
+	var out []int64
+	for _, g := range order {
+		all := members[g]
+		for len(all) > 0 {
+			part := all[:min(size, len(all))]
+			all = all[len(part):]
+			var id int64
+			if err := db.QueryRow(ctx, `INSERT INTO announcement_batch (announcement_id, channel_id, language, recipients)
+				VALUES ($1, $2, $3, $4) RETURNING id`, an.ID, g.channel, g.lang, len(part)).Scan(&id); err != nil {
+				return nil, classify(err, "batch")
+			}
+			if _, err := db.Exec(ctx, `UPDATE announcement_recipient SET batch_id = $3 WHERE announcement_id = $1 AND guardian_id = ANY($2)`,
+				an.ID, part, id); err != nil {
+				return nil, classify(err, "batch recipients")
+			}
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// shiftPlaceholders renumbers $1…$9 in q by n.
+func shiftPlaceholders(q string, n int) string {
+	out := make([]byte, 0, len(q))
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' && i+1 < len(q) && q[i+1] >= '1' && q[i+1] <= '9' {
+			out = append(out, fmt.Sprintf("$%d", int(q[i+1]-'0')+n)...)
+			i++
+			continue
+		}
+		out = append(out, q[i])
+	}
+	return string(out)
+}
+
+// FindBatch reads a batch.
+func (s *AnnounceStore) FindBatch(ctx context.Context, db pgx.Tx, id int64) (announce.Batch, error) {
+	var b announce.Batch
+	err := db.QueryRow(ctx, `SELECT id, announcement_id, channel_id, language, retry_key::text, recipients, state, attempts
+		FROM announcement_batch WHERE id = $1`, id).Scan(&b.ID, &b.AnnouncementID, &b.ChannelID, &b.Language, &b.RetryKey, &b.Recipients, &b.State, &b.Attempts)
+	return b, classify(err, "batch")
+}
+
+// FindBatchUsers returns the LINE user IDs of a batch, in a fixed order (a retry sends
+// exactly the same request).
+func (s *AnnounceStore) FindBatchUsers(ctx context.Context, db pgx.Tx, batchID int64) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT f.id, f.user_id_enc FROM announcement_recipient r JOIN line_friend f ON f.id = r.friend_id
+		WHERE r.batch_id = $1 ORDER BY r.guardian_id`, batchID)
+	if err != nil {
+		return nil, classify(err, "batch users")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		var enc []byte
+		if err := rows.Scan(&id, &enc); err != nil {
+			return nil, classify(err, "batch users")
+		}
+		u, err := s.Vault.DecryptPersonal(enc, friendAD(id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u.Reveal())
+	}
+	return out, classify(rows.Err(), "batch users")
+}
+
+// FinishBatch records a batch's outcome; the announcement is sent when no batch is
+// queued any more.
+func (s *AnnounceStore) FinishBatch(ctx context.Context, db pgx.Tx, b announce.Batch, state, requestID, lastError string) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE announcement_batch SET state = $2, line_request_id = $3, last_error = left($4, 300), attempts = attempts + 1,
+		sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND state = 'queued'`, b.ID, state, requestID, lastError)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, classify(err, "finish batch")
+	}
+	if _, err := db.Exec(ctx, `UPDATE announcement_recipient SET state = $2 WHERE batch_id = $1`, b.ID, state); err != nil {
+		return false, classify(err, "batch recipients")
+	}
+	if _, err := db.Exec(ctx, `SELECT 1 FROM announcement WHERE id = $1 FOR UPDATE`, b.AnnouncementID); err != nil {
+		return false, classify(err, "lock announcement")
+	}
+	var left bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM announcement_batch WHERE announcement_id = $1 AND state = 'queued')`,
+		b.AnnouncementID).Scan(&left); err != nil {
+		return false, classify(err, "batches left")
+	}
+	if left {
+		return false, nil
+	}
+	_, err = db.Exec(ctx, `UPDATE announcement SET state = 'sent', finished_at = now() WHERE id = $1 AND state = 'sending'`, b.AnnouncementID)
+	return true, classify(err, "announcement sent")
+}
+
+// FailBatchAttempt records a temporary failure.
+func (s *AnnounceStore) FailBatchAttempt(ctx context.Context, db pgx.Tx, batchID int64, lastError string) error {
+	_, err := db.Exec(ctx, `UPDATE announcement_batch SET attempts = attempts + 1, last_error = left($2, 300) WHERE id = $1`, batchID, lastError)
+	return classify(err, "batch attempt")
+}
+
+// RequeueFailed queues an announcement's failed batches again.
+func (s *AnnounceStore) RequeueFailed(ctx context.Context, db pgx.Tx, announcementID int64) ([]int64, error) {
+	rows, err := db.Query(ctx, `UPDATE announcement_batch SET state = 'queued', last_error = '' WHERE announcement_id = $1 AND state = 'failed' RETURNING id`, announcementID)
+	if err != nil {
+		return nil, classify(err, "requeue")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, classify(err, "requeue")
+	}
+	_, err = db.Exec(ctx, `UPDATE announcement_recipient SET state = 'queued' WHERE batch_id = ANY($1)`, ids)
+	return ids, classify(err, "requeue recipients")
+}
+
+// FindRecipients lists the guardians who have not opened an announcement (of those it
+// reached) or whose delivery failed, with their children in the audience's schools.
+func (s *AnnounceStore) FindRecipients(ctx context.Context, db pgx.Tx, announcementID int64, which string) ([]announce.Recipient, error) {
+	rows, err := db.Query(ctx, `SELECT r.guardian_id, g.nickname_enc, r.state, r.opened_at,
+			COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}'),
+			COALESCE(array_agg(c.name_enc ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}')
+		FROM announcement_recipient r JOIN guardian g ON g.id = r.guardian_id
+		LEFT JOIN guardianship gs ON gs.guardian_id = g.id AND gs.status = 'verified' LEFT JOIN child c ON c.id = gs.child_id
+		WHERE r.announcement_id = $1 AND CASE $2 WHEN 'failed' THEN r.state = 'failed' ELSE r.state = 'sent' AND r.opened_at IS NULL END
+		GROUP BY r.guardian_id, g.nickname_enc, r.state, r.opened_at ORDER BY r.guardian_id LIMIT 2000`, announcementID, which)
+	if err != nil {
+		return nil, classify(err, "recipients")
+	}
+	defer rows.Close()
+	var out []announce.Recipient
+	for rows.Next() {
+		var x announce.Recipient
+		var nick []byte
+		var opened *time.Time
+		var ids []int64
+		var names [][]byte
+		if err := rows.Scan(&x.GuardianID, &nick, &x.State, &opened, &ids, &names); err != nil {
+			return nil, classify(err, "recipients")
+		}
+		if opened != nil {
+			x.OpenedAt = *opened
+		}
+		if x.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(x.GuardianID, "nickname")); err != nil {
+			return nil, err
+		}
+		for i, enc := range names {
+			n, err := s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", ids[i]))
+			if err != nil {
+				return nil, err
+			}
+			x.Children = append(x.Children, n)
+		}
+		out = append(out, x)
+	}
+	return out, classify(rows.Err(), "recipients")
+}
+
+// FindGuardianAnnouncements lists what a guardian received, newest first.
+func (s *AnnounceStore) FindGuardianAnnouncements(ctx context.Context, db pgx.Tx, guardianID int64, limit int) ([]announce.ParentItem, error) {
+	rows, err := db.Query(ctx, `SELECT a.id, a.kind, a.title_enc, COALESCE(a.started_at, a.created_at), r.opened_at IS NOT NULL,
+			(SELECT count(*) FROM handout h WHERE h.announcement_id = a.id)
+		FROM announcement_recipient r JOIN announcement a ON a.id = r.announcement_id
+		WHERE r.guardian_id = $1 AND r.state = 'sent' ORDER BY a.started_at DESC NULLS LAST, a.id DESC LIMIT $2`, guardianID, limit)
+	if err != nil {
+		return nil, classify(err, "guardian announcements")
+	}
+	defer rows.Close()
+	var out []announce.ParentItem
+	for rows.Next() {
+		var x announce.ParentItem
+		var title []byte
+		if err := rows.Scan(&x.ID, &x.Kind, &title, &x.SentAt, &x.Opened, &x.Handouts); err != nil {
+			return nil, classify(err, "guardian announcements")
+		}
+		if x.Title, err = s.Vault.DecryptPersonal(title, announcementAD(x.ID, "title")); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, classify(rows.Err(), "guardian announcements")
+}
+
+// MarkOpened counts an open by a recipient it reached.
+func (s *AnnounceStore) MarkOpened(ctx context.Context, db pgx.Tx, announcementID, guardianID int64, at time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE announcement_recipient SET opens = opens + 1, opened_at = COALESCE(opened_at, $3)
+		WHERE announcement_id = $1 AND guardian_id = $2 AND state = 'sent'`, announcementID, guardianID, at)
+	return tag.RowsAffected() == 1, classify(err, "open")
+}
+
+// FindSchoolScope returns a school's board and current year.
+func (s *AnnounceStore) FindSchoolScope(ctx context.Context, db pgx.Tx, schoolID int64) (int64, int, error) {
+	var board int64
+	var year int
+	err := db.QueryRow(ctx, `SELECT board_id, current_year FROM school WHERE id = $1`, schoolID).Scan(&board, &year)
+	return board, year, classify(err, "school")
+}
+
+func (s *AnnounceStore) scopes(ctx context.Context, db pgx.Tx, table string, ids []int64) ([]announce.Scope, error) {
+	rows, err := db.Query(ctx, `SELECT id, school_id, year FROM `+table+` WHERE id = ANY($1)`, nonNil(ids))
+	if err != nil {
+		return nil, classify(err, table)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (announce.Scope, error) {
+		var x announce.Scope
+		return x, r.Scan(&x.ID, &x.SchoolID, &x.Year)
+	})
+	return out, classify(err, table)
+}
+
+// FindClassScopes returns each class's school and year.
+func (s *AnnounceStore) FindClassScopes(ctx context.Context, db pgx.Tx, ids []int64) ([]announce.Scope, error) {
+	return s.scopes(ctx, db, "class", ids)
+}
+
+// FindClubScopes returns each club's school and year.
+func (s *AnnounceStore) FindClubScopes(ctx context.Context, db pgx.Tx, ids []int64) ([]announce.Scope, error) {
+	return s.scopes(ctx, db, "club", ids)
+}
+
+// CountBoardSchools counts the board's schools among ids.
+func (s *AnnounceStore) CountBoardSchools(ctx context.Context, db pgx.Tx, boardID int64, ids []int64) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM school WHERE board_id = $1 AND id = ANY($2)`, boardID, nonNil(ids)).Scan(&n)
+	return n, classify(err, "schools")
+}
+
+// FindOptions lists a board's schools and districts, or a school's grades, classes and
+// clubs of its current year.
+func (s *AnnounceStore) FindOptions(ctx context.Context, db pgx.Tx, boardID, schoolID int64) (announce.Options, error) {
+	var o announce.Options
+	if err := db.QueryRow(ctx, `SELECT handout_max_bytes FROM board WHERE id = $1`, boardID).Scan(&o.MaxBytes); err != nil {
+		return o, classify(err, "board")
+	}
+	if schoolID == 0 {
+		rows, err := db.Query(ctx, `SELECT id, name, district FROM school WHERE board_id = $1 ORDER BY school_type, name`, boardID)
+		if err != nil {
+			return o, classify(err, "schools")
+		}
+		seen := map[string]bool{}
+		defer rows.Close()
+		for rows.Next() {
+			var c announce.Choice
+			var district string
+			if err := rows.Scan(&c.ID, &c.Label, &district); err != nil {
+				return o, classify(err, "schools")
+			}
+			o.Schools = append(o.Schools, c)
+			if district != "" && !seen[district] {
+				seen[district] = true
+				o.Districts = append(o.Districts, district)
+			}
+		}
+		return o, classify(rows.Err(), "schools")
+	}
+	var year int
+	if err := db.QueryRow(ctx, `SELECT id, name, current_year FROM school WHERE id = $1`, schoolID).Scan(&o.SchoolID, &o.SchoolName, &year); err != nil {
+		return o, classify(err, "school")
+	}
+	rows, err := db.Query(ctx, `SELECT id, grade::text || '年' || name, year, grade FROM class WHERE school_id = $1 AND year = $2 ORDER BY grade, name`, schoolID, year)
+	if err != nil {
+		return o, classify(err, "classes")
+	}
+	defer rows.Close()
+	seen := map[int]bool{}
+	for rows.Next() {
+		var c announce.Choice
+		var grade int
+		if err := rows.Scan(&c.ID, &c.Label, &c.Year, &grade); err != nil {
+			return o, classify(err, "classes")
+		}
+		o.Classes = append(o.Classes, c)
+		if !seen[grade] {
+			seen[grade] = true
+			o.Grades = append(o.Grades, grade)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return o, classify(err, "classes")
+	}
+	clubs, err := db.Query(ctx, `SELECT id, name, year FROM club WHERE school_id = $1 AND year = $2 ORDER BY name`, schoolID, year)
+	if err != nil {
+		return o, classify(err, "clubs")
+	}
+	o.Clubs, err = pgx.CollectRows(clubs, func(r pgx.CollectableRow) (announce.Choice, error) {
+		var c announce.Choice
+		return c, r.Scan(&c.ID, &c.Label, &c.Year)
+	})
+	return o, classify(err, "clubs")
+}

@@ -1,0 +1,440 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/web/view"
+)
+
+// maxUploadBytes caps any upload before it is parsed: five handouts at the largest
+// limit a board may set, and the form around them. Each board's own limit is checked
+// per file by the service.
+const maxUploadBytes = announce.MaxHandouts*50<<20 + 1<<20
+
+func (s *Server) announcementsPage(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Announce.List(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	opts, err := s.Announce.Options(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	v := view.AnnounceList{CanCompose: opts.Board || opts.CanSchool || len(opts.Classes) > 0 || len(opts.Clubs) > 0,
+		CanSafety: opts.Board || opts.CanSchool}
+	for _, an := range list {
+		v.Items = append(v.Items, view.AnnounceItem{ID: strconv.FormatInt(an.ID, 10), Title: an.Title.Reveal(), Urgent: an.Kind == announce.Safety,
+			Kind: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: loc.T("announce.state." + an.State),
+			When: an.CreatedAt.In(school.Tokyo).Format("2006/1/2 15:04"), Sent: an.Counts.Sent, Total: an.Counts.Total - an.Counts.Skipped,
+			Opened: an.Counts.Opened, Handouts: len(an.Handouts) > 0})
+	}
+	s.render(w, r, http.StatusOK, view.AnnouncementsPage(s.page(r, "announce.title"), v))
+}
+
+// composeView lists the audiences the person may choose.
+func (s *Server) composeView(r *http.Request, kind string) (view.AnnounceCompose, announce.Options, error) {
+	opts, err := s.Announce.Options(r.Context())
+	if err != nil {
+		return view.AnnounceCompose{}, opts, err
+	}
+	loc := localizer(r)
+	if kind != announce.Safety {
+		kind = announce.Notice
+	}
+	v := view.AnnounceCompose{Kind: kind, Board: opts.Board, SchoolName: opts.SchoolName, CanSchool: opts.CanSchool, MaxMB: opts.MaxBytes >> 20}
+	if kind == announce.Safety && !opts.Board && !opts.CanSchool {
+		return v, opts, apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("safety alerts need an administrator"))
+	}
+	for _, c := range opts.Schools {
+		v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
+	}
+	for _, d := range opts.Districts {
+		v.Districts = append(v.Districts, view.Option{Value: d, Label: d})
+	}
+	for _, g := range opts.Grades {
+		v.Grades = append(v.Grades, view.Option{Value: strconv.Itoa(g), Label: loc.T("announce.grade", map[string]any{"Grade": g})})
+	}
+	if kind == announce.Notice {
+		for _, c := range opts.Classes {
+			v.Classes = append(v.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
+		}
+		for _, c := range opts.Clubs {
+			v.Clubs = append(v.Clubs, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
+		}
+	}
+	return v, opts, nil
+}
+
+func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
+	v, _, err := s.composeView(r, r.URL.Query().Get("kind"))
+	if err == nil && !v.Board && !v.CanSchool && len(v.Classes) == 0 && len(v.Clubs) == 0 {
+		err = apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("no audience to address"))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := view.Form{Values: map[string]string{"kind": v.Kind}}
+	if !v.Board && !v.CanSchool && len(v.Classes) == 1 && len(v.Clubs) == 0 {
+		f.Values["class"] = v.Classes[0].Value
+	}
+	s.render(w, r, http.StatusOK, view.ComposePage(s.page(r, "announce.new."+v.Kind), v, f))
+}
+
+// audienceOf reads the chosen audience and describes it for lists (IDs resolved to the
+// labels the person was offered; anything else is refused by the service).
+func audienceOf(r *http.Request, v view.AnnounceCompose, opts announce.Options) (announce.Audience, string) {
+	var a announce.Audience
+	var parts []string
+	label := func(opts []view.Option, val string) string {
+		for _, o := range opts {
+			if o.Value == val {
+				return o.Label
+			}
+		}
+		return val
+	}
+	ids := func(name string, opts []view.Option) []int64 {
+		var out []int64
+		for _, x := range r.PostForm[name] {
+			if n, err := strconv.ParseInt(x, 10, 64); err == nil && n > 0 && !slices.Contains(out, n) {
+				out = append(out, n)
+				parts = append(parts, label(opts, x))
+			}
+		}
+		return out
+	}
+	if v.Board {
+		a.Schools = ids("school", v.Schools)
+		for _, d := range r.PostForm["district"] {
+			if d = strings.TrimSpace(d); d != "" && !slices.Contains(a.Districts, d) {
+				a.Districts = append(a.Districts, d)
+				parts = append(parts, d)
+			}
+		}
+		return a, strings.Join(parts, "、")
+	}
+	a.SchoolID = opts.SchoolID
+	if r.PostFormValue("whole") == "on" || (v.Kind == announce.Safety && len(r.PostForm["grade"]) == 0) {
+		a.Whole = true
+		parts = append(parts, v.SchoolName)
+	}
+	for _, x := range r.PostForm["grade"] {
+		if n, err := strconv.Atoi(x); err == nil && n > 0 && !slices.Contains(a.Grades, n) {
+			a.Grades = append(a.Grades, n)
+			parts = append(parts, label(v.Grades, x))
+		}
+	}
+	a.Classes = ids("class", v.Classes)
+	a.Clubs = ids("club", v.Clubs)
+	return a, strings.Join(parts, "、")
+}
+
+func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		s.fail(w, r, apperr.E(apperr.Invalid, "announce.file.too_large", err))
+		return
+	}
+	kind := r.PostFormValue("kind")
+	v, opts, err := s.composeView(r, kind)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := formOf(r, "kind", "title", "body", "occurred_at", "place", "details", "response", "consent", "whole", "scheduled_at")
+	for _, name := range []string{"grade", "class", "club", "school", "district"} {
+		f.Values[name] = strings.Join(r.PostForm[name], " ")
+	}
+	aud, label := audienceOf(r, v, opts)
+	c := announce.Compose{Kind: v.Kind, Audience: aud, Title: f.V("title"), Body: f.V("body"), Consent: f.V("consent") == "on",
+		Safety: announce.SafetyFields{OccurredAt: f.V("occurred_at"), Place: f.V("place"), Details: f.V("details"), Response: f.V("response")}}
+	problems := apperr.Fields{}
+	if at := f.V("scheduled_at"); at != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", at, school.Tokyo)
+		if err != nil {
+			problems.Add("scheduled_at", "announce.schedule.invalid")
+		}
+		c.ScheduledAt = t
+	}
+	if r.MultipartForm != nil {
+		for _, fh := range r.MultipartForm.File["files"] {
+			if fh.Size == 0 && fh.Filename == "" {
+				continue
+			}
+			file, err := fh.Open()
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			data, err := io.ReadAll(io.LimitReader(file, int64(opts.MaxBytes)+1))
+			file.Close()
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			c.Files = append(c.Files, announce.Upload{Name: fh.Filename, Data: data})
+		}
+	}
+	var id int64
+	if err = problems.Err(); err == nil {
+		id, err = s.Announce.Create(r.Context(), c, label)
+	}
+	if err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		if f.E("files") != "" || len(c.Files) > 0 {
+			// A browser never re-sends files: say so beside the field.
+			if f.Errors == nil {
+				f.Errors = map[string]string{}
+			}
+			if f.Errors["files"] == "" {
+				f.Errors["files"] = localizer(r).T("announce.files.again")
+			}
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, view.ComposePage(s.page(r, "announce.new."+v.Kind), v, f))
+		return
+	}
+	seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
+}
+
+func (s *Server) announcementPage(w http.ResponseWriter, r *http.Request) {
+	s.showAnnouncement(w, r, view.Form{}, http.StatusOK)
+}
+
+func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	an, err := s.Announce.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	base := "/staff/announcements/" + strconv.FormatInt(an.ID, 10)
+	d := view.AnnounceDetail{ID: strconv.FormatInt(an.ID, 10), Base: base, Title: an.Title.Reveal(), Body: an.Body.Reveal(), Kind: an.Kind,
+		KindLabel: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: loc.T("announce.state." + an.State), StateCode: an.State,
+		Total: an.Counts.Total, Queued: an.Counts.Queued, Sent: an.Counts.Sent, Failed: an.Counts.Failed, Skipped: an.Counts.Skipped,
+		Opened: an.Counts.Opened, NamesChild: an.NamesChild}
+	if !an.ScheduledAt.IsZero() {
+		d.Scheduled = an.ScheduledAt.In(school.Tokyo).Format("2006/1/2 15:04")
+	}
+	for _, h := range an.Handouts {
+		d.Handouts = append(d.Handouts, view.Option{Value: base + "/handouts/" + strconv.FormatInt(h.ID, 10),
+			Label: fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size))})
+	}
+	for _, m := range s.Announce.Messages(an, "ja") {
+		d.LINE = append(d.LINE, m.Text)
+		for _, b := range m.Buttons {
+			d.LINEButton = b.Label
+		}
+	}
+	if an.State == announce.Draft {
+		p, err := s.Announce.Preview(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Reach = p.Guardians
+		for _, q := range p.OverQuota {
+			d.OverQuota = append(d.OverQuota, loc.T("announce.quota.short", map[string]any{"Needed": q.Needed, "Remains": q.Remains}))
+		}
+	}
+	s.render(w, r, status, view.AnnouncementPage(s.page(r, "announce.title"), d, f))
+}
+
+func sizeLabel(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", max(1, n>>10))
+}
+
+// announcementAction runs send, cancel or retry and returns to the announcement.
+func (s *Server) announcementAction(do func(r *http.Request, id int64) error, flash string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limitForm(w, r)
+		id, err := idParam(r, "announcementID")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := do(r, id); err != nil {
+			f := view.Form{}
+			if !formFailed(r, &f, err) {
+				s.fail(w, r, err)
+				return
+			}
+			s.showAnnouncement(w, r, f, http.StatusUnprocessableEntity)
+			return
+		}
+		if flash == "" {
+			seeOther(w, r, "/staff/announcements")
+			return
+		}
+		s.flash(r, flash)
+		seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
+	}
+}
+
+func (s *Server) sendAnnouncement(w http.ResponseWriter, r *http.Request) {
+	s.announcementAction(func(r *http.Request, id int64) error {
+		return s.Announce.Send(r.Context(), id, r.PostFormValue("quota_ok") == "on")
+	}, "announce.flash.sent")(w, r)
+}
+
+func (s *Server) cancelAnnouncement(w http.ResponseWriter, r *http.Request) {
+	s.announcementAction(func(r *http.Request, id int64) error { return s.Announce.Cancel(r.Context(), id) }, "")(w, r)
+}
+
+func (s *Server) retryAnnouncement(w http.ResponseWriter, r *http.Request) {
+	s.announcementAction(func(r *http.Request, id int64) error { return s.Announce.Retry(r.Context(), id) }, "announce.flash.retried")(w, r)
+}
+
+func (s *Server) announcementRecipients(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	which := r.URL.Query().Get("list")
+	if which == "" {
+		which = "unread"
+	}
+	rows, err := s.Announce.Recipients(r.Context(), id, which)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	an, err := s.Announce.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	v := view.RecipientsPage{Back: "/staff/announcements/" + strconv.FormatInt(id, 10), Title: an.Title.Reveal(),
+		Heading: loc.T("announce.recipients." + which)}
+	for _, x := range rows {
+		var kids []string
+		for _, c := range x.Children {
+			kids = append(kids, c.Reveal())
+		}
+		v.Rows = append(v.Rows, view.RecipientRow{Nickname: x.Nickname.Reveal(), Children: strings.Join(kids, "、"), State: loc.T("announce.delivery." + x.State)})
+	}
+	s.render(w, r, http.StatusOK, view.RecipientsListPage(s.page(r, "announce.title"), v))
+}
+
+func (s *Server) staffHandout(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hid, err := idParam(r, "handoutID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h, data, err := s.Announce.Handout(r.Context(), id, hid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	servePDF(w, h.Name.Reveal(), data)
+}
+
+// servePDF sends a handout to be shown in the browser, never cached by shared caches.
+func servePDF(w http.ResponseWriter, name string, data []byte) {
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": name}))
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
+}
+
+// Parents' 配布プリント.
+
+func (s *Server) parentHandouts(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	pg, err := s.Announce.ParentList(r.Context(), token, browserOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setBrowser(w, pg.Visit)
+	r = s.parentLanguage(r, pg.Language)
+	loc := localizer(r)
+	v := view.ParentHandouts{}
+	for _, it := range pg.Items {
+		v.Items = append(v.Items, view.ParentHandoutItem{URL: "/p/handouts/" + token + "/a/" + strconv.FormatInt(it.ID, 10), Title: it.Title.Reveal(),
+			When: it.SentAt.In(school.Tokyo).Format("2006/1/2"), Urgent: it.Kind == announce.Safety, Opened: it.Opened, Handouts: it.Handouts,
+			Kind: loc.T("announce.kind." + it.Kind)})
+	}
+	s.render(w, r, http.StatusOK, view.ParentHandoutsPage(s.page(r, "announce.parent.title"), v))
+}
+
+func (s *Server) parentAnnouncement(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pg, err := s.Announce.ParentOpen(r.Context(), token, browserOf(r), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setBrowser(w, pg.Visit)
+	r = s.parentLanguage(r, pg.Language)
+	an := pg.Open
+	base := "/p/handouts/" + token + "/a/" + strconv.FormatInt(an.ID, 10)
+	v := view.ParentAnnouncement{Back: "/p/handouts/" + token, Title: an.Title.Reveal(), Body: an.Body.Reveal(), Urgent: an.Kind == announce.Safety,
+		When: an.StartedAt.In(school.Tokyo).Format("2006/1/2 15:04")}
+	for _, h := range an.Handouts {
+		v.Handouts = append(v.Handouts, view.Option{Value: base + "/files/" + strconv.FormatInt(h.ID, 10), Label: h.Name.Reveal() + "（" + sizeLabel(h.Size) + "）"})
+	}
+	s.render(w, r, http.StatusOK, view.ParentAnnouncementPage(s.page(r, "announce.parent.title"), v))
+}
+
+func (s *Server) parentHandoutFile(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hid, err := idParam(r, "handoutID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pg, h, data, err := s.Announce.ParentHandout(r.Context(), token, browserOf(r), id, hid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setBrowser(w, pg.Visit)
+	servePDF(w, h.Name.Reveal(), data)
+}

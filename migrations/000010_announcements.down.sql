@@ -1,0 +1,11 @@
+BEGIN;
+DROP TABLE announcement_recipient;
+DROP TABLE announcement_batch;
+DROP TABLE file_blob;
+DROP TABLE handout;
+DROP TABLE announcement;
+ALTER TABLE parent_link DROP CONSTRAINT parent_link_purpose_check;
+DELETE FROM parent_link WHERE purpose = 'handouts';
+ALTER TABLE parent_link ADD CONSTRAINT parent_link_purpose_check CHECK (purpose IN ('register', 'update', 'absence'));
+ALTER TABLE board DROP COLUMN handout_max_bytes;
+COMMIT;

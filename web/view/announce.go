@@ -1,0 +1,82 @@
+package view
+
+// AnnounceList is the staff list of announcements.
+type AnnounceList struct {
+	Items      []AnnounceItem
+	CanCompose bool
+	CanSafety  bool
+}
+
+// AnnounceItem is one announcement in the list.
+type AnnounceItem struct {
+	ID, Title, Kind, Audience, State, When string
+	Urgent                                 bool
+	Handouts                               bool
+	Sent, Total, Opened                    int
+}
+
+// AnnounceCompose is what the compose form offers.
+type AnnounceCompose struct {
+	Kind       string // notice, safety
+	Board      bool
+	Schools    []Option
+	Districts  []Option
+	SchoolName string
+	CanSchool  bool
+	Grades     []Option
+	Classes    []Option
+	Clubs      []Option
+	MaxMB      int
+}
+
+// AnnounceDetail is one announcement: preview before sending, progress while sending,
+// and the report after.
+type AnnounceDetail struct {
+	ID, Base                string
+	Title, Body             string
+	Kind, KindLabel         string
+	Audience                string
+	State, StateCode        string
+	Scheduled               string
+	NamesChild              bool
+	Handouts                []Option // value: URL, label: name and size
+	LINE                    []string // the texts the parent receives
+	LINEButton              string
+	Reach                   int
+	OverQuota               []string
+	Total, Queued, Sent     int
+	Failed, Skipped, Opened int
+}
+
+// Live is true while figures still change.
+func (d AnnounceDetail) Live() bool { return d.StateCode == "sending" || d.StateCode == "scheduled" }
+
+// RecipientsPage lists recipients to follow up.
+type RecipientsPage struct {
+	Back, Title, Heading string
+	Rows                 []RecipientRow
+}
+
+// RecipientRow is a guardian by nickname and children.
+type RecipientRow struct {
+	Nickname, Children, State string
+}
+
+// ParentHandouts is the parent's 配布プリント list.
+type ParentHandouts struct {
+	Items []ParentHandoutItem
+}
+
+// ParentHandoutItem is one announcement a parent received.
+type ParentHandoutItem struct {
+	URL, Title, When, Kind string
+	Urgent, Opened         bool
+	Handouts               int
+}
+
+// ParentAnnouncement is one announcement as the parent reads it.
+type ParentAnnouncement struct {
+	Back, Title, Body, When string
+	Urgent                  bool
+	Handouts                []Option
+}
