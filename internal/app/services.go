@@ -103,7 +103,8 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Inbox.Workers(workers)
 	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
-	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers})
+	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers,
+		RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,9 @@ type Config struct {
 	// FilesDir keeps handouts in a directory (a disk or a mounted S3-compatible bucket)
 	// instead of PostgreSQL (RENRAKU_FILES_DIR); either way they are encrypted.
 	FilesDir string
+	// JobRescueAfter is how long a job may run before another instance takes it over,
+	// its own having died (RENRAKU_JOB_RESCUE_AFTER).
+	JobRescueAfter time.Duration
 }
 
 // Defaults used when a variable is unset.
@@ -248,6 +251,14 @@ var variables = []variable{
 			return errors.New("must be an absolute path")
 		}
 		c.FilesDir = v
+		return nil
+	}},
+	{"RENRAKU_JOB_RESCUE_AFTER", "job-rescue-after", "how long a job may run before another instance takes it over", "10m0s", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 2*time.Second || d > time.Hour {
+			return errors.New("must be a duration from 2s to 1h")
+		}
+		c.JobRescueAfter = d
 		return nil
 	}},
 }

@@ -38,18 +38,26 @@ type Config struct {
 	InsertOnly bool
 	// Concurrency per queue; zero picks the defaults below.
 	EventWorkers, DeliveryWorkers int
+	// RescueAfter is how long a job may stay running before another instance takes it
+	// over (its instance died); zero means 10 minutes. Jobs time out at half of it (at
+	// most 2 minutes), so a live instance's job is never taken over.
+	RescueAfter time.Duration
 }
 
 // New builds a River client. Call Start to run workers.
 func New(cfg Config) (*Client, error) {
+	rescue := cfg.RescueAfter
+	if rescue <= 0 {
+		rescue = 10 * time.Minute
+	}
 	rc := &river.Config{
 		Logger:      cfg.Log.With("component", "river"),
 		MaxAttempts: 10,
-		JobTimeout:  2 * time.Minute,
+		JobTimeout:  min(2*time.Minute, rescue/2),
 		// Jobs hold no personal data in their arguments (only internal IDs), but
 		// finished jobs are still not kept longer than needed.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		RescueStuckJobsAfter:        10 * time.Minute,
+		RescueStuckJobsAfter:        rescue,
 	}
 	if !cfg.InsertOnly {
 		ev, del := cfg.EventWorkers, cfg.DeliveryWorkers

@@ -2,6 +2,7 @@ package line
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"golang.org/x/time/rate"
@@ -19,8 +20,27 @@ var defaultLimits = map[string]rate.Limit{
 
 // limiters keeps one token bucket per channel and endpoint.
 type limiters struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
+	mu       sync.Mutex
+	m        map[string]*rate.Limiter
+	override map[string]rate.Limit
+}
+
+// SetLimit replaces LINE's published limit of an endpoint ("multicast", "push", …) for
+// every channel, for channels on a stricter plan and for tests against a simulator set
+// the same way. Buckets already made keep their rate until the next call.
+func (c *Client) SetLimit(endpoint string, perSecond float64) {
+	l := &c.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.override == nil {
+		l.override = map[string]rate.Limit{}
+	}
+	l.override[endpoint] = rate.Limit(perSecond)
+	for key, b := range l.m {
+		if strings.HasSuffix(key, "/"+endpoint) {
+			b.SetLimit(bucketRate(rate.Limit(perSecond)))
+		}
+	}
 }
 
 // wait blocks until the channel may call the endpoint, or ctx ends.
@@ -30,21 +50,33 @@ func (l *limiters) wait(ctx context.Context, channel, endpoint string) error {
 
 // limiter returns the bucket of a channel's endpoint, creating it on first use.
 func (l *limiters) limiter(channel, endpoint string) *rate.Limiter {
-	lim, ok := defaultLimits[endpoint]
+	l.mu.Lock()
+	lim, ok := l.override[endpoint]
+	if !ok {
+		lim, ok = defaultLimits[endpoint]
+	}
 	if !ok {
 		endpoint, lim = "other", defaultLimits["other"]
 	}
 	key := channel + "/" + endpoint
-	l.mu.Lock()
 	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
 	}
 	b, ok := l.m[key]
 	if !ok {
-		burst := int(lim) / 10
-		b = rate.NewLimiter(lim, max(burst, 1))
+		b = rate.NewLimiter(bucketRate(lim), 1)
 		l.m[key] = b
 	}
 	l.mu.Unlock()
 	return b
+}
+
+// bucketRate is the token rate that keeps a bucket of burst 1 within a limit of n
+// calls in any one-second window, LINE's windows read as strictly as possible (a
+// sliding window): a bucket lets through at most burst + rate·T calls in T.
+func bucketRate(n rate.Limit) rate.Limit {
+	if n <= 1 {
+		return n / 2
+	}
+	return n - 1
 }

@@ -3,21 +3,31 @@ package line
 import (
 	"context"
 	"testing"
+	"time"
 )
 
-// TestLimiterPacesMulticast: of 60 multicast calls at 200/s (burst 20) made at once,
-// only the burst is admitted without waiting; another channel has its own budget.
-func TestLimiterPacesMulticast(t *testing.T) {
+// TestLimiterStaysInsideLINEsWindow: calls made as fast as the bucket admits them
+// never number more than LINE's limit within any one-second window (LINE's limits read
+// as a sliding window), yet come close to it; another channel has its own budget.
+func TestLimiterStaysInsideLINEsWindow(t *testing.T) {
 	t.Parallel()
 	var l limiters
-	admitted := 0
-	for i := 0; i < 60; i++ {
-		if l.limiter("1234567", "multicast").Allow() {
-			admitted++
+	b := l.limiter("1234567", "multicast")
+	start := time.Now()
+	var admitted []time.Time
+	for us := 0; us < 3_000_000; us += 50 {
+		at := start.Add(time.Duration(us) * time.Microsecond)
+		for b.AllowN(at, 1) {
+			admitted = append(admitted, at)
 		}
 	}
-	if admitted < 20 || admitted > 21 {
-		t.Fatalf("admitted %d calls at once, want the burst of 20", admitted)
+	for i := 200; i < len(admitted); i++ {
+		if admitted[i].Sub(admitted[i-200]) < time.Second {
+			t.Fatalf("201 multicasts within %v", admitted[i].Sub(admitted[i-200]))
+		}
+	}
+	if len(admitted) < 590 {
+		t.Fatalf("only %d calls in 3 s at 200/s", len(admitted))
 	}
 	if !l.limiter("7654321", "multicast").Allow() {
 		t.Fatal("another channel shares the budget")

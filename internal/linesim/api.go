@@ -215,7 +215,14 @@ func (s *Sim) serve(rt route) http.Handler {
 			Path: r.URL.Path, Status: res.status, RequestID: c.requestID, RetryKey: c.retryKey,
 		})
 		s.notify()
+		gate := s.holdGate(rt.endpoint)
 		s.mu.Unlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		}
 		writeResponse(w, res)
 	})
 }

@@ -100,6 +100,7 @@ type Sim struct {
 	calls       []APICall
 	faults      map[string][]fault
 	limiters    map[limiterKey]*window
+	holds       map[string]*hold
 }
 
 type channel struct {
