@@ -80,4 +80,3 @@ func (s *Sim) AddFriends(channelID string, n int, language string) ([]User, erro
 	s.notify()
 	return out, nil
 }
-
