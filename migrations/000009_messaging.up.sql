@@ -20,9 +20,12 @@ CREATE TABLE conversation (
                        ELSE class_id IS NULL AND club_id IS NULL END),
     UNIQUE NULLS NOT DISTINCT (guardian_id, target, child_id, class_id, club_id)
 );
-CREATE INDEX conversation_school ON conversation (school_id, last_message_at DESC);
-CREATE INDEX conversation_class ON conversation (class_id, last_message_at DESC);
-CREATE INDEX conversation_club ON conversation (club_id, last_message_at DESC);
+-- Inbox lists are newest first with the ID as tie-break, per school, class, club and
+-- the office.
+CREATE INDEX conversation_school ON conversation (school_id, last_message_at DESC, id DESC);
+CREATE INDEX conversation_class ON conversation (class_id, last_message_at DESC, id DESC);
+CREATE INDEX conversation_club ON conversation (club_id, last_message_at DESC, id DESC);
+CREATE INDEX conversation_office ON conversation (school_id, last_message_at DESC, id DESC) WHERE target = 'office';
 
 -- Messages of a conversation: the parent's (in) and the staff's replies (out, sent
 -- through the LINE outbox). Bodies are encrypted.

@@ -14,10 +14,10 @@ import (
 )
 
 // cityFamilies adds n families of 1年1組 of the first demo school: in LINE (the
-// simulator) and in renraku's database, every tenth unverified and every tenth (other)
-// having blocked the account. It returns the users who should receive a class
-// announcement and those who should not.
-func cityFamilies(t *testing.T, w *lineWorld, n int) (reach, not []linesim.User) {
+// simulator) and in renraku's database; with mixed, every tenth unverified and every
+// tenth (other) having blocked the account. It returns the users who should receive a
+// class announcement and those who should not.
+func cityFamilies(t *testing.T, w *lineWorld, n int, mixed bool) (reach, not []linesim.User) {
 	t.Helper()
 	s := w.app.Services()
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
@@ -28,8 +28,8 @@ func cityFamilies(t *testing.T, w *lineWorld, n int) (reach, not []linesim.User)
 	fams := make([]postgres.Family, 0, n)
 	for i, u := range friends {
 		f := postgres.Family{UserID: u.ID, ChannelID: w.ch.ID, SchoolID: sakuraID, ClassID: class11, Nickname: fmt.Sprintf("保護者%05d", i),
-			ChildName: fmt.Sprintf("児童 %05d", i), Verified: i%10 != 7, Following: true}
-		if i%10 == 3 {
+			ChildName: fmt.Sprintf("児童 %05d", i), Verified: !mixed || i%10 != 7, Following: true}
+		if mixed && i%10 == 3 {
 			// Blocked in LINE too: the simulator would not deliver to them.
 			bu, err := w.sim.AddUser(linesim.User{DisplayName: "ブロック済み"})
 			if err != nil {
@@ -95,7 +95,7 @@ func TestAnnouncementBatchesRateLimitAndFaults(t *testing.T) {
 	if _, err := demo.SeedStaff(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	reach, not := cityFamilies(t, w, 1000)
+	reach, not := cityFamilies(t, w, 1000, true)
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 
 	const size, perSecond = 25, 20

@@ -113,10 +113,6 @@ type Query struct {
 // PageSize is how many conversations one page of the inbox lists.
 const PageSize = 50
 
-// MaxSearch is how many of a person's newest conversations a search looks through
-// (names are encrypted, so a search decrypts them).
-const MaxSearch = 5000
-
 // ThreadPage is how many messages one page of a thread shows (the newest first; older
 // ones behind a link).
 const ThreadPage = 200
@@ -147,7 +143,14 @@ type Store interface {
 	FindCurrent(ctx context.Context, db pgx.Tx, guardianID int64) (int64, time.Time, error)
 	AddMessage(ctx context.Context, db pgx.Tx, conversationID int64, m *Message, outboundID int64) error
 	FindConversation(ctx context.Context, db pgx.Tx, id int64) (Conversation, error)
-	FindConversations(ctx context.Context, db pgx.Tx, f Filter) ([]Conversation, error)
+	// FindConversationIDs lists the IDs of a filter's conversations, newest first
+	// (Limit 0: all of them).
+	FindConversationIDs(ctx context.Context, db pgx.Tx, f Filter) ([]int64, error)
+	// FindConversationsByID reads conversations, in the order of ids.
+	FindConversationsByID(ctx context.Context, db pgx.Tx, ids []int64) ([]Conversation, error)
+	// FindConversationNames reads only what a search matches (nickname, child's name,
+	// class and label) of conversations, in the order of ids.
+	FindConversationNames(ctx context.Context, db pgx.Tx, ids []int64) ([]Conversation, error)
 	// FindScopes lists the classes, clubs and office of the conversations a filter's
 	// duties give (its narrowing, state and paging ignored).
 	FindScopes(ctx context.Context, db pgx.Tx, f Filter) ([]Scope, error)

@@ -282,25 +282,40 @@ func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
 	}
 	page := max(q.Page, 1)
 	search := strings.TrimSpace(q.Q) != ""
-	if search {
-		f.Limit = MaxSearch
-	} else {
+	if !search {
 		f.Limit, f.Offset = PageSize+1, (page-1)*PageSize
 	}
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		all, err := s.Store.FindConversations(ctx, tx, f)
+		ids, err := s.Store.FindConversationIDs(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		if search {
+			// Names are encrypted: a search decrypts the names of every conversation
+			// the person has, and pages the matches.
+			named, err := s.Store.FindConversationNames(ctx, tx, ids)
+			if err != nil {
+				return err
+			}
+			ids = ids[:0]
+			for _, c := range named {
+				if Matches(c, q.Q) {
+					ids = append(ids, c.ID)
+				}
+			}
+			ids = ids[min(len(ids), (page-1)*PageSize):]
+			ids = ids[:min(len(ids), PageSize+1)]
+		}
+		all, err := s.Store.FindConversationsByID(ctx, tx, ids)
 		if err != nil {
 			return err
 		}
 		var shown []Conversation
 		for _, c := range all {
 			act, t := target(c)
-			if (authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil) && Matches(c, q.Q) {
+			if authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil {
 				shown = append(shown, c)
 			}
-		}
-		if search {
-			shown = shown[min(len(shown), (page-1)*PageSize):]
 		}
 		if out.More = len(shown) > PageSize; out.More {
 			shown = shown[:PageSize]

@@ -2,9 +2,13 @@ package postgres
 
 import (
 	"context"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/vault"
@@ -181,13 +185,71 @@ func (s *InboxStore) FindConversation(ctx context.Context, db pgx.Tx, id int64) 
 	return c, classify(err, "conversation")
 }
 
-// FindConversations lists a staff member's conversations, newest first.
-func (s *InboxStore) FindConversations(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]inbox.Conversation, error) {
+// conversationWhere builds the condition of a filter. Each shape of filter gets its own
+// SQL text, so PostgreSQL plans each for what it is (a generic plan full of "$n OR …"
+// would scan every conversation of the school).
+func conversationWhere(f inbox.Filter) (string, []any) {
+	args := []any{f.SchoolID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := "cv.school_id = $1"
+	if f.OfficeOnly {
+		where += " AND cv.target = 'office'"
+	}
+	if !f.All {
+		var ors []string
+		if len(f.ClassIDs) > 0 {
+			ors = append(ors, "cv.class_id = ANY("+arg(f.ClassIDs)+")")
+		}
+		if len(f.ClubIDs) > 0 {
+			ors = append(ors, "cv.club_id = ANY("+arg(f.ClubIDs)+")")
+		}
+		if f.Office {
+			ors = append(ors, "cv.target = 'office'")
+		}
+		if len(ors) == 0 {
+			ors = append(ors, "false")
+		}
+		where += " AND (" + strings.Join(ors, " OR ") + ")"
+	}
+	if f.State != "" {
+		where += " AND cv.state = " + arg(f.State)
+	}
+	if f.ClassID != 0 {
+		where += " AND cv.class_id = " + arg(f.ClassID)
+	}
+	if f.ClubID != 0 {
+		where += " AND cv.club_id = " + arg(f.ClubID)
+	}
+	return where, args
+}
+
+// FindConversationIDs lists the IDs of a staff member's conversations, newest first,
+// from the conversation table alone (the page's details are read by ID).
+func (s *InboxStore) FindConversationIDs(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]int64, error) {
+	where, args := conversationWhere(f)
+	q := `SELECT cv.id FROM conversation cv WHERE ` + where + ` ORDER BY cv.last_message_at DESC, cv.id DESC`
+	if f.Limit > 0 {
+		args = append(args, f.Limit, f.Offset)
+		q += ` LIMIT $` + strconv.Itoa(len(args)-1) + ` OFFSET $` + strconv.Itoa(len(args))
+	}
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, classify(err, "conversations")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "conversations")
+}
+
+// FindConversationsByID reads conversations in the order of ids.
+func (s *InboxStore) FindConversationsByID(ctx context.Context, db pgx.Tx, ids []int64) ([]inbox.Conversation, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	rows, err := db.Query(ctx, `SELECT `+conversationColumns+conversationFrom+`
-		WHERE cv.school_id = $1 AND ($2 OR cv.class_id = ANY($3) OR cv.club_id = ANY($4) OR ($5 AND cv.target = 'office'))
-		AND ($6 = '' OR cv.state = $6) AND ($7 = 0 OR cv.class_id = $7) AND ($8 = 0 OR cv.club_id = $8) AND (NOT $9 OR cv.target = 'office')
-		ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT $10 OFFSET $11`,
-		f.SchoolID, f.All, f.ClassIDs, f.ClubIDs, f.Office, f.State, f.ClassID, f.ClubID, f.OfficeOnly, max(f.Limit, 1), f.Offset)
+		JOIN unnest($1::bigint[]) WITH ORDINALITY AS x(id, n) ON x.id = cv.id ORDER BY x.n`, ids)
 	if err != nil {
 		return nil, classify(err, "conversations")
 	}
@@ -203,16 +265,78 @@ func (s *InboxStore) FindConversations(ctx context.Context, db pgx.Tx, f inbox.F
 	return out, classify(rows.Err(), "conversations")
 }
 
+// FindConversationNames reads the searchable names of conversations, decrypting on
+// every core.
+func (s *InboxStore) FindConversationNames(ctx context.Context, db pgx.Tx, ids []int64) ([]inbox.Conversation, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.Query(ctx, `SELECT cv.id, cv.guardian_id, COALESCE(cv.child_id, 0), gu.nickname_enc, c.name_enc,
+			COALESCE(ccl.grade::text || '年' || ccl.name, ''),
+			CASE cv.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '`+officeLabel+`' END
+		FROM unnest($1::bigint[]) WITH ORDINALITY AS x(id, n) JOIN conversation cv ON cv.id = x.id JOIN guardian gu ON gu.id = cv.guardian_id
+		LEFT JOIN child c ON c.id = cv.child_id LEFT JOIN class ccl ON ccl.id = c.class_id
+		LEFT JOIN class cl ON cl.id = cv.class_id LEFT JOIN club k ON k.id = cv.club_id ORDER BY x.n`, ids)
+	if err != nil {
+		return nil, classify(err, "conversation names")
+	}
+	type row struct {
+		c          inbox.Conversation
+		nick, name []byte
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.c.ID, &r.c.GuardianID, &r.c.ChildID, &r.nick, &r.name, &r.c.ClassLabel, &r.c.Label); err != nil {
+			rows.Close()
+			return nil, classify(err, "conversation names")
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "conversation names")
+	}
+	out := make([]inbox.Conversation, len(all))
+	var g errgroup.Group
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		g.Go(func() error {
+			for i := w; i < len(all); i += workers {
+				r := all[i]
+				c := r.c
+				var err error
+				if c.Nickname, err = s.Vault.DecryptPersonal(r.nick, guardianAD(c.GuardianID, "nickname")); err != nil {
+					return err
+				}
+				if r.name != nil {
+					if c.ChildName, err = s.Vault.DecryptPersonal(r.name, vault.NewADForID("child", "name", c.ChildID)); err != nil {
+						return err
+					}
+				}
+				out[i] = c
+			}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
 // FindScopes lists the classes, clubs and office of a staff member's conversations:
-// classes by grade and name, then clubs by name, then the office.
+// classes by grade and name, then clubs by name, then the office (one index probe
+// each, not a scan of the school's conversations).
 func (s *InboxStore) FindScopes(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]inbox.Scope, error) {
 	rows, err := db.Query(ctx, `
-		SELECT CASE WHEN x.class_id IS NOT NULL THEN 'class:' || x.class_id WHEN x.club_id IS NOT NULL THEN 'club:' || x.club_id ELSE 'office' END,
-			COALESCE(cl.grade::text || '年' || cl.name, k.name, '`+officeLabel+`')
-		FROM (SELECT DISTINCT cv.class_id, cv.club_id FROM conversation cv
-			WHERE cv.school_id = $1 AND ($2 OR cv.class_id = ANY($3) OR cv.club_id = ANY($4) OR ($5 AND cv.target = 'office'))) x
-		LEFT JOIN class cl ON cl.id = x.class_id LEFT JOIN club k ON k.id = x.club_id
-		ORDER BY x.class_id IS NULL, x.club_id IS NULL, cl.grade, cl.name, k.name`, f.SchoolID, f.All, f.ClassIDs, f.ClubIDs, f.Office)
+		SELECT v, label FROM (
+			SELECT 1 AS o, cl.grade AS g, cl.name AS n, 'class:' || cl.id AS v, cl.grade::text || '年' || cl.name AS label FROM class cl
+			WHERE cl.school_id = $1 AND ($2 OR cl.id = ANY($3)) AND EXISTS (SELECT 1 FROM conversation cv WHERE cv.class_id = cl.id)
+			UNION ALL
+			SELECT 2, 0, k.name, 'club:' || k.id, k.name FROM club k
+			WHERE k.school_id = $1 AND ($2 OR k.id = ANY($4)) AND EXISTS (SELECT 1 FROM conversation cv WHERE cv.club_id = k.id)
+			UNION ALL
+			SELECT 3, 0, '', 'office', '`+officeLabel+`'
+			WHERE ($2 OR $5) AND EXISTS (SELECT 1 FROM conversation cv WHERE cv.school_id = $1 AND cv.target = 'office')) x
+		ORDER BY o, g, n`, f.SchoolID, f.All, nonNil(f.ClassIDs), nonNil(f.ClubIDs), f.Office)
 	if err != nil {
 		return nil, classify(err, "scopes")
 	}
@@ -226,10 +350,16 @@ func (s *InboxStore) FindScopes(ctx context.Context, db pgx.Tx, f inbox.Filter) 
 // FindMessages lists a page of a conversation's messages in order, with each reply's
 // delivery.
 func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID, before int64, limit int) ([]inbox.Message, error) {
+	// The newest page and an older one are different statements, each planned to walk
+	// the (conversation_id, id) index backwards.
+	older, args := "", []any{conversationID, limit}
+	if before > 0 {
+		older, args = " AND m.id < $3", append(args, before)
+	}
 	rows, err := db.Query(ctx, `SELECT * FROM (
 		SELECT m.id, m.direction, m.kind, m.content_state, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
 		FROM message m LEFT JOIN staff st ON st.id = m.staff_id LEFT JOIN line_outbound o ON o.id = m.outbound_id
-		WHERE m.conversation_id = $1 AND ($2 = 0 OR m.id < $2) ORDER BY m.id DESC LIMIT $3) page ORDER BY id`, conversationID, before, limit)
+		WHERE m.conversation_id = $1`+older+` ORDER BY m.id DESC LIMIT $2) page ORDER BY id`, args...)
 	if err != nil {
 		return nil, classify(err, "messages")
 	}
