@@ -159,6 +159,7 @@ type Reach struct {
 // Store is the persistence of announcements.
 type Store interface {
 	MaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64) (int, error)
+	SetMaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64, n int) error
 	// FindChildNames returns the names of the children an audience covers.
 	FindChildNames(ctx context.Context, db pgx.Tx, boardID int64, a Audience) ([]vault.Personal, error)
 	CreateAnnouncement(ctx context.Context, db pgx.Tx, a *Announcement) error

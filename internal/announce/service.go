@@ -537,7 +537,8 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
 		} else if !at.After(s.now()) {
 			return apperr.Fields{"scheduled_at": "announce.schedule.past"}.Err()
 		}
-		if err := s.Store.SetState(ctx, tx, id, Scheduled, at); err != nil {
+		// Only a send the sender scheduled keeps a time; one for now has none.
+		if err := s.Store.SetState(ctx, tx, id, Scheduled, an.ScheduledAt); err != nil {
 			return err
 		}
 		if err := s.enqueueStart(ctx, tx, an, at); err != nil {
@@ -653,4 +654,37 @@ func (s *Service) Handout(ctx context.Context, id, handoutID int64) (Handout, []
 		}
 	}
 	return Handout{}, nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such handout"))
+}
+
+// MaxHandoutMB returns the board's handout size limit in megabytes.
+func (s *Service) MaxHandoutMB(ctx context.Context) (int, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return 0, err
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		n, err = s.Store.MaxHandoutBytes(ctx, tx, a.BoardID)
+		return err
+	})
+	return n >> 20, err
+}
+
+// SetMaxHandoutMB sets the board's handout size limit (1–50 MB).
+func (s *Service) SetMaxHandoutMB(ctx context.Context, mb int) error {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageBoard, authz.Target{BoardID: a.BoardIDOrZero()}); err != nil {
+		return err
+	}
+	if mb < 1 || mb > 50 {
+		return apperr.Fields{"handout_mb": "board.handout_mb.invalid"}.Err()
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := s.Store.SetMaxHandoutBytes(ctx, tx, a.BoardID, mb<<20); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "board.handout_limit",
+			BoardID: a.BoardID, Detail: map[string]any{"mb": mb}})
+	})
 }

@@ -227,7 +227,8 @@ func matrix() map[string]matrixRow {
 		"POST /admin/schools": {want: boardOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"name": {"matrix school " + randomName()}, "type": {"elementary"}}
 		}},
-		"GET /admin/board/staff": {want: boardOnly()},
+		"POST /admin/board/settings": {want: boardOnly(), form: func(map[string]string) url.Values { return url.Values{"handout_mb": {"10"}} }},
+		"GET /admin/board/staff":     {want: boardOnly()},
 		"POST /admin/board/staff": {want: boardOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"name": {"委員 太郎"}, "login": {"board." + randomName()}}
 		}},

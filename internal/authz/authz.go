@@ -63,6 +63,7 @@ type Action string
 const (
 	// Board-wide.
 	CreateSchool Action = "school.create"
+	ManageBoard  Action = "board.manage" // the board's own settings (handout size limit)
 	ListSchools  Action = "school.list" // the console's school list: administrators
 
 	// One school (Target.SchoolID).
@@ -140,7 +141,7 @@ func allowed(a *Actor, act Action, t Target) bool {
 		return true
 	case SchoolAdmin:
 		switch act {
-		case CreateSchool:
+		case CreateSchool, ManageBoard:
 			return false
 		case ListSchools:
 			return true // lists only their own school: the service filters

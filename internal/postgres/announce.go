@@ -32,6 +32,12 @@ func (s *AnnounceStore) MaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID 
 	return n, classify(err, "handout limit")
 }
 
+// SetMaxHandoutBytes sets the board's handout size limit.
+func (s *AnnounceStore) SetMaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64, n int) error {
+	_, err := db.Exec(ctx, `UPDATE board SET handout_max_bytes = $2 WHERE id = $1`, boardID, n)
+	return classify(err, "handout limit")
+}
+
 // audienceWhere is the SQL condition on child c, class cl and school sc for an audience
 // ($2 school, $3 whole, $4 grades, $5 classes, $6 clubs, $7 schools, $8 districts) of
 // the schools' current year.

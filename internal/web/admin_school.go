@@ -37,6 +37,14 @@ func (s *Server) showSchools(w http.ResponseWriter, r *http.Request, f view.Form
 	if f.Values == nil {
 		f.Values = map[string]string{"type": school.Elementary}
 	}
+	if _, ok := f.Values["handout_mb"]; !ok && a.Role == authz.BoardAdmin {
+		mb, err := s.Announce.MaxHandoutMB(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		f.Values["handout_mb"] = strconv.Itoa(mb)
+	}
 	s.render(w, r, status, view.AdminSchools(s.page(r, "admin.schools"), items, a.Role == authz.BoardAdmin, f))
 }
 
@@ -141,4 +149,24 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(r, "admin.saved")
 	seeOther(w, r, schoolURL(id, ""))
+}
+
+func (s *Server) saveBoardSettings(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	f := formOf(r, "handout_mb")
+	mb, err := strconv.Atoi(f.V("handout_mb"))
+	if err != nil {
+		mb = 0
+	}
+	if err := s.Announce.SetMaxHandoutMB(r.Context(), mb); err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		f.Values["type"] = school.Elementary
+		s.showSchools(w, r, f, http.StatusUnprocessableEntity)
+		return
+	}
+	s.flash(r, "admin.saved")
+	seeOther(w, r, "/admin/")
 }

@@ -110,6 +110,7 @@ func (s *Server) Handler() http.Handler {
 			// The console.
 			r.Get("/admin/", s.adminHome)
 			r.Post("/admin/schools", s.createSchool)
+			r.Post("/admin/board/settings", s.saveBoardSettings)
 			r.Get("/admin/board/staff", s.boardStaffPage)
 			r.Post("/admin/board/staff", s.createBoardStaff)
 			r.Get("/admin/audit", s.auditPage)

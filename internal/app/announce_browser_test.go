@@ -1,0 +1,142 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/renraku/renraku/internal/browsertest"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/registration"
+)
+
+// TestAnnouncementInBrowsers: a homeroom teacher writes an announcement with a PDF in
+// Chromium, checks the LINE preview and sends it, and watches it finish; the parent
+// opens the handout from LINE on a phone-sized Chromium; the teacher then sees it read.
+func TestAnnouncementInBrowsers(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+	parent, _ := registeredParent(t, w, "森 真理", "森 ひなた", code)
+	pdf := filepath.Join(t.TempDir(), "12月の学年だより.pdf")
+	if err := os.WriteFile(pdf, testPDF("学年だより"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	teacher := browsertest.New(t, 1280, 900)
+	err := chromedp.Do(teacher,
+		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-announcements"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="to-announcements"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="compose"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="compose"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="compose-page"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-title`), "12月の学年だより"),
+		chromedp.SendKeys(chromedp.CSS(`#f-body`), "12月の行事と持ち物をお知らせします。詳しくはプリントをご覧ください。"),
+		chromedp.SetUploadFiles(chromedp.CSS(`#f-files`), []string{pdf}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The teacher's only class is chosen for them.
+	checked, err := chromedp.Run(teacher, chromedp.Evaluate[bool](`document.querySelector('[data-testid="audience"] input[name="class"]').checked`))
+	if err != nil || !checked {
+		t.Fatalf("the teacher's class is not preselected (%v)", err)
+	}
+	browsertest.Screenshot(t, teacher, "announce-compose")
+	err = chromedp.Do(teacher,
+		chromedp.Click(chromedp.CSS(`[data-testid="compose-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="line-preview"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
+	if !strings.Contains(preview, "【お知らせ】12月の学年だより") || !strings.Contains(preview, "プリントを見る") {
+		t.Errorf("LINE preview: %q", preview)
+	}
+	browsertest.Screenshot(t, teacher, "announce-preview")
+	err = chromedp.Do(teacher,
+		chromedp.Click(chromedp.CSS(`[data-testid="send"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="progress"]`)),
+		// The progress refreshes itself until the final report.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="final-report"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="final-report"]`)))
+	if !strings.Contains(report, "送信済 1人") {
+		t.Errorf("report: %q", report)
+	}
+	browsertest.Screenshot(t, teacher, "announce-report")
+
+	// The parent taps プリントを見る in LINE and opens the link on the phone.
+	waitBotText(t, w, parent.ID, "【お知らせ】12月の学年だより", 1)
+	var button linesim.Action
+	for _, it := range w.sim.Chat(w.ch.LineChannelID, parent.ID) {
+		for _, a := range it.Actions {
+			if a.Label == "プリントを見る" {
+				button = a
+			}
+		}
+	}
+	if _, err := w.sim.Tap(w.ch.LineChannelID, parent.ID, button); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, parent.ID, "お知らせと配布プリントはこちらから", 1)
+	phone := browsertest.New(t, 390, 844)
+	err = chromedp.Do(phone,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="parent-announcement"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="parent-announcement"]`)))
+	status, err := chromedp.Run(phone, chromedp.Evaluate[int](`fetch(document.querySelector('[data-testid="parent-handout"]').href).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "12月の行事と持ち物") || !strings.Contains(body, "12月の学年だより.pdf") || status != 200 {
+		t.Errorf("parent page: %q, handout %d", body, status)
+	}
+	browsertest.Screenshot(t, phone, "announce-parent")
+
+	var opened string
+	deadline := time.Now().Add(10 * time.Second)
+	for opened != "1" && time.Now().Before(deadline) {
+		if err := chromedp.Do(teacher, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="count-opened"]`))); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="count-opened"]`)))
+		opened = strings.TrimSpace(got)
+	}
+	if opened != "1" {
+		t.Errorf("既読 = %q after the parent opened it", opened)
+	}
+}
