@@ -64,7 +64,7 @@ const (
 	// Board-wide.
 	CreateSchool Action = "school.create"
 	ManageBoard  Action = "board.manage" // the board's own settings (handout size limit)
-	ListSchools  Action = "school.list" // the console's school list: administrators
+	ListSchools  Action = "school.list"  // the console's school list: administrators
 
 	// One school (Target.SchoolID).
 	ViewSchool       Action = "school.view"      // the school's name, structure, who holds which duty
