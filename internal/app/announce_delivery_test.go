@@ -156,3 +156,110 @@ func TestAnnouncementBatchesRateLimitAndFaults(t *testing.T) {
 		t.Errorf("counts %+v, want %d sent and %d skipped", an.Counts, len(reach), blocked)
 	}
 }
+
+// TestAnnouncementScheduleCancelRetryAndDistricts: a scheduled send goes at its time; a
+// cancelled one never goes, even when its job runs; a batch LINE refuses is failed and
+// sent again by staff under the same key; the board's alert to a district reaches that
+// district's schools only.
+func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	reach, _ := cityFamilies(t, w, 20, false)
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	class := announce.Audience{SchoolID: sakuraID, Classes: []int64{class11}}
+	create := func(title string, at time.Time) int64 {
+		t.Helper()
+		id, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: class, Title: title, Body: "本文", ScheduledAt: at}, "1年1組")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Announce.Send(kocho, id, false); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	soon := create("三秒後のお知らせ", time.Now().Add(3*time.Second))
+	later := create("取り消すお知らせ", time.Now().Add(time.Hour))
+	if err := s.Announce.Cancel(kocho, later); err != nil {
+		t.Fatal(err)
+	}
+	// Its job runs anyway (as if the hour had passed): nothing is sent.
+	if _, err := s.Pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available'
+		WHERE kind = 'announce.start' AND args->>'announcement_id' = $1`, itoa(later)); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, w, soon, 30*time.Second)
+	assertOnce(t, w, "三秒後のお知らせ", reach, nil)
+	var sentAt, scheduledAt time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT started_at, scheduled_at FROM announcement WHERE id = $1`, soon).Scan(&sentAt, &scheduledAt); err != nil {
+		t.Fatal(err)
+	}
+	if sentAt.Before(scheduledAt) {
+		t.Errorf("sent at %v, before its time %v", sentAt, scheduledAt)
+	}
+	time.Sleep(time.Second)
+	if an, _ := s.Announce.Get(kocho, later); an.State != announce.Cancelled || an.Counts.Total != 0 {
+		t.Errorf("cancelled announcement: %s, %d recipients", an.State, an.Counts.Total)
+	}
+	assertOnce(t, w, "取り消すお知らせ", nil, reach)
+
+	// LINE refuses one batch (400): it is failed; staff send it again.
+	s.Announce.BatchSize = 5
+	w.sim.FailNext(linesim.EndpointMulticast, 1, http.StatusBadRequest)
+	failing := create("再送するお知らせ", time.Time{})
+	waitSent(t, w, failing, 30*time.Second)
+	an, _ := s.Announce.Get(kocho, failing)
+	if an.Counts.Failed != 5 || an.Counts.Sent != 15 {
+		t.Fatalf("before retry: %+v", an.Counts)
+	}
+	failed, err := s.Announce.Recipients(kocho, failing, "failed")
+	if err != nil || len(failed) != 5 {
+		t.Fatalf("failed list: %d %v", len(failed), err)
+	}
+	if err := s.Announce.Retry(kocho, failing); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, w, failing, 30*time.Second)
+	assertOnce(t, w, "再送するお知らせ", reach, nil)
+	if an, _ := s.Announce.Get(kocho, failing); an.Counts.Sent != 20 || an.Counts.Failed != 0 {
+		t.Errorf("after retry: %+v", an.Counts)
+	}
+
+	// The board's safety alert to ひかり学区 reaches ひかり's families, not さくら's.
+	hikariID, classA, _ := schoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
+	hikari, err := w.sim.AddFriends(w.ch.LineChannelID, 3, "ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fams []postgres.Family
+	for i, u := range hikari {
+		fams = append(fams, postgres.Family{UserID: u.ID, ChannelID: w.ch.ID, SchoolID: hikariID, ClassID: classA, Nickname: fmt.Sprintf("ひかり保護者%d", i),
+			ChildName: fmt.Sprintf("ひかり 生徒%d", i), Verified: true, Following: true})
+	}
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, fams); err != nil {
+		t.Fatal(err)
+	}
+	board := signedInAs(t, w, "midori.kyoiku")
+	alert := announce.Compose{Kind: announce.Safety, Audience: announce.Audience{Districts: []string{"ひかり学区"}}, Title: "クマの目撃情報",
+		Safety: announce.SafetyFields{OccurredAt: "12月1日 7時ごろ", Place: "ひかり中学校の裏山", Details: "クマ1頭", Response: "登下校時は集団で"}}
+	id, err := s.Announce.Create(board, alert, "ひかり学区")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Announce.Send(board, id, false); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, w, id, 30*time.Second)
+	assertOnce(t, w, "クマの目撃情報", hikari, reach)
+	// A school administrator cannot address the board's audience.
+	if _, err := s.Announce.Create(kocho, alert, "ひかり学区"); err == nil {
+		t.Error("a school administrator sent to a district")
+	}
+}
