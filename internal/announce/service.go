@@ -191,30 +191,30 @@ func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au A
 	for _, c := range classes {
 		t := base
 		t.ClassID = c.ID
-		if c.SchoolID != au.SchoolID {
-			return 0, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("class of another school"))
-		}
-		if c.Year != year {
-			return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
-		}
-		if err := authz.Check(a, authz.AnnounceClass, t); err != nil {
+		if err := checkScope(a, authz.AnnounceClass, t, c, year); err != nil {
 			return 0, err
 		}
 	}
 	for _, c := range clubs {
 		t := base
 		t.ClubID = c.ID
-		if c.SchoolID != au.SchoolID {
-			return 0, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("club of another school"))
-		}
-		if c.Year != year {
-			return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
-		}
-		if err := authz.Check(a, authz.AnnounceClub, t); err != nil {
+		if err := checkScope(a, authz.AnnounceClub, t, c, year); err != nil {
 			return 0, err
 		}
 	}
 	return boardID, nil
+}
+
+// checkScope checks one class or club of a school's audience: of that school (else not
+// found), of its current year, and the actor's to address.
+func checkScope(a *authz.Actor, act authz.Action, t authz.Target, c Scope, year int) error {
+	if c.SchoolID != t.SchoolID {
+		return apperr.E(apperr.NotFound, "error.not_found.title", errors.New("class or club of another school"))
+	}
+	if c.Year != year {
+		return apperr.Fields{"audience": "announce.audience.invalid"}.Err()
+	}
+	return authz.Check(a, act, t)
 }
 
 // Create checks and stores a new announcement as a draft (nothing is sent yet) with its

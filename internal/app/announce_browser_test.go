@@ -13,7 +13,6 @@ import (
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
-	"github.com/renraku/renraku/internal/registration"
 )
 
 // TestAnnouncementInBrowsers: a homeroom teacher writes an announcement with a PDF in
@@ -29,15 +28,7 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	parent, _ := registeredParent(t, w, "森 真理", "森 ひなた", code)
 	pdf := filepath.Join(t.TempDir(), "12月の学年だより.pdf")
 	if err := os.WriteFile(pdf, testPDF("学年だより"), 0o600); err != nil {

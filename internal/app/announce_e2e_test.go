@@ -14,7 +14,6 @@ import (
 	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
-	"github.com/renraku/renraku/internal/registration"
 )
 
 // testPDF is a small, well-formed PDF with a marker in it.
@@ -80,13 +79,7 @@ func TestAnnouncementsHandoutsAndSafetyAlerts(t *testing.T) {
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	_, class12, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年2組")
-	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	code := map[int64]string{}
-	for _, c := range codes {
-		code[c.ClassID] = registration.FormatCode(c.Code.Reveal())
-	}
+	code := classCodes(t, w, sakuraID)
 
 	// 木村 has two children (1年1組 and 1年2組); 田中 one in 1年1組; 山本 registered
 	// without the class code (unverified); 小林 registered and then blocked the account.

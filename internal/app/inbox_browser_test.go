@@ -15,7 +15,6 @@ import (
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/logging"
-	"github.com/renraku/renraku/internal/registration"
 )
 
 // TestInboxIsLiveAcrossInstances opens a teacher's inbox on a second app instance while
@@ -33,15 +32,7 @@ func TestInboxIsLiveAcrossInstances(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	p1, _ := registeredParent(t, w, "中村 光", "中村 空", code)
 
 	// A second instance on the same database.

@@ -15,7 +15,6 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/logging"
-	"github.com/renraku/renraku/internal/registration"
 )
 
 // TestReplyDeliveryFaults: a reply LINE refuses shows 失敗 with a resend button that
@@ -33,15 +32,7 @@ func TestReplyDeliveryFaults(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	p1, _ := registeredParent(t, w, "小林 舞", "小林 陽", code)
 	pick(t, w, p1, "1年1組 担任", 1)
 	if _, err := w.sim.SendText(w.ch.LineChannelID, p1.ID, "質問があります"); err != nil {
@@ -119,7 +110,7 @@ func TestReplyDeliveryFaults(t *testing.T) {
 	}
 
 	// The school's channel page counts the teachers' replies this month.
-	usage, err := restarted.Services().LINE.MonthlyUsage(kochoOn(t, restarted), sakura.BoardID, sakuraID, time.Now().AddDate(0, 0, -1))
+	usage, err := restarted.Services().LINE.MonthlyUsage(kochoOn(t, restarted), w.ch.BoardID, sakuraID, time.Now().AddDate(0, 0, -1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -347,3 +347,24 @@ func TestRegistrationCodeTriesAreLimited(t *testing.T) {
 		t.Fatalf("registering without a code: %d %s", r.status, text(r))
 	}
 }
+
+// classCodes returns the registration codes of a school's classes, as a parent types
+// them.
+func classCodes(t *testing.T, w *lineWorld, schoolID int64) map[int64]string {
+	t.Helper()
+	s := w.app.Services()
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sc, err := s.Schools.Get(kocho, schoolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := s.Registration.Codes(kocho, sc.BoardID, schoolID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]string{}
+	for _, c := range codes {
+		out[c.ClassID] = registration.FormatCode(c.Code.Reveal())
+	}
+	return out
+}
