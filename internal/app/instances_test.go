@@ -1,0 +1,166 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/browsertest"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/logging"
+)
+
+// roundRobin is a load balancer in front of several instances: each request goes to
+// the next one.
+type roundRobin struct {
+	mu      sync.Mutex
+	targets []*url.URL
+	next    int
+	served  map[string]int
+}
+
+func (rr *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rr.mu.Lock()
+	target := rr.targets[rr.next%len(rr.targets)]
+	rr.next++
+	rr.served[target.Host]++
+	rr.mu.Unlock()
+	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+}
+
+// TestThreeInstances runs three app instances on one database behind a round-robin
+// balancer: LINE's webhooks (and redeliveries) spread over them are each processed
+// once, the periodic jobs run on one instance only, and a teacher's inbox open on the
+// third instance shows a parent's message whichever instance received it.
+func TestThreeInstances(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, w.app.Services()); err != nil {
+		t.Fatal(err)
+	}
+	instances := []*app.App{w.app}
+	for range 2 {
+		cfg := *w.app.Config()
+		cfg.Addr, cfg.MetricsAddr = "127.0.0.1:0", ""
+		a := app.New(&cfg, logging.New(io.Discard, slog.LevelError))
+		if err := a.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = a.Close(context.Background()) })
+		instances = append(instances, a)
+	}
+	rr := &roundRobin{served: map[string]int{}}
+	for _, a := range instances {
+		u, _ := url.Parse(a.URL())
+		rr.targets = append(rr.targets, u)
+	}
+	lb := httptest.NewServer(rr)
+	t.Cleanup(lb.Close)
+	if err := w.sim.SetWebhookURL(w.ch.LineChannelID, lb.URL+"/line/webhook/"+w.ch.LineChannelID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Thirty parents add the account and write; every event is then redelivered.
+	var users []linesim.User
+	for i := range 30 {
+		u := w.newParent(t, fmt.Sprintf("保護者%02d", i))
+		users = append(users, u)
+		if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "はじめまして"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range users {
+		waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+		waitBotText(t, w, u.ID, "メニューからご利用ください", 1)
+	}
+	for _, d := range w.sim.Deliveries() {
+		if d.Status != http.StatusOK {
+			t.Fatalf("a webhook was answered %d", d.Status)
+		}
+		for _, id := range d.WebhookEventIDs {
+			if _, err := w.sim.Redeliver(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(2 * time.Second)
+	for _, u := range users {
+		for _, want := range []string{"友だち追加ありがとうございます", "メニューからご利用ください"} {
+			if n := received(w, u.ID, want); n != 1 {
+				t.Errorf("%s received %q %d times", u.DisplayName, want, n)
+			}
+		}
+	}
+	for host, n := range rr.served {
+		if n < 10 {
+			t.Errorf("instance %s received only %d webhooks", host, n)
+		}
+	}
+	if len(rr.served) != 3 {
+		t.Errorf("webhooks reached %d instances", len(rr.served))
+	}
+
+	// Periodic upkeep ran once, on the elected leader, not once per instance.
+	for _, kind := range []string{"vault.rewrap", "audit.retention"} {
+		var n int
+		if err := w.app.Services().Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1`, kind).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s ran %d times across three instances", kind, n)
+		}
+	}
+
+	// A teacher's inbox on the third instance; the parent's message arrives through the
+	// balancer.
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if _, err := w.app.Services().Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	parent, _ := registeredParent(t, w, "加藤 由美", "加藤 海", classCodes(t, w, sakuraID)[class11])
+	browser := browsertest.New(t, 1280, 800)
+	err := chromedp.Do(browser,
+		chromedp.Navigate(instances[2].URL()+"/staff/login"),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-inbox"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="to-inbox"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="inbox-empty"]`)),
+		chromedp.Sleep(500*time.Millisecond), // the event stream connects
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pick(t, w, parent, "1年1組 担任", 1)
+	if _, err := w.sim.SendText(w.ch.LineChannelID, parent.ID, "明日は遅れて登校します"); err != nil {
+		t.Fatal(err)
+	}
+	waitCtx, cancel := context.WithTimeout(browser, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="conversation"]`))); err != nil {
+		t.Fatalf("the message did not appear on the third instance: %v", err)
+	}
+	item, _ := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`[data-testid="conversation"]`)))
+	if !strings.Contains(item, "加藤 由美") {
+		t.Errorf("inbox item: %q", item)
+	}
+}
