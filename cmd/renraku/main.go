@@ -34,6 +34,8 @@ var commands = map[string]command{
 	"line":    {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
 	"keys":    {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset", runKeys},
 	"audit":   {"audit verify: check the audit log's chain", runAudit},
+	"backup":  {"backup --out FILE: the database as a pg_dump archive (the keyset is kept separately)", runBackup},
+	"restore": {"restore --in FILE: load a backup into an empty database and check it", runRestore},
 }
 
 // Env is what every subcommand gets from the process: its streams and environment, so
