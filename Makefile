@@ -12,13 +12,13 @@ help: ## Show this help
 
 .PHONY: run
 run: ## Start the dev mode: local PostgreSQL, demo data, URLs and logins printed
-	@scripts/ensure-deps.sh postgres
+	@scripts/ensure-deps.sh postgres pdf
 	@$(GO) build -o bin/renraku ./cmd/renraku
 	@exec bin/renraku dev
 
 .PHONY: test
 test: ## Run every test (starts a throwaway PostgreSQL unless DATABASE_URL is set)
-	@scripts/ensure-deps.sh postgres browser
+	@scripts/ensure-deps.sh postgres browser pdf
 	@if [ -n "$$DATABASE_URL" ]; then \
 		$(GO) test -count=1 -timeout 12m $(PKGS); \
 	else \

@@ -2,6 +2,7 @@
 # Makes sure the system packages that `make run` and `make test` need are installed:
 #   postgres  — PostgreSQL server binaries (the dev mode and tests start a local server)
 #   browser   — Chromium and a Japanese font (the UI tests take screenshots of Japanese)
+#   pdf       — a Japanese TrueType font (certificates) and poppler-utils (tests render them)
 # It installs Debian's packages when it can (root and apt-get); otherwise it stops and
 # says what to install.
 set -euo pipefail
@@ -10,6 +11,9 @@ have_postgres() {
   [ -n "${RENRAKU_PG_BIN:-}" ] && [ -x "${RENRAKU_PG_BIN}/postgres" ] && return 0
   compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null && return 0
   command -v postgres >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1
+}
+have_pdf() {
+  command -v pdftoppm >/dev/null 2>&1 && [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]
 }
 have_browser() {
   { [ -n "${RENRAKU_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; } || return 1
@@ -33,6 +37,7 @@ for need in "$@"; do
   case "$need" in
     postgres) have_postgres || apt_install postgresql ;;
     browser)  have_browser  || apt_install chromium fonts-ipafont-gothic fontconfig ;;
+    pdf)      have_pdf      || apt_install poppler-utils fonts-ipafont-gothic ;;
     *) echo "ensure-deps: unknown need $need" >&2; exit 2 ;;
   esac
 done

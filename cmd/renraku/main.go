@@ -26,16 +26,17 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":   {"run the production server", runServe},
-	"dev":     {"run everything on this machine: local PostgreSQL, demo data, URLs printed", runDev},
-	"migrate": {"migrate up|down [N]|status: apply or revert database migrations", runMigrate},
-	"version": {"print the version", runVersion},
-	"admin":   {"admin create-board|create-school|set-channel|create-staff: bootstrap from the command line", runAdmin},
-	"line":    {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
-	"keys":    {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset", runKeys},
-	"audit":   {"audit verify: check the audit log's chain", runAudit},
-	"backup":  {"backup --out FILE: the database as a pg_dump archive (the keyset is kept separately)", runBackup},
-	"restore": {"restore --in FILE: load a backup into an empty database and check it", runRestore},
+	"serve":     {"run the production server", runServe},
+	"dev":       {"run everything on this machine: local PostgreSQL, demo data, URLs printed", runDev},
+	"migrate":   {"migrate up|down [N]|status: apply or revert database migrations", runMigrate},
+	"version":   {"print the version", runVersion},
+	"admin":     {"admin create-board|create-school|set-channel|create-staff: bootstrap from the command line", runAdmin},
+	"line":      {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
+	"keys":      {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset", runKeys},
+	"audit":     {"audit verify: check the audit log's chain", runAudit},
+	"retention": {"retention run --board N [--dry-run]: apply the board's retention periods now", runRetention},
+	"backup":    {"backup --out FILE: the database as a pg_dump archive (the keyset is kept separately)", runBackup},
+	"restore":   {"restore --in FILE: load a backup into an empty database and check it", runRestore},
 }
 
 // Env is what every subcommand gets from the process: its streams and environment, so

@@ -111,6 +111,7 @@ func (a *App) Start(ctx context.Context) error {
 		Inbox:        a.services.Inbox,
 		InboxHub:     a.inboxHub,
 		Announce:     a.services.Announce,
+		Retention:    a.services.Retention,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

@@ -228,7 +228,15 @@ func matrix() map[string]matrixRow {
 			return url.Values{"name": {"matrix school " + randomName()}, "type": {"elementary"}}
 		}},
 		"POST /admin/board/settings": {want: boardOnly(), form: func(map[string]string) url.Values { return url.Values{"handout_mb": {"10"}} }},
-		"GET /admin/board/staff":     {want: boardOnly()},
+		"GET /admin/board/retention": {want: boardOnly()},
+		"POST /admin/board/retention": {want: boardOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}}
+		}},
+		"POST /admin/board/retention/run": {want: boardOnly()},
+		"GET /admin/board/retention/certificate": {want: boardOnly(), query: func(ids map[string]string) string {
+			return "?from=" + ids["today"] + "&to=" + ids["today"]
+		}},
+		"GET /admin/board/staff": {want: boardOnly()},
 		"POST /admin/board/staff": {want: boardOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"name": {"委員 太郎"}, "login": {"board." + randomName()}}
 		}},

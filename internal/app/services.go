@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/files"
+	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/schema"
 	"log/slog"
 	"strings"
@@ -50,6 +51,8 @@ type Services struct {
 	Inbox *inbox.Service
 	// Announce is announcements, handouts and safety alerts.
 	Announce *announce.Service
+	// Retention applies the boards' retention periods and prints certificates.
+	Retention *retention.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -97,12 +100,15 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce = &announce.Service{Pool: pool, Store: annStore, Scopes: annStore, Files: fileStore, Registration: s.Registration,
 		LINE: s.LINE, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
+	s.Retention = &retention.Service{Pool: pool, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
+		T: s.Registration.T}
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)
 	s.Inbox.Workers(workers)
 	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
+	periodic = append(periodic, s.Retention.Workers(workers)...)
 	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers,
 		RescueAfter: cfg.JobRescueAfter})
 	if err != nil {

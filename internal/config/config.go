@@ -72,6 +72,9 @@ type Config struct {
 	// JobRescueAfter is how long a job may run before another instance takes it over,
 	// its own having died (RENRAKU_JOB_RESCUE_AFTER).
 	JobRescueAfter time.Duration
+	// PDFFont is a TrueType font with Japanese glyphs for printed certificates
+	// (RENRAKU_PDF_FONT); empty searches Debian's font folders.
+	PDFFont string
 }
 
 // Defaults used when a variable is unset.
@@ -259,6 +262,10 @@ var variables = []variable{
 			return errors.New("must be a duration from 2s to 1h")
 		}
 		c.JobRescueAfter = d
+		return nil
+	}},
+	{"RENRAKU_PDF_FONT", "pdf-font", "TrueType font with Japanese glyphs for certificates (default: Debian's IPA Gothic)", "", func(c *Config, v string) error {
+		c.PDFFont = v
 		return nil
 	}},
 }

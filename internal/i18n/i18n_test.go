@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_"} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_", "retention.category.", "retention.reason."} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -158,6 +158,10 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"queued", "sent", "failed", "undeliverable"}
 		case "announce.kind.", "announce.line.heading_", "announce.new.":
 			codes = []string{"notice", "safety"}
+		case "retention.category.":
+			codes = []string{"message", "conversation", "absence_report", "announcement", "handout", "guardian", "child", "guardianship"}
+		case "retention.reason.":
+			codes = []string{"retention", "withdrawal", "graduation", "transfer"}
 		case "announce.state.":
 			codes = []string{"draft", "scheduled", "sending", "sent", "cancelled"}
 		case "announce.delivery.":

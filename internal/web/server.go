@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/retention"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -59,6 +60,8 @@ type Server struct {
 	InboxHub *inbox.Hub
 	// Announce serves announcements, handouts and safety alerts.
 	Announce *announce.Service
+	// Retention is the board's retention periods and deletion records.
+	Retention *retention.Service
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

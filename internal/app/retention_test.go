@@ -1,0 +1,220 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/retention"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// TestRetentionDryRunRunAndCertificate: old messages, absence reports and
+// announcements (with a handout) and new ones; the dry run counts the old ones and
+// deletes nothing; the board administrator's run deletes exactly them and writes
+// deletion records; the certificate of deletion is a PDF that renders, in Japanese.
+func TestRetentionDryRunRunAndCertificate(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Fatal("pdftoppm missing: `make test` installs poppler-utils")
+	}
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cityFamilies(t, w, 4, false)
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	old := time.Now().AddDate(0, 0, -800)
+
+	// Two conversations (one old, one recent), two reports, two announcements.
+	var guardians, children []int64
+	rows, _ := s.Pool.Query(ctx, `SELECT gs.guardian_id, gs.child_id FROM guardianship gs ORDER BY 1`)
+	for rows.Next() {
+		var g, c int64
+		_ = rows.Scan(&g, &c)
+		guardians, children = append(guardians, g), append(children, c)
+	}
+	rows.Close()
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		for i := range 2 {
+			conv, err := s.Inbox.Store.OpenConversation(ctx, tx, guardians[i], inbox.Choice{Target: inbox.Homeroom, ChildID: children[i], ClassID: class11, SchoolID: sakuraID})
+			if err != nil {
+				return err
+			}
+			for range 3 {
+				if err := s.Inbox.Store.AddMessage(ctx, tx, conv, &inbox.Message{Direction: "in", Kind: "text", Body: "持ち物について"}, 0); err != nil {
+					return err
+				}
+			}
+			day := time.Now()
+			if i == 0 {
+				day = old
+				if _, err := tx.Exec(ctx, `UPDATE message SET created_at = $2 WHERE conversation_id = $1`, conv, old); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE conversation SET last_message_at = $2 WHERE id = $1`, conv, old); err != nil {
+					return err
+				}
+			}
+			rep := &absence.Report{ChildID: children[i], GuardianID: guardians[i], SchoolID: sakuraID, ClassID: class11, Kind: "absent",
+				From: day, To: day, Detail: absence.Detail{Reason: "illness"}, Status: absence.Sent}
+			if _, err := s.Absence.Store.SaveReport(ctx, tx, rep, []byte{byte(i), 1, 2, 3}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kocho := signedInAs(t, w, "sakura.kocho")
+	var oldAnnouncement int64
+	for i, title := range []string{"昨年度の学年だより", "今月の学年だより"} {
+		id, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakuraID, Whole: true},
+			Title: title, Body: "本文", Files: []announce.Upload{{Name: "たより.pdf", Data: testPDF(title)}}}, "学校全体")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Announce.Send(kocho, id, false); err != nil {
+			t.Fatal(err)
+		}
+		waitSent(t, w, id, 20*time.Second)
+		if i == 0 {
+			oldAnnouncement = id
+			if _, err := s.Pool.Exec(ctx, `UPDATE announcement SET created_at = $2 WHERE id = $1`, id, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	counts := func() map[string]int {
+		out := map[string]int{}
+		for _, table := range []string{"message", "conversation", "absence_report", "announcement", "handout", "file_blob", "announcement_recipient"} {
+			var n int
+			if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out[table] = n
+		}
+		return out
+	}
+	before := counts()
+
+	// The board administrator's page: a dry run first.
+	admin := newStaffClient(t, w.app.URL())
+	for _, l := range logins {
+		if l.Login == "midori.kyoiku" {
+			admin.secret = l.TOTPSecret
+		}
+	}
+	admin.signIn("midori.kyoiku", demo.Password)
+	page := admin.get("/admin/board/retention")
+	if page.status != http.StatusOK {
+		t.Fatalf("retention page: %d %s", page.status, text(page))
+	}
+	for category, want := range map[string]string{"message": "3", "conversation": "1", "absence_report": "1", "announcement": "1", "handout": "1"} {
+		if got := strings.TrimSpace(page.doc.Find(`[data-testid="preview-` + category + `"]`).Text()); got != want {
+			t.Errorf("dry run %s = %q, want %s", category, got, want)
+		}
+	}
+	if after := counts(); len(after) != len(before) || after["message"] != before["message"] || after["announcement"] != before["announcement"] {
+		t.Fatalf("the dry run deleted something: %v → %v", before, after)
+	}
+	if r := admin.post("/admin/board/retention", url.Values{"message_days": {"0"}, "absence_days": {"730"}, "announcement_days": {"730"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("0 days accepted: %d", r.status)
+	}
+
+	// The real run deletes exactly what the dry run counted.
+	if r := admin.post("/admin/board/retention/run", nil); r.status != http.StatusOK || !strings.Contains(text(r), "7件を消去しました") {
+		t.Fatalf("run: %d %s", r.status, text(r))
+	}
+	after := counts()
+	for table, gone := range map[string]int{"message": 3, "conversation": 1, "absence_report": 1, "announcement": 1, "handout": 1, "file_blob": 1} {
+		if before[table]-after[table] != gone {
+			t.Errorf("%s: %d → %d, want %d fewer", table, before[table], after[table], gone)
+		}
+	}
+	if _, err := s.Announce.Get(kocho, oldAnnouncement); err == nil {
+		t.Error("the old announcement is still there")
+	}
+	var records int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM deletion_record WHERE reason = 'retention' AND actor LIKE 'board_admin:%' AND run_id IS NOT NULL`).Scan(&records); err != nil {
+		t.Fatal(err)
+	}
+	if records != 5 {
+		t.Errorf("%d deletion records, want one per category (5)", records)
+	}
+	// A second run finds nothing more; the system's run (the daily job) agrees.
+	if items, err := s.Retention.Apply(ctx, w.ch.BoardID, true); err != nil || total(items) != 0 {
+		t.Errorf("after the run, a dry run finds %v %v", items, err)
+	}
+
+	// The certificate of this period: a PDF that renders.
+	today := time.Now().In(school.Tokyo).Format("2006-01-02")
+	cert := admin.get("/admin/board/retention/certificate?from=" + today + "&to=" + today)
+	if cert.status != http.StatusOK || !strings.HasPrefix(cert.body, "%PDF-") {
+		t.Fatalf("certificate: %d %.80q", cert.status, cert.body)
+	}
+	dir := t.TempDir()
+	pdfPath := filepath.Join(dir, "certificate.pdf")
+	if err := os.WriteFile(pdfPath, []byte(cert.body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "certificate")
+	if b, err := exec.Command("pdftoppm", "-png", "-r", "60", "-singlefile", pdfPath, out).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, b)
+	}
+	png, err := os.ReadFile(out + ".png")
+	if err != nil || len(png) < 5000 {
+		t.Fatalf("rendered certificate: %d bytes %v", len(png), err)
+	}
+	if shots := os.Getenv("RENRAKU_SCREENSHOT_DIR"); shots != "" {
+		_ = os.WriteFile(filepath.Join(shots, "retention-certificate.png"), png, 0o644)
+	}
+	if text, err := exec.Command("pdftotext", pdfPath, "-").Output(); err == nil {
+		for _, want := range []string{"消去証明書", "保存期間の経過", "みどり市"} {
+			if !strings.Contains(string(text), want) {
+				t.Errorf("certificate lacks %q: %s", want, text)
+			}
+		}
+	}
+	// A school administrator has no board settings.
+	if r := newStaffClientSignedIn(t, w, logins, "sakura.kocho").get("/admin/board/retention"); r.status != http.StatusForbidden {
+		t.Errorf("school administrator on the board's retention page: %d", r.status)
+	}
+}
+
+func total(items []retention.Item) int {
+	n := 0
+	for _, it := range items {
+		n += it.Count
+	}
+	return n
+}
+
+// newStaffClientSignedIn signs a demo login in over HTTP (with its second factor).
+func newStaffClientSignedIn(t *testing.T, w *lineWorld, logins []demo.Login, login string) *staffClient {
+	t.Helper()
+	c := newStaffClient(t, w.app.URL())
+	for _, l := range logins {
+		if l.Login == login {
+			c.secret = l.TOTPSecret
+		}
+	}
+	c.signIn(login, demo.Password)
+	return c
+}

@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/retention"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// RetentionStore implements retention.Store.
+type RetentionStore struct{}
+
+var _ retention.Store = RetentionStore{}
+
+// FindPolicy reads a board's policy, or the defaults.
+func (RetentionStore) FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) (retention.Policy, error) {
+	p := retention.Defaults
+	p.BoardID = boardID
+	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, updated_at FROM retention_policy WHERE board_id = $1`, boardID).
+		Scan(&p.MessageDays, &p.AbsenceDays, &p.AnnouncementDays, &p.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, nil
+	}
+	return p, classify(err, "retention policy")
+}
+
+// SavePolicy stores a board's policy.
+func (RetentionStore) SavePolicy(ctx context.Context, db pgx.Tx, p retention.Policy) error {
+	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (board_id) DO UPDATE SET message_days = $2, absence_days = $3, announcement_days = $4, updated_at = now()`,
+		p.BoardID, p.MessageDays, p.AbsenceDays, p.AnnouncementDays)
+	return classify(err, "save retention policy")
+}
+
+// retentionRule is one category: the SQL that counts and the SQL that deletes what a
+// board keeps past its cut-off ($1 board, $2 cut-off).
+type retentionRule struct {
+	category, policy string
+	cutoff           func(p retention.Policy, now time.Time) any
+	count, delete    string
+}
+
+func daysBefore(now time.Time, days int) time.Time { return now.AddDate(0, 0, -days) }
+
+func dayBefore(now time.Time, days int) time.Time {
+	y, m, d := now.In(school.Tokyo).AddDate(0, 0, -days).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+var retentionRules = []retentionRule{
+	{category: "message", policy: "message_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.MessageDays) },
+		count: `SELECT count(*) FROM message m JOIN conversation cv ON cv.id = m.conversation_id JOIN school sc ON sc.id = cv.school_id
+			WHERE sc.board_id = $1 AND m.created_at < $2`,
+		delete: `DELETE FROM message m USING conversation cv, school sc WHERE cv.id = m.conversation_id AND sc.id = cv.school_id
+			AND sc.board_id = $1 AND m.created_at < $2`},
+	// A conversation whose last message is past the cut-off has no message left.
+	{category: "conversation", policy: "message_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.MessageDays) },
+		count: `SELECT count(*) FROM conversation cv JOIN school sc ON sc.id = cv.school_id WHERE sc.board_id = $1 AND cv.last_message_at < $2`,
+		delete: `DELETE FROM conversation cv USING school sc WHERE sc.id = cv.school_id AND sc.board_id = $1 AND cv.last_message_at < $2
+			AND NOT EXISTS (SELECT 1 FROM message m WHERE m.conversation_id = cv.id)`},
+	{category: "absence_report", policy: "absence_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return dayBefore(now, p.AbsenceDays) },
+		count:  `SELECT count(*) FROM absence_report r JOIN school sc ON sc.id = r.school_id WHERE sc.board_id = $1 AND r.date_to < $2::date`,
+		delete: `DELETE FROM absence_report r USING school sc WHERE sc.id = r.school_id AND sc.board_id = $1 AND r.date_to < $2::date`},
+	// Handouts go with their announcement; counted first.
+	{category: "handout", policy: "announcement_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.AnnouncementDays) },
+		count: `SELECT count(*) FROM handout h JOIN announcement a ON a.id = h.announcement_id
+			WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`},
+	{category: "announcement", policy: "announcement_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.AnnouncementDays) },
+		count:  `SELECT count(*) FROM announcement a WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`,
+		delete: `DELETE FROM announcement a WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`},
+}
+
+func policyDays(p retention.Policy, name string) int {
+	switch name {
+	case "message_days":
+		return p.MessageDays
+	case "absence_days":
+		return p.AbsenceDays
+	}
+	return p.AnnouncementDays
+}
+
+// Apply counts or deletes what a board keeps past its policy.
+func (RetentionStore) Apply(ctx context.Context, db pgx.Tx, p retention.Policy, now time.Time, dry bool) ([]retention.Item, []string, error) {
+	var items []retention.Item
+	var keys []string
+	for _, r := range retentionRules {
+		cut := r.cutoff(p, now)
+		if r.category == "handout" && !dry {
+			rows, err := db.Query(ctx, `SELECT h.storage_key FROM handout h JOIN announcement a ON a.id = h.announcement_id
+				WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`, p.BoardID, cut)
+			if err != nil {
+				return nil, nil, classify(err, "expired handouts")
+			}
+			if keys, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return nil, nil, classify(err, "expired handouts")
+			}
+		}
+		var n int
+		if dry || r.delete == "" {
+			if err := db.QueryRow(ctx, r.count, p.BoardID, cut).Scan(&n); err != nil {
+				return nil, nil, classify(err, "count "+r.category)
+			}
+		} else {
+			tag, err := db.Exec(ctx, r.delete, p.BoardID, cut)
+			if err != nil {
+				return nil, nil, classify(err, "delete "+r.category)
+			}
+			n = int(tag.RowsAffected())
+		}
+		items = append(items, retention.Item{Category: r.category, Count: n, Reason: "retention",
+			Policy: r.policy + "=" + strconv.Itoa(policyDays(p, r.policy))})
+	}
+	if !dry && len(keys) > 0 {
+		// The PostgreSQL file store's rows go in this transaction; a folder's files after.
+		if _, err := db.Exec(ctx, `DELETE FROM file_blob WHERE key = ANY($1)`, keys); err != nil {
+			return nil, nil, classify(err, "expired handout files")
+		}
+	}
+	return items, keys, nil
+}
+
+// RecordRun writes a run's deletion records (categories with something deleted).
+func (RetentionStore) RecordRun(ctx context.Context, db pgx.Tx, boardID int64, runID, actor string, items []retention.Item) error {
+	for _, it := range items {
+		if it.Count == 0 {
+			continue
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO deletion_record (board_id, category, count, reason, policy, run_id, actor)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, boardID, it.Category, it.Count, it.Reason, it.Policy, runID, actor); err != nil {
+			return classify(err, "deletion record")
+		}
+	}
+	return nil
+}
+
+// FindRecords lists a board's deletion records in [from, to).
+func (RetentionStore) FindRecords(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) ([]retention.Record, error) {
+	rows, err := db.Query(ctx, `SELECT d.id, d.occurred_at, COALESCE(sc.name, ''), d.category, d.count, d.reason, d.policy, d.actor
+		FROM deletion_record d LEFT JOIN school sc ON sc.id = d.school_id
+		WHERE d.board_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3 ORDER BY d.occurred_at, d.id`, boardID, from, to)
+	if err != nil {
+		return nil, classify(err, "deletion records")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (retention.Record, error) {
+		var x retention.Record
+		return x, r.Scan(&x.ID, &x.OccurredAt, &x.SchoolName, &x.Category, &x.Count, &x.Reason, &x.Policy, &x.Actor)
+	})
+	return out, classify(err, "deletion records")
+}
+
+// BoardIDs lists every board.
+func (RetentionStore) BoardIDs(ctx context.Context, db pgx.Tx) ([]int64, error) {
+	rows, err := db.Query(ctx, `SELECT id FROM board ORDER BY id`)
+	if err != nil {
+		return nil, classify(err, "boards")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "boards")
+}
+
+// BoardName reads a board's name.
+func (RetentionStore) BoardName(ctx context.Context, db pgx.Tx, boardID int64) (string, error) {
+	var name string
+	err := db.QueryRow(ctx, `SELECT name FROM board WHERE id = $1`, boardID).Scan(&name)
+	return name, classify(err, "board")
+}

@@ -1,0 +1,157 @@
+package retention
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// fontPaths are where Debian's Japanese fonts live (fonts-ipafont-gothic).
+var fontPaths = []string{
+	"/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
+	"/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
+	"/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
+}
+
+// certificateLanguage is the language of the board's official documents.
+const certificateLanguage = "ja"
+
+// ErrNoFont is returned when no Japanese font is found for a certificate.
+var ErrNoFont = errors.New("retention: no Japanese TrueType font for the certificate (install fonts-ipafont-gothic or set RENRAKU_PDF_FONT)")
+
+func (s *Service) font() ([]byte, error) {
+	paths := fontPaths
+	if s.FontPath != "" {
+		paths = []string{s.FontPath}
+	}
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			return b, nil
+		}
+	}
+	return nil, ErrNoFont
+}
+
+// Certificate prints the board's certificate of deletion (消去証明書) for a period: every
+// deletion record of it, by date, category, count, reason and policy. Printing it is
+// audited.
+func (s *Service) Certificate(ctx context.Context, from, to time.Time) ([]byte, error) {
+	a, err := board(ctx)
+	if err != nil {
+		return nil, err
+	}
+	records, err := s.Records(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var name string
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if name, err = s.Store.BoardName(ctx, tx, a.BoardID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.certificate",
+			BoardID: a.BoardID, Detail: map[string]any{"from": from.Format("2006-01-02"), "to": to.Format("2006-01-02"), "records": len(records)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	font, err := s.font()
+	if err != nil {
+		return nil, apperr.E(apperr.Internal, "retention.certificate.font", err)
+	}
+	t := func(id string, data map[string]any) string { return s.T(certificateLanguage, id, data) }
+	return certificatePDF(t, font, name, from, to, s.now(), records)
+}
+
+// certificatePDF lays the certificate out in Japanese, the language of the board's
+// official documents.
+func certificatePDF(t func(string, map[string]any) string, font []byte, board string, from, to, issued time.Time, records []Record) ([]byte, error) {
+	jp := func(t time.Time) string { return t.In(school.Tokyo).Format("2006年1月2日") }
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.AddUTF8FontFromBytes("jp", "", font)
+	pdf.SetTitle(t("retention.certificate.title", nil), true)
+	pdf.SetCreator("renraku", true)
+	pdf.SetMargins(20, 20, 20)
+	pdf.SetAutoPageBreak(true, 20)
+	pdf.AddPage()
+	pdf.SetFont("jp", "", 20)
+	pdf.CellFormat(0, 14, t("retention.certificate.title", nil), "", 1, "C", false, 0, "")
+	pdf.Ln(4)
+	pdf.SetFont("jp", "", 11)
+	pdf.CellFormat(0, 7, t("retention.certificate.issued", map[string]any{"Date": jp(issued)}), "", 1, "R", false, 0, "")
+	pdf.CellFormat(0, 7, t("retention.certificate.issuer", map[string]any{"Board": board}), "", 1, "R", false, 0, "")
+	pdf.Ln(6)
+	pdf.MultiCell(0, 7, t("retention.certificate.statement", map[string]any{"From": jp(from), "To": jp(to)}), "", "L", false)
+	pdf.Ln(4)
+	widths := []float64{32, 62, 14, 32, 30}
+	head := []string{t("retention.at", nil), t("retention.category", nil), t("retention.count", nil), t("retention.reason", nil), t("retention.basis", nil)}
+	pdf.SetFillColor(235, 240, 245)
+	pdf.SetFont("jp", "", 9)
+	for i, h := range head {
+		pdf.CellFormat(widths[i], 8, h, "1", 0, "C", true, 0, "")
+	}
+	pdf.Ln(-1)
+	total := 0
+	for _, r := range records {
+		where := t("retention.category."+r.Category, nil)
+		if r.SchoolName != "" {
+			where = r.SchoolName + " " + where
+		}
+		cells := []string{r.OccurredAt.In(school.Tokyo).Format("2006/01/02 15:04"), where, strconv.Itoa(r.Count), t("retention.reason."+r.Reason, nil), basis(t, r.Policy)}
+		for i, c := range cells {
+			align := "L"
+			if i == 2 {
+				align = "R"
+			}
+			pdf.CellFormat(widths[i], 8, fit(pdf, c, widths[i]-2), "1", 0, align, false, 0, "")
+		}
+		pdf.Ln(-1)
+		total += r.Count
+	}
+	if len(records) == 0 {
+		pdf.CellFormat(170, 8, t("retention.records_none", nil), "1", 1, "C", false, 0, "")
+	}
+	pdf.Ln(4)
+	pdf.CellFormat(0, 7, t("retention.certificate.total", map[string]any{"Records": len(records), "Total": total}), "", 1, "L", false, 0, "")
+	pdf.Ln(10)
+	pdf.CellFormat(0, 7, t("retention.certificate.end", nil), "", 1, "R", false, 0, "")
+	var out bytes.Buffer
+	if err := pdf.Output(&out); err != nil {
+		return nil, fmt.Errorf("retention: certificate: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// fit shortens s until it fits width (mm) in the current font.
+func fit(pdf *fpdf.Fpdf, s string, width float64) string {
+	r := []rune(s)
+	for len(r) > 1 && pdf.GetStringWidth(string(r)) > width {
+		r = r[:len(r)-1]
+	}
+	if len(r) < len([]rune(s)) && len(r) > 1 {
+		r = append(r[:len(r)-1], '…')
+	}
+	return string(r)
+}
+
+// basis shows a record's policy ("message_days=730") as its period ("730日"); other
+// policies as stored.
+func basis(t func(string, map[string]any) string, policy string) string {
+	_, days, ok := strings.Cut(policy, "=")
+	if n, err := strconv.Atoi(days); ok && err == nil {
+		return t("retention.basis.days", map[string]any{"Days": n})
+	}
+	return policy
+}

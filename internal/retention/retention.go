@@ -1,0 +1,65 @@
+// Package retention applies each board's retention periods (SPEC C6, P6): a daily job
+// deletes conversations' messages, absence reports and announcements (with their
+// handouts) older than the board keeps them, and writes a deletion record for each
+// category — what, how many, when, why, under which policy, run by whom (a role, never a
+// name), no personal data. A dry run says what would go without deleting. From the
+// records of a period the board prints a certificate of deletion (消去証明書).
+package retention
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Policy is how long a board keeps each kind of data, in days.
+type Policy struct {
+	BoardID          int64
+	MessageDays      int
+	AbsenceDays      int
+	AnnouncementDays int
+	UpdatedAt        time.Time
+}
+
+// Defaults apply to a board that has set no policy: two years each.
+var Defaults = Policy{MessageDays: 730, AbsenceDays: 730, AnnouncementDays: 730}
+
+// Limits of a retention period, in days.
+const (
+	MinDays = 30
+	MaxDays = 3650
+)
+
+// Item is one category of a run: how many rows went (or would go), and why.
+type Item struct {
+	Category string // message, conversation, absence_report, announcement, handout
+	Count    int
+	Reason   string // retention
+	Policy   string // e.g. "message_days=730"
+}
+
+// Record is a stored deletion record.
+type Record struct {
+	ID         int64
+	OccurredAt time.Time
+	SchoolName string
+	Category   string
+	Count      int
+	Reason     string
+	Policy     string
+	Actor      string
+}
+
+// Store is the persistence of policies, the deletions and their records.
+type Store interface {
+	FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) (Policy, error)
+	SavePolicy(ctx context.Context, db pgx.Tx, p Policy) error
+	// Apply counts (dry) or deletes what a board keeps past its policy at now, and
+	// returns the handouts' file keys to remove after the transaction.
+	Apply(ctx context.Context, db pgx.Tx, p Policy, now time.Time, dry bool) ([]Item, []string, error)
+	RecordRun(ctx context.Context, db pgx.Tx, boardID int64, runID, actor string, items []Item) error
+	FindRecords(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) ([]Record, error)
+	BoardIDs(ctx context.Context, db pgx.Tx) ([]int64, error)
+	BoardName(ctx context.Context, db pgx.Tx, boardID int64) (string, error)
+}

@@ -1,0 +1,240 @@
+package retention
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/files"
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// Service is retention's use cases.
+type Service struct {
+	Pool  *pgxpool.Pool
+	Store Store
+	Files files.Store
+	Audit *audit.Log
+	Log   *slog.Logger
+	// FontPath is a TrueType font with Japanese glyphs for certificates ("" searches
+	// the usual places).
+	FontPath string
+	// T translates into a language (certificates are printed in Japanese).
+	T   func(lang, id string, data map[string]any) string
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// board authorises the board's own retention settings and records.
+func board(ctx context.Context) (*authz.Actor, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ManageBoard, authz.Target{BoardID: a.BoardIDOrZero()}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Policy returns the board's policy (the defaults until one is saved).
+func (s *Service) Policy(ctx context.Context) (Policy, error) {
+	a, err := board(ctx)
+	if err != nil {
+		return Policy{}, err
+	}
+	var p Policy
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		p, err = s.Store.FindPolicy(ctx, tx, a.BoardID)
+		return err
+	})
+	return p, err
+}
+
+// SavePolicy checks and stores the board's retention periods.
+func (s *Service) SavePolicy(ctx context.Context, p Policy) error {
+	a, err := board(ctx)
+	if err != nil {
+		return err
+	}
+	f := apperr.Fields{}
+	for name, v := range map[string]int{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays} {
+		if v < MinDays || v > MaxDays {
+			f.Add(name, "retention.days.invalid")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	p.BoardID = a.BoardID
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := s.Store.SavePolicy(ctx, tx, p); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.policy",
+			BoardID: a.BoardID, Detail: map[string]any{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays}})
+	})
+}
+
+// Preview says what the board's policy would delete now (a dry run: nothing changes).
+func (s *Service) Preview(ctx context.Context) ([]Item, error) {
+	a, err := board(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, a.BoardID, true, "board_admin:"+strconv.FormatInt(a.StaffID, 10), audit.Actor{Kind: audit.Staff, ID: a.StaffID})
+}
+
+// RunNow applies the board's policy at once, as the daily job would.
+func (s *Service) RunNow(ctx context.Context) ([]Item, error) {
+	a, err := board(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.apply(ctx, a.BoardID, false, "board_admin:"+strconv.FormatInt(a.StaffID, 10), audit.Actor{Kind: audit.Staff, ID: a.StaffID})
+}
+
+// Apply runs a board's policy for the system (the daily job and `renraku retention
+// run`); dry only counts.
+func (s *Service) Apply(ctx context.Context, boardID int64, dry bool) ([]Item, error) {
+	return s.apply(ctx, boardID, dry, "system", audit.SystemActor)
+}
+
+func (s *Service) apply(ctx context.Context, boardID int64, dry bool, actor string, who audit.Actor) ([]Item, error) {
+	var items []Item
+	var keys []string
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		p, err := s.Store.FindPolicy(ctx, tx, boardID)
+		if err != nil {
+			return err
+		}
+		if items, keys, err = s.Store.Apply(ctx, tx, p, s.now(), dry); err != nil {
+			return err
+		}
+		if dry {
+			return nil
+		}
+		if err := s.Store.RecordRun(ctx, tx, boardID, newRunID(), actor, items); err != nil {
+			return err
+		}
+		detail := map[string]any{}
+		for _, it := range items {
+			detail[it.Category] = it.Count
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: who, Action: "retention.run", BoardID: boardID, Detail: detail})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if err := s.Files.Delete(ctx, k); err != nil && s.Log != nil {
+			s.Log.Error("retention: handout file not removed", "err", err)
+		}
+	}
+	return items, nil
+}
+
+func newRunID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// Records lists the board's deletion records of a period (from and to are days in
+// Asia/Tokyo, both included). Viewing them is audited.
+func (s *Service) Records(ctx context.Context, from, to time.Time) ([]Record, error) {
+	a, err := board(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, apperr.Fields{"to": "retention.period.invalid"}.Err()
+	}
+	var out []Record
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		out, err = s.Store.FindRecords(ctx, tx, a.BoardID, dayStart(from), dayStart(to).AddDate(0, 0, 1))
+		return err
+	})
+	return out, err
+}
+
+func dayStart(t time.Time) time.Time {
+	y, m, d := t.In(school.Tokyo).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
+}
+
+// ApplyArgs is the daily job that applies every board's policy.
+type ApplyArgs struct{}
+
+// Kind names the job.
+func (ApplyArgs) Kind() string { return "retention.apply" }
+
+// InsertOpts puts it on the maintenance queue.
+func (ApplyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueMaintenance} }
+
+type applyWorker struct {
+	river.WorkerDefaults[ApplyArgs]
+	s *Service
+}
+
+func (w *applyWorker) Work(ctx context.Context, _ *river.Job[ApplyArgs]) error {
+	var ids []int64
+	err := pgx.BeginFunc(ctx, w.s.Pool, func(tx pgx.Tx) error {
+		var err error
+		ids, err = w.s.Store.BoardIDs(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var failed error
+	for _, id := range ids {
+		if _, err := w.s.Apply(ctx, id, false); err != nil {
+			failed = errors.Join(failed, fmt.Errorf("board %d: %w", id, err))
+		}
+	}
+	return failed
+}
+
+// nightly is River's schedule for a job every day at a fixed hour in Asia/Tokyo: it
+// runs whether or not the instances restart in between (an interval counted from start
+// might never come round on a system deployed every day).
+type nightly struct{ hour int }
+
+// Next returns the next run after current.
+func (n nightly) Next(current time.Time) time.Time {
+	t := current.In(school.Tokyo)
+	next := time.Date(t.Year(), t.Month(), t.Day(), n.hour, 0, 0, 0, school.Tokyo)
+	if !next.After(t) {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next
+}
+
+// RunHour is the hour (Asia/Tokyo) the daily job runs: at night, away from the
+// morning's absence reports.
+const RunHour = 2
+
+// Workers registers the daily job and returns its schedule (02:00 every night, on one
+// instance).
+func (s *Service) Workers(w *river.Workers) []*river.PeriodicJob {
+	river.AddWorker(w, &applyWorker{s: s})
+	return []*river.PeriodicJob{river.NewPeriodicJob(nightly{hour: RunHour},
+		func() (river.JobArgs, *river.InsertOpts) { return ApplyArgs{}, nil }, nil)}
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/retention"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/web/view"
+)
+
+// schoolYearStart is April 1st of the school year of t.
+func schoolYearStart(t time.Time) time.Time {
+	t = t.In(school.Tokyo)
+	y := t.Year()
+	if t.Month() < time.April {
+		y--
+	}
+	return time.Date(y, time.April, 1, 0, 0, 0, 0, school.Tokyo)
+}
+
+func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Retention.Policy(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := view.Form{Values: map[string]string{"message_days": strconv.Itoa(p.MessageDays), "absence_days": strconv.Itoa(p.AbsenceDays),
+		"announcement_days": strconv.Itoa(p.AnnouncementDays)}}
+	s.showRetention(w, r, f, "", http.StatusOK)
+}
+
+func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Form, done string, status int) {
+	loc := localizer(r)
+	items, err := s.Retention.Preview(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := time.Now().In(school.Tokyo)
+	from := schoolYearStart(now)
+	records, err := s.Retention.Records(r.Context(), now.AddDate(-1, 0, 0), now)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := view.RetentionPage{From: from.Format("2006-01-02"), To: now.Format("2006-01-02"), Done: done}
+	for _, it := range items {
+		v.Preview = append(v.Preview, view.RetentionRow{Category: loc.T("retention.category." + it.Category), Policy: it.Category, Count: it.Count})
+	}
+	for i := len(records) - 1; i >= 0; i-- {
+		x := records[i]
+		by := loc.T("retention.by.system")
+		if x.Actor != "system" && x.Actor != "" {
+			by = loc.T("retention.by.board_admin")
+		}
+		if x.Actor == "" {
+			by = "—"
+		}
+		v.Records = append(v.Records, view.RetentionRecord{At: x.OccurredAt.In(school.Tokyo).Format("2006/01/02 15:04"),
+			Category: loc.T("retention.category." + x.Category), Reason: loc.T("retention.reason." + x.Reason), Policy: x.Policy, Actor: by, Count: x.Count})
+	}
+	s.render(w, r, status, view.RetentionAdmin(s.page(r, "retention.title"), v, f))
+}
+
+func (s *Server) saveRetention(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	f := formOf(r, "message_days", "absence_days", "announcement_days")
+	var p retention.Policy
+	p.MessageDays, _ = strconv.Atoi(f.V("message_days"))
+	p.AbsenceDays, _ = strconv.Atoi(f.V("absence_days"))
+	p.AnnouncementDays, _ = strconv.Atoi(f.V("announcement_days"))
+	if err := s.Retention.SavePolicy(r.Context(), p); err != nil {
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.showRetention(w, r, f, "", http.StatusUnprocessableEntity)
+		return
+	}
+	s.flash(r, "admin.saved")
+	seeOther(w, r, "/admin/board/retention")
+}
+
+func (s *Server) runRetention(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	items, err := s.Retention.RunNow(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := 0
+	for _, it := range items {
+		n += it.Count
+	}
+	p, err := s.Retention.Policy(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := view.Form{Values: map[string]string{"message_days": strconv.Itoa(p.MessageDays), "absence_days": strconv.Itoa(p.AbsenceDays),
+		"announcement_days": strconv.Itoa(p.AnnouncementDays)}}
+	s.showRetention(w, r, f, localizer(r).T("retention.ran", map[string]any{"Count": n}), http.StatusOK)
+}
+
+func (s *Server) retentionCertificate(w http.ResponseWriter, r *http.Request) {
+	from, err1 := time.ParseInLocation("2006-01-02", r.URL.Query().Get("from"), school.Tokyo)
+	to, err2 := time.ParseInLocation("2006-01-02", r.URL.Query().Get("to"), school.Tokyo)
+	if err1 != nil || err2 != nil || to.Before(from) {
+		s.fail(w, r, apperr.E(apperr.Invalid, "retention.period.invalid", nil))
+		return
+	}
+	pdf, err := s.Retention.Certificate(r.Context(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	servePDF(w, "消去証明書_"+from.Format("20060102")+"-"+to.Format("20060102")+".pdf", pdf)
+}
