@@ -16,8 +16,8 @@ import (
 
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/logging"
-	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/postgres"
 )
 
 // tools opens the services on the database and keyset of c's environment.

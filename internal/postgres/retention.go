@@ -62,7 +62,7 @@ var retentionRules = []retentionRule{
 	// A conversation whose last message is past the cut-off has no message left.
 	{category: "conversation", policy: "message_days",
 		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.MessageDays) },
-		count: `SELECT count(*) FROM conversation cv JOIN school sc ON sc.id = cv.school_id WHERE sc.board_id = $1 AND cv.last_message_at < $2`,
+		count:  `SELECT count(*) FROM conversation cv JOIN school sc ON sc.id = cv.school_id WHERE sc.board_id = $1 AND cv.last_message_at < $2`,
 		delete: `DELETE FROM conversation cv USING school sc WHERE sc.id = cv.school_id AND sc.board_id = $1 AND cv.last_message_at < $2
 			AND NOT EXISTS (SELECT 1 FROM message m WHERE m.conversation_id = cv.id)`},
 	{category: "absence_report", policy: "absence_days",
