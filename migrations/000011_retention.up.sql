@@ -16,4 +16,10 @@ ALTER TABLE deletion_record
     ADD COLUMN actor  text NOT NULL DEFAULT '' CHECK (length(actor) <= 40);
 CREATE INDEX deletion_record_board ON deletion_record (board_id, occurred_at);
 
+-- The copies of messages sent to a parent are wiped (not the rows: they count the
+-- month's LINE usage) when the parent withdraws or the board's period for conversations
+-- passes.
+ALTER TABLE line_outbound ALTER COLUMN messages_enc DROP NOT NULL;
+COMMENT ON COLUMN line_outbound.messages_enc IS 'The messages, encrypted; NULL once wiped (withdrawal or retention) after they were sent.';
+
 COMMIT;

@@ -439,6 +439,22 @@ func (s *Service) Get(ctx context.Context, id int64) (Announcement, error) {
 	return an, err
 }
 
+// View returns an announcement for its page and audits the view (its text may name a
+// child, and its figures are about families).
+func (s *Service) View(ctx context.Context, id int64) (Announcement, error) {
+	var an Announcement
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		a, got, err := s.visible(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		an = got
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.view",
+			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
+	})
+	return an, err
+}
+
 // List returns the announcements of the actor's school (or board) that they may see,
 // newest first.
 func (s *Service) List(ctx context.Context) ([]Announcement, error) {
@@ -457,7 +473,8 @@ func (s *Service) List(ctx context.Context) ([]Announcement, error) {
 				out = append(out, an)
 			}
 		}
-		return nil
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.list_view",
+			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"rows": len(out)}})
 	})
 	return out, err
 }
@@ -650,7 +667,12 @@ func (s *Service) Handout(ctx context.Context, id, handoutID int64) (Handout, []
 	for _, h := range an.Handouts {
 		if h.ID == handoutID {
 			data, err := s.Files.Get(ctx, h.Key)
-			return h, data, err
+			if err != nil {
+				return h, nil, err
+			}
+			a := authz.ActorFrom(ctx)
+			return h, data, s.Audit.RecordAlone(ctx, s.Pool, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
+				ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
 		}
 	}
 	return Handout{}, nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such handout"))

@@ -218,6 +218,20 @@ func TestAnnouncementsHandoutsAndSafetyAlerts(t *testing.T) {
 	if rows := unread.doc.Find(`[data-testid="recipient"]`); rows.Length() != 1 || !strings.Contains(rows.Text(), "田中 大輝") {
 		t.Errorf("unread: %s", text(unread))
 	}
+	// Views of the list, the announcement, its handout and its unread list are audited.
+	if r := tannin.get("/staff/announcements"); r.status != http.StatusOK || r.doc.Find(`[data-testid="announcement"]`).Length() != 1 {
+		t.Errorf("list: %d %s", r.status, text(r))
+	}
+	staffHandout, _ := tannin.get(annURL).doc.Find(`[data-testid="handout"]`).Attr("href")
+	if r := tannin.get(staffHandout); r.status != http.StatusOK || r.body != string(pdf) {
+		t.Errorf("staff handout: %d", r.status)
+	}
+	for _, action := range []string{"announcement.view", "announcement.list_view", "handout.view", "announcement.recipients_view", "announcement.send", "announcement.create"} {
+		var n int
+		if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = $1`, action).Scan(&n); err != nil || n == 0 {
+			t.Errorf("no audit row for %s (%v)", action, err)
+		}
+	}
 	// The parent's list from the rich menu shows it as read.
 	if _, err := w.sim.Postback(w.ch.LineChannelID, kimura.ID, line.PostbackData("menu.handouts", ""), nil); err != nil {
 		t.Fatal(err)

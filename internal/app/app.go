@@ -179,6 +179,11 @@ func (a *App) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	if a.inboxHub != nil {
+		// Open inbox streams never end by themselves: end them, or Shutdown would wait
+		// for them until the timeout.
+		a.inboxHub.Close()
+	}
 	if a.httpServer != nil {
 		errs = append(errs, a.httpServer.Shutdown(ctx))
 	}

@@ -164,3 +164,32 @@ func TestThreeInstances(t *testing.T) {
 		t.Errorf("inbox item: %q", item)
 	}
 }
+
+// TestShutdownEndsOpenInboxStreams: an open inbox (a server-sent event stream that never
+// ends by itself) does not hold up a graceful shutdown: the stream ends and Close
+// returns without running into its timeout.
+func TestShutdownEndsOpenInboxStreams(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+		t.Fatal(err)
+	}
+	c := newStaffClient(t, w.app.URL())
+	c.signIn("sakura.tannin11", demo.Password)
+	req, _ := http.NewRequest(http.MethodGet, w.app.URL()+"/staff/inbox/events", nil)
+	resp, err := c.http.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		ended <- err
+	}()
+	if err := w.app.Close(context.Background()); err != nil {
+		t.Fatalf("shutdown with an open inbox: %v", err)
+	}
+	if err := <-ended; err != nil {
+		t.Errorf("the stream did not end cleanly: %v", err)
+	}
+}

@@ -159,7 +159,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		case "announce.kind.", "announce.line.heading_", "announce.new.":
 			codes = []string{"notice", "safety"}
 		case "retention.category.":
-			codes = []string{"message", "conversation", "absence_report", "announcement", "handout", "guardian", "child", "guardianship"}
+			codes = []string{"message", "conversation", "line_copy", "absence_report", "announcement", "handout", "guardian", "child", "guardianship"}
 		case "retention.reason.":
 			codes = []string{"retention", "withdrawal", "graduation", "transfer"}
 		case "announce.state.":

@@ -28,23 +28,44 @@ type Event struct {
 
 // Hub fans notifications out to the open inboxes of this instance.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[chan Event]struct{}
+	mu     sync.Mutex
+	subs   map[chan Event]struct{}
+	closed bool
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[chan Event]struct{}{}} }
 
 // Subscribe returns a channel of events and its cancel function.
+// After Close the channel is closed at once.
 func (h *Hub) Subscribe() (<-chan Event, func()) {
 	ch := make(chan Event, 16)
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(ch)
+		return ch, func() {}
+	}
 	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
 	return ch, func() {
 		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.subs[ch]; ok {
+			delete(h.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// Close ends every open stream (their channels close), so a shutting-down server is
+// not held up by open inboxes; browsers reconnect to another instance.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for ch := range h.subs {
 		delete(h.subs, ch)
-		h.mu.Unlock()
+		close(ch)
 	}
 }
 

@@ -102,6 +102,8 @@ type Store interface {
 	// RequeueOutbound puts a failed row back in the queue (same retry key); false when
 	// it had not failed.
 	RequeueOutbound(ctx context.Context, db DB, id int64) (bool, error)
+	// WipeOutbound removes the copies of what was sent to a friend (not what is queued).
+	WipeOutbound(ctx context.Context, db DB, friendID int64) (int, error)
 	// CountOutbound counts a channel's messages sent since a time, by purpose and
 	// method (reply is free, push and multicast count against the quota).
 	CountOutbound(ctx context.Context, db DB, channelID int64, since time.Time) ([]Usage, error)

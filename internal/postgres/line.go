@@ -333,12 +333,14 @@ func (s *LineStore) FindOutbound(ctx context.Context, db line.DB, id int64) (lin
 	if err != nil {
 		return o, classify(err, "line outbound")
 	}
-	body, err := s.Vault.DecryptBytes(msgs, outboundAD(o.ID, "messages"))
-	if err != nil {
-		return o, err
-	}
-	if err := json.Unmarshal(body, &o.Messages); err != nil {
-		return o, fmt.Errorf("line outbound %d: %w", o.ID, err)
+	if msgs != nil { // nil: the copy was wiped after sending
+		body, err := s.Vault.DecryptBytes(msgs, outboundAD(o.ID, "messages"))
+		if err != nil {
+			return o, err
+		}
+		if err := json.Unmarshal(body, &o.Messages); err != nil {
+			return o, fmt.Errorf("line outbound %d: %w", o.ID, err)
+		}
 	}
 	if token != nil {
 		if o.ReplyToken, err = s.Vault.DecryptPersonal(token, outboundAD(o.ID, "reply_token")); err != nil {
@@ -351,13 +353,17 @@ func (s *LineStore) FindOutbound(ctx context.Context, db line.DB, id int64) (lin
 	return o, nil
 }
 
-// UpdateOutbound records a send attempt. A sent row loses its reply token.
+// UpdateOutbound records a send attempt. A sent row loses its reply token; once done,
+// the copy of what went to someone who is not (or no longer) a registered parent is
+// wiped at once (a parent who withdrew keeps nothing behind).
 func (s *LineStore) UpdateOutbound(ctx context.Context, db line.DB, id int64, r line.OutboundResult) error {
 	_, err := db.Exec(ctx, `
 		UPDATE line_outbound SET state = $2, method = $3, last_error = $4, attempts = attempts + 1,
 			line_request_id = CASE WHEN $5 <> '' THEN $5 ELSE line_request_id END,
 			sent_at = CASE WHEN $6 THEN now() ELSE sent_at END,
-			reply_token_enc = CASE WHEN $2 = 'queued' THEN reply_token_enc END
+			reply_token_enc = CASE WHEN $2 = 'queued' THEN reply_token_enc END,
+			messages_enc = CASE WHEN $2 <> 'queued' AND NOT EXISTS (SELECT 1 FROM guardian g WHERE g.friend_id = line_outbound.friend_id)
+				THEN NULL ELSE messages_enc END
 		WHERE id = $1`, id, r.State, r.Method, r.LastError, r.LineRequestID, r.Sent)
 	return classify(err, "update line outbound")
 }
@@ -387,11 +393,19 @@ func (s *LineStore) SaveRichMenu(ctx context.Context, db line.DB, r line.RichMen
 
 // RequeueOutbound puts a failed row back in the queue.
 func (s *LineStore) RequeueOutbound(ctx context.Context, db line.DB, id int64) (bool, error) {
-	tag, err := db.Exec(ctx, `UPDATE line_outbound SET state = 'queued', last_error = '' WHERE id = $1 AND state = 'failed'`, id)
+	tag, err := db.Exec(ctx, `UPDATE line_outbound SET state = 'queued', last_error = '' WHERE id = $1 AND state = 'failed' AND messages_enc IS NOT NULL`, id)
 	if err != nil {
 		return false, classify(err, "requeue")
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// WipeOutbound removes the copies of the messages sent (or no longer sendable) to a
+// friend; queued ones stay to be sent.
+func (s *LineStore) WipeOutbound(ctx context.Context, db line.DB, friendID int64) (int, error) {
+	tag, err := db.Exec(ctx, `UPDATE line_outbound SET messages_enc = NULL, reply_token_enc = NULL
+		WHERE friend_id = $1 AND state <> 'queued' AND messages_enc IS NOT NULL`, friendID)
+	return int(tag.RowsAffected()), classify(err, "wipe outbound")
 }
 
 // CountOutbound (announcements' multicasts count once per recipient, as LINE counts) counts a channel's sent messages since a time by purpose and method.

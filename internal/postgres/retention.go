@@ -65,6 +65,14 @@ var retentionRules = []retentionRule{
 		count:  `SELECT count(*) FROM conversation cv JOIN school sc ON sc.id = cv.school_id WHERE sc.board_id = $1 AND cv.last_message_at < $2`,
 		delete: `DELETE FROM conversation cv USING school sc WHERE sc.id = cv.school_id AND sc.board_id = $1 AND cv.last_message_at < $2
 			AND NOT EXISTS (SELECT 1 FROM message m WHERE m.conversation_id = cv.id)`},
+	// Copies of messages sent in LINE go with the conversations' period; the rows stay
+	// (they count the month's LINE usage).
+	{category: "line_copy", policy: "message_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.MessageDays) },
+		count: `SELECT count(*) FROM line_outbound o JOIN line_channel ch ON ch.id = o.channel_id
+			WHERE ch.board_id = $1 AND o.created_at < $2 AND o.state <> 'queued' AND o.messages_enc IS NOT NULL`,
+		delete: `UPDATE line_outbound o SET messages_enc = NULL, reply_token_enc = NULL FROM line_channel ch
+			WHERE ch.id = o.channel_id AND ch.board_id = $1 AND o.created_at < $2 AND o.state <> 'queued' AND o.messages_enc IS NOT NULL`},
 	{category: "absence_report", policy: "absence_days",
 		cutoff: func(p retention.Policy, now time.Time) any { return dayBefore(now, p.AbsenceDays) },
 		count:  `SELECT count(*) FROM absence_report r JOIN school sc ON sc.id = r.school_id WHERE sc.board_id = $1 AND r.date_to < $2::date`,

@@ -462,9 +462,14 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if err != nil {
 			return err
 		}
+		copies, err := s.LINE.Store.WipeOutbound(ctx, tx, friend.ID)
+		if err != nil {
+			return err
+		}
 		for _, d := range []Deletion{{BoardID: ch.BoardID, Category: "guardian", Count: 1, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "withdrawal"},
-			{BoardID: ch.BoardID, Category: "guardianship", Count: len(children), Reason: "withdrawal"}} {
+			{BoardID: ch.BoardID, Category: "guardianship", Count: len(children), Reason: "withdrawal"},
+			{BoardID: ch.BoardID, Category: "line_copy", Count: copies, Reason: "withdrawal"}} {
 			if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
 				return err
 			}

@@ -225,7 +225,7 @@ func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view
 		s.fail(w, r, err)
 		return
 	}
-	an, err := s.Announce.Get(r.Context(), id)
+	an, err := s.Announce.View(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -222,7 +222,10 @@ func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-keepAlive.C:
 			_, _ = io.WriteString(w, ": keep-alive\n\n")
-		case e := <-events:
+		case e, open := <-events:
+			if !open {
+				return // the server is shutting down
+			}
 			if !inbox.Visible(a, e) {
 				continue
 			}
