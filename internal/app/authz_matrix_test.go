@@ -228,6 +228,8 @@ func matrix() map[string]matrixRow {
 			return url.Values{"name": {"matrix school " + randomName()}, "type": {"elementary"}}
 		}},
 		"POST /admin/board/settings": {want: boardOnly(), form: func(map[string]string) url.Values { return url.Values{"handout_mb": {"10"}} }},
+		"GET /admin/reports":         {want: adminsOnly()},
+		"GET /admin/reports/export":  {want: adminsOnly(), query: func(map[string]string) string { return "?format=csv" }},
 		"GET /admin/board/retention": {want: boardOnly()},
 		"POST /admin/board/retention": {want: boardOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/files"
+	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/schema"
 	"log/slog"
@@ -53,6 +54,8 @@ type Services struct {
 	Announce *announce.Service
 	// Retention applies the boards' retention periods and prints certificates.
 	Retention *retention.Service
+	// Reports are the monthly operations reports.
+	Reports *report.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -109,6 +112,16 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	periodic = append(periodic, s.Retention.Workers(workers)...)
+	s.Reports = &report.Service{Pool: pool, Store: postgres.ReportStore{}, Audit: al, FontPath: cfg.PDFFont, T: s.Registration.T,
+		Quota: func(ctx context.Context, channelID int64) (int64, bool) {
+			ch, err := s.LINE.Store.FindChannel(ctx, pool, channelID)
+			if err != nil {
+				return 0, false
+			}
+			q, err := s.LINE.Client.Quota(ch)
+			return q.Limit, err == nil && q.Limited
+		}}
+	periodic = append(periodic, s.Reports.Workers(workers)...)
 	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers,
 		RescueAfter: cfg.JobRescueAfter})
 	if err != nil {

@@ -73,6 +73,7 @@ const (
 	ManageStaff      Action = "staff.manage"     // accounts and assignments
 	ManageChannel    Action = "channel.manage"   // LINE channel credentials
 	ViewAudit        Action = "audit.view"       // the audit log (Target.SchoolID, or 0 for the board)
+	ViewReports      Action = "report.view"      // monthly operations reports (Target.SchoolID, or 0 for the board)
 	ExportRoster     Action = "roster.export"    // CSV of staff, classes, clubs, assignments
 	ViewSchoolData   Action = "school.data.view" // every class's and club's personal data
 	ViewOfficeInbox  Action = "office.view"      // messages to the school office
@@ -190,6 +191,14 @@ func (a *Actor) BoardIDOrZero() int64 {
 		return 0
 	}
 	return a.BoardID
+}
+
+// SchoolIDOrZero is the actor's school, or 0 for no actor (or a board administrator).
+func (a *Actor) SchoolIDOrZero() int64 {
+	if a == nil {
+		return 0
+	}
+	return a.SchoolID
 }
 
 // IsAdmin reports whether the actor administers a school or the board.

@@ -3,9 +3,7 @@ package retention
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,34 +13,14 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/pdffont"
 	"github.com/renraku/renraku/internal/school"
 )
-
-// fontPaths are where Debian's Japanese fonts live (fonts-ipafont-gothic).
-var fontPaths = []string{
-	"/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
-	"/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
-	"/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-}
 
 // certificateLanguage is the language of the board's official documents.
 const certificateLanguage = "ja"
 
-// ErrNoFont is returned when no Japanese font is found for a certificate.
-var ErrNoFont = errors.New("retention: no Japanese TrueType font for the certificate (install fonts-ipafont-gothic or set RENRAKU_PDF_FONT)")
-
-func (s *Service) font() ([]byte, error) {
-	paths := fontPaths
-	if s.FontPath != "" {
-		paths = []string{s.FontPath}
-	}
-	for _, p := range paths {
-		if b, err := os.ReadFile(p); err == nil {
-			return b, nil
-		}
-	}
-	return nil, ErrNoFont
-}
+func (s *Service) font() ([]byte, error) { return pdffont.Load(s.FontPath) }
 
 // Certificate prints the board's certificate of deletion (消去証明書) for a period: every
 // deletion record of it, by date, category, count, reason and policy. Printing it is
@@ -115,7 +93,7 @@ func certificatePDF(t func(string, map[string]any) string, font []byte, board st
 			if i == 2 {
 				align = "R"
 			}
-			pdf.CellFormat(widths[i], 8, fit(pdf, c, widths[i]-2), "1", 0, align, false, 0, "")
+			pdf.CellFormat(widths[i], 8, pdffont.Fit(pdf, c, widths[i]-2), "1", 0, align, false, 0, "")
 		}
 		pdf.Ln(-1)
 		total += r.Count
@@ -132,18 +110,6 @@ func certificatePDF(t func(string, map[string]any) string, font []byte, board st
 		return nil, fmt.Errorf("retention: certificate: %w", err)
 	}
 	return out.Bytes(), nil
-}
-
-// fit shortens s until it fits width (mm) in the current font.
-func fit(pdf *fpdf.Fpdf, s string, width float64) string {
-	r := []rune(s)
-	for len(r) > 1 && pdf.GetStringWidth(string(r)) > width {
-		r = r[:len(r)-1]
-	}
-	if len(r) < len([]rune(s)) && len(r) > 1 {
-		r = append(r[:len(r)-1], '…')
-	}
-	return string(r)
 }
 
 // basis shows a record's policy ("message_days=730") as its period ("730日"); other

@@ -111,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/admin/", s.adminHome)
 			r.Post("/admin/schools", s.createSchool)
 			r.Post("/admin/board/settings", s.saveBoardSettings)
+			r.Get("/admin/reports", s.reportPage)
+			r.Get("/admin/reports/export", s.reportExport)
 			r.Get("/admin/board/retention", s.retentionPage)
 			r.Post("/admin/board/retention", s.saveRetention)
 			r.Post("/admin/board/retention/run", s.runRetention)

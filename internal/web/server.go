@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/retention"
 	"log/slog"
 	"net/http"
@@ -62,6 +63,8 @@ type Server struct {
 	Announce *announce.Service
 	// Retention is the board's retention periods and deletion records.
 	Retention *retention.Service
+	// Reports are the monthly operations reports.
+	Reports *report.Service
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
