@@ -1,12 +1,5 @@
 package roster_test
 
-import (
-	"slices"
-	"strconv"
-)
+import "strconv"
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func sortInts(s []int) []int { slices.Sort(s); return s }
-
-func sortStrings(s []string) []string { slices.Sort(s); return s }
