@@ -78,8 +78,11 @@ CREATE INDEX announcement_batch_announcement ON announcement_batch (announcement
 CREATE TABLE announcement_recipient (
     announcement_id bigint NOT NULL REFERENCES announcement (id) ON DELETE CASCADE,
     guardian_id     bigint NOT NULL REFERENCES guardian (id) ON DELETE CASCADE,
-    friend_id       bigint NOT NULL REFERENCES line_friend (id) ON DELETE CASCADE,
-    channel_id      bigint NOT NULL REFERENCES line_channel (id),
+    -- The guardian's friend and channel when resolved (copied, not referenced: a
+    -- city-wide alert writes 50,000 rows at once, and the guardian's own reference
+    -- already ties them).
+    friend_id       bigint NOT NULL,
+    channel_id      bigint NOT NULL,
     batch_id        bigint REFERENCES announcement_batch (id) ON DELETE SET NULL,
     state           text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed', 'skipped')),
     opened_at       timestamptz,

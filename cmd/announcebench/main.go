@@ -424,7 +424,7 @@ type bench struct {
 func (b *bench) setRate(perSecond int) {
 	b.rate = perSecond
 	b.sim.SetRateLimit(linesim.EndpointMulticast, linesim.RateLimit{Requests: perSecond, Per: time.Second})
-	b.s.LINE.Client.SetLimit("multicast", float64(perSecond))
+	b.s.LINE.Client.SetLimit("multicast", perSecond)
 }
 
 // quiet waits until the last second's calls have left LINE's window, so one alert's
@@ -621,7 +621,7 @@ func (b *bench) directClient(sc scenario, tag string, interleave bool) runResult
 	marker := fmt.Sprintf("［訓練 %s-%s］", sc.key, tag)
 	msgs := b.messages(sc, marker)
 	c := line.NewClient(b.simURL, b.simURL)
-	c.SetLimit("multicast", float64(b.rate))
+	c.SetLimit("multicast", b.rate)
 	work := make(chan job)
 	before := len(b.sim.Calls())
 	pg0, go0 := b.cpu.read()

@@ -165,6 +165,8 @@ type Store interface {
 	CreateAnnouncement(ctx context.Context, db pgx.Tx, a *Announcement) error
 	CreateHandout(ctx context.Context, db pgx.Tx, announcementID int64, h *Handout, sha []byte) error
 	FindAnnouncement(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)
+	// FindAnnouncementContent reads an announcement and its handouts without figures.
+	FindAnnouncementContent(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)
 	// FindAnnouncements lists a board's announcements, or a school's (schoolID), newest first.
 	FindAnnouncements(ctx context.Context, db pgx.Tx, boardID, schoolID int64, limit int) ([]Announcement, error)
 	// LockState locks an announcement's row and returns its state.

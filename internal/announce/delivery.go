@@ -97,7 +97,7 @@ func (s *Service) start(ctx context.Context, id int64) error {
 		if err != nil || state != Scheduled {
 			return err
 		}
-		an, err := s.Store.FindAnnouncement(ctx, tx, id)
+		an, err := s.Store.FindAnnouncementContent(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 		if b, err = s.Store.FindBatch(ctx, tx, id); err != nil || b.State != "queued" {
 			return err
 		}
-		if an, err = s.Store.FindAnnouncement(ctx, tx, b.AnnouncementID); err != nil {
+		if an, err = s.Store.FindAnnouncementContent(ctx, tx, b.AnnouncementID); err != nil {
 			return err
 		}
 		users, err = s.Store.FindBatchUsers(ctx, tx, id)

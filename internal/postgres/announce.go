@@ -178,23 +178,39 @@ func (s *AnnounceStore) FindAnnouncement(ctx context.Context, db pgx.Tx, id int6
 	if err != nil {
 		return a, classify(err, "announcement")
 	}
-	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM handout WHERE announcement_id = $1 ORDER BY position`, id)
+	return a, s.findHandouts(ctx, db, &a)
+}
+
+// FindAnnouncementContent reads what sending needs: the announcement and its
+// handouts, without counting its recipients.
+func (s *AnnounceStore) FindAnnouncementContent(ctx context.Context, db pgx.Tx, id int64) (announce.Announcement, error) {
+	a, err := s.scanAnnouncement(db.QueryRow(ctx, `SELECT `+announcementColumns+` FROM announcement a
+		CROSS JOIN (SELECT 0 AS total, 0 AS queued, 0 AS sent, 0 AS failed, 0 AS skipped, 0 AS opened) r WHERE a.id = $1`, id))
 	if err != nil {
-		return a, classify(err, "handouts")
+		return a, classify(err, "announcement")
+	}
+	return a, s.findHandouts(ctx, db, &a)
+}
+
+// findHandouts reads an announcement's handouts.
+func (s *AnnounceStore) findHandouts(ctx context.Context, db pgx.Tx, a *announce.Announcement) error {
+	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM handout WHERE announcement_id = $1 ORDER BY position`, a.ID)
+	if err != nil {
+		return classify(err, "handouts")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var h announce.Handout
 		var name []byte
 		if err := rows.Scan(&h.ID, &h.Position, &name, &h.Size, &h.Key); err != nil {
-			return a, classify(err, "handouts")
+			return classify(err, "handouts")
 		}
 		if h.Name, err = s.Vault.DecryptPersonal(name, vault.NewADForID("handout", "name", h.ID)); err != nil {
-			return a, err
+			return err
 		}
 		a.Handouts = append(a.Handouts, h)
 	}
-	return a, classify(rows.Err(), "handouts")
+	return classify(rows.Err(), "handouts")
 }
 
 // FindAnnouncements lists a school's announcements (schoolID), or all of a board's
@@ -263,79 +279,92 @@ func (s *AnnounceStore) CountReach(ctx context.Context, db pgx.Tx, boardID int64
 	return out, classify(err, "reach")
 }
 
-// Resolve stores the recipients and their batches.
+// Resolve stores the recipients and their batches: the audience is read once, split
+// into batches in Go (per channel and language, in guardian order), and written with
+// COPY, each recipient with its batch. The batches come back interleaved across
+// channels, so the workers sending them rarely wait on one channel's rate limit.
 func (s *AnnounceStore) Resolve(ctx context.Context, db pgx.Tx, an announce.Announcement, size int) ([]int64, error) {
-	args := append([]any{an.ID}, audienceArgs(an.BoardID, an.Audience)...)
-	// $1 is the announcement here: shift the audience's placeholders by one.
-	where := shiftPlaceholders(audienceWhere, 1)
-	if _, err := db.Exec(ctx, `INSERT INTO announcement_recipient (announcement_id, guardian_id, friend_id, channel_id, state)
-		SELECT DISTINCT ON (g.id) $1, g.id, f.id, f.channel_id, CASE WHEN f.following THEN 'queued' ELSE 'skipped' END`+
-		reachFrom+where+` ORDER BY g.id ON CONFLICT DO NOTHING`, args...); err != nil {
+	rows, err := db.Query(ctx, `SELECT DISTINCT ON (g.id) g.id, f.id, f.channel_id, f.following,
+			CASE WHEN f.language LIKE 'en%' THEN 'en' ELSE 'ja' END`+reachFrom+audienceWhere+` ORDER BY g.id`,
+		audienceArgs(an.BoardID, an.Audience)...)
+	if err != nil {
 		return nil, classify(err, "resolve recipients")
 	}
-	// Batches of at most size per channel and language (the button's words differ),
-	// in guardian order.
-	rows, err := db.Query(ctx, `SELECT r.guardian_id, r.channel_id, CASE WHEN f.language LIKE 'en%' THEN 'en' ELSE 'ja' END
-		FROM announcement_recipient r JOIN line_friend f ON f.id = r.friend_id
-		WHERE r.announcement_id = $1 AND r.state = 'queued' AND r.batch_id IS NULL ORDER BY 2, 3, 1`, an.ID)
-	if err != nil {
-		return nil, classify(err, "batches")
+	type recipient struct {
+		guardian, friend, channel int64
+		following                 bool
+		lang                      string
 	}
 	type group struct {
 		channel int64
 		lang    string
 	}
+	var all []recipient
 	var order []group
-	members := map[group][]int64{}
+	members := map[group][]int{}
 	for rows.Next() {
-		var guardian int64
-		var g group
-		if err := rows.Scan(&guardian, &g.channel, &g.lang); err != nil {
+		var r recipient
+		if err := rows.Scan(&r.guardian, &r.friend, &r.channel, &r.following, &r.lang); err != nil {
 			rows.Close()
-			return nil, classify(err, "batches")
+			return nil, classify(err, "resolve recipients")
 		}
-		if _, ok := members[g]; !ok {
-			order = append(order, g)
+		all = append(all, r)
+		if r.following {
+			g := group{r.channel, r.lang}
+			if _, ok := members[g]; !ok {
+				order = append(order, g)
+			}
+			members[g] = append(members[g], len(all)-1)
 		}
-		members[g] = append(members[g], guardian)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, classify(err, "batches")
+		return nil, classify(err, "resolve recipients")
 	}
-	var out []int64
-	for _, g := range order {
-		all := members[g]
-		for len(all) > 0 {
-			part := all[:min(size, len(all))]
-			all = all[len(part):]
+	batchOf := make([]int64, len(all))
+	perGroup := make([][]int64, len(order))
+	for gi, g := range order {
+		idx := members[g]
+		for len(idx) > 0 {
+			part := idx[:min(size, len(idx))]
+			idx = idx[len(part):]
 			var id int64
 			if err := db.QueryRow(ctx, `INSERT INTO announcement_batch (announcement_id, channel_id, language, recipients)
 				VALUES ($1, $2, $3, $4) RETURNING id`, an.ID, g.channel, g.lang, len(part)).Scan(&id); err != nil {
 				return nil, classify(err, "batch")
 			}
-			if _, err := db.Exec(ctx, `UPDATE announcement_recipient SET batch_id = $3 WHERE announcement_id = $1 AND guardian_id = ANY($2)`,
-				an.ID, part, id); err != nil {
-				return nil, classify(err, "batch recipients")
+			for _, i := range part {
+				batchOf[i] = id
 			}
-			out = append(out, id)
+			perGroup[gi] = append(perGroup[gi], id)
 		}
 	}
-	return out, nil
-}
-
-// shiftPlaceholders renumbers $1…$9 in q by n.
-func shiftPlaceholders(q string, n int) string {
-	out := make([]byte, 0, len(q))
-	for i := 0; i < len(q); i++ {
-		if q[i] == '$' && i+1 < len(q) && q[i+1] >= '1' && q[i+1] <= '9' {
-			out = append(out, fmt.Sprintf("$%d", int(q[i+1]-'0')+n)...)
-			i++
-			continue
+	copyRows := make([][]any, len(all))
+	for i, r := range all {
+		var batch any
+		state := "skipped"
+		if r.following {
+			batch, state = batchOf[i], "queued"
 		}
-		out = append(out, q[i])
+		copyRows[i] = []any{an.ID, r.guardian, r.friend, r.channel, batch, state}
 	}
-	return string(out)
+	if _, err := db.CopyFrom(ctx, pgx.Identifier{"announcement_recipient"},
+		[]string{"announcement_id", "guardian_id", "friend_id", "channel_id", "batch_id", "state"}, pgx.CopyFromRows(copyRows)); err != nil {
+		return nil, classify(err, "recipients")
+	}
+	var out []int64
+	for round := 0; ; round++ {
+		added := false
+		for _, ids := range perGroup {
+			if round < len(ids) {
+				out = append(out, ids[round])
+				added = true
+			}
+		}
+		if !added {
+			return out, nil
+		}
+	}
 }
 
 // FindBatch reads a batch.
