@@ -36,7 +36,7 @@ func runRetention(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	items, err := tools.Retention.Apply(ctx, b.ID, dry)
+	items, err := tools.Retention.ApplyByOperator(ctx, b.ID, dry)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -82,6 +83,37 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A message sent in LINE to a registered parent long ago: its copy goes with the
+	// conversations' period (the row stays: it counts the month's LINE use).
+	var outID int64
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var friendID int64
+		if err := tx.QueryRow(ctx, `SELECT friend_id FROM guardian WHERE id = $1`, guardians[0]).Scan(&friendID); err != nil {
+			return err
+		}
+		f, err := s.LINE.Store.FindFriend(ctx, tx, friendID)
+		if err != nil {
+			return err
+		}
+		outID, err = s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: "【1年1組 担任】昨年度のお返事"}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var state string
+		_ = s.Pool.QueryRow(ctx, `SELECT state FROM line_outbound WHERE id = $1`, outID).Scan(&state)
+		if state == "sent" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply was never sent (%s)", state)
+		}
+	}
+	if _, err := s.Pool.Exec(ctx, `UPDATE line_outbound SET created_at = $2 WHERE id = $1`, outID, old); err != nil {
+		t.Fatal(err)
+	}
 	kocho := signedInAs(t, w, "sakura.kocho")
 	var oldAnnouncement int64
 	for i, title := range []string{"昨年度の学年だより", "今月の学年だより"} {
@@ -126,7 +158,7 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if page.status != http.StatusOK {
 		t.Fatalf("retention page: %d %s", page.status, text(page))
 	}
-	for category, want := range map[string]string{"message": "3", "conversation": "1", "absence_report": "1", "announcement": "1", "handout": "1"} {
+	for category, want := range map[string]string{"message": "3", "conversation": "1", "line_copy": "1", "absence_report": "1", "announcement": "1", "handout": "1"} {
 		if got := strings.TrimSpace(page.doc.Find(`[data-testid="preview-` + category + `"]`).Text()); got != want {
 			t.Errorf("dry run %s = %q, want %s", category, got, want)
 		}
@@ -139,7 +171,7 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	}
 
 	// The real run deletes exactly what the dry run counted.
-	if r := admin.post("/admin/board/retention/run", nil); r.status != http.StatusOK || !strings.Contains(text(r), "7件を消去しました") {
+	if r := admin.post("/admin/board/retention/run", nil); r.status != http.StatusOK || !strings.Contains(text(r), "8件を消去しました") {
 		t.Fatalf("run: %d %s", r.status, text(r))
 	}
 	after := counts()
@@ -155,8 +187,12 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM deletion_record WHERE reason = 'retention' AND actor LIKE 'board_admin:%' AND run_id IS NOT NULL`).Scan(&records); err != nil {
 		t.Fatal(err)
 	}
-	if records != 5 {
-		t.Errorf("%d deletion records, want one per category (5)", records)
+	if records != 6 {
+		t.Errorf("%d deletion records, want one per category (6)", records)
+	}
+	var wiped bool
+	if err := s.Pool.QueryRow(ctx, `SELECT messages_enc IS NULL FROM line_outbound WHERE id = $1`, outID).Scan(&wiped); err != nil || !wiped {
+		t.Errorf("the old message copy is kept (%v)", err)
 	}
 	// A second run finds nothing more; the system's run (the daily job) agrees.
 	if items, err := s.Retention.Apply(ctx, w.ch.BoardID, true); err != nil || total(items) != 0 {

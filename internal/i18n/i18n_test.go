@@ -161,7 +161,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		case "retention.category.":
 			codes = []string{"message", "conversation", "line_copy", "absence_report", "announcement", "handout", "guardian", "child", "guardianship"}
 		case "retention.reason.":
-			codes = []string{"retention", "withdrawal", "graduation", "transfer"}
+			codes = []string{"retention", "withdrawal", "guardian_update", "graduation", "transfer"}
 		case "announce.state.":
 			codes = []string{"draft", "scheduled", "sending", "sent", "cancelled"}
 		case "announce.delivery.":

@@ -22,7 +22,7 @@ var defaultLimits = map[string]int{
 // covers calls that leave in order but arrive a little closer together.
 const (
 	window       = time.Second
-	windowMargin = 25 * time.Millisecond
+	windowMargin = 100 * time.Millisecond
 )
 
 // slidingWindow admits at most n calls in any window: the times of the last n calls

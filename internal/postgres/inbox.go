@@ -297,29 +297,66 @@ func (s *InboxStore) FindConversationNames(ctx context.Context, db pgx.Tx, ids [
 	if err := rows.Err(); err != nil {
 		return nil, classify(err, "conversation names")
 	}
-	out := make([]inbox.Conversation, len(all))
+	// A guardian's nickname and a child's name are decrypted once however many
+	// conversations they have (homeroom, clubs, office), on every core.
+	nicks := map[int64][]byte{}
+	names := map[int64][]byte{}
+	for _, r := range all {
+		nicks[r.c.GuardianID] = r.nick
+		if r.name != nil {
+			names[r.c.ChildID] = r.name
+		}
+	}
+	type item struct {
+		id    int64
+		enc   []byte
+		child bool
+	}
+	items := make([]item, 0, len(nicks)+len(names))
+	for id, enc := range nicks {
+		items = append(items, item{id, enc, false})
+	}
+	for id, enc := range names {
+		items = append(items, item{id, enc, true})
+	}
+	plain := make([]vault.Personal, len(items))
 	var g errgroup.Group
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
 		g.Go(func() error {
-			for i := w; i < len(all); i += workers {
-				r := all[i]
-				c := r.c
+			for i := w; i < len(items); i += workers {
+				it := items[i]
+				ad := guardianAD(it.id, "nickname")
+				if it.child {
+					ad = vault.NewADForID("child", "name", it.id)
+				}
 				var err error
-				if c.Nickname, err = s.Vault.DecryptPersonal(r.nick, guardianAD(c.GuardianID, "nickname")); err != nil {
+				if plain[i], err = s.Vault.DecryptPersonal(it.enc, ad); err != nil {
 					return err
 				}
-				if r.name != nil {
-					if c.ChildName, err = s.Vault.DecryptPersonal(r.name, vault.NewADForID("child", "name", c.ChildID)); err != nil {
-						return err
-					}
-				}
-				out[i] = c
 			}
 			return nil
 		})
 	}
-	return out, g.Wait()
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	nick := make(map[int64]vault.Personal, len(nicks))
+	name := make(map[int64]vault.Personal, len(names))
+	for i, it := range items {
+		if it.child {
+			name[it.id] = plain[i]
+		} else {
+			nick[it.id] = plain[i]
+		}
+	}
+	out := make([]inbox.Conversation, len(all))
+	for i, r := range all {
+		c := r.c
+		c.Nickname, c.ChildName = nick[c.GuardianID], name[c.ChildID]
+		out[i] = c
+	}
+	return out, nil
 }
 
 // FindScopes lists the classes, clubs and office of a staff member's conversations:

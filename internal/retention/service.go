@@ -109,10 +109,15 @@ func (s *Service) RunNow(ctx context.Context) ([]Item, error) {
 	return s.apply(ctx, a.BoardID, false, "board_admin:"+strconv.FormatInt(a.StaffID, 10), audit.Actor{Kind: audit.Staff, ID: a.StaffID})
 }
 
-// Apply runs a board's policy for the system (the daily job and `renraku retention
-// run`); dry only counts.
+// Apply runs a board's policy for the system (the nightly job); dry only counts.
 func (s *Service) Apply(ctx context.Context, boardID int64, dry bool) ([]Item, error) {
 	return s.apply(ctx, boardID, dry, "system", audit.SystemActor)
+}
+
+// ApplyByOperator runs a board's policy for `renraku retention run` (an operator on the
+// server), recorded as such.
+func (s *Service) ApplyByOperator(ctx context.Context, boardID int64, dry bool) ([]Item, error) {
+	return s.apply(ctx, boardID, dry, "operator", audit.OperatorActor)
 }
 
 func (s *Service) apply(ctx context.Context, boardID int64, dry bool, actor string, who audit.Actor) ([]Item, error) {
@@ -168,8 +173,11 @@ func (s *Service) Records(ctx context.Context, from, to time.Time) ([]Record, er
 	}
 	var out []Record
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		out, err = s.Store.FindRecords(ctx, tx, a.BoardID, dayStart(from), dayStart(to).AddDate(0, 0, 1))
-		return err
+		if out, err = s.Store.FindRecords(ctx, tx, a.BoardID, dayStart(from), dayStart(to).AddDate(0, 0, 1)); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.records_view",
+			BoardID: a.BoardID, Detail: map[string]any{"rows": len(out)}})
 	})
 	return out, err
 }

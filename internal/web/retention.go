@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -52,12 +53,14 @@ func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Fo
 	}
 	for i := len(records) - 1; i >= 0; i-- {
 		x := records[i]
-		by := loc.T("retention.by.system")
-		if x.Actor != "system" && x.Actor != "" {
+		by := "—"
+		switch {
+		case x.Actor == "system":
+			by = loc.T("retention.by.system")
+		case x.Actor == "operator":
+			by = loc.T("retention.by.operator")
+		case strings.HasPrefix(x.Actor, "board_admin:"):
 			by = loc.T("retention.by.board_admin")
-		}
-		if x.Actor == "" {
-			by = "—"
 		}
 		v.Records = append(v.Records, view.RetentionRecord{At: x.OccurredAt.In(school.Tokyo).Format("2006/01/02 15:04"),
 			Category: loc.T("retention.category." + x.Category), Reason: loc.T("retention.reason." + x.Reason), Policy: x.Policy, Actor: by, Count: x.Count})
