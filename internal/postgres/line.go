@@ -362,7 +362,9 @@ func (s *LineStore) UpdateOutbound(ctx context.Context, db line.DB, id int64, r 
 			line_request_id = CASE WHEN $5 <> '' THEN $5 ELSE line_request_id END,
 			sent_at = CASE WHEN $6 THEN now() ELSE sent_at END,
 			reply_token_enc = CASE WHEN $2 = 'queued' THEN reply_token_enc END,
-			messages_enc = CASE WHEN $2 <> 'queued' AND NOT EXISTS (SELECT 1 FROM guardian g WHERE g.friend_id = line_outbound.friend_id)
+			messages_enc = CASE WHEN $2 <> 'queued' AND NOT EXISTS (
+					-- FOR KEY SHARE waits for a withdrawal in progress, then sees it.
+					SELECT 1 FROM guardian g WHERE g.friend_id = line_outbound.friend_id FOR KEY SHARE)
 				THEN NULL ELSE messages_enc END
 		WHERE id = $1`, id, r.State, r.Method, r.LastError, r.LineRequestID, r.Sent)
 	return classify(err, "update line outbound")
