@@ -253,6 +253,10 @@ func matrix() map[string]matrixRow {
 			return url.Values{"grade": {"4"}, "name": {randomName()[:6]}, "year": {ids["year"]}}
 		}},
 		"POST /admin/classes/{classID}/delete": {want: schoolAdminOnly(), fresh: true},
+		// 転出: the school's administrators; the class's teachers see the child but may
+		// not mark it.
+		"POST /staff/children/{childID}/transfer": {want: map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
+			homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}, fresh: true},
 		"POST /admin/schools/{schoolID}/clubs": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
 			return url.Values{"club": {"部" + randomName()}, "year": {ids["year"]}}
 		}},
@@ -344,6 +348,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
 		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
+	base["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -365,6 +370,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
 		ids["guardianshipID"] = id(pendingRegistration(t, a, w))
+		ids["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
 		ids["cannedID"] = id(schoolCanned(t, a, w))
 		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
 		return ids
@@ -509,6 +515,16 @@ func pendingRegistration(t *testing.T, a *app.App, w *stafftest.World) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// childOf returns the child of a guardianship.
+func childOf(t *testing.T, a *app.App, guardianshipID int64) int64 {
+	t.Helper()
+	var child int64
+	if err := a.Pool().QueryRow(context.Background(), `SELECT child_id FROM guardianship WHERE id = $1`, guardianshipID).Scan(&child); err != nil {
+		t.Fatal(err)
+	}
+	return child
 }
 
 // matrixImage is the stored image of conversationA11's conversation.

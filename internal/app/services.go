@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
@@ -104,7 +105,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		LINE: s.LINE, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
 	s.Retention = &retention.Service{Pool: pool, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
-		T: s.Registration.T}
+		T: s.Registration.T, EndFriends: func(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
+			return s.Registration.EndFriendsTx(ctx, tx, ids, "reg.line.leave_year_end")
+		}}
 
 	workers := river.NewWorkers()
 	s.LINE.Workers(workers)

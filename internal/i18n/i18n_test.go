@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_", "retention.category.", "retention.reason."} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "reg.line.leave_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_", "retention.category.", "retention.reason."} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -140,6 +140,8 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"pending", "verified", "rejected"}
 		case "reg.relationship.":
 			codes = []string{"father", "mother", "grandfather", "grandmother", "other"}
+		case "reg.line.leave_":
+			codes = []string{"transfer", "graduation", "year_end"}
 		case "reg.line.button_":
 			codes = []string{"register", "update"}
 		case "absence.kind.":
@@ -161,7 +163,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		case "retention.category.":
 			codes = []string{"message", "conversation", "line_copy", "absence_report", "announcement", "handout", "guardian", "child", "guardianship"}
 		case "retention.reason.":
-			codes = []string{"retention", "withdrawal", "guardian_update", "graduation", "transfer"}
+			codes = []string{"retention", "withdrawal", "guardian_update", "graduation", "transfer", "year_end"}
 		case "announce.state.":
 			codes = []string{"draft", "scheduled", "sending", "sent", "cancelled"}
 		case "announce.delivery.":

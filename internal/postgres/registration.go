@@ -412,3 +412,52 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // registrationNameKey matches registration's own normalisation of children's names.
 func registrationNameKey(s string) string { return registration.NameKey(s) }
+
+// FindChildScope returns a child's board, school and class.
+func (s *RegistrationStore) FindChildScope(ctx context.Context, db pgx.Tx, childID int64) (registration.ChildScope, error) {
+	var sc registration.ChildScope
+	err := db.QueryRow(ctx, `SELECT s.board_id, c.school_id, c.class_id FROM child c JOIN school s ON s.id = c.school_id WHERE c.id = $1`, childID).
+		Scan(&sc.BoardID, &sc.SchoolID, &sc.ClassID)
+	return sc, classify(err, "child")
+}
+
+// DeleteOnLeave reads the board's policy for children who leave (default: delete).
+func (s *RegistrationStore) DeleteOnLeave(ctx context.Context, db pgx.Tx, boardID int64) (bool, error) {
+	del := true
+	err := db.QueryRow(ctx, `SELECT delete_on_leave FROM retention_policy WHERE board_id = $1`, boardID).Scan(&del)
+	if err == pgx.ErrNoRows {
+		return true, nil
+	}
+	return del, classify(err, "retention policy")
+}
+
+// DeleteChild ends a child's registrations: guardianships, club memberships and next
+// year's placement go. Unless keepData, the child goes too, with (by cascade) their
+// absence reports and conversations, counted first. Kept, the child stays without a
+// guardian until the retention periods have removed their reports and conversations.
+func (s *RegistrationStore) DeleteChild(ctx context.Context, db pgx.Tx, childID int64, keepData bool) (registration.Left, error) {
+	var l registration.Left
+	if err := db.QueryRow(ctx, `SELECT class_id, (SELECT count(*) FROM absence_report WHERE child_id = $1), (SELECT count(*) FROM conversation WHERE child_id = $1)
+		FROM child WHERE id = $1 FOR UPDATE`, childID).Scan(&l.ClassID, &l.AbsenceReports, &l.Conversations); err != nil {
+		return l, classify(err, "child")
+	}
+	rows, err := db.Query(ctx, `SELECT g.id, g.friend_id, (SELECT count(*) FROM guardianship o WHERE o.guardian_id = g.id AND o.child_id <> $1)
+		FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id WHERE gs.child_id = $1 ORDER BY g.id`, childID)
+	if err != nil {
+		return l, classify(err, "child's guardians")
+	}
+	if l.Guardians, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (registration.LeftGuardian, error) {
+		var g registration.LeftGuardian
+		return g, r.Scan(&g.GuardianID, &g.FriendID, &g.Remaining)
+	}); err != nil {
+		return l, classify(err, "child's guardians")
+	}
+	if keepData {
+		l.AbsenceReports, l.Conversations = 0, 0
+		_, err = db.Exec(ctx, `WITH a AS (DELETE FROM guardianship WHERE child_id = $1), b AS (DELETE FROM child_club WHERE child_id = $1)
+			DELETE FROM child_next WHERE child_id = $1`, childID)
+		return l, classify(err, "end child's registrations")
+	}
+	_, err = db.Exec(ctx, `DELETE FROM child WHERE id = $1`, childID)
+	return l, classify(err, "delete child")
+}

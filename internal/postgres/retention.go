@@ -21,8 +21,9 @@ var _ retention.Store = RetentionStore{}
 func (RetentionStore) FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) (retention.Policy, error) {
 	p := retention.Defaults
 	p.BoardID = boardID
-	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, updated_at FROM retention_policy WHERE board_id = $1`, boardID).
-		Scan(&p.MessageDays, &p.AbsenceDays, &p.AnnouncementDays, &p.UpdatedAt)
+	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done, updated_at
+		FROM retention_policy WHERE board_id = $1`, boardID).
+		Scan(&p.MessageDays, &p.AbsenceDays, &p.AnnouncementDays, &p.DeleteOnLeave, &p.SingleYear, &p.SingleYearDone, &p.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, nil
 	}
@@ -31,10 +32,58 @@ func (RetentionStore) FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) 
 
 // SavePolicy stores a board's policy.
 func (RetentionStore) SavePolicy(ctx context.Context, db pgx.Tx, p retention.Policy) error {
-	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (board_id) DO UPDATE SET message_days = $2, absence_days = $3, announcement_days = $4, updated_at = now()`,
-		p.BoardID, p.MessageDays, p.AbsenceDays, p.AnnouncementDays)
+	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (board_id) DO UPDATE SET message_days = $2, absence_days = $3, announcement_days = $4, delete_on_leave = $5,
+			single_year = $6, single_year_done = $7, updated_at = now()`,
+		p.BoardID, p.MessageDays, p.AbsenceDays, p.AnnouncementDays, p.DeleteOnLeave, p.SingleYear, p.SingleYearDone)
 	return classify(err, "save retention policy")
+}
+
+// yearEndScope is every registration of a board's schools: $1 is the board.
+const yearEndChildren = `SELECT c.id FROM child c JOIN school sc ON sc.id = c.school_id WHERE sc.board_id = $1`
+
+// YearEnd counts or deletes every registration of a board: its guardians (those with a
+// child in its schools), its children with their absence reports and conversations.
+func (RetentionStore) YearEnd(ctx context.Context, db pgx.Tx, boardID int64, dry bool) ([]retention.Item, []int64, error) {
+	var guardians, children, reports, conversations int
+	if err := db.QueryRow(ctx, `SELECT
+			(SELECT count(DISTINCT gs.guardian_id) FROM guardianship gs WHERE gs.child_id IN (`+yearEndChildren+`)),
+			(SELECT count(*) FROM (`+yearEndChildren+`) x),
+			(SELECT count(*) FROM absence_report r WHERE r.child_id IN (`+yearEndChildren+`)),
+			(SELECT count(*) FROM conversation cv JOIN school sc ON sc.id = cv.school_id WHERE sc.board_id = $1)`, boardID).
+		Scan(&guardians, &children, &reports, &conversations); err != nil {
+		return nil, nil, classify(err, "count registrations")
+	}
+	items := []retention.Item{{Category: "guardian", Count: guardians, Reason: "year_end", Policy: "single_year"},
+		{Category: "child", Count: children, Reason: "year_end", Policy: "single_year"},
+		{Category: "absence_report", Count: reports, Reason: "year_end", Policy: "single_year"},
+		{Category: "conversation", Count: conversations, Reason: "year_end", Policy: "single_year"}}
+	if dry {
+		return items, nil, nil
+	}
+	rows, err := db.Query(ctx, `DELETE FROM guardian g WHERE g.id IN (SELECT gs.guardian_id FROM guardianship gs WHERE gs.child_id IN (`+yearEndChildren+`))
+		RETURNING g.friend_id`, boardID)
+	if err != nil {
+		return nil, nil, classify(err, "delete guardians")
+	}
+	friends, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, nil, classify(err, "delete guardians")
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM conversation cv USING school sc WHERE sc.id = cv.school_id AND sc.board_id = $1`, boardID); err != nil {
+		return nil, nil, classify(err, "delete conversations")
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM child c USING school sc WHERE sc.id = c.school_id AND sc.board_id = $1`, boardID); err != nil {
+		return nil, nil, classify(err, "delete children")
+	}
+	return items, friends, nil
+}
+
+// MarkYearEnd records the school year whose single-year deletion ran.
+func (RetentionStore) MarkYearEnd(ctx context.Context, db pgx.Tx, boardID int64, year int) error {
+	_, err := db.Exec(ctx, `UPDATE retention_policy SET single_year_done = $2 WHERE board_id = $1`, boardID, year)
+	return classify(err, "mark year end")
 }
 
 // retentionRule is one category: the SQL that counts and the SQL that deletes what a
@@ -77,6 +126,19 @@ var retentionRules = []retentionRule{
 		cutoff: func(p retention.Policy, now time.Time) any { return dayBefore(now, p.AbsenceDays) },
 		count:  `SELECT count(*) FROM absence_report r JOIN school sc ON sc.id = r.school_id WHERE sc.board_id = $1 AND r.date_to < $2::date`,
 		delete: `DELETE FROM absence_report r USING school sc WHERE sc.id = r.school_id AND sc.board_id = $1 AND r.date_to < $2::date`},
+	// A child who left (graduation or transfer under a board that keeps their data) has
+	// no guardian; once the periods have removed their reports and conversations, the
+	// child goes too.
+	{category: "child", policy: "absence_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return dayBefore(now, p.AbsenceDays) },
+		count: `SELECT count(*) FROM child c JOIN school sc ON sc.id = c.school_id WHERE sc.board_id = $1 AND $2::date IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM guardianship gs WHERE gs.child_id = c.id)
+			AND NOT EXISTS (SELECT 1 FROM absence_report r WHERE r.child_id = c.id AND r.date_to >= $2::date)
+			AND NOT EXISTS (SELECT 1 FROM conversation cv WHERE cv.child_id = c.id)`,
+		delete: `DELETE FROM child c USING school sc WHERE sc.id = c.school_id AND sc.board_id = $1 AND $2::date IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM guardianship gs WHERE gs.child_id = c.id)
+			AND NOT EXISTS (SELECT 1 FROM absence_report r WHERE r.child_id = c.id)
+			AND NOT EXISTS (SELECT 1 FROM conversation cv WHERE cv.child_id = c.id)`},
 	// Handouts go with their announcement; counted first.
 	{category: "handout", policy: "announcement_days",
 		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.AnnouncementDays) },

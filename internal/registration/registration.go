@@ -241,6 +241,13 @@ type Store interface {
 	VerifyLinkLIFF(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error
 
 	RecordDeletion(ctx context.Context, db pgx.Tx, d Deletion) error
+	// FindChildScope returns a child's school (and board).
+	FindChildScope(ctx context.Context, db pgx.Tx, childID int64) (ChildScope, error)
+	// DeleteOnLeave reads whether the board deletes a leaving child's data.
+	DeleteOnLeave(ctx context.Context, db pgx.Tx, boardID int64) (bool, error)
+	// DeleteChild ends a child's registrations and, unless keepData, deletes the child
+	// with everything about them; it says what went.
+	DeleteChild(ctx context.Context, db pgx.Tx, childID int64, keepData bool) (Left, error)
 }
 
 // Request is a registration waiting for (or decided by) the school, as staff see it.
@@ -258,6 +265,26 @@ type Request struct {
 	ChildName      vault.Personal
 	Status         string
 	CreatedAt      time.Time
+}
+
+// ChildScope is where a child belongs.
+type ChildScope struct {
+	BoardID, SchoolID, ClassID int64
+}
+
+// Left is what deleting a child removed: each guardian's link (and how many children
+// the guardian still has), the absence reports and the conversations.
+type Left struct {
+	ClassID        int64
+	Guardians      []LeftGuardian
+	AbsenceReports int
+	Conversations  int
+}
+
+// LeftGuardian is a guardian of a deleted child.
+type LeftGuardian struct {
+	GuardianID, FriendID int64
+	Remaining            int
 }
 
 // Member is a child of a class with their guardians, for the class page.

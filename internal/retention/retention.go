@@ -19,11 +19,20 @@ type Policy struct {
 	MessageDays      int
 	AbsenceDays      int
 	AnnouncementDays int
-	UpdatedAt        time.Time
+	// DeleteOnLeave deletes a child's data when they graduate or move away (seed 004);
+	// off, their registrations end and the data stays for the periods above.
+	DeleteOnLeave bool
+	// SingleYear is the single-year registration of seed 001: on the first night of
+	// April every registration of the board is deleted.
+	SingleYear bool
+	// SingleYearDone is the school year whose single-year deletion last ran.
+	SingleYearDone int
+	UpdatedAt      time.Time
 }
 
-// Defaults apply to a board that has set no policy: two years each.
-var Defaults = Policy{MessageDays: 730, AbsenceDays: 730, AnnouncementDays: 730}
+// Defaults apply to a board that has set no policy: two years each, and a leaving
+// child's data deleted.
+var Defaults = Policy{MessageDays: 730, AbsenceDays: 730, AnnouncementDays: 730, DeleteOnLeave: true}
 
 // Limits of a retention period, in days.
 const (
@@ -58,6 +67,11 @@ type Store interface {
 	// Apply counts (dry) or deletes what a board keeps past its policy at now, and
 	// returns the handouts' file keys to remove after the transaction.
 	Apply(ctx context.Context, db pgx.Tx, p Policy, now time.Time, dry bool) ([]Item, []string, error)
+	// YearEnd counts (dry) or deletes every registration of a board (single-year
+	// registration) and returns the LINE friends whose registration ended.
+	YearEnd(ctx context.Context, db pgx.Tx, boardID int64, dry bool) ([]Item, []int64, error)
+	// MarkYearEnd records the school year whose single-year deletion ran.
+	MarkYearEnd(ctx context.Context, db pgx.Tx, boardID int64, year int) error
 	RecordRun(ctx context.Context, db pgx.Tx, boardID int64, runID, actor string, items []Item) error
 	FindRecords(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) ([]Record, error)
 	BoardIDs(ctx context.Context, db pgx.Tx) ([]int64, error)

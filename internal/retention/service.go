@@ -34,6 +34,10 @@ type Service struct {
 	// T translates into a language (certificates are printed in Japanese).
 	T   func(lang, id string, data map[string]any) string
 	Now func() time.Time
+	// EndFriends finishes ending the registrations of LINE friends whose guardians the
+	// single-year deletion removed (copies wiped, told, guest menu); it returns how many
+	// copies it wiped.
+	EndFriends func(ctx context.Context, tx pgx.Tx, friendIDs []int64) (int, error)
 }
 
 func (s *Service) now() time.Time {
@@ -83,11 +87,22 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy) error {
 	}
 	p.BoardID = a.BoardID
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		old, err := s.Store.FindPolicy(ctx, tx, a.BoardID)
+		if err != nil {
+			return err
+		}
+		// Switched on, the single-year deletion first runs at the end of this school
+		// year, never at once.
+		p.SingleYearDone = old.SingleYearDone
+		if p.SingleYear && !old.SingleYear {
+			p.SingleYearDone = school.YearOf(s.now())
+		}
 		if err := s.Store.SavePolicy(ctx, tx, p); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.policy",
-			BoardID: a.BoardID, Detail: map[string]any{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays}})
+			BoardID: a.BoardID, Detail: map[string]any{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays,
+				"delete_on_leave": p.DeleteOnLeave, "single_year": p.SingleYear}})
 	})
 }
 
@@ -128,9 +143,30 @@ func (s *Service) apply(ctx context.Context, boardID int64, dry bool, actor stri
 		if err != nil {
 			return err
 		}
-		if items, keys, err = s.Store.Apply(ctx, tx, p, s.now(), dry); err != nil {
+		if p.SingleYear && school.YearOf(s.now()) > p.SingleYearDone {
+			ye, friends, err := s.Store.YearEnd(ctx, tx, boardID, dry)
+			if err != nil {
+				return err
+			}
+			if !dry {
+				copies := 0
+				if s.EndFriends != nil {
+					if copies, err = s.EndFriends(ctx, tx, friends); err != nil {
+						return err
+					}
+				}
+				ye = append(ye, Item{Category: "line_copy", Count: copies, Reason: "year_end", Policy: "single_year"})
+				if err := s.Store.MarkYearEnd(ctx, tx, boardID, school.YearOf(s.now())); err != nil {
+					return err
+				}
+			}
+			items = append(items, ye...)
+		}
+		more, k, err := s.Store.Apply(ctx, tx, p, s.now(), dry)
+		if err != nil {
 			return err
 		}
+		items, keys = append(items, more...), k
 		if dry {
 			return nil
 		}
@@ -139,7 +175,7 @@ func (s *Service) apply(ctx context.Context, boardID int64, dry bool, actor stri
 		}
 		detail := map[string]any{}
 		for _, it := range items {
-			detail[it.Category] = it.Count
+			detail[it.Reason+"."+it.Category] = it.Count
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: who, Action: "retention.run", BoardID: boardID, Detail: detail})
 	})

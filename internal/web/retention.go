@@ -29,7 +29,7 @@ func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := view.Form{Values: map[string]string{"message_days": strconv.Itoa(p.MessageDays), "absence_days": strconv.Itoa(p.AbsenceDays),
-		"announcement_days": strconv.Itoa(p.AnnouncementDays)}}
+		"announcement_days": strconv.Itoa(p.AnnouncementDays), "delete_on_leave": onOff(p.DeleteOnLeave), "single_year": onOff(p.SingleYear)}}
 	s.showRetention(w, r, f, "", http.StatusOK)
 }
 
@@ -49,7 +49,12 @@ func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Fo
 	}
 	v := view.RetentionPage{From: from.Format("2006-01-02"), To: now.Format("2006-01-02"), Done: done}
 	for _, it := range items {
-		v.Preview = append(v.Preview, view.RetentionRow{Category: loc.T("retention.category." + it.Category), Policy: it.Category, Count: it.Count})
+		row := view.RetentionRow{Category: loc.T("retention.category." + it.Category), Policy: it.Category, Count: it.Count}
+		if it.Reason != "retention" {
+			row.Category += "（" + loc.T("retention.reason."+it.Reason) + "）"
+			row.Policy = it.Reason + "-" + it.Category
+		}
+		v.Preview = append(v.Preview, row)
 	}
 	for i := len(records) - 1; i >= 0; i-- {
 		x := records[i]
@@ -70,8 +75,8 @@ func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Fo
 
 func (s *Server) saveRetention(w http.ResponseWriter, r *http.Request) {
 	limitForm(w, r)
-	f := formOf(r, "message_days", "absence_days", "announcement_days")
-	var p retention.Policy
+	f := formOf(r, "message_days", "absence_days", "announcement_days", "delete_on_leave", "single_year")
+	p := retention.Policy{DeleteOnLeave: f.V("delete_on_leave") == "on", SingleYear: f.V("single_year") == "on"}
 	p.MessageDays, _ = strconv.Atoi(f.V("message_days"))
 	p.AbsenceDays, _ = strconv.Atoi(f.V("absence_days"))
 	p.AnnouncementDays, _ = strconv.Atoi(f.V("announcement_days"))
@@ -104,7 +109,7 @@ func (s *Server) runRetention(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := view.Form{Values: map[string]string{"message_days": strconv.Itoa(p.MessageDays), "absence_days": strconv.Itoa(p.AbsenceDays),
-		"announcement_days": strconv.Itoa(p.AnnouncementDays)}}
+		"announcement_days": strconv.Itoa(p.AnnouncementDays), "delete_on_leave": onOff(p.DeleteOnLeave), "single_year": onOff(p.SingleYear)}}
 	s.showRetention(w, r, f, localizer(r).T("retention.ran", map[string]any{"Count": n}), http.StatusOK)
 }
 
@@ -121,4 +126,11 @@ func (s *Server) retentionCertificate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	servePDF(w, "消去証明書_"+from.Format("20060102")+"-"+to.Format("20060102")+".pdf", pdf)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return ""
 }

@@ -72,6 +72,7 @@ func (s *Server) Handler() http.Handler {
 			// Teachers' pages.
 			r.Get("/staff/", s.staffHome)
 			r.Get("/staff/classes/{classID}", s.classPage)
+			r.Post("/staff/children/{childID}/transfer", s.transferOut)
 			r.Get("/staff/absences", s.absenceListPage)
 			r.Get("/staff/absences/rows", s.absenceRows)
 			r.Post("/staff/absences/acknowledge", s.absenceAcknowledge)

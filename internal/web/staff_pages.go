@@ -75,10 +75,11 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year}
+	page := view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year,
+		Transfer: authz.Check(authz.ActorFrom(r.Context()), authz.ManageStructure, authz.Target{BoardID: v.School.BoardID, SchoolID: v.School.ID}) == nil}
 	loc := localizer(r)
 	for _, m := range members {
-		vm := view.Member{Child: m.ChildName.Reveal()}
+		vm := view.Member{ChildID: strconv.FormatInt(m.ChildID, 10), Child: m.ChildName.Reveal()}
 		for _, g := range m.Guardians {
 			vm.Guardians = append(vm.Guardians, view.MemberGuardian{Nickname: g.Nickname.Reveal(), Status: loc.T("reg.status." + g.Status),
 				Verified: g.Status == "verified", Active: g.Active})
@@ -130,4 +131,20 @@ func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
 	s.endSession(r.Context())
 	s.flash(r, "account.signed_out_all")
 	http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
+}
+
+// transferOut marks a child as moved to another school (転出).
+func (s *Server) transferOut(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "childID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.Registration.TransferOut(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.flash(r, "class.transferred")
+	seeOther(w, r, "/staff/classes/"+strconv.FormatInt(n.ClassID, 10))
 }

@@ -11,6 +11,7 @@ type Approval struct {
 
 // Member is a class member on the class page.
 type Member struct {
+	ChildID   string
 	Child     string
 	Guardians []MemberGuardian
 }

@@ -1,0 +1,161 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/demo"
+)
+
+// familyChildren returns the guardian and child of each family, by child.
+func familyChildren(t *testing.T, w *lineWorld) (guardians, children []int64) {
+	t.Helper()
+	rows, err := w.app.Services().Pool.Query(context.Background(), `SELECT guardian_id, child_id FROM guardianship ORDER BY child_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, c int64
+		if err := rows.Scan(&g, &c); err != nil {
+			t.Fatal(err)
+		}
+		guardians, children = append(guardians, g), append(children, c)
+	}
+	return guardians, children
+}
+
+// addAbsence stores a report for a child, dated day.
+func addAbsence(t *testing.T, w *lineWorld, guardian, child, schoolID, classID int64, day time.Time) {
+	t.Helper()
+	s := w.app.Services()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		rep := &absence.Report{ChildID: child, GuardianID: guardian, SchoolID: schoolID, ClassID: classID, Kind: "absent",
+			From: day, To: day, Detail: absence.Detail{Reason: "illness"}, Status: absence.Sent}
+		_, err := s.Absence.Store.SaveReport(ctx, tx, rep, []byte{byte(child), byte(guardian), 7})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func count(t *testing.T, w *lineWorld, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := w.app.Services().Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestTransferOut: the school administrator marks a child 転出 on the class page; the
+// child, their reports and their only guardian's registration are deleted with deletion
+// records under the school, and the parent is told in LINE. The class's teacher may
+// not. Under a board that keeps a leaving child's data, the registration ends but the
+// report stays until the retention period removes it, and then the child goes too.
+func TestTransferOut(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	logins, err := demo.SeedStaff(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reach, _ := cityFamilies(t, w, 3, false)
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	guardians, children := familyChildren(t, w)
+	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
+	addAbsence(t, w, guardians[1], children[1], sakuraID, class11, time.Now())
+
+	kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
+	classPath := "/staff/classes/" + strconv.FormatInt(class11, 10)
+	if got := kocho.get(classPath).doc.Find(`[data-testid="transfer"]`).Length(); got != 3 {
+		t.Fatalf("the administrator sees %d 転出 buttons, want 3", got)
+	}
+	tannin := newStaffClientSignedIn(t, w, logins, "sakura.tannin11")
+	if got := tannin.get(classPath).doc.Find(`[data-testid="transfer"]`).Length(); got != 0 {
+		t.Fatalf("the homeroom teacher sees %d 転出 buttons", got)
+	}
+	if r := tannin.post("/staff/children/"+strconv.FormatInt(children[0], 10)+"/transfer", nil); r.status != http.StatusForbidden {
+		t.Fatalf("the homeroom teacher's 転出: %d", r.status)
+	}
+	r := kocho.post("/staff/children/"+strconv.FormatInt(children[0], 10)+"/transfer", nil)
+	if r.status != http.StatusSeeOther || r.location != classPath {
+		t.Fatalf("転出: %d → %q", r.status, r.location)
+	}
+	if got := kocho.get(classPath).doc.Find(`[data-testid="member"]`).Length(); got != 2 {
+		t.Fatalf("the class lists %d children after the transfer, want 2", got)
+	}
+	if n := count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[0]); n != 0 {
+		t.Fatal("the child is still stored")
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardian WHERE id = $1`, guardians[0]); n != 0 {
+		t.Fatal("the guardian left with no child is still registered")
+	}
+	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[0]); n != 0 {
+		t.Fatal("the child's absence report is still stored")
+	}
+	want := map[string]int{"child": 1, "guardian": 1, "guardianship": 1, "absence_report": 1}
+	for cat, n := range want {
+		if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = $1 AND school_id = $2`, cat, sakuraID); got != n {
+			t.Errorf("deletion records of %s: %d, want %d", cat, got, n)
+		}
+	}
+	waitBotText(t, w, reach[0].ID, "転出にともない", 1)
+	if received(w, reach[1].ID, "転出にともない") != 0 {
+		t.Fatal("another parent was told of the transfer")
+	}
+	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'child.transfer_out'`); n != 1 {
+		t.Fatalf("%d audit events of the transfer", n)
+	}
+
+	// A board that keeps a leaving child's data.
+	if _, err := s.Pool.Exec(context.Background(), `INSERT INTO retention_policy (board_id, delete_on_leave)
+		SELECT board_id, false FROM school WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	if r := kocho.post("/staff/children/"+strconv.FormatInt(children[1], 10)+"/transfer", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("second 転出: %d", r.status)
+	}
+	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[1]); n != 1 {
+		t.Fatal("the kept child's absence report is gone")
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardianship WHERE child_id = $1`, children[1]); n != 0 {
+		t.Fatal("the kept child still has a guardian")
+	}
+	if got := kocho.get(classPath).doc.Find(`[data-testid="member"]`).Length(); got != 1 {
+		t.Fatalf("the class lists %d children, want 1", got)
+	}
+	if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = 'child'`); got != 1 {
+		t.Fatalf("the kept child was recorded as deleted (%d)", got)
+	}
+	waitBotText(t, w, reach[1].ID, "転出にともない", 1)
+	// Past the period, the report goes, and with it the child.
+	if _, err := s.Pool.Exec(context.Background(), `UPDATE absence_report SET date_from = date_from - 800, date_to = date_to - 800 WHERE child_id = $1`, children[1]); err != nil {
+		t.Fatal(err)
+	}
+	var boardID int64
+	_ = s.Pool.QueryRow(context.Background(), `SELECT board_id FROM school WHERE id = $1`, sakuraID).Scan(&boardID)
+	items, err := s.Retention.Apply(context.Background(), boardID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, it := range items {
+		got[it.Category] += it.Count
+	}
+	if got["absence_report"] != 1 || got["child"] != 1 {
+		t.Fatalf("retention after the kept transfer: %v", got)
+	}
+	if n := count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[1]); n != 0 {
+		t.Fatal("the kept child outlived their data")
+	}
+}
