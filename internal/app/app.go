@@ -112,6 +112,7 @@ func (a *App) Start(ctx context.Context) error {
 		InboxHub:     a.inboxHub,
 		Announce:     a.services.Announce,
 		Retention:    a.services.Retention,
+		Rollover:     a.services.Rollover,
 		Reports:      a.services.Reports,
 	}
 	a.httpServer = &http.Server{

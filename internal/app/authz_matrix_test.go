@@ -168,6 +168,8 @@ func matrix() map[string]matrixRow {
 		"POST /p/register/{token}/liff":             {want: everyone(public)},
 		"POST /p/update/{token}/liff":               {want: everyone(public)},
 		"GET /p/absence/{token}":                    {want: everyone(public)},
+		"GET /p/rollover/{token}":                   {want: everyone(public)},
+		"POST /p/rollover/{token}":                  {want: everyone(public)},
 		"POST /p/absence/{token}":                   {want: everyone(public)},
 		"POST /p/absence/{token}/cancel/{reportID}": {want: everyone(public)},
 		"GET /staff/absences":                       {want: absenceLists()},
@@ -280,7 +282,16 @@ func matrix() map[string]matrixRow {
 		"POST /admin/schools/{schoolID}/roster/import":  {want: schoolAdminOnly(), form: func(map[string]string) url.Values { return url.Values{"kind": {"classes"}} }},
 		"GET /admin/schools/{schoolID}/roster/export":   {want: schoolAdminOnly()},
 		"GET /admin/schools/{schoolID}/audit":           {want: schoolAdminOnly()},
-		"GET /admin/schools/{schoolID}/audit/export":    {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/rollover":        {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/rollover/copy":  {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/rollover/plan": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
+			y, _ := strconv.Atoi(ids["year"])
+			return url.Values{"graduating": {"6"}, "switch_on": {strconv.Itoa(y+1) + "-04-06"}}
+		}},
+		// Asked before February and switched before April, the page says why (409).
+		"POST /admin/schools/{schoolID}/rollover/ask":    {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/rollover/switch": {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/audit/export":     {want: schoolAdminOnly()},
 	}
 }
 
@@ -429,8 +440,9 @@ func classify(r response) outcome {
 		return notFound
 	case r.status < 400:
 		return ok
-	case r.status == http.StatusUnprocessableEntity:
-		// The request was authorised and its input checked: the form came back.
+	case r.status == http.StatusUnprocessableEntity, r.status == http.StatusConflict:
+		// The request was authorised and its input or the state checked: the form came
+		// back with the reason (a rollover's parents asked before February).
 		return ok
 	}
 	return outcome(fmt.Sprintf("status %d", r.status))

@@ -7,6 +7,7 @@ import (
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/retention"
+	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/schema"
 	"log/slog"
 	"strings"
@@ -57,6 +58,8 @@ type Services struct {
 	Retention *retention.Service
 	// Reports are the monthly operations reports.
 	Reports *report.Service
+	// Rollover is the school year's turn (年度更新).
+	Rollover *rollover.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -115,6 +118,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	periodic = append(periodic, s.Retention.Workers(workers)...)
+	s.Rollover = &rollover.Service{Pool: pool, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Registration: s.Registration,
+		LINE: s.LINE, Audit: al, T: s.Registration.T}
+	periodic = append(periodic, s.Rollover.Workers(workers)...)
 	s.Reports = &report.Service{Pool: pool, Store: postgres.ReportStore{}, Audit: al, FontPath: cfg.PDFFont, T: s.Registration.T,
 		Quota: func(ctx context.Context, channelID int64) (int64, bool) {
 			ch, err := s.LINE.Store.FindChannel(ctx, pool, channelID)

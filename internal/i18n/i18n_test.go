@@ -173,7 +173,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		case "inbox.image_":
 			codes = []string{"pending", "unavailable"}
 		case "channel.purpose.":
-			codes = []string{"welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety", "other"}
+			codes = []string{"welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety", "rollover", "other"}
 		}
 		for _, c := range codes {
 			ids = append(ids, prefix+c)

@@ -91,3 +91,28 @@ func Stop(ctx context.Context, c *Client) error {
 	}
 	return c.Stop(ctx)
 }
+
+// Daily is River's schedule for a job every day at a fixed hour in Asia/Tokyo: it runs
+// whether or not the instances restart in between (an interval counted from start
+// might never come round on a system deployed every day).
+func Daily(hour int) river.PeriodicSchedule { return daily{hour: hour} }
+
+type daily struct{ hour int }
+
+var tokyo = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		return time.FixedZone("JST", 9*3600)
+	}
+	return l
+}()
+
+// Next returns the next run after current.
+func (d daily) Next(current time.Time) time.Time {
+	t := current.In(tokyo)
+	next := time.Date(t.Year(), t.Month(), t.Day(), d.hour, 0, 0, 0, tokyo)
+	if !next.After(t) {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next
+}

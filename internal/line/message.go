@@ -125,3 +125,15 @@ func sdkMessages(ms []Message) []messaging_api.MessageInterface {
 	}
 	return out
 }
+
+// TrimUTF16 shortens s to n UTF-16 units (LINE's count), ending with "…".
+func TrimUTF16(s string, n int) string {
+	if UTF16Len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	for UTF16Len(string(r))+1 > n {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}

@@ -69,7 +69,7 @@ func (s *Service) sendLink(ctx context.Context, tx pgx.Tx, in *line.Incoming, pu
 	}
 	text := s.T(lang, textID, map[string]any{"School": names})
 	label := s.T(lang, "reg.line.button_"+purpose, nil)
-	return s.reply(ctx, tx, in, line.Message{Text: trimUTF16(text, line.MaxButtonsTextLength), AltText: text,
+	return s.reply(ctx, tx, in, line.Message{Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
 		Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}})
 }
 
@@ -93,14 +93,3 @@ func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m lin
 	return err
 }
 
-// trimUTF16 shortens s to n UTF-16 units (LINE's count), ending with "…".
-func trimUTF16(s string, n int) string {
-	if line.UTF16Len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	for line.UTF16Len(string(r))+1 > n {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
-}

@@ -62,6 +62,7 @@ const (
 	PurposeUpdate   = "update"
 	PurposeAbsence  = "absence"
 	PurposeHandouts = "handouts"
+	PurposeRollover = "rollover"
 )
 
 // IssueLink stores a new link of purpose for a friend inside tx and returns its URL
@@ -93,6 +94,16 @@ func hash(b []byte) []byte {
 // nonce and a MAC over it and the purpose, so a forged or altered token is refused
 // before the database is asked.
 func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string) (string, error) {
+	ttl := s.LinkTTL
+	if ttl == 0 {
+		ttl = DefaultLinkTTL
+	}
+	return s.IssueLinkUntil(ctx, tx, friendID, purpose, s.now().Add(ttl))
+}
+
+// IssueLinkUntil stores a new link of purpose that works until expires (the year
+// rollover's confirmation lasts until the new year starts) and returns its URL.
+func (s *Service) IssueLinkUntil(ctx context.Context, tx pgx.Tx, friendID int64, purpose string, expires time.Time) (string, error) {
 	nonce := make([]byte, 18)
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
@@ -101,11 +112,7 @@ func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, friendID int64, purp
 	if err != nil {
 		return "", err
 	}
-	ttl := s.LinkTTL
-	if ttl == 0 {
-		ttl = DefaultLinkTTL
-	}
-	if err := s.Store.CreateLink(ctx, tx, hash(nonce), friendID, purpose, s.now().Add(ttl)); err != nil {
+	if err := s.Store.CreateLink(ctx, tx, hash(nonce), friendID, purpose, expires); err != nil {
 		return "", err
 	}
 	token := base64.RawURLEncoding.EncodeToString(append(nonce, mac[:12]...))

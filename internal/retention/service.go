@@ -256,21 +256,6 @@ func (w *applyWorker) Work(ctx context.Context, _ *river.Job[ApplyArgs]) error {
 	return failed
 }
 
-// nightly is River's schedule for a job every day at a fixed hour in Asia/Tokyo: it
-// runs whether or not the instances restart in between (an interval counted from start
-// might never come round on a system deployed every day).
-type nightly struct{ hour int }
-
-// Next returns the next run after current.
-func (n nightly) Next(current time.Time) time.Time {
-	t := current.In(school.Tokyo)
-	next := time.Date(t.Year(), t.Month(), t.Day(), n.hour, 0, 0, 0, school.Tokyo)
-	if !next.After(t) {
-		next = next.AddDate(0, 0, 1)
-	}
-	return next
-}
-
 // RunHour is the hour (Asia/Tokyo) the daily job runs: at night, away from the
 // morning's absence reports.
 const RunHour = 2
@@ -279,6 +264,6 @@ const RunHour = 2
 // instance).
 func (s *Service) Workers(w *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(w, &applyWorker{s: s})
-	return []*river.PeriodicJob{river.NewPeriodicJob(nightly{hour: RunHour},
+	return []*river.PeriodicJob{river.NewPeriodicJob(jobs.Daily(RunHour),
 		func() (river.JobArgs, *river.InsertOpts) { return ApplyArgs{}, nil }, nil)}
 }

@@ -537,3 +537,9 @@ func ParseYear(s string) (int, error) {
 	}
 	return y, nil
 }
+
+// Authorize reads a school inside tx for an action of the signed-in person: a school
+// out of their reach is not found, one they see but may not act on is forbidden.
+func (s *Service) Authorize(ctx context.Context, tx pgx.Tx, schoolID int64, act authz.Action) (School, error) {
+	return s.school(ctx, tx, schoolID, act)
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/retention"
+	"github.com/renraku/renraku/internal/rollover"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -65,6 +66,8 @@ type Server struct {
 	Retention *retention.Service
 	// Reports are the monthly operations reports.
 	Reports *report.Service
+	// Rollover is the school year's turn (年度更新).
+	Rollover *rollover.Service
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

@@ -19,6 +19,7 @@ const (
 	TabChannel   = "channel"
 	TabRoster    = "roster"
 	TabAudit     = "audit"
+	TabRollover  = "rollover"
 )
 
 // SchoolHead is the top of every console page of one school.

@@ -1,15 +1,13 @@
-package retention
+package jobs
 
 import (
 	"testing"
 	"time"
-
-	"github.com/renraku/renraku/internal/school"
 )
 
-func TestNightlyRunsAtTwoInTokyo(t *testing.T) {
+func TestDailyRunsAtTheHourInTokyo(t *testing.T) {
 	t.Parallel()
-	n := nightly{hour: RunHour}
+	n := Daily(2)
 	for in, want := range map[string]string{
 		"2026-12-01T01:59:00+09:00": "2026-12-01T02:00:00+09:00",
 		"2026-12-01T02:00:00+09:00": "2026-12-02T02:00:00+09:00",
@@ -18,7 +16,8 @@ func TestNightlyRunsAtTwoInTokyo(t *testing.T) {
 	} {
 		at, _ := time.Parse(time.RFC3339, in)
 		w, _ := time.Parse(time.RFC3339, want)
-		if got := n.Next(at); !got.Equal(w) || got.Location() != school.Tokyo {
+		got := n.Next(at)
+		if _, off := got.Zone(); !got.Equal(w) || off != 9*3600 {
 			t.Errorf("Next(%s) = %s, want %s", in, got, want)
 		}
 	}

@@ -1,0 +1,301 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// classID returns the ID of a school's class of a year by its label (2年1組).
+func classID(t *testing.T, w *lineWorld, schoolID int64, year int, label string) int64 {
+	t.Helper()
+	var id int64
+	if err := w.app.Services().Pool.QueryRow(context.Background(), `SELECT id FROM class WHERE school_id = $1 AND year = $2 AND grade::text || '年' || name = $3`,
+		schoolID, year, label).Scan(&id); err != nil {
+		t.Fatalf("class %d %s: %v", year, label, err)
+	}
+	return id
+}
+
+func clubID(t *testing.T, w *lineWorld, schoolID int64, year int, name string) int64 {
+	t.Helper()
+	var id int64
+	if err := w.app.Services().Pool.QueryRow(context.Background(), `SELECT id FROM club WHERE school_id = $1 AND year = $2 AND name = $3`,
+		schoolID, year, name).Scan(&id); err != nil {
+		t.Fatalf("club %d %s: %v", year, name, err)
+	}
+	return id
+}
+
+// TestYearRollover is 年度更新 end to end: the administrator copies this year's
+// structure into the next, saves the plan (6年 graduates, the switch on the first
+// school day), is refused asking parents before February, then asks in March; parents
+// confirm through their LINE links (a wrong class is refused and changes nothing); the
+// unconfirmed child is listed; the nightly switch on the day makes the new year
+// current: graduates' data goes with deletion records, their parents are told, a
+// guardian with a younger child stays, confirmed children move, the unconfirmed one is
+// placed by default and waits for approval, and an announcement scheduled to last
+// year's class is cancelled.
+func TestYearRollover(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	year := sakura.CurrentYear
+	next := year + 1
+	users, err := w.sim.AddFriends(w.ch.LineChannelID, 4, "ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A: 1年1組 (will confirm 2年1組 and a club); B: 6年1組 only (graduates);
+	// C: 2年1組 (never confirms); D: 3年1組 and a 6年1組 sibling.
+	labels := []string{"1年1組", "6年1組", "2年1組", "3年1組"}
+	var fams []postgres.Family
+	for i, u := range users {
+		fams = append(fams, postgres.Family{UserID: u.ID, ChannelID: w.ch.ID, SchoolID: sakura.ID, ClassID: classID(t, w, sakura.ID, year, labels[i]),
+			Nickname: fmt.Sprintf("保護者%c", 'A'+i), ChildName: fmt.Sprintf("児童%c", 'A'+i), Verified: true, Following: true})
+	}
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, fams); err != nil {
+		t.Fatal(err)
+	}
+	guardians, children := familyChildren(t, w)
+	soccer := clubID(t, w, sakura.ID, year, "サッカークラブ")
+	if _, err := s.Pool.Exec(ctx, `INSERT INTO child_club (child_id, club_id) VALUES ($1, $2)`, children[0], soccer); err != nil {
+		t.Fatal(err)
+	}
+	var sibling int64
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		st := s.Registration.Store
+		if sibling, err = st.FindOrCreateChild(ctx, tx, sakura.ID, classID(t, w, sakura.ID, year, "6年1組"), vault.Personal("児童D姉")); err != nil {
+			return err
+		}
+		_, err := st.LinkChild(ctx, tx, guardians[3], sibling, registration.Verified, "code")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAbsence(t, w, guardians[1], children[1], sakura.ID, classID(t, w, sakura.ID, year, "6年1組"), time.Now())
+
+	kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
+	base := "/admin/schools/" + strconv.FormatInt(sakura.ID, 10) + "/rollover"
+	if r := kocho.get(base); r.status != http.StatusOK || !strings.Contains(r.body, strconv.Itoa(next)+"年度への年度更新") {
+		t.Fatalf("rollover page: %d", r.status)
+	}
+	// Before anything is prepared, asking and switching are refused with the reason.
+	if r := kocho.post(base+"/ask", nil); r.status != http.StatusConflict || !strings.Contains(r.body, "卒業する学年と切り替え日を保存") {
+		t.Fatalf("asking before a plan: %d", r.status)
+	}
+	if r := kocho.post(base+"/switch", nil); r.status != http.StatusConflict || !strings.Contains(r.body, "4月1日から") {
+		t.Fatalf("switching in %d: %d", year, r.status)
+	}
+	if r := kocho.post(base+"/copy", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("copy: %d", r.status)
+	}
+	if n := count(t, w, `SELECT count(*) FROM class WHERE school_id = $1 AND year = $2`, sakura.ID, next); n != 7 {
+		t.Fatalf("%d classes copied, want 7", n)
+	}
+	if n := count(t, w, `SELECT count(*) FROM club WHERE school_id = $1 AND year = $2`, sakura.ID, next); n != 2 {
+		t.Fatalf("%d clubs copied, want 2", n)
+	}
+	duties := count(t, w, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, sakura.ID, year)
+	if n := count(t, w, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, sakura.ID, next); n != duties || n == 0 {
+		t.Fatalf("%d duties copied, want %d", n, duties)
+	}
+	kocho.post(base+"/copy", nil) // again: nothing doubles
+	if n := count(t, w, `SELECT count(*) FROM class WHERE school_id = $1 AND year = $2`, sakura.ID, next); n != 7 {
+		t.Fatalf("copying twice made %d classes", n)
+	}
+	// The plan: a bad day and no grade are refused.
+	if r := kocho.post(base+"/plan", url.Values{"switch_on": {strconv.Itoa(next) + "-05-06"}}); r.status != http.StatusUnprocessableEntity ||
+		r.doc.Find(`[data-testid="error-graduating"]`).Length() != 1 || r.doc.Find(`[data-testid="error-switch_on"]`).Length() != 1 {
+		t.Fatalf("a bad plan: %d", r.status)
+	}
+	switchOn := strconv.Itoa(next) + "-04-06"
+	if r := kocho.post(base+"/plan", url.Values{"graduating": {"6"}, "switch_on": {switchOn}}); r.status != http.StatusSeeOther {
+		t.Fatalf("plan: %d %s", r.status, string(w.logs.Bytes()))
+	}
+	// Before February, parents are not asked yet.
+	if r := kocho.post(base+"/ask", nil); r.status != http.StatusConflict || !strings.Contains(r.body, "2月1日から") {
+		t.Fatalf("asking in December: %d", r.status)
+	}
+	march := time.Date(next, time.March, 2, 10, 0, 0, 0, school.Tokyo)
+	s.Rollover.Now = func() time.Time { return march }
+	if r := kocho.post(base+"/ask", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("ask: %d %s", r.status, r.body)
+	}
+	linkA := linkIn(t, w, users[0].ID, "学年・組と部活動の確認", 1)
+	linkC := linkIn(t, w, users[2].ID, "学年・組と部活動の確認", 1)
+	linkD := linkIn(t, w, users[3].ID, "学年・組と部活動の確認", 1)
+	if received(w, users[1].ID, "学年・組と部活動の確認") != 0 {
+		t.Fatal("the parent of a graduating child only was asked")
+	}
+	_ = linkC
+
+	// A: the page is pre-filled with 2年1組 and the same club of the next year.
+	next21, next31, next41 := classID(t, w, sakura.ID, next, "2年1組"), classID(t, w, sakura.ID, next, "3年1組"), classID(t, w, sakura.ID, next, "4年1組")
+	nextSoccer := clubID(t, w, sakura.ID, next, "サッカークラブ")
+	pa := newParentBrowser(t)
+	r := pa.get(linkA)
+	if r.status != http.StatusOK {
+		t.Fatalf("A's page: %d", r.status)
+	}
+	if got, _ := r.doc.Find(`[data-testid="rollover-class"] option[selected]`).Attr("value"); got != strconv.FormatInt(next21, 10) {
+		t.Fatalf("A's class is pre-filled with %s, want 2年1組 (%d)", got, next21)
+	}
+	if got, _ := r.doc.Find(`input[type=checkbox][checked]`).Attr("value"); got != strconv.FormatInt(nextSoccer, 10) {
+		t.Fatalf("A's club is pre-filled with %q", got)
+	}
+	child := strconv.FormatInt(children[0], 10)
+	// This year's class is not a choice: refused, nothing stored.
+	r = pa.post(linkA, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(fams[0].ClassID, 10)}})
+	if r.status != http.StatusUnprocessableEntity || r.doc.Find(`[data-testid="error-class_`+child+`"]`).Length() != 1 {
+		t.Fatalf("a wrong class: %d", r.status)
+	}
+	if n := count(t, w, `SELECT count(*) FROM child_next`); n != 0 {
+		t.Fatal("a refused choice was stored")
+	}
+	r = pa.post(linkA, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(next21, 10)},
+		"clubs_" + child: {strconv.FormatInt(nextSoccer, 10)}})
+	if r.status != http.StatusOK || r.doc.Find(`[data-testid="rollover-parent-done"]`).Length() != 1 {
+		t.Fatalf("A's confirmation: %d", r.status)
+	}
+	// D: the graduating sibling has nothing to confirm; the other goes to 4年1組.
+	pd := newParentBrowser(t)
+	r = pd.get(linkD)
+	if r.doc.Find(`[data-testid="rollover-child"]`).Length() != 2 || r.doc.Find(`[data-testid="rollover-graduating"]`).Length() != 1 {
+		t.Fatalf("D's page lists %d children", r.doc.Find(`[data-testid="rollover-child"]`).Length())
+	}
+	child = strconv.FormatInt(children[3], 10)
+	if r = pd.post(linkD, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(next41, 10)}}); r.status != http.StatusOK {
+		t.Fatalf("D's confirmation: %d", r.status)
+	}
+	// Staff see who has not confirmed.
+	r = kocho.get(base)
+	if got := r.doc.Find(`[data-testid="rollover-confirmed"]`).Text(); got != "2" {
+		t.Fatalf("confirmed: %q", got)
+	}
+	if got := r.doc.Find(`[data-testid="rollover-graduates"]`).Text(); got != "2" {
+		t.Fatalf("graduates: %q", got)
+	}
+	if rows := r.doc.Find(`[data-testid="rollover-waiting"]`); rows.Length() != 1 || !strings.Contains(rows.Text(), "児童C") || !strings.Contains(rows.Text(), "2年1組") {
+		t.Fatalf("waiting: %q", rows.Text())
+	}
+	// Asking again reminds only C.
+	if r := kocho.post(base+"/ask", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("remind: %d", r.status)
+	}
+	linkIn(t, w, users[2].ID, "学年・組と部活動の確認", 2)
+	if received(w, users[0].ID, "学年・組と部活動の確認") != 1 {
+		t.Fatal("a parent who confirmed was asked again")
+	}
+
+	// An announcement scheduled to last year's 1年1組 for after the switch.
+	kochoCtx := signedInAs(t, w, "sakura.kocho")
+	class11 := classID(t, w, sakura.ID, year, "1年1組")
+	annID, err := s.Announce.Create(kochoCtx, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakura.ID, Classes: []int64{class11}},
+		Title: "遠足のお知らせ", Body: "持ち物", ScheduledAt: time.Now().Add(24 * time.Hour)}, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Announce.Send(kochoCtx, annID, false); err != nil {
+		t.Fatal(err)
+	}
+
+	// The night before the day, nothing happens; on the day, the job switches.
+	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 5, 4, 0, 0, 0, school.Tokyo) }
+	if done, err := s.Rollover.SwitchDue(ctx); err != nil || len(done) != 0 {
+		t.Fatalf("switch before the day: %v %v", done, err)
+	}
+	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 6, 4, 0, 0, 0, school.Tokyo) }
+	done, err := s.Rollover.SwitchDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := done[sakura.ID]
+	if res.Graduated != 2 || res.Moved != 2 || res.Placed != 1 || res.Unplaced != 0 || res.Cancelled != 1 || res.GuardiansEnd != 1 {
+		t.Fatalf("switch: %+v", res)
+	}
+	if again, err := s.Rollover.SwitchDue(ctx); err != nil || len(again) != 0 {
+		t.Fatalf("a second run switched again: %v %v", again, err)
+	}
+	if n := count(t, w, `SELECT current_year FROM school WHERE id = $1`, sakura.ID); n != next {
+		t.Fatalf("current year %d, want %d", n, next)
+	}
+	where := func(child int64) int64 {
+		var c int64
+		if err := s.Pool.QueryRow(ctx, `SELECT class_id FROM child WHERE id = $1`, child).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if where(children[0]) != next21 || where(children[3]) != next41 || where(children[2]) != next31 {
+		t.Fatal("children are not in their new classes")
+	}
+	if n := count(t, w, `SELECT count(*) FROM child_club WHERE child_id = $1 AND club_id = $2`, children[0], nextSoccer); n != 1 {
+		t.Fatal("A's new club is missing")
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardianship WHERE child_id = $1 AND status = 'pending'`, children[2]); n != 1 {
+		t.Fatal("the unconfirmed child is not waiting for approval")
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardianship WHERE child_id = $1 AND status = 'verified'`, children[0]); n != 1 {
+		t.Fatal("the confirmed child lost their verification")
+	}
+	if n := count(t, w, `SELECT count(*) FROM child WHERE id = ANY($1)`, []int64{children[1], sibling}); n != 0 {
+		t.Fatal("graduates are still stored")
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardian WHERE id = $1`, guardians[1]); n != 0 {
+		t.Fatal("the graduate's only guardian is still registered")
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardian WHERE id = $1`, guardians[3]); n != 1 {
+		t.Fatal("a guardian with a younger child lost their registration")
+	}
+	for cat, want := range map[string]int{"child": 2, "guardian": 1, "guardianship": 2, "absence_report": 1} {
+		if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'graduation' AND category = $1 AND school_id = $2`, cat, sakura.ID); got != want {
+			t.Errorf("graduation deletion records of %s: %d, want %d", cat, got, want)
+		}
+	}
+	waitBotText(t, w, users[1].ID, "ご卒業おめでとうございます", 1)
+	waitBotText(t, w, users[2].ID, "仮の学級", 1)
+	if received(w, users[3].ID, "ご卒業") != 0 {
+		t.Fatal("a guardian who stays was told their registration ended")
+	}
+	var state string
+	if err := s.Pool.QueryRow(ctx, `SELECT state FROM announcement WHERE id = $1`, annID).Scan(&state); err != nil || state != announce.Cancelled {
+		t.Fatalf("the announcement to last year's class is %s", state)
+	}
+	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'rollover.switch' AND actor_kind = 'system'`); n != 1 {
+		t.Fatalf("%d audit events of the switch", n)
+	}
+	// The new year's structure is current: an announcement to last year's class is
+	// refused, and the approvals list shows the waiting parent.
+	if _, err := s.Announce.Create(kochoCtx, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakura.ID, Classes: []int64{class11}},
+		Title: "旧学級", Body: "本文"}, "1年1組"); err == nil {
+		t.Fatal("an announcement to last year's class was accepted")
+	}
+	if r := kocho.get("/staff/approvals"); !strings.Contains(r.body, "児童C") {
+		t.Fatal("the approvals list lacks the child placed by default")
+	}
+}

@@ -1,0 +1,301 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/rollover"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// RolloverStore implements rollover.Store.
+type RolloverStore struct {
+	Vault *vault.Vault
+}
+
+var _ rollover.Store = (*RolloverStore)(nil)
+
+// FindPlan reads a school's saved plan for a year.
+func (s *RolloverStore) FindPlan(ctx context.Context, db pgx.Tx, schoolID int64, year int) (rollover.Plan, bool, error) {
+	p := rollover.Plan{SchoolID: schoolID, Year: year, Saved: true}
+	var grades []int16
+	err := db.QueryRow(ctx, `SELECT graduating, switch_on, asked_at, switched_at FROM rollover WHERE school_id = $1 AND year = $2`, schoolID, year).
+		Scan(&grades, &p.SwitchOn, &p.AskedAt, &p.SwitchedAt)
+	if err == pgx.ErrNoRows {
+		return rollover.Plan{}, false, nil
+	}
+	for _, g := range grades {
+		p.Graduating = append(p.Graduating, int(g))
+	}
+	y, m, d := p.SwitchOn.Date()
+	p.SwitchOn = time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
+	return p, err == nil, classify(err, "rollover plan")
+}
+
+// SavePlan stores the plan's grades and day.
+func (s *RolloverStore) SavePlan(ctx context.Context, db pgx.Tx, p rollover.Plan) error {
+	_, err := db.Exec(ctx, `INSERT INTO rollover (school_id, year, graduating, switch_on) VALUES ($1, $2, $3::int[]::smallint[], $4::date)
+		ON CONFLICT (school_id, year) DO UPDATE SET graduating = EXCLUDED.graduating, switch_on = EXCLUDED.switch_on`,
+		p.SchoolID, p.Year, p.Graduating, p.SwitchOn.Format("2006-01-02"))
+	return classify(err, "save rollover plan")
+}
+
+// MarkAsked records when parents were (last) asked.
+func (s *RolloverStore) MarkAsked(ctx context.Context, db pgx.Tx, schoolID int64, year int, at time.Time) error {
+	_, err := db.Exec(ctx, `UPDATE rollover SET asked_at = $3 WHERE school_id = $1 AND year = $2`, schoolID, year, at)
+	return classify(err, "rollover asked")
+}
+
+// CopyStructure copies a year's classes, clubs and the duties of active staff into the
+// next year. A duty follows its class or club by grade and name.
+func (s *RolloverStore) CopyStructure(ctx context.Context, db pgx.Tx, schoolID int64, from int) (rollover.Copied, error) {
+	var c rollover.Copied
+	tag, err := db.Exec(ctx, `INSERT INTO class (school_id, year, grade, name) SELECT school_id, $2 + 1, grade, name FROM class
+		WHERE school_id = $1 AND year = $2 ORDER BY grade, name ON CONFLICT DO NOTHING`, schoolID, from)
+	if err != nil {
+		return c, classify(err, "copy classes")
+	}
+	c.Classes = int(tag.RowsAffected())
+	if tag, err = db.Exec(ctx, `INSERT INTO club (school_id, year, name) SELECT school_id, $2 + 1, name FROM club
+		WHERE school_id = $1 AND year = $2 ORDER BY name ON CONFLICT DO NOTHING`, schoolID, from); err != nil {
+		return c, classify(err, "copy clubs")
+	}
+	c.Clubs = int(tag.RowsAffected())
+	if tag, err = db.Exec(ctx, `INSERT INTO staff_assignment (staff_id, school_id, year, duty, class_id, club_id)
+		SELECT a.staff_id, a.school_id, $2 + 1, a.duty, nc.id, nk.id
+		FROM staff_assignment a JOIN staff st ON st.id = a.staff_id AND st.disabled_at IS NULL
+		LEFT JOIN class c ON c.id = a.class_id
+		LEFT JOIN class nc ON nc.school_id = a.school_id AND nc.year = $2 + 1 AND nc.grade = c.grade AND nc.name = c.name
+		LEFT JOIN club k ON k.id = a.club_id
+		LEFT JOIN club nk ON nk.school_id = a.school_id AND nk.year = $2 + 1 AND nk.name = k.name
+		WHERE a.school_id = $1 AND a.year = $2 AND (a.class_id IS NULL OR nc.id IS NOT NULL) AND (a.club_id IS NULL OR nk.id IS NOT NULL)
+		ORDER BY a.id ON CONFLICT DO NOTHING`, schoolID, from); err != nil {
+		return c, classify(err, "copy duties")
+	}
+	c.Duties = int(tag.RowsAffected())
+	return c, nil
+}
+
+// registered is the condition for a child someone is still registered for (a child
+// kept after leaving has no guardian).
+const registered = `EXISTS (SELECT 1 FROM guardianship gs WHERE gs.child_id = c.id)`
+
+// Progress counts the confirmations and lists the children still waiting.
+func (s *RolloverStore) Progress(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) (rollover.Progress, error) {
+	var p rollover.Progress
+	rows, err := db.Query(ctx, `SELECT c.id, c.name_enc, cl.grade, cl.name, cn.child_id IS NOT NULL, cl.grade = ANY($3::int[])
+		FROM child c JOIN class cl ON cl.id = c.class_id LEFT JOIN child_next cn ON cn.child_id = c.id
+		WHERE c.school_id = $1 AND cl.year = $2 AND `+registered+` ORDER BY cl.grade, cl.name, c.id`, schoolID, year, graduating)
+	if err != nil {
+		return p, classify(err, "rollover progress")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var enc []byte
+		var grade int
+		var name string
+		var confirmed, graduates bool
+		if err := rows.Scan(&id, &enc, &grade, &name, &confirmed, &graduates); err != nil {
+			return p, classify(err, "rollover progress")
+		}
+		switch {
+		case graduates:
+			p.Graduates++
+		case confirmed:
+			p.Confirmed++
+		default:
+			p.Unconfirmed++
+			child, err := s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", id))
+			if err != nil {
+				return p, err
+			}
+			p.Waiting = append(p.Waiting, rollover.Waiting{ChildID: id, Name: child, ClassLabel: school.Class{Grade: grade, Name: name}.Label()})
+		}
+	}
+	return p, classify(rows.Err(), "rollover progress")
+}
+
+// FriendsToAsk lists the following friends of verified guardians with a child still to
+// confirm.
+func (s *RolloverStore) FriendsToAsk(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) ([]int64, error) {
+	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
+		JOIN line_friend f ON f.id = g.friend_id JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
+		WHERE c.school_id = $1 AND cl.year = $2 AND gs.status = 'verified' AND f.following AND NOT (cl.grade = ANY($3::int[]))
+			AND NOT EXISTS (SELECT 1 FROM child_next cn WHERE cn.child_id = c.id) ORDER BY 1`, schoolID, year, graduating)
+	if err != nil {
+		return nil, classify(err, "parents to ask")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "parents to ask")
+}
+
+// FindNext reads the confirmed placements of children.
+func (s *RolloverStore) FindNext(ctx context.Context, db pgx.Tx, childIDs []int64) (map[int64]rollover.Placement, error) {
+	rows, err := db.Query(ctx, `SELECT child_id, class_id, club_ids FROM child_next WHERE child_id = ANY($1)`, childIDs)
+	if err != nil {
+		return nil, classify(err, "next year's placements")
+	}
+	out := map[int64]rollover.Placement{}
+	_, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{}, error) {
+		var p rollover.Placement
+		err := r.Scan(&p.ChildID, &p.ClassID, &p.ClubIDs)
+		out[p.ChildID] = p
+		return struct{}{}, err
+	})
+	return out, classify(err, "next year's placements")
+}
+
+// SaveNext stores a confirmed placement.
+func (s *RolloverStore) SaveNext(ctx context.Context, db pgx.Tx, p rollover.Placement, guardianID int64) error {
+	if p.ClubIDs == nil {
+		p.ClubIDs = []int64{}
+	}
+	_, err := db.Exec(ctx, `INSERT INTO child_next (child_id, class_id, club_ids, confirmed_by) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (child_id) DO UPDATE SET class_id = $2, club_ids = $3, confirmed_by = $4, confirmed_at = now()`,
+		p.ChildID, p.ClassID, p.ClubIDs, guardianID)
+	return classify(err, "save next year's placement")
+}
+
+// LockSchool locks a school's row (one switch at a time) and returns its year.
+func (s *RolloverStore) LockSchool(ctx context.Context, db pgx.Tx, schoolID int64) (int, error) {
+	var y int
+	err := db.QueryRow(ctx, `SELECT current_year FROM school WHERE id = $1 FOR UPDATE`, schoolID).Scan(&y)
+	return y, classify(err, "school")
+}
+
+// ChildrenOf lists the registered children of a school year's classes, with their
+// clubs and confirmed placement.
+func (s *RolloverStore) ChildrenOf(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]rollover.ChildNow, error) {
+	rows, err := db.Query(ctx, `SELECT c.id, cl.grade, cl.name,
+			COALESCE((SELECT array_agg(cc.club_id ORDER BY cc.club_id) FROM child_club cc WHERE cc.child_id = c.id), '{}'),
+			cn.class_id, cn.club_ids
+		FROM child c JOIN class cl ON cl.id = c.class_id LEFT JOIN child_next cn ON cn.child_id = c.id
+		WHERE c.school_id = $1 AND cl.year = $2 AND `+registered+` ORDER BY c.id`, schoolID, year)
+	if err != nil {
+		return nil, classify(err, "children of the year")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rollover.ChildNow, error) {
+		var c rollover.ChildNow
+		var next *int64
+		var clubs []int64
+		if err := r.Scan(&c.ID, &c.Grade, &c.Class, &c.ClubIDs, &next, &clubs); err != nil {
+			return c, err
+		}
+		if next != nil {
+			c.Next = &rollover.Placement{ChildID: c.ID, ClassID: *next, ClubIDs: clubs}
+		}
+		return c, nil
+	})
+	return out, classify(err, "children of the year")
+}
+
+// Move puts a child in a class and clubs (the name's blind index is per class, so it
+// is computed again).
+func (s *RolloverStore) Move(ctx context.Context, db pgx.Tx, p rollover.Placement, pending bool) error {
+	var enc []byte
+	if err := db.QueryRow(ctx, `SELECT name_enc FROM child WHERE id = $1 FOR UPDATE`, p.ChildID).Scan(&enc); err != nil {
+		return classify(err, "child")
+	}
+	name, err := s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", p.ChildID))
+	if err != nil {
+		return err
+	}
+	key, err := s.Vault.BlindIndex(childNameDomain, itoa64(p.ClassID)+"|"+registrationNameKey(name.Reveal()))
+	if err != nil {
+		return err
+	}
+	if p.ClubIDs == nil {
+		p.ClubIDs = []int64{}
+	}
+	if _, err := db.Exec(ctx, `UPDATE child SET class_id = $2, name_key = $3 WHERE id = $1`, p.ChildID, p.ClassID, key); err != nil {
+		return classify(err, "move child")
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, p.ChildID); err != nil {
+		return classify(err, "child's clubs")
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO child_club (child_id, club_id) SELECT $1, unnest($2::bigint[])`, p.ChildID, p.ClubIDs); err != nil {
+		return classify(err, "child's clubs")
+	}
+	if pending {
+		if _, err := db.Exec(ctx, `UPDATE guardianship SET status = 'pending', method = '', decided_by = NULL, decided_at = NULL
+			WHERE child_id = $1 AND status = 'verified'`, p.ChildID); err != nil {
+			return classify(err, "guardianships to approve")
+		}
+	}
+	return nil
+}
+
+// Finish makes the year current and closes what belonged to the last one.
+func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, year int, at time.Time) (int, error) {
+	if _, err := db.Exec(ctx, `UPDATE school SET current_year = $2 WHERE id = $1`, schoolID, year); err != nil {
+		return 0, classify(err, "current year")
+	}
+	if _, err := db.Exec(ctx, `UPDATE rollover SET switched_at = $3 WHERE school_id = $1 AND year = $2`, schoolID, year, at); err != nil {
+		return 0, classify(err, "rollover switched")
+	}
+	// Last year's class and club conversations are done; every parent's next message
+	// asks again whom it is for (their teachers changed).
+	if _, err := db.Exec(ctx, `UPDATE conversation SET state = 'done' WHERE school_id = $1 AND state <> 'done'
+		AND (class_id IN (SELECT id FROM class WHERE school_id = $1 AND year < $2) OR club_id IN (SELECT id FROM club WHERE school_id = $1 AND year < $2))`,
+		schoolID, year); err != nil {
+		return 0, classify(err, "close last year's conversations")
+	}
+	if _, err := db.Exec(ctx, `UPDATE guardian SET conversation_id = NULL, conversation_at = NULL
+		WHERE conversation_id IN (SELECT id FROM conversation WHERE school_id = $1)`, schoolID); err != nil {
+		return 0, classify(err, "reset conversation choices")
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM child_next cn USING child c WHERE c.id = cn.child_id AND c.school_id = $1`, schoolID); err != nil {
+		return 0, classify(err, "next year's placements")
+	}
+	// Announcements not yet sent to last year's classes, clubs or grades would reach
+	// the wrong families: they are cancelled.
+	tag, err := db.Exec(ctx, `UPDATE announcement SET state = 'cancelled' WHERE school_id = $1 AND state IN ('draft', 'scheduled')
+		AND (audience ? 'classes' OR audience ? 'clubs' OR audience ? 'grades')`, schoolID)
+	if err != nil {
+		return 0, classify(err, "cancel last year's announcements")
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Due lists schools whose saved plan's day has come and that have not switched.
+func (s *RolloverStore) Due(ctx context.Context, db pgx.Tx, today time.Time) (map[int64]int, error) {
+	rows, err := db.Query(ctx, `SELECT r.school_id, r.year FROM rollover r JOIN school sc ON sc.id = r.school_id
+		WHERE r.switched_at IS NULL AND r.switch_on <= $1::date AND sc.current_year = r.year - 1`, today.Format("2006-01-02"))
+	if err != nil {
+		return nil, classify(err, "due rollovers")
+	}
+	out := map[int64]int{}
+	_, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{}, error) {
+		var id int64
+		var y int
+		err := r.Scan(&id, &y)
+		out[id] = y
+		return struct{}{}, err
+	})
+	return out, classify(err, "due rollovers")
+}
+
+// FriendsOfChildren lists the LINE friends of the children's guardians.
+func (s *RolloverStore) FriendsOfChildren(ctx context.Context, db pgx.Tx, childIDs []int64) ([]int64, error) {
+	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
+		WHERE gs.child_id = ANY($1) ORDER BY 1`, childIDs)
+	if err != nil {
+		return nil, classify(err, "children's parents")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "children's parents")
+}
+
+// SingleYear reads whether the board uses single-year registration.
+func (s *RolloverStore) SingleYear(ctx context.Context, db pgx.Tx, boardID int64) (bool, error) {
+	var on bool
+	err := db.QueryRow(ctx, `SELECT single_year FROM retention_policy WHERE board_id = $1`, boardID).Scan(&on)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	return on, classify(err, "retention policy")
+}

@@ -1,0 +1,175 @@
+package rollover
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// ParentChild is one child on the parent's confirmation page.
+type ParentChild struct {
+	ChildID    int64
+	Name       vault.Personal
+	School     string
+	ClassLabel string
+	Year       int
+	// Graduating children leave at the switch: nothing to confirm.
+	Graduating bool
+	Classes    []school.Class
+	Clubs      []school.Club
+	// Chosen is the confirmed placement, or the default (grade + 1, same clubs).
+	Chosen    Placement
+	Confirmed bool
+}
+
+// ParentPage is what the parent's link shows.
+type ParentPage struct {
+	Visit    registration.Visit
+	Language string
+	Children []ParentChild
+}
+
+// parent opens the link and lists the guardian's verified children whose school is
+// preparing its next year.
+func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) (ParentPage, registration.Guardian, error) {
+	var p ParentPage
+	v, err := s.Registration.OpenLink(ctx, tx, registration.PurposeRollover, token, browser)
+	if err != nil {
+		return p, registration.Guardian{}, err
+	}
+	p.Visit = v
+	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+	if err != nil {
+		return p, g, err
+	}
+	p.Language = g.Language
+	var ids []int64
+	for _, c := range g.Children {
+		ids = append(ids, c.ID)
+	}
+	confirmed, err := s.Store.FindNext(ctx, tx, ids)
+	if err != nil {
+		return p, g, err
+	}
+	for _, c := range g.Children {
+		if c.Status != registration.Verified {
+			continue
+		}
+		sc, err := s.Schools.Store.FindSchoolByID(ctx, tx, c.SchoolID)
+		if err != nil {
+			return p, g, err
+		}
+		plan, ok, err := s.Store.FindPlan(ctx, tx, sc.ID, sc.CurrentYear+1)
+		if err != nil {
+			return p, g, err
+		}
+		if !ok || plan.SwitchedAt != nil {
+			continue
+		}
+		now, err := s.Schools.Store.FindClassByID(ctx, tx, c.ClassID)
+		if err != nil {
+			return p, g, err
+		}
+		pc := ParentChild{ChildID: c.ID, Name: c.Name, School: sc.Name, ClassLabel: c.ClassLabel, Year: plan.Year,
+			Graduating: slices.Contains(plan.Graduating, now.Grade)}
+		if !pc.Graduating {
+			if pc.Classes, err = s.Schools.Store.FindClasses(ctx, tx, sc.ID, plan.Year); err != nil {
+				return p, g, err
+			}
+			if pc.Clubs, err = s.Schools.Store.FindClubs(ctx, tx, sc.ID, plan.Year); err != nil {
+				return p, g, err
+			}
+			nowClubs, err := s.Schools.Store.FindClubs(ctx, tx, sc.ID, sc.CurrentYear)
+			if err != nil {
+				return p, g, err
+			}
+			if x, ok := confirmed[c.ID]; ok {
+				pc.Chosen, pc.Confirmed = x, true
+			} else {
+				pc.Chosen = Placement{ChildID: c.ID, ClubIDs: DefaultClubs(c.ClubIDs, nowClubs, pc.Clubs)}
+				if to, ok := DefaultClass(now.Grade, now.Name, pc.Classes); ok {
+					pc.Chosen.ClassID = to.ID
+				}
+			}
+		}
+		p.Children = append(p.Children, pc)
+	}
+	return p, g, nil
+}
+
+// ParentOpen shows the parent their children's next classes and clubs to confirm.
+func (s *Service) ParentOpen(ctx context.Context, token, browser string) (ParentPage, error) {
+	var p ParentPage
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		p, _, err = s.parent(ctx, tx, token, browser)
+		return err
+	})
+	return p, err
+}
+
+var errNothing = apperr.E(apperr.Conflict, "rollover.parent.nothing", errors.New("nothing to confirm"))
+
+// ParentConfirm stores the parent's choices: for each child, a class of the next year
+// of the child's school and any of its clubs. A wrong choice changes nothing.
+func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choices []Placement) (ParentPage, error) {
+	var p ParentPage
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var g registration.Guardian
+		var err error
+		if p, g, err = s.parent(ctx, tx, token, browser); err != nil {
+			return err
+		}
+		f := apperr.Fields{}
+		var save []Placement
+		for _, pc := range p.Children {
+			if pc.Graduating {
+				continue
+			}
+			i := slices.IndexFunc(choices, func(x Placement) bool { return x.ChildID == pc.ChildID })
+			if i < 0 {
+				continue
+			}
+			ch := choices[i]
+			key := strconv.FormatInt(pc.ChildID, 10)
+			if !slices.ContainsFunc(pc.Classes, func(c school.Class) bool { return c.ID == ch.ClassID }) {
+				f.Add("class_"+key, "rollover.class.invalid")
+			}
+			for _, id := range ch.ClubIDs {
+				if !slices.ContainsFunc(pc.Clubs, func(c school.Club) bool { return c.ID == id }) {
+					f.Add("clubs_"+key, "rollover.club.invalid")
+				}
+			}
+			save = append(save, ch)
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		if len(save) == 0 {
+			return errNothing
+		}
+		for _, x := range save {
+			if err := s.Store.SaveNext(ctx, tx, x, g.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
+			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), Detail: map[string]any{"children": len(save)}}); err != nil {
+			return err
+		}
+		v := p.Visit
+		p, _, err = s.parent(ctx, tx, token, v.Browser)
+		p.Visit = v
+		return err
+	})
+	return p, err
+}

@@ -1,0 +1,428 @@
+package rollover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// Service is the rollover's use cases.
+type Service struct {
+	Pool         *pgxpool.Pool
+	Store        Store
+	Schools      *school.Service
+	Registration *registration.Service
+	LINE         *line.Service
+	Audit        *audit.Log
+	T            func(lang, id string, data map[string]any) string
+	Now          func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// today is the date in Asia/Tokyo, at midnight.
+func (s *Service) today() time.Time {
+	y, m, d := s.now().In(school.Tokyo).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
+}
+
+// AskFrom is the first day parents may be asked: February 1st before the new year.
+func AskFrom(year int) time.Time { return time.Date(year, time.February, 1, 0, 0, 0, 0, school.Tokyo) }
+
+// Overview is the rollover page: the plan, next year's structure and the parents'
+// confirmations.
+type Overview struct {
+	School      school.School
+	Plan        Plan
+	NextClasses []school.Class
+	NextClubs   []school.Club
+	NextDuties  int
+	Progress    Progress
+	SingleYear  bool
+	// CanSwitch: April of the new year has come and the switch has not run.
+	CanSwitch bool
+}
+
+func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, error) {
+	year := sc.CurrentYear + 1
+	p, ok, err := s.Store.FindPlan(ctx, tx, sc.ID, year)
+	if err != nil || ok {
+		return p, err
+	}
+	return Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: DefaultSwitchDay(year)}, nil
+}
+
+// Overview shows a school's rollover to its administrators. The list of children not
+// yet confirmed is personal data: viewing it is audited.
+func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error) {
+	var o Overview
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+		if err != nil {
+			return err
+		}
+		o.School = sc
+		if o.Plan, err = s.plan(ctx, tx, sc); err != nil {
+			return err
+		}
+		if o.NextClasses, err = s.Schools.Store.FindClasses(ctx, tx, sc.ID, o.Plan.Year); err != nil {
+			return err
+		}
+		if o.NextClubs, err = s.Schools.Store.FindClubs(ctx, tx, sc.ID, o.Plan.Year); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, sc.ID, o.Plan.Year).Scan(&o.NextDuties); err != nil {
+			return err
+		}
+		if o.Progress, err = s.Store.Progress(ctx, tx, sc.ID, sc.CurrentYear, o.Plan.Graduating); err != nil {
+			return err
+		}
+		if o.SingleYear, err = s.Store.SingleYear(ctx, tx, sc.BoardID); err != nil {
+			return err
+		}
+		o.CanSwitch = o.Plan.Saved && o.Plan.SwitchedAt == nil && !s.today().Before(time.Date(o.Plan.Year, time.April, 1, 0, 0, 0, 0, school.Tokyo))
+		a := authz.ActorFrom(ctx)
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.view",
+			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+			Detail: map[string]any{"waiting": len(o.Progress.Waiting)}})
+	})
+	return o, err
+}
+
+// CopyStructure copies this year's classes, clubs and duties into the next year
+// (what is there already stays), for staff to edit.
+func (s *Service) CopyStructure(ctx context.Context, schoolID int64) (Copied, error) {
+	var c Copied
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+		if err != nil {
+			return err
+		}
+		if c, err = s.Store.CopyStructure(ctx, tx, sc.ID, sc.CurrentYear); err != nil {
+			return err
+		}
+		a := authz.ActorFrom(ctx)
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.copy",
+			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+			Detail: map[string]any{"year": sc.CurrentYear + 1, "classes": c.Classes, "clubs": c.Clubs, "duties": c.Duties}})
+	})
+	return c, err
+}
+
+// SavePlan stores the graduating grades and the day the new year starts (a day in
+// April of the new year).
+func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int, switchOn time.Time) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+		if err != nil {
+			return err
+		}
+		p, err := s.plan(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		if p.SwitchedAt != nil {
+			return apperr.E(apperr.Conflict, "rollover.switched", errors.New("already switched"))
+		}
+		f := apperr.Fields{}
+		maxGrade := school.MaxGrade(sc.Type)
+		slices.Sort(graduating)
+		graduating = slices.Compact(graduating)
+		for _, g := range graduating {
+			if g < 1 || g > maxGrade {
+				f.Add("graduating", "rollover.graduating.invalid")
+			}
+		}
+		if len(graduating) == 0 {
+			f.Add("graduating", "rollover.graduating.required")
+		}
+		y, m, _ := switchOn.Date()
+		if switchOn.IsZero() || y != p.Year || m != time.April {
+			f.Add("switch_on", "rollover.switch_on.invalid")
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		p.Graduating, p.SwitchOn = graduating, switchOn
+		if err := s.Store.SavePlan(ctx, tx, p); err != nil {
+			return err
+		}
+		a := authz.ActorFrom(ctx)
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.plan",
+			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+			Detail: map[string]any{"year": p.Year, "graduating": gradeCode(graduating), "switch_on": switchOn.Format("20060102")}})
+	})
+}
+
+// Ask sends each parent with a child not yet confirmed (and not graduating) a LINE
+// message with a link to confirm next year's class and clubs; asking again reminds
+// only those still to confirm. It returns how many parents were asked.
+func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+		if err != nil {
+			return err
+		}
+		p, err := s.plan(ctx, tx, sc)
+		if err != nil {
+			return err
+		}
+		single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case single:
+			return apperr.E(apperr.Conflict, "rollover.single_year", errors.New("single-year registration"))
+		case !p.Saved:
+			return apperr.E(apperr.Conflict, "rollover.plan.required", errors.New("no plan saved"))
+		case s.now().Before(AskFrom(p.Year)):
+			return apperr.E(apperr.Conflict, "rollover.ask.too_early", errors.New("before February"))
+		case !s.today().Before(p.SwitchOn):
+			return apperr.E(apperr.Conflict, "rollover.ask.too_late", errors.New("switch day reached"))
+		}
+		classes, err := s.Schools.Store.FindClasses(ctx, tx, sc.ID, p.Year)
+		if err != nil {
+			return err
+		}
+		if len(classes) == 0 {
+			return apperr.E(apperr.Conflict, "rollover.no_classes", errors.New("next year has no classes"))
+		}
+		friends, err := s.Store.FriendsToAsk(ctx, tx, sc.ID, sc.CurrentYear, p.Graduating)
+		if err != nil {
+			return err
+		}
+		// The link lasts until the switch day ends.
+		until := p.SwitchOn.AddDate(0, 0, 1)
+		for _, id := range friends {
+			f, err := s.LINE.Store.FindFriend(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			url, err := s.Registration.IssueLinkUntil(ctx, tx, id, registration.PurposeRollover, until)
+			if err != nil {
+				return err
+			}
+			text := s.T(f.Language, "rollover.line.ask", map[string]any{"School": sc.Name, "Year": p.Year,
+				"Date": p.SwitchOn.Format("1/2")})
+			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
+				Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
+				Buttons: []line.Action{{Kind: "uri", Label: s.T(f.Language, "rollover.line.button", nil), URI: url}}}}}); err != nil {
+				return err
+			}
+		}
+		n = len(friends)
+		if err := s.Store.MarkAsked(ctx, tx, sc.ID, p.Year, s.now()); err != nil {
+			return err
+		}
+		a := authz.ActorFrom(ctx)
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.ask",
+			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+			Detail: map[string]any{"year": p.Year, "parents": n}})
+	})
+	return n, err
+}
+
+// SwitchNow makes the new year current at once (an administrator on the first school
+// day, before the nightly job): allowed from April 1st of the new year.
+func (s *Service) SwitchNow(ctx context.Context, schoolID int64) (Switched, error) {
+	var out Switched
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+		if err != nil {
+			return err
+		}
+		year := sc.CurrentYear + 1
+		if s.today().Before(time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)) {
+			return apperr.E(apperr.Conflict, "rollover.switch.too_early", errors.New("before April"))
+		}
+		a := authz.ActorFrom(ctx)
+		out, err = s.switchSchool(ctx, tx, sc.ID, year, audit.Actor{Kind: audit.Staff, ID: a.StaffID})
+		return err
+	})
+	return out, err
+}
+
+var errNotReady = errors.New("rollover not ready")
+
+// switchSchool makes year current for a school inside tx.
+func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, year int, who audit.Actor) (Switched, error) {
+	var out Switched
+	current, err := s.Store.LockSchool(ctx, tx, schoolID)
+	if err != nil {
+		return out, err
+	}
+	if current != year-1 {
+		return out, apperr.E(apperr.Conflict, "rollover.switched", fmt.Errorf("school year is %d", current))
+	}
+	sc, err := s.Schools.Store.FindSchoolByID(ctx, tx, schoolID)
+	if err != nil {
+		return out, err
+	}
+	p, ok, err := s.Store.FindPlan(ctx, tx, schoolID, year)
+	if err != nil {
+		return out, err
+	}
+	next, err := s.Schools.Store.FindClasses(ctx, tx, schoolID, year)
+	if err != nil {
+		return out, err
+	}
+	if !ok || len(next) == 0 {
+		return out, apperr.E(apperr.Conflict, "rollover.plan.required", errNotReady)
+	}
+	nowClubs, err := s.Schools.Store.FindClubs(ctx, tx, schoolID, current)
+	if err != nil {
+		return out, err
+	}
+	nextClubs, err := s.Schools.Store.FindClubs(ctx, tx, schoolID, year)
+	if err != nil {
+		return out, err
+	}
+	children, err := s.Store.ChildrenOf(ctx, tx, schoolID, current)
+	if err != nil {
+		return out, err
+	}
+	var graduates, waiting []int64
+	for _, c := range children {
+		switch {
+		case slices.Contains(p.Graduating, c.Grade):
+			graduates = append(graduates, c.ID)
+		case c.Next != nil:
+			if err := s.Store.Move(ctx, tx, *c.Next, false); err != nil {
+				return out, err
+			}
+			out.Moved++
+		default:
+			to, ok := DefaultClass(c.Grade, c.Class, next)
+			if !ok {
+				out.Unplaced++
+				continue
+			}
+			if err := s.Store.Move(ctx, tx, Placement{ChildID: c.ID, ClassID: to.ID, ClubIDs: DefaultClubs(c.ClubIDs, nowClubs, nextClubs)}, true); err != nil {
+				return out, err
+			}
+			waiting = append(waiting, c.ID)
+			out.Placed++
+		}
+	}
+	// Parents of children placed by default are told their registration waits for the
+	// new homeroom teacher's approval.
+	friends, err := s.Store.FriendsOfChildren(ctx, tx, waiting)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range friends {
+		f, err := s.LINE.Store.FindFriend(ctx, tx, id)
+		if err != nil {
+			return out, err
+		}
+		if !f.Following {
+			continue
+		}
+		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
+			Text: s.T(f.Language, "rollover.line.placed", map[string]any{"School": sc.Name, "Year": year})}}}); err != nil {
+			return out, err
+		}
+	}
+	if len(graduates) > 0 {
+		left, err := s.Registration.LeaveTx(ctx, tx, registration.ChildScope{BoardID: sc.BoardID, SchoolID: sc.ID}, graduates, registration.LeaveGraduation)
+		if err != nil {
+			return out, err
+		}
+		out.Graduated, out.GuardiansEnd = left.Children, left.Guardians
+	}
+	if out.Cancelled, err = s.Store.Finish(ctx, tx, schoolID, year, s.now()); err != nil {
+		return out, err
+	}
+	return out, s.Audit.Record(ctx, tx, audit.Event{Actor: who, Action: "rollover.switch", ObjectKind: "school",
+		ObjectID: strconv.FormatInt(schoolID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
+		Detail: map[string]any{"year": year, "graduated": out.Graduated, "moved": out.Moved, "placed": out.Placed,
+			"unplaced": out.Unplaced, "announcements_cancelled": out.Cancelled, "guardians_ended": out.GuardiansEnd}})
+}
+
+// SwitchDue switches every school whose day has come (the nightly job); one school's
+// failure does not stop the others.
+func (s *Service) SwitchDue(ctx context.Context) (map[int64]Switched, error) {
+	var due map[int64]int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		due, err = s.Store.Due(ctx, tx, s.today())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]Switched{}
+	var failed error
+	for schoolID, year := range due {
+		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			r, err := s.switchSchool(ctx, tx, schoolID, year, audit.SystemActor)
+			out[schoolID] = r
+			return err
+		})
+		if err != nil {
+			failed = errors.Join(failed, fmt.Errorf("school %d: %w", schoolID, err))
+		}
+	}
+	return out, failed
+}
+
+// SwitchArgs is the nightly job that switches the schools whose day has come.
+type SwitchArgs struct{}
+
+// Kind names the job.
+func (SwitchArgs) Kind() string { return "rollover.switch" }
+
+// InsertOpts puts it on the maintenance queue.
+func (SwitchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueMaintenance} }
+
+type switchWorker struct {
+	river.WorkerDefaults[SwitchArgs]
+	s *Service
+}
+
+func (w *switchWorker) Work(ctx context.Context, _ *river.Job[SwitchArgs]) error {
+	_, err := w.s.SwitchDue(ctx)
+	return err
+}
+
+// SwitchHour is the hour (Asia/Tokyo) the switch runs: before the first school day's
+// morning, after retention's night run.
+const SwitchHour = 4
+
+// Workers registers the nightly switch on one instance.
+func (s *Service) Workers(w *river.Workers) []*river.PeriodicJob {
+	river.AddWorker(w, &switchWorker{s: s})
+	return []*river.PeriodicJob{river.NewPeriodicJob(jobs.Daily(SwitchHour),
+		func() (river.JobArgs, *river.InsertOpts) { return SwitchArgs{}, nil }, nil)}
+}
+
+// gradeCode writes grades as a short code for the audit log ("56").
+func gradeCode(grades []int) string {
+	b := make([]byte, 0, len(grades))
+	for _, g := range grades {
+		b = append(b, byte('0'+g))
+	}
+	return string(b)
+}
