@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/retention"
+	"github.com/renraku/renraku/internal/school"
 )
 
 // familyChildren returns the guardian and child of each family, by child.
@@ -158,4 +161,97 @@ func TestTransferOut(t *testing.T) {
 	if n := count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[1]); n != 0 {
 		t.Fatal("the kept child outlived their data")
 	}
+}
+
+// TestSingleYearRegistration: a board switches single-year registration on in the
+// console; nothing is deleted until the school year ends. On the first night of the
+// next year the dry run counts every registration and the run deletes them all, with
+// deletion records, and each parent is asked in LINE to register again.
+func TestSingleYearRegistration(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reach, _ := cityFamilies(t, w, 3, false)
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	guardians, children := familyChildren(t, w)
+	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
+
+	board := newStaffClientSignedIn(t, w, logins, "midori.kyoiku")
+	if r := board.post("/admin/board/retention", url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"},
+		"delete_on_leave": {"on"}, "single_year": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("saving the policy: %d", r.status)
+	}
+	page := board.get("/admin/board/retention")
+	if _, on := page.doc.Find(`[data-testid="single-year"]`).Attr("checked"); !on {
+		t.Fatal("the single-year box is not ticked after saving")
+	}
+	var boardID int64
+	_ = s.Pool.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, sakuraID).Scan(&boardID)
+	// Switched on this year, it waits for the year's end.
+	if items, err := s.Retention.Apply(ctx, boardID, false); err != nil || sumReason(items, "year_end") != 0 {
+		t.Fatalf("single-year deletion ran before the year ended: %v %v", items, err)
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
+		t.Fatalf("%d guardians left", n)
+	}
+	// The first night of the next school year.
+	april := time.Date(school.YearOf(time.Now())+1, time.April, 1, 2, 0, 0, 0, school.Tokyo)
+	s.Retention.Now = func() time.Time { return april }
+	dry, err := s.Retention.Apply(ctx, boardID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := byCategory(dry, "year_end"); got["guardian"] != 3 || got["child"] != 3 || got["absence_report"] != 1 {
+		t.Fatalf("dry run: %v", got)
+	}
+	if n := count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
+		t.Fatal("the dry run deleted")
+	}
+	items, err := s.Retention.Apply(ctx, boardID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := byCategory(items, "year_end"); got["guardian"] != 3 || got["child"] != 3 {
+		t.Fatalf("run: %v", got)
+	}
+	for _, table := range []string{"guardian", "child", "guardianship", "absence_report"} {
+		if n := count(t, w, `SELECT count(*) FROM `+table); n != 0 {
+			t.Errorf("%d rows of %s left", n, table)
+		}
+	}
+	if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'year_end' AND category = 'guardian' AND policy = 'single_year'`); got != 3 {
+		t.Fatalf("deletion records of guardians: %d", got)
+	}
+	for _, u := range reach {
+		waitBotText(t, w, u.ID, "もう一度登録してください", 1)
+	}
+	// Once a year: the next night deletes nothing more.
+	if items, err := s.Retention.Apply(ctx, boardID, false); err != nil || sumReason(items, "year_end") != 0 {
+		t.Fatalf("the year-end deletion ran twice: %v %v", items, err)
+	}
+}
+
+func byCategory(items []retention.Item, reason string) map[string]int {
+	out := map[string]int{}
+	for _, it := range items {
+		if it.Reason == reason {
+			out[it.Category] += it.Count
+		}
+	}
+	return out
+}
+
+func sumReason(items []retention.Item, reason string) int {
+	n := 0
+	for _, it := range items {
+		if it.Reason == reason {
+			n += it.Count
+		}
+	}
+	return n
 }
