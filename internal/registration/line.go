@@ -92,4 +92,3 @@ func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m lin
 	_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "registration", Messages: []line.Message{m}, Reply: in})
 	return err
 }
-

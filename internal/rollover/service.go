@@ -395,7 +395,9 @@ type SwitchArgs struct{}
 func (SwitchArgs) Kind() string { return "rollover.switch" }
 
 // InsertOpts puts it on the maintenance queue.
-func (SwitchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueMaintenance} }
+func (SwitchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
 
 type switchWorker struct {
 	river.WorkerDefaults[SwitchArgs]
