@@ -101,10 +101,7 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 			return err
 		}
 		o.CanSwitch = o.Plan.Saved && o.Plan.SwitchedAt == nil && !s.today().Before(time.Date(o.Plan.Year, time.April, 1, 0, 0, 0, 0, school.Tokyo))
-		a := authz.ActorFrom(ctx)
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.view",
-			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
-			Detail: map[string]any{"waiting": len(o.Progress.Waiting)}})
+		return s.audit(ctx, tx, sc, "rollover.view", map[string]any{"waiting": len(o.Progress.Waiting)})
 	})
 	return o, err
 }
@@ -121,10 +118,7 @@ func (s *Service) CopyStructure(ctx context.Context, schoolID int64) (Copied, er
 		if c, err = s.Store.CopyStructure(ctx, tx, sc.ID, sc.CurrentYear); err != nil {
 			return err
 		}
-		a := authz.ActorFrom(ctx)
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.copy",
-			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
-			Detail: map[string]any{"year": sc.CurrentYear + 1, "classes": c.Classes, "clubs": c.Clubs, "duties": c.Duties}})
+		return s.audit(ctx, tx, sc, "rollover.copy", map[string]any{"year": sc.CurrentYear + 1, "classes": c.Classes, "clubs": c.Clubs, "duties": c.Duties})
 	})
 	return c, err
 }
@@ -167,10 +161,7 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 		if err := s.Store.SavePlan(ctx, tx, p); err != nil {
 			return err
 		}
-		a := authz.ActorFrom(ctx)
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.plan",
-			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
-			Detail: map[string]any{"year": p.Year, "graduating": gradeCode(graduating), "switch_on": switchOn.Format("20060102")}})
+		return s.audit(ctx, tx, sc, "rollover.plan", map[string]any{"year": p.Year, "graduating": gradeCode(graduating), "switch_on": switchOn.Format("20060102")})
 	})
 }
 
@@ -236,10 +227,7 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		if err := s.Store.MarkAsked(ctx, tx, sc.ID, p.Year, s.now()); err != nil {
 			return err
 		}
-		a := authz.ActorFrom(ctx)
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "rollover.ask",
-			ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
-			Detail: map[string]any{"year": p.Year, "parents": n}})
+		return s.audit(ctx, tx, sc, "rollover.ask", map[string]any{"year": p.Year, "parents": n})
 	})
 	return n, err
 }
@@ -427,4 +415,11 @@ func gradeCode(grades []int) string {
 		b = append(b, byte('0'+g))
 	}
 	return string(b)
+}
+
+// audit records a staff member's action on a school's rollover.
+func (s *Service) audit(ctx context.Context, tx pgx.Tx, sc school.School, action string, detail map[string]any) error {
+	a := authz.ActorFrom(ctx)
+	return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
+		ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: detail})
 }
