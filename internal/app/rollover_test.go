@@ -224,6 +224,10 @@ func TestYearRollover(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A's parent reports an absence for the first school day before the switch.
+	firstDay := time.Date(next, time.April, 6, 0, 0, 0, 0, school.Tokyo)
+	addAbsence(t, w, guardians[0], children[0], sakura.ID, fams[0].ClassID, firstDay)
+
 	// The night before the day, nothing happens; on the day, the job switches.
 	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 5, 4, 0, 0, 0, school.Tokyo) }
 	if done, err := s.Rollover.SwitchDue(ctx); err != nil || len(done) != 0 {
@@ -253,6 +257,9 @@ func TestYearRollover(t *testing.T) {
 	}
 	if where(children[0]) != next21 || where(children[3]) != next41 || where(children[2]) != next31 {
 		t.Fatal("children are not in their new classes")
+	}
+	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1 AND class_id = $2`, children[0], next21); n != 1 {
+		t.Fatal("the report for the first school day is not on the new class's list")
 	}
 	if n := count(t, w, `SELECT count(*) FROM child_club WHERE child_id = $1 AND club_id = $2`, children[0], nextSoccer); n != 1 {
 		t.Fatal("A's new club is missing")

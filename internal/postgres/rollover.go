@@ -248,6 +248,13 @@ func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, y
 		WHERE conversation_id IN (SELECT id FROM conversation WHERE school_id = $1)`, schoolID); err != nil {
 		return 0, classify(err, "reset conversation choices")
 	}
+	// Reports for the new year's days made before the switch belong on the new class's
+	// list.
+	if _, err := db.Exec(ctx, `UPDATE absence_report r SET class_id = c.class_id FROM child c
+		WHERE c.id = r.child_id AND r.school_id = $1 AND r.class_id <> c.class_id AND r.date_to >= $2::date`,
+		schoolID, at.In(school.Tokyo).Format("2006-01-02")); err != nil {
+		return 0, classify(err, "move reports to the new classes")
+	}
 	if _, err := db.Exec(ctx, `DELETE FROM child_next cn USING child c WHERE c.id = cn.child_id AND c.school_id = $1`, schoolID); err != nil {
 		return 0, classify(err, "next year's placements")
 	}
