@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/vault"
 )
 
 // familyChildren returns the guardian and child of each family, by child.
@@ -50,6 +53,8 @@ func addAbsence(t *testing.T, w *lineWorld, guardian, child, schoolID, classID i
 	}
 }
 
+var errRollBack = errors.New("roll back")
+
 func count(t *testing.T, w *lineWorld, query string, args ...any) int {
 	t.Helper()
 	var n int
@@ -77,6 +82,14 @@ func TestTransferOut(t *testing.T) {
 	guardians, children := familyChildren(t, w)
 	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
 	addAbsence(t, w, guardians[1], children[1], sakuraID, class11, time.Now())
+	// The first parent also wrote to the school office: that conversation goes with them.
+	err = pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+		_, err := s.Inbox.Store.OpenConversation(context.Background(), tx, guardians[0], inbox.Choice{Target: inbox.Office, SchoolID: sakuraID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
 	classPath := "/staff/classes/" + strconv.FormatInt(class11, 10)
@@ -106,7 +119,7 @@ func TestTransferOut(t *testing.T) {
 	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[0]); n != 0 {
 		t.Fatal("the child's absence report is still stored")
 	}
-	want := map[string]int{"child": 1, "guardian": 1, "guardianship": 1, "absence_report": 1}
+	want := map[string]int{"child": 1, "guardian": 1, "guardianship": 1, "absence_report": 1, "conversation": 1}
 	for cat, n := range want {
 		if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = $1 AND school_id = $2`, cat, sakuraID); got != n {
 			t.Errorf("deletion records of %s: %d, want %d", cat, got, n)
@@ -141,6 +154,26 @@ func TestTransferOut(t *testing.T) {
 		t.Fatalf("the kept child was recorded as deleted (%d)", got)
 	}
 	waitBotText(t, w, reach[1].ID, "転出にともない", 1)
+	// The kept child no longer answers to their name: registering the same name in the
+	// class makes a new child, without the old reports.
+	var again int64
+	err = pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+		var name []byte
+		if err := tx.QueryRow(context.Background(), `SELECT name_enc FROM child WHERE id = $1`, children[1]).Scan(&name); err != nil {
+			return err
+		}
+		child, err := s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", children[1]))
+		if err != nil {
+			return err
+		}
+		if again, err = s.Registration.Store.FindOrCreateChild(context.Background(), tx, sakuraID, class11, child); err != nil {
+			return err
+		}
+		return errRollBack // leave nothing behind
+	})
+	if err != errRollBack || again == children[1] {
+		t.Fatalf("registering the kept child's name again found the kept child (%v)", err)
+	}
 	// Past the period, the report goes, and with it the child.
 	if _, err := s.Pool.Exec(context.Background(), `UPDATE absence_report SET date_from = date_from - 800, date_to = date_to - 800 WHERE child_id = $1`, children[1]); err != nil {
 		t.Fatal(err)
@@ -185,6 +218,17 @@ func TestSingleYearRegistration(t *testing.T) {
 	if r := board.post("/admin/board/retention", url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"},
 		"delete_on_leave": {"on"}, "single_year": {"on"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("saving the policy: %d", r.status)
+	}
+	// A single-year board's new year starts on April 1st: another day is refused.
+	kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
+	plan := "/admin/schools/" + strconv.FormatInt(sakuraID, 10) + "/rollover/plan"
+	nextYear := strconv.Itoa(school.YearOf(time.Now()) + 1)
+	if r := kocho.post(plan, url.Values{"graduating": {"6"}, "switch_on": {nextYear + "-04-06"}}); r.status != http.StatusUnprocessableEntity ||
+		r.doc.Find(`[data-testid="error-switch_on"]`).Length() != 1 {
+		t.Fatalf("a single-year board's switch on April 6th: %d", r.status)
+	}
+	if r := kocho.post(plan, url.Values{"graduating": {"6"}, "switch_on": {nextYear + "-04-01"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("a single-year board's switch on April 1st: %d", r.status)
 	}
 	page := board.get("/admin/board/retention")
 	if _, on := page.doc.Find(`[data-testid="single-year"]`).Attr("checked"); !on {

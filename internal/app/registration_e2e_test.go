@@ -252,9 +252,10 @@ func TestRegistrationThroughLINE(t *testing.T) {
 		(SELECT count(*) FROM line_outbound o JOIN line_friend f ON f.id = o.friend_id WHERE f.user_key = (SELECT user_key FROM line_friend WHERE id = o.friend_id)
 			AND o.state <> 'queued' AND o.messages_enc IS NOT NULL AND o.friend_id = (SELECT friend_id FROM line_outbound WHERE purpose = 'registration' ORDER BY id DESC LIMIT 1))`).
 		Scan(&guardianRows, &childRows, &deletions, &copies)
-	// 山田 二郎 had only this guardian: deleted; 山田 一郎 keeps his father. The copies of
+	// 山田 二郎 had only this guardian: deleted; 山田 一郎 keeps his father (five records:
+	// guardian, child, guardianship, LINE copies, conversations). The copies of
 	// what was sent to the parent who left are wiped (the farewell, still queued, stays).
-	if guardianRows != 1 || childRows != 1 || deletions != 4 || copies != 0 {
+	if guardianRows != 1 || childRows != 1 || deletions != 5 || copies != 0 {
 		t.Errorf("after withdrawal: %d guardians, %d children, %d deletion records, %d message copies kept", guardianRows, childRows, deletions, copies)
 	}
 

@@ -143,6 +143,13 @@ func (s *RegistrationStore) SaveGuardian(ctx context.Context, db pgx.Tx, g *regi
 	return classify(err, "save guardian")
 }
 
+// CountConversations counts a guardian's conversations (they go with the guardian).
+func (s *RegistrationStore) CountConversations(ctx context.Context, db pgx.Tx, guardianID int64) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM conversation WHERE guardian_id = $1`, guardianID).Scan(&n)
+	return n, classify(err, "guardian's conversations")
+}
+
 // DeleteGuardian removes a guardian and (by cascade) their guardianships.
 func (s *RegistrationStore) DeleteGuardian(ctx context.Context, db pgx.Tx, id int64) error {
 	_, err := db.Exec(ctx, `DELETE FROM guardian WHERE id = $1`, id)
@@ -454,8 +461,14 @@ func (s *RegistrationStore) DeleteChild(ctx context.Context, db pgx.Tx, childID 
 	}
 	if keepData {
 		l.AbsenceReports, l.Conversations = 0, 0
-		_, err = db.Exec(ctx, `WITH a AS (DELETE FROM guardianship WHERE child_id = $1), b AS (DELETE FROM child_club WHERE child_id = $1)
-			DELETE FROM child_next WHERE child_id = $1`, childID)
+		// The kept child no longer answers to their name: a new registration of the same
+		// name in the class is a new child, not this one with its old records.
+		key, err := s.Vault.BlindIndex(childNameDomain, "left|"+itoa64(childID))
+		if err != nil {
+			return l, err
+		}
+		_, err = db.Exec(ctx, `WITH a AS (DELETE FROM guardianship WHERE child_id = $1), b AS (DELETE FROM child_club WHERE child_id = $1),
+			c AS (DELETE FROM child_next WHERE child_id = $1) UPDATE child SET name_key = $2 WHERE id = $1`, childID, key)
 		return l, classify(err, "end child's registrations")
 	}
 	_, err = db.Exec(ctx, `DELETE FROM child WHERE id = $1`, childID)

@@ -243,6 +243,8 @@ type Store interface {
 	RecordDeletion(ctx context.Context, db pgx.Tx, d Deletion) error
 	// FindChildScope returns a child's school (and board).
 	FindChildScope(ctx context.Context, db pgx.Tx, childID int64) (ChildScope, error)
+	// CountConversations counts a guardian's conversations.
+	CountConversations(ctx context.Context, db pgx.Tx, guardianID int64) (int, error)
 	// DeleteOnLeave reads whether the board deletes a leaving child's data.
 	DeleteOnLeave(ctx context.Context, db pgx.Tx, boardID int64) (bool, error)
 	// DeleteChild ends a child's registrations and, unless keepData, deletes the child

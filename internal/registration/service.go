@@ -458,6 +458,10 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		for _, c := range g.Children {
 			children = append(children, c.ID)
 		}
+		convs, err := s.Store.CountConversations(ctx, tx, g.ID)
+		if err != nil {
+			return err
+		}
 		if err := s.Store.DeleteGuardian(ctx, tx, g.ID); err != nil {
 			return err
 		}
@@ -476,7 +480,8 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		for _, d := range []Deletion{{BoardID: ch.BoardID, Category: "guardian", Count: 1, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "guardianship", Count: len(children), Reason: "withdrawal"},
-			{BoardID: ch.BoardID, Category: "line_copy", Count: copies, Reason: "withdrawal"}} {
+			{BoardID: ch.BoardID, Category: "line_copy", Count: copies, Reason: "withdrawal"},
+			{BoardID: ch.BoardID, Category: "conversation", Count: convs, Reason: "withdrawal"}} {
 			if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
 				return err
 			}

@@ -87,19 +87,24 @@ func (s *Service) LeaveTx(ctx context.Context, tx pgx.Tx, sc ChildScope, childID
 			if g.Remaining > 0 {
 				continue
 			}
+			convs, err := s.Store.CountConversations(ctx, tx, g.GuardianID)
+			if err != nil {
+				return n, err
+			}
 			copies, err := s.endGuardian(ctx, tx, g, "reg.line.leave_"+reason)
 			if err != nil {
 				return n, err
 			}
 			n.Guardians++
 			n.LINECopies += copies
+			// The parent's other conversations (with the office) go with them.
+			n.Conversations += convs
 		}
 	}
 	records := []Deletion{{Category: "guardianship", Count: n.Guardianships}, {Category: "guardian", Count: n.Guardians},
-		{Category: "line_copy", Count: n.LINECopies}}
+		{Category: "line_copy", Count: n.LINECopies}, {Category: "conversation", Count: n.Conversations}}
 	if del {
-		records = append(records, Deletion{Category: "child", Count: n.Children}, Deletion{Category: "absence_report", Count: n.AbsenceReports},
-			Deletion{Category: "conversation", Count: n.Conversations})
+		records = append(records, Deletion{Category: "child", Count: n.Children}, Deletion{Category: "absence_report", Count: n.AbsenceReports})
 	}
 	for _, d := range records {
 		if d.Count == 0 {

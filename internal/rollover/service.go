@@ -69,7 +69,15 @@ func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, 
 	if err != nil || ok {
 		return p, err
 	}
-	return Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: DefaultSwitchDay(year)}, nil
+	day := DefaultSwitchDay(year)
+	single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
+	if err != nil {
+		return p, err
+	}
+	if single {
+		day = time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)
+	}
+	return Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: day}, nil
 }
 
 // Overview shows a school's rollover to its administrators. The list of children not
@@ -150,9 +158,18 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 		if len(graduating) == 0 {
 			f.Add("graduating", "rollover.graduating.required")
 		}
-		y, m, _ := switchOn.Date()
-		if switchOn.IsZero() || y != p.Year || m != time.April {
+		y, m, d := switchOn.Date()
+		single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case switchOn.IsZero() || y != p.Year || m != time.April:
 			f.Add("switch_on", "rollover.switch_on.invalid")
+		case single && d != 1:
+			// Registrations end on the first night of April; parents then register
+			// again, and must find the new year's classes.
+			f.Add("switch_on", "rollover.switch_on.single_year")
 		}
 		if err := f.Err(); err != nil {
 			return err
