@@ -125,6 +125,20 @@ func TestYearRollover(t *testing.T) {
 		t.Fatalf("%d duties copied, want %d", n, duties)
 	}
 	kocho.post(base+"/copy", nil) // again: nothing doubles
+	// Next year's duties are edited on the staff page of that year: 佐藤 becomes 3年1組's
+	// homeroom teacher.
+	sato, err := s.Staff.FindByLogin(ctx, "sakura.tannin11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	staffPage := "/admin/staff/" + strconv.FormatInt(sato.ID, 10)
+	if r := kocho.get(staffPage + "?year=" + strconv.Itoa(next)); r.doc.Find(`select[name="class"] option[value="`+strconv.FormatInt(classID(t, w, sakura.ID, next, "3年1組"), 10)+`"]`).Length() != 1 {
+		t.Fatalf("the staff page of %d does not offer its classes", next)
+	}
+	if r := kocho.post(staffPage+"/assignments", url.Values{"duty": {"homeroom"}, "class": {strconv.FormatInt(classID(t, w, sakura.ID, next, "3年1組"), 10)},
+		"year": {strconv.Itoa(next)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("next year's duty: %d", r.status)
+	}
 	if n := count(t, w, `SELECT count(*) FROM class WHERE school_id = $1 AND year = $2`, sakura.ID, next); n != 7 {
 		t.Fatalf("copying twice made %d classes", n)
 	}
@@ -304,5 +318,14 @@ func TestYearRollover(t *testing.T) {
 	}
 	if r := kocho.get("/staff/approvals"); !strings.Contains(r.body, "児童C") {
 		t.Fatal("the approvals list lacks the child placed by default")
+	}
+	// 3年1組's new homeroom teacher approves the child placed by default; last year's
+	// 1年1組 is no longer theirs.
+	sato2 := newStaffClientSignedIn(t, w, logins, "sakura.tannin11")
+	if r := sato2.get("/staff/approvals"); !strings.Contains(r.body, "児童C") {
+		t.Fatal("the new homeroom teacher does not see the child waiting for approval")
+	}
+	if r := sato2.get("/staff/classes/" + strconv.FormatInt(class11, 10)); r.status != http.StatusNotFound {
+		t.Fatalf("last year's class page for its old homeroom teacher: %d", r.status)
 	}
 }

@@ -285,7 +285,7 @@ func (s *StaffStore) FindAssignmentByID(ctx context.Context, db pgx.Tx, id int64
 func (s *StaffStore) CreateAssignment(ctx context.Context, db pgx.Tx, a *staff.Assignment) error {
 	err := db.QueryRow(ctx, `
 		INSERT INTO staff_assignment (staff_id, school_id, year, duty, class_id, club_id)
-		SELECT $1, s.id, COALESCE(c.year, k.year, NULLIF($6, 0), s.current_year), $2, c.id, k.id
+		SELECT $1, s.id, COALESCE(c.year, k.year, CASE WHEN $6 BETWEEN s.current_year AND s.current_year + 1 THEN $6 END, s.current_year), $2, c.id, k.id
 		FROM school s
 		LEFT JOIN class c ON c.id = NULLIF($3, 0) AND c.school_id = s.id
 		LEFT JOIN club k ON k.id = NULLIF($4, 0) AND k.school_id = s.id

@@ -64,13 +64,17 @@ type NewAssignment struct {
 	Duty    authz.Duty
 	ClassID int64
 	ClubID  int64
+	// Year is the school year of a duty without a class or club (the office): this
+	// one or the next; 0 or any other means this one. A class's or club's duty is of
+	// its year.
+	Year int
 }
 
 // Assign gives a teacher or school administrator of the actor's school a duty. The
 // class or club must belong to the account's school (checked in the same statement
 // that stores the duty), and its year becomes the duty's year.
 func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (Assignment, error) {
-	as := Assignment{StaffID: staffID, Duty: in.Duty}
+	as := Assignment{StaffID: staffID, Duty: in.Duty, Year: in.Year}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		st, a, err := s.manageable(ctx, tx, staffID)
 		if err != nil {

@@ -142,13 +142,24 @@ func (s *Server) showStaffDetail(w http.ResponseWriter, r *http.Request, f view.
 		d.Duties = append(d.Duties, view.DutyItem{ID: x.ID, Label: dutyLabel(r, x) + " (" + localizer(r).T("year.label", map[string]any{"Year": x.Year}) + ")", Year: x.Year})
 	}
 	if st.SchoolID != 0 {
-		structure, err := s.Schools.Structure(r.Context(), st.SchoolID, 0)
+		// Duties of this school year, or of the next one while it is prepared (年度更新).
+		yearText := r.URL.Query().Get("year")
+		if yearText == "" {
+			yearText = r.PostFormValue("year")
+		}
+		year, err := school.ParseYear(yearText)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		structure, err := s.Schools.Structure(r.Context(), st.SchoolID, year)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		d.Head = view.SchoolHead{ID: structure.School.ID, Name: structure.School.Name, Tab: view.TabStaff}
 		d.CanDuty, d.Year = true, structure.Year
+		d.Years = []int{structure.School.CurrentYear, structure.School.CurrentYear + 1}
 		for _, c := range structure.Classes {
 			d.Classes = append(d.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
 		}
@@ -170,8 +181,9 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := formOf(r, "duty", "class", "club")
+	f := formOf(r, "duty", "class", "club", "year")
 	in := staff.NewAssignment{Duty: authz.Duty(f.V("duty"))}
+	in.Year, _ = strconv.Atoi(f.V("year"))
 	switch in.Duty {
 	case authz.Homeroom, authz.SubHomeroom:
 		in.ClassID, _ = strconv.ParseInt(f.V("class"), 10, 64)
@@ -187,7 +199,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flash(r, "admin.saved")
-	seeOther(w, r, staffURL(id))
+	seeOther(w, r, staffURL(id)+"?year="+strconv.Itoa(in.Year))
 }
 
 func (s *Server) unassign(w http.ResponseWriter, r *http.Request) {

@@ -65,12 +65,14 @@ type StaffItem struct {
 
 // StaffDetail is one account's console page.
 type StaffDetail struct {
-	Head     SchoolHead
-	Item     StaffItem
-	Duties   []DutyItem
-	Classes  []Option
-	Clubs    []Option
-	Year     int
+	Head    SchoolHead
+	Item    StaffItem
+	Duties  []DutyItem
+	Classes []Option
+	Clubs   []Option
+	Year    int
+	// Years are the school years whose duties can be given (this one and the next).
+	Years    []int
 	CanDuty  bool
 	IsSelf   bool
 	BoardAdm bool
