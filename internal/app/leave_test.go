@@ -243,6 +243,21 @@ func TestSingleYearRegistration(t *testing.T) {
 	if n := count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
 		t.Fatalf("%d guardians left", n)
 	}
+	// At 01:00 on April 1st the school switches to the new year: nobody moves or is
+	// placed (every registration ends with March), and nobody is told.
+	if r := kocho.post("/admin/schools/"+strconv.FormatInt(sakuraID, 10)+"/rollover/copy", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("copy: %d", r.status)
+	}
+	s.Rollover.Now = func() time.Time {
+		return time.Date(school.YearOf(time.Now())+1, time.April, 1, 1, 0, 0, 0, school.Tokyo)
+	}
+	switched, err := s.Rollover.SwitchDue(ctx)
+	if res, ok := switched[sakuraID]; err != nil || !ok || res.Moved+res.Placed+res.Graduated != 0 {
+		t.Fatalf("single-year switch: %+v %v", switched, err)
+	}
+	if n := count(t, w, `SELECT current_year FROM school WHERE id = $1`, sakuraID); n != school.YearOf(time.Now())+1 {
+		t.Fatalf("the school's year is %d", n)
+	}
 	// The first night of the next school year.
 	april := time.Date(school.YearOf(time.Now())+1, time.April, 1, 2, 0, 0, 0, school.Tokyo)
 	s.Retention.Now = func() time.Time { return april }
@@ -273,6 +288,9 @@ func TestSingleYearRegistration(t *testing.T) {
 	}
 	for _, u := range reach {
 		waitBotText(t, w, u.ID, "もう一度登録してください", 1)
+		if received(w, u.ID, "仮の学級") != 0 {
+			t.Fatal("a single-year parent was told of a provisional class")
+		}
 	}
 	// Once a year: the next night deletes nothing more.
 	if items, err := s.Retention.Apply(ctx, boardID, false); err != nil || sumReason(items, "year_end") != 0 {

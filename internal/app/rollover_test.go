@@ -243,11 +243,11 @@ func TestYearRollover(t *testing.T) {
 	addAbsence(t, w, guardians[0], children[0], sakura.ID, fams[0].ClassID, firstDay)
 
 	// The night before the day, nothing happens; on the day, the job switches.
-	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 5, 4, 0, 0, 0, school.Tokyo) }
+	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 5, 1, 0, 0, 0, school.Tokyo) }
 	if done, err := s.Rollover.SwitchDue(ctx); err != nil || len(done) != 0 {
 		t.Fatalf("switch before the day: %v %v", done, err)
 	}
-	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 6, 4, 0, 0, 0, school.Tokyo) }
+	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 6, 1, 0, 0, 0, school.Tokyo) }
 	done, err := s.Rollover.SwitchDue(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -271,8 +271,12 @@ func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, y
 // Due lists schools whose saved plan's day has come, that have not switched and that
 // have classes for the new year (without, the page says what is missing).
 func (s *RolloverStore) Due(ctx context.Context, db pgx.Tx, today time.Time) (map[int64]int, error) {
+	// A single-year board's schools switch on April 1st whatever day a plan saved before
+	// the board chose single-year registration says.
 	rows, err := db.Query(ctx, `SELECT r.school_id, r.year FROM rollover r JOIN school sc ON sc.id = r.school_id
-		WHERE r.switched_at IS NULL AND r.switch_on <= $1::date AND sc.current_year = r.year - 1
+		LEFT JOIN retention_policy rp ON rp.board_id = sc.board_id
+		WHERE r.switched_at IS NULL AND sc.current_year = r.year - 1
+			AND (r.switch_on <= $1::date OR (COALESCE(rp.single_year, false) AND $1::date >= make_date(r.year, 4, 1)))
 			AND EXISTS (SELECT 1 FROM class cl WHERE cl.school_id = r.school_id AND cl.year = r.year)`, today.Format("2006-01-02"))
 	if err != nil {
 		return nil, classify(err, "due rollovers")

@@ -66,18 +66,21 @@ type Overview struct {
 func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, error) {
 	year := sc.CurrentYear + 1
 	p, ok, err := s.Store.FindPlan(ctx, tx, sc.ID, year)
-	if err != nil || ok {
+	if err != nil {
 		return p, err
 	}
-	day := DefaultSwitchDay(year)
+	if !ok {
+		p = Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: DefaultSwitchDay(year)}
+	}
 	single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
 	if err != nil {
 		return p, err
 	}
 	if single {
-		day = time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)
+		// Registrations end with March: the new year starts on April 1st (see Due).
+		p.SwitchOn = time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)
 	}
-	return Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: day}, nil
+	return p, nil
 }
 
 // Overview shows a school's rollover to its administrators. The list of children not
@@ -308,6 +311,15 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 	if err != nil {
 		return out, err
 	}
+	single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
+	if err != nil {
+		return out, err
+	}
+	if single {
+		// Every registration ends with the year (the nightly deletion of April 1st):
+		// nobody moves, nobody is told twice.
+		children = nil
+	}
 	var graduates, waiting []int64
 	for _, c := range children {
 		switch {
@@ -415,8 +427,9 @@ func (w *switchWorker) Work(ctx context.Context, _ *river.Job[SwitchArgs]) error
 }
 
 // SwitchHour is the hour (Asia/Tokyo) the switch runs: before the first school day's
-// morning, after retention's night run.
-const SwitchHour = 4
+// morning, and before retention's night run (02:00), so that on a single-year board
+// the parents who register again after the end-of-March deletion find the new year.
+const SwitchHour = 1
 
 // Workers registers the nightly switch on one instance.
 func (s *Service) Workers(w *river.Workers) []*river.PeriodicJob {
