@@ -111,8 +111,16 @@ func TestYearRollover(t *testing.T) {
 	if r := kocho.post(base+"/switch", nil); r.status != http.StatusConflict || !strings.Contains(r.body, "4月1日から") {
 		t.Fatalf("switching in %d: %d", year, r.status)
 	}
+	// With no classes next year yet, the children to confirm are flagged (not the
+	// graduates).
+	if got := kocho.get(base).doc.Find(`[data-testid="rollover-no-class"]`).Text(); !strings.Contains(got, "3人") {
+		t.Fatalf("children without a class next year: %q", got)
+	}
 	if r := kocho.post(base+"/copy", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("copy: %d", r.status)
+	}
+	if kocho.get(base).doc.Find(`[data-testid="rollover-no-class"]`).Length() != 0 {
+		t.Fatal("children are flagged after the copy")
 	}
 	if n := count(t, w, `SELECT count(*) FROM class WHERE school_id = $1 AND year = $2`, sakura.ID, next); n != 7 {
 		t.Fatalf("%d classes copied, want 7", n)

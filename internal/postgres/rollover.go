@@ -113,7 +113,8 @@ func (s *RolloverStore) Progress(ctx context.Context, db pgx.Tx, schoolID int64,
 			if err != nil {
 				return p, err
 			}
-			p.Waiting = append(p.Waiting, rollover.Waiting{ChildID: id, Name: child, ClassLabel: school.Class{Grade: grade, Name: name}.Label()})
+			p.Waiting = append(p.Waiting, rollover.Waiting{ChildID: id, Name: child, ClassLabel: school.Class{Grade: grade, Name: name}.Label(),
+				Grade: grade, ClassName: name})
 		}
 	}
 	return p, classify(rows.Err(), "rollover progress")

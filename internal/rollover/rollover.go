@@ -48,6 +48,11 @@ type Waiting struct {
 	ChildID    int64
 	Name       vault.Personal
 	ClassLabel string
+	Grade      int
+	ClassName  string
+	// NoClass: the next grade has no class next year, so the switch cannot place the
+	// child (they would stay in last year's class).
+	NoClass bool
 }
 
 // Copied is what copying this year's structure into the next added.

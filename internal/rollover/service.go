@@ -61,6 +61,8 @@ type Overview struct {
 	SingleYear  bool
 	// CanSwitch: April of the new year has come and the switch has not run.
 	CanSwitch bool
+	// NoClass counts the children not confirmed whose next grade has no class yet.
+	NoClass int
 }
 
 func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, error) {
@@ -107,6 +109,12 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 		}
 		if o.Progress, err = s.Store.Progress(ctx, tx, sc.ID, sc.CurrentYear, o.Plan.Graduating); err != nil {
 			return err
+		}
+		for i, w := range o.Progress.Waiting {
+			if _, ok := DefaultClass(w.Grade, w.ClassName, o.NextClasses); !ok {
+				o.Progress.Waiting[i].NoClass = true
+				o.NoClass++
+			}
 		}
 		if o.SingleYear, err = s.Store.SingleYear(ctx, tx, sc.BoardID); err != nil {
 			return err

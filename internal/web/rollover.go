@@ -35,7 +35,7 @@ func (s *Server) showRollover(w http.ResponseWriter, r *http.Request, f view.For
 		Current: o.School.CurrentYear, Duties: o.NextDuties, Confirmed: o.Progress.Confirmed, Unconfirmed: o.Progress.Unconfirmed,
 		Graduates: o.Progress.Graduates, SingleYear: o.SingleYear, Saved: pl.Saved, SwitchOn: pl.SwitchOn.Format("2006/1/2"),
 		StructureURL: structureURL(o.School.ID, pl.Year), StaffURL: schoolURL(o.School.ID, "/staff"), RosterURL: schoolURL(o.School.ID, "/roster"),
-		CanSwitch: o.CanSwitch}
+		CanSwitch: o.CanSwitch, NoClass: o.NoClass}
 	if f.Values == nil {
 		f.Values = map[string]string{"switch_on": pl.SwitchOn.Format("2006-01-02")}
 	}
@@ -56,7 +56,7 @@ func (s *Server) showRollover(w http.ResponseWriter, r *http.Request, f view.For
 		v.Clubs = append(v.Clubs, c.Name)
 	}
 	for _, x := range o.Progress.Waiting {
-		v.Waiting = append(v.Waiting, view.WaitingRow{Child: x.Name.Reveal(), Class: x.ClassLabel})
+		v.Waiting = append(v.Waiting, view.WaitingRow{Child: x.Name.Reveal(), Class: x.ClassLabel, NoClass: x.NoClass})
 	}
 	p := s.page(r, "rollover.page_title")
 	p.Title = loc.T("rollover.page_title") + " — " + o.School.Name

@@ -23,6 +23,8 @@ type RolloverPage struct {
 	Saved        bool
 	CanSwitch    bool
 	SwitchOn     string
+	// NoClass counts the children not confirmed whose next grade has no class yet.
+	NoClass int
 }
 
 // Check is a labelled checkbox's value and state.
@@ -34,8 +36,9 @@ type Check struct {
 
 // WaitingRow is a child whose next class is not yet confirmed.
 type WaitingRow struct {
-	Child string
-	Class string
+	Child   string
+	Class   string
+	NoClass bool
 }
 
 // RolloverParent is the parent's confirmation page.
