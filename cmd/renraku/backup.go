@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/schema"
 )
 
@@ -80,6 +82,17 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("backup: %s exists; choose a new name", out)
 	}
 	target, penv, err := pgTarget(cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// A backup is an export of (encrypted) personal data: it is audited, as the
+	// operator's, before the dump, so the archive holds its own record.
+	tools, err := app.OpenTools(ctx, cfg, newLogger(env, cfg))
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	err = tools.Audit.RecordAlone(ctx, tools.Pool, audit.Event{Actor: audit.OperatorActor, Action: "backup.create"})
+	tools.Close()
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -163,6 +176,15 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "%s\nNext: run `renraku keys status` and `renraku audit verify` with the kept keyset.\n", keysetReminder)
 	if st.Err() != nil {
 		return fmt.Errorf("restore: %w (run `renraku migrate up` with this binary)", st.Err())
+	}
+	// The restore is recorded in the restored chain (which needs the kept keyset).
+	tools, err := app.OpenTools(ctx, cfg, newLogger(env, cfg))
+	if err != nil {
+		return fmt.Errorf("restore: restored, but not recorded in the audit log: %w", err)
+	}
+	defer tools.Close()
+	if err := tools.Audit.RecordAlone(ctx, tools.Pool, audit.Event{Actor: audit.OperatorActor, Action: "backup.restore"}); err != nil {
+		return fmt.Errorf("restore: restored, but not recorded in the audit log: %w", err)
 	}
 	return nil
 }

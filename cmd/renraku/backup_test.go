@@ -122,8 +122,14 @@ func TestRestoreDrill(t *testing.T) {
 		t.Error("restore into a database with data succeeded")
 	}
 	r := dst.tools()
+	// The archive holds the backup's own audit event, and the restore adds one.
+	before["audit_event"] += 2
 	if after := counts(r.Pool); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("counts after restore %v, before %v", after, before)
+	}
+	var operatorEvents int
+	if err := r.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE actor_kind = 'operator' AND action IN ('backup.create', 'backup.restore')`).Scan(&operatorEvents); err != nil || operatorEvents != 2 {
+		t.Errorf("backup and restore audit events: %d %v", operatorEvents, err)
 	}
 	var friendID int64
 	if err := r.Pool.QueryRow(ctx, `SELECT friend_id FROM guardian ORDER BY id LIMIT 1`).Scan(&friendID); err != nil {
