@@ -192,7 +192,7 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) (Re
 // it.
 func (s *Service) Cancel(ctx context.Context, token, browser string, reportID int64) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, g, err := s.parent(ctx, tx, token, browser)
+		p, g, err := s.parent(ctx, tx, token, browser)
 		if err != nil {
 			return err
 		}
@@ -206,8 +206,14 @@ func (s *Service) Cancel(ctx context.Context, token, browser string, reportID in
 		if err := s.Store.CancelReport(ctx, tx, r.ID); err != nil {
 			return err
 		}
+		var boardID int64
+		for _, c := range p.Children {
+			if c.Child.SchoolID == r.SchoolID {
+				boardID = c.Settings.BoardID
+			}
+		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "absence.cancel",
-			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), SchoolID: r.SchoolID})
+			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: boardID, SchoolID: r.SchoolID})
 	})
 }
 

@@ -214,6 +214,10 @@ func TestYearRollover(t *testing.T) {
 	if r = pd.post(linkD, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(next41, 10)}}); r.status != http.StatusOK {
 		t.Fatalf("D's confirmation: %d", r.status)
 	}
+	// The parents' confirmations are in the school's audit log.
+	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'rollover.confirm' AND board_id = $1 AND school_id = $2`, sakura.BoardID, sakura.ID); n != 2 {
+		t.Fatalf("%d confirmations in the school's audit log", n)
+	}
 	// Staff see who has not confirmed.
 	r = kocho.get(base)
 	if got := r.doc.Find(`[data-testid="rollover-confirmed"]`).Text(); got != "2" {

@@ -221,7 +221,7 @@ func (s *Service) Open(ctx context.Context, purpose, token, browser string) (Pag
 			p.Guardian = &g
 			p.Reconsent = g.ConsentVersion < NoticeVersion
 			return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.view",
-				ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10)})
+				ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID})
 		case apperr.KindOf(err) == apperr.NotFound:
 			return nil
 		}
@@ -417,8 +417,12 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 	if first {
 		action = "registration.create"
 	}
+	ch, err := s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+	if err != nil {
+		return Result{}, err
+	}
 	if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
-		ObjectID: strconv.FormatInt(g.ID, 10), Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending}}); err != nil {
+		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending}}); err != nil {
 		return Result{}, err
 	}
 	lang := g.Language
@@ -487,7 +491,7 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 			}
 		}
 		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
-			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), Detail: map[string]any{"children_deleted": n}}); err != nil {
+			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children_deleted": n}}); err != nil {
 			return err
 		}
 		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {

@@ -18,6 +18,8 @@ import (
 // ParentChild is one child on the parent's confirmation page.
 type ParentChild struct {
 	ChildID    int64
+	BoardID    int64
+	SchoolID   int64
 	Name       vault.Personal
 	School     string
 	ClassLabel string
@@ -79,7 +81,7 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 		if err != nil {
 			return p, g, err
 		}
-		pc := ParentChild{ChildID: c.ID, Name: c.Name, School: sc.Name, ClassLabel: c.ClassLabel, Year: plan.Year,
+		pc := ParentChild{ChildID: c.ID, BoardID: sc.BoardID, SchoolID: sc.ID, Name: c.Name, School: sc.Name, ClassLabel: c.ClassLabel, Year: plan.Year,
 			Graduating: slices.Contains(plan.Graduating, now.Grade)}
 		if !pc.Graduating {
 			if pc.Classes, err = s.Schools.Store.FindClasses(ctx, tx, sc.ID, plan.Year); err != nil {
@@ -131,6 +133,7 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 		}
 		f := apperr.Fields{}
 		var save []Placement
+		var boardID, schoolID int64
 		for _, pc := range p.Children {
 			if pc.Graduating {
 				continue
@@ -150,6 +153,7 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 				}
 			}
 			save = append(save, ch)
+			boardID, schoolID = pc.BoardID, pc.SchoolID
 		}
 		if err := f.Err(); err != nil {
 			return err
@@ -163,7 +167,7 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 			}
 		}
 		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
-			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), Detail: map[string]any{"children": len(save)}}); err != nil {
+			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(save)}}); err != nil {
 			return err
 		}
 		v := p.Visit
