@@ -170,6 +170,7 @@ func matrix() map[string]matrixRow {
 		"GET /p/absence/{token}":                    {want: everyone(public)},
 		"GET /p/rollover/{token}":                   {want: everyone(public)},
 		"POST /p/rollover/{token}":                  {want: everyone(public)},
+		"POST /p/rollover/{token}/liff":             {want: everyone(public)},
 		"POST /p/absence/{token}":                   {want: everyone(public)},
 		"POST /p/absence/{token}/cancel/{reportID}": {want: everyone(public)},
 		"GET /staff/absences":                       {want: absenceLists()},

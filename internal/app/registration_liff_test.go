@@ -16,6 +16,8 @@ import (
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/school"
 )
 
 const (
@@ -119,5 +121,71 @@ func TestRegistrationWithLIFF(t *testing.T) {
 	// check, not the form with the stored data.
 	if r := b.get(link); r.doc.Find(`[data-testid="liff-check"]`).Length() != 1 || r.doc.Find(`[data-testid="registration"]`).Length() != 0 {
 		t.Errorf("the unproved browser: %d %s", r.status, text(r))
+	}
+}
+
+// TestRolloverConfirmationWithLIFF: on a channel with a LIFF app, a parent's
+// confirmation of next year's class waits for LIFF's proof of their LINE user, as
+// registration does; another user's ID token is refused.
+func TestRolloverConfirmationWithLIFF(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	withLIFF(t, w)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := w.sim.AddFriends(w.ch.LineChannelID, 2, "ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: w.ch.ID, SchoolID: sakura.ID,
+		ClassID: class11, Nickname: "りふ", ChildName: "林 そら", Verified: true, Following: true}}); err != nil {
+		t.Fatal(err)
+	}
+	kocho := signedInAs(t, w, "sakura.kocho")
+	next := sakura.CurrentYear + 1
+	if _, err := s.Rollover.CopyStructure(kocho, sakura.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rollover.SavePlan(kocho, sakura.ID, []int{6}, time.Date(next, time.April, 6, 0, 0, 0, 0, school.Tokyo)); err != nil {
+		t.Fatal(err)
+	}
+	s.Rollover.Now = func() time.Time { return time.Date(next, time.March, 2, 9, 0, 0, 0, school.Tokyo) }
+	if _, err := s.Rollover.Ask(kocho, sakura.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, users[0].ID, "学年・組と部活動の確認", 1)
+	var childID int64
+	if err := s.Pool.QueryRow(ctx, `SELECT id FROM child`).Scan(&childID); err != nil {
+		t.Fatal(err)
+	}
+	child := itoa(childID)
+	form := url.Values{"child": {child}, "class_" + child: {itoa(classID(t, w, sakura.ID, next, "2年1組"))}}
+
+	b := newParentBrowser(t)
+	if r := b.get(link); r.status != http.StatusOK || r.doc.Find(`meta[name="renraku-liff"]`).Length() != 1 {
+		t.Fatalf("page with LIFF: %d", r.status)
+	}
+	if r := b.post(link, form); r.status != http.StatusForbidden {
+		t.Fatalf("confirmation without LIFF: %d", r.status)
+	}
+	if r := b.post(link+"/liff", url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, users[1].ID, time.Hour)}}); r.status != http.StatusForbidden {
+		t.Fatalf("another user's token: %d", r.status)
+	}
+	if n := count(t, w, `SELECT count(*) FROM child_next`); n != 0 {
+		t.Fatal("a refused confirmation was stored")
+	}
+	if r := b.post(link+"/liff", url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, users[0].ID, time.Hour)}}); r.status != http.StatusNoContent {
+		t.Fatalf("the parent's token: %d", r.status)
+	}
+	if r := b.post(link, form); r.status != http.StatusOK || r.doc.Find(`[data-testid="rollover-parent-done"]`).Length() != 1 {
+		t.Fatalf("confirmation after LIFF: %d", r.status)
 	}
 }

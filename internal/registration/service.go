@@ -506,6 +506,12 @@ var errLIFFRequired = apperr.E(apperr.Forbidden, "reg.liff.required", errors.New
 
 // requireLIFF refuses changes through a link of a channel with a LIFF app until LIFF has
 // proved the browser's LINE user.
+// RequireLIFF refuses a change through a parent link of a channel with a LIFF app
+// until LIFF has proved the browser's LINE user (features with their own pages use it).
+func (s *Service) RequireLIFF(ctx context.Context, tx pgx.Tx, f line.Friend, v Visit) error {
+	return s.requireLIFF(ctx, tx, f, v)
+}
+
 func (s *Service) requireLIFF(ctx context.Context, tx pgx.Tx, f line.Friend, v Visit) error {
 	ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
 	if err != nil {

@@ -38,6 +38,9 @@ type ParentPage struct {
 	Visit    registration.Visit
 	Language string
 	Children []ParentChild
+	// LIFFID is the channel's LIFF app: the page proves the parent's LINE user with it,
+	// and a confirmation waits for that proof.
+	LIFFID string
 }
 
 // parent opens the link and lists the guardian's verified children whose school is
@@ -53,6 +56,15 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 	if err != nil {
 		return p, g, err
 	}
+	f, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+	if err != nil {
+		return p, g, err
+	}
+	ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+	if err != nil {
+		return p, g, err
+	}
+	p.LIFFID = ch.LIFFID
 	p.Language = g.Language
 	var ids []int64
 	for _, c := range g.Children {
@@ -129,6 +141,13 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 		var g registration.Guardian
 		var err error
 		if p, g, err = s.parent(ctx, tx, token, browser); err != nil {
+			return err
+		}
+		friend, err := s.LINE.Store.FindFriend(ctx, tx, p.Visit.FriendID)
+		if err != nil {
+			return err
+		}
+		if err := s.Registration.RequireLIFF(ctx, tx, friend, p.Visit); err != nil {
 			return err
 		}
 		f := apperr.Fields{}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -154,16 +156,29 @@ func rolloverParentView(r *http.Request, token string, pg rollover.ParentPage, c
 	return v
 }
 
+// rolloverPage is the parent page's data, with LIFF when the channel has it.
+func (s *Server) rolloverParent(w http.ResponseWriter, r *http.Request, token string, pg rollover.ParentPage) view.Page {
+	return s.parentPage(w, r, "rollover.parent.title", registration.PurposeRollover, token, registration.Page{LIFFID: pg.LIFFID})
+}
+
 func (s *Server) rolloverParentPage(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
 	pg, err := s.Rollover.ParentOpen(r.Context(), token, browserOf(r))
+	if apperr.MessageIDOf(err) == "reg.link.foreign" {
+		// With LIFF, LINE's browser can still prove it is the parent's.
+		if id, lerr := s.Registration.LIFFFor(r.Context(), registration.PurposeRollover, token); lerr == nil && id != "" {
+			p := s.parentPage(w, r, "rollover.parent.title", registration.PurposeRollover, token, registration.Page{LIFFID: id})
+			s.render(w, r, http.StatusOK, view.LIFFCheck(p))
+			return
+		}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.setBrowser(w, pg.Visit)
 	r = s.parentLanguage(r, pg.Language)
-	s.render(w, r, http.StatusOK, view.RolloverParentPage(s.page(r, "rollover.parent.title"), rolloverParentView(r, token, pg, nil), view.Form{}))
+	s.render(w, r, http.StatusOK, view.RolloverParentPage(s.rolloverParent(w, r, token, pg), rolloverParentView(r, token, pg, nil), view.Form{}))
 }
 
 func (s *Server) rolloverParentSubmit(w http.ResponseWriter, r *http.Request) {
@@ -205,12 +220,16 @@ func (s *Server) rolloverParentSubmit(w http.ResponseWriter, r *http.Request) {
 		// The form message is in the parent's language.
 		f = view.Form{}
 		formFailed(r, &f, err)
-		s.render(w, r, http.StatusUnprocessableEntity, view.RolloverParentPage(s.page(r, "rollover.parent.title"), rolloverParentView(r, token, pg, choices), f))
+		status := http.StatusUnprocessableEntity
+		if apperr.KindOf(err) == apperr.Forbidden {
+			status = http.StatusForbidden
+		}
+		s.render(w, r, status, view.RolloverParentPage(s.rolloverParent(w, r, token, pg), rolloverParentView(r, token, pg, choices), f))
 		return
 	}
 	s.setBrowser(w, pg.Visit)
 	r = s.parentLanguage(r, pg.Language)
 	v := rolloverParentView(r, token, pg, nil)
 	v.Done = true
-	s.render(w, r, http.StatusOK, view.RolloverParentPage(s.page(r, "rollover.parent.title"), v, view.Form{}))
+	s.render(w, r, http.StatusOK, view.RolloverParentPage(s.rolloverParent(w, r, token, pg), v, view.Form{}))
 }

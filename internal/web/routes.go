@@ -50,6 +50,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/p/handouts/{token}/a/{announcementID}/files/{handoutID}", s.parentHandoutFile)
 		r.Post("/p/register/{token}/liff", s.verifyLIFF(registration.PurposeRegister))
 		r.Post("/p/update/{token}/liff", s.verifyLIFF(registration.PurposeUpdate))
+		r.Post("/p/rollover/{token}/liff", s.verifyLIFF(registration.PurposeRollover))
 	})
 
 	// Staff pages and the console: a session, CSRF protection and the signed-in
