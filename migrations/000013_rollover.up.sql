@@ -28,6 +28,10 @@ CREATE INDEX child_next_class ON child_next (class_id);
 ALTER TABLE parent_link DROP CONSTRAINT parent_link_purpose_check;
 ALTER TABLE parent_link ADD CONSTRAINT parent_link_purpose_check CHECK (purpose IN ('register', 'update', 'absence', 'handouts', 'rollover'));
 
+-- Why an announcement was cancelled: '' (by its sender) or 'rollover' (the school year
+-- it was addressed in ended before it was sent).
+ALTER TABLE announcement ADD COLUMN cancel_reason text NOT NULL DEFAULT '' CHECK (cancel_reason IN ('', 'rollover'));
+
 -- Leaving (graduation, transfer) and the single-year registration of seed 001.
 ALTER TABLE retention_policy
     ADD COLUMN delete_on_leave  boolean NOT NULL DEFAULT true,

@@ -105,13 +105,16 @@ type Announcement struct {
 	NamesChild    bool
 	Consent       bool
 	State         string
-	ScheduledAt   time.Time
-	StartedAt     time.Time
-	FinishedAt    time.Time
-	CreatedBy     int64
-	CreatedAt     time.Time
-	Handouts      []Handout
-	Counts        Counts
+	// CancelReason is why a cancelled announcement was: "" (its sender) or "rollover"
+	// (its school year ended before it was sent).
+	CancelReason string
+	ScheduledAt  time.Time
+	StartedAt    time.Time
+	FinishedAt   time.Time
+	CreatedBy    int64
+	CreatedAt    time.Time
+	Handouts     []Handout
+	Counts       Counts
 }
 
 // Handout is a PDF of an announcement.

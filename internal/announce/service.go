@@ -141,7 +141,9 @@ func (s *Service) Options(ctx context.Context) (Options, error) {
 
 // authorize checks that the actor may address every part of an audience (built from
 // stored records: the classes' and clubs' own schools and years) and returns its board.
-func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au Audience, kind string) (int64, error) {
+// Reading an announcement (past) allows classes and clubs of a year that has ended: the
+// record of what was sent stays readable after the year rollover.
+func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au Audience, kind string, past bool) (int64, error) {
 	if err := authz.SignedIn(a); err != nil {
 		return 0, err
 	}
@@ -191,14 +193,14 @@ func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au A
 	for _, c := range classes {
 		t := base
 		t.ClassID = c.ID
-		if err := checkScope(a, authz.AnnounceClass, t, c, year); err != nil {
+		if err := checkScope(a, authz.AnnounceClass, t, c, year, past); err != nil {
 			return 0, err
 		}
 	}
 	for _, c := range clubs {
 		t := base
 		t.ClubID = c.ID
-		if err := checkScope(a, authz.AnnounceClub, t, c, year); err != nil {
+		if err := checkScope(a, authz.AnnounceClub, t, c, year, past); err != nil {
 			return 0, err
 		}
 	}
@@ -206,12 +208,16 @@ func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au A
 }
 
 // checkScope checks one class or club of a school's audience: of that school (else not
-// found), of its current year, and the actor's to address.
-func checkScope(a *authz.Actor, act authz.Action, t authz.Target, c Scope, year int) error {
+// found), of its current year (or, reading the past, an earlier one: then only those
+// who see the whole school may), and the actor's to address.
+func checkScope(a *authz.Actor, act authz.Action, t authz.Target, c Scope, year int, past bool) error {
 	if c.SchoolID != t.SchoolID {
 		return apperr.E(apperr.NotFound, "error.not_found.title", errors.New("class or club of another school"))
 	}
 	if c.Year != year {
+		if past && c.Year < year {
+			return authz.Check(a, authz.AnnounceSchool, t)
+		}
 		return apperr.Fields{"audience": "announce.audience.invalid"}.Err()
 	}
 	return authz.Check(a, act, t)
@@ -224,7 +230,7 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 	var id int64
 	var stored []string
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		boardID, err := s.authorize(ctx, tx, a, c.Audience, c.Kind)
+		boardID, err := s.authorize(ctx, tx, a, c.Audience, c.Kind, false)
 		if err != nil {
 			return err
 		}
@@ -405,9 +411,10 @@ func NamesChild(text string, names []vault.Personal) bool {
 	return false
 }
 
-// visible loads an announcement the actor may see (the same check as sending it); one
-// of another board or school is not found.
-func (s *Service) visible(ctx context.Context, tx pgx.Tx, id int64) (*authz.Actor, Announcement, error) {
+// visible loads an announcement the actor may see (the same check as sending it; read,
+// one addressed in an earlier school year too); one of another board or school is not
+// found.
+func (s *Service) visible(ctx context.Context, tx pgx.Tx, id int64, read bool) (*authz.Actor, Announcement, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return nil, Announcement{}, err
@@ -419,7 +426,7 @@ func (s *Service) visible(ctx context.Context, tx pgx.Tx, id int64) (*authz.Acto
 	if an.BoardID != a.BoardID || (a.SchoolID != 0 && an.SchoolID != a.SchoolID) {
 		return nil, an, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("announcement of another school"))
 	}
-	if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind); err != nil {
+	if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind, read); err != nil {
 		if apperr.KindOf(err) == apperr.Invalid {
 			return nil, an, apperr.E(apperr.Forbidden, "authz.forbidden", err)
 		}
@@ -433,7 +440,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Announcement, error) {
 	var an Announcement
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var err error
-		_, an, err = s.visible(ctx, tx, id)
+		_, an, err = s.visible(ctx, tx, id, true)
 		return err
 	})
 	return an, err
@@ -444,7 +451,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Announcement, error) {
 func (s *Service) View(ctx context.Context, id int64) (Announcement, error) {
 	var an Announcement
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, got, err := s.visible(ctx, tx, id)
+		a, got, err := s.visible(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
@@ -469,7 +476,7 @@ func (s *Service) List(ctx context.Context) ([]Announcement, error) {
 			return err
 		}
 		for _, an := range all {
-			if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind); err == nil {
+			if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind, true); err == nil {
 				out = append(out, an)
 			}
 		}
@@ -499,7 +506,7 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	var p Preview
 	var reach []Reach
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, an, err := s.visible(ctx, tx, id)
+		_, an, err := s.visible(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
@@ -537,7 +544,7 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
 		return apperr.Fields{"quota_ok": "announce.quota.confirm"}.Err()
 	}
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id)
+		a, an, err := s.visible(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
@@ -571,7 +578,7 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
 func (s *Service) Cancel(ctx context.Context, id int64) error {
 	var keys []string
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id)
+		a, an, err := s.visible(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
@@ -610,7 +617,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) error {
 // a recipient LINE had in fact reached is not reached twice.
 func (s *Service) Retry(ctx context.Context, id int64) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id)
+		a, an, err := s.visible(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
@@ -644,7 +651,7 @@ func (s *Service) Recipients(ctx context.Context, id int64, which string) ([]Rec
 	}
 	var out []Recipient
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id)
+		a, an, err := s.visible(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}

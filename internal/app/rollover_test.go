@@ -319,6 +319,14 @@ func TestYearRollover(t *testing.T) {
 	if err := s.Pool.QueryRow(ctx, `SELECT state FROM announcement WHERE id = $1`, annID).Scan(&state); err != nil || state != announce.Cancelled {
 		t.Fatalf("the announcement to last year's class is %s", state)
 	}
+	// Last year's announcements stay readable to the school's administrators, and the
+	// list says why this one was cancelled.
+	if r := kocho.get("/staff/announcements/" + strconv.FormatInt(annID, 10)); r.status != http.StatusOK {
+		t.Fatalf("last year's announcement after the switch: %d", r.status)
+	}
+	if r := kocho.get("/staff/announcements"); !strings.Contains(r.body, "年度更新のため") {
+		t.Fatalf("the announcements list does not say the rollover cancelled it: %s", text(r))
+	}
 	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'rollover.switch' AND actor_kind = 'system'`); n != 1 {
 		t.Fatalf("%d audit events of the switch", n)
 	}

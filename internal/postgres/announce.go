@@ -135,7 +135,7 @@ func (s *AnnounceStore) CreateHandout(ctx context.Context, db pgx.Tx, announceme
 }
 
 const announcementColumns = `a.id, a.board_id, COALESCE(a.school_id, 0), a.kind, a.audience, a.audience_label, a.title_enc, a.body_enc,
-	a.names_child, a.consent, a.state, a.scheduled_at, a.started_at, a.finished_at, a.created_by, a.created_at,
+	a.names_child, a.consent, a.state, a.cancel_reason, a.scheduled_at, a.started_at, a.finished_at, a.created_by, a.created_at,
 	COALESCE(r.total, 0), COALESCE(r.queued, 0), COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0)`
 
 const announcementFrom = ` FROM announcement a LEFT JOIN LATERAL (SELECT count(*) AS total,
@@ -150,7 +150,7 @@ func (s *AnnounceStore) scanAnnouncement(r pgx.Row) (announce.Announcement, erro
 	var sched, started, finished *time.Time
 	c := &a.Counts
 	if err := r.Scan(&a.ID, &a.BoardID, &a.SchoolID, &a.Kind, &aud, &a.AudienceLabel, &title, &body, &a.NamesChild, &a.Consent, &a.State,
-		&sched, &started, &finished, &a.CreatedBy, &a.CreatedAt, &c.Total, &c.Queued, &c.Sent, &c.Failed, &c.Skipped, &c.Opened); err != nil {
+		&a.CancelReason, &sched, &started, &finished, &a.CreatedBy, &a.CreatedAt, &c.Total, &c.Queued, &c.Sent, &c.Failed, &c.Skipped, &c.Opened); err != nil {
 		return a, err
 	}
 	for _, t := range []struct {

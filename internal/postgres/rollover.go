@@ -261,7 +261,7 @@ func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, y
 	}
 	// Announcements not yet sent to last year's classes, clubs or grades would reach
 	// the wrong families: they are cancelled.
-	tag, err := db.Exec(ctx, `UPDATE announcement SET state = 'cancelled' WHERE school_id = $1 AND state IN ('draft', 'scheduled')
+	tag, err := db.Exec(ctx, `UPDATE announcement SET state = 'cancelled', cancel_reason = 'rollover' WHERE school_id = $1 AND state IN ('draft', 'scheduled')
 		AND (audience ? 'classes' OR audience ? 'clubs' OR audience ? 'grades')`, schoolID)
 	if err != nil {
 		return 0, classify(err, "cancel last year's announcements")

@@ -40,7 +40,7 @@ func (s *Server) announcementsPage(w http.ResponseWriter, r *http.Request) {
 		CanSafety: opts.Board || opts.CanSchool}
 	for _, an := range list {
 		v.Items = append(v.Items, view.AnnounceItem{ID: strconv.FormatInt(an.ID, 10), Title: an.Title.Reveal(), Urgent: an.Kind == announce.Safety,
-			Kind: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: loc.T("announce.state." + an.State),
+			Kind: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: announceState(r, an),
 			When: an.CreatedAt.In(school.Tokyo).Format("2006/1/2 15:04"), Sent: an.Counts.Sent, Total: an.Counts.Total - an.Counts.Skipped,
 			Opened: an.Counts.Opened, Handouts: len(an.Handouts) > 0})
 	}
@@ -233,7 +233,7 @@ func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view
 	loc := localizer(r)
 	base := "/staff/announcements/" + strconv.FormatInt(an.ID, 10)
 	d := view.AnnounceDetail{ID: strconv.FormatInt(an.ID, 10), Base: base, Title: an.Title.Reveal(), Body: an.Body.Reveal(), Kind: an.Kind,
-		KindLabel: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: loc.T("announce.state." + an.State), StateCode: an.State,
+		KindLabel: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: announceState(r, an), StateCode: an.State,
 		Total: an.Counts.Total, Queued: an.Counts.Queued, Sent: an.Counts.Sent, Failed: an.Counts.Failed, Skipped: an.Counts.Skipped,
 		Opened: an.Counts.Opened, NamesChild: an.NamesChild}
 	if !an.ScheduledAt.IsZero() {
@@ -437,4 +437,15 @@ func (s *Server) parentHandoutFile(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setBrowser(w, pg.Visit)
 	servePDF(w, h.Name.Reveal(), data)
+}
+
+// announceState is an announcement's state as staff read it, with why it was cancelled
+// when the year rollover did it.
+func announceState(r *http.Request, an announce.Announcement) string {
+	loc := localizer(r)
+	st := loc.T("announce.state." + an.State)
+	if an.State == announce.Cancelled && an.CancelReason == "rollover" {
+		st += "（" + loc.T("announce.cancelled_rollover") + "）"
+	}
+	return st
 }
