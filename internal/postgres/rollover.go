@@ -313,3 +313,10 @@ func (s *RolloverStore) SingleYear(ctx context.Context, db pgx.Tx, boardID int64
 	}
 	return on, classify(err, "retention policy")
 }
+
+// CountDuties counts a school year's duties.
+func (s *RolloverStore) CountDuties(ctx context.Context, db pgx.Tx, schoolID int64, year int) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, schoolID, year).Scan(&n)
+	return n, classify(err, "duties")
+}

@@ -116,6 +116,8 @@ type Store interface {
 	// FriendsOfChildren lists the LINE friends of the children's guardians.
 	FriendsOfChildren(ctx context.Context, db pgx.Tx, childIDs []int64) ([]int64, error)
 	SingleYear(ctx context.Context, db pgx.Tx, boardID int64) (bool, error)
+	// CountDuties counts a school year's duties.
+	CountDuties(ctx context.Context, db pgx.Tx, schoolID int64, year int) (int, error)
 }
 
 // DefaultSwitchDay is the first weekday of April of year: the usual first school day

@@ -104,7 +104,7 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 		if o.NextClubs, err = s.Schools.Store.FindClubs(ctx, tx, sc.ID, o.Plan.Year); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, sc.ID, o.Plan.Year).Scan(&o.NextDuties); err != nil {
+		if o.NextDuties, err = s.Store.CountDuties(ctx, tx, sc.ID, o.Plan.Year); err != nil {
 			return err
 		}
 		if o.Progress, err = s.Store.Progress(ctx, tx, sc.ID, sc.CurrentYear, o.Plan.Graduating); err != nil {
