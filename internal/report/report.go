@@ -297,7 +297,7 @@ func (s *Service) PDF(r Report) ([]byte, error) {
 	pdf.SetMargins(12, 12, 12)
 	pdf.AddPage()
 	pdf.SetFont("jp", "", 16)
-	pdf.CellFormat(0, 10, t("report.heading", map[string]any{"Board": r.Board, "Month": r.Month.Format("2006年1月")}), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 10, t("report.heading", map[string]any{"Board": r.Board, "Month": r.Month.Format(t("report.month_layout", nil))}), "", 1, "L", false, 0, "")
 	pdf.SetFont("jp", "", 9)
 	pdf.CellFormat(0, 6, t("report.note", nil), "", 1, "L", false, 0, "")
 	pdf.Ln(2)

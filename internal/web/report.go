@@ -38,7 +38,7 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 	loc := localizer(r)
 	lang := loc.Lang()
 	m := rep.Month.Format("2006-01")
-	v := view.ReportPage{Month: m, Heading: loc.T("report.heading", map[string]any{"Board": rep.Board, "Month": rep.Month.Format("2006年1月")}),
+	v := view.ReportPage{Month: m, Heading: loc.T("report.heading", map[string]any{"Board": rep.Board, "Month": rep.Month.Format(loc.T("report.month_layout"))}),
 		Columns: s.Reports.Columns(lang), CSV: "/admin/reports/export?format=csv&month=" + m, PDF: "/admin/reports/export?format=pdf&month=" + m,
 		Prev:         "/admin/reports?month=" + rep.Month.AddDate(0, -1, 0).Format("2006-01"),
 		Availability: loc.T("report.availability_line", map[string]any{"Percent": strconv.FormatFloat(rep.Availability(), 'f', 2, 64), "Up": rep.Up, "Minutes": rep.Minutes})}
