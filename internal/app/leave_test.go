@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
@@ -193,6 +195,27 @@ func TestTransferOut(t *testing.T) {
 	}
 	if n := count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[1]); n != 0 {
 		t.Fatal("the kept child outlived their data")
+	}
+
+	// The third parent withdraws: their child was in one school, so the records are
+	// that school's.
+	var link string
+	err = pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+		var friendID int64
+		if err := tx.QueryRow(context.Background(), `SELECT friend_id FROM guardian WHERE id = $1`, guardians[2]).Scan(&friendID); err != nil {
+			return err
+		}
+		link, err = s.Registration.IssueLink(context.Background(), tx, friendID, registration.PurposeUpdate)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Registration.Withdraw(context.Background(), link[strings.LastIndex(link, "/")+1:], ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, w, `SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal' AND school_id = $1`, sakuraID); n != 5 {
+		t.Fatalf("%d withdrawal records under the school, want 5", n)
 	}
 }
 

@@ -258,6 +258,13 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	if guardianRows != 1 || childRows != 1 || deletions != 5 || copies != 0 {
 		t.Errorf("after withdrawal: %d guardians, %d children, %d deletion records, %d message copies kept", guardianRows, childRows, deletions, copies)
 	}
+	// The parent's children were in two schools: the records are the board's, not one
+	// school's.
+	var underSchool int
+	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal' AND school_id IS NOT NULL`).Scan(&underSchool)
+	if underSchool != 0 {
+		t.Errorf("%d withdrawal records under one school for a parent of two schools", underSchool)
+	}
 
 	// Nothing readable in a dump: names, nicknames, LINE names and IDs.
 	dump := leaktest.PgDump(t, w.dbURL)

@@ -481,11 +481,23 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if err != nil {
 			return err
 		}
+		// Records go under the school when the parent's children were all in one (a
+		// channel may serve several schools).
+		var schoolID int64
+		for i, c := range g.Children {
+			if i == 0 {
+				schoolID = c.SchoolID
+			} else if c.SchoolID != schoolID {
+				schoolID = 0
+				break
+			}
+		}
 		for _, d := range []Deletion{{BoardID: ch.BoardID, Category: "guardian", Count: 1, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "guardianship", Count: len(children), Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "line_copy", Count: copies, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "conversation", Count: convs, Reason: "withdrawal"}} {
+			d.SchoolID = schoolID
 			if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
 				return err
 			}
