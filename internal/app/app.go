@@ -90,13 +90,14 @@ func (a *App) Start(ctx context.Context) error {
 	go a.inboxHub.Listen(listenCtx, pool, a.log)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
-		Log:     a.log,
-		Catalog: a.services.Catalog,
-		Ready:   postgres.Readiness{Pool: pool},
-		LINE:    a.services.LINE,
-		Metrics: a.metrics,
-		BaseURL: a.baseURL,
-		Mounts:  a.Mounts,
+		Log:            a.log,
+		Catalog:        a.services.Catalog,
+		Ready:          postgres.Readiness{Pool: pool},
+		LINE:           a.services.LINE,
+		Metrics:        a.metrics,
+		TrustedProxies: a.cfg.TrustedProxies,
+		BaseURL:        a.baseURL,
+		Mounts:         a.Mounts,
 
 		Sessions: web.NewSessions(postgres.SessionStore{Pool: pool}, a.baseURL, a.cfg.SessionIdle, a.cfg.SessionMax),
 		Staff:    a.services.Staff,

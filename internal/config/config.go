@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -69,6 +70,10 @@ type Config struct {
 	// FilesDir keeps handouts in a directory (a disk or a mounted S3-compatible bucket)
 	// instead of PostgreSQL (RENRAKU_FILES_DIR); either way they are encrypted.
 	FilesDir string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed: a
+	// request from one of them counts as from the client it names (sign-in limits by
+	// client address, audit rows).
+	TrustedProxies []netip.Prefix
 	// JobRescueAfter is how long a job may run before another instance takes it over,
 	// its own having died (RENRAKU_JOB_RESCUE_AFTER).
 	JobRescueAfter time.Duration
@@ -256,7 +261,29 @@ var variables = []variable{
 		c.FilesDir = v
 		return nil
 	}},
-	{"RENRAKU_JOB_RESCUE_AFTER", "job-rescue-after", "how long a job may run before another instance takes it over", "10m0s", func(c *Config, v string) error {
+	{"RENRAKU_TRUSTED_PROXIES", "trusted-proxies", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed", "", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if !strings.Contains(f, "/") {
+				a, err := netip.ParseAddr(f)
+				if err != nil {
+					return fmt.Errorf("%q is not an address or CIDR range", f)
+				}
+				f = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String()
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return fmt.Errorf("%q is not an address or CIDR range", f)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	}},
+		{"RENRAKU_JOB_RESCUE_AFTER", "job-rescue-after", "how long a job may run before another instance takes it over", "10m0s", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 2*time.Second || d > time.Hour {
 			return errors.New("must be a duration from 2s to 1h")

@@ -68,6 +68,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"log level", map[string]string{"RENRAKU_LOG_LEVEL": "loud"}, nil, "RENRAKU_LOG_LEVEL"},
 		{"shutdown timeout", map[string]string{"RENRAKU_SHUTDOWN_TIMEOUT": "-1s"}, nil, "RENRAKU_SHUTDOWN_TIMEOUT"},
 		{"audit retention", map[string]string{"RENRAKU_AUDIT_RETENTION_YEARS": "0"}, nil, "RENRAKU_AUDIT_RETENTION_YEARS"},
+		{"trusted proxies", map[string]string{"RENRAKU_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, nil, "RENRAKU_TRUSTED_PROXIES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,5 +144,22 @@ func TestRequireServe(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s", err, tt.wantVar)
 			}
 		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	c, err := load(map[string]string{"RENRAKU_TRUSTED_PROXIES": " 10.0.0.0/8,192.0.2.7 , ::ffff:198.51.100.1,2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "198.51.100.1/32", "2001:db8::/32"}
+	if len(c.TrustedProxies) != len(want) {
+		t.Fatalf("trusted proxies %v", c.TrustedProxies)
+	}
+	for i, p := range c.TrustedProxies {
+		if p.String() != want[i] {
+			t.Errorf("proxy %d = %s, want %s", i, p, want[i])
+		}
 	}
 }

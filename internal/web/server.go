@@ -11,6 +11,7 @@ import (
 	"github.com/renraku/renraku/internal/rollover"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -39,6 +40,8 @@ type Server struct {
 	Catalog *i18n.Catalog
 	Ready   ReadyChecker
 	Metrics *Metrics
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 	// BaseURL is the public URL; when it is https, responses carry HSTS.
 	BaseURL *url.URL
 	// LINE stores the webhook requests LINE sends.

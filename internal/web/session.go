@@ -165,15 +165,48 @@ func safeNext(next string) string {
 	return "/staff/"
 }
 
-// clientOf is where the request came from. RemoteAddr is used as is: a proxy in front
-// must be the one to limit by client address (see docs/OPERATIONS.md).
-func clientOf(r *http.Request) staff.Client {
+// clientOf is where the request came from: the TCP peer, or, when the peer is one of
+// the trusted reverse proxies, the nearest address in X-Forwarded-For that is not one
+// of them (proxies append; whatever a client wrote itself is further left and ignored).
+func (s *Server) clientOf(r *http.Request) staff.Client {
+	return staff.Client{Addr: ClientAddr(r, s.TrustedProxies)}
+}
+
+// ClientAddr is the client's address of a request behind the trusted proxies.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	addr, _ := netip.ParseAddr(host)
-	return staff.Client{Addr: addr.Unmap()}
+	addr = addr.Unmap()
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !addr.IsValid() || !isTrusted(addr) {
+		return addr
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr // a malformed hop: stop at the last proxy we trust
+		}
+		a = a.Unmap()
+		if !isTrusted(a) {
+			return a
+		}
+		addr = a
+	}
+	return addr
 }
 
 // flash keeps a one-time notice (a message ID) for the next page.

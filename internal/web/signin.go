@@ -25,7 +25,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	limitForm(w, r)
 	f := formOf(r, "login")
 	next := safeNext(r.PostFormValue("next"))
-	res, err := s.Staff.PasswordSignIn(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"), clientOf(r))
+	res, err := s.Staff.PasswordSignIn(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"), s.clientOf(r))
 	if err != nil {
 		status := http.StatusUnprocessableEntity
 		switch apperr.KindOf(err) {
@@ -82,7 +82,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
 		return
 	}
-	res, err := s.Staff.SecondFactor(r.Context(), id, r.PostFormValue("code"), clientOf(r))
+	res, err := s.Staff.SecondFactor(r.Context(), id, r.PostFormValue("code"), s.clientOf(r))
 	if err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {
@@ -139,7 +139,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
 		return
 	}
-	codes, err := s.Staff.ConfirmEnrolment(r.Context(), id, r.PostFormValue("code"), r.PostFormValue("current"), required, clientOf(r))
+	codes, err := s.Staff.ConfirmEnrolment(r.Context(), id, r.PostFormValue("code"), r.PostFormValue("current"), required, s.clientOf(r))
 	if err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {
@@ -171,7 +171,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
-	_ = s.Staff.SignedOut(r.Context(), authz.ActorFrom(r.Context()), clientOf(r))
+	_ = s.Staff.SignedOut(r.Context(), authz.ActorFrom(r.Context()), s.clientOf(r))
 	s.endSession(r.Context())
 	s.flash(r, "signin.signed_out")
 	http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
@@ -189,7 +189,7 @@ func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) welcome(w http.ResponseWriter, r *http.Request) {
 	limitForm(w, r)
 	token := chi.URLParam(r, "token")
-	_, err := s.Staff.SetPasswordFromLink(r.Context(), token, r.PostFormValue("password"), r.PostFormValue("confirm"), clientOf(r))
+	_, err := s.Staff.SetPasswordFromLink(r.Context(), token, r.PostFormValue("password"), r.PostFormValue("confirm"), s.clientOf(r))
 	if err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {

@@ -107,7 +107,7 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, f view.Form
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	limitForm(w, r)
-	err := s.Staff.ChangePassword(r.Context(), r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("confirm"), clientOf(r))
+	err := s.Staff.ChangePassword(r.Context(), r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("confirm"), s.clientOf(r))
 	if err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {
@@ -124,7 +124,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
-	if err := s.Staff.SignOutEverywhere(r.Context(), clientOf(r)); err != nil {
+	if err := s.Staff.SignOutEverywhere(r.Context(), s.clientOf(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
