@@ -283,7 +283,7 @@ var variables = []variable{
 		}
 		return nil
 	}},
-		{"RENRAKU_JOB_RESCUE_AFTER", "job-rescue-after", "how long a job may run before another instance takes it over", "10m0s", func(c *Config, v string) error {
+	{"RENRAKU_JOB_RESCUE_AFTER", "job-rescue-after", "how long a job may run before another instance takes it over", "10m0s", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 2*time.Second || d > time.Hour {
 			return errors.New("must be a duration from 2s to 1h")
