@@ -18,7 +18,7 @@ COMMENT ON TABLE rollover IS 'A school''s move into school year `year`: the grad
 -- A child's class and clubs in the next school year, as a guardian confirmed them.
 CREATE TABLE child_next (
     child_id     bigint PRIMARY KEY REFERENCES child (id) ON DELETE CASCADE,
-    class_id     bigint NOT NULL REFERENCES class (id) ON DELETE CASCADE,
+    class_id     bigint NOT NULL REFERENCES class (id),
     club_ids     bigint[] NOT NULL DEFAULT '{}',
     confirmed_by bigint REFERENCES guardian (id) ON DELETE SET NULL,
     confirmed_at timestamptz NOT NULL DEFAULT now()

@@ -65,17 +65,18 @@ func TestYearRollover(t *testing.T) {
 	}
 	year := sakura.CurrentYear
 	next := year + 1
-	users, err := w.sim.AddFriends(w.ch.LineChannelID, 4, "ja")
+	users, err := w.sim.AddFriends(w.ch.LineChannelID, 5, "ja")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A: 1年1組 (will confirm 2年1組 and a club); B: 6年1組 only (graduates);
-	// C: 2年1組 (never confirms); D: 3年1組 and a 6年1組 sibling.
-	labels := []string{"1年1組", "6年1組", "2年1組", "3年1組"}
+	// C: 2年1組 (never confirms); D: 3年1組 and a 6年1組 sibling; E: 1年2組, named
+	// like A (never confirms: 2年 has one class next year, where A already is).
+	labels := []string{"1年1組", "6年1組", "2年1組", "3年1組", "1年2組"}
 	var fams []postgres.Family
 	for i, u := range users {
 		fams = append(fams, postgres.Family{UserID: u.ID, ChannelID: w.ch.ID, SchoolID: sakura.ID, ClassID: classID(t, w, sakura.ID, year, labels[i]),
-			Nickname: fmt.Sprintf("保護者%c", 'A'+i), ChildName: fmt.Sprintf("児童%c", 'A'+i), Verified: true, Following: true})
+			Nickname: fmt.Sprintf("保護者%c", 'A'+i), ChildName: fmt.Sprintf("児童%c", 'A'+i%4), Verified: true, Following: true})
 	}
 	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, fams); err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestYearRollover(t *testing.T) {
 	}
 	// With no classes next year yet, the children to confirm are flagged (not the
 	// graduates).
-	if got := kocho.get(base).doc.Find(`[data-testid="rollover-no-class"]`).Text(); !strings.Contains(got, "3人") {
+	if got := kocho.get(base).doc.Find(`[data-testid="rollover-no-class"]`).Text(); !strings.Contains(got, "4人") {
 		t.Fatalf("children without a class next year: %q", got)
 	}
 	if r := kocho.post(base+"/copy", nil); r.status != http.StatusSeeOther {
@@ -154,6 +155,10 @@ func TestYearRollover(t *testing.T) {
 	if r := kocho.post(base+"/plan", url.Values{"switch_on": {strconv.Itoa(next) + "-05-06"}}); r.status != http.StatusUnprocessableEntity ||
 		r.doc.Find(`[data-testid="error-graduating"]`).Length() != 1 || r.doc.Find(`[data-testid="error-switch_on"]`).Length() != 1 {
 		t.Fatalf("a bad plan: %d", r.status)
+	}
+	if r := kocho.post(base+"/plan", url.Values{"graduating": {"5"}, "switch_on": {strconv.Itoa(next) + "-04-06"}}); r.status != http.StatusUnprocessableEntity ||
+		r.doc.Find(`[data-testid="error-graduating"]`).Length() != 1 {
+		t.Fatalf("a plan without the top grade: %d", r.status)
 	}
 	switchOn := strconv.Itoa(next) + "-04-06"
 	if r := kocho.post(base+"/plan", url.Values{"graduating": {"6"}, "switch_on": {switchOn}}); r.status != http.StatusSeeOther {
@@ -196,6 +201,11 @@ func TestYearRollover(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || r.doc.Find(`[data-testid="error-class_`+child+`"]`).Length() != 1 {
 		t.Fatalf("a wrong class: %d", r.status)
 	}
+	// Nor is a class of another grade next year.
+	r = pa.post(linkA, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(classID(t, w, sakura.ID, next, "6年1組"), 10)}})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a class of another grade: %d", r.status)
+	}
 	if n := count(t, w, `SELECT count(*) FROM child_next`); n != 0 {
 		t.Fatal("a refused choice was stored")
 	}
@@ -211,8 +221,14 @@ func TestYearRollover(t *testing.T) {
 		t.Fatalf("D's page lists %d children", r.doc.Find(`[data-testid="rollover-child"]`).Length())
 	}
 	child = strconv.FormatInt(children[3], 10)
-	if r = pd.post(linkD, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(next41, 10)}}); r.status != http.StatusOK {
+	nextScience := clubID(t, w, sakura.ID, next, "科学クラブ")
+	if r = pd.post(linkD, url.Values{"child": {child}, "class_" + child: {strconv.FormatInt(next41, 10)},
+		"clubs_" + child: {strconv.FormatInt(nextScience, 10)}}); r.status != http.StatusOK {
 		t.Fatalf("D's confirmation: %d", r.status)
+	}
+	// Next year's 科学クラブ is dropped after D chose it: the switch leaves it out.
+	if _, err := s.Schools.DeleteClub(signedInAs(t, w, "sakura.kocho"), nextScience); err != nil {
+		t.Fatal(err)
 	}
 	// The parents' confirmations are in the school's audit log.
 	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'rollover.confirm' AND board_id = $1 AND school_id = $2`, sakura.BoardID, sakura.ID); n != 2 {
@@ -226,7 +242,7 @@ func TestYearRollover(t *testing.T) {
 	if got := r.doc.Find(`[data-testid="rollover-graduates"]`).Text(); got != "2" {
 		t.Fatalf("graduates: %q", got)
 	}
-	if rows := r.doc.Find(`[data-testid="rollover-waiting"]`); rows.Length() != 1 || !strings.Contains(rows.Text(), "児童C") || !strings.Contains(rows.Text(), "2年1組") {
+	if rows := r.doc.Find(`[data-testid="rollover-waiting"]`); rows.Length() != 2 || !strings.Contains(rows.Text(), "児童C") || !strings.Contains(rows.Text(), "2年1組") {
 		t.Fatalf("waiting: %q", rows.Text())
 	}
 	// Asking again reminds only C.
@@ -265,7 +281,7 @@ func TestYearRollover(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := done[sakura.ID]
-	if res.Graduated != 2 || res.Moved != 2 || res.Placed != 1 || res.Unplaced != 0 || res.Cancelled != 1 || res.GuardiansEnd != 1 {
+	if res.Graduated != 2 || res.Moved != 2 || res.Placed != 1 || res.Unplaced != 1 || res.Cancelled != 1 || res.GuardiansEnd != 1 {
 		t.Fatalf("switch: %+v", res)
 	}
 	if again, err := s.Rollover.SwitchDue(ctx); err != nil || len(again) != 0 {
@@ -283,6 +299,12 @@ func TestYearRollover(t *testing.T) {
 	}
 	if where(children[0]) != next21 || where(children[3]) != next41 || where(children[2]) != next31 {
 		t.Fatal("children are not in their new classes")
+	}
+	if where(children[4]) != fams[4].ClassID {
+		t.Fatal("E, named like A, was not left for staff to place")
+	}
+	if n := count(t, w, `SELECT count(*) FROM child_club WHERE child_id = $1`, children[3]); n != 0 {
+		t.Fatal("D joined a club that no longer exists")
 	}
 	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1 AND class_id = $2`, children[0], next21); n != 1 {
 		t.Fatal("the report for the first school day is not on the new class's list")

@@ -87,7 +87,8 @@ const registered = `EXISTS (SELECT 1 FROM guardianship gs WHERE gs.child_id = c.
 func (s *RolloverStore) Progress(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) (rollover.Progress, error) {
 	var p rollover.Progress
 	rows, err := db.Query(ctx, `SELECT c.id, c.name_enc, cl.grade, cl.name, cn.child_id IS NOT NULL, cl.grade = ANY($3::int[])
-		FROM child c JOIN class cl ON cl.id = c.class_id LEFT JOIN child_next cn ON cn.child_id = c.id
+		FROM child c JOIN class cl ON cl.id = c.class_id
+		LEFT JOIN (child_next cn JOIN class ncl ON ncl.id = cn.class_id AND ncl.year = $2 + 1) ON cn.child_id = c.id
 		WHERE c.school_id = $1 AND cl.year = $2 AND `+registered+` ORDER BY cl.grade, cl.name, c.id`, schoolID, year, graduating)
 	if err != nil {
 		return p, classify(err, "rollover progress")
@@ -126,7 +127,8 @@ func (s *RolloverStore) FriendsToAsk(ctx context.Context, db pgx.Tx, schoolID in
 	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
 		JOIN line_friend f ON f.id = g.friend_id JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
 		WHERE c.school_id = $1 AND cl.year = $2 AND gs.status = 'verified' AND f.following AND NOT (cl.grade = ANY($3::int[]))
-			AND NOT EXISTS (SELECT 1 FROM child_next cn WHERE cn.child_id = c.id) ORDER BY 1`, schoolID, year, graduating)
+			AND NOT EXISTS (SELECT 1 FROM child_next cn JOIN class ncl ON ncl.id = cn.class_id AND ncl.year = $2 + 1 WHERE cn.child_id = c.id)
+		ORDER BY 1`, schoolID, year, graduating)
 	if err != nil {
 		return nil, classify(err, "parents to ask")
 	}
@@ -136,7 +138,9 @@ func (s *RolloverStore) FriendsToAsk(ctx context.Context, db pgx.Tx, schoolID in
 
 // FindNext reads the confirmed placements of children.
 func (s *RolloverStore) FindNext(ctx context.Context, db pgx.Tx, childIDs []int64) (map[int64]rollover.Placement, error) {
-	rows, err := db.Query(ctx, `SELECT child_id, class_id, club_ids FROM child_next WHERE child_id = ANY($1)`, childIDs)
+	rows, err := db.Query(ctx, `SELECT cn.child_id, cn.class_id, cn.club_ids FROM child_next cn
+		JOIN class ncl ON ncl.id = cn.class_id JOIN school sc ON sc.id = ncl.school_id AND ncl.year = sc.current_year + 1
+		WHERE cn.child_id = ANY($1)`, childIDs)
 	if err != nil {
 		return nil, classify(err, "next year's placements")
 	}
@@ -174,7 +178,8 @@ func (s *RolloverStore) ChildrenOf(ctx context.Context, db pgx.Tx, schoolID int6
 	rows, err := db.Query(ctx, `SELECT c.id, cl.grade, cl.name,
 			COALESCE((SELECT array_agg(cc.club_id ORDER BY cc.club_id) FROM child_club cc WHERE cc.child_id = c.id), '{}'),
 			cn.class_id, cn.club_ids
-		FROM child c JOIN class cl ON cl.id = c.class_id LEFT JOIN child_next cn ON cn.child_id = c.id
+		FROM child c JOIN class cl ON cl.id = c.class_id
+		LEFT JOIN (child_next cn JOIN class ncl ON ncl.id = cn.class_id AND ncl.year = $2 + 1) ON cn.child_id = c.id
 		WHERE c.school_id = $1 AND cl.year = $2 AND `+registered+` ORDER BY c.id`, schoolID, year)
 	if err != nil {
 		return nil, classify(err, "children of the year")
@@ -212,13 +217,27 @@ func (s *RolloverStore) Move(ctx context.Context, db pgx.Tx, p rollover.Placemen
 	if p.ClubIDs == nil {
 		p.ClubIDs = []int64{}
 	}
+	// Another child of the same name in the class (同姓同名 from two classes merged into
+	// one): this one stays where it is, for staff to place.
+	var clash bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM child WHERE class_id = $1 AND name_key = $2 AND id <> $3)`, p.ClassID, key, p.ChildID).
+		Scan(&clash); err != nil {
+		return classify(err, "same name in the class")
+	}
+	if clash {
+		return rollover.ErrNameClash
+	}
 	if _, err := db.Exec(ctx, `UPDATE child SET class_id = $2, name_key = $3 WHERE id = $1`, p.ChildID, p.ClassID, key); err != nil {
 		return classify(err, "move child")
 	}
 	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, p.ChildID); err != nil {
 		return classify(err, "child's clubs")
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO child_club (child_id, club_id) SELECT $1, unnest($2::bigint[])`, p.ChildID, p.ClubIDs); err != nil {
+	// Only clubs that still exist in the class's school and year (a club deleted after
+	// a parent chose it is left out).
+	if _, err := db.Exec(ctx, `INSERT INTO child_club (child_id, club_id)
+		SELECT $1, k.id FROM club k JOIN class c ON c.id = $3 AND c.school_id = k.school_id AND c.year = k.year WHERE k.id = ANY($2::bigint[])`,
+		p.ChildID, p.ClubIDs, p.ClassID); err != nil {
 		return classify(err, "child's clubs")
 	}
 	if pending {
@@ -272,13 +291,18 @@ func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, y
 // Due lists schools whose saved plan's day has come, that have not switched and that
 // have classes for the new year (without, the page says what is missing).
 func (s *RolloverStore) Due(ctx context.Context, db pgx.Tx, today time.Time) (map[int64]int, error) {
-	// A single-year board's schools switch on April 1st whatever day a plan saved before
-	// the board chose single-year registration says.
+	// A single-year board's schools switch on April 1st whatever day a plan says, or
+	// without a plan.
 	rows, err := db.Query(ctx, `SELECT r.school_id, r.year FROM rollover r JOIN school sc ON sc.id = r.school_id
 		LEFT JOIN retention_policy rp ON rp.board_id = sc.board_id
 		WHERE r.switched_at IS NULL AND sc.current_year = r.year - 1
 			AND (r.switch_on <= $1::date OR (COALESCE(rp.single_year, false) AND $1::date >= make_date(r.year, 4, 1)))
-			AND EXISTS (SELECT 1 FROM class cl WHERE cl.school_id = r.school_id AND cl.year = r.year)`, today.Format("2006-01-02"))
+			AND EXISTS (SELECT 1 FROM class cl WHERE cl.school_id = r.school_id AND cl.year = r.year)
+		UNION
+		SELECT sc.id, sc.current_year + 1 FROM school sc JOIN retention_policy rp ON rp.board_id = sc.board_id AND rp.single_year
+		WHERE $1::date >= make_date(sc.current_year + 1, 4, 1) AND rp.single_year_done < sc.current_year + 1
+			AND NOT EXISTS (SELECT 1 FROM rollover r WHERE r.school_id = sc.id AND r.year = sc.current_year + 1)
+			AND EXISTS (SELECT 1 FROM class cl WHERE cl.school_id = sc.id AND cl.year = sc.current_year + 1)`, today.Format("2006-01-02"))
 	if err != nil {
 		return nil, classify(err, "due rollovers")
 	}
@@ -296,7 +320,7 @@ func (s *RolloverStore) Due(ctx context.Context, db pgx.Tx, today time.Time) (ma
 // FriendsOfChildren lists the LINE friends of the children's guardians.
 func (s *RolloverStore) FriendsOfChildren(ctx context.Context, db pgx.Tx, childIDs []int64) ([]int64, error) {
 	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
-		WHERE gs.child_id = ANY($1) ORDER BY 1`, childIDs)
+		WHERE gs.child_id = ANY($1) AND gs.status IN ('verified', 'pending') ORDER BY 1`, childIDs)
 	if err != nil {
 		return nil, classify(err, "children's parents")
 	}
@@ -319,4 +343,22 @@ func (s *RolloverStore) CountDuties(ctx context.Context, db pgx.Tx, schoolID int
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, schoolID, year).Scan(&n)
 	return n, classify(err, "duties")
+}
+
+// YearEndPending says whether a single-year board has yet to delete the registrations
+// of the school year before year.
+func (s *RolloverStore) YearEndPending(ctx context.Context, db pgx.Tx, boardID int64, year int) (bool, error) {
+	var pending bool
+	err := db.QueryRow(ctx, `SELECT single_year AND single_year_done < $2 FROM retention_policy WHERE board_id = $1`, boardID, year).Scan(&pending)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	return pending, classify(err, "retention policy")
+}
+
+// ShareSchool locks a school's row in share mode: a switch (which locks it for update)
+// waits, or is waited for.
+func (s *RolloverStore) ShareSchool(ctx context.Context, db pgx.Tx, schoolID int64) error {
+	_, err := db.Exec(ctx, `SELECT 1 FROM school WHERE id = $1 FOR SHARE`, schoolID)
+	return classify(err, "school")
 }

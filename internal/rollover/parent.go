@@ -96,8 +96,16 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 		pc := ParentChild{ChildID: c.ID, BoardID: sc.BoardID, SchoolID: sc.ID, Name: c.Name, School: sc.Name, ClassLabel: c.ClassLabel, Year: plan.Year,
 			Graduating: slices.Contains(plan.Graduating, now.Grade)}
 		if !pc.Graduating {
-			if pc.Classes, err = s.Schools.Store.FindClasses(ctx, tx, sc.ID, plan.Year); err != nil {
+			all, err := s.Schools.Store.FindClasses(ctx, tx, sc.ID, plan.Year)
+			if err != nil {
 				return p, g, err
+			}
+			// A child moves up one grade: only that grade's classes are offered (staff
+			// place exceptions).
+			for _, k := range all {
+				if k.Grade == now.Grade+1 {
+					pc.Classes = append(pc.Classes, k)
+				}
 			}
 			if pc.Clubs, err = s.Schools.Store.FindClubs(ctx, tx, sc.ID, plan.Year); err != nil {
 				return p, g, err
@@ -150,6 +158,22 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 		if err := s.Registration.RequireLIFF(ctx, tx, friend, p.Visit); err != nil {
 			return err
 		}
+		// A switch running now must finish first (it locks the school for update);
+		// then the children are read again: after it, there is nothing to confirm.
+		locked := map[int64]bool{}
+		for _, pc := range p.Children {
+			if !locked[pc.SchoolID] {
+				if err := s.Store.ShareSchool(ctx, tx, pc.SchoolID); err != nil {
+					return err
+				}
+				locked[pc.SchoolID] = true
+			}
+		}
+		v := p.Visit
+		if p, g, err = s.parent(ctx, tx, token, v.Browser); err != nil {
+			return err
+		}
+		p.Visit = v
 		f := apperr.Fields{}
 		var save []Placement
 		var boardID, schoolID int64
@@ -189,7 +213,6 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(save)}}); err != nil {
 			return err
 		}
-		v := p.Visit
 		p, _, err = s.parent(ctx, tx, token, v.Browser)
 		p.Visit = v
 		return err

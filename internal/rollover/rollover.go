@@ -10,6 +10,7 @@ package rollover
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -87,6 +88,9 @@ type Switched struct {
 	GuardiansEnd int
 }
 
+// ErrNameClash is Move's refusal: the class has another child of the same name.
+var ErrNameClash = errors.New("another child of the same name in the class")
+
 // Store is the persistence of the rollover.
 type Store interface {
 	FindPlan(ctx context.Context, db pgx.Tx, schoolID int64, year int) (Plan, bool, error)
@@ -116,6 +120,11 @@ type Store interface {
 	// FriendsOfChildren lists the LINE friends of the children's guardians.
 	FriendsOfChildren(ctx context.Context, db pgx.Tx, childIDs []int64) ([]int64, error)
 	SingleYear(ctx context.Context, db pgx.Tx, boardID int64) (bool, error)
+	// YearEndPending says whether a single-year board's deletion of every registration
+	// at the end of the school year before year is still to come.
+	YearEndPending(ctx context.Context, db pgx.Tx, boardID int64, year int) (bool, error)
+	// ShareSchool locks a school's row against a concurrent switch.
+	ShareSchool(ctx context.Context, db pgx.Tx, schoolID int64) error
 	// CountDuties counts a school year's duties.
 	CountDuties(ctx context.Context, db pgx.Tx, schoolID int64, year int) (int, error)
 }

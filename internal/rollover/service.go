@@ -166,7 +166,8 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 				f.Add("graduating", "rollover.graduating.invalid")
 			}
 		}
-		if len(graduating) == 0 {
+		if !slices.Contains(graduating, maxGrade) {
+			// The top grade always leaves; a lower one may too (a school closing a grade).
 			f.Add("graduating", "rollover.graduating.required")
 		}
 		y, m, d := switchOn.Date()
@@ -203,6 +204,11 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		if err != nil {
 			return err
 		}
+		// One request at a time (a double click asks nobody twice), and not during a
+		// switch.
+		if _, err := s.Store.LockSchool(ctx, tx, sc.ID); err != nil {
+			return err
+		}
 		p, err := s.plan(ctx, tx, sc)
 		if err != nil {
 			return err
@@ -232,8 +238,9 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		if err != nil {
 			return err
 		}
-		// The link lasts until the switch day ends.
-		until := p.SwitchOn.AddDate(0, 0, 1)
+		// The link lasts until the switch (01:00 on its day); parents are asked to confirm
+		// by the day before.
+		until := p.SwitchOn
 		for _, id := range friends {
 			f, err := s.LINE.Store.FindFriend(ctx, tx, id)
 			if err != nil {
@@ -244,7 +251,7 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 				return err
 			}
 			text := s.T(f.Language, "rollover.line.ask", map[string]any{"School": sc.Name, "Year": p.Year,
-				"Date": p.SwitchOn.Format("1/2")})
+				"Date": p.SwitchOn.AddDate(0, 0, -1).Format("1/2")})
 			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
 				Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
 				Buttons: []line.Action{{Kind: "uri", Label: s.T(f.Language, "rollover.line.button", nil), URI: url}}}}}); err != nil {
@@ -280,7 +287,10 @@ func (s *Service) SwitchNow(ctx context.Context, schoolID int64) (Switched, erro
 	return out, err
 }
 
-var errNotReady = errors.New("rollover not ready")
+var (
+	errNotReady = errors.New("rollover not ready")
+	errSwitched = errors.New("already switched")
+)
 
 // switchSchool makes year current for a school inside tx.
 func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, year int, who audit.Actor) (Switched, error) {
@@ -290,7 +300,7 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 		return out, err
 	}
 	if current != year-1 {
-		return out, apperr.E(apperr.Conflict, "rollover.switched", fmt.Errorf("school year is %d", current))
+		return out, apperr.E(apperr.Conflict, "rollover.switched", fmt.Errorf("%w: school year is %d", errSwitched, current))
 	}
 	sc, err := s.Schools.Store.FindSchoolByID(ctx, tx, schoolID)
 	if err != nil {
@@ -303,6 +313,15 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 	next, err := s.Schools.Store.FindClasses(ctx, tx, schoolID, year)
 	if err != nil {
 		return out, err
+	}
+	pending, err := s.Store.YearEndPending(ctx, tx, sc.BoardID, year)
+	if err != nil {
+		return out, err
+	}
+	if !ok && pending {
+		// A single-year board's school switches on April 1st without a plan: its
+		// registrations end with March anyway.
+		p, ok = Plan{SchoolID: schoolID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}}, true
 	}
 	if !ok || len(next) == 0 {
 		return out, apperr.E(apperr.Conflict, "rollover.plan.required", errNotReady)
@@ -319,13 +338,10 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 	if err != nil {
 		return out, err
 	}
-	single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
-	if err != nil {
-		return out, err
-	}
-	if single {
-		// Every registration ends with the year (the nightly deletion of April 1st):
-		// nobody moves, nobody is told twice.
+	if pending {
+		// A single-year board's deletion of every registration is still to come (the
+		// first night of April): nobody moves, nobody is told twice. Once it has run,
+		// whoever registered again is moved as usual.
 		children = nil
 	}
 	var graduates, waiting []int64
@@ -334,7 +350,10 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 		case slices.Contains(p.Graduating, c.Grade):
 			graduates = append(graduates, c.ID)
 		case c.Next != nil:
-			if err := s.Store.Move(ctx, tx, *c.Next, false); err != nil {
+			if err := s.Store.Move(ctx, tx, *c.Next, false); errors.Is(err, ErrNameClash) {
+				out.Unplaced++
+				continue
+			} else if err != nil {
 				return out, err
 			}
 			out.Moved++
@@ -344,7 +363,11 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 				out.Unplaced++
 				continue
 			}
-			if err := s.Store.Move(ctx, tx, Placement{ChildID: c.ID, ClassID: to.ID, ClubIDs: DefaultClubs(c.ClubIDs, nowClubs, nextClubs)}, true); err != nil {
+			err := s.Store.Move(ctx, tx, Placement{ChildID: c.ID, ClassID: to.ID, ClubIDs: DefaultClubs(c.ClubIDs, nowClubs, nextClubs)}, true)
+			if errors.Is(err, ErrNameClash) {
+				out.Unplaced++
+				continue
+			} else if err != nil {
 				return out, err
 			}
 			waiting = append(waiting, c.ID)
@@ -406,7 +429,9 @@ func (s *Service) SwitchDue(ctx context.Context) (map[int64]Switched, error) {
 			out[schoolID] = r
 			return err
 		})
-		if err != nil {
+		if errors.Is(err, errSwitched) {
+			delete(out, schoolID) // switched meanwhile (switch now, another instance)
+		} else if err != nil {
 			failed = errors.Join(failed, fmt.Errorf("school %d: %w", schoolID, err))
 		}
 	}
