@@ -260,6 +260,9 @@ func matrix() map[string]matrixRow {
 		// not mark it.
 		"POST /staff/children/{childID}/transfer": {want: map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
 			homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}, fresh: true},
+		"POST /staff/children/{childID}/class": {want: map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
+			homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}, fresh: true,
+			form: func(ids map[string]string) url.Values { return url.Values{"class": {ids["classID"]}} }},
 		"POST /admin/schools/{schoolID}/clubs": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
 			return url.Values{"club": {"部" + randomName()}, "year": {ids["year"]}}
 		}},

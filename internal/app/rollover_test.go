@@ -306,6 +306,23 @@ func TestYearRollover(t *testing.T) {
 	if n := count(t, w, `SELECT count(*) FROM child_club WHERE child_id = $1`, children[3]); n != 0 {
 		t.Fatal("D joined a club that no longer exists")
 	}
+	// The administrator places E: 2年1組 already has a 児童A, so that is refused (the
+	// reason shown on E's class page); another class of the new year is accepted.
+	moveE := "/staff/children/" + strconv.FormatInt(children[4], 10) + "/class"
+	oldPage := "/staff/classes/" + strconv.FormatInt(fams[4].ClassID, 10)
+	if r := kocho.post(moveE, url.Values{"class": {strconv.FormatInt(next21, 10)}}); r.status != http.StatusSeeOther || r.location != oldPage {
+		t.Fatalf("moving E next to A: %d → %q", r.status, r.location)
+	}
+	if r := kocho.get(oldPage); !strings.Contains(r.doc.Find(`[data-testid="flash"]`).Text(), "同じ名前") {
+		t.Fatalf("the refusal's reason: %q", r.doc.Find(`[data-testid="flash"]`).Text())
+	}
+	new12 := classID(t, w, sakura.ID, next, "1年2組")
+	if r := kocho.post(moveE, url.Values{"class": {strconv.FormatInt(new12, 10)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("moving E: %d", r.status)
+	}
+	if where(children[4]) != new12 {
+		t.Fatal("E was not moved")
+	}
 	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1 AND class_id = $2`, children[0], next21); n != 1 {
 		t.Fatal("the report for the first school day is not on the new class's list")
 	}

@@ -474,3 +474,61 @@ func (s *RegistrationStore) DeleteChild(ctx context.Context, db pgx.Tx, childID 
 	_, err = db.Exec(ctx, `DELETE FROM child WHERE id = $1`, childID)
 	return l, classify(err, "delete child")
 }
+
+// MoveChild puts a child in another class, keeping the clubs listed that belong to the
+// class's school and year (others are left out). The name's blind index is per class,
+// so it is computed again; registration.ErrNameClash says the class already has a
+// child of that name.
+func (s *RegistrationStore) MoveChild(ctx context.Context, db pgx.Tx, childID, classID int64, clubIDs []int64) error {
+	var enc []byte
+	if err := db.QueryRow(ctx, `SELECT name_enc FROM child WHERE id = $1 FOR UPDATE`, childID).Scan(&enc); err != nil {
+		return classify(err, "child")
+	}
+	name, err := s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", childID))
+	if err != nil {
+		return err
+	}
+	key, err := s.Vault.BlindIndex(childNameDomain, itoa64(classID)+"|"+registrationNameKey(name.Reveal()))
+	if err != nil {
+		return err
+	}
+	if clubIDs == nil {
+		clubIDs = []int64{}
+	}
+	var clash bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM child WHERE class_id = $1 AND name_key = $2 AND id <> $3)`, classID, key, childID).
+		Scan(&clash); err != nil {
+		return classify(err, "same name in the class")
+	}
+	if clash {
+		return registration.ErrNameClash
+	}
+	if _, err := db.Exec(ctx, `UPDATE child SET class_id = $2, name_key = $3 WHERE id = $1`, childID, classID, key); err != nil {
+		return classify(err, "move child")
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, childID); err != nil {
+		return classify(err, "child's clubs")
+	}
+	_, err = db.Exec(ctx, `INSERT INTO child_club (child_id, club_id)
+		SELECT $1, k.id FROM club k JOIN class c ON c.id = $3 AND c.school_id = k.school_id AND c.year = k.year WHERE k.id = ANY($2::bigint[])`,
+		childID, clubIDs, classID)
+	return classify(err, "child's clubs")
+}
+
+// ChildClubs lists a child's clubs.
+func (s *RegistrationStore) ChildClubs(ctx context.Context, db pgx.Tx, childID int64) ([]int64, error) {
+	rows, err := db.Query(ctx, `SELECT club_id FROM child_club WHERE child_id = $1 ORDER BY club_id`, childID)
+	if err != nil {
+		return nil, classify(err, "child's clubs")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "child's clubs")
+}
+
+// CurrentClass says whether a class is of the school's current year.
+func (s *RegistrationStore) CurrentClass(ctx context.Context, db pgx.Tx, schoolID, classID int64) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM class c JOIN school sc ON sc.id = c.school_id AND c.year = sc.current_year
+		WHERE c.id = $2 AND c.school_id = $1)`, schoolID, classID).Scan(&ok)
+	return ok, classify(err, "class")
+}

@@ -199,46 +199,11 @@ func (s *RolloverStore) ChildrenOf(ctx context.Context, db pgx.Tx, schoolID int6
 	return out, classify(err, "children of the year")
 }
 
-// Move puts a child in a class and clubs (the name's blind index is per class, so it
-// is computed again).
+// Move puts a child in a class and clubs of the next year (see
+// RegistrationStore.MoveChild); pending sets their guardianships back to waiting.
 func (s *RolloverStore) Move(ctx context.Context, db pgx.Tx, p rollover.Placement, pending bool) error {
-	var enc []byte
-	if err := db.QueryRow(ctx, `SELECT name_enc FROM child WHERE id = $1 FOR UPDATE`, p.ChildID).Scan(&enc); err != nil {
-		return classify(err, "child")
-	}
-	name, err := s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", p.ChildID))
-	if err != nil {
+	if err := (&RegistrationStore{Vault: s.Vault}).MoveChild(ctx, db, p.ChildID, p.ClassID, p.ClubIDs); err != nil {
 		return err
-	}
-	key, err := s.Vault.BlindIndex(childNameDomain, itoa64(p.ClassID)+"|"+registrationNameKey(name.Reveal()))
-	if err != nil {
-		return err
-	}
-	if p.ClubIDs == nil {
-		p.ClubIDs = []int64{}
-	}
-	// Another child of the same name in the class (同姓同名 from two classes merged into
-	// one): this one stays where it is, for staff to place.
-	var clash bool
-	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM child WHERE class_id = $1 AND name_key = $2 AND id <> $3)`, p.ClassID, key, p.ChildID).
-		Scan(&clash); err != nil {
-		return classify(err, "same name in the class")
-	}
-	if clash {
-		return rollover.ErrNameClash
-	}
-	if _, err := db.Exec(ctx, `UPDATE child SET class_id = $2, name_key = $3 WHERE id = $1`, p.ChildID, p.ClassID, key); err != nil {
-		return classify(err, "move child")
-	}
-	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, p.ChildID); err != nil {
-		return classify(err, "child's clubs")
-	}
-	// Only clubs that still exist in the class's school and year (a club deleted after
-	// a parent chose it is left out).
-	if _, err := db.Exec(ctx, `INSERT INTO child_club (child_id, club_id)
-		SELECT $1, k.id FROM club k JOIN class c ON c.id = $3 AND c.school_id = k.school_id AND c.year = k.year WHERE k.id = ANY($2::bigint[])`,
-		p.ChildID, p.ClubIDs, p.ClassID); err != nil {
-		return classify(err, "child's clubs")
 	}
 	if pending {
 		if _, err := db.Exec(ctx, `UPDATE guardianship SET status = 'pending', method = '', decided_by = NULL, decided_at = NULL

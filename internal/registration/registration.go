@@ -243,6 +243,13 @@ type Store interface {
 	RecordDeletion(ctx context.Context, db pgx.Tx, d Deletion) error
 	// FindChildScope returns a child's school (and board).
 	FindChildScope(ctx context.Context, db pgx.Tx, childID int64) (ChildScope, error)
+	// MoveChild puts a child in another class with the clubs of that class's year
+	// (ErrNameClash when the class has a child of that name).
+	MoveChild(ctx context.Context, db pgx.Tx, childID, classID int64, clubIDs []int64) error
+	// CurrentClass says whether a class is of the school's current year.
+	CurrentClass(ctx context.Context, db pgx.Tx, schoolID, classID int64) (bool, error)
+	// ChildClubs lists a child's clubs.
+	ChildClubs(ctx context.Context, db pgx.Tx, childID int64) ([]int64, error)
 	// CountConversations counts a guardian's conversations.
 	CountConversations(ctx context.Context, db pgx.Tx, guardianID int64) (int, error)
 	// DeleteOnLeave reads whether the board deletes a leaving child's data.

@@ -10,12 +10,12 @@ package rollover
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -89,7 +89,7 @@ type Switched struct {
 }
 
 // ErrNameClash is Move's refusal: the class has another child of the same name.
-var ErrNameClash = errors.New("another child of the same name in the class")
+var ErrNameClash = registration.ErrNameClash
 
 // Store is the persistence of the rollover.
 type Store interface {

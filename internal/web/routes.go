@@ -76,6 +76,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/staff/", s.staffHome)
 			r.Get("/staff/classes/{classID}", s.classPage)
 			r.Post("/staff/children/{childID}/transfer", s.transferOut)
+			r.Post("/staff/children/{childID}/class", s.moveChild)
 			r.Get("/staff/absences", s.absenceListPage)
 			r.Get("/staff/absences/rows", s.absenceRows)
 			r.Post("/staff/absences/acknowledge", s.absenceAcknowledge)

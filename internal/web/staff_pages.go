@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/web/view"
@@ -77,6 +78,18 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 	}
 	page := view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year,
 		Transfer: authz.Check(authz.ActorFrom(r.Context()), authz.ManageStructure, authz.Target{BoardID: v.School.BoardID, SchoolID: v.School.ID}) == nil}
+	if page.Transfer {
+		st, err := s.Schools.Structure(r.Context(), v.School.ID, 0)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, c := range st.Classes {
+			if c.ID != v.Class.ID {
+				page.Classes = append(page.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
+			}
+		}
+	}
 	loc := localizer(r)
 	for _, m := range members {
 		vm := view.Member{ChildID: strconv.FormatInt(m.ChildID, 10), Child: m.ChildName.Reveal()}
@@ -147,4 +160,32 @@ func (s *Server) transferOut(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(r, "class.transferred")
 	seeOther(w, r, "/staff/classes/"+strconv.FormatInt(n.ClassID, 10))
+}
+
+// moveChild puts a child in another class of this year.
+func (s *Server) moveChild(w http.ResponseWriter, r *http.Request) {
+	limitForm(w, r)
+	id, err := idParam(r, "childID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	classID, _ := strconv.ParseInt(r.PostFormValue("class"), 10, 64)
+	sc, err := s.Registration.MoveToClass(r.Context(), id, classID)
+	if err != nil {
+		// A refusal goes back to the class the child is in, with the reason.
+		msg := apperr.MessageIDOf(err)
+		if f := apperr.FieldsOf(err); f != nil {
+			msg = f["class"]
+		}
+		if sc.ClassID == 0 || msg == "" || (apperr.KindOf(err) != apperr.Invalid && apperr.KindOf(err) != apperr.Conflict) {
+			s.fail(w, r, err)
+			return
+		}
+		s.flash(r, msg)
+		seeOther(w, r, "/staff/classes/"+strconv.FormatInt(sc.ClassID, 10))
+		return
+	}
+	s.flash(r, "class.moved")
+	seeOther(w, r, "/staff/classes/"+strconv.FormatInt(sc.ClassID, 10))
 }
