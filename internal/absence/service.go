@@ -43,10 +43,7 @@ func (s *Service) now() time.Time {
 }
 
 // Today is the school day of t in Asia/Tokyo, at midnight.
-func Today(t time.Time) time.Time {
-	y, m, d := t.In(school.Tokyo).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
-}
+func Today(t time.Time) time.Time { return school.Day(t) }
 
 // Register answers 「遅刻・欠席連絡」 in LINE with the parent's link to the form.
 func (s *Service) Register(l *line.Service) {

@@ -73,19 +73,15 @@ func count(t *testing.T, w *lineWorld, query string, args ...any) int {
 // report stays until the retention period removes it, and then the child goes too.
 func TestTransferOut(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
-	logins, err := demo.SeedStaff(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	reach, _ := cityFamilies(t, w, 3, false)
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	guardians, children := familyChildren(t, w)
 	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
 	addAbsence(t, w, guardians[1], children[1], sakuraID, class11, time.Now())
 	// The first parent also wrote to the school office: that conversation goes with them.
-	err = pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
 		_, err := s.Inbox.Store.OpenConversation(context.Background(), tx, guardians[0], inbox.Choice{Target: inbox.Office, SchoolID: sakuraID})
 		return err
 	})
@@ -225,13 +221,9 @@ func TestTransferOut(t *testing.T) {
 // deletion records, and each parent is asked in LINE to register again.
 func TestSingleYearRegistration(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	logins, err := demo.SeedStaff(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	reach, _ := cityFamilies(t, w, 3, false)
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	guardians, children := familyChildren(t, w)

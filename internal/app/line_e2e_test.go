@@ -58,6 +58,18 @@ func startLineWorld(t *testing.T) *lineWorld {
 	return &lineWorld{app: a, sim: sim, ch: ch, dbURL: dbURL, logs: logs}
 }
 
+// startDemoWorld starts a LINE world with the demo schools' classes and staff, and
+// returns the staff's logins.
+func startDemoWorld(t *testing.T) (*lineWorld, []demo.Login) {
+	t.Helper()
+	w := startLineWorld(t)
+	logins, err := demo.SeedStaff(context.Background(), w.app.Services())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, logins
+}
+
 func (w *lineWorld) newParent(t *testing.T, name string) linesim.User {
 	t.Helper()
 	u, err := w.sim.AddUser(linesim.User{DisplayName: name, Language: "ja", StatusMessage: name + "のひとこと"})

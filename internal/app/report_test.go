@@ -26,16 +26,12 @@ import (
 // UTF-8; the PDF renders. Counts only.
 func TestMonthlyReport(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	logins, err := demo.SeedStaff(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cityFamilies(t, w, 6, false)
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var g, c int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id, child_id FROM guardianship ORDER BY id LIMIT 1`).Scan(&g, &c); err != nil {
 			return err

@@ -31,13 +31,9 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
 		t.Fatal("pdftoppm missing: `make test` installs poppler-utils")
 	}
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	logins, err := demo.SeedStaff(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cityFamilies(t, w, 4, false)
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	old := time.Now().AddDate(0, 0, -800)
@@ -51,7 +47,7 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 		guardians, children = append(guardians, g), append(children, c)
 	}
 	rows.Close()
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		for i := range 2 {
 			conv, err := s.Inbox.Store.OpenConversation(ctx, tx, guardians[i], inbox.Choice{Target: inbox.Homeroom, ChildID: children[i], ClassID: class11, SchoolID: sakuraID})
 			if err != nil {

@@ -23,13 +23,9 @@ import (
 func TestRolloverInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	logins, err := demo.SeedStaff(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
 	if err != nil {
 		t.Fatal(err)

@@ -52,13 +52,9 @@ func clubID(t *testing.T, w *lineWorld, schoolID int64, year int, name string) i
 // year's class is cancelled.
 func TestYearRollover(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	logins, err := demo.SeedStaff(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
 	if err != nil {
 		t.Fatal(err)

@@ -30,8 +30,7 @@ func (s *RolloverStore) FindPlan(ctx context.Context, db pgx.Tx, schoolID int64,
 	for _, g := range grades {
 		p.Graduating = append(p.Graduating, int(g))
 	}
-	y, m, d := p.SwitchOn.Date()
-	p.SwitchOn = time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
+	p.SwitchOn = school.Day(p.SwitchOn)
 	return p, err == nil, classify(err, "rollover plan")
 }
 

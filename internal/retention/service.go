@@ -209,18 +209,13 @@ func (s *Service) Records(ctx context.Context, from, to time.Time) ([]Record, er
 	}
 	var out []Record
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if out, err = s.Store.FindRecords(ctx, tx, a.BoardID, dayStart(from), dayStart(to).AddDate(0, 0, 1)); err != nil {
+		if out, err = s.Store.FindRecords(ctx, tx, a.BoardID, school.Day(from), school.Day(to).AddDate(0, 0, 1)); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.records_view",
 			BoardID: a.BoardID, Detail: map[string]any{"rows": len(out)}})
 	})
 	return out, err
-}
-
-func dayStart(t time.Time) time.Time {
-	y, m, d := t.In(school.Tokyo).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
 }
 
 // ApplyArgs is the daily job that applies every board's policy.

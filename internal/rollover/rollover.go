@@ -132,7 +132,7 @@ type Store interface {
 // DefaultSwitchDay is the first weekday of April of year: the usual first school day
 // (the school changes it to its 始業式).
 func DefaultSwitchDay(year int) time.Time {
-	d := time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)
+	d := school.YearStart(year)
 	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 		d = d.AddDate(0, 0, 1)
 	}

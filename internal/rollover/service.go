@@ -41,10 +41,7 @@ func (s *Service) now() time.Time {
 }
 
 // today is the date in Asia/Tokyo, at midnight.
-func (s *Service) today() time.Time {
-	y, m, d := s.now().In(school.Tokyo).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, school.Tokyo)
-}
+func (s *Service) today() time.Time { return school.Day(s.now()) }
 
 // AskFrom is the first day parents may be asked: February 1st before the new year.
 func AskFrom(year int) time.Time { return time.Date(year, time.February, 1, 0, 0, 0, 0, school.Tokyo) }
@@ -65,24 +62,26 @@ type Overview struct {
 	NoClass int
 }
 
-func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, error) {
+// plan reads the school's plan for next year (the defaults until one is saved) and
+// whether its board uses single-year registration.
+func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, bool, error) {
 	year := sc.CurrentYear + 1
 	p, ok, err := s.Store.FindPlan(ctx, tx, sc.ID, year)
 	if err != nil {
-		return p, err
+		return p, false, err
 	}
 	if !ok {
 		p = Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: DefaultSwitchDay(year)}
 	}
 	single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
 	if err != nil {
-		return p, err
+		return p, false, err
 	}
 	if single {
 		// Registrations end with March: the new year starts on April 1st (see Due).
-		p.SwitchOn = time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)
+		p.SwitchOn = school.YearStart(year)
 	}
-	return p, nil
+	return p, single, nil
 }
 
 // Overview shows a school's rollover to its administrators. The list of children not
@@ -95,7 +94,7 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 			return err
 		}
 		o.School = sc
-		if o.Plan, err = s.plan(ctx, tx, sc); err != nil {
+		if o.Plan, o.SingleYear, err = s.plan(ctx, tx, sc); err != nil {
 			return err
 		}
 		if o.NextClasses, err = s.Schools.Store.FindClasses(ctx, tx, sc.ID, o.Plan.Year); err != nil {
@@ -116,10 +115,7 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 				o.NoClass++
 			}
 		}
-		if o.SingleYear, err = s.Store.SingleYear(ctx, tx, sc.BoardID); err != nil {
-			return err
-		}
-		o.CanSwitch = o.Plan.Saved && o.Plan.SwitchedAt == nil && !s.today().Before(time.Date(o.Plan.Year, time.April, 1, 0, 0, 0, 0, school.Tokyo))
+		o.CanSwitch = o.Plan.Saved && o.Plan.SwitchedAt == nil && !s.today().Before(school.YearStart(o.Plan.Year))
 		return s.audit(ctx, tx, sc, "rollover.view", map[string]any{"waiting": len(o.Progress.Waiting)})
 	})
 	return o, err
@@ -150,7 +146,7 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 		if err != nil {
 			return err
 		}
-		p, err := s.plan(ctx, tx, sc)
+		p, single, err := s.plan(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
@@ -171,10 +167,6 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 			f.Add("graduating", "rollover.graduating.required")
 		}
 		y, m, d := switchOn.Date()
-		single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
-		if err != nil {
-			return err
-		}
 		switch {
 		case switchOn.IsZero() || y != p.Year || m != time.April:
 			f.Add("switch_on", "rollover.switch_on.invalid")
@@ -209,11 +201,7 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		if _, err := s.Store.LockSchool(ctx, tx, sc.ID); err != nil {
 			return err
 		}
-		p, err := s.plan(ctx, tx, sc)
-		if err != nil {
-			return err
-		}
-		single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
+		p, single, err := s.plan(ctx, tx, sc)
 		if err != nil {
 			return err
 		}
@@ -277,7 +265,7 @@ func (s *Service) SwitchNow(ctx context.Context, schoolID int64) (Switched, erro
 			return err
 		}
 		year := sc.CurrentYear + 1
-		if s.today().Before(time.Date(year, time.April, 1, 0, 0, 0, 0, school.Tokyo)) {
+		if s.today().Before(school.YearStart(year)) {
 			return apperr.E(apperr.Conflict, "rollover.switch.too_early", errors.New("before April"))
 		}
 		a := authz.ActorFrom(ctx)

@@ -85,6 +85,15 @@ var Tokyo = func() *time.Location {
 	return l
 }()
 
+// Day is the day of t in Asia/Tokyo, at midnight.
+func Day(t time.Time) time.Time {
+	y, m, d := t.In(Tokyo).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, Tokyo)
+}
+
+// YearStart is April 1st of a school year (Asia/Tokyo, midnight).
+func YearStart(year int) time.Time { return time.Date(year, time.April, 1, 0, 0, 0, 0, Tokyo) }
+
 // YearOf is the school year (年度, April–March) that t falls in, named by the calendar
 // year it starts in.
 func YearOf(t time.Time) int {

@@ -159,13 +159,8 @@ func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := chi.URLParam(r, "token")
 		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
-		if apperr.MessageIDOf(err) == "reg.link.foreign" {
-			// With LIFF, LINE's browser can still prove it is the parent's.
-			if id, lerr := s.Registration.LIFFFor(r.Context(), purpose, token); lerr == nil && id != "" {
-				p := s.parentPage(w, r, "reg.page.title", purpose, token, registration.Page{LIFFID: id})
-				s.render(w, r, http.StatusOK, view.LIFFCheck(p))
-				return
-			}
+		if s.liffCheck(w, r, err, "reg.page.title", purpose, token) {
+			return
 		}
 		if err != nil {
 			s.fail(w, r, err)
@@ -279,6 +274,22 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 const liffCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https://*.line-scdn.net; " +
 	"connect-src 'self' https://*.line.me https://*.line-scdn.net https://*.line-apps.com; frame-src https://*.line.me; " +
 	"font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// liffCheck answers a link opened in a browser it is not bound to with the LIFF check
+// page when the channel has a LIFF app (LINE's browser can still prove it is the
+// parent's), and says whether it did.
+func (s *Server) liffCheck(w http.ResponseWriter, r *http.Request, err error, titleID, purpose, token string) bool {
+	if apperr.MessageIDOf(err) != "reg.link.foreign" {
+		return false
+	}
+	id, lerr := s.Registration.LIFFFor(r.Context(), purpose, token)
+	if lerr != nil || id == "" {
+		return false
+	}
+	p := s.parentPage(w, r, titleID, purpose, token, registration.Page{LIFFID: id})
+	s.render(w, r, http.StatusOK, view.LIFFCheck(p))
+	return true
+}
 
 // parentPage is the page data of a registration page, with LIFF when the channel has it.
 func (s *Server) parentPage(w http.ResponseWriter, r *http.Request, titleID, purpose, token string, pg registration.Page) view.Page {

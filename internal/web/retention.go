@@ -12,16 +12,6 @@ import (
 	"github.com/renraku/renraku/web/view"
 )
 
-// schoolYearStart is April 1st of the school year of t.
-func schoolYearStart(t time.Time) time.Time {
-	t = t.In(school.Tokyo)
-	y := t.Year()
-	if t.Month() < time.April {
-		y--
-	}
-	return time.Date(y, time.April, 1, 0, 0, 0, 0, school.Tokyo)
-}
-
 func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request) {
 	p, err := s.Retention.Policy(r.Context())
 	if err != nil {
@@ -41,7 +31,7 @@ func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Fo
 		return
 	}
 	now := time.Now().In(school.Tokyo)
-	from := schoolYearStart(now)
+	from := school.YearStart(school.YearOf(now))
 	records, err := s.Retention.Records(r.Context(), now.AddDate(-1, 0, 0), now)
 	if err != nil {
 		s.fail(w, r, err)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
@@ -164,13 +163,8 @@ func (s *Server) rolloverParent(w http.ResponseWriter, r *http.Request, token st
 func (s *Server) rolloverParentPage(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
 	pg, err := s.Rollover.ParentOpen(r.Context(), token, browserOf(r))
-	if apperr.MessageIDOf(err) == "reg.link.foreign" {
-		// With LIFF, LINE's browser can still prove it is the parent's.
-		if id, lerr := s.Registration.LIFFFor(r.Context(), registration.PurposeRollover, token); lerr == nil && id != "" {
-			p := s.parentPage(w, r, "rollover.parent.title", registration.PurposeRollover, token, registration.Page{LIFFID: id})
-			s.render(w, r, http.StatusOK, view.LIFFCheck(p))
-			return
-		}
+	if s.liffCheck(w, r, err, "rollover.parent.title", registration.PurposeRollover, token) {
+		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -206,25 +200,19 @@ func (s *Server) rolloverParentSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	pg, err := s.Rollover.ParentConfirm(r.Context(), token, browserOf(r), list)
 	if err != nil {
-		f := view.Form{}
-		if !formFailed(r, &f, err) {
-			s.fail(w, r, err)
-			return
-		}
+		// The form comes back with the reason, in the parent's language.
 		pg, perr := s.Rollover.ParentOpen(r.Context(), token, browserOf(r))
 		if perr != nil {
 			s.fail(w, r, perr)
 			return
 		}
 		r = s.parentLanguage(r, pg.Language)
-		// The form message is in the parent's language.
-		f = view.Form{}
-		formFailed(r, &f, err)
-		status := http.StatusUnprocessableEntity
-		if apperr.KindOf(err) == apperr.Forbidden {
-			status = http.StatusForbidden
+		var f view.Form
+		if !formFailed(r, &f, err) {
+			s.fail(w, r, err)
+			return
 		}
-		s.render(w, r, status, view.RolloverParentPage(s.rolloverParent(w, r, token, pg), rolloverParentView(r, token, pg, choices), f))
+		s.render(w, r, http.StatusUnprocessableEntity, view.RolloverParentPage(s.rolloverParent(w, r, token, pg), rolloverParentView(r, token, pg, choices), f))
 		return
 	}
 	s.setBrowser(w, pg.Visit)
