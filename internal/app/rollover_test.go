@@ -14,6 +14,7 @@ import (
 
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
@@ -383,4 +384,9 @@ func TestYearRollover(t *testing.T) {
 	if r := sato2.get("/staff/classes/" + strconv.FormatInt(class11, 10)); r.status != http.StatusNotFound {
 		t.Fatalf("last year's class page for its old homeroom teacher: %d", r.status)
 	}
+	// Nothing of the families in the logs or in a dump (names are encrypted; audit
+	// details are counts).
+	names := []string{"児童A", "児童C", "児童D", "児童D姉", "保護者A", "保護者C", users[0].ID, users[2].ID}
+	leaktest.AssertAbsent(t, "logs", w.logs.Bytes(), names...)
+	leaktest.AssertAbsent(t, "pg_dump", leaktest.PgDump(t, w.dbURL), names...)
 }
