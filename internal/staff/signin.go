@@ -35,10 +35,20 @@ type SignIn struct {
 	Stage   Stage
 }
 
-// Throttle key domains for the blind index.
+// Throttle key domains for the blind index. Wrong second-factor codes count under a
+// key of their own, which a right password does not clear: otherwise anyone holding
+// the password could guess codes without end.
 const (
 	accountKeyDomain = "signin.throttle.account.v1"
 	addressKeyDomain = "signin.throttle.address.v1"
+	codeKeyDomain    = "signin.throttle.code.v1"
+)
+
+// The positions of the keys throttleKeys returns.
+const (
+	accountKey = iota
+	addressKey
+	codeKey
 )
 
 var errBadCredentials = apperr.E(apperr.Invalid, "staff.signin.failed", errors.New("wrong login ID or password"))
@@ -47,8 +57,14 @@ var errBadCredentials = apperr.E(apperr.Invalid, "staff.signin.failed", errors.N
 // the account exists.
 var errThrottled = apperr.E(apperr.Forbidden, "staff.signin.throttled", errors.New("too many failed sign-ins"))
 
+// throttleKeys are the keys a sign-in step is checked against, at the positions
+// accountKey, addressKey and codeKey.
 func (s *Service) throttleKeys(login string, c Client) ([][]byte, error) {
 	ak, err := s.Key(accountKeyDomain, NormalizeLogin(login))
+	if err != nil {
+		return nil, err
+	}
+	ck, err := s.Key(codeKeyDomain, NormalizeLogin(login))
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +79,7 @@ func (s *Service) throttleKeys(login string, c Client) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return [][]byte{ak, ik}, nil
+	return [][]byte{ak, ik, ck}, nil
 }
 
 // PasswordSignIn checks a login ID and password. Unknown login IDs, wrong passwords
@@ -88,22 +104,22 @@ func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c 
 	switch {
 	case apperr.KindOf(err) == apperr.NotFound:
 		credential.DummyVerify(password)
-		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Anonymous}, Staff{}, "unknown_login")
+		return SignIn{}, s.fail(ctx, keys, accountKey, now, c, audit.Actor{Kind: audit.Anonymous}, Staff{}, "unknown_login")
 	case err != nil:
 		return SignIn{}, err
 	case cr.PasswordHash == "":
 		credential.DummyVerify(password)
-		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "no_password")
+		return SignIn{}, s.fail(ctx, keys, accountKey, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "no_password")
 	}
 	ok, err := credential.VerifyPassword(password, cr.PasswordHash)
 	if err != nil {
 		return SignIn{}, err
 	}
 	if !ok {
-		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "wrong_password")
+		return SignIn{}, s.fail(ctx, keys, accountKey, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "wrong_password")
 	}
 	if st.Disabled {
-		return SignIn{}, s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "disabled")
+		return SignIn{}, s.fail(ctx, keys, accountKey, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "disabled")
 	}
 	var res SignIn
 	err = s.tx(ctx, func(tx pgx.Tx) error {
@@ -114,7 +130,9 @@ func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c 
 				}
 			}
 		}
-		if err := s.Store.ClearFailures(ctx, tx, keys[0]); err != nil {
+		// Only the password's failures are forgiven: wrong codes stay counted until a
+		// right code.
+		if err := s.Store.ClearFailures(ctx, tx, keys[accountKey]); err != nil {
 			return err
 		}
 		required, err := s.Store.SecondFactorRequired(ctx, tx, st.ID)
@@ -154,17 +172,18 @@ func (s *Service) checkThrottle(ctx context.Context, keys [][]byte, now time.Tim
 	})
 }
 
-// fail counts a failed attempt against the account and the address, audits it and
-// returns the error to show.
-func (s *Service) fail(ctx context.Context, keys [][]byte, now time.Time, c Client, actor audit.Actor, st Staff, reason string) error {
+// fail counts a failed attempt against the account (under keys[account]: the
+// password's key or the second factor's) and the address, audits it and returns the
+// error to show.
+func (s *Service) fail(ctx context.Context, keys [][]byte, account int, now time.Time, c Client, actor audit.Actor, st Staff, reason string) error {
 	result := errBadCredentials
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		for i, k := range keys {
+		for _, i := range []int{account, addressKey} {
 			rule := AccountRule
-			if i == 1 {
+			if i == addressKey {
 				rule = AddressRule
 			}
-			until, err := s.Store.RecordFailure(ctx, tx, k, now, rule)
+			until, err := s.Store.RecordFailure(ctx, tx, keys[i], now, rule)
 			if err != nil {
 				return err
 			}
@@ -230,15 +249,17 @@ func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, 
 		return SignIn{}, err
 	}
 	if !ok {
-		err := s.fail(ctx, keys, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "wrong_code")
+		err := s.fail(ctx, keys, codeKey, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "wrong_code")
 		if err == errBadCredentials {
 			err = apperr.Fields{"code": "staff.totp.wrong"}.Err()
 		}
 		return SignIn{}, err
 	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		if err := s.Store.ClearFailures(ctx, tx, keys[0]); err != nil {
-			return err
+		for _, k := range [][]byte{keys[accountKey], keys[codeKey]} {
+			if err := s.Store.ClearFailures(ctx, tx, k); err != nil {
+				return err
+			}
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,

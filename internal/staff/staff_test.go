@@ -206,3 +206,62 @@ func TestAssignRefusesOtherSchoolsClass(t *testing.T) {
 		t.Fatalf("duplicate duty: %v", err)
 	}
 }
+
+// TestWrongCodesLockDespiteRightPassword: a stolen password must not buy endless
+// second-factor guesses. Wrong codes count per account whatever the password step
+// does, and the fifth locks the account as wrong passwords do.
+func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	w.Staff.Now = func() time.Time { return now }
+
+	enr, err := w.Staff.BeginEnrolment(ctx, w.AdminA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(enr.Secret, now)
+	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, stafftest.Password, false, client); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+
+	// Each wrong code follows a right password, as an attacker holding the password
+	// would do it. The first four are "wrong code"; the fifth locks.
+	for i := 1; i <= 5; i++ {
+		res, err := w.Staff.PasswordSignIn(ctx, "admin.a", stafftest.Password, client)
+		if err != nil || res.Stage != staff.StageSecondFactor {
+			t.Fatalf("attempt %d: password step = %+v, %v", i, res, err)
+		}
+		_, err = w.Staff.SecondFactor(ctx, res.StaffID, "000000", client)
+		switch {
+		case i < 5 && apperr.FieldsOf(err)["code"] != "staff.totp.wrong":
+			t.Fatalf("attempt %d: %v, want a wrong-code message", i, err)
+		case i == 5 && apperr.MessageIDOf(err) != "staff.signin.throttled":
+			t.Fatalf("attempt %d: %v, want the account locked", i, err)
+		}
+	}
+	// Locked: neither the password nor a right code gets in until the lock ends.
+	if _, err := w.Staff.PasswordSignIn(ctx, "admin.a", stafftest.Password, client); apperr.MessageIDOf(err) != "staff.signin.throttled" {
+		t.Fatalf("password step on a locked account: %v", err)
+	}
+	good, _ := totp.GenerateCode(enr.Secret, now)
+	if _, err := w.Staff.SecondFactor(ctx, w.AdminA.ID, good, client); apperr.MessageIDOf(err) != "staff.signin.throttled" {
+		t.Fatalf("right code on a locked account: %v", err)
+	}
+
+	// After the lock, a right code clears the count: the next wrong code is the first.
+	now = now.Add(2 * time.Minute)
+	res, err := w.Staff.PasswordSignIn(ctx, "admin.a", stafftest.Password, client)
+	if err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+	good, _ = totp.GenerateCode(enr.Secret, now)
+	if _, err := w.Staff.SecondFactor(ctx, res.StaffID, good, client); err != nil {
+		t.Fatalf("right code after the lock: %v", err)
+	}
+	if _, err := w.Staff.SecondFactor(ctx, res.StaffID, "000000", client); apperr.FieldsOf(err)["code"] != "staff.totp.wrong" {
+		t.Fatalf("count not cleared by a right code: %v", err)
+	}
+}
