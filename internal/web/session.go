@@ -158,11 +158,58 @@ func (s *Server) requireSignIn(next http.Handler) http.Handler {
 }
 
 // safeNext returns a local path to continue to after sign-in, or "/staff/".
+//
+// A browser is lenient with a Location header: it drops tabs and newlines, reads a
+// backslash as a slash and may decode percent-escapes, so "/\t/evil.example" or
+// "/%2F/evil.example" can end up on another host. Rather than trying to list what is
+// dangerous, only what is plainly one of our own pages passes: printable ASCII, no
+// backslash, under /staff or /admin, a clean path (no empty, "." or ".." segment) at
+// every level of percent-decoding, and nothing a URL parser reads as a scheme or host.
 func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") && !strings.ContainsAny(next, "\r\n") {
-		return next
+	const fallback = "/staff/"
+	if len(next) > 2048 {
+		return fallback
 	}
-	return "/staff/"
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return fallback
+	}
+	for s, i := next, 0; ; i++ {
+		if i > 3 || !localPath(s) {
+			return fallback
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return fallback
+		}
+		if d == s {
+			return next
+		}
+		s = d
+	}
+}
+
+// localPath reports whether p, up to its query, is a clean path of the staff or
+// admin pages written in printable ASCII without backslashes.
+func localPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	if p != "/staff" && p != "/admin" && !strings.HasPrefix(p, "/staff/") && !strings.HasPrefix(p, "/admin/") {
+		return false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		if seg == "." || seg == ".." || (seg == "" && i != len(segs)-1) {
+			return false
+		}
+	}
+	return true
 }
 
 // clientOf is where the request came from: the TCP peer, or, when the peer is one of
