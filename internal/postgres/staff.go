@@ -188,6 +188,16 @@ func (s *StaffStore) BumpSessionEpoch(ctx context.Context, db pgx.Tx, id int64) 
 	return e, classify(err, "session epoch")
 }
 
+// RevokeSignin clears an account's password and voids its unused sign-in links, before
+// a new link is issued.
+func (s *StaffStore) RevokeSignin(ctx context.Context, db pgx.Tx, id int64) error {
+	if _, err := db.Exec(ctx, `UPDATE staff SET password_hash = NULL WHERE id = $1`, id); err != nil {
+		return classify(err, "revoke sign-in")
+	}
+	_, err := db.Exec(ctx, `UPDATE staff_signin_token SET used_at = now() WHERE staff_id = $1 AND used_at IS NULL`, id)
+	return classify(err, "revoke sign-in")
+}
+
 // CreateSigninToken stores a one-time link's hash.
 func (s *StaffStore) CreateSigninToken(ctx context.Context, db pgx.Tx, staffID int64, hash []byte, expires time.Time) error {
 	_, err := db.Exec(ctx, `INSERT INTO staff_signin_token (token_hash, staff_id, expires_at) VALUES ($1, $2, $3)`, hash, staffID, expires)

@@ -155,9 +155,11 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-// ResetLink issues a new one-time link for setting a new password (for someone who
-// forgot theirs). The current password works until the link is used; using it ends
-// every session of the account.
+// ResetLink issues a new one-time link for setting a new password, for someone who
+// lost theirs or whose account may be in someone else's hands. It takes effect at
+// once: every session of the account ends, the current password and any earlier
+// unused link stop working, and only the new link lets its holder in (the second
+// factor, if set up, is still asked for afterwards).
 func (s *Service) ResetLink(ctx context.Context, staffID int64) (Invite, error) {
 	var inv Invite
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -165,11 +167,18 @@ func (s *Service) ResetLink(ctx context.Context, staffID int64) (Invite, error) 
 		if err != nil {
 			return err
 		}
+		if err := s.Store.RevokeSignin(ctx, tx, st.ID); err != nil {
+			return err
+		}
+		if _, err := s.Store.BumpSessionEpoch(ctx, tx, st.ID); err != nil {
+			return err
+		}
 		if inv, err = s.issueLink(ctx, tx, st); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.link_issue",
-			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
+			Detail: map[string]any{"sessions_ended": true, "password_cleared": true}})
 	})
 	return inv, err
 }

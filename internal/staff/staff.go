@@ -88,6 +88,8 @@ type Store interface {
 	UpdateSecondFactorUse(ctx context.Context, db pgx.Tx, id int64, step int64, recovery []string) error
 	SetDisabled(ctx context.Context, db pgx.Tx, id int64, disabled bool) error
 	BumpSessionEpoch(ctx context.Context, db pgx.Tx, id int64) (int, error)
+	// RevokeSignin clears an account's password and voids its unused sign-in links.
+	RevokeSignin(ctx context.Context, db pgx.Tx, id int64) error
 
 	CreateSigninToken(ctx context.Context, db pgx.Tx, staffID int64, hash []byte, expires time.Time) error
 	FindSigninToken(ctx context.Context, db pgx.Tx, hash []byte, now time.Time) (staffID int64, err error)

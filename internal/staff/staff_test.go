@@ -265,3 +265,47 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 		t.Fatalf("count not cleared by a right code: %v", err)
 	}
 }
+
+// TestNewLinkEndsSessions: an administrator issues a new link because a password was
+// lost or an account may be in someone else's hands. It takes effect at once: open
+// sessions end, the old password and any earlier link stop working, the new link works.
+func TestNewLinkEndsSessions(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	res, err := w.Staff.PasswordSignIn(ctx, "teacher.a", stafftest.Password, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, res.Epoch); err != nil {
+		t.Fatal(err)
+	}
+	earlier, err := w.Staff.ResetLink(w.Ctx(t, w.AdminA), w.TeacherA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, res.Epoch); apperr.KindOf(err) != apperr.Unauthenticated {
+		t.Fatalf("session survived a new link: %v", err)
+	}
+	if _, err := w.Staff.PasswordSignIn(ctx, "teacher.a", stafftest.Password, client); apperr.MessageIDOf(err) != "staff.signin.failed" {
+		t.Fatalf("old password still signs in: %v", err)
+	}
+	latest, err := w.Staff.ResetLink(w.Ctx(t, w.AdminA), w.TeacherA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Staff.WelcomeValid(ctx, earlier.Token); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("an earlier link still works: %v", err)
+	}
+	if err := w.Staff.WelcomeValid(ctx, latest.Token); err != nil {
+		t.Fatalf("the new link: %v", err)
+	}
+	// A school administrator of another school cannot end a school A account's sessions.
+	if _, err := w.Staff.ResetLink(w.Ctx(t, w.AdminB), w.TeacherA.ID); apperr.KindOf(err) != apperr.NotFound {
+		t.Fatalf("admin B issued a link for a school A account: %v", err)
+	}
+	var n int
+	if err := w.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'staff.link_issue'`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("audit rows = %d, %v", n, err)
+	}
+}

@@ -2328,7 +2328,7 @@ func StaffDetailPage(p Page, d StaffDetail, f Form) templ.Component {
 					}
 				}
 			}
-			templ_7745c5c3_Err = PostButton(p, "/admin/staff/"+strconv.FormatInt(d.Item.ID, 10)+"/link", p.T("staff.new_link"), "secondary", "staff-link").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ConfirmButton(p, "/admin/staff/"+strconv.FormatInt(d.Item.ID, 10)+"/link", p.T("staff.new_link"), "secondary", "staff-link", p.T("staff.confirm_new_link", map[string]any{"Name": d.Item.Name})).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
