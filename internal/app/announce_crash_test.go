@@ -74,7 +74,7 @@ func TestAnnouncementCrashAndResume(t *testing.T) {
 	// answers. The app is killed while they wait.
 	w.sim.HoldAfter(linesim.EndpointMulticast, 30)
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childEnv+"=1", "DATABASE_URL="+cfg.DatabaseURL, "RENRAKU_ADDR=127.0.0.1:0", "RENRAKU_METRICS_ADDR=",
+	child.Env = append(os.Environ(), childEnv+"=1", "DATABASE_URL="+cfg.DatabaseURL, "RENRAKU_ADDR=127.0.0.1:0", "RENRAKU_METRICS_ADDR=127.0.0.1:0",
 		"RENRAKU_KEYSET_FILE="+cfg.KeysetFile, "RENRAKU_MASTER_KEY="+base64.StdEncoding.EncodeToString(cfg.MasterKey),
 		"RENRAKU_LINE_API_URL="+cfg.LineAPIURL.String(), "RENRAKU_LINE_DATA_API_URL="+cfg.LineDataAPIURL.String())
 	child.Stderr = os.Stderr

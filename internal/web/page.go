@@ -16,7 +16,7 @@ func (s *Server) page(r *http.Request, titleID string) view.Page {
 	loc := localizer(r)
 	p := view.Page{Lang: loc.Lang(), T: loc.T, Path: r.URL.Path}
 	p.Title = loc.T(titleID)
-	if s.Sessions != nil && isStaffPath(r.URL.Path) {
+	if s.Sessions != nil && isStaffPath(r.URL.Path) && hasSession(r.Context()) {
 		p.CSRFToken = s.Sessions.GetString(r.Context(), sessCSRF)
 		if id := s.Sessions.PopString(r.Context(), sessFlash); id != "" {
 			p.Flash = loc.T(id)

@@ -14,7 +14,7 @@ import (
 // function, so the authorisation matrix test can compare its list with chi's.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, s.recoverer, s.securityHeaders, s.observe, s.language)
+	r.Use(requestID, s.recoverer, s.securityHeaders, s.observe, s.language, s.limitBodies(r))
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -56,7 +56,7 @@ func (s *Server) Handler() http.Handler {
 	// Staff pages and the console: a session, CSRF protection and the signed-in
 	// person on every request. Services decide what each person may do (authz).
 	r.Group(func(r chi.Router) {
-		r.Use(s.Sessions.LoadAndSave, s.csrf, s.loadActor)
+		r.Use(s.Sessions.LoadAndSave, sessionLoaded, s.csrf, s.loadActor)
 
 		// Signing in.
 		r.Get("/staff/login", s.signInPage)

@@ -58,6 +58,23 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+type sessionLoadedKey struct{}
+
+// sessionLoaded marks a request whose staff session has been loaded. A page rendered
+// before that (a body refused as too large, say) has no session to read, and reading
+// one would panic.
+func sessionLoaded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionLoadedKey{}, true)))
+	})
+}
+
+// hasSession reports whether the request's staff session has been loaded.
+func hasSession(ctx context.Context) bool {
+	ok, _ := ctx.Value(sessionLoadedKey{}).(bool)
+	return ok
+}
+
 // csrf gives every session a token, put into every form (and sent by htmx as
 // X-CSRF-Token), and refuses a state-changing request without it. Go's
 // CrossOriginProtection also refuses cross-site requests by their Fetch metadata.
@@ -77,11 +94,12 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
 			sent := r.Header.Get("X-CSRF-Token")
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-				// Uploads are capped before the form (and its token) is parsed.
-				r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
-			}
 			if sent == "" {
+				// The body was capped by limitBodies before this reads it.
+				if parseForm(r) {
+					s.tooLarge(w, r)
+					return
+				}
 				sent = r.PostFormValue("csrf")
 			}
 			if subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 {
