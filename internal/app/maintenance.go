@@ -39,15 +39,16 @@ func (w *rewrapWorker) Work(ctx context.Context, _ *river.Job[RewrapArgs]) error
 	if _, err := w.v.ReloadIfChanged(); err != nil {
 		return err
 	}
-	return Rewrap(ctx, w.pool, w.v, w.log)
+	return Rewrap(ctx, w.pool, w.v, postgres.EncryptedColumns, w.log)
 }
 
-// Rewrap is one run of the re-encryption job: it seals canned replies still in clear
-// text (written before migration 000014), then re-encrypts under the primary key every
-// row of postgres.EncryptedColumns still under an old key. A failing column is logged
-// (table and column only) and the others go on; the error at the end names every
-// column that failed, so River retries the job and the failure stays visible.
-func Rewrap(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) error {
+// Rewrap is one run of the re-encryption job (on postgres.EncryptedColumns): it seals
+// canned replies still in clear text (written before migration 000014), then
+// re-encrypts under the primary key every row of cols still under an old key. A
+// failing column is logged (table and column only) and the others go on; the error at
+// the end names every column that failed, so River retries the job and the failure
+// stays visible.
+func Rewrap(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, cols []vault.Column, log *slog.Logger) error {
 	var errs []error
 	if n, err := postgres.SealCannedReplies(ctx, pool, v); err != nil {
 		log.Error("sealing clear-text canned replies failed", "table", "canned_reply", "err", err)
@@ -55,7 +56,7 @@ func Rewrap(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, log *slog.L
 	} else if n > 0 {
 		log.Info("sealed clear-text canned replies", "table", "canned_reply", "rows", n)
 	}
-	err := v.RewrapAll(ctx, pool, postgres.EncryptedColumns, vault.DefaultRewrapBatch, func(col vault.Column, n int64, err error) {
+	err := v.RewrapAll(ctx, pool, cols, vault.DefaultRewrapBatch, func(col vault.Column, n int64, err error) {
 		switch {
 		case err != nil:
 			// Rewrap's errors name the table, column and at most a row's key.
