@@ -39,23 +39,36 @@ func (w *rewrapWorker) Work(ctx context.Context, _ *river.Job[RewrapArgs]) error
 	if _, err := w.v.ReloadIfChanged(); err != nil {
 		return err
 	}
-	var failed error
-	for _, col := range postgres.EncryptedColumns {
-		n, err := w.v.Rewrap(ctx, w.pool, col, vault.DefaultRewrapBatch)
-		if errors.Is(err, vault.ErrDecrypt) {
-			// Damaged rows are left as they are and reported; the other columns go on.
-			w.log.Error("re-encryption skipped undecryptable rows", "table", col.Table, "column", col.Column, "err", err)
-			failed = err
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			w.log.Info("re-encrypted", "table", col.Table, "column", col.Column, "rows", n)
-		}
+	return Rewrap(ctx, w.pool, w.v, postgres.EncryptedColumns, w.log)
+}
+
+// Rewrap is one run of the re-encryption job (on postgres.EncryptedColumns): it seals
+// canned replies still in clear text (written before migration 000014), then
+// re-encrypts under the primary key every row of cols still under an old key. A
+// failing column is logged (table and column only) and the others go on; the error at
+// the end names every column that failed, so River retries the job and the failure
+// stays visible.
+func Rewrap(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, cols []vault.Column, log *slog.Logger) error {
+	var errs []error
+	if n, err := postgres.SealCannedReplies(ctx, pool, v); err != nil {
+		log.Error("sealing clear-text canned replies failed", "table", "canned_reply", "err", err)
+		errs = append(errs, err)
+	} else if n > 0 {
+		log.Info("sealed clear-text canned replies", "table", "canned_reply", "rows", n)
 	}
-	return failed
+	err := v.RewrapAll(ctx, pool, cols, vault.DefaultRewrapBatch, func(col vault.Column, n int64, err error) {
+		switch {
+		case err != nil:
+			// Rewrap's errors name the table, column and at most a row's key.
+			log.Error("re-encryption of a column failed; going on with the others", "table", col.Table, "column", col.Column, "rows", n, "err", err)
+		case n > 0:
+			log.Info("re-encrypted", "table", col.Table, "column", col.Column, "rows", n)
+		}
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // AuditRetentionArgs is the daily job that removes audit rows past the retention period.

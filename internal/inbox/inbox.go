@@ -201,13 +201,14 @@ func (o Hours) Closed(t time.Time) bool {
 	return !found || hm < o.Open || hm >= o.Close
 }
 
-// Canned is a 定型文: a school's (StaffID 0) or one staff member's reply template.
+// Canned is a 定型文: a school's (StaffID 0) or one staff member's reply template. A
+// template may name a child, so its title and text are personal and stored encrypted.
 type Canned struct {
 	ID       int64
 	SchoolID int64
 	StaffID  int64
-	Title    string
-	Body     string
+	Title    vault.Personal
+	Body     vault.Personal
 }
 
 // Candidate is a staff member a conversation can be handed to.

@@ -43,7 +43,8 @@ func (s *Service) AddCanned(ctx context.Context, title, body string, school bool
 	if a.SchoolID == 0 {
 		return apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("canned replies belong to a school"))
 	}
-	c := Canned{SchoolID: a.SchoolID, StaffID: a.StaffID, Title: strings.TrimSpace(title), Body: strings.TrimSpace(body)}
+	title, body = strings.TrimSpace(title), strings.TrimSpace(body)
+	c := Canned{SchoolID: a.SchoolID, StaffID: a.StaffID, Title: vault.Personal(title), Body: vault.Personal(body)}
 	if school {
 		if err := authz.Check(a, authz.ManageSchool, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}); err != nil {
 			return err
@@ -51,10 +52,10 @@ func (s *Service) AddCanned(ctx context.Context, title, body string, school bool
 		c.StaffID = 0
 	}
 	f := apperr.Fields{}
-	if n := utf8.RuneCountInString(c.Title); n < 1 || n > 40 {
+	if n := utf8.RuneCountInString(title); n < 1 || n > 40 {
 		f.Add("title", "inbox.canned.title_invalid")
 	}
-	if n := utf8.RuneCountInString(c.Body); n < 1 || n > 1000 {
+	if n := utf8.RuneCountInString(body); n < 1 || n > 1000 {
 		f.Add("body", "inbox.canned.body_invalid")
 	}
 	if err := f.Err(); err != nil {

@@ -4,7 +4,9 @@ import "github.com/renraku/renraku/internal/vault"
 
 // EncryptedColumns lists every column that holds vault ciphertext, with how its
 // associated data is formed, for re-encryption after a key rotation and for
-// `renraku keys status`. A store that adds an encrypted column adds it here.
+// `renraku keys status`. A store that adds an encrypted column adds it here (and a
+// seeder in internal/app's TestKeyRotationCoversEveryEncryptedColumn, which fails
+// until it has one). ID is the table's primary key column when it is not "id".
 var EncryptedColumns = []vault.Column{
 	{Table: "line_channel", Column: "secret_enc", ADColumn: "secret", RowExpr: "line_channel_id"},
 	{Table: "line_channel", Column: "token_enc", ADColumn: "token", RowExpr: "line_channel_id"},
@@ -20,10 +22,12 @@ var EncryptedColumns = []vault.Column{
 	{Table: "guardian", Column: "relationship_enc", ADColumn: "relationship"},
 	{Table: "guardian", Column: "nickname_enc", ADColumn: "nickname"},
 	{Table: "child", Column: "name_enc", ADColumn: "name"},
-	{Table: "class_code", Column: "code_enc", ADColumn: "code", RowExpr: "class_id::text"},
+	{Table: "class_code", Column: "code_enc", ADColumn: "code", ID: "class_id"},
 	{Table: "absence_report", Column: "detail_enc", ADColumn: "detail"},
 	{Table: "message", Column: "body_enc", ADColumn: "body"},
 	{Table: "message", Column: "content_enc", ADColumn: "content"},
+	cannedTitleColumn,
+	cannedBodyColumn,
 	{Table: "announcement", Column: "title_enc", ADColumn: "title"},
 	{Table: "announcement", Column: "body_enc", ADColumn: "body"},
 	{Table: "handout", Column: "name_enc", ADColumn: "name"},

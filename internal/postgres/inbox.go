@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -491,32 +492,131 @@ func (s *InboxStore) FindPendingContent(ctx context.Context, db pgx.Tx, messageI
 	return friendID, lineID, classify(err, "pending content")
 }
 
-// FindCanned lists a school's 定型文 and the staff member's own.
+// The 定型文's encrypted columns, shared with EncryptedColumns so that the store's ADs
+// and re-encryption's cannot drift apart.
+var (
+	cannedTitleColumn = vault.Column{Table: "canned_reply", Column: "title_enc", ADColumn: "title"}
+	cannedBodyColumn  = vault.Column{Table: "canned_reply", Column: "body_enc", ADColumn: "body"}
+)
+
+// cannedColumns reads a 定型文 whether sealed or (written before migration 000014 and
+// not yet sealed by SealCannedReplies) still in clear text.
+const cannedColumns = `id, school_id, COALESCE(staff_id, 0), title, body, title_enc, body_enc`
+
+// FindCanned lists a school's 定型文 and the staff member's own: the school's first,
+// each group by title.
 func (s *InboxStore) FindCanned(ctx context.Context, db pgx.Tx, schoolID, staffID int64) ([]inbox.Canned, error) {
-	rows, _ := db.Query(ctx, `SELECT id, school_id, COALESCE(staff_id, 0), title, body FROM canned_reply
-		WHERE school_id = $1 AND (staff_id IS NULL OR staff_id = $2) ORDER BY staff_id NULLS FIRST, title`, schoolID, staffID)
-	out, err := pgx.CollectRows(rows, scanCanned)
-	return out, classify(err, "canned replies")
+	rows, _ := db.Query(ctx, `SELECT `+cannedColumns+` FROM canned_reply
+		WHERE school_id = $1 AND (staff_id IS NULL OR staff_id = $2) ORDER BY id`, schoolID, staffID)
+	out, err := pgx.CollectRows(rows, s.scanCanned)
+	if err != nil {
+		return nil, classify(err, "canned replies")
+	}
+	// Titles are encrypted, so they are sorted here rather than in SQL.
+	slices.SortStableFunc(out, func(a, b inbox.Canned) int {
+		if (a.StaffID == 0) != (b.StaffID == 0) {
+			if a.StaffID == 0 {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Title.Reveal(), b.Title.Reveal())
+	})
+	return out, nil
 }
 
-func scanCanned(r pgx.CollectableRow) (inbox.Canned, error) {
+func (s *InboxStore) scanCanned(r pgx.CollectableRow) (inbox.Canned, error) {
 	var c inbox.Canned
-	err := r.Scan(&c.ID, &c.SchoolID, &c.StaffID, &c.Title, &c.Body)
+	var title, body *string
+	var titleEnc, bodyEnc []byte
+	if err := r.Scan(&c.ID, &c.SchoolID, &c.StaffID, &title, &body, &titleEnc, &bodyEnc); err != nil {
+		return c, err
+	}
+	if bodyEnc == nil {
+		// Not sealed yet (see migration 000014); the constraint guarantees clear text.
+		if title != nil && body != nil {
+			c.Title, c.Body = vault.Personal(*title), vault.Personal(*body)
+		}
+		return c, nil
+	}
+	var err error
+	if c.Title, err = s.Vault.DecryptPersonal(titleEnc, cannedTitleColumn.ADForID(c.ID)); err != nil {
+		return c, err
+	}
+	c.Body, err = s.Vault.DecryptPersonal(bodyEnc, cannedBodyColumn.ADForID(c.ID))
 	return c, err
 }
 
 // FindCannedByID reads one 定型文.
 func (s *InboxStore) FindCannedByID(ctx context.Context, db pgx.Tx, id int64) (inbox.Canned, error) {
-	rows, _ := db.Query(ctx, `SELECT id, school_id, COALESCE(staff_id, 0), title, body FROM canned_reply WHERE id = $1`, id)
-	c, err := pgx.CollectExactlyOneRow(rows, scanCanned)
+	rows, _ := db.Query(ctx, `SELECT `+cannedColumns+` FROM canned_reply WHERE id = $1`, id)
+	c, err := pgx.CollectExactlyOneRow(rows, s.scanCanned)
 	return c, classify(err, "canned reply")
 }
 
-// CreateCanned stores a 定型文.
+// sealCanned encrypts a 定型文's title and body for the row with the given ID.
+func sealCanned(v *vault.Vault, id int64, title, body vault.Personal) (titleEnc, bodyEnc []byte, err error) {
+	if titleEnc, err = v.EncryptPersonal(title, cannedTitleColumn.ADForID(id)); err != nil {
+		return nil, nil, err
+	}
+	if bodyEnc, err = v.EncryptPersonal(body, cannedBodyColumn.ADForID(id)); err != nil {
+		return nil, nil, err
+	}
+	return titleEnc, bodyEnc, nil
+}
+
+// CreateCanned stores a 定型文, encrypted.
 func (s *InboxStore) CreateCanned(ctx context.Context, db pgx.Tx, c *inbox.Canned) error {
-	err := db.QueryRow(ctx, `INSERT INTO canned_reply (school_id, staff_id, title, body) VALUES ($1, NULLIF($2, 0), $3, $4) RETURNING id`,
-		c.SchoolID, c.StaffID, c.Title, c.Body).Scan(&c.ID)
+	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('canned_reply', 'id'))`).Scan(&c.ID); err != nil {
+		return classify(err, "canned reply id")
+	}
+	title, body, err := sealCanned(s.Vault, c.ID, c.Title, c.Body)
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `INSERT INTO canned_reply (id, school_id, staff_id, title_enc, body_enc) OVERRIDING SYSTEM VALUE
+		VALUES ($1, $2, NULLIF($3, 0), $4, $5)`, c.ID, c.SchoolID, c.StaffID, title, body)
 	return classify(err, "create canned reply")
+}
+
+// SealCannedReplies encrypts the 定型文 still in clear text (written before migration
+// 000014) and clears their title and body, and returns how many it sealed. The
+// re-encryption job runs it at start-up and every minute; once no clear row is left
+// it costs one scan of a small table. Rows locked by a concurrent delete are left
+// for the next run.
+func SealCannedReplies(ctx context.Context, db vault.DBTX, v *vault.Vault) (int64, error) {
+	var sealed int64
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT id, title, body FROM canned_reply WHERE body_enc IS NULL FOR UPDATE SKIP LOCKED`)
+		type clear struct {
+			id          int64
+			title, body string
+		}
+		todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (clear, error) {
+			var c clear
+			return c, r.Scan(&c.id, &c.title, &c.body)
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range todo {
+			title, body, err := sealCanned(v, c.id, vault.Personal(c.title), vault.Personal(c.body))
+			if err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `UPDATE canned_reply SET title_enc = $2, body_enc = $3, title = NULL, body = NULL
+				WHERE id = $1 AND body_enc IS NULL`, c.id, title, body)
+			if err != nil {
+				return err
+			}
+			sealed += tag.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, classify(err, "seal canned replies")
+	}
+	return sealed, nil
 }
 
 // DeleteCanned removes a 定型文.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -192,6 +193,65 @@ func (v *Vault) Rewrap(ctx context.Context, db DBTX, col Column, batch int) (don
 		return done, fmt.Errorf("%w: rewrap %s: %d rows do not decrypt and stay as they are (first: %s %v)", ErrDecrypt, col, failed, col.id(), firstFailed)
 	}
 	return done, nil
+}
+
+// ColumnError is one column's failure in RewrapAll.
+type ColumnError struct {
+	Column Column
+	Err    error
+}
+
+func (e ColumnError) Error() string { return e.Err.Error() }
+func (e ColumnError) Unwrap() error { return e.Err }
+
+// RewrapError reports the columns RewrapAll could not finish; every other column was
+// done. It names tables and columns only, never values or rows' contents.
+type RewrapError struct {
+	Failed []ColumnError
+}
+
+func (e *RewrapError) Error() string {
+	names := make([]string, len(e.Failed))
+	for i, f := range e.Failed {
+		names[i] = f.Column.String()
+	}
+	return fmt.Sprintf("vault: re-encryption did not finish %d column(s): %s (first error: %v)",
+		len(e.Failed), strings.Join(names, ", "), e.Failed[0].Err)
+}
+
+// Unwrap lets errors.Is and errors.As see each column's error (ErrDecrypt, say).
+func (e *RewrapError) Unwrap() []error {
+	out := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		out[i] = f
+	}
+	return out
+}
+
+// RewrapAll runs Rewrap on every column in turn. A column that fails (a damaged row,
+// a wrong column entry, a missing table) never stops the columns after it: its error
+// is passed to report, the run goes on, and at the end a *RewrapError names every
+// column that failed, so one broken column cannot hold every later one under an old
+// key. report (which may be nil) is called once per column with how many rows it
+// changed and its error. Only a cancelled context ends the run early.
+func (v *Vault) RewrapAll(ctx context.Context, db DBTX, cols []Column, batch int, report func(col Column, done int64, err error)) error {
+	var failed []ColumnError
+	for _, col := range cols {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("vault: rewrap: %w", err)
+		}
+		n, err := v.Rewrap(ctx, db, col, batch)
+		if report != nil {
+			report(col, n, err)
+		}
+		if err != nil {
+			failed = append(failed, ColumnError{Column: col, Err: err})
+		}
+	}
+	if len(failed) > 0 {
+		return &RewrapError{Failed: failed}
+	}
+	return nil
 }
 
 // ColumnProgress counts a column's non-NULL rows per key, for `renraku keys status`.

@@ -381,3 +381,55 @@ func TestColumnIsValidated(t *testing.T) {
 		})
 	}
 }
+
+// TestRewrapAllGoesOnPastFailingColumns: a column whose entry is wrong (no such key
+// column) and one with a damaged row come first; the column after them is still
+// re-encrypted, each failure is reported once, and the error names exactly the failed
+// columns and still says which kind of failure each was.
+func TestRewrapAllGoesOnPastFailingColumns(t *testing.T) {
+	t.Parallel()
+	f := newRewrapFixture(t)
+	f.MustSeed(t, 4)
+	ctx := context.Background()
+	// A damaged row in a second table, which is otherwise fine.
+	if _, err := f.pool.Exec(ctx, `CREATE TABLE rewrap_damaged (id bigint PRIMARY KEY, name_enc bytea)`); err != nil {
+		t.Fatal(err)
+	}
+	damaged := vault.Column{Table: "rewrap_damaged", Column: "name_enc", ADColumn: "name"}
+	ct := MustEncrypt(t, f.v, "保護者", damaged.ADForID(1))
+	if _, err := f.pool.Exec(ctx, `INSERT INTO rewrap_damaged VALUES (1, $1), (2, $1)`, ct); err != nil {
+		t.Fatal(err)
+	}
+	wrongKey := vault.Column{Table: "rewrap_probe", Column: "name_enc", ADColumn: "name", ID: "probe_id"}
+	newKey := f.MustRotate(t)
+
+	reported := map[string]error{}
+	err := f.v.RewrapAll(ctx, f.pool, []vault.Column{wrongKey, damaged, probe}, 2, func(col vault.Column, _ int64, err error) {
+		reported[col.String()+"/"+col.ID] = err
+	})
+	if r := f.MustProgress(t).Remaining(newKey); r != 0 {
+		t.Fatalf("the column after the failing ones has %d rows left", r)
+	}
+	var re *vault.RewrapError
+	if !errors.As(err, &re) || len(re.Failed) != 2 || re.Failed[0].Column != wrongKey || re.Failed[1].Column != damaged {
+		t.Fatalf("RewrapAll = %v, want a RewrapError naming the two failed columns", err)
+	}
+	if !errors.Is(err, vault.ErrDecrypt) {
+		t.Errorf("the damaged column's ErrDecrypt is lost: %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "rewrap_probe.name_enc, rewrap_damaged.name_enc") || strings.Contains(msg, "保護者") {
+		t.Errorf("error should name the failed columns and no value: %v", msg)
+	}
+	if len(reported) != 3 || reported["rewrap_probe.name_enc/"] != nil || reported["rewrap_probe.name_enc/probe_id"] == nil || reported["rewrap_damaged.name_enc/"] == nil {
+		t.Errorf("report calls = %v, want one per column with the failures' errors", reported)
+	}
+	f.MustReadAll(t)
+
+	// A cancelled context stops the run instead of failing every column in turn.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	calls := 0
+	if err := f.v.RewrapAll(cctx, f.pool, []vault.Column{probe, damaged}, 2, func(vault.Column, int64, error) { calls++ }); !errors.Is(err, context.Canceled) || calls != 0 {
+		t.Errorf("cancelled: %v after %d columns, want context.Canceled before any", err, calls)
+	}
+}

@@ -111,12 +111,12 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		return
 	}
 	for _, cr := range canned {
-		t.Canned = append(t.Canned, view.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title})
+		t.Canned = append(t.Canned, view.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title.Reveal()})
 		if q := r.URL.Query().Get("canned"); q == strconv.FormatInt(cr.ID, 10) && f.V("body") == "" {
 			if f.Values == nil {
 				f.Values = map[string]string{}
 			}
-			f.Values["body"] = cr.Body
+			f.Values["body"] = cr.Body.Reveal()
 		}
 	}
 	cands, err := s.Inbox.Candidates(r.Context(), c.ID)
@@ -311,7 +311,7 @@ func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, f view.Form,
 	a := authz.ActorFrom(r.Context())
 	c := view.CannedPage{CanSchool: a.IsAdmin()}
 	for _, x := range list {
-		c.Items = append(c.Items, view.CannedItem{ID: strconv.FormatInt(x.ID, 10), Title: x.Title, Body: x.Body, School: x.StaffID == 0})
+		c.Items = append(c.Items, view.CannedItem{ID: strconv.FormatInt(x.ID, 10), Title: x.Title.Reveal(), Body: x.Body.Reveal(), School: x.StaffID == 0})
 	}
 	s.render(w, r, status, view.Canned(s.page(r, "canned.title"), c, f))
 }

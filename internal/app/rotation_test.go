@@ -1,0 +1,427 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/logging"
+	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/staff/stafftest"
+	"github.com/renraku/renraku/internal/vault"
+	"github.com/renraku/renraku/internal/vault/vaulttest"
+)
+
+// rotationWorld is a database with a row in every encrypted column, each written by
+// the store that owns the column (so with the AD that store uses), and the keyset
+// file it was written under.
+type rotationWorld struct {
+	*stafftest.World
+	path string
+	m    vault.Master
+
+	channel   line.Channel
+	friend    line.Friend
+	guardian  registration.Guardian
+	childID   int64
+	messageID int64
+	announce  announce.Announcement
+}
+
+func newRotationWorld(t *testing.T, pool *pgxpool.Pool) *rotationWorld {
+	t.Helper()
+	path, key := vaulttest.Keyset(t)
+	m, err := vault.MasterFromKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.Open(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rotationWorld{World: stafftest.Build(t, pool, v), path: path, m: m}
+}
+
+// tx runs fn in a transaction, failing the test on error.
+func (w *rotationWorld) tx(t *testing.T, what string, fn func(ctx context.Context, tx pgx.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := pgx.BeginFunc(ctx, w.Pool, func(tx pgx.Tx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatalf("seed %s: %v", what, err)
+	}
+}
+
+// The must… helpers create a row the first time and return it after; seeders call
+// the ones their table's foreign keys need.
+
+func (w *rotationWorld) mustChannel(t *testing.T) line.Channel {
+	t.Helper()
+	if w.channel.ID == 0 {
+		w.channel = line.Channel{LineChannelID: "2001234567", BoardID: w.Board.ID, Secret: "channel-secret-rotation", AccessToken: "channel-token-rotation"}
+		w.tx(t, "channel", func(ctx context.Context, tx pgx.Tx) error {
+			_, err := (&postgres.LineStore{Vault: w.Vault}).SaveChannel(ctx, tx, &w.channel)
+			return err
+		})
+	}
+	return w.channel
+}
+
+func (w *rotationWorld) mustFriend(t *testing.T) line.Friend {
+	t.Helper()
+	if w.friend.ID == 0 {
+		w.friend = line.Friend{ChannelID: w.mustChannel(t).ID, UserID: "U0123456789abcdef0123456789abcdef", Language: "ja", Following: true}
+		w.tx(t, "friend", func(ctx context.Context, tx pgx.Tx) error {
+			return (&postgres.LineStore{Vault: w.Vault}).SaveFriendFollow(ctx, tx, &w.friend, time.Now())
+		})
+	}
+	return w.friend
+}
+
+func (w *rotationWorld) mustGuardian(t *testing.T) registration.Guardian {
+	t.Helper()
+	if w.guardian.ID == 0 {
+		w.guardian = registration.Guardian{FriendID: w.mustFriend(t).ID, Name: "回転 花子", Relationship: "母", Nickname: "はなこ",
+			Language: "ja", ConsentVersion: 1, ConsentedAt: time.Now()}
+		w.tx(t, "guardian", func(ctx context.Context, tx pgx.Tx) error {
+			return (&postgres.RegistrationStore{Vault: w.Vault}).SaveGuardian(ctx, tx, &w.guardian)
+		})
+	}
+	return w.guardian
+}
+
+func (w *rotationWorld) mustChild(t *testing.T) int64 {
+	t.Helper()
+	if w.childID == 0 {
+		w.tx(t, "child", func(ctx context.Context, tx pgx.Tx) (err error) {
+			w.childID, err = (&postgres.RegistrationStore{Vault: w.Vault}).FindOrCreateChild(ctx, tx, w.SchoolA.ID, w.ClassA11.ID, "回転 太郎")
+			return err
+		})
+	}
+	return w.childID
+}
+
+func (w *rotationWorld) mustMessage(t *testing.T) int64 {
+	t.Helper()
+	if w.messageID == 0 {
+		g, child := w.mustGuardian(t), w.mustChild(t)
+		w.tx(t, "message", func(ctx context.Context, tx pgx.Tx) error {
+			s := &postgres.InboxStore{Vault: w.Vault}
+			conv, err := s.OpenConversation(ctx, tx, g.ID, inbox.Choice{Target: inbox.Homeroom, ChildID: child, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
+			if err != nil {
+				return err
+			}
+			m := inbox.Message{Direction: "in", Kind: "image", Body: "熱が出ました", LineMessageID: "123456", ContentState: "pending"}
+			if err := s.AddMessage(ctx, tx, conv, &m, 0); err != nil {
+				return err
+			}
+			w.messageID = m.ID
+			return nil
+		})
+	}
+	return w.messageID
+}
+
+func (w *rotationWorld) mustAnnouncement(t *testing.T) announce.Announcement {
+	t.Helper()
+	if w.announce.ID == 0 {
+		w.announce = announce.Announcement{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Kind: "notice",
+			Audience: announce.Audience{SchoolID: w.SchoolA.ID, Whole: true}, AudienceLabel: "全校",
+			Title: "遠足のお知らせ", Body: "回転 太郎さんの学年は…", State: "draft", CreatedBy: w.AdminA.ID}
+		w.tx(t, "announcement", func(ctx context.Context, tx pgx.Tx) error {
+			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateAnnouncement(ctx, tx, &w.announce)
+		})
+	}
+	return w.announce
+}
+
+// encryptedColumnSeeders writes at least one row into each encrypted column through
+// the store that owns it. TestKeyRotationCoversEveryEncryptedColumn fails for a column
+// of postgres.EncryptedColumns with no entry here, so a column added later cannot be
+// left out of the rotation test.
+var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
+	"line_channel.secret_enc": func(t *testing.T, w *rotationWorld) { w.mustChannel(t) },
+	"line_channel.token_enc":  func(t *testing.T, w *rotationWorld) { w.mustChannel(t) },
+	"line_friend.user_id_enc": func(t *testing.T, w *rotationWorld) { w.mustFriend(t) },
+	"line_event.payload_enc": func(t *testing.T, w *rotationWorld) {
+		f := w.mustFriend(t)
+		w.tx(t, "event", func(ctx context.Context, tx pgx.Tx) error {
+			ev := line.StoredEvent{ChannelID: f.ChannelID, WebhookEventID: "01HROTATIONEVENT0000000001", Type: "message", UserID: f.UserID,
+				OccurredAt: time.Now(), ReceivedAt: time.Now(), Payload: []byte(`{"type":"message","message":{"text":"熱が出ました"}}`)}
+			_, err := (&postgres.LineStore{Vault: w.Vault}).InsertEvent(ctx, tx, &ev)
+			return err
+		})
+	},
+	"line_outbound.messages_enc":    seedOutbound,
+	"line_outbound.reply_token_enc": seedOutbound,
+	// The world's accounts were created through the staff service.
+	"staff.login_enc": func(*testing.T, *rotationWorld) {},
+	"staff.name_enc":  func(*testing.T, *rotationWorld) {},
+	"staff.totp_secret_enc": func(t *testing.T, w *rotationWorld) {
+		w.tx(t, "totp secret", func(ctx context.Context, tx pgx.Tx) error {
+			return (&postgres.StaffStore{Vault: w.Vault}).SetTOTP(ctx, tx, w.HomeroomA11.ID, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 1, []string{})
+		})
+	},
+	"staff.totp_pending_enc": func(t *testing.T, w *rotationWorld) {
+		w.tx(t, "totp pending", func(ctx context.Context, tx pgx.Tx) error {
+			return (&postgres.StaffStore{Vault: w.Vault}).SetPendingTOTP(ctx, tx, w.AdminA.ID, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU")
+		})
+	},
+	"guardian.name_enc":         func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
+	"guardian.relationship_enc": func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
+	"guardian.nickname_enc":     func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
+	"child.name_enc":            func(t *testing.T, w *rotationWorld) { w.mustChild(t) },
+	"class_code.code_enc": func(t *testing.T, w *rotationWorld) {
+		for _, c := range []int64{w.ClassA11.ID, w.ClassA12.ID} {
+			w.tx(t, "class code", func(ctx context.Context, tx pgx.Tx) error {
+				return (&postgres.RegistrationStore{Vault: w.Vault}).SetClassCode(ctx, tx, c, fmt.Sprintf("K%07d", c))
+			})
+		}
+	},
+	"absence_report.detail_enc": func(t *testing.T, w *rotationWorld) {
+		g, child := w.mustGuardian(t), w.mustChild(t)
+		w.tx(t, "absence", func(ctx context.Context, tx pgx.Tx) error {
+			day := time.Now().Truncate(24 * time.Hour)
+			r := absence.Report{ChildID: child, GuardianID: g.ID, SchoolID: w.SchoolA.ID, ClassID: w.ClassA11.ID, Kind: "absent",
+				From: day, To: day, Detail: absence.Detail{Reason: "illness", Symptoms: []string{"fever"}, Note: "回転 太郎は熱があります"}}
+			_, err := (&postgres.AbsenceStore{Vault: w.Vault}).SaveReport(ctx, tx, &r, []byte("rotation-submit-key"))
+			return err
+		})
+	},
+	"message.body_enc": func(t *testing.T, w *rotationWorld) { w.mustMessage(t) },
+	"message.content_enc": func(t *testing.T, w *rotationWorld) {
+		id := w.mustMessage(t)
+		w.tx(t, "image", func(ctx context.Context, tx pgx.Tx) error {
+			return (&postgres.InboxStore{Vault: w.Vault}).SaveContent(ctx, tx, id, []byte("\xff\xd8\xff\xe0 a photo"), "image/jpeg")
+		})
+	},
+	"canned_reply.title_enc": seedCanned,
+	"canned_reply.body_enc":  seedCanned,
+	"announcement.title_enc": func(t *testing.T, w *rotationWorld) { w.mustAnnouncement(t) },
+	"announcement.body_enc":  func(t *testing.T, w *rotationWorld) { w.mustAnnouncement(t) },
+	"handout.name_enc": func(t *testing.T, w *rotationWorld) {
+		a := w.mustAnnouncement(t)
+		w.tx(t, "handout", func(ctx context.Context, tx pgx.Tx) error {
+			sum := sha256.Sum256([]byte("%PDF-1.4"))
+			h := announce.Handout{Position: 1, Name: "回転太郎の作品.pdf", Size: 8, Key: "handout/rotation-0001"}
+			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateHandout(ctx, tx, a.ID, &h, sum[:])
+		})
+	},
+	"file_blob.data_enc": func(t *testing.T, w *rotationWorld) {
+		if err := (&postgres.FileStore{Pool: w.Pool, Vault: w.Vault}).Put(context.Background(), "handout/rotation-0001", []byte("%PDF-1.4")); err != nil {
+			t.Fatal(err)
+		}
+	},
+}
+
+func seedOutbound(t *testing.T, w *rotationWorld) {
+	f := w.mustFriend(t)
+	w.tx(t, "outbound", func(ctx context.Context, tx pgx.Tx) error {
+		o := line.Outbound{ChannelID: f.ChannelID, FriendID: f.ID, Purpose: "inbox.reply", Messages: []line.Message{{Text: "【1年1組 担任】承知しました"}},
+			ReplyToken: "reply-token-rotation", ReplyDeadline: time.Now().Add(time.Minute)}
+		return (&postgres.LineStore{Vault: w.Vault}).InsertOutbound(ctx, tx, &o)
+	})
+}
+
+func seedCanned(t *testing.T, w *rotationWorld) {
+	w.tx(t, "canned reply", func(ctx context.Context, tx pgx.Tx) error {
+		c := inbox.Canned{SchoolID: w.SchoolA.ID, StaffID: w.HomeroomA11.ID, Title: "回転さんへ", Body: "回転 太郎さんの件、承知しました。"}
+		return (&postgres.InboxStore{Vault: w.Vault}).CreateCanned(ctx, tx, &c)
+	})
+}
+
+// seedEveryColumn runs each column's seeder (once per distinct seeder is enough, but
+// running one twice is harmless) and checks that every column then has a row.
+func seedEveryColumn(t *testing.T, w *rotationWorld) {
+	t.Helper()
+	for _, col := range postgres.EncryptedColumns {
+		seed, ok := encryptedColumnSeeders[col.String()]
+		if !ok {
+			t.Fatalf("%s is in postgres.EncryptedColumns but has no seeder in encryptedColumnSeeders: add one that writes a row through its store", col)
+		}
+		seed(t, w)
+	}
+	prog, err := vault.Progress(context.Background(), w.Pool, postgres.EncryptedColumns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range prog {
+		var n int64
+		for _, c := range p.ByKey {
+			n += c
+		}
+		if n == 0 || p.Malformed > 0 {
+			t.Fatalf("after seeding, %s.%s has %d rows (%d malformed): its seeder must write at least one", p.Table, p.Column, n, p.Malformed)
+		}
+	}
+}
+
+// rowSQL is the SQL giving a column's AD row text, as re-encryption reads it.
+func rowSQL(col vault.Column) string {
+	if col.RowExpr != "" {
+		return col.RowExpr
+	}
+	if col.ID != "" {
+		return pgx.Identifier{col.ID}.Sanitize()
+	}
+	return "id"
+}
+
+// mustDecryptEveryRow decrypts every row of every column with its column's AD and
+// returns the plaintexts by column and row.
+func mustDecryptEveryRow(t *testing.T, pool *pgxpool.Pool, v *vault.Vault) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	for _, col := range postgres.EncryptedColumns {
+		rows, err := pool.Query(context.Background(), fmt.Sprintf(`SELECT (%s)::text, %s FROM %s WHERE %s IS NOT NULL`,
+			rowSQL(col), pgx.Identifier{col.Column}.Sanitize(), pgx.Identifier{col.Table}.Sanitize(), pgx.Identifier{col.Column}.Sanitize()))
+		if err != nil {
+			t.Fatalf("%s: %v", col, err)
+		}
+		out[col.String()] = map[string]string{}
+		var row string
+		var ct []byte
+		if _, err := pgx.ForEachRow(rows, []any{&row, &ct}, func() error {
+			p, err := v.DecryptBytes(ct, col.AD(row))
+			if err != nil {
+				return fmt.Errorf("row %s: %w", row, err)
+			}
+			out[col.String()][row] = string(p)
+			return nil
+		}); err != nil {
+			t.Fatalf("%s does not decrypt with its AD: %v", col, err)
+		}
+	}
+	return out
+}
+
+// mustRotate rotates the keyset as `renraku keys rotate` does and has v pick it up as
+// the job does; it returns the old and new primary key IDs.
+func (w *rotationWorld) mustRotate(t *testing.T) (old, cur uint32) {
+	t.Helper()
+	old = w.Vault.PrimaryKeyID()
+	cur, err := vault.Rotate(w.path, w.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := w.Vault.ReloadIfChanged(); err != nil || !changed {
+		t.Fatalf("vault did not pick up the rotation: changed=%v, %v", changed, err)
+	}
+	if w.Vault.PrimaryKeyID() != cur {
+		t.Fatalf("primary = %d after rotation, want %d", w.Vault.PrimaryKeyID(), cur)
+	}
+	return old, cur
+}
+
+// assertRotationDone checks what `renraku keys status` shows: no row of any column
+// under the old key, none malformed.
+func assertRotationDone(t *testing.T, pool *pgxpool.Pool, old, cur uint32) {
+	t.Helper()
+	prog, err := vault.Progress(context.Background(), pool, postgres.EncryptedColumns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range prog {
+		if p.ByKey[old] != 0 || p.Remaining(cur) != 0 {
+			t.Errorf("%s.%s: %d rows still under old key %d (%d not under the primary)", p.Table, p.Column, p.ByKey[old], old, p.Remaining(cur))
+		}
+	}
+}
+
+// TestKeyRotationCoversEveryEncryptedColumn is generated from postgres.EncryptedColumns:
+// with a row in every column, a rotation followed by one run of the re-encryption job
+// leaves no row under the old key, `keys retire` succeeds, and every row still
+// decrypts, with its AD, to what it held.
+func TestKeyRotationCoversEveryEncryptedColumn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newRotationWorld(t, pgtest.NewDB(t))
+	seedEveryColumn(t, w)
+	before := mustDecryptEveryRow(t, w.Pool, w.Vault)
+
+	old, cur := w.mustRotate(t)
+	var logs bytes.Buffer
+	if err := app.Rewrap(ctx, w.Pool, w.Vault, postgres.EncryptedColumns, logging.New(&logs, slog.LevelInfo)); err != nil {
+		t.Fatalf("re-encryption job: %v\n%s", err, logs.String())
+	}
+	assertRotationDone(t, w.Pool, old, cur)
+
+	// `renraku keys retire --key-id old`, as cmd/renraku/keys.go calls it.
+	if err := vault.Retire(w.path, w.m, old, func(id uint32) (int64, error) {
+		return vault.RowsUsingKey(ctx, w.Pool, postgres.EncryptedColumns, id)
+	}); err != nil {
+		t.Fatalf("keys retire: %v", err)
+	}
+	infos, err := vault.Status(w.path, w.m)
+	if err != nil || len(infos) != 1 || infos[0].ID != cur {
+		t.Fatalf("keys status after retiring = %+v, %v; want only key %d", infos, err, cur)
+	}
+	// A fresh instance, with the old key gone from the file, reads every row.
+	fresh, err := vault.Open(w.path, w.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, mustDecryptEveryRow(t, w.Pool, fresh)); diff != "" {
+		t.Errorf("plaintexts changed by the rotation (-before +after):\n%s", diff)
+	}
+	for _, v := range []string{"回転", "U0123456789abcdef"} {
+		if strings.Contains(logs.String(), v) {
+			t.Errorf("the job's log holds personal data %q:\n%s", v, logs.String())
+		}
+	}
+}
+
+// TestRewrapGoesOnPastAFailingColumn puts a broken entry (class_code as it was listed
+// before: paged by an "id" it does not have) first: every column after it is still
+// re-encrypted, the failure is logged without personal data, and the job's error names
+// the failed column and only it.
+func TestRewrapGoesOnPastAFailingColumn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newRotationWorld(t, pgtest.NewDB(t))
+	seedEveryColumn(t, w)
+	old, cur := w.mustRotate(t)
+
+	broken := vault.Column{Table: "class_code", Column: "code_enc", ADColumn: "code", RowExpr: "class_id::text"}
+	var logs bytes.Buffer
+	err := app.Rewrap(ctx, w.Pool, w.Vault, append([]vault.Column{broken}, postgres.EncryptedColumns...), logging.New(&logs, slog.LevelInfo))
+	// Every real column, class_code's correct entry included, got done.
+	assertRotationDone(t, w.Pool, old, cur)
+	var re *vault.RewrapError
+	if !errors.As(err, &re) {
+		t.Fatalf("Rewrap = %v, want a *vault.RewrapError", err)
+	}
+	var failed []string
+	for _, f := range re.Failed {
+		failed = append(failed, f.Column.String())
+	}
+	if diff := cmp.Diff([]string{"class_code.code_enc"}, failed); diff != "" {
+		t.Errorf("failed columns (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(err.Error(), "class_code.code_enc") {
+		t.Errorf("the job's error does not name the failed column: %v", err)
+	}
+	if !strings.Contains(logs.String(), `"table":"class_code"`) || !strings.Contains(logs.String(), "going on with the others") {
+		t.Errorf("the failure is not logged with its table:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "回転") {
+		t.Errorf("the log holds personal data:\n%s", logs.String())
+	}
+	mustDecryptEveryRow(t, w.Pool, w.Vault)
+}
