@@ -69,14 +69,25 @@ func NewDB(t testing.TB) *pgxpool.Pool {
 // for tests that start the whole app. The database is dropped when the test ends.
 func NewDBURL(t testing.TB) string {
 	t.Helper()
-	ownerURL := newDB(t, true)
+	return AppURL(t, newDB(t, true))
+}
+
+// AppURL returns the URL of dbURL's database as the server's role.
+func AppURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	admin := AdminURL(t)
+	// The group role exists once a database was migrated (the template); roles belong
+	// to the cluster, so the login role is made through the maintenance database.
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(context.Background(), admin) })
 	appOnce.Do(func() {
-		appBase, appErr = schema.EnsureAppLogin(context.Background(), ownerURL, appLogin, appPassword)
+		if templateErr == nil {
+			appBase, appErr = schema.EnsureAppLogin(context.Background(), withDatabase(admin, "postgres"), appLogin, appPassword)
+		}
 	})
-	if appErr != nil {
-		t.Fatalf("pgtest: the server's login role: %v", appErr)
+	if err := errors.Join(templateErr, appErr); err != nil {
+		t.Fatalf("pgtest: the server's login role: %v", err)
 	}
-	return withDatabase(appBase, databaseOf(ownerURL))
+	return withDatabase(appBase, databaseOf(dbURL))
 }
 
 // NewEmptyDBURL creates a new database with no migrations applied, for migration tests.
