@@ -654,8 +654,23 @@ func TestDeployment(t *testing.T) {
 	if str(migrate, "image") != str(c, "image") {
 		t.Errorf("the migrate init container's image %q differs from the server's %q", str(migrate, "image"), str(c, "image"))
 	}
-	if _, ok := envOf(migrate)["DATABASE_URL"]; !ok {
-		t.Errorf("the migrate init container has no DATABASE_URL")
+	// Roles: migrations as the schema's owner, the server as a member of renraku_app,
+	// never with the owner's credentials (it could cut the audit log).
+	migEnv := envOf(migrate)
+	if _, ok := migEnv["RENRAKU_OWNER_DATABASE_URL"]; !ok {
+		t.Errorf("the migrate init container has no RENRAKU_OWNER_DATABASE_URL (migrations run as the schema's owner)")
+	}
+	if _, ok := env["RENRAKU_OWNER_DATABASE_URL"]; ok {
+		t.Errorf("the server container has RENRAKU_OWNER_DATABASE_URL: it must not hold the owner's credentials")
+	}
+	ownerSecret := str(migEnv["RENRAKU_OWNER_DATABASE_URL"], "valueFrom", "secretKeyRef", "name")
+	for _, e := range env {
+		if ownerSecret != "" && str(e, "valueFrom", "secretKeyRef", "name") == ownerSecret {
+			t.Errorf("the server container reads the owner's Secret %s", ownerSecret)
+		}
+	}
+	if _, ok := env["RENRAKU_ALLOW_OWNER_ROLE"]; ok {
+		t.Errorf("the server container sets RENRAKU_ALLOW_OWNER_ROLE")
 	}
 
 	// Every Secret the pod uses is described, with its keys, in secret.example.yaml.
@@ -874,6 +889,33 @@ func TestCompose(t *testing.T) {
 	if got := strs(mig, "command"); !slices.Equal(got, []string{"migrate", "up"}) {
 		t.Errorf("migrate: command %v; want [migrate up]", got)
 	}
+	// Roles: migrate as the schema's owner (POSTGRES_USER), serve as another login.
+	userOf := func(dbURL string) string {
+		u, _, _ := strings.Cut(strings.TrimPrefix(dbURL, "postgres://"), ":")
+		return u
+	}
+	owner := str(pg, "environment", "POSTGRES_USER")
+	if got := userOf(str(mig, "environment", "DATABASE_URL")); got != owner {
+		t.Errorf("migrate connects as %q; want the owner %q", got, owner)
+	}
+	if got := userOf(str(app, "environment", "DATABASE_URL")); got == owner || got == "" {
+		t.Errorf("renraku connects as %q, the schema's owner: it could cut the audit log", got)
+	}
+	if v, ok := mapAt(app, "environment")["POSTGRES_PASSWORD"]; !ok || v != "" {
+		t.Errorf("renraku: POSTGRES_PASSWORD (the owner's, from renraku.env) is not blanked in its environment")
+	}
+	initFolder := false
+	for _, v := range strs(pg, "volumes") {
+		src, dst, _ := strings.Cut(v, ":")
+		if strings.HasPrefix(dst, "/docker-entrypoint-initdb.d") {
+			if _, err := os.Stat(src); err == nil {
+				initFolder = true
+			}
+		}
+	}
+	if !initFolder {
+		t.Errorf("postgres: no init folder creating the server's role mounted at /docker-entrypoint-initdb.d")
+	}
 	if got := strs(app, "command"); len(got) > 0 && !slices.Equal(got, []string{"serve"}) {
 		t.Errorf("renraku: command %v; want [serve]", got)
 	}
@@ -942,17 +984,17 @@ func TestEnvExample(t *testing.T) {
 			continue
 		}
 		seen[name] = true
-		if !known[name] && name != "POSTGRES_PASSWORD" {
+		if !known[name] && name != "POSTGRES_PASSWORD" && name != "POSTGRES_APP_PASSWORD" {
 			t.Errorf("%s:%d: %s is not a renraku setting", envExample, i+1, name)
 		}
 		if looksLikeMasterKey(val) {
 			t.Errorf("%s:%d: %s holds what looks like a real key; placeholders only", envExample, i+1, name)
 		}
-		if (name == "RENRAKU_MASTER_KEY" || name == "POSTGRES_PASSWORD") && val != "REPLACE_ME" {
+		if (name == "RENRAKU_MASTER_KEY" || name == "POSTGRES_PASSWORD" || name == "POSTGRES_APP_PASSWORD") && val != "REPLACE_ME" {
 			t.Errorf("%s:%d: %s must be the placeholder REPLACE_ME", envExample, i+1, name)
 		}
 	}
-	for _, want := range []string{"POSTGRES_PASSWORD", "RENRAKU_MASTER_KEY", "RENRAKU_BASE_URL"} {
+	for _, want := range []string{"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "RENRAKU_MASTER_KEY", "RENRAKU_BASE_URL"} {
 		if !seen[want] {
 			t.Errorf("%s: no %s", envExample, want)
 		}

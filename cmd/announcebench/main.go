@@ -101,7 +101,8 @@ func main() {
 	simSrv := httptest.NewServer(watch.wrap(sim.Handler()))
 	defer simSrv.Close()
 	simURL, _ := url.Parse(simSrv.URL)
-	cfg := &config.Config{DatabaseURL: dbURL, Addr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
+	// The bench migrates and runs on one throwaway superuser connection.
+	cfg := &config.Config{DatabaseURL: dbURL, AllowOwnerRole: true, Addr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
 		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL}
 	a := app.New(cfg, logging.New(io.Discard, slog.LevelError))
 	ctx := context.Background()

@@ -132,10 +132,12 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	if in == "" {
 		return errors.New("restore: say --in FILE")
 	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("restore: DATABASE_URL is not set (an empty database to restore into)")
+	// The restored tables belong to whoever restores them: the schema's owner.
+	ownerURL := cfg.MigrationURL()
+	if ownerURL == "" {
+		return errors.New("restore: DATABASE_URL is not set (an empty database to restore into; RENRAKU_OWNER_DATABASE_URL when the server has its own role)")
 	}
-	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -148,7 +150,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	if tables > 0 {
 		return fmt.Errorf("restore: the database is not empty (%d tables); restore into a new one", tables)
 	}
-	target, penv, err := pgTarget(cfg.DatabaseURL)
+	target, penv, err := pgTarget(ownerURL)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
@@ -156,11 +158,16 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 		"--dbname="+target, in); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	conn, err = pgx.Connect(ctx, cfg.DatabaseURL)
+	conn, err = pgx.Connect(ctx, ownerURL)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer conn.Close(ctx)
+	// The archive holds no privileges: give the server's role its rights again (an
+	// archive from before migration 000015 gets them from `renraku migrate up`).
+	if _, err := conn.Exec(ctx, `DO $$ BEGIN IF to_regproc('renraku_grant_app') IS NOT NULL THEN PERFORM renraku_grant_app(); END IF; END $$`); err != nil {
+		return fmt.Errorf("restore: grant the server's role: %w", err)
+	}
 	st, err := schema.StatusOf(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)

@@ -113,7 +113,10 @@ func TestRestoreDrill(t *testing.T) {
 	for k, v := range src.env {
 		dst.env[k] = v
 	}
-	dst.env["DATABASE_URL"] = pgtest.NewEmptyDBURL(t)
+	// Restored by the schema's owner; the server's role reads it afterwards, so the
+	// restore must have given that role its rights again.
+	dst.env["RENRAKU_OWNER_DATABASE_URL"] = pgtest.NewEmptyDBURL(t)
+	dst.env["DATABASE_URL"] = pgtest.AppURL(t, dst.env["RENRAKU_OWNER_DATABASE_URL"])
 	out := dst.must("restore", "--in", archive)
 	if !strings.Contains(out, fmt.Sprintf("guardian        %d", before["guardian"])) {
 		t.Errorf("restore report: %s", out)

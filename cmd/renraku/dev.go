@@ -21,6 +21,9 @@ import (
 	"github.com/renraku/renraku/web/view"
 )
 
+// devAppLogin is the dev mode's login role for the app, a member of renraku_app.
+const devAppLogin = "renraku_dev_app"
+
 // runDev runs everything on one machine: a project-local PostgreSQL (kept in
 // RENRAKU_DATA_DIR between runs) unless DATABASE_URL is set, keys kept in the same
 // folder, migrations, the LINE simulator, demo data and the app; then prints what to
@@ -32,20 +35,24 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 	}
 	log := newLogger(env, cfg)
 
-	if cfg.DatabaseURL == "" {
+	// The local PostgreSQL's superuser owns the schema and migrates; the app runs as
+	// a login role in renraku_app, as in production, so the dev mode meets the same
+	// limits on the audit log.
+	local := cfg.DatabaseURL == ""
+	if local {
 		fmt.Fprintln(env.Stderr, "dev: starting the local PostgreSQL in", filepath.Join(cfg.DataDir, "postgres"))
 		cl, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(cfg.DataDir, "postgres")})
 		if err != nil {
 			return fmt.Errorf("dev: %w", err)
 		}
 		defer cl.Stop()
-		cfg.DatabaseURL = cl.URL
+		cfg.DatabaseURL, cfg.OwnerDatabaseURL = cl.URL, cl.URL
 	}
 	if err := devKeys(cfg); err != nil {
 		return err
 	}
 
-	m, err := schema.NewMigrator(cfg.DatabaseURL)
+	m, err := schema.NewMigrator(cfg.MigrationURL())
 	if err != nil {
 		return err
 	}
@@ -53,6 +60,16 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 	m.Close()
 	if upErr != nil {
 		return fmt.Errorf("dev: %w", upErr)
+	}
+	switch {
+	case local:
+		// Trust authentication on a private socket: no password.
+		if cfg.DatabaseURL, err = schema.EnsureAppLogin(ctx, cfg.OwnerDatabaseURL, devAppLogin, ""); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+	case cfg.OwnerDatabaseURL == "":
+		// A database of the developer's own, one role for everything: say so, go on.
+		cfg.AllowOwnerRole = true
 	}
 
 	// The LINE simulator answers on this same server; renraku talks to it as to LINE.

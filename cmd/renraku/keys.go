@@ -5,9 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/vault"
@@ -115,12 +118,20 @@ func masterOf(ctx context.Context, cfg *config.Config) (vault.Master, error) {
 	return vault.Master{}, &config.Error{Var: "RENRAKU_MASTER_KEY", Reason: "required (or RENRAKU_KMS_KEY_URI): it unlocks the keyset"}
 }
 
-// runAudit checks the audit log: `audit verify` walks the whole chain.
+// runAudit checks the audit log: `audit verify [--head H]` walks the whole chain (and
+// checks it still holds a head kept outside the database); `audit head` prints the
+// chain's current signed head, to keep.
 func runAudit(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("audit: say verify")
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "head") {
+		return errors.New("audit: say verify [--head H] or head")
 	}
-	cfg, _, err := loadConfig(env, "audit verify", args[1:], nil)
+	sub := args[0]
+	var head string
+	cfg, _, err := loadConfig(env, "audit "+sub, args[1:], func(fs *flag.FlagSet) {
+		if sub == "verify" {
+			fs.StringVar(&head, "head", "", "a kept signed head (audit-head-v1:…), or a file (such as a log) holding one: the chain must still hold it")
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -129,7 +140,36 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer tools.Close()
-	rep, err := tools.Audit.Verify(ctx, tools.Pool)
+	if sub == "head" {
+		h, err := audit.CurrentHead(ctx, tools.Pool)
+		if err != nil {
+			return err
+		}
+		signed, err := tools.Audit.SignHead(h)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, signed)
+		return nil
+	}
+	var rep audit.Report
+	if head == "" {
+		rep, err = tools.Audit.Verify(ctx, tools.Pool)
+	} else {
+		text := head
+		if !strings.Contains(head, "audit-head-v1:") {
+			b, rerr := os.ReadFile(head)
+			if rerr != nil {
+				return fmt.Errorf("audit verify --head: %w", rerr)
+			}
+			text = string(b)
+		}
+		kept, perr := tools.Audit.ParseHead(text)
+		if perr != nil {
+			return fmt.Errorf("audit verify --head: %w", perr)
+		}
+		rep, err = tools.Audit.VerifyWithHead(ctx, tools.Pool, kept)
+	}
 	if err != nil {
 		return err
 	}

@@ -18,10 +18,11 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	if len(rest) == 0 {
 		return errors.New("migrate: say up, down [N] or status")
 	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("migrate: DATABASE_URL is not set (the dev mode migrates its own database)")
+	// Migrations run as the schema's owner; the server's own role may not alter it.
+	if cfg.MigrationURL() == "" {
+		return errors.New("migrate: neither RENRAKU_OWNER_DATABASE_URL nor DATABASE_URL is set (the dev mode migrates its own database)")
 	}
-	m, err := schema.NewMigrator(cfg.DatabaseURL)
+	m, err := schema.NewMigrator(cfg.MigrationURL())
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,14 @@ func (a *App) Start(ctx context.Context) error {
 	if err := st.Err(); err != nil {
 		return fmt.Errorf("database at version %d, binary needs %d: %w", st.Current, st.Latest, err)
 	}
+	// A server that can rewrite the audit log lets whoever takes it over cut the log's
+	// newest rows unnoticed: it runs as a member of renraku_app unless told otherwise.
+	if err := schema.CheckAppRole(ctx, pool); err != nil {
+		if !errors.Is(err, schema.ErrOwnerRole) || !a.cfg.AllowOwnerRole {
+			return err
+		}
+		a.log.Warn("RENRAKU_ALLOW_OWNER_ROLE: the server runs as a database role that can rewrite the audit log; whoever takes it over can cut the log's newest rows", "err", err)
+	}
 
 	a.services, err = buildServices(ctx, a.cfg, a.log, pool, true)
 	if err != nil {

@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"github.com/renraku/renraku/internal/schema"
 	"io"
 	"log/slog"
@@ -204,8 +206,9 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("healthz = %d", resp.StatusCode)
 	}
 
-	// Schema behind: revert the newest migration under the running app.
-	m, err := schema.NewMigrator(dbURL)
+	// Schema behind: revert the newest migration under the running app (as the
+	// schema's owner: the app's own role may not).
+	m, err := schema.NewMigrator(pgtest.OwnerURL(t, dbURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +267,28 @@ func TestStartRefusesSchemaBehind(t *testing.T) {
 	}
 }
 
+// TestStartRefusesOwnerRole: a server connected as a role that could rewrite the audit
+// log (here the schema's owner, a superuser) does not start unless told to accept it;
+// as the server's role (every other test) it starts.
+func TestStartRefusesOwnerRole(t *testing.T) {
+	t.Parallel()
+	ownerURL := pgtest.OwnerURL(t, pgtest.NewDBURL(t))
+	keyset, masterKey := vaulttest.Keyset(t)
+	cfg := &config.Config{DatabaseURL: ownerURL, Addr: "127.0.0.1:0", ShutdownTimeout: time.Second,
+		KeysetFile: keyset, MasterKey: masterKey}
+	a := app.New(cfg, logging.New(io.Discard, slog.LevelInfo))
+	err := a.Start(context.Background())
+	_ = a.Close(context.Background())
+	if !errors.Is(err, schema.ErrOwnerRole) || !strings.Contains(err.Error(), "RENRAKU_ALLOW_OWNER_ROLE") {
+		t.Fatalf("err = %v, want a refusal naming RENRAKU_ALLOW_OWNER_ROLE", err)
+	}
+	var logs syncBuffer
+	startApp(t, ownerURL, &logs, func(c *config.Config) { c.AllowOwnerRole = true })
+	if !bytes.Contains(logs.Bytes(), []byte("RENRAKU_ALLOW_OWNER_ROLE")) {
+		t.Errorf("no warning when running as the owner:\n%s", logs.Bytes())
+	}
+}
+
 func mustURL(s string) *url.URL {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -276,5 +301,44 @@ func mustExec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	if _, err := c.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAuditUpkeepUnderServerRole: as the server's role, the daily audit jobs work: the
+// retention job completes (through the database's audit_retain), and the chain's signed
+// head is written to the log for the operator to keep.
+func TestAuditUpkeepUnderServerRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var logs syncBuffer
+	a := startApp(t, pgtest.NewDBURL(t), &logs)
+	pool := a.Services().Pool
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var done int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind IN ('audit.retention', 'audit.head') AND state = 'completed'`).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var states []string
+			rows, _ := pool.Query(ctx, `SELECT kind || ':' || state || ':' || coalesce(errors::text, '') FROM river_job WHERE kind LIKE 'audit.%'`)
+			for rows != nil && rows.Next() {
+				var s string
+				_ = rows.Scan(&s)
+				states = append(states, s)
+			}
+			t.Fatalf("audit jobs not completed: %v", states)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !bytes.Contains(logs.Bytes(), []byte("audit-head-v1:")) {
+		t.Fatalf("no signed head in the log:\n%s", logs.Bytes())
+	}
+	rep, err := a.Services().Audit.Verify(ctx, pool)
+	if err != nil || !rep.OK {
+		t.Fatalf("chain: %v (%v)", rep, err)
 	}
 }

@@ -196,7 +196,9 @@ func (l *Log) Record(ctx context.Context, tx pgx.Tx, e Event) error {
 	if e.RemoteAddr.IsValid() {
 		r.RemoteAddr = e.RemoteAddr.Unmap().String()
 	}
-	if err := tx.QueryRow(ctx, `SELECT head_seq, head_mac FROM audit_chain FOR UPDATE`).Scan(&r.Seq, &r.PrevMAC); err != nil {
+	// The server's role may not lock audit_chain itself (that needs UPDATE on it); the
+	// owner's audit_lock_head does, and the insert trigger moves the head to this row.
+	if err := tx.QueryRow(ctx, `SELECT head_seq, head_mac FROM audit_lock_head()`).Scan(&r.Seq, &r.PrevMAC); err != nil {
 		return fmt.Errorf("audit: lock chain: %w", err)
 	}
 	r.Seq++
@@ -204,12 +206,9 @@ func (l *Log) Record(ctx context.Context, tx pgx.Tx, e Event) error {
 		return fmt.Errorf("audit: mac: %w", err)
 	}
 	_, err = tx.Exec(ctx, `
-		WITH ins AS (
-			INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
-				board_id, school_id, remote_addr, detail, prev_mac, mac)
-			VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0), NULLIF($10, '')::inet, $11::json, $12, $13)
-		)
-		UPDATE audit_chain SET head_seq = $1, head_mac = $13`,
+		INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
+			board_id, school_id, remote_addr, detail, prev_mac, mac)
+		VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0), NULLIF($10, '')::inet, $11::json, $12, $13)`,
 		r.Seq, r.OccurredAt, r.ActorKind, r.ActorID, r.Action, r.ObjectKind, r.ObjectID,
 		r.BoardID, r.SchoolID, r.RemoteAddr, r.Detail, r.PrevMAC, r.MAC)
 	if err != nil {

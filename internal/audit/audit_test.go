@@ -61,7 +61,7 @@ func mustVerify(t *testing.T, l *Log, pool *pgxpool.Pool) Report {
 // tamper runs SQL as a superuser who bypasses the append-only triggers.
 func tamper(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
 	t.Helper()
-	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(context.Background(), pgtest.Owner(t, pool), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(context.Background(), "SET LOCAL session_replication_role = replica"); err != nil {
 			return err
 		}

@@ -13,6 +13,16 @@
 // the chain verify again. Verify walks the chain from the retention anchor to the head
 // and names the first broken row.
 //
+// The server runs as a database role (renraku_app, migration 000015) that may only read
+// and insert audit rows: it owns neither table, so it cannot disable the triggers, and
+// it cannot move audit_chain itself. Record locks the head through the owner's
+// audit_lock_head(), and an insert trigger advances the head, accepting only the row
+// that follows it; ApplyRetention goes through audit_retain(). Someone with the
+// owner's or a superuser's rights can still cut the newest rows and move the head back,
+// which leaves a shorter chain that verifies: SignHead gives the head as a token to keep
+// outside the database (the server logs it daily), and VerifyWithHead finds such a cut
+// against a kept head.
+//
 // Writers lock the single audit_chain row to append, which gives every row a gap-free
 // sequence number in commit order. Record the event as late in a transaction as you
 // can: the lock is held until commit.
@@ -26,7 +36,8 @@
 // # Retention
 //
 // ApplyRetention removes the oldest rows (default policy: older than five years) as one
-// prefix of the chain: it first moves the anchor to the newest removed row's sequence
-// number and MAC, then deletes up to it, then records that it did so. The chain from
+// prefix of the chain (the rows before the first one not older than the cutoff): it
+// first moves the anchor to the last removed row's sequence number and MAC, then
+// deletes up to it, then records that it did so. The chain from
 // the anchor onwards still verifies.
 package audit

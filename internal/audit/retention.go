@@ -11,30 +11,22 @@ import (
 
 // ApplyRetention removes the rows older than cutoff as one prefix of the chain and
 // records that it did. It returns how many rows it removed.
+//
+// The removal is the database's audit_retain function (owned by the schema's owner),
+// since the server's role may not delete audit rows: it removes only the prefix of
+// rows older than cutoff, refuses a cutoff less than a year ago, and moves the anchor
+// to the last removed row in the same step.
 func (l *Log) ApplyRetention(ctx context.Context, db Beginner, cutoff time.Time) (int64, error) {
 	var removed int64
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		var anchorSeq int64
-		if err := tx.QueryRow(ctx, `SELECT anchor_seq FROM audit_chain FOR UPDATE`).Scan(&anchorSeq); err != nil {
-			return err
-		}
 		var seq int64
 		var mac []byte
-		err := tx.QueryRow(ctx, `SELECT seq, mac FROM audit_event WHERE occurred_at < $1 ORDER BY seq DESC LIMIT 1`, cutoff).Scan(&seq, &mac)
-		if err == pgx.ErrNoRows || (err == nil && seq <= anchorSeq) {
+		if err := tx.QueryRow(ctx, `SELECT anchor_seq, anchor_mac, removed FROM audit_retain($1)`, cutoff).Scan(&seq, &mac, &removed); err != nil {
+			return err
+		}
+		if removed == 0 {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE audit_chain SET anchor_seq = $1, anchor_mac = $2`, seq, mac); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `DELETE FROM audit_event WHERE seq <= $1`, seq)
-		if err != nil {
-			return err
-		}
-		removed = tag.RowsAffected()
 		return l.Record(ctx, tx, Event{
 			Actor:  SystemActor,
 			Action: "audit.retention",

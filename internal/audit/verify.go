@@ -28,11 +28,20 @@ type Report struct {
 	OK        bool
 	BrokenSeq int64  // the first row found wrong (0 when OK)
 	Reason    string // what is wrong with it
+	// Kept is the head kept outside the database that the chain was checked against
+	// (VerifyWithHead); nil for Verify.
+	Kept *Head
+	// KeptNote says what the comparison with Kept found when the chain is intact.
+	KeptNote string
 }
 
 func (r Report) String() string {
 	if r.OK {
-		return fmt.Sprintf("audit chain intact: %d rows verified (sequence %d–%d)", r.Checked, r.AnchorSeq+1, r.HeadSeq)
+		s := fmt.Sprintf("audit chain intact: %d rows verified (sequence %d–%d)", r.Checked, r.AnchorSeq+1, r.HeadSeq)
+		if r.KeptNote != "" {
+			s += "; " + r.KeptNote
+		}
+		return s
 	}
 	return fmt.Sprintf("audit chain BROKEN at row %d: %s (%d rows verified before it)", r.BrokenSeq, r.Reason, r.Checked)
 }

@@ -24,6 +24,15 @@ type Config struct {
 	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL). Empty means the
 	// dev mode starts a project-local PostgreSQL.
 	DatabaseURL string
+	// OwnerDatabaseURL connects as the role that owns the schema
+	// (RENRAKU_OWNER_DATABASE_URL), for `migrate` and `restore`; empty means they use
+	// DatabaseURL. The server never uses it: it runs as a member of renraku_app, which
+	// may only read and append to the audit log.
+	OwnerDatabaseURL string
+	// AllowOwnerRole lets the server run on a connection that could rewrite the audit
+	// log (the schema's owner or a superuser) (RENRAKU_ALLOW_OWNER_ROLE). Off, such a
+	// connection stops it at start.
+	AllowOwnerRole bool
 	// Addr is the listen address of the public HTTP server (RENRAKU_ADDR).
 	Addr string
 	// MetricsAddr is the listen address of the internal server for /metrics
@@ -117,6 +126,25 @@ var variables = []variable{
 			return errors.New("must be a postgres:// or postgresql:// URL")
 		}
 		c.DatabaseURL = v
+		return nil
+	}},
+	{"RENRAKU_OWNER_DATABASE_URL", "owner-database-url", "PostgreSQL URL of the schema's owner, for migrate and restore (default: DATABASE_URL)", "", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return errors.New("must be a postgres:// or postgresql:// URL")
+		}
+		c.OwnerDatabaseURL = v
+		return nil
+	}},
+	{"RENRAKU_ALLOW_OWNER_ROLE", "allow-owner-role", "let the server run as the schema's owner, which can rewrite the audit log (not for production)", "false", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		c.AllowOwnerRole = b
 		return nil
 	}},
 	{"RENRAKU_ADDR", "addr", "listen address of the web server", DefaultAddr, func(c *Config, v string) error {
@@ -350,6 +378,15 @@ func Load(getenv func(string) string, fs *flag.FlagSet, args []string) (*Config,
 func getenvOK(getenv func(string) string, key string) (string, bool) {
 	v := getenv(key)
 	return v, v != ""
+}
+
+// MigrationURL is the connection that changes the schema: the owner's when given,
+// else DATABASE_URL.
+func (c *Config) MigrationURL() string {
+	if c.OwnerDatabaseURL != "" {
+		return c.OwnerDatabaseURL
+	}
+	return c.DatabaseURL
 }
 
 // RequireServe checks what the production server needs beyond what Load checks: a

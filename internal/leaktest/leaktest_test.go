@@ -22,7 +22,8 @@ func TestDumpCheckFindsPlaintext(t *testing.T) {
 	}
 	defer pool.Close()
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `CREATE TABLE leak_probe (plain text, as_json json, as_bytes bytea)`); err != nil {
+	// Tables are the owner's to create (as a migration would); the server's role uses it.
+	if _, err := pgtest.Owner(t, pool).Exec(ctx, `CREATE TABLE leak_probe (plain text, as_json json, as_bytes bytea)`); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ name, sql string }{

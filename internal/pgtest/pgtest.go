@@ -5,6 +5,11 @@
 // cmd/pgrun) when none is given. Once per run, a template database is created and
 // migrated, named after a hash of the migrations so a changed schema never reuses a stale
 // template; every NewDB is then a cheap CREATE DATABASE … TEMPLATE, dropped at cleanup.
+//
+// Tests run as the server does in production: NewDB and NewDBURL connect as a login
+// role that is a member of renraku_app (schema.AppRole), which may read and write
+// every table but only read and append to the audit log. DATABASE_URL's role is the
+// schema's owner: it migrates, and Owner/OwnerURL hand it out to tests that need it.
 package pgtest
 
 import (
@@ -33,7 +38,15 @@ var (
 	templateOnce sync.Once
 	templateName string
 	templateErr  error
+
+	appOnce sync.Once
+	appBase string
+	appErr  error
 )
+
+// appLogin is the test cluster's login role for the server (a member of
+// schema.AppRole). Roles belong to the cluster, so every test process shares it.
+const appLogin, appPassword = "renraku_test_app", "renraku_test_app"
 
 // AdminURL returns DATABASE_URL, failing the test with instructions when it is unset.
 func AdminURL(t testing.TB) string {
@@ -45,11 +58,62 @@ func AdminURL(t testing.TB) string {
 	return u
 }
 
-// NewDB returns a pool on a new database migrated to the latest version. The database
-// is dropped when the test ends.
+// NewDB returns a pool on a new database migrated to the latest version, connected as
+// the server's role. The database is dropped when the test ends.
 func NewDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dbURL := NewDBURL(t)
+	return open(t, NewDBURL(t))
+}
+
+// NewDBURL creates a new migrated database and returns its URL as the server's role,
+// for tests that start the whole app. The database is dropped when the test ends.
+func NewDBURL(t testing.TB) string {
+	t.Helper()
+	return AppURL(t, newDB(t, true))
+}
+
+// AppURL returns the URL of dbURL's database as the server's role.
+func AppURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	admin := AdminURL(t)
+	// The group role exists once a database was migrated (the template); roles belong
+	// to the cluster, so the login role is made through the maintenance database.
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(context.Background(), admin) })
+	appOnce.Do(func() {
+		if templateErr == nil {
+			appBase, appErr = schema.EnsureAppLogin(context.Background(), withDatabase(admin, "postgres"), appLogin, appPassword)
+		}
+	})
+	if err := errors.Join(templateErr, appErr); err != nil {
+		t.Fatalf("pgtest: the server's login role: %v", err)
+	}
+	return withDatabase(appBase, databaseOf(dbURL))
+}
+
+// NewEmptyDBURL creates a new database with no migrations applied, for migration tests.
+// Its URL connects as the owner (DATABASE_URL's role), who migrates.
+func NewEmptyDBURL(t testing.TB) string {
+	t.Helper()
+	return newDB(t, false)
+}
+
+// OwnerURL returns the URL of dbURL's database as its owner (DATABASE_URL's role: a
+// superuser on the throwaway server), for what the server's role may not do: migrate,
+// or play an attacker with full database access.
+func OwnerURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	return withDatabase(AdminURL(t), databaseOf(dbURL))
+}
+
+// Owner returns a pool on pool's database as its owner (see OwnerURL), closed when the
+// test ends.
+func Owner(t testing.TB, pool *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	return open(t, withDatabase(AdminURL(t), pool.Config().ConnConfig.Database))
+}
+
+func open(t testing.TB, dbURL string) *pgxpool.Pool {
+	t.Helper()
 	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -58,17 +122,13 @@ func NewDB(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// NewDBURL creates a new migrated database and returns its URL, for tests that start
-// the whole app. The database is dropped when the test ends.
-func NewDBURL(t testing.TB) string {
-	t.Helper()
-	return newDB(t, true)
-}
-
-// NewEmptyDBURL creates a new database with no migrations applied, for migration tests.
-func NewEmptyDBURL(t testing.TB) string {
-	t.Helper()
-	return newDB(t, false)
+// databaseOf returns the database named in dbURL.
+func databaseOf(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		panic("pgtest: a database URL cannot be parsed")
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func newDB(t testing.TB, migrated bool) string {

@@ -42,7 +42,8 @@ func newRewrapFixture(t *testing.T) *rewrapFixture {
 	pool := pgtest.NewDB(t)
 	path, key := vaulttest.Keyset(t)
 	f := &rewrapFixture{pool: pool, path: path, m: MustMaster(t, key), v: MustOpen(t, path, key)}
-	if _, err := pool.Exec(context.Background(), `CREATE TABLE rewrap_probe (id bigint PRIMARY KEY, name_enc bytea)`); err != nil {
+	// Tables are the owner's to create (as a migration would); the server's role uses it.
+	if _, err := pgtest.Owner(t, pool).Exec(context.Background(), `CREATE TABLE rewrap_probe (id bigint PRIMARY KEY, name_enc bytea)`); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -322,7 +323,7 @@ func TestRewrapOnStringKeysAndComputedRowAD(t *testing.T) {
 	// A table keyed by text whose AD names a composite of two columns, like line_event.
 	col := vault.Column{Table: "Event Log", Column: "payload enc", ADColumn: "payload", ID: "event id",
 		RowExpr: `"channel" || '/' || "event id"`}
-	if _, err := pool.Exec(ctx, `CREATE TABLE "Event Log" ("event id" text PRIMARY KEY, channel bigint, "payload enc" bytea)`); err != nil {
+	if _, err := pgtest.Owner(t, pool).Exec(ctx, `CREATE TABLE "Event Log" ("event id" text PRIMARY KEY, channel bigint, "payload enc" bytea)`); err != nil {
 		t.Fatal(err)
 	}
 	for i, id := range []string{"01J0A", "01J0B", "01J0C"} {
