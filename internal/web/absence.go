@@ -57,6 +57,9 @@ func (s *Server) absenceView(r *http.Request, token string, pg absence.Page) vie
 	a := view.AbsenceForm{Action: "/p/absence/" + token, Key: formKey(), Today: pg.Today.Format("2006-01-02"),
 		Max: pg.Today.AddDate(0, 0, absence.MaxDaysAhead).Format("2006-01-02")}
 	var reasons, symptoms []string
+	for _, c := range pg.Waiting {
+		a.Waiting = append(a.Waiting, loc.T("absence.form.awaiting", map[string]any{"Child": c.Name.Reveal()}))
+	}
 	for _, c := range pg.Children {
 		a.Children = append(a.Children, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name.Reveal() + "（" + c.SchoolName + " " + c.ClassLabel + "）"})
 		for _, x := range c.Settings.Reasons {
