@@ -132,6 +132,10 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Key, status = f.V("key"), http.StatusUnprocessableEntity
+		if e := f.E("child"); e != "" && len(v.Children) < 2 {
+			// No child list on the page to show the message under.
+			f.Message = e
+		}
 	} else {
 		item := absenceItem(r, rep)
 		v.Done = localizer(r).T("absence.page.done", map[string]any{"Child": item.Child, "Kind": item.Kind, "Dates": item.Dates})
