@@ -243,10 +243,12 @@ type Result struct {
 	Contested int
 }
 
-// Submit stores a registration or its update. Children with a right class code are
-// verified at once; the others wait for the homeroom teacher. A child the guardian
-// dropped from the form is unlinked (and deleted when no guardian is left); a child
-// whose class or name changed is a new registration and is verified again.
+// Submit stores a registration or its update. A child with a right class code is
+// verified at once when no other guardian of the child is verified; the others wait
+// for the homeroom teacher, and a child's verified guardians are told in LINE of a
+// new registration for the child. A child the guardian dropped from the form is
+// unlinked (and deleted when no guardian is left); a child whose class or name changed
+// is a new registration and is verified again.
 func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f Form) (Result, error) {
 	var res Result
 	var fields apperr.Fields
