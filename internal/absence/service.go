@@ -55,9 +55,15 @@ func (s *Service) onMenu(ctx context.Context, tx pgx.Tx, in *line.Incoming) erro
 		return nil
 	}
 	textID, purpose := "absence.line.link", registration.PurposeAbsence
-	if _, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+	if g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
 		textID, purpose = "reg.line.register", registration.PurposeRegister
 	} else if err != nil {
+		return err
+	} else if awaitsSchool(g) {
+		// Every child they could report for waits for the school: say so instead of
+		// sending a form that would refuse them.
+		_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
+			Messages: []line.Message{{Text: s.T(in.Friend.Language, "absence.line.awaiting", nil)}}})
 		return err
 	}
 	url, err := s.Registration.IssueLink(ctx, tx, in.Friend.ID, purpose)
@@ -75,6 +81,21 @@ func (s *Service) onMenu(ctx context.Context, tx pgx.Tx, in *line.Incoming) erro
 	return err
 }
 
+// awaitsSchool reports whether a guardian has children waiting for the school and
+// none they may report for.
+func awaitsSchool(g registration.Guardian) bool {
+	waiting, usable := 0, 0
+	for _, c := range g.Children {
+		switch {
+		case c.AwaitsSchool():
+			waiting++
+		case c.Status != registration.Rejected:
+			usable++
+		}
+	}
+	return waiting > 0 && usable == 0
+}
+
 // ChildChoice is a child the parent may report for, with the school's settings.
 type ChildChoice struct {
 	registration.Child
@@ -88,7 +109,10 @@ type Page struct {
 	Today    time.Time
 	Now      time.Time
 	Children []ChildChoice
-	Recent   []Report
+	// Waiting are children the parent may not report for yet: their registration
+	// waits for the school while another guardian of the child is verified.
+	Waiting []registration.Child
+	Recent  []Report
 }
 
 // parent opens the link and loads the guardian and their children.
@@ -106,6 +130,10 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 	settings := map[int64]Settings{}
 	for _, c := range g.Children {
 		if c.Status == registration.Rejected {
+			continue
+		}
+		if c.AwaitsSchool() {
+			p.Waiting = append(p.Waiting, c)
 			continue
 		}
 		st, ok := settings[c.SchoolID]
@@ -146,6 +174,10 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) (Re
 			return err
 		}
 		i := slices.IndexFunc(p.Children, func(c ChildChoice) bool { return c.ID == f.ChildID })
+		if i < 0 && slices.ContainsFunc(p.Waiting, func(c registration.Child) bool { return c.ID == f.ChildID }) {
+			fields = apperr.Fields{"child": "absence.child.awaiting"}
+			return fields.Err()
+		}
 		if i < 0 {
 			fields = apperr.Fields{"child": "absence.child.invalid"}
 			return fields.Err()

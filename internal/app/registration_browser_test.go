@@ -124,3 +124,62 @@ func TestRegistrationPageInTheParentsLanguage(t *testing.T) {
 func linesimUser(name, lang string) linesim.User {
 	return linesim.User{DisplayName: name, Language: lang}
 }
+
+// TestApprovalsWarningsInChromium: the homeroom teacher's approvals page shows, on a
+// school phone's width, that the child already has a guardian and that this guardian
+// answered 「心当たりがない」.
+func TestApprovalsWarningsInChromium(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w, _ := startDemoWorld(t)
+	s := w.app.Services()
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
+		t.Fatal(err)
+	}
+	code := classCodes(t, w, sakuraID)[class11]
+	mother, _, _ := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", itoa(class11), code})
+	if _, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木 一郎", itoa(class11), code}); r.status != http.StatusOK {
+		t.Fatalf("further guardian: %d", r.status)
+	}
+	items := waitBotText(t, w, mother.ID, "別のLINEアカウントから登録がありました", 1)
+	for _, it := range items {
+		for _, a := range it.Actions {
+			if a.Label == "心当たりがない" {
+				if _, err := w.sim.Tap(w.ch.LineChannelID, mother.ID, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	waitBotText(t, w, mother.ID, "学校にお知らせしました", 1)
+
+	phone := browsertest.New(t, 360, 740)
+	err := chromedp.Do(phone,
+		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
+		chromedp.Navigate(w.app.URL()+"/staff/approvals"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approval-disputed"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approval-has-guardian"]`)),
+	)
+	if err != nil {
+		browsertest.Screenshot(t, phone, "approvals-failed")
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, phone, "approvals-warnings")
+	row, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="approval"]`)))
+	for _, want := range []string{"青木 一郎", "この児童にはすでに確認済みの保護者がいます", "「心当たりがない」と連絡がありました"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("approval row lacks %q: %q", want, row)
+		}
+	}
+	overflow, err := chromedp.Run(phone, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil || overflow {
+		t.Errorf("approvals page wider than 360 px (%v)", err)
+	}
+}

@@ -238,7 +238,9 @@ func TestRegistrationThroughLINE(t *testing.T) {
 		t.Fatalf("class change: %d %s", r.status, text(r))
 	}
 	waitBotText(t, w, u.ID, "登録済み：1人、先生の確認待ち：1人", 2)
-	if q, _ := s.Registration.Queue(signedInAs(t, w, "sakura.tannin12")); len(q) != 1 || q[0].ClassLabel != "1年2組" {
+	// (The father of 1年1組, a further guardian, waits in the same queue: its teacher
+	// is 1年1組's sub-homeroom teacher.)
+	if q, _ := s.Registration.Queue(signedInAs(t, w, "sakura.tannin12")); len(q) != 2 || q[1].ClassLabel != "1年2組" || q[0].ClassLabel != "1年1組" {
 		t.Fatalf("class change not in the new teacher's queue: %+v", q)
 	}
 	withdraw := update + "/withdraw"

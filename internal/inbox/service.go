@@ -74,7 +74,15 @@ func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g r
 	if err != nil {
 		return err
 	}
-	m := line.Message{Text: s.T(g.Language, prompt, nil)}
+	text := s.T(g.Language, prompt, nil)
+	// A child whose registration waits for the school while another guardian of the
+	// child is verified has no teacher to choose: the parent is told why.
+	for _, c := range g.Children {
+		if c.AwaitsSchool() {
+			text += "\n" + s.T(g.Language, "inbox.line.awaiting_note", map[string]any{"Child": c.Name.Reveal()})
+		}
+	}
+	m := line.Message{Text: text}
 	for _, c := range cs {
 		if len(m.QuickReply) == line.MaxQuickReplyItems {
 			break
@@ -172,6 +180,18 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	if err != nil {
 		return err
 	}
+	if c.ChildID != 0 {
+		switch status := statusFor(g, c.ChildID); {
+		case status == "":
+			// No longer this guardian's child (the registration changed): whom the
+			// message is for must be chosen again.
+			return s.choices(ctx, tx, in, g, "inbox.line.choose_resend")
+		case status != registration.Verified:
+			// The registration waits for the school again (another guardian of the
+			// child said it was not them): nothing is filed.
+			return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, "inbox.line.awaiting", nil)})
+		}
+	}
 	hours, err := s.Store.FindOffice(ctx, tx, c.SchoolID)
 	if err != nil {
 		return err
@@ -205,6 +225,17 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 		reply = s.T(g.Language, "inbox.line.closed", nil)
 	}
 	return s.reply(ctx, tx, in, line.Message{Text: reply})
+}
+
+// statusFor returns the status of the guardian's registration of the child ("" when
+// the child is not theirs).
+func statusFor(g registration.Guardian, childID int64) string {
+	for _, c := range g.Children {
+		if c.ID == childID {
+			return c.Status
+		}
+	}
+	return ""
 }
 
 // Visible reports whether the actor's inbox shows a conversation of the event.

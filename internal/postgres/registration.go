@@ -90,7 +90,8 @@ func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, db pgx.Tx,
 	}
 	rows, err := db.Query(ctx, `
 		SELECT c.id, gs.id, c.school_id, c.class_id, c.name_enc, gs.status, cl.grade::text || '年' || cl.name, sc.name,
-			COALESCE((SELECT array_agg(club_id ORDER BY club_id) FROM child_club WHERE child_id = c.id), '{}')
+			COALESCE((SELECT array_agg(club_id ORDER BY club_id) FROM child_club WHERE child_id = c.id), '{}'),
+			EXISTS (SELECT 1 FROM guardianship o WHERE o.child_id = c.id AND o.guardian_id <> gs.guardian_id AND o.status = 'verified')
 		FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
 		WHERE gs.guardian_id = $1 ORDER BY gs.id`, g.ID)
 	if err != nil {
@@ -100,7 +101,7 @@ func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, db pgx.Tx,
 	for rows.Next() {
 		var c registration.Child
 		var enc []byte
-		if err := rows.Scan(&c.ID, &c.GuardianshipID, &c.SchoolID, &c.ClassID, &enc, &c.Status, &c.ClassLabel, &c.SchoolName, &c.ClubIDs); err != nil {
+		if err := rows.Scan(&c.ID, &c.GuardianshipID, &c.SchoolID, &c.ClassID, &enc, &c.Status, &c.ClassLabel, &c.SchoolName, &c.ClubIDs, &c.OthersVerified); err != nil {
 			return g, classify(err, "guardian children")
 		}
 		if c.Name, err = s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", c.ID)); err != nil {
@@ -204,6 +205,43 @@ func (s *RegistrationStore) LinkChild(ctx context.Context, db pgx.Tx, guardianID
 	return id, classify(err, "link child")
 }
 
+// FindOtherGuardians locks the child row (two registrations of one child then decide
+// one after the other) and lists the child's other guardians.
+func (s *RegistrationStore) FindOtherGuardians(ctx context.Context, db pgx.Tx, childID, guardianID int64) ([]registration.OtherGuardian, error) {
+	if _, err := db.Exec(ctx, `SELECT 1 FROM child WHERE id = $1 FOR UPDATE`, childID); err != nil {
+		return nil, classify(err, "lock child")
+	}
+	rows, err := db.Query(ctx, `SELECT gu.id, gu.friend_id, gs.status, gu.language
+		FROM guardianship gs JOIN guardian gu ON gu.id = gs.guardian_id
+		WHERE gs.child_id = $1 AND gs.guardian_id <> $2 ORDER BY gs.id`, childID, guardianID)
+	if err != nil {
+		return nil, classify(err, "other guardians")
+	}
+	defer rows.Close()
+	var out []registration.OtherGuardian
+	for rows.Next() {
+		var o registration.OtherGuardian
+		if err := rows.Scan(&o.GuardianID, &o.FriendID, &o.Status, &o.Language); err != nil {
+			return nil, classify(err, "other guardians")
+		}
+		out = append(out, o)
+	}
+	return out, classify(rows.Err(), "other guardians")
+}
+
+// DisputeGuardianship records a guardian's 「心当たりがない」 (the first time is kept)
+// and puts a verified guardianship back to pending.
+func (s *RegistrationStore) DisputeGuardianship(ctx context.Context, db pgx.Tx, id, byGuardianID int64) (string, error) {
+	var prev string
+	err := db.QueryRow(ctx, `
+		WITH old AS (SELECT status FROM guardianship WHERE id = $1 FOR UPDATE)
+		UPDATE guardianship g SET disputed_at = COALESCE(g.disputed_at, now()), disputed_by = COALESCE(g.disputed_by, $2),
+			status = CASE WHEN g.status = 'verified' THEN 'pending' ELSE g.status END,
+			method = CASE WHEN g.status = 'verified' THEN '' ELSE g.method END
+		FROM old WHERE g.id = $1 RETURNING old.status`, id, byGuardianID).Scan(&prev)
+	return prev, classify(err, "dispute guardianship")
+}
+
 // UnlinkChild removes a guardianship.
 func (s *RegistrationStore) UnlinkChild(ctx context.Context, db pgx.Tx, id int64) error {
 	_, err := db.Exec(ctx, `DELETE FROM guardianship WHERE id = $1`, id)
@@ -223,7 +261,9 @@ func (s *RegistrationStore) DeleteOrphans(ctx context.Context, db pgx.Tx, ids []
 }
 
 const requestColumns = `gs.id, gu.id, gu.friend_id, c.id, c.school_id, sc.board_id, c.class_id, cl.year, cl.grade::text || '年' || cl.name,
-	gu.nickname_enc, c.name_enc, gs.status, gs.created_at`
+	gu.nickname_enc, c.name_enc, gs.status, gs.created_at,
+	EXISTS (SELECT 1 FROM guardianship o WHERE o.child_id = c.id AND o.guardian_id <> gs.guardian_id AND o.status = 'verified'),
+	gs.disputed_at IS NOT NULL`
 
 const requestFrom = ` FROM guardianship gs JOIN guardian gu ON gu.id = gs.guardian_id JOIN child c ON c.id = gs.child_id
 	JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id `
@@ -232,7 +272,7 @@ func (s *RegistrationStore) scanRequest(r pgx.Row) (registration.Request, error)
 	var q registration.Request
 	var nick, name []byte
 	if err := r.Scan(&q.GuardianshipID, &q.GuardianID, &q.FriendID, &q.ChildID, &q.SchoolID, &q.BoardID, &q.ClassID, &q.Year, &q.ClassLabel,
-		&nick, &name, &q.Status, &q.CreatedAt); err != nil {
+		&nick, &name, &q.Status, &q.CreatedAt, &q.HasGuardian, &q.Disputed); err != nil {
 		return q, err
 	}
 	var err error
@@ -394,25 +434,26 @@ func (s *RegistrationStore) RecordDeletion(ctx context.Context, db pgx.Tx, d reg
 	return classify(err, "deletion record")
 }
 
-// CodeFailures counts a parent's wrong class codes since a time.
-func (s *RegistrationStore) CodeFailures(ctx context.Context, db pgx.Tx, key []byte, since time.Time) (int, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT CASE WHEN window_start >= $2 THEN failures ELSE 0 END FROM signin_throttle WHERE key = $1`, key, since).Scan(&n)
-	if err == pgx.ErrNoRows {
-		return 0, nil
+// TakeCodeGuesses counts n class-code guesses against a parent's limit in one
+// statement, so parallel submissions cannot each see the old count: the guesses are
+// taken only when the count stays within max (the count restarts an hour after the
+// first guess of a window), and ok says whether they were.
+func (s *RegistrationStore) TakeCodeGuesses(ctx context.Context, db pgx.Tx, key []byte, n, max int, at time.Time) (bool, error) {
+	if n > max {
+		return false, nil
 	}
-	return n, classify(err, "code throttle")
-}
-
-// RecordCodeFailure counts a wrong class code; the count restarts an hour after the
-// first failure of a window.
-func (s *RegistrationStore) RecordCodeFailure(ctx context.Context, db pgx.Tx, key []byte, at time.Time) error {
-	_, err := db.Exec(ctx, `
-		INSERT INTO signin_throttle AS t (key, failures, window_start) VALUES ($1, 1, $2)
+	var got int
+	err := db.QueryRow(ctx, `
+		INSERT INTO signin_throttle AS t (key, failures, window_start) VALUES ($1, $3, $2)
 		ON CONFLICT (key) DO UPDATE SET
-			failures = CASE WHEN t.window_start < $2 - interval '1 hour' THEN 1 ELSE t.failures + 1 END,
-			window_start = CASE WHEN t.window_start < $2 - interval '1 hour' THEN $2 ELSE t.window_start END`, key, at)
-	return classify(err, "code throttle")
+			failures = CASE WHEN t.window_start < $2 - interval '1 hour' THEN $3 ELSE t.failures + $3 END,
+			window_start = CASE WHEN t.window_start < $2 - interval '1 hour' THEN $2 ELSE t.window_start END
+		WHERE CASE WHEN t.window_start < $2 - interval '1 hour' THEN $3 ELSE t.failures + $3 END <= $4
+		RETURNING failures`, key, at, n, max).Scan(&got)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, classify(err, "code throttle")
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

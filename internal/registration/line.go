@@ -12,11 +12,13 @@ import (
 
 // Register makes registration answer LINE: a new friend is welcomed with their personal
 // registration link, 「登録する」 sends it again, and 「自分の情報を更新する」 sends an
-// update link.
+// update link; 「心当たりがない」 under a notice of another registration for a child
+// tells the school.
 func (s *Service) Register(l *line.Service) {
 	l.Handle("follow", s.onFollow)
 	l.HandlePostback("menu.register", s.onRegister)
 	l.HandlePostback("menu.profile", s.onProfile)
+	l.HandlePostback(PostbackDispute, s.onDispute)
 }
 
 func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {

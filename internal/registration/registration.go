@@ -51,10 +51,20 @@ type Child struct {
 	Name           vault.Personal
 	ClubIDs        []int64
 	Status         string // pending, verified, rejected
+	// OthersVerified is true when another guardian of the child is verified.
+	OthersVerified bool
 	// ClassLabel and SchoolName are filled when read for display.
 	ClassLabel string
 	SchoolName string
 }
+
+// AwaitsSchool reports whether the guardian may not act for the child yet: the
+// registration waits for the school while another guardian of the child is verified.
+// SPEC C1 lets a child's unverified first registration report absences (marked
+// 未確認登録); a further registration of a child who already has a verified guardian
+// could be anyone's, so it may neither report absences nor write to staff about the
+// child until the school approves it.
+func (c Child) AwaitsSchool() bool { return c.Status == Pending && c.OthersVerified }
 
 // Statuses of a guardianship.
 const (
@@ -220,6 +230,13 @@ type Store interface {
 	// FindOrCreateChild returns the child of that name in the class, creating it.
 	FindOrCreateChild(ctx context.Context, db pgx.Tx, schoolID, classID int64, name vault.Personal) (int64, error)
 	SetChildClubs(ctx context.Context, db pgx.Tx, childID int64, clubIDs []int64) error
+	// FindOtherGuardians locks the child and lists its guardians other than guardianID,
+	// so two registrations of one child are decided one after the other.
+	FindOtherGuardians(ctx context.Context, db pgx.Tx, childID, guardianID int64) ([]OtherGuardian, error)
+	// DisputeGuardianship records that a verified guardian of the same child does not
+	// know this registration, puts a verified one back to pending, and returns the
+	// status it had.
+	DisputeGuardianship(ctx context.Context, db pgx.Tx, id, byGuardianID int64) (previous string, err error)
 	// LinkChild creates or keeps the guardianship; a rejected one becomes pending again.
 	LinkChild(ctx context.Context, db pgx.Tx, guardianID, childID int64, status, method string) (id int64, err error)
 	UnlinkChild(ctx context.Context, db pgx.Tx, guardianshipID int64) error
@@ -274,6 +291,21 @@ type Request struct {
 	ChildName      vault.Personal
 	Status         string
 	CreatedAt      time.Time
+	// HasGuardian is true when another guardian of the child is verified: the class
+	// code did not verify this one, and the teacher should check before approving.
+	HasGuardian bool
+	// Disputed is true when a verified guardian of the child answered in LINE that
+	// they do not know this registration (「心当たりがない」).
+	Disputed bool
+}
+
+// OtherGuardian is another guardian of a child, for deciding whether a class code may
+// verify a registration and for telling the child's guardians about it.
+type OtherGuardian struct {
+	GuardianID int64
+	FriendID   int64
+	Status     string
+	Language   string
 }
 
 // ChildScope is where a child belongs.

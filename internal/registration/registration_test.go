@@ -66,3 +66,27 @@ func TestCodes(t *testing.T) {
 		t.Errorf("full-width code read as %q", got)
 	}
 }
+
+func TestAwaitsSchool(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		child  Child
+		awaits bool
+	}{
+		// SPEC C1: a child's first registration may report absences before the school
+		// has verified it.
+		{"first, pending", Child{Status: Pending}, false},
+		{"further, pending", Child{Status: Pending, OthersVerified: true}, true},
+		{"further, approved", Child{Status: Verified, OthersVerified: true}, false},
+		{"further, rejected", Child{Status: Rejected, OthersVerified: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.child.AwaitsSchool(); got != tt.awaits {
+				t.Errorf("AwaitsSchool() = %v, want %v", got, tt.awaits)
+			}
+		})
+	}
+}

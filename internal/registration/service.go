@@ -37,17 +37,19 @@ type Service struct {
 	Now func() time.Time
 	// LinkTTL is how long a link works (default 24 h).
 	LinkTTL time.Duration
-	// Throttle counts wrong registration codes per parent.
+	// Throttle counts class-code guesses per parent.
 	Throttle CodeThrottle
 }
 
-// CodeThrottle limits wrong class codes: five an hour per parent.
+// CodeThrottle limits class-code guesses: five an hour per parent.
 type CodeThrottle interface {
-	CodeFailures(ctx context.Context, db pgx.Tx, key []byte, since time.Time) (int, error)
-	RecordCodeFailure(ctx context.Context, db pgx.Tx, key []byte, at time.Time) error
+	// TakeCodeGuesses counts n guesses when the parent's count of the window stays
+	// within max, atomically, and says whether it did.
+	TakeCodeGuesses(ctx context.Context, db pgx.Tx, key []byte, n, max int, at time.Time) (ok bool, err error)
 }
 
-// MaxCodeFailures is how many wrong codes a parent may enter in CodeWindow.
+// MaxCodeFailures is how many class codes a parent may try in CodeWindow (every code
+// tried counts, right or wrong).
 const (
 	MaxCodeFailures = 5
 	CodeWindow      = time.Hour
@@ -236,22 +238,27 @@ type Result struct {
 	Verified int
 	Pending  int
 	First    bool
+	// Contested counts the new requests for children who already have a verified
+	// guardian: they wait for the school even with a right class code.
+	Contested int
 }
 
-// Submit stores a registration or its update. Children with a right class code are
-// verified at once; the others wait for the homeroom teacher. A child the guardian
-// dropped from the form is unlinked (and deleted when no guardian is left); a child
-// whose class or name changed is a new registration and is verified again.
+// Submit stores a registration or its update. A child with a right class code is
+// verified at once when no other guardian of the child is verified; the others wait
+// for the homeroom teacher, and a child's verified guardians are told in LINE of a
+// new registration for the child. A child the guardian dropped from the form is
+// unlinked (and deleted when no guardian is left); a child whose class or name changed
+// is a new registration and is verified again.
 func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f Form) (Result, error) {
 	var res Result
 	var fields apperr.Fields
-	var friend line.Friend
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		v, err := s.open(ctx, tx, purpose, token, browser)
 		if err != nil {
 			return err
 		}
-		if friend, err = s.LINE.Store.FindFriend(ctx, tx, v.FriendID); err != nil {
+		friend, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+		if err != nil {
 			return err
 		}
 		if err := s.requireLIFF(ctx, tx, friend, v); err != nil {
@@ -265,53 +272,58 @@ func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f 
 			return fields.Err()
 		}
 		verified, err := s.checkCodes(ctx, tx, friend.ID, f, fields)
-		if err != nil || len(fields) > 0 {
-			return errCodes
+		if err != nil {
+			return err
+		}
+		if len(fields) > 0 {
+			return fields.Err()
 		}
 		res, err = s.save(ctx, tx, friend, f, verified)
 		return err
 	})
-	if errors.Is(err, errCodes) {
-		if len(fields) == 0 {
-			return Result{}, err
-		}
-		// Wrong codes are counted outside the rolled-back transaction.
-		if rerr := s.recordCodeFailures(ctx, friend.ID, fields); rerr != nil {
-			return Result{}, rerr
-		}
-		return Result{}, fields.Err()
-	}
 	return res, err
 }
 
-var errCodes = errors.New("registration: class code problems")
-
 // checkCodes compares each child's code with its class's; it fills fields with wrong
-// codes and returns which children are verified by their code.
+// codes and returns which children are verified by their code. Every code of the
+// submission is a guess, right or wrong, and all are counted (in a transaction of
+// their own, so a refused form still counts them) before any is compared: when they
+// would take the parent past the limit, none is compared, none is counted and the
+// whole submission is refused. The same code for two children of one class (twins) is
+// one guess.
 func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f Form, fields apperr.Fields) (map[int]bool, error) {
 	verified := map[int]bool{}
-	any := false
+	guesses := map[[2]any]bool{}
 	for _, c := range f.Children {
-		any = any || c.Code != ""
+		if c.Code != "" {
+			guesses[[2]any{c.ClassID, c.Code}] = true
+		}
 	}
-	if !any {
+	if len(guesses) == 0 {
 		return verified, nil
 	}
 	key, err := s.Key("registration.code.v1", strconv.FormatInt(friendID, 10))
 	if err != nil {
 		return nil, err
 	}
-	n, err := s.Throttle.CodeFailures(ctx, tx, key, s.now().Add(-CodeWindow))
+	var ok bool
+	err = pgx.BeginFunc(ctx, s.Pool, func(ttx pgx.Tx) error {
+		ok, err = s.Throttle.TakeCodeGuesses(ctx, ttx, key, len(guesses), MaxCodeFailures, s.now())
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
+	if !ok {
+		for i, c := range f.Children {
+			if c.Code != "" {
+				fields.Add("child."+itoa(i)+".code", "reg.child.code.throttled")
+			}
+		}
+		return verified, nil
+	}
 	for i, c := range f.Children {
 		if c.Code == "" {
-			continue
-		}
-		p := "child." + itoa(i) + ".code"
-		if n >= MaxCodeFailures {
-			fields.Add(p, "reg.child.code.throttled")
 			continue
 		}
 		classID, err := s.Store.FindClassByCode(ctx, tx, c.Code)
@@ -319,29 +331,12 @@ func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f F
 			return nil, err
 		}
 		if classID != c.ClassID {
-			fields.Add(p, "reg.child.code.wrong")
+			fields.Add("child."+itoa(i)+".code", "reg.child.code.wrong")
 			continue
 		}
 		verified[i] = true
 	}
 	return verified, nil
-}
-
-func (s *Service) recordCodeFailures(ctx context.Context, friendID int64, fields apperr.Fields) error {
-	key, err := s.Key("registration.code.v1", strconv.FormatInt(friendID, 10))
-	if err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		for _, id := range fields {
-			if id == "reg.child.code.wrong" {
-				if err := s.Throttle.RecordCodeFailure(ctx, tx, key, s.now()); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
 }
 
 func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f Form, verified map[int]bool) (Result, error) {
@@ -363,6 +358,10 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 	}
 	res := Result{First: first}
 	keep := map[int64]bool{}
+	before := map[int64]string{}
+	for _, c := range old {
+		before[c.GuardianshipID] = c.Status
+	}
 	for i, c := range f.Children {
 		childID, err := s.Store.FindOrCreateChild(ctx, tx, c.SchoolID, c.ClassID, vault.Personal(c.Name))
 		if err != nil {
@@ -371,8 +370,21 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 		if err := s.Store.SetChildClubs(ctx, tx, childID, c.ClubIDs); err != nil {
 			return Result{}, err
 		}
+		others, err := s.Store.FindOtherGuardians(ctx, tx, childID, g.ID)
+		if err != nil {
+			return Result{}, err
+		}
+		var told []OtherGuardian
+		for _, o := range others {
+			if o.Status == Verified {
+				told = append(told, o)
+			}
+		}
+		// The class code proves only that the parent has the class's letter, not whose
+		// parent they are: it verifies a child's first guardian only. A further one
+		// waits for the homeroom teacher.
 		status, method := Pending, ""
-		if verified[i] {
+		if verified[i] && len(told) == 0 {
 			status, method = Verified, "code"
 		}
 		gid, err := s.Store.LinkChild(ctx, tx, g.ID, childID, status, method)
@@ -380,6 +392,14 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 			return Result{}, err
 		}
 		keep[gid] = true
+		if prev, existed := before[gid]; len(told) > 0 && (!existed || prev == Rejected) {
+			// A new request for a child who has a verified guardian: each of them is
+			// told, and can say it was not them.
+			res.Contested++
+			if err := s.tellGuardians(ctx, tx, told, gid, f.Relationship); err != nil {
+				return Result{}, err
+			}
+		}
 	}
 	var dropped []int64
 	for _, c := range old {
@@ -422,11 +442,15 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 		return Result{}, err
 	}
 	if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
-		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending}}); err != nil {
+		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending,
+			"contested": res.Contested}}); err != nil {
 		return Result{}, err
 	}
 	lang := g.Language
 	msg := s.T(lang, "reg.line.done", map[string]any{"Verified": res.Verified, "Pending": res.Pending})
+	if res.Contested > 0 {
+		msg += "\n" + s.T(lang, "reg.line.done_contested", nil)
+	}
 	if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
 		return Result{}, err
 	}

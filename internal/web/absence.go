@@ -57,6 +57,9 @@ func (s *Server) absenceView(r *http.Request, token string, pg absence.Page) vie
 	a := view.AbsenceForm{Action: "/p/absence/" + token, Key: formKey(), Today: pg.Today.Format("2006-01-02"),
 		Max: pg.Today.AddDate(0, 0, absence.MaxDaysAhead).Format("2006-01-02")}
 	var reasons, symptoms []string
+	for _, c := range pg.Waiting {
+		a.Waiting = append(a.Waiting, loc.T("absence.form.awaiting", map[string]any{"Child": c.Name.Reveal()}))
+	}
 	for _, c := range pg.Children {
 		a.Children = append(a.Children, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Name.Reveal() + "（" + c.SchoolName + " " + c.ClassLabel + "）"})
 		for _, x := range c.Settings.Reasons {
@@ -129,6 +132,10 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Key, status = f.V("key"), http.StatusUnprocessableEntity
+		if e := f.E("child"); e != "" && len(v.Children) < 2 {
+			// No child list on the page to show the message under.
+			f.Message = e
+		}
 	} else {
 		item := absenceItem(r, rep)
 		v.Done = localizer(r).T("absence.page.done", map[string]any{"Child": item.Child, "Kind": item.Kind, "Dates": item.Dates})

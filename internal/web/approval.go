@@ -19,7 +19,7 @@ func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request) {
 	var items []view.Approval
 	for _, q := range list {
 		items = append(items, view.Approval{ID: strconv.FormatInt(q.GuardianshipID, 10), Nickname: q.Nickname.Reveal(), Child: q.ChildName.Reveal(),
-			Class: q.ClassLabel, At: q.CreatedAt.In(school.Tokyo).Format("2006-01-02 15:04")})
+			Class: q.ClassLabel, At: q.CreatedAt.In(school.Tokyo).Format("2006-01-02 15:04"), HasGuardian: q.HasGuardian, Disputed: q.Disputed})
 	}
 	if err != nil {
 		// No class of one's own: the queue is empty, not an error page.

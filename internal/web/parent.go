@@ -237,7 +237,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
 			return
 		}
-		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending}
+		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending, Contested: res.Contested}
 		for _, c := range res.Guardian.Children {
 			d.Children = append(d.Children, view.DoneChild{Name: c.Name.Reveal(), Class: c.SchoolName + " " + c.ClassLabel, Status: localizer(r).T("reg.status." + c.Status)})
 		}

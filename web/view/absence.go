@@ -2,9 +2,11 @@ package view
 
 // AbsenceForm is the parent's absence form.
 type AbsenceForm struct {
-	Action      string
-	Key         string
-	Children    []Option
+	Action   string
+	Key      string
+	Children []Option
+	// Waiting says, per child waiting for the school, why they cannot be chosen.
+	Waiting     []string
 	Reasons     []Option
 	Symptoms    []Option
 	Diseases    []Option

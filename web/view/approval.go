@@ -7,6 +7,10 @@ type Approval struct {
 	Child    string
 	Class    string
 	At       string
+	// HasGuardian: the child already has a verified guardian.
+	HasGuardian bool
+	// Disputed: a verified guardian of the child said it was not them.
+	Disputed bool
 }
 
 // Member is a class member on the class page.

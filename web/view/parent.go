@@ -41,7 +41,10 @@ func (c ChildForm) E(name string) string { return c.Errors[name] }
 type RegistrationDone struct {
 	Verified int
 	Pending  int
-	Children []DoneChild
+	// Contested counts children who already had a verified guardian: they wait for
+	// the teacher even with a class code.
+	Contested int
+	Children  []DoneChild
 }
 
 // DoneChild is one child on the done page.

@@ -1,0 +1,132 @@
+package registration
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/line"
+)
+
+// PostbackDispute is the postback of 「心当たりがない」 under the notice a child's
+// verified guardians get when someone else registers as the child's guardian. Its data
+// carries the guardianship's ID only: no name, no LINE identity.
+const PostbackDispute = "reg.dispute"
+
+// tellGuardians tells each verified guardian of a child, in LINE and in their
+// language, that someone else registered as the child's guardian, with a button to
+// tell the school it was not them. The notice names the child and the relationship the
+// registrant gave (父, 母, …) so a family can recognise its own member; it never
+// carries the registrant's name, nickname or LINE identity, which are another
+// person's data.
+func (s *Service) tellGuardians(ctx context.Context, tx pgx.Tx, to []OtherGuardian, guardianshipID int64, relationship string) error {
+	req, err := s.Store.FindGuardianship(ctx, tx, guardianshipID)
+	if err != nil {
+		return err
+	}
+	for _, o := range to {
+		f, err := s.LINE.Store.FindFriend(ctx, tx, o.FriendID)
+		if err != nil {
+			return err
+		}
+		if !f.Following {
+			continue // a guardian who blocked the account gets nothing (SPEC C1)
+		}
+		lang := o.Language
+		data := map[string]any{"Child": req.ChildName.Reveal(), "Class": req.ClassLabel, "Relationship": s.T(lang, "reg.relationship."+relationship, nil)}
+		text := s.T(lang, "reg.line.other_registered", data)
+		ask := s.T(lang, "reg.line.other_registered_ask", nil)
+		button := s.T(lang, "reg.line.button_dispute", nil)
+		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{
+			{Text: line.TrimUTF16(text, line.MaxTextLength)},
+			{Text: line.TrimUTF16(ask, line.MaxButtonsTextLength), AltText: ask, Buttons: []line.Action{{Kind: "postback", Label: button,
+				Data: line.PostbackData(PostbackDispute, strconv.FormatInt(guardianshipID, 10)), DisplayText: button}}},
+		}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onDispute handles 「心当たりがない」: a verified guardian of the child says a later
+// registration for the child was not them. The registration stays (or goes back to)
+// pending — an approval by the teacher is suspended too, because the guardian's word
+// is new information the teacher did not have — and the approvals page warns the
+// homeroom teacher and the administrators, who decide after asking the families. It
+// is not rejected outright: the other registrant may be a parent the first one does
+// not want to know about, and only the school can tell.
+func (s *Service) onDispute(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	if in.Friend == nil {
+		return nil
+	}
+	pb, _ := in.Event.(webhook.PostbackEvent)
+	var args string
+	if pb.Postback != nil {
+		_, args, _ = line.ParsePostbackData(pb.Postback.Data)
+	}
+	id, perr := strconv.ParseInt(args, 10, 64)
+	g, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return s.SendRegisterLink(ctx, tx, in)
+	}
+	if err != nil {
+		return err
+	}
+	say := func(id string, data map[string]any) error {
+		return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, id, data)})
+	}
+	if perr != nil {
+		return say("reg.line.dispute_unknown", nil)
+	}
+	r, err := s.Store.FindGuardianship(ctx, tx, id)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return say("reg.line.dispute_unknown", nil) // withdrawn or removed meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	// Only a guardian who was verified for the child before this registration was
+	// made (the ones who got the notice) may dispute it: a later guardian cannot
+	// suspend an earlier one with a forged postback.
+	allowed := false
+	for _, c := range g.Children {
+		allowed = allowed || (c.ID == r.ChildID && c.Status == Verified && c.GuardianshipID < r.GuardianshipID)
+	}
+	if !allowed || r.GuardianID == g.ID {
+		return say("reg.line.dispute_unknown", nil)
+	}
+	prev, err := s.Store.DisputeGuardianship(ctx, tx, r.GuardianshipID, g.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.dispute",
+		ObjectKind: "guardianship", ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID,
+		Detail: map[string]any{"previous": prev}}); err != nil {
+		return err
+	}
+	if prev == Verified {
+		// The registrant learns that the school checks again, not who asked or why.
+		f, err := s.LINE.Store.FindFriend(ctx, tx, r.FriendID)
+		if err != nil {
+			return err
+		}
+		other, err := s.Store.FindGuardianByFriend(ctx, tx, r.FriendID)
+		if err != nil {
+			return err
+		}
+		if f.Following {
+			msg := s.T(other.Language, "reg.line.under_review", map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
+			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+				return err
+			}
+		}
+	}
+	if prev == Rejected {
+		return say("reg.line.dispute_rejected", nil)
+	}
+	return say("reg.line.disputed", map[string]any{"Child": r.ChildName.Reveal()})
+}
