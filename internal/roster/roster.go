@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/renraku/renraku/internal/csvexport"
+	"github.com/renraku/renraku/internal/usertext"
 )
 
 // MaxDataLines is the most data lines (header and blank lines aside) a file may have;
@@ -115,7 +116,7 @@ func readTable(text string, cols []column) ([]record, errs) {
 		line, _ := r.FieldPos(0)
 		blank := true
 		for i := range cells {
-			cells[i] = csvexport.Unneutralise(strings.TrimSpace(cells[i]))
+			cells[i] = csvexport.Unneutralise(strings.TrimSpace(usertext.Clean(cells[i])))
 			if cells[i] != "" {
 				blank = false
 			}
