@@ -77,4 +77,26 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 	if strings.ContainsAny(page.body, "\u202E\u200B\u2067") {
 		t.Error("the class page holds a bidirectional or invisible control character")
 	}
+
+	// A LINE message with an override reaches the inbox without it, shown isolated.
+	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	pick(t, w, u, "1年1組 担任", 1)
+	if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "明日は\u202E休みます\u200B"); err != nil {
+		t.Fatal(err)
+	}
+	tannin := newStaffClient(t, w.app.URL())
+	tannin.signIn("sakura.tannin11", demo.Password)
+	var href string
+	waitPage(t, tannin, "/staff/inbox", func(r response) bool {
+		href, _ = r.doc.Find(`[data-testid="conversation"] a`).Attr("href")
+		return href != ""
+	})
+	thread := tannin.get(href)
+	var bodies []string
+	thread.doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
+	if !contains(bodies, "明日は休みます") {
+		t.Errorf("thread bodies %+q, want 明日は休みます isolated and without controls", bodies)
+	}
 }
