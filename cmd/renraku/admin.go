@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/usertext"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -59,6 +60,8 @@ func runAdmin(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Names typed on the command line are cleaned as those typed in a browser are.
+	name, district = usertext.Clean(name), usertext.Clean(district)
 	deps, err := app.OpenTools(ctx, cfg, newLogger(env, cfg))
 	if err != nil {
 		return err

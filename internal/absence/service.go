@@ -1,12 +1,9 @@
 package absence
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"errors"
-	"io"
 	"slices"
 	"strconv"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
@@ -347,10 +345,11 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 	return n, err
 }
 
-// Export writes a class's list of a day as CSV text (UTF-8; the caller encodes it) with
-// labels from label, and records the export.
-func (s *Service) Export(ctx context.Context, classID int64, day time.Time, label func(id string) string, w io.Writer) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+// Export returns a class's list of a day as a CSV file in enc with labels from label,
+// and records the export with the number of characters Shift_JIS could not hold.
+func (s *Service) Export(ctx context.Context, classID int64, day time.Time, label func(id string) string, enc csvexport.Encoding) (csvexport.File, error) {
+	var f csvexport.File
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		a, st, err := s.classTarget(ctx, tx, classID)
 		if err != nil {
 			return err
@@ -359,10 +358,7 @@ func (s *Service) Export(ctx context.Context, classID int64, day time.Time, labe
 		if err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		cw := csv.NewWriter(&buf)
-		cw.UseCRLF = true
-		_ = cw.Write([]string{"日付", "学級", "児童生徒", "種別", "理由", "症状", "体温", "時刻", "連絡事項", "連絡日時", "保護者", "登録確認", "状態"})
+		t := csvexport.NewTable("日付", "学級", "児童生徒", "種別", "理由", "症状", "体温", "時刻", "連絡事項", "連絡日時", "保護者", "登録確認", "状態")
 		for _, r := range reports {
 			var symptoms []string
 			for _, sy := range r.Detail.Symptoms {
@@ -376,18 +372,22 @@ func (s *Service) Export(ctx context.Context, classID int64, day time.Time, labe
 			if r.Verified {
 				verified = label("absence.list.verified")
 			}
-			_ = cw.Write([]string{day.Format("2006-01-02"), r.ClassLabel, r.ChildName.Reveal(), label("absence.kind." + r.Kind), reason,
+			// The temperature and time are what the parent typed: text, neutralised.
+			t.TextRow(day.Format("2006-01-02"), r.ClassLabel, r.ChildName.Reveal(), label("absence.kind."+r.Kind), reason,
 				joinJa(symptoms), r.Detail.Temperature, r.Detail.Time, r.Detail.Note, r.CreatedAt.In(school.Tokyo).Format("2006-01-02 15:04"),
-				r.Nickname.Reveal(), verified, label("absence.status." + r.Status)})
+				r.Nickname.Reveal(), verified, label("absence.status."+r.Status))
 		}
-		cw.Flush()
-		if _, err := w.Write(buf.Bytes()); err != nil {
+		if f, err = t.Encode(enc); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.export",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
-			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(reports)}})
+			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(reports), "encoding": string(enc), "substituted": f.Substituted}})
 	})
+	if err != nil {
+		return csvexport.File{}, err
+	}
+	return f, nil
 }
 
 func joinJa(s []string) string {

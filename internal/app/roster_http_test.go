@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/staff/stafftest"
@@ -52,11 +53,11 @@ func TestRosterPageImportAndExport(t *testing.T) {
 	}
 
 	// The same classes, fixed, in Shift_JIS: imported.
-	var sjis bytes.Buffer
-	if err := roster.Encode(&sjis, "年度,学年,組\r\n"+y+",4,1組\r\n"+y+",6,1組\r\n", roster.ShiftJIS); err != nil {
+	sjis, err := csvexport.Encode("年度,学年,組\r\n"+y+",4,1組\r\n"+y+",6,1組\r\n", csvexport.ShiftJIS)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r = c.upload(path+"/import", "classes", sjis.Bytes())
+	r = c.upload(path+"/import", "classes", sjis.Data)
 	if r.status != http.StatusOK || !strings.Contains(r.doc.Find(`[data-testid="import-done"]`).Text(), "2件を取り込みました") {
 		t.Fatalf("good file: %d %s", r.status, text(r))
 	}

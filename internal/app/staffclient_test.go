@@ -37,6 +37,7 @@ func newStaffClient(t *testing.T, base string) *staffClient {
 type response struct {
 	status   int
 	location string
+	header   http.Header
 	body     string
 	doc      *goquery.Document
 }
@@ -49,7 +50,7 @@ func (c *staffClient) do(req *http.Request) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(b)}
+	r := response{status: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header, body: string(b)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		r.doc, _ = goquery.NewDocumentFromReader(strings.NewReader(r.body))
 		if tok, ok := r.doc.Find(`input[name="csrf"]`).First().Attr("value"); ok && tok != "" {

@@ -2,10 +2,10 @@ package audit
 
 import (
 	"context"
-	"encoding/csv"
+
 	"errors"
 	"fmt"
-	"io"
+
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/csvexport"
 )
 
 // Viewer is the administrators' read access to the audit log (P5: viewable and
@@ -211,14 +212,16 @@ func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) (
 // ErrTooMany refuses an export over MaxExport rows: narrow the filter.
 var ErrTooMany = errors.New("audit export: too many rows")
 
-// Export writes every matching row (oldest first) as CSV text with a Japanese header
-// and records the export. The caller chooses the file's encoding.
-func (v *Viewer) Export(ctx context.Context, q Query, w io.Writer) (int, error) {
+// Export returns every matching row (oldest first) as a CSV file in enc with a
+// Japanese header, and records the export. Staff names are text a person typed and
+// are neutralised like every other exported cell (csvexport).
+func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding) (csvexport.File, int, error) {
 	where, args, a, err := v.scope(ctx, &q)
 	if err != nil {
-		return 0, err
+		return csvexport.File{}, 0, err
 	}
 	var n int
+	var f csvexport.File
 	err = pgx.BeginFunc(ctx, v.Pool, func(tx pgx.Tx) error {
 		var total int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&total); err != nil {
@@ -231,21 +234,24 @@ func (v *Viewer) Export(ctx context.Context, q Query, w io.Writer) (int, error) 
 		if err != nil {
 			return err
 		}
-		cw := csv.NewWriter(w)
-		cw.UseCRLF = true
-		_ = cw.Write([]string{"日時", "操作者種別", "操作者ID", "操作者", "操作", "対象種別", "対象ID", "学校ID", "接続元", "詳細"})
+		t := csvexport.NewTable("日時", "操作者種別", "操作者ID", "操作者", "操作", "対象種別", "対象ID", "学校ID", "接続元", "詳細")
 		for _, e := range entries {
-			_ = cw.Write([]string{e.At.In(tokyo).Format("2006-01-02 15:04:05"), e.ActorKind, strconv.FormatInt(e.ActorID, 10), e.ActorName,
-				e.Action, e.ObjectKind, e.ObjectID, strconv.FormatInt(e.SchoolID, 10), e.RemoteAddr, e.Detail})
+			t.Row(csvexport.Text(e.At.In(tokyo).Format("2006-01-02 15:04:05")), csvexport.Text(e.ActorKind), csvexport.Int(e.ActorID),
+				csvexport.Text(e.ActorName), csvexport.Text(e.Action), csvexport.Text(e.ObjectKind), csvexport.Text(e.ObjectID),
+				csvexport.Int(e.SchoolID), csvexport.Text(e.RemoteAddr), csvexport.Text(e.Detail))
 		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
+		if f, err = t.Encode(enc); err != nil {
 			return err
 		}
 		n = len(entries)
 		d := q.detail()
 		d["rows"] = n
+		d["encoding"] = string(enc)
+		d["substituted"] = f.Substituted
 		return v.Log.Record(ctx, tx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.export", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
 	})
-	return n, err
+	if err != nil {
+		return csvexport.File{}, 0, err
+	}
+	return f, n, nil
 }

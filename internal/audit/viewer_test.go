@@ -10,6 +10,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 )
@@ -74,12 +75,11 @@ func TestViewerScopeFiltersAndSelfAudit(t *testing.T) {
 	}
 
 	// Export writes every matching row with a Japanese header.
-	var out bytes.Buffer
-	n, err := v.Export(w.Ctx(t, w.AdminA), audit.Query{Action: "staff."}, &out)
+	out, n, err := v.Export(w.Ctx(t, w.AdminA), audit.Query{Action: "staff."}, csvexport.UTF8)
 	if err != nil || n == 0 {
 		t.Fatalf("export: %d, %v", n, err)
 	}
-	records, err := csv.NewReader(&out).ReadAll()
+	records, err := csv.NewReader(bytes.NewReader(out.Data)).ReadAll()
 	if err != nil || len(records) != n+1 || records[0][0] != "日時" {
 		t.Fatalf("export CSV: %d records (%v), header %v", len(records), err, records[0])
 	}

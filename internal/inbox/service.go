@@ -17,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/usertext"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -159,12 +160,12 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	var m Message
 	switch c := msg.Message.(type) {
 	case webhook.TextMessageContent:
-		m = Message{Direction: "in", Kind: "text", Body: vault.Personal(c.Text)}
+		m = Message{Direction: "in", Kind: "text", Body: vault.Personal(usertext.Clean(c.Text))}
 	case webhook.ImageMessageContent:
 		m = Message{Direction: "in", Kind: "image", LineMessageID: c.Id, ContentState: "pending"}
 	case webhook.StickerMessageContent:
 		// A message sticker carries the parent's own words; other stickers none.
-		m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(c.Text)}
+		m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(usertext.Clean(c.Text))}
 	}
 	if !ok || m.Kind == "" {
 		return s.LINE.DefaultMessage(ctx, tx, in)

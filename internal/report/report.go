@@ -7,7 +7,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/pdffont"
 	"github.com/renraku/renraku/internal/school"
@@ -242,15 +242,12 @@ func (s *Service) RowName(lang string, r Row) string {
 	return r.School
 }
 
-// CSV writes the report as UTF-8 with a BOM (Excel opens it as such).
+// CSV writes the report as UTF-8 with a BOM (Excel opens it as such). Counts are
+// typed number cells; school and channel names go through csvexport as text.
 func (s *Service) CSV(r Report, lang string) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("\ufeff")
-	w := csv.NewWriter(&b)
-	w.UseCRLF = true
-	head := append([]string{s.T(lang, "report.month", nil), s.T(lang, "report.school", nil)}, s.Columns(lang)...)
-	_ = w.Write(head)
-	month := r.Month.Format("2006-01")
+	t := csvexport.NewTable(append([]string{s.T(lang, "report.month", nil), s.T(lang, "report.school", nil)}, s.Columns(lang)...)...)
+	month := csvexport.Text(r.Month.Format("2006-01"))
+	text := func(id string, data map[string]any) csvexport.Cell { return csvexport.Text(s.T(lang, id, data)) }
 	for _, row := range append(r.Rows, Row{School: s.T(lang, "report.total", nil), SchoolID: -1}) {
 		vals := Values(row)
 		if row.SchoolID == -1 {
@@ -260,27 +257,27 @@ func (s *Service) CSV(r Report, lang string) ([]byte, error) {
 		if row.SchoolID != -1 {
 			name = s.RowName(lang, row)
 		}
-		rec := []string{month, name}
+		rec := []csvexport.Cell{month, csvexport.Text(name)}
 		for _, v := range vals {
-			rec = append(rec, strconv.Itoa(v))
+			rec = append(rec, csvexport.Int(v))
 		}
-		_ = w.Write(rec)
+		t.Row(rec...)
 	}
 	for _, c := range r.Channels {
-		quota := ""
+		quota := csvexport.Text("")
 		if c.Quota > 0 {
-			quota = strconv.FormatInt(c.Quota, 10)
+			quota = csvexport.Int(c.Quota)
 		}
-		_ = w.Write([]string{month, s.T(lang, "report.channel", map[string]any{"ID": c.LineChannelID, "Schools": c.Schools}),
-			s.T(lang, "report.line_messages", nil), strconv.Itoa(c.Used), s.T(lang, "report.quota", nil), quota,
-			s.T(lang, "report.failures", nil), strconv.Itoa(c.Failures)})
+		t.Row(month, text("report.channel", map[string]any{"ID": c.LineChannelID, "Schools": c.Schools}),
+			text("report.line_messages", nil), csvexport.Int(c.Used), text("report.quota", nil), quota,
+			text("report.failures", nil), csvexport.Int(c.Failures))
 	}
-	_ = w.Write([]string{month, s.T(lang, "report.availability", nil), fmt.Sprintf("%.2f", r.Availability())})
+	t.Row(month, text("report.availability", nil), csvexport.Float(r.Availability(), 2))
 	if r.Withdrawals > 0 || len(r.Rows) > 1 {
-		_ = w.Write([]string{month, s.T(lang, "report.withdrawals", nil), strconv.Itoa(r.Withdrawals)})
+		t.Row(month, text("report.withdrawals", nil), csvexport.Int(r.Withdrawals))
 	}
-	w.Flush()
-	return b.Bytes(), w.Error()
+	f, err := t.Encode(csvexport.UTF8BOM)
+	return f.Data, err
 }
 
 // PDF prints the report in Japanese, A4 landscape, with a bar chart of each day's

@@ -4,7 +4,7 @@
 // Japanese schools keep these lists in Excel and move them around as CSV, so a file may
 // arrive as UTF-8 with a BOM (what Excel writes for "CSV UTF-8"), UTF-8 without one, or
 // Shift_JIS/CP932 (what Excel on Japanese Windows writes for plain "CSV"). Decode finds
-// out which and hands back UTF-8; Encode goes the other way for downloads.
+// out which and hands back UTF-8; downloads are encoded by csvexport, as every export is.
 //
 // Every file has a header row in Japanese (the English names are accepted too, in any
 // order), then one line per item:
@@ -20,6 +20,8 @@
 // to fix in one go rather than one error per upload. Whether a login or class exists is
 // a question for the database and is left to the caller.
 //
-// Exported cells that begin with = + - or @ are written with a leading apostrophe so
-// Excel shows them as text instead of running them as formulas; Parse removes it again.
+// Exported cells that begin with a formula character (= + - @, tab, CR and their
+// full-width forms) are written with a leading apostrophe by csvexport so Excel shows
+// them as text instead of running them as formulas; Parse removes it again. Cells read
+// lose invisible format characters (usertext), as every typed text does.
 package roster

@@ -3,34 +3,31 @@ package roster
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/transform"
+
+	"github.com/renraku/renraku/internal/csvexport"
 )
 
-// Encoding is a character encoding a roster file can be read or written in.
-type Encoding string
+// Encoding is a character encoding a roster file can be read or written in; the
+// export side (and the encoding of every other download) belongs to csvexport.
+type Encoding = csvexport.Encoding
 
 // The encodings Excel on Japanese Windows reads and writes.
 const (
-	UTF8     Encoding = "utf-8"
-	UTF8BOM  Encoding = "utf-8-bom"
-	ShiftJIS Encoding = "shift_jis"
+	UTF8     = csvexport.UTF8
+	UTF8BOM  = csvexport.UTF8BOM
+	ShiftJIS = csvexport.ShiftJIS
 )
 
 // Encodings lists the encodings a download can be offered in, Excel's favourite first.
-var Encodings = []Encoding{UTF8BOM, ShiftJIS, UTF8}
+var Encodings = csvexport.Encodings
 
-// Valid reports whether e is one of the known encodings, for checking a form value.
-func (e Encoding) Valid() bool {
-	return e == UTF8 || e == UTF8BOM || e == ShiftJIS
-}
-
-// MessageID is the catalogue ID of e's label ("roster.encoding.utf-8-bom").
-func (e Encoding) MessageID() string { return "roster.encoding." + string(e) }
+// EncodingMessageID is the catalogue ID of e's label ("roster.encoding.utf-8-bom").
+func EncodingMessageID(e Encoding) string { return "roster.encoding." + string(e) }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
@@ -77,66 +74,4 @@ func badUTF8Line(b []byte) int {
 		b = b[n:]
 	}
 	return line
-}
-
-// cp932Equivalents maps characters that Mac and Unicode-minded software produce to
-// the look-alikes CP932 has, so that a name typed with a WAVE DASH (〜) still saves as
-// Shift_JIS. Excel shows both forms identically.
-var cp932Equivalents = strings.NewReplacer(
-	"\u301C", "\uFF5E", // 〜 → ～
-	"\u2212", "\uFF0D", // − → －
-	"\u2016", "\u2225", // ‖ → ∥
-	"\u2014", "\u2015", // — → ―
-	"\u00A2", "\uFFE0", // ¢ → ￠
-	"\u00A3", "\uFFE1", // £ → ￡
-	"\u00AC", "\uFFE2", // ¬ → ￢
-)
-
-// Encode writes text, which is UTF-8, to w in enc; UTF8BOM starts with EF BB BF. A
-// character Shift_JIS cannot represent (many emoji, some rare kanji) is a *RowError
-// naming its line and the character, so the clerk can choose UTF-8 instead.
-func Encode(w io.Writer, text string, enc Encoding) error {
-	var out []byte
-	switch enc {
-	case UTF8:
-		out = []byte(text)
-	case UTF8BOM:
-		out = append(append([]byte{}, bom...), text...)
-	case ShiftJIS:
-		text = cp932Equivalents.Replace(text)
-		b, _, err := transform.Bytes(japanese.ShiftJIS.NewEncoder(), []byte(text))
-		if err != nil {
-			if re := unrepresentable(text); re != nil {
-				return re
-			}
-			return fmt.Errorf("roster: encode shift_jis: %w", err)
-		}
-		out = b
-	default:
-		return fmt.Errorf("roster: unknown encoding %q", enc)
-	}
-	if _, err := w.Write(out); err != nil {
-		return fmt.Errorf("roster: write: %w", err)
-	}
-	return nil
-}
-
-// unrepresentable finds the first character of text that Shift_JIS lacks.
-func unrepresentable(text string) *RowError {
-	enc := japanese.ShiftJIS.NewEncoder()
-	line := 1
-	for _, r := range text {
-		if r == '\n' {
-			line++
-			continue
-		}
-		if _, err := enc.String(string(r)); err != nil {
-			return &RowError{
-				Line:      line,
-				MessageID: "roster.encode.unrepresentable",
-				Args:      map[string]any{"Char": string(r)},
-			}
-		}
-	}
-	return nil
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/renraku/renraku/internal/csvexport"
+	"github.com/renraku/renraku/internal/usertext"
 )
 
 // MaxDataLines is the most data lines (header and blank lines aside) a file may have;
@@ -113,7 +116,7 @@ func readTable(text string, cols []column) ([]record, errs) {
 		line, _ := r.FieldPos(0)
 		blank := true
 		for i := range cells {
-			cells[i] = unguard(strings.TrimSpace(cells[i]))
+			cells[i] = csvexport.Unneutralise(strings.TrimSpace(usertext.Clean(cells[i])))
 			if cells[i] != "" {
 				blank = false
 			}
@@ -312,42 +315,16 @@ func normalizeClass(s string) string {
 	return s
 }
 
-// formulaStart holds the first characters that make Excel read a cell as a formula.
-const formulaStart = "=+-@"
-
-// unguard removes the apostrophe that guard puts before a would-be formula.
-func unguard(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune(formulaStart, rune(s[1])) {
-		return s[1:]
-	}
-	return s
-}
-
-// guard keeps Excel from running a cell as a formula (CSV injection): "=1+1" is
-// written as "'=1+1", which Excel shows as text.
-func guard(s string) string {
-	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// writeTable writes a header and rows as CSV with CRLF line endings.
+// writeTable writes a header and rows as CSV with CRLF line endings; csvexport
+// neutralises would-be formulas.
 func writeTable(cols []column, rows [][]string) string {
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	w.UseCRLF = true
 	header := make([]string, len(cols))
 	for i, c := range cols {
 		header[i] = c.ja
 	}
-	_ = w.Write(header) // a strings.Builder does not fail
+	t := csvexport.NewTable(header...)
 	for _, r := range rows {
-		for i := range r {
-			r[i] = guard(r[i])
-		}
-		_ = w.Write(r)
+		t.TextRow(r...)
 	}
-	w.Flush()
-	return b.String()
+	return t.String()
 }

@@ -1,11 +1,10 @@
 package roster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
+
 	"slices"
 	"strconv"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 )
@@ -127,12 +127,13 @@ func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []
 	return res, nil
 }
 
-// Export writes the school's roster of kind for year (0: the school's current year;
-// staff are not kept per year, so a staff file lists every account of the school) to w
-// as a CSV file in enc, and records the export in the audit log: staff names are
-// personal data. Nothing is written to w unless the export was recorded.
-func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year int, enc Encoding, w io.Writer) error {
-	var buf bytes.Buffer
+// Export returns the school's roster of kind for year (0: the school's current year;
+// staff are not kept per year, so a staff file lists every account of the school) as
+// a CSV file in enc, and records the export in the audit log: staff names are personal
+// data. In Shift_JIS a character the encoding lacks is replaced and counted
+// (csvexport), so one emoji in a name never refuses the whole file.
+func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year int, enc Encoding) (csvexport.File, error) {
+	var f csvexport.File
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		a, sc, err := s.authorise(ctx, tx, schoolID, authz.ExportRoster)
 		if err != nil {
@@ -151,24 +152,17 @@ func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year in
 		if err != nil {
 			return err
 		}
-		if err := Encode(&buf, text, enc); err != nil {
-			var re *RowError
-			if errors.As(err, &re) {
-				return apperr.E(apperr.Invalid, "roster.export.unrepresentable", err)
-			}
+		if f, err = csvexport.Encode(text, enc); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: AuditExport, ObjectKind: "school",
 			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
-			Detail: map[string]any{"kind": string(kind), "count": n, "encoding": string(enc), "year": year}})
+			Detail: map[string]any{"kind": string(kind), "count": n, "encoding": string(enc), "year": year, "substituted": f.Substituted}})
 	})
 	if err != nil {
-		return err
+		return csvexport.File{}, err
 	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("roster: write export: %w", err)
-	}
-	return nil
+	return f, nil
 }
 
 // authorise loads the school and checks that the signed-in actor may do act to it,

@@ -1,7 +1,6 @@
 package roster_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/credential"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/roster"
@@ -38,11 +38,11 @@ func newService(w *stafftest.World) *roster.Service {
 // encode returns text as a file in enc.
 func encode(t *testing.T, text string, enc roster.Encoding) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := roster.Encode(&b, text, enc); err != nil {
+	f, err := csvexport.Encode(text, enc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return f.Data
 }
 
 // count runs a SELECT count(*) query.
@@ -431,13 +431,12 @@ func TestAuthorisation(t *testing.T) {
 			if got := apperr.KindOf(err); got != tt.want || (tt.want == apperr.Internal && (err != nil || len(res.Errors) > 0)) {
 				t.Errorf("Import: %+v, %v; want %v", res, err, tt.want)
 			}
-			var out bytes.Buffer
-			err = s.Export(ctx, tt.school, tt.kind, 0, roster.UTF8, &out)
+			out, err := s.Export(ctx, tt.school, tt.kind, 0, roster.UTF8)
 			if got := apperr.KindOf(err); got != tt.want || (tt.want == apperr.Internal && err != nil) {
 				t.Errorf("Export: %v; want %v", err, tt.want)
 			}
-			if err != nil && out.Len() > 0 {
-				t.Errorf("refused Export wrote %q", out.String())
+			if err != nil && len(out.Data) > 0 {
+				t.Errorf("refused Export wrote %q", out.Data)
 			}
 		})
 	}
@@ -503,11 +502,11 @@ func TestExportRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out bytes.Buffer
-			if err := s.Export(w.Ctx(t, w.AdminA), w.SchoolA.ID, tt.kind, 0, tt.enc, &out); err != nil {
+			out, err := s.Export(w.Ctx(t, w.AdminA), w.SchoolA.ID, tt.kind, 0, tt.enc)
+			if err != nil {
 				t.Fatal(err)
 			}
-			text, enc, err := roster.Decode(out.Bytes())
+			text, enc, err := roster.Decode(out.Data)
 			if err != nil || enc != tt.enc {
 				t.Fatalf("Decode: %s, %v; want %s", enc, err, tt.enc)
 			}
@@ -530,22 +529,26 @@ func TestExportRoundTrip(t *testing.T) {
 	})
 }
 
-// TestExportUnrepresentable: a name Shift_JIS cannot hold refuses the export as a
-// whole, writes nothing and records nothing.
-func TestExportUnrepresentable(t *testing.T) {
+// TestExportSubstitutes: a name Shift_JIS cannot hold no longer refuses the whole
+// export; the character is written as 〓, counted, and the count is audited.
+func TestExportSubstitutes(t *testing.T) {
 	t.Parallel()
 	w := stafftest.New(t)
 	s := newService(w)
 	w.MustCreateStaff(t, authz.Teacher, w.SchoolA.ID, "emoji.a", "絵文字 😀")
-	var out bytes.Buffer
-	err := s.Export(w.Ctx(t, w.AdminA), w.SchoolA.ID, roster.KindStaff, 0, roster.ShiftJIS, &out)
-	if apperr.MessageIDOf(err) != "roster.export.unrepresentable" || out.Len() != 0 {
-		t.Fatalf("Export = %v, wrote %d bytes; want roster.export.unrepresentable and nothing", err, out.Len())
+	out, err := s.Export(w.Ctx(t, w.AdminA), w.SchoolA.ID, roster.KindStaff, 0, roster.ShiftJIS)
+	if err != nil {
+		t.Fatalf("Export: %v", err)
 	}
-	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = $1`, roster.AuditExport); n != 0 {
-		t.Errorf("%d export audit events for a refused export", n)
+	text, _, err := roster.Decode(out.Data)
+	if err != nil || !strings.Contains(text, "絵文字 〓") || out.Substituted != 1 {
+		t.Fatalf("Export = %q (%v), %d substituted; want 絵文字 〓 and 1", text, err, out.Substituted)
 	}
-	if err := s.Export(w.Ctx(t, w.AdminA), w.SchoolA.ID, roster.KindStaff, 0, roster.UTF8BOM, &out); err != nil || !strings.Contains(out.String(), "😀") {
-		t.Errorf("UTF-8 export: %v, %q", err, out.String())
+	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = $1 AND detail->>'substituted' = '1'`, roster.AuditExport); n != 1 {
+		t.Errorf("%d export audit events with the substitution count, want 1", n)
+	}
+	out, err = s.Export(w.Ctx(t, w.AdminA), w.SchoolA.ID, roster.KindStaff, 0, roster.UTF8BOM)
+	if err != nil || !strings.Contains(string(out.Data), "😀") || out.Substituted != 0 {
+		t.Errorf("UTF-8 export: %v, %q", err, out.Data)
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
@@ -16,8 +15,8 @@ import (
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/registration"
-	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
@@ -236,9 +235,9 @@ func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
 	l.Refresh = "every " + strconv.FormatInt(refresh.Milliseconds(), 10) + "ms"
 	params := url.Values{"class": {l.Class}, "date": {l.Date}}
 	l.RowsURL = "/staff/absences/rows?" + params.Encode()
-	params.Set("encoding", string(roster.UTF8BOM))
+	params.Set("encoding", string(csvexport.UTF8BOM))
 	l.ExportBOM = "/staff/absences/export?" + params.Encode()
-	params.Set("encoding", string(roster.ShiftJIS))
+	params.Set("encoding", string(csvexport.ShiftJIS))
 	l.ExportSJIS = "/staff/absences/export?" + params.Encode()
 	return l, nil
 }
@@ -299,21 +298,16 @@ func (s *Server) absenceExport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.E(apperr.Invalid, "absence.date.invalid", err))
 		return
 	}
-	enc := roster.Encoding(q.Get("encoding"))
+	enc := csvexport.Encoding(q.Get("encoding"))
 	if !enc.Valid() {
-		enc = roster.UTF8BOM
+		enc = csvexport.UTF8BOM
 	}
-	var text bytes.Buffer
-	if err := s.Absence.Export(r.Context(), classID, day, func(id string) string { return localizer(r).T(id) }, &text); err != nil {
+	f, err := s.Absence.Export(r.Context(), classID, day, func(id string) string { return localizer(r).T(id) }, enc)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var out bytes.Buffer
-	if err := roster.Encode(&out, text.String(), enc); err != nil {
-		s.fail(w, r, apperr.E(apperr.Invalid, "roster.export.unrepresentable", err))
-		return
-	}
-	writeCSV(w, enc, "absences-"+strconv.FormatInt(classID, 10)+"-"+day.Format("20060102")+".csv", out.Bytes())
+	s.sendCSV(w, r, "absences-"+strconv.FormatInt(classID, 10)+"-"+day.Format("20060102")+".csv", f)
 }
 
 var _ = registration.PurposeAbsence

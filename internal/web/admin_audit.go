@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,7 +9,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
-	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
@@ -159,19 +158,14 @@ func (s *Server) schoolAuditExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeAuditCSV(w http.ResponseWriter, r *http.Request, q audit.Query) {
-	var text bytes.Buffer
-	if _, err := s.AuditLog.Export(r.Context(), q, &text); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	enc := roster.Encoding(r.URL.Query().Get("encoding"))
+	enc := csvexport.Encoding(r.URL.Query().Get("encoding"))
 	if !enc.Valid() {
-		enc = roster.UTF8BOM
+		enc = csvexport.UTF8BOM
 	}
-	var out bytes.Buffer
-	if err := roster.Encode(&out, text.String(), enc); err != nil {
+	f, _, err := s.AuditLog.Export(r.Context(), q, enc)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeCSV(w, enc, "audit-log.csv", out.Bytes())
+	s.sendCSV(w, r, "audit-log.csv", f)
 }

@@ -1,17 +1,18 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/web/view"
+	"strconv"
 )
 
 // maxCSVBytes bounds a CSV upload (5,000 lines of a roster are far below it).
@@ -28,7 +29,7 @@ func (s *Server) rosterView(r *http.Request, schoolID int64) (view.RosterPage, e
 		v.Kinds = append(v.Kinds, view.Option{Value: string(k), Label: loc.T(k.MessageID())})
 	}
 	for _, e := range roster.Encodings {
-		v.Encodings = append(v.Encodings, view.Option{Value: string(e), Label: loc.T(e.MessageID())})
+		v.Encodings = append(v.Encodings, view.Option{Value: string(e), Label: loc.T(roster.EncodingMessageID(e))})
 	}
 	return v, nil
 }
@@ -131,22 +132,28 @@ func (s *Server) rosterExport(w http.ResponseWriter, r *http.Request) {
 	if !enc.Valid() {
 		enc = roster.UTF8BOM
 	}
-	var buf bytes.Buffer
-	if err := s.Roster.Export(r.Context(), id, kind, year, enc, &buf); err != nil {
+	f, err := s.Roster.Export(r.Context(), id, kind, year, enc)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeCSV(w, enc, fmt.Sprintf("%s-%d-%d.csv", kind, id, year), buf.Bytes())
+	s.sendCSV(w, r, fmt.Sprintf("%s-%d-%d.csv", kind, id, year), f)
 }
 
-// writeCSV sends an encoded CSV file as a download; it is never cached.
-func writeCSV(w http.ResponseWriter, enc roster.Encoding, filename string, data []byte) {
-	charset := "utf-8"
-	if enc == roster.ShiftJIS {
-		charset = "shift_jis"
-	}
-	w.Header().Set("Content-Type", "text/csv; charset="+charset)
+// SubstitutedHeader names the response header that counts the characters of a
+// Shift_JIS download that the encoding lacked and csvexport wrote as 〓.
+const SubstitutedHeader = "X-Renraku-Substituted"
+
+// sendCSV sends an encoded CSV file as a download; it is never cached. When Shift_JIS
+// could not hold some characters, the response says how many in SubstitutedHeader and
+// the next page the person opens tells them, with the way to keep them (UTF-8).
+func (s *Server) sendCSV(w http.ResponseWriter, r *http.Request, filename string, f csvexport.File) {
+	w.Header().Set("Content-Type", "text/csv; charset="+f.Encoding.Charset())
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(data)
+	w.Header().Set("Cache-Control", "private, no-store")
+	if f.Substituted > 0 {
+		w.Header().Set(SubstitutedHeader, strconv.Itoa(f.Substituted))
+		s.flashCount(r, "export.substituted", f.Substituted)
+	}
+	_, _ = w.Write(f.Data)
 }

@@ -8,24 +8,33 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/usertext"
 	"github.com/renraku/renraku/web/view"
 )
 
 // maxFormBytes bounds ordinary form posts; CSV uploads have their own limit.
 const maxFormBytes = 64 << 10
 
-// formOf reads the named fields of a posted form, trimmed, so a re-rendered form shows
-// what the person typed. Passwords are never echoed back.
+// formOf reads the named fields of a posted form, trimmed and without invisible
+// format characters (textValue), so a re-rendered form shows what the person typed.
+// Passwords and secrets are taken exactly as typed and never echoed back.
 func formOf(r *http.Request, names ...string) view.Form {
 	f := view.Form{Values: map[string]string{}}
 	for _, n := range names {
 		v := r.PostFormValue(n)
 		if n != "password" && n != "confirm" && n != "current" && n != "secret" && n != "token" {
-			v = strings.TrimSpace(v)
+			v = strings.TrimSpace(usertext.Clean(v))
 		}
 		f.Values[n] = v
 	}
 	return f
+}
+
+// textValue reads a posted free-text field as it is stored: without the bidirectional
+// and invisible format characters that could make it read as something else
+// (usertext). Every text a person types reaches a service through formOf or this.
+func textValue(r *http.Request, name string) string {
+	return usertext.Clean(r.PostFormValue(name))
 }
 
 // formFailed turns a service error into the form's messages: per-field problems beside

@@ -168,8 +168,8 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := view.Form{Values: map[string]string{"body": r.PostFormValue("body")}}
-	if err := s.Inbox.Reply(r.Context(), id, r.PostFormValue("body")); err != nil {
+	f := view.Form{Values: map[string]string{"body": textValue(r, "body")}}
+	if err := s.Inbox.Reply(r.Context(), id, f.V("body")); err != nil {
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)
 			return
@@ -265,7 +265,7 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.Inbox.Note(r.Context(), id, r.PostFormValue("note")); err != nil {
+	if err := s.Inbox.Note(r.Context(), id, textValue(r, "note")); err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)

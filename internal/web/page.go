@@ -18,8 +18,12 @@ func (s *Server) page(r *http.Request, titleID string) view.Page {
 	p.Title = loc.T(titleID)
 	if s.Sessions != nil && isStaffPath(r.URL.Path) && hasSession(r.Context()) {
 		p.CSRFToken = s.Sessions.GetString(r.Context(), sessCSRF)
-		if id := s.Sessions.PopString(r.Context(), sessFlash); id != "" {
-			p.Flash = loc.T(id)
+		// htmx's refreshes (the morning list's rows, a live announcement) render no
+		// notice, so they leave it for the next page the person opens.
+		if r.Header.Get("HX-Request") == "" {
+			if id := s.Sessions.PopString(r.Context(), sessFlash); id != "" {
+				p.Flash = loc.T(id, map[string]any{"Count": s.Sessions.PopInt(r.Context(), sessFlashCount)})
+			}
 		}
 		if a := authz.ActorFrom(r.Context()); a != nil {
 			p.Nav = &view.Nav{Admin: a.IsAdmin(), Role: loc.T("role." + string(a.Role))}

@@ -118,8 +118,8 @@ func postedForm(r *http.Request) (view.Form, []view.ChildForm, registration.Form
 	var children []view.ChildForm
 	for _, i := range idx {
 		p := "child." + strconv.Itoa(i) + "."
-		cf := view.ChildForm{Name: strings.TrimSpace(r.PostFormValue(p + "name")), School: r.PostFormValue(p + "school"),
-			Class: r.PostFormValue(p + "class"), Code: strings.TrimSpace(r.PostFormValue(p + "code")), Clubs: map[string]bool{}}
+		cf := view.ChildForm{Name: strings.TrimSpace(textValue(r, p+"name")), School: r.PostFormValue(p + "school"),
+			Class: r.PostFormValue(p + "class"), Code: strings.TrimSpace(textValue(r, p+"code")), Clubs: map[string]bool{}}
 		for _, c := range r.PostForm[p+"clubs"] {
 			cf.Clubs[c] = true
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -104,8 +105,5 @@ func (s *Server) reportExport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-	w.Header().Set("Cache-Control", "private, no-store")
-	_, _ = w.Write(data)
+	s.sendCSV(w, r, name+".csv", csvexport.File{Data: data, Encoding: csvexport.UTF8BOM})
 }

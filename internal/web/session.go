@@ -27,6 +27,8 @@ const (
 	sessStage = "stage"
 	sessCSRF  = "csrf"
 	sessFlash = "flash"
+	// sessFlashCount is the number a flash message shows ({{.Count}}).
+	sessFlashCount = "flash_count"
 )
 
 // Default session lifetimes: a staff session ends after an hour without use, and at the
@@ -277,4 +279,11 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 // flash keeps a one-time notice (a message ID) for the next page.
 func (s *Server) flash(r *http.Request, messageID string) {
 	s.Sessions.Put(r.Context(), sessFlash, messageID)
+	s.Sessions.Remove(r.Context(), sessFlashCount)
+}
+
+// flashCount keeps a one-time notice that shows a number, as {{.Count}}.
+func (s *Server) flashCount(r *http.Request, messageID string, n int) {
+	s.flash(r, messageID)
+	s.Sessions.Put(r.Context(), sessFlashCount, n)
 }

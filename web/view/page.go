@@ -115,3 +115,8 @@ func containsWord(list, w string) bool {
 	}
 	return false
 }
+
+// Isolate wraps s, a name or text someone typed, in FIRST STRONG ISOLATE and POP
+// DIRECTIONAL ISOLATE, so that where it is set into a translated sentence (plain
+// text, where <bdi> cannot go) its direction cannot reorder the words around it.
+func Isolate(s string) string { return "\u2068" + s + "\u2069" }

@@ -1,0 +1,102 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/registration"
+)
+
+// TestRegistrationDropsBidiControls: a parent who registers with a right-to-left
+// override in the nickname, a zero width space in the name and an isolate in the
+// child's name is stored without them (the emoji family in the nickname stays whole),
+// and the class page shows the nickname and the child isolated in <bdi>.
+func TestRegistrationDropsBidiControls(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := signedInAs(t, w, "sakura.kocho")
+	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	var code string
+	for _, c := range codes {
+		if c.ClassID == class11 {
+			code = registration.FormatCode(c.Code.Reveal())
+		}
+	}
+	u := w.newParent(t, "bidi")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	b := newParentBrowser(t)
+	b.get(link)
+	r := b.post(link, url.Values{"consent": {"yes"}, "name": {"佐藤\u200B 花子"}, "relationship": {"mother"},
+		"nickname": {"はなこ\u202Eママ👨\u200D👩\u200D👧"}, "child.0.name": {"佐藤\u2067 一郎"},
+		"child.0.school": {itoa(sakuraID)}, "child.0.class": {itoa(class11)}, "child.0.code": {code}, "op": {"save"}})
+	if r.status != http.StatusOK {
+		t.Fatalf("register: %d %s", r.status, text(r))
+	}
+	const nickname = "はなこママ👨\u200D👩\u200D👧"
+	waitActive(t, s, kocho, sakura.BoardID, sakuraID, sakura.CurrentYear, class11, nickname, true)
+	members, err := s.Registration.ClassMembers(kocho, sakura.BoardID, sakuraID, sakura.CurrentYear, class11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child string
+	for _, m := range members {
+		if strings.HasPrefix(m.ChildName.Reveal(), "佐藤") {
+			child = m.ChildName.Reveal()
+		}
+	}
+	if child != "佐藤 一郎" {
+		t.Errorf("child stored as %+q, want 佐藤 一郎", child)
+	}
+	// The class page isolates the nickname and the child's name.
+	page := newStaffClientSignedIn(t, w, logins, "sakura.kocho").get("/staff/classes/" + itoa(class11))
+	if page.status != http.StatusOK {
+		t.Fatalf("class page: %d", page.status)
+	}
+	var isolated []string
+	page.doc.Find(`[data-testid="member"] bdi`).Each(func(_ int, sel *goquery.Selection) { isolated = append(isolated, sel.Text()) })
+	if !contains(isolated, nickname) || !contains(isolated, "佐藤 一郎") {
+		t.Errorf("isolated on the class page: %+q, want the nickname and the child", isolated)
+	}
+	if strings.ContainsAny(page.body, "\u202E\u200B\u2067") {
+		t.Error("the class page holds a bidirectional or invisible control character")
+	}
+
+	// A LINE message with an override reaches the inbox without it, shown isolated.
+	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	pick(t, w, u, "1年1組 担任", 1)
+	if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "明日は\u202E休みます\u200B"); err != nil {
+		t.Fatal(err)
+	}
+	tannin := newStaffClient(t, w.app.URL())
+	tannin.signIn("sakura.tannin11", demo.Password)
+	var href string
+	waitPage(t, tannin, "/staff/inbox", func(r response) bool {
+		href, _ = r.doc.Find(`[data-testid="conversation"] a`).Attr("href")
+		return href != ""
+	})
+	thread := tannin.get(href)
+	var bodies []string
+	thread.doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
+	if !contains(bodies, "明日は休みます") {
+		t.Errorf("thread bodies %+q, want 明日は休みます isolated and without controls", bodies)
+	}
+}
