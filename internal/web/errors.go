@@ -20,6 +20,8 @@ func statusOf(k apperr.Kind) int {
 		return http.StatusForbidden
 	case apperr.Unauthenticated:
 		return http.StatusUnauthorized
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
