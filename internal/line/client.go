@@ -257,8 +257,9 @@ func (c *Client) VerifyIDToken(loginChannelID, idToken string) (string, error) {
 		Sub any `json:"sub"`
 		Aud any `json:"aud"`
 	}
-	if err := json.Unmarshal(b, &claims); err != nil {
-		return "", fmt.Errorf("line: verify answer is not JSON: %w", err)
+	if json.Unmarshal(b, &claims) != nil {
+		// The decoder's message would quote the answer, which names the user.
+		return "", errors.New("line: verify answer is not LINE's JSON")
 	}
 	sub, _ := claims.Sub.(string)
 	if aud, _ := claims.Aud.(string); sub == "" || aud != loginChannelID {

@@ -35,6 +35,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.internalError(w, r)
 		return
 	}
+	if kind == apperr.Unavailable {
+		// Not the user's doing: the operator should see that LINE (say) is failing.
+		s.Log.Warn("request failed: a service we depend on", "request_id", RequestIDFrom(r.Context()), "err", err)
+	}
 	p := s.page(r, "error.not_found.title")
 	heading, body := p.T("error.not_found.title"), p.T("error.not_found.body")
 	if id := apperr.MessageIDOf(err); id != "" && kind != apperr.NotFound {
