@@ -25,6 +25,17 @@ test: ## Run every test (starts a throwaway PostgreSQL unless DATABASE_URL is se
 		$(GO) run ./cmd/pgrun -- $(GO) test -count=1 -timeout 12m $(PKGS); \
 	fi
 
+FUZZTIME ?= 60s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 60s); fails if any finds a crash
+	@scripts/ensure-deps.sh postgres
+	@if [ -n "$$DATABASE_URL" ]; then \
+		GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(PKGS); \
+	else \
+		$(GO) run ./cmd/pgrun -- env GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(PKGS); \
+	fi
+
 .PHONY: generate
 generate: ## Regenerate templ views (commit the generated files)
 	$(GO) tool templ generate -path web

@@ -22,7 +22,7 @@ import (
 
 // registeredParent follows the account and registers a child of 1年1組 with the class
 // code; it returns the parent's LINE user and browser.
-func registeredParent(t *testing.T, w *lineWorld, name, child, code string) (linesim.User, *parentBrowser) {
+func registeredParent(t testing.TB, w *lineWorld, name, child, code string) (linesim.User, *parentBrowser) {
 	t.Helper()
 	u := w.newParent(t, name+"のLINE")
 	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
@@ -41,7 +41,7 @@ func registeredParent(t *testing.T, w *lineWorld, name, child, code string) (lin
 }
 
 // absenceLink taps 「遅刻・欠席連絡」 and returns the form's link.
-func absenceLink(t *testing.T, w *lineWorld, u linesim.User, n int) string {
+func absenceLink(t testing.TB, w *lineWorld, u linesim.User, n int) string {
 	t.Helper()
 	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.absence", ""), nil); err != nil {
 		t.Fatal(err)

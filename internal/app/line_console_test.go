@@ -10,7 +10,7 @@ import (
 	"github.com/renraku/renraku/internal/linesim"
 )
 
-func signedInAs(t *testing.T, w *lineWorld, login string) context.Context {
+func signedInAs(t testing.TB, w *lineWorld, login string) context.Context {
 	t.Helper()
 	s := w.app.Services()
 	st, err := s.Staff.FindByLogin(context.Background(), login)

@@ -35,10 +35,21 @@ type lineWorld struct {
 	logs  *syncBuffer
 }
 
-func startLineWorld(t *testing.T) *lineWorld {
+func startLineWorld(t testing.TB) *lineWorld {
+	t.Helper()
+	return startLineWorldBehind(t, nil)
+}
+
+// startLineWorldBehind is startLineWorld with the app reaching the simulator through
+// wrap (nil: directly), so a test can answer some of LINE's endpoints itself.
+func startLineWorldBehind(t testing.TB, wrap func(http.Handler) http.Handler) *lineWorld {
 	t.Helper()
 	sim := linesim.New(linesim.Options{AllowHTTPURLs: true})
-	srv := httptest.NewServer(sim.Handler())
+	h := sim.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	simURL, _ := url.Parse(srv.URL)
 	keyset, key := vaulttest.Keyset(t)
@@ -70,7 +81,7 @@ func startDemoWorld(t *testing.T) (*lineWorld, []demo.Login) {
 	return w, logins
 }
 
-func (w *lineWorld) newParent(t *testing.T, name string) linesim.User {
+func (w *lineWorld) newParent(t testing.TB, name string) linesim.User {
 	t.Helper()
 	u, err := w.sim.AddUser(linesim.User{DisplayName: name, Language: "ja", StatusMessage: name + "のひとこと"})
 	if err != nil {
@@ -79,7 +90,7 @@ func (w *lineWorld) newParent(t *testing.T, name string) linesim.User {
 	return u
 }
 
-func waitBotText(t *testing.T, w *lineWorld, user, want string, count int) []linesim.ChatItem {
+func waitBotText(t testing.TB, w *lineWorld, user, want string, count int) []linesim.ChatItem {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

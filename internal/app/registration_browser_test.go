@@ -90,7 +90,7 @@ func TestRegistrationPageInChromium(t *testing.T) {
 	waitBotText(t, w, u.ID, "先生の確認待ち：2人", 1)
 }
 
-func mustSchool(t *testing.T, w *lineWorld, i int) int64 {
+func mustSchool(t testing.TB, w *lineWorld, i int) int64 {
 	t.Helper()
 	sc, err := w.app.Services().Schools.FindSchool(context.Background(), demo.Schools[i].Name)
 	if err != nil {

@@ -20,11 +20,11 @@ import (
 
 // parentBrowser is a phone's browser opening links from LINE.
 type parentBrowser struct {
-	t *testing.T
+	t testing.TB
 	c *staffClient
 }
 
-func newParentBrowser(t *testing.T) *parentBrowser {
+func newParentBrowser(t testing.TB) *parentBrowser {
 	jar, _ := cookiejar.New(nil)
 	return &parentBrowser{t: t, c: &staffClient{t: t, http: &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}}
@@ -42,7 +42,7 @@ func (b *parentBrowser) post(u string, form url.Values) response {
 }
 
 // linkIn waits for the bot's message with a link button and returns the link.
-func linkIn(t *testing.T, w *lineWorld, user, want string, count int) string {
+func linkIn(t testing.TB, w *lineWorld, user, want string, count int) string {
 	t.Helper()
 	items := waitBotText(t, w, user, want, count)
 	for i := len(items) - 1; i >= 0; i-- {
@@ -56,7 +56,7 @@ func linkIn(t *testing.T, w *lineWorld, user, want string, count int) string {
 	return ""
 }
 
-func schoolAndClass(t *testing.T, w *lineWorld, schoolName, class string) (int64, int64, int64) {
+func schoolAndClass(t testing.TB, w *lineWorld, schoolName, class string) (int64, int64, int64) {
 	t.Helper()
 	s := w.app.Services()
 	sc, err := s.Schools.FindSchool(context.Background(), schoolName)

@@ -27,7 +27,7 @@ const (
 
 // withLIFF gives the demo channel a LINE Login channel and a LIFF app, in renraku and in
 // the simulator.
-func withLIFF(t *testing.T, w *lineWorld) {
+func withLIFF(t testing.TB, w *lineWorld) {
 	t.Helper()
 	ctx := context.Background()
 	s := w.app.Services()

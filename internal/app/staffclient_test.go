@@ -17,7 +17,7 @@ import (
 // staffClient is a browser without JavaScript: a cookie jar, no automatic redirects,
 // and the session's CSRF token read from the pages like a form would.
 type staffClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	http *http.Client
 	csrf string

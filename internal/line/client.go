@@ -229,8 +229,14 @@ func (c *Client) BotInfo(ch Channel) (BotInfo, error) {
 	return BotInfo{BasicID: info.BasicId, DisplayName: info.DisplayName}, nil
 }
 
+// ErrIDTokenNotProved is LINE's answer (200) that does not name a user for the login
+// channel: the token proves nothing, as a refusal would.
+var ErrIDTokenNotProved = errors.New("line: verify answer without the expected subject and audience")
+
 // VerifyIDToken asks LINE Login to verify a LIFF ID token issued for the login channel
-// and returns the LINE user it names.
+// and returns the LINE user it names. LINE's refusal is an *APIError with status 400;
+// an answer that is not LINE's JSON is a plain error (LINE is failing), and a
+// well-formed one naming no user of the login channel is ErrIDTokenNotProved.
 func (c *Client) VerifyIDToken(loginChannelID, idToken string) (string, error) {
 	form := url.Values{"id_token": {idToken}, "client_id": {loginChannelID}}
 	u := strings.TrimSuffix(c.APIURL.String(), "/") + "/oauth2/v2.1/verify"
@@ -248,13 +254,18 @@ func (c *Client) VerifyIDToken(loginChannelID, idToken string) (string, error) {
 		return "", &APIError{Status: res.StatusCode, Message: truncate(e.Description, 200)}
 	}
 	var claims struct {
-		Sub string `json:"sub"`
-		Aud string `json:"aud"`
+		Sub any `json:"sub"`
+		Aud any `json:"aud"`
 	}
-	if err := json.Unmarshal(b, &claims); err != nil || claims.Sub == "" || claims.Aud != loginChannelID {
-		return "", fmt.Errorf("line: verify answer without the expected subject and audience")
+	if json.Unmarshal(b, &claims) != nil {
+		// The decoder's message would quote the answer, which names the user.
+		return "", errors.New("line: verify answer is not LINE's JSON")
 	}
-	return claims.Sub, nil
+	sub, _ := claims.Sub.(string)
+	if aud, _ := claims.Aud.(string); sub == "" || aud != loginChannelID {
+		return "", ErrIDTokenNotProved
+	}
+	return sub, nil
 }
 
 // MaxContent bounds a downloaded message content (LINE allows 10 MB images).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,23 @@ import (
 // MaxWebhookBody bounds a webhook request body. LINE sends small batches; anything
 // larger is refused (413) before it is read further.
 const MaxWebhookBody = 1 << 20
+
+// Bounds of what line_event stores of an event (its CHECK constraints). A request
+// beyond them cannot come from LINE and is refused (400) rather than failing the
+// insert (500, and LINE would send it again and again).
+const (
+	maxEventType      = 40
+	maxWebhookEventID = 64
+	// maxEventTimestamp is the last millisecond of the year 9999; later instants do
+	// not fit PostgreSQL's timestamptz as pgx writes it.
+	maxEventTimestamp = 253402300799999
+)
+
+// storableText reports whether s is a non-empty text PostgreSQL can store (no NUL)
+// within max bytes.
+func storableText(s string, max int) bool {
+	return s != "" && len(s) <= max && !strings.ContainsRune(s, 0)
+}
 
 // eventMeta is what renraku reads of every event before storing it.
 type eventMeta struct {
@@ -65,7 +83,8 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 	evs := make([]StoredEvent, 0, len(raw.Events))
 	for i, r := range raw.Events {
 		var m eventMeta
-		if err := json.Unmarshal(r, &m); err != nil || m.Type == "" || m.WebhookEventID == "" || m.Timestamp <= 0 || len(m.WebhookEventID) > 64 {
+		if err := json.Unmarshal(r, &m); err != nil || !storableText(m.Type, maxEventType) ||
+			!storableText(m.WebhookEventID, maxWebhookEventID) || m.Timestamp <= 0 || m.Timestamp > maxEventTimestamp {
 			return 0, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d lacks type, timestamp or webhookEventId", i))
 		}
 		ev := StoredEvent{

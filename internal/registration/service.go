@@ -594,10 +594,12 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 	sub, err := s.LINE.Client.VerifyIDToken(ch.LoginChannelID, idToken)
 	if err != nil {
 		var ae *line.APIError
-		if errors.As(err, &ae) && ae.Status == 400 {
+		if errors.As(err, &ae) && ae.Status == 400 || errors.Is(err, line.ErrIDTokenNotProved) {
 			return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", err)
 		}
-		return Visit{}, err
+		// LINE failed (down, throttling, an answer that is not its JSON): not the
+		// parent's fault, and worth another try.
+		return Visit{}, apperr.E(apperr.Unavailable, "reg.liff.unavailable", err)
 	}
 	if sub != friend.UserID.Reveal() {
 		return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", errors.New("ID token of another LINE user"))

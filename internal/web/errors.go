@@ -20,6 +20,8 @@ func statusOf(k apperr.Kind) int {
 		return http.StatusForbidden
 	case apperr.Unauthenticated:
 		return http.StatusUnauthorized
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -32,6 +34,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.Log.Error("request failed", "request_id", RequestIDFrom(r.Context()), "err", err)
 		s.internalError(w, r)
 		return
+	}
+	if kind == apperr.Unavailable {
+		// Not the user's doing: the operator should see that LINE (say) is failing.
+		s.Log.Warn("request failed: a service we depend on", "request_id", RequestIDFrom(r.Context()), "err", err)
 	}
 	p := s.page(r, "error.not_found.title")
 	heading, body := p.T("error.not_found.title"), p.T("error.not_found.body")

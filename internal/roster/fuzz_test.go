@@ -1,0 +1,103 @@
+package roster_test
+
+import (
+	"bytes"
+	"strconv"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/staff/stafftest"
+)
+
+// rosterTables are the tables an import may write, counted before and after each
+// fuzzed file.
+var rosterTables = []string{"class", "club", "staff", "staff_assignment", "staff_signin_token", "audit_event"}
+
+// tableOf is the table a kind of file fills.
+var tableOf = map[roster.Kind]string{roster.KindClasses: "class", roster.KindClubs: "club",
+	roster.KindStaff: "staff", roster.KindAssignments: "staff_assignment"}
+
+func snapshot(t *testing.T, w *stafftest.World) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, tb := range rosterTables {
+		out[tb] = count(t, w, `SELECT count(*) FROM `+tb)
+	}
+	return out
+}
+
+// FuzzImport feeds every kind of roster file, as given and re-encoded as UTF-8 with a
+// BOM and as Shift_JIS, to the import of school A's administrator. A refused file
+// changes nothing stored; an accepted one adds exactly its rows (and one audit event),
+// and importing it a second time is refused as a duplicate. The seed corpus is
+// testdata/fuzz/FuzzImport.
+func FuzzImport(f *testing.F) {
+	w := stafftest.New(f)
+	s := newService(w)
+	ctx := w.Ctx(f, w.AdminA)
+	f.Fuzz(func(t *testing.T, kind uint8, enc uint8, file []byte) {
+		k := roster.Kinds[int(kind)%len(roster.Kinds)]
+		// Seeds name the school year as {年度}, so that they stay valid as years pass.
+		file = bytes.ReplaceAll(file, []byte("{年度}"), []byte(strconv.Itoa(w.SchoolA.CurrentYear)))
+		switch enc % 3 {
+		case 1:
+			if !utf8.Valid(file) {
+				t.Skip("a BOM before invalid UTF-8 is the raw case")
+			}
+			file = append([]byte("\xEF\xBB\xBF"), file...)
+		case 2:
+			var b bytes.Buffer
+			if err := roster.Encode(&b, string(file), roster.ShiftJIS); err != nil {
+				t.Skip("not representable in Shift_JIS")
+			}
+			file = b.Bytes()
+		}
+		before := snapshot(t, w)
+		res, err := s.Import(ctx, w.SchoolA.ID, k, file)
+		if err != nil {
+			t.Fatalf("import of a %s file failed instead of reporting row errors: %v", k, err)
+		}
+		after := snapshot(t, w)
+		if len(res.Errors) > 0 {
+			if res.Rows != 0 || len(res.Invites) != 0 {
+				t.Fatalf("refused import reports %d rows, %d invites", res.Rows, len(res.Invites))
+			}
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Fatalf("refused %s import changed stored rows (-before +after):\n%s", k, diff)
+			}
+			return
+		}
+		// Accepted: exactly the file's rows and one audit event.
+		want := maps(before)
+		want[tableOf[k]] += res.Rows
+		want["audit_event"]++
+		if k == roster.KindStaff {
+			want["staff_signin_token"] += res.Rows
+			want["audit_event"] += res.Rows // staff.create for each account
+		}
+		if diff := cmp.Diff(want, after); diff != "" {
+			t.Fatalf("accepted %s import of %d rows stored (-want +got):\n%s", k, res.Rows, diff)
+		}
+		if res.Rows == 0 {
+			return
+		}
+		again, err := s.Import(ctx, w.SchoolA.ID, k, file)
+		if err != nil || len(again.Errors) == 0 || again.Rows != 0 {
+			t.Fatalf("the same %s file imported twice: %+v, %v", k, again, err)
+		}
+		if diff := cmp.Diff(after, snapshot(t, w)); diff != "" {
+			t.Fatalf("refused second import changed stored rows (-before +after):\n%s", diff)
+		}
+	})
+}
+
+func maps(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
