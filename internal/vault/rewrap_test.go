@@ -393,7 +393,7 @@ func TestRewrapAllGoesOnPastFailingColumns(t *testing.T) {
 	f.MustSeed(t, 4)
 	ctx := context.Background()
 	// A damaged row in a second table, which is otherwise fine.
-	if _, err := f.pool.Exec(ctx, `CREATE TABLE rewrap_damaged (id bigint PRIMARY KEY, name_enc bytea)`); err != nil {
+	if _, err := pgtest.Owner(t, f.pool).Exec(ctx, `CREATE TABLE rewrap_damaged (id bigint PRIMARY KEY, name_enc bytea)`); err != nil {
 		t.Fatal(err)
 	}
 	damaged := vault.Column{Table: "rewrap_damaged", Column: "name_enc", ADColumn: "name"}
