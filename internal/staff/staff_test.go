@@ -28,7 +28,7 @@ func TestSignInAndLockout(t *testing.T) {
 	w := stafftest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	w.Staff.Now = func() time.Time { return now }
+	w.Staff.Clock.Set(now)
 
 	// A teacher at a school that requires a second factor must enrol first.
 	res, err := w.Staff.PasswordSignIn(ctx, "HOMEROOM.A11", stafftest.Password, client)
@@ -87,7 +87,7 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 	w := stafftest.New(t)
 	ctx := context.Background()
 	now := time.Now()
-	w.Staff.Now = func() time.Time { return now }
+	w.Staff.Clock.Set(now)
 
 	enr, err := w.Staff.BeginEnrolment(ctx, w.AdminA.ID)
 	if err != nil || len(enr.QRPNG) == 0 {
@@ -156,7 +156,7 @@ func TestOneTimeLink(t *testing.T) {
 	}
 	// An expired link fails.
 	inv2, _ := w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "late.teacher", Name: "遅延 八子"})
-	w.Staff.Now = func() time.Time { return time.Now().Add(staff.DefaultLinkTTL + time.Minute) }
+	w.Staff.Clock.Set(time.Now().Add(staff.DefaultLinkTTL + time.Minute))
 	if err := w.Staff.WelcomeValid(ctx, inv2.Token); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("expired link valid: %v", err)
 	}
