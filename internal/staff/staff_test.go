@@ -52,6 +52,7 @@ func TestSignInAndLockout(t *testing.T) {
 		t.Fatalf("locked account signed in: %v", err)
 	}
 	now = now.Add(2 * time.Minute)
+	w.Staff.Clock.Set(now)
 	if _, err := w.Staff.PasswordSignIn(ctx, "teacher.a", stafftest.Password, client); err != nil {
 		t.Fatalf("after the lock expired: %v", err)
 	}
@@ -111,6 +112,7 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 		t.Fatal("replayed code accepted")
 	}
 	now = now.Add(30 * time.Second)
+	w.Staff.Clock.Set(now)
 	next, _ := totp.GenerateCode(enr.Secret, now)
 	if res, err := w.Staff.SecondFactor(ctx, res.StaffID, next, client); err != nil || res.Stage != staff.StageDone {
 		t.Fatalf("second factor = %+v, %v", res, err)
