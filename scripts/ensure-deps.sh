@@ -3,6 +3,8 @@
 #   postgres  — PostgreSQL server binaries (the dev mode and tests start a local server)
 #   browser   — Chromium and a Japanese font (the UI tests take screenshots of Japanese)
 #   pdf       — a Japanese TrueType font (certificates) and poppler-utils (tests render them)
+#   cc        — a C compiler and libc headers: `go test -race` builds with cgo, and Go turns
+#               cgo off by itself where it finds no compiler
 # It installs Debian's packages when it can (root and apt-get); otherwise it stops and
 # says what to install.
 set -euo pipefail
@@ -14,6 +16,9 @@ have_postgres() {
 }
 have_pdf() {
   command -v pdftoppm >/dev/null 2>&1 && [ -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]
+}
+have_cc() {
+  command -v "${CC:-gcc}" >/dev/null 2>&1 && [ -f /usr/include/stdlib.h ]
 }
 have_browser() {
   { [ -n "${RENRAKU_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; } || return 1
@@ -38,6 +43,7 @@ for need in "$@"; do
     postgres) have_postgres || apt_install postgresql ;;
     browser)  have_browser  || apt_install chromium fonts-ipafont-gothic fontconfig ;;
     pdf)      have_pdf      || apt_install poppler-utils fonts-ipafont-gothic ;;
+    cc)       have_cc       || apt_install gcc libc6-dev ;;
     *) echo "ensure-deps: unknown need $need" >&2; exit 2 ;;
   esac
 done

@@ -18,6 +18,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
@@ -36,18 +37,16 @@ type Service struct {
 	Audit        *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
-	// Now is the clock.
-	Now func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 	// BatchSize is the recipients per multicast (LINE's limit, 500, unless a test
 	// lowers it).
 	BatchSize int
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().In(school.Tokyo)
-	}
-	return time.Now().In(school.Tokyo)
+	return s.Clock.Now().In(school.Tokyo)
 }
 
 func (s *Service) batchSize() int {

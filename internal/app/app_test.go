@@ -78,7 +78,8 @@ func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 
 func TestLandingPageEndToEnd(t *testing.T) {
 	t.Parallel()
-	var logs strings.Builder
+	// The app's goroutines (river's among them) keep logging while the test reads.
+	var logs syncBuffer
 	a := startApp(t, pgtest.NewDBURL(t), &logs)
 
 	resp, body := get(t, a.URL()+"/?token=should-not-be-logged")

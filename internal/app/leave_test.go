@@ -263,9 +263,7 @@ func TestSingleYearRegistration(t *testing.T) {
 	if r := kocho.post("/admin/schools/"+strconv.FormatInt(sakuraID, 10)+"/rollover/copy", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("copy: %d", r.status)
 	}
-	s.Rollover.Now = func() time.Time {
-		return time.Date(school.YearOf(time.Now())+1, time.April, 1, 1, 0, 0, 0, school.Tokyo)
-	}
+	s.Rollover.Clock.Set(time.Date(school.YearOf(time.Now())+1, time.April, 1, 1, 0, 0, 0, school.Tokyo))
 	switched, err := s.Rollover.SwitchDue(ctx)
 	if res, ok := switched[sakuraID]; err != nil || !ok || res.Moved+res.Placed+res.Graduated != 0 {
 		t.Fatalf("single-year switch: %+v %v", switched, err)
@@ -275,7 +273,7 @@ func TestSingleYearRegistration(t *testing.T) {
 	}
 	// The first night of the next school year.
 	april := time.Date(school.YearOf(time.Now())+1, time.April, 1, 2, 0, 0, 0, school.Tokyo)
-	s.Retention.Now = func() time.Time { return april }
+	s.Retention.Clock.Set(april)
 	dry, err := s.Retention.Apply(ctx, boardID, true)
 	if err != nil {
 		t.Fatal(err)

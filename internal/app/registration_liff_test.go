@@ -157,7 +157,7 @@ func TestRolloverConfirmationWithLIFF(t *testing.T) {
 	if err := s.Rollover.SavePlan(kocho, sakura.ID, []int{6}, time.Date(next, time.April, 6, 0, 0, 0, 0, school.Tokyo)); err != nil {
 		t.Fatal(err)
 	}
-	s.Rollover.Now = func() time.Time { return time.Date(next, time.March, 2, 9, 0, 0, 0, school.Tokyo) }
+	s.Rollover.Clock.Set(time.Date(next, time.March, 2, 9, 0, 0, 0, school.Tokyo))
 	if _, err := s.Rollover.Ask(kocho, sakura.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func TestRolloverInChromium(t *testing.T) {
 	if !strings.Contains(text, "6年1組") {
 		t.Fatalf("next year's classes: %q", text)
 	}
-	s.Rollover.Now = func() time.Time { return time.Date(next, time.March, 2, 9, 0, 0, 0, school.Tokyo) }
+	s.Rollover.Clock.Set(time.Date(next, time.March, 2, 9, 0, 0, 0, school.Tokyo))
 	err = chromedp.Do(step,
 		chromedp.Click(chromedp.CSS(`[data-testid="rollover-ask"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rollover-asked"]`)),

@@ -166,7 +166,7 @@ func TestYearRollover(t *testing.T) {
 		t.Fatalf("asking in December: %d", r.status)
 	}
 	march := time.Date(next, time.March, 2, 10, 0, 0, 0, school.Tokyo)
-	s.Rollover.Now = func() time.Time { return march }
+	s.Rollover.Clock.Set(march)
 	if r := kocho.post(base+"/ask", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("ask: %d %s", r.status, r.body)
 	}
@@ -268,11 +268,11 @@ func TestYearRollover(t *testing.T) {
 	addAbsence(t, w, guardians[0], children[0], sakura.ID, fams[0].ClassID, firstDay)
 
 	// The night before the day, nothing happens; on the day, the job switches.
-	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 5, 1, 0, 0, 0, school.Tokyo) }
+	s.Rollover.Clock.Set(time.Date(next, time.April, 5, 1, 0, 0, 0, school.Tokyo))
 	if done, err := s.Rollover.SwitchDue(ctx); err != nil || len(done) != 0 {
 		t.Fatalf("switch before the day: %v %v", done, err)
 	}
-	s.Rollover.Now = func() time.Time { return time.Date(next, time.April, 6, 1, 0, 0, 0, school.Tokyo) }
+	s.Rollover.Clock.Set(time.Date(next, time.April, 6, 1, 0, 0, 0, school.Tokyo))
 	done, err := s.Rollover.SwitchDue(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/clock"
 )
 
 // ActorKind says what kind of party acted.
@@ -61,12 +63,13 @@ type MAC func(data []byte) ([]byte, error)
 // Log records and verifies audit events.
 type Log struct {
 	mac MAC
-	now func() time.Time
+	// clock stamps events; the package's tests move it.
+	clock clock.Clock
 }
 
 // New returns a Log whose chain is keyed by mac.
 func New(mac MAC) *Log {
-	return &Log{mac: mac, now: time.Now}
+	return &Log{mac: mac}
 }
 
 // ErrInvalidEvent is returned for an event that breaks the rules above.
@@ -183,7 +186,7 @@ func (l *Log) Record(ctx context.Context, tx pgx.Tx, e Event) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	r := row{
-		OccurredAt: l.now().UTC().Truncate(time.Microsecond),
+		OccurredAt: l.clock.Now().UTC().Truncate(time.Microsecond),
 		ActorKind:  string(e.Actor.Kind),
 		ActorID:    e.Actor.ID,
 		Action:     e.Action,

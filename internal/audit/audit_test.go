@@ -258,10 +258,10 @@ func TestRetentionKeepsChainVerifiable(t *testing.T) {
 	base := time.Date(2020, 4, 1, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < 10; i++ {
 		at := base.AddDate(0, i, 0)
-		l.now = func() time.Time { return at }
+		l.clock.Set(at)
 		record(t, l, pool, event(i))
 	}
-	l.now = func() time.Time { return base.AddDate(6, 0, 0) }
+	l.clock.Set(base.AddDate(6, 0, 0))
 
 	// Rows from 2020-04 … 2020-09 are older than the cutoff: six rows go.
 	removed, err := l.ApplyRetention(context.Background(), pool, base.AddDate(0, 5, 15))

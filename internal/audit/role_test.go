@@ -164,10 +164,10 @@ func TestRetentionUnderServerRole(t *testing.T) {
 	now := time.Now()
 	dates := []time.Time{now.AddDate(-7, 0, 0), now.AddDate(-6, 0, 0), now.AddDate(0, -1, 0), now.AddDate(-9, 0, 0)}
 	for i, at := range dates {
-		l.now = func() time.Time { return at }
+		l.clock.Set(at)
 		record(t, l, pool, event(i))
 	}
-	l.now = time.Now
+	l.clock.Reset()
 	removed, err := l.ApplyRetention(context.Background(), pool, now.AddDate(-5, 0, 0))
 	if err != nil {
 		t.Fatal(err)

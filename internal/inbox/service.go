@@ -14,6 +14,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
@@ -30,15 +31,13 @@ type Service struct {
 	Audit        *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
-	// Now is the clock.
-	Now func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().In(school.Tokyo)
-	}
-	return time.Now().In(school.Tokyo)
+	return s.Clock.Now().In(school.Tokyo)
 }
 
 // Register makes the inbox answer 「連絡する」, the choice of whom to write to, and the

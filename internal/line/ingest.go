@@ -92,7 +92,7 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 			WebhookEventID: m.WebhookEventID,
 			Type:           m.Type,
 			OccurredAt:     time.UnixMilli(m.Timestamp),
-			ReceivedAt:     s.Now(),
+			ReceivedAt:     s.Clock.Now(),
 			Redelivered:    m.DeliveryContext != nil && m.DeliveryContext.IsRedelivery,
 			Payload:        r,
 		}

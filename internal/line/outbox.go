@@ -103,7 +103,7 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 		return err
 	}
 
-	if o.ReplyToken != "" && o.Method == "" && s.Now().Before(o.ReplyDeadline) {
+	if o.ReplyToken != "" && o.Method == "" && s.Clock.Now().Before(o.ReplyDeadline) {
 		reqID, err := s.Client.Reply(ch, o.ReplyToken.Reveal(), o.Messages)
 		if err == nil {
 			return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "reply", LineRequestID: reqID, Sent: true})

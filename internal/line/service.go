@@ -4,11 +4,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 )
 
@@ -22,8 +22,9 @@ type Service struct {
 	Log    *slog.Logger
 	// Jobs is set once the job client exists (it needs this service's workers first).
 	Jobs *jobs.Client
-	// Now is the clock; tests replace it.
-	Now func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests may
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 	// Texts supplies the built-in replies in a friend's language.
 	Texts func(lang, id string) string
 
@@ -36,7 +37,7 @@ type Service struct {
 // welcome, polite replies to messages and unknown postbacks). texts translates a
 // catalogue message ID into a friend's language.
 func NewService(pool *pgxpool.Pool, store Store, client *Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
-	s := &Service{Pool: pool, Store: store, Client: client, Log: log, Audit: al, Now: time.Now, Texts: texts,
+	s := &Service{Pool: pool, Store: store, Client: client, Log: log, Audit: al, Texts: texts,
 		handlers: map[string]Handler{}, postbacks: map[string]Handler{}}
 	s.Handle("follow", s.welcome)
 	s.Handle("message", s.defaultMessage)

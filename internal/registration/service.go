@@ -16,6 +16,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -33,8 +34,9 @@ type Service struct {
 	BaseURL string
 	// T translates a message into a language (the LINE messages).
 	T func(lang, id string, data map[string]any) string
-	// Now is the clock.
-	Now func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 	// LinkTTL is how long a link works (default 24 h).
 	LinkTTL time.Duration
 	// Throttle counts class-code guesses per parent.
@@ -79,10 +81,7 @@ func (s *Service) OpenLink(ctx context.Context, tx pgx.Tx, purpose, token, brows
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.Clock.Now()
 }
 
 const linkDomain = "parent.link.v1"

@@ -20,6 +20,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/pdffont"
@@ -117,16 +118,15 @@ type Service struct {
 	Audit    *audit.Log
 	FontPath string
 	T        func(lang, id string, data map[string]any) string
-	Now      func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 	// Quota reads a channel's monthly limit from LINE (for the current month's report).
 	Quota func(ctx context.Context, channelID int64) (int64, bool)
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.Clock.Now()
 }
 
 // MonthStart is the first instant of t's month in Asia/Tokyo.

@@ -16,6 +16,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/school"
@@ -32,8 +33,10 @@ type Service struct {
 	// the usual places).
 	FontPath string
 	// T translates into a language (certificates are printed in Japanese).
-	T   func(lang, id string, data map[string]any) string
-	Now func() time.Time
+	T func(lang, id string, data map[string]any) string
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 	// EndFriends finishes ending the registrations of LINE friends whose guardians the
 	// single-year deletion removed (copies wiped, told, guest menu); it returns how many
 	// copies it wiped.
@@ -41,10 +44,7 @@ type Service struct {
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.Clock.Now()
 }
 
 // board authorises the board's own retention settings and records.

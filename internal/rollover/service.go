@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
@@ -30,14 +31,13 @@ type Service struct {
 	LINE         *line.Service
 	Audit        *audit.Log
 	T            func(lang, id string, data map[string]any) string
-	Now          func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.Clock.Now()
 }
 
 // today is the date in Asia/Tokyo, at midnight.

@@ -16,6 +16,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/credential"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -28,8 +29,9 @@ type Service struct {
 	// Key derives throttle keys (a blind index), so addresses and login IDs are not
 	// stored readable.
 	Key func(domain, value string) ([]byte, error)
-	// Now is the clock (tests move it).
-	Now func() time.Time
+	// Clock is the service's time (its zero value reads the system time; tests
+	// set it on a running app while workers read it).
+	Clock clock.Clock
 	// LinkTTL is how long a one-time sign-in link works.
 	LinkTTL time.Duration
 	// Issuer names renraku in authenticator apps.
@@ -40,10 +42,7 @@ type Service struct {
 const DefaultLinkTTL = 72 * time.Hour
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	return s.Clock.Now()
 }
 
 func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {

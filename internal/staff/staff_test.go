@@ -28,7 +28,7 @@ func TestSignInAndLockout(t *testing.T) {
 	w := stafftest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	w.Staff.Now = func() time.Time { return now }
+	w.Staff.Clock.Set(now)
 
 	// A teacher at a school that requires a second factor must enrol first.
 	res, err := w.Staff.PasswordSignIn(ctx, "HOMEROOM.A11", stafftest.Password, client)
@@ -52,6 +52,7 @@ func TestSignInAndLockout(t *testing.T) {
 		t.Fatalf("locked account signed in: %v", err)
 	}
 	now = now.Add(2 * time.Minute)
+	w.Staff.Clock.Set(now)
 	if _, err := w.Staff.PasswordSignIn(ctx, "teacher.a", stafftest.Password, client); err != nil {
 		t.Fatalf("after the lock expired: %v", err)
 	}
@@ -87,7 +88,7 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 	w := stafftest.New(t)
 	ctx := context.Background()
 	now := time.Now()
-	w.Staff.Now = func() time.Time { return now }
+	w.Staff.Clock.Set(now)
 
 	enr, err := w.Staff.BeginEnrolment(ctx, w.AdminA.ID)
 	if err != nil || len(enr.QRPNG) == 0 {
@@ -111,6 +112,7 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 		t.Fatal("replayed code accepted")
 	}
 	now = now.Add(30 * time.Second)
+	w.Staff.Clock.Set(now)
 	next, _ := totp.GenerateCode(enr.Secret, now)
 	if res, err := w.Staff.SecondFactor(ctx, res.StaffID, next, client); err != nil || res.Stage != staff.StageDone {
 		t.Fatalf("second factor = %+v, %v", res, err)
@@ -156,7 +158,7 @@ func TestOneTimeLink(t *testing.T) {
 	}
 	// An expired link fails.
 	inv2, _ := w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "late.teacher", Name: "遅延 八子"})
-	w.Staff.Now = func() time.Time { return time.Now().Add(staff.DefaultLinkTTL + time.Minute) }
+	w.Staff.Clock.Set(time.Now().Add(staff.DefaultLinkTTL + time.Minute))
 	if err := w.Staff.WelcomeValid(ctx, inv2.Token); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("expired link valid: %v", err)
 	}
@@ -215,7 +217,7 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 	w := stafftest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	w.Staff.Now = func() time.Time { return now }
+	w.Staff.Clock.Set(now)
 
 	enr, err := w.Staff.BeginEnrolment(ctx, w.AdminA.ID)
 	if err != nil {
@@ -226,6 +228,7 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Minute)
+	w.Staff.Clock.Set(now)
 
 	// Each wrong code follows a right password, as an attacker holding the password
 	// would do it. The first four are "wrong code"; the fifth locks.
@@ -253,6 +256,7 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 
 	// After the lock, a right code clears the count: the next wrong code is the first.
 	now = now.Add(2 * time.Minute)
+	w.Staff.Clock.Set(now)
 	res, err := w.Staff.PasswordSignIn(ctx, "admin.a", stafftest.Password, client)
 	if err != nil {
 		t.Fatalf("after the lock: %v", err)
