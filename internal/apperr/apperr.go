@@ -20,6 +20,7 @@ const (
 	Conflict                    // the input clashes with what is stored
 	Forbidden                   // the actor may not do this
 	Unauthenticated             // the actor must sign in first
+	Unavailable                 // something the request needs (the database) cannot be reached now; later it may work
 )
 
 func (k Kind) String() string {
@@ -34,6 +35,8 @@ func (k Kind) String() string {
 		return "forbidden"
 	case Unauthenticated:
 		return "unauthenticated"
+	case Unavailable:
+		return "unavailable"
 	}
 	return "internal"
 }
