@@ -37,15 +37,24 @@ type lineWorld struct {
 
 func startLineWorld(t *testing.T) *lineWorld {
 	t.Helper()
+	return startLineWorldOn(t, pgtest.NewDBURL(t))
+}
+
+// startLineWorldOn starts a LINE world on the migrated database at dbURL; opts adjust
+// the configuration.
+func startLineWorldOn(t *testing.T, dbURL string, opts ...func(*config.Config)) *lineWorld {
+	t.Helper()
 	sim := linesim.New(linesim.Options{AllowHTTPURLs: true})
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	simURL, _ := url.Parse(srv.URL)
 	keyset, key := vaulttest.Keyset(t)
-	dbURL := pgtest.NewDBURL(t)
 	logs := &syncBuffer{}
 	cfg := &config.Config{DatabaseURL: dbURL, Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
 		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL, ListRefresh: time.Second}
+	for _, o := range opts {
+		o(cfg)
+	}
 	a := app.New(cfg, logging.New(logs, slog.LevelDebug))
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
