@@ -34,7 +34,7 @@ const outage = 30 * time.Second
 // carries new messages again.
 func TestDatabaseOutage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the outage drill takes about a minute")
+		t.Skip("the outage drill takes a minute and a half")
 	}
 	t.Parallel()
 	ctx := context.Background()
