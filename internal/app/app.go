@@ -101,6 +101,7 @@ func (a *App) Start(ctx context.Context) error {
 		Log:            a.log,
 		Catalog:        a.services.Catalog,
 		Ready:          postgres.Readiness{Pool: pool},
+		Unreachable:    postgres.Unreachable,
 		LINE:           a.services.LINE,
 		Metrics:        a.metrics,
 		TrustedProxies: a.cfg.TrustedProxies,

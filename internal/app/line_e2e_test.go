@@ -44,6 +44,20 @@ func startLineWorld(t testing.TB) *lineWorld {
 // wrap (nil: directly), so a test can answer some of LINE's endpoints itself.
 func startLineWorldBehind(t testing.TB, wrap func(http.Handler) http.Handler) *lineWorld {
 	t.Helper()
+	return startLineWorldAt(t, pgtest.NewDBURL(t), wrap)
+}
+
+// startLineWorldOn starts a LINE world on the migrated database at dbURL; opts adjust
+// the configuration.
+func startLineWorldOn(t testing.TB, dbURL string, opts ...func(*config.Config)) *lineWorld {
+	t.Helper()
+	return startLineWorldAt(t, dbURL, nil, opts...)
+}
+
+// startLineWorldAt is the LINE world on dbURL, with the app reaching the simulator
+// through wrap (nil: directly) and the configuration adjusted by opts.
+func startLineWorldAt(t testing.TB, dbURL string, wrap func(http.Handler) http.Handler, opts ...func(*config.Config)) *lineWorld {
+	t.Helper()
 	sim := linesim.New(linesim.Options{AllowHTTPURLs: true})
 	h := sim.Handler()
 	if wrap != nil {
@@ -53,10 +67,12 @@ func startLineWorldBehind(t testing.TB, wrap func(http.Handler) http.Handler) *l
 	t.Cleanup(srv.Close)
 	simURL, _ := url.Parse(srv.URL)
 	keyset, key := vaulttest.Keyset(t)
-	dbURL := pgtest.NewDBURL(t)
 	logs := &syncBuffer{}
 	cfg := &config.Config{DatabaseURL: dbURL, Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
 		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL, ListRefresh: time.Second}
+	for _, o := range opts {
+		o(cfg)
+	}
 	a := app.New(cfg, logging.New(logs, slog.LevelDebug))
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)

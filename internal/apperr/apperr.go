@@ -20,7 +20,7 @@ const (
 	Conflict                    // the input clashes with what is stored
 	Forbidden                   // the actor may not do this
 	Unauthenticated             // the actor must sign in first
-	Unavailable                 // a service we depend on (LINE) failed; trying again later may work
+	Unavailable                 // something the request needs (the database, LINE) cannot be reached now; later it may work
 )
 
 func (k Kind) String() string {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Queues. Safety alerts go to Urgent, which has its own workers, so they never wait
@@ -76,6 +77,7 @@ func New(cfg Config) (*Client, error) {
 			QueueMaintenance: {MaxWorkers: 2},
 		}
 		rc.FetchCooldown = 20 * time.Millisecond
+		rc.Middleware = []rivertype.Middleware{&waitForDatabase{pool: cfg.Pool, poll: 500 * time.Millisecond}}
 	}
 	c, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/jobs"
 )
 
@@ -106,7 +107,7 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 	if o.ReplyToken != "" && o.Method == "" && s.Clock.Now().Before(o.ReplyDeadline) {
 		reqID, err := s.Client.Reply(ch, o.ReplyToken.Reveal(), o.Messages)
 		if err == nil {
-			return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "reply", LineRequestID: reqID, Sent: true})
+			return s.record(ctx, id, OutboundResult{State: StateSent, Method: "reply", LineRequestID: reqID, Sent: true})
 		}
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.Temporary() {
@@ -118,14 +119,33 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 	var ae *APIError
 	switch {
 	case err == nil:
-		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: reqID, Sent: true})
+		return s.record(ctx, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: reqID, Sent: true})
 	case errors.As(err, &ae) && ae.Status == http.StatusConflict:
 		// LINE accepted this retry key before: the message was delivered.
-		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: ae.AcceptedRequestID, Sent: true})
+		return s.record(ctx, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: ae.AcceptedRequestID, Sent: true})
 	case errors.As(err, &ae) && !ae.Temporary():
-		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateFailed, Method: "push", LastError: ae.Message})
+		return s.record(ctx, id, OutboundResult{State: StateFailed, Method: "push", LastError: ae.Message})
 	}
 	return s.retry(ctx, id, "push", err, lastAttempt)
+}
+
+// record stores what LINE answered, trying again until the database takes it or the
+// job's time is up: once LINE has the message, a failure here would send it again on
+// the job's retry (a reply token refused as used becomes a push), so a database that
+// is briefly unreachable is waited out rather than reported.
+func (s *Service) record(ctx context.Context, id int64, r OutboundResult) error {
+	for {
+		err := s.Store.UpdateOutbound(ctx, s.Pool, id, r)
+		// Only a failure of our own is waited out; a row that is gone stays gone.
+		if err == nil || ctx.Err() != nil || apperr.KindOf(err) != apperr.Internal {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // retry records a temporary failure and returns it so River retries; on the last

@@ -71,7 +71,10 @@ type ChatItem struct {
 	// user's.
 	Via       string
 	RequestID string
-	JSON      json.RawMessage
+	// ReplyToken is the token a reply used, which names the event it answered (each
+	// event gets its own): tests count the answers to every event.
+	ReplyToken string
+	JSON       json.RawMessage
 }
 
 // decodeChatItem turns a validated message object into what the chat shows.

@@ -71,6 +71,10 @@ func (s *Sim) handleReply(c *call) response {
 	}
 	rt.used = true
 	sent := s.deliver(c.ch, rt.userID, req.Messages, "reply", c.requestID, c.ch.following(rt.userID))
+	chat := c.ch.chats[rt.userID]
+	for i := len(chat) - len(sent); i < len(chat); i++ {
+		chat[i].ReplyToken = req.ReplyToken
+	}
 	return jsonResp(http.StatusOK, map[string]any{"sentMessages": sent})
 }
 

@@ -52,6 +52,13 @@ type Cluster struct {
 	// BinDir is where the PostgreSQL binaries were found (pg_dump lives there too).
 	BinDir string
 
+	// args, cred and logPath start the server again after Halt (Restart).
+	args    []string
+	cred    *syscall.Credential
+	logPath string
+	timeout time.Duration
+
+	mu       sync.Mutex // guards cmd, done and waitErr, which Restart replaces
 	cmd      *exec.Cmd
 	done     chan struct{}
 	waitErr  error
@@ -174,14 +181,6 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("pgembed: %w", err)
-	}
-	if cred != nil {
-		_ = os.Chown(logPath, int(cred.Uid), int(cred.Gid))
-	}
-
 	args := []string{
 		"-D", dataDir,
 		"-k", socketDir,
@@ -194,31 +193,20 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Throwaway {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	// Own process group: a Ctrl-C in the terminal reaches us, and we stop the server in
-	// order; Pdeathsig stops it even if we are killed outright.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT, Credential: cred}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("pgembed: start postgres: %w", err)
-	}
 	c := &Cluster{
 		SocketDir: socketDir,
 		BinDir:    binDir,
-		cmd:       cmd,
-		done:      make(chan struct{}),
 		URL:       socketURL(socketDir, port, opts.Database),
 		AdminURL:  socketURL(socketDir, port, "postgres"),
+		args:      args,
+		cred:      cred,
+		logPath:   logPath,
+		timeout:   opts.StartTimeout,
 	}
-	go func() {
-		c.waitErr = cmd.Wait()
-		logFile.Close()
-		close(c.done)
-	}()
-
-	if err := c.waitReady(ctx, opts.StartTimeout, logPath); err != nil {
+	if err := c.run(); err != nil {
+		return nil, err
+	}
+	if err := c.waitReady(ctx, c.timeout); err != nil {
 		c.Stop()
 		return nil, err
 	}
@@ -227,6 +215,40 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// run starts the server process in the background.
+func (c *Cluster) run() error {
+	logFile, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("pgembed: %w", err)
+	}
+	if c.cred != nil {
+		_ = os.Chown(c.logPath, int(c.cred.Uid), int(c.cred.Gid))
+	}
+	cmd := exec.Command(filepath.Join(c.BinDir, "postgres"), c.args...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	// Own process group: a Ctrl-C in the terminal reaches us, and we stop the server in
+	// order; Pdeathsig stops it even if we are killed outright.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT, Credential: c.cred}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("pgembed: start postgres: %w", err)
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.cmd, c.done, c.waitErr = cmd, done, nil
+	c.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logFile.Close()
+		c.mu.Lock()
+		c.waitErr = err
+		c.mu.Unlock()
+		close(done)
+	}()
+	return nil
 }
 
 func socketURL(socketDir string, port int, db string) string {
@@ -273,13 +295,17 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration, logPath string) error {
+func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	done := c.Done()
 	for {
 		select {
-		case <-c.done:
-			log, _ := os.ReadFile(logPath)
-			return fmt.Errorf("pgembed: postgres exited during start-up: %v\n%s", c.waitErr, tail(string(log), 20))
+		case <-done:
+			log, _ := os.ReadFile(c.logPath)
+			c.mu.Lock()
+			waitErr := c.waitErr
+			c.mu.Unlock()
+			return fmt.Errorf("pgembed: postgres exited during start-up: %v\n%s", waitErr, tail(string(log), 20))
 		default:
 		}
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -320,23 +346,67 @@ func (c *Cluster) ensureDatabase(ctx context.Context, name string) error {
 }
 
 // Stop shuts the server down (fast shutdown: sessions are ended, data is flushed) and
-// waits for it to exit. It is safe to call more than once.
+// waits for it to exit. It is safe to call more than once; the cluster cannot be
+// restarted after it.
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {
-		_ = c.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
+		_ = c.Halt(Fast)
 		_ = os.RemoveAll(c.SocketDir)
 	})
 	return nil
 }
 
+// ShutdownMode is how Halt stops the server (PostgreSQL's shutdown modes).
+type ShutdownMode syscall.Signal
+
+// The shutdown modes: Fast ends sessions and flushes data; Immediate stops every
+// process at once, as a crash would, and the next start recovers from the WAL.
+const (
+	Fast      = ShutdownMode(syscall.SIGINT)
+	Immediate = ShutdownMode(syscall.SIGQUIT)
+)
+
+// Halt stops the server in mode and waits for it to exit, keeping the cluster and its
+// address, so Restart can bring it back where clients expect it (an outage drill).
+func (c *Cluster) Halt(mode ShutdownMode) error {
+	c.mu.Lock()
+	cmd, done := c.cmd, c.done
+	c.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.Signal(mode))
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	return nil
+}
+
+// Restart starts a halted server again on the same socket and port, and returns once
+// it accepts connections.
+func (c *Cluster) Restart(ctx context.Context) error {
+	select {
+	case <-c.Done():
+	default:
+		return errors.New("pgembed: restart: the server is still running")
+	}
+	if err := c.run(); err != nil {
+		return err
+	}
+	return c.waitReady(ctx, c.timeout)
+}
+
 // Done is closed when the server process has exited.
-func (c *Cluster) Done() <-chan struct{} { return c.done }
+func (c *Cluster) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done
+}
 
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

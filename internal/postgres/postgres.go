@@ -6,10 +6,17 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// DefaultMaxConns is the pool size of an instance unless DATABASE_URL sets
+// pool_max_conns: River's workers (22 across the queues) and the two LISTEN
+// connections, plus room for web requests. Three instances stay well within
+// PostgreSQL's default max_connections of 100.
+const DefaultMaxConns = 24
 
 // Open connects a pool to url and checks that the database answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
@@ -21,6 +28,13 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg.ConnConfig.RuntimeParams["application_name"] = "renraku"
 	cfg.ConnConfig.RuntimeParams["timezone"] = "Asia/Tokyo"
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (the number of CPUs, at least 4) is less than the job
+		// workers and the two listeners hold: web requests then queue behind the jobs,
+		// and after an outage the backlog of webhooks and jobs starves the staff pages
+		// for minutes. pool_max_conns in DATABASE_URL overrides it.
+		cfg.MaxConns = DefaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

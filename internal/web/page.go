@@ -13,9 +13,8 @@ import (
 
 // page builds the view data every full page needs.
 func (s *Server) page(r *http.Request, titleID string) view.Page {
+	p := s.barePage(r, titleID)
 	loc := localizer(r)
-	p := view.Page{Lang: loc.Lang(), T: loc.T, Path: r.URL.Path}
-	p.Title = loc.T(titleID)
 	if s.Sessions != nil && isStaffPath(r.URL.Path) && hasSession(r.Context()) {
 		p.CSRFToken = s.Sessions.GetString(r.Context(), sessCSRF)
 		// htmx's refreshes (the morning list's rows, a live announcement) render no
@@ -29,6 +28,14 @@ func (s *Server) page(r *http.Request, titleID string) view.Page {
 			p.Nav = &view.Nav{Admin: a.IsAdmin(), Role: loc.T("role." + string(a.Role))}
 		}
 	}
+	return p
+}
+
+// barePage is a page without anything from the session: the page for a request whose
+// session could not be loaded (the database is unreachable).
+func (s *Server) barePage(r *http.Request, titleID string) view.Page {
+	loc := localizer(r)
+	p := view.Page{Lang: loc.Lang(), T: loc.T, Path: r.URL.Path, Title: loc.T(titleID)}
 	for _, code := range s.Catalog.Languages() {
 		p.Languages = append(p.Languages, view.Language{Code: code, Label: loc.T("lang." + code), Current: code == loc.Lang()})
 	}

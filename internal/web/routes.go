@@ -13,6 +13,9 @@ import (
 // Handler returns the router with every route of the app. All routes live in this one
 // function, so the authorisation matrix test can compare its list with chi's.
 func (s *Server) Handler() http.Handler {
+	// A session that cannot be loaded or saved (the database is down) gets the same
+	// translated error page as any other failure, not scs's plain-text 500.
+	s.Sessions.ErrorFunc = s.fail
 	r := chi.NewRouter()
 	r.Use(requestID, s.recoverer, s.securityHeaders, s.observe, s.language, s.limitBodies(r))
 	r.NotFound(s.notFound)

@@ -39,7 +39,10 @@ type Server struct {
 	Log     *slog.Logger
 	Catalog *i18n.Catalog
 	Ready   ReadyChecker
-	Metrics *Metrics
+	// Unreachable reports whether an error means the database cannot be reached now
+	// (postgres.Unreachable); such requests are answered 503, not 500.
+	Unreachable func(error) bool
+	Metrics     *Metrics
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	// BaseURL is the public URL; when it is https, responses carry HSTS.

@@ -33,7 +33,7 @@ func (s *Server) lineWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := s.LINE.Ingest(r.Context(), chi.URLParam(r, "channelID"), r.Header.Get("X-Line-Signature"), body)
 	if err != nil {
-		kind := apperr.KindOf(err)
+		kind := s.kindOf(err)
 		status := statusOf(kind)
 		if kind == apperr.Invalid {
 			status = http.StatusBadRequest
@@ -44,6 +44,9 @@ func (s *Server) lineWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		level("line webhook refused", "request_id", RequestIDFrom(r.Context()), "status", status, "err", err)
 		w.Header().Set("Content-Type", "application/json")
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, `{"message":"`+http.StatusText(status)+`"}`)
 		return
