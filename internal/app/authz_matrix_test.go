@@ -278,7 +278,7 @@ func matrix() map[string]matrixRow {
 		"POST /admin/assignments/{assignmentID}/delete": {want: schoolAdminOnly(), fresh: true},
 		"POST /admin/staff/{staffID}/disable":           {want: schoolAdminOnly(), fresh: true},
 		"POST /admin/staff/{staffID}/enable":            {want: schoolAdminOnly(), fresh: true},
-		"POST /admin/staff/{staffID}/link":              {want: schoolAdminOnly()},
+		"POST /admin/staff/{staffID}/link":              {want: schoolAdminOnly(), fresh: true}, // ends the account's sessions
 		"GET /admin/schools/{schoolID}/channel":         {want: schoolAdminOnly()},
 		"POST /admin/schools/{schoolID}/channel":        {want: schoolAdminOnly(), form: func(map[string]string) url.Values { return url.Values{"channel_id": {"1234"}} }},
 		"POST /admin/schools/{schoolID}/channel/test":   {want: schoolAdminOnly()},

@@ -38,11 +38,11 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	pg := startOwnPostgres(t)
+	pg, appURL := startOwnPostgres(t)
 	// A job River fetched just as the database went away (the answer lost on the way)
 	// stays "running" until it is rescued; a shorter wait than production's ten minutes
 	// keeps the drill short. Jobs time out at half of it, still longer than the outage.
-	w := startLineWorldOn(t, pg.URL, func(c *config.Config) { c.JobRescueAfter = 90 * time.Second })
+	w := startLineWorldOn(t, appURL, func(c *config.Config) { c.JobRescueAfter = 90 * time.Second })
 	if _, err := demo.SeedStaff(ctx, w.app.Services()); err != nil {
 		t.Fatal(err)
 	}
@@ -248,8 +248,10 @@ func TestDatabaseOutage(t *testing.T) {
 }
 
 // startOwnPostgres starts a PostgreSQL server of the test's own, which it may stop and
-// start (the shared one of DATABASE_URL serves every other test), and migrates it.
-func startOwnPostgres(t *testing.T) *pgembed.Cluster {
+// start (the shared one of DATABASE_URL serves every other test), migrates it as its
+// superuser and returns it with the URL the server runs with (a member of the server's
+// role).
+func startOwnPostgres(t *testing.T) (*pgembed.Cluster, string) {
 	t.Helper()
 	// Not t.TempDir: its parent is closed to the postgres user when tests run as root.
 	dir, err := os.MkdirTemp("", "renraku-outage-")
@@ -272,7 +274,11 @@ func startOwnPostgres(t *testing.T) *pgembed.Cluster {
 	if err := m.Up(); err != nil {
 		t.Fatal(err)
 	}
-	return pg
+	appURL, err := schema.EnsureAppLogin(context.Background(), pg.URL, "renraku_outage_app", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pg, appURL
 }
 
 // driveWebhooks has LINE send texts from users at perSecond events a second until the
