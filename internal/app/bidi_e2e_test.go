@@ -10,7 +10,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/renraku/renraku/internal/demo"
-	"github.com/renraku/renraku/internal/registration"
 )
 
 // TestRegistrationDropsBidiControls: a parent who registers with a right-to-left
@@ -29,13 +28,7 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
 	sakura, _ := s.Schools.Get(kocho, sakuraID)
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	u := w.newParent(t, "bidi")
 	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
