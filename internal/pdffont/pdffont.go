@@ -5,6 +5,7 @@ package pdffont
 import (
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -45,3 +46,64 @@ func Fit(pdf *fpdf.Fpdf, s string, width float64) string {
 	}
 	return string(r) + "…"
 }
+
+// noLineStart are characters Japanese typesetting never begins a line with (行頭禁則):
+// closing brackets and punctuation, the prolonged sound mark and small kana. Wrap keeps
+// them at the end of the line before, a little past the width if need be.
+const noLineStart = "、。，．・：；？！）」』】〕〉》］｝〟ー…‥ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ,.:;?!)]}%"
+
+// Wrap breaks s into lines no wider than width (mm) in pdf's current font, keeping
+// every character (fpdf's own MultiCell loses one at each break in text without
+// spaces, as Japanese is). Lines break between any two characters, except before a
+// character of noLineStart and inside a run of ASCII letters and digits that fits on a
+// line; a newline in s always breaks.
+func Wrap(pdf *fpdf.Fpdf, s string, width float64) []string {
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		out = append(out, wrapLine(pdf, []rune(para), width)...)
+	}
+	return out
+}
+
+func wrapLine(pdf *fpdf.Fpdf, r []rune, width float64) []string {
+	var out []string
+	for len(r) > 0 {
+		n := 1
+		for n < len(r) && pdf.GetStringWidth(string(r[:n+1])) <= width {
+			n++
+		}
+		if n < len(r) {
+			// Keep an ASCII word ("2026/12/06", "09:30") whole when it can start a line.
+			if k := n; word(r[k]) && word(r[k-1]) {
+				for k > 0 && word(r[k-1]) {
+					k--
+				}
+				if k > 0 {
+					n = k
+				}
+			}
+			// Never end a line with an opening bracket (行末禁則).
+			for n > 1 && strings.ContainsRune(noLineEnd, r[n-1]) {
+				n--
+			}
+			for n < len(r) && strings.ContainsRune(noLineStart, r[n]) {
+				n++
+			}
+		}
+		out = append(out, strings.TrimRight(string(r[:n]), " "))
+		r = r[n:]
+		for len(r) > 0 && r[0] == ' ' {
+			r = r[1:]
+		}
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
+}
+
+// noLineEnd are the opening brackets a line never ends with (行末禁則).
+const noLineEnd = "（「『【〔〈《［｛〝([{"
+
+// word reports whether c belongs to an ASCII word: printable and not a space.
+func word(c rune) bool { return c > ' ' && c < 0x7f }

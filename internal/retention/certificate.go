@@ -71,31 +71,59 @@ func certificatePDF(t func(string, map[string]any) string, font []byte, board st
 	pdf.CellFormat(0, 7, t("retention.certificate.issued", map[string]any{"Date": jp(issued)}), "", 1, "R", false, 0, "")
 	pdf.CellFormat(0, 7, t("retention.certificate.issuer", map[string]any{"Board": board}), "", 1, "R", false, 0, "")
 	pdf.Ln(6)
-	pdf.MultiCell(0, 7, t("retention.certificate.statement", map[string]any{"From": jp(from), "To": jp(to)}), "", "L", false)
-	pdf.Ln(4)
-	widths := []float64{32, 62, 14, 32, 30}
-	head := []string{t("retention.at", nil), t("retention.category", nil), t("retention.count", nil), t("retention.reason", nil), t("retention.basis", nil)}
-	pdf.SetFillColor(235, 240, 245)
-	pdf.SetFont("jp", "", 9)
-	for i, h := range head {
-		pdf.CellFormat(widths[i], 8, h, "1", 0, "C", true, 0, "")
+	// fpdf's MultiCell drops a character at each break in Japanese text: wrap here.
+	for _, line := range pdffont.Wrap(pdf, t("retention.certificate.statement", map[string]any{"From": jp(from), "To": jp(to)}), 170) {
+		pdf.CellFormat(0, 7, line, "", 1, "L", false, 0, "")
 	}
-	pdf.Ln(-1)
+	pdf.Ln(4)
+	widths := []float64{28, 58, 16, 30, 38}
+	head := []string{t("retention.at", nil), t("retention.category", nil), t("retention.count", nil), t("retention.reason", nil), t("retention.basis", nil)}
+	pdf.SetFont("jp", "", 9)
+	const lineH, pad = 4.5, 1.5
+	header := func() {
+		pdf.SetFillColor(235, 240, 245)
+		for i, h := range head {
+			pdf.CellFormat(widths[i], 8, h, "1", 0, "C", true, 0, "")
+		}
+		pdf.Ln(-1)
+	}
+	header()
+	_, pageH := pdf.GetPageSize()
+	_, _, _, bottom := pdf.GetMargins()
 	total := 0
 	for _, r := range records {
 		where := t("retention.category."+r.Category, nil)
 		if r.SchoolName != "" {
 			where = r.SchoolName + " " + where
 		}
-		cells := []string{r.OccurredAt.In(school.Tokyo).Format("2006/01/02 15:04"), where, strconv.Itoa(r.Count), t("retention.reason."+r.Reason, nil), basis(t, r.Policy)}
+		cells := []string{r.OccurredAt.In(school.Tokyo).Format("2006/01/02 15:04"), where, strconv.Itoa(r.Count), t("retention.reason."+r.Reason, nil), basis(t, r.Reason, r.Policy)}
+		// Every cell is wrapped whole; the row is as tall as its longest cell.
+		lines := make([][]string, len(cells))
+		rows := 1
 		for i, c := range cells {
+			lines[i] = pdffont.Wrap(pdf, c, widths[i]-2*pad)
+			rows = max(rows, len(lines[i]))
+		}
+		h := float64(rows)*lineH + 2*pad
+		if pdf.GetY()+h > pageH-bottom {
+			pdf.AddPage()
+			header()
+		}
+		x0, y0 := pdf.GetXY()
+		x := x0
+		for i := range cells {
+			pdf.Rect(x, y0, widths[i], h, "D")
 			align := "L"
 			if i == 2 {
 				align = "R"
 			}
-			pdf.CellFormat(widths[i], 8, pdffont.Fit(pdf, c, widths[i]-2), "1", 0, align, false, 0, "")
+			for j, line := range lines[i] {
+				pdf.SetXY(x+pad, y0+pad+float64(j)*lineH)
+				pdf.CellFormat(widths[i]-2*pad, lineH, line, "", 0, align, false, 0, "")
+			}
+			x += widths[i]
 		}
-		pdf.Ln(-1)
+		pdf.SetXY(x0, y0+h)
 		total += r.Count
 	}
 	if len(records) == 0 {
@@ -112,12 +140,25 @@ func certificatePDF(t func(string, map[string]any) string, font []byte, board st
 	return out.Bytes(), nil
 }
 
-// basis shows a record's policy ("message_days=730") as its period ("730日"); other
-// policies as stored.
-func basis(t func(string, map[string]any) string, policy string) string {
-	_, days, ok := strings.Cut(policy, "=")
-	if n, err := strconv.Atoi(days); ok && err == nil {
-		return t("retention.basis.days", map[string]any{"Days": n})
+// basis says on what ground a record's data were deleted: its period ("message_days=730"
+// reads 保存期間 730日), the board's policy, or the parent's own request.
+func basis(t func(string, map[string]any) string, reason, policy string) string {
+	if _, days, ok := strings.Cut(policy, "="); ok {
+		if n, err := strconv.Atoi(days); err == nil {
+			return t("retention.basis.days", map[string]any{"Days": n})
+		}
+	}
+	switch {
+	case policy == "single_year":
+		return t("retention.basis.single_year", nil)
+	case policy == "delete_on_leave=off":
+		return t("retention.basis.keep_on_leave", nil)
+	case reason == "withdrawal":
+		return t("retention.basis.request", nil)
+	case reason == "guardian_update":
+		return t("retention.basis.guardian_update", nil)
+	case reason == "graduation" || reason == "transfer":
+		return t("retention.basis.delete_on_leave", nil)
 	}
 	return policy
 }
