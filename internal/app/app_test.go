@@ -19,6 +19,7 @@ import (
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/logging"
 	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/staff/stafftest"
 	"github.com/renraku/renraku/internal/vault/vaulttest"
 )
 
@@ -341,5 +342,30 @@ func TestAuditUpkeepUnderServerRole(t *testing.T) {
 	rep, err := a.Services().Audit.Verify(ctx, pool)
 	if err != nil || !rep.OK {
 		t.Fatalf("chain: %v (%v)", rep, err)
+	}
+}
+
+// TestNotFoundUnderEveryPrefix: a mistyped address under the staff, admin and parent
+// prefixes answers the translated 404 page, never 500, whether or not someone is
+// signed in (the not-found page used to read a staff session that was never loaded).
+func TestNotFoundUnderEveryPrefix(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	stafftest.Build(t, a.Pool(), a.Services().Vault)
+	anonymous := newStaffClient(t, a.URL())
+	teacher := newStaffClient(t, a.URL())
+	teacher.signIn("teacher.a", stafftest.Password)
+	admin := newStaffClient(t, a.URL())
+	admin.signIn("admin.a", stafftest.Password)
+	for _, c := range []struct {
+		name string
+		c    *staffClient
+	}{{"signed out", anonymous}, {"teacher", teacher}, {"school administrator", admin}} {
+		for _, path := range []string{"/staff/no-such-page", "/staff/clubs/absences", "/admin/no-such-page", "/admin/schools/x/nothing", "/p/no-such-page", "/_sim/phone"} {
+			r := c.c.get(path)
+			if r.status != http.StatusNotFound || !strings.Contains(r.body, "ページが見つかりません") {
+				t.Errorf("%s, GET %s: %d %q", c.name, path, r.status, text(r))
+			}
+		}
 	}
 }
