@@ -187,7 +187,8 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) (Re
 		if len(f.Key) < 16 {
 			return apperr.Fields{"key": "absence.form.stale"}.Err()
 		}
-		r.GuardianID, r.ClassID = g.ID, c.ClassID
+		// The report returned names its child, for the confirmation page.
+		r.GuardianID, r.ClassID, r.ChildName = g.ID, c.ClassID, c.Name
 		key := sha256.Sum256([]byte(f.Key))
 		created, err := s.Store.SaveReport(ctx, tx, &r, key[:])
 		if err != nil {

@@ -80,6 +80,10 @@ func TestAbsenceInChromium(t *testing.T) {
 		t.Fatalf("submit: %v: %s", err, body)
 	}
 	browsertest.Screenshot(t, phone, "absence-done")
+	// The confirmation names the child, as the LINE message does.
+	if done, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="absence-done"]`))); err != nil || !strings.Contains(done, "森 ゆうたさんの遅刻") {
+		t.Fatalf("confirmation %q (%v) does not name the child", done, err)
+	}
 
 	// The open list shows it without a reload (the test app refreshes every second).
 	waitCtx, cancel := context.WithTimeout(teacher, 20*time.Second)
