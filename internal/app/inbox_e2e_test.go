@@ -407,3 +407,25 @@ func waitThread(t *testing.T, c *staffClient, path string, done func(response) b
 	}
 	t.Fatalf("thread never showed what was waited for: %s", text(r))
 }
+
+// TestUnconfirmedParentToldWhyNoTeacher: before the school confirms a registration,
+// 「連絡する」 offers only the school office; the parent is told that the homeroom
+// teacher becomes reachable once the registration is confirmed.
+func TestUnconfirmedParentToldWhyNoTeacher(t *testing.T) {
+	t.Parallel()
+	w, _ := startDemoWorld(t)
+	u, _ := registeredParent(t, w, "未確認 花子", "未確認 太郎", "")
+	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.contact", ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	items := waitBotText(t, w, u.ID, "相談先を選択してください", 1)
+	last := items[len(items)-1]
+	if !strings.Contains(last.Text, "未確認 太郎さんについては、担任の先生があなたの登録を確認したあとに先生へ連絡できるようになります") {
+		t.Fatalf("the choice does not say why the homeroom teacher is missing: %q", last.Text)
+	}
+	for _, a := range last.QuickReply {
+		if strings.Contains(a.Label, "担任") {
+			t.Fatalf("an unconfirmed parent was offered %q", a.Label)
+		}
+	}
+}

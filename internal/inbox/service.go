@@ -75,10 +75,10 @@ func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g r
 		return err
 	}
 	text := s.T(g.Language, prompt, nil)
-	// A child whose registration waits for the school while another guardian of the
-	// child is verified has no teacher to choose: the parent is told why.
+	// A child whose registration the school has not confirmed yet (with or without
+	// another guardian verified) has no teacher to choose: the parent is told why.
 	for _, c := range g.Children {
-		if c.AwaitsSchool() {
+		if c.Status == registration.Pending {
 			text += "\n" + s.T(g.Language, "inbox.line.awaiting_note", map[string]any{"Child": c.Name.Reveal()})
 		}
 	}
