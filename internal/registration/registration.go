@@ -152,7 +152,10 @@ func Check(f *Form, c Choices) apperr.Fields {
 		e.Add("consent", "reg.consent.required")
 	}
 	f.Name = cleanName(f.Name)
-	if n := runes(f.Name); n < 1 || n > 50 {
+	switch n := runes(f.Name); {
+	case n == 0:
+		e.Add("name", "reg.name.required")
+	case n > 50:
 		e.Add("name", "reg.name.invalid")
 	}
 	ok := false
@@ -186,7 +189,10 @@ func Check(f *Form, c Choices) apperr.Fields {
 		p := "child." + itoa(i) + "."
 		ch.Name = cleanName(ch.Name)
 		ch.Code = normalizeCode(ch.Code)
-		if n := runes(ch.Name); n < 1 || n > 50 {
+		switch n := runes(ch.Name); {
+		case n == 0:
+			e.Add(p+"name", "reg.child.name.required")
+		case n > 50:
 			e.Add(p+"name", "reg.child.name.invalid")
 		}
 		sc, found := c.school(ch.SchoolID)
@@ -194,7 +200,9 @@ func Check(f *Form, c Choices) apperr.Fields {
 			e.Add(p+"school", "reg.child.school.invalid")
 			continue
 		}
-		if !has(sc.Classes, ch.ClassID) {
+		if ch.ClassID == 0 {
+			e.Add(p+"class", "reg.child.class.required")
+		} else if !has(sc.Classes, ch.ClassID) {
 			e.Add(p+"class", "reg.child.class.invalid")
 		}
 		for _, id := range ch.ClubIDs {

@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,10 +23,13 @@ func TestCheck(t *testing.T) {
 	}{
 		{"good", func(*Form) {}, map[string]string{}},
 		{"no consent", func(f *Form) { f.Consent = false }, map[string]string{"consent": "reg.consent.required"}},
-		{"empty name", func(f *Form) { f.Name = "  " }, map[string]string{"name": "reg.name.invalid"}},
+		{"empty name", func(f *Form) { f.Name = "  " }, map[string]string{"name": "reg.name.required"}},
+		{"name too long", func(f *Form) { f.Name = strings.Repeat("あ", 51); f.Nickname = "あ" }, map[string]string{"name": "reg.name.invalid"}},
+		{"empty child name", func(f *Form) { f.Children[0].Name = "" }, map[string]string{"child.0.name": "reg.child.name.required"}},
 		{"unknown relationship", func(f *Form) { f.Relationship = "uncle" }, map[string]string{"relationship": "reg.relationship.invalid"}},
 		{"nickname too long", func(f *Form) { f.Nickname = "あいうえおかきくけこさしすせそたちつてとな" }, map[string]string{"nickname": "reg.nickname.invalid"}},
 		{"no children", func(f *Form) { f.Children = nil }, map[string]string{"children": "reg.children.required"}},
+		{"no class", func(f *Form) { f.Children[0].ClassID = 0 }, map[string]string{"child.0.class": "reg.child.class.required"}},
 		{"class of another school", func(f *Form) { f.Children[0].ClassID = 21 }, map[string]string{"child.0.class": "reg.child.class.invalid"}},
 		{"unknown school", func(f *Form) { f.Children[0].SchoolID = 9 }, map[string]string{"child.0.school": "reg.child.school.invalid"}},
 		{"club of another school", func(f *Form) { f.Children[0].ClubIDs = []int64{999} }, map[string]string{"child.0.clubs": "reg.child.club.invalid"}},
