@@ -79,6 +79,8 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 	sim := linesim.New(linesim.Options{HTMXPath: view.HTMXPath, AllowHTTPURLs: true})
 
 	a := app.New(cfg, log)
+	// Ready only once the demo is seeded and the printed URLs work.
+	a.HoldReady()
 	a.Mounts = map[string]http.Handler{
 		"/_sim/line":  http.StripPrefix("/_sim/line", sim.Handler()),
 		"/_sim/phone": sim.PhoneHandler("/_sim/phone"),
@@ -99,6 +101,7 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	devTOTP.set(logins)
+	a.ReleaseReady()
 	printBanner(env, a, ch.LineChannelID, logins)
 	return waitAndClose(ctx, a)
 }

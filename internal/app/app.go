@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,10 @@ type App struct {
 	// before Start.
 	Mounts map[string]http.Handler
 
+	// starting holds /readyz at 503 from HoldReady until ReleaseReady (the dev mode
+	// seeding its demo data), so "ready" means the printed URLs work.
+	starting atomic.Bool
+
 	pool          *pgxpool.Pool
 	services      *Services
 	metrics       *web.Metrics
@@ -44,6 +49,27 @@ type App struct {
 	errc          chan error
 	inboxHub      *inbox.Hub
 	stopListen    context.CancelFunc
+}
+
+// HoldReady makes /readyz answer 503 until ReleaseReady, for work that must finish
+// before the app is ready although it serves (call before Start).
+func (a *App) HoldReady() { a.starting.Store(true) }
+
+// ReleaseReady ends HoldReady.
+func (a *App) ReleaseReady() { a.starting.Store(false) }
+
+// heldReadiness is not ready while held, else asks next.
+type heldReadiness struct {
+	held *atomic.Bool
+	next web.ReadyChecker
+}
+
+// Ready implements web.ReadyChecker.
+func (h heldReadiness) Ready(ctx context.Context) error {
+	if h.held.Load() {
+		return errors.New("app: still starting")
+	}
+	return h.next.Ready(ctx)
 }
 
 // New returns an App for cfg. Nothing is opened until Start.
@@ -100,7 +126,7 @@ func (a *App) Start(ctx context.Context) error {
 	srv := &web.Server{
 		Log:            a.log,
 		Catalog:        a.services.Catalog,
-		Ready:          postgres.Readiness{Pool: pool},
+		Ready:          heldReadiness{held: &a.starting, next: postgres.Readiness{Pool: pool}},
 		Unreachable:    postgres.Unreachable,
 		LINE:           a.services.LINE,
 		Metrics:        a.metrics,

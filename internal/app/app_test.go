@@ -17,8 +17,10 @@ import (
 
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/logging"
 	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 	"github.com/renraku/renraku/internal/vault/vaulttest"
 )
@@ -366,6 +368,53 @@ func TestNotFoundUnderEveryPrefix(t *testing.T) {
 			if r.status != http.StatusNotFound || !strings.Contains(r.body, "ページが見つかりません") {
 				t.Errorf("%s, GET %s: %d %q", c.name, path, r.status, text(r))
 			}
+		}
+	}
+}
+
+// TestHeldReadiness: while the app holds readiness (the dev mode seeding its demo),
+// /readyz answers 503 although the app serves; released, it answers 200.
+func TestHeldReadiness(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{DatabaseURL: pgtest.NewDBURL(t), Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	keyset, key := vaulttest.Keyset(t)
+	cfg.KeysetFile, cfg.MasterKey = keyset, key
+	a := app.New(cfg, logging.New(io.Discard, slog.LevelInfo))
+	a.HoldReady()
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close(context.Background()) })
+	if resp, _ := get(t, a.URL()+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("held: /readyz %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, a.URL()+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("held: /healthz %d", resp.StatusCode)
+	}
+	a.ReleaseReady()
+	if resp, _ := get(t, a.URL()+"/readyz"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("released: /readyz %d", resp.StatusCode)
+	}
+}
+
+// TestDemoSeedResumesAfterInterruption: a first `make run` stopped while it seeded the
+// demo left an administrator without a password, and every later start failed
+// ("demo: enrol … staff.password.wrong"). Seeding again now finishes the account.
+func TestDemoSeedResumesAfterInterruption(t *testing.T) {
+	t.Parallel()
+	w, _ := startDemoWorld(t)
+	ctx := context.Background()
+	// The state an interruption leaves: the account made, its link never used.
+	if _, err := pgtest.Owner(t, w.app.Pool()).Exec(ctx, `UPDATE staff SET password_hash = NULL, totp_secret_enc = NULL, recovery_hashes = '{}'`); err != nil {
+		t.Fatal(err)
+	}
+	logins, err := demo.SeedStaff(ctx, w.app.Services())
+	if err != nil {
+		t.Fatalf("seeding again after an interruption: %v", err)
+	}
+	for _, l := range logins {
+		if _, err := w.app.Services().Staff.PasswordSignIn(ctx, l.Login, demo.Password, staff.Client{}); err != nil {
+			t.Errorf("%s cannot sign in after the resumed seed: %v", l.Login, err)
 		}
 	}
 }

@@ -201,17 +201,26 @@ func dutyWord(d authz.Duty) string {
 func ensureStaff(ctx context.Context, s *app.Services, in staff.NewStaff) (Login, error) {
 	l := Login{Login: in.Login, Role: in.Role}
 	acc, err := s.Staff.FindByLogin(ctx, in.Login)
-	if apperr.KindOf(err) == apperr.NotFound {
-		inv, err := s.Staff.Bootstrap(ctx, in)
-		if err != nil {
+	var inv staff.Invite
+	switch {
+	case apperr.KindOf(err) == apperr.NotFound:
+		if inv, err = s.Staff.Bootstrap(ctx, in); err != nil {
 			return l, fmt.Errorf("demo: create %s: %w", in.Login, err)
 		}
+		acc = inv.Staff
+	case err != nil:
+		return l, fmt.Errorf("demo: %w", err)
+	case !acc.PasswordSet:
+		// An earlier start was stopped between creating the account and setting its
+		// password: carry on from there.
+		if inv, err = s.Staff.BootstrapLink(ctx, acc.ID); err != nil {
+			return l, fmt.Errorf("demo: link %s: %w", in.Login, err)
+		}
+	}
+	if inv.Token != "" {
 		if _, err := s.Staff.SetPasswordFromLink(ctx, inv.Token, Password, Password, staff.Client{}); err != nil {
 			return l, fmt.Errorf("demo: password %s: %w", in.Login, err)
 		}
-		acc = inv.Staff
-	} else if err != nil {
-		return l, fmt.Errorf("demo: %w", err)
 	}
 	if in.Role == authz.Teacher {
 		return l, nil

@@ -80,6 +80,29 @@ func (s *Service) Bootstrap(ctx context.Context, in NewStaff) (Invite, error) {
 	return s.create(ctx, audit.OperatorActor, in)
 }
 
+// BootstrapLink issues a new one-time link from the server's command line for an
+// account that has never set its password (one whose first link was lost, or whose
+// creation was interrupted before the link was used). An account with a password is
+// left alone: resetting one is the administrators' ResetLink.
+func (s *Service) BootstrapLink(ctx context.Context, staffID int64) (Invite, error) {
+	var inv Invite
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+		if err != nil {
+			return err
+		}
+		if st.PasswordSet {
+			return apperr.E(apperr.Conflict, "staff.link.password_set", errors.New("the account has a password"))
+		}
+		if inv, err = s.issueLink(ctx, tx, st); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.OperatorActor, Action: "staff.link_issue",
+			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
+	})
+	return inv, err
+}
+
 func (s *Service) create(ctx context.Context, actor audit.Actor, in NewStaff) (Invite, error) {
 	var inv Invite
 	err := s.tx(ctx, func(tx pgx.Tx) error {

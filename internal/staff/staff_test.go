@@ -313,3 +313,25 @@ func TestNewLinkEndsSessions(t *testing.T) {
 		t.Fatalf("audit rows = %d, %v", n, err)
 	}
 }
+
+// TestBootstrapLink: the command line may issue a new link only for an account that
+// never set its password; one with a password is the administrators' to reset.
+func TestBootstrapLink(t *testing.T) {
+	t.Parallel()
+	w := stafftest.New(t)
+	ctx := context.Background()
+	inv, err := w.Staff.Bootstrap(ctx, staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "lost.link", Name: "紛失 先生"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.Staff.BootstrapLink(ctx, inv.Staff.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Staff.SetPasswordFromLink(ctx, again.Token, stafftest.Password, stafftest.Password, client); err != nil {
+		t.Fatalf("the new link: %v", err)
+	}
+	if _, err := w.Staff.BootstrapLink(ctx, inv.Staff.ID); apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("a link for an account with a password: %v", err)
+	}
+}
