@@ -173,6 +173,14 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 	if got := strings.Join(strings.Fields(list.doc.Find(`[data-testid="absence-table"] tbody`).Text()), " "); !strings.Contains(got, "井上 二郎") || !strings.Contains(got, "10:30") {
 		t.Fatalf("today's list: %q", got)
 	}
+	// Tomorrow's report is not acknowledged yet, and its temperature has its unit.
+	list = teacher.get("/staff/absences?class=" + itoa(class11) + "&date=" + tomorrow)
+	if got := list.doc.Find(`[data-testid="absence-status"]`).First().Text(); !strings.Contains(got, "未確認") {
+		t.Errorf("before acknowledging: %q", got)
+	}
+	if got := list.doc.Find(`[data-testid="absence-table"] tbody`).Text(); !strings.Contains(got, "38.2℃") {
+		t.Errorf("temperature without its unit: %q", strings.Join(strings.Fields(got), " "))
+	}
 	// The teacher acknowledges tomorrow's; parent 1 is told (the school chose so).
 	if r := teacher.post("/staff/absences/acknowledge", url.Values{"class": {itoa(class11)}, "date": {tomorrow}}); r.status != http.StatusSeeOther {
 		t.Fatalf("acknowledge: %d", r.status)

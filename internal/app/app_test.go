@@ -89,7 +89,7 @@ func TestLandingPageEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d", resp.StatusCode)
 	}
-	for _, want := range []string{"学校と保護者の連絡を、LINEで安全に。", "教職員ログイン", `lang="ja"`} {
+	for _, want := range []string{"学校と保護者の連絡を、LINEで安全に。", "教職員サインイン", `lang="ja"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -141,11 +141,11 @@ func TestLanguageSwitch(t *testing.T) {
 		header []string
 		want   string
 	}{
-		{"default japanese", "/", nil, "教職員ログイン"},
+		{"default japanese", "/", nil, "教職員サインイン"},
 		{"accept-language english", "/", []string{"Accept-Language", "en-US,en;q=0.8"}, "Staff sign-in"},
 		{"explicit english", "/?lang=en", nil, "Staff sign-in"},
-		{"cookie japanese beats header", "/", []string{"Accept-Language", "en", "Cookie", "lang=ja"}, "教職員ログイン"},
-		{"unsupported language", "/?lang=xx", []string{"Accept-Language", "ko"}, "教職員ログイン"},
+		{"cookie japanese beats header", "/", []string{"Accept-Language", "en", "Cookie", "lang=ja"}, "教職員サインイン"},
+		{"unsupported language", "/?lang=xx", []string{"Accept-Language", "ko"}, "教職員サインイン"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,7 @@ func TestLocalizerChoice(t *testing.T) {
 func TestTranslate(t *testing.T) {
 	t.Parallel()
 	c := catalog(t)
-	if got := c.Localizer("ja").T("landing.staff.login"); got != "教職員ログイン" {
+	if got := c.Localizer("ja").T("landing.staff.login"); got != "教職員サインイン" {
 		t.Errorf("ja = %q", got)
 	}
 	if got := c.Localizer("en").T("landing.staff.login"); got != "Staff sign-in" {
