@@ -167,7 +167,11 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	}
 
 	// The real run deletes exactly what the dry run counted.
-	if r := admin.post("/admin/board/retention/run", nil); r.status != http.StatusOK || !strings.Contains(text(r), "8件を消去しました") {
+	if r := admin.post("/admin/board/retention/run", nil); r.status != http.StatusSeeOther || r.location != "/admin/board/retention" {
+		t.Fatalf("run now: %d → %q", r.status, r.location)
+	}
+	// The result is the page's notice, once; the page is not nested in itself.
+	if r := admin.get("/admin/board/retention"); r.status != http.StatusOK || !strings.Contains(text(r), "8件を消去しました") || r.doc.Find("header").Length() != 1 {
 		t.Fatalf("run: %d %s", r.status, text(r))
 	}
 	after := counts()

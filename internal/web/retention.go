@@ -93,14 +93,10 @@ func (s *Server) runRetention(w http.ResponseWriter, r *http.Request) {
 	for _, it := range items {
 		n += it.Count
 	}
-	p, err := s.Retention.Policy(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f := view.Form{Values: map[string]string{"message_days": strconv.Itoa(p.MessageDays), "absence_days": strconv.Itoa(p.AbsenceDays),
-		"announcement_days": strconv.Itoa(p.AnnouncementDays), "delete_on_leave": onOff(p.DeleteOnLeave), "single_year": onOff(p.SingleYear)}}
-	s.showRetention(w, r, f, localizer(r).T("retention.ran", map[string]any{"Count": n}), http.StatusOK)
+	// Post/redirect/get: the page shows the result as its notice (an htmx button
+	// follows the redirect instead of nesting the page in itself).
+	s.flashCount(r, "retention.ran", n)
+	seeOther(w, r, "/admin/board/retention")
 }
 
 func (s *Server) retentionCertificate(w http.ResponseWriter, r *http.Request) {
