@@ -381,3 +381,29 @@ func classCodes(t *testing.T, w *lineWorld, schoolID int64) map[int64]string {
 	}
 	return out
 }
+
+// TestSchoolSitesFromTheMenu: 「学校ウェブサイト」 answers with the address the school set
+// in the console, and 「部活動サイト」, which it has not set, says so rather than that the
+// feature is being prepared.
+func TestSchoolSitesFromTheMenu(t *testing.T) {
+	t.Parallel()
+	w, _ := startDemoWorld(t)
+	ctx := context.Background()
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	u, _ := registeredParent(t, w, "中村 由紀", "中村 蒼", classCodes(t, w, sakuraID)[class11])
+	if _, err := w.app.Pool().Exec(ctx, `UPDATE school SET website_url = 'https://sakura.example.jp/', club_site_url = '' WHERE id = $1`, sakuraID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ data, want string }{
+		{"menu.website", demo.Schools[0].Name + "のウェブサイト：https://sakura.example.jp/"},
+		{"menu.clubs", demo.Schools[0].Name + "は、部活動サイトのアドレスをまだ登録していません。"},
+	} {
+		if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData(tc.data, ""), nil); err != nil {
+			t.Fatal(err)
+		}
+		items := waitBotText(t, w, u.ID, tc.want, 1)
+		if strings.Contains(items[len(items)-1].Text, "準備中") {
+			t.Errorf("%s: %q", tc.data, items[len(items)-1].Text)
+		}
+	}
+}

@@ -30,6 +30,17 @@ const (
 
 func guardianAD(id int64, col string) vault.AD { return vault.NewADForID("guardian", col, id) }
 
+// FindSchoolSites lists the schools a channel serves with their web addresses.
+func (s *RegistrationStore) FindSchoolSites(ctx context.Context, db pgx.Tx, channelID int64) ([]registration.SchoolSite, error) {
+	rows, _ := db.Query(ctx, `SELECT id, name, COALESCE(website_url, ''), COALESCE(club_site_url, '') FROM school
+		WHERE line_channel_id = $1 ORDER BY school_type, name`, channelID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (registration.SchoolSite, error) {
+		var x registration.SchoolSite
+		return x, r.Scan(&x.ID, &x.Name, &x.Website, &x.ClubSite)
+	})
+	return out, classify(err, "school sites")
+}
+
 // FindChoices lists the schools a channel serves with their current year's classes and
 // clubs.
 func (s *RegistrationStore) FindChoices(ctx context.Context, db pgx.Tx, channelID int64) (registration.Choices, error) {

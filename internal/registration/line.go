@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,52 @@ func (s *Service) Register(l *line.Service) {
 	l.HandlePostback("menu.register", s.onRegister)
 	l.HandlePostback("menu.profile", s.onProfile)
 	l.HandlePostback(PostbackDispute, s.onDispute)
+	l.HandlePostback("menu.website", s.onSites("website"))
+	l.HandlePostback("menu.clubs", s.onSites("clubs"))
+}
+
+// onSites answers 「学校ウェブサイト」 (kind "website") and 「部活動サイト」 ("clubs") with
+// the addresses the schools set in the console: of the parent's children's schools
+// once registered, else of every school the channel serves. A school that has set none
+// is named with a note that it has not registered one.
+func (s *Service) onSites(kind string) line.Handler {
+	return func(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+		if in.Friend == nil {
+			return nil
+		}
+		sites, err := s.Store.FindSchoolSites(ctx, tx, in.Friend.ChannelID)
+		if err != nil {
+			return err
+		}
+		lang := in.Friend.Language
+		if g, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); err == nil {
+			lang = g.Language
+			mine := map[int64]bool{}
+			for _, c := range g.Children {
+				mine[c.SchoolID] = true
+			}
+			sites = slices.DeleteFunc(sites, func(x SchoolSite) bool { return !mine[x.ID] })
+		} else if apperr.KindOf(err) != apperr.NotFound {
+			return err
+		}
+		site := s.T(lang, "reg.line.sites."+kind, nil)
+		var lines []string
+		for _, x := range sites {
+			url := x.Website
+			if kind == "clubs" {
+				url = x.ClubSite
+			}
+			if url == "" {
+				lines = append(lines, s.T(lang, "reg.line.sites.none", map[string]any{"School": x.Name, "Site": site}))
+			} else {
+				lines = append(lines, s.T(lang, "reg.line.sites.one", map[string]any{"School": x.Name, "Site": site, "URL": url}))
+			}
+		}
+		if len(lines) == 0 {
+			lines = []string{s.T(lang, "reg.line.sites.no_school", map[string]any{"Site": site})}
+		}
+		return s.reply(ctx, tx, in, line.Message{Text: strings.Join(lines, "\n")})
+	}
 }
 
 func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {

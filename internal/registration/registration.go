@@ -107,6 +107,15 @@ type SchoolChoice struct {
 	Clubs   []Option
 }
 
+// SchoolSite is a school's public web addresses, as administrators set them in the
+// console ("" when not set).
+type SchoolSite struct {
+	ID       int64
+	Name     string
+	Website  string
+	ClubSite string
+}
+
 // Option is a class or club to choose.
 type Option struct {
 	ID    int64
@@ -232,6 +241,8 @@ func itoa(n int) string {
 // Store is the persistence registration needs.
 type Store interface {
 	FindChoices(ctx context.Context, db pgx.Tx, channelID int64) (Choices, error)
+	// FindSchoolSites lists the schools a channel serves with their web addresses.
+	FindSchoolSites(ctx context.Context, db pgx.Tx, channelID int64) ([]SchoolSite, error)
 	FindGuardianByFriend(ctx context.Context, db pgx.Tx, friendID int64) (Guardian, error)
 	SaveGuardian(ctx context.Context, db pgx.Tx, g *Guardian) error
 	DeleteGuardian(ctx context.Context, db pgx.Tx, id int64) error
