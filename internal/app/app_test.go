@@ -418,3 +418,30 @@ func TestDemoSeedResumesAfterInterruption(t *testing.T) {
 		}
 	}
 }
+
+// TestClubAbsencesLinkOnlyForThoseWhoCanUseIt: 部活動の欠席・早退 is linked from the home
+// page of advisors and school administrators only, and the link works for each: an
+// advisor sees their club, an administrator chooses among the school's clubs.
+func TestClubAbsencesLinkOnlyForThoseWhoCanUseIt(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+	for _, tc := range []struct {
+		login string
+		link  bool
+	}{{"advisor.a", true}, {"admin.a", true}, {"homeroom.a11", false}, {"teacher.a", false}, {"board.admin", false}} {
+		c := newStaffClient(t, a.URL())
+		c.signIn(tc.login, stafftest.Password)
+		home := c.get("/staff/")
+		if got := home.doc.Find(`[data-testid="to-club-absences"]`).Length() == 1; got != tc.link {
+			t.Errorf("%s: link shown %v, want %v", tc.login, got, tc.link)
+		}
+		if !tc.link {
+			continue
+		}
+		page := c.get("/staff/absences/club")
+		if page.status != http.StatusOK || !strings.Contains(page.body, w.ClubA.Name) {
+			t.Errorf("%s: club absences %d %s", tc.login, page.status, text(page))
+		}
+	}
+}

@@ -180,7 +180,9 @@ func matrix() map[string]matrixRow {
 		}},
 		"GET /staff/absences/export": {want: classA11Decide(), query: func(ids map[string]string) string { return "?class=" + ids["classA11"] + "&date=" + ids["today"] }},
 		"GET /staff/absences/stats":  {want: adminsOnly()},
-		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: notFound, adminB: notFound,
+		// Advisors see their club; school administrators choose among their school's
+		// clubs (school B's administrator sees only school B's).
+		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: ok, adminB: ok,
 			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
 		"GET /p/handouts/{token}":                                      {want: everyone(public)},
 		"GET /p/handouts/{token}/a/{announcementID}":                   {want: everyone(public)},

@@ -426,9 +426,21 @@ func (s *Server) clubAbsences(w http.ResponseWriter, r *http.Request) {
 	a := authz.ActorFrom(r.Context())
 	q := r.URL.Query()
 	c := view.ClubAbsences{Club: q.Get("club")}
-	for _, x := range me.Assignments {
-		if x.Year == a.Year && x.Duty == authz.Advisor {
-			c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(x.ClubID, 10), Label: x.Target})
+	if a.Role == authz.SchoolAdmin {
+		// Administrators choose any club of their school.
+		st, err := s.Schools.Structure(r.Context(), a.SchoolID, 0)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, k := range st.Clubs {
+			c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(k.ID, 10), Label: k.Name})
+		}
+	} else {
+		for _, x := range me.Assignments {
+			if x.Year == a.Year && x.Duty == authz.Advisor {
+				c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(x.ClubID, 10), Label: x.Target})
+			}
 		}
 	}
 	if c.Club == "" && len(c.Clubs) > 0 {

@@ -28,7 +28,8 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := localizer(r)
-	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(a.Role)), Year: a.Year, Admin: a.IsAdmin()}
+	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(a.Role)), Year: a.Year, Admin: a.IsAdmin(),
+		ClubAbsences: a.Role == authz.SchoolAdmin}
 	if a.SchoolID != 0 {
 		sc, err := s.Schools.Get(ctx, a.SchoolID)
 		if err != nil {
@@ -42,6 +43,9 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 	for _, x := range me.Assignments {
 		if x.Year != a.Year {
 			continue
+		}
+		if x.Duty == authz.Advisor {
+			h.ClubAbsences = true
 		}
 		d := view.Duty{Label: dutyLabel(r, x)}
 		if x.ClassID != 0 {
