@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/app"
@@ -442,6 +443,40 @@ func TestClubAbsencesLinkOnlyForThoseWhoCanUseIt(t *testing.T) {
 		page := c.get("/staff/absences/club")
 		if page.status != http.StatusOK || !strings.Contains(page.body, w.ClubA.Name) {
 			t.Errorf("%s: club absences %d %s", tc.login, page.status, text(page))
+		}
+	}
+}
+
+// TestEveryHomeLinkWorks: every link on each person's home page answers without an
+// error, and a board administrator's home is about the board's schools (no school
+// year, no class lists, a link to each school's console page).
+func TestEveryHomeLinkWorks(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+	for _, login := range []string{"board.admin", "admin.a", "homeroom.a11", "advisor.a", "teacher.a"} {
+		c := newStaffClient(t, a.URL())
+		c.signIn(login, stafftest.Password)
+		home := c.get("/staff/")
+		if home.status != http.StatusOK {
+			t.Fatalf("%s: home %d", login, home.status)
+		}
+		home.doc.Find(`main a[href^="/"]`).Each(func(_ int, s *goquery.Selection) {
+			href, _ := s.Attr("href")
+			if r := c.get(href); r.status >= 400 {
+				t.Errorf("%s: the home page's link %s (%q) answers %d", login, href, strings.TrimSpace(s.Text()), r.status)
+			}
+		})
+		if login != "board.admin" {
+			continue
+		}
+		if got := text(home); strings.Contains(got, "0年度") || strings.Contains(got, "学校の管理者に確認") {
+			t.Errorf("board home reads as a teacher's: %s", got)
+		}
+		for _, sc := range []string{w.SchoolA.Name, w.SchoolB.Name} {
+			if home.doc.Find(`[data-testid="board-schools"] a:contains("`+sc+`")`).Length() != 1 {
+				t.Errorf("board home lacks a link to %s", sc)
+			}
 		}
 	}
 }

@@ -29,7 +29,7 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := localizer(r)
 	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(a.Role)), Year: a.Year, Admin: a.IsAdmin(),
-		ClubAbsences: a.Role == authz.SchoolAdmin}
+		ClubAbsences: a.Role == authz.SchoolAdmin, ClassLists: a.Role == authz.SchoolAdmin}
 	if a.SchoolID != 0 {
 		sc, err := s.Schools.Get(ctx, a.SchoolID)
 		if err != nil {
@@ -38,7 +38,16 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		}
 		h.School = sc.Name
 	} else {
-		h.School = loc.T("role.board_admin")
+		// A board administrator's home is about the board's schools.
+		h.Board = true
+		schools, err := s.Schools.Schools(ctx)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, sc := range schools {
+			h.Schools = append(h.Schools, view.Duty{Label: sc.Name, Href: "/admin/schools/" + strconv.FormatInt(sc.ID, 10)})
+		}
 	}
 	for _, x := range me.Assignments {
 		if x.Year != a.Year {
@@ -49,6 +58,7 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		}
 		d := view.Duty{Label: dutyLabel(r, x)}
 		if x.ClassID != 0 {
+			h.ClassLists = true
 			d.Href = "/staff/classes/" + strconv.FormatInt(x.ClassID, 10)
 		}
 		h.Duties = append(h.Duties, d)
