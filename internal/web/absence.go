@@ -109,7 +109,6 @@ func (s *Server) absencePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	token := chi.URLParam(r, "token")
 	f := formOf(r, "child", "kind", "from", "to", "reason", "disease", "temperature", "note", "time", "key")
 	f.Values["symptoms"] = strings.Join(r.PostForm["symptoms"], " ")
@@ -261,7 +260,6 @@ func (s *Server) absenceRows(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) absenceAcknowledge(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	classID, err := strconv.ParseInt(r.PostFormValue("class"), 10, 64)
 	if err != nil {
 		s.fail(w, r, apperr.E(apperr.NotFound, "error.not_found.title", err))

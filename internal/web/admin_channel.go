@@ -51,7 +51,6 @@ func (s *Server) showChannel(w http.ResponseWriter, r *http.Request, f view.Form
 }
 
 func (s *Server) saveChannel(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	sc, _, err := s.schoolHead(r, view.TabChannel)
 	if err != nil {
 		s.fail(w, r, err)

@@ -67,7 +67,6 @@ func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxCSVBytes+64<<10)
 	v, err := s.rosterView(r, id)
 	if err != nil {
 		s.fail(w, r, err)

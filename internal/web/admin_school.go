@@ -49,7 +49,6 @@ func (s *Server) showSchools(w http.ResponseWriter, r *http.Request, f view.Form
 }
 
 func (s *Server) createSchool(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	f := formOf(r, "name", "type", "district")
 	sc, err := s.Schools.Create(r.Context(), school.School{Name: f.V("name"), Type: f.V("type"), District: f.V("district")})
 	if err != nil {
@@ -117,7 +116,6 @@ func (s *Server) schoolSettingsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "schoolID")
 	if err != nil {
 		s.fail(w, r, err)
@@ -152,7 +150,6 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) saveBoardSettings(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	f := formOf(r, "handout_mb")
 	mb, err := strconv.Atoi(f.V("handout_mb"))
 	if err != nil {

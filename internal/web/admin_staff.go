@@ -51,7 +51,6 @@ func (s *Server) showSchoolStaff(w http.ResponseWriter, r *http.Request, f view.
 }
 
 func (s *Server) createSchoolStaff(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	sc, _, err := s.schoolHead(r, view.TabStaff)
 	if err != nil {
 		s.fail(w, r, err)
@@ -105,7 +104,6 @@ func (s *Server) showBoardStaff(w http.ResponseWriter, r *http.Request, f view.F
 }
 
 func (s *Server) createBoardStaff(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	a := authz.ActorFrom(r.Context())
 	f := formOf(r, "name", "login")
 	f.Values["role"] = string(authz.BoardAdmin)
@@ -175,7 +173,6 @@ func (s *Server) showStaffDetail(w http.ResponseWriter, r *http.Request, f view.
 func staffURL(id int64) string { return "/admin/staff/" + strconv.FormatInt(id, 10) }
 
 func (s *Server) assign(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "staffID")
 	if err != nil {
 		s.fail(w, r, err)

@@ -51,7 +51,6 @@ func structureURL(schoolID int64, year int) string {
 }
 
 func (s *Server) createClass(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "schoolID")
 	if err != nil {
 		s.fail(w, r, err)
@@ -89,7 +88,6 @@ func (s *Server) deleteClass(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createClub(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "schoolID")
 	if err != nil {
 		s.fail(w, r, err)

@@ -273,7 +273,6 @@ func sizeLabel(n int) string {
 // announcementAction runs send, cancel or retry and returns to the announcement.
 func (s *Server) announcementAction(do func(r *http.Request, id int64) error, flash string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limitForm(w, r)
 		id, err := idParam(r, "announcementID")
 		if err != nil {
 			s.fail(w, r, err)

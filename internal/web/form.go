@@ -12,7 +12,7 @@ import (
 	"github.com/renraku/renraku/web/view"
 )
 
-// maxFormBytes bounds ordinary form posts; CSV uploads have their own limit.
+// maxFormBytes bounds every request body but those of the routes in largeBodies.
 const maxFormBytes = 64 << 10
 
 // formOf reads the named fields of a posted form, trimmed and without invisible
@@ -67,11 +67,6 @@ func idParam(r *http.Request, name string) (int64, error) {
 		return 0, apperr.E(apperr.NotFound, "error.not_found.title", nil)
 	}
 	return n, nil
-}
-
-// limitForm caps the request body before a form is parsed.
-func limitForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 }
 
 // seeOther redirects after a successful post (post/redirect/get), or tells htmx to.

@@ -29,7 +29,6 @@ func conversationWho(c inbox.Conversation) string {
 // address (browser history, proxies, logs).
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		limitForm(w, r)
 	}
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, r, apperr.E(apperr.Invalid, "inbox.filter.invalid", err))
@@ -162,7 +161,6 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "conversationID")
 	if err != nil {
 		s.fail(w, r, err)
@@ -259,7 +257,6 @@ func (s *Server) inboxImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) note(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "conversationID")
 	if err != nil {
 		s.fail(w, r, err)
@@ -278,7 +275,6 @@ func (s *Server) note(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handOver(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "conversationID")
 	if err != nil {
 		s.fail(w, r, err)
@@ -317,7 +313,6 @@ func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, f view.Form,
 }
 
 func (s *Server) addCanned(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	f := formOf(r, "title", "body")
 	if err := s.Inbox.AddCanned(r.Context(), f.V("title"), f.V("body"), r.PostFormValue("school") == "on"); err != nil {
 		if !formFailed(r, &f, err) {

@@ -177,7 +177,6 @@ func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 
 func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		token := chi.URLParam(r, "token")
 		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
 		if err != nil {
@@ -246,7 +245,6 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 }
 
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	token := chi.URLParam(r, "token")
 	pg, err := s.Registration.Open(r.Context(), registration.PurposeUpdate, token, browserOf(r))
 	if err != nil {
@@ -303,7 +301,6 @@ func (s *Server) parentPage(w http.ResponseWriter, r *http.Request, titleID, pur
 
 func (s *Server) verifyLIFF(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		v, err := s.Registration.VerifyLIFF(r.Context(), purpose, chi.URLParam(r, "token"), r.PostFormValue("id_token"))
 		if err != nil {
 			s.fail(w, r, err)

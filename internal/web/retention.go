@@ -64,7 +64,6 @@ func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Fo
 }
 
 func (s *Server) saveRetention(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	f := formOf(r, "message_days", "absence_days", "announcement_days", "delete_on_leave", "single_year")
 	p := retention.Policy{DeleteOnLeave: f.V("delete_on_leave") == "on", SingleYear: f.V("single_year") == "on"}
 	p.MessageDays, _ = strconv.Atoi(f.V("message_days"))
@@ -83,7 +82,6 @@ func (s *Server) saveRetention(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) runRetention(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	items, err := s.Retention.RunNow(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

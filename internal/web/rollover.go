@@ -70,7 +70,6 @@ func rolloverURL(schoolID int64) string { return schoolURL(schoolID, "/rollover"
 // the page; a refusal shows the page with the reason.
 func (s *Server) rolloverAction(do func(r *http.Request, schoolID int64) error, done string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limitForm(w, r)
 		id, err := idParam(r, "schoolID")
 		if err != nil {
 			s.fail(w, r, err)
@@ -106,7 +105,6 @@ func (s *Server) rolloverSwitch(r *http.Request, id int64) error {
 }
 
 func (s *Server) rolloverPlan(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, err := idParam(r, "schoolID")
 	if err != nil {
 		s.fail(w, r, err)
@@ -176,7 +174,6 @@ func (s *Server) rolloverParentPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rolloverParentSubmit(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	token := chi.URLParam(r, "token")
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, r, err)

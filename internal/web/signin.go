@@ -22,7 +22,6 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	f := formOf(r, "login")
 	next := safeNext(r.PostFormValue("next"))
 	res, err := s.Staff.PasswordSignIn(r.Context(), r.PostFormValue("login"), r.PostFormValue("password"), s.clientOf(r))
@@ -76,7 +75,6 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) code(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id := s.pendingStaff(r, staff.StageSecondFactor)
 	if id == 0 {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
@@ -133,7 +131,6 @@ func (s *Server) showEnrol(w http.ResponseWriter, r *http.Request, id int64, req
 }
 
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	id, required := s.enrolStaff(r)
 	if id == 0 {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
@@ -187,7 +184,6 @@ func (s *Server) welcomePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) welcome(w http.ResponseWriter, r *http.Request) {
-	limitForm(w, r)
 	token := chi.URLParam(r, "token")
 	_, err := s.Staff.SetPasswordFromLink(r.Context(), token, r.PostFormValue("password"), r.PostFormValue("confirm"), s.clientOf(r))
 	if err != nil {

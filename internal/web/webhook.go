@@ -9,7 +9,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/line"
 )
 
 // WebhookIngester stores LINE webhook requests (line.Service satisfies it).
@@ -20,7 +19,8 @@ type WebhookIngester interface {
 // lineWebhook answers LINE: 200 only after the events are stored; 400, 401, 404 or 413
 // with nothing stored. The body is never logged.
 func (s *Server) lineWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, line.MaxWebhookBody))
+	// limitBodies caps the body at line.MaxWebhookBody.
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
