@@ -18,13 +18,9 @@ import (
 // and the class page shows the nickname and the child isolated in <bdi>.
 func TestRegistrationDropsBidiControls(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
+	w, logins := startDemoWorld(t)
 	s := w.app.Services()
 	ctx := context.Background()
-	logins, err := demo.SeedStaff(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
 	sakura, _ := s.Schools.Get(kocho, sakuraID)
