@@ -168,7 +168,10 @@ func New(opts Options) *Sim {
 		s.opts.RateLimits = map[string]RateLimit{}
 	}
 	if s.http == nil {
-		s.http = &http.Client{Timeout: 10 * time.Second}
+		// A transport of its own: httptest servers closing elsewhere in the process
+		// close http.DefaultTransport's idle connections, which broke a webhook in
+		// flight ("CloseIdleConnections called").
+		s.http = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if s.opts.ReplyTokenTTL <= 0 {
 		s.opts.ReplyTokenTTL = time.Minute
