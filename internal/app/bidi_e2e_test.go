@@ -82,9 +82,13 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 		href, _ = r.doc.Find(`[data-testid="conversation"] a`).Attr("href")
 		return href != ""
 	})
-	thread := tannin.get(href)
+	// The conversation exists from the parent's choice; wait for the message in it.
 	var bodies []string
-	thread.doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
+	waitPage(t, tannin, href, func(r response) bool {
+		bodies = nil
+		r.doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
+		return len(bodies) > 0
+	})
 	if !contains(bodies, "明日は休みます") {
 		t.Errorf("thread bodies %+q, want 明日は休みます isolated and without controls", bodies)
 	}
