@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,43 @@ func TestPushRetryDeliversOnce(t *testing.T) {
 	_ = w.app.Pool().QueryRow(ctx, `SELECT attempts FROM line_outbound WHERE purpose = 'test'`).Scan(&attempts)
 	if attempts != 3 {
 		t.Errorf("attempts = %d, want 3 (429, lost answer, 409)", attempts)
+	}
+}
+
+// A reply LINE took but whose answer was lost (a 500 after acceptance) is not sent
+// again as a push: the retry finds the token used within its lifetime, which only the
+// lost attempt can have done, and records the message as delivered.
+func TestLostReplyAnswerDeliversOnce(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	u := w.newParent(t, "松本")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+
+	w.sim.FailNextAfterAccept(linesim.EndpointReply, 1, http.StatusInternalServerError)
+	if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "こんにちは"); err != nil {
+		t.Fatal(err)
+	}
+	// Waits for the answer to leave the queue (zero once it has).
+	waitRows(t, w, `SELECT 1 - count(*) FROM line_outbound WHERE purpose = 'reply' AND state <> 'queued'`)
+	var state, method, lastErr string
+	var attempts int
+	if err := w.app.Pool().QueryRow(context.Background(), `SELECT state, method, attempts, last_error FROM line_outbound WHERE purpose = 'reply'`).Scan(&state, &method, &attempts, &lastErr); err != nil {
+		t.Fatal(err)
+	}
+	if state != line.StateSent || method != "reply" || attempts != 2 {
+		t.Errorf("outbound %s/%s after %d attempts (%s), want sent/reply after 2", state, method, attempts, lastErr)
+	}
+	n := 0
+	for _, it := range w.sim.Chat(w.ch.LineChannelID, u.ID) {
+		if strings.Contains(it.Text, "メニューからご利用ください") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("answer delivered %d times, want once", n)
 	}
 }
 

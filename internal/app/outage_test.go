@@ -238,6 +238,11 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		if n != storedPerUser[u.ID] {
 			t.Errorf("%s: %d answers in LINE for %d stored events", u.DisplayName, n, storedPerUser[u.ID])
+			logChat(t, w.sim.Chat(ch, u.ID))
+			logOddOutbound(t, w)
+			if f := os.Getenv("RENRAKU_OUTAGE_LOG"); f != "" {
+				_ = os.WriteFile(f, w.logs.Bytes(), 0o600)
+			}
 		}
 	}
 	for id, s := range events {
@@ -375,4 +380,38 @@ func openInboxStream(t *testing.T, c *staffClient) <-chan struct{} {
 		}
 	}()
 	return got
+}
+
+// logChat logs the times and kinds of the bot's answers in a chat, for a failure's
+// diagnosis (the texts are the test's own).
+func logChat(t *testing.T, items []linesim.ChatItem) {
+	t.Helper()
+	for _, it := range items {
+		t.Logf("chat %s from=%v reply=%v %q", it.Time.Format("15:04:05.000"), it.From, it.ReplyToken != "", it.Text)
+	}
+}
+
+// logOddOutbound logs the outbound rows that took more than one attempt or went out
+// as a push, for a failure's diagnosis.
+func logOddOutbound(t *testing.T, w *lineWorld) {
+	t.Helper()
+	rows, err := w.app.Pool().Query(context.Background(), `SELECT id, friend_id, state, method, attempts, last_error, created_at, sent_at, reply_deadline
+		FROM line_outbound WHERE attempts > 1 OR method = 'push' ORDER BY id`)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, friend int64
+		var state, method, lastErr string
+		var attempts int
+		var created time.Time
+		var sent, deadline *time.Time
+		if err := rows.Scan(&id, &friend, &state, &method, &attempts, &lastErr, &created, &sent, &deadline); err != nil {
+			t.Log(err)
+			return
+		}
+		t.Logf("outbound %d friend %d %s/%s attempts %d %q created %s sent %v deadline %v", id, friend, state, method, attempts, lastErr, created.Format("15:04:05.000"), sent, deadline)
+	}
 }

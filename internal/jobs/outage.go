@@ -16,7 +16,8 @@ import (
 // minutes by default): every job that failed in a longer database outage would wait
 // that long, an event's reply turning into a push. Held back, the failure is recorded
 // once the database is back and the job is retried at once, as if the outage had been
-// short. The wait ends with the job's own timeout.
+// short. River applies the job's timeout inside the middleware, so the wait ends when
+// the database answers or the job is cancelled (the app stops).
 type waitForDatabase struct {
 	river.MiddlewareDefaults
 	pool *pgxpool.Pool

@@ -104,16 +104,26 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 		return err
 	}
 
-	if o.ReplyToken != "" && o.Method == "" && s.Clock.Now().Before(o.ReplyDeadline) {
+	// Method "reply" on a queued row means an earlier attempt used the reply token and
+	// its answer was lost (a timeout, a 5xx, the database gone before the result was
+	// stored): LINE may have delivered it.
+	if o.ReplyToken != "" && o.Method != "push" && s.Clock.Now().Before(o.ReplyDeadline) {
 		reqID, err := s.Client.Reply(ch, o.ReplyToken.Reveal(), o.Messages)
 		if err == nil {
 			return s.record(ctx, id, OutboundResult{State: StateSent, Method: "reply", LineRequestID: reqID, Sent: true})
 		}
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.Temporary() {
+		switch {
+		case !errors.As(err, &ae) || ae.Temporary():
 			return s.retry(ctx, id, "reply", err, lastAttempt)
+		case o.Method == "reply" && ae.Status == http.StatusBadRequest:
+			// Refused within its lifetime, the token was used, and only renraku has
+			// it: the earlier attempt delivered the message. A push would repeat it.
+			return s.record(ctx, id, OutboundResult{State: StateSent, Method: "reply", LastError: "delivered by an earlier attempt", Sent: true})
 		}
-		// The token was refused (used or expired): fall back to push.
+		// The token was refused (used or expired): fall back to push. After the
+		// window an earlier attempt's fate is unknown; the push may repeat it
+		// (at least once rather than not at all).
 	}
 	reqID, err := s.Client.Push(ch, f.UserID.Reveal(), o.RetryKey, o.Messages)
 	var ae *APIError
@@ -129,24 +139,33 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 	return s.retry(ctx, id, "push", err, lastAttempt)
 }
 
-// record stores what LINE answered, trying again until the database takes it or the
-// job's time is up: once LINE has the message, a failure here would send it again on
-// the job's retry (a reply token refused as used becomes a push), so a database that
-// is briefly unreachable is waited out rather than reported.
+// record stores what LINE answered, trying again until the database takes it: once
+// LINE has the message, a failure here would send it again on the job's retry (a reply
+// token refused as used becomes a push), so a database that is unreachable is waited
+// out rather than reported. The job's own time limit does not end the wait (River
+// would retry the job); a stop of the app (the job cancelled) or recordPatience does.
 func (s *Service) record(ctx context.Context, id int64, r OutboundResult) error {
+	giveUp := time.Now().Add(recordPatience)
+	wctx := context.WithoutCancel(ctx)
 	for {
-		err := s.Store.UpdateOutbound(ctx, s.Pool, id, r)
+		actx, cancel := context.WithTimeout(wctx, 5*time.Second)
+		err := s.Store.UpdateOutbound(actx, s.Pool, id, r)
+		cancel()
 		// Only a failure of our own is waited out; a row that is gone stays gone.
-		if err == nil || ctx.Err() != nil || apperr.KindOf(err) != apperr.Internal {
+		if err == nil || apperr.KindOf(err) != apperr.Internal {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) || time.Now().After(giveUp) {
 			return err
-		case <-time.After(500 * time.Millisecond):
 		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// recordPatience bounds the wait for the database after LINE took a message: below
+// River's default rescue time (ten minutes), after which another worker would run the
+// job again.
+const recordPatience = 5 * time.Minute
 
 // retry records a temporary failure and returns it so River retries; on the last
 // attempt the row is marked failed.
@@ -156,10 +175,12 @@ func (s *Service) retry(ctx context.Context, id int64, method string, cause erro
 	if errors.As(cause, &ae) {
 		msg = fmt.Sprintf("%d %s", ae.Status, ae.Message)
 	}
-	r := OutboundResult{State: StateQueued, Method: "", LastError: truncate(msg, 300)}
-	if method == "push" {
-		// Once a push was tried, never go back to the reply token.
-		r.Method = "push"
+	// Once a push was tried, never go back to the reply token; a reply that failed
+	// any other way (a timeout, a 5xx) may still have reached LINE, which the next
+	// attempt must know.
+	r := OutboundResult{State: StateQueued, Method: method, LastError: truncate(msg, 300)}
+	if method == "reply" && ae != nil && ae.Status == http.StatusTooManyRequests {
+		r.Method = "" // refused before it was taken: the token is unused
 	}
 	if lastAttempt {
 		r.State = StateFailed
