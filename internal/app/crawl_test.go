@@ -1,0 +1,112 @@
+package app_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/renraku/renraku/internal/demo"
+)
+
+// crawlLimit bounds the pages one persona's crawl visits: the demo's lists link to
+// many records of the same kind, and a few of each are enough.
+const crawlLimit = 250
+
+// TestCrawlEveryPersona signs in as every demo persona, with a registered parent who
+// has written to the homeroom teacher and reported an absence, and follows every link
+// reachable from their home page, as a newcomer clicking through would. No link may
+// answer 4xx or 5xx, and every HTML page has a heading. Links to the same page with
+// other record IDs are followed a few times each, not all.
+func TestCrawlEveryPersona(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crawls every persona's pages")
+	}
+	t.Parallel()
+	w, logins := startDemoWorld(t)
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kato, _ := registeredParent(t, w, "加藤 由美", "加藤 海", classCodes(t, w, sakuraID)[class11])
+	pick(t, w, kato, "1年1組 担任", 1)
+	if _, err := w.sim.SendText(w.ch.LineChannelID, kato.ID, "明日の遠足の持ち物を教えてください"); err != nil {
+		t.Fatal(err)
+	}
+	waitRows(t, w, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`)
+
+	for _, l := range logins {
+		t.Run(l.Login, func(t *testing.T) {
+			c := newStaffClient(t, w.app.URL())
+			c.secret = l.TOTPSecret
+			c.signIn(l.Login, demo.Password)
+			crawl(t, c, "/staff/")
+		})
+	}
+}
+
+// crawl visits every same-site link reachable from start, breadth first.
+func crawl(t *testing.T, c *staffClient, start string) {
+	t.Helper()
+	seen := map[string]bool{start: true}
+	shapes := map[string]int{} // path with its numbers blanked → pages visited
+	queue := []string{start}
+	from := map[string]string{}
+	visited := 0
+	for len(queue) > 0 && visited < crawlLimit {
+		page := queue[0]
+		queue = queue[1:]
+		visited++
+		r := c.get(page)
+		if r.status >= 400 {
+			t.Errorf("%s answers %d (linked from %s)", page, r.status, from[page])
+			continue
+		}
+		if r.status >= 300 || r.doc == nil {
+			continue // a redirect (its target is linked elsewhere) or a download
+		}
+		if r.doc.Find("h1").Length() == 0 {
+			t.Errorf("%s has no heading (linked from %s)", page, from[page])
+		}
+		r.doc.Find(`a[href]`).Each(func(_ int, s *goquery.Selection) {
+			href, _ := s.Attr("href")
+			u, err := url.Parse(href)
+			if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(u.Path, "/") {
+				return
+			}
+			if strings.HasPrefix(u.Path, "/static/") || strings.HasSuffix(u.Path, "/stream") {
+				return
+			}
+			u.Fragment = ""
+			next := u.String()
+			shape := blankNumbers(u.Path)
+			if seen[next] || shapes[shape] >= 3 {
+				return
+			}
+			seen[next] = true
+			shapes[shape]++
+			from[next] = page
+			queue = append(queue, next)
+		})
+	}
+	if visited < 5 {
+		t.Errorf("only %d pages reached from %s", visited, start)
+	}
+	t.Logf("%d pages visited, %d more queued", visited, len(queue))
+}
+
+// blankNumbers replaces each run of digits in a path with "#".
+func blankNumbers(p string) string {
+	var b strings.Builder
+	digit := false
+	for _, r := range p {
+		if r >= '0' && r <= '9' {
+			if !digit {
+				b.WriteByte('#')
+			}
+			digit = true
+			continue
+		}
+		digit = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
