@@ -1,13 +1,18 @@
 package app_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
 // crawlLimit bounds the pages one persona's crawl visits: the demo's lists link to
@@ -109,4 +114,50 @@ func blankNumbers(p string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// TestHomePagesInChromium signs in as each kind of staff member in Chromium, as a
+// person would, and opens every link of their home page: each one shows a page with
+// a heading, never the error page. The screenshots (RENRAKU_SCREENSHOT_DIR) are the
+// ones to look at after a change to a home page.
+func TestHomePagesInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens Chromium five times")
+	}
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	stafftest.Build(t, a.Pool(), a.Services().Vault)
+	for _, login := range []string{"board.admin", "admin.a", "homeroom.a11", "advisor.a", "teacher.a"} {
+		t.Run(login, func(t *testing.T) {
+			t.Parallel()
+			ctx := browsertest.New(t, 1366, 900)
+			browserSignIn(t, ctx, a.URL(), login)
+			browsertest.Screenshot(t, ctx, "home-"+login)
+			links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main a[href^="/"]')].map(a => a.getAttribute('href'))`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(links) == 0 {
+				t.Fatal("the home page has no links")
+			}
+			for i, href := range links {
+				if err := chromedp.Do(ctx, chromedp.Navigate(a.URL()+href), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
+					t.Fatalf("%s: %v", href, err)
+				}
+				heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`h1`)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				errors, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="error"]').length`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if errors > 0 || strings.TrimSpace(heading) == "" {
+					t.Errorf("the home page's link %s shows an error (%q)", href, heading)
+				}
+				browsertest.Screenshot(t, ctx, fmt.Sprintf("home-%s-%02d", login, i))
+			}
+		})
+	}
 }
