@@ -51,12 +51,13 @@ generate: ## Regenerate templ views (commit the generated files)
 	$(GO) tool templ generate -path internal
 
 .PHONY: verify
-verify: ## Check formatting, vet, generated files current, migrations well-formed
+verify: ## Check formatting, vet, go.mod tidy, generated files current, migrations well-formed and landed ones unchanged
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet $(PKGS)
 	@$(MAKE) --no-print-directory generate >/dev/null
 	@git diff --exit-code -- '*_templ.go' || { echo "generated templ files were stale: commit the regenerated ones"; exit 1; }
-	$(GO) test -count=1 -run 'TestMigrationFiles|TestEveryLanguageHasEveryMessage|TestCodeUsesOnlyKnownMessages' ./internal/schema/ ./internal/i18n/
+	$(GO) test -count=1 -run 'TestMigrationFiles|TestLandedMigrationsUnchanged|TestEveryLanguageHasEveryMessage|TestCodeUsesOnlyKnownMessages' ./internal/schema/ ./internal/i18n/
 
 .PHONY: lint
 lint: verify ## verify plus staticcheck
