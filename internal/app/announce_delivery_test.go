@@ -204,7 +204,7 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	if sentAt.Before(scheduledAt) {
 		t.Errorf("sent at %v, before its time %v", sentAt, scheduledAt)
 	}
-	time.Sleep(time.Second)
+	waitQuiet(t, w.app.Pool())
 	if an, _ := s.Announce.Get(kocho, later); an.State != announce.Cancelled || an.Counts.Total != 0 {
 		t.Errorf("cancelled announcement: %s, %d recipients", an.State, an.Counts.Total)
 	}

@@ -98,7 +98,7 @@ func TestReplyDeliveryFaults(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = restarted.Close(context.Background()) })
 	waitBotText(t, w, p1.ID, "再起動をまたぐ返信", 1)
-	time.Sleep(time.Second)
+	waitQuiet(t, restarted.Pool())
 	n := 0
 	for _, it := range w.sim.Chat(w.ch.LineChannelID, p1.ID) {
 		if strings.Contains(it.Text, "再起動をまたぐ返信") {

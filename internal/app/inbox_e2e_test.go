@@ -285,7 +285,7 @@ func TestContactAndInbox(t *testing.T) {
 		}
 	}
 	waitBotText(t, w, p1.ID, "受付時間外", 1)
-	time.Sleep(500 * time.Millisecond)
+	waitQuiet(t, w.app.Pool())
 	n := 0
 	for _, it := range w.sim.Chat(w.ch.LineChannelID, p1.ID) {
 		if it.From == linesim.FromBot && strings.Contains(it.Text, "受付時間外") {

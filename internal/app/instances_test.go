@@ -101,7 +101,7 @@ func TestThreeInstances(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(2 * time.Second)
+	waitQuiet(t, w.app.Pool())
 	for _, u := range users {
 		for _, want := range []string{"友だち追加ありがとうございます", "メニューからご利用ください"} {
 			if n := received(w, u.ID, want); n != 1 {
@@ -119,8 +119,8 @@ func TestThreeInstances(t *testing.T) {
 	}
 
 	// Periodic upkeep ran once, on the elected leader, not once per instance.
-	// (The leader is elected within seconds; wait for its first runs, then make sure no
-	// other instance adds its own.)
+	// (The leader is elected within seconds; wait for its first runs and for the queue
+	// to be quiet, then make sure no other instance added its own.)
 	count := func(kind string) int {
 		var n int
 		// Within a minute of the first run: vault.rewrap runs again each minute.
@@ -135,7 +135,7 @@ func TestThreeInstances(t *testing.T) {
 			t.Fatal("the periodic jobs never ran")
 		}
 	}
-	time.Sleep(3 * time.Second)
+	waitQuiet(t, w.app.Pool())
 	for _, kind := range []string{"vault.rewrap", "audit.retention"} {
 		if n := count(kind); n != 1 {
 			t.Errorf("%s ran %d times across three instances", kind, n)
