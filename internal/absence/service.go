@@ -273,6 +273,17 @@ func (s *Service) classTarget(ctx context.Context, tx pgx.Tx, classID int64) (*a
 
 // List is a class's reports for a day (the morning list). Viewing it is audited.
 func (s *Service) List(ctx context.Context, classID int64, day time.Time) ([]Report, error) {
+	return s.list(ctx, classID, day, true)
+}
+
+// Refresh is List for the open page's periodic refresh: authorised as List, but not
+// audited again, since the page load that started it recorded the view (a list left
+// open all morning would otherwise write an audit row every 30 seconds).
+func (s *Service) Refresh(ctx context.Context, classID int64, day time.Time) ([]Report, error) {
+	return s.list(ctx, classID, day, false)
+}
+
+func (s *Service) list(ctx context.Context, classID int64, day time.Time, audited bool) ([]Report, error) {
 	var out []Report
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		a, st, err := s.classTarget(ctx, tx, classID)
@@ -281,6 +292,9 @@ func (s *Service) List(ctx context.Context, classID int64, day time.Time) ([]Rep
 		}
 		if out, err = s.Store.FindClassReports(ctx, tx, classID, day); err != nil {
 			return err
+		}
+		if !audited {
+			return nil
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.list_view",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,

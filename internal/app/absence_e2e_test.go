@@ -208,15 +208,33 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 		}
 	}
 	var views, exports int
-	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE action = 'absence.list_view'), count(*) FILTER (WHERE action = 'absence.export') FROM audit_event`).Scan(&views, &exports)
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE action = 'absence.list_view'), count(*) FILTER (WHERE action = 'absence.export') FROM audit_event`).Scan(&views, &exports); err != nil {
+		t.Fatal(err)
+	}
 	if views < 3 || exports != 2 {
 		t.Errorf("audit: %d list views, %d exports", views, exports)
 	}
-	// Another class's teacher cannot open this class's list by changing the ID.
+	// The open page's 30-second refresh shows the rows without a new audit row per poll:
+	// the page load recorded the view.
+	for range 3 {
+		if r := teacher.get("/staff/absences/rows?class=" + itoa(class11) + "&date=" + tomorrow); r.status != http.StatusOK || !strings.Contains(r.body, "青木 一郎") {
+			t.Fatalf("refresh: %d", r.status)
+		}
+	}
+	var after int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'absence.list_view'`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != views {
+		t.Errorf("each refresh was audited: %d list views before, %d after three refreshes", views, after)
+	}
+	// Another class's teacher can neither open nor refresh this class's list by changing the ID.
 	other := newStaffClient(t, w.app.URL())
 	other.signIn("hikari.tannin1a", demo.Password)
-	if r := other.get("/staff/absences?class=" + itoa(class11) + "&date=" + tomorrow); r.status != http.StatusNotFound {
-		t.Errorf("teacher of another school: %d", r.status)
+	for _, p := range []string{"/staff/absences", "/staff/absences/rows"} {
+		if r := other.get(p + "?class=" + itoa(class11) + "&date=" + tomorrow); r.status != http.StatusNotFound {
+			t.Errorf("teacher of another school, %s: %d", p, r.status)
+		}
 	}
 	_ = school.Tokyo
 }

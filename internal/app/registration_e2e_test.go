@@ -167,8 +167,8 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	if err != nil || len(queue) != 1 || queue[0].ChildName.Reveal() != "山田 二郎" || queue[0].Nickname.Reveal() != "山田 花子" {
 		t.Fatalf("queue: %+v, %v", queue, err)
 	}
-	if other, _ := s.Registration.Queue(signedInAs(t, w, "sakura.tannin11")); len(other) != 0 {
-		t.Errorf("another class's teacher sees the request: %+v", other)
+	if other, err := s.Registration.Queue(signedInAs(t, w, "sakura.tannin11")); err != nil || len(other) != 0 {
+		t.Errorf("another class's teacher sees the request: %+v, %v", other, err)
 	}
 	if _, err := s.Registration.Decide(teacher, queue[0].GuardianshipID, true); err != nil {
 		t.Fatal(err)

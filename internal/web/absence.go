@@ -184,8 +184,8 @@ func (s *Server) absenceClasses(r *http.Request) ([]view.Option, error) {
 }
 
 // absenceList reads the class and day of the list (the first of the person's classes and
-// today by default) and loads it.
-func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
+// today by default) and loads it; a refresh of an open page is not audited again.
+func (s *Server) absenceList(r *http.Request, refresh bool) (view.AbsenceList, error) {
 	classes, err := s.absenceClasses(r)
 	if err != nil {
 		return view.AbsenceList{}, err
@@ -209,7 +209,11 @@ func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
 	if err != nil {
 		return l, apperr.E(apperr.NotFound, "absence.list.no_class", err)
 	}
-	reports, err := s.Absence.List(r.Context(), classID, day)
+	load := s.Absence.List
+	if refresh {
+		load = s.Absence.Refresh
+	}
+	reports, err := load(r.Context(), classID, day)
 	if err != nil {
 		return l, err
 	}
@@ -227,11 +231,11 @@ func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
 		}
 		l.Items = append(l.Items, absenceItem(r, rep))
 	}
-	refresh := s.ListRefresh
-	if refresh <= 0 {
-		refresh = 30 * time.Second
+	every := s.ListRefresh
+	if every <= 0 {
+		every = 30 * time.Second
 	}
-	l.Refresh = "every " + strconv.FormatInt(refresh.Milliseconds(), 10) + "ms"
+	l.Refresh = "every " + strconv.FormatInt(every.Milliseconds(), 10) + "ms"
 	params := url.Values{"class": {l.Class}, "date": {l.Date}}
 	l.RowsURL = "/staff/absences/rows?" + params.Encode()
 	params.Set("encoding", string(csvexport.UTF8BOM))
@@ -242,7 +246,7 @@ func (s *Server) absenceList(r *http.Request) (view.AbsenceList, error) {
 }
 
 func (s *Server) absenceListPage(w http.ResponseWriter, r *http.Request) {
-	l, err := s.absenceList(r)
+	l, err := s.absenceList(r, false)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -251,7 +255,7 @@ func (s *Server) absenceListPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) absenceRows(w http.ResponseWriter, r *http.Request) {
-	l, err := s.absenceList(r)
+	l, err := s.absenceList(r, true)
 	if err != nil {
 		s.fail(w, r, err)
 		return
