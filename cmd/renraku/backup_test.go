@@ -67,8 +67,8 @@ func TestRestoreDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret, token := filepath.Join(dir, "secret"), filepath.Join(dir, "token")
-	_ = os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600)
-	_ = os.WriteFile(token, []byte("channel-access-token-0123456789\n"), 0o600)
+	mustWriteFile(t, secret, "0123456789abcdef0123456789abcdef\n", 0o600)
+	mustWriteFile(t, token, "channel-access-token-0123456789\n", 0o600)
 	src.must("admin", "set-channel", "--school", "みどり市立さくら小学校", "--channel-id", "2000000001", "--secret-file", secret, "--token-file", token)
 	var channelID int64
 	if err := s.Pool.QueryRow(ctx, `SELECT id FROM line_channel`).Scan(&channelID); err != nil {

@@ -35,6 +35,14 @@ func (c *cli) must(args ...string) string {
 	return out
 }
 
+// mustWriteFile writes a file the test needs and stops the test if it cannot.
+func mustWriteFile(t *testing.T, path, content string, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), perm); err != nil {
+		t.Fatalf("writing %s: %v", filepath.Base(path), err)
+	}
+}
+
 func TestBootstrapCommands(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -74,8 +82,8 @@ func TestBootstrapCommands(t *testing.T) {
 	}
 
 	secret, token := filepath.Join(dir, "secret"), filepath.Join(dir, "token")
-	_ = os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600)
-	_ = os.WriteFile(token, []byte("channel-access-token-0123456789\n"), 0o600)
+	mustWriteFile(t, secret, "0123456789abcdef0123456789abcdef\n", 0o600)
+	mustWriteFile(t, token, "channel-access-token-0123456789\n", 0o600)
 	args := []string{"admin", "set-channel", "--school", "みどり市立さくら小学校", "--channel-id", "2000000001", "--secret-file", secret, "--token-file", token}
 	if out := c.must(args...); !strings.Contains(out, "saved") || !strings.Contains(out, "https://renraku.example.jp/line/webhook/2000000001") {
 		t.Fatalf("set-channel: %s", out)
@@ -84,7 +92,7 @@ func TestBootstrapCommands(t *testing.T) {
 		t.Fatalf("set-channel again: %s", out)
 	}
 	open := filepath.Join(dir, "open-secret")
-	_ = os.WriteFile(open, []byte("0123456789abcdef0123456789abcdef"), 0o644)
+	mustWriteFile(t, open, "0123456789abcdef0123456789abcdef", 0o644)
 	if _, err := c.run("admin", "set-channel", "--school", "みどり市立さくら小学校", "--channel-id", "2000000001", "--secret-file", open, "--token-file", token); err == nil {
 		t.Error("a world-readable secret file was accepted")
 	}
