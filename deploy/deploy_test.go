@@ -614,7 +614,9 @@ func TestDeployment(t *testing.T) {
 	}
 	preStop := 0
 	if s := str(c, "lifecycle", "preStop", "sleep", "seconds"); s != "" {
-		preStop, _ = strconv.Atoi(s)
+		if preStop, err = strconv.Atoi(s); err != nil {
+			t.Fatalf("preStop sleep seconds %q: %v", s, err)
+		}
 	}
 	grace, err := strconv.Atoi(str(pod, "terminationGracePeriodSeconds"))
 	if err != nil || time.Duration(grace)*time.Second <= shutdown+time.Duration(preStop)*time.Second {
@@ -774,7 +776,10 @@ func TestPodDisruptionBudget(t *testing.T) {
 	if !subset(sel, depSel) || !subset(depSel, sel) {
 		t.Errorf("PodDisruptionBudget selects %v; the Deployment's selector is %v", sel, depSel)
 	}
-	replicas, _ := strconv.Atoi(str(dep, "spec", "replicas"))
+	replicas, err := strconv.Atoi(str(dep, "spec", "replicas"))
+	if err != nil {
+		t.Fatalf("Deployment replicas %q: %v", str(dep, "spec", "replicas"), err)
+	}
 	minA, maxU := str(pdb, "spec", "minAvailable"), str(pdb, "spec", "maxUnavailable")
 	switch {
 	case (minA == "") == (maxU == ""):
