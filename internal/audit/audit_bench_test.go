@@ -42,12 +42,15 @@ func BenchmarkRecord(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	n := 1_000_000
 	if s := os.Getenv("AUDIT_BENCH_ROWS"); s != "" {
-		n, _ = strconv.Atoi(s)
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			b.Fatalf("AUDIT_BENCH_ROWS=%q: want a positive number of rows (%v)", s, err)
+		}
 	}
 	pool := pgtest.NewDB(b)
 	l := newLog()
 	ctx := context.Background()
-	seedChain(b, l, pool, n)
+	seedChain(b, l, pgtest.Owner(b, pool), n)
 	b.ResetTimer()
 	for b.Loop() {
 		rep, err := l.Verify(ctx, pool)
@@ -68,7 +71,10 @@ func seedChain(b *testing.B, l *Log, pool interface {
 	rows := make([][]any, 0, n)
 	for i := 1; i <= n; i++ {
 		e := event(i)
-		detail, _ := detailJSON(e.Detail)
+		detail, err := detailJSON(e.Detail)
+		if err != nil {
+			b.Fatalf("encoding the detail of event %d: %v", i, err)
+		}
 		r := row{Seq: int64(i), OccurredAt: start.Add(time.Duration(i) * time.Second), ActorKind: string(e.Actor.Kind),
 			ActorID: e.Actor.ID, Action: e.Action, ObjectKind: e.ObjectKind, ObjectID: e.ObjectID, BoardID: e.BoardID,
 			SchoolID: e.SchoolID, RemoteAddr: e.RemoteAddr.String(), Detail: detail, PrevMAC: prev}
