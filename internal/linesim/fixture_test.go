@@ -183,6 +183,16 @@ func errorBody(t *testing.T, res *http.Response) messaging_api.ErrorResponse {
 	return er
 }
 
+// mustAnswer stops the test when an SDK call got no HTTP response at all. The SDK also
+// returns an error for every status other than 2xx; the tests expect those and check
+// res.StatusCode instead.
+func mustAnswer(t *testing.T, res *http.Response, err error) {
+	t.Helper()
+	if res == nil {
+		t.Fatalf("no answer from the simulator: %v", err)
+	}
+}
+
 func textMessage(s string) messaging_api.MessageInterface { return &messaging_api.TextMessage{Text: s} }
 
 func mustPNG(t *testing.T, w, h int) []byte {

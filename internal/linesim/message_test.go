@@ -114,8 +114,9 @@ func TestPushRetryKey(t *testing.T) {
 			var firstID string
 			var codes []int
 			for i, k := range tt.keys {
-				res, _, _ := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
+				res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
 					To: u.ID, Messages: []messaging_api.MessageInterface{textMessage("お知らせ")}}, k)
+				mustAnswer(t, res, err)
 				codes = append(codes, res.StatusCode)
 				if i == 0 {
 					firstID = res.Header.Get("x-line-request-id")
@@ -150,8 +151,9 @@ func TestRetryKeyExpires(t *testing.T) {
 	u, _ := f.mustFriend(t, "保護者A")
 	api := f.api(t, testToken)
 	push := func() int {
-		res, _, _ := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
+		res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
 			To: u.ID, Messages: []messaging_api.MessageInterface{textMessage("x")}}, key)
+		mustAnswer(t, res, err)
 		return res.StatusCode
 	}
 	if got := push(); got != 200 {
@@ -222,13 +224,17 @@ func TestPushRecipients(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, linesim.Options{})
 			to := tt.to(t, f)
-			res, body, _ := f.api(t, testToken).PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
+			res, body, err := f.api(t, testToken).PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
 				To: to, Messages: []messaging_api.MessageInterface{textMessage("お知らせ")}}, "")
+			mustAnswer(t, res, err)
 			if res.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d, want %d", res.StatusCode, tt.wantStatus)
 			}
 			if res.StatusCode != 200 {
 				return
+			}
+			if err != nil {
+				t.Fatalf("accepted push: %v", err)
 			}
 			if len(body.SentMessages) != 1 {
 				t.Errorf("sentMessages = %+v", body.SentMessages)
@@ -256,8 +262,9 @@ func TestMulticast(t *testing.T) {
 		for i := range to {
 			to[i] = linesim.NewUserID()
 		}
-		res, _, _ := api.MulticastWithHttpInfo(&messaging_api.MulticastRequest{To: to,
+		res, _, err := api.MulticastWithHttpInfo(&messaging_api.MulticastRequest{To: to,
 			Messages: []messaging_api.MessageInterface{textMessage("x")}}, "")
+		mustAnswer(t, res, err)
 		if res.StatusCode != http.StatusBadRequest {
 			t.Fatalf("status = %d, want 400", res.StatusCode)
 		}
@@ -286,8 +293,9 @@ func TestMulticast(t *testing.T) {
 		if got := f.sim.QuotaUsage(testChannelID); got != 2 {
 			t.Errorf("usage = %d, want 2 (per recipient, not per bubble)", got)
 		}
-		res, _, _ = api.MulticastWithHttpInfo(&messaging_api.MulticastRequest{To: to,
+		res, _, err = api.MulticastWithHttpInfo(&messaging_api.MulticastRequest{To: to,
 			Messages: []messaging_api.MessageInterface{textMessage("一斉連絡")}}, key)
+		mustAnswer(t, res, err)
 		if res.StatusCode != http.StatusConflict || res.Header.Get("x-line-accepted-request-id") == "" {
 			t.Errorf("repeat: status %d, accepted id %q", res.StatusCode, res.Header.Get("x-line-accepted-request-id"))
 		}
@@ -344,7 +352,8 @@ func TestMessageValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, _, _ := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: u.ID, Messages: tt.messages}, "")
+			res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: u.ID, Messages: tt.messages}, "")
+			mustAnswer(t, res, err)
 			if tt.want == nil {
 				if res.StatusCode != http.StatusOK {
 					t.Fatalf("status = %d, want 200: %+v", res.StatusCode, errorBody(t, res))
@@ -375,7 +384,8 @@ func TestAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, _, _ := f.api(t, tt.token).GetMessageQuotaWithHttpInfo()
+			res, _, err := f.api(t, tt.token).GetMessageQuotaWithHttpInfo()
+			mustAnswer(t, res, err)
 			if tt.want == "" {
 				if res.StatusCode != http.StatusOK {
 					t.Fatalf("status = %d", res.StatusCode)
@@ -421,7 +431,8 @@ func TestProfile(t *testing.T) {
 	if diff := cmp.Diff(want, *p); diff != "" {
 		t.Errorf("profile (-want +got):\n%s", diff)
 	}
-	res, _, _ = api.GetProfileWithHttpInfo(stranger.ID)
+	res, _, err = api.GetProfileWithHttpInfo(stranger.ID)
+	mustAnswer(t, res, err)
 	if res.StatusCode != http.StatusNotFound || errorBody(t, res).Message != "Not found" {
 		t.Errorf("stranger: status %d", res.StatusCode)
 	}
@@ -440,8 +451,9 @@ func TestQuota(t *testing.T) {
 		t.Fatalf("quota = %+v, %v", q, err)
 	}
 	push := func() *http.Response {
-		res, _, _ := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: u.ID,
+		res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: u.ID,
 			Messages: []messaging_api.MessageInterface{textMessage("x")}}, "")
+		mustAnswer(t, res, err)
 		return res
 	}
 	for i := range 2 {
@@ -470,7 +482,8 @@ func TestRateLimit(t *testing.T) {
 	}})
 	api := f.api(t, testToken)
 	status := func() int {
-		res, _, _ := api.GetMessageQuotaWithHttpInfo()
+		res, _, err := api.GetMessageQuotaWithHttpInfo()
+		mustAnswer(t, res, err)
 		if res.StatusCode == http.StatusTooManyRequests {
 			if got := errorBody(t, res).Message; got != "The API rate limit has been exceeded. Try again later." {
 				t.Errorf("429 message = %q", got)
@@ -485,7 +498,9 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("status codes (-want +got):\n%s", diff)
 	}
 	// Another channel has its own window.
-	if res, _, _ := f.api(t, "other-token").GetMessageQuotaWithHttpInfo(); res.StatusCode != 200 {
+	res, _, err := f.api(t, "other-token").GetMessageQuotaWithHttpInfo()
+	mustAnswer(t, res, err)
+	if res.StatusCode != 200 {
 		t.Errorf("other channel = %d", res.StatusCode)
 	}
 }
@@ -497,8 +512,9 @@ func TestFaultInjection(t *testing.T) {
 	u, _ := f.mustFriend(t, "A")
 	api := f.api(t, testToken)
 	push := func() *http.Response {
-		res, _, _ := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: u.ID,
+		res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{To: u.ID,
 			Messages: []messaging_api.MessageInterface{textMessage("x")}}, key)
+		mustAnswer(t, res, err)
 		return res
 	}
 
@@ -546,7 +562,8 @@ func TestMessageContent(t *testing.T) {
 	if res.Header.Get("Content-Type") != "image/png" {
 		t.Errorf("content type %q", res.Header.Get("Content-Type"))
 	}
-	res2, _, _ := f.blob(t).GetMessageContentWithHttpInfo("999")
+	res2, _, err := f.blob(t).GetMessageContentWithHttpInfo("999")
+	mustAnswer(t, res2, err)
 	if res2.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown content = %d", res2.StatusCode)
 	}

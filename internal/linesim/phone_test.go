@@ -293,7 +293,10 @@ func TestPhoneRefusesCrossSiteTaps(t *testing.T) {
 	t.Parallel()
 	p := newPhoneFixture(t)
 	doc := p.get(t, "/_sim/phone/phone?"+p.who().Encode())
-	req, _ := http.NewRequest(http.MethodGet, p.phone.URL+doc.Find(`[data-testid="richmenu-area"]`).First().AttrOr("href", ""), nil)
+	req, err := http.NewRequest(http.MethodGet, p.phone.URL+doc.Find(`[data-testid="richmenu-area"]`).First().AttrOr("href", ""), nil)
+	if err != nil {
+		t.Fatalf("menu tap request: %v", err)
+	}
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	res, err := noRedirect.Do(req)
 	if err != nil {
@@ -304,7 +307,9 @@ func TestPhoneRefusesCrossSiteTaps(t *testing.T) {
 		t.Errorf("cross-site menu tap = %d, want 403", res.StatusCode)
 	}
 	form := url.Values{"user": {p.user.ID}, "ch": {testChannelID}, "text": {"x"}}
-	req, _ = http.NewRequest(http.MethodPost, p.phone.URL+"/_sim/phone/phone/text", strings.NewReader(form.Encode()))
+	if req, err = http.NewRequest(http.MethodPost, p.phone.URL+"/_sim/phone/phone/text", strings.NewReader(form.Encode())); err != nil {
+		t.Fatalf("text post request: %v", err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
 	res, err = noRedirect.Do(req)

@@ -50,7 +50,8 @@ func TestRichMenuCreateValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, id, _ := api.CreateRichMenuWithHttpInfo(tt.req)
+			res, id, err := api.CreateRichMenuWithHttpInfo(tt.req)
+			mustAnswer(t, res, err)
 			if tt.want == nil {
 				if res.StatusCode != 200 || !strings.HasPrefix(id.RichMenuId, "richmenu-") {
 					t.Fatalf("create = %d %+v", res.StatusCode, id)
@@ -95,7 +96,8 @@ func TestRichMenuImage(t *testing.T) {
 			}
 			img := tt.image(t)
 			upload := func() *http.Response {
-				res, _, _ := f.blob(t).SetRichMenuImageWithHttpInfo(id.RichMenuId, tt.contentType, bytes.NewReader(img))
+				res, _, err := f.blob(t).SetRichMenuImageWithHttpInfo(id.RichMenuId, tt.contentType, bytes.NewReader(img))
+				mustAnswer(t, res, err)
 				return res
 			}
 			if tt.twice {
@@ -120,7 +122,10 @@ func TestRichMenuImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer dl.Body.Close()
-			got, _ := io.ReadAll(dl.Body)
+			got, err := io.ReadAll(dl.Body)
+			if err != nil {
+				t.Fatalf("downloading the image: %v", err)
+			}
 			if !bytes.Equal(got, img) || dl.Header.Get("Content-Type") != "image/png" {
 				t.Errorf("downloaded %d bytes (%s), uploaded %d", len(got), dl.Header.Get("Content-Type"), len(img))
 			}
@@ -144,7 +149,9 @@ func TestRichMenuLifecycle(t *testing.T) {
 	}
 	guest, member := create("guest"), create("member")
 
-	if res, _, _ := api.SetDefaultRichMenuWithHttpInfo(guest); res.StatusCode != http.StatusBadRequest {
+	res, _, err := api.SetDefaultRichMenuWithHttpInfo(guest)
+	mustAnswer(t, res, err)
+	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("default without image = %d, want 400", res.StatusCode)
 	}
 	for _, id := range []string{guest, member} {
@@ -152,7 +159,9 @@ func TestRichMenuLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if res, _, _ := api.GetDefaultRichMenuIdWithHttpInfo(); res.StatusCode != http.StatusNotFound {
+	res, _, err = api.GetDefaultRichMenuIdWithHttpInfo()
+	mustAnswer(t, res, err)
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("no default yet = %d", res.StatusCode)
 	}
 	if _, _, err := api.SetDefaultRichMenuWithHttpInfo(guest); err != nil {
@@ -184,7 +193,9 @@ func TestRichMenuLifecycle(t *testing.T) {
 	if _, _, err := api.UnlinkRichMenuIdFromUserWithHttpInfo(u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if res, _, _ := api.GetRichMenuIdOfUserWithHttpInfo(u.ID); res.StatusCode != http.StatusNotFound {
+	res, _, err = api.GetRichMenuIdOfUserWithHttpInfo(u.ID)
+	mustAnswer(t, res, err)
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("after unlink = %d", res.StatusCode)
 	}
 	if current() != guest {
@@ -205,7 +216,9 @@ func TestRichMenuLifecycle(t *testing.T) {
 	if current() != "" {
 		t.Errorf("deleting the default left %q", current())
 	}
-	if res, _, _ := api.GetRichMenuWithHttpInfo(guest); res.StatusCode != http.StatusNotFound {
+	res, _, err = api.GetRichMenuWithHttpInfo(guest)
+	mustAnswer(t, res, err)
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("deleted menu = %d", res.StatusCode)
 	}
 	if _, _, err := api.CancelDefaultRichMenuWithHttpInfo(); err != nil {
@@ -218,15 +231,21 @@ func TestRichMenuRateLimit(t *testing.T) {
 	f := newFixture(t, linesim.Options{})
 	api := f.api(t, testToken)
 	for i := range 100 {
-		if res, _, _ := api.CreateRichMenuWithHttpInfo(menuRequest(2500, 843, "メニュー")); res.StatusCode != 200 {
+		res, _, err := api.CreateRichMenuWithHttpInfo(menuRequest(2500, 843, "メニュー"))
+		mustAnswer(t, res, err)
+		if res.StatusCode != 200 {
 			t.Fatalf("create %d = %d", i, res.StatusCode)
 		}
 	}
-	if res, _, _ := api.CreateRichMenuWithHttpInfo(menuRequest(2500, 843, "メニュー")); res.StatusCode != http.StatusTooManyRequests {
+	res, _, err := api.CreateRichMenuWithHttpInfo(menuRequest(2500, 843, "メニュー"))
+	mustAnswer(t, res, err)
+	if res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("101st create in an hour = %d, want 429", res.StatusCode)
 	}
 	f.clock.Advance(time.Hour)
-	if res, _, _ := api.CreateRichMenuWithHttpInfo(menuRequest(2500, 843, "メニュー")); res.StatusCode != 200 {
+	res, _, err = api.CreateRichMenuWithHttpInfo(menuRequest(2500, 843, "メニュー"))
+	mustAnswer(t, res, err)
+	if res.StatusCode != 200 {
 		t.Fatalf("create an hour later = %d", res.StatusCode)
 	}
 }

@@ -184,7 +184,9 @@ func TestWebhookEvents(t *testing.T) {
 			if res, _, err := api.ReplyMessageWithHttpInfo(req); err != nil || res.StatusCode != 200 {
 				t.Fatalf("first reply: %v", err)
 			}
-			if res, _, _ := api.ReplyMessageWithHttpInfo(req); res.StatusCode != http.StatusBadRequest {
+			res, _, err := api.ReplyMessageWithHttpInfo(req)
+			mustAnswer(t, res, err)
+			if res.StatusCode != http.StatusBadRequest {
 				t.Fatalf("second reply = %d, want 400", res.StatusCode)
 			}
 		})
@@ -275,8 +277,8 @@ func TestWebhookSignature(t *testing.T) {
 	if err := f.sim.SetWebhookURL(testChannelID, bad.srv.URL); err != nil {
 		t.Fatal(err)
 	}
-	if status, _ := f.sim.VerifyWebhook(testChannelID); status != http.StatusBadRequest {
-		t.Errorf("status with the wrong secret = %d, want 400", status)
+	if status, err := f.sim.VerifyWebhook(testChannelID); status != http.StatusBadRequest {
+		t.Errorf("status with the wrong secret = %d (%v), want 400", status, err)
 	}
 	bad.mu.Lock()
 	defer bad.mu.Unlock()
@@ -290,7 +292,9 @@ func TestWebhookJSONShape(t *testing.T) {
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
-		_, _ = buf.ReadFrom(r.Body)
+		if _, err := buf.ReadFrom(r.Body); err != nil {
+			t.Errorf("reading the webhook body: %v", err)
+		}
 		body = buf.Bytes()
 	}))
 	defer srv.Close()
@@ -298,7 +302,10 @@ func TestWebhookJSONShape(t *testing.T) {
 	if err := sim.AddChannel(linesim.ChannelConfig{ID: "1", Secret: "s", AccessToken: "t", WebhookURL: srv.URL}); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := sim.AddUser(linesim.User{})
+	u, err := sim.AddUser(linesim.User{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := sim.Follow("1", u.ID); err != nil {
 		t.Fatal(err)
 	}
