@@ -52,7 +52,9 @@ func TestCheck(t *testing.T) {
 	}
 	// Normalisation: full-width space, empty nickname → the name.
 	f := good()
-	Check(&f, choices)
+	if problems := Check(&f, choices); len(problems) != 0 {
+		t.Fatalf("the good form has problems: %v", problems)
+	}
 	if f.Name != "山田 花子" || f.Nickname != "山田 花子" {
 		t.Errorf("normalised name %q, nickname %q", f.Name, f.Nickname)
 	}

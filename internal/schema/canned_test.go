@@ -55,7 +55,10 @@ func TestCannedReplyMigrationGoesDownWithSealedRows(t *testing.T) {
 		t.Fatalf("status after down = %+v, %v; want 13, clean", st, err)
 	}
 	var titles []string
-	rows, _ := pool.Query(ctx, `SELECT title FROM canned_reply ORDER BY id`)
+	rows, err := pool.Query(ctx, `SELECT title FROM canned_reply ORDER BY id`)
+	if err != nil {
+		t.Fatalf("canned replies after down: %v", err)
+	}
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {

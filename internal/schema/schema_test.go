@@ -139,7 +139,10 @@ func TestMigrationFiles(t *testing.T) {
 		if p.name != m[2] {
 			t.Errorf("migration %s has two names: %s and %s", m[1], p.name, m[2])
 		}
-		b, _ := fs.ReadFile(migrations.FS, n)
+		b, err := fs.ReadFile(migrations.FS, n)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
 		if !regexp.MustCompile(`(?m)^BEGIN;`).Match(b) || !regexp.MustCompile(`(?m)^COMMIT;`).Match(b) {
 			t.Errorf("%s: must be wrapped in BEGIN; … COMMIT;", n)
 		}
