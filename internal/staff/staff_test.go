@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/credential"
@@ -97,7 +95,7 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, "000000", stafftest.Password, false, client); apperr.FieldsOf(err)["code"] == "" {
 		t.Fatalf("wrong enrolment code accepted: %v", err)
 	}
-	code, _ := totp.GenerateCode(enr.Secret, now)
+	code := stafftest.MustCode(t, enr.Secret, now)
 	recovery, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, stafftest.Password, false, client)
 	if err != nil || len(recovery) != 10 {
 		t.Fatalf("confirm: %v (%d codes)", err, len(recovery))
@@ -113,7 +111,7 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 	}
 	now = now.Add(30 * time.Second)
 	w.Staff.Clock.Set(now)
-	next, _ := totp.GenerateCode(enr.Secret, now)
+	next := stafftest.MustCode(t, enr.Secret, now)
 	if res, err := w.Staff.SecondFactor(ctx, res.StaffID, next, client); err != nil || res.Stage != staff.StageDone {
 		t.Fatalf("second factor = %+v, %v", res, err)
 	}
@@ -157,7 +155,10 @@ func TestOneTimeLink(t *testing.T) {
 		t.Fatalf("link used twice: %v", err)
 	}
 	// An expired link fails.
-	inv2, _ := w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "late.teacher", Name: "遅延 八子"})
+	inv2, err := w.Staff.Create(w.Ctx(t, w.AdminA), staff.NewStaff{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Role: authz.Teacher, Login: "late.teacher", Name: "遅延 八子"})
+	if err != nil {
+		t.Fatalf("create the late teacher: %v", err)
+	}
 	w.Staff.Clock.Set(time.Now().Add(staff.DefaultLinkTTL + time.Minute))
 	if err := w.Staff.WelcomeValid(ctx, inv2.Token); apperr.KindOf(err) != apperr.NotFound {
 		t.Fatalf("expired link valid: %v", err)
@@ -173,7 +174,10 @@ func TestDisableEndsSessions(t *testing.T) {
 	t.Parallel()
 	w := stafftest.New(t)
 	ctx := context.Background()
-	cur, _ := w.Staff.FindByID(ctx, w.TeacherA.ID)
+	cur, err := w.Staff.FindByID(ctx, w.TeacherA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, cur.SessionEpoch); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +194,10 @@ func TestDisableEndsSessions(t *testing.T) {
 	if err := w.Staff.SetDisabled(w.Ctx(t, w.AdminA), w.TeacherA.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	cur2, _ := w.Staff.FindByID(ctx, w.TeacherA.ID)
+	cur2, err := w.Staff.FindByID(ctx, w.TeacherA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.Staff.Actor(ctx, w.TeacherA.ID, cur2.SessionEpoch); err != nil {
 		t.Fatalf("re-enabled: %v", err)
 	}
@@ -223,7 +230,7 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _ := totp.GenerateCode(enr.Secret, now)
+	code := stafftest.MustCode(t, enr.Secret, now)
 	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, stafftest.Password, false, client); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +256,7 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 	if _, err := w.Staff.PasswordSignIn(ctx, "admin.a", stafftest.Password, client); apperr.MessageIDOf(err) != "staff.signin.throttled" {
 		t.Fatalf("password step on a locked account: %v", err)
 	}
-	good, _ := totp.GenerateCode(enr.Secret, now)
+	good := stafftest.MustCode(t, enr.Secret, now)
 	if _, err := w.Staff.SecondFactor(ctx, w.AdminA.ID, good, client); apperr.MessageIDOf(err) != "staff.signin.throttled" {
 		t.Fatalf("right code on a locked account: %v", err)
 	}
@@ -261,7 +268,7 @@ func TestWrongCodesLockDespiteRightPassword(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after the lock: %v", err)
 	}
-	good, _ = totp.GenerateCode(enr.Secret, now)
+	good = stafftest.MustCode(t, enr.Secret, now)
 	if _, err := w.Staff.SecondFactor(ctx, res.StaffID, good, client); err != nil {
 		t.Fatalf("right code after the lock: %v", err)
 	}

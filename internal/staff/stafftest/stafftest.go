@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -143,6 +144,17 @@ func (w *World) Ctx(t testing.TB, st staff.Staff) context.Context {
 		t.Fatalf("actor %d: %v", st.ID, err)
 	}
 	return authz.WithActor(ctx, a)
+}
+
+// MustCode returns the authenticator code for a TOTP secret at a moment, as a staff
+// member's phone would show it, and stops the test if the secret is unusable.
+func MustCode(t testing.TB, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatalf("TOTP code: %v", err)
+	}
+	return code
 }
 
 // Soon is a time a little ahead, for clocks in tests.
