@@ -33,7 +33,10 @@ func rewriteEnvelope(t *testing.T, path string, edit func(map[string]any)) strin
 		t.Fatal(err)
 	}
 	edit(env)
-	out, _ := json.Marshal(env)
+	out, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(t.TempDir(), "edited.json")
 	if err := os.WriteFile(p, out, 0o600); err != nil {
 		t.Fatal(err)
@@ -127,7 +130,10 @@ func TestOpenRefusesUnusableKeysets(t *testing.T) {
 		if _, err := vault.Rotate(v1, MustMaster(t, key)); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := os.ReadFile(v1)
+		b, err := os.ReadFile(v1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !bytes.Contains(b, []byte(`"version": 2`)) || !bytes.Contains(b, []byte(`"master_check"`)) {
 			t.Fatalf("not upgraded: %s", b)
 		}
@@ -197,7 +203,10 @@ func TestKeysetFileIsPrivateAndAtomic(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: mode = %v, want 0600", when, fi.Mode().Perm())
 		}
-		entries, _ := os.ReadDir(filepath.Dir(path))
+		entries, err := os.ReadDir(filepath.Dir(path))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
@@ -212,7 +221,7 @@ func TestKeysetFileIsPrivateAndAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after Rotate")
-	st, _ := vault.Status(path, m)
+	st := MustStatus(t, path, m)
 	for _, k := range st {
 		if k.ID != newID {
 			if err := vault.Retire(path, m, k.ID, func(uint32) (int64, error) { return 0, nil }); err != nil {
@@ -221,7 +230,10 @@ func TestKeysetFileIsPrivateAndAtomic(t *testing.T) {
 		}
 	}
 	check("after Retire")
-	b, _ := os.ReadFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, leak := range [][]byte{key, []byte(base64.StdEncoding.EncodeToString(key))} {
 		if bytes.Contains(b, leak) {
 			t.Error("keyset file contains the master key")
@@ -232,7 +244,10 @@ func TestKeysetFileIsPrivateAndAtomic(t *testing.T) {
 func TestGenerateRefusesToOverwrite(t *testing.T) {
 	t.Parallel()
 	path, key := vaulttest.Keyset(t)
-	before, _ := os.ReadFile(path)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		master vault.Master
@@ -249,9 +264,9 @@ func TestGenerateRefusesToOverwrite(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() {
-		after, _ := os.ReadFile(path)
-		if !bytes.Equal(before, after) {
-			t.Error("the existing keyset was changed")
+		after, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(before, after) {
+			t.Errorf("the existing keyset was changed (%v)", err)
 		}
 	})
 	if err := vault.Generate(filepath.Join(t.TempDir(), "k.json"), vault.Master{}); !errors.Is(err, vault.ErrNoMaster) {
@@ -267,8 +282,11 @@ func TestRotation(t *testing.T) {
 	vault.SetFileCheckInterval(before, 0) // only reload-on-unknown-key may help it
 	ad := vault.NewADForID("guardian", "name", 1)
 	oldCT := MustEncrypt(t, before, "鈴木 一郎", ad)
-	oldID, _ := vault.KeyIDOf(oldCT)
-	indexBefore, _ := before.BlindIndex("line.user_id", "U1")
+	oldID := MustKeyID(t, oldCT)
+	indexBefore, err := before.BlindIndex("line.user_id", "U1")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	newID, err := vault.Rotate(path, m)
 	if err != nil {
@@ -279,7 +297,7 @@ func TestRotation(t *testing.T) {
 	}
 	after := MustOpen(t, path, key)
 	newCT := MustEncrypt(t, after, "鈴木 一郎", ad)
-	if id, _ := vault.KeyIDOf(newCT); id != newID || after.PrimaryKeyID() != newID {
+	if id := MustKeyID(t, newCT); id != newID || after.PrimaryKeyID() != newID {
 		t.Fatalf("new ciphertext key = %d, primary %d; want %d", id, after.PrimaryKeyID(), newID)
 	}
 	st, err := vault.Status(path, m)
@@ -314,7 +332,10 @@ func TestRotation(t *testing.T) {
 	if before.PrimaryKeyID() != newID {
 		t.Error("the stale instance's reload did not bring the new primary")
 	}
-	indexAfter, _ := after.BlindIndex("line.user_id", "U1")
+	indexAfter, err := after.BlindIndex("line.user_id", "U1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(indexBefore, indexAfter) {
 		t.Error("rotation changed the blind index")
 	}
@@ -357,7 +378,7 @@ func TestRetire(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tt.want)
 			}
-			if st, _ := vault.Status(path, m); len(st) != 2 {
+			if st := MustStatus(t, path, m); len(st) != 2 {
 				t.Fatalf("a refused Retire changed the keyset: %+v", st)
 			}
 		})
@@ -373,7 +394,7 @@ func TestRetire(t *testing.T) {
 	if diff := cmp.Diff([]uint32{oldID}, asked); diff != "" {
 		t.Errorf("inUse asked about (-want +got):\n%s", diff)
 	}
-	st, _ := vault.Status(path, m)
+	st := MustStatus(t, path, m)
 	if diff := cmp.Diff([]vault.KeyInfo{{ID: newID, Primary: true, Status: "enabled"}}, st); diff != "" {
 		t.Errorf("Status after Retire (-want +got):\n%s", diff)
 	}
@@ -440,8 +461,8 @@ func TestReloadIfChanged(t *testing.T) {
 	if changed, err := v.ReloadIfChanged(); err != nil || !changed || v.PrimaryKeyID() != newID {
 		t.Fatalf("after rotation: changed %t, %v, primary %d want %d", changed, err, v.PrimaryKeyID(), newID)
 	}
-	if changed, _ := v.ReloadIfChanged(); changed {
-		t.Fatal("reloaded twice for one change")
+	if changed, err := v.ReloadIfChanged(); err != nil || changed {
+		t.Fatalf("reloaded twice for one change: changed %t, %v", changed, err)
 	}
 
 	// A damaged file is reported, and the keys loaded before stay in use.
@@ -469,7 +490,7 @@ func TestVaultChecksItsFilePeriodically(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		// Encrypting is all it takes: no explicit reload.
-		id, _ := vault.KeyIDOf(MustEncrypt(t, v, "x", vault.NewAD("t", "c", "1")))
+		id := MustKeyID(t, MustEncrypt(t, v, "x", vault.NewAD("t", "c", "1")))
 		if id == newID {
 			return
 		}

@@ -60,7 +60,10 @@ func TestPersonalIsRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs["encoding/gob"] = g.String()
-	text, _ := p.MarshalText()
+	text, err := p.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
 	outputs["MarshalText"] = string(text)
 
 	var jb, tb, lb bytes.Buffer

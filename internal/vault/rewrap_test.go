@@ -309,8 +309,8 @@ func TestRewrapLeavesUndecryptableRowsAndGoesOn(t *testing.T) {
 	if r := got.Remaining(newKey); r != 2 {
 		t.Errorf("Remaining = %d, want 2", r)
 	}
-	if n, _ := vault.RowsUsingKey(ctx, f.pool, []vault.Column{probe}, oldKey); n != 1 {
-		t.Errorf("RowsUsingKey(old) = %d, want 1: the damaged row keeps the key from being retired", n)
+	if n, err := vault.RowsUsingKey(ctx, f.pool, []vault.Column{probe}, oldKey); err != nil || n != 1 {
+		t.Errorf("RowsUsingKey(old) = %d, %v; want 1: the damaged row keeps the key from being retired", n, err)
 	}
 }
 

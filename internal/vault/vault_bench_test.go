@@ -16,7 +16,7 @@ func BenchmarkFields(b *testing.B) {
 		n    int
 	}{{"50B", 50}, {"2KB", 2048}} {
 		plain := vault.Personal(strings.Repeat("x", size.n))
-		ct, _ := v.EncryptPersonal(plain, ad)
+		ct := MustEncrypt(b, v, plain, ad)
 		b.Run("encrypt_"+size.name, func(b *testing.B) {
 			b.SetBytes(int64(size.n))
 			for b.Loop() {

@@ -43,6 +43,26 @@ func MustEncrypt(t testing.TB, v *vault.Vault, p vault.Personal, ad vault.AD) []
 	return ct
 }
 
+// MustKeyID returns the ID of the key that encrypted ct.
+func MustKeyID(t testing.TB, ct []byte) uint32 {
+	t.Helper()
+	id, err := vault.KeyIDOf(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// MustStatus returns the keys in the keyset at path.
+func MustStatus(t testing.TB, path string, m vault.Master) []vault.KeyInfo {
+	t.Helper()
+	st, err := vault.Status(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	v := vaulttest.New(t)
