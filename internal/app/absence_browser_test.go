@@ -11,7 +11,6 @@ import (
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
-	"github.com/renraku/renraku/internal/registration"
 )
 
 func TestAbsenceInChromium(t *testing.T) {
@@ -24,16 +23,7 @@ func TestAbsenceInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
-	u, _ := registeredParent(t, w, "森 さやか", "森 ゆうた", code)
+	u, _ := registeredParent(t, w, "森 さやか", "森 ゆうた", classCodes(t, w, sakuraID)[class11])
 	link := absenceLink(t, w, u, 1)
 
 	// The homeroom teacher opens today's list on a PC: nothing yet.
@@ -64,9 +54,9 @@ func TestAbsenceInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
-	if !strings.Contains(body, "時刻を入力してください") {
-		t.Fatalf("no message for the missing time: %s", body)
+	body, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil || !strings.Contains(body, "時刻を入力してください") {
+		t.Fatalf("no message for the missing time: %s (%v)", body, err)
 	}
 	browsertest.Screenshot(t, phone, "absence-error")
 	err = chromedp.Do(phone,
@@ -91,9 +81,9 @@ func TestAbsenceInChromium(t *testing.T) {
 	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence-row"]`))); err != nil {
 		t.Fatalf("the new report did not appear: %v", err)
 	}
-	row, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="absence-row"]`)))
-	if !strings.Contains(row, "森 ゆうた") || !strings.Contains(row, "10:15") || !strings.Contains(row, "歯医者") {
-		t.Errorf("row: %q", row)
+	row, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="absence-row"]`)))
+	if err != nil || !strings.Contains(row, "森 ゆうた") || !strings.Contains(row, "10:15") || !strings.Contains(row, "歯医者") {
+		t.Errorf("row: %q (%v)", row, err)
 	}
 	err = chromedp.Do(teacher,
 		chromedp.Click(chromedp.CSS(`[data-testid="ack-all"]`)),
@@ -102,9 +92,9 @@ func TestAbsenceInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="absence-status"]`)))
-	if !strings.Contains(state, "確認済") {
-		t.Errorf("after acknowledging: %q", state)
+	state, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="absence-status"]`)))
+	if err != nil || !strings.Contains(state, "確認済") {
+		t.Errorf("after acknowledging: %q (%v)", state, err)
 	}
 	browsertest.Screenshot(t, teacher, "absence-list")
 	_ = absence.Sent

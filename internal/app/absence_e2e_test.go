@@ -15,7 +15,6 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
-	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -58,19 +57,11 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 		t.Fatal(err)
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
 	// The school tells parents when a report is seen.
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET absence_notify = true WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	today := absence.Today(time.Now())
 	tomorrow := today.AddDate(0, 0, 1).Format("2006-01-02")
 
@@ -137,7 +128,9 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 		t.Errorf("another family's child: %d", r.status)
 	}
 	var stored int
-	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM absence_report`).Scan(&stored)
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM absence_report`).Scan(&stored); err != nil {
+		t.Fatalf("counting stored reports: %v", err)
+	}
 	if stored != 2 {
 		t.Fatalf("%d reports stored, want 2 (bad input stores nothing)", stored)
 	}
@@ -250,18 +243,11 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
 	// Alert at half the class.
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET absence_alert_percent = 50 WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	today := absence.Today(time.Now()).Format("2006-01-02")
 	type parent struct {
 		u linesim.User

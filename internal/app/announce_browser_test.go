@@ -66,9 +66,9 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	preview, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
-	if !strings.Contains(preview, "【お知らせ】12月の学年だより") || !strings.Contains(preview, "プリントを見る") {
-		t.Errorf("LINE preview: %q", preview)
+	preview, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
+	if err != nil || !strings.Contains(preview, "【お知らせ】12月の学年だより") || !strings.Contains(preview, "プリントを見る") {
+		t.Errorf("LINE preview: %q (%v)", preview, err)
 	}
 	browsertest.Screenshot(t, teacher, "announce-preview")
 	err = chromedp.Do(teacher,
@@ -80,9 +80,9 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="final-report"]`)))
-	if !strings.Contains(report, "送信済 1人") {
-		t.Errorf("report: %q", report)
+	report, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="final-report"]`)))
+	if err != nil || !strings.Contains(report, "送信済 1人") {
+		t.Errorf("report: %q (%v)", report, err)
 	}
 	browsertest.Screenshot(t, teacher, "announce-report")
 
@@ -108,7 +108,10 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="parent-announcement"]`)))
+	body, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="parent-announcement"]`)))
+	if err != nil {
+		t.Fatalf("reading the parent's page: %v", err)
+	}
 	status, err := chromedp.Run(phone, chromedp.Evaluate[int](`fetch(document.querySelector('[data-testid="parent-handout"]').href).then(r => r.status)`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +127,10 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 		if err := chromedp.Do(teacher, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="count-opened"]`))); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="count-opened"]`)))
+		got, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="count-opened"]`)))
+		if err != nil {
+			t.Fatalf("reading 既読: %v", err)
+		}
 		opened = strings.TrimSpace(got)
 	}
 	if opened != "1" {

@@ -205,8 +205,8 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 		t.Errorf("sent at %v, before its time %v", sentAt, scheduledAt)
 	}
 	waitQuiet(t, w.app.Pool())
-	if an, _ := s.Announce.Get(kocho, later); an.State != announce.Cancelled || an.Counts.Total != 0 {
-		t.Errorf("cancelled announcement: %s, %d recipients", an.State, an.Counts.Total)
+	if an, err := s.Announce.Get(kocho, later); err != nil || an.State != announce.Cancelled || an.Counts.Total != 0 {
+		t.Errorf("cancelled announcement: %s, %d recipients (%v)", an.State, an.Counts.Total, err)
 	}
 	assertOnce(t, w, "取り消すお知らせ", nil, reach)
 
@@ -215,9 +215,9 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	w.sim.FailNext(linesim.EndpointMulticast, 1, http.StatusBadRequest)
 	failing := create("再送するお知らせ", time.Time{})
 	waitSent(t, w, failing, 30*time.Second)
-	an, _ := s.Announce.Get(kocho, failing)
-	if an.Counts.Failed != 5 || an.Counts.Sent != 15 {
-		t.Fatalf("before retry: %+v", an.Counts)
+	an, err := s.Announce.Get(kocho, failing)
+	if err != nil || an.Counts.Failed != 5 || an.Counts.Sent != 15 {
+		t.Fatalf("before retry: %+v (%v)", an.Counts, err)
 	}
 	failed, err := s.Announce.Recipients(kocho, failing, "failed")
 	if err != nil || len(failed) != 5 {
@@ -228,8 +228,8 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	}
 	waitSent(t, w, failing, 30*time.Second)
 	assertOnce(t, w, "再送するお知らせ", reach, nil)
-	if an, _ := s.Announce.Get(kocho, failing); an.Counts.Sent != 20 || an.Counts.Failed != 0 {
-		t.Errorf("after retry: %+v", an.Counts)
+	if an, err := s.Announce.Get(kocho, failing); err != nil || an.Counts.Sent != 20 || an.Counts.Failed != 0 {
+		t.Errorf("after retry: %+v (%v)", an.Counts, err)
 	}
 
 	// The board's safety alert to ひかり学区 reaches ひかり's families, not さくら's.

@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,21 +24,13 @@ func testPDF(marker string) []byte {
 // compose posts the compose form with files, as a browser does.
 func (c *staffClient) compose(fields url.Values, files map[string][]byte) response {
 	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("csrf", c.csrf)
+	form := url.Values{"csrf": {c.csrf}}
 	for k, vs := range fields {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
-		}
+		form[k] = append(form[k], vs...)
 	}
-	for name, data := range files {
-		fw, _ := mw.CreateFormFile("files", name)
-		_, _ = fw.Write(data)
-	}
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.base+"/staff/announcements", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	body, contentType := multipartBody(c.t, form, "files", files)
+	req := mustRequest(c.t, http.MethodPost, c.base+"/staff/announcements", body)
+	req.Header.Set("Content-Type", contentType)
 	return c.do(req)
 }
 

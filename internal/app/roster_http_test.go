@@ -1,9 +1,8 @@
 package app_test
 
 import (
-	"bytes"
-	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,15 +17,9 @@ import (
 
 func (c *staffClient) upload(path, kind string, file []byte) response {
 	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("csrf", c.csrf)
-	_ = mw.WriteField("kind", kind)
-	fw, _ := mw.CreateFormFile("file", "名簿.csv")
-	_, _ = fw.Write(file)
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	body, contentType := multipartBody(c.t, url.Values{"csrf": {c.csrf}, "kind": {kind}}, "file", map[string][]byte{"名簿.csv": file})
+	req := mustRequest(c.t, http.MethodPost, c.base+path, body)
+	req.Header.Set("Content-Type", contentType)
 	return c.do(req)
 }
 
