@@ -23,7 +23,7 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 	ctx := context.Background()
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	code := classCodes(t, w, sakuraID)[class11]
 	u := w.newParent(t, "bidi")
 	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {

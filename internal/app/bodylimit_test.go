@@ -33,7 +33,7 @@ func TestBodiesLimitedBeforeParsing(t *testing.T) {
 			// No Content-Length: the limit must hold while the body is read.
 			body = io.MultiReader(strings.NewReader(huge))
 		}
-		req, _ := http.NewRequest(http.MethodPost, a.URL()+"/staff/login", body)
+		req := mustRequest(t, http.MethodPost, a.URL()+"/staff/login", body)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r := c.do(req)
 		if r.status != http.StatusRequestEntityTooLarge {
@@ -68,7 +68,7 @@ func TestBodiesLimitedBeforeParsing(t *testing.T) {
 			j := strings.Index(path[i:], "}")
 			path = path[:i] + "1" + path[i+j+1:]
 		}
-		req, _ := http.NewRequest(method, a.URL()+path, strings.NewReader("csrf="+c.csrf+"&x="+over))
+		req := mustRequest(t, method, a.URL()+path, strings.NewReader("csrf="+c.csrf+"&x="+over))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r := c.do(req)
 		if uploads[method+" "+route] {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/browsertest"
@@ -43,7 +42,7 @@ func browserSignInFrom(t *testing.T, ctx context.Context, loginURL, login string
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _ := totp.GenerateCode(strings.TrimSpace(secret), time.Now())
+	code := stafftest.MustCode(t, strings.TrimSpace(secret), time.Now())
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`#f-code`), code),
 		chromedp.Click(chromedp.CSS(`[data-testid="enrol-submit"]`)),
@@ -92,7 +91,7 @@ func TestSignInNextStaysOnSite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u, _ := url.Parse(loc); u == nil || u.Host != mustURL(base).Host || u.Path != tc.want {
+		if u, err := url.Parse(loc); err != nil || u.Host != mustURL(base).Host || u.Path != tc.want {
 			t.Fatalf("next=%q ended at %q, want %s%s", tc.next, loc, base, tc.want)
 		}
 	}
@@ -142,9 +141,9 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, _ := chromedp.Run(admin, chromedp.Text(chromedp.CSS(`[data-testid="error-name"]`)))
-	if !strings.Contains(msg, "同じ年度・学年に同じ名前の学級があります") {
-		t.Errorf("duplicate class message = %q", msg)
+	msg, err := chromedp.Run(admin, chromedp.Text(chromedp.CSS(`[data-testid="error-name"]`)))
+	if err != nil || !strings.Contains(msg, "同じ年度・学年に同じ名前の学級があります") {
+		t.Errorf("duplicate class message = %q (%v)", msg, err)
 	}
 
 	err = chromedp.Do(admin,
@@ -169,9 +168,9 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	duties, _ := chromedp.Run(admin, chromedp.Text(chromedp.CSS(`[data-testid="duties"] ul`)))
-	if !strings.Contains(duties, "3年2組 担任") {
-		t.Fatalf("duties after assigning: %q", duties)
+	duties, err := chromedp.Run(admin, chromedp.Text(chromedp.CSS(`[data-testid="duties"] ul`)))
+	if err != nil || !strings.Contains(duties, "3年2組 担任") {
+		t.Fatalf("duties after assigning: %q (%v)", duties, err)
 	}
 	browsertest.Screenshot(t, admin, "console-staff-duty")
 
@@ -207,11 +206,14 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	label, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="class-label"]`)))
-	if label != "3年2組" {
-		t.Errorf("class page = %q", label)
+	label, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="class-label"]`)))
+	if err != nil || label != "3年2組" {
+		t.Errorf("class page = %q (%v)", label, err)
 	}
-	classURL, _ := chromedp.Run(teacher, chromedp.Evaluate[string](`location.pathname`))
+	classURL, err := chromedp.Run(teacher, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatalf("the class page's path: %v", err)
+	}
 	browsertest.Screenshot(t, teacher, "teacher-class")
 
 	// A second teacher of the same school does not see it, not even by its URL.
@@ -224,7 +226,10 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := chromedp.Run(other, chromedp.Text(chromedp.CSS(`main`)))
+	body, err := chromedp.Run(other, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatalf("reading the refusal page: %v", err)
+	}
 	if strings.Contains(body, "3年2組") {
 		t.Errorf("second teacher saw the class: %q", body)
 	}

@@ -81,7 +81,10 @@ func fuzzPost(t *testing.T, c *http.Client, u, contentType string, body []byte, 
 		t.Fatalf("POST: %v", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST: reading the answer: %v", err)
+	}
 	return resp.StatusCode, string(b)
 }
 

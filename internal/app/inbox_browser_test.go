@@ -68,9 +68,9 @@ func TestInboxIsLiveAcrossInstances(t *testing.T) {
 	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="conversation"]`))); err != nil {
 		t.Fatalf("the new conversation did not appear: %v", err)
 	}
-	item, _ := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`[data-testid="conversation"]`)))
-	if !strings.Contains(item, "中村 光") || !strings.Contains(item, "1年1組 担任") {
-		t.Errorf("inbox item: %q", item)
+	item, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`[data-testid="conversation"]`)))
+	if err != nil || !strings.Contains(item, "中村 光") || !strings.Contains(item, "1年1組 担任") {
+		t.Errorf("inbox item: %q (%v)", item, err)
 	}
 	browsertest.Screenshot(t, browser, "inbox-live")
 	err = chromedp.Do(browser,

@@ -18,7 +18,6 @@ import (
 	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
-	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -59,7 +58,6 @@ func TestContactAndInbox(t *testing.T) {
 	}
 	sakuraID, class11, soccer := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
 	// サッカークラブ (the first club by name may be 科学クラブ: look it up).
 	if err := s.Pool.QueryRow(ctx, `SELECT id FROM club WHERE school_id = $1 AND name = 'サッカークラブ'`, sakuraID).Scan(&soccer); err != nil {
 		t.Fatal(err)
@@ -68,13 +66,7 @@ func TestContactAndInbox(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
-	var code string
-	for _, c := range codes {
-		if c.ClassID == class11 {
-			code = registration.FormatCode(c.Code.Reveal())
-		}
-	}
+	code := classCodes(t, w, sakuraID)[class11]
 	p1, _ := registeredParent(t, w, "木村 恵", "木村 あおい", code)
 	// The second parent's child plays soccer.
 	p2 := w.newParent(t, "佐々木のLINE")
@@ -346,7 +338,10 @@ func TestContactAndInbox(t *testing.T) {
 	}
 
 	// Long inboxes and threads come in pages: 50 conversations, 200 messages.
-	t1ID, _ := strconv.ParseInt(strings.TrimPrefix(t1, "/staff/inbox/"), 10, 64)
+	t1ID, err := strconv.ParseInt(strings.TrimPrefix(t1, "/staff/inbox/"), 10, 64)
+	if err != nil {
+		t.Fatalf("conversation ID in %q: %v", t1, err)
+	}
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var guardianID int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id FROM conversation WHERE id = $1`, t1ID).Scan(&guardianID); err != nil {

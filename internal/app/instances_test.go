@@ -66,8 +66,7 @@ func TestThreeInstances(t *testing.T) {
 	}
 	rr := &roundRobin{served: map[string]int{}}
 	for _, a := range instances {
-		u, _ := url.Parse(a.URL())
-		rr.targets = append(rr.targets, u)
+		rr.targets = append(rr.targets, mustURL(a.URL()))
 	}
 	lb := httptest.NewServer(rr)
 	t.Cleanup(lb.Close)
@@ -172,9 +171,9 @@ func TestThreeInstances(t *testing.T) {
 	if err := chromedp.Do(waitCtx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="conversation"]`))); err != nil {
 		t.Fatalf("the message did not appear on the third instance: %v", err)
 	}
-	item, _ := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`[data-testid="conversation"]`)))
-	if !strings.Contains(item, "加藤 由美") {
-		t.Errorf("inbox item: %q", item)
+	item, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`[data-testid="conversation"]`)))
+	if err != nil || !strings.Contains(item, "加藤 由美") {
+		t.Errorf("inbox item: %q (%v)", item, err)
 	}
 }
 
@@ -189,8 +188,7 @@ func TestShutdownEndsOpenInboxStreams(t *testing.T) {
 	}
 	c := newStaffClient(t, w.app.URL())
 	c.signIn("sakura.tannin11", demo.Password)
-	req, _ := http.NewRequest(http.MethodGet, w.app.URL()+"/staff/inbox/events", nil)
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(mustRequest(t, http.MethodGet, w.app.URL()+"/staff/inbox/events", nil))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %v %v", resp, err)
 	}

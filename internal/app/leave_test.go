@@ -177,7 +177,9 @@ func TestTransferOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	var boardID int64
-	_ = s.Pool.QueryRow(context.Background(), `SELECT board_id FROM school WHERE id = $1`, sakuraID).Scan(&boardID)
+	if err := s.Pool.QueryRow(context.Background(), `SELECT board_id FROM school WHERE id = $1`, sakuraID).Scan(&boardID); err != nil {
+		t.Fatalf("the school's board: %v", err)
+	}
 	items, err := s.Retention.Apply(context.Background(), boardID, false)
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +252,9 @@ func TestSingleYearRegistration(t *testing.T) {
 		t.Fatal("the single-year box is not ticked after saving")
 	}
 	var boardID int64
-	_ = s.Pool.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, sakuraID).Scan(&boardID)
+	if err := s.Pool.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, sakuraID).Scan(&boardID); err != nil {
+		t.Fatalf("the school's board: %v", err)
+	}
 	// Switched on this year, it waits for the year's end.
 	if items, err := s.Retention.Apply(ctx, boardID, false); err != nil || sumReason(items, "year_end") != 0 {
 		t.Fatalf("single-year deletion ran before the year ended: %v %v", items, err)

@@ -51,7 +51,10 @@ func TestPushRetryDeliversOnce(t *testing.T) {
 	defer cancel()
 	for {
 		var state, method string
-		_ = w.app.Pool().QueryRow(ctx, `SELECT state, method FROM line_outbound WHERE purpose = 'test'`).Scan(&state, &method)
+		// Past the deadline the query fails too; the check below says what was awaited.
+		if err := w.app.Pool().QueryRow(ctx, `SELECT state, method FROM line_outbound WHERE purpose = 'test'`).Scan(&state, &method); err != nil && ctx.Err() == nil {
+			t.Fatalf("reading the push's state: %v", err)
+		}
 		if state == line.StateSent {
 			if method != "push" {
 				t.Errorf("method = %s", method)
@@ -73,7 +76,9 @@ func TestPushRetryDeliversOnce(t *testing.T) {
 		t.Fatalf("message delivered %d times, want once", n)
 	}
 	var attempts int
-	_ = w.app.Pool().QueryRow(ctx, `SELECT attempts FROM line_outbound WHERE purpose = 'test'`).Scan(&attempts)
+	if err := w.app.Pool().QueryRow(ctx, `SELECT attempts FROM line_outbound WHERE purpose = 'test'`).Scan(&attempts); err != nil {
+		t.Fatalf("reading the push's attempts: %v", err)
+	}
 	if attempts != 3 {
 		t.Errorf("attempts = %d, want 3 (429, lost answer, 409)", attempts)
 	}
@@ -168,8 +173,11 @@ func TestPerUserOrdering(t *testing.T) {
 	defer cancel()
 	for {
 		var pending int
-		_ = w.app.Pool().QueryRow(ctx, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`).Scan(&pending)
-		if pending == 0 {
+		err := w.app.Pool().QueryRow(ctx, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`).Scan(&pending)
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("counting pending events: %v", err)
+		}
+		if err == nil && pending == 0 {
 			break
 		}
 		if ctx.Err() != nil {

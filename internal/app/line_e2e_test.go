@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +64,7 @@ func startLineWorldAt(t testing.TB, dbURL string, wrap func(http.Handler) http.H
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	simURL, _ := url.Parse(srv.URL)
+	simURL := mustURL(srv.URL)
 	keyset, key := vaulttest.Keyset(t)
 	logs := &syncBuffer{}
 	cfg := &config.Config{DatabaseURL: dbURL, Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
@@ -181,8 +180,9 @@ func TestRedeliveredEventProcessedOnce(t *testing.T) {
 	}
 	var events, outbound int
 	pool := w.app.Pool()
-	_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM line_event`).Scan(&events)
-	_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM line_outbound`).Scan(&outbound)
+	if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM line_event), (SELECT count(*) FROM line_outbound)`).Scan(&events, &outbound); err != nil {
+		t.Fatalf("counting events and outbound messages: %v", err)
+	}
 	if events != 1 || outbound != 1 {
 		t.Fatalf("events %d, outbound %d; want the redelivered event stored and answered once", events, outbound)
 	}
@@ -214,7 +214,7 @@ func TestWebhookRefusals(t *testing.T) {
 		{"oversized", w.ch.LineChannelID, "x", bytes.Repeat([]byte("a"), line.MaxWebhookBody+1), 413},
 	}
 	for _, tt := range tests {
-		req, _ := http.NewRequest(http.MethodPost, w.app.URL()+"/line/webhook/"+tt.channel, bytes.NewReader(tt.body))
+		req := mustRequest(t, http.MethodPost, w.app.URL()+"/line/webhook/"+tt.channel, bytes.NewReader(tt.body))
 		req.Header.Set("X-Line-Signature", tt.sig)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -226,7 +226,9 @@ func TestWebhookRefusals(t *testing.T) {
 		}
 	}
 	var n int
-	_ = w.app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM line_event`).Scan(&n)
+	if err := w.app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM line_event`).Scan(&n); err != nil {
+		t.Fatalf("counting stored events: %v", err)
+	}
 	if n != 0 {
 		t.Fatalf("%d events stored from refused requests", n)
 	}

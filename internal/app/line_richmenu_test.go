@@ -87,8 +87,11 @@ func TestUnsupportedMessagesGetPoliteReply(t *testing.T) {
 	defer cancel()
 	for {
 		var following bool
-		_ = w.app.Pool().QueryRow(ctx, `SELECT following FROM line_friend`).Scan(&following)
-		if !following {
+		err := w.app.Pool().QueryRow(ctx, `SELECT following FROM line_friend`).Scan(&following)
+		if err != nil && ctx.Err() == nil {
+			t.Fatalf("reading whether the friend follows: %v", err)
+		}
+		if err == nil && !following {
 			break
 		}
 		if ctx.Err() != nil {

@@ -241,7 +241,9 @@ func TestDatabaseOutage(t *testing.T) {
 			logChat(t, w.sim.Chat(ch, u.ID))
 			logOddOutbound(t, w)
 			if f := os.Getenv("RENRAKU_OUTAGE_LOG"); f != "" {
-				_ = os.WriteFile(f, w.logs.Bytes(), 0o600)
+				if err := os.WriteFile(f, w.logs.Bytes(), 0o600); err != nil {
+					t.Logf("RENRAKU_OUTAGE_LOG: %v", err)
+				}
 			}
 		}
 	}
@@ -308,6 +310,8 @@ func driveWebhooks(sim *linesim.Sim, channelID string, users []linesim.User, per
 			go func() {
 				defer wg.Done()
 				defer func() { <-inFlight }()
+				// A refused delivery is what the outage is about: the test reads each
+				// delivery's answer from the simulator afterwards.
 				_, _ = sim.SendText(channelID, users[i%len(users)].ID, fmt.Sprintf("お知らせ確認 %d", i))
 			}()
 		}
@@ -360,7 +364,7 @@ func openInboxStream(t *testing.T, c *staffClient) <-chan struct{} {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/staff/inbox/events", nil)
+	req := mustRequest(t, http.MethodGet, c.base+"/staff/inbox/events", nil).WithContext(ctx)
 	// The staff client's timeout would cut a stream that never ends by itself.
 	resp, err := (&http.Client{Jar: c.http.Jar}).Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {

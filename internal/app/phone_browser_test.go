@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +34,7 @@ func TestPhonePageFollowInChromium(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	simURL, _ := url.Parse("http://" + addr + "/_sim/line")
+	simURL := mustURL("http://" + addr + "/_sim/line")
 	keyset, key := vaulttest.Keyset(t)
 	cfg := &config.Config{DatabaseURL: pgtest.NewDBURL(t), Addr: addr, ShutdownTimeout: 5 * time.Second,
 		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL}

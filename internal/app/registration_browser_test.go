@@ -42,16 +42,19 @@ func TestRegistrationPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	msgs, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatalf("reading the error page: %v", err)
+	}
 	for _, want := range []string{"登録には同意が必要です", "学校を選んでください"} {
 		if !strings.Contains(msgs, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
 	// What was typed is still there.
-	name, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#c0-name`)))
-	if name != "佐藤 さくら" {
-		t.Errorf("child's name after the error: %q", name)
+	name, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#c0-name`)))
+	if err != nil || name != "佐藤 さくら" {
+		t.Errorf("child's name after the error: %q (%v)", name, err)
 	}
 	browsertest.Screenshot(t, ctx, "registration-errors")
 	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
@@ -82,9 +85,9 @@ func TestRegistrationPageInChromium(t *testing.T) {
 		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
 		t.Fatalf("submit: %v: %s", err, body)
 	}
-	done, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="registration-done"]`)))
-	if !strings.Contains(done, "佐藤 さくら") || !strings.Contains(done, "佐藤 ひかる") || !strings.Contains(done, "先生の確認待ち") {
-		t.Errorf("done page: %q", done)
+	done, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="registration-done"]`)))
+	if err != nil || !strings.Contains(done, "佐藤 さくら") || !strings.Contains(done, "佐藤 ひかる") || !strings.Contains(done, "先生の確認待ち") {
+		t.Errorf("done page: %q (%v)", done, err)
 	}
 	browsertest.Screenshot(t, ctx, "registration-done")
 	waitBotText(t, w, u.ID, "先生の確認待ち：2人", 1)
@@ -135,7 +138,7 @@ func TestApprovalsWarningsInChromium(t *testing.T) {
 	s := w.app.Services()
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +175,10 @@ func TestApprovalsWarningsInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, phone, "approvals-warnings")
-	row, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="approval"]`)))
+	row, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="approval"]`)))
+	if err != nil {
+		t.Fatalf("reading the approval: %v", err)
+	}
 	for _, want := range []string{"青木 一郎", "この児童にはすでに確認済みの保護者がいます", "「心当たりがない」と連絡がありました"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("approval row lacks %q: %q", want, row)

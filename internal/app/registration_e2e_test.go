@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -10,12 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
 )
 
 // parentBrowser is a phone's browser opening links from LINE.
@@ -25,18 +29,23 @@ type parentBrowser struct {
 }
 
 func newParentBrowser(t testing.TB) *parentBrowser {
-	jar, _ := cookiejar.New(nil)
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &parentBrowser{t: t, c: &staffClient{t: t, http: &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}}
 }
 
 func (b *parentBrowser) get(u string) response {
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	return b.c.do(req)
+	b.t.Helper()
+	return b.c.do(mustRequest(b.t, http.MethodGet, u, nil))
 }
 
 func (b *parentBrowser) post(u string, form url.Values) response {
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	b.t.Helper()
+	req := mustRequest(b.t, http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.c.do(req)
 }
@@ -68,7 +77,11 @@ func schoolAndClass(t testing.TB, w *lineWorld, schoolName, class string) (int64
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Pool.QueryRow(context.Background(), `SELECT id FROM club WHERE school_id = $1 ORDER BY name LIMIT 1`, sc.ID).Scan(&clubID)
+	// A school without clubs has club 0.
+	err = s.Pool.QueryRow(context.Background(), `SELECT id FROM club WHERE school_id = $1 ORDER BY name LIMIT 1`, sc.ID).Scan(&clubID)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.Fatalf("club of %s: %v", schoolName, err)
+	}
 	return sc.ID, classID, clubID
 }
 
@@ -85,7 +98,7 @@ func TestRegistrationThroughLINE(t *testing.T) {
 
 	// The school issues 1年1組's code for the letter.
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +144,9 @@ func TestRegistrationThroughLINE(t *testing.T) {
 		}
 	}
 	var guardians int
-	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM guardian`).Scan(&guardians)
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM guardian`).Scan(&guardians); err != nil {
+		t.Fatalf("counting guardians: %v", err)
+	}
 	if guardians != 0 {
 		t.Fatalf("a refused form stored a guardian")
 	}
@@ -155,7 +170,9 @@ func TestRegistrationThroughLINE(t *testing.T) {
 		t.Fatalf("second submit: %d", r.status)
 	}
 	var gs, cs, links int
-	_ = s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian), (SELECT count(*) FROM child), (SELECT count(*) FROM guardianship)`).Scan(&gs, &cs, &links)
+	if err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian), (SELECT count(*) FROM child), (SELECT count(*) FROM guardianship)`).Scan(&gs, &cs, &links); err != nil {
+		t.Fatalf("counting guardians, children and links: %v", err)
+	}
 	if gs != 1 || cs != 2 || links != 2 {
 		t.Fatalf("after a double submit: %d guardians, %d children, %d links", gs, cs, links)
 	}
@@ -240,8 +257,8 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	waitBotText(t, w, u.ID, "登録済み：1人、先生の確認待ち：1人", 2)
 	// (The father of 1年1組, a further guardian, waits in the same queue: its teacher
 	// is 1年1組's sub-homeroom teacher.)
-	if q, _ := s.Registration.Queue(signedInAs(t, w, "sakura.tannin12")); len(q) != 2 || q[1].ClassLabel != "1年2組" || q[0].ClassLabel != "1年1組" {
-		t.Fatalf("class change not in the new teacher's queue: %+v", q)
+	if q, err := s.Registration.Queue(signedInAs(t, w, "sakura.tannin12")); err != nil || len(q) != 2 || q[1].ClassLabel != "1年2組" || q[0].ClassLabel != "1年1組" {
+		t.Fatalf("class change not in the new teacher's queue: %+v, %v", q, err)
 	}
 	withdraw := update + "/withdraw"
 	if r := phone.post(withdraw, url.Values{"confirm": {"yes"}}); r.status != http.StatusOK || r.doc.Find(`[data-testid="withdrawn"]`).Length() == 0 {
@@ -250,10 +267,13 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	waitBotText(t, w, u.ID, "退会の手続きが完了", 1)
 	waitMenu(t, w, u.ID, line.MenuGuest)
 	var guardianRows, childRows, deletions, copies int
-	_ = s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian), (SELECT count(*) FROM child), (SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal'),
+	err = s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian), (SELECT count(*) FROM child), (SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal'),
 		(SELECT count(*) FROM line_outbound o JOIN line_friend f ON f.id = o.friend_id WHERE f.user_key = (SELECT user_key FROM line_friend WHERE id = o.friend_id)
 			AND o.state <> 'queued' AND o.messages_enc IS NOT NULL AND o.friend_id = (SELECT friend_id FROM line_outbound WHERE purpose = 'registration' ORDER BY id DESC LIMIT 1))`).
 		Scan(&guardianRows, &childRows, &deletions, &copies)
+	if err != nil {
+		t.Fatalf("counting what the withdrawal left: %v", err)
+	}
 	// 山田 二郎 had only this guardian: deleted; 山田 一郎 keeps his father (five records:
 	// guardian, child, guardianship, LINE copies, conversations). The copies of
 	// what was sent to the parent who left are wiped (the farewell, still queued, stays).
@@ -263,7 +283,9 @@ func TestRegistrationThroughLINE(t *testing.T) {
 	// The parent's children were in two schools: the records are the board's, not one
 	// school's.
 	var underSchool int
-	_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal' AND school_id IS NOT NULL`).Scan(&underSchool)
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal' AND school_id IS NOT NULL`).Scan(&underSchool); err != nil {
+		t.Fatalf("counting withdrawal records under a school: %v", err)
+	}
 	if underSchool != 0 {
 		t.Errorf("%d withdrawal records under one school for a parent of two schools", underSchool)
 	}
@@ -321,11 +343,14 @@ func TestRegistrationCodeTriesAreLimited(t *testing.T) {
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
-	codes, _ := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	codes, err := s.Registration.Codes(kocho, sakura.BoardID, sakuraID, 0)
+	if err != nil {
+		t.Fatalf("registration codes: %v", err)
+	}
 	var code string
 	for _, c := range codes {
 		if c.ClassID == class11 {
@@ -359,6 +384,16 @@ func TestRegistrationCodeTriesAreLimited(t *testing.T) {
 	if r := b.post(link, form); r.status != http.StatusOK {
 		t.Fatalf("registering without a code: %d %s", r.status, text(r))
 	}
+}
+
+// mustGetSchool returns a school as the staff member signed in on ctx sees it.
+func mustGetSchool(t testing.TB, ctx context.Context, s *app.Services, schoolID int64) school.School {
+	t.Helper()
+	sc, err := s.Schools.Get(ctx, schoolID)
+	if err != nil {
+		t.Fatalf("school %d: %v", schoolID, err)
+	}
+	return sc
 }
 
 // classCodes returns the registration codes of a school's classes, as a parent types

@@ -69,7 +69,7 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 	ctx := context.Background()
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,9 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 
 	// The stranger cannot dispute the mother's registration with a forged postback.
 	var motherGS int64
-	_ = s.Pool.QueryRow(ctx, `SELECT min(id) FROM guardianship`).Scan(&motherGS)
+	if err := s.Pool.QueryRow(ctx, `SELECT min(id) FROM guardianship`).Scan(&motherGS); err != nil {
+		t.Fatalf("the mother's guardianship: %v", err)
+	}
 	if _, err := w.sim.Postback(w.ch.LineChannelID, stranger.ID, line.PostbackData(registration.PostbackDispute, itoa(motherGS)), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +292,7 @@ func TestClassCodeGuessesCountEveryCode(t *testing.T) {
 	_, class12, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年2組")
 	_, class21, _ := schoolAndClass(t, w, demo.Schools[0].Name, "2年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	for _, id := range []int64{class11, class12, class21} {
 		if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, id); err != nil {
 			t.Fatal(err)
@@ -317,8 +319,11 @@ func TestClassCodeGuessesCountEveryCode(t *testing.T) {
 		return f
 	}
 	stored := func() int {
+		t.Helper()
 		var n int
-		_ = s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian) + (SELECT count(*) FROM child)`).Scan(&n)
+		if err := s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM guardian) + (SELECT count(*) FROM child)`).Scan(&n); err != nil {
+			t.Fatalf("counting guardians and children: %v", err)
+		}
 		return n
 	}
 

@@ -33,7 +33,10 @@ func withLIFF(t testing.TB, w *lineWorld) {
 	s := w.app.Services()
 	ch := w.ch
 	ch.LoginChannelID, ch.LIFFID = loginChannelID, liffID
-	sakura, _ := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
+	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.LINE.SetChannel(ctx, audit.OperatorActor, sakura.ID, sakura.BoardID, ch); err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +84,15 @@ func TestRegistrationWithLIFF(t *testing.T) {
 	// In LINE's browser the page gets the parent's ID token from LIFF (here a stand-in
 	// for LINE's SDK hands out the simulator's token), the server verifies it at LINE,
 	// and the parent registers.
-	token, _ := json.Marshal(w.sim.IssueIDToken(loginChannelID, u.ID, time.Hour))
+	token, err := json.Marshal(w.sim.IssueIDToken(loginChannelID, u.ID, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	stub := `Object.defineProperty(window, "liff", {writable: false, configurable: false, value: {
 		init: function () { return Promise.resolve(); }, isLoggedIn: function () { return true; },
 		login: function () {}, getIDToken: function () { return ` + string(token) + `; } }});`
 	ctx := browsertest.New(t, 360, 740)
-	err := chromedp.Do(ctx,
+	err = chromedp.Do(ctx,
 		chromedp.Navigate("about:blank"),
 		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: stub})

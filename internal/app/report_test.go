@@ -71,7 +71,9 @@ func TestMonthlyReport(t *testing.T) {
 	// The job queue's leader records each minute it is up.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var n int
-		_ = s.Pool.QueryRow(ctx, `SELECT count(*) FROM availability_beat`).Scan(&n)
+		if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM availability_beat`).Scan(&n); err != nil {
+			t.Fatalf("counting availability beats: %v", err)
+		}
 		if n > 0 {
 			break
 		}
@@ -136,7 +138,9 @@ func TestMonthlyReport(t *testing.T) {
 		t.Fatalf("pdf: %d", p.status)
 	}
 	dir := t.TempDir()
-	_ = os.WriteFile(filepath.Join(dir, "r.pdf"), []byte(p.body), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "r.pdf"), []byte(p.body), 0o600); err != nil {
+		t.Fatalf("saving the PDF for pdftoppm: %v", err)
+	}
 	if b, err := exec.Command("pdftoppm", "-png", "-r", "60", "-singlefile", filepath.Join(dir, "r.pdf"), filepath.Join(dir, "r")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v %s", err, b)
 	}
@@ -145,7 +149,9 @@ func TestMonthlyReport(t *testing.T) {
 		t.Fatalf("rendered report: %d bytes %v", len(png), err)
 	}
 	if shots := os.Getenv("RENRAKU_SCREENSHOT_DIR"); shots != "" {
-		_ = os.WriteFile(filepath.Join(shots, "monthly-report.png"), png, 0o644)
+		if err := os.WriteFile(filepath.Join(shots, "monthly-report.png"), png, 0o644); err != nil {
+			t.Errorf("saving the screenshot: %v", err)
+		}
 	}
 
 	// A school's administrator sees their school only.

@@ -40,14 +40,21 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 
 	// Two conversations (one old, one recent), two reports, two announcements.
 	var guardians, children []int64
-	rows, _ := s.Pool.Query(ctx, `SELECT gs.guardian_id, gs.child_id FROM guardianship gs ORDER BY 1`)
-	for rows.Next() {
-		var g, c int64
-		_ = rows.Scan(&g, &c)
-		guardians, children = append(guardians, g), append(children, c)
+	rows, err := s.Pool.Query(ctx, `SELECT gs.guardian_id, gs.child_id FROM guardianship gs ORDER BY 1`)
+	if err != nil {
+		t.Fatalf("families: %v", err)
 	}
-	rows.Close()
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	families, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]int64, error) {
+		var v [2]int64
+		return v, r.Scan(&v[0], &v[1])
+	})
+	if err != nil {
+		t.Fatalf("families: %v", err)
+	}
+	for _, f := range families {
+		guardians, children = append(guardians, f[0]), append(children, f[1])
+	}
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		for i := range 2 {
 			conv, err := s.Inbox.Store.OpenConversation(ctx, tx, guardians[i], inbox.Choice{Target: inbox.Homeroom, ChildID: children[i], ClassID: class11, SchoolID: sakuraID})
 			if err != nil {
@@ -99,7 +106,9 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var state string
-		_ = s.Pool.QueryRow(ctx, `SELECT state FROM line_outbound WHERE id = $1`, outID).Scan(&state)
+		if err := s.Pool.QueryRow(ctx, `SELECT state FROM line_outbound WHERE id = $1`, outID).Scan(&state); err != nil {
+			t.Fatalf("reading the reply's state: %v", err)
+		}
 		if state == "sent" {
 			break
 		}
@@ -219,7 +228,9 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 		t.Fatalf("rendered certificate: %d bytes %v", len(png), err)
 	}
 	if shots := os.Getenv("RENRAKU_SCREENSHOT_DIR"); shots != "" {
-		_ = os.WriteFile(filepath.Join(shots, "retention-certificate.png"), png, 0o644)
+		if err := os.WriteFile(filepath.Join(shots, "retention-certificate.png"), png, 0o644); err != nil {
+			t.Errorf("saving the screenshot: %v", err)
+		}
 	}
 	if text, err := exec.Command("pdftotext", pdfPath, "-").Output(); err == nil {
 		for _, want := range []string{"消去証明書", "保存期間の経過", "みどり市"} {

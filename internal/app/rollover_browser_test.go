@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
 // TestRolloverInChromium: the administrator prepares the next year on the console
@@ -47,7 +47,7 @@ func TestRolloverInChromium(t *testing.T) {
 	next := sakura.CurrentYear + 1
 	pc := browsertest.New(t, 1280, 900)
 	// The code of the next step: the current one may have been used at enrolment.
-	code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	code := stafftest.MustCode(t, secret, time.Now().Add(30*time.Second))
 	base := w.app.URL() + "/admin/schools/" + strconv.FormatInt(sakura.ID, 10) + "/rollover"
 	step, cancel := context.WithTimeout(pc, 30*time.Second)
 	defer cancel()
@@ -72,9 +72,9 @@ func TestRolloverInChromium(t *testing.T) {
 		browsertest.Screenshot(t, pc, "rollover-failed")
 		t.Fatal(err)
 	}
-	text, _ := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="rollover-classes"]`)))
-	if !strings.Contains(text, "6年1組") {
-		t.Fatalf("next year's classes: %q", text)
+	text, err := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="rollover-classes"]`)))
+	if err != nil || !strings.Contains(text, "6年1組") {
+		t.Fatalf("next year's classes: %q (%v)", text, err)
 	}
 	s.Rollover.Clock.Set(time.Date(next, time.March, 2, 9, 0, 0, 0, school.Tokyo))
 	err = chromedp.Do(step,
@@ -96,13 +96,13 @@ func TestRolloverInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shown, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
-	if !strings.Contains(shown, "花田 はな") || !strings.Contains(shown, "今年度: 1年1組") {
-		t.Fatalf("the parent's page: %s", shown)
+	shown, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil || !strings.Contains(shown, "花田 はな") || !strings.Contains(shown, "今年度: 1年1組") {
+		t.Fatalf("the parent's page: %s (%v)", shown, err)
 	}
-	selected, _ := chromedp.Run(phone, chromedp.Value(chromedp.CSS(`[data-testid="rollover-class"]`)))
-	if want := strconv.FormatInt(classID(t, w, sakura.ID, next, "2年1組"), 10); selected != want {
-		t.Fatalf("pre-filled class %q, want 2年1組 (%s)", selected, want)
+	selected, err := chromedp.Run(phone, chromedp.Value(chromedp.CSS(`[data-testid="rollover-class"]`)))
+	if want := strconv.FormatInt(classID(t, w, sakura.ID, next, "2年1組"), 10); err != nil || selected != want {
+		t.Fatalf("pre-filled class %q (%v), want 2年1組 (%s)", selected, err, want)
 	}
 	err = chromedp.Do(phone,
 		chromedp.Click(chromedp.CSS(`input[type=checkbox]`)),
@@ -120,8 +120,8 @@ func TestRolloverInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	confirmed, _ := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="rollover-confirmed"]`)))
-	if strings.TrimSpace(confirmed) != "1" {
-		t.Fatalf("the console counts %q confirmations", confirmed)
+	confirmed, err := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="rollover-confirmed"]`)))
+	if err != nil || strings.TrimSpace(confirmed) != "1" {
+		t.Fatalf("the console counts %q confirmations (%v)", confirmed, err)
 	}
 }

@@ -14,8 +14,7 @@ import (
 )
 
 func sessionCookie(c *staffClient) string {
-	u, _ := url.Parse(c.base)
-	for _, ck := range c.http.Jar.Cookies(u) {
+	for _, ck := range c.http.Jar.Cookies(mustURL(c.base)) {
 		if ck.Name == "renraku_staff" {
 			return ck.Value
 		}
@@ -41,8 +40,7 @@ func TestSessionRotationCSRFAndSignOutEverywhere(t *testing.T) {
 	}
 	// The pre-sign-in token (which an attacker could have planted) is worthless now.
 	planted := newStaffClient(t, a.URL())
-	u, _ := url.Parse(a.URL())
-	planted.http.Jar.SetCookies(u, []*http.Cookie{{Name: "renraku_staff", Value: before, Path: "/"}})
+	planted.http.Jar.SetCookies(mustURL(a.URL()), []*http.Cookie{{Name: "renraku_staff", Value: before, Path: "/"}})
 	if r := planted.get("/staff/"); classify(r) != login {
 		t.Fatalf("old session token still signed in: %d %s", r.status, r.location)
 	}
@@ -61,7 +59,7 @@ func TestSessionRotationCSRFAndSignOutEverywhere(t *testing.T) {
 	if r := c.post("/staff/account/password", noToken); r.status != http.StatusForbidden {
 		t.Errorf("wrong CSRF token: %d", r.status)
 	}
-	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/staff/account/signout-all", strings.NewReader(url.Values{"csrf": {c.csrf}}.Encode()))
+	req := mustRequest(t, http.MethodPost, a.URL()+"/staff/account/signout-all", strings.NewReader(url.Values{"csrf": {c.csrf}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Origin", "https://evil.example")
