@@ -94,6 +94,11 @@ func TestViewerScopeFiltersAndSelfAudit(t *testing.T) {
 	if err != nil || len(records) != n+1 || records[0][0] != "日時" {
 		t.Fatalf("export CSV: %d records (%v), header %v", len(records), err, records[0])
 	}
+	for _, h := range records[0] {
+		if strings.HasPrefix(h, "audit.") {
+			t.Errorf("CSV header %q has no label", h)
+		}
+	}
 
 	// Each view and export is itself a row, and the chain still verifies.
 	var views, exports int
