@@ -585,7 +585,7 @@ func (b *bench) verify(sc scenario, marker string) {
 func (b *bench) messages(sc scenario, marker string) []line.Message {
 	c := alert(sc.g, marker)
 	body := announce.SafetyBody(b.s.Announce.T, c.Safety) + "\n\n" + c.Body
-	return b.s.Announce.Messages(announce.Announcement{Kind: announce.Safety, Title: vault.Personal(c.Title), Body: vault.Personal(body)}, "ja")
+	return b.s.Announce.Messages(announce.Announcement{Kind: announce.Safety, Title: vault.Personal(c.Title), Body: vault.Personal(body)}, "ja", false)
 }
 
 type job struct {

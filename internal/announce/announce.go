@@ -115,6 +115,12 @@ type Announcement struct {
 	CreatedAt    time.Time
 	Handouts     []Handout
 	Counts       Counts
+	// Sender is the sending school's name (the board's for a board's announcement),
+	// named in LINE where a channel serves several schools.
+	Sender string
+	// SharedChannel: a LINE channel of the sender serves other schools too, so the
+	// message names the sender (read for the staff's preview).
+	SharedChannel bool
 }
 
 // Handout is a PDF of an announcement.
@@ -151,6 +157,9 @@ type Batch struct {
 	Recipients     int
 	State          string
 	Attempts       int
+	// SharedChannel: the channel serves several schools, so the message names the
+	// sender.
+	SharedChannel bool
 }
 
 // Reach is how many guardians of each channel an audience reaches now.

@@ -151,7 +151,7 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 	if err != nil {
 		return err
 	}
-	reqID, err := s.LINE.Client.Multicast(ch, users, b.RetryKey, s.Messages(an, b.Language))
+	reqID, err := s.LINE.Client.Multicast(ch, users, b.RetryKey, s.Messages(an, b.Language, b.SharedChannel))
 	var ae *line.APIError
 	state, msg := "sent", ""
 	switch {
@@ -186,9 +186,15 @@ func failure(err error) string {
 
 // Messages are what the parents of one language receive: the text under its heading,
 // and for handouts a button that asks renraku for the parent's own link (a multicast
-// is the same for everyone, so the personal link comes in the answer).
-func (s *Service) Messages(an Announcement, lang string) []line.Message {
-	head := s.T(lang, "announce.line.heading_"+an.Kind, nil)
+// is the same for everyone, so the personal link comes in the answer). Through a
+// channel that serves several schools (shared), the heading names the sender
+// (【お知らせ】○○小学校), so parents know which school writes.
+func (s *Service) Messages(an Announcement, lang string, shared bool) []line.Message {
+	sender := ""
+	if shared {
+		sender = an.Sender
+	}
+	head := s.T(lang, "announce.line.heading_"+an.Kind, map[string]any{"Sender": sender})
 	text := head + an.Title.Reveal() + "\n\n" + an.Body.Reveal()
 	ms := []line.Message{{Text: text}}
 	if len(an.Handouts) > 0 {

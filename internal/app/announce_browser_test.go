@@ -67,7 +67,7 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	preview, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
-	if err != nil || !strings.Contains(preview, "【お知らせ】12月の学年だより") || !strings.Contains(preview, "プリントを見る") {
+	if err != nil || !strings.Contains(preview, "【お知らせ】みどり市立さくら小学校　12月の学年だより") || !strings.Contains(preview, "プリントを見る") {
 		t.Errorf("LINE preview: %q (%v)", preview, err)
 	}
 	browsertest.Screenshot(t, teacher, "announce-preview")
@@ -87,7 +87,7 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 	browsertest.Screenshot(t, teacher, "announce-report")
 
 	// The parent taps プリントを見る in LINE and opens the link on the phone.
-	waitBotText(t, w, parent.ID, "【お知らせ】12月の学年だより", 1)
+	waitBotText(t, w, parent.ID, "【お知らせ】みどり市立さくら小学校　12月の学年だより", 1)
 	var button linesim.Action
 	for _, it := range w.sim.Chat(w.ch.LineChannelID, parent.ID) {
 		for _, a := range it.Actions {

@@ -156,14 +156,14 @@ func TestAnnouncementsHandoutsAndSafetyAlerts(t *testing.T) {
 	if got := page.doc.Find(`[data-testid="reach"]`).Text(); !strings.Contains(got, "2人") {
 		t.Errorf("reach: %q", got)
 	}
-	if !strings.Contains(page.doc.Find(`[data-testid="line-preview"]`).Text(), "【お知らせ】遠足のお知らせ") {
+	if !strings.Contains(page.doc.Find(`[data-testid="line-preview"]`).Text(), "【お知らせ】みどり市立さくら小学校　遠足のお知らせ") {
 		t.Errorf("LINE preview: %s", page.doc.Find(`[data-testid="line-preview"]`).Text())
 	}
 	if r := tannin.post(r.location+"/send", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("send: %d %s", r.status, text(r))
 	}
 	annURL := r.location
-	waitReceived(t, w, "【お知らせ】遠足のお知らせ", kimura, tanaka)
+	waitReceived(t, w, "【お知らせ】みどり市立さくら小学校　遠足のお知らせ", kimura, tanaka)
 	if received(w, yamamoto.ID, "遠足") != 0 || received(w, kobayashi.ID, "遠足") != 0 {
 		t.Error("an unverified or blocked guardian received the announcement")
 	}
@@ -265,7 +265,7 @@ func TestAnnouncementsHandoutsAndSafetyAlerts(t *testing.T) {
 	if r := admin.post(r.location+"/send", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("send alert: %d", r.status)
 	}
-	waitReceived(t, w, "【安全情報】不審者情報", kimura, tanaka)
+	waitReceived(t, w, "【安全情報】みどり市立さくら小学校　不審者情報", kimura, tanaka)
 	if received(w, kimura.ID, "場所：さくら公園の北側") != 1 {
 		t.Error("the alert's template is not in the message")
 	}

@@ -83,7 +83,7 @@ func TestInboxIsLiveAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, p1.ID, "【1年1組 担任】\n承知しました", 1)
+	waitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\n承知しました", 1)
 	browsertest.Screenshot(t, browser, "inbox-thread")
 	_ = url.Values{}
 }

@@ -63,7 +63,7 @@ func TestReplyDeliveryFaults(t *testing.T) {
 	if r := tannin.post(retry, nil); r.status != http.StatusSeeOther {
 		t.Fatalf("resend: %d", r.status)
 	}
-	waitBotText(t, w, p1.ID, "【1年1組 担任】\nお答えします", 1)
+	waitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\nお答えします", 1)
 
 	// No instance running: the reply is queued durably and sent once after the restart.
 	cfg := *w.app.Config()

@@ -171,8 +171,8 @@ func TestContactAndInbox(t *testing.T) {
 	if r := komon.post(t2+"/reply", url.Values{"body": {"了解しました。"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("advisor reply: %d", r.status)
 	}
-	waitBotText(t, w, p1.ID, "【1年1組 担任】\n雨天決行です", 1)
-	waitBotText(t, w, p2.ID, "【サッカークラブ 顧問】\n了解しました", 1)
+	waitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\n雨天決行です", 1)
+	waitBotText(t, w, p2.ID, "【みどり市立さくら小学校 サッカークラブ 顧問】\n了解しました", 1)
 	// The thread shows the reply as sent.
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(text(tannin.get(t1)), "送信済") && time.Now().Before(deadline) {

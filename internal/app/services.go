@@ -82,7 +82,8 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	staffStore := &postgres.StaffStore{Vault: v}
 	s.Staff = &staff.Service{Pool: pool, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
 	s.Roster = &roster.Service{Pool: pool, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}
-	s.AuditLog = &audit.Viewer{Pool: pool, Log: al, Names: staffStore.Names}
+	auditNames := &postgres.AuditNames{Vault: v}
+	s.AuditLog = &audit.Viewer{Pool: pool, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
 	s.LINE = line.NewService(pool, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 

@@ -25,8 +25,11 @@ import (
 type Viewer struct {
 	Pool *pgxpool.Pool
 	Log  *Log
-	// Names returns staff members' names for the actor column.
-	Names func(ctx context.Context, tx pgx.Tx, staffIDs []int64) (map[int64]string, error)
+	// Staff returns staff members' names and roles for the actor column.
+	Staff func(ctx context.Context, tx pgx.Tx, staffIDs []int64) (map[int64]StaffName, error)
+	// Objects names the objects rows refer to as staff would (1年1組, not "class 1"),
+	// never with a child's or a parent's name; what it does not find keeps its number.
+	Objects func(ctx context.Context, tx pgx.Tx, refs []Ref) (map[Ref]ObjectName, error)
 }
 
 // Query filters the log.
@@ -52,17 +55,23 @@ const MaxExport = 100_000
 
 // Entry is one row as the viewer shows it.
 type Entry struct {
-	Seq        int64
-	At         time.Time
-	ActorKind  string
-	ActorID    int64
-	ActorName  string
+	Seq       int64
+	At        time.Time
+	ActorKind string
+	ActorID   int64
+	ActorName string
+	// ActorRole is a staff actor's role code (authz.Role), read with the row.
+	ActorRole  string
 	Action     string
 	ObjectKind string
 	ObjectID   string
+	// Object is what staff call the object, when Objects found it.
+	Object     ObjectName
 	SchoolID   int64
 	RemoteAddr string
-	Detail     string
+	// Detail is the stored JSON; Details the same, parsed, with referred names.
+	Detail  string
+	Details []DetailField
 }
 
 // Result is one page of entries.
@@ -186,24 +195,42 @@ func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) (
 	if err != nil {
 		return nil, fmt.Errorf("audit view: %w", err)
 	}
-	if v.Names == nil {
-		return out, nil
-	}
 	var ids []int64
 	seen := map[int64]bool{}
-	for _, e := range out {
+	var refs []Ref
+	seenRef := map[Ref]bool{}
+	for i := range out {
+		e := &out[i]
+		e.Details = parseDetail(e.Detail)
 		if e.ActorKind == string(Staff) && !seen[e.ActorID] {
 			seen[e.ActorID] = true
 			ids = append(ids, e.ActorID)
 		}
+		for _, r := range e.refs() {
+			if !seenRef[r] {
+				seenRef[r] = true
+				refs = append(refs, r)
+			}
+		}
 	}
-	names, err := v.Names(ctx, tx, ids)
-	if err != nil {
-		return nil, err
+	if v.Staff != nil {
+		names, err := v.Staff(ctx, tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if out[i].ActorKind == string(Staff) {
+				out[i].ActorName, out[i].ActorRole = names[out[i].ActorID].Name, names[out[i].ActorID].Role
+			}
+		}
 	}
-	for i := range out {
-		if out[i].ActorKind == string(Staff) {
-			out[i].ActorName = names[out[i].ActorID]
+	if v.Objects != nil && len(refs) > 0 {
+		objects, err := v.Objects(ctx, tx, refs)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].name(objects)
 		}
 	}
 	return out, nil
@@ -212,10 +239,12 @@ func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) (
 // ErrTooMany refuses an export over MaxExport rows: narrow the filter.
 var ErrTooMany = errors.New("audit export: too many rows")
 
-// Export returns every matching row (oldest first) as a CSV file in enc with a
-// Japanese header, and records the export. Staff names are text a person typed and
-// are neutralised like every other exported cell (csvexport).
-func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding) (csvexport.File, int, error) {
+// Export returns every matching row (oldest first) as a CSV file in enc, in the
+// language of t: each code in words beside the code itself in a column of its own (for
+// filtering in a spreadsheet), the detail in words and as stored. It records the export.
+// Staff names are text a person typed and are neutralised like every other exported
+// cell (csvexport).
+func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding, t T) (csvexport.File, int, error) {
 	where, args, a, err := v.scope(ctx, &q)
 	if err != nil {
 		return csvexport.File{}, 0, err
@@ -234,13 +263,20 @@ func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding) (c
 		if err != nil {
 			return err
 		}
-		t := csvexport.NewTable("日時", "操作者種別", "操作者ID", "操作者", "操作", "対象種別", "対象ID", "学校ID", "接続元", "詳細")
-		for _, e := range entries {
-			t.Row(csvexport.Text(e.At.In(tokyo).Format("2006-01-02 15:04:05")), csvexport.Text(e.ActorKind), csvexport.Int(e.ActorID),
-				csvexport.Text(e.ActorName), csvexport.Text(e.Action), csvexport.Text(e.ObjectKind), csvexport.Text(e.ObjectID),
-				csvexport.Int(e.SchoolID), csvexport.Text(e.RemoteAddr), csvexport.Text(e.Detail))
+		var head []string
+		for _, id := range []string{"at", "actor_kind", "actor_kind_code", "actor_id", "actor", "role", "action", "action_code", "object_kind",
+			"object_kind_code", "object_id", "object", "school_id", "remote", "detail", "detail_json"} {
+			head = append(head, t("audit.csv."+id))
 		}
-		if f, err = t.Encode(enc); err != nil {
+		tab := csvexport.NewTable(head...)
+		for _, e := range entries {
+			w := Describe(e, t)
+			tab.Row(csvexport.Text(e.At.In(tokyo).Format("2006-01-02 15:04:05")), csvexport.Text(w.ActorKind), csvexport.Text(e.ActorKind),
+				csvexport.Int(e.ActorID), csvexport.Text(e.ActorName), csvexport.Text(w.Role), csvexport.Text(w.Action), csvexport.Text(e.Action),
+				csvexport.Text(w.ObjectKind), csvexport.Text(e.ObjectKind), csvexport.Text(e.ObjectID), csvexport.Text(w.Object),
+				csvexport.Int(e.SchoolID), csvexport.Text(e.RemoteAddr), csvexport.Text(w.DetailText()), csvexport.Text(e.Detail))
+		}
+		if f, err = tab.Encode(enc); err != nil {
 			return err
 		}
 		n = len(entries)

@@ -11,15 +11,17 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/csvexport"
+	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/staff/stafftest"
+	"github.com/renraku/renraku/web"
 )
 
 func TestViewerScopeFiltersAndSelfAudit(t *testing.T) {
 	t.Parallel()
 	w := stafftest.New(t)
-	names := &postgres.StaffStore{Vault: w.Vault}
-	v := &audit.Viewer{Pool: w.Pool, Log: w.Audit, Names: names.Names}
+	names := &postgres.AuditNames{Vault: w.Vault}
+	v := &audit.Viewer{Pool: w.Pool, Log: w.Audit, Staff: names.Staff, Objects: names.Objects}
 	ctx := context.Background()
 	today := time.Now()
 
@@ -61,10 +63,15 @@ func TestViewerScopeFiltersAndSelfAudit(t *testing.T) {
 	if byActor.Total != 2 { // 1年1組 and 1年2組
 		t.Errorf("admin A's class.* rows today: %d, want 2", byActor.Total)
 	}
+	classes := map[string]bool{}
 	for _, e := range byActor.Entries {
-		if e.ActorName != "校長 花子" || !strings.HasPrefix(e.Action, "class.") {
+		if e.ActorName != "校長 花子" || e.ActorRole != "school_admin" || !strings.HasPrefix(e.Action, "class.") {
 			t.Errorf("filtered row: %+v", e)
 		}
+		classes[e.Object.Name] = true
+	}
+	if !classes["1年1組"] || !classes["1年2組"] {
+		t.Errorf("classes named %v, want 1年1組 and 1年2組", classes)
 	}
 	none, err := v.Search(w.Ctx(t, w.BoardAdmin), audit.Query{From: today.AddDate(0, 0, 1)})
 	if err != nil || none.Total != 0 {
@@ -75,13 +82,22 @@ func TestViewerScopeFiltersAndSelfAudit(t *testing.T) {
 	}
 
 	// Export writes every matching row with a Japanese header.
-	out, n, err := v.Export(w.Ctx(t, w.AdminA), audit.Query{Action: "staff."}, csvexport.UTF8)
+	cat, err := i18n.Load(web.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, n, err := v.Export(w.Ctx(t, w.AdminA), audit.Query{Action: "staff."}, csvexport.UTF8, cat.Localizer("ja").T)
 	if err != nil || n == 0 {
 		t.Fatalf("export: %d, %v", n, err)
 	}
 	records, err := csv.NewReader(bytes.NewReader(out.Data)).ReadAll()
 	if err != nil || len(records) != n+1 || records[0][0] != "日時" {
 		t.Fatalf("export CSV: %d records (%v), header %v", len(records), err, records[0])
+	}
+	for _, h := range records[0] {
+		if strings.HasPrefix(h, "audit.") {
+			t.Errorf("CSV header %q has no label", h)
+		}
 	}
 
 	// Each view and export is itself a row, and the chain still verifies.

@@ -54,7 +54,29 @@ type Conversation struct {
 	ChildName  vault.Personal
 	Label      string // 1年1組 担任, サッカー部 顧問, 学校（事務・管理職）
 	ClassLabel string
+	// SchoolName is the conversation's school, and SharedChannel says that its LINE
+	// channel serves other schools too, so replies name the school.
+	SchoolName    string
+	SharedChannel bool
 }
+
+// ReplyLabel is who a reply comes from as the parent reads it in LINE (【1年1組 担任】).
+// Through a channel that serves several schools it names the school
+// (【さくら小学校 1年1組 担任】, 【さくら小学校（事務・管理職）】).
+func (c Conversation) ReplyLabel() string {
+	switch {
+	case !c.SharedChannel || c.SchoolName == "":
+		return c.Label
+	case c.Target == Office:
+		return c.SchoolName + officeSuffix
+	default:
+		return c.SchoolName + " " + c.Label
+	}
+}
+
+// officeSuffix follows the school's name where the office signs for one school of
+// several.
+const officeSuffix = "（事務・管理職）"
 
 // Message is one message of a conversation.
 type Message struct {

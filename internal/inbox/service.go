@@ -411,7 +411,7 @@ func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation,
 }
 
 // Reply queues a staff answer: it reaches the parent in LINE prefixed with the role
-// (【1年1組 担任】), durably, through the outbox (retries with LINE's retry key, no
+// (【1年1組 担任】, with the school's name where the channel serves several), durably, through the outbox (retries with LINE's retry key, no
 // duplicate, no loss on restart).
 func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 	text = strings.TrimSpace(text)
@@ -430,7 +430,7 @@ func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 		if err != nil {
 			return err
 		}
-		body := "【" + c.Label + "】\n" + text
+		body := "【" + c.ReplyLabel() + "】\n" + text
 		outID, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: body}}})
 		if err != nil {
 			return err

@@ -151,7 +151,7 @@ func (s *Service) HandOver(ctx context.Context, id, staffID int64) error {
 		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.handover",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID,
-			Detail: map[string]any{"to": staffID}})
+			Detail: map[string]any{"to_staff": staffID}})
 	})
 }
 

@@ -136,7 +136,10 @@ func (s *AnnounceStore) CreateHandout(ctx context.Context, db pgx.Tx, announceme
 
 const announcementColumns = `a.id, a.board_id, COALESCE(a.school_id, 0), a.kind, a.audience, a.audience_label, a.title_enc, a.body_enc,
 	a.names_child, a.consent, a.state, a.cancel_reason, a.scheduled_at, a.started_at, a.finished_at, a.created_by, a.created_at,
-	COALESCE(r.total, 0), COALESCE(r.queued, 0), COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0)`
+	COALESCE(r.total, 0), COALESCE(r.queued, 0), COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0),
+	COALESCE((SELECT name FROM school WHERE id = a.school_id), (SELECT name FROM board WHERE id = a.board_id)),
+	EXISTS (SELECT 1 FROM school s1 JOIN school s2 ON s2.line_channel_id = s1.line_channel_id AND s2.id <> s1.id
+		WHERE s1.board_id = a.board_id AND (a.school_id IS NULL OR s1.id = a.school_id))`
 
 const announcementFrom = ` FROM announcement a LEFT JOIN LATERAL (SELECT count(*) AS total,
 		count(*) FILTER (WHERE state = 'queued') AS queued, count(*) FILTER (WHERE state = 'sent') AS sent,
@@ -150,7 +153,8 @@ func (s *AnnounceStore) scanAnnouncement(r pgx.Row) (announce.Announcement, erro
 	var sched, started, finished *time.Time
 	c := &a.Counts
 	if err := r.Scan(&a.ID, &a.BoardID, &a.SchoolID, &a.Kind, &aud, &a.AudienceLabel, &title, &body, &a.NamesChild, &a.Consent, &a.State,
-		&a.CancelReason, &sched, &started, &finished, &a.CreatedBy, &a.CreatedAt, &c.Total, &c.Queued, &c.Sent, &c.Failed, &c.Skipped, &c.Opened); err != nil {
+		&a.CancelReason, &sched, &started, &finished, &a.CreatedBy, &a.CreatedAt, &c.Total, &c.Queued, &c.Sent, &c.Failed, &c.Skipped, &c.Opened,
+		&a.Sender, &a.SharedChannel); err != nil {
 		return a, err
 	}
 	for _, t := range []struct {
@@ -370,8 +374,10 @@ func (s *AnnounceStore) Resolve(ctx context.Context, db pgx.Tx, an announce.Anno
 // FindBatch reads a batch.
 func (s *AnnounceStore) FindBatch(ctx context.Context, db pgx.Tx, id int64) (announce.Batch, error) {
 	var b announce.Batch
-	err := db.QueryRow(ctx, `SELECT id, announcement_id, channel_id, language, retry_key::text, recipients, state, attempts
-		FROM announcement_batch WHERE id = $1`, id).Scan(&b.ID, &b.AnnouncementID, &b.ChannelID, &b.Language, &b.RetryKey, &b.Recipients, &b.State, &b.Attempts)
+	err := db.QueryRow(ctx, `SELECT id, announcement_id, channel_id, language, retry_key::text, recipients, state, attempts,
+			(SELECT count(*) FROM school WHERE line_channel_id = b.channel_id) > 1
+		FROM announcement_batch b WHERE id = $1`, id).Scan(&b.ID, &b.AnnouncementID, &b.ChannelID, &b.Language, &b.RetryKey, &b.Recipients, &b.State,
+		&b.Attempts, &b.SharedChannel)
 	return b, classify(err, "batch")
 }
 

@@ -152,7 +152,8 @@ func (s *InboxStore) AddMessage(ctx context.Context, db pgx.Tx, conversationID i
 const conversationColumns = `cv.id, cv.school_id, sc.board_id, cv.guardian_id, gu.friend_id, COALESCE(cv.child_id, 0), cv.target,
 	COALESCE(cv.class_id, 0), COALESCE(cv.club_id, 0), COALESCE(cl.year, k.year, sc.current_year), cv.state, cv.unread, cv.last_message_at,
 	gu.nickname_enc, c.name_enc, COALESCE(ccl.grade::text || '年' || ccl.name, ''), COALESCE(cv.assignee_id, 0), asg.name_enc,
-	CASE cv.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '` + officeLabel + `' END`
+	CASE cv.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '` + officeLabel + `' END,
+	sc.name, EXISTS (SELECT 1 FROM school o WHERE o.line_channel_id = sc.line_channel_id AND o.id <> sc.id)`
 
 const conversationFrom = ` FROM conversation cv JOIN school sc ON sc.id = cv.school_id JOIN guardian gu ON gu.id = cv.guardian_id
 	LEFT JOIN child c ON c.id = cv.child_id LEFT JOIN class ccl ON ccl.id = c.class_id
@@ -162,7 +163,8 @@ func (s *InboxStore) scanConversation(r pgx.Row) (inbox.Conversation, error) {
 	var c inbox.Conversation
 	var nick, name, asg []byte
 	if err := r.Scan(&c.ID, &c.SchoolID, &c.BoardID, &c.GuardianID, &c.FriendID, &c.ChildID, &c.Target, &c.ClassID, &c.ClubID, &c.Year,
-		&c.State, &c.Unread, &c.LastMessageAt, &nick, &name, &c.ClassLabel, &c.AssigneeID, &asg, &c.Label); err != nil {
+		&c.State, &c.Unread, &c.LastMessageAt, &nick, &name, &c.ClassLabel, &c.AssigneeID, &asg, &c.Label,
+		&c.SchoolName, &c.SharedChannel); err != nil {
 		return c, err
 	}
 	var err error

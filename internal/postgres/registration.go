@@ -272,7 +272,7 @@ func (s *RegistrationStore) DeleteOrphans(ctx context.Context, db pgx.Tx, ids []
 }
 
 const requestColumns = `gs.id, gu.id, gu.friend_id, c.id, c.school_id, sc.board_id, c.class_id, cl.year, cl.grade::text || '年' || cl.name,
-	gu.nickname_enc, c.name_enc, gs.status, gs.created_at,
+	gu.nickname_enc, gu.name_enc, gu.relationship_enc, c.name_enc, gs.status, gs.created_at,
 	EXISTS (SELECT 1 FROM guardianship o WHERE o.child_id = c.id AND o.guardian_id <> gs.guardian_id AND o.status = 'verified'),
 	gs.disputed_at IS NOT NULL`
 
@@ -281,13 +281,19 @@ const requestFrom = ` FROM guardianship gs JOIN guardian gu ON gu.id = gs.guardi
 
 func (s *RegistrationStore) scanRequest(r pgx.Row) (registration.Request, error) {
 	var q registration.Request
-	var nick, name []byte
+	var nick, gname, rel, name []byte
 	if err := r.Scan(&q.GuardianshipID, &q.GuardianID, &q.FriendID, &q.ChildID, &q.SchoolID, &q.BoardID, &q.ClassID, &q.Year, &q.ClassLabel,
-		&nick, &name, &q.Status, &q.CreatedAt, &q.HasGuardian, &q.Disputed); err != nil {
+		&nick, &gname, &rel, &name, &q.Status, &q.CreatedAt, &q.HasGuardian, &q.Disputed); err != nil {
 		return q, err
 	}
 	var err error
 	if q.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(q.GuardianID, "nickname")); err != nil {
+		return q, err
+	}
+	if q.GuardianName, err = s.Vault.DecryptPersonal(gname, guardianAD(q.GuardianID, "name")); err != nil {
+		return q, err
+	}
+	if q.Relationship, err = s.Vault.DecryptPersonal(rel, guardianAD(q.GuardianID, "relationship")); err != nil {
 		return q, err
 	}
 	q.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", q.ChildID))

@@ -340,29 +340,3 @@ func (s *StaffStore) SecondFactorRequired(ctx context.Context, db pgx.Tx, id int
 		FROM staff st LEFT JOIN school sc ON sc.id = st.school_id WHERE st.id = $1`, id).Scan(&req)
 	return req, classify(err, "second factor")
 }
-
-// Names returns the names of staff accounts, for the audit viewer.
-func (s *StaffStore) Names(ctx context.Context, db pgx.Tx, ids []int64) (map[int64]string, error) {
-	out := map[int64]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := db.Query(ctx, `SELECT id, name_enc FROM staff WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, classify(err, "staff names")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var enc []byte
-		if err := rows.Scan(&id, &enc); err != nil {
-			return nil, classify(err, "staff names")
-		}
-		name, err := s.Vault.DecryptPersonal(enc, staffAD(id, "name"))
-		if err != nil {
-			return nil, err
-		}
-		out[id] = name.Reveal()
-	}
-	return out, classify(rows.Err(), "staff names")
-}

@@ -307,9 +307,13 @@ type Request struct {
 	Year           int
 	ClassLabel     string
 	Nickname       vault.Personal
-	ChildName      vault.Personal
-	Status         string
-	CreatedAt      time.Time
+	// GuardianName and Relationship (a code of Relationships) are what the parent
+	// registered, for the teacher who decides.
+	GuardianName vault.Personal
+	Relationship vault.Personal
+	ChildName    vault.Personal
+	Status       string
+	CreatedAt    time.Time
 	// HasGuardian is true when another guardian of the child is verified: the class
 	// code did not verify this one, and the teacher should check before approving.
 	HasGuardian bool

@@ -17,7 +17,8 @@ func staffActor(a *authz.Actor) audit.Actor { return audit.Actor{Kind: audit.Sta
 
 // Queue lists the registrations waiting for the actor: a homeroom or sub-homeroom
 // teacher's classes, or every class of an administrator's school. The list shows
-// nicknames and children's names, so viewing it is audited.
+// the parents' registered names, relationships and nicknames and the children's names and
+// classes, so viewing it is audited.
 func (s *Service) Queue(ctx context.Context) ([]Request, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
+	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
@@ -83,21 +85,18 @@ func (s *Server) showAudit(w http.ResponseWriter, r *http.Request, head *view.Sc
 		formFailed(r, &f, err)
 	}
 	loc := localizer(r)
-	v := view.AuditPage{Head: head, Total: res.Total, Page: res.Page, Pages: max(res.Pages, 1)}
+	v := view.AuditPage{Head: head, Total: res.Total, Page: res.Page, Pages: max(res.Pages, 1), Actions: s.auditActions(loc)}
 	for _, e := range res.Entries {
-		actor := loc.T("audit.kind." + e.ActorKind)
-		if e.ActorID != 0 {
-			actor += " #" + strconv.FormatInt(e.ActorID, 10)
+		words := audit.Describe(e, loc.T)
+		ve := view.AuditEntry{At: e.At.In(school.Tokyo).Format("2006/01/02 15:04:05"), Actor: words.Actor, Role: words.Role,
+			Action: words.Action, ActionCode: e.Action, Object: words.Object, Remote: e.RemoteAddr}
+		if e.ActorKind == string(audit.Staff) && e.ActorID != 0 {
+			ve.ActorHref = base + "?" + url.Values{"actor": {strconv.FormatInt(e.ActorID, 10)}}.Encode()
 		}
-		if e.ActorName != "" {
-			actor += " " + e.ActorName
+		for _, l := range words.Detail {
+			ve.Detail = append(ve.Detail, view.Option{Value: l.Value, Label: l.Key})
 		}
-		obj := e.ObjectKind
-		if e.ObjectID != "" {
-			obj += " #" + e.ObjectID
-		}
-		v.Entries = append(v.Entries, view.AuditEntry{At: e.At.In(school.Tokyo).Format("2006-01-02 15:04:05"), Actor: actor,
-			Action: e.Action, Object: obj, Remote: e.RemoteAddr, Detail: e.Detail})
+		v.Entries = append(v.Entries, ve)
 	}
 	params := url.Values{}
 	for k, val := range f.Values {
@@ -162,10 +161,29 @@ func (s *Server) writeAuditCSV(w http.ResponseWriter, r *http.Request, q audit.Q
 	if !enc.Valid() {
 		enc = csvexport.UTF8BOM
 	}
-	f, _, err := s.AuditLog.Export(r.Context(), q, enc)
+	f, _, err := s.AuditLog.Export(r.Context(), q, enc, localizer(r).T)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.sendCSV(w, r, "audit-log.csv", f)
+}
+
+// auditActions are the choices of the action filter: every action of the catalogue,
+// under the area it belongs to, whose first choice takes the whole area ("staff.").
+func (s *Server) auditActions(loc *i18n.Localizer) []view.Option {
+	out := []view.Option{{Value: "", Label: loc.T("audit.page.all_actions")}}
+	area := ""
+	for _, id := range s.Catalog.MessageIDs(loc.Lang()) {
+		code, ok := strings.CutPrefix(id, "audit.action.")
+		if !ok {
+			continue
+		}
+		if a, _, _ := strings.Cut(code, "."); a != area {
+			area = a
+			out = append(out, view.Option{Value: a + ".", Label: loc.T("audit.page.all_of", map[string]any{"Area": loc.T("audit.area." + a)})})
+		}
+		out = append(out, view.Option{Value: code, Label: "\u3000" + loc.T(id)})
+	}
+	return out
 }

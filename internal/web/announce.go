@@ -243,7 +243,7 @@ func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view
 		d.Handouts = append(d.Handouts, view.Option{Value: base + "/handouts/" + strconv.FormatInt(h.ID, 10),
 			Label: fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size))})
 	}
-	for _, m := range s.Announce.Messages(an, "ja") {
+	for _, m := range s.Announce.Messages(an, "ja", an.SharedChannel) {
 		d.LINE = append(d.LINE, m.Text)
 		for _, b := range m.Buttons {
 			d.LINEButton = b.Label

@@ -6,7 +6,6 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/registration"
-	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
 
@@ -16,10 +15,16 @@ func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	loc := localizer(r)
 	var items []view.Approval
 	for _, q := range list {
-		items = append(items, view.Approval{ID: strconv.FormatInt(q.GuardianshipID, 10), Nickname: q.Nickname.Reveal(), Child: q.ChildName.Reveal(),
-			Class: q.ClassLabel, At: q.CreatedAt.In(school.Tokyo).Format("2006-01-02 15:04"), HasGuardian: q.HasGuardian, Disputed: q.Disputed})
+		a := view.Approval{ID: strconv.FormatInt(q.GuardianshipID, 10), Guardian: q.GuardianName.Reveal(),
+			Relationship: loc.T("reg.relationship." + q.Relationship.Reveal()), Child: q.ChildName.Reveal(), Class: q.ClassLabel,
+			At: dateTime(loc, q.CreatedAt), HasGuardian: q.HasGuardian, Disputed: q.Disputed}
+		if nick := q.Nickname.Reveal(); nick != a.Guardian {
+			a.Nickname = nick
+		}
+		items = append(items, a)
 	}
 	if err != nil {
 		// No class of one's own: the queue is empty, not an error page.

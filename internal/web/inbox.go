@@ -99,7 +99,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		return
 	}
 	loc := localizer(r)
-	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, Who: conversationWho(c), State: loc.T("inbox.state." + c.State),
+	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, ReplyLabel: c.ReplyLabel(), Who: conversationWho(c), State: loc.T("inbox.state." + c.State),
 		Assignee: c.AssigneeName.Reveal()}
 	if more && len(msgs) > 0 {
 		t.Older = "/staff/inbox/" + t.ID + "?before=" + strconv.FormatInt(msgs[0].ID, 10)

@@ -137,17 +137,24 @@ type AuditPage struct {
 	PrevHref   string
 	NextHref   string
 	Schools    []Option
+	// Actions are the choices of the action filter, in words.
+	Actions []Option
 }
 
-// AuditEntry is one row of the audit viewer.
+// AuditEntry is one row of the audit viewer, in words.
 type AuditEntry struct {
-	At       string
-	Actor    string
-	Action   string
-	Object   string
-	SchoolID string
-	Remote   string
-	Detail   string
+	At    string
+	Actor string
+	// ActorHref filters the log by this staff member ("" for others).
+	ActorHref string
+	Role      string
+	Action    string
+	// ActionCode is the recorded code, shown on hover.
+	ActionCode string
+	Object     string
+	Remote     string
+	// Detail holds labelled values (Label: Value).
+	Detail []Option
 }
 
 // The absence reasons and symptoms a school can switch on (same codes as

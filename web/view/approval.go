@@ -1,12 +1,18 @@
 package view
 
-// Approval is one registration waiting for the school.
+// Approval is one registration waiting for the school: what the teacher needs to
+// decide, never a LINE identity.
 type Approval struct {
-	ID       string
+	ID string
+	// Guardian is the parent's registered name and Relationship its translated 続柄.
+	Guardian     string
+	Relationship string
+	// Nickname is set only when it differs from the registered name.
 	Nickname string
 	Child    string
 	Class    string
-	At       string
+	// At is when the parent registered, as people write it.
+	At string
 	// HasGuardian: the child already has a verified guardian.
 	HasGuardian bool
 	// Disputed: a verified guardian of the child said it was not them.

@@ -12,12 +12,14 @@ type InboxItem struct {
 
 // Thread is one conversation's page.
 type Thread struct {
-	ID       string
-	Label    string
-	Who      string
-	State    string
-	Assignee string
-	Messages []ThreadMessage
+	ID    string
+	Label string
+	// ReplyLabel is who replies come from in the parent's LINE (【ReplyLabel】).
+	ReplyLabel string
+	Who        string
+	State      string
+	Assignee   string
+	Messages   []ThreadMessage
 	// Older is the address of the page of older messages ("" when none).
 	Older  string
 	Canned []Option // value: the canned reply's ID, label: its title
