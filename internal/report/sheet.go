@@ -109,7 +109,7 @@ func (s *Service) Sheet(r Report, lang string) Sheet {
 			var quota Cell
 			switch {
 			case !c.Quota.Known:
-				quota = textCell(t("report.quota_unknown", nil))
+				quota = textCell(t("report.unknown", nil))
 				ch.Note = t("report.quota_note", nil)
 			case !c.Quota.Limited:
 				quota = textCell(t("report.quota_none", nil))
@@ -121,10 +121,15 @@ func (s *Service) Sheet(r Report, lang string) Sheet {
 		sh.Tables = append(sh.Tables, ch)
 	}
 
+	// No minute is over yet (renraku has just started): there is no share to give.
+	availability := textCell(t("report.unknown", nil))
+	if r.Minutes > 0 {
+		availability = percentCell(r.Availability())
+	}
 	op := Table{ID: "operation", Title: t("report.operation_title", nil), Header: []string{t("report.item", nil), t("report.value", nil)},
 		Right: []bool{false, true}, Note: t("report.availability_note", nil),
 		Rows: [][]Cell{
-			{textCell(t("report.availability", nil)), percentCell(r.Availability())},
+			{textCell(t("report.availability", nil)), availability},
 			{textCell(t("report.minutes_up", nil)), intCell(r.Up)},
 			{textCell(t("report.minutes", nil)), intCell(r.Minutes)},
 		}}

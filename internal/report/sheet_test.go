@@ -93,3 +93,13 @@ func TestSheetAvailability(t *testing.T) {
 		t.Errorf("board: %q", got)
 	}
 }
+
+// TestSheetAvailabilityBeforeAMinute: just after renraku first started no minute is
+// over, and availability is not a figure yet (not 0.00%).
+func TestSheetAvailabilityBeforeAMinute(t *testing.T) {
+	t.Parallel()
+	got := table(service(t).Sheet(report.Report{Month: time.Date(2026, 11, 1, 0, 0, 0, 0, school.Tokyo)}, "ja"), "operation")
+	if got[0][1] != "—" {
+		t.Errorf("availability with no minute over: %q", got[0])
+	}
+}
