@@ -470,7 +470,7 @@ func (b *bench) pipeline(ctx context.Context, sc scenario, tag string) runResult
 	before := len(b.sim.Calls())
 	pg0, go0 := b.cpu.read()
 	t = time.Now()
-	if err := b.s.Announce.Send(b.admin, id, true); err != nil {
+	if _, err := b.s.Announce.Send(b.admin, id, true); err != nil {
 		log.Fatalf("send: %v", err)
 	}
 	sent := time.Now()

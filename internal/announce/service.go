@@ -532,17 +532,19 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	return p, nil
 }
 
-// Send confirms a draft: it is sent now, or at its scheduled time. When a channel's
-// quota would run out the sender must confirm that they know (quotaOK).
-func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
+// Send confirms a draft: it is sent now, or at its scheduled time, which it returns
+// (zero for a send now). When a channel's quota would run out the sender must confirm
+// that they know (quotaOK).
+func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) (time.Time, error) {
 	p, err := s.Preview(ctx, id)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if len(p.OverQuota) > 0 && !quotaOK {
-		return apperr.Fields{"quota_ok": "announce.quota.confirm"}.Err()
+		return time.Time{}, apperr.Fields{"quota_ok": "announce.quota.confirm"}.Err()
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	var scheduled time.Time
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		a, an, err := s.visible(ctx, tx, id, false)
 		if err != nil {
 			return err
@@ -561,6 +563,7 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
 			return apperr.Fields{"scheduled_at": "announce.schedule.past"}.Err()
 		}
 		// Only a send the sender scheduled keeps a time; one for now has none.
+		scheduled = an.ScheduledAt
 		if err := s.Store.SetState(ctx, tx, id, Scheduled, an.ScheduledAt); err != nil {
 			return err
 		}
@@ -571,6 +574,10 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) error {
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
 			Detail: map[string]any{"kind": an.Kind, "guardians": p.Guardians, "scheduled": !an.ScheduledAt.IsZero()}})
 	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return scheduled, nil
 }
 
 // Cancel stops a scheduled announcement before it starts, or deletes a draft.

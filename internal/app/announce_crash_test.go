@@ -66,7 +66,7 @@ func TestAnnouncementCrashAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Announce.Send(as, id, false); err != nil {
+	if _, err := s.Announce.Send(as, id, false); err != nil {
 		t.Fatal(err)
 	}
 

@@ -115,7 +115,7 @@ func TestAnnouncementBatchesRateLimitAndFaults(t *testing.T) {
 	if err != nil || p.Guardians != len(reach) {
 		t.Fatalf("preview: %+v %v, want %d guardians", p, err, len(reach))
 	}
-	if err := s.Announce.Send(kocho, id, false); err != nil {
+	if _, err := s.Announce.Send(kocho, id, false); err != nil {
 		t.Fatal(err)
 	}
 	waitSent(t, w, id, 60*time.Second)
@@ -179,7 +179,7 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Announce.Send(kocho, id, false); err != nil {
+		if _, err := s.Announce.Send(kocho, id, false); err != nil {
 			t.Fatal(err)
 		}
 		return id
@@ -253,7 +253,7 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Announce.Send(board, id, false); err != nil {
+	if _, err := s.Announce.Send(board, id, false); err != nil {
 		t.Fatal(err)
 	}
 	waitSent(t, w, id, 30*time.Second)

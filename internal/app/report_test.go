@@ -7,23 +7,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/report"
+	"github.com/renraku/renraku/internal/school"
 )
 
 // TestMonthlyReport: a month's registrations, absence reports, messages each way,
 // announcements, LINE use and availability, counted per school for the board
-// (with the total) and for a school's own administrator; the CSV opens in Excel as
-// UTF-8; the PDF renders. Counts only.
+// (with the total) and for a school's own administrator. The page, the CSV (UTF-8 for
+// Excel) and the PDF (its text extracted) show the same figures for the month, even
+// when the running minute's beat arrives between them; a LINE account without a limit
+// reads 上限なし, as on the channel page. Counts only.
 func TestMonthlyReport(t *testing.T) {
 	t.Parallel()
 	w, logins := startDemoWorld(t)
@@ -63,7 +70,7 @@ func TestMonthlyReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Announce.Send(kocho, id, false); err != nil {
+	if _, err := s.Announce.Send(kocho, id, false); err != nil {
 		t.Fatal(err)
 	}
 	waitSent(t, w, id, 20*time.Second)
@@ -81,65 +88,110 @@ func TestMonthlyReport(t *testing.T) {
 			t.Fatal("no availability beat recorded")
 		}
 	}
+	// The report's clock stops 20 seconds into a minute whose beat is not recorded
+	// yet; renraku was up the ten minutes before (or since the month began).
+	at := time.Now().In(school.Tokyo).Truncate(time.Minute).Add(20 * time.Second)
+	minute := at.Truncate(time.Minute)
+	first := minute.Add(-10 * time.Minute)
+	if start := report.MonthStart(at); first.Before(start) {
+		first = start
+	}
+	s.Reports.Clock.Set(at)
+	t.Cleanup(s.Reports.Clock.Reset)
+	if _, err := s.Pool.Exec(ctx, `INSERT INTO availability_beat (at) SELECT generate_series($1::timestamptz, $2::timestamptz, interval '1 minute')
+		ON CONFLICT DO NOTHING`, first, minute.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM availability_beat WHERE at >= $1`, minute); err != nil {
+		t.Fatal(err)
+	}
+	minutes := strconv.Itoa(int(minute.Sub(first) / time.Minute))
+	month := at.Format("2006-01")
+
 	board := newStaffClientSignedIn(t, w, logins, "midori.kyoiku")
-	page := board.get("/admin/reports")
+	page := board.get("/admin/reports?month=" + month)
 	if page.status != http.StatusOK {
 		t.Fatalf("report: %d %s", page.status, text(page))
 	}
-	var sakuraRow string
-	page.doc.Find(`[data-testid="report-row"]`).Each(func(_ int, r *goquery.Selection) {
-		if strings.Contains(r.Text(), "さくら小学校") {
-			var cells []string
-			r.Find("td").Each(func(_ int, c *goquery.Selection) { cells = append(cells, strings.TrimSpace(c.Text())) })
-			sakuraRow = strings.Join(cells, " ")
-		}
-	})
-	// registrations 6, guardians 6, absence reports 2, messages in 3, out 1, announcements 1, safety 0.
-	if !strings.HasSuffix(sakuraRow, "6 6 2 3 1 1 0") {
-		t.Errorf("さくら row: %q", sakuraRow)
+	tables := reportPageTables(page)
+	want := map[string][][]string{
+		// registrations 6, guardians 6, absence reports 2, messages in 3, out 1, announcements 1, safety 0.
+		"figures": {{demo.Schools[0].Name, "6", "6", "2", "3", "1", "1", "0"}, {demo.Schools[1].Name, "0", "0", "0", "0", "0", "0", "0"},
+			{"合計", "6", "6", "2", "3", "1", "1", "0"}},
+		// The simulator's account has no monthly limit: 上限なし, as on the channel page.
+		"channels":  {{w.ch.LineChannelID, demo.Schools[0].Name + "・" + demo.Schools[1].Name, "6", "上限なし", "0"}},
+		"operation": {{"稼働率（％）", "100.00"}, {"稼働した時間（分）", minutes}, {"集計した時間（分）", minutes}, {"退会した保護者（人）", "0"}},
 	}
-	if n := page.doc.Find(`[data-testid="report-row"]`).Length(); n != 2 {
-		t.Errorf("%d school rows for the board", n)
+	if diff := cmp.Diff(want, tables); diff != "" {
+		t.Errorf("the page's tables (-want +got):\n%s", diff)
 	}
-	if ch := page.doc.Find(`[data-testid="report-channel"]`).Text(); !strings.Contains(ch, "今月の通数 6") {
-		t.Errorf("LINE use: %q", ch)
+	channel := board.get("/admin/schools/" + strconv.FormatInt(sakuraID, 10) + "/channel")
+	if q := channel.doc.Find(`[data-testid="channel-quota"]`).Text(); !strings.Contains(q, "上限なし") {
+		t.Errorf("channel page: %q", q)
 	}
-	if a := page.doc.Find(`[data-testid="report-availability"]`).Text(); !strings.Contains(a, "稼働率") || strings.Contains(a, "稼働率 0.00") {
-		t.Errorf("availability: %q", a)
+	// Figures are right-aligned, their headers too.
+	if n := page.doc.Find(`[data-testid="report-figures"] thead th.num`).Length(); n != 7 {
+		t.Errorf("%d right-aligned figure headers", n)
 	}
 	if page.doc.Find(`[data-testid="report-chart"] rect`).Length() < 56 {
 		t.Error("the chart has no bars")
 	}
 
-	// The CSV (UTF-8 with a BOM) has the same figures.
-	c := board.get("/admin/reports/export?format=csv")
+	// Half a minute later that minute's beat is in; the CSV (UTF-8 with a BOM) and the
+	// PDF show the same figures as the page did.
+	if _, err := s.Pool.Exec(ctx, `INSERT INTO availability_beat (at) VALUES ($1)`, minute); err != nil {
+		t.Fatal(err)
+	}
+	s.Reports.Clock.Set(at.Add(30 * time.Second))
+	c := board.get("/admin/reports/export?format=csv&month=" + month)
 	if c.status != http.StatusOK || !strings.HasPrefix(c.body, "\ufeff") {
 		t.Fatalf("csv: %d", c.status)
 	}
 	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(c.body, "\ufeff")))
-	cr.FieldsPerRecord = -1 // the LINE accounts' and availability lines are shorter
+	cr.FieldsPerRecord = -1 // each table has its own header and width
 	records, err := cr.ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	fromCSV := map[string][][]string{}
+	ids := []string{"figures", "channels", "operation"}
+	section := -1
 	for _, rec := range records {
-		if len(rec) > 4 && strings.Contains(rec[1], "さくら小学校") && rec[4] == "2" {
-			found = true
+		if rec[0] == "月" {
+			section++
+			continue
 		}
+		if rec[0] != month || section < 0 || section >= len(ids) {
+			t.Fatalf("csv row %q", rec)
+		}
+		fromCSV[ids[section]] = append(fromCSV[ids[section]], rec[1:])
 	}
-	if !found {
-		t.Errorf("csv: %v", records)
+	if diff := cmp.Diff(tables, fromCSV); diff != "" {
+		t.Errorf("CSV differs from the page (-page +csv):\n%s", diff)
 	}
 
-	// The PDF renders.
-	p := board.get("/admin/reports/export?format=pdf")
+	p := board.get("/admin/reports/export?format=pdf&month=" + month)
 	if p.status != http.StatusOK || !strings.HasPrefix(p.body, "%PDF-") {
 		t.Fatalf("pdf: %d", p.status)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "r.pdf"), []byte(p.body), 0o600); err != nil {
-		t.Fatalf("saving the PDF for pdftoppm: %v", err)
+		t.Fatalf("saving the PDF: %v", err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", filepath.Join(dir, "r.pdf"), "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v %s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	for _, id := range ids {
+		for _, row := range tables[id] {
+			if !slices.Contains(lines, strings.Join(row, " ")) {
+				t.Errorf("the PDF has no line %q:\n%s", strings.Join(row, " "), out)
+			}
+		}
 	}
 	if b, err := exec.Command("pdftoppm", "-png", "-r", "60", "-singlefile", filepath.Join(dir, "r.pdf"), filepath.Join(dir, "r")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v %s", err, b)
@@ -156,11 +208,26 @@ func TestMonthlyReport(t *testing.T) {
 
 	// A school's administrator sees their school only.
 	own := newStaffClientSignedIn(t, w, logins, "sakura.kocho").get("/admin/reports")
-	if n := own.doc.Find(`[data-testid="report-row"]`).Length(); n != 1 || !strings.Contains(text(own), "さくら小学校") {
+	if n := own.doc.Find(`[data-testid="report-figures-row"]`).Length(); n != 1 || !strings.Contains(text(own), "さくら小学校") || strings.Contains(text(own), "退会") {
 		t.Errorf("school administrator's report: %d rows", n)
 	}
 	var views int
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_event WHERE action = 'report.view'`).Scan(&views); err != nil || views < 4 {
 		t.Errorf("report views audited: %d %v", views, err)
 	}
+}
+
+// reportPageTables reads the report page's tables: per table, each body row's cells.
+func reportPageTables(page response) map[string][][]string {
+	out := map[string][][]string{}
+	page.doc.Find(`[data-testid^="report-"] table`).Each(func(_ int, tb *goquery.Selection) {
+		id, _ := tb.Closest(`[data-testid^="report-"]`).Attr("data-testid")
+		id = strings.TrimPrefix(id, "report-")
+		tb.Find("tbody tr").Each(func(_ int, tr *goquery.Selection) {
+			var cells []string
+			tr.Children().Each(func(_ int, c *goquery.Selection) { cells = append(cells, strings.TrimSpace(c.Text())) })
+			out[id] = append(out[id], cells)
+		})
+	})
+	return out
 }

@@ -127,7 +127,7 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Announce.Send(kocho, id, false); err != nil {
+		if _, err := s.Announce.Send(kocho, id, false); err != nil {
 			t.Fatal(err)
 		}
 		waitSent(t, w, id, 20*time.Second)

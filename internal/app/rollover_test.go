@@ -259,7 +259,7 @@ func TestYearRollover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Announce.Send(kochoCtx, annID, false); err != nil {
+	if _, err := s.Announce.Send(kochoCtx, annID, false); err != nil {
 		t.Fatal(err)
 	}
 

@@ -123,13 +123,16 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		LINE: s.LINE, Audit: al, T: s.Registration.T}
 	periodic = append(periodic, s.Rollover.Workers(workers)...)
 	s.Reports = &report.Service{Pool: pool, Store: postgres.ReportStore{}, Audit: al, FontPath: cfg.PDFFont, T: s.Registration.T,
-		Quota: func(ctx context.Context, channelID int64) (int64, bool) {
+		Quota: func(ctx context.Context, channelID int64) report.Limit {
 			ch, err := s.LINE.Store.FindChannel(ctx, pool, channelID)
 			if err != nil {
-				return 0, false
+				return report.Limit{}
 			}
 			q, err := s.LINE.Client.Quota(ch)
-			return q.Limit, err == nil && q.Limited
+			if err != nil {
+				return report.Limit{}
+			}
+			return report.Limit{Known: true, Limited: q.Limited, Max: q.Limit}
 		}}
 	periodic = append(periodic, s.Reports.Workers(workers)...)
 	s.Jobs, err = jobs.New(jobs.Config{Pool: pool, Log: log, Workers: workers, Periodic: periodic, InsertOnly: !runWorkers,

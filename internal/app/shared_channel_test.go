@@ -40,7 +40,7 @@ func TestSharedChannelMessagesNameTheSchool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Announce.Send(who, id, false); err != nil {
+		if _, err := s.Announce.Send(who, id, false); err != nil {
 			t.Fatal(err)
 		}
 		waitSent(t, w, id, 30*time.Second)

@@ -87,7 +87,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		regexp.MustCompile(`apperr\.E\(apperr\.\w+, "([a-z0-9_.]+)"`),
 		regexp.MustCompile(`\.Add\("[a-z_]+", "([a-z0-9_.]+)"\)`),
 		regexp.MustCompile(`Fields\{"[a-z_]+": "([a-z0-9_.]+)"\}`),
-		regexp.MustCompile(`flash\(r, "([a-z0-9_.]+)"\)`),
+		regexp.MustCompile(`flash(?:Count|At)?\(r, "([a-z0-9_.]+)"`),
 		regexp.MustCompile(`page\(r, "([a-z0-9_.]+)"\)`),
 	}
 	seen := map[string]bool{}
@@ -127,7 +127,7 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		t.Fatal("found no T(\"…\") calls: the scan is broken")
 	}
 	// IDs built at run time from a code.
-	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "reg.line.leave_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_", "retention.category.", "retention.reason."} {
+	for _, prefix := range []string{"role.", "duty.", "audit.kind.", "reg.status.", "reg.relationship.", "reg.line.button_", "reg.line.leave_", "absence.kind.", "absence.reason.", "absence.symptom.", "absence.disease.", "absence.status.", "inbox.state.", "inbox.delivery.", "inbox.image_", "channel.purpose.", "channel.method.", "announce.kind.", "announce.state.", "announce.delivery.", "announce.recipients.", "announce.new.", "announce.line.heading_", "retention.category.", "retention.reason."} {
 		var codes []string
 		switch prefix {
 		case "role.":
@@ -172,6 +172,8 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 			codes = []string{"unread", "failed"}
 		case "inbox.image_":
 			codes = []string{"pending", "unavailable"}
+		case "channel.method.":
+			codes = []string{"push", "reply", "multicast", "other"}
 		case "channel.purpose.":
 			codes = []string{"welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety", "rollover", "other"}
 		}

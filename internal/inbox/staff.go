@@ -117,18 +117,29 @@ func (s *Service) Note(ctx context.Context, id int64, text string) error {
 	})
 }
 
-// Candidates lists whom a conversation can be handed to.
+// Candidates lists whom a conversation can be handed to: never the person handing it
+// over.
 func (s *Service) Candidates(ctx context.Context, id int64) ([]Candidate, error) {
 	var out []Candidate
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, c, err := s.conversation(ctx, tx, id)
+		a, c, err := s.conversation(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		out, err = s.Store.FindCandidates(ctx, tx, c)
+		out, err = s.candidates(ctx, tx, a, c)
 		return err
 	})
 	return out, err
+}
+
+// candidates are the staff whose duty covers c, or the school's administrators, but
+// not the actor.
+func (s *Service) candidates(ctx context.Context, tx pgx.Tx, a *authz.Actor, c Conversation) ([]Candidate, error) {
+	cs, err := s.Store.FindCandidates(ctx, tx, c)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(cs, func(x Candidate) bool { return x.ID == a.StaffID }), nil
 }
 
 // HandOver makes another staff member — one whose duty covers the conversation, or an
@@ -139,7 +150,7 @@ func (s *Service) HandOver(ctx context.Context, id, staffID int64) error {
 		if err != nil {
 			return err
 		}
-		cs, err := s.Store.FindCandidates(ctx, tx, c)
+		cs, err := s.candidates(ctx, tx, a, c)
 		if err != nil {
 			return err
 		}

@@ -446,7 +446,13 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 		return Result{}, err
 	}
 	lang := g.Language
-	msg := s.T(lang, "reg.line.done", map[string]any{"Verified": res.Verified, "Pending": res.Pending})
+	// A parent changing their nickname or a child's club is told of a change, not of a
+	// registration.
+	done := "reg.line.done_update"
+	if first {
+		done = "reg.line.done"
+	}
+	msg := s.T(lang, done, map[string]any{"Verified": res.Verified, "Pending": res.Pending})
 	if res.Contested > 0 {
 		msg += "\n" + s.T(lang, "reg.line.done_contested", nil)
 	}

@@ -37,7 +37,8 @@ func (s *Server) showChannel(w http.ResponseWriter, r *http.Request, f view.Form
 		}
 		loc := localizer(r)
 		for _, x := range u.Sent {
-			v.Usage = append(v.Usage, view.UsageRow{Purpose: loc.T("channel.purpose." + usagePurpose(x.Purpose)), Method: x.Method, Count: x.Count, Free: x.Method == "reply"})
+			v.Usage = append(v.Usage, view.UsageRow{Purpose: loc.T("channel.purpose." + usagePurpose(x.Purpose)),
+				Method: loc.T("channel.method." + usageMethod(x.Method)), Count: x.Count, Free: x.Method == "reply"})
 		}
 		if u.QuotaKnown {
 			if u.Quota.Limited {
@@ -93,8 +94,17 @@ func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
 // usagePurpose maps an outbox purpose to its label's key ("other" for new ones).
 func usagePurpose(p string) string {
 	switch p {
-	case "welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety":
+	case "welcome", "reply", "registration", "absence", "absence_ack", "contact", "staff_reply", "handouts", "notice", "safety", "rollover":
 		return p
+	}
+	return "other"
+}
+
+// usageMethod maps how LINE was asked to send to its label's key ("other" for new ones).
+func usageMethod(m string) string {
+	switch m {
+	case "push", "reply", "multicast":
+		return m
 	}
 	return "other"
 }

@@ -270,8 +270,9 @@ func sizeLabel(n int) string {
 	return fmt.Sprintf("%d KB", max(1, n>>10))
 }
 
-// announcementAction runs send, cancel or retry and returns to the announcement.
-func (s *Server) announcementAction(do func(r *http.Request, id int64) error, flash string) http.HandlerFunc {
+// announcementAction runs send, cancel or retry and returns to the announcement, after
+// notice has left the page's one-time notice (nil: back to the list, as after a deletion).
+func (s *Server) announcementAction(do func(r *http.Request, id int64) error, notice func(r *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := idParam(r, "announcementID")
 		if err != nil {
@@ -287,27 +288,38 @@ func (s *Server) announcementAction(do func(r *http.Request, id int64) error, fl
 			s.showAnnouncement(w, r, f, http.StatusUnprocessableEntity)
 			return
 		}
-		if flash == "" {
+		if notice == nil {
 			seeOther(w, r, "/staff/announcements")
 			return
 		}
-		s.flash(r, flash)
+		notice(r)
 		seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
 	}
 }
 
+// sendAnnouncement sends an announcement now or at its scheduled time, and says which.
 func (s *Server) sendAnnouncement(w http.ResponseWriter, r *http.Request) {
+	var at time.Time
 	s.announcementAction(func(r *http.Request, id int64) error {
-		return s.Announce.Send(r.Context(), id, r.PostFormValue("quota_ok") == "on")
-	}, "announce.flash.sent")(w, r)
+		var err error
+		at, err = s.Announce.Send(r.Context(), id, r.PostFormValue("quota_ok") == "on")
+		return err
+	}, func(r *http.Request) {
+		if at.IsZero() {
+			s.flash(r, "announce.flash.sent")
+			return
+		}
+		s.flashAt(r, "announce.flash.scheduled", at.In(school.Tokyo).Format("2006/1/2 15:04"))
+	})(w, r)
 }
 
 func (s *Server) cancelAnnouncement(w http.ResponseWriter, r *http.Request) {
-	s.announcementAction(func(r *http.Request, id int64) error { return s.Announce.Cancel(r.Context(), id) }, "")(w, r)
+	s.announcementAction(func(r *http.Request, id int64) error { return s.Announce.Cancel(r.Context(), id) }, nil)(w, r)
 }
 
 func (s *Server) retryAnnouncement(w http.ResponseWriter, r *http.Request) {
-	s.announcementAction(func(r *http.Request, id int64) error { return s.Announce.Retry(r.Context(), id) }, "announce.flash.retried")(w, r)
+	s.announcementAction(func(r *http.Request, id int64) error { return s.Announce.Retry(r.Context(), id) },
+		func(r *http.Request) { s.flash(r, "announce.flash.retried") })(w, r)
 }
 
 func (s *Server) announcementRecipients(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,8 @@ func (s *Server) page(r *http.Request, titleID string) view.Page {
 		// notice, so they leave it for the next page the person opens.
 		if r.Header.Get("HX-Request") == "" {
 			if id := s.Sessions.PopString(r.Context(), sessFlash); id != "" {
-				p.Flash = loc.T(id, map[string]any{"Count": s.Sessions.PopInt(r.Context(), sessFlashCount)})
+				p.Flash = loc.T(id, map[string]any{"Count": s.Sessions.PopInt(r.Context(), sessFlashCount),
+					"At": s.Sessions.PopString(r.Context(), sessFlashAt)})
 			}
 		}
 		if a := authz.ActorFrom(r.Context()); a != nil {

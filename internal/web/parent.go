@@ -155,11 +155,20 @@ func containsInt(s []int, n int) bool {
 	return false
 }
 
+// registrationTitle is the registration page's title: a change for a parent who has
+// registered (their update link, or a stored registration), else a registration.
+func registrationTitle(purpose string, pg registration.Page) string {
+	if purpose == registration.PurposeUpdate || pg.Guardian != nil {
+		return "reg.page.title_update"
+	}
+	return "reg.page.title"
+}
+
 func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := chi.URLParam(r, "token")
 		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
-		if s.liffCheck(w, r, err, "reg.page.title", purpose, token) {
+		if s.liffCheck(w, r, err, registrationTitle(purpose, registration.Page{}), purpose, token) {
 			return
 		}
 		if err != nil {
@@ -171,7 +180,7 @@ func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 		f, children := storedForm(r, pg.Guardian)
 		v := s.registrationView(r, purpose, token, pg)
 		v.Children = children
-		s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
+		s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
 	}
 }
 
@@ -192,7 +201,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			children = append(children, view.ChildForm{Clubs: map[string]bool{}})
 			renumber(children)
 			v.Children = children
-			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
+			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
 			return
 		case strings.HasPrefix(op, "remove."):
 			n, _ := strconv.Atoi(strings.TrimPrefix(op, "remove."))
@@ -201,7 +210,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			}
 			renumber(children)
 			v.Children = children
-			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
+			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
 			return
 		}
 		rf.Language = localizer(r).Lang()
@@ -233,14 +242,18 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			}
 			renumber(children)
 			v.Children = children
-			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", purpose, token, pg), v, f))
+			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
 			return
 		}
-		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending, Contested: res.Contested}
+		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending, Contested: res.Contested, Changed: !res.First}
 		for _, c := range res.Guardian.Children {
 			d.Children = append(d.Children, view.DoneChild{Name: c.Name.Reveal(), Class: c.SchoolName + " " + c.ClassLabel, Status: localizer(r).T("reg.status." + c.Status)})
 		}
-		s.render(w, r, http.StatusOK, view.RegistrationDonePage(s.page(r, "reg.done.title"), d))
+		title := "reg.done.title"
+		if d.Changed {
+			title = "reg.done.title_update"
+		}
+		s.render(w, r, http.StatusOK, view.RegistrationDonePage(s.page(r, title), d))
 	}
 }
 
@@ -257,7 +270,7 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 		f.Message = localizer(r).T("reg.withdraw.unconfirmed")
 		v := s.registrationView(r, registration.PurposeUpdate, token, pg)
 		v.Children = children
-		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, "reg.page.title", registration.PurposeUpdate, token, pg), v, f))
+		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, registrationTitle(registration.PurposeUpdate, pg), registration.PurposeUpdate, token, pg), v, f))
 		return
 	}
 	if err := s.Registration.Withdraw(r.Context(), token, browserOf(r)); err != nil {

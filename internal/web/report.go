@@ -12,11 +12,12 @@ import (
 	"github.com/renraku/renraku/web/view"
 )
 
-// reportMonth reads ?month=YYYY-MM (default: this month in Asia/Tokyo).
+// reportMonth reads ?month=YYYY-MM (zero: the current month, as the reports' clock has
+// it).
 func reportMonth(r *http.Request) (time.Time, error) {
 	m := r.URL.Query().Get("month")
 	if m == "" {
-		return report.MonthStart(time.Now()), nil
+		return time.Time{}, nil
 	}
 	t, err := time.ParseInLocation("2006-01", m, school.Tokyo)
 	if err != nil {
@@ -36,38 +37,29 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	loc := localizer(r)
-	lang := loc.Lang()
-	m := rep.Month.Format("2006-01")
-	v := view.ReportPage{Month: m, Heading: loc.T("report.heading", map[string]any{"Board": rep.Board, "Month": rep.Month.Format(loc.T("report.month_layout"))}),
-		Columns: s.Reports.Columns(lang), CSV: "/admin/reports/export?format=csv&month=" + m, PDF: "/admin/reports/export?format=pdf&month=" + m,
-		Prev:         "/admin/reports?month=" + rep.Month.AddDate(0, -1, 0).Format("2006-01"),
-		Availability: loc.T("report.availability_line", map[string]any{"Percent": strconv.FormatFloat(rep.Availability(), 'f', 2, 64), "Up": rep.Up, "Minutes": rep.Minutes})}
-	if next := rep.Month.AddDate(0, 1, 0); !next.After(time.Now()) {
-		v.Next = "/admin/reports?month=" + next.Format("2006-01")
+	sh := s.Reports.Sheet(rep, localizer(r).Lang())
+	m := sh.Month.Format("2006-01")
+	v := view.ReportPage{Month: m, Heading: sh.Heading, Note: sh.Note, Legend: sh.Legend, ChartMax: sh.ChartMax,
+		CSV: "/admin/reports/export?format=csv&month=" + m, PDF: "/admin/reports/export?format=pdf&month=" + m,
+		Prev: "/admin/reports?month=" + sh.Month.AddDate(0, -1, 0).Format("2006-01")}
+	if !sh.Current {
+		v.Next = "/admin/reports?month=" + sh.Month.AddDate(0, 1, 0).Format("2006-01")
 	}
-	for _, row := range rep.Rows {
-		v.Rows = append(v.Rows, view.ReportRow{Name: s.Reports.RowName(lang, row), Values: report.Values(row)})
-	}
-	v.Total = view.ReportRow{Name: loc.T("report.total"), Values: report.Values(rep.Total)}
-	for _, c := range rep.Channels {
-		quota := loc.T("report.quota_unknown")
-		if c.Quota > 0 {
-			quota = strconv.FormatInt(c.Quota, 10)
+	for _, tb := range sh.Tables {
+		vt := view.ReportTable{ID: tb.ID, Title: tb.Title, Header: tb.Header, Right: tb.Right, Total: tb.Total, Note: tb.Note}
+		for _, row := range tb.Rows {
+			cells := make([]string, len(row))
+			for i, c := range row {
+				cells[i] = c.Text
+			}
+			vt.Rows = append(vt.Rows, cells)
 		}
-		v.Channels = append(v.Channels, loc.T("report.channel_line", map[string]any{"ID": c.LineChannelID, "Schools": c.Schools, "Used": c.Used,
-			"Quota": quota, "Failures": c.Failures}))
+		v.Tables = append(v.Tables, vt)
 	}
-	if len(rep.Rows) > 1 {
-		v.Withdrawals = loc.T("report.withdrawals_line", map[string]any{"Count": rep.Withdrawals})
-	}
-	for _, d := range rep.Daily {
-		v.ChartMax = max(v.ChartMax, d.Absences, d.Messages)
-	}
-	for _, d := range rep.Daily {
+	for _, d := range sh.Chart {
 		b := view.ReportBar{Day: strconv.Itoa(d.Day.Day()), Absences: d.Absences, Messages: d.Messages}
-		if v.ChartMax > 0 {
-			b.AbsH, b.MsgH = 100*d.Absences/v.ChartMax, 100*d.Messages/v.ChartMax
+		if sh.ChartMax > 0 {
+			b.AbsH, b.MsgH = 100*d.Absences/sh.ChartMax, 100*d.Messages/sh.ChartMax
 		}
 		v.Chart = append(v.Chart, b)
 	}
@@ -92,7 +84,7 @@ func (s *Server) reportExport(w http.ResponseWriter, r *http.Request) {
 	}
 	name := "renraku-report-" + rep.Month.Format("2006-01")
 	if format == "pdf" {
-		pdf, err := s.Reports.PDF(rep)
+		pdf, err := s.Reports.PDF(s.Reports.Sheet(rep, report.PrintLanguage))
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -100,7 +92,8 @@ func (s *Server) reportExport(w http.ResponseWriter, r *http.Request) {
 		servePDF(w, name+".pdf", pdf)
 		return
 	}
-	data, err := s.Reports.CSV(rep, localizer(r).Lang())
+	lang := localizer(r).Lang()
+	data, err := s.Reports.CSV(s.Reports.Sheet(rep, lang), lang)
 	if err != nil {
 		s.fail(w, r, err)
 		return

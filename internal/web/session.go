@@ -29,6 +29,8 @@ const (
 	sessFlash = "flash"
 	// sessFlashCount is the number a flash message shows ({{.Count}}).
 	sessFlashCount = "flash_count"
+	// sessFlashAt is the time a flash message shows ({{.At}}).
+	sessFlashAt = "flash_at"
 )
 
 // Default session lifetimes: a staff session ends after an hour without use, and at the
@@ -280,10 +282,17 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 func (s *Server) flash(r *http.Request, messageID string) {
 	s.Sessions.Put(r.Context(), sessFlash, messageID)
 	s.Sessions.Remove(r.Context(), sessFlashCount)
+	s.Sessions.Remove(r.Context(), sessFlashAt)
 }
 
 // flashCount keeps a one-time notice that shows a number, as {{.Count}}.
 func (s *Server) flashCount(r *http.Request, messageID string, n int) {
 	s.flash(r, messageID)
 	s.Sessions.Put(r.Context(), sessFlashCount, n)
+}
+
+// flashAt keeps a one-time notice that shows a time (already formatted), as {{.At}}.
+func (s *Server) flashAt(r *http.Request, messageID, at string) {
+	s.flash(r, messageID)
+	s.Sessions.Put(r.Context(), sessFlashAt, at)
 }

@@ -120,3 +120,12 @@ func containsWord(list, w string) bool {
 // DIRECTIONAL ISOLATE, so that where it is set into a translated sentence (plain
 // text, where <bdi> cannot go) its direction cannot reorder the words around it.
 func Isolate(s string) string { return "\u2068" + s + "\u2069" }
+
+// describedBy names what describes a field's box: its hint, if it has one, and its
+// problem.
+func describedBy(name, hint string) string {
+	if hint != "" {
+		return "h-" + name + " e-" + name
+	}
+	return "e-" + name
+}

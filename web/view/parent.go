@@ -45,6 +45,8 @@ type RegistrationDone struct {
 	// the teacher even with a class code.
 	Contested int
 	Children  []DoneChild
+	// Changed is a change to a registration (the parent had registered before).
+	Changed bool
 }
 
 // DoneChild is one child on the done page.
