@@ -12,12 +12,12 @@ type AbsenceStats struct {
 	EnrolmentUnset bool
 	StructureHref  string
 	Rows           []StatsRow
-	Grades       []StatsRow
-	Total        StatsRow
-	Symptoms     []Option // label and count
-	Schools      []Option
-	SchoolID     string
-	Days         string // first and last day of the trend
+	Grades         []StatsRow
+	Total          StatsRow
+	Symptoms       []Option // label and count
+	Schools        []Option
+	SchoolID       string
+	Days           string // first and last day of the trend
 	// Board is every school's totals for the day (board administrators).
 	Board []StatsRow
 }
