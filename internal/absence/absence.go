@@ -85,9 +85,11 @@ type Settings struct {
 	Symptoms []string
 	Notify   bool
 	Phone    string
-	// AlertPercent is the share of a class's registered children absent with fever or
-	// 出席停止 that raises an alert; ClubReasons lets club advisors see reasons.
+	// AlertPercent is the share of a class's enrolment absent with fever or 出席停止
+	// on a school day that raises an alert, once at least AlertMin pupils are;
+	// ClubReasons lets club advisors see reasons.
 	AlertPercent int
+	AlertMin     int
 	ClubReasons  bool
 }
 
@@ -213,17 +215,19 @@ type Store interface {
 	FindClubScope(ctx context.Context, db pgx.Tx, clubID int64) (schoolID int64, year int, err error)
 	// FindSchoolReports lists a school's reports covering the days from..to (not cancelled).
 	FindSchoolReports(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]Report, error)
-	// FindClassInfo lists a school year's classes with their registered (verified)
-	// children.
+	// FindClassInfo lists a school year's classes with their enrolment and their
+	// registered (verified) children.
 	FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ClassInfo, error)
 	// FindGuardianFriend returns a guardian's LINE friend and language.
 	FindGuardianFriend(ctx context.Context, db pgx.Tx, guardianID int64) (friendID int64, lang string, err error)
 }
 
-// ClassInfo is a class with how many of its children are registered and verified.
+// ClassInfo is a class with how many of its children are registered and verified,
+// and its enrolment (在籍者数, nil until the school sets it).
 type ClassInfo struct {
 	ID         int64
 	Grade      int
 	Label      string
 	Registered int
+	Enrolment  *int
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/school"
 )
 
 // TrendDays is how many days the trend charts show.
@@ -52,10 +53,15 @@ func (c *Counts) add(r Report) {
 type ClassDay struct {
 	ClassInfo
 	Counts
-	// Percent is the share of registered children absent with fever or 出席停止.
-	Percent int
-	Alert   bool
-	Trend   []int
+	// Closure is the number of the class's pupils absent with fever or 出席停止 (each
+	// pupil once, whichever applies): the figure a 学級閉鎖 decision is made on.
+	Closure int
+	// Percent is Closure's share of the class's enrolment, rounded down; it means
+	// something only when HasPercent (the enrolment is set, and not 0).
+	Percent    int
+	HasPercent bool
+	Alert      bool
+	Trend      []int
 }
 
 // Stats is a school's absence figures for a day.
@@ -63,10 +69,34 @@ type Stats struct {
 	SchoolID     int64
 	Day          time.Time
 	AlertPercent int
-	Classes      []ClassDay
-	Grades       map[int]*Counts
-	Total        Counts
-	Days         []time.Time
+	AlertMin     int
+	// SchoolDay is false on a weekend or national holiday: no class raises an alert
+	// then, whatever its figures.
+	SchoolDay bool
+	Classes   []ClassDay
+	Grades    map[int]*Counts
+	Total     Counts
+	Days      []time.Time
+}
+
+// ClosureAlert reports what a class's closure figures mean under a school's settings:
+// the share of the enrolment (when it is set and not 0) and whether it raises the
+// alert. The alert needs a school day, a set enrolment, at least set.AlertMin pupils
+// and at least set.AlertPercent of the enrolment: the children registered in renraku
+// are not the class, and one feverish child is never a 学級閉鎖 question.
+func ClosureAlert(set Settings, schoolDay bool, enrolment *int, closure int) (percent int, hasPercent, alert bool) {
+	if enrolment == nil || *enrolment <= 0 {
+		return 0, false, false
+	}
+	percent = closure * 100 / *enrolment
+	alert = schoolDay && closure > 0 && closure >= set.AlertMin && closure*100 >= set.AlertPercent**enrolment
+	return percent, true, alert
+}
+
+// closes reports whether a report counts towards a 学級閉鎖 decision: an absence
+// with fever or for 出席停止.
+func closes(r Report) bool {
+	return r.Kind == "absent" && (slices.Contains(r.Detail.Symptoms, "fever") || r.Detail.Reason == "suspension")
 }
 
 // covers reports whether a report covers a calendar day. Dates are compared as
@@ -102,7 +132,6 @@ func (s *Service) Stats(ctx context.Context, schoolID int64, day time.Time) (Sta
 			}
 			return err
 		}
-		st.AlertPercent = set.AlertPercent
 		st, err = s.stats(ctx, tx, set, day, st)
 		if err != nil {
 			return err
@@ -133,8 +162,10 @@ func (s *Service) stats(ctx context.Context, tx pgx.Tx, set Settings, day time.T
 	for d := first; !d.After(day); d = d.AddDate(0, 0, 1) {
 		st.Days = append(st.Days, d)
 	}
+	st.AlertPercent, st.AlertMin, st.SchoolDay = set.AlertPercent, set.AlertMin, school.IsSchoolDay(day)
 	for _, c := range classes {
 		cd := ClassDay{ClassInfo: c, Trend: make([]int, len(st.Days))}
+		closing := map[int64]bool{}
 		for _, r := range reports {
 			if r.ClassID != c.ID {
 				continue
@@ -145,6 +176,9 @@ func (s *Service) stats(ctx context.Context, tx pgx.Tx, set Settings, day time.T
 				}
 			}
 			if covers(r, day) {
+				if closes(r) {
+					closing[r.ChildID] = true
+				}
 				cd.add(r)
 				st.Total.add(r)
 				if st.Grades[c.Grade] == nil {
@@ -153,38 +187,62 @@ func (s *Service) stats(ctx context.Context, tx pgx.Tx, set Settings, day time.T
 				st.Grades[c.Grade].add(r)
 			}
 		}
-		if c.Registered > 0 {
-			cd.Percent = (cd.Fever + cd.Suspension) * 100 / c.Registered
-			cd.Alert = (cd.Fever+cd.Suspension)*100 >= set.AlertPercent*c.Registered && cd.Fever+cd.Suspension > 0
-		}
+		cd.Closure = len(closing)
+		cd.Percent, cd.HasPercent, cd.Alert = ClosureAlert(set, st.SchoolDay, c.Enrolment, cd.Closure)
 		st.Classes = append(st.Classes, cd)
 	}
 	return st, nil
 }
 
-// Alerts returns today's classes over the threshold at the actor's school, for the
-// administrators' start page ("" when the actor is not a school's administrator).
-func (s *Service) Alerts(ctx context.Context) ([]ClassDay, error) {
+// Alerts is the 学級閉鎖 picture of the school day for the administrators' start page.
+type Alerts struct {
+	// Over are the classes that raise the alert.
+	Over []ClassDay
+	// NoEnrolment are the classes with pupils absent with fever or 出席停止 whose
+	// enrolment is not set: their count is shown, without a share and never as an
+	// alert.
+	NoEnrolment []ClassDay
+	// SchoolID is the actor's school; CanSetEnrolment says whether the actor may set
+	// enrolments (on the school's structure page).
+	SchoolID        int64
+	CanSetEnrolment bool
+}
+
+// Alerts returns today's 学級閉鎖 picture at the actor's school, for its
+// administrators' start page (nothing for anyone else, and nothing on a day that is
+// not a school day).
+func (s *Service) Alerts(ctx context.Context) (Alerts, error) {
 	a := authz.ActorFrom(ctx)
 	if a == nil || a.SchoolID == 0 || authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}) != nil {
-		return nil, nil
+		return Alerts{}, nil
 	}
-	var out []ClassDay
+	out := Alerts{SchoolID: a.SchoolID}
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		set, err := s.Store.FindSettings(ctx, tx, a.SchoolID)
 		if err != nil {
 			return err
 		}
-		st, err := s.stats(ctx, tx, set, Today(s.now()), Stats{SchoolID: a.SchoolID, Grades: map[int]*Counts{}})
+		out.CanSetEnrolment = authz.Check(a, authz.ManageStructure, authz.Target{BoardID: set.BoardID, SchoolID: a.SchoolID}) == nil
+		st, err := s.stats(ctx, tx, set, s.Today(), Stats{SchoolID: a.SchoolID, Grades: map[int]*Counts{}})
+		if err != nil || !st.SchoolDay {
+			return err
+		}
 		for _, c := range st.Classes {
-			if c.Alert {
-				out = append(out, c)
+			switch {
+			case c.Alert:
+				out.Over = append(out.Over, c)
+			case c.Enrolment == nil && c.Closure > 0:
+				out.NoEnrolment = append(out.NoEnrolment, c)
 			}
 		}
-		return err
+		return nil
 	})
 	return out, err
 }
+
+// Today is the service's school day (Asia/Tokyo, midnight): the day its figures show
+// when no other is asked for.
+func (s *Service) Today() time.Time { return Today(s.now()) }
 
 // Club returns the reports covering a day of a club's members, for its advisors (and
 // the school's administrators). Reasons, symptoms and notes are left out unless the

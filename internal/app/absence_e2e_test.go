@@ -243,12 +243,17 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 	}
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := signedInAs(t, w, "sakura.kocho")
-	// Alert at half the class.
+	// Alert at half the class, of four pupils; on a school day.
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET absence_alert_percent = 50 WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Pool.Exec(ctx, `UPDATE class SET enrolment = 4 WHERE id = $1`, class11); err != nil {
+		t.Fatal(err)
+	}
+	day, _ := closureWeek(time.Now())
+	s.Absence.Clock.Set(day.Add(7 * time.Hour))
 	code := classCodes(t, w, sakuraID)[class11]
-	today := absence.Today(time.Now()).Format("2006-01-02")
+	today := day.Format("2006-01-02")
 	type parent struct {
 		u linesim.User
 		b *parentBrowser
@@ -277,7 +282,7 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 		}
 	}
 	stats := func() (string, int) {
-		st, err := s.Absence.Stats(kocho, sakuraID, absence.Today(time.Now()))
+		st, err := s.Absence.Stats(kocho, sakuraID, day)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +308,7 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 	}
 	// The school's administrators see it on their start page.
 	alerts, err := s.Absence.Alerts(kocho)
-	if err != nil || len(alerts) != 1 || alerts[0].Label != "1年1組" || alerts[0].Percent != 50 {
+	if err != nil || len(alerts.Over) != 1 || alerts.Over[0].Label != "1年1組" || alerts.Over[0].Percent != 50 {
 		t.Fatalf("alerts: %+v, %v", alerts, err)
 	}
 	// On the pages: the stats page and the administrator's start page show the alert.
@@ -319,7 +324,7 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 		t.Errorf("home page alert: %s", text(home))
 	}
 	// Teachers do not get the school's figures.
-	if _, err := s.Absence.Stats(signedInAs(t, w, "sakura.tannin11"), sakuraID, absence.Today(time.Now())); err == nil {
+	if _, err := s.Absence.Stats(signedInAs(t, w, "sakura.tannin11"), sakuraID, day); err == nil {
 		t.Error("a teacher read the school's figures")
 	}
 }

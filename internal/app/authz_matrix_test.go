@@ -257,6 +257,9 @@ func matrix() map[string]matrixRow {
 		"POST /admin/schools/{schoolID}/classes": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
 			return url.Values{"grade": {"4"}, "name": {randomName()[:6]}, "year": {ids["year"]}}
 		}},
+		"POST /admin/classes/{classID}/enrolment": {want: schoolAdminOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"enrolment": {"25"}}
+		}},
 		"POST /admin/classes/{classID}/delete": {want: schoolAdminOnly(), fresh: true},
 		// 転出: the school's administrators; the class's teachers see the child but may
 		// not mark it.

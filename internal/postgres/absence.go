@@ -25,8 +25,8 @@ func absenceAD(id int64) vault.AD { return vault.NewADForID("absence_report", "d
 func (s *AbsenceStore) FindSettings(ctx context.Context, db pgx.Tx, schoolID int64) (absence.Settings, error) {
 	st := absence.Settings{SchoolID: schoolID}
 	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone,
-		absence_alert_percent, absence_club_reasons
-		FROM school WHERE id = $1`, schoolID).Scan(&st.BoardID, &st.Cutoff, &st.Reasons, &st.Symptoms, &st.Notify, &st.Phone, &st.AlertPercent, &st.ClubReasons)
+		absence_alert_percent, absence_alert_min, absence_club_reasons
+		FROM school WHERE id = $1`, schoolID).Scan(&st.BoardID, &st.Cutoff, &st.Reasons, &st.Symptoms, &st.Notify, &st.Phone, &st.AlertPercent, &st.AlertMin, &st.ClubReasons)
 	return st, classify(err, "absence settings")
 }
 
@@ -199,15 +199,15 @@ func (s *AbsenceStore) FindSchoolReports(ctx context.Context, db pgx.Tx, schoolI
 	return s.reports(ctx, db, `WHERE a.school_id = $1 AND a.date_from <= $3 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY a.id`, schoolID, from, to)
 }
 
-// FindClassInfo lists a school year's classes with their children that have at least
-// one verified guardian.
+// FindClassInfo lists a school year's classes with their enrolment and the number of
+// their children that have at least one verified guardian.
 func (s *AbsenceStore) FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]absence.ClassInfo, error) {
-	rows, _ := db.Query(ctx, `SELECT cl.id, cl.grade, cl.grade::text || '年' || cl.name, count(DISTINCT c.id) FILTER (WHERE gs.status = 'verified')
+	rows, _ := db.Query(ctx, `SELECT cl.id, cl.grade, cl.grade::text || '年' || cl.name, count(DISTINCT c.id) FILTER (WHERE gs.status = 'verified'), cl.enrolment
 		FROM class cl LEFT JOIN child c ON c.class_id = cl.id LEFT JOIN guardianship gs ON gs.child_id = c.id
 		WHERE cl.school_id = $1 AND cl.year = $2 GROUP BY cl.id ORDER BY cl.grade, length(cl.name), cl.name`, schoolID, year)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (absence.ClassInfo, error) {
 		var c absence.ClassInfo
-		err := r.Scan(&c.ID, &c.Grade, &c.Label, &c.Registered)
+		err := r.Scan(&c.ID, &c.Grade, &c.Label, &c.Registered, &c.Enrolment)
 		return c, err
 	})
 	return out, classify(err, "class info")

@@ -76,13 +76,13 @@ func (SchoolStore) CreateSchool(ctx context.Context, db pgx.Tx, s *school.School
 
 const schoolColumns = `id, board_id, name, school_type, district, website_url, club_site_url, phone,
 	to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply, current_year, teacher_totp,
-	to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, absence_alert_percent, absence_club_reasons, inbox_inactivity_hours`
+	to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, absence_alert_percent, absence_alert_min, absence_club_reasons, inbox_inactivity_hours`
 
 func scanSchool(r pgx.CollectableRow) (school.School, error) {
 	var s school.School
 	err := r.Scan(&s.ID, &s.BoardID, &s.Name, &s.Type, &s.District, &s.WebsiteURL, &s.ClubSiteURL, &s.Phone,
 		&s.OfficeOpen, &s.OfficeClose, &s.OfficeDays, &s.AutoReply, &s.CurrentYear, &s.TeacherTOTP,
-		&s.AbsenceCutoff, &s.AbsenceReasons, &s.AbsenceSymptoms, &s.AbsenceNotify, &s.AbsenceAlertPercent, &s.AbsenceClubReasons, &s.InboxInactivityHours)
+		&s.AbsenceCutoff, &s.AbsenceReasons, &s.AbsenceSymptoms, &s.AbsenceNotify, &s.AbsenceAlertPercent, &s.AbsenceAlertMin, &s.AbsenceClubReasons, &s.InboxInactivityHours)
 	return s, err
 }
 
@@ -106,9 +106,10 @@ func (SchoolStore) UpdateSchool(ctx context.Context, db pgx.Tx, id int64, u scho
 		UPDATE school SET website_url = $2, club_site_url = $3, phone = $4, office_open = $5::time, office_close = $6::time,
 			office_days = $7, auto_reply = $8, teacher_totp = $9, absence_cutoff = $10::time, absence_reasons = $11,
 			absence_symptoms = $12, absence_notify = $13, absence_alert_percent = $14, absence_club_reasons = $15,
-			inbox_inactivity_hours = $16
+			inbox_inactivity_hours = $16, absence_alert_min = $17
 		WHERE id = $1`, id, u.WebsiteURL, u.ClubSiteURL, u.Phone, u.OfficeOpen, u.OfficeClose, u.OfficeDays, u.AutoReply, u.TeacherTOTP,
-		u.AbsenceCutoff, u.AbsenceReasons, u.AbsenceSymptoms, u.AbsenceNotify, u.AbsenceAlertPercent, u.AbsenceClubReasons, u.InboxInactivityHours)
+		u.AbsenceCutoff, u.AbsenceReasons, u.AbsenceSymptoms, u.AbsenceNotify, u.AbsenceAlertPercent, u.AbsenceClubReasons, u.InboxInactivityHours,
+		u.AbsenceAlertMin)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
 	}
@@ -117,13 +118,13 @@ func (SchoolStore) UpdateSchool(ctx context.Context, db pgx.Tx, id int64, u scho
 
 func scanClass(r pgx.CollectableRow) (school.Class, error) {
 	var c school.Class
-	err := r.Scan(&c.ID, &c.SchoolID, &c.Year, &c.Grade, &c.Name)
+	err := r.Scan(&c.ID, &c.SchoolID, &c.Year, &c.Grade, &c.Name, &c.Enrolment)
 	return c, err
 }
 
 // FindClasses lists a school year's classes in grade and name order.
 func (SchoolStore) FindClasses(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]school.Class, error) {
-	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name FROM class WHERE school_id = $1 AND year = $2
+	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name, enrolment FROM class WHERE school_id = $1 AND year = $2
 		ORDER BY grade, length(name), name`, schoolID, year)
 	out, err := pgx.CollectRows(rows, scanClass)
 	return out, classify(err, "classes")
@@ -131,16 +132,25 @@ func (SchoolStore) FindClasses(ctx context.Context, db pgx.Tx, schoolID int64, y
 
 // FindClassByID finds a class.
 func (SchoolStore) FindClassByID(ctx context.Context, db pgx.Tx, id int64) (school.Class, error) {
-	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name FROM class WHERE id = $1`, id)
+	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name, enrolment FROM class WHERE id = $1`, id)
 	c, err := pgx.CollectExactlyOneRow(rows, scanClass)
 	return c, classify(err, "class")
 }
 
 // CreateClass inserts a class; a duplicate is a Conflict.
 func (SchoolStore) CreateClass(ctx context.Context, db pgx.Tx, c *school.Class) error {
-	err := db.QueryRow(ctx, `INSERT INTO class (school_id, year, grade, name) VALUES ($1, $2, $3, $4) RETURNING id`,
-		c.SchoolID, c.Year, c.Grade, c.Name).Scan(&c.ID)
+	err := db.QueryRow(ctx, `INSERT INTO class (school_id, year, grade, name, enrolment) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		c.SchoolID, c.Year, c.Grade, c.Name, c.Enrolment).Scan(&c.ID)
 	return classify(err, "create class")
+}
+
+// UpdateClass changes a class's enrolment.
+func (SchoolStore) UpdateClass(ctx context.Context, db pgx.Tx, id int64, upd school.ClassUpdate) error {
+	tag, err := db.Exec(ctx, `UPDATE class SET enrolment = $2 WHERE id = $1`, id, upd.Enrolment)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	return classify(err, "update class")
 }
 
 // DeleteClass removes a class.

@@ -16,17 +16,17 @@ type AssignmentRow struct {
 }
 
 var assignmentColumns = []column{
-	{"年度", "year"},
-	{"ログインID", "login"},
-	{"職務", "duty"},
-	{"対象", "target"},
+	{ja: "年度", en: "year"},
+	{ja: "ログインID", en: "login"},
+	{ja: "職務", en: "duty"},
+	{ja: "対象", en: "target"},
 }
 
 var duties = []label{
-	{"担任", "homeroom"},
-	{"副担任", "sub-homeroom"},
-	{"顧問", "advisor"},
-	{"学校宛て連絡", "office"},
+	{ja: "担任", en: "homeroom"},
+	{ja: "副担任", en: "sub-homeroom"},
+	{ja: "顧問", en: "advisor"},
+	{ja: "学校宛て連絡", en: "office"},
 }
 
 // parseTarget reads a class target such as "1年1組" (or "１年Ａ組", "1年1").

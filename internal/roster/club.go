@@ -9,8 +9,8 @@ type ClubRow struct {
 }
 
 var clubColumns = []column{
-	{"年度", "year"},
-	{"部活動名", "club"},
+	{ja: "年度", en: "year"},
+	{ja: "部活動名", en: "club"},
 }
 
 type clubKey struct {

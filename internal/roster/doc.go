@@ -11,9 +11,14 @@
 //
 //	教職員 (staff)        ログインID[login], 氏名[name], 役割[role]        役割: 学校管理者 | 教職員
 //	学級 (classes)        年度[year], 学年[grade], 組[class]               2026 or 令和8/R8, 1–6, 1組
+//	                      在籍者数[enrolment] (optional)                   0–999, blank = not set
 //	部活動 (clubs)        年度[year], 部活動名[club]
 //	担当 (assignments)    年度[year], ログインID[login], 職務[duty], 対象[target]
 //	                      職務: 担任 | 副担任 (対象 "1年1組") | 顧問 (対象 = 部活動名) | 学校宛て連絡 (対象 empty)
+//
+// A classes file with the 在籍者数 column also sets the enrolment of classes that exist
+// already, so an exported file can be filled in and imported again; without it an
+// existing class is an error. Exports always write every column.
 //
 // Parsing is pure and checks the whole file, returning every problem as a RowError whose
 // MessageID is in web/i18n/roster.*.json, so the console can show a clerk the full list

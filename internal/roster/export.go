@@ -20,7 +20,7 @@ func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind 
 		}
 		rows := make([]ClassRow, len(cs))
 		for i, c := range cs {
-			rows[i] = ClassRow{Year: c.Year, Grade: c.Grade, Name: c.Name}
+			rows[i] = ClassRow{Year: c.Year, Grade: c.Grade, Name: c.Name, HasEnrolment: true, Enrolment: c.Enrolment}
 		}
 		return WriteClasses(rows), len(rows), nil
 	case KindClubs:

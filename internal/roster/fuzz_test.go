@@ -33,7 +33,8 @@ func snapshot(t *testing.T, w *stafftest.World) map[string]int {
 // FuzzImport feeds every kind of roster file, as given and re-encoded as UTF-8 with a
 // BOM and as Shift_JIS, to the import of school A's administrator. A refused file
 // changes nothing stored; an accepted one adds exactly its rows (and one audit event),
-// and importing it a second time is refused as a duplicate. The seed corpus is
+// and importing it a second time is refused as a duplicate (or, for a classes file
+// with the 在籍者数 column, accepted and changes nothing). The seed corpus is
 // testdata/fuzz/FuzzImport.
 func FuzzImport(f *testing.F) {
 	w := stafftest.New(f)
@@ -86,11 +87,18 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		again, err := s.Import(ctx, w.SchoolA.ID, k, file)
-		if err != nil || len(again.Errors) == 0 || again.Rows != 0 {
+		if err == nil && len(again.Errors) == 0 && k == roster.KindClasses {
+			// A classes file with the 在籍者数 column names the classes it just added
+			// as they now are: accepted, and nothing changes but the audit log.
+			after["audit_event"]++
+			if again.Rows != 0 || again.Updated != 0 || again.Unchanged != res.Rows+res.Updated+res.Unchanged {
+				t.Fatalf("the same classes file imported twice: %+v", again)
+			}
+		} else if err != nil || len(again.Errors) == 0 || again.Rows != 0 {
 			t.Fatalf("the same %s file imported twice: %+v, %v", k, again, err)
 		}
 		if diff := cmp.Diff(after, snapshot(t, w)); diff != "" {
-			t.Fatalf("refused second import changed stored rows (-before +after):\n%s", diff)
+			t.Fatalf("second import changed stored rows (-before +after):\n%s", diff)
 		}
 	})
 }

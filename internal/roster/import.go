@@ -86,19 +86,23 @@ func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite
 	return len(rows), invites, nil
 }
 
-func (im *importer) classes(ctx context.Context, text string) (int, error) {
+// classes creates a file's new classes. A file with the 在籍者数 column also sets the
+// enrolment of the classes it names that exist already (blank clears it), so an
+// exported file can be filled in and imported again; without that column an existing
+// class is an error, as before.
+func (im *importer) classes(ctx context.Context, text string) (created, updated, unchanged int, err error) {
 	rows, es := ParseClasses(text)
 	im.errs = es
 	existing, err := im.classIndex(ctx, yearsOf(rows, func(r ClassRow) int { return r.Year }))
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	maxGrade := school.MaxGrade(im.sc.Type)
 	type pending struct {
 		line int
 		c    school.Class
 	}
-	var out []pending
+	var add, change []pending
 	for _, r := range rows {
 		ok := im.inYears(r.Line, r.Year)
 		if r.Grade > maxGrade {
@@ -108,26 +112,39 @@ func (im *importer) classes(ctx context.Context, text string) (int, error) {
 		if !ok {
 			continue
 		}
-		c := school.Class{SchoolID: im.sc.ID, Year: r.Year, Grade: r.Grade, Name: r.Name}
+		c := school.Class{SchoolID: im.sc.ID, Year: r.Year, Grade: r.Grade, Name: r.Name, Enrolment: r.Enrolment}
 		if len(school.CheckClass(&c, maxGrade)) > 0 {
 			im.errs.add(r.Line, colClass, "roster.db.class_name_invalid", nil)
 			continue
 		}
-		if _, dup := existing[classKey{c.Year, c.Grade, c.Name}]; dup {
-			im.errs.add(r.Line, colClass, "roster.db.class_exists", nil)
+		if old, dup := existing[classKey{c.Year, c.Grade, c.Name}]; dup {
+			switch {
+			case !r.HasEnrolment:
+				im.errs.add(r.Line, colClass, "roster.db.class_exists", nil)
+			case school.EnrolmentText(old.Enrolment) != school.EnrolmentText(r.Enrolment):
+				old.Enrolment = r.Enrolment
+				change = append(change, pending{r.Line, old})
+			default:
+				unchanged++
+			}
 			continue
 		}
-		out = append(out, pending{r.Line, c})
+		add = append(add, pending{r.Line, c})
 	}
 	if len(im.errs) > 0 {
-		return 0, nil
+		return 0, 0, 0, nil
 	}
-	for _, p := range out {
+	for _, p := range add {
 		if err := im.s.Schools.CreateClass(ctx, im.tx, &p.c); err != nil {
-			return 0, im.clash(err, p.line, colClass, "roster.db.class_exists")
+			return 0, 0, 0, im.clash(err, p.line, colClass, "roster.db.class_exists")
 		}
 	}
-	return len(out), nil
+	for _, p := range change {
+		if err := im.s.Schools.UpdateClass(ctx, im.tx, p.c.ID, school.ClassUpdate{Enrolment: p.c.Enrolment}); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	return len(add), len(change), unchanged, nil
 }
 
 func (im *importer) clubs(ctx context.Context, text string) (int, error) {

@@ -65,7 +65,11 @@ func (e *RowError) Error() string {
 }
 
 // column is one header cell: its Japanese name, which errors use, and its English one.
-type column struct{ ja, en string }
+// An optional column may be left out of a file's header.
+type column struct {
+	ja, en   string
+	optional bool
+}
 
 // record is one data line, its cells keyed by the Japanese column name.
 type record struct {
@@ -88,7 +92,8 @@ func (es errs) sorted() []RowError {
 
 // readTable splits text into trimmed records under a header of cols. When the header
 // or the file as a whole is wrong it returns no records, since the lines cannot be read
-// as cols; otherwise it returns every line whose cell count fits.
+// as cols; otherwise it returns every line whose cell count fits the header. A record
+// has no cell for an optional column the header leaves out.
 func readTable(text string, cols []column) ([]record, errs) {
 	r := csv.NewReader(strings.NewReader(text))
 	r.LazyQuotes = false
@@ -147,11 +152,11 @@ func readTable(text string, cols []column) ([]record, errs) {
 	var out []record
 	for i, rec := range data {
 		cells := raw[i]
-		if len(cells) != len(cols) {
-			es.add(rec.line, "", "roster.row.cells", map[string]any{"Want": len(cols), "Got": len(cells)})
+		if len(cells) != len(header) {
+			es.add(rec.line, "", "roster.row.cells", map[string]any{"Want": len(header), "Got": len(cells)})
 			continue
 		}
-		rec.cells = make(map[string]string, len(cols))
+		rec.cells = make(map[string]string, len(header))
 		for j, c := range cells {
 			rec.cells[order[j]] = c
 		}
@@ -175,6 +180,9 @@ func columnList(cols []column) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.ja
+		if c.optional {
+			names[i] += "（任意）"
+		}
 	}
 	return strings.Join(names, "、")
 }
@@ -203,7 +211,7 @@ func checkHeader(line int, cells []string, cols []column, es *errs) bool {
 		return false
 	}
 	for _, c := range cols {
-		if !seen[c.ja] {
+		if !seen[c.ja] && !c.optional {
 			problems.add(line, c.ja, "roster.header.missing", map[string]any{"Column": c.ja})
 		}
 	}

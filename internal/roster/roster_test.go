@@ -310,7 +310,7 @@ var badFiles = []struct {
 		kind:     roster.KindClasses,
 		text:     crlf("2026,1,1組", "2026,1,2組"),
 		wantRows: 0,
-		want:     []e{{Line: 1, MessageID: "roster.header.none", Args: args{"Columns": "年度、学年、組"}}},
+		want:     []e{{Line: 1, MessageID: "roster.header.none", Args: args{"Columns": "年度、学年、組、在籍者数（任意）"}}},
 	},
 	{
 		name:     "empty file",
@@ -418,7 +418,9 @@ func TestRoundTrip(t *testing.T) {
 		{Line: 3, Login: "-dash", Name: "=1+1", Role: "teacher"},
 		{Line: 4, Login: "sato", Name: "佐藤 ①～\"引用\"", Role: "teacher"},
 	}
-	classes := []roster.ClassRow{{Line: 2, Year: 2026, Grade: 1, Name: "1組"}, {Line: 3, Year: 2027, Grade: 6, Name: "さくら"}}
+	thirty := 30
+	classes := []roster.ClassRow{{Line: 2, Year: 2026, Grade: 1, Name: "1組", HasEnrolment: true, Enrolment: &thirty},
+		{Line: 3, Year: 2027, Grade: 6, Name: "さくら", HasEnrolment: true}}
 	clubs := []roster.ClubRow{{Line: 2, Year: 2026, Name: "茶道部, 華道部"}, {Line: 3, Year: 2026, Name: "@部"}}
 	assignments := []roster.AssignmentRow{
 		{Line: 2, Year: 2026, Login: "tanaka", Duty: "homeroom", Grade: 1, Class: "1組"},

@@ -37,8 +37,12 @@ type Service struct {
 type ImportResult struct {
 	// Encoding is what the file turned out to be ("" when it could not be read).
 	Encoding Encoding
-	// Rows is the number of rows imported (0 when there were errors).
+	// Rows is the number of rows imported (0 when there were errors): the accounts,
+	// classes, clubs or duties added.
 	Rows int
+	// Updated is the number of existing classes whose enrolment a classes file with
+	// the 在籍者数 column changed; Unchanged the rows naming a class as it is.
+	Updated, Unchanged int
 	// Errors lists every problem, in line order; when it is not empty nothing was
 	// imported.
 	Errors []RowError
@@ -100,7 +104,7 @@ func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []
 		case KindStaff:
 			res.Rows, res.Invites, err = im.staff(ctx, text)
 		case KindClasses:
-			res.Rows, err = im.classes(ctx, text)
+			res.Rows, res.Updated, res.Unchanged, err = im.classes(ctx, text)
 		case KindClubs:
 			res.Rows, err = im.clubs(ctx, text)
 		case KindAssignments:
@@ -113,12 +117,15 @@ func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []
 		if len(res.Errors) > 0 {
 			return errRejected
 		}
+		detail := map[string]any{"kind": string(kind), "count": res.Rows, "encoding": string(enc)}
+		if kind == KindClasses {
+			detail["updated"] = res.Updated
+		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: im.actor, Action: AuditImport, ObjectKind: "school",
-			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
-			Detail: map[string]any{"kind": string(kind), "count": res.Rows, "encoding": string(enc)}})
+			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: detail})
 	})
 	if errors.Is(err, errRejected) {
-		res.Rows, res.Invites = 0, nil
+		res.Rows, res.Updated, res.Unchanged, res.Invites = 0, 0, 0, nil
 		return res, nil
 	}
 	if err != nil {

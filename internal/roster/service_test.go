@@ -480,7 +480,7 @@ func TestExportRoundTrip(t *testing.T) {
 		{
 			name: "classes", kind: roster.KindClasses, enc: roster.UTF8,
 			parse: func(s string) (any, []roster.RowError) { return roster.ParseClasses(s) },
-			want:  []roster.ClassRow{{Year: y, Grade: 1, Name: "1組"}, {Year: y, Grade: 1, Name: "2組"}},
+			want:  []roster.ClassRow{{Year: y, Grade: 1, Name: "1組", HasEnrolment: true}, {Year: y, Grade: 1, Name: "2組", HasEnrolment: true}},
 			opt:   ignoreLine(roster.ClassRow{}, "Line"),
 		},
 		{

@@ -12,15 +12,15 @@ type StaffRow struct {
 }
 
 var staffColumns = []column{
-	{"ログインID", "login"},
-	{"氏名", "name"},
-	{"役割", "role"},
+	{ja: "ログインID", en: "login"},
+	{ja: "氏名", en: "name"},
+	{ja: "役割", en: "role"},
 }
 
 // Role labels as the file spells them, and the values StaffRow.Role holds.
 var staffRoles = []label{
-	{"学校管理者", "school-admin"},
-	{"教職員", "teacher"},
+	{ja: "学校管理者", en: "school-admin"},
+	{ja: "教職員", en: "teacher"},
 }
 
 // label pairs a Japanese word in a file with the English value the code uses.

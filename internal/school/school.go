@@ -74,6 +74,7 @@ type Store interface {
 	FindClasses(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]Class, error)
 	FindClassByID(ctx context.Context, db pgx.Tx, id int64) (Class, error)
 	CreateClass(ctx context.Context, db pgx.Tx, c *Class) error
+	UpdateClass(ctx context.Context, db pgx.Tx, id int64, upd ClassUpdate) error
 	DeleteClass(ctx context.Context, db pgx.Tx, id int64) error
 	FindClubs(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]Club, error)
 	FindClubByID(ctx context.Context, db pgx.Tx, id int64) (Club, error)

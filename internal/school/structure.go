@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/width"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
@@ -40,9 +41,11 @@ type Settings struct {
 	AbsenceReasons  []string
 	AbsenceSymptoms []string
 	AbsenceNotify   bool
-	// AbsenceAlertPercent is the share of a class absent with fever or 出席停止 that
-	// alerts the administrators; AbsenceClubReasons lets club advisors see reasons.
+	// AbsenceAlertPercent is the share of a class's enrolment absent with fever or
+	// 出席停止 on a school day that alerts the administrators, once at least
+	// AbsenceAlertMin pupils are; AbsenceClubReasons lets club advisors see reasons.
 	AbsenceAlertPercent int
+	AbsenceAlertMin     int
 	AbsenceClubReasons  bool
 	// InboxInactivityHours is how long a parent's choice of whom to write to lasts: after
 	// it, their next message asks again (1–720 hours).
@@ -63,6 +66,45 @@ type Class struct {
 	Year     int
 	Grade    int
 	Name     string // 1組, A組 …
+	// Enrolment is the class's 在籍者数 as the school entered it, nil until it is set:
+	// the 学級閉鎖 figures are counted against it, never against the children
+	// registered in renraku.
+	Enrolment *int
+}
+
+// ClassUpdate is what may change about a class once it exists.
+type ClassUpdate struct {
+	Enrolment *int
+}
+
+// MaxEnrolment is the largest enrolment a class may have.
+const MaxEnrolment = 999
+
+// ParseEnrolment reads an enrolment as a person types it: blank is not set (nil),
+// otherwise a whole number from 0 to MaxEnrolment, full-width digits and a trailing
+// 人 allowed. ok is false for anything else.
+func ParseEnrolment(s string) (n *int, ok bool) {
+	s = strings.TrimSpace(width.Narrow.String(s))
+	s = strings.TrimSpace(strings.TrimSuffix(s, "人"))
+	if s == "" {
+		return nil, true
+	}
+	if len(s) > 3 || strings.Trim(s, "0123456789") != "" {
+		return nil, false
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 || v > MaxEnrolment {
+		return nil, false
+	}
+	return &v, true
+}
+
+// EnrolmentText is how an enrolment is written in a form or a file: "" when not set.
+func EnrolmentText(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(*n)
 }
 
 // Label is how the class is shown: 1年1組.
@@ -290,6 +332,9 @@ func checkSettings(upd *Settings) error {
 	if upd.AbsenceAlertPercent < 1 || upd.AbsenceAlertPercent > 100 {
 		f.Add("absence_alert_percent", "school.absence_alert.invalid")
 	}
+	if upd.AbsenceAlertMin < 1 || upd.AbsenceAlertMin > 100 {
+		f.Add("absence_alert_min", "school.absence_alert_min.invalid")
+	}
 	if upd.InboxInactivityHours < 1 || upd.InboxInactivityHours > 720 {
 		f.Add("inbox_inactivity_hours", "school.inbox_inactivity.invalid")
 	}
@@ -360,6 +405,9 @@ func CheckClass(c *Class, maxGrade int) apperr.Fields {
 	if n := utf8.RuneCountInString(c.Name); n < 1 || n > 10 {
 		f.Add("name", "school.class.name_invalid")
 	}
+	if c.Enrolment != nil && (*c.Enrolment < 0 || *c.Enrolment > MaxEnrolment) {
+		f.Add("enrolment", "school.class.enrolment_invalid")
+	}
 	return f
 }
 
@@ -392,8 +440,49 @@ func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Cla
 			}
 			return err
 		}
+		detail := map[string]any{"year": c.Year, "grade": c.Grade}
+		if c.Enrolment != nil {
+			detail["enrolment"] = *c.Enrolment
+		}
 		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "class.create", ObjectKind: "class",
-			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"year": c.Year, "grade": c.Grade}})
+			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: detail})
+	})
+	return c, err
+}
+
+// AuditEnrolment is the audit action of a change to a class's enrolment; its detail
+// holds the new figure (nil when it was cleared), a count and never personal data.
+const AuditEnrolment = "class.enrolment"
+
+// SetEnrolment sets a class's enrolment (nil clears it), for the school's
+// administrators. An unchanged enrolment is not stored or audited again.
+func (s *Service) SetEnrolment(ctx context.Context, classID int64, n *int) (Class, error) {
+	var c Class
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var err error
+		if c, err = s.Store.FindClassByID(ctx, tx, classID); err != nil {
+			return err
+		}
+		sc, err := s.school(ctx, tx, c.SchoolID, authz.ManageStructure)
+		if err != nil {
+			return err
+		}
+		if n != nil && (*n < 0 || *n > MaxEnrolment) {
+			return apperr.Fields{"enrolment": "school.class.enrolment_invalid"}.Err()
+		}
+		if EnrolmentText(c.Enrolment) == EnrolmentText(n) {
+			return nil
+		}
+		if err := s.Store.UpdateClass(ctx, tx, c.ID, ClassUpdate{Enrolment: n}); err != nil {
+			return err
+		}
+		c.Enrolment = n
+		var v any
+		if n != nil {
+			v = *n
+		}
+		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: AuditEnrolment, ObjectKind: "class",
+			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"year": c.Year, "grade": c.Grade, "enrolment": v}})
 	})
 	return c, err
 }

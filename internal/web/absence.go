@@ -16,6 +16,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
+	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -339,6 +340,12 @@ func statsRow(label string, c absence.Counts) view.StatsRow {
 	return view.StatsRow{Label: label, Absent: c.Absent, Late: c.Late, Early: c.Early, Fever: c.Fever, Suspension: c.Suspension}
 }
 
+// closureAlertText is a class's 学級閉鎖 alert: the count and its share of the
+// enrolment.
+func closureAlertText(loc *i18n.Localizer, c absence.ClassDay) string {
+	return loc.T("absence.stats.alert", map[string]any{"Class": c.Label, "Count": c.Closure, "Enrolment": *c.Enrolment, "Percent": c.Percent})
+}
+
 func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 	a := authz.ActorFrom(r.Context())
 	q := r.URL.Query()
@@ -359,7 +366,7 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	schoolID, _ := strconv.ParseInt(v.SchoolID, 10, 64)
-	day := absence.Today(time.Now())
+	day := s.Absence.Today()
 	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
 		day = d
 	}
@@ -369,18 +376,29 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := localizer(r)
+	enrolled := 0
 	for _, sc := range schools {
 		if sc.ID == schoolID {
 			v.School = sc.Name
 		}
 	}
-	v.Date, v.AlertPercent = day.Format("2006-01-02"), st.AlertPercent
+	v.Date, v.AlertPercent, v.AlertMin, v.SchoolDay = day.Format("2006-01-02"), st.AlertPercent, st.AlertMin, st.SchoolDay
+	v.StructureHref = schoolURL(schoolID, "/structure")
 	if len(st.Days) > 0 {
 		v.Days = st.Days[0].Format("1/2") + "〜" + st.Days[len(st.Days)-1].Format("1/2")
 	}
 	for _, c := range st.Classes {
 		row := statsRow(c.Label, c.Counts)
-		row.Registered, row.Percent, row.Alert = c.Registered, c.Percent, c.Alert
+		row.Registered, row.Percent, row.HasPercent, row.Alert = c.Registered, c.Percent, c.HasPercent, c.Alert
+		row.Enrolment = c.Enrolment
+		if c.Alert {
+			row.AlertText = closureAlertText(loc, c)
+		}
+		if c.Enrolment == nil {
+			v.EnrolmentUnset = true
+		} else {
+			enrolled += *c.Enrolment
+		}
 		row.Points, row.Max = trendPoints(c.Trend)
 		v.Rows = append(v.Rows, row)
 		v.Total.Registered += c.Registered
@@ -395,6 +413,9 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 	}
 	total := statsRow("", st.Total)
 	total.Registered = v.Total.Registered
+	if !v.EnrolmentUnset && len(st.Classes) > 0 {
+		total.Enrolment = &enrolled
+	}
 	v.Total = total
 	if a.Role == authz.BoardAdmin {
 		for _, sc := range schools {
@@ -448,7 +469,7 @@ func (s *Server) clubAbsences(w http.ResponseWriter, r *http.Request) {
 	if c.Club == "" && len(c.Clubs) > 0 {
 		c.Club = c.Clubs[0].Value
 	}
-	day := absence.Today(time.Now())
+	day := s.Absence.Today()
 	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
 		day = d
 	}

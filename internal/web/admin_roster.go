@@ -107,6 +107,9 @@ func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusUnprocessableEntity
 	} else {
 		v.Imported = localizer(r).T("roster.page.imported", map[string]any{"Rows": res.Rows})
+		if res.Updated > 0 || res.Unchanged > 0 {
+			v.Imported = localizer(r).T("roster.page.imported_enrolment", map[string]any{"Created": res.Rows, "Updated": res.Updated, "Unchanged": res.Unchanged})
+		}
 		for _, inv := range res.Invites {
 			v.Invites = append(v.Invites, view.Invite{Name: inv.Staff.Name.Reveal(), Login: inv.Staff.Login.Reveal(),
 				URL: s.absoluteURL(staff.WelcomePath(inv.Token)), Expires: inv.Expires.In(school.Tokyo)})

@@ -4,29 +4,34 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
 
 func (s *Server) structurePage(w http.ResponseWriter, r *http.Request) {
-	s.showStructure(w, r, view.Form{}, view.Form{}, http.StatusOK)
-}
-
-func (s *Server) showStructure(w http.ResponseWriter, r *http.Request, classForm, clubForm view.Form, status int) {
 	id, err := idParam(r, "schoolID")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	yearText := r.URL.Query().Get("year")
-	if r.Method == http.MethodPost {
-		yearText = r.PostFormValue("year")
-	}
-	year, err := school.ParseYear(yearText)
+	year, err := school.ParseYear(r.URL.Query().Get("year"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.showStructure(w, r, id, year, view.Form{}, view.Form{}, enrolmentInput{}, http.StatusOK)
+}
+
+// enrolmentInput is an enrolment just posted for a class and what was wrong with it,
+// shown again in the class's line.
+type enrolmentInput struct {
+	classID int64
+	value   string
+	err     string
+}
+
+func (s *Server) showStructure(w http.ResponseWriter, r *http.Request, id int64, year int, classForm, clubForm view.Form, en enrolmentInput, status int) {
 	st, err := s.Schools.Structure(r.Context(), id, year)
 	if err != nil {
 		s.fail(w, r, err)
@@ -38,12 +43,25 @@ func (s *Server) showStructure(w http.ResponseWriter, r *http.Request, classForm
 		v.Grades = append(v.Grades, g)
 	}
 	for _, c := range st.Classes {
-		v.Classes = append(v.Classes, view.ClassItem{ID: c.ID, Label: c.Label()})
+		item := view.ClassItem{ID: c.ID, Label: c.Label(), Enrolment: school.EnrolmentText(c.Enrolment)}
+		if c.ID == en.classID {
+			item.Enrolment, item.EnrolmentError = en.value, en.err
+		}
+		v.Classes = append(v.Classes, item)
 	}
 	for _, c := range st.Clubs {
 		v.Clubs = append(v.Clubs, view.ClubItem{ID: c.ID, Name: c.Name})
 	}
 	s.render(w, r, status, view.StructurePage(s.page(r, "admin.tab.structure"), v, classForm, clubForm))
+}
+
+// shownYear is the year a structure page shows again after a refused form: the year
+// posted, or the current one when that was no school year at all.
+func shownYear(y int) int {
+	if _, err := school.ParseYear(strconv.Itoa(y)); err != nil {
+		return 0
+	}
+	return y
 }
 
 func structureURL(schoolID int64, year int) string {
@@ -56,20 +74,61 @@ func (s *Server) createClass(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := formOf(r, "grade", "name", "year")
+	f := formOf(r, "grade", "name", "year", "enrolment")
 	year, _ := strconv.Atoi(f.V("year"))
 	grade, _ := strconv.Atoi(f.V("grade"))
-	c, err := s.Schools.CreateClass(r.Context(), id, school.Class{Year: year, Grade: grade, Name: f.V("name")})
+	c := school.Class{Year: year, Grade: grade, Name: f.V("name")}
+	n, ok := school.ParseEnrolment(f.V("enrolment"))
+	if ok {
+		c.Enrolment = n
+		c, err = s.Schools.CreateClass(r.Context(), id, c)
+	} else {
+		err = apperr.Fields{"enrolment": "school.class.enrolment_invalid"}.Err()
+	}
 	if err != nil {
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)
 			return
 		}
-		s.showStructure(w, r, f, view.Form{}, http.StatusUnprocessableEntity)
+		s.showStructure(w, r, id, shownYear(year), f, view.Form{}, enrolmentInput{}, http.StatusUnprocessableEntity)
 		return
 	}
 	s.flash(r, "admin.saved")
 	seeOther(w, r, structureURL(id, c.Year))
+}
+
+// saveEnrolment sets a class's enrolment from its line of the structure page; blank
+// clears it.
+func (s *Server) saveEnrolment(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "classID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	text := formOf(r, "enrolment").V("enrolment")
+	n, ok := school.ParseEnrolment(text)
+	var c school.Class
+	if ok {
+		c, err = s.Schools.SetEnrolment(r.Context(), id, n)
+	} else {
+		// The class is looked up (and the actor's reach checked) before the form shows
+		// again, so a bad value for another school's class is still not found.
+		c, _, err = s.Schools.ClassForConsole(r.Context(), id)
+		if err == nil {
+			err = apperr.Fields{"enrolment": "school.class.enrolment_invalid"}.Err()
+		}
+	}
+	if err != nil {
+		if msg := apperr.FieldsOf(err)["enrolment"]; msg != "" && c.ID != 0 {
+			s.showStructure(w, r, c.SchoolID, c.Year, view.Form{}, view.Form{},
+				enrolmentInput{classID: c.ID, value: text, err: localizer(r).T(msg)}, http.StatusUnprocessableEntity)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.flash(r, "admin.saved")
+	seeOther(w, r, structureURL(c.SchoolID, c.Year))
 }
 
 func (s *Server) deleteClass(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +163,7 @@ func (s *Server) createClub(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.showStructure(w, r, view.Form{}, f, http.StatusUnprocessableEntity)
+		s.showStructure(w, r, id, shownYear(year), view.Form{}, f, enrolmentInput{}, http.StatusUnprocessableEntity)
 		return
 	}
 	s.flash(r, "admin.saved")

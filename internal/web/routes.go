@@ -133,6 +133,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/schools/{schoolID}/settings", s.saveSchoolSettings)
 			r.Get("/admin/schools/{schoolID}/structure", s.structurePage)
 			r.Post("/admin/schools/{schoolID}/classes", s.createClass)
+			r.Post("/admin/classes/{classID}/enrolment", s.saveEnrolment)
 			r.Post("/admin/classes/{classID}/delete", s.deleteClass)
 			r.Post("/admin/schools/{schoolID}/clubs", s.createClub)
 			r.Post("/admin/clubs/{clubID}/delete", s.deleteClub)

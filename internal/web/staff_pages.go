@@ -68,8 +68,14 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	for _, c := range alerts {
-		h.Alerts = append(h.Alerts, loc.T("absence.stats.alert", map[string]any{"Class": c.Label, "Percent": c.Percent}))
+	for _, c := range alerts.Over {
+		h.Alerts = append(h.Alerts, closureAlertText(loc, c))
+	}
+	for _, c := range alerts.NoEnrolment {
+		h.NoEnrolment = append(h.NoEnrolment, loc.T("absence.stats.no_enrolment", map[string]any{"Class": c.Label, "Count": c.Closure}))
+	}
+	if len(h.NoEnrolment) > 0 && alerts.CanSetEnrolment {
+		h.EnrolmentHref = schoolURL(alerts.SchoolID, "/structure")
 	}
 	s.render(w, r, http.StatusOK, view.StaffHomePage(s.page(r, "home.title_short"), h))
 }

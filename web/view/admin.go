@@ -33,6 +33,10 @@ type SchoolHead struct {
 type ClassItem struct {
 	ID    int64
 	Label string
+	// Enrolment is the class's 在籍者数 as the form shows it ("" when not set);
+	// EnrolmentError is the problem with the value just posted for this class.
+	Enrolment      string
+	EnrolmentError string
 }
 
 // ClubItem is a club in the structure page.
