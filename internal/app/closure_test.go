@@ -24,8 +24,8 @@ import (
 // the school year of now: the days the closure tests put the absence clock at.
 func closureWeek(now time.Time) (wed, sun time.Time) {
 	today := school.Day(now)
-	for i := -35; i <= 35; i++ {
-		d := today.AddDate(0, 0, i)
+	for i := 0; i <= 70; i++ {
+		d := today.AddDate(0, 0, (i+1)/2*(1-2*(i%2))) // today, then a day earlier, a day later, two days earlier …
 		if d.Weekday() != time.Wednesday || !school.IsSchoolDay(d) {
 			continue
 		}
@@ -34,7 +34,7 @@ func closureWeek(now time.Time) (wed, sun time.Time) {
 			return d, s
 		}
 	}
-	panic("no school-day Wednesday within five weeks")
+	panic("no school-day Wednesday within five weeks of today")
 }
 
 // closureWorld is the demo school さくら with its staff, and LINE friends seeded as
@@ -182,7 +182,7 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 	if c := row(st, "1年1組"); c[1] != "30" || c[2] != "1" || c[6] != "1" || c[8] != "3" {
 		t.Errorf("1年1組 row: %q", c)
 	}
-	if c := row(st, "1年2組"); c[1] != "在籍者数が未設定" || c[6] != "1" || c[8] != "—" {
+	if c := row(st, "1年2組"); c[1] != "未設定" || c[6] != "1" || c[8] != "—" {
 		t.Errorf("1年2組 row: %q", c)
 	}
 	if st.doc.Find(`[data-testid="stats-enrolment-unset"]`).Length() != 1 {
@@ -356,5 +356,21 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 	}
 	if n, _ := chromedp.Run(pc, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="home-no-enrolment"]').length`)); n != 0 {
 		t.Errorf("the missing-enrolment note is still shown")
+	}
+
+	// The figures page: the alert, 1年1組's share of its enrolment, and the other
+	// classes' missing enrolment.
+	err = chromedp.Do(pc,
+		chromedp.Click(chromedp.CSS(`[data-testid="home-alert"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="stats-alert"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="stats-enrolment-unset"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, pc, "closure-stats")
+	percent, _ := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="stats-row"] [data-testid="stats-percent"]`)))
+	if strings.TrimSpace(percent) != "20" {
+		t.Errorf("1年1組's share on the figures page: %q", percent)
 	}
 }

@@ -175,7 +175,7 @@ func StaffHomePage(p Page, h StaffHome) templ.Component {
 				}
 			}
 			if len(h.NoEnrolment) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"card note\" data-testid=\"home-no-enrolment\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div class=\"card note home-note\" data-testid=\"home-no-enrolment\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
