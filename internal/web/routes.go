@@ -152,6 +152,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/admin/schools/{schoolID}/roster", s.rosterPage)
 			r.Post("/admin/schools/{schoolID}/roster/import", s.rosterImport)
 			r.Get("/admin/schools/{schoolID}/roster/export", s.rosterExport)
+			r.Get("/admin/schools/{schoolID}/roster/template", s.rosterTemplate)
 			r.Get("/admin/schools/{schoolID}/rollover", s.rolloverPage)
 			r.Post("/admin/schools/{schoolID}/rollover/copy", s.rolloverAction(s.rolloverCopy, "rollover.copied"))
 			r.Post("/admin/schools/{schoolID}/rollover/plan", s.rolloverPlan)
