@@ -237,7 +237,7 @@ func TestImportWithErrorsImportsNothing(t *testing.T) {
 			text: crlf("ログインID,氏名,役割",
 				"new.one,新任 一郎,教職員",
 				"ADMIN.B,他校 次郎,教職員", // taken at school B: login IDs are unique everywhere
-				"admin.a,校長 花子,教職員",  // the importer's own role
+				"admin.a,校長 花子,教職員", // the importer's own role
 				"new.two,新任 二郎,学校管理者",
 				"new.three,新任 三郎,校長"), // not a role
 			want: []rowErr{{3, "ログインID", "roster.db.login_elsewhere"}, {4, "役割", "roster.db.own_role"}, {6, "役割", "roster.role.invalid"}},
