@@ -287,6 +287,7 @@ func matrix() map[string]matrixRow {
 		"GET /admin/schools/{schoolID}/roster":          {want: schoolAdminOnly()},
 		"POST /admin/schools/{schoolID}/roster/import":  {want: schoolAdminOnly(), form: func(map[string]string) url.Values { return url.Values{"kind": {"classes"}} }},
 		"GET /admin/schools/{schoolID}/roster/export":   {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/roster/template": {want: schoolAdminOnly(), query: func(map[string]string) string { return "?kind=staff&encoding=shift_jis" }},
 		"GET /admin/schools/{schoolID}/audit":           {want: schoolAdminOnly()},
 		"GET /admin/schools/{schoolID}/rollover":        {want: schoolAdminOnly()},
 		"POST /admin/schools/{schoolID}/rollover/copy":  {want: schoolAdminOnly()},

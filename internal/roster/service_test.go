@@ -427,9 +427,16 @@ func TestAuthorisation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := tt.ctx(t)
+			// Before the import, which would make the preview's lines duplicates.
+			if pre, err := s.Preview(ctx, tt.school, tt.kind, []byte(files[tt.kind])); apperr.KindOf(err) != tt.want || (tt.want == apperr.Internal && len(pre.Errors) > 0) {
+				t.Errorf("Preview: %+v, %v; want %v", pre, err, tt.want)
+			}
 			res, err := s.Import(ctx, tt.school, tt.kind, []byte(files[tt.kind]))
 			if got := apperr.KindOf(err); got != tt.want || (tt.want == apperr.Internal && (err != nil || len(res.Errors) > 0)) {
 				t.Errorf("Import: %+v, %v; want %v", res, err, tt.want)
+			}
+			if tmpl, err := s.Template(ctx, tt.school, tt.kind, roster.ShiftJIS); apperr.KindOf(err) != tt.want || (err != nil && len(tmpl.Data) > 0) {
+				t.Errorf("Template: %v; want %v", err, tt.want)
 			}
 			out, err := s.Export(ctx, tt.school, tt.kind, 0, roster.UTF8)
 			if got := apperr.KindOf(err); got != tt.want || (tt.want == apperr.Internal && err != nil) {
