@@ -116,7 +116,7 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 			c := newStaffClient(t, a.URL())
 			c.signIn("admin.m", stafftest.Password)
 			path := "/admin/schools/" + id(sc.ID) + "/roster"
-			if r := c.get(path); r.doc.Find(`[data-testid="roster-template"] select[name="encoding"] option[value="` + string(enc) + `"]`).Length() != 1 {
+			if r := c.get(path); r.doc.Find(`[data-testid="roster-template"] select[name="encoding"] option[value="`+string(enc)+`"]`).Length() != 1 {
 				t.Fatalf("the page offers no %s template: %s", enc, text(r))
 			}
 			y := strconv.Itoa(w.SchoolA.CurrentYear) // every new school starts in the same year

@@ -86,7 +86,7 @@ func TestImportStaffUpdatesAccounts(t *testing.T) {
 	}
 
 	file := []byte(crlf("ログインID,氏名,役割",
-		"teacher.a,教員 四郎,学校管理者", // role
+		"teacher.a,教員 四郎,学校管理者",  // role
 		"advisor.a,顧問 三郎,教職員",    // as stored
 		"HOMEROOM.A11,担任 一子,教職員", // name
 		"disabled.a,休職 六郎,教職員",   // as stored, though disabled
