@@ -224,6 +224,7 @@ func matrix() map[string]matrixRow {
 		"POST /staff/approvals/{guardianshipID}/approve": {want: classA11Decide(), fresh: true},
 		"POST /staff/approvals/{guardianshipID}/reject":  {want: classA11Decide(), fresh: true},
 		"GET /admin/schools/{schoolID}/codes":            {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/codes/sheets":     {want: schoolAdminOnly()},
 		"POST /admin/classes/{classID}/code":             {want: schoolAdminOnly()},
 		"GET /staff/account":                             {want: signedInOnly()},
 		"POST /staff/account/password":                   {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"current": {"wrong"}} }},

@@ -145,6 +145,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/staff/{staffID}/enable", s.setDisabled(false))
 			r.Post("/admin/staff/{staffID}/link", s.newLink)
 			r.Get("/admin/schools/{schoolID}/codes", s.codesPage)
+			r.Get("/admin/schools/{schoolID}/codes/sheets", s.codeSheets)
 			r.Post("/admin/classes/{classID}/code", s.newCode)
 			r.Get("/admin/schools/{schoolID}/channel", s.channelPage)
 			r.Post("/admin/schools/{schoolID}/channel", s.saveChannel)
