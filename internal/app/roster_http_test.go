@@ -5,14 +5,18 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/chromedp/chromedp"
 
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/roster"
@@ -159,5 +163,64 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 				t.Errorf("staff template again: %d %q", r.status, got)
 			}
 		})
+	}
+}
+
+// TestRosterPreviewInChromium: an administrator chooses a staff CSV from Excel
+// (Shift_JIS) that changes one account and adds another, checks it first — the page
+// lists each line as 更新 (with what changes) or 新規 and saves nothing — and imports
+// it with the preview's button, without choosing the file again.
+func TestRosterPreviewInChromium(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+	sjis, err := csvexport.Encode("ログインID,氏名,役割\r\nteacher.a,教員 四郎,学校管理者\r\nnew.one,新任 一郎,教職員\r\nadvisor.a,顧問 三郎,教職員\r\n", csvexport.ShiftJIS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "教職員.csv")
+	if err := os.WriteFile(file, sjis.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t, 1366, 900)
+	browserSignIn(t, ctx, a.URL(), "admin.a")
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(a.URL()+"/admin/schools/"+id(w.SchoolA.ID)+"/roster"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="roster-template"]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-kind`), "staff"),
+		chromedp.SetUploadFiles(`#f-file`, []string{file}),
+		chromedp.Click(chromedp.CSS(`[data-testid="roster-preview-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-lines"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "roster-preview")
+	lines, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="import-line"]')].map(r => r.dataset.outcome + ' ' + r.querySelector('td:last-child').innerText.replace(/\s+/g, ' ').trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"update 更新 役割：教職員 → 学校管理者", "new 新規", "same 変更なし"}
+	if strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("preview lines %q, want %q", lines, want)
+	}
+	if st, err := a.Services().Staff.FindByLogin(context.Background(), "teacher.a"); err != nil || st.Role != authz.Teacher {
+		t.Fatalf("the preview changed teacher.a: %v %v", st.Role, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="roster-confirm-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-done"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "roster-imported")
+	invites, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="import-invites"] tbody`)))
+	if err != nil || !strings.Contains(invites, "new.one") || strings.Contains(invites, "teacher.a") {
+		t.Errorf("invites after import: %q (%v)", invites, err)
+	}
+	if st, err := a.Services().Staff.FindByLogin(context.Background(), "teacher.a"); err != nil || st.Role != authz.SchoolAdmin {
+		t.Errorf("teacher.a after import: %v %v", st.Role, err)
 	}
 }
