@@ -142,7 +142,7 @@ func qrPNG(text string) ([]byte, error) {
 // sheetText is the text of one class's page, in the order it is printed; the test
 // compares the PDF's extracted text with it.
 type sheetText struct {
-	School, Title, Greeting, Lead string
+	School, Title, Greeting, Lead      string
 	ClassLabel, Class, CodeLabel, Code string
 	StepsTitle                         string
 	Steps                              []string
