@@ -19,7 +19,9 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 	"github.com/renraku/renraku/web"
@@ -214,6 +216,16 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		}
 	}
 
+	// A class without a code yet has no sheet: the codes page says why.
+	fresh, err := s.Schools.CreateClass(signedInAs(t, w, loginOf(authz.SchoolAdmin, sakura).Login), sakuraID, school.Class{Year: sc.CurrentYear, Grade: 6, Name: "2組"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = admin.get(href + "?class=" + id(fresh.ID))
+	if got := r.doc.Find(`[data-testid="codes-error"]`).Text(); r.status != http.StatusUnprocessableEntity || got != "この学級の登録コードはまだ発行されていません。先にコードを発行してください。" {
+		t.Errorf("sheet of a class without a code: %d %q", r.status, got)
+	}
+
 	// In Chromium: the codes tab, its links, and the PDF behind the first.
 	acc, err := s.Staff.Bootstrap(context.Background(), staff.NewStaff{BoardID: sc.BoardID, SchoolID: sakuraID, Role: authz.SchoolAdmin, Login: "sheets.admin", Name: "印刷 担当"})
 	if err != nil {
@@ -235,12 +247,34 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "codes-sheets")
 	links, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="code-sheet"]').length`))
-	if err != nil || links != len(order) {
+	if err != nil || links != len(order) { // the new 6年2組 has no code, so no sheet
 		t.Errorf("%d sheet links for %d classes (%v)", links, len(order), err)
 	}
 	answer, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('[data-testid="code-sheets-all"]').href)
 		.then(r => r.status + ' ' + r.headers.get('content-type'))`, chromedp.EvalAwaitPromise))
 	if err != nil || answer != "200 application/pdf" {
 		t.Errorf("the link answers %q (%v)", answer, err)
+	}
+}
+
+// TestCodeSheetsNeedTheChannel: a school whose LINE official account is not set gets
+// no sheets (they would have no address to add the account at); the codes page says
+// so, and nothing is recorded as printed.
+func TestCodeSheetsNeedTheChannel(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+	if err := a.Services().Registration.NewCode(w.Ctx(t, w.AdminA), w.Board.ID, w.SchoolA.ID, w.ClassA11.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := newStaffClient(t, a.URL())
+	c.signIn("admin.a", stafftest.Password)
+	r := c.get("/admin/schools/" + id(w.SchoolA.ID) + "/codes/sheets")
+	if got := r.doc.Find(`[data-testid="codes-error"]`).Text(); r.status != http.StatusUnprocessableEntity || got != "LINE公式アカウントがまだ設定されていません。" {
+		t.Errorf("sheets without a channel: %d %q", r.status, got)
+	}
+	var n int
+	if err := a.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = $1`, registration.AuditCodeSheet).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d prints recorded (%v)", n, err)
 	}
 }

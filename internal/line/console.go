@@ -226,4 +226,4 @@ func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (strin
 }
 
 // basicID is the form of an official account's basic or premium ID ("@123abcde").
-var basicID = regexp.MustCompile(`^@[0-9a-z._-]{1,40}$`)
+var basicID = regexp.MustCompile(`^@[0-9A-Za-z._-]{1,40}$`)

@@ -15,6 +15,14 @@
 //	担当 (assignments)    年度[year], ログインID[login], 職務[duty], 対象[target]
 //	                      職務: 担任 | 副担任 (対象 "1年1組") | 顧問 (対象 = 部活動名) | 学校宛て連絡 (対象 empty)
 //
+// A staff file's login IDs are matched with the accounts: a new one makes an account
+// (with its one-time sign-in link), one of this school's accounts updates its name and
+// role where they differ (never its password), and one of another school or of the
+// board is refused. Classes, clubs and assignments are only ever added. Preview runs
+// an import without keeping anything and says, line by line, what it would do (new,
+// update with the changes, or nothing to change); Template gives each kind's header
+// with one made-up example row (山田 太郎), which imports as it is.
+//
 // Parsing is pure and checks the whole file, returning every problem as a RowError whose
 // MessageID is in web/i18n/roster.*.json, so the console can show a clerk the full list
 // to fix in one go rather than one error per upload. Whether a login or class exists is
