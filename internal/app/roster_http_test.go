@@ -1,17 +1,27 @@
 package app_test
 
 import (
+	"bytes"
+	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/roster"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
@@ -63,5 +73,149 @@ func TestRosterPageImportAndExport(t *testing.T) {
 	decoded, enc, err := roster.Decode([]byte(r.body))
 	if err != nil || enc != roster.ShiftJIS || !strings.Contains(decoded, "6,1組") {
 		t.Fatalf("export: %v %s %q", err, enc, decoded)
+	}
+}
+
+// postMultipart posts fields, and file (when not nil) as the form's "file", as the
+// roster page's forms do.
+func (c *staffClient) postMultipart(path string, fields map[string]string, file []byte) response {
+	c.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf", c.csrf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if file != nil {
+		fw, _ := mw.CreateFormFile("file", "template.csv")
+		_, _ = fw.Write(file)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return c.do(req)
+}
+
+// TestRosterTemplatesDownloadAndImport downloads the template of every kind from the
+// roster page, in Shift_JIS and in UTF-8, and gives each back to the page as a school
+// would: the preview lists its one line as new without an error, and its button
+// imports the same file. The staff template again then reads 変更なし.
+func TestRosterTemplatesDownloadAndImport(t *testing.T) {
+	t.Parallel()
+	for _, enc := range []roster.Encoding{roster.ShiftJIS, roster.UTF8BOM} {
+		t.Run(string(enc), func(t *testing.T) {
+			t.Parallel()
+			a := startApp(t, pgtest.NewDBURL(t), nil)
+			w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+			sc, _, err := w.Schools.EnsureSchool(context.Background(), audit.OperatorActor, w.Board.Name, school.School{Name: "みどり小学校", Type: school.Elementary})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.MustCreateStaff(t, authz.SchoolAdmin, sc.ID, "admin.m", "管理 花子")
+			c := newStaffClient(t, a.URL())
+			c.signIn("admin.m", stafftest.Password)
+			path := "/admin/schools/" + id(sc.ID) + "/roster"
+			if r := c.get(path); r.doc.Find(`[data-testid="roster-template"] select[name="encoding"] option[value="`+string(enc)+`"]`).Length() != 1 {
+				t.Fatalf("the page offers no %s template: %s", enc, text(r))
+			}
+			y := strconv.Itoa(w.SchoolA.CurrentYear) // every new school starts in the same year
+			headers := map[roster.Kind]string{
+				roster.KindStaff:       "ログインID,氏名,役割\r\nyamada.taro,山田 太郎,教職員\r\n",
+				roster.KindClasses:     "年度,学年,組\r\n" + y + ",1,1組\r\n",
+				roster.KindClubs:       "年度,部活動名\r\n" + y + ",サッカー部\r\n",
+				roster.KindAssignments: "年度,ログインID,職務,対象\r\n" + y + ",yamada.taro,担任,1年1組\r\n",
+			}
+			download := func(kind roster.Kind) []byte {
+				t.Helper()
+				r := c.get(path + "/template?kind=" + string(kind) + "&encoding=" + string(enc))
+				if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/csv; charset="+enc.Charset() ||
+					r.header.Get("Content-Disposition") != `attachment; filename="template-`+string(kind)+`.csv"` {
+					t.Fatalf("%s template: %d %v", kind, r.status, r.header)
+				}
+				got, gotEnc, err := roster.Decode([]byte(r.body))
+				if err != nil || gotEnc != enc || got != headers[kind] {
+					t.Fatalf("%s template reads %q as %s (%v), want %q", kind, got, gotEnc, err, headers[kind])
+				}
+				return []byte(r.body)
+			}
+			for _, kind := range roster.Kinds {
+				file := download(kind)
+				r := c.postMultipart(path+"/import", map[string]string{"kind": string(kind), "mode": "preview"}, file)
+				lines := r.doc.Find(`[data-testid="import-line"]`)
+				if r.status != http.StatusOK || r.doc.Find(`[data-testid="import-errors"]`).Length() > 0 || lines.Length() != 1 ||
+					lines.AttrOr("data-outcome", "") != "new" || strings.TrimSpace(lines.Find(`[data-testid="import-outcome"]`).Text()) != "新規" ||
+					r.doc.Find(`[data-testid="preview-note"]`).Length() != 1 {
+					t.Fatalf("%s template preview: %d %s", kind, r.status, text(r))
+				}
+				content, _ := r.doc.Find(`[data-testid="import-lines"] input[name="content"]`).Attr("value")
+				r = c.postMultipart(path+"/import", map[string]string{"kind": string(kind), "mode": "import", "content": content}, nil)
+				if r.status != http.StatusOK || !strings.Contains(r.doc.Find(`[data-testid="import-done"]`).Text(), "1件を取り込みました") {
+					t.Fatalf("%s template import: %d %s", kind, r.status, text(r))
+				}
+			}
+			r := c.postMultipart(path+"/import", map[string]string{"kind": "staff", "mode": "preview"}, download(roster.KindStaff))
+			if got := r.doc.Find(`[data-testid="import-summary"]`).Text(); r.status != http.StatusOK || got != "新規 0件・更新 0件・変更なし 1件" {
+				t.Errorf("staff template again: %d %q", r.status, got)
+			}
+		})
+	}
+}
+
+// TestRosterPreviewInChromium: an administrator chooses a staff CSV from Excel
+// (Shift_JIS) that changes one account and adds another, checks it first — the page
+// lists each line as 更新 (with what changes) or 新規 and saves nothing — and imports
+// it with the preview's button, without choosing the file again.
+func TestRosterPreviewInChromium(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	a := startApp(t, pgtest.NewDBURL(t), nil)
+	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
+	sjis, err := csvexport.Encode("ログインID,氏名,役割\r\nteacher.a,教員 四郎,学校管理者\r\nnew.one,新任 一郎,教職員\r\nadvisor.a,顧問 三郎,教職員\r\n", csvexport.ShiftJIS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "教職員.csv")
+	if err := os.WriteFile(file, sjis.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t, 1366, 900)
+	browserSignIn(t, ctx, a.URL(), "admin.a")
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(a.URL()+"/admin/schools/"+id(w.SchoolA.ID)+"/roster"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="roster-template"]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-kind`), "staff"),
+		chromedp.SetUploadFiles(`#f-file`, []string{file}),
+		chromedp.Click(chromedp.CSS(`[data-testid="roster-preview-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-lines"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "roster-preview")
+	lines, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="import-line"]')].map(r => r.dataset.outcome + ' ' + r.querySelector('td:last-child').innerText.replace(/\s+/g, ' ').trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"update 更新 役割：教職員 → 学校管理者", "new 新規", "same 変更なし"}
+	if strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("preview lines %q, want %q", lines, want)
+	}
+	if st, err := a.Services().Staff.FindByLogin(context.Background(), "teacher.a"); err != nil || st.Role != authz.Teacher {
+		t.Fatalf("the preview changed teacher.a: %v %v", st.Role, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="roster-confirm-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-done"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "roster-imported")
+	invites, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="import-invites"] tbody`)))
+	if err != nil || !strings.Contains(invites, "new.one") || strings.Contains(invites, "teacher.a") {
+		t.Errorf("invites after import: %q (%v)", invites, err)
+	}
+	if st, err := a.Services().Staff.FindByLogin(context.Background(), "teacher.a"); err != nil || st.Role != authz.SchoolAdmin {
+		t.Errorf("teacher.a after import: %v %v", st.Role, err)
 	}
 }

@@ -88,7 +88,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
 	regStore := &postgres.RegistrationStore{Vault: v}
-	s.Registration = &registration.Service{Pool: pool, Store: regStore, Throttle: regStore, LINE: s.LINE, Audit: al, Key: v.BlindIndex,
+	s.Registration = &registration.Service{Pool: pool, Store: regStore, Throttle: regStore, LINE: s.LINE, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	if cfg.BaseURL != nil {
 		s.Registration.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")

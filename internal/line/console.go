@@ -3,6 +3,7 @@ package line
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -179,3 +180,50 @@ func (s *Service) MonthlyUsage(ctx context.Context, boardID, schoolID int64, mon
 	}
 	return u, nil
 }
+
+// FriendURLPrefix begins the address at which a LINE user adds an official account as
+// a friend; the account's basic ID ("@123abcd") follows.
+const FriendURLPrefix = "https://line.me/R/ti/p/"
+
+// FriendURL returns the address at which parents add the school's LINE official
+// account as a friend, with the account's basic ID as LINE states it for the stored
+// token. The address is public (schools print it on letters), so anyone who may see
+// the school may have it; nothing is audited. A school without a channel is Invalid
+// (line.channel.not_set), and so is an answer LINE did not give.
+func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (string, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return "", err
+	}
+	stored, err := s.Store.FindSchoolBoard(ctx, s.Pool, schoolID)
+	if err != nil {
+		return "", err
+	}
+	if stored != boardID {
+		return "", apperr.E(apperr.NotFound, "error.not_found.title", errors.New("school of another board"))
+	}
+	if err := authz.Check(a, authz.ViewSchool, authz.Target{BoardID: stored, SchoolID: schoolID}); err != nil {
+		return "", err
+	}
+	ch, err := s.Store.FindSchoolChannel(ctx, s.Pool, schoolID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return "", apperr.E(apperr.Invalid, "line.channel.not_set", err)
+	}
+	if err != nil {
+		return "", err
+	}
+	info, err := s.Client.BotInfo(ch)
+	var apiErr *APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403):
+		return "", apperr.E(apperr.Invalid, "line.channel.token_rejected", err)
+	case err != nil:
+		return "", apperr.E(apperr.Invalid, "line.channel.unreachable", err)
+	case !basicID.MatchString(info.BasicID):
+		return "", apperr.E(apperr.Invalid, "line.channel.unreachable", fmt.Errorf("bot info without a basic ID: %q", info.BasicID))
+	}
+	return FriendURLPrefix + info.BasicID, nil
+}
+
+// basicID is the form of an official account's basic or premium ID ("@123abcde").
+var basicID = regexp.MustCompile(`^@[0-9A-Za-z._-]{1,40}$`)

@@ -181,6 +181,31 @@ func (s *StaffStore) SetDisabled(ctx context.Context, db pgx.Tx, id int64, disab
 	return classify(err, "disable staff")
 }
 
+// UpdateStaff changes an account's name and role; the name is encrypted again under the
+// account's own associated data.
+func (s *StaffStore) UpdateStaff(ctx context.Context, db pgx.Tx, id int64, upd staff.Update) error {
+	var name []byte
+	if upd.Name != nil {
+		var err error
+		if name, err = s.Vault.EncryptPersonal(vault.Personal(*upd.Name), staffAD(id, "name")); err != nil {
+			return err
+		}
+	}
+	var role *string
+	if upd.Role != nil {
+		r := string(*upd.Role)
+		role = &r
+	}
+	tag, err := db.Exec(ctx, `UPDATE staff SET name_enc = COALESCE($2, name_enc), role = COALESCE($3, role) WHERE id = $1`, id, name, role)
+	if err != nil {
+		return classify(err, "update staff")
+	}
+	if tag.RowsAffected() == 0 {
+		return classify(pgx.ErrNoRows, "update staff")
+	}
+	return nil
+}
+
 // BumpSessionEpoch ends every session of an account.
 func (s *StaffStore) BumpSessionEpoch(ctx context.Context, db pgx.Tx, id int64) (int, error) {
 	var e int

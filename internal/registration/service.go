@@ -41,6 +41,9 @@ type Service struct {
 	LinkTTL time.Duration
 	// Throttle counts class-code guesses per parent.
 	Throttle CodeThrottle
+	// FontPath is the Japanese TrueType font the code sheets are printed with ("":
+	// the first of Debian's, see pdffont).
+	FontPath string
 }
 
 // CodeThrottle limits class-code guesses: five an hour per parent.

@@ -20,6 +20,14 @@
 // already, so an exported file can be filled in and imported again; without it an
 // existing class is an error. Exports always write every column.
 //
+// A staff file's login IDs are matched with the accounts: a new one makes an account
+// (with its one-time sign-in link), one of this school's accounts updates its name and
+// role where they differ (never its password), and one of another school or of the
+// board is refused. Classes, clubs and assignments are only ever added. Preview runs
+// an import without keeping anything and says, line by line, what it would do (new,
+// update with the changes, or nothing to change); Template gives each kind's header
+// with one made-up example row (山田 太郎), which imports as it is.
+//
 // Parsing is pure and checks the whole file, returning every problem as a RowError whose
 // MessageID is in web/i18n/roster.*.json, so the console can show a clerk the full list
 // to fix in one go rather than one error per upload. Whether a login or class exists is

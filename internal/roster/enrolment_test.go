@@ -148,7 +148,7 @@ func TestImportExportEnrolment(t *testing.T) {
 	if err != nil || len(res.Errors) != 1 || res.Errors[0].MessageID != "roster.db.class_exists" {
 		t.Errorf("existing class without the column: %+v, %v", res, err)
 	}
-	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = $1 AND detail->>'kind' = 'classes' AND detail->>'updated' = '2'`, roster.AuditImport); n != 1 {
+	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = $1 AND detail->>'kind' = 'classes' AND detail->>'update' = '2'`, roster.AuditImport); n != 1 {
 		t.Errorf("%d import audit events with 2 enrolments updated, want 1", n)
 	}
 }

@@ -33,8 +33,9 @@ func snapshot(t *testing.T, w *stafftest.World) map[string]int {
 // FuzzImport feeds every kind of roster file, as given and re-encoded as UTF-8 with a
 // BOM and as Shift_JIS, to the import of school A's administrator. A refused file
 // changes nothing stored; an accepted one adds exactly its rows (and one audit event),
-// and importing it a second time is refused as a duplicate (or, for a classes file
-// with the 在籍者数 column, accepted and changes nothing). The seed corpus is
+// and importing it a second time is refused as a duplicate, except a staff file, whose
+// accounts are matched by login ID, and a classes file with the 在籍者数 column: the
+// second time, every line changes nothing. The seed corpus is
 // testdata/fuzz/FuzzImport.
 func FuzzImport(f *testing.F) {
 	w := stafftest.New(f)
@@ -74,11 +75,22 @@ func FuzzImport(f *testing.F) {
 		}
 		// Accepted: exactly the file's rows and one audit event.
 		want := maps(before)
-		want[tableOf[k]] += res.Rows
 		want["audit_event"]++
 		if k == roster.KindStaff {
-			want["staff_signin_token"] += res.Rows
-			want["audit_event"] += res.Rows // staff.create for each account
+			// New accounts get a link and a staff.create event; changed ones a
+			// staff.update event.
+			for _, l := range res.Lines {
+				switch l.Outcome {
+				case roster.OutcomeNew:
+					want["staff"]++
+					want["staff_signin_token"]++
+					want["audit_event"]++
+				case roster.OutcomeUpdate:
+					want["audit_event"]++
+				}
+			}
+		} else {
+			want[tableOf[k]] += res.Rows
 		}
 		if diff := cmp.Diff(want, after); diff != "" {
 			t.Fatalf("accepted %s import of %d rows stored (-want +got):\n%s", k, res.Rows, diff)
@@ -87,6 +99,24 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		again, err := s.Import(ctx, w.SchoolA.ID, k, file)
+		if k == roster.KindStaff {
+			// Accounts are matched by login ID: the same file again changes nothing but
+			// says so, line by line, in one more audit event.
+			if err != nil || len(again.Errors) > 0 || len(again.Invites) > 0 || len(again.Lines) != res.Rows {
+				t.Fatalf("the same staff file imported twice: %+v, %v", again, err)
+			}
+			for _, l := range again.Lines {
+				if l.Outcome != roster.OutcomeSame {
+					t.Fatalf("line %d of the same staff file again: %s %v", l.Line, l.Outcome, l.Changes)
+				}
+			}
+			want := maps(after)
+			want["audit_event"]++
+			if diff := cmp.Diff(want, snapshot(t, w)); diff != "" {
+				t.Fatalf("second import of the same staff file stored (-want +got):\n%s", diff)
+			}
+			return
+		}
 		if err == nil && len(again.Errors) == 0 && k == roster.KindClasses {
 			// A classes file with the 在籍者数 column names the classes it just added
 			// as they now are: accepted, and nothing changes but the audit log.

@@ -31,6 +31,9 @@ type importer struct {
 	sc    school.School
 	actor audit.Actor
 	errs  errs
+	// columns and lines describe the file's lines and what the import does with each.
+	columns []string
+	lines   []LineResult
 }
 
 // inYears reports whether y is last, this or next school year, adding an error if not:
@@ -54,28 +57,62 @@ func (im *importer) clash(err error, line int, col, messageID string) error {
 	return err
 }
 
+// staff imports a staff file. A login ID that is new makes an account with a one-time
+// link; one of an account of this school updates its name and role where the file
+// differs (never its password, second factor or sessions); one of another school or
+// of a board administrator is refused, since login IDs are unique across the service.
 func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite, error) {
 	rows, es := ParseStaff(text)
 	im.errs = es
+	type pending struct {
+		r   StaffRow
+		st  staff.Staff
+		upd *staff.Update // nil: a new account
+	}
+	var out []pending
 	for _, r := range rows {
-		// Login IDs are unique across the whole service, not only this school.
-		_, _, err := im.s.Staff.FindStaffByLogin(ctx, im.tx, staff.NormalizeLogin(r.Login))
+		header, cells := cellsOf(WriteStaff, r)
+		im.columns = header
+		st, _, err := im.s.Staff.FindStaffByLogin(ctx, im.tx, staff.NormalizeLogin(r.Login))
 		switch {
-		case err == nil:
-			im.errs.add(r.Line, colLogin, "roster.db.login_taken", nil)
-		case apperr.KindOf(err) != apperr.NotFound:
+		case apperr.KindOf(err) == apperr.NotFound:
+			im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: OutcomeNew})
+			out = append(out, pending{r: r})
+			continue
+		case err != nil:
 			return 0, nil, err
+		case st.SchoolID != im.sc.ID:
+			im.errs.add(r.Line, colLogin, "roster.db.login_elsewhere", nil)
+			continue
 		}
+		upd, changes := staffChanges(st, r)
+		if upd.Role != nil && st.ID == im.actor.ID {
+			// An administrator who demoted themselves would lose this page mid-import.
+			im.errs.add(r.Line, colRole, "roster.db.own_role", nil)
+			continue
+		}
+		outcome := OutcomeUpdate
+		if len(changes) == 0 {
+			outcome = OutcomeSame
+		}
+		im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: outcome, Changes: changes})
+		out = append(out, pending{r: r, st: st, upd: &upd})
 	}
 	if len(im.errs) > 0 {
 		return 0, nil, nil
 	}
-	invites := make([]staff.Invite, 0, len(rows))
-	for _, r := range rows {
+	var invites []staff.Invite
+	for _, p := range out {
+		if p.upd != nil {
+			if err := im.s.StaffService.UpdateTx(ctx, im.tx, im.actor, p.st, *p.upd); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
 		inv, err := im.s.StaffService.CreateTx(ctx, im.tx, im.actor, staff.NewStaff{
-			BoardID: im.sc.BoardID, SchoolID: im.sc.ID, Role: roleOf[r.Role], Login: r.Login, Name: r.Name})
+			BoardID: im.sc.BoardID, SchoolID: im.sc.ID, Role: roleOf[p.r.Role], Login: p.r.Login, Name: p.r.Name})
 		if apperr.FieldsOf(err)["login"] == "staff.login.taken" {
-			im.errs.add(r.Line, colLogin, "roster.db.login_taken", nil)
+			im.errs.add(p.r.Line, colLogin, "roster.db.login_taken", nil)
 			return 0, nil, errRejected
 		}
 		if err != nil {
@@ -86,10 +123,28 @@ func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite
 	return len(rows), invites, nil
 }
 
+// staffChanges compares a stored account with a line of a staff file and returns the
+// update the line asks for and its changes as the file would write them.
+func staffChanges(st staff.Staff, r StaffRow) (staff.Update, []Change) {
+	var upd staff.Update
+	var changes []Change
+	if old := st.Name.Reveal(); old != r.Name {
+		name := r.Name
+		upd.Name = &name
+		changes = append(changes, Change{Column: colName, From: old, To: r.Name})
+	}
+	if role := roleOf[r.Role]; role != st.Role {
+		upd.Role = &role
+		changes = append(changes, Change{Column: colRole, From: labelOf(roleCode(st.Role), staffRoles), To: labelOf(r.Role, staffRoles)})
+	}
+	return upd, changes
+}
+
 // classes creates a file's new classes. A file with the 在籍者数 column also sets the
 // enrolment of the classes it names that exist already (blank clears it), so an
 // exported file can be filled in and imported again; without that column an existing
-// class is an error, as before.
+// class is an error, as before. Each line's outcome (new, update, same) is kept for
+// the preview and the result.
 func (im *importer) classes(ctx context.Context, text string) (created, updated, unchanged int, err error) {
 	rows, es := ParseClasses(text)
 	im.errs = es
@@ -117,19 +172,25 @@ func (im *importer) classes(ctx context.Context, text string) (created, updated,
 			im.errs.add(r.Line, colClass, "roster.db.class_name_invalid", nil)
 			continue
 		}
+		header, cells := cellsOf(WriteClasses, r)
+		im.columns = header
 		if old, dup := existing[classKey{c.Year, c.Grade, c.Name}]; dup {
-			switch {
+			switch from, to := school.EnrolmentText(old.Enrolment), school.EnrolmentText(r.Enrolment); {
 			case !r.HasEnrolment:
 				im.errs.add(r.Line, colClass, "roster.db.class_exists", nil)
-			case school.EnrolmentText(old.Enrolment) != school.EnrolmentText(r.Enrolment):
+			case from != to:
 				old.Enrolment = r.Enrolment
 				change = append(change, pending{r.Line, old})
+				im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: OutcomeUpdate,
+					Changes: []Change{{Column: colEnrolment, From: from, To: to}}})
 			default:
 				unchanged++
+				im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: OutcomeSame})
 			}
 			continue
 		}
 		add = append(add, pending{r.Line, c})
+		im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: OutcomeNew})
 	}
 	if len(im.errs) > 0 {
 		return 0, 0, 0, nil

@@ -555,6 +555,7 @@ func TestMessagesExist(t *testing.T) {
 	}
 	// The audit log's action codes look like message IDs but are never shown translated.
 	delete(ids, roster.AuditImport)
+	delete(ids, roster.AuditPreview)
 	delete(ids, roster.AuditExport)
 	if len(ids) < 30 {
 		t.Fatalf("found only %d IDs: the scan is broken", len(ids))

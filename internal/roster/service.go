@@ -38,11 +38,16 @@ type ImportResult struct {
 	// Encoding is what the file turned out to be ("" when it could not be read).
 	Encoding Encoding
 	// Rows is the number of rows imported (0 when there were errors): the accounts,
-	// classes, clubs or duties added.
+	// classes, clubs or duties added; a preview's rows are those that would be.
 	Rows int
 	// Updated is the number of existing classes whose enrolment a classes file with
 	// the 在籍者数 column changed; Unchanged the rows naming a class as it is.
 	Updated, Unchanged int
+	// Columns and Lines show each line of the file and what the import does (or, in
+	// a preview, would do) with it: a new item, an update, or nothing to change.
+	// They are empty when there were errors.
+	Columns []string
+	Lines   []LineResult
 	// Errors lists every problem, in line order; when it is not empty nothing was
 	// imported.
 	Errors []RowError
@@ -54,16 +59,22 @@ type ImportResult struct {
 // The audit log's actions for imports and exports. Their detail holds the kind, the
 // row count and the encoding (and an export's year), never a name or login ID.
 const (
-	AuditImport = "roster.import"
-	AuditExport = "roster.export"
+	AuditImport  = "roster.import"
+	AuditPreview = "roster.preview"
+	AuditExport  = "roster.export"
 )
 
-// errRejected rolls back an import that has row errors.
-var errRejected = errors.New("roster: import has errors")
+// errRejected rolls back an import that has row errors, and errPreview a preview.
+var (
+	errRejected = errors.New("roster: import has errors")
+	errPreview  = errors.New("roster: preview")
+)
 
 // Column names as the files' headers say them, for row errors.
 const (
 	colLogin  = "ログインID"
+	colName   = "氏名"
+	colRole   = "役割"
 	colYear   = "年度"
 	colGrade  = "学年"
 	colClass  = "組"
@@ -76,11 +87,24 @@ const (
 // refusal (apperr NotFound for a school outside the actor's reach, Forbidden, Invalid
 // for an unknown kind) or a fault.
 func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []byte) (ImportResult, error) {
+	return s.run(ctx, schoolID, kind, file, false)
+}
+
+// Preview checks a file as Import does and says what importing it would do with each
+// line, without saving anything (no account, no link, no change). A staff preview
+// shows the stored name and role of each account it would change, so the preview is
+// audited.
+func (s *Service) Preview(ctx context.Context, schoolID int64, kind Kind, file []byte) (ImportResult, error) {
+	return s.run(ctx, schoolID, kind, file, true)
+}
+
+func (s *Service) run(ctx context.Context, schoolID int64, kind Kind, file []byte, preview bool) (ImportResult, error) {
 	act := authz.ManageStaff
 	if kind == KindClasses || kind == KindClubs {
 		act = authz.ManageStructure
 	}
 	var res ImportResult
+	var event audit.Event
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		a, sc, err := s.authorise(ctx, tx, schoolID, act)
 		if err != nil {
@@ -89,6 +113,12 @@ func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []
 		if !slices.Contains(Kinds, kind) {
 			return apperr.E(apperr.Invalid, "roster.kind.invalid", fmt.Errorf("unknown roster kind %q", kind))
 		}
+		action := AuditImport
+		if preview {
+			action = AuditPreview
+		}
+		event = audit.Event{Actor: actorOf(a), Action: action, ObjectKind: "school",
+			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID}
 		text, enc, err := Decode(file)
 		res.Encoding = enc
 		if err != nil {
@@ -117,21 +147,61 @@ func (s *Service) Import(ctx context.Context, schoolID int64, kind Kind, file []
 		if len(res.Errors) > 0 {
 			return errRejected
 		}
-		detail := map[string]any{"kind": string(kind), "count": res.Rows, "encoding": string(enc)}
-		if kind == KindClasses {
-			detail["updated"] = res.Updated
+		res.Columns, res.Lines = im.columns, im.lines
+		if res.Lines == nil {
+			res.Columns, res.Lines = newLines(kind, text)
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: im.actor, Action: AuditImport, ObjectKind: "school",
-			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: detail})
+		tally := map[Outcome]int{}
+		for _, l := range res.Lines {
+			tally[l.Outcome]++
+		}
+		event.Detail = map[string]any{"kind": string(kind), "count": res.Rows, "encoding": string(enc),
+			"new": tally[OutcomeNew], "update": tally[OutcomeUpdate], "same": tally[OutcomeSame]}
+		if preview {
+			return errPreview // nothing is kept; the event is recorded on its own below
+		}
+		return s.Audit.Record(ctx, tx, event)
 	})
-	if errors.Is(err, errRejected) {
+	switch {
+	case errors.Is(err, errRejected):
 		res.Rows, res.Updated, res.Unchanged, res.Invites = 0, 0, 0, nil
 		return res, nil
-	}
-	if err != nil {
+	case errors.Is(err, errPreview):
+		res.Invites = nil
+		return res, s.Audit.RecordAlone(ctx, s.Pool, event)
+	case err != nil:
 		return ImportResult{}, err
 	}
 	return res, nil
+}
+
+// Template returns a template for a file of kind in enc: its header and one made-up
+// example row for the school's current year, for whoever may import such a file.
+// It holds no one's data, so it is not audited.
+func (s *Service) Template(ctx context.Context, schoolID int64, kind Kind, enc Encoding) (csvexport.File, error) {
+	act := authz.ManageStaff
+	if kind == KindClasses || kind == KindClubs {
+		act = authz.ManageStructure
+	}
+	var f csvexport.File
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		_, sc, err := s.authorise(ctx, tx, schoolID, act)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(Kinds, kind) {
+			return apperr.E(apperr.Invalid, "roster.kind.invalid", fmt.Errorf("unknown roster kind %q", kind))
+		}
+		if !enc.Valid() {
+			return apperr.E(apperr.Invalid, "roster.encoding.invalid", fmt.Errorf("unknown encoding %q", enc))
+		}
+		f, err = csvexport.Encode(Template(kind, sc.CurrentYear), enc)
+		return err
+	})
+	if err != nil {
+		return csvexport.File{}, err
+	}
+	return f, nil
 }
 
 // Export returns the school's roster of kind for year (0: the school's current year;

@@ -187,7 +187,7 @@ func TestImportStaffIssuesWorkingLinks(t *testing.T) {
 	}
 
 	details := auditDetails(t, w, roster.AuditImport, w.SchoolA.ID, "yamada", "髙橋", "kawa", "川")
-	if diff := cmp.Diff([]map[string]any{{"kind": "staff", "count": 2.0, "encoding": "shift_jis"}}, details); diff != "" {
+	if diff := cmp.Diff([]map[string]any{{"kind": "staff", "count": 2.0, "encoding": "shift_jis", "new": 2.0, "update": 0.0, "same": 0.0}}, details); diff != "" {
 		t.Errorf("import audit (-want +got):\n%s", diff)
 	}
 	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'staff.create' AND school_id = $1`, w.SchoolA.ID); n != 2+5 {
@@ -237,10 +237,10 @@ func TestImportWithErrorsImportsNothing(t *testing.T) {
 			text: crlf("ログインID,氏名,役割",
 				"new.one,新任 一郎,教職員",
 				"ADMIN.B,他校 次郎,教職員", // taken at school B: login IDs are unique everywhere
-				"teacher.a,教員 四郎,教職員",
+				"admin.a,校長 花子,教職員", // the importer's own role
 				"new.two,新任 二郎,学校管理者",
 				"new.three,新任 三郎,校長"), // not a role
-			want: []rowErr{{3, "ログインID", "roster.db.login_taken"}, {4, "ログインID", "roster.db.login_taken"}, {6, "役割", "roster.role.invalid"}},
+			want: []rowErr{{3, "ログインID", "roster.db.login_elsewhere"}, {4, "役割", "roster.db.own_role"}, {6, "役割", "roster.role.invalid"}},
 		},
 		{
 			name: "assignments", as: w.AdminA, school: w.SchoolA.ID, kind: roster.KindAssignments, table: "staff_assignment",
@@ -427,9 +427,16 @@ func TestAuthorisation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := tt.ctx(t)
+			// Before the import, which would make the preview's lines duplicates.
+			if pre, err := s.Preview(ctx, tt.school, tt.kind, []byte(files[tt.kind])); apperr.KindOf(err) != tt.want || (tt.want == apperr.Internal && len(pre.Errors) > 0) {
+				t.Errorf("Preview: %+v, %v; want %v", pre, err, tt.want)
+			}
 			res, err := s.Import(ctx, tt.school, tt.kind, []byte(files[tt.kind]))
 			if got := apperr.KindOf(err); got != tt.want || (tt.want == apperr.Internal && (err != nil || len(res.Errors) > 0)) {
 				t.Errorf("Import: %+v, %v; want %v", res, err, tt.want)
+			}
+			if tmpl, err := s.Template(ctx, tt.school, tt.kind, roster.ShiftJIS); apperr.KindOf(err) != tt.want || (err != nil && len(tmpl.Data) > 0) {
+				t.Errorf("Template: %v; want %v", err, tt.want)
 			}
 			out, err := s.Export(ctx, tt.school, tt.kind, 0, roster.UTF8)
 			if got := apperr.KindOf(err); got != tt.want || (tt.want == apperr.Internal && err != nil) {

@@ -155,6 +155,41 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, in
 		BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: map[string]any{"role": string(st.Role)}})
 }
 
+// UpdateTx changes an account's name and role inside the caller's transaction (a CSV
+// import updates many at once, all or none) and records what changed; the login ID,
+// password, second factor and sessions are left alone (a role takes effect on the
+// account's next request, which reads it again). The caller has authorised actor for
+// the account's school; a board administrator's account is not changed here.
+func (s *Service) UpdateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, st Staff, upd Update) error {
+	f := apperr.Fields{}
+	if upd.Name != nil {
+		name := trim(*upd.Name)
+		upd.Name = &name
+		if !validName(name) {
+			f.Add("name", "staff.name.invalid")
+		}
+	}
+	if st.Role == authz.BoardAdmin || (upd.Role != nil && *upd.Role != authz.SchoolAdmin && *upd.Role != authz.Teacher) {
+		f.Add("role", "staff.role.invalid")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if upd.Name == nil && upd.Role == nil {
+		return nil
+	}
+	if err := s.Store.UpdateStaff(ctx, tx, st.ID, upd); err != nil {
+		return err
+	}
+	// The detail says what changed, never the name itself.
+	detail := map[string]any{"name": upd.Name != nil}
+	if upd.Role != nil {
+		detail["role_from"], detail["role"] = string(st.Role), string(*upd.Role)
+	}
+	return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "staff.update", ObjectKind: "staff", ObjectID: staffRef(st.ID),
+		BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: detail})
+}
+
 func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, st Staff) (Invite, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

@@ -67,6 +67,12 @@ type NewStaff struct {
 	Name     string
 }
 
+// Update is a change to an account's name and role; a nil field stays as it is.
+type Update struct {
+	Name *string
+	Role *authz.Role
+}
+
 // Filter selects accounts.
 type Filter struct {
 	BoardID  int64
@@ -87,6 +93,8 @@ type Store interface {
 	SetTOTP(ctx context.Context, db pgx.Tx, id int64, secret vault.Personal, step int64, recovery []string) error
 	UpdateSecondFactorUse(ctx context.Context, db pgx.Tx, id int64, step int64, recovery []string) error
 	SetDisabled(ctx context.Context, db pgx.Tx, id int64, disabled bool) error
+	// UpdateStaff changes an account's name and role (never its login ID or password).
+	UpdateStaff(ctx context.Context, db pgx.Tx, id int64, upd Update) error
 	BumpSessionEpoch(ctx context.Context, db pgx.Tx, id int64) (int, error)
 	// RevokeSignin clears an account's password and voids its unused sign-in links.
 	RevokeSignin(ctx context.Context, db pgx.Tx, id int64) error

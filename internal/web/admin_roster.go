@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,9 @@ func rowErrorText(r *http.Request, e roster.RowError) string {
 	return msg
 }
 
+// rosterImport checks an uploaded file and either imports it or, with mode=preview,
+// shows what importing it would do, line by line, with a button that posts the same
+// file again (as content) to import it.
 func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r, "schoolID")
 	if err != nil {
@@ -72,50 +76,104 @@ func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	loc := localizer(r)
 	kind := roster.Kind(r.FormValue("kind"))
 	v.ImportKind = string(kind)
-	file, _, err := r.FormFile("file")
-	var data []byte
-	if err == nil {
-		data, err = io.ReadAll(io.LimitReader(file, maxCSVBytes+1))
-		file.Close()
-	}
+	data, err := uploadedCSV(r)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig) || len(data) > maxCSVBytes:
-		v.RowErrors = []string{localizer(r).T("roster.page.too_big")}
+		v.RowErrors = []string{loc.T("roster.page.too_big")}
 	case err != nil || len(data) == 0:
-		v.RowErrors = []string{localizer(r).T("roster.page.no_file")}
+		v.RowErrors = []string{loc.T("roster.page.no_file")}
 	}
 	if v.RowErrors != nil {
 		s.render(w, r, http.StatusUnprocessableEntity, view.Roster(s.page(r, "admin.tab.roster"), v))
 		return
 	}
-	res, err := s.Roster.Import(r.Context(), id, kind, data)
+	preview := r.FormValue("mode") == "preview"
+	run := s.Roster.Import
+	if preview {
+		run = s.Roster.Preview
+	}
+	res, err := run(r.Context(), id, kind, data)
 	if err != nil {
 		if apperr.KindOf(err) != apperr.Invalid {
 			s.fail(w, r, err)
 			return
 		}
-		v.RowErrors = []string{localizer(r).T(apperr.MessageIDOf(err))}
+		v.RowErrors = []string{loc.T(apperr.MessageIDOf(err))}
 	}
 	for _, e := range res.Errors {
 		v.RowErrors = append(v.RowErrors, rowErrorText(r, e))
 	}
-	status := http.StatusOK
 	if len(v.RowErrors) > 0 {
-		status = http.StatusUnprocessableEntity
-	} else {
-		v.Imported = localizer(r).T("roster.page.imported", map[string]any{"Rows": res.Rows})
-		if res.Updated > 0 || res.Unchanged > 0 {
-			v.Imported = localizer(r).T("roster.page.imported_enrolment", map[string]any{"Created": res.Rows, "Updated": res.Updated, "Unchanged": res.Unchanged})
-		}
-		for _, inv := range res.Invites {
-			v.Invites = append(v.Invites, view.Invite{Name: inv.Staff.Name.Reveal(), Login: inv.Staff.Login.Reveal(),
-				URL: s.absoluteURL(staff.WelcomePath(inv.Token)), Expires: inv.Expires.In(school.Tokyo)})
-		}
+		s.render(w, r, http.StatusUnprocessableEntity, view.Roster(s.page(r, "admin.tab.roster"), v))
+		return
 	}
-	s.render(w, r, status, view.Roster(s.page(r, "admin.tab.roster"), v))
+	v.Columns = res.Columns
+	tally := map[roster.Outcome]int{}
+	for _, l := range res.Lines {
+		tally[l.Outcome]++
+		line := view.ImportLine{Line: l.Line, Cells: l.Cells, Outcome: string(l.Outcome), OutcomeLabel: loc.T(l.Outcome.MessageID())}
+		for _, c := range l.Changes {
+			line.Changes = append(line.Changes, loc.T("roster.page.change", map[string]any{"Column": c.Column, "From": c.From, "To": c.To}))
+		}
+		v.Lines = append(v.Lines, line)
+	}
+	v.Summary = loc.T("roster.page.summary", map[string]any{"New": tally[roster.OutcomeNew], "Update": tally[roster.OutcomeUpdate], "Same": tally[roster.OutcomeSame]})
+	if preview {
+		v.Preview = true
+		v.Content = base64.StdEncoding.EncodeToString(data)
+		s.render(w, r, http.StatusOK, view.Roster(s.page(r, "admin.tab.roster"), v))
+		return
+	}
+	v.Imported = loc.T("roster.page.imported", map[string]any{"Rows": res.Rows})
+	if res.Updated > 0 || res.Unchanged > 0 {
+		v.Imported = loc.T("roster.page.imported_enrolment", map[string]any{"Created": res.Rows, "Updated": res.Updated, "Unchanged": res.Unchanged})
+	}
+	for _, inv := range res.Invites {
+		v.Invites = append(v.Invites, view.Invite{Name: inv.Staff.Name.Reveal(), Login: inv.Staff.Login.Reveal(),
+			URL: s.absoluteURL(staff.WelcomePath(inv.Token)), Expires: inv.Expires.In(school.Tokyo)})
+	}
+	s.render(w, r, http.StatusOK, view.Roster(s.page(r, "admin.tab.roster"), v))
+}
+
+// uploadedCSV reads the import form's file: the chosen file, or the content of a
+// previewed one posted again (base64) by the preview's import button.
+func uploadedCSV(r *http.Request) ([]byte, error) {
+	if content := r.FormValue("content"); content != "" {
+		if base64.StdEncoding.DecodedLen(len(content)) > maxCSVBytes+3 {
+			return nil, &http.MaxBytesError{Limit: maxCSVBytes}
+		}
+		return base64.StdEncoding.DecodeString(content)
+	}
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return io.ReadAll(io.LimitReader(file, maxCSVBytes+1))
+}
+
+// rosterTemplate sends a template for a kind of roster file in the chosen encoding.
+func (s *Server) rosterTemplate(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "schoolID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	kind, enc := roster.Kind(q.Get("kind")), roster.Encoding(q.Get("encoding"))
+	if !enc.Valid() {
+		enc = roster.UTF8BOM
+	}
+	f, err := s.Roster.Template(r.Context(), id, kind, enc)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.sendCSV(w, r, fmt.Sprintf("template-%s.csv", kind), f)
 }
 
 func (s *Server) rosterExport(w http.ResponseWriter, r *http.Request) {

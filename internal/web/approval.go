@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -56,6 +57,12 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 }
 
 func (s *Server) codesPage(w http.ResponseWriter, r *http.Request) {
+	s.showCodes(w, r, "", http.StatusOK)
+}
+
+// showCodes renders the codes page, with problem (a message ID) when a code sheet
+// could not be printed.
+func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, problem string, status int) {
 	sc, head, err := s.schoolHead(r, view.TabCodes)
 	if err != nil {
 		s.fail(w, r, err)
@@ -66,11 +73,47 @@ func (s *Server) codesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var rows []view.CodeRow
-	for _, c := range codes {
-		rows = append(rows, view.CodeRow{ClassID: strconv.FormatInt(c.ClassID, 10), Label: c.Label, Code: registration.FormatCode(c.Code.Reveal())})
+	v := view.CodesPage{Head: head}
+	if problem != "" {
+		v.Error = localizer(r).T(problem)
 	}
-	s.render(w, r, http.StatusOK, view.Codes(s.page(r, "codes.title"), head, rows))
+	for _, c := range codes {
+		v.Rows = append(v.Rows, view.CodeRow{ClassID: strconv.FormatInt(c.ClassID, 10), Label: c.Label, Code: registration.FormatCode(c.Code.Reveal())})
+	}
+	s.render(w, r, status, view.Codes(s.page(r, "codes.title"), v))
+}
+
+// codeSheets sends the letters parents get on the first day, one A4 page per class:
+// every class's, or with ?class= one class's. A refusal the administrator can act on
+// (no code yet, no LINE channel, LINE not answering) shows the codes page with it.
+func (s *Server) codeSheets(w http.ResponseWriter, r *http.Request) {
+	sc, _, err := s.schoolHead(r, view.TabCodes)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var classID int64
+	if v := r.URL.Query().Get("class"); v != "" {
+		if classID, err = strconv.ParseInt(v, 10, 64); err != nil || classID <= 0 {
+			s.fail(w, r, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("bad class")))
+			return
+		}
+	}
+	pdf, err := s.Registration.CodeSheets(r.Context(), registration.SheetSchool{BoardID: sc.BoardID, ID: sc.ID,
+		Name: sc.Name, Phone: sc.Phone, Year: sc.CurrentYear}, classID)
+	switch {
+	case apperr.KindOf(err) == apperr.Invalid:
+		s.showCodes(w, r, apperr.MessageIDOf(err), http.StatusUnprocessableEntity)
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	name := "登録のお願い_" + sc.Name + ".pdf"
+	if classID != 0 {
+		name = "登録のお願い_" + sc.Name + "_" + strconv.FormatInt(classID, 10) + ".pdf"
+	}
+	servePDF(w, name, pdf)
 }
 
 func (s *Server) newCode(w http.ResponseWriter, r *http.Request) {

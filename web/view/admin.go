@@ -128,6 +128,24 @@ type RosterPage struct {
 	ImportKind string
 	RowErrors  []string
 	Invites    []Invite
+	// Preview is true when the lines below are what an import would do; Content is
+	// then the previewed file (base64), posted again by the page's import button.
+	Preview bool
+	Content string
+	// Columns, Lines and Summary show each line of the file and its outcome.
+	Columns []string
+	Lines   []ImportLine
+	Summary string
+}
+
+// ImportLine is one line of an imported or previewed file: its cells, its outcome
+// (new, update or same, and its label) and the changes an update makes.
+type ImportLine struct {
+	Line         int
+	Cells        []string
+	Outcome      string
+	OutcomeLabel string
+	Changes      []string
 }
 
 // AuditPage is the audit log viewer.

@@ -40,3 +40,21 @@ type CodeRow struct {
 	Label   string
 	Code    string
 }
+
+// CodesPage is the registration codes page: the classes with their codes, and why a
+// code sheet could not be printed, when it could not.
+type CodesPage struct {
+	Head  SchoolHead
+	Rows  []CodeRow
+	Error string
+}
+
+// SheetsHref is the address of the code sheets PDF: every class's, or with classID
+// one class's.
+func (c CodesPage) SheetsHref(classID string) string {
+	href := schoolPath(c.Head.ID, "/codes/sheets")
+	if classID != "" {
+		href += "?class=" + classID
+	}
+	return href
+}
