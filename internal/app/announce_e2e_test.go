@@ -25,6 +25,12 @@ func testPDF(marker string) []byte {
 // compose posts the compose form with files, as a browser does.
 func (c *staffClient) compose(fields url.Values, files map[string][]byte) response {
 	c.t.Helper()
+	return c.composeTo("/staff/announcements", fields, files)
+}
+
+// composeTo posts a compose form (new or edit) to path.
+func (c *staffClient) composeTo(path string, fields url.Values, files map[string][]byte) response {
+	c.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	_ = mw.WriteField("csrf", c.csrf)
@@ -38,7 +44,7 @@ func (c *staffClient) compose(fields url.Values, files map[string][]byte) respon
 		_, _ = fw.Write(data)
 	}
 	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.base+"/staff/announcements", &body)
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return c.do(req)
 }

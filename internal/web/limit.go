@@ -15,9 +15,10 @@ import (
 // maxFormBytes, with their own limit. Every other request body is capped at
 // maxFormBytes before anything reads it.
 var largeBodies = map[string]int64{
-	"POST /line/webhook/{channelID}":               line.MaxWebhookBody,
-	"POST /staff/announcements":                    maxUploadBytes,
-	"POST /admin/schools/{schoolID}/roster/import": maxCSVBytes + 64<<10,
+	"POST /line/webhook/{channelID}":                  line.MaxWebhookBody,
+	"POST /staff/announcements":                       maxUploadBytes,
+	"POST /staff/announcements/{announcementID}/edit": maxUploadBytes,
+	"POST /admin/schools/{schoolID}/roster/import":    maxCSVBytes + 64<<10,
 }
 
 // limitBodies caps every request body at its route's limit before any middleware or
