@@ -95,6 +95,10 @@ type Settings struct {
 
 // Form is what a parent submits.
 type Form struct {
+	// Children are the children the report is for: several when siblings are absent
+	// on the same day, each getting a report of their own. ChildID is the one a
+	// report is checked for.
+	Children    []int64
 	ChildID     int64
 	Kind        string
 	From, To    string // YYYY-MM-DD

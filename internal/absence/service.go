@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -160,59 +161,91 @@ func (s *Service) Open(ctx context.Context, token, browser string) (Page, error)
 	return p, err
 }
 
-// Submit stores a report (or corrects the day's report for that child) and confirms it
-// in LINE.
-func (s *Service) Submit(ctx context.Context, token, browser string, f Form) (Report, error) {
-	var r Report
-	var fields apperr.Fields
+// Submit stores a report for each child of the form (or corrects the day's report for
+// that child), each in its own class's list, and confirms them in one LINE message that
+// names every child. Nothing is stored unless every child's report is valid.
+func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]Report, error) {
+	var out []Report
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		out = nil
 		p, g, err := s.parent(ctx, tx, token, browser)
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(p.Children, func(c ChildChoice) bool { return c.ID == f.ChildID })
-		if i < 0 && slices.ContainsFunc(p.Waiting, func(c registration.Child) bool { return c.ID == f.ChildID }) {
-			fields = apperr.Fields{"child": "absence.child.awaiting"}
-			return fields.Err()
+		var picked []ChildChoice
+		for _, id := range f.Children {
+			i := slices.IndexFunc(p.Children, func(c ChildChoice) bool { return c.ID == id })
+			if i < 0 && slices.ContainsFunc(p.Waiting, func(c registration.Child) bool { return c.ID == id }) {
+				return apperr.Fields{"child": "absence.child.awaiting"}.Err()
+			}
+			if i < 0 {
+				return apperr.Fields{"child": "absence.child.invalid"}.Err()
+			}
+			if !slices.ContainsFunc(picked, func(c ChildChoice) bool { return c.ID == id }) {
+				picked = append(picked, p.Children[i])
+			}
 		}
-		if i < 0 {
-			fields = apperr.Fields{"child": "absence.child.invalid"}
-			return fields.Err()
+		if len(picked) == 0 {
+			return apperr.Fields{"child": "absence.child.invalid"}.Err()
 		}
-		c := p.Children[i]
-		r, fields = Check(f, c.Settings, p.Today)
-		if len(fields) > 0 {
-			return fields.Err()
+		// Every child's report is checked against their own school's settings
+		// (siblings may be at different schools) before any is stored.
+		reports := make([]Report, len(picked))
+		for i, c := range picked {
+			fc := f
+			fc.ChildID = c.ID
+			r, fields := Check(fc, c.Settings, p.Today)
+			if len(fields) > 0 {
+				return fields.Err()
+			}
+			// The report returned names its child, for the confirmation page.
+			r.GuardianID, r.ClassID, r.ChildName = g.ID, c.ClassID, c.Name
+			reports[i] = r
 		}
 		if len(f.Key) < 16 {
 			return apperr.Fields{"key": "absence.form.stale"}.Err()
 		}
-		// The report returned names its child, for the confirmation page.
-		r.GuardianID, r.ClassID, r.ChildName = g.ID, c.ClassID, c.Name
-		key := sha256.Sum256([]byte(f.Key))
-		created, err := s.Store.SaveReport(ctx, tx, &r, key[:])
+		var names []string
+		for i := range reports {
+			r, c := &reports[i], picked[i]
+			// One key per child: a double tap stores each child's report once.
+			key := sha256.Sum256([]byte(f.Key + "\x00" + strconv.FormatInt(c.ID, 10)))
+			created, err := s.Store.SaveReport(ctx, tx, r, key[:])
+			if err != nil {
+				return err
+			}
+			action := "absence.report"
+			if !created {
+				action = "absence.correct"
+			}
+			if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
+				ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: c.Settings.BoardID, SchoolID: r.SchoolID,
+				Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}}); err != nil {
+				return err
+			}
+			// A double tap reads the stored report back: keep the child's name.
+			r.ChildName = c.Name
+			names = append(names, c.Name.Reveal())
+			out = append(out, *r)
+		}
+		fr, err := s.LINE.Store.FindFriend(ctx, tx, p.Visit.FriendID)
 		if err != nil {
 			return err
 		}
-		action := "absence.report"
-		if !created {
-			action = "absence.correct"
-		}
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
-			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: c.Settings.BoardID, SchoolID: r.SchoolID,
-			Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}}); err != nil {
-			return err
-		}
-		f, err := s.LINE.Store.FindFriend(ctx, tx, p.Visit.FriendID)
-		if err != nil {
-			return err
-		}
-		msg := s.T(g.Language, "absence.line.received", map[string]any{"Child": c.Name.Reveal(), "Kind": s.T(g.Language, "absence.kind."+r.Kind, nil),
+		r := reports[0]
+		msg := s.T(g.Language, "absence.line.received", map[string]any{"Child": JoinNames(s.T, g.Language, names), "Kind": s.T(g.Language, "absence.kind."+r.Kind, nil),
 			"Date": r.From.Format("1/2"), "Reason": s.T(g.Language, "absence.reason."+r.Detail.Reason, nil)})
-		_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "absence", Messages: []line.Message{{Text: msg}}})
+		_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}})
 		return err
 	})
-	return r, err
+	return out, err
+}
+
+// JoinNames joins children's names for a sentence that names them as one (the
+// catalogue's absence.names.join goes between them: "さん、" in Japanese, so that
+// "{{.Child}}さん" reads 「一郎さん、花子さん」).
+func JoinNames(t func(lang, id string, data map[string]any) string, lang string, names []string) string {
+	return strings.Join(names, t(lang, "absence.names.join", nil))
 }
 
 // Cancel withdraws one of the parent's reports while the school has not acknowledged

@@ -78,7 +78,7 @@ type Upload struct {
 	Data []byte
 }
 
-// Compose is a new announcement as the sender writes it.
+// Compose is an announcement as the sender writes it (new, or edited before it is sent).
 type Compose struct {
 	Kind     string
 	Audience Audience
@@ -176,6 +176,11 @@ type Store interface {
 	FindChildNames(ctx context.Context, db pgx.Tx, boardID int64, a Audience) ([]vault.Personal, error)
 	CreateAnnouncement(ctx context.Context, db pgx.Tx, a *Announcement) error
 	CreateHandout(ctx context.Context, db pgx.Tx, announcementID int64, h *Handout, sha []byte) error
+	// UpdateAnnouncement stores an edited draft's or scheduled announcement's audience,
+	// label, title, body, consent and time.
+	UpdateAnnouncement(ctx context.Context, db pgx.Tx, a Announcement) error
+	DeleteHandout(ctx context.Context, db pgx.Tx, announcementID, handoutID int64) error
+	SetHandoutPosition(ctx context.Context, db pgx.Tx, handoutID int64, position int) error
 	FindAnnouncement(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)
 	// FindAnnouncementContent reads an announcement and its handouts without figures.
 	FindAnnouncementContent(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)

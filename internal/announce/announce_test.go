@@ -60,3 +60,45 @@ func TestCleanNameKeepsABaseNameEndingInPDF(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSafetyBodyGivesBackWhatSafetyBodyLaidOut(t *testing.T) {
+	t.Parallel()
+	labels := map[string]string{"announce.safety.occurred_at": "発生日時", "announce.safety.place": "場所",
+		"announce.safety.details": "内容", "announce.safety.response": "対応"}
+	tr := func(_, id string, _ map[string]any) string { return labels[id] }
+	for _, tc := range []struct {
+		name  string
+		f     SafetyFields
+		extra string
+	}{
+		{"plain", SafetyFields{OccurredAt: "12月1日 7時ごろ", Place: "裏山", Details: "クマ1頭", Response: "集団で登下校"}, ""},
+		{"with extra", SafetyFields{OccurredAt: "12月1日", Place: "公園", Details: "不審な車\n白の軽自動車", Response: "見守り"}, "続報はお知らせします。"},
+		{"a field with a blank line", SafetyFields{OccurredAt: "今朝", Place: "駅前", Details: "声かけ", Response: "一人で\n\n歩かない"}, "補足"},
+		{"a field with a heading", SafetyFields{OccurredAt: "今朝", Place: "駅前", Details: "声かけ\n対応：警察へ通報", Response: "見守り"}, ""},
+	} {
+		body := SafetyBody(tr, tc.f)
+		if tc.extra != "" {
+			body += "\n\n" + tc.extra
+		}
+		f, extra, ok := ParseSafetyBody(tr, body)
+		if !ok {
+			t.Errorf("%s: not parsed", tc.name)
+			continue
+		}
+		// The fields may split differently where a field holds a later heading or a
+		// blank line, but laid out again they give the same text.
+		again := SafetyBody(tr, f)
+		if extra != "" {
+			again += "\n\n" + extra
+		}
+		if again != body {
+			t.Errorf("%s: laid out again\n%q\nwant\n%q", tc.name, again, body)
+		}
+		if tc.name == "plain" && (f != tc.f || extra != "") {
+			t.Errorf("plain: %+v %q", f, extra)
+		}
+	}
+	if _, _, ok := ParseSafetyBody(tr, "ただの本文"); ok {
+		t.Error("a body without the template was parsed")
+	}
+}

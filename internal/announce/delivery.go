@@ -19,6 +19,10 @@ import (
 // audience into recipients and batches and queues a job per batch.
 type StartArgs struct {
 	AnnouncementID int64 `json:"announcement_id"`
+	// ScheduledAt is the time the job was queued for (zero: at once). An edit that moves
+	// the time queues another job; this one then finds a different time and does
+	// nothing. Jobs queued before edits existed have none and are not checked.
+	ScheduledAt *time.Time `json:"scheduled_at,omitempty"`
 }
 
 // Kind names the job.
@@ -53,7 +57,8 @@ func (s *Service) enqueueStart(ctx context.Context, tx pgx.Tx, an Announcement, 
 		// scheduler.
 		opts.ScheduledAt = at
 	}
-	_, err := s.LINE.Jobs.InsertTx(ctx, tx, StartArgs{AnnouncementID: an.ID}, opts)
+	sched := an.ScheduledAt
+	_, err := s.LINE.Jobs.InsertTx(ctx, tx, StartArgs{AnnouncementID: an.ID, ScheduledAt: &sched}, opts)
 	if err != nil {
 		return fmt.Errorf("announce: enqueue start: %w", err)
 	}
@@ -86,12 +91,13 @@ type startWorker struct {
 }
 
 func (w *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error {
-	return w.s.start(ctx, job.Args.AnnouncementID)
+	return w.s.start(ctx, job.Args.AnnouncementID, job.Args.ScheduledAt)
 }
 
 // start resolves the audience as it is now and queues the batches, once: a repeated
-// job finds the announcement no longer scheduled.
-func (s *Service) start(ctx context.Context, id int64) error {
+// job finds the announcement no longer scheduled, and a job for a time the sender has
+// since moved (at) finds another time.
+func (s *Service) start(ctx context.Context, id int64, at *time.Time) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		state, err := s.Store.LockState(ctx, tx, id)
 		if err != nil || state != Scheduled {
@@ -100,6 +106,9 @@ func (s *Service) start(ctx context.Context, id int64) error {
 		an, err := s.Store.FindAnnouncementContent(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if at != nil && !sameTime(*at, an.ScheduledAt) {
+			return nil
 		}
 		batches, err := s.Store.Resolve(ctx, tx, an, s.batchSize())
 		if err != nil {

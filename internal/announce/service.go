@@ -237,7 +237,7 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 		if err != nil {
 			return err
 		}
-		title, body, err := s.check(&c, maxBytes)
+		title, body, err := s.check(&c, maxBytes, 0)
 		if err != nil {
 			return err
 		}
@@ -280,8 +280,8 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 }
 
 // check normalises and validates what the sender wrote and returns the title and body
-// as they will be sent.
-func (s *Service) check(c *Compose, maxBytes int) (string, string, error) {
+// as they will be sent. kept is how many stored handouts stay beside the new files.
+func (s *Service) check(c *Compose, maxBytes, kept int) (string, string, error) {
 	f := apperr.Fields{}
 	if c.Kind != Notice && c.Kind != Safety {
 		f.Add("kind", "announce.kind.invalid")
@@ -328,7 +328,7 @@ func (s *Service) check(c *Compose, maxBytes int) (string, string, error) {
 			f.Add("scheduled_at", "announce.schedule.too_far")
 		}
 	}
-	if len(c.Files) > MaxHandouts {
+	if kept+len(c.Files) > MaxHandouts {
 		f.Add("files", "announce.files.too_many")
 	}
 	for i := range c.Files {

@@ -137,3 +137,71 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 		t.Errorf("既読 = %q after the parent opened it", opened)
 	}
 }
+
+// TestAnnouncementDraftEditInBrowser: a homeroom teacher writes a draft with two PDFs in
+// Chromium, opens it again with 編集する, finds everything filled in, changes the title
+// and body, removes a handout and saves; the announcement's page shows the change.
+func TestAnnouncementDraftEditInBrowser(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var pdfs []string
+	for _, name := range []string{"持ち物.pdf", "日程.pdf"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, testPDF(name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pdfs = append(pdfs, p)
+	}
+	teacher := browsertest.New(t, 1280, 900)
+	err := chromedp.Do(teacher,
+		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
+		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
+		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-announcements"]`)),
+		chromedp.Navigate(w.app.URL()+"/staff/announcements/new"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="compose-page"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-title`), "遠足のお知らせ"),
+		chromedp.SendKeys(chromedp.CSS(`#f-body`), "10月20日に遠足に行きます。"),
+		chromedp.SetUploadFiles(chromedp.CSS(`#f-files`), pdfs),
+		chromedp.Click(chromedp.CSS(`[data-testid="compose-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="line-preview"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="edit-handouts"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, _ := chromedp.Run(teacher, chromedp.Value(chromedp.CSS(`#f-title`)))
+	body, _ := chromedp.Run(teacher, chromedp.Value(chromedp.CSS(`#f-body`)))
+	checked, _ := chromedp.Run(teacher, chromedp.Evaluate[bool](`document.querySelector('[data-testid="audience"] input[name="class"]').checked`))
+	files, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="edit-handouts"]`)))
+	if title != "遠足のお知らせ" || body != "10月20日に遠足に行きます。" || !checked || !strings.Contains(files, "持ち物.pdf") || !strings.Contains(files, "日程.pdf") {
+		t.Fatalf("the edit form is not filled in: title %q, body %q, class %v, files %q", title, body, checked, files)
+	}
+	browsertest.Screenshot(t, teacher, "announce-edit")
+	err = chromedp.Do(teacher,
+		chromedp.Clear(chromedp.CSS(`#f-title`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-title`), "遠足のお知らせ（訂正）"),
+		chromedp.Clear(chromedp.CSS(`#f-body`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-body`), "遠足は10月21日に変わりました。"),
+		chromedp.Click(chromedp.CSS(`[data-testid="edit-handout"]:first-child input[name="remove"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="compose-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="line-preview"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`body`)))
+	preview, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
+	if !strings.Contains(preview, "【お知らせ】遠足のお知らせ（訂正）") || !strings.Contains(preview, "10月21日") ||
+		!strings.Contains(page, "日程.pdf") || strings.Contains(page, "持ち物.pdf") || !strings.Contains(page, "お知らせを保存しました") {
+		t.Errorf("after saving: preview %q, page %q", preview, page)
+	}
+	browsertest.Screenshot(t, teacher, "announce-edited")
+}

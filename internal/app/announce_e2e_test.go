@@ -24,12 +24,18 @@ func testPDF(marker string) []byte {
 // compose posts the compose form with files, as a browser does.
 func (c *staffClient) compose(fields url.Values, files map[string][]byte) response {
 	c.t.Helper()
+	return c.composeTo("/staff/announcements", fields, files)
+}
+
+// composeTo posts a compose form (new or edit) to path.
+func (c *staffClient) composeTo(path string, fields url.Values, files map[string][]byte) response {
+	c.t.Helper()
 	form := url.Values{"csrf": {c.csrf}}
 	for k, vs := range fields {
 		form[k] = append(form[k], vs...)
 	}
 	body, contentType := multipartBody(c.t, form, "files", files)
-	req := mustRequest(c.t, http.MethodPost, c.base+"/staff/announcements", body)
+	req := mustRequest(c.t, http.MethodPost, c.base+path, body)
 	req.Header.Set("Content-Type", contentType)
 	return c.do(req)
 }

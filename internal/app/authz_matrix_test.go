@@ -192,7 +192,11 @@ func matrix() map[string]matrixRow {
 		"POST /staff/announcements": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
 			return url.Values{"kind": {"notice"}, "class": {ids["classA11"]}, "title": {"お知らせ"}, "body": {"明日は午前授業です。"}}
 		}},
-		"GET /staff/announcements/{announcementID}":                      {want: classA11Decide()},
+		"GET /staff/announcements/{announcementID}":      {want: classA11Decide()},
+		"GET /staff/announcements/{announcementID}/edit": {want: classA11Decide()},
+		"POST /staff/announcements/{announcementID}/edit": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
+			return url.Values{"class": {ids["classA11"]}, "title": {"お知らせ（訂正）"}, "body": {"明日は午前授業です。"}}
+		}},
 		"POST /staff/announcements/{announcementID}/send":                {want: classA11Decide(), fresh: true},
 		"POST /staff/announcements/{announcementID}/cancel":              {want: classA11Decide(), fresh: true},
 		"POST /staff/announcements/{announcementID}/retry":               {want: classA11Decide()},

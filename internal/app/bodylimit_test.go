@@ -51,9 +51,10 @@ func TestBodiesLimitedBeforeParsing(t *testing.T) {
 	c.signIn("teacher.a", stafftest.Password)
 
 	uploads := map[string]bool{
-		"POST /line/webhook/{channelID}":               true,
-		"POST /staff/announcements":                    true,
-		"POST /admin/schools/{schoolID}/roster/import": true,
+		"POST /line/webhook/{channelID}":                  true,
+		"POST /staff/announcements":                       true,
+		"POST /staff/announcements/{announcementID}/edit": true,
+		"POST /admin/schools/{schoolID}/roster/import":    true,
 	}
 	over := strings.Repeat("x", 64<<10+1)
 	var walked int

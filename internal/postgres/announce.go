@@ -120,6 +120,45 @@ func (s *AnnounceStore) CreateAnnouncement(ctx context.Context, db pgx.Tx, a *an
 	return classify(err, "create announcement")
 }
 
+// UpdateAnnouncement stores an edited announcement's audience, text, consent and time.
+func (s *AnnounceStore) UpdateAnnouncement(ctx context.Context, db pgx.Tx, a announce.Announcement) error {
+	title, err := s.Vault.EncryptPersonal(a.Title, announcementAD(a.ID, "title"))
+	if err != nil {
+		return err
+	}
+	body, err := s.Vault.EncryptPersonal(a.Body, announcementAD(a.ID, "body"))
+	if err != nil {
+		return err
+	}
+	aud, err := json.Marshal(a.Audience)
+	if err != nil {
+		return err
+	}
+	var sched *time.Time
+	if !a.ScheduledAt.IsZero() {
+		sched = &a.ScheduledAt
+	}
+	tag, err := db.Exec(ctx, `UPDATE announcement SET audience = $2, audience_label = $3, title_enc = $4, body_enc = $5,
+		names_child = $6, consent = $7, scheduled_at = $8 WHERE id = $1`,
+		a.ID, aud, a.AudienceLabel, title, body, a.NamesChild, a.Consent, sched)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	return classify(err, "update announcement")
+}
+
+// DeleteHandout deletes a handout's record (its bytes are the caller's to delete).
+func (s *AnnounceStore) DeleteHandout(ctx context.Context, db pgx.Tx, announcementID, handoutID int64) error {
+	_, err := db.Exec(ctx, `DELETE FROM handout WHERE id = $2 AND announcement_id = $1`, announcementID, handoutID)
+	return classify(err, "delete handout")
+}
+
+// SetHandoutPosition moves a handout in its announcement's list.
+func (s *AnnounceStore) SetHandoutPosition(ctx context.Context, db pgx.Tx, handoutID int64, position int) error {
+	_, err := db.Exec(ctx, `UPDATE handout SET position = $2 WHERE id = $1`, handoutID, position)
+	return classify(err, "handout position")
+}
+
 // CreateHandout stores a handout's record (its bytes are in the file store).
 func (s *AnnounceStore) CreateHandout(ctx context.Context, db pgx.Tx, announcementID int64, h *announce.Handout, sha []byte) error {
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('handout', 'id'))`).Scan(&h.ID); err != nil {

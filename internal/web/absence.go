@@ -111,12 +111,17 @@ func (s *Server) absencePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
-	f := formOf(r, "child", "kind", "from", "to", "reason", "disease", "temperature", "note", "time", "key")
+	f := formOf(r, "kind", "from", "to", "reason", "disease", "temperature", "note", "time", "key")
 	f.Values["symptoms"] = strings.Join(r.PostForm["symptoms"], " ")
+	f.Values["child"] = strings.Join(r.PostForm["child"], " ")
 	in := absence.Form{Kind: f.V("kind"), From: f.V("from"), To: f.V("to"), Reason: f.V("reason"), Disease: f.V("disease"),
 		Symptoms: r.PostForm["symptoms"], Temperature: f.V("temperature"), Note: f.V("note"), Time: f.V("time"), Key: f.V("key")}
-	in.ChildID, _ = strconv.ParseInt(f.V("child"), 10, 64)
-	rep, err := s.Absence.Submit(r.Context(), token, browserOf(r), in)
+	for _, x := range r.PostForm["child"] {
+		if id, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			in.Children = append(in.Children, id)
+		}
+	}
+	reps, err := s.Absence.Submit(r.Context(), token, browserOf(r), in)
 	pg, perr := s.Absence.Open(r.Context(), token, browserOf(r))
 	if perr != nil {
 		s.fail(w, r, perr)
@@ -136,8 +141,13 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 			f.Message = e
 		}
 	} else {
-		item := absenceItem(r, rep)
-		v.Done = localizer(r).T("absence.page.done", map[string]any{"Child": item.Child, "Kind": item.Kind, "Dates": item.Dates})
+		var names []string
+		for _, rep := range reps {
+			names = append(names, rep.ChildName.Reveal())
+		}
+		item := absenceItem(r, reps[0])
+		loc := localizer(r)
+		v.Done = loc.T("absence.page.done", map[string]any{"Child": strings.Join(names, loc.T("absence.names.join")), "Kind": item.Kind, "Dates": item.Dates})
 		f = view.Form{Values: map[string]string{"kind": "absent", "from": pg.Today.Format("2006-01-02"), "reason": "illness"}}
 	}
 	s.render(w, r, status, view.AbsencePage(s.page(r, "absence.page.title"), v, f))

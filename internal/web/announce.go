@@ -146,25 +146,18 @@ func audienceOf(r *http.Request, v view.AnnounceCompose, opts announce.Options) 
 	return a, strings.Join(parts, "、")
 }
 
-func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		s.fail(w, r, apperr.E(apperr.Invalid, "announce.file.too_large", err))
-		return
-	}
-	kind := r.PostFormValue("kind")
-	v, opts, err := s.composeView(r, kind)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f := formOf(r, "kind", "title", "body", "occurred_at", "place", "details", "response", "consent", "whole", "scheduled_at")
-	for _, name := range []string{"grade", "class", "club", "school", "district"} {
+// readCompose reads the compose form (new or edit): the values to show again, what the
+// sender wrote, and the audience's label. problems are the form's own mistakes; err is
+// a failure that is not the sender's to fix.
+func (s *Server) readCompose(r *http.Request, v view.AnnounceCompose, opts announce.Options) (f view.Form, c announce.Compose, label string, problems apperr.Fields, err error) {
+	f = formOf(r, "kind", "title", "body", "occurred_at", "place", "details", "response", "consent", "whole", "scheduled_at")
+	for _, name := range []string{"grade", "class", "club", "school", "district", "remove"} {
 		f.Values[name] = strings.Join(r.PostForm[name], " ")
 	}
 	aud, label := audienceOf(r, v, opts)
-	c := announce.Compose{Kind: v.Kind, Audience: aud, Title: f.V("title"), Body: f.V("body"), Consent: f.V("consent") == "on",
+	c = announce.Compose{Kind: v.Kind, Audience: aud, Title: f.V("title"), Body: f.V("body"), Consent: f.V("consent") == "on",
 		Safety: announce.SafetyFields{OccurredAt: f.V("occurred_at"), Place: f.V("place"), Details: f.V("details"), Response: f.V("response")}}
-	problems := apperr.Fields{}
+	problems = apperr.Fields{}
 	if at := f.V("scheduled_at"); at != "" {
 		t, err := time.ParseInLocation("2006-01-02T15:04", at, school.Tokyo)
 		if err != nil {
@@ -179,39 +172,197 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 			}
 			file, err := fh.Open()
 			if err != nil {
-				s.fail(w, r, err)
-				return
+				return f, c, label, problems, err
 			}
 			data, err := io.ReadAll(io.LimitReader(file, int64(opts.MaxBytes)+1))
 			file.Close()
 			if err != nil {
-				s.fail(w, r, err)
-				return
+				return f, c, label, problems, err
 			}
 			c.Files = append(c.Files, announce.Upload{Name: fh.Filename, Data: data})
 		}
+	}
+	return f, c, label, problems, nil
+}
+
+// parseCompose parses a compose form's body (multipart, with files).
+func parseCompose(r *http.Request) error {
+	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return apperr.E(apperr.Invalid, "announce.file.too_large", err)
+	}
+	return nil
+}
+
+// composeFailed shows the form again with the service's complaints, or reports false
+// when the failure is not the sender's to fix.
+func composeFailed(r *http.Request, f *view.Form, c announce.Compose, err error) bool {
+	if !formFailed(r, f, err) {
+		return false
+	}
+	if f.E("files") != "" || len(c.Files) > 0 {
+		// A browser never re-sends files: say so beside the field.
+		if f.Errors == nil {
+			f.Errors = map[string]string{}
+		}
+		if f.Errors["files"] == "" {
+			f.Errors["files"] = localizer(r).T("announce.files.again")
+		}
+	}
+	return true
+}
+
+func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
+	if err := parseCompose(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, opts, err := s.composeView(r, r.PostFormValue("kind"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, c, label, problems, err := s.readCompose(r, v, opts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	var id int64
 	if err = problems.Err(); err == nil {
 		id, err = s.Announce.Create(r.Context(), c, label)
 	}
 	if err != nil {
-		if !formFailed(r, &f, err) {
+		if !composeFailed(r, &f, c, err) {
 			s.fail(w, r, err)
 			return
-		}
-		if f.E("files") != "" || len(c.Files) > 0 {
-			// A browser never re-sends files: say so beside the field.
-			if f.Errors == nil {
-				f.Errors = map[string]string{}
-			}
-			if f.Errors["files"] == "" {
-				f.Errors["files"] = localizer(r).T("announce.files.again")
-			}
 		}
 		s.render(w, r, http.StatusUnprocessableEntity, view.ComposePage(s.page(r, "announce.new."+v.Kind), v, f))
 		return
 	}
+	seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
+}
+
+// editView is the compose form for an announcement being edited: its kind's audiences,
+// its handouts (each removable) and where the form goes.
+func (s *Server) editView(r *http.Request, an announce.Announcement) (view.AnnounceCompose, announce.Options, error) {
+	v, opts, err := s.composeView(r, an.Kind)
+	if err != nil {
+		return v, opts, err
+	}
+	base := "/staff/announcements/" + strconv.FormatInt(an.ID, 10)
+	v.Action, v.Back, v.Editing, v.Scheduled = base+"/edit", base, true, an.State == announce.Scheduled
+	for _, h := range an.Handouts {
+		v.Handouts = append(v.Handouts, view.Option{Value: strconv.FormatInt(h.ID, 10), Label: fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size))})
+	}
+	return v, opts, nil
+}
+
+// editForm fills the compose form with a stored announcement.
+func (s *Server) editForm(an announce.Announcement) view.Form {
+	f := view.Form{Values: map[string]string{"kind": an.Kind, "title": an.Title.Reveal(), "body": an.Body.Reveal()}}
+	if an.Kind == announce.Safety {
+		if sf, extra, ok := announce.ParseSafetyBody(s.Announce.T, an.Body.Reveal()); ok {
+			f.Values["occurred_at"], f.Values["place"], f.Values["details"], f.Values["response"] = sf.OccurredAt, sf.Place, sf.Details, sf.Response
+			f.Values["body"] = extra
+		} else {
+			// Laid out by another template: the whole text becomes the 内容 to fix.
+			f.Values["details"], f.Values["body"] = an.Body.Reveal(), ""
+		}
+	}
+	au := an.Audience
+	if au.Whole {
+		f.Values["whole"] = "on"
+	}
+	join := func(ids []int64) string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = strconv.FormatInt(id, 10)
+		}
+		return strings.Join(out, " ")
+	}
+	grades := make([]string, len(au.Grades))
+	for i, g := range au.Grades {
+		grades[i] = strconv.Itoa(g)
+	}
+	f.Values["grade"], f.Values["class"], f.Values["club"], f.Values["school"] = strings.Join(grades, " "), join(au.Classes), join(au.Clubs), join(au.Schools)
+	f.Values["district"] = strings.Join(au.Districts, " ")
+	if an.Consent {
+		f.Values["consent"] = "on"
+	}
+	if !an.ScheduledAt.IsZero() {
+		f.Values["scheduled_at"] = an.ScheduledAt.In(school.Tokyo).Format("2006-01-02T15:04")
+	}
+	return f
+}
+
+func (s *Server) editAnnouncementPage(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	an, err := s.Announce.ForEdit(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, _, err := s.editView(r, an)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, view.ComposePage(s.page(r, "announce.edit."+v.Kind), v, s.editForm(an)))
+}
+
+func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "announcementID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := parseCompose(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	an, err := s.Announce.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, opts, err := s.editView(r, an)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, c, label, problems, err := s.readCompose(r, v, opts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var remove []int64
+	for _, x := range r.PostForm["remove"] {
+		if n, err := strconv.ParseInt(x, 10, 64); err == nil {
+			remove = append(remove, n)
+		}
+	}
+	if err = problems.Err(); err == nil {
+		err = s.Announce.Update(r.Context(), id, c, remove, label)
+	}
+	if apperr.KindOf(err) == apperr.Conflict {
+		// Sent (or started) meanwhile: nothing changed; the announcement says so.
+		f := view.Form{}
+		formFailed(r, &f, err)
+		s.showAnnouncement(w, r, f, http.StatusConflict)
+		return
+	}
+	if err != nil {
+		if !composeFailed(r, &f, c, err) {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, view.ComposePage(s.page(r, "announce.edit."+v.Kind), v, f))
+		return
+	}
+	s.flash(r, "announce.flash.updated")
 	seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
 }
 
@@ -235,7 +386,7 @@ func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view
 	d := view.AnnounceDetail{ID: strconv.FormatInt(an.ID, 10), Base: base, Title: an.Title.Reveal(), Body: an.Body.Reveal(), Kind: an.Kind,
 		KindLabel: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: announceState(r, an), StateCode: an.State,
 		Total: an.Counts.Total, Queued: an.Counts.Queued, Sent: an.Counts.Sent, Failed: an.Counts.Failed, Skipped: an.Counts.Skipped,
-		Opened: an.Counts.Opened, NamesChild: an.NamesChild}
+		Opened: an.Counts.Opened, NamesChild: an.NamesChild, Editable: s.Announce.CanEdit(an)}
 	if !an.ScheduledAt.IsZero() {
 		d.Scheduled = an.ScheduledAt.In(school.Tokyo).Format("2006/1/2 15:04")
 	}

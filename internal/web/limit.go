@@ -15,8 +15,9 @@ import (
 // maxFormBytes, with their own limit. Every other request body is capped at
 // maxFormBytes before anything reads it.
 var largeBodies = map[string]int64{
-	"POST /line/webhook/{channelID}": line.MaxWebhookBody,
-	"POST /staff/announcements":      maxUploadBytes,
+	"POST /line/webhook/{channelID}":                  line.MaxWebhookBody,
+	"POST /staff/announcements":                       maxUploadBytes,
+	"POST /staff/announcements/{announcementID}/edit": maxUploadBytes,
 	// A previewed file comes back as base64 (a third larger) to be imported.
 	"POST /admin/schools/{schoolID}/roster/import": maxCSVBytes*4/3 + 64<<10,
 }

@@ -90,6 +90,8 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/staff/announcements/new", s.composePage)
 			r.Post("/staff/announcements", s.createAnnouncement)
 			r.Get("/staff/announcements/{announcementID}", s.announcementPage)
+			r.Get("/staff/announcements/{announcementID}/edit", s.editAnnouncementPage)
+			r.Post("/staff/announcements/{announcementID}/edit", s.updateAnnouncement)
 			r.Post("/staff/announcements/{announcementID}/send", s.sendAnnouncement)
 			r.Post("/staff/announcements/{announcementID}/cancel", s.cancelAnnouncement)
 			r.Post("/staff/announcements/{announcementID}/retry", s.retryAnnouncement)

@@ -27,6 +27,22 @@ type AnnounceCompose struct {
 	Classes    []Option
 	Clubs      []Option
 	MaxMB      int
+	// Editing: the form changes a stored draft or scheduled announcement (posted to
+	// Action, with Back its page); Handouts are its files (value: handout ID), each
+	// kept unless ticked for removal. Scheduled: it is a scheduled send, which keeps a time.
+	Editing   bool
+	Action    string
+	Back      string
+	Handouts  []Option
+	Scheduled bool
+}
+
+// FormAction is where the compose form posts.
+func (c AnnounceCompose) FormAction() string {
+	if c.Action != "" {
+		return c.Action
+	}
+	return "/staff/announcements"
 }
 
 // AnnounceDetail is one announcement: preview before sending, progress while sending,
@@ -46,6 +62,8 @@ type AnnounceDetail struct {
 	OverQuota               []string
 	Total, Queued, Sent     int
 	Failed, Skipped, Opened int
+	// Editable: the announcement can still be changed (a draft or a scheduled send).
+	Editable bool
 }
 
 // Live is true while figures still change.

@@ -1,0 +1,196 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// TestAnnouncementEditBeforeSending: a draft opens in the compose form with everything
+// filled in, saving changes it (a handout removed, one added), and the parent receives
+// the edited text; once sent, the form is refused with a Japanese message and a post
+// changes nothing. A scheduled announcement stays scheduled when edited, and the job
+// queued for its old time sends nothing.
+func TestAnnouncementEditBeforeSending(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	code := classCodes(t, w, sakuraID)
+	tanaka, _ := registeredParent(t, w, "田中 直子", "田中 大輝", code[class11])
+
+	tannin := newStaffClient(t, w.app.URL())
+	tannin.signIn("sakura.tannin11", demo.Password)
+	tannin.get("/staff/announcements/new")
+	r := tannin.compose(url.Values{"kind": {"notice"}, "class": {itoa(class11)}, "title": {"遠足のお知らせ"}, "body": {"10月20日に遠足に行きます。"}},
+		map[string][]byte{"持ち物.pdf": testPDF("持ち物"), "日程.pdf": testPDF("日程")})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, text(r))
+	}
+	page := r.location
+	id, err := strconv.ParseInt(strings.TrimPrefix(page, "/staff/announcements/"), 10, 64)
+	if err != nil {
+		t.Fatalf("created at %q", page)
+	}
+	stored := func() announce.Announcement {
+		t.Helper()
+		an, err := s.Announce.Get(signedInAs(t, w, "sakura.kocho"), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return an
+	}
+	handoutID := func(name string) string {
+		for _, h := range stored().Handouts {
+			if h.Name.Reveal() == name {
+				return itoa(h.ID)
+			}
+		}
+		t.Fatalf("no handout %s", name)
+		return ""
+	}
+
+	// The draft's page offers 編集する; the form has everything filled in.
+	if r := tannin.get(page); r.doc.Find(`[data-testid="edit"]`).Length() != 1 {
+		t.Fatalf("the draft's page has no edit button: %s", text(r))
+	}
+	r = tannin.get(page + "/edit")
+	if r.status != http.StatusOK {
+		t.Fatalf("edit form: %d %s", r.status, text(r))
+	}
+	title, _ := r.doc.Find(`#f-title`).Attr("value")
+	_, classChecked := r.doc.Find(`input[name="class"][value="` + itoa(class11) + `"]`).Attr("checked")
+	if title != "遠足のお知らせ" || r.doc.Find(`#f-body`).Text() != "10月20日に遠足に行きます。" || !classChecked ||
+		r.doc.Find(`[data-testid="edit-handout"]`).Length() != 2 || !strings.Contains(r.doc.Find(`h1`).Text(), "お知らせを編集") {
+		t.Fatalf("edit form not filled in: title %q, class %v: %s", title, classChecked, text(r))
+	}
+	if action, _ := r.doc.Find(`[data-testid="compose-form"]`).Attr("action"); action != page+"/edit" {
+		t.Errorf("the form posts to %q", action)
+	}
+
+	// A mistake is shown beside its field and changes nothing.
+	r = tannin.composeTo(page+"/edit", url.Values{"class": {itoa(class11)}, "title": {""}, "body": {"変更"}}, nil)
+	if r.status != http.StatusUnprocessableEntity || r.doc.Find(`[data-testid="error-title"]`).Length() != 1 {
+		t.Fatalf("empty title: %d %s", r.status, text(r))
+	}
+	if an := stored(); an.Title.Reveal() != "遠足のお知らせ" || an.Body.Reveal() != "10月20日に遠足に行きます。" {
+		t.Fatalf("a refused edit changed the draft: %q %q", an.Title.Reveal(), an.Body.Reveal())
+	}
+
+	// Saving: new title and body, 持ち物.pdf removed, 雨天時.pdf added.
+	r = tannin.composeTo(page+"/edit", url.Values{"class": {itoa(class11)}, "title": {"遠足のお知らせ（訂正）"},
+		"body": {"遠足は10月21日に変わりました。"}, "remove": {handoutID("持ち物.pdf")}}, map[string][]byte{"雨天時.pdf": testPDF("雨天時")})
+	if r.status != http.StatusSeeOther || r.location != page {
+		t.Fatalf("save: %d %s", r.status, text(r))
+	}
+	r = tannin.get(page)
+	if got := r.doc.Find(`[data-testid="line-preview"]`).Text(); !strings.Contains(got, "遠足のお知らせ（訂正）") || !strings.Contains(got, "10月21日") {
+		t.Errorf("LINE preview after the edit: %q", got)
+	}
+	var handouts []string
+	r.doc.Find(`[data-testid="handout"]`).Each(func(_ int, h *goquery.Selection) { handouts = append(handouts, h.Text()) })
+	if len(handouts) != 2 || !strings.HasPrefix(handouts[0], "日程.pdf") || !strings.HasPrefix(handouts[1], "雨天時.pdf") {
+		t.Errorf("handouts after the edit: %q", handouts)
+	}
+	if !strings.Contains(text(r), "お知らせを保存しました") {
+		t.Errorf("no confirmation after saving: %s", text(r))
+	}
+	if n := auditCount(t, w, "announcement.update", id); n != 1 {
+		t.Errorf("%d announcement.update events, want 1", n)
+	}
+
+	// Sent: the edited text reaches the parent; the form is refused and nothing changes.
+	if r := tannin.post(page+"/send", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("send: %d %s", r.status, text(r))
+	}
+	waitSent(t, w, id, 30*time.Second)
+	waitReceived(t, w, "遠足のお知らせ（訂正）", tanaka)
+	r = tannin.get(page + "/edit")
+	if r.status != http.StatusConflict || !strings.Contains(text(r), "編集できません") {
+		t.Errorf("edit form of a sent announcement: %d %s", r.status, text(r))
+	}
+	r = tannin.composeTo(page+"/edit", url.Values{"class": {itoa(class11)}, "title": {"書き換え"}, "body": {"書き換え"}}, nil)
+	if r.status != http.StatusConflict || !strings.Contains(text(r), "編集できません") || !strings.Contains(text(r), "内容は変更されていません") {
+		t.Errorf("editing a sent announcement: %d %s", r.status, text(r))
+	}
+	if an := stored(); an.Title.Reveal() != "遠足のお知らせ（訂正）" || len(an.Handouts) != 2 {
+		t.Errorf("a sent announcement changed: %q, %d handouts", an.Title.Reveal(), len(an.Handouts))
+	}
+	if r := tannin.get(page); r.doc.Find(`[data-testid="edit"]`).Length() != 0 {
+		t.Error("a sent announcement offers 編集する")
+	}
+	if n := auditCount(t, w, "announcement.update", id); n != 1 {
+		t.Errorf("%d announcement.update events after a refused edit, want 1", n)
+	}
+
+	// Scheduled in an hour, then edited: still scheduled, at the new time.
+	kocho := signedInAs(t, w, "sakura.kocho")
+	class := announce.Audience{SchoolID: sakuraID, Classes: []int64{class11}}
+	later := time.Now().Add(time.Hour).Truncate(time.Minute)
+	sid, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: class, Title: "授業参観の予約送信", Body: "本文", ScheduledAt: later}, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Announce.Send(kocho, sid, false); err != nil {
+		t.Fatal(err)
+	}
+	spage := "/staff/announcements/" + itoa(sid)
+	r = tannin.get(spage + "/edit")
+	at, _ := r.doc.Find(`#f-scheduled_at`).Attr("value")
+	if r.status != http.StatusOK || at != later.In(school.Tokyo).Format("2006-01-02T15:04") || r.doc.Find(`[data-testid="edit-scheduled-note"]`).Length() != 1 {
+		t.Fatalf("edit form of a scheduled announcement: %d, time %q: %s", r.status, at, text(r))
+	}
+	// A scheduled one keeps a time.
+	r = tannin.composeTo(spage+"/edit", url.Values{"class": {itoa(class11)}, "title": {"授業参観"}, "body": {"本文"}}, nil)
+	if r.status != http.StatusUnprocessableEntity || r.doc.Find(`[data-testid="error-scheduled_at"]`).Length() != 1 {
+		t.Fatalf("scheduled without a time: %d %s", r.status, text(r))
+	}
+	r = tannin.composeTo(spage+"/edit", url.Values{"class": {itoa(class11)}, "title": {"授業参観（時間変更）"}, "body": {"本文"},
+		"scheduled_at": {later.Add(time.Hour).In(school.Tokyo).Format("2006-01-02T15:04")}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("reschedule: %d %s", r.status, text(r))
+	}
+	// The job queued for the first time runs (as if the hour had passed): nothing is sent.
+	if _, err := s.Pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available' WHERE id = (SELECT min(id) FROM river_job
+		WHERE kind = 'announce.start' AND args->>'announcement_id' = $1)`, itoa(sid)); err != nil {
+		t.Fatal(err)
+	}
+	waitQuiet(t, w.app.Pool())
+	if an, _ := s.Announce.Get(kocho, sid); an.State != announce.Scheduled || an.Counts.Total != 0 || !an.ScheduledAt.Equal(later.Add(time.Hour)) {
+		t.Fatalf("after the old time's job: %s, %d recipients, at %v", an.State, an.Counts.Total, an.ScheduledAt)
+	}
+	// Moved to three seconds from now, it goes out then, as edited, once.
+	if err := s.Announce.Update(kocho, sid, announce.Compose{Audience: class, Title: "授業参観（最終）", Body: "本文", ScheduledAt: time.Now().Add(3 * time.Second)}, nil, "1年1組"); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, w, sid, 30*time.Second)
+	waitReceived(t, w, "授業参観（最終）", tanaka)
+	if n := received(w, tanaka.ID, "授業参観（時間変更）") + received(w, tanaka.ID, "授業参観の予約送信"); n != 0 {
+		t.Errorf("an earlier version was sent %d times", n)
+	}
+}
+
+// auditCount counts an action's audit events on an announcement.
+func auditCount(t *testing.T, w *lineWorld, action string, id int64) int {
+	t.Helper()
+	var n int
+	if err := w.app.Services().Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = $1 AND object_id = $2`,
+		action, itoa(id)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
