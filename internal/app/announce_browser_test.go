@@ -199,7 +199,7 @@ func TestAnnouncementDraftEditInBrowser(t *testing.T) {
 	}
 	page, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`body`)))
 	preview, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
-	if !strings.Contains(preview, "【お知らせ】遠足のお知らせ（訂正）") || !strings.Contains(preview, "10月21日") ||
+	if !strings.Contains(preview, "【お知らせ】みどり市立さくら小学校　遠足のお知らせ（訂正）") || !strings.Contains(preview, "10月21日") ||
 		!strings.Contains(page, "日程.pdf") || strings.Contains(page, "持ち物.pdf") || !strings.Contains(page, "お知らせを保存しました") {
 		t.Errorf("after saving: preview %q, page %q", preview, page)
 	}

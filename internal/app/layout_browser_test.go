@@ -69,7 +69,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	if r := tannin.post(r.location+"/send", nil); r.status != http.StatusSeeOther {
 		t.Fatalf("send: %d", r.status)
 	}
-	waitReceived(t, w, "【お知らせ】遠足のお知らせ", u)
+	waitReceived(t, w, "【お知らせ】みどり市立さくら小学校　遠足のお知らせ", u)
 
 	// The parent's phone: the absence form shows 37.5 as a hint beside the box.
 	phone := browsertest.New(t, 360, 740)
@@ -158,7 +158,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	}
 
 	for _, page := range []struct{ path, ready, list, shot string }{
-		{"/staff/approvals", `[data-testid="approval"]`, `[data-testid="approvals"] ul.list.card`, "layout-approvals"},
+		{"/staff/approvals", `[data-testid="approval"]`, `article.card[data-testid="approval"]`, "layout-approvals"},
 		{"/staff/inbox", `[data-testid="conversation"]`, `ul.list.card`, "layout-inbox"},
 	} {
 		if err := chromedp.Do(pc, chromedp.Navigate(w.app.URL()+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {

@@ -121,7 +121,7 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 			y := strconv.Itoa(w.SchoolA.CurrentYear) // every new school starts in the same year
 			headers := map[roster.Kind]string{
 				roster.KindStaff:       "ログインID,氏名,役割\r\nyamada.taro,山田 太郎,教職員\r\n",
-				roster.KindClasses:     "年度,学年,組\r\n" + y + ",1,1組\r\n",
+				roster.KindClasses:     "年度,学年,組,在籍者数\r\n" + y + ",1,1組,30\r\n",
 				roster.KindClubs:       "年度,部活動名\r\n" + y + ",サッカー部\r\n",
 				roster.KindAssignments: "年度,ログインID,職務,対象\r\n" + y + ",yamada.taro,担任,1年1組\r\n",
 			}

@@ -9,6 +9,8 @@ const (
 	sampleName  = "山田 太郎"
 	sampleClass = "1組"
 	sampleClub  = "サッカー部"
+	// sampleEnrolment fills the optional 在籍者数 column, so the template shows it.
+	sampleEnrolment = 30
 )
 
 // Template returns the CSV text of a template for kind: its header and one example
@@ -18,7 +20,8 @@ func Template(kind Kind, year int) string {
 	case KindStaff:
 		return WriteStaff([]StaffRow{{Login: sampleLogin, Name: sampleName, Role: "teacher"}})
 	case KindClasses:
-		return WriteClasses([]ClassRow{{Year: year, Grade: 1, Name: sampleClass}})
+		n := sampleEnrolment
+		return WriteClasses([]ClassRow{{Year: year, Grade: 1, Name: sampleClass, Enrolment: &n, HasEnrolment: true}})
 	case KindClubs:
 		return WriteClubs([]ClubRow{{Year: year, Name: sampleClub}})
 	case KindAssignments:
