@@ -91,6 +91,9 @@ type Settings struct {
 	AlertPercent int
 	AlertMin     int
 	ClubReasons  bool
+	// Closed are the days the school marked closed (besides weekends) that a report
+	// could be for; read for the parent's form only.
+	Closed []time.Time
 }
 
 // Form is what a parent submits.
@@ -193,6 +196,24 @@ func AfterCutoff(s Settings, now time.Time, day time.Time) bool {
 	return now.Hour()*60+now.Minute() >= h*60+m
 }
 
+// FirstDay is the date the parent's form suggests for a school with settings s at now
+// (in the school's zone): today, or tomorrow once the cut-off has passed, moved on past
+// Saturdays, Sundays, national holidays and the days the school marked closed. Should every day a report may
+// be for be closed, it is today.
+func FirstDay(s Settings, now time.Time) time.Time {
+	today := Today(now)
+	day := today
+	if AfterCutoff(s, now, day) {
+		day = day.AddDate(0, 0, 1)
+	}
+	for ; !day.After(today.AddDate(0, 0, MaxDaysAhead)); day = day.AddDate(0, 0, 1) {
+		if school.IsSchoolDay(day) && !slices.ContainsFunc(s.Closed, func(c time.Time) bool { return sameDay(c, day) }) {
+			return day
+		}
+	}
+	return today
+}
+
 func sameDay(a, b time.Time) bool {
 	ay, am, ad := a.Date()
 	by, bm, bd := b.Date()
@@ -222,6 +243,8 @@ type Store interface {
 	// FindClassInfo lists a school year's classes with their enrolment and their
 	// registered (verified) children.
 	FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ClassInfo, error)
+	// FindClosedDays lists the days from..to a school marked closed.
+	FindClosedDays(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]time.Time, error)
 	// FindGuardianFriend returns a guardian's LINE friend and language.
 	FindGuardianFriend(ctx context.Context, db pgx.Tx, guardianID int64) (friendID int64, lang string, err error)
 }

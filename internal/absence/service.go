@@ -106,6 +106,9 @@ type Page struct {
 	Language string
 	Today    time.Time
 	Now      time.Time
+	// FirstDay is the date the form suggests: the earliest of the children's schools'
+	// next school days (FirstDay).
+	FirstDay time.Time
 	Children []ChildChoice
 	// Waiting are children the parent may not report for yet: their registration
 	// waits for the school while another guardian of the child is verified.
@@ -139,9 +142,18 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 			if st, err = s.Store.FindSettings(ctx, tx, c.SchoolID); err != nil {
 				return Page{}, g, err
 			}
+			if st.Closed, err = s.Store.FindClosedDays(ctx, tx, c.SchoolID, p.Today, p.Today.AddDate(0, 0, MaxDaysAhead)); err != nil {
+				return Page{}, g, err
+			}
 			settings[c.SchoolID] = st
 		}
 		p.Children = append(p.Children, ChildChoice{Child: c, Settings: st})
+	}
+	p.FirstDay = p.Today
+	for i, c := range p.Children {
+		if d := FirstDay(c.Settings, now); i == 0 || d.Before(p.FirstDay) {
+			p.FirstDay = d
+		}
 	}
 	return p, g, nil
 }

@@ -163,6 +163,14 @@ func (s *Service) stats(ctx context.Context, tx pgx.Tx, set Settings, day time.T
 		st.Days = append(st.Days, d)
 	}
 	st.AlertPercent, st.AlertMin, st.SchoolDay = set.AlertPercent, set.AlertMin, school.IsSchoolDay(day)
+	if st.SchoolDay {
+		// A day the school marked closed (休校日) raises no closure alert either.
+		closed, err := s.Store.FindClosedDays(ctx, tx, set.SchoolID, day, day)
+		if err != nil {
+			return st, err
+		}
+		st.SchoolDay = len(closed) == 0
+	}
 	for _, c := range classes {
 		cd := ClassDay{ClassInfo: c, Trend: make([]int, len(st.Days))}
 		closing := map[int64]bool{}

@@ -47,6 +47,9 @@ func TestAbsenceInChromium(t *testing.T) {
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="kind-late"]`)),
+		// Today, the list the teacher has open (the form suggests the next school day
+		// in the evening and at weekends).
+		chromedp.SetValue(chromedp.CSS(`#f-from`), absence.Today(time.Now()).Format("2006-01-02")),
 		chromedp.SetValue(chromedp.CSS(`#f-reason`), "hospital"),
 		chromedp.Click(chromedp.CSS(`[data-testid="absence-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="form-message"]`)),

@@ -258,7 +258,12 @@ func matrix() map[string]matrixRow {
 		"POST /admin/schools/{schoolID}/settings": {want: schoolAdminOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"office_open": {"08:00"}, "office_close": {"17:00"}, "office_days": {"1", "2"}, "teacher_totp": {"on"}}
 		}},
-		"GET /admin/schools/{schoolID}/structure": {want: schoolAdminOnly()},
+		"GET /admin/schools/{schoolID}/closed-days": {want: schoolAdminOnly()},
+		"POST /admin/schools/{schoolID}/closed-days": {want: schoolAdminOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"day": {"2030-04-30"}, "note": {"振替休業日"}}
+		}},
+		"POST /admin/schools/{schoolID}/closed-days/{day}/delete": {want: schoolAdminOnly(), fresh: true},
+		"GET /admin/schools/{schoolID}/structure":                 {want: schoolAdminOnly()},
 		"POST /admin/schools/{schoolID}/classes": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
 			return url.Values{"grade": {"4"}, "name": {randomName()[:6]}, "year": {ids["year"]}}
 		}},
@@ -314,6 +319,9 @@ func matrix() map[string]matrixRow {
 }
 
 var nameCounter int
+
+// closedDays counts the closed days the matrix marked (each a day of 2031).
+var closedDays int
 
 func randomName() string {
 	nameCounter++
@@ -375,7 +383,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 	}
 	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "messageID": id(matrixImage), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
 		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
-		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02")}
+		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02"),
+		"day": "2030-01-01"}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
 	base["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
 	// fresh makes objects in school A an allowed persona's request may change or delete.
@@ -402,6 +411,11 @@ func TestAuthorisationMatrix(t *testing.T) {
 		ids["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
 		ids["cannedID"] = id(schoolCanned(t, a, w))
 		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
+		closedDays++
+		ids["day"] = time.Date(2031, time.January, closedDays, 0, 0, 0, 0, school.Tokyo).Format("2006-01-02")
+		if err := w.Schools.AddClosedDay(asAdminA, w.SchoolA.ID, ids["day"], ""); err != nil {
+			t.Fatal(err)
+		}
 		return ids
 	}
 

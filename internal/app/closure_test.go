@@ -223,9 +223,29 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 		t.Errorf("1年1組 on Sunday (counts still shown): %q", c)
 	}
 
+	// The Wednesday marked a closed day (休校日) by the school: no alert either.
+	s.Absence.Clock.Set(wed.Add(7 * time.Hour))
+	closedDays := "/admin/schools/" + itoa(cw.sakura.ID) + "/closed-days"
+	admin.get(closedDays)
+	if r := admin.post(closedDays, url.Values{"day": {wed.Format("2006-01-02")}, "note": {"学校行事の振替"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("mark the Wednesday closed: %d %s", r.status, text(r))
+	}
+	if n := home().doc.Find(`[data-testid="home-alert"]`).Length(); n != 0 {
+		t.Errorf("on a day the school marked closed: %d alerts", n)
+	}
+	if st := statsOf(wed); st.doc.Find(`[data-testid="stats-alert"]`).Length() != 0 || st.doc.Find(`[data-testid="stats-not-school-day"]`).Length() != 1 {
+		t.Errorf("stats on a closed day: %s", text(st))
+	}
+	admin.get(closedDays)
+	if r := admin.post(closedDays+"/"+wed.Format("2006-01-02")+"/delete", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("unmark the Wednesday: %d %s", r.status, text(r))
+	}
+	if n := home().doc.Find(`[data-testid="home-alert"]`).Length(); n != 1 {
+		t.Errorf("the Wednesday a school day again: %d alerts", n)
+	}
+
 	// Back on the Wednesday, with the school's minimum raised to 3 pupils: 2 are below
 	// it, whatever their share.
-	s.Absence.Clock.Set(wed.Add(7 * time.Hour))
 	page := admin.get("/admin/schools/" + itoa(cw.sakura.ID))
 	if v, _ := page.doc.Find(`#f-absence_alert_min`).Attr("value"); v != "2" {
 		t.Errorf("the settings page's minimum: %q, want the default 2", v)

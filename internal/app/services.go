@@ -78,7 +78,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	}
 	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex(auditChainDomain, string(data)) })
 	s := &Services{Pool: pool, Vault: v, Audit: al, Catalog: catalog}
-	s.Schools = &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Audit: al}
+	s.Schools = &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
 	staffStore := &postgres.StaffStore{Vault: v}
 	s.Staff = &staff.Service{Pool: pool, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
 	s.Roster = &roster.Service{Pool: pool, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -79,6 +80,29 @@ func (s *AbsenceStore) SaveReport(ctx context.Context, db pgx.Tx, r *absence.Rep
 		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING created_at, revision, status`,
 		r.ID, r.ChildID, r.GuardianID, r.SchoolID, r.ClassID, r.Kind, r.From, r.To, enc, key).Scan(&r.CreatedAt, &r.Revision, &r.Status)
 	return true, classify(err, "insert absence")
+}
+
+// FindClosedDays lists the days from..to a school marked closed (school_closed_day).
+func (s *AbsenceStore) FindClosedDays(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]time.Time, error) {
+	rows, err := db.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD') FROM school_closed_day WHERE school_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day`,
+		schoolID, from.In(school.Tokyo).Format("2006-01-02"), to.In(school.Tokyo).Format("2006-01-02"))
+	if err != nil {
+		return nil, classify(err, "closed days")
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var day string
+		if err := rows.Scan(&day); err != nil {
+			return nil, classify(err, "closed days")
+		}
+		d, err := school.ParseDay(day)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, classify(rows.Err(), "closed days")
 }
 
 const reportColumns = `a.id, a.child_id, COALESCE(a.guardian_id, 0), a.school_id, a.class_id, a.kind, a.date_from, a.date_to, a.detail_enc,

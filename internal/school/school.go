@@ -88,7 +88,9 @@ type Store interface {
 type Service struct {
 	Pool  *pgxpool.Pool
 	Store Store
-	Audit *audit.Log
+	// Closed keeps the schools' closed days.
+	Closed ClosedDayStore
+	Audit  *audit.Log
 }
 
 func checkName(what, name string) error {

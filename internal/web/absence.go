@@ -56,6 +56,11 @@ func (s *Server) absenceView(r *http.Request, token string, pg absence.Page) vie
 	loc := localizer(r)
 	a := view.AbsenceForm{Action: "/p/absence/" + token, Key: formKey(), Today: pg.Today.Format("2006-01-02"),
 		Max: pg.Today.AddDate(0, 0, absence.MaxDaysAhead).Format("2006-01-02")}
+	if !pg.FirstDay.Equal(pg.Today) {
+		d := pg.FirstDay
+		a.FirstDay = loc.T("absence.page.first_day", map[string]any{"Date": loc.T("absence.page.day", map[string]any{"Month": int(d.Month()), "Day": d.Day(),
+			"Weekday": loc.T("weekday." + strconv.Itoa(int(d.Weekday())))})})
+	}
 	var reasons, symptoms []string
 	for _, c := range pg.Waiting {
 		a.Waiting = append(a.Waiting, loc.T("absence.form.awaiting", map[string]any{"Child": c.Name.Reveal()}))
@@ -105,7 +110,7 @@ func (s *Server) absencePage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setBrowser(w, pg.Visit)
 	r = s.parentLanguage(r, pg.Language)
-	f := view.Form{Values: map[string]string{"kind": "absent", "from": pg.Today.Format("2006-01-02"), "reason": "illness"}}
+	f := view.Form{Values: map[string]string{"kind": "absent", "from": pg.FirstDay.Format("2006-01-02"), "reason": "illness"}}
 	s.render(w, r, http.StatusOK, view.AbsencePage(s.page(r, "absence.page.title"), s.absenceView(r, token, pg), f))
 }
 
@@ -148,7 +153,7 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 		item := absenceItem(r, reps[0])
 		loc := localizer(r)
 		v.Done = loc.T("absence.page.done", map[string]any{"Child": strings.Join(names, loc.T("absence.names.join")), "Kind": item.Kind, "Dates": item.Dates})
-		f = view.Form{Values: map[string]string{"kind": "absent", "from": pg.Today.Format("2006-01-02"), "reason": "illness"}}
+		f = view.Form{Values: map[string]string{"kind": "absent", "from": pg.FirstDay.Format("2006-01-02"), "reason": "illness"}}
 	}
 	s.render(w, r, status, view.AbsencePage(s.page(r, "absence.page.title"), v, f))
 }

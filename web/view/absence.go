@@ -16,6 +16,9 @@ type AbsenceForm struct {
 	Phone       string
 	Recent      []AbsenceItem
 	Done        string // the confirmation after a submit
+	// FirstDay says the date suggested is the next school day, not today ("" when it
+	// is today).
+	FirstDay string
 }
 
 // AbsenceItem is one report in a list.

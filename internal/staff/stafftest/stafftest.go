@@ -52,7 +52,7 @@ func New(t testing.TB) *World {
 // Services returns the services on pool and v, as the app wires them.
 func Services(pool *pgxpool.Pool, v *vault.Vault) (*audit.Log, *school.Service, *staff.Service) {
 	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex("audit.chain.v1", string(data)) })
-	sc := &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Audit: al}
+	sc := &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
 	st := &staff.Service{Pool: pool, Store: &postgres.StaffStore{Vault: v}, Audit: al, Key: v.BlindIndex}
 	return al, sc, st
 }

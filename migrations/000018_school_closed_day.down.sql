@@ -1,0 +1,5 @@
+BEGIN;
+
+DROP TABLE school_closed_day;
+
+COMMIT;
