@@ -184,6 +184,59 @@ func TestAnnouncementEditBeforeSending(t *testing.T) {
 	}
 }
 
+// TestSafetyAlertDraftEditKeepsItsTemplate: a safety alert's draft opens in the form
+// with its template's fields (発生日時・場所・内容・対応) and the extra text filled in,
+// and saving lays them out again.
+func TestSafetyAlertDraftEditKeepsItsTemplate(t *testing.T) {
+	t.Parallel()
+	w := startLineWorld(t)
+	s := w.app.Services()
+	logins, err := demo.SeedStaff(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := newStaffClient(t, w.app.URL())
+	for _, l := range logins {
+		if l.Login == "sakura.kocho" {
+			admin.secret = l.TOTPSecret
+		}
+	}
+	admin.signIn("sakura.kocho", demo.Password)
+	admin.get("/staff/announcements/new?kind=safety")
+	r := admin.compose(url.Values{"kind": {"safety"}, "whole": {"on"}, "title": {"不審者情報"}, "occurred_at": {"12月1日 7時ごろ"},
+		"place": {"さくら公園の北口"}, "details": {"児童に声をかける人がいました。\n黒い上着の男性です。"}, "response": {"集団で登下校してください。"},
+		"body": {"続報はお知らせします。"}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, text(r))
+	}
+	page := r.location
+	r = admin.get(page + "/edit")
+	val := func(sel string) string {
+		if v, ok := r.doc.Find(sel).Attr("value"); ok {
+			return v
+		}
+		return r.doc.Find(sel).Text()
+	}
+	for sel, want := range map[string]string{"#f-title": "不審者情報", "#f-occurred_at": "12月1日 7時ごろ", "#f-place": "さくら公園の北口",
+		"#f-details": "児童に声をかける人がいました。\n黒い上着の男性です。", "#f-response": "集団で登下校してください。", "#f-body": "続報はお知らせします。"} {
+		if got := val(sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+	if !strings.Contains(r.doc.Find("h1").Text(), "安全情報を編集") {
+		t.Errorf("heading: %q", r.doc.Find("h1").Text())
+	}
+	r = admin.composeTo(page+"/edit", url.Values{"whole": {"on"}, "title": {"不審者情報（続報）"}, "occurred_at": {"12月1日 7時ごろ"},
+		"place": {"さくら公園の南口"}, "details": {"児童に声をかける人がいました。"}, "response": {"集団で登下校してください。"}, "body": {""}}, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.status, text(r))
+	}
+	preview := admin.get(page).doc.Find(`[data-testid="line-preview"]`).Text()
+	if !strings.Contains(preview, "場所：さくら公園の南口") || strings.Contains(preview, "北口") || strings.Contains(preview, "続報はお知らせします") {
+		t.Errorf("after saving: %q", preview)
+	}
+}
+
 // auditCount counts an action's audit events on an announcement.
 func auditCount(t *testing.T, w *lineWorld, action string, id int64) int {
 	t.Helper()

@@ -166,6 +166,8 @@ func matrix() map[string]matrixRow {
 		"POST /p/update/{token}":                    {want: everyone(public)},
 		"POST /p/update/{token}/withdraw":           {want: everyone(public)},
 		"POST /p/register/{token}/liff":             {want: everyone(public)},
+		"GET /p/liff/{channelID}/{page}":            {want: everyone(public)},
+		"POST /p/liff/{channelID}/{page}":           {want: everyone(public)},
 		"POST /p/update/{token}/liff":               {want: everyone(public)},
 		"GET /p/absence/{token}":                    {want: everyone(public)},
 		"GET /p/rollover/{token}":                   {want: everyone(public)},

@@ -42,7 +42,9 @@ func withLIFF(t testing.TB, w *lineWorld) {
 	}
 	if err := w.sim.AddChannel(linesim.ChannelConfig{ID: ch.LineChannelID, Secret: ch.Secret.Reveal(), AccessToken: ch.AccessToken.Reveal(),
 		WebhookURL: w.app.URL() + "/line/webhook/" + ch.LineChannelID, Name: "みどり市 学校連絡",
-		LoginChannelID: loginChannelID, LoginChannelSecret: "0123456789abcdef0123456789abcdef"}); err != nil {
+		LoginChannelID: loginChannelID, LoginChannelSecret: "0123456789abcdef0123456789abcdef",
+		// The LIFF app's endpoint URL is renraku's base URL (docs/OPERATIONS.md).
+		LIFFApps: map[string]string{liffID: w.app.URL()}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LINE.SyncRichMenus(ctx, ch); err != nil {

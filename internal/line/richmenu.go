@@ -45,8 +45,20 @@ func (m MenuSpec) Hash() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// MenuSpecs returns the guest and member menu definitions.
-func MenuSpecs() ([]MenuSpec, error) {
+// LIFFURLBase is where LINE serves LIFF apps: https://liff.line.me/{liffId}/{path}
+// opens the app's endpoint URL (renraku's base URL) with path added.
+const LIFFURLBase = "https://liff.line.me/"
+
+// LIFFPageURL is the LIFF URL of one of the rich menu's pages (menu.Page…) for a
+// channel with a LIFF app.
+func LIFFPageURL(ch Channel, page string) string {
+	return LIFFURLBase + ch.LIFFID + "/p/liff/" + ch.LineChannelID + "/" + page
+}
+
+// MenuSpecs returns the guest and member menu definitions of a channel. Where the
+// channel has a LIFF app, the buttons that open a page do so in one tap (a URI action
+// to the LIFF app); otherwise every button is a postback the bot answers.
+func MenuSpecs(ch Channel) ([]MenuSpec, error) {
 	var out []MenuSpec
 	for _, k := range menu.Layouts {
 		img, err := richMenuImages.ReadFile("richmenu/" + k.Kind + ".png")
@@ -67,9 +79,13 @@ func MenuSpecs() ([]MenuSpec, error) {
 			if col == k.Columns-1 {
 				w = k.Width - col*cellW // the last column takes the remainder
 			}
+			var action messaging_api.ActionInterface = &messaging_api.PostbackAction{Label: b.Label, Data: PostbackData(b.Postback, ""), DisplayText: b.Label}
+			if b.Page != "" && ch.LIFFID != "" && ch.LoginChannelID != "" {
+				action = &messaging_api.UriAction{Label: b.Label, Uri: LIFFPageURL(ch, b.Page)}
+			}
 			req.Areas = append(req.Areas, messaging_api.RichMenuArea{
 				Bounds: &messaging_api.RichMenuBounds{X: col * cellW, Y: row * cellH, Width: w, Height: cellH},
-				Action: &messaging_api.PostbackAction{Label: b.Label, Data: PostbackData(b.Postback, ""), DisplayText: b.Label},
+				Action: action,
 			})
 		}
 		spec := MenuSpec{Kind: k.Kind, Request: req, Image: img}
@@ -84,7 +100,7 @@ func MenuSpecs() ([]MenuSpec, error) {
 // default, and deletes renraku's menus that are no longer current. Running it twice
 // leaves one set.
 func (s *Service) SyncRichMenus(ctx context.Context, ch Channel) (created int, err error) {
-	specs, err := MenuSpecs()
+	specs, err := MenuSpecs(ch)
 	if err != nil {
 		return 0, err
 	}

@@ -120,3 +120,33 @@ func (s *Sim) handleVerifyIDToken(c *call) response {
 	}
 	return jsonResp(http.StatusOK, claims)
 }
+
+// LIFFURLPrefix starts every LIFF URL: https://liff.line.me/{liffId}/{path}.
+const LIFFURLPrefix = "https://liff.line.me/"
+
+// OpenURI is the page LINE ends on when the user opens uri: for the LIFF URL of an app
+// of a channel's LINE Login channel, the app's endpoint URL with the LIFF URL's path and
+// query added (where LINE's redirect through liff.state and the SDK's liff.init lead);
+// any other URI as it is.
+func (s *Sim) OpenURI(uri string) string {
+	rest, ok := strings.CutPrefix(uri, LIFFURLPrefix)
+	if !ok {
+		return uri
+	}
+	id, extra, _ := strings.Cut(rest, "/")
+	id, query, _ := strings.Cut(id, "?")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		if endpoint, ok := ch.cfg.LIFFApps[id]; ok {
+			out := strings.TrimSuffix(endpoint, "/")
+			if extra != "" {
+				out += "/" + extra
+			} else if query != "" {
+				out += "?" + query
+			}
+			return out
+		}
+	}
+	return uri
+}

@@ -76,3 +76,23 @@ func TestVerifyIDToken(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenURILeadsALIFFURLToItsEndpoint(t *testing.T) {
+	t.Parallel()
+	s := linesim.New(linesim.Options{})
+	if err := s.AddChannel(linesim.ChannelConfig{ID: "2000000009", Secret: "s", AccessToken: "a", LoginChannelID: "1650000009", LoginChannelSecret: "x",
+		LIFFApps: map[string]string{"1650000009-AbCd": "https://school.example/"}}); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"https://liff.line.me/1650000009-AbCd/p/liff/2000000009/absence": "https://school.example/p/liff/2000000009/absence",
+		"https://liff.line.me/1650000009-AbCd":                           "https://school.example",
+		"https://liff.line.me/1650000009-AbCd?x=1":                       "https://school.example?x=1",
+		"https://liff.line.me/1650000009-Other/p":                        "https://liff.line.me/1650000009-Other/p",
+		"https://school.example/p/absence/abc":                           "https://school.example/p/absence/abc",
+	} {
+		if got := s.OpenURI(in); got != want {
+			t.Errorf("OpenURI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -50,6 +50,8 @@ type ChannelConfig struct {
 
 	LoginChannelID     string
 	LoginChannelSecret string
+	// LIFFApps are the LINE Login channel's LIFF apps: LIFF ID → endpoint URL.
+	LIFFApps map[string]string
 }
 
 // User is a simulated LINE user (a parent). IDs are per provider in LINE; the

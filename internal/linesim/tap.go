@@ -8,7 +8,8 @@ import (
 // TapResult is what tapping an action did.
 type TapResult struct {
 	// URI is set for a uri action: LINE opens it in its in-app browser and sends no
-	// event, so the caller (the phone page) opens it.
+	// event, so the caller (the phone page) opens it (a LIFF URL as the page it leads
+	// to, OpenURI).
 	URI string
 	// Status is the webhook's HTTP status, 0 when no event was sent.
 	Status int
@@ -32,7 +33,7 @@ func (s *Sim) TapDatetime(channelID, userID string, a Action, value string) (Tap
 		st, err := s.SendText(channelID, userID, a.Text)
 		return TapResult{Status: st}, err
 	case "uri":
-		return TapResult{URI: a.URI}, nil
+		return TapResult{URI: s.OpenURI(a.URI)}, nil
 	case "datetimepicker":
 		layout, key := "2006-01-02T15:04", "datetime"
 		switch a.Mode {

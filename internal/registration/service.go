@@ -108,19 +108,25 @@ func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, friendID int64, purp
 // IssueLinkUntil stores a new link of purpose that works until expires (the year
 // rollover's confirmation lasts until the new year starts) and returns its URL.
 func (s *Service) IssueLinkUntil(ctx context.Context, tx pgx.Tx, friendID int64, purpose string, expires time.Time) (string, error) {
+	url, _, err := s.newLink(ctx, tx, friendID, purpose, expires)
+	return url, err
+}
+
+// newLink stores a new link and returns its URL and nonce.
+func (s *Service) newLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string, expires time.Time) (string, []byte, error) {
 	nonce := make([]byte, 18)
 	if _, err := rand.Read(nonce); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	mac, err := s.Key(linkDomain, purpose+"|"+string(nonce))
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := s.Store.CreateLink(ctx, tx, hash(nonce), friendID, purpose, expires); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(append(nonce, mac[:12]...))
-	return s.BaseURL + "/p/" + purpose + "/" + token, nil
+	return s.BaseURL + "/p/" + purpose + "/" + token, nonce, nil
 }
 
 // Visit is an opened link: whose it is, and the browser it is bound to.
@@ -596,18 +602,9 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 	if err != nil {
 		return Visit{}, err
 	}
-	if ch.LoginChannelID == "" {
-		return Visit{}, apperr.E(apperr.Invalid, "reg.liff.not_configured", errors.New("channel has no LINE Login channel"))
-	}
-	sub, err := s.LINE.Client.VerifyIDToken(ch.LoginChannelID, idToken)
+	sub, err := s.verifyIDToken(ch, idToken)
 	if err != nil {
-		var ae *line.APIError
-		if errors.As(err, &ae) && ae.Status == 400 || errors.Is(err, line.ErrIDTokenNotProved) {
-			return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", err)
-		}
-		// LINE failed (down, throttling, an answer that is not its JSON): not the
-		// parent's fault, and worth another try.
-		return Visit{}, apperr.E(apperr.Unavailable, "reg.liff.unavailable", err)
+		return Visit{}, err
 	}
 	if sub != friend.UserID.Reveal() {
 		return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", errors.New("ID token of another LINE user"))
@@ -619,6 +616,25 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 		return s.Store.VerifyLinkLIFF(ctx, tx, hash(nonce), hash([]byte(v.Browser)))
 	})
 	return v, err
+}
+
+// verifyIDToken checks a LIFF ID token at LINE for a channel's LINE Login channel and
+// returns the LINE user it names.
+func (s *Service) verifyIDToken(ch line.Channel, idToken string) (string, error) {
+	if ch.LoginChannelID == "" {
+		return "", apperr.E(apperr.Invalid, "reg.liff.not_configured", errors.New("channel has no LINE Login channel"))
+	}
+	sub, err := s.LINE.Client.VerifyIDToken(ch.LoginChannelID, idToken)
+	if err != nil {
+		var ae *line.APIError
+		if errors.As(err, &ae) && ae.Status == 400 || errors.Is(err, line.ErrIDTokenNotProved) {
+			return "", apperr.E(apperr.Forbidden, "reg.liff.refused", err)
+		}
+		// LINE failed (down, throttling, an answer that is not its JSON): not the
+		// parent's fault, and worth another try.
+		return "", apperr.E(apperr.Unavailable, "reg.liff.unavailable", err)
+	}
+	return sub, nil
 }
 
 // LIFFFor returns the LIFF app of a valid link's channel ("" when it has none), so a

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,6 +312,60 @@ func (s *Server) parentPage(w http.ResponseWriter, r *http.Request, titleID, pur
 		w.Header().Set("Content-Security-Policy", liffCSP)
 	}
 	return p
+}
+
+// liffEntry is a rich menu page opened through the channel's LIFF app: it proves the
+// parent with LIFF and goes on to their page (liffOpen).
+func (s *Server) liffEntry(w http.ResponseWriter, r *http.Request) {
+	s.renderLIFFEntry(w, r, chi.URLParam(r, "channelID"), chi.URLParam(r, "page"))
+}
+
+// renderLIFFEntry renders the LIFF entry page of a channel's page, or not found.
+func (s *Server) renderLIFFEntry(w http.ResponseWriter, r *http.Request, channelID, page string) {
+	id, err := s.Registration.LIFFApp(r.Context(), channelID, page)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(r, "reg.liff.entry_title")
+	p.LIFF = &view.LIFF{ID: id, VerifyURL: "/p/liff/" + url.PathEscape(channelID) + "/" + url.PathEscape(page), Open: true}
+	w.Header().Set("Content-Security-Policy", liffCSP)
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, view.LIFFEntry(p))
+}
+
+// liffOpen takes the LIFF ID token of a rich menu page and answers with the parent's
+// page to open, bound to this browser.
+func (s *Server) liffOpen(w http.ResponseWriter, r *http.Request) {
+	next, v, err := s.Registration.OpenWithLIFF(r.Context(), chi.URLParam(r, "channelID"), chi.URLParam(r, "page"), r.PostFormValue("id_token"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setBrowser(w, v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]string{"next": next})
+}
+
+// liffForward is LINE's first redirect of a LIFF URL, to the app's endpoint (the base
+// URL) with the page in liff.state: a rich menu page's is answered with its entry page,
+// whose liff.init goes on to it; anything else is not a LIFF page of renraku's.
+func (s *Server) liffForward(w http.ResponseWriter, r *http.Request, state string) bool {
+	u, err := url.Parse(state)
+	if err != nil {
+		return false
+	}
+	rest, ok := strings.CutPrefix(u.Path, "/p/liff/")
+	if !ok {
+		return false
+	}
+	channelID, page, ok := strings.Cut(rest, "/")
+	if !ok || channelID == "" || page == "" || strings.Contains(page, "/") {
+		return false
+	}
+	s.renderLIFFEntry(w, r, channelID, page)
+	return true
 }
 
 func (s *Server) verifyLIFF(purpose string) http.HandlerFunc {

@@ -51,6 +51,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/p/handouts/{token}", s.parentHandouts)
 		r.Get("/p/handouts/{token}/a/{announcementID}", s.parentAnnouncement)
 		r.Get("/p/handouts/{token}/a/{announcementID}/files/{handoutID}", s.parentHandoutFile)
+		r.Get("/p/liff/{channelID}/{page}", s.liffEntry)
+		r.Post("/p/liff/{channelID}/{page}", s.liffOpen)
 		r.Post("/p/register/{token}/liff", s.verifyLIFF(registration.PurposeRegister))
 		r.Post("/p/update/{token}/liff", s.verifyLIFF(registration.PurposeUpdate))
 		r.Post("/p/rollover/{token}/liff", s.verifyLIFF(registration.PurposeRollover))

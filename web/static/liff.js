@@ -2,6 +2,10 @@
 // that the parent's LINE user is the one the link was sent to. The LIFF SDK gives an ID
 // token; the server verifies it at LINE and, when it matches, binds the link to this
 // browser. Without that proof the server refuses to save.
+// A rich menu page opened through the LIFF app (meta data-open) works the same way, and
+// the server answers with the parent's own page to open ({"next": URL}). Reached first
+// with liff.state (LINE's first redirect, to the app's endpoint), the page only runs
+// liff.init, which goes on to the page liff.state names.
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="renraku-liff"]');
@@ -18,7 +22,11 @@
       document.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = true; });
     }
   }
+  var forwarding = new URLSearchParams(window.location.search).has("liff.state");
   window.liff.init({ liffId: meta.getAttribute("content") }).then(function () {
+    if (forwarding) {
+      return null;
+    }
     if (!window.liff.isLoggedIn()) {
       window.liff.login({ redirectUri: window.location.href });
       return null;
@@ -34,6 +42,11 @@
       return;
     }
     done(res.ok ? "verified" : "refused");
+    if (res.ok && meta.hasAttribute("data-open")) {
+      return res.json().then(function (j) {
+        window.location.replace(j.next);
+      });
+    }
     if (res.ok && document.querySelector("[data-reload-on-verify]")) {
       window.location.reload();
     }

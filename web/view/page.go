@@ -31,6 +31,9 @@ type Page struct {
 type LIFF struct {
 	ID        string
 	VerifyURL string
+	// Open: the verify URL answers with the page to go to ({"next": URL}), which the
+	// browser then opens (a rich menu page opened through the LIFF app).
+	Open bool
 }
 
 // LIFFPath is the vendored LIFF SDK (scripts/vendor-liff.sh).

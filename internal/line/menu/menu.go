@@ -9,11 +9,22 @@ const (
 	Member = "member"
 )
 
+// Pages a button opens directly where the channel has a LIFF app (a URI action to
+// https://liff.line.me/{liffId}/p/liff/{channelID}/{page}); elsewhere the button's
+// postback makes the bot answer with a link to the same page.
+const (
+	PageRegister = "register"
+	PageUpdate   = "update"
+	PageAbsence  = "absence"
+	PageHandouts = "handouts"
+)
+
 // Button is one tappable area of a rich menu.
 type Button struct {
 	Label    string // Japanese label, also shown in the chat when tapped
 	Postback string // postback action name (see line.PostbackData)
 	Mark     string // one glyph drawn above the label
+	Page     string // the page it opens through LIFF ("" for a conversation in the chat)
 }
 
 // Layout is a menu's size on LINE and its grid.
@@ -28,14 +39,14 @@ type Layout struct {
 // left to right, top to bottom.
 var Layouts = []Layout{
 	{Kind: Guest, Width: 2500, Height: 843, Columns: 1, Buttons: []Button{
-		{"登録する", "menu.register", "＋"},
+		{"登録する", "menu.register", "＋", PageRegister},
 	}},
 	{Kind: Member, Width: 2500, Height: 1686, Columns: 3, Buttons: []Button{
-		{"連絡する", "menu.contact", "✉"},
-		{"遅刻・欠席連絡", "menu.absence", "欠"},
-		{"自分の情報を更新する", "menu.profile", "✎"},
-		{"学校ウェブサイト", "menu.website", "学"},
-		{"配布プリント", "menu.handouts", "印"},
-		{"部活動サイト", "menu.clubs", "部"},
+		{"連絡する", "menu.contact", "✉", ""},
+		{"遅刻・欠席連絡", "menu.absence", "欠", PageAbsence},
+		{"自分の情報を更新する", "menu.profile", "✎", PageUpdate},
+		{"学校ウェブサイト", "menu.website", "学", ""},
+		{"配布プリント", "menu.handouts", "印", PageHandouts},
+		{"部活動サイト", "menu.clubs", "部", ""},
 	}},
 }

@@ -1,0 +1,180 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/renraku/renraku/internal/browsertest"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/postgres"
+)
+
+// menuActions returns the channel's guest or member menu's actions by label.
+func menuActions(t *testing.T, w *lineWorld, kind string) map[string]linesim.Action {
+	t.Helper()
+	for _, m := range w.sim.RichMenus(w.ch.LineChannelID) {
+		if strings.HasPrefix(m.Name, "renraku-"+kind+"-") {
+			out := map[string]linesim.Action{}
+			for _, a := range m.Areas {
+				out[a.Action.Label] = a.Action
+			}
+			return out
+		}
+	}
+	t.Fatalf("no %s menu on LINE", kind)
+	return nil
+}
+
+// withLIFFStub makes LINE's LIFF SDK in a Chromium tab a stand-in that hands out
+// idToken, as LINE's browser would for the signed-in user.
+func withLIFFStub(t *testing.T, ctx context.Context, idToken string) {
+	t.Helper()
+	token, _ := json.Marshal(idToken)
+	stub := `Object.defineProperty(window, "liff", {writable: false, configurable: false, value: {
+		init: function () { return Promise.resolve(); }, isLoggedIn: function () { return true; },
+		login: function () {}, getIDToken: function () { return ` + string(token) + `; } }});`
+	err := chromedp.Do(ctx,
+		chromedp.Navigate("about:blank"),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: stub})
+			return chromedp.Void{}, err
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRichMenuOpensPagesThroughLIFF: without LIFF every menu button is a postback the
+// bot answers; once the channel has a LIFF app, the page buttons are URI actions to the
+// LIFF app, and following one in LINE's browser (the ID token proving the parent)
+// opens the parent's absence form in one tap.
+func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := startLineWorld(t)
+	s := w.app.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	for label, a := range menuActions(t, w, "member") {
+		if a.Type != "postback" {
+			t.Errorf("without LIFF, %s is a %s action", label, a.Type)
+		}
+	}
+
+	withLIFF(t, w)
+	base := "https://liff.line.me/" + liffID + "/p/liff/" + w.ch.LineChannelID + "/"
+	member := menuActions(t, w, "member")
+	for label, want := range map[string]string{"遅刻・欠席連絡": base + "absence", "自分の情報を更新する": base + "update", "配布プリント": base + "handouts",
+		"連絡する": "", "学校ウェブサイト": "", "部活動サイト": ""} {
+		a := member[label]
+		switch {
+		case want == "" && a.Type != "postback":
+			t.Errorf("%s: a %s action, want the postback the bot answers", label, a.Type)
+		case want != "" && (a.Type != "uri" || a.URI != want):
+			t.Errorf("%s: %s %q, want uri %q", label, a.Type, a.URI, want)
+		}
+	}
+	if a := menuActions(t, w, "guest")["登録する"]; a.Type != "uri" || a.URI != base+"register" {
+		t.Errorf("登録する: %s %q", a.Type, a.URI)
+	}
+
+	// A registered parent taps 遅刻・欠席連絡: LINE opens the LIFF app, whose page
+	// proves the parent with the ID token and goes on to their form.
+	users, err := w.sim.AddFriends(w.ch.LineChannelID, 1, "ja")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := users[0]
+	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: parent.ID, ChannelID: w.ch.ID, SchoolID: sakuraID,
+		ClassID: class11, Nickname: "りふ", ChildName: "林 そら", Verified: true, Following: true}}); err != nil {
+		t.Fatal(err)
+	}
+	tap, err := w.sim.Tap(w.ch.LineChannelID, parent.ID, member["遅刻・欠席連絡"])
+	if err != nil || tap.URI != w.app.URL()+"/p/liff/"+w.ch.LineChannelID+"/absence" {
+		t.Fatalf("tap: %+v %v", tap, err)
+	}
+	phone := browsertest.New(t, 360, 740)
+	withLIFFStub(t, phone, w.sim.IssueIDToken(loginChannelID, parent.ID, time.Hour))
+	err = chromedp.Do(phone,
+		chromedp.Navigate(tap.URI),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence"]`)),
+	)
+	if err != nil {
+		body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`body`)))
+		t.Fatalf("the LIFF page did not open the absence form: %v: %s", err, body)
+	}
+	form, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="absence"]`)))
+	where, _ := chromedp.Run(phone, chromedp.Evaluate[string](`location.pathname`))
+	if !strings.Contains(form, "林 そら") || !strings.HasPrefix(where, "/p/absence/") {
+		t.Errorf("the form at %s: %q", where, form)
+	}
+	browsertest.Screenshot(t, phone, "liff-absence")
+	// No bot message was needed.
+	if n := len(w.sim.Chat(w.ch.LineChannelID, parent.ID)); n != 0 {
+		t.Errorf("%d chat items after a one-tap open", n)
+	}
+	// The form works: a report is sent from it.
+	err = chromedp.Do(phone,
+		chromedp.Click(chromedp.CSS(`[data-testid="absence-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence-done"]`)),
+	)
+	if err != nil {
+		body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`main`)))
+		t.Fatalf("submit from the LIFF-opened form: %v: %s", err, body)
+	}
+
+	// LINE's first redirect reaches the app's endpoint with the page in liff.state: the
+	// answer is the same LIFF page, whose liff.init goes on to it.
+	pb := newParentBrowser(t)
+	r := pb.get(w.app.URL() + "/?liff.state=" + url.QueryEscape("/p/liff/"+w.ch.LineChannelID+"/absence"))
+	id, _ := r.doc.Find(`meta[name="renraku-liff"]`).Attr("content")
+	verify, _ := r.doc.Find(`meta[name="renraku-liff"]`).Attr("data-verify")
+	if r.status != http.StatusOK || id != liffID || verify != "/p/liff/"+w.ch.LineChannelID+"/absence" {
+		t.Errorf("first redirect: %d, LIFF %q, verify %q", r.status, id, verify)
+	}
+	// An unknown page, a forged token, someone not a friend: refused.
+	entry := w.app.URL() + "/p/liff/" + w.ch.LineChannelID + "/absence"
+	if r := pb.get(w.app.URL() + "/p/liff/" + w.ch.LineChannelID + "/admin"); r.status != http.StatusNotFound {
+		t.Errorf("unknown page: %d", r.status)
+	}
+	stranger := w.newParent(t, "友だちでない人")
+	// In the browser, the page says so.
+	other := browsertest.New(t, 360, 740)
+	withLIFFStub(t, other, w.sim.IssueIDToken(loginChannelID, stranger.ID, time.Hour))
+	if err := chromedp.Do(other, chromedp.Navigate(entry), chromedp.WaitVisible(chromedp.CSS(`body[data-liff="refused"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := chromedp.Run(other, chromedp.Text(chromedp.CSS(`[data-testid="liff-status"]`))); !strings.Contains(msg, "友だち追加してから") {
+		t.Errorf("refused LIFF page: %q", msg)
+	}
+	browsertest.Screenshot(t, other, "liff-refused")
+	for name, tok := range map[string]string{"forged": "not-a-token", "not a friend": w.sim.IssueIDToken(loginChannelID, stranger.ID, time.Hour)} {
+		if r := pb.post(entry, url.Values{"id_token": {tok}}); r.status != http.StatusForbidden {
+			t.Errorf("%s: %d %s", name, r.status, text(r))
+		}
+	}
+	// A friend not registered yet is sent to registration, whatever they tapped.
+	guest := w.newParent(t, "登録前の人")
+	if _, err := w.sim.Follow(w.ch.LineChannelID, guest.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitBotText(t, w, guest.ID, "友だち追加ありがとうございます", 1)
+	r = pb.post(entry, url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, guest.ID, time.Hour)}})
+	var next struct{ Next string }
+	if err := json.Unmarshal([]byte(r.body), &next); r.status != http.StatusOK || err != nil || !strings.Contains(next.Next, "/p/register/") {
+		t.Errorf("a guest's absence page: %d %s (%v)", r.status, r.body, err)
+	}
+}
