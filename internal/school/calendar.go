@@ -4,8 +4,9 @@ import "time"
 
 // IsSchoolDay reports whether day (a date in Asia/Tokyo) is a day pupils are at
 // school: Monday to Friday, except Japan's national holidays (国民の祝日, 振替休日 and
-// 国民の休日). A school's own closed days (長期休業, 学校行事の振替) are not known
-// to renraku.
+// 国民の休日). A school's own closed days (休校日: 長期休業, 学校行事の振替) are
+// stored per school (ClosedDay) and checked by the callers as well: the absence form's
+// suggested date and the class-closure alert.
 func IsSchoolDay(day time.Time) bool {
 	day = day.In(Tokyo)
 	switch day.Weekday() {
