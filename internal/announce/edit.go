@@ -67,15 +67,17 @@ func (s *Service) ForEdit(ctx context.Context, id int64) (Announcement, error) {
 func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int64, label string) error {
 	var stored, removed []string
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id, false)
+		// visible authorises the actor for the announcement; it is read again below,
+		// under the lock, since the start job may have just begun.
+		a, _, err := s.visible(ctx, tx, id, false)
 		if err != nil {
 			return err
 		}
 		if _, err := s.Store.LockState(ctx, tx, id); err != nil {
 			return err
 		}
-		// Read again under the lock: the start job may have just begun.
-		if an, err = s.Store.FindAnnouncementContent(ctx, tx, id); err != nil {
+		an, err := s.Store.FindAnnouncementContent(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		if !an.Editable(s.now()) {
