@@ -1,0 +1,66 @@
+// Package pgtx carries the current PostgreSQL transaction in a context. The
+// transactor in internal/postgres puts it there; the stores and the job queue take it
+// out, so the features that call them never hold a transaction themselves.
+package pgtx
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+type key struct{}
+
+// ErrNoTx is returned by every call on the transaction of a context that has none: a
+// store was called outside the transactor.
+var ErrNoTx = errors.New("postgres: no transaction in context (call the store inside InTx)")
+
+// With returns ctx carrying tx.
+func With(ctx context.Context, tx pgx.Tx) context.Context {
+	return context.WithValue(ctx, key{}, tx)
+}
+
+// From returns the transaction ctx carries, if any.
+func From(ctx context.Context) (pgx.Tx, bool) {
+	tx, ok := ctx.Value(key{}).(pgx.Tx)
+	return tx, ok && tx != nil
+}
+
+// Tx returns the transaction ctx carries, or one whose every call fails with ErrNoTx.
+func Tx(ctx context.Context) pgx.Tx {
+	if tx, ok := From(ctx); ok {
+		return tx
+	}
+	return noTx{}
+}
+
+// noTx fails every statement with ErrNoTx.
+type noTx struct{ pgx.Tx }
+
+func (noTx) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, ErrNoTx
+}
+func (noTx) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, ErrNoTx }
+func (noTx) QueryRow(context.Context, string, ...any) pgx.Row          { return errRow{} }
+func (noTx) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
+	return errBatch{}
+}
+func (noTx) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, ErrNoTx
+}
+func (noTx) Begin(context.Context) (pgx.Tx, error) { return nil, ErrNoTx }
+func (noTx) Commit(context.Context) error          { return ErrNoTx }
+func (noTx) Rollback(context.Context) error        { return ErrNoTx }
+
+type errRow struct{}
+
+func (errRow) Scan(...any) error { return ErrNoTx }
+
+type errBatch struct{ pgx.BatchResults }
+
+func (errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, ErrNoTx }
+func (errBatch) Query() (pgx.Rows, error)         { return nil, ErrNoTx }
+func (errBatch) QueryRow() pgx.Row                { return errRow{} }
+func (errBatch) Close() error                     { return ErrNoTx }

@@ -1,0 +1,13 @@
+// Package txn names what a feature needs to make its work atomic, and nothing more:
+// the features say what belongs together, the storage side (internal/postgres) says
+// how.
+package txn
+
+import "context"
+
+// Transactor runs fn in one transaction: every store call made with the context fn is
+// given commits together when fn returns nil, and none does when it returns an error.
+// Called inside another InTx, it joins that transaction.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
