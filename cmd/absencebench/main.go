@@ -144,26 +144,26 @@ func makeParents(ctx context.Context, a *app.App, ch line.Channel, n int) []pare
 			defer wg.Done()
 			defer func() { <-sem }()
 			var link string
-			err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 				f := line.Friend{ChannelID: ch.ID, UserID: vault.Personal(fmt.Sprintf("U%032x", i+1)), Language: "ja", Following: true}
-				if err := s.LINE.Store.SaveFriendFollow(ctx, tx, &f, time.Now()); err != nil {
+				if err := s.LINE.Store.SaveFriendFollow(ctx, &f, time.Now()); err != nil {
 					return err
 				}
 				st := s.Registration.Store
 				g := registration.Guardian{FriendID: f.ID, Name: vault.Personal(fmt.Sprintf("保護者 %d", i)), Relationship: "mother",
 					Nickname: vault.Personal(fmt.Sprintf("保護者%d", i)), Language: "ja", ConsentVersion: registration.NoticeVersion, ConsentedAt: time.Now()}
-				if err := st.SaveGuardian(ctx, tx, &g); err != nil {
+				if err := st.SaveGuardian(ctx, &g); err != nil {
 					return err
 				}
-				child, err := st.FindOrCreateChild(ctx, tx, sc.ID, classes[i%len(classes)], vault.Personal(fmt.Sprintf("児童 %d", i)))
+				child, err := st.FindOrCreateChild(ctx, sc.ID, classes[i%len(classes)], vault.Personal(fmt.Sprintf("児童 %d", i)))
 				if err != nil {
 					return err
 				}
-				if _, err := st.LinkChild(ctx, tx, g.ID, child, registration.Verified, "code"); err != nil {
+				if _, err := st.LinkChild(ctx, g.ID, child, registration.Verified, "code"); err != nil {
 					return err
 				}
 				out[i].child = strconv.FormatInt(child, 10)
-				link, err = s.Registration.IssueLink(ctx, tx, f.ID, registration.PurposeAbsence)
+				link, err = s.Registration.IssueLink(ctx, f.ID, registration.PurposeAbsence)
 				return err
 			})
 			if err != nil {

@@ -347,7 +347,7 @@ func seedGroup(ctx context.Context, s *app.Services, sim *linesim.Sim, boardID i
 		if _, err := s.LINE.SetChannel(ctx, op, sc.ID, boardID, ch); err != nil {
 			return nil, err
 		}
-		saved, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, cd.lineID)
+		saved, err := s.LINE.FindChannelByLineID(ctx, cd.lineID)
 		if err != nil {
 			return nil, err
 		}

@@ -138,8 +138,8 @@ func TestRestoreDrill(t *testing.T) {
 	if err := r.Pool.QueryRow(ctx, `SELECT friend_id FROM guardian ORDER BY id LIMIT 1`).Scan(&friendID); err != nil {
 		t.Fatal(err)
 	}
-	err := pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
-		g, err := r.Registration.Store.FindGuardianByFriend(ctx, tx, friendID)
+	err := r.Tx.InTx(ctx, func(ctx context.Context) error {
+		g, err := r.Registration.FindGuardianByFriend(ctx, friendID)
 		if err == nil && g.Nickname != "保護者00" {
 			err = fmt.Errorf("nickname %q", g.Nickname)
 		}
@@ -160,8 +160,8 @@ func TestRestoreDrill(t *testing.T) {
 	other.env["RENRAKU_KEYSET_FILE"] = filepath.Join(dir, "other.json")
 	other.must("keys", "generate", "--out", other.env["RENRAKU_KEYSET_FILE"])
 	o := other.tools()
-	err = pgx.BeginFunc(ctx, o.Pool, func(tx pgx.Tx) error {
-		_, err := o.Registration.Store.FindGuardianByFriend(ctx, tx, friendID)
+	err = o.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, err := o.Registration.FindGuardianByFriend(ctx, friendID)
 		return err
 	})
 	if err == nil {

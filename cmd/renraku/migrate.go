@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/renraku/renraku/internal/schema"
 	"strconv"
+
+	"github.com/renraku/renraku/internal/schema"
 )
 
 // runMigrate applies (up), reverts (down [N], all when N is omitted) or shows (status)

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/renraku/renraku/internal/schema"
 	"runtime"
+
+	"github.com/renraku/renraku/internal/schema"
 )
 
 func runVersion(ctx context.Context, env *Env, args []string) error {

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/width"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -222,31 +221,31 @@ func sameDay(a, b time.Time) bool {
 
 // Store is the persistence of reports.
 type Store interface {
-	FindSettings(ctx context.Context, db pgx.Tx, schoolID int64) (Settings, error)
+	FindSettings(ctx context.Context, schoolID int64) (Settings, error)
 	// SaveReport stores a report under its submit key. A key seen before returns the
 	// stored report (a double tap); a report for the same child and first day that is
 	// not cancelled is corrected (its revision raised) instead of duplicated.
-	SaveReport(ctx context.Context, db pgx.Tx, r *Report, key []byte) (created bool, err error)
-	FindReport(ctx context.Context, db pgx.Tx, id int64) (Report, error)
-	FindGuardianReports(ctx context.Context, db pgx.Tx, guardianID int64, since time.Time) ([]Report, error)
-	CancelReport(ctx context.Context, db pgx.Tx, id int64) error
-	FindClassReports(ctx context.Context, db pgx.Tx, classID int64, day time.Time) ([]Report, error)
-	AcknowledgeReports(ctx context.Context, db pgx.Tx, ids []int64, staffID int64) ([]Report, error)
+	SaveReport(ctx context.Context, r *Report, key []byte) (created bool, err error)
+	FindReport(ctx context.Context, id int64) (Report, error)
+	FindGuardianReports(ctx context.Context, guardianID int64, since time.Time) ([]Report, error)
+	CancelReport(ctx context.Context, id int64) error
+	FindClassReports(ctx context.Context, classID int64, day time.Time) ([]Report, error)
+	AcknowledgeReports(ctx context.Context, ids []int64, staffID int64) ([]Report, error)
 	// FindClassScope returns a class's school and year.
-	FindClassScope(ctx context.Context, db pgx.Tx, classID int64) (schoolID int64, year int, err error)
+	FindClassScope(ctx context.Context, classID int64) (schoolID int64, year int, err error)
 	// FindClubReports lists the reports covering a day of the children in a club.
-	FindClubReports(ctx context.Context, db pgx.Tx, clubID int64, day time.Time) ([]Report, error)
+	FindClubReports(ctx context.Context, clubID int64, day time.Time) ([]Report, error)
 	// FindClubScope returns a club's school and year.
-	FindClubScope(ctx context.Context, db pgx.Tx, clubID int64) (schoolID int64, year int, err error)
+	FindClubScope(ctx context.Context, clubID int64) (schoolID int64, year int, err error)
 	// FindSchoolReports lists a school's reports covering the days from..to (not cancelled).
-	FindSchoolReports(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]Report, error)
+	FindSchoolReports(ctx context.Context, schoolID int64, from, to time.Time) ([]Report, error)
 	// FindClassInfo lists a school year's classes with their enrolment and their
 	// registered (verified) children.
-	FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ClassInfo, error)
+	FindClassInfo(ctx context.Context, schoolID int64, year int) ([]ClassInfo, error)
 	// FindClosedDays lists the days from..to a school marked closed.
-	FindClosedDays(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]time.Time, error)
+	FindClosedDays(ctx context.Context, schoolID int64, from, to time.Time) ([]time.Time, error)
 	// FindGuardianFriend returns a guardian's LINE friend and language.
-	FindGuardianFriend(ctx context.Context, db pgx.Tx, guardianID int64) (friendID int64, lang string, err error)
+	FindGuardianFriend(ctx context.Context, guardianID int64) (friendID int64, lang string, err error)
 }
 
 // ClassInfo is a class with how many of its children are registered and verified,

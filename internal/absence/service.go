@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -20,11 +17,12 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Service is absence reporting's use cases.
 type Service struct {
-	Pool         *pgxpool.Pool
+	Tx           txn.Transactor
 	Store        Store
 	Registration *registration.Service
 	LINE         *line.Service
@@ -48,23 +46,23 @@ func (s *Service) Register(l *line.Service) {
 	l.HandlePostback("menu.absence", s.onMenu)
 }
 
-func (s *Service) onMenu(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+func (s *Service) onMenu(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil || !in.Friend.Following {
 		return nil
 	}
 	textID, purpose := "absence.line.link", registration.PurposeAbsence
-	if g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+	if g, err := s.Registration.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
 		textID, purpose = "reg.line.register", registration.PurposeRegister
 	} else if err != nil {
 		return err
 	} else if awaitsSchool(g) {
 		// Every child they could report for waits for the school: say so instead of
 		// sending a form that would refuse them.
-		_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
+		_, err := s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
 			Messages: []line.Message{{Text: s.T(in.Friend.Language, "absence.line.awaiting", nil)}}})
 		return err
 	}
-	url, err := s.Registration.IssueLink(ctx, tx, in.Friend.ID, purpose)
+	url, err := s.Registration.IssueLink(ctx, in.Friend.ID, purpose)
 	if err != nil {
 		return err
 	}
@@ -74,7 +72,7 @@ func (s *Service) onMenu(ctx context.Context, tx pgx.Tx, in *line.Incoming) erro
 	if purpose == registration.PurposeRegister {
 		label = s.T(lang, "reg.line.button_register", nil)
 	}
-	_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
+	_, err = s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
 		Messages: []line.Message{{Text: text, AltText: text, Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}}}})
 	return err
 }
@@ -117,12 +115,12 @@ type Page struct {
 }
 
 // parent opens the link and loads the guardian and their children.
-func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) (Page, registration.Guardian, error) {
-	v, err := s.Registration.OpenLink(ctx, tx, registration.PurposeAbsence, token, browser)
+func (s *Service) parent(ctx context.Context, token, browser string) (Page, registration.Guardian, error) {
+	v, err := s.Registration.OpenLink(ctx, registration.PurposeAbsence, token, browser)
 	if err != nil {
 		return Page{}, registration.Guardian{}, err
 	}
-	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+	g, err := s.Registration.FindGuardianByFriend(ctx, v.FriendID)
 	if err != nil {
 		return Page{}, g, err
 	}
@@ -139,10 +137,10 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 		}
 		st, ok := settings[c.SchoolID]
 		if !ok {
-			if st, err = s.Store.FindSettings(ctx, tx, c.SchoolID); err != nil {
+			if st, err = s.Store.FindSettings(ctx, c.SchoolID); err != nil {
 				return Page{}, g, err
 			}
-			if st.Closed, err = s.Store.FindClosedDays(ctx, tx, c.SchoolID, p.Today, p.Today.AddDate(0, 0, MaxDaysAhead)); err != nil {
+			if st.Closed, err = s.Store.FindClosedDays(ctx, c.SchoolID, p.Today, p.Today.AddDate(0, 0, MaxDaysAhead)); err != nil {
 				return Page{}, g, err
 			}
 			settings[c.SchoolID] = st
@@ -161,13 +159,13 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 // Open opens the parent's absence form: their children and recent reports.
 func (s *Service) Open(ctx context.Context, token, browser string) (Page, error) {
 	var p Page
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var g registration.Guardian
 		var err error
-		if p, g, err = s.parent(ctx, tx, token, browser); err != nil {
+		if p, g, err = s.parent(ctx, token, browser); err != nil {
 			return err
 		}
-		p.Recent, err = s.Store.FindGuardianReports(ctx, tx, g.ID, p.Today.AddDate(0, 0, -14))
+		p.Recent, err = s.Store.FindGuardianReports(ctx, g.ID, p.Today.AddDate(0, 0, -14))
 		return err
 	})
 	return p, err
@@ -178,9 +176,9 @@ func (s *Service) Open(ctx context.Context, token, browser string) (Page, error)
 // names every child. Nothing is stored unless every child's report is valid.
 func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]Report, error) {
 	var out []Report
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		out = nil
-		p, g, err := s.parent(ctx, tx, token, browser)
+		p, g, err := s.parent(ctx, token, browser)
 		if err != nil {
 			return err
 		}
@@ -222,7 +220,7 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			r, c := &reports[i], picked[i]
 			// One key per child: a double tap stores each child's report once.
 			key := sha256.Sum256([]byte(f.Key + "\x00" + strconv.FormatInt(c.ID, 10)))
-			created, err := s.Store.SaveReport(ctx, tx, r, key[:])
+			created, err := s.Store.SaveReport(ctx, r, key[:])
 			if err != nil {
 				return err
 			}
@@ -230,7 +228,7 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			if !created {
 				action = "absence.correct"
 			}
-			if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
+			if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
 				ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: c.Settings.BoardID, SchoolID: r.SchoolID,
 				Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}}); err != nil {
 				return err
@@ -240,14 +238,14 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			names = append(names, c.Name.Reveal())
 			out = append(out, *r)
 		}
-		fr, err := s.LINE.Store.FindFriend(ctx, tx, p.Visit.FriendID)
+		fr, err := s.LINE.FindFriend(ctx, p.Visit.FriendID)
 		if err != nil {
 			return err
 		}
 		r := reports[0]
 		msg := s.T(g.Language, "absence.line.received", map[string]any{"Child": JoinNames(s.T, g.Language, names), "Kind": s.T(g.Language, "absence.kind."+r.Kind, nil),
 			"Date": r.From.Format("1/2"), "Reason": s.T(g.Language, "absence.reason."+r.Detail.Reason, nil)})
-		_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}})
+		_, err = s.LINE.Queue(ctx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}})
 		return err
 	})
 	return out, err
@@ -263,19 +261,19 @@ func JoinNames(t func(lang, id string, data map[string]any) string, lang string,
 // Cancel withdraws one of the parent's reports while the school has not acknowledged
 // it.
 func (s *Service) Cancel(ctx context.Context, token, browser string, reportID int64) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		p, g, err := s.parent(ctx, tx, token, browser)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		p, g, err := s.parent(ctx, token, browser)
 		if err != nil {
 			return err
 		}
-		r, err := s.Store.FindReport(ctx, tx, reportID)
+		r, err := s.Store.FindReport(ctx, reportID)
 		if err != nil || r.GuardianID != g.ID {
 			return apperr.E(apperr.NotFound, "error.not_found.title", err)
 		}
 		if r.Status != Sent {
 			return apperr.E(apperr.Conflict, "absence.cancel.too_late", errors.New("report already acknowledged or cancelled"))
 		}
-		if err := s.Store.CancelReport(ctx, tx, r.ID); err != nil {
+		if err := s.Store.CancelReport(ctx, r.ID); err != nil {
 			return err
 		}
 		var boardID int64
@@ -284,23 +282,23 @@ func (s *Service) Cancel(ctx context.Context, token, browser string, reportID in
 				boardID = c.Settings.BoardID
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "absence.cancel",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "absence.cancel",
 			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: boardID, SchoolID: r.SchoolID})
 	})
 }
 
 // classTarget authorises a class's list for the actor: its homeroom and sub-homeroom
 // teachers, and the school's and board's administrators.
-func (s *Service) classTarget(ctx context.Context, tx pgx.Tx, classID int64) (*authz.Actor, Settings, error) {
+func (s *Service) classTarget(ctx context.Context, classID int64) (*authz.Actor, Settings, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return nil, Settings{}, err
 	}
-	schoolID, year, err := s.Store.FindClassScope(ctx, tx, classID)
+	schoolID, year, err := s.Store.FindClassScope(ctx, classID)
 	if err != nil {
 		return nil, Settings{}, err
 	}
-	st, err := s.Store.FindSettings(ctx, tx, schoolID)
+	st, err := s.Store.FindSettings(ctx, schoolID)
 	if err != nil {
 		return nil, Settings{}, err
 	}
@@ -330,18 +328,18 @@ func (s *Service) Refresh(ctx context.Context, classID int64, day time.Time) ([]
 
 func (s *Service) list(ctx context.Context, classID int64, day time.Time, audited bool) ([]Report, error) {
 	var out []Report
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, st, err := s.classTarget(ctx, tx, classID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, st, err := s.classTarget(ctx, classID)
 		if err != nil {
 			return err
 		}
-		if out, err = s.Store.FindClassReports(ctx, tx, classID, day); err != nil {
+		if out, err = s.Store.FindClassReports(ctx, classID, day); err != nil {
 			return err
 		}
 		if !audited {
 			return nil
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.list_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.list_view",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(out)}})
 	})
@@ -352,12 +350,12 @@ func (s *Service) list(ctx context.Context, classID int64, day time.Time, audite
 // them. When the school chose so, the parents are told in LINE.
 func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time, ids []int64) (int, error) {
 	var n int
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, st, err := s.classTarget(ctx, tx, classID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, st, err := s.classTarget(ctx, classID)
 		if err != nil {
 			return err
 		}
-		reports, err := s.Store.FindClassReports(ctx, tx, classID, day)
+		reports, err := s.Store.FindClassReports(ctx, classID, day)
 		if err != nil {
 			return err
 		}
@@ -367,12 +365,12 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 				pick = append(pick, r.ID)
 			}
 		}
-		done, err := s.Store.AcknowledgeReports(ctx, tx, pick, a.StaffID)
+		done, err := s.Store.AcknowledgeReports(ctx, pick, a.StaffID)
 		if err != nil {
 			return err
 		}
 		n = len(done)
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.acknowledge",
+		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.acknowledge",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"count": n}}); err != nil {
 			return err
@@ -384,18 +382,18 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 			if r.GuardianID == 0 {
 				continue
 			}
-			friendID, lang, err := s.Store.FindGuardianFriend(ctx, tx, r.GuardianID)
+			friendID, lang, err := s.Store.FindGuardianFriend(ctx, r.GuardianID)
 			if apperr.KindOf(err) == apperr.NotFound {
 				continue // the guardian withdrew meanwhile
 			} else if err != nil {
 				return err
 			}
-			f, err := s.LINE.Store.FindFriend(ctx, tx, friendID)
+			f, err := s.LINE.FindFriend(ctx, friendID)
 			if err != nil {
 				return err
 			}
 			msg := s.T(lang, "absence.line.acknowledged", map[string]any{"Child": r.ChildName.Reveal(), "Date": r.From.Format("1/2")})
-			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
+			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
 				return err
 			}
 		}
@@ -408,12 +406,12 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 // and records the export with the number of characters Shift_JIS could not hold.
 func (s *Service) Export(ctx context.Context, classID int64, day time.Time, label func(id string) string, enc csvexport.Encoding) (csvexport.File, error) {
 	var f csvexport.File
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, st, err := s.classTarget(ctx, tx, classID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, st, err := s.classTarget(ctx, classID)
 		if err != nil {
 			return err
 		}
-		reports, err := s.Store.FindClassReports(ctx, tx, classID, day)
+		reports, err := s.Store.FindClassReports(ctx, classID, day)
 		if err != nil {
 			return err
 		}
@@ -439,7 +437,7 @@ func (s *Service) Export(ctx context.Context, classID int64, day time.Time, labe
 		if f, err = t.Encode(enc); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.export",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.export",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(reports), "encoding": string(enc), "substituted": f.Substituted}})
 	})

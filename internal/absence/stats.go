@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -120,8 +118,8 @@ func (s *Service) Stats(ctx context.Context, schoolID int64, day time.Time) (Sta
 		return Stats{}, err
 	}
 	st := Stats{SchoolID: schoolID, Day: day, Grades: map[int]*Counts{}}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		set, err := s.Store.FindSettings(ctx, tx, schoolID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		set, err := s.Store.FindSettings(ctx, schoolID)
 		if err != nil {
 			return err
 		}
@@ -132,30 +130,30 @@ func (s *Service) Stats(ctx context.Context, schoolID int64, day time.Time) (Sta
 			}
 			return err
 		}
-		st, err = s.stats(ctx, tx, set, day, st)
+		st, err = s.stats(ctx, set, day, st)
 		if err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.stats_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.stats_view",
 			ObjectKind: "school", ObjectID: strconv.FormatInt(schoolID, 10), BoardID: set.BoardID, SchoolID: schoolID,
 			Detail: map[string]any{"day": day.Format("2006-01-02")}})
 	})
 	return st, err
 }
 
-func (s *Service) stats(ctx context.Context, tx pgx.Tx, set Settings, day time.Time, st Stats) (Stats, error) {
+func (s *Service) stats(ctx context.Context, set Settings, day time.Time, st Stats) (Stats, error) {
 	var year int
 	if day.Month() < time.April {
 		year = day.Year() - 1
 	} else {
 		year = day.Year()
 	}
-	classes, err := s.Store.FindClassInfo(ctx, tx, set.SchoolID, year)
+	classes, err := s.Store.FindClassInfo(ctx, set.SchoolID, year)
 	if err != nil {
 		return st, err
 	}
 	first := day.AddDate(0, 0, -(TrendDays - 1))
-	reports, err := s.Store.FindSchoolReports(ctx, tx, set.SchoolID, first, day)
+	reports, err := s.Store.FindSchoolReports(ctx, set.SchoolID, first, day)
 	if err != nil {
 		return st, err
 	}
@@ -165,7 +163,7 @@ func (s *Service) stats(ctx context.Context, tx pgx.Tx, set Settings, day time.T
 	st.AlertPercent, st.AlertMin, st.SchoolDay = set.AlertPercent, set.AlertMin, school.IsSchoolDay(day)
 	if st.SchoolDay {
 		// A day the school marked closed (休校日) raises no closure alert either.
-		closed, err := s.Store.FindClosedDays(ctx, tx, set.SchoolID, day, day)
+		closed, err := s.Store.FindClosedDays(ctx, set.SchoolID, day, day)
 		if err != nil {
 			return st, err
 		}
@@ -225,13 +223,13 @@ func (s *Service) Alerts(ctx context.Context) (Alerts, error) {
 		return Alerts{}, nil
 	}
 	out := Alerts{SchoolID: a.SchoolID}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		set, err := s.Store.FindSettings(ctx, tx, a.SchoolID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		set, err := s.Store.FindSettings(ctx, a.SchoolID)
 		if err != nil {
 			return err
 		}
 		out.CanSetEnrolment = authz.Check(a, authz.ManageStructure, authz.Target{BoardID: set.BoardID, SchoolID: a.SchoolID}) == nil
-		st, err := s.stats(ctx, tx, set, s.Today(), Stats{SchoolID: a.SchoolID, Grades: map[int]*Counts{}})
+		st, err := s.stats(ctx, set, s.Today(), Stats{SchoolID: a.SchoolID, Grades: map[int]*Counts{}})
 		if err != nil || !st.SchoolDay {
 			return err
 		}
@@ -261,12 +259,12 @@ func (s *Service) Club(ctx context.Context, clubID int64, day time.Time) ([]Repo
 		return nil, err
 	}
 	var out []Report
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		schoolID, year, err := s.Store.FindClubScope(ctx, tx, clubID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		schoolID, year, err := s.Store.FindClubScope(ctx, clubID)
 		if err != nil {
 			return err
 		}
-		set, err := s.Store.FindSettings(ctx, tx, schoolID)
+		set, err := s.Store.FindSettings(ctx, schoolID)
 		if err != nil {
 			return err
 		}
@@ -279,7 +277,7 @@ func (s *Service) Club(ctx context.Context, clubID int64, day time.Time) ([]Repo
 				return err
 			}
 		}
-		if out, err = s.Store.FindClubReports(ctx, tx, clubID, day); err != nil {
+		if out, err = s.Store.FindClubReports(ctx, clubID, day); err != nil {
 			return err
 		}
 		if !set.ClubReasons {
@@ -287,7 +285,7 @@ func (s *Service) Club(ctx context.Context, clubID int64, day time.Time) ([]Repo
 				out[i].Detail = Detail{Time: out[i].Detail.Time}
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.club_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.club_view",
 			ObjectKind: "club", ObjectID: strconv.FormatInt(clubID, 10), BoardID: set.BoardID, SchoolID: schoolID,
 			Detail: map[string]any{"day": day.Format("2006-01-02"), "rows": len(out)}})
 	})

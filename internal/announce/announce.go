@@ -11,8 +11,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -170,49 +168,49 @@ type Reach struct {
 
 // Store is the persistence of announcements.
 type Store interface {
-	MaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64) (int, error)
-	SetMaxHandoutBytes(ctx context.Context, db pgx.Tx, boardID int64, n int) error
+	MaxHandoutBytes(ctx context.Context, boardID int64) (int, error)
+	SetMaxHandoutBytes(ctx context.Context, boardID int64, n int) error
 	// FindChildNames returns the names of the children an audience covers.
-	FindChildNames(ctx context.Context, db pgx.Tx, boardID int64, a Audience) ([]vault.Personal, error)
-	CreateAnnouncement(ctx context.Context, db pgx.Tx, a *Announcement) error
-	CreateHandout(ctx context.Context, db pgx.Tx, announcementID int64, h *Handout, sha []byte) error
+	FindChildNames(ctx context.Context, boardID int64, a Audience) ([]vault.Personal, error)
+	CreateAnnouncement(ctx context.Context, a *Announcement) error
+	CreateHandout(ctx context.Context, announcementID int64, h *Handout, sha []byte) error
 	// UpdateAnnouncement stores an edited draft's or scheduled announcement's audience,
 	// label, title, body, consent and time.
-	UpdateAnnouncement(ctx context.Context, db pgx.Tx, a Announcement) error
-	DeleteHandout(ctx context.Context, db pgx.Tx, announcementID, handoutID int64) error
-	SetHandoutPosition(ctx context.Context, db pgx.Tx, handoutID int64, position int) error
-	FindAnnouncement(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)
+	UpdateAnnouncement(ctx context.Context, a Announcement) error
+	DeleteHandout(ctx context.Context, announcementID, handoutID int64) error
+	SetHandoutPosition(ctx context.Context, handoutID int64, position int) error
+	FindAnnouncement(ctx context.Context, id int64) (Announcement, error)
 	// FindAnnouncementContent reads an announcement and its handouts without figures.
-	FindAnnouncementContent(ctx context.Context, db pgx.Tx, id int64) (Announcement, error)
+	FindAnnouncementContent(ctx context.Context, id int64) (Announcement, error)
 	// FindAnnouncements lists a board's announcements, or a school's (schoolID), newest first.
-	FindAnnouncements(ctx context.Context, db pgx.Tx, boardID, schoolID int64, limit int) ([]Announcement, error)
+	FindAnnouncements(ctx context.Context, boardID, schoolID int64, limit int) ([]Announcement, error)
 	// LockState locks an announcement's row and returns its state.
-	LockState(ctx context.Context, db pgx.Tx, id int64) (string, error)
-	SetState(ctx context.Context, db pgx.Tx, id int64, state string, scheduledAt time.Time) error
-	DeleteAnnouncement(ctx context.Context, db pgx.Tx, id int64) error
+	LockState(ctx context.Context, id int64) (string, error)
+	SetState(ctx context.Context, id int64, state string, scheduledAt time.Time) error
+	DeleteAnnouncement(ctx context.Context, id int64) error
 	// CountReach counts the guardians an audience reaches now, per channel.
-	CountReach(ctx context.Context, db pgx.Tx, boardID int64, a Audience) ([]Reach, error)
+	CountReach(ctx context.Context, boardID int64, a Audience) ([]Reach, error)
 	// Resolve stores the recipients of an announcement (verified guardians of the
 	// audience, once each; those who blocked the account as skipped) and splits the
 	// others into batches of at most size per channel and language.
-	Resolve(ctx context.Context, db pgx.Tx, an Announcement, size int) ([]int64, error)
-	FindBatch(ctx context.Context, db pgx.Tx, id int64) (Batch, error)
+	Resolve(ctx context.Context, an Announcement, size int) ([]int64, error)
+	FindBatch(ctx context.Context, id int64) (Batch, error)
 	// FindBatchUsers returns the LINE user IDs of a batch's recipients.
-	FindBatchUsers(ctx context.Context, db pgx.Tx, batchID int64) ([]string, error)
+	FindBatchUsers(ctx context.Context, batchID int64) ([]string, error)
 	// FinishBatch records a batch's outcome and its recipients'; it returns true when
 	// it was the announcement's last unfinished batch.
-	FinishBatch(ctx context.Context, db pgx.Tx, b Batch, state, requestID, lastError string) (bool, error)
+	FinishBatch(ctx context.Context, b Batch, state, requestID, lastError string) (bool, error)
 	// FailBatchAttempt records a temporary failure of a batch.
-	FailBatchAttempt(ctx context.Context, db pgx.Tx, batchID int64, lastError string) error
+	FailBatchAttempt(ctx context.Context, batchID int64, lastError string) error
 	// RequeueFailed puts an announcement's failed batches back in the queue (same retry
 	// keys) and returns them.
-	RequeueFailed(ctx context.Context, db pgx.Tx, announcementID int64) ([]int64, error)
-	FindRecipients(ctx context.Context, db pgx.Tx, announcementID int64, which string) ([]Recipient, error)
+	RequeueFailed(ctx context.Context, announcementID int64) ([]int64, error)
+	FindRecipients(ctx context.Context, announcementID int64, which string) ([]Recipient, error)
 	// FindGuardianAnnouncements lists what a guardian received, newest first.
-	FindGuardianAnnouncements(ctx context.Context, db pgx.Tx, guardianID int64, limit int) ([]ParentItem, error)
+	FindGuardianAnnouncements(ctx context.Context, guardianID int64, limit int) ([]ParentItem, error)
 	// MarkOpened records a guardian's open of an announcement; false when they are not
 	// one of its recipients.
-	MarkOpened(ctx context.Context, db pgx.Tx, announcementID, guardianID int64, at time.Time) (bool, error)
+	MarkOpened(ctx context.Context, announcementID, guardianID int64, at time.Time) (bool, error)
 }
 
 // ParentItem is an announcement in a parent's list.

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/jobs"
@@ -50,7 +49,7 @@ func queue(kind string) string {
 	return jobs.QueueDelivery
 }
 
-func (s *Service) enqueueStart(ctx context.Context, tx pgx.Tx, an Announcement, at time.Time) error {
+func (s *Service) enqueueStart(ctx context.Context, an Announcement, at time.Time) error {
 	opts := &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}
 	if at.After(s.now()) {
 		// A send for now is available at once; only a later one waits for River's
@@ -58,14 +57,14 @@ func (s *Service) enqueueStart(ctx context.Context, tx pgx.Tx, an Announcement, 
 		opts.ScheduledAt = at
 	}
 	sched := an.ScheduledAt
-	_, err := s.LINE.Jobs.InsertTx(ctx, tx, StartArgs{AnnouncementID: an.ID, ScheduledAt: &sched}, opts)
+	_, err := s.LINE.Jobs.Insert(ctx, StartArgs{AnnouncementID: an.ID, ScheduledAt: &sched}, opts)
 	if err != nil {
 		return fmt.Errorf("announce: enqueue start: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) enqueueBatches(ctx context.Context, tx pgx.Tx, an Announcement, batches []int64) error {
+func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches []int64) error {
 	params := make([]river.InsertManyParams, 0, len(batches))
 	for _, id := range batches {
 		params = append(params, river.InsertManyParams{Args: BatchArgs{BatchID: id}, InsertOpts: &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}})
@@ -73,7 +72,7 @@ func (s *Service) enqueueBatches(ctx context.Context, tx pgx.Tx, an Announcement
 	if len(params) == 0 {
 		return nil
 	}
-	if _, err := s.LINE.Jobs.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := s.LINE.Jobs.InsertMany(ctx, params); err != nil {
 		return fmt.Errorf("announce: enqueue batches: %w", err)
 	}
 	return nil
@@ -98,19 +97,19 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error
 // job finds the announcement no longer scheduled, and a job for a time the sender has
 // since moved (at) finds another time.
 func (s *Service) start(ctx context.Context, id int64, at *time.Time) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		state, err := s.Store.LockState(ctx, tx, id)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		state, err := s.Store.LockState(ctx, id)
 		if err != nil || state != Scheduled {
 			return err
 		}
-		an, err := s.Store.FindAnnouncementContent(ctx, tx, id)
+		an, err := s.Store.FindAnnouncementContent(ctx, id)
 		if err != nil {
 			return err
 		}
 		if at != nil && !sameTime(*at, an.ScheduledAt) {
 			return nil
 		}
-		batches, err := s.Store.Resolve(ctx, tx, an, s.batchSize())
+		batches, err := s.Store.Resolve(ctx, an, s.batchSize())
 		if err != nil {
 			return err
 		}
@@ -118,10 +117,10 @@ func (s *Service) start(ctx context.Context, id int64, at *time.Time) error {
 		if len(batches) == 0 {
 			next = Sent
 		}
-		if err := s.Store.SetState(ctx, tx, id, next, an.ScheduledAt); err != nil {
+		if err := s.Store.SetState(ctx, id, next, an.ScheduledAt); err != nil {
 			return err
 		}
-		return s.enqueueBatches(ctx, tx, an, batches)
+		return s.enqueueBatches(ctx, an, batches)
 	})
 }
 
@@ -142,21 +141,21 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 	var b Batch
 	var an Announcement
 	var users []string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if b, err = s.Store.FindBatch(ctx, tx, id); err != nil || b.State != "queued" {
+		if b, err = s.Store.FindBatch(ctx, id); err != nil || b.State != "queued" {
 			return err
 		}
-		if an, err = s.Store.FindAnnouncementContent(ctx, tx, b.AnnouncementID); err != nil {
+		if an, err = s.Store.FindAnnouncementContent(ctx, b.AnnouncementID); err != nil {
 			return err
 		}
-		users, err = s.Store.FindBatchUsers(ctx, tx, id)
+		users, err = s.Store.FindBatchUsers(ctx, id)
 		return err
 	})
 	if err != nil || b.State != "queued" {
 		return err
 	}
-	ch, err := s.LINE.Store.FindChannel(ctx, s.Pool, b.ChannelID)
+	ch, err := s.LINE.FindChannel(ctx, b.ChannelID)
 	if err != nil {
 		return err
 	}
@@ -172,15 +171,15 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 	case last:
 		state, msg = "failed", failure(err)
 	default:
-		if ferr := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-			return s.Store.FailBatchAttempt(ctx, tx, id, failure(err))
+		if ferr := s.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.Store.FailBatchAttempt(ctx, id, failure(err))
 		}); ferr != nil {
 			return ferr
 		}
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, err := s.Store.FinishBatch(ctx, tx, b, state, reqID, msg)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, err := s.Store.FinishBatch(ctx, b, state, reqID, msg)
 		return err
 	})
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/files"
@@ -43,8 +41,8 @@ func errNotEditable() error {
 // longer be changed. Opening it shows its text, so the view is audited as any view is.
 func (s *Service) ForEdit(ctx context.Context, id int64) (Announcement, error) {
 	var an Announcement
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, got, err := s.visible(ctx, tx, id, false)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, got, err := s.visible(ctx, id, false)
 		if err != nil {
 			return err
 		}
@@ -52,7 +50,7 @@ func (s *Service) ForEdit(ctx context.Context, id int64) (Announcement, error) {
 			return errNotEditable()
 		}
 		an = got
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.view",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
 	})
 	return an, err
@@ -66,17 +64,17 @@ func (s *Service) ForEdit(ctx context.Context, id int64) (Announcement, error) {
 // it starts at the new one and the job queued for the old one does nothing.
 func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int64, label string) error {
 	var stored, removed []string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		// visible authorises the actor for the announcement; it is read again below,
 		// under the lock, since the start job may have just begun.
-		a, _, err := s.visible(ctx, tx, id, false)
+		a, _, err := s.visible(ctx, id, false)
 		if err != nil {
 			return err
 		}
-		if _, err := s.Store.LockState(ctx, tx, id); err != nil {
+		if _, err := s.Store.LockState(ctx, id); err != nil {
 			return err
 		}
-		an, err := s.Store.FindAnnouncementContent(ctx, tx, id)
+		an, err := s.Store.FindAnnouncementContent(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -87,7 +85,7 @@ func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int6
 		if c.Audience.SchoolID != an.SchoolID {
 			return apperr.Fields{"audience": "announce.audience.invalid"}.Err()
 		}
-		boardID, err := s.authorize(ctx, tx, a, c.Audience, c.Kind, false)
+		boardID, err := s.authorize(ctx, a, c.Audience, c.Kind, false)
 		if err != nil {
 			return err
 		}
@@ -99,7 +97,7 @@ func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int6
 			}
 			keep = append(keep, h)
 		}
-		maxBytes, err := s.Store.MaxHandoutBytes(ctx, tx, boardID)
+		maxBytes, err := s.Store.MaxHandoutBytes(ctx, boardID)
 		if err != nil {
 			return err
 		}
@@ -115,7 +113,7 @@ func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int6
 		if err != nil {
 			return err
 		}
-		names, err := s.Store.FindChildNames(ctx, tx, boardID, c.Audience)
+		names, err := s.Store.FindChildNames(ctx, boardID, c.Audience)
 		if err != nil {
 			return err
 		}
@@ -126,12 +124,12 @@ func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int6
 		moved := an.State == Scheduled && !sameTime(an.ScheduledAt, c.ScheduledAt)
 		an.Audience, an.AudienceLabel, an.Title, an.Body = c.Audience, label, vault.Personal(title), vault.Personal(body)
 		an.NamesChild, an.Consent, an.ScheduledAt = namesChild, c.Consent && namesChild, c.ScheduledAt
-		if err := s.Store.UpdateAnnouncement(ctx, tx, an); err != nil {
+		if err := s.Store.UpdateAnnouncement(ctx, an); err != nil {
 			return err
 		}
 		for _, h := range an.Handouts {
 			if slices.Contains(removed, h.Key) {
-				if err := s.Store.DeleteHandout(ctx, tx, id, h.ID); err != nil {
+				if err := s.Store.DeleteHandout(ctx, id, h.ID); err != nil {
 					return err
 				}
 			}
@@ -140,7 +138,7 @@ func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int6
 		// down, one at a time), new ones follow.
 		for i, h := range keep {
 			if h.Position != i+1 {
-				if err := s.Store.SetHandoutPosition(ctx, tx, h.ID, i+1); err != nil {
+				if err := s.Store.SetHandoutPosition(ctx, h.ID, i+1); err != nil {
 					return err
 				}
 			}
@@ -152,16 +150,16 @@ func (s *Service) Update(ctx context.Context, id int64, c Compose, remove []int6
 			}
 			stored = append(stored, h.Key)
 			sum := sha256.Sum256(f.Data)
-			if err := s.Store.CreateHandout(ctx, tx, id, &h, sum[:]); err != nil {
+			if err := s.Store.CreateHandout(ctx, id, &h, sum[:]); err != nil {
 				return err
 			}
 		}
 		if moved {
-			if err := s.enqueueStart(ctx, tx, an, an.ScheduledAt); err != nil {
+			if err := s.enqueueStart(ctx, an, an.ScheduledAt); err != nil {
 				return err
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.update",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.update",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
 			Detail: map[string]any{"kind": an.Kind, "state": an.State, "handouts_added": len(c.Files), "handouts_removed": len(removed),
 				"names_child": namesChild, "rescheduled": moved}})

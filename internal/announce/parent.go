@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -20,31 +19,31 @@ func (s *Service) Register(l *line.Service) {
 	l.HandlePostback("handouts.open", s.onOpen)
 }
 
-func (s *Service) onMenu(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
-	return s.sendLink(ctx, tx, in, "")
+func (s *Service) onMenu(ctx context.Context, in *line.Incoming) error {
+	return s.sendLink(ctx, in, "")
 }
 
-func (s *Service) onOpen(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+func (s *Service) onOpen(ctx context.Context, in *line.Incoming) error {
 	pb, _ := in.Event.(webhook.PostbackEvent)
 	_, args, _ := line.ParsePostbackData(pb.Postback.Data)
 	if _, err := strconv.ParseInt(args, 10, 64); err != nil {
 		args = ""
 	}
-	return s.sendLink(ctx, tx, in, args)
+	return s.sendLink(ctx, in, args)
 }
 
 // sendLink answers with a link to the parent's handouts (or to one announcement);
 // someone not registered gets the registration link.
-func (s *Service) sendLink(ctx context.Context, tx pgx.Tx, in *line.Incoming, announcementID string) error {
+func (s *Service) sendLink(ctx context.Context, in *line.Incoming, announcementID string) error {
 	if in.Friend == nil || !in.Friend.Following {
 		return nil
 	}
-	if _, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
-		return s.Registration.SendRegisterLink(ctx, tx, in)
+	if _, err := s.Registration.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+		return s.Registration.SendRegisterLink(ctx, in)
 	} else if err != nil {
 		return err
 	}
-	url, err := s.Registration.IssueLink(ctx, tx, in.Friend.ID, registration.PurposeHandouts)
+	url, err := s.Registration.IssueLink(ctx, in.Friend.ID, registration.PurposeHandouts)
 	if err != nil {
 		return err
 	}
@@ -55,7 +54,7 @@ func (s *Service) sendLink(ctx context.Context, tx pgx.Tx, in *line.Incoming, an
 	}
 	lang := in.Friend.Language
 	text := s.T(lang, textID, nil)
-	_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "handouts", Reply: in,
+	_, err = s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "handouts", Reply: in,
 		Messages: []line.Message{{Text: text, AltText: text, Buttons: []line.Action{{Kind: "uri", Label: s.T(lang, "announce.line.button", nil), URI: url}}}}})
 	return err
 }
@@ -70,25 +69,25 @@ type ParentPage struct {
 }
 
 // guardian opens a handouts link.
-func (s *Service) guardian(ctx context.Context, tx pgx.Tx, token, browser string) (registration.Visit, registration.Guardian, error) {
-	v, err := s.Registration.OpenLink(ctx, tx, registration.PurposeHandouts, token, browser)
+func (s *Service) guardian(ctx context.Context, token, browser string) (registration.Visit, registration.Guardian, error) {
+	v, err := s.Registration.OpenLink(ctx, registration.PurposeHandouts, token, browser)
 	if err != nil {
 		return v, registration.Guardian{}, err
 	}
-	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+	g, err := s.Registration.FindGuardianByFriend(ctx, v.FriendID)
 	return v, g, err
 }
 
 // ParentList lists what the parent received, newest first.
 func (s *Service) ParentList(ctx context.Context, token, browser string) (ParentPage, error) {
 	var p ParentPage
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		v, g, err := s.guardian(ctx, tx, token, browser)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		v, g, err := s.guardian(ctx, token, browser)
 		if err != nil {
 			return err
 		}
 		p.Visit, p.Language = v, g.Language
-		p.Items, err = s.Store.FindGuardianAnnouncements(ctx, tx, g.ID, 100)
+		p.Items, err = s.Store.FindGuardianAnnouncements(ctx, g.ID, 100)
 		return err
 	})
 	return p, err
@@ -100,20 +99,20 @@ var errNotRecipient = apperr.E(apperr.NotFound, "error.not_found.title", errors.
 // (既読).
 func (s *Service) ParentOpen(ctx context.Context, token, browser string, id int64) (ParentPage, error) {
 	var p ParentPage
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		v, g, err := s.guardian(ctx, tx, token, browser)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		v, g, err := s.guardian(ctx, token, browser)
 		if err != nil {
 			return err
 		}
 		p.Visit, p.Language = v, g.Language
-		ok, err := s.Store.MarkOpened(ctx, tx, id, g.ID, s.now())
+		ok, err := s.Store.MarkOpened(ctx, id, g.ID, s.now())
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errNotRecipient
 		}
-		an, err := s.Store.FindAnnouncement(ctx, tx, id)
+		an, err := s.Store.FindAnnouncement(ctx, id)
 		if err != nil {
 			return err
 		}

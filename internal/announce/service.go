@@ -12,9 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -23,12 +20,13 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
 
 // Service is announcements' use cases.
 type Service struct {
-	Pool         *pgxpool.Pool
+	Tx           txn.Transactor
 	Store        Store
 	Scopes       ScopeStore
 	Files        files.Store
@@ -59,14 +57,14 @@ func (s *Service) batchSize() int {
 // ScopeStore reads what authorisation of an audience needs from stored records.
 type ScopeStore interface {
 	// FindSchoolScope returns a school's board and current year.
-	FindSchoolScope(ctx context.Context, db pgx.Tx, schoolID int64) (boardID int64, year int, err error)
+	FindSchoolScope(ctx context.Context, schoolID int64) (boardID int64, year int, err error)
 	// FindClassScopes and FindClubScopes return the school and year of each class or
 	// club (missing ones are left out).
-	FindClassScopes(ctx context.Context, db pgx.Tx, ids []int64) ([]Scope, error)
-	FindClubScopes(ctx context.Context, db pgx.Tx, ids []int64) ([]Scope, error)
+	FindClassScopes(ctx context.Context, ids []int64) ([]Scope, error)
+	FindClubScopes(ctx context.Context, ids []int64) ([]Scope, error)
 	// CountBoardSchools counts which of ids are schools of the board.
-	CountBoardSchools(ctx context.Context, db pgx.Tx, boardID int64, ids []int64) (int, error)
-	FindOptions(ctx context.Context, db pgx.Tx, boardID, schoolID int64) (Options, error)
+	CountBoardSchools(ctx context.Context, boardID int64, ids []int64) (int, error)
+	FindOptions(ctx context.Context, boardID, schoolID int64) (Options, error)
 }
 
 // Scope is where a class or club belongs.
@@ -105,8 +103,8 @@ func (s *Service) Options(ctx context.Context) (Options, error) {
 		return Options{}, err
 	}
 	var o Options
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		all, err := s.Scopes.FindOptions(ctx, tx, a.BoardID, a.SchoolID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		all, err := s.Scopes.FindOptions(ctx, a.BoardID, a.SchoolID)
 		if err != nil {
 			return err
 		}
@@ -142,7 +140,7 @@ func (s *Service) Options(ctx context.Context) (Options, error) {
 // stored records: the classes' and clubs' own schools and years) and returns its board.
 // Reading an announcement (past) allows classes and clubs of a year that has ended: the
 // record of what was sent stays readable after the year rollover.
-func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au Audience, kind string, past bool) (int64, error) {
+func (s *Service) authorize(ctx context.Context, a *authz.Actor, au Audience, kind string, past bool) (int64, error) {
 	if err := authz.SignedIn(a); err != nil {
 		return 0, err
 	}
@@ -153,7 +151,7 @@ func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au A
 		if au.Whole || len(au.Grades) > 0 || len(au.Classes) > 0 || len(au.Clubs) > 0 {
 			return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
 		}
-		n, err := s.Scopes.CountBoardSchools(ctx, tx, a.BoardID, au.Schools)
+		n, err := s.Scopes.CountBoardSchools(ctx, a.BoardID, au.Schools)
 		if err != nil {
 			return 0, err
 		}
@@ -165,7 +163,7 @@ func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au A
 	if len(au.Schools) > 0 || len(au.Districts) > 0 {
 		return 0, apperr.Fields{"audience": "announce.audience.invalid"}.Err()
 	}
-	boardID, year, err := s.Scopes.FindSchoolScope(ctx, tx, au.SchoolID)
+	boardID, year, err := s.Scopes.FindSchoolScope(ctx, au.SchoolID)
 	if err != nil {
 		return 0, err
 	}
@@ -178,11 +176,11 @@ func (s *Service) authorize(ctx context.Context, tx pgx.Tx, a *authz.Actor, au A
 			return 0, err
 		}
 	}
-	classes, err := s.Scopes.FindClassScopes(ctx, tx, au.Classes)
+	classes, err := s.Scopes.FindClassScopes(ctx, au.Classes)
 	if err != nil {
 		return 0, err
 	}
-	clubs, err := s.Scopes.FindClubScopes(ctx, tx, au.Clubs)
+	clubs, err := s.Scopes.FindClubScopes(ctx, au.Clubs)
 	if err != nil {
 		return 0, err
 	}
@@ -228,12 +226,12 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 	a := authz.ActorFrom(ctx)
 	var id int64
 	var stored []string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		boardID, err := s.authorize(ctx, tx, a, c.Audience, c.Kind, false)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		boardID, err := s.authorize(ctx, a, c.Audience, c.Kind, false)
 		if err != nil {
 			return err
 		}
-		maxBytes, err := s.Store.MaxHandoutBytes(ctx, tx, boardID)
+		maxBytes, err := s.Store.MaxHandoutBytes(ctx, boardID)
 		if err != nil {
 			return err
 		}
@@ -241,7 +239,7 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 		if err != nil {
 			return err
 		}
-		names, err := s.Store.FindChildNames(ctx, tx, boardID, c.Audience)
+		names, err := s.Store.FindChildNames(ctx, boardID, c.Audience)
 		if err != nil {
 			return err
 		}
@@ -252,7 +250,7 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 		an := Announcement{BoardID: boardID, SchoolID: c.Audience.SchoolID, Kind: c.Kind, Audience: c.Audience, AudienceLabel: label,
 			Title: vault.Personal(title), Body: vault.Personal(body), NamesChild: namesChild, Consent: c.Consent && namesChild,
 			State: Draft, ScheduledAt: c.ScheduledAt, CreatedBy: a.StaffID}
-		if err := s.Store.CreateAnnouncement(ctx, tx, &an); err != nil {
+		if err := s.Store.CreateAnnouncement(ctx, &an); err != nil {
 			return err
 		}
 		id = an.ID
@@ -263,11 +261,11 @@ func (s *Service) Create(ctx context.Context, c Compose, label string) (int64, e
 			}
 			stored = append(stored, h.Key)
 			sum := sha256.Sum256(f.Data)
-			if err := s.Store.CreateHandout(ctx, tx, id, &h, sum[:]); err != nil {
+			if err := s.Store.CreateHandout(ctx, id, &h, sum[:]); err != nil {
 				return err
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.create",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.create",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: boardID, SchoolID: c.Audience.SchoolID,
 			Detail: map[string]any{"kind": c.Kind, "handouts": len(c.Files), "names_child": namesChild}})
 	})
@@ -413,19 +411,19 @@ func NamesChild(text string, names []vault.Personal) bool {
 // visible loads an announcement the actor may see (the same check as sending it; read,
 // one addressed in an earlier school year too); one of another board or school is not
 // found.
-func (s *Service) visible(ctx context.Context, tx pgx.Tx, id int64, read bool) (*authz.Actor, Announcement, error) {
+func (s *Service) visible(ctx context.Context, id int64, read bool) (*authz.Actor, Announcement, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return nil, Announcement{}, err
 	}
-	an, err := s.Store.FindAnnouncement(ctx, tx, id)
+	an, err := s.Store.FindAnnouncement(ctx, id)
 	if err != nil {
 		return nil, an, err
 	}
 	if an.BoardID != a.BoardID || (a.SchoolID != 0 && an.SchoolID != a.SchoolID) {
 		return nil, an, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("announcement of another school"))
 	}
-	if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind, read); err != nil {
+	if _, err := s.authorize(ctx, a, an.Audience, an.Kind, read); err != nil {
 		if apperr.KindOf(err) == apperr.Invalid {
 			return nil, an, apperr.E(apperr.Forbidden, "authz.forbidden", err)
 		}
@@ -437,9 +435,9 @@ func (s *Service) visible(ctx context.Context, tx pgx.Tx, id int64, read bool) (
 // Get returns an announcement the actor may see, with its figures.
 func (s *Service) Get(ctx context.Context, id int64) (Announcement, error) {
 	var an Announcement
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		_, an, err = s.visible(ctx, tx, id, true)
+		_, an, err = s.visible(ctx, id, true)
 		return err
 	})
 	return an, err
@@ -449,13 +447,13 @@ func (s *Service) Get(ctx context.Context, id int64) (Announcement, error) {
 // child, and its figures are about families).
 func (s *Service) View(ctx context.Context, id int64) (Announcement, error) {
 	var an Announcement
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, got, err := s.visible(ctx, tx, id, true)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, got, err := s.visible(ctx, id, true)
 		if err != nil {
 			return err
 		}
 		an = got
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.view",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
 	})
 	return an, err
@@ -469,17 +467,17 @@ func (s *Service) List(ctx context.Context) ([]Announcement, error) {
 		return nil, err
 	}
 	var out []Announcement
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		all, err := s.Store.FindAnnouncements(ctx, tx, a.BoardID, a.SchoolID, 200)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		all, err := s.Store.FindAnnouncements(ctx, a.BoardID, a.SchoolID, 200)
 		if err != nil {
 			return err
 		}
 		for _, an := range all {
-			if _, err := s.authorize(ctx, tx, a, an.Audience, an.Kind, true); err == nil {
+			if _, err := s.authorize(ctx, a, an.Audience, an.Kind, true); err == nil {
 				out = append(out, an)
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.list_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.list_view",
 			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"rows": len(out)}})
 	})
 	return out, err
@@ -504,12 +502,12 @@ type QuotaShort struct {
 func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	var p Preview
 	var reach []Reach
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, an, err := s.visible(ctx, tx, id, false)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, an, err := s.visible(ctx, id, false)
 		if err != nil {
 			return err
 		}
-		reach, err = s.Store.CountReach(ctx, tx, an.BoardID, an.Audience)
+		reach, err = s.Store.CountReach(ctx, an.BoardID, an.Audience)
 		return err
 	})
 	if err != nil {
@@ -517,7 +515,7 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	}
 	for _, r := range reach {
 		p.Guardians += r.Guardians
-		ch, err := s.LINE.Store.FindChannel(ctx, s.Pool, r.ChannelID)
+		ch, err := s.LINE.FindChannel(ctx, r.ChannelID)
 		if err != nil {
 			return p, err
 		}
@@ -544,12 +542,12 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) (time.Time, 
 		return time.Time{}, apperr.Fields{"quota_ok": "announce.quota.confirm"}.Err()
 	}
 	var scheduled time.Time
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id, false)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, an, err := s.visible(ctx, id, false)
 		if err != nil {
 			return err
 		}
-		state, err := s.Store.LockState(ctx, tx, id)
+		state, err := s.Store.LockState(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -564,13 +562,13 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) (time.Time, 
 		}
 		// Only a send the sender scheduled keeps a time; one for now has none.
 		scheduled = an.ScheduledAt
-		if err := s.Store.SetState(ctx, tx, id, Scheduled, an.ScheduledAt); err != nil {
+		if err := s.Store.SetState(ctx, id, Scheduled, an.ScheduledAt); err != nil {
 			return err
 		}
-		if err := s.enqueueStart(ctx, tx, an, at); err != nil {
+		if err := s.enqueueStart(ctx, an, at); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.send",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.send",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
 			Detail: map[string]any{"kind": an.Kind, "guardians": p.Guardians, "scheduled": !an.ScheduledAt.IsZero()}})
 	})
@@ -583,32 +581,32 @@ func (s *Service) Send(ctx context.Context, id int64, quotaOK bool) (time.Time, 
 // Cancel stops a scheduled announcement before it starts, or deletes a draft.
 func (s *Service) Cancel(ctx context.Context, id int64) error {
 	var keys []string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id, false)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, an, err := s.visible(ctx, id, false)
 		if err != nil {
 			return err
 		}
-		state, err := s.Store.LockState(ctx, tx, id)
+		state, err := s.Store.LockState(ctx, id)
 		if err != nil {
 			return err
 		}
 		action := "announcement.cancel"
 		switch state {
 		case Scheduled:
-			err = s.Store.SetState(ctx, tx, id, Cancelled, an.ScheduledAt)
+			err = s.Store.SetState(ctx, id, Cancelled, an.ScheduledAt)
 		case Draft:
 			action = "announcement.delete"
 			for _, h := range an.Handouts {
 				keys = append(keys, h.Key)
 			}
-			err = s.Store.DeleteAnnouncement(ctx, tx, id)
+			err = s.Store.DeleteAnnouncement(ctx, id)
 		default:
 			return apperr.E(apperr.Conflict, "announce.state.started", errors.New("already started"))
 		}
 		if err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
 	})
 	if err == nil {
@@ -622,28 +620,28 @@ func (s *Service) Cancel(ctx context.Context, id int64) error {
 // Retry sends the failed batches of an announcement again, each with its own retry key:
 // a recipient LINE had in fact reached is not reached twice.
 func (s *Service) Retry(ctx context.Context, id int64) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id, false)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, an, err := s.visible(ctx, id, false)
 		if err != nil {
 			return err
 		}
-		if _, err := s.Store.LockState(ctx, tx, id); err != nil {
+		if _, err := s.Store.LockState(ctx, id); err != nil {
 			return err
 		}
-		batches, err := s.Store.RequeueFailed(ctx, tx, id)
+		batches, err := s.Store.RequeueFailed(ctx, id)
 		if err != nil {
 			return err
 		}
 		if len(batches) == 0 {
 			return apperr.E(apperr.Conflict, "announce.retry.none", errors.New("no failed batch"))
 		}
-		if err := s.Store.SetState(ctx, tx, id, Sending, an.ScheduledAt); err != nil {
+		if err := s.Store.SetState(ctx, id, Sending, an.ScheduledAt); err != nil {
 			return err
 		}
-		if err := s.enqueueBatches(ctx, tx, an, batches); err != nil {
+		if err := s.enqueueBatches(ctx, an, batches); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.retry",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.retry",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
 			Detail: map[string]any{"batches": len(batches)}})
 	})
@@ -656,15 +654,15 @@ func (s *Service) Recipients(ctx context.Context, id int64, which string) ([]Rec
 		return nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("unknown list"))
 	}
 	var out []Recipient
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, an, err := s.visible(ctx, tx, id, true)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, an, err := s.visible(ctx, id, true)
 		if err != nil {
 			return err
 		}
-		if out, err = s.Store.FindRecipients(ctx, tx, id, which); err != nil {
+		if out, err = s.Store.FindRecipients(ctx, id, which); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.recipients_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "announcement.recipients_view",
 			ObjectKind: "announcement", ObjectID: strconv.FormatInt(id, 10), BoardID: an.BoardID, SchoolID: an.SchoolID,
 			Detail: map[string]any{"list": which, "rows": len(out)}})
 	})
@@ -684,8 +682,8 @@ func (s *Service) Handout(ctx context.Context, id, handoutID int64) (Handout, []
 				return h, nil, err
 			}
 			a := authz.ActorFrom(ctx)
-			return h, data, s.Audit.RecordAlone(ctx, s.Pool, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
-				ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
+			return h, data, s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
+				ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID}) })
 		}
 	}
 	return Handout{}, nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such handout"))
@@ -698,9 +696,9 @@ func (s *Service) MaxHandoutMB(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		n, err = s.Store.MaxHandoutBytes(ctx, tx, a.BoardID)
+		n, err = s.Store.MaxHandoutBytes(ctx, a.BoardID)
 		return err
 	})
 	return n >> 20, err
@@ -715,11 +713,11 @@ func (s *Service) SetMaxHandoutMB(ctx context.Context, mb int) error {
 	if mb < 1 || mb > 50 {
 		return apperr.Fields{"handout_mb": "board.handout_mb.invalid"}.Err()
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := s.Store.SetMaxHandoutBytes(ctx, tx, a.BoardID, mb<<20); err != nil {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.SetMaxHandoutBytes(ctx, a.BoardID, mb<<20); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "board.handout_limit",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "board.handout_limit",
 			BoardID: a.BoardID, Detail: map[string]any{"mb": mb}})
 	})
 }

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"github.com/renraku/renraku/internal/announce"
 	"net/http"
 	"net/url"
 	"sort"
@@ -12,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/audit"
@@ -527,33 +528,33 @@ func pendingRegistration(t *testing.T, a *app.App, w *stafftest.World) int64 {
 	t.Helper()
 	ctx := context.Background()
 	s := a.Services()
-	ch, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, "2000000999")
+	ch, err := s.LINE.FindChannelByLineID(ctx, "2000000999")
 	if err != nil {
 		if _, err := s.LINE.SetChannel(ctx, audit.OperatorActor, w.SchoolA.ID, w.Board.ID, line.Channel{LineChannelID: "2000000999",
 			Secret: "0123456789abcdef0123456789abcdef", AccessToken: "matrix-token-0123456789"}); err != nil {
 			t.Fatal(err)
 		}
-		if ch, err = s.LINE.Store.FindChannelByLineID(ctx, s.Pool, "2000000999"); err != nil {
+		if ch, err = s.LINE.FindChannelByLineID(ctx, "2000000999"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	friendCounter++
 	var id int64
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		f := line.Friend{ChannelID: ch.ID, UserID: vault.Personal(fmt.Sprintf("U%032x", friendCounter)), Language: "ja", Following: true}
-		if err := s.LINE.Store.SaveFriendFollow(ctx, tx, &f, time.Now()); err != nil {
+		if err := s.LINE.Store.SaveFriendFollow(ctx, &f, time.Now()); err != nil {
 			return err
 		}
 		st := s.Registration.Store
 		g := registration.Guardian{FriendID: f.ID, Name: "保護者 太郎", Relationship: "father", Nickname: "たろう", Language: "ja", ConsentVersion: 1, ConsentedAt: time.Now()}
-		if err := st.SaveGuardian(ctx, tx, &g); err != nil {
+		if err := st.SaveGuardian(ctx, &g); err != nil {
 			return err
 		}
-		child, err := st.FindOrCreateChild(ctx, tx, w.SchoolA.ID, w.ClassA11.ID, vault.Personal(fmt.Sprintf("児童 %d", friendCounter)))
+		child, err := st.FindOrCreateChild(ctx, w.SchoolA.ID, w.ClassA11.ID, vault.Personal(fmt.Sprintf("児童 %d", friendCounter)))
 		if err != nil {
 			return err
 		}
-		id, err = st.LinkChild(ctx, tx, g.ID, child, registration.Pending, "")
+		id, err = st.LinkChild(ctx, g.ID, child, registration.Pending, "")
 		return err
 	})
 	if err != nil {
@@ -583,25 +584,27 @@ func conversationA11(t *testing.T, a *app.App, w *stafftest.World) int64 {
 	s := a.Services()
 	gid := pendingRegistration(t, a, w)
 	var convID int64
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var guardianID, childID int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id, child_id FROM guardianship WHERE id = $1`, gid).Scan(&guardianID, &childID); err != nil {
 			return err
 		}
 		var err error
-		convID, err = s.Inbox.Store.OpenConversation(ctx, tx, guardianID, inbox.Choice{Target: inbox.Homeroom, ChildID: childID, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
+		convID, err = s.Inbox.Store.OpenConversation(ctx, guardianID, inbox.Choice{Target: inbox.Homeroom, ChildID: childID, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
 		if err != nil {
 			return err
 		}
-		if err := s.Inbox.Store.AddMessage(ctx, tx, convID, &inbox.Message{Direction: "in", Body: "明日の持ち物を教えてください"}, 0); err != nil {
+		if err := s.Inbox.Store.AddMessage(ctx, convID, &inbox.Message{Direction: "in", Body: "明日の持ち物を教えてください"}, 0); err != nil {
 			return err
 		}
 		img := &inbox.Message{Direction: "in", Kind: "image", ContentState: "pending", LineMessageID: "1234"}
-		if err := s.Inbox.Store.AddMessage(ctx, tx, convID, img, 0); err != nil {
+		if err := s.Inbox.Store.AddMessage(ctx, convID, img, 0); err != nil {
 			return err
 		}
 		matrixImage = img.ID
-		return s.Inbox.Store.SaveContent(ctx, tx, img.ID, []byte("\x89PNG\r\n\x1a\n"), "image/png")
+		return s.Inbox.Store.SaveContent(ctx, img.ID, []byte("\x89PNG\r\n\x1a\n"), "image/png")
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -614,7 +617,7 @@ func schoolCanned(t *testing.T, a *app.App, w *stafftest.World) int64 {
 	t.Helper()
 	s := a.Services()
 	c := inbox.Canned{SchoolID: w.SchoolA.ID, Title: "お礼", Body: "ご連絡ありがとうございます。"}
-	err := pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error { return s.Inbox.Store.CreateCanned(context.Background(), tx, &c) })
+	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error { return s.Inbox.Store.CreateCanned(context.Background(), &c) })
 	if err != nil {
 		t.Fatal(err)
 	}

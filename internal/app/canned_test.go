@@ -31,7 +31,7 @@ func TestCannedRepliesAreNotStoredInClear(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	w := newRotationWorld(t, pool)
-	svc := &inbox.Service{Pool: pool, Store: &postgres.InboxStore{Vault: w.Vault}, Audit: w.Audit}
+	svc := &inbox.Service{Tx: postgres.NewTransactor(pool), Store: &postgres.InboxStore{Vault: w.Vault}, Audit: w.Audit}
 	asTeacher := w.Ctx(t, w.HomeroomA11)
 
 	newTitle, newBody := leaktest.Marker(t, "新しい題"), leaktest.Marker(t, "回転太郎さんの件")

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/app"
@@ -93,28 +92,28 @@ func newExportWorld(t *testing.T) *exportWorld {
 		t.Fatal(err)
 	}
 	ch := lineChannel(t, a, w)
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		for i, v := range append(append([]string{}, hostile...), "絵文字😀家族👨\u200d👩\u200d👧") {
 			f := newFriend(ch, i)
-			if err := s.LINE.Store.SaveFriendFollow(ctx, tx, &f, time.Now()); err != nil {
+			if err := s.LINE.Store.SaveFriendFollow(ctx, &f, time.Now()); err != nil {
 				return err
 			}
 			st := s.Registration.Store
 			g := registration.Guardian{FriendID: f.ID, Name: vault.Personal(v), Relationship: "mother", Nickname: vault.Personal(v),
 				Language: "ja", ConsentVersion: 1, ConsentedAt: time.Now()}
-			if err := st.SaveGuardian(ctx, tx, &g); err != nil {
+			if err := st.SaveGuardian(ctx, &g); err != nil {
 				return err
 			}
-			child, err := st.FindOrCreateChild(ctx, tx, w.SchoolA.ID, w.ClassA11.ID, vault.Personal(v))
+			child, err := st.FindOrCreateChild(ctx, w.SchoolA.ID, w.ClassA11.ID, vault.Personal(v))
 			if err != nil {
 				return err
 			}
-			if _, err := st.LinkChild(ctx, tx, g.ID, child, registration.Verified, ""); err != nil {
+			if _, err := st.LinkChild(ctx, g.ID, child, registration.Verified, ""); err != nil {
 				return err
 			}
 			rep := &absence.Report{ChildID: child, GuardianID: g.ID, SchoolID: w.SchoolA.ID, ClassID: w.ClassA11.ID, Kind: "late",
 				From: day, To: day, Detail: absence.Detail{Reason: "other", Note: v, Temperature: v, Time: v}, Status: absence.Sent}
-			if _, err := s.Absence.Store.SaveReport(ctx, tx, rep, []byte(fmt.Sprintf("export-%d", i))); err != nil {
+			if _, err := s.Absence.Store.SaveReport(ctx, rep, []byte(fmt.Sprintf("export-%d", i))); err != nil {
 				return err
 			}
 		}
@@ -142,7 +141,7 @@ func lineChannel(t *testing.T, a *app.App, w *stafftest.World) line.Channel {
 		Secret: "0123456789abcdef0123456789abcdef", AccessToken: "export-token-0123456789"}); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, "2000000777")
+	ch, err := s.LINE.FindChannelByLineID(ctx, "2000000777")
 	if err != nil {
 		t.Fatal(err)
 	}

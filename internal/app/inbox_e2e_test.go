@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -342,24 +342,26 @@ func TestContactAndInbox(t *testing.T) {
 	if err != nil {
 		t.Fatalf("conversation ID in %q: %v", t1, err)
 	}
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var guardianID int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id FROM conversation WHERE id = $1`, t1ID).Scan(&guardianID); err != nil {
 			return err
 		}
 		for i := range 55 {
-			child, err := s.Registration.Store.FindOrCreateChild(ctx, tx, sakuraID, class11, vault.Personal(fmt.Sprintf("木村 %02d", i)))
+			child, err := s.Registration.Store.FindOrCreateChild(ctx, sakuraID, class11, vault.Personal(fmt.Sprintf("木村 %02d", i)))
 			if err != nil {
 				return err
 			}
 			c := inbox.Choice{Target: inbox.Homeroom, ChildID: child, ClassID: class11, SchoolID: sakuraID}
-			if _, err := s.Inbox.Store.OpenConversation(ctx, tx, guardianID, c); err != nil {
+			if _, err := s.Inbox.Store.OpenConversation(ctx, guardianID, c); err != nil {
 				return err
 			}
 		}
 		for i := range 205 {
 			m := inbox.Message{Direction: "in", Kind: "text", Body: vault.Personal(fmt.Sprintf("連絡その%d", i))}
-			if err := s.Inbox.Store.AddMessage(ctx, tx, t1ID, &m, 0); err != nil {
+			if err := s.Inbox.Store.AddMessage(ctx, t1ID, &m, 0); err != nil {
 				return err
 			}
 		}

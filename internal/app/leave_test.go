@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
@@ -44,10 +43,10 @@ func addAbsence(t *testing.T, w *lineWorld, guardian, child, schoolID, classID i
 	t.Helper()
 	s := w.app.Services()
 	ctx := context.Background()
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		rep := &absence.Report{ChildID: child, GuardianID: guardian, SchoolID: schoolID, ClassID: classID, Kind: "absent",
 			From: day, To: day, Detail: absence.Detail{Reason: "illness"}, Status: absence.Sent}
-		_, err := s.Absence.Store.SaveReport(ctx, tx, rep, []byte{byte(child), byte(guardian), 7})
+		_, err := s.Absence.Store.SaveReport(ctx, rep, []byte{byte(child), byte(guardian), 7})
 		return err
 	})
 	if err != nil {
@@ -81,8 +80,8 @@ func TestTransferOut(t *testing.T) {
 	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
 	addAbsence(t, w, guardians[1], children[1], sakuraID, class11, time.Now())
 	// The first parent also wrote to the school office: that conversation goes with them.
-	err := pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
-		_, err := s.Inbox.Store.OpenConversation(context.Background(), tx, guardians[0], inbox.Choice{Target: inbox.Office, SchoolID: sakuraID})
+	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error {
+		_, err := s.Inbox.Store.OpenConversation(ctx, guardians[0], inbox.Choice{Target: inbox.Office, SchoolID: sakuraID})
 		return err
 	})
 	if err != nil {
@@ -155,7 +154,9 @@ func TestTransferOut(t *testing.T) {
 	// The kept child no longer answers to their name: registering the same name in the
 	// class makes a new child, without the old reports.
 	var again int64
-	err = pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(context.Background(), func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var name []byte
 		if err := tx.QueryRow(context.Background(), `SELECT name_enc FROM child WHERE id = $1`, children[1]).Scan(&name); err != nil {
 			return err
@@ -164,7 +165,7 @@ func TestTransferOut(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if again, err = s.Registration.Store.FindOrCreateChild(context.Background(), tx, sakuraID, class11, child); err != nil {
+		if again, err = s.Registration.Store.FindOrCreateChild(ctx, sakuraID, class11, child); err != nil {
 			return err
 		}
 		return errRollBack // leave nothing behind
@@ -198,12 +199,14 @@ func TestTransferOut(t *testing.T) {
 	// The third parent withdraws: their child was in one school, so the records are
 	// that school's.
 	var link string
-	err = pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(context.Background(), func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var friendID int64
 		if err := tx.QueryRow(context.Background(), `SELECT friend_id FROM guardian WHERE id = $1`, guardians[2]).Scan(&friendID); err != nil {
 			return err
 		}
-		link, err = s.Registration.IssueLink(context.Background(), tx, friendID, registration.PurposeUpdate)
+		link, err = s.Registration.IssueLink(ctx, friendID, registration.PurposeUpdate)
 		return err
 	})
 	if err != nil {

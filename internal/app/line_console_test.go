@@ -63,7 +63,7 @@ func TestChannelConsole(t *testing.T) {
 	if _, err := s.LINE.TestChannel(admin, sakura.BoardID, sakura.ID); apperr.MessageIDOf(err) != "line.channel.token_rejected" {
 		t.Fatalf("test with a rejected token: %v", err)
 	}
-	ch, err := s.LINE.Store.FindChannelByLineID(context.Background(), s.Pool, demo.ChannelID)
+	ch, err := s.LINE.FindChannelByLineID(context.Background(), demo.ChannelID)
 	if err != nil || ch.Secret.Reveal() != w.ch.Secret.Reveal() {
 		t.Fatalf("secret not kept: %v", err)
 	}

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
@@ -33,15 +31,15 @@ func TestPushRetryDeliversOnce(t *testing.T) {
 	waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
 
 	svc := w.app.Services().LINE
-	f, err := svc.Store.FindFriendByUserID(context.Background(), w.app.Pool(), w.ch.ID, vault.Personal(u.ID))
+	f, err := svc.FindFriendByUserID(context.Background(), w.ch.ID, vault.Personal(u.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// First LINE's rate limit, then a lost answer after acceptance.
 	w.sim.FailNext(linesim.EndpointPush, 1, 429)
 	w.sim.FailNextAfterAccept(linesim.EndpointPush, 1, 500)
-	err = pgx.BeginFunc(context.Background(), w.app.Pool(), func(tx pgx.Tx) error {
-		_, err := svc.Queue(context.Background(), tx, line.Send{Friend: f, Purpose: "test", Messages: []line.Message{{Text: "【1年1組 担任】明日の持ち物です"}}})
+	err = w.app.Services().Tx.InTx(context.Background(), func(ctx context.Context) error {
+		_, err := svc.Queue(ctx, line.Send{Friend: f, Purpose: "test", Messages: []line.Message{{Text: "【1年1組 担任】明日の持ち物です"}}})
 		return err
 	})
 	if err != nil {

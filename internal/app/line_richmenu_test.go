@@ -42,7 +42,7 @@ func TestRichMenuSyncIsIdempotentAndLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	f, err := svc.Store.FindFriendByUserID(context.Background(), w.app.Pool(), w.ch.ID, vault.Personal(u.ID))
+	f, err := svc.FindFriendByUserID(context.Background(), w.ch.ID, vault.Personal(u.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

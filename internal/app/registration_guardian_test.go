@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
@@ -47,9 +45,9 @@ func issueLink(t *testing.T, w *lineWorld, friendID int64, purpose string) strin
 	t.Helper()
 	s := w.app.Services()
 	var link string
-	err := pgx.BeginFunc(context.Background(), s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error {
 		var err error
-		link, err = s.Registration.IssueLink(context.Background(), tx, friendID, purpose)
+		link, err = s.Registration.IssueLink(ctx, friendID, purpose)
 		return err
 	})
 	if err != nil {

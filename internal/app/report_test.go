@@ -15,12 +15,12 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -38,24 +38,26 @@ func TestMonthlyReport(t *testing.T) {
 	ctx := context.Background()
 	cityFamilies(t, w, 6, false)
 	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var g, c int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id, child_id FROM guardianship ORDER BY id LIMIT 1`).Scan(&g, &c); err != nil {
 			return err
 		}
-		conv, err := s.Inbox.Store.OpenConversation(ctx, tx, g, inbox.Choice{Target: inbox.Homeroom, ChildID: c, ClassID: class11, SchoolID: sakuraID})
+		conv, err := s.Inbox.Store.OpenConversation(ctx, g, inbox.Choice{Target: inbox.Homeroom, ChildID: c, ClassID: class11, SchoolID: sakuraID})
 		if err != nil {
 			return err
 		}
 		for _, dir := range []string{"in", "in", "in", "out"} {
-			if err := s.Inbox.Store.AddMessage(ctx, tx, conv, &inbox.Message{Direction: dir, Kind: "text", Body: "連絡"}, 0); err != nil {
+			if err := s.Inbox.Store.AddMessage(ctx, conv, &inbox.Message{Direction: dir, Kind: "text", Body: "連絡"}, 0); err != nil {
 				return err
 			}
 		}
 		for i := range 2 {
 			rep := &absence.Report{ChildID: c, GuardianID: g, SchoolID: sakuraID, ClassID: class11, Kind: "absent",
 				From: time.Now().AddDate(0, 0, i), To: time.Now().AddDate(0, 0, i), Detail: absence.Detail{Reason: "illness"}, Status: absence.Sent}
-			if _, err := s.Absence.Store.SaveReport(ctx, tx, rep, []byte{byte(i), 9}); err != nil {
+			if _, err := s.Absence.Store.SaveReport(ctx, rep, []byte{byte(i), 9}); err != nil {
 				return err
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -54,14 +55,16 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	for _, f := range families {
 		guardians, children = append(guardians, f[0]), append(children, f[1])
 	}
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		for i := range 2 {
-			conv, err := s.Inbox.Store.OpenConversation(ctx, tx, guardians[i], inbox.Choice{Target: inbox.Homeroom, ChildID: children[i], ClassID: class11, SchoolID: sakuraID})
+			conv, err := s.Inbox.Store.OpenConversation(ctx, guardians[i], inbox.Choice{Target: inbox.Homeroom, ChildID: children[i], ClassID: class11, SchoolID: sakuraID})
 			if err != nil {
 				return err
 			}
 			for range 3 {
-				if err := s.Inbox.Store.AddMessage(ctx, tx, conv, &inbox.Message{Direction: "in", Kind: "text", Body: "持ち物について"}, 0); err != nil {
+				if err := s.Inbox.Store.AddMessage(ctx, conv, &inbox.Message{Direction: "in", Kind: "text", Body: "持ち物について"}, 0); err != nil {
 					return err
 				}
 			}
@@ -77,7 +80,7 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 			}
 			rep := &absence.Report{ChildID: children[i], GuardianID: guardians[i], SchoolID: sakuraID, ClassID: class11, Kind: "absent",
 				From: day, To: day, Detail: absence.Detail{Reason: "illness"}, Status: absence.Sent}
-			if _, err := s.Absence.Store.SaveReport(ctx, tx, rep, []byte{byte(i), 1, 2, 3}); err != nil {
+			if _, err := s.Absence.Store.SaveReport(ctx, rep, []byte{byte(i), 1, 2, 3}); err != nil {
 				return err
 			}
 		}
@@ -89,16 +92,18 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	// A message sent in LINE to a registered parent long ago: its copy goes with the
 	// conversations' period (the row stays: it counts the month's LINE use).
 	var outID int64
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var friendID int64
 		if err := tx.QueryRow(ctx, `SELECT friend_id FROM guardian WHERE id = $1`, guardians[0]).Scan(&friendID); err != nil {
 			return err
 		}
-		f, err := s.LINE.Store.FindFriend(ctx, tx, friendID)
+		f, err := s.LINE.FindFriend(ctx, friendID)
 		if err != nil {
 			return err
 		}
-		outID, err = s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: "【1年1組 担任】昨年度のお返事"}}})
+		outID, err = s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: "【1年1組 担任】昨年度のお返事"}}})
 		return err
 	})
 	if err != nil {

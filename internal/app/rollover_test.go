@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/leaktest"
@@ -84,12 +82,12 @@ func TestYearRollover(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sibling int64
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		st := s.Registration.Store
-		if sibling, err = st.FindOrCreateChild(ctx, tx, sakura.ID, classID(t, w, sakura.ID, year, "6年1組"), vault.Personal("児童D姉")); err != nil {
+		if sibling, err = st.FindOrCreateChild(ctx, sakura.ID, classID(t, w, sakura.ID, year, "6年1組"), vault.Personal("児童D姉")); err != nil {
 			return err
 		}
-		_, err := st.LinkChild(ctx, tx, guardians[3], sibling, registration.Verified, "code")
+		_, err := st.LinkChild(ctx, guardians[3], sibling, registration.Verified, "code")
 		return err
 	})
 	if err != nil {

@@ -60,10 +60,10 @@ func newRotationWorld(t *testing.T, pool *pgxpool.Pool) *rotationWorld {
 }
 
 // tx runs fn in a transaction, failing the test on error.
-func (w *rotationWorld) tx(t *testing.T, what string, fn func(ctx context.Context, tx pgx.Tx) error) {
+func (w *rotationWorld) tx(t *testing.T, what string, fn func(ctx context.Context) error) {
 	t.Helper()
 	ctx := context.Background()
-	if err := pgx.BeginFunc(ctx, w.Pool, func(tx pgx.Tx) error { return fn(ctx, tx) }); err != nil {
+	if err := w.Tx.InTx(ctx, func(ctx context.Context) error { return fn(ctx) }); err != nil {
 		t.Fatalf("seed %s: %v", what, err)
 	}
 }
@@ -75,8 +75,8 @@ func (w *rotationWorld) mustChannel(t *testing.T) line.Channel {
 	t.Helper()
 	if w.channel.ID == 0 {
 		w.channel = line.Channel{LineChannelID: "2001234567", BoardID: w.Board.ID, Secret: "channel-secret-rotation", AccessToken: "channel-token-rotation"}
-		w.tx(t, "channel", func(ctx context.Context, tx pgx.Tx) error {
-			_, err := (&postgres.LineStore{Vault: w.Vault}).SaveChannel(ctx, tx, &w.channel)
+		w.tx(t, "channel", func(ctx context.Context) error {
+			_, err := (&postgres.LineStore{Vault: w.Vault}).SaveChannel(ctx, &w.channel)
 			return err
 		})
 	}
@@ -87,8 +87,8 @@ func (w *rotationWorld) mustFriend(t *testing.T) line.Friend {
 	t.Helper()
 	if w.friend.ID == 0 {
 		w.friend = line.Friend{ChannelID: w.mustChannel(t).ID, UserID: "U0123456789abcdef0123456789abcdef", Language: "ja", Following: true}
-		w.tx(t, "friend", func(ctx context.Context, tx pgx.Tx) error {
-			return (&postgres.LineStore{Vault: w.Vault}).SaveFriendFollow(ctx, tx, &w.friend, time.Now())
+		w.tx(t, "friend", func(ctx context.Context) error {
+			return (&postgres.LineStore{Vault: w.Vault}).SaveFriendFollow(ctx, &w.friend, time.Now())
 		})
 	}
 	return w.friend
@@ -99,8 +99,8 @@ func (w *rotationWorld) mustGuardian(t *testing.T) registration.Guardian {
 	if w.guardian.ID == 0 {
 		w.guardian = registration.Guardian{FriendID: w.mustFriend(t).ID, Name: "回転 花子", Relationship: "母", Nickname: "はなこ",
 			Language: "ja", ConsentVersion: 1, ConsentedAt: time.Now()}
-		w.tx(t, "guardian", func(ctx context.Context, tx pgx.Tx) error {
-			return (&postgres.RegistrationStore{Vault: w.Vault}).SaveGuardian(ctx, tx, &w.guardian)
+		w.tx(t, "guardian", func(ctx context.Context) error {
+			return (&postgres.RegistrationStore{Vault: w.Vault}).SaveGuardian(ctx, &w.guardian)
 		})
 	}
 	return w.guardian
@@ -109,8 +109,8 @@ func (w *rotationWorld) mustGuardian(t *testing.T) registration.Guardian {
 func (w *rotationWorld) mustChild(t *testing.T) int64 {
 	t.Helper()
 	if w.childID == 0 {
-		w.tx(t, "child", func(ctx context.Context, tx pgx.Tx) (err error) {
-			w.childID, err = (&postgres.RegistrationStore{Vault: w.Vault}).FindOrCreateChild(ctx, tx, w.SchoolA.ID, w.ClassA11.ID, "回転 太郎")
+		w.tx(t, "child", func(ctx context.Context) (err error) {
+			w.childID, err = (&postgres.RegistrationStore{Vault: w.Vault}).FindOrCreateChild(ctx, w.SchoolA.ID, w.ClassA11.ID, "回転 太郎")
 			return err
 		})
 	}
@@ -121,14 +121,14 @@ func (w *rotationWorld) mustMessage(t *testing.T) int64 {
 	t.Helper()
 	if w.messageID == 0 {
 		g, child := w.mustGuardian(t), w.mustChild(t)
-		w.tx(t, "message", func(ctx context.Context, tx pgx.Tx) error {
+		w.tx(t, "message", func(ctx context.Context) error {
 			s := &postgres.InboxStore{Vault: w.Vault}
-			conv, err := s.OpenConversation(ctx, tx, g.ID, inbox.Choice{Target: inbox.Homeroom, ChildID: child, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
+			conv, err := s.OpenConversation(ctx, g.ID, inbox.Choice{Target: inbox.Homeroom, ChildID: child, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
 			if err != nil {
 				return err
 			}
 			m := inbox.Message{Direction: "in", Kind: "image", Body: "熱が出ました", LineMessageID: "123456", ContentState: "pending"}
-			if err := s.AddMessage(ctx, tx, conv, &m, 0); err != nil {
+			if err := s.AddMessage(ctx, conv, &m, 0); err != nil {
 				return err
 			}
 			w.messageID = m.ID
@@ -144,8 +144,8 @@ func (w *rotationWorld) mustAnnouncement(t *testing.T) announce.Announcement {
 		w.announce = announce.Announcement{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Kind: "notice",
 			Audience: announce.Audience{SchoolID: w.SchoolA.ID, Whole: true}, AudienceLabel: "全校",
 			Title: "遠足のお知らせ", Body: "回転 太郎さんの学年は…", State: "draft", CreatedBy: w.AdminA.ID}
-		w.tx(t, "announcement", func(ctx context.Context, tx pgx.Tx) error {
-			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateAnnouncement(ctx, tx, &w.announce)
+		w.tx(t, "announcement", func(ctx context.Context) error {
+			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateAnnouncement(ctx, &w.announce)
 		})
 	}
 	return w.announce
@@ -161,10 +161,10 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 	"line_friend.user_id_enc": func(t *testing.T, w *rotationWorld) { w.mustFriend(t) },
 	"line_event.payload_enc": func(t *testing.T, w *rotationWorld) {
 		f := w.mustFriend(t)
-		w.tx(t, "event", func(ctx context.Context, tx pgx.Tx) error {
+		w.tx(t, "event", func(ctx context.Context) error {
 			ev := line.StoredEvent{ChannelID: f.ChannelID, WebhookEventID: "01HROTATIONEVENT0000000001", Type: "message", UserID: f.UserID,
 				OccurredAt: time.Now(), ReceivedAt: time.Now(), Payload: []byte(`{"type":"message","message":{"text":"熱が出ました"}}`)}
-			_, err := (&postgres.LineStore{Vault: w.Vault}).InsertEvent(ctx, tx, &ev)
+			_, err := (&postgres.LineStore{Vault: w.Vault}).InsertEvent(ctx, &ev)
 			return err
 		})
 	},
@@ -174,13 +174,13 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 	"staff.login_enc": func(*testing.T, *rotationWorld) {},
 	"staff.name_enc":  func(*testing.T, *rotationWorld) {},
 	"staff.totp_secret_enc": func(t *testing.T, w *rotationWorld) {
-		w.tx(t, "totp secret", func(ctx context.Context, tx pgx.Tx) error {
-			return (&postgres.StaffStore{Vault: w.Vault}).SetTOTP(ctx, tx, w.HomeroomA11.ID, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 1, []string{})
+		w.tx(t, "totp secret", func(ctx context.Context) error {
+			return (&postgres.StaffStore{Vault: w.Vault}).SetTOTP(ctx, w.HomeroomA11.ID, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 1, []string{})
 		})
 	},
 	"staff.totp_pending_enc": func(t *testing.T, w *rotationWorld) {
-		w.tx(t, "totp pending", func(ctx context.Context, tx pgx.Tx) error {
-			return (&postgres.StaffStore{Vault: w.Vault}).SetPendingTOTP(ctx, tx, w.AdminA.ID, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU")
+		w.tx(t, "totp pending", func(ctx context.Context) error {
+			return (&postgres.StaffStore{Vault: w.Vault}).SetPendingTOTP(ctx, w.AdminA.ID, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU")
 		})
 	},
 	"guardian.name_enc":         func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
@@ -189,26 +189,26 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 	"child.name_enc":            func(t *testing.T, w *rotationWorld) { w.mustChild(t) },
 	"class_code.code_enc": func(t *testing.T, w *rotationWorld) {
 		for _, c := range []int64{w.ClassA11.ID, w.ClassA12.ID} {
-			w.tx(t, "class code", func(ctx context.Context, tx pgx.Tx) error {
-				return (&postgres.RegistrationStore{Vault: w.Vault}).SetClassCode(ctx, tx, c, fmt.Sprintf("K%07d", c))
+			w.tx(t, "class code", func(ctx context.Context) error {
+				return (&postgres.RegistrationStore{Vault: w.Vault}).SetClassCode(ctx, c, fmt.Sprintf("K%07d", c))
 			})
 		}
 	},
 	"absence_report.detail_enc": func(t *testing.T, w *rotationWorld) {
 		g, child := w.mustGuardian(t), w.mustChild(t)
-		w.tx(t, "absence", func(ctx context.Context, tx pgx.Tx) error {
+		w.tx(t, "absence", func(ctx context.Context) error {
 			day := time.Now().Truncate(24 * time.Hour)
 			r := absence.Report{ChildID: child, GuardianID: g.ID, SchoolID: w.SchoolA.ID, ClassID: w.ClassA11.ID, Kind: "absent",
 				From: day, To: day, Detail: absence.Detail{Reason: "illness", Symptoms: []string{"fever"}, Note: "回転 太郎は熱があります"}}
-			_, err := (&postgres.AbsenceStore{Vault: w.Vault}).SaveReport(ctx, tx, &r, []byte("rotation-submit-key"))
+			_, err := (&postgres.AbsenceStore{Vault: w.Vault}).SaveReport(ctx, &r, []byte("rotation-submit-key"))
 			return err
 		})
 	},
 	"message.body_enc": func(t *testing.T, w *rotationWorld) { w.mustMessage(t) },
 	"message.content_enc": func(t *testing.T, w *rotationWorld) {
 		id := w.mustMessage(t)
-		w.tx(t, "image", func(ctx context.Context, tx pgx.Tx) error {
-			return (&postgres.InboxStore{Vault: w.Vault}).SaveContent(ctx, tx, id, []byte("\xff\xd8\xff\xe0 a photo"), "image/jpeg")
+		w.tx(t, "image", func(ctx context.Context) error {
+			return (&postgres.InboxStore{Vault: w.Vault}).SaveContent(ctx, id, []byte("\xff\xd8\xff\xe0 a photo"), "image/jpeg")
 		})
 	},
 	"canned_reply.title_enc": seedCanned,
@@ -217,10 +217,10 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 	"announcement.body_enc":  func(t *testing.T, w *rotationWorld) { w.mustAnnouncement(t) },
 	"handout.name_enc": func(t *testing.T, w *rotationWorld) {
 		a := w.mustAnnouncement(t)
-		w.tx(t, "handout", func(ctx context.Context, tx pgx.Tx) error {
+		w.tx(t, "handout", func(ctx context.Context) error {
 			sum := sha256.Sum256([]byte("%PDF-1.4"))
 			h := announce.Handout{Position: 1, Name: "回転太郎の作品.pdf", Size: 8, Key: "handout/rotation-0001"}
-			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateHandout(ctx, tx, a.ID, &h, sum[:])
+			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateHandout(ctx, a.ID, &h, sum[:])
 		})
 	},
 	"file_blob.data_enc": func(t *testing.T, w *rotationWorld) {
@@ -232,17 +232,17 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 
 func seedOutbound(t *testing.T, w *rotationWorld) {
 	f := w.mustFriend(t)
-	w.tx(t, "outbound", func(ctx context.Context, tx pgx.Tx) error {
+	w.tx(t, "outbound", func(ctx context.Context) error {
 		o := line.Outbound{ChannelID: f.ChannelID, FriendID: f.ID, Purpose: "inbox.reply", Messages: []line.Message{{Text: "【1年1組 担任】承知しました"}},
 			ReplyToken: "reply-token-rotation", ReplyDeadline: time.Now().Add(time.Minute)}
-		return (&postgres.LineStore{Vault: w.Vault}).InsertOutbound(ctx, tx, &o)
+		return (&postgres.LineStore{Vault: w.Vault}).InsertOutbound(ctx, &o)
 	})
 }
 
 func seedCanned(t *testing.T, w *rotationWorld) {
-	w.tx(t, "canned reply", func(ctx context.Context, tx pgx.Tx) error {
+	w.tx(t, "canned reply", func(ctx context.Context) error {
 		c := inbox.Canned{SchoolID: w.SchoolA.ID, StaffID: w.HomeroomA11.ID, Title: "回転さんへ", Body: "回転 太郎さんの件、承知しました。"}
-		return (&postgres.InboxStore{Vault: w.Vault}).CreateCanned(ctx, tx, &c)
+		return (&postgres.InboxStore{Vault: w.Vault}).CreateCanned(ctx, &c)
 	})
 }
 

@@ -3,16 +3,16 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/schema"
-	"log/slog"
-	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
@@ -36,7 +36,9 @@ import (
 // Services are renraku's use cases, wired to their stores. The server and the
 // command-line tools build them the same way.
 type Services struct {
-	Pool     *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Tx runs the features' work in transactions.
+	Tx       *postgres.Transactor
 	Vault    *vault.Vault
 	Audit    *audit.Log
 	Catalog  *i18n.Catalog
@@ -77,27 +79,28 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		return nil, err
 	}
 	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex(auditChainDomain, string(data)) })
-	s := &Services{Pool: pool, Vault: v, Audit: al, Catalog: catalog}
-	s.Schools = &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
+	tx := postgres.NewTransactor(pool)
+	s := &Services{Pool: pool, Tx: tx, Vault: v, Audit: al, Catalog: catalog}
+	s.Schools = &school.Service{Tx: tx, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
 	staffStore := &postgres.StaffStore{Vault: v}
-	s.Staff = &staff.Service{Pool: pool, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
-	s.Roster = &roster.Service{Pool: pool, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}
+	s.Staff = &staff.Service{Tx: tx, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
+	s.Roster = &roster.Service{Tx: tx, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}
 	auditNames := &postgres.AuditNames{Vault: v}
-	s.AuditLog = &audit.Viewer{Pool: pool, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
-	s.LINE = line.NewService(pool, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
+	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
+	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
 	regStore := &postgres.RegistrationStore{Vault: v}
-	s.Registration = &registration.Service{Pool: pool, Store: regStore, Throttle: regStore, LINE: s.LINE, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
+	s.Registration = &registration.Service{Tx: tx, Store: regStore, Throttle: regStore, LINE: s.LINE, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	if cfg.BaseURL != nil {
 		s.Registration.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	}
 	s.Registration.Register(s.LINE)
-	s.Absence = &absence.Service{Pool: pool, Store: &postgres.AbsenceStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
+	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
 		T: s.Registration.T}
 	s.Absence.Register(s.LINE)
-	s.Inbox = &inbox.Service{Pool: pool, Store: &postgres.InboxStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
+	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
 		T: s.Registration.T}
 	s.Inbox.Register(s.LINE)
 	annStore := &postgres.AnnounceStore{Vault: v}
@@ -105,12 +108,12 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	if cfg.FilesDir != "" {
 		fileStore = files.Dir{Root: cfg.FilesDir, Vault: v}
 	}
-	s.Announce = &announce.Service{Pool: pool, Store: annStore, Scopes: annStore, Files: fileStore, Registration: s.Registration,
+	s.Announce = &announce.Service{Tx: tx, Store: annStore, Scopes: annStore, Files: fileStore, Registration: s.Registration,
 		LINE: s.LINE, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
-	s.Retention = &retention.Service{Pool: pool, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
-		T: s.Registration.T, EndFriends: func(ctx context.Context, tx pgx.Tx, ids []int64) (int, error) {
-			return s.Registration.EndFriendsTx(ctx, tx, ids, "reg.line.leave_year_end")
+	s.Retention = &retention.Service{Tx: tx, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
+		T: s.Registration.T, EndFriends: func(ctx context.Context, ids []int64) (int, error) {
+			return s.Registration.EndFriendsTx(ctx, ids, "reg.line.leave_year_end")
 		}}
 
 	workers := river.NewWorkers()
@@ -119,12 +122,12 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	periodic = append(periodic, s.Retention.Workers(workers)...)
-	s.Rollover = &rollover.Service{Pool: pool, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Registration: s.Registration,
+	s.Rollover = &rollover.Service{Tx: tx, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Registration: s.Registration,
 		LINE: s.LINE, Audit: al, T: s.Registration.T}
 	periodic = append(periodic, s.Rollover.Workers(workers)...)
-	s.Reports = &report.Service{Pool: pool, Store: postgres.ReportStore{}, Audit: al, FontPath: cfg.PDFFont, T: s.Registration.T,
+	s.Reports = &report.Service{Tx: tx, Store: postgres.ReportStore{}, Audit: al, FontPath: cfg.PDFFont, T: s.Registration.T,
 		Quota: func(ctx context.Context, channelID int64) report.Limit {
-			ch, err := s.LINE.Store.FindChannel(ctx, pool, channelID)
+			ch, err := s.LINE.FindChannel(ctx, channelID)
 			if err != nil {
 				return report.Limit{}
 			}
@@ -140,7 +143,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	if err != nil {
 		return nil, err
 	}
-	s.LINE.Jobs = s.Jobs
+	s.LINE.Jobs.Client = s.Jobs
 	return s, nil
 }
 
@@ -213,7 +216,7 @@ func (t *Tools) SchoolChannel(ctx context.Context, ref string) (line.Channel, er
 	if err != nil {
 		return line.Channel{}, err
 	}
-	ch, err := t.LINE.Store.FindSchoolChannel(ctx, t.Pool, sc.ID)
+	ch, err := t.LINE.FindSchoolChannel(ctx, sc.ID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return line.Channel{}, fmt.Errorf("school %s has no LINE channel: run `renraku admin set-channel` first", strings.TrimSpace(sc.Name))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/clock"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 )
 
 // ActorKind says what kind of party acted.
@@ -177,7 +178,9 @@ func detailJSON(d map[string]any) (string, error) {
 }
 
 // Record appends e to the log inside tx. The chain's head stays locked until tx ends.
-func (l *Log) Record(ctx context.Context, tx pgx.Tx, e Event) error {
+func (l *Log) Record(ctx context.Context, e Event) error {
+	tx := pgtx.Tx(ctx)
+
 	if err := e.validate(); err != nil {
 		return err
 	}
@@ -228,5 +231,5 @@ type Beginner interface {
 // RecordAlone records e in a transaction of its own, for events with no other work
 // (a sign-in failure, a command-line action).
 func (l *Log) RecordAlone(ctx context.Context, db Beginner, e Event) error {
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return l.Record(ctx, tx, e) })
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return l.Record(pgtx.With(ctx, tx), e) })
 }

@@ -21,7 +21,7 @@ func BenchmarkRecord(b *testing.B) {
 	ctx := context.Background()
 	b.Run("empty_tx", func(b *testing.B) {
 		for b.Loop() {
-			if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return nil }); err != nil {
+			if err := pgx.BeginFunc(ctx, pool, func(pgx.Tx) error { return nil }); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/pgtest"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 )
 
 // testMAC stands in for the keyset's PRF: keyed, outside the database.
@@ -237,7 +238,7 @@ func TestRolledBackWorkLeavesNoEvent(t *testing.T) {
 	record(t, l, pool, event(1))
 	boom := errors.New("work failed")
 	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
-		if err := l.Record(context.Background(), tx, event(2)); err != nil {
+		if err := l.Record(pgtx.With(context.Background(), tx), event(2)); err != nil {
 			return err
 		}
 		return boom

@@ -27,7 +27,7 @@ func (l *Log) ApplyRetention(ctx context.Context, db Beginner, cutoff time.Time)
 		if removed == 0 {
 			return nil
 		}
-		return l.Record(ctx, tx, Event{
+		return l.Record(ctx, Event{
 			Actor:  SystemActor,
 			Action: "audit.retention",
 			Detail: map[string]any{

@@ -12,24 +12,25 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Viewer is the administrators' read access to the audit log (P5: viewable and
 // exportable by administrators). Viewing and exporting are themselves audited, in the
 // transaction that reads.
 type Viewer struct {
-	Pool *pgxpool.Pool
-	Log  *Log
+	Tx  txn.Transactor
+	Log *Log
 	// Staff returns staff members' names and roles for the actor column.
-	Staff func(ctx context.Context, tx pgx.Tx, staffIDs []int64) (map[int64]StaffName, error)
+	Staff func(ctx context.Context, staffIDs []int64) (map[int64]StaffName, error)
 	// Objects names the objects rows refer to as staff would (1年1組, not "class 1"),
 	// never with a child's or a parent's name; what it does not find keeps its number.
-	Objects func(ctx context.Context, tx pgx.Tx, refs []Ref) (map[Ref]ObjectName, error)
+	Objects func(ctx context.Context, refs []Ref) (map[Ref]ObjectName, error)
 }
 
 // Query filters the log.
@@ -164,24 +165,28 @@ func (v *Viewer) Search(ctx context.Context, q Query) (Result, error) {
 		q.Page = 1
 	}
 	res := Result{Page: q.Page}
-	err = pgx.BeginFunc(ctx, v.Pool, func(tx pgx.Tx) error {
+	err = v.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&res.Total); err != nil {
 			return fmt.Errorf("audit view: %w", err)
 		}
 		res.Pages = max(1, (res.Total+PageSize-1)/PageSize)
 		var err error
-		res.Entries, err = v.read(ctx, tx, where+` ORDER BY seq DESC LIMIT `+strconv.Itoa(PageSize)+` OFFSET `+strconv.Itoa((q.Page-1)*PageSize), args)
+		res.Entries, err = v.read(ctx, where+` ORDER BY seq DESC LIMIT `+strconv.Itoa(PageSize)+` OFFSET `+strconv.Itoa((q.Page-1)*PageSize), args)
 		if err != nil {
 			return err
 		}
 		d := q.detail()
 		d["page"], d["rows"] = q.Page, len(res.Entries)
-		return v.Log.Record(ctx, tx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.view", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
+		return v.Log.Record(ctx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.view", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
 	})
 	return res, err
 }
 
-func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) ([]Entry, error) {
+func (v *Viewer) read(ctx context.Context, tail string, args []any) ([]Entry, error) {
+	tx := pgtx.Tx(ctx)
+
 	rows, err := tx.Query(ctx, `SELECT seq, occurred_at, actor_kind, COALESCE(actor_id, 0), action, object_kind, object_id,
 		COALESCE(school_id, 0), COALESCE(host(remote_addr), ''), detail::text FROM audit_event`+tail, args...)
 	if err != nil {
@@ -214,7 +219,7 @@ func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) (
 		}
 	}
 	if v.Staff != nil {
-		names, err := v.Staff(ctx, tx, ids)
+		names, err := v.Staff(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +230,7 @@ func (v *Viewer) read(ctx context.Context, tx pgx.Tx, tail string, args []any) (
 		}
 	}
 	if v.Objects != nil && len(refs) > 0 {
-		objects, err := v.Objects(ctx, tx, refs)
+		objects, err := v.Objects(ctx, refs)
 		if err != nil {
 			return nil, err
 		}
@@ -251,7 +256,9 @@ func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding, t 
 	}
 	var n int
 	var f csvexport.File
-	err = pgx.BeginFunc(ctx, v.Pool, func(tx pgx.Tx) error {
+	err = v.Tx.InTx(ctx, func(ctx context.Context) error {
+		tx := pgtx.Tx(ctx)
+
 		var total int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&total); err != nil {
 			return fmt.Errorf("audit export: %w", err)
@@ -259,7 +266,7 @@ func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding, t 
 		if total > MaxExport {
 			return apperr.E(apperr.Invalid, "audit.page.too_many", ErrTooMany)
 		}
-		entries, err := v.read(ctx, tx, where+` ORDER BY seq`, args)
+		entries, err := v.read(ctx, where+` ORDER BY seq`, args)
 		if err != nil {
 			return err
 		}
@@ -284,7 +291,7 @@ func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding, t 
 		d["rows"] = n
 		d["encoding"] = string(enc)
 		d["substituted"] = f.Substituted
-		return v.Log.Record(ctx, tx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.export", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
+		return v.Log.Record(ctx, Event{Actor: Actor{Kind: Staff, ID: a.StaffID}, Action: "audit.export", BoardID: a.BoardID, SchoolID: q.SchoolID, Detail: d})
 	})
 	if err != nil {
 		return csvexport.File{}, 0, err

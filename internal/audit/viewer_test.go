@@ -21,7 +21,7 @@ func TestViewerScopeFiltersAndSelfAudit(t *testing.T) {
 	t.Parallel()
 	w := stafftest.New(t)
 	names := &postgres.AuditNames{Vault: w.Vault}
-	v := &audit.Viewer{Pool: w.Pool, Log: w.Audit, Staff: names.Staff, Objects: names.Objects}
+	v := &audit.Viewer{Tx: postgres.NewTransactor(w.Pool), Log: w.Audit, Staff: names.Staff, Objects: names.Objects}
 	ctx := context.Background()
 	today := time.Now()
 

@@ -48,7 +48,7 @@ func Seed(ctx context.Context, s *app.Services, sim *linesim.Sim, webhookBase st
 	}
 	// Keep the channel's credentials across restarts: they live (encrypted) in the
 	// database; only a new database gets new ones.
-	ch, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, ChannelID)
+	ch, err := s.LINE.FindChannelByLineID(ctx, ChannelID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		ch = line.Channel{LineChannelID: ChannelID, Secret: vault.Personal(randomHex(16)), AccessToken: vault.Personal(randomHex(32))}
 	} else if err != nil {
@@ -59,7 +59,7 @@ func Seed(ctx context.Context, s *app.Services, sim *linesim.Sim, webhookBase st
 			return line.Channel{}, fmt.Errorf("demo: %w", err)
 		}
 	}
-	if ch, err = s.LINE.Store.FindChannelByLineID(ctx, s.Pool, ChannelID); err != nil {
+	if ch, err = s.LINE.FindChannelByLineID(ctx, ChannelID); err != nil {
 		return line.Channel{}, fmt.Errorf("demo: %w", err)
 	}
 	if err := sim.AddChannel(linesim.ChannelConfig{ID: ch.LineChannelID, Secret: ch.Secret.Reveal(), AccessToken: ch.AccessToken.Reveal(),

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -50,13 +49,13 @@ var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/g
 func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 	var friend line.Friend
 	var lineID string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		friendID, id, err := s.Store.FindPendingContent(ctx, tx, messageID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		friendID, id, err := s.Store.FindPendingContent(ctx, messageID)
 		if err != nil {
 			return err
 		}
 		lineID = id
-		friend, err = s.LINE.Store.FindFriend(ctx, tx, friendID)
+		friend, err = s.LINE.FindFriend(ctx, friendID)
 		return err
 	})
 	if apperr.KindOf(err) == apperr.NotFound {
@@ -65,7 +64,7 @@ func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 	if err != nil {
 		return err
 	}
-	ch, err := s.LINE.Store.FindChannel(ctx, s.Pool, friend.ChannelID)
+	ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
 	if err != nil {
 		return err
 	}
@@ -81,8 +80,8 @@ func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 	if err != nil {
 		data = nil
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		return s.Store.SaveContent(ctx, tx, messageID, data, ct)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Store.SaveContent(ctx, messageID, data, ct)
 	})
 }
 
@@ -90,17 +89,17 @@ func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 func (s *Service) Image(ctx context.Context, conversationID, messageID int64) ([]byte, string, error) {
 	var data []byte
 	var ct string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, conversationID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, conversationID)
 		if err != nil {
 			return err
 		}
-		convID, b, t, err := s.Store.FindContent(ctx, tx, messageID)
+		convID, b, t, err := s.Store.FindContent(ctx, messageID)
 		if err != nil || convID != c.ID {
 			return apperr.E(apperr.NotFound, "error.not_found.title", err)
 		}
 		data, ct = b, t
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.image_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.image_view",
 			ObjectKind: "message", ObjectID: strconv.FormatInt(messageID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
 	return data, ct, err

@@ -9,8 +9,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -156,51 +154,51 @@ type Scope struct {
 
 // Store is the persistence of conversations.
 type Store interface {
-	FindChoices(ctx context.Context, db pgx.Tx, guardianID int64) ([]Choice, error)
+	FindChoices(ctx context.Context, guardianID int64) ([]Choice, error)
 	// OpenConversation finds or creates the conversation for a choice.
-	OpenConversation(ctx context.Context, db pgx.Tx, guardianID int64, c Choice) (int64, error)
-	SetCurrent(ctx context.Context, db pgx.Tx, guardianID, conversationID int64, at time.Time) error
+	OpenConversation(ctx context.Context, guardianID int64, c Choice) (int64, error)
+	SetCurrent(ctx context.Context, guardianID, conversationID int64, at time.Time) error
 	// FindCurrent returns the guardian's current conversation and when it was chosen
 	// (0 when none).
-	FindCurrent(ctx context.Context, db pgx.Tx, guardianID int64) (int64, time.Time, error)
-	AddMessage(ctx context.Context, db pgx.Tx, conversationID int64, m *Message, outboundID int64) error
-	FindConversation(ctx context.Context, db pgx.Tx, id int64) (Conversation, error)
+	FindCurrent(ctx context.Context, guardianID int64) (int64, time.Time, error)
+	AddMessage(ctx context.Context, conversationID int64, m *Message, outboundID int64) error
+	FindConversation(ctx context.Context, id int64) (Conversation, error)
 	// FindConversationIDs lists the IDs of a filter's conversations, newest first
 	// (Limit 0: all of them).
-	FindConversationIDs(ctx context.Context, db pgx.Tx, f Filter) ([]int64, error)
+	FindConversationIDs(ctx context.Context, f Filter) ([]int64, error)
 	// FindConversationsByID reads conversations, in the order of ids.
-	FindConversationsByID(ctx context.Context, db pgx.Tx, ids []int64) ([]Conversation, error)
+	FindConversationsByID(ctx context.Context, ids []int64) ([]Conversation, error)
 	// FindConversationNames reads only what a search matches (nickname, child's name,
 	// class and label) of conversations, in the order of ids.
-	FindConversationNames(ctx context.Context, db pgx.Tx, ids []int64) ([]Conversation, error)
+	FindConversationNames(ctx context.Context, ids []int64) ([]Conversation, error)
 	// FindScopes lists the classes, clubs and office of the conversations a filter's
 	// duties give (its narrowing, state and paging ignored).
-	FindScopes(ctx context.Context, db pgx.Tx, f Filter) ([]Scope, error)
+	FindScopes(ctx context.Context, f Filter) ([]Scope, error)
 	// FindMessages lists up to limit of a conversation's messages before the message
 	// before (0: the newest), oldest first.
-	FindMessages(ctx context.Context, db pgx.Tx, conversationID, before int64, limit int) ([]Message, error)
-	MarkRead(ctx context.Context, db pgx.Tx, id int64) error
-	SetState(ctx context.Context, db pgx.Tx, id int64, state string) error
+	FindMessages(ctx context.Context, conversationID, before int64, limit int) ([]Message, error)
+	MarkRead(ctx context.Context, id int64) error
+	SetState(ctx context.Context, id int64, state string) error
 	// FirstAutoReply records today's out-of-hours auto-reply; false when it was sent.
-	FirstAutoReply(ctx context.Context, db pgx.Tx, conversationID int64, day time.Time) (bool, error)
+	FirstAutoReply(ctx context.Context, conversationID int64, day time.Time) (bool, error)
 	// SaveContent stores an image's bytes (encrypted) or marks it unavailable (nil).
-	SaveContent(ctx context.Context, db pgx.Tx, messageID int64, data []byte, contentType string) error
+	SaveContent(ctx context.Context, messageID int64, data []byte, contentType string) error
 	// FindContent returns a stored image and its conversation.
-	FindContent(ctx context.Context, db pgx.Tx, messageID int64) (conversationID int64, data []byte, contentType string, err error)
+	FindContent(ctx context.Context, messageID int64) (conversationID int64, data []byte, contentType string, err error)
 	// FindPendingContent returns what fetching an image needs.
-	FindPendingContent(ctx context.Context, db pgx.Tx, messageID int64) (friendID int64, lineMessageID string, err error)
-	FindCanned(ctx context.Context, db pgx.Tx, schoolID, staffID int64) ([]Canned, error)
-	CreateCanned(ctx context.Context, db pgx.Tx, c *Canned) error
-	DeleteCanned(ctx context.Context, db pgx.Tx, id int64) error
-	FindCannedByID(ctx context.Context, db pgx.Tx, id int64) (Canned, error)
-	SetAssignee(ctx context.Context, db pgx.Tx, conversationID, staffID int64) error
+	FindPendingContent(ctx context.Context, messageID int64) (friendID int64, lineMessageID string, err error)
+	FindCanned(ctx context.Context, schoolID, staffID int64) ([]Canned, error)
+	CreateCanned(ctx context.Context, c *Canned) error
+	DeleteCanned(ctx context.Context, id int64) error
+	FindCannedByID(ctx context.Context, id int64) (Canned, error)
+	SetAssignee(ctx context.Context, conversationID, staffID int64) error
 	// FindMessageOutbound returns a reply's conversation and outbox row.
-	FindMessageOutbound(ctx context.Context, db pgx.Tx, messageID int64) (conversationID, outboundID int64, err error)
+	FindMessageOutbound(ctx context.Context, messageID int64) (conversationID, outboundID int64, err error)
 	// FindCandidates lists the staff a conversation can be handed to: those whose duty
 	// covers it, and the school's administrators.
-	FindCandidates(ctx context.Context, db pgx.Tx, c Conversation) ([]Candidate, error)
+	FindCandidates(ctx context.Context, c Conversation) ([]Candidate, error)
 	// FindOffice returns a school's office hours and auto-reply text.
-	FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (Hours, error)
+	FindOffice(ctx context.Context, schoolID int64) (Hours, error)
 }
 
 // Hours are when a school answers, what it says outside them, and how long a parent's

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -18,13 +16,14 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/usertext"
 	"github.com/renraku/renraku/internal/vault"
 )
 
 // Service is the conversations' use cases.
 type Service struct {
-	Pool         *pgxpool.Pool
+	Tx           txn.Transactor
 	Store        Store
 	Registration *registration.Service
 	LINE         *line.Service
@@ -48,29 +47,29 @@ func (s *Service) Register(l *line.Service) {
 	l.Handle("message", s.onMessage)
 }
 
-func (s *Service) guardian(ctx context.Context, tx pgx.Tx, in *line.Incoming) (registration.Guardian, bool, error) {
+func (s *Service) guardian(ctx context.Context, in *line.Incoming) (registration.Guardian, bool, error) {
 	if in.Friend == nil {
 		return registration.Guardian{}, false, nil
 	}
-	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID)
+	g, err := s.Registration.FindGuardianByFriend(ctx, in.Friend.ID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return g, false, nil
 	}
 	return g, err == nil, err
 }
 
-func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m line.Message) error {
+func (s *Service) reply(ctx context.Context, in *line.Incoming, m line.Message) error {
 	if !in.Friend.Following {
 		return nil
 	}
-	_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "contact", Messages: []line.Message{m}, Reply: in})
+	_, err := s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "contact", Messages: []line.Message{m}, Reply: in})
 	return err
 }
 
 // choices asks whom to write to (prompt: the message's ID), with a quick reply per
 // possible conversation.
-func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g registration.Guardian, prompt string) error {
-	cs, err := s.Store.FindChoices(ctx, tx, g.ID)
+func (s *Service) choices(ctx context.Context, in *line.Incoming, g registration.Guardian, prompt string) error {
+	cs, err := s.Store.FindChoices(ctx, g.ID)
 	if err != nil {
 		return err
 	}
@@ -97,22 +96,22 @@ func (s *Service) choices(ctx context.Context, tx pgx.Tx, in *line.Incoming, g r
 	if len(m.QuickReply) == 0 {
 		m = line.Message{Text: s.T(g.Language, "inbox.line.no_choice", nil)}
 	}
-	return s.reply(ctx, tx, in, m)
+	return s.reply(ctx, in, m)
 }
 
-func (s *Service) onContact(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
-	g, ok, err := s.guardian(ctx, tx, in)
+func (s *Service) onContact(ctx context.Context, in *line.Incoming) error {
+	g, ok, err := s.guardian(ctx, in)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return s.Registration.SendRegisterLink(ctx, tx, in)
+		return s.Registration.SendRegisterLink(ctx, in)
 	}
-	return s.choices(ctx, tx, in, g, "inbox.line.choose")
+	return s.choices(ctx, in, g, "inbox.line.choose")
 }
 
-func (s *Service) onPick(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
-	g, ok, err := s.guardian(ctx, tx, in)
+func (s *Service) onPick(ctx context.Context, in *line.Incoming) error {
+	g, ok, err := s.guardian(ctx, in)
 	if err != nil || !ok {
 		return err
 	}
@@ -120,38 +119,38 @@ func (s *Service) onPick(ctx context.Context, tx pgx.Tx, in *line.Incoming) erro
 	_, args, _ := line.ParsePostbackData(pb.Postback.Data)
 	parts := strings.Split(args, ":")
 	if len(parts) != 4 {
-		return s.choices(ctx, tx, in, g, "inbox.line.choose")
+		return s.choices(ctx, in, g, "inbox.line.choose")
 	}
 	childID, _ := strconv.ParseInt(parts[1], 10, 64)
 	clubID, _ := strconv.ParseInt(parts[2], 10, 64)
 	schoolID, _ := strconv.ParseInt(parts[3], 10, 64)
 	// Only a choice the guardian has now counts: the postback is the parent's, but old
 	// buttons stay in the chat.
-	cs, err := s.Store.FindChoices(ctx, tx, g.ID)
+	cs, err := s.Store.FindChoices(ctx, g.ID)
 	if err != nil {
 		return err
 	}
 	for _, c := range cs {
 		if c.Target == parts[0] && c.ChildID == childID && c.ClubID == clubID && c.SchoolID == schoolID {
-			id, err := s.Store.OpenConversation(ctx, tx, g.ID, c)
+			id, err := s.Store.OpenConversation(ctx, g.ID, c)
 			if err != nil {
 				return err
 			}
-			if err := s.Store.SetCurrent(ctx, tx, g.ID, id, s.now()); err != nil {
+			if err := s.Store.SetCurrent(ctx, g.ID, id, s.now()); err != nil {
 				return err
 			}
-			return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, "inbox.line.chosen", map[string]any{"Label": c.Label})})
+			return s.reply(ctx, in, line.Message{Text: s.T(g.Language, "inbox.line.chosen", map[string]any{"Label": c.Label})})
 		}
 	}
-	return s.choices(ctx, tx, in, g, "inbox.line.choose")
+	return s.choices(ctx, in, g, "inbox.line.choose")
 }
 
 // onMessage stores a registered parent's text, image or sticker in their current
 // conversation, asks whom it is for when there is none (or the school's inactivity
 // period has passed), and answers out of office hours once a day. Other messages go to
 // LINE's default handling.
-func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
-	g, ok, err := s.guardian(ctx, tx, in)
+func (s *Service) onMessage(ctx context.Context, in *line.Incoming) error {
+	g, ok, err := s.guardian(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -167,16 +166,16 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 		m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(usertext.Clean(c.Text))}
 	}
 	if !ok || m.Kind == "" {
-		return s.LINE.DefaultMessage(ctx, tx, in)
+		return s.LINE.DefaultMessage(ctx, in)
 	}
-	convID, at, err := s.Store.FindCurrent(ctx, tx, g.ID)
+	convID, at, err := s.Store.FindCurrent(ctx, g.ID)
 	if err != nil || convID == 0 {
 		if err != nil {
 			return err
 		}
-		return s.choices(ctx, tx, in, g, "inbox.line.choose_resend")
+		return s.choices(ctx, in, g, "inbox.line.choose_resend")
 	}
-	c, err := s.Store.FindConversation(ctx, tx, convID)
+	c, err := s.Store.FindConversation(ctx, convID)
 	if err != nil {
 		return err
 	}
@@ -185,14 +184,14 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 		case status == "":
 			// No longer this guardian's child (the registration changed): whom the
 			// message is for must be chosen again.
-			return s.choices(ctx, tx, in, g, "inbox.line.choose_resend")
+			return s.choices(ctx, in, g, "inbox.line.choose_resend")
 		case status != registration.Verified:
 			// The registration waits for the school again (another guardian of the
 			// child said it was not them): nothing is filed.
-			return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, "inbox.line.awaiting", nil)})
+			return s.reply(ctx, in, line.Message{Text: s.T(g.Language, "inbox.line.awaiting", nil)})
 		}
 	}
-	hours, err := s.Store.FindOffice(ctx, tx, c.SchoolID)
+	hours, err := s.Store.FindOffice(ctx, c.SchoolID)
 	if err != nil {
 		return err
 	}
@@ -200,23 +199,23 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	if now.Sub(at) > hours.Inactivity {
 		// The message is not filed: whom it is for may have changed. The parent is told
 		// to send it again after choosing.
-		return s.choices(ctx, tx, in, g, "inbox.line.choose_resend")
+		return s.choices(ctx, in, g, "inbox.line.choose_resend")
 	}
-	if err := s.Store.AddMessage(ctx, tx, convID, &m, 0); err != nil {
+	if err := s.Store.AddMessage(ctx, convID, &m, 0); err != nil {
 		return err
 	}
 	if m.Kind == "image" {
-		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
+		if _, err := s.LINE.Jobs.Insert(ctx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
 			return err
 		}
 	}
-	if err := s.Store.SetCurrent(ctx, tx, g.ID, convID, now); err != nil {
+	if err := s.Store.SetCurrent(ctx, g.ID, convID, now); err != nil {
 		return err
 	}
 	if !hours.Closed(now) {
 		return nil
 	}
-	first, err := s.Store.FirstAutoReply(ctx, tx, convID, now)
+	first, err := s.Store.FirstAutoReply(ctx, convID, now)
 	if err != nil || !first {
 		return err
 	}
@@ -224,7 +223,7 @@ func (s *Service) onMessage(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	if reply == "" {
 		reply = s.T(g.Language, "inbox.line.closed", nil)
 	}
-	return s.reply(ctx, tx, in, line.Message{Text: reply})
+	return s.reply(ctx, in, line.Message{Text: reply})
 }
 
 // statusFor returns the status of the guardian's registration of the child ("" when
@@ -259,12 +258,12 @@ func target(c Conversation) (authz.Action, authz.Target) {
 
 // conversation loads a conversation the actor may read; one outside their school is not
 // found, one of their school but not their duty is forbidden.
-func (s *Service) conversation(ctx context.Context, tx pgx.Tx, id int64) (*authz.Actor, Conversation, error) {
+func (s *Service) conversation(ctx context.Context, id int64) (*authz.Actor, Conversation, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return nil, Conversation{}, err
 	}
-	c, err := s.Store.FindConversation(ctx, tx, id)
+	c, err := s.Store.FindConversation(ctx, id)
 	if err != nil {
 		return nil, c, err
 	}
@@ -316,15 +315,15 @@ func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
 	if !search {
 		f.Limit, f.Offset = PageSize+1, (page-1)*PageSize
 	}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		ids, err := s.Store.FindConversationIDs(ctx, tx, f)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		ids, err := s.Store.FindConversationIDs(ctx, f)
 		if err != nil {
 			return err
 		}
 		if search {
 			// Names are encrypted: a search decrypts the names of every conversation
 			// the person has, and pages the matches.
-			named, err := s.Store.FindConversationNames(ctx, tx, ids)
+			named, err := s.Store.FindConversationNames(ctx, ids)
 			if err != nil {
 				return err
 			}
@@ -337,7 +336,7 @@ func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
 			ids = ids[min(len(ids), (page-1)*PageSize):]
 			ids = ids[:min(len(ids), PageSize+1)]
 		}
-		all, err := s.Store.FindConversationsByID(ctx, tx, ids)
+		all, err := s.Store.FindConversationsByID(ctx, ids)
 		if err != nil {
 			return err
 		}
@@ -352,10 +351,10 @@ func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
 			shown = shown[:PageSize]
 		}
 		out.Conversations = shown
-		if out.Scopes, err = s.Store.FindScopes(ctx, tx, base); err != nil {
+		if out.Scopes, err = s.Store.FindScopes(ctx, base); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "inbox.list_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "inbox.list_view",
 			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"rows": len(shown)}})
 	})
 	return out, err
@@ -389,22 +388,22 @@ func narrow(f *Filter, q Query) error {
 // the message before), marks it read, and audits the view. more tells whether older
 // messages remain.
 func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation, ms []Message, more bool, err error) {
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var a *authz.Actor
 		var err error
-		if a, c, err = s.conversation(ctx, tx, id); err != nil {
+		if a, c, err = s.conversation(ctx, id); err != nil {
 			return err
 		}
-		if ms, err = s.Store.FindMessages(ctx, tx, c.ID, before, ThreadPage+1); err != nil {
+		if ms, err = s.Store.FindMessages(ctx, c.ID, before, ThreadPage+1); err != nil {
 			return err
 		}
 		if more = len(ms) > ThreadPage; more {
 			ms = ms[1:]
 		}
-		if err := s.Store.MarkRead(ctx, tx, c.ID); err != nil {
+		if err := s.Store.MarkRead(ctx, c.ID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.view",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
 	return c, ms, more, err
@@ -415,8 +414,8 @@ func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation,
 // duplicate, no loss on restart).
 func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 	text = strings.TrimSpace(text)
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, id)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -426,43 +425,43 @@ func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 		case line.UTF16Len(text) > MaxReply:
 			return apperr.Fields{"body": "inbox.reply.too_long"}.Err()
 		}
-		f, err := s.LINE.Store.FindFriend(ctx, tx, c.FriendID)
+		f, err := s.LINE.FindFriend(ctx, c.FriendID)
 		if err != nil {
 			return err
 		}
 		body := "【" + c.ReplyLabel() + "】\n" + text
-		outID, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: body}}})
+		outID, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: body}}})
 		if err != nil {
 			return err
 		}
 		m := Message{Direction: "out", Body: vault.Personal(text), StaffID: a.StaffID}
-		if err := s.Store.AddMessage(ctx, tx, c.ID, &m, outID); err != nil {
+		if err := s.Store.AddMessage(ctx, c.ID, &m, outID); err != nil {
 			return err
 		}
 		if c.State == Open {
-			if err := s.Store.SetState(ctx, tx, c.ID, InProgress); err != nil {
+			if err := s.Store.SetState(ctx, c.ID, InProgress); err != nil {
 				return err
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.reply",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.reply",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
 }
 
 // SetState marks a conversation 未対応, 対応中 or 完了.
 func (s *Service) SetState(ctx context.Context, id int64, state string) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, id)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, id)
 		if err != nil {
 			return err
 		}
 		if state != Open && state != InProgress && state != Done {
 			return apperr.E(apperr.Invalid, "inbox.state.invalid", errors.New("unknown state"))
 		}
-		if err := s.Store.SetState(ctx, tx, c.ID, state); err != nil {
+		if err := s.Store.SetState(ctx, c.ID, state); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.state",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.state",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID,
 			Detail: map[string]any{"state": state}})
 	})

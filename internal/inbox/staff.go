@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -26,9 +24,9 @@ func (s *Service) Canned(ctx context.Context) ([]Canned, error) {
 		return nil, nil
 	}
 	var out []Canned
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		out, err = s.Store.FindCanned(ctx, tx, a.SchoolID, a.StaffID)
+		out, err = s.Store.FindCanned(ctx, a.SchoolID, a.StaffID)
 		return err
 	})
 	return out, err
@@ -61,11 +59,11 @@ func (s *Service) AddCanned(ctx context.Context, title, body string, school bool
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := s.Store.CreateCanned(ctx, tx, &c); err != nil {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateCanned(ctx, &c); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "canned.create",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "canned.create",
 			ObjectKind: "canned_reply", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: a.BoardID, SchoolID: a.SchoolID})
 	})
 }
@@ -76,8 +74,8 @@ func (s *Service) DeleteCanned(ctx context.Context, id int64) error {
 	if err := authz.SignedIn(a); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		c, err := s.Store.FindCannedByID(ctx, tx, id)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.Store.FindCannedByID(ctx, id)
 		if err != nil || c.SchoolID != a.SchoolID {
 			return apperr.E(apperr.NotFound, "error.not_found.title", err)
 		}
@@ -89,10 +87,10 @@ func (s *Service) DeleteCanned(ctx context.Context, id int64) error {
 				return err
 			}
 		}
-		if err := s.Store.DeleteCanned(ctx, tx, c.ID); err != nil {
+		if err := s.Store.DeleteCanned(ctx, c.ID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "canned.delete",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "canned.delete",
 			ObjectKind: "canned_reply", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: a.BoardID, SchoolID: a.SchoolID})
 	})
 }
@@ -100,8 +98,8 @@ func (s *Service) DeleteCanned(ctx context.Context, id int64) error {
 // Note adds a private staff note to a conversation (never sent to the parent).
 func (s *Service) Note(ctx context.Context, id int64, text string) error {
 	text = strings.TrimSpace(text)
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, id)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -109,10 +107,10 @@ func (s *Service) Note(ctx context.Context, id int64, text string) error {
 			return apperr.Fields{"note": "inbox.note.invalid"}.Err()
 		}
 		m := Message{Direction: "note", Body: vault.Personal(text), StaffID: a.StaffID}
-		if err := s.Store.AddMessage(ctx, tx, c.ID, &m, 0); err != nil {
+		if err := s.Store.AddMessage(ctx, c.ID, &m, 0); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.note",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.note",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
 }
@@ -121,12 +119,12 @@ func (s *Service) Note(ctx context.Context, id int64, text string) error {
 // over.
 func (s *Service) Candidates(ctx context.Context, id int64) ([]Candidate, error) {
 	var out []Candidate
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, id)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, id)
 		if err != nil {
 			return err
 		}
-		out, err = s.candidates(ctx, tx, a, c)
+		out, err = s.candidates(ctx, a, c)
 		return err
 	})
 	return out, err
@@ -134,8 +132,8 @@ func (s *Service) Candidates(ctx context.Context, id int64) ([]Candidate, error)
 
 // candidates are the staff whose duty covers c, or the school's administrators, but
 // not the actor.
-func (s *Service) candidates(ctx context.Context, tx pgx.Tx, a *authz.Actor, c Conversation) ([]Candidate, error) {
-	cs, err := s.Store.FindCandidates(ctx, tx, c)
+func (s *Service) candidates(ctx context.Context, a *authz.Actor, c Conversation) ([]Candidate, error) {
+	cs, err := s.Store.FindCandidates(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -145,22 +143,22 @@ func (s *Service) candidates(ctx context.Context, tx pgx.Tx, a *authz.Actor, c C
 // HandOver makes another staff member — one whose duty covers the conversation, or an
 // administrator of the school — the one handling it.
 func (s *Service) HandOver(ctx context.Context, id, staffID int64) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, id)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, id)
 		if err != nil {
 			return err
 		}
-		cs, err := s.candidates(ctx, tx, a, c)
+		cs, err := s.candidates(ctx, a, c)
 		if err != nil {
 			return err
 		}
 		if !slices.ContainsFunc(cs, func(x Candidate) bool { return x.ID == staffID }) {
 			return apperr.Fields{"assignee": "inbox.handover.invalid"}.Err()
 		}
-		if err := s.Store.SetAssignee(ctx, tx, c.ID, staffID); err != nil {
+		if err := s.Store.SetAssignee(ctx, c.ID, staffID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.handover",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.handover",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID,
 			Detail: map[string]any{"to_staff": staffID}})
 	})
@@ -183,23 +181,23 @@ func Matches(c Conversation, q string) bool {
 
 // Retry sends a reply that failed again (same LINE retry key: never twice).
 func (s *Service) Retry(ctx context.Context, conversationID, messageID int64) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, c, err := s.conversation(ctx, tx, conversationID)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, conversationID)
 		if err != nil {
 			return err
 		}
-		convID, outID, err := s.Store.FindMessageOutbound(ctx, tx, messageID)
+		convID, outID, err := s.Store.FindMessageOutbound(ctx, messageID)
 		if err != nil || convID != c.ID || outID == 0 {
 			return apperr.E(apperr.NotFound, "error.not_found.title", err)
 		}
-		ok, err := s.LINE.Requeue(ctx, tx, outID)
+		ok, err := s.LINE.Requeue(ctx, outID)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return apperr.E(apperr.Conflict, "inbox.retry.not_failed", errors.New("reply has not failed"))
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.retry",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.retry",
 			ObjectKind: "message", ObjectID: strconv.FormatInt(messageID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 )
 
 // Queues. Safety alerts go to Urgent, which has its own workers, so they never wait
@@ -117,4 +119,29 @@ func (d daily) Next(current time.Time) time.Time {
 		next = next.AddDate(0, 0, 1)
 	}
 	return next
+}
+
+// Queue inserts jobs into the transaction the context carries (see internal/postgres
+// Transactor), so a job exists exactly when the work that needs it was committed. The
+// client is set once it exists (it needs the features' workers first).
+type Queue struct {
+	Client *Client
+}
+
+// Insert queues one job in the context's transaction.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	tx, ok := pgtx.From(ctx)
+	if !ok {
+		return nil, pgtx.ErrNoTx
+	}
+	return q.Client.InsertTx(ctx, tx, args, opts)
+}
+
+// InsertMany queues jobs in the context's transaction.
+func (q *Queue) InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	tx, ok := pgtx.From(ctx)
+	if !ok {
+		return nil, pgtx.ErrNoTx
+	}
+	return q.Client.InsertManyTx(ctx, tx, params)
 }

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/vault"
@@ -30,16 +28,16 @@ func (s *Service) SetChannel(ctx context.Context, actor audit.Actor, schoolID, b
 		return false, apperr.E(apperr.Invalid, "line.channel_id.invalid", errors.New("LINE Login channel ID must be 6–20 digits"))
 	}
 	ch.BoardID = boardID
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		existing, err := s.Store.FindChannelByLineID(ctx, tx, ch.LineChannelID)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		existing, err := s.Store.FindChannelByLineID(ctx, ch.LineChannelID)
 		if err == nil && existing.BoardID != boardID {
 			return apperr.E(apperr.Conflict, "line.channel.other_board", errors.New("channel belongs to another board"))
 		}
-		saved, err := s.Store.SaveChannel(ctx, tx, &ch)
+		saved, err := s.Store.SaveChannel(ctx, &ch)
 		if err != nil {
 			return err
 		}
-		assigned, err := s.Store.AssignSchoolChannel(ctx, tx, schoolID, ch.ID)
+		assigned, err := s.Store.AssignSchoolChannel(ctx, schoolID, ch.ID)
 		if err != nil {
 			return err
 		}
@@ -47,7 +45,7 @@ func (s *Service) SetChannel(ctx context.Context, actor audit.Actor, schoolID, b
 		if !changed {
 			return nil
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "line.channel.set", ObjectKind: "line_channel",
+		return s.Audit.Record(ctx, audit.Event{Actor: actor, Action: "line.channel.set", ObjectKind: "line_channel",
 			ObjectID: strconv.FormatInt(ch.ID, 10), BoardID: boardID, SchoolID: schoolID,
 			Detail: map[string]any{"credentials_changed": saved, "school_assigned": assigned}})
 	})

@@ -9,11 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -27,12 +26,12 @@ type ChannelStatus struct {
 // consoleChannel checks that the actor may manage the school's channel (the school's
 // board read from the database, not taken from the caller) and returns the school's
 // channel, if any.
-func (s *Service) consoleChannel(ctx context.Context, tx pgx.Tx, boardID, schoolID int64) (*authz.Actor, Channel, bool, error) {
+func (s *Service) consoleChannel(ctx context.Context, boardID, schoolID int64) (*authz.Actor, Channel, bool, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return nil, Channel{}, false, err
 	}
-	stored, err := s.Store.FindSchoolBoard(ctx, tx, schoolID)
+	stored, err := txn.Get(ctx, s.Tx, func(ctx context.Context) (int64, error) { return s.Store.FindSchoolBoard(ctx, schoolID) })
 	if err != nil {
 		return nil, Channel{}, false, err
 	}
@@ -46,7 +45,7 @@ func (s *Service) consoleChannel(ctx context.Context, tx pgx.Tx, boardID, school
 		}
 		return nil, Channel{}, false, err
 	}
-	ch, err := s.Store.FindSchoolChannel(ctx, tx, schoolID)
+	ch, err := s.FindSchoolChannel(ctx, schoolID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return a, Channel{}, false, nil
 	}
@@ -56,8 +55,8 @@ func (s *Service) consoleChannel(ctx context.Context, tx pgx.Tx, boardID, school
 // ChannelStatus tells an administrator whether the school's channel is set.
 func (s *Service) ChannelStatus(ctx context.Context, boardID, schoolID int64) (ChannelStatus, error) {
 	var st ChannelStatus
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, ch, ok, err := s.consoleChannel(ctx, tx, boardID, schoolID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, ch, ok, err := s.consoleChannel(ctx, boardID, schoolID)
 		st = ChannelStatus{Configured: ok, ChannelID: ch.LineChannelID}
 		return err
 	})
@@ -73,9 +72,9 @@ func (s *Service) SaveChannel(ctx context.Context, boardID, schoolID int64, chan
 	var a *authz.Actor
 	var cur Channel
 	var configured bool
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		a, cur, configured, err = s.consoleChannel(ctx, tx, boardID, schoolID)
+		a, cur, configured, err = s.consoleChannel(ctx, boardID, schoolID)
 		return err
 	})
 	if err != nil {
@@ -113,9 +112,9 @@ func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (Bot
 	var a *authz.Actor
 	var ch Channel
 	var ok bool
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		a, ch, ok, err = s.consoleChannel(ctx, tx, boardID, schoolID)
+		a, ch, ok, err = s.consoleChannel(ctx, boardID, schoolID)
 		return err
 	})
 	if err != nil {
@@ -136,9 +135,11 @@ func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (Bot
 	default:
 		result = "unreachable"
 	}
-	if err := s.Audit.RecordAlone(ctx, s.Pool, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "line.channel.test",
-		ObjectKind: "line_channel", ObjectID: strconv.FormatInt(ch.ID, 10), BoardID: boardID, SchoolID: schoolID,
-		Detail: map[string]any{"result": result}}); err != nil {
+	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "line.channel.test",
+			ObjectKind: "line_channel", ObjectID: strconv.FormatInt(ch.ID, 10), BoardID: boardID, SchoolID: schoolID,
+			Detail: map[string]any{"result": result}})
+	}); err != nil {
 		return BotInfo{}, err
 	}
 	switch result {
@@ -164,12 +165,12 @@ func (s *Service) MonthlyUsage(ctx context.Context, boardID, schoolID int64, mon
 	var u MonthUsage
 	var ch Channel
 	var ok bool
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if _, ch, ok, err = s.consoleChannel(ctx, tx, boardID, schoolID); err != nil || !ok {
+		if _, ch, ok, err = s.consoleChannel(ctx, boardID, schoolID); err != nil || !ok {
 			return err
 		}
-		u.Sent, err = s.Store.CountOutbound(ctx, tx, ch.ID, monthStart)
+		u.Sent, err = s.Store.CountOutbound(ctx, ch.ID, monthStart)
 		return err
 	})
 	if err != nil || !ok {
@@ -195,7 +196,7 @@ func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (strin
 	if err := authz.SignedIn(a); err != nil {
 		return "", err
 	}
-	stored, err := s.Store.FindSchoolBoard(ctx, s.Pool, schoolID)
+	stored, err := txn.Get(ctx, s.Tx, func(ctx context.Context) (int64, error) { return s.Store.FindSchoolBoard(ctx, schoolID) })
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +206,7 @@ func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (strin
 	if err := authz.Check(a, authz.ViewSchool, authz.Target{BoardID: stored, SchoolID: schoolID}); err != nil {
 		return "", err
 	}
-	ch, err := s.Store.FindSchoolChannel(ctx, s.Pool, schoolID)
+	ch, err := s.FindSchoolChannel(ctx, schoolID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return "", apperr.E(apperr.Invalid, "line.channel.not_set", err)
 	}

@@ -3,16 +3,15 @@ package line
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 )
 
 // replyText queues a text reply in the friend's language.
-func (s *Service) replyText(ctx context.Context, tx pgx.Tx, in *Incoming, purpose, textID string) error {
+func (s *Service) replyText(ctx context.Context, in *Incoming, purpose, textID string) error {
 	if in.Friend == nil || !in.Friend.Following {
 		return nil
 	}
-	_, err := s.Queue(ctx, tx, Send{
+	_, err := s.Queue(ctx, Send{
 		Friend:   *in.Friend,
 		Purpose:  purpose,
 		Messages: []Message{{Text: s.Texts(in.Friend.Language, textID)}},
@@ -23,32 +22,32 @@ func (s *Service) replyText(ctx context.Context, tx pgx.Tx, in *Incoming, purpos
 
 // welcome greets a new friend. Registration (a later feature) replaces it with the
 // welcome that carries the personal registration link.
-func (s *Service) welcome(ctx context.Context, tx pgx.Tx, in *Incoming) error {
+func (s *Service) welcome(ctx context.Context, in *Incoming) error {
 	if in.Redelivered && in.ReceivedAt.Sub(in.OccurredAt) > replyWindow {
 		return nil // a late redelivery: the user has long seen the chat
 	}
-	return s.replyText(ctx, tx, in, "welcome", "line.welcome")
+	return s.replyText(ctx, in, "welcome", "line.welcome")
 }
 
 // DefaultMessage answers a message no feature takes: text gets a pointer to the menu,
 // other kinds a polite note that only text is read. Features that handle messages call
 // it for the ones they leave.
-func (s *Service) DefaultMessage(ctx context.Context, tx pgx.Tx, in *Incoming) error {
-	return s.defaultMessage(ctx, tx, in)
+func (s *Service) DefaultMessage(ctx context.Context, in *Incoming) error {
+	return s.defaultMessage(ctx, in)
 }
 
-func (s *Service) defaultMessage(ctx context.Context, tx pgx.Tx, in *Incoming) error {
+func (s *Service) defaultMessage(ctx context.Context, in *Incoming) error {
 	if m, ok := in.Event.(webhook.MessageEvent); ok {
 		if _, isText := m.Message.(webhook.TextMessageContent); isText {
-			return s.replyText(ctx, tx, in, "reply", "line.use_menu")
+			return s.replyText(ctx, in, "reply", "line.use_menu")
 		}
 	}
-	return s.replyText(ctx, tx, in, "reply", "line.unsupported")
+	return s.replyText(ctx, in, "reply", "line.unsupported")
 }
 
 // dispatchPostback routes a postback by its action name; unknown or foreign data gets
 // a polite reply.
-func (s *Service) dispatchPostback(ctx context.Context, tx pgx.Tx, in *Incoming) error {
+func (s *Service) dispatchPostback(ctx context.Context, in *Incoming) error {
 	pb, ok := in.Event.(webhook.PostbackEvent)
 	if !ok || pb.Postback == nil {
 		return nil
@@ -56,8 +55,8 @@ func (s *Service) dispatchPostback(ctx context.Context, tx pgx.Tx, in *Incoming)
 	name, _, ok := ParsePostbackData(pb.Postback.Data)
 	if ok {
 		if h := s.postbackHandler(name); h != nil {
-			return h(ctx, tx, in)
+			return h(ctx, in)
 		}
 	}
-	return s.replyText(ctx, tx, in, "reply", "line.not_ready")
+	return s.replyText(ctx, in, "reply", "line.not_ready")
 }

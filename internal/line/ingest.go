@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -58,7 +57,7 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 	if !ValidChannelID(lineChannelID) {
 		return 0, apperr.E(apperr.NotFound, "", errors.New("line: malformed channel ID"))
 	}
-	ch, err := s.Store.FindChannelByLineID(ctx, s.Pool, lineChannelID)
+	ch, err := s.FindChannelByLineID(ctx, lineChannelID)
 	if err != nil {
 		return 0, err
 	}
@@ -105,10 +104,10 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 		evs = append(evs, ev)
 	}
 
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		stored = 0
 		for i := range evs {
-			inserted, err := s.Store.InsertEvent(ctx, tx, &evs[i])
+			inserted, err := s.Store.InsertEvent(ctx, &evs[i])
 			if err != nil {
 				return err
 			}
@@ -116,7 +115,7 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 				continue // a redelivery of an event we already have
 			}
 			stored++
-			if _, err := s.Jobs.InsertTx(ctx, tx, ProcessEventArgs{EventID: evs[i].ID}, nil); err != nil {
+			if _, err := s.Jobs.Insert(ctx, ProcessEventArgs{EventID: evs[i].ID}, nil); err != nil {
 				return fmt.Errorf("line: enqueue event: %w", err)
 			}
 		}

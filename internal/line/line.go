@@ -48,7 +48,7 @@ type Incoming struct {
 
 // Handler handles one event inside the transaction that marks it processed. It must
 // not call LINE: it queues replies in the Outbox.
-type Handler func(ctx context.Context, tx pgx.Tx, in *Incoming) error
+type Handler func(ctx context.Context, in *Incoming) error
 
 // DB is what store methods need: satisfied by *pgxpool.Pool and pgx.Tx.
 type DB interface {

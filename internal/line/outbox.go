@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // replyWindow is how long after an event renraku still answers with its reply token.
@@ -32,7 +32,7 @@ type Send struct {
 }
 
 // Queue stores the messages and their sending job in tx. It never calls LINE.
-func (s *Service) Queue(ctx context.Context, tx pgx.Tx, snd Send) (int64, error) {
+func (s *Service) Queue(ctx context.Context, snd Send) (int64, error) {
 	if len(snd.Messages) == 0 || len(snd.Messages) > MaxMessagesPerSend {
 		return 0, fmt.Errorf("%w: 1–%d messages per send", ErrInvalidMessage, MaxMessagesPerSend)
 	}
@@ -46,14 +46,14 @@ func (s *Service) Queue(ctx context.Context, tx pgx.Tx, snd Send) (int64, error)
 		o.ReplyToken = snd.Reply.ReplyToken
 		o.ReplyDeadline = snd.Reply.ReceivedAt.Add(replyWindow)
 	}
-	if err := s.Store.InsertOutbound(ctx, tx, &o); err != nil {
+	if err := s.Store.InsertOutbound(ctx, &o); err != nil {
 		return 0, err
 	}
 	queue := jobs.QueueDelivery
 	if snd.Urgent {
 		queue = jobs.QueueUrgent
 	}
-	if _, err := s.Jobs.InsertTx(ctx, tx, SendArgs{OutboundID: o.ID}, &river.InsertOpts{Queue: queue}); err != nil {
+	if _, err := s.Jobs.Insert(ctx, SendArgs{OutboundID: o.ID}, &river.InsertOpts{Queue: queue}); err != nil {
 		return 0, fmt.Errorf("line: enqueue send: %w", err)
 	}
 	return o.ID, nil
@@ -85,23 +85,26 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 // retried with back-off, the retry key keeps it from delivering twice); a permanent one
 // is recorded and returns nil.
 func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) error {
-	o, err := s.Store.FindOutbound(ctx, s.Pool, id)
-	if err != nil {
+	var o Outbound
+	var f Friend
+	var ch Channel
+	err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+		if o, err = s.Store.FindOutbound(ctx, id); err != nil || o.State != StateQueued {
+			return err
+		}
+		if f, err = s.Store.FindFriend(ctx, o.FriendID); err != nil || !f.Following {
+			return err
+		}
+		ch, err = s.Store.FindChannel(ctx, o.ChannelID)
 		return err
-	}
-	if o.State != StateQueued {
+	})
+	switch {
+	case err != nil:
+		return err
+	case o.State != StateQueued:
 		return nil
-	}
-	f, err := s.Store.FindFriend(ctx, s.Pool, o.FriendID)
-	if err != nil {
-		return err
-	}
-	if !f.Following {
-		return s.Store.UpdateOutbound(ctx, s.Pool, id, OutboundResult{State: StateUndeliverable, LastError: "blocked"})
-	}
-	ch, err := s.Store.FindChannel(ctx, s.Pool, o.ChannelID)
-	if err != nil {
-		return err
+	case !f.Following:
+		return s.update(ctx, id, OutboundResult{State: StateUndeliverable, LastError: "blocked"})
 	}
 
 	// Method "reply" on a queued row means an earlier attempt used the reply token and
@@ -149,7 +152,7 @@ func (s *Service) record(ctx context.Context, id int64, r OutboundResult) error 
 	wctx := context.WithoutCancel(ctx)
 	for {
 		actx, cancel := context.WithTimeout(wctx, 5*time.Second)
-		err := s.Store.UpdateOutbound(actx, s.Pool, id, r)
+		err := s.update(actx, id, r)
 		cancel()
 		// Only a failure of our own is waited out; a row that is gone stays gone.
 		if err == nil || apperr.KindOf(err) != apperr.Internal {
@@ -185,7 +188,7 @@ func (s *Service) retry(ctx context.Context, id int64, method string, cause erro
 	if lastAttempt {
 		r.State = StateFailed
 	}
-	if err := s.Store.UpdateOutbound(ctx, s.Pool, id, r); err != nil {
+	if err := s.update(ctx, id, r); err != nil {
 		return err
 	}
 	if lastAttempt {
@@ -203,13 +206,20 @@ func (s *Service) Workers(w *river.Workers) {
 
 // Requeue sends a failed message again (with the same retry key, so LINE never
 // delivers it twice); it reports false when the message had not failed.
-func (s *Service) Requeue(ctx context.Context, tx pgx.Tx, outboundID int64) (bool, error) {
-	ok, err := s.Store.RequeueOutbound(ctx, tx, outboundID)
-	if err != nil || !ok {
-		return ok, err
-	}
-	if _, err := s.Jobs.InsertTx(ctx, tx, SendArgs{OutboundID: outboundID}, &river.InsertOpts{Queue: jobs.QueueDelivery}); err != nil {
-		return false, fmt.Errorf("line: enqueue send: %w", err)
-	}
-	return true, nil
+func (s *Service) Requeue(ctx context.Context, outboundID int64) (bool, error) {
+	return txn.Get(ctx, s.Tx, func(ctx context.Context) (bool, error) {
+		ok, err := s.Store.RequeueOutbound(ctx, outboundID)
+		if err != nil || !ok {
+			return ok, err
+		}
+		if _, err := s.Jobs.Insert(ctx, SendArgs{OutboundID: outboundID}, &river.InsertOpts{Queue: jobs.QueueDelivery}); err != nil {
+			return false, fmt.Errorf("line: enqueue send: %w", err)
+		}
+		return true, nil
+	})
+}
+
+// update stores the outcome of a send.
+func (s *Service) update(ctx context.Context, id int64, r OutboundResult) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdateOutbound(ctx, id, r) })
 }

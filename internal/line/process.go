@@ -8,8 +8,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 	"github.com/riverqueue/river"
 
@@ -48,7 +46,11 @@ var ErrBusy = errors.New("line: user's events are being processed elsewhere")
 // LINE's order. On the job's last attempt a failing event is marked failed so that it
 // no longer holds up the user's later events.
 func (s *Service) ProcessEvent(ctx context.Context, id int64, lastAttempt bool) error {
-	ev, err := s.Store.FindEvent(ctx, s.Pool, id)
+	var ev StoredEvent
+	err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+		ev, err = s.Store.FindEvent(ctx, id)
+		return err
+	})
 	if err != nil {
 		if apperr.KindOf(err) == apperr.NotFound {
 			return nil // removed by retention
@@ -58,37 +60,29 @@ func (s *Service) ProcessEvent(ctx context.Context, id int64, lastAttempt bool) 
 	if ev.Processed {
 		return nil
 	}
-	conn, err := s.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-
 	if ev.UserKey == nil {
-		return s.processOne(ctx, conn, ev, lastAttempt)
+		return s.processOne(ctx, ev, lastAttempt)
 	}
-	key := userLockKey(ev.ChannelID, ev.UserKey)
-	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&locked); err != nil {
-		return err
-	}
-	if !locked {
-		return river.JobSnooze(100 * time.Millisecond)
-	}
-	defer func() {
-		// A fresh context: the lock must go even if ctx was cancelled.
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
-	}()
-	pending, err := s.Store.PendingUserEvents(ctx, conn, ev.ChannelID, ev.UserKey, ev)
-	if err != nil {
-		return err
-	}
-	for _, p := range pending {
-		if err := s.processOne(ctx, conn, p, lastAttempt); err != nil {
+	locked, err := s.Locks.TryLock(ctx, userLockKey(ev.ChannelID, ev.UserKey), func(ctx context.Context) error {
+		var pending []StoredEvent
+		err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+			pending, err = s.Store.PendingUserEvents(ctx, ev.ChannelID, ev.UserKey, ev)
+			return err
+		})
+		if err != nil {
 			return err
 		}
+		for _, p := range pending {
+			if err := s.processOne(ctx, p, lastAttempt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && !locked {
+		return river.JobSnooze(100 * time.Millisecond)
 	}
-	return nil
+	return err
 }
 
 // userLockKey maps (channel, user) onto PostgreSQL's advisory lock space.
@@ -100,19 +94,19 @@ func userLockKey(channelID int64, userKey []byte) int64 {
 }
 
 // processOne runs the handler of one event in a transaction that also marks it done.
-func (s *Service) processOne(ctx context.Context, conn *pgxpool.Conn, ev StoredEvent, lastAttempt bool) error {
-	lang := s.followLanguage(ctx, conn, ev)
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		in, err := s.incoming(ctx, tx, ev, lang)
+func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bool) error {
+	lang := s.followLanguage(ctx, ev)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		in, err := s.incoming(ctx, ev, lang)
 		if err != nil {
 			return err
 		}
 		if h := s.handler(ev.Type); h != nil {
-			if err := h(ctx, tx, in); err != nil {
+			if err := h(ctx, in); err != nil {
 				return err
 			}
 		}
-		return s.Store.MarkEventProcessed(ctx, tx, ev.ID, "ok")
+		return s.Store.MarkEventProcessed(ctx, ev.ID, "ok")
 	})
 	if err == nil {
 		return nil
@@ -122,14 +116,16 @@ func (s *Service) processOne(ctx context.Context, conn *pgxpool.Conn, ev StoredE
 		return err
 	}
 	// Give up on this event so the user's later ones are not held up.
-	return s.Store.MarkEventProcessed(ctx, conn, ev.ID, "failed: "+truncate(apperr.KindOf(err).String(), 40))
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Store.MarkEventProcessed(ctx, ev.ID, "failed: "+truncate(apperr.KindOf(err).String(), 40))
+	})
 }
 
 // followLanguage reads the language of a user who follows the account from their LINE
 // profile — the only profile field renraku reads, and only to greet them in their
 // language. It runs before the event's transaction (handlers never call LINE) and
 // gives up quietly: Japanese is the default.
-func (s *Service) followLanguage(ctx context.Context, conn *pgxpool.Conn, ev StoredEvent) string {
+func (s *Service) followLanguage(ctx context.Context, ev StoredEvent) string {
 	if ev.Type != "follow" || s.Client == nil {
 		return ""
 	}
@@ -137,7 +133,7 @@ func (s *Service) followLanguage(ctx context.Context, conn *pgxpool.Conn, ev Sto
 	if userID == "" {
 		return ""
 	}
-	ch, err := s.Store.FindChannel(ctx, conn, ev.ChannelID)
+	ch, err := s.FindChannel(ctx, ev.ChannelID)
 	if err != nil {
 		return ""
 	}
@@ -150,8 +146,8 @@ func (s *Service) followLanguage(ctx context.Context, conn *pgxpool.Conn, ev Sto
 
 // incoming decodes a stored event, resolving (or recording) its friend. lang, when set,
 // is the friend's profile language.
-func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent, lang string) (*Incoming, error) {
-	ch, err := s.Store.FindChannel(ctx, tx, ev.ChannelID)
+func (s *Service) incoming(ctx context.Context, ev StoredEvent, lang string) (*Incoming, error) {
+	ch, err := s.Store.FindChannel(ctx, ev.ChannelID)
 	if err != nil {
 		return nil, err
 	}
@@ -166,14 +162,14 @@ func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent, lang 
 	if userID == "" {
 		return in, nil
 	}
-	f, err := s.Store.FindFriendByUserID(ctx, tx, ch.ID, vault.Personal(userID))
+	f, err := s.Store.FindFriendByUserID(ctx, ch.ID, vault.Personal(userID))
 	switch {
 	case err == nil:
 	case apperr.KindOf(err) == apperr.NotFound:
 		// A user who befriended the account before renraku was connected, or whose
 		// follow event was lost: record them now.
 		f = Friend{ChannelID: ch.ID, UserID: vault.Personal(userID), Following: ev.Type != "unfollow", Language: lang}
-		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
+		if err := s.Store.SaveFriendFollow(ctx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}
 	default:
@@ -185,12 +181,12 @@ func (s *Service) incoming(ctx context.Context, tx pgx.Tx, ev StoredEvent, lang 
 		if lang != "" {
 			f.Language = lang
 		}
-		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
+		if err := s.Store.SaveFriendFollow(ctx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}
 	case "unfollow":
 		f.Following = false
-		if err := s.Store.SaveFriendFollow(ctx, tx, &f, ev.OccurredAt); err != nil {
+		if err := s.Store.SaveFriendFollow(ctx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}
 	}

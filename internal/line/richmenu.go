@@ -15,6 +15,7 @@ import (
 
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line/menu"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Rich menu images: PNGs at LINE's exact sizes, made by scripts/richmenu (HTML rendered
@@ -104,7 +105,7 @@ func (s *Service) SyncRichMenus(ctx context.Context, ch Channel) (created int, e
 	if err != nil {
 		return 0, err
 	}
-	records, err := s.Store.FindRichMenus(ctx, s.Pool, ch.ID)
+	records, err := txn.Get(ctx, s.Tx, func(ctx context.Context) ([]RichMenuRecord, error) { return s.Store.FindRichMenus(ctx, ch.ID) })
 	if err != nil {
 		return 0, err
 	}
@@ -143,7 +144,9 @@ func (s *Service) SyncRichMenus(ctx context.Context, ch Channel) (created int, e
 		if e := apiError(res, err); e != nil {
 			return created, e
 		}
-		if err := s.Store.SaveRichMenu(ctx, s.Pool, RichMenuRecord{ChannelID: ch.ID, Kind: spec.Kind, RichMenuID: idr.RichMenuId, SpecHash: spec.Hash()}); err != nil {
+		if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.Store.SaveRichMenu(ctx, RichMenuRecord{ChannelID: ch.ID, Kind: spec.Kind, RichMenuID: idr.RichMenuId, SpecHash: spec.Hash()})
+		}); err != nil {
 			return created, err
 		}
 		current[spec.Kind] = RichMenuRecord{Kind: spec.Kind, RichMenuID: idr.RichMenuId}
@@ -192,11 +195,11 @@ func (w *linkWorker) Work(ctx context.Context, job *river.Job[LinkRichMenuArgs])
 // LinkRichMenu gives one friend the member menu, or (kind guest) returns them to the
 // default. The channel's menus must have been synced.
 func (s *Service) LinkRichMenu(ctx context.Context, friendID int64, kind string) error {
-	f, err := s.Store.FindFriend(ctx, s.Pool, friendID)
+	f, err := s.FindFriend(ctx, friendID)
 	if err != nil {
 		return err
 	}
-	ch, err := s.Store.FindChannel(ctx, s.Pool, f.ChannelID)
+	ch, err := s.FindChannel(ctx, f.ChannelID)
 	if err != nil {
 		return err
 	}
@@ -209,9 +212,9 @@ func (s *Service) LinkRichMenu(ctx context.Context, friendID int64, kind string)
 		if e := apiError(res, err); e != nil {
 			return e
 		}
-		return s.Store.SetFriendRichMenu(ctx, s.Pool, f.ID, MenuGuest)
+		return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.SetFriendRichMenu(ctx, f.ID, MenuGuest) })
 	}
-	records, err := s.Store.FindRichMenus(ctx, s.Pool, ch.ID)
+	records, err := txn.Get(ctx, s.Tx, func(ctx context.Context) ([]RichMenuRecord, error) { return s.Store.FindRichMenus(ctx, ch.ID) })
 	if err != nil {
 		return err
 	}
@@ -221,7 +224,7 @@ func (s *Service) LinkRichMenu(ctx context.Context, friendID int64, kind string)
 			if e := apiError(res, err); e != nil {
 				return e
 			}
-			return s.Store.SetFriendRichMenu(ctx, s.Pool, f.ID, MenuMember)
+			return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.SetFriendRichMenu(ctx, f.ID, MenuMember) })
 		}
 	}
 	return fmt.Errorf("line: channel %d has no member rich menu: run `renraku line richmenu sync`", ch.ID)

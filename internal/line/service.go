@@ -1,27 +1,28 @@
 package line
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Service is the LINE adapter's use cases: ingesting webhooks, processing events in
 // order, and the outbox. Features register their handlers on it at start-up.
 type Service struct {
-	Pool   *pgxpool.Pool
+	Tx     txn.Transactor
+	Locks  Locker
 	Store  Store
 	Client *Client
 	Audit  *audit.Log
 	Log    *slog.Logger
 	// Jobs is set once the job client exists (it needs this service's workers first).
-	Jobs *jobs.Client
+	Jobs *jobs.Queue
 	// Clock is the service's time (its zero value reads the system time; tests may
 	// set it on a running app while workers read it).
 	Clock clock.Clock
@@ -36,13 +37,26 @@ type Service struct {
 // NewService returns a Service with the built-in handlers (follow bookkeeping and
 // welcome, polite replies to messages and unknown postbacks). texts translates a
 // catalogue message ID into a friend's language.
-func NewService(pool *pgxpool.Pool, store Store, client *Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
-	s := &Service{Pool: pool, Store: store, Client: client, Log: log, Audit: al, Texts: texts,
+func NewService(tx Transactor, store Store, client *Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
+	s := &Service{Tx: tx, Locks: tx, Jobs: &jobs.Queue{}, Store: store, Client: client, Log: log, Audit: al, Texts: texts,
 		handlers: map[string]Handler{}, postbacks: map[string]Handler{}}
 	s.Handle("follow", s.welcome)
 	s.Handle("message", s.defaultMessage)
 	s.Handle("postback", s.dispatchPostback)
 	return s
+}
+
+// Locker serialises work on one key across instances.
+type Locker interface {
+	// TryLock runs fn holding the lock on key, or returns false at once when another
+	// holds it.
+	TryLock(ctx context.Context, key int64, fn func(ctx context.Context) error) (bool, error)
+}
+
+// Transactor is the transactions and the locks the LINE service needs.
+type Transactor interface {
+	txn.Transactor
+	Locker
 }
 
 // Handle sets the handler for an event type, replacing any earlier one.

@@ -66,50 +66,50 @@ type RichMenuRecord struct {
 // Store is the persistence the LINE adapter needs (internal/postgres implements it).
 // It encrypts and decrypts personal fields; callers see plaintext in vault.Personal.
 type Store interface {
-	FindChannelByLineID(ctx context.Context, db DB, lineChannelID string) (Channel, error)
-	FindChannel(ctx context.Context, db DB, id int64) (Channel, error)
-	FindChannels(ctx context.Context, db DB) ([]Channel, error)
+	FindChannelByLineID(ctx context.Context, lineChannelID string) (Channel, error)
+	FindChannel(ctx context.Context, id int64) (Channel, error)
+	FindChannels(ctx context.Context) ([]Channel, error)
 	// FindSchoolChannel returns the channel a school uses (NotFound when it has none).
-	FindSchoolChannel(ctx context.Context, db DB, schoolID int64) (Channel, error)
+	FindSchoolChannel(ctx context.Context, schoolID int64) (Channel, error)
 	// FindSchoolBoard returns the board of a school (NotFound when there is none).
-	FindSchoolBoard(ctx context.Context, db DB, schoolID int64) (int64, error)
+	FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error)
 	// SaveChannel creates the channel or updates the one with the same LINE channel ID,
 	// setting ch.ID; it reports whether anything changed.
-	SaveChannel(ctx context.Context, db DB, ch *Channel) (changed bool, err error)
-	AssignSchoolChannel(ctx context.Context, db DB, schoolID, channelID int64) (changed bool, err error)
+	SaveChannel(ctx context.Context, ch *Channel) (changed bool, err error)
+	AssignSchoolChannel(ctx context.Context, schoolID, channelID int64) (changed bool, err error)
 	// ChannelSchools lists the IDs of the schools a channel serves.
-	ChannelSchools(ctx context.Context, db DB, channelID int64) ([]int64, error)
+	ChannelSchools(ctx context.Context, channelID int64) ([]int64, error)
 
 	// InsertEvent stores ev unless (channel, webhookEventId) exists; it sets ev.ID and
 	// ev.UserKey and reports whether the row is new.
-	InsertEvent(ctx context.Context, db DB, ev *StoredEvent) (inserted bool, err error)
-	FindEvent(ctx context.Context, db DB, id int64) (StoredEvent, error)
+	InsertEvent(ctx context.Context, ev *StoredEvent) (inserted bool, err error)
+	FindEvent(ctx context.Context, id int64) (StoredEvent, error)
 	// PendingUserEvents lists the unprocessed events of one user of one channel that
 	// come at or before upTo in LINE's order (occurred_at, id), oldest first, locked.
-	PendingUserEvents(ctx context.Context, db DB, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)
+	PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)
 	// MarkEventProcessed records the outcome and wipes the payload.
-	MarkEventProcessed(ctx context.Context, db DB, id int64, outcome string) error
+	MarkEventProcessed(ctx context.Context, id int64, outcome string) error
 
-	FindFriend(ctx context.Context, db DB, id int64) (Friend, error)
-	FindFriendByUserID(ctx context.Context, db DB, channelID int64, userID vault.Personal) (Friend, error)
+	FindFriend(ctx context.Context, id int64) (Friend, error)
+	FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (Friend, error)
 	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
-	SaveFriendFollow(ctx context.Context, db DB, f *Friend, at time.Time) error
-	SetFriendRichMenu(ctx context.Context, db DB, friendID int64, kind string) error
+	SaveFriendFollow(ctx context.Context, f *Friend, at time.Time) error
+	SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error
 
-	InsertOutbound(ctx context.Context, db DB, o *Outbound) error
-	FindOutbound(ctx context.Context, db DB, id int64) (Outbound, error)
-	UpdateOutbound(ctx context.Context, db DB, id int64, r OutboundResult) error
+	InsertOutbound(ctx context.Context, o *Outbound) error
+	FindOutbound(ctx context.Context, id int64) (Outbound, error)
+	UpdateOutbound(ctx context.Context, id int64, r OutboundResult) error
 	// RequeueOutbound puts a failed row back in the queue (same retry key); false when
 	// it had not failed.
-	RequeueOutbound(ctx context.Context, db DB, id int64) (bool, error)
+	RequeueOutbound(ctx context.Context, id int64) (bool, error)
 	// WipeOutbound removes the copies of what was sent to a friend (not what is queued).
-	WipeOutbound(ctx context.Context, db DB, friendID int64) (int, error)
+	WipeOutbound(ctx context.Context, friendID int64) (int, error)
 	// CountOutbound counts a channel's messages sent since a time, by purpose and
 	// method (reply is free, push and multicast count against the quota).
-	CountOutbound(ctx context.Context, db DB, channelID int64, since time.Time) ([]Usage, error)
+	CountOutbound(ctx context.Context, channelID int64, since time.Time) ([]Usage, error)
 
-	FindRichMenus(ctx context.Context, db DB, channelID int64) ([]RichMenuRecord, error)
-	SaveRichMenu(ctx context.Context, db DB, r RichMenuRecord) error
+	FindRichMenus(ctx context.Context, channelID int64) ([]RichMenuRecord, error)
+	SaveRichMenu(ctx context.Context, r RichMenuRecord) error
 }
 
 // Usage is a count of sent messages of one purpose and method.

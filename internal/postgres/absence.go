@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -23,7 +24,9 @@ var _ absence.Store = (*AbsenceStore)(nil)
 func absenceAD(id int64) vault.AD { return vault.NewADForID("absence_report", "detail", id) }
 
 // FindSettings reads how a school takes reports.
-func (s *AbsenceStore) FindSettings(ctx context.Context, db pgx.Tx, schoolID int64) (absence.Settings, error) {
+func (s *AbsenceStore) FindSettings(ctx context.Context, schoolID int64) (absence.Settings, error) {
+	db := pgtx.Tx(ctx)
+
 	st := absence.Settings{SchoolID: schoolID}
 	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone,
 		absence_alert_percent, absence_alert_min, absence_club_reasons
@@ -40,11 +43,13 @@ func (s *AbsenceStore) sealDetail(id int64, d absence.Detail) ([]byte, error) {
 }
 
 // SaveReport stores or corrects a report (see absence.Store).
-func (s *AbsenceStore) SaveReport(ctx context.Context, db pgx.Tx, r *absence.Report, key []byte) (bool, error) {
+func (s *AbsenceStore) SaveReport(ctx context.Context, r *absence.Report, key []byte) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	var id int64
 	err := db.QueryRow(ctx, `SELECT id FROM absence_report WHERE submit_key = $1`, key).Scan(&id)
 	if err == nil {
-		got, err := s.FindReport(ctx, db, id)
+		got, err := s.FindReport(ctx, id)
 		*r = got
 		return false, err
 	}
@@ -83,7 +88,9 @@ func (s *AbsenceStore) SaveReport(ctx context.Context, db pgx.Tx, r *absence.Rep
 }
 
 // FindClosedDays lists the days from..to a school marked closed (school_closed_day).
-func (s *AbsenceStore) FindClosedDays(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]time.Time, error) {
+func (s *AbsenceStore) FindClosedDays(ctx context.Context, schoolID int64, from, to time.Time) ([]time.Time, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD') FROM school_closed_day WHERE school_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day`,
 		schoolID, from.In(school.Tokyo).Format("2006-01-02"), to.In(school.Tokyo).Format("2006-01-02"))
 	if err != nil {
@@ -136,7 +143,9 @@ func (s *AbsenceStore) scanReport(row pgx.Row) (absence.Report, error) {
 	return r, err
 }
 
-func (s *AbsenceStore) reports(ctx context.Context, db pgx.Tx, where string, args ...any) ([]absence.Report, error) {
+func (s *AbsenceStore) reports(ctx context.Context, where string, args ...any) ([]absence.Report, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT `+reportColumns+reportFrom+where, args...)
 	if err != nil {
 		return nil, classify(err, "absence reports")
@@ -154,30 +163,36 @@ func (s *AbsenceStore) reports(ctx context.Context, db pgx.Tx, where string, arg
 }
 
 // FindReport reads one report.
-func (s *AbsenceStore) FindReport(ctx context.Context, db pgx.Tx, id int64) (absence.Report, error) {
+func (s *AbsenceStore) FindReport(ctx context.Context, id int64) (absence.Report, error) {
+	db := pgtx.Tx(ctx)
+
 	r, err := s.scanReport(db.QueryRow(ctx, `SELECT `+reportColumns+reportFrom+`WHERE a.id = $1`, id))
 	return r, classify(err, "absence report")
 }
 
 // FindGuardianReports lists a guardian's reports from a day on, newest first.
-func (s *AbsenceStore) FindGuardianReports(ctx context.Context, db pgx.Tx, guardianID int64, since time.Time) ([]absence.Report, error) {
-	return s.reports(ctx, db, `WHERE a.guardian_id = $1 AND a.date_to >= $2 ORDER BY a.date_from DESC, a.id DESC LIMIT 30`, guardianID, since)
+func (s *AbsenceStore) FindGuardianReports(ctx context.Context, guardianID int64, since time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, `WHERE a.guardian_id = $1 AND a.date_to >= $2 ORDER BY a.date_from DESC, a.id DESC LIMIT 30`, guardianID, since)
 }
 
 // CancelReport cancels a report.
-func (s *AbsenceStore) CancelReport(ctx context.Context, db pgx.Tx, id int64) error {
+func (s *AbsenceStore) CancelReport(ctx context.Context, id int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE absence_report SET status = 'cancelled', updated_at = now() WHERE id = $1`, id)
 	return classify(err, "cancel absence")
 }
 
 // FindClassReports lists a class's reports covering a day (cancelled ones too, shown
 // struck through), oldest first.
-func (s *AbsenceStore) FindClassReports(ctx context.Context, db pgx.Tx, classID int64, day time.Time) ([]absence.Report, error) {
-	return s.reports(ctx, db, `WHERE a.class_id = $1 AND a.date_from <= $2 AND a.date_to >= $2 ORDER BY a.created_at, a.id`, classID, day)
+func (s *AbsenceStore) FindClassReports(ctx context.Context, classID int64, day time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, `WHERE a.class_id = $1 AND a.date_from <= $2 AND a.date_to >= $2 ORDER BY a.created_at, a.id`, classID, day)
 }
 
 // AcknowledgeReports marks reports acknowledged and returns them.
-func (s *AbsenceStore) AcknowledgeReports(ctx context.Context, db pgx.Tx, ids []int64, staffID int64) ([]absence.Report, error) {
+func (s *AbsenceStore) AcknowledgeReports(ctx context.Context, ids []int64, staffID int64) ([]absence.Report, error) {
+	db := pgtx.Tx(ctx)
+
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -185,11 +200,13 @@ func (s *AbsenceStore) AcknowledgeReports(ctx context.Context, db pgx.Tx, ids []
 		WHERE id = ANY($1) AND status = 'sent'`, ids, staffID); err != nil {
 		return nil, classify(err, "acknowledge")
 	}
-	return s.reports(ctx, db, `WHERE a.id = ANY($1) ORDER BY a.id`, ids)
+	return s.reports(ctx, `WHERE a.id = ANY($1) ORDER BY a.id`, ids)
 }
 
 // FindClassScope returns a class's school and year.
-func (s *AbsenceStore) FindClassScope(ctx context.Context, db pgx.Tx, classID int64) (int64, int, error) {
+func (s *AbsenceStore) FindClassScope(ctx context.Context, classID int64) (int64, int, error) {
+	db := pgtx.Tx(ctx)
+
 	var schoolID int64
 	var year int
 	err := db.QueryRow(ctx, `SELECT school_id, year FROM class WHERE id = $1`, classID).Scan(&schoolID, &year)
@@ -197,7 +214,9 @@ func (s *AbsenceStore) FindClassScope(ctx context.Context, db pgx.Tx, classID in
 }
 
 // FindGuardianFriend returns a guardian's LINE friend and language.
-func (s *AbsenceStore) FindGuardianFriend(ctx context.Context, db pgx.Tx, guardianID int64) (int64, string, error) {
+func (s *AbsenceStore) FindGuardianFriend(ctx context.Context, guardianID int64) (int64, string, error) {
+	db := pgtx.Tx(ctx)
+
 	var friendID int64
 	var lang string
 	err := db.QueryRow(ctx, `SELECT friend_id, language FROM guardian WHERE id = $1`, guardianID).Scan(&friendID, &lang)
@@ -205,13 +224,15 @@ func (s *AbsenceStore) FindGuardianFriend(ctx context.Context, db pgx.Tx, guardi
 }
 
 // FindClubReports lists the reports covering a day of a club's members.
-func (s *AbsenceStore) FindClubReports(ctx context.Context, db pgx.Tx, clubID int64, day time.Time) ([]absence.Report, error) {
-	return s.reports(ctx, db, `WHERE a.child_id IN (SELECT child_id FROM child_club WHERE club_id = $1)
+func (s *AbsenceStore) FindClubReports(ctx context.Context, clubID int64, day time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, `WHERE a.child_id IN (SELECT child_id FROM child_club WHERE club_id = $1)
 		AND a.date_from <= $2 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY cl.grade, cl.name, a.id`, clubID, day)
 }
 
 // FindClubScope returns a club's school and year.
-func (s *AbsenceStore) FindClubScope(ctx context.Context, db pgx.Tx, clubID int64) (int64, int, error) {
+func (s *AbsenceStore) FindClubScope(ctx context.Context, clubID int64) (int64, int, error) {
+	db := pgtx.Tx(ctx)
+
 	var schoolID int64
 	var year int
 	err := db.QueryRow(ctx, `SELECT school_id, year FROM club WHERE id = $1`, clubID).Scan(&schoolID, &year)
@@ -219,13 +240,15 @@ func (s *AbsenceStore) FindClubScope(ctx context.Context, db pgx.Tx, clubID int6
 }
 
 // FindSchoolReports lists a school's reports covering any day of from..to.
-func (s *AbsenceStore) FindSchoolReports(ctx context.Context, db pgx.Tx, schoolID int64, from, to time.Time) ([]absence.Report, error) {
-	return s.reports(ctx, db, `WHERE a.school_id = $1 AND a.date_from <= $3 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY a.id`, schoolID, from, to)
+func (s *AbsenceStore) FindSchoolReports(ctx context.Context, schoolID int64, from, to time.Time) ([]absence.Report, error) {
+	return s.reports(ctx, `WHERE a.school_id = $1 AND a.date_from <= $3 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY a.id`, schoolID, from, to)
 }
 
 // FindClassInfo lists a school year's classes with their enrolment and the number of
 // their children that have at least one verified guardian.
-func (s *AbsenceStore) FindClassInfo(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]absence.ClassInfo, error) {
+func (s *AbsenceStore) FindClassInfo(ctx context.Context, schoolID int64, year int) ([]absence.ClassInfo, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, _ := db.Query(ctx, `SELECT cl.id, cl.grade, cl.grade::text || '年' || cl.name, count(DISTINCT c.id) FILTER (WHERE gs.status = 'verified'), cl.enrolment
 		FROM class cl LEFT JOIN child c ON c.class_id = cl.id LEFT JOIN guardianship gs ON gs.child_id = c.id
 		WHERE cl.school_id = $1 AND cl.year = $2 GROUP BY cl.id ORDER BY cl.grade, length(cl.name), cl.name`, schoolID, year)

@@ -4,9 +4,8 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -17,7 +16,9 @@ type AuditNames struct {
 }
 
 // Staff returns the names and roles of staff accounts.
-func (s *AuditNames) Staff(ctx context.Context, db pgx.Tx, ids []int64) (map[int64]audit.StaffName, error) {
+func (s *AuditNames) Staff(ctx context.Context, ids []int64) (map[int64]audit.StaffName, error) {
+	db := pgtx.Tx(ctx)
+
 	out := map[int64]audit.StaffName{}
 	if len(ids) == 0 {
 		return out, nil
@@ -67,7 +68,9 @@ var auditObjectQueries = map[string]string{
 // Objects names objects as staff would: 1年1組, a club, a school; a child, a
 // registration or an absence report only by their class, never by a person's name.
 // Staff members are named by their own name. Objects that are gone keep their number.
-func (s *AuditNames) Objects(ctx context.Context, db pgx.Tx, refs []audit.Ref) (map[audit.Ref]audit.ObjectName, error) {
+func (s *AuditNames) Objects(ctx context.Context, refs []audit.Ref) (map[audit.Ref]audit.ObjectName, error) {
+	db := pgtx.Tx(ctx)
+
 	out := map[audit.Ref]audit.ObjectName{}
 	byKind := map[string][]int64{}
 	for _, r := range refs {
@@ -76,7 +79,7 @@ func (s *AuditNames) Objects(ctx context.Context, db pgx.Tx, refs []audit.Ref) (
 		}
 	}
 	if ids := byKind["staff"]; len(ids) > 0 {
-		staff, err := s.Staff(ctx, db, ids)
+		staff, err := s.Staff(ctx, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -2,8 +2,9 @@ package postgres
 
 import (
 	"context"
-	"github.com/renraku/renraku/internal/schema"
 	"time"
+
+	"github.com/renraku/renraku/internal/schema"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -29,7 +30,9 @@ const officeLabel = "学校（事務・管理職）"
 
 // FindChoices lists whom a guardian may write to: the homeroom teacher of each verified
 // child's class, the advisor of each of their clubs, and each school's office.
-func (s *InboxStore) FindChoices(ctx context.Context, db pgx.Tx, guardianID int64) ([]inbox.Choice, error) {
+func (s *InboxStore) FindChoices(ctx context.Context, guardianID int64) ([]inbox.Choice, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT c.id, c.school_id, c.class_id, cl.grade::text || '年' || cl.name, gs.status,
 			COALESCE(array_agg(k.id ORDER BY k.name) FILTER (WHERE k.id IS NOT NULL), '{}'),
@@ -89,7 +92,9 @@ func (s *InboxStore) FindChoices(ctx context.Context, db pgx.Tx, guardianID int6
 }
 
 // OpenConversation finds or creates a conversation.
-func (s *InboxStore) OpenConversation(ctx context.Context, db pgx.Tx, guardianID int64, c inbox.Choice) (int64, error) {
+func (s *InboxStore) OpenConversation(ctx context.Context, guardianID int64, c inbox.Choice) (int64, error) {
+	db := pgtx.Tx(ctx)
+
 	var id int64
 	err := db.QueryRow(ctx, `
 		INSERT INTO conversation (school_id, guardian_id, child_id, target, class_id, club_id)
@@ -100,13 +105,17 @@ func (s *InboxStore) OpenConversation(ctx context.Context, db pgx.Tx, guardianID
 }
 
 // SetCurrent records where the guardian's next message goes.
-func (s *InboxStore) SetCurrent(ctx context.Context, db pgx.Tx, guardianID, conversationID int64, at time.Time) error {
+func (s *InboxStore) SetCurrent(ctx context.Context, guardianID, conversationID int64, at time.Time) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE guardian SET conversation_id = $2, conversation_at = $3 WHERE id = $1`, guardianID, conversationID, at)
 	return classify(err, "current conversation")
 }
 
 // FindCurrent returns the guardian's current conversation.
-func (s *InboxStore) FindCurrent(ctx context.Context, db pgx.Tx, guardianID int64) (int64, time.Time, error) {
+func (s *InboxStore) FindCurrent(ctx context.Context, guardianID int64) (int64, time.Time, error) {
+	db := pgtx.Tx(ctx)
+
 	var id *int64
 	var at *time.Time
 	err := db.QueryRow(ctx, `SELECT conversation_id, conversation_at FROM guardian WHERE id = $1`, guardianID).Scan(&id, &at)
@@ -117,7 +126,9 @@ func (s *InboxStore) FindCurrent(ctx context.Context, db pgx.Tx, guardianID int6
 }
 
 // AddMessage stores a message (encrypted) and updates the conversation's counters.
-func (s *InboxStore) AddMessage(ctx context.Context, db pgx.Tx, conversationID int64, m *inbox.Message, outboundID int64) error {
+func (s *InboxStore) AddMessage(ctx context.Context, conversationID int64, m *inbox.Message, outboundID int64) error {
+	db := pgtx.Tx(ctx)
+
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('message', 'id'))`).Scan(&m.ID); err != nil {
 		return classify(err, "message id")
 	}
@@ -183,7 +194,9 @@ func (s *InboxStore) scanConversation(r pgx.Row) (inbox.Conversation, error) {
 }
 
 // FindConversation reads one conversation.
-func (s *InboxStore) FindConversation(ctx context.Context, db pgx.Tx, id int64) (inbox.Conversation, error) {
+func (s *InboxStore) FindConversation(ctx context.Context, id int64) (inbox.Conversation, error) {
+	db := pgtx.Tx(ctx)
+
 	c, err := s.scanConversation(db.QueryRow(ctx, `SELECT `+conversationColumns+conversationFrom+`WHERE cv.id = $1`, id))
 	return c, classify(err, "conversation")
 }
@@ -231,7 +244,9 @@ func conversationWhere(f inbox.Filter) (string, []any) {
 
 // FindConversationIDs lists the IDs of a staff member's conversations, newest first,
 // from the conversation table alone (the page's details are read by ID).
-func (s *InboxStore) FindConversationIDs(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]int64, error) {
+func (s *InboxStore) FindConversationIDs(ctx context.Context, f inbox.Filter) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+
 	where, args := conversationWhere(f)
 	q := `SELECT cv.id FROM conversation cv WHERE ` + where + ` ORDER BY cv.last_message_at DESC, cv.id DESC`
 	if f.Limit > 0 {
@@ -247,7 +262,9 @@ func (s *InboxStore) FindConversationIDs(ctx context.Context, db pgx.Tx, f inbox
 }
 
 // FindConversationsByID reads conversations in the order of ids.
-func (s *InboxStore) FindConversationsByID(ctx context.Context, db pgx.Tx, ids []int64) ([]inbox.Conversation, error) {
+func (s *InboxStore) FindConversationsByID(ctx context.Context, ids []int64) ([]inbox.Conversation, error) {
+	db := pgtx.Tx(ctx)
+
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -270,7 +287,9 @@ func (s *InboxStore) FindConversationsByID(ctx context.Context, db pgx.Tx, ids [
 
 // FindConversationNames reads the searchable names of conversations, decrypting on
 // every core.
-func (s *InboxStore) FindConversationNames(ctx context.Context, db pgx.Tx, ids []int64) ([]inbox.Conversation, error) {
+func (s *InboxStore) FindConversationNames(ctx context.Context, ids []int64) ([]inbox.Conversation, error) {
+	db := pgtx.Tx(ctx)
+
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -365,7 +384,9 @@ func (s *InboxStore) FindConversationNames(ctx context.Context, db pgx.Tx, ids [
 // FindScopes lists the classes, clubs and office of a staff member's conversations:
 // classes by grade and name, then clubs by name, then the office (one index probe
 // each, not a scan of the school's conversations).
-func (s *InboxStore) FindScopes(ctx context.Context, db pgx.Tx, f inbox.Filter) ([]inbox.Scope, error) {
+func (s *InboxStore) FindScopes(ctx context.Context, f inbox.Filter) ([]inbox.Scope, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT v, label FROM (
 			SELECT 1 AS o, cl.grade AS g, cl.name AS n, 'class:' || cl.id AS v, cl.grade::text || '年' || cl.name AS label FROM class cl
@@ -389,7 +410,9 @@ func (s *InboxStore) FindScopes(ctx context.Context, db pgx.Tx, f inbox.Filter) 
 
 // FindMessages lists a page of a conversation's messages in order, with each reply's
 // delivery.
-func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID, before int64, limit int) ([]inbox.Message, error) {
+func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before int64, limit int) ([]inbox.Message, error) {
+	db := pgtx.Tx(ctx)
+
 	// The newest page and an older one are different statements, each planned to walk
 	// the (conversation_id, id) index backwards.
 	older, args := "", []any{conversationID, limit}
@@ -425,19 +448,25 @@ func (s *InboxStore) FindMessages(ctx context.Context, db pgx.Tx, conversationID
 }
 
 // MarkRead clears a conversation's unread count.
-func (s *InboxStore) MarkRead(ctx context.Context, db pgx.Tx, id int64) error {
+func (s *InboxStore) MarkRead(ctx context.Context, id int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE conversation SET unread = 0 WHERE id = $1`, id)
 	return classify(err, "mark read")
 }
 
 // SetState sets a conversation's state.
-func (s *InboxStore) SetState(ctx context.Context, db pgx.Tx, id int64, state string) error {
+func (s *InboxStore) SetState(ctx context.Context, id int64, state string) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE conversation SET state = $2 WHERE id = $1`, id, state)
 	return classify(err, "conversation state")
 }
 
 // FirstAutoReply records today's auto-reply of a conversation.
-func (s *InboxStore) FirstAutoReply(ctx context.Context, db pgx.Tx, conversationID int64, day time.Time) (bool, error) {
+func (s *InboxStore) FirstAutoReply(ctx context.Context, conversationID int64, day time.Time) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	tag, err := db.Exec(ctx, `INSERT INTO auto_reply_day (conversation_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, conversationID, day)
 	if err != nil {
 		return false, classify(err, "auto reply")
@@ -446,7 +475,9 @@ func (s *InboxStore) FirstAutoReply(ctx context.Context, db pgx.Tx, conversation
 }
 
 // FindOffice reads a school's office hours, auto-reply and inactivity period.
-func (s *InboxStore) FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) (inbox.Hours, error) {
+func (s *InboxStore) FindOffice(ctx context.Context, schoolID int64) (inbox.Hours, error) {
+	db := pgtx.Tx(ctx)
+
 	var h inbox.Hours
 	var hours int
 	err := db.QueryRow(ctx, `SELECT to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply,
@@ -458,7 +489,9 @@ func (s *InboxStore) FindOffice(ctx context.Context, db pgx.Tx, schoolID int64) 
 func contentAD(id int64) vault.AD { return vault.NewADForID("message", "content", id) }
 
 // SaveContent stores an image's bytes, or marks it unavailable when data is nil.
-func (s *InboxStore) SaveContent(ctx context.Context, db pgx.Tx, messageID int64, data []byte, contentType string) error {
+func (s *InboxStore) SaveContent(ctx context.Context, messageID int64, data []byte, contentType string) error {
+	db := pgtx.Tx(ctx)
+
 	if data == nil {
 		_, err := db.Exec(ctx, `UPDATE message SET content_state = 'unavailable' WHERE id = $1`, messageID)
 		return classify(err, "content")
@@ -472,7 +505,9 @@ func (s *InboxStore) SaveContent(ctx context.Context, db pgx.Tx, messageID int64
 }
 
 // FindContent returns a stored image.
-func (s *InboxStore) FindContent(ctx context.Context, db pgx.Tx, messageID int64) (int64, []byte, string, error) {
+func (s *InboxStore) FindContent(ctx context.Context, messageID int64) (int64, []byte, string, error) {
+	db := pgtx.Tx(ctx)
+
 	var convID int64
 	var enc []byte
 	var ct string
@@ -486,7 +521,9 @@ func (s *InboxStore) FindContent(ctx context.Context, db pgx.Tx, messageID int64
 }
 
 // FindPendingContent returns the friend and LINE message ID of an image to fetch.
-func (s *InboxStore) FindPendingContent(ctx context.Context, db pgx.Tx, messageID int64) (int64, string, error) {
+func (s *InboxStore) FindPendingContent(ctx context.Context, messageID int64) (int64, string, error) {
+	db := pgtx.Tx(ctx)
+
 	var friendID int64
 	var lineID string
 	err := db.QueryRow(ctx, `SELECT gu.friend_id, m.line_message_id FROM message m JOIN conversation cv ON cv.id = m.conversation_id
@@ -507,7 +544,9 @@ const cannedColumns = `id, school_id, COALESCE(staff_id, 0), title, body, title_
 
 // FindCanned lists a school's 定型文 and the staff member's own: the school's first,
 // each group by title.
-func (s *InboxStore) FindCanned(ctx context.Context, db pgx.Tx, schoolID, staffID int64) ([]inbox.Canned, error) {
+func (s *InboxStore) FindCanned(ctx context.Context, schoolID, staffID int64) ([]inbox.Canned, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, _ := db.Query(ctx, `SELECT `+cannedColumns+` FROM canned_reply
 		WHERE school_id = $1 AND (staff_id IS NULL OR staff_id = $2) ORDER BY id`, schoolID, staffID)
 	out, err := pgx.CollectRows(rows, s.scanCanned)
@@ -550,7 +589,9 @@ func (s *InboxStore) scanCanned(r pgx.CollectableRow) (inbox.Canned, error) {
 }
 
 // FindCannedByID reads one 定型文.
-func (s *InboxStore) FindCannedByID(ctx context.Context, db pgx.Tx, id int64) (inbox.Canned, error) {
+func (s *InboxStore) FindCannedByID(ctx context.Context, id int64) (inbox.Canned, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, _ := db.Query(ctx, `SELECT `+cannedColumns+` FROM canned_reply WHERE id = $1`, id)
 	c, err := pgx.CollectExactlyOneRow(rows, s.scanCanned)
 	return c, classify(err, "canned reply")
@@ -568,7 +609,9 @@ func sealCanned(v *vault.Vault, id int64, title, body vault.Personal) (titleEnc,
 }
 
 // CreateCanned stores a 定型文, encrypted.
-func (s *InboxStore) CreateCanned(ctx context.Context, db pgx.Tx, c *inbox.Canned) error {
+func (s *InboxStore) CreateCanned(ctx context.Context, c *inbox.Canned) error {
+	db := pgtx.Tx(ctx)
+
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('canned_reply', 'id'))`).Scan(&c.ID); err != nil {
 		return classify(err, "canned reply id")
 	}
@@ -622,20 +665,26 @@ func SealCannedReplies(ctx context.Context, db vault.DBTX, v *vault.Vault) (int6
 }
 
 // DeleteCanned removes a 定型文.
-func (s *InboxStore) DeleteCanned(ctx context.Context, db pgx.Tx, id int64) error {
+func (s *InboxStore) DeleteCanned(ctx context.Context, id int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `DELETE FROM canned_reply WHERE id = $1`, id)
 	return classify(err, "delete canned reply")
 }
 
 // SetAssignee records a hand-over.
-func (s *InboxStore) SetAssignee(ctx context.Context, db pgx.Tx, conversationID, staffID int64) error {
+func (s *InboxStore) SetAssignee(ctx context.Context, conversationID, staffID int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE conversation SET assignee_id = $2 WHERE id = $1`, conversationID, staffID)
 	return classify(err, "hand over")
 }
 
 // FindCandidates lists the enabled staff whose duty covers a conversation, and the
 // school's administrators.
-func (s *InboxStore) FindCandidates(ctx context.Context, db pgx.Tx, c inbox.Conversation) ([]inbox.Candidate, error) {
+func (s *InboxStore) FindCandidates(ctx context.Context, c inbox.Conversation) ([]inbox.Candidate, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT DISTINCT ON (st.id) st.id, st.name_enc, COALESCE(a.duty, ''), st.role
 		FROM staff st LEFT JOIN staff_assignment a ON a.staff_id = st.id AND a.year = $5 AND (
@@ -663,7 +712,9 @@ func (s *InboxStore) FindCandidates(ctx context.Context, db pgx.Tx, c inbox.Conv
 }
 
 // FindMessageOutbound returns a reply's conversation and outbox row.
-func (s *InboxStore) FindMessageOutbound(ctx context.Context, db pgx.Tx, messageID int64) (int64, int64, error) {
+func (s *InboxStore) FindMessageOutbound(ctx context.Context, messageID int64) (int64, int64, error) {
+	db := pgtx.Tx(ctx)
+
 	var convID, outID int64
 	err := db.QueryRow(ctx, `SELECT conversation_id, COALESCE(outbound_id, 0) FROM message WHERE id = $1`, messageID).Scan(&convID, &outID)
 	return convID, outID, classify(err, "message")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -31,7 +32,9 @@ const (
 func guardianAD(id int64, col string) vault.AD { return vault.NewADForID("guardian", col, id) }
 
 // FindSchoolSites lists the schools a channel serves with their web addresses.
-func (s *RegistrationStore) FindSchoolSites(ctx context.Context, db pgx.Tx, channelID int64) ([]registration.SchoolSite, error) {
+func (s *RegistrationStore) FindSchoolSites(ctx context.Context, channelID int64) ([]registration.SchoolSite, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, _ := db.Query(ctx, `SELECT id, name, COALESCE(website_url, ''), COALESCE(club_site_url, '') FROM school
 		WHERE line_channel_id = $1 ORDER BY school_type, name`, channelID)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (registration.SchoolSite, error) {
@@ -43,7 +46,9 @@ func (s *RegistrationStore) FindSchoolSites(ctx context.Context, db pgx.Tx, chan
 
 // FindChoices lists the schools a channel serves with their current year's classes and
 // clubs.
-func (s *RegistrationStore) FindChoices(ctx context.Context, db pgx.Tx, channelID int64) (registration.Choices, error) {
+func (s *RegistrationStore) FindChoices(ctx context.Context, channelID int64) (registration.Choices, error) {
+	db := pgtx.Tx(ctx)
+
 	var c registration.Choices
 	rows, err := db.Query(ctx, `SELECT id, name, current_year FROM school WHERE line_channel_id = $1 ORDER BY school_type, name`, channelID)
 	if err != nil {
@@ -82,7 +87,9 @@ func scanOption(r pgx.CollectableRow) (registration.Option, error) {
 }
 
 // FindGuardianByFriend reads a guardian with their children.
-func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, db pgx.Tx, friendID int64) (registration.Guardian, error) {
+func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, friendID int64) (registration.Guardian, error) {
+	db := pgtx.Tx(ctx)
+
 	var g registration.Guardian
 	var name, rel, nick []byte
 	err := db.QueryRow(ctx, `SELECT id, friend_id, name_enc, relationship_enc, nickname_enc, language, consent_version, consented_at
@@ -124,7 +131,9 @@ func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, db pgx.Tx,
 }
 
 // SaveGuardian inserts or updates a guardian by their LINE friend.
-func (s *RegistrationStore) SaveGuardian(ctx context.Context, db pgx.Tx, g *registration.Guardian) error {
+func (s *RegistrationStore) SaveGuardian(ctx context.Context, g *registration.Guardian) error {
+	db := pgtx.Tx(ctx)
+
 	if g.ID == 0 {
 		if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('guardian', 'id'))`).Scan(&g.ID); err != nil {
 			return classify(err, "guardian id")
@@ -156,20 +165,26 @@ func (s *RegistrationStore) SaveGuardian(ctx context.Context, db pgx.Tx, g *regi
 }
 
 // CountConversations counts a guardian's conversations (they go with the guardian).
-func (s *RegistrationStore) CountConversations(ctx context.Context, db pgx.Tx, guardianID int64) (int, error) {
+func (s *RegistrationStore) CountConversations(ctx context.Context, guardianID int64) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM conversation WHERE guardian_id = $1`, guardianID).Scan(&n)
 	return n, classify(err, "guardian's conversations")
 }
 
 // DeleteGuardian removes a guardian and (by cascade) their guardianships.
-func (s *RegistrationStore) DeleteGuardian(ctx context.Context, db pgx.Tx, id int64) error {
+func (s *RegistrationStore) DeleteGuardian(ctx context.Context, id int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `DELETE FROM guardian WHERE id = $1`, id)
 	return classify(err, "delete guardian")
 }
 
 // FindOrCreateChild finds the child of that name in the class or creates it.
-func (s *RegistrationStore) FindOrCreateChild(ctx context.Context, db pgx.Tx, schoolID, classID int64, name vault.Personal) (int64, error) {
+func (s *RegistrationStore) FindOrCreateChild(ctx context.Context, schoolID, classID int64, name vault.Personal) (int64, error) {
+	db := pgtx.Tx(ctx)
+
 	key, err := s.Vault.BlindIndex(childNameDomain, itoa64(classID)+"|"+registrationNameKey(name.Reveal()))
 	if err != nil {
 		return 0, err
@@ -195,7 +210,9 @@ func (s *RegistrationStore) FindOrCreateChild(ctx context.Context, db pgx.Tx, sc
 }
 
 // SetChildClubs replaces a child's clubs.
-func (s *RegistrationStore) SetChildClubs(ctx context.Context, db pgx.Tx, childID int64, clubIDs []int64) error {
+func (s *RegistrationStore) SetChildClubs(ctx context.Context, childID int64, clubIDs []int64) error {
+	db := pgtx.Tx(ctx)
+
 	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, childID); err != nil {
 		return classify(err, "child clubs")
 	}
@@ -205,7 +222,9 @@ func (s *RegistrationStore) SetChildClubs(ctx context.Context, db pgx.Tx, childI
 
 // LinkChild creates the guardianship or keeps it; a rejected one asks again, and a code
 // verifies a pending one.
-func (s *RegistrationStore) LinkChild(ctx context.Context, db pgx.Tx, guardianID, childID int64, status, method string) (int64, error) {
+func (s *RegistrationStore) LinkChild(ctx context.Context, guardianID, childID int64, status, method string) (int64, error) {
+	db := pgtx.Tx(ctx)
+
 	var id int64
 	err := db.QueryRow(ctx, `
 		INSERT INTO guardianship AS g (guardian_id, child_id, status, method) VALUES ($1, $2, $3, $4)
@@ -218,7 +237,9 @@ func (s *RegistrationStore) LinkChild(ctx context.Context, db pgx.Tx, guardianID
 
 // FindOtherGuardians locks the child row (two registrations of one child then decide
 // one after the other) and lists the child's other guardians.
-func (s *RegistrationStore) FindOtherGuardians(ctx context.Context, db pgx.Tx, childID, guardianID int64) ([]registration.OtherGuardian, error) {
+func (s *RegistrationStore) FindOtherGuardians(ctx context.Context, childID, guardianID int64) ([]registration.OtherGuardian, error) {
+	db := pgtx.Tx(ctx)
+
 	if _, err := db.Exec(ctx, `SELECT 1 FROM child WHERE id = $1 FOR UPDATE`, childID); err != nil {
 		return nil, classify(err, "lock child")
 	}
@@ -242,7 +263,9 @@ func (s *RegistrationStore) FindOtherGuardians(ctx context.Context, db pgx.Tx, c
 
 // DisputeGuardianship records a guardian's 「心当たりがない」 (the first time is kept)
 // and puts a verified guardianship back to pending.
-func (s *RegistrationStore) DisputeGuardianship(ctx context.Context, db pgx.Tx, id, byGuardianID int64) (string, error) {
+func (s *RegistrationStore) DisputeGuardianship(ctx context.Context, id, byGuardianID int64) (string, error) {
+	db := pgtx.Tx(ctx)
+
 	var prev string
 	err := db.QueryRow(ctx, `
 		WITH old AS (SELECT status FROM guardianship WHERE id = $1 FOR UPDATE)
@@ -254,13 +277,17 @@ func (s *RegistrationStore) DisputeGuardianship(ctx context.Context, db pgx.Tx, 
 }
 
 // UnlinkChild removes a guardianship.
-func (s *RegistrationStore) UnlinkChild(ctx context.Context, db pgx.Tx, id int64) error {
+func (s *RegistrationStore) UnlinkChild(ctx context.Context, id int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `DELETE FROM guardianship WHERE id = $1`, id)
 	return classify(err, "unlink child")
 }
 
 // DeleteOrphans deletes those of the children that no guardian is linked to.
-func (s *RegistrationStore) DeleteOrphans(ctx context.Context, db pgx.Tx, ids []int64) (int, error) {
+func (s *RegistrationStore) DeleteOrphans(ctx context.Context, ids []int64) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -301,20 +328,26 @@ func (s *RegistrationStore) scanRequest(r pgx.Row) (registration.Request, error)
 }
 
 // FindGuardianship reads one registration request.
-func (s *RegistrationStore) FindGuardianship(ctx context.Context, db pgx.Tx, id int64) (registration.Request, error) {
+func (s *RegistrationStore) FindGuardianship(ctx context.Context, id int64) (registration.Request, error) {
+	db := pgtx.Tx(ctx)
+
 	q, err := s.scanRequest(db.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE gs.id = $1`, id))
 	return q, classify(err, "guardianship")
 }
 
 // DecideGuardianship records the school's decision.
-func (s *RegistrationStore) DecideGuardianship(ctx context.Context, db pgx.Tx, id int64, status string, staffID int64) error {
+func (s *RegistrationStore) DecideGuardianship(ctx context.Context, id int64, status string, staffID int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE guardianship SET status = $2, method = CASE WHEN $2 = 'verified' THEN 'approval' ELSE method END,
 		decided_by = $3, decided_at = now() WHERE id = $1`, id, status, staffID)
 	return classify(err, "decide guardianship")
 }
 
 // FindPending lists a school's waiting registrations (of the given classes, or all).
-func (s *RegistrationStore) FindPending(ctx context.Context, db pgx.Tx, schoolID int64, classIDs []int64) ([]registration.Request, error) {
+func (s *RegistrationStore) FindPending(ctx context.Context, schoolID int64, classIDs []int64) ([]registration.Request, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT `+requestColumns+requestFrom+`
 		WHERE c.school_id = $1 AND gs.status = 'pending' AND ($2::bigint[] IS NULL OR c.class_id = ANY($2))
 		ORDER BY gs.created_at, gs.id`, schoolID, classIDs)
@@ -334,7 +367,9 @@ func (s *RegistrationStore) FindPending(ctx context.Context, db pgx.Tx, schoolID
 }
 
 // FindClassMembers lists a class's children and their guardians.
-func (s *RegistrationStore) FindClassMembers(ctx context.Context, db pgx.Tx, classID int64) ([]registration.Member, error) {
+func (s *RegistrationStore) FindClassMembers(ctx context.Context, classID int64) ([]registration.Member, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT c.id, c.name_enc, gu.id, gu.nickname_enc, gs.status, f.following
 		FROM child c JOIN guardianship gs ON gs.child_id = c.id JOIN guardian gu ON gu.id = gs.guardian_id
@@ -368,7 +403,9 @@ func (s *RegistrationStore) FindClassMembers(ctx context.Context, db pgx.Tx, cla
 }
 
 // FindClassByCode returns the class whose registration code this is.
-func (s *RegistrationStore) FindClassByCode(ctx context.Context, db pgx.Tx, code string) (int64, error) {
+func (s *RegistrationStore) FindClassByCode(ctx context.Context, code string) (int64, error) {
+	db := pgtx.Tx(ctx)
+
 	key, err := s.Vault.BlindIndex(classCodeDomain, code)
 	if err != nil {
 		return 0, err
@@ -379,7 +416,9 @@ func (s *RegistrationStore) FindClassByCode(ctx context.Context, db pgx.Tx, code
 }
 
 // FindClassCodes lists a school's classes of a year (0: every year) with their codes.
-func (s *RegistrationStore) FindClassCodes(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]registration.ClassCode, error) {
+func (s *RegistrationStore) FindClassCodes(ctx context.Context, schoolID int64, year int) ([]registration.ClassCode, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT cl.id, cl.grade::text || '年' || cl.name, cc.code_enc FROM class cl LEFT JOIN class_code cc ON cc.class_id = cl.id
 		WHERE cl.school_id = $1 AND ($2 = 0 OR cl.year = $2) ORDER BY cl.year, cl.grade, length(cl.name), cl.name`, schoolID, year)
 	if err != nil {
@@ -404,7 +443,9 @@ func (s *RegistrationStore) FindClassCodes(ctx context.Context, db pgx.Tx, schoo
 }
 
 // SetClassCode stores a class's (new) code.
-func (s *RegistrationStore) SetClassCode(ctx context.Context, db pgx.Tx, classID int64, code string) error {
+func (s *RegistrationStore) SetClassCode(ctx context.Context, classID int64, code string) error {
+	db := pgtx.Tx(ctx)
+
 	key, err := s.Vault.BlindIndex(classCodeDomain, code)
 	if err != nil {
 		return err
@@ -419,13 +460,17 @@ func (s *RegistrationStore) SetClassCode(ctx context.Context, db pgx.Tx, classID
 }
 
 // CreateLink stores a parent link.
-func (s *RegistrationStore) CreateLink(ctx context.Context, db pgx.Tx, nonceHash []byte, friendID int64, purpose string, expires time.Time) error {
+func (s *RegistrationStore) CreateLink(ctx context.Context, nonceHash []byte, friendID int64, purpose string, expires time.Time) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `INSERT INTO parent_link (nonce_hash, friend_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`, nonceHash, friendID, purpose, expires)
 	return classify(err, "parent link")
 }
 
 // FindLink reads a parent link.
-func (s *RegistrationStore) FindLink(ctx context.Context, db pgx.Tx, nonceHash []byte) (registration.Link, error) {
+func (s *RegistrationStore) FindLink(ctx context.Context, nonceHash []byte) (registration.Link, error) {
+	db := pgtx.Tx(ctx)
+
 	var l registration.Link
 	err := db.QueryRow(ctx, `SELECT friend_id, purpose, expires_at, browser_hash, liff_verified FROM parent_link WHERE nonce_hash = $1`, nonceHash).
 		Scan(&l.FriendID, &l.Purpose, &l.ExpiresAt, &l.BrowserHash, &l.LIFFVerified)
@@ -433,19 +478,25 @@ func (s *RegistrationStore) FindLink(ctx context.Context, db pgx.Tx, nonceHash [
 }
 
 // BindLink binds a link to the first browser that opened it.
-func (s *RegistrationStore) BindLink(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error {
+func (s *RegistrationStore) BindLink(ctx context.Context, nonceHash, browserHash []byte) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2 WHERE nonce_hash = $1 AND browser_hash IS NULL`, nonceHash, browserHash)
 	return classify(err, "bind link")
 }
 
 // VerifyLinkLIFF binds a link to a browser whose LINE user LIFF proved.
-func (s *RegistrationStore) VerifyLinkLIFF(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error {
+func (s *RegistrationStore) VerifyLinkLIFF(ctx context.Context, nonceHash, browserHash []byte) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2, liff_verified = true WHERE nonce_hash = $1`, nonceHash, browserHash)
 	return classify(err, "verify link")
 }
 
 // RecordDeletion writes a deletion record.
-func (s *RegistrationStore) RecordDeletion(ctx context.Context, db pgx.Tx, d registration.Deletion) error {
+func (s *RegistrationStore) RecordDeletion(ctx context.Context, d registration.Deletion) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `INSERT INTO deletion_record (board_id, school_id, category, count, reason, policy) VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6)`,
 		d.BoardID, d.SchoolID, d.Category, d.Count, d.Reason, d.Policy)
 	return classify(err, "deletion record")
@@ -455,7 +506,9 @@ func (s *RegistrationStore) RecordDeletion(ctx context.Context, db pgx.Tx, d reg
 // statement, so parallel submissions cannot each see the old count: the guesses are
 // taken only when the count stays within max (the count restarts an hour after the
 // first guess of a window), and ok says whether they were.
-func (s *RegistrationStore) TakeCodeGuesses(ctx context.Context, db pgx.Tx, key []byte, n, max int, at time.Time) (bool, error) {
+func (s *RegistrationStore) TakeCodeGuesses(ctx context.Context, key []byte, n, max int, at time.Time) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	if n > max {
 		return false, nil
 	}
@@ -479,7 +532,9 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 func registrationNameKey(s string) string { return registration.NameKey(s) }
 
 // FindChildScope returns a child's board, school and class.
-func (s *RegistrationStore) FindChildScope(ctx context.Context, db pgx.Tx, childID int64) (registration.ChildScope, error) {
+func (s *RegistrationStore) FindChildScope(ctx context.Context, childID int64) (registration.ChildScope, error) {
+	db := pgtx.Tx(ctx)
+
 	var sc registration.ChildScope
 	err := db.QueryRow(ctx, `SELECT s.board_id, c.school_id, c.class_id FROM child c JOIN school s ON s.id = c.school_id WHERE c.id = $1`, childID).
 		Scan(&sc.BoardID, &sc.SchoolID, &sc.ClassID)
@@ -487,7 +542,9 @@ func (s *RegistrationStore) FindChildScope(ctx context.Context, db pgx.Tx, child
 }
 
 // DeleteOnLeave reads the board's policy for children who leave (default: delete).
-func (s *RegistrationStore) DeleteOnLeave(ctx context.Context, db pgx.Tx, boardID int64) (bool, error) {
+func (s *RegistrationStore) DeleteOnLeave(ctx context.Context, boardID int64) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	del := true
 	err := db.QueryRow(ctx, `SELECT delete_on_leave FROM retention_policy WHERE board_id = $1`, boardID).Scan(&del)
 	if err == pgx.ErrNoRows {
@@ -500,7 +557,9 @@ func (s *RegistrationStore) DeleteOnLeave(ctx context.Context, db pgx.Tx, boardI
 // year's placement go. Unless keepData, the child goes too, with (by cascade) their
 // absence reports and conversations, counted first. Kept, the child stays without a
 // guardian until the retention periods have removed their reports and conversations.
-func (s *RegistrationStore) DeleteChild(ctx context.Context, db pgx.Tx, childID int64, keepData bool) (registration.Left, error) {
+func (s *RegistrationStore) DeleteChild(ctx context.Context, childID int64, keepData bool) (registration.Left, error) {
+	db := pgtx.Tx(ctx)
+
 	var l registration.Left
 	if err := db.QueryRow(ctx, `SELECT class_id, (SELECT count(*) FROM absence_report WHERE child_id = $1), (SELECT count(*) FROM conversation WHERE child_id = $1)
 		FROM child WHERE id = $1 FOR UPDATE`, childID).Scan(&l.ClassID, &l.AbsenceReports, &l.Conversations); err != nil {
@@ -537,7 +596,9 @@ func (s *RegistrationStore) DeleteChild(ctx context.Context, db pgx.Tx, childID 
 // class's school and year (others are left out). The name's blind index is per class,
 // so it is computed again; registration.ErrNameClash says the class already has a
 // child of that name.
-func (s *RegistrationStore) MoveChild(ctx context.Context, db pgx.Tx, childID, classID int64, clubIDs []int64) error {
+func (s *RegistrationStore) MoveChild(ctx context.Context, childID, classID int64, clubIDs []int64) error {
+	db := pgtx.Tx(ctx)
+
 	var enc []byte
 	if err := db.QueryRow(ctx, `SELECT name_enc FROM child WHERE id = $1 FOR UPDATE`, childID).Scan(&enc); err != nil {
 		return classify(err, "child")
@@ -574,7 +635,9 @@ func (s *RegistrationStore) MoveChild(ctx context.Context, db pgx.Tx, childID, c
 }
 
 // ChildClubs lists a child's clubs.
-func (s *RegistrationStore) ChildClubs(ctx context.Context, db pgx.Tx, childID int64) ([]int64, error) {
+func (s *RegistrationStore) ChildClubs(ctx context.Context, childID int64) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT club_id FROM child_club WHERE child_id = $1 ORDER BY club_id`, childID)
 	if err != nil {
 		return nil, classify(err, "child's clubs")
@@ -584,7 +647,9 @@ func (s *RegistrationStore) ChildClubs(ctx context.Context, db pgx.Tx, childID i
 }
 
 // CurrentClass says whether a class is of the school's current year.
-func (s *RegistrationStore) CurrentClass(ctx context.Context, db pgx.Tx, schoolID, classID int64) (bool, error) {
+func (s *RegistrationStore) CurrentClass(ctx context.Context, schoolID, classID int64) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	var ok bool
 	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM class c JOIN school sc ON sc.id = c.school_id AND c.year = sc.current_year
 		WHERE c.id = $2 AND c.school_id = $1)`, schoolID, classID).Scan(&ok)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -17,7 +18,9 @@ var _ report.Store = ReportStore{}
 
 // Figures counts a month per school ($1 board, $2 school or 0, [$3, $4)), and the
 // board's own announcements (safety alerts to several schools) in a row of their own.
-func (ReportStore) Figures(ctx context.Context, db pgx.Tx, boardID, schoolID int64, from, to time.Time) ([]report.Row, error) {
+func (ReportStore) Figures(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]report.Row, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT sc.id, sc.name,
 			(SELECT count(DISTINCT g.id) FROM guardian g JOIN guardianship gs ON gs.guardian_id = g.id JOIN child c ON c.id = gs.child_id
@@ -56,7 +59,9 @@ func (ReportStore) Figures(ctx context.Context, db pgx.Tx, boardID, schoolID int
 }
 
 // Daily counts each day's absence reports and parents' messages.
-func (ReportStore) Daily(ctx context.Context, db pgx.Tx, boardID, schoolID int64, from, to time.Time) ([]report.Day, error) {
+func (ReportStore) Daily(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]report.Day, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT d::date,
 			(SELECT count(*) FROM absence_report r JOIN school sc ON sc.id = r.school_id WHERE sc.board_id = $1 AND ($2 = 0 OR sc.id = $2)
@@ -78,7 +83,9 @@ func (ReportStore) Daily(ctx context.Context, db pgx.Tx, boardID, schoolID int64
 }
 
 // Withdrawals counts the board's parents who withdrew in the month.
-func (ReportStore) Withdrawals(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) (int, error) {
+func (ReportStore) Withdrawals(ctx context.Context, boardID int64, from, to time.Time) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	var n int
 	err := db.QueryRow(ctx, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE board_id = $1 AND category = 'guardian'
 		AND reason = 'withdrawal' AND occurred_at >= $2 AND occurred_at < $3`, boardID, from, to).Scan(&n)
@@ -86,7 +93,9 @@ func (ReportStore) Withdrawals(ctx context.Context, db pgx.Tx, boardID int64, fr
 }
 
 // Channels counts each channel's messages against the quota and its failed deliveries.
-func (ReportStore) Channels(ctx context.Context, db pgx.Tx, boardID, schoolID int64, from, to time.Time) ([]report.Channel, error) {
+func (ReportStore) Channels(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]report.Channel, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `
 		SELECT ch.id, ch.line_channel_id, string_agg(DISTINCT sc.name, '・'),
 			(SELECT count(*) FROM line_outbound o WHERE o.channel_id = ch.id AND o.state = 'sent' AND o.method = 'push'
@@ -110,25 +119,31 @@ func (ReportStore) Channels(ctx context.Context, db pgx.Tx, boardID, schoolID in
 }
 
 // Beats counts the minutes with a beat in [from, to).
-func (ReportStore) Beats(ctx context.Context, db pgx.Tx, from, to time.Time) (int, error) {
+func (ReportStore) Beats(ctx context.Context, from, to time.Time) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM availability_beat WHERE at >= $1 AND at < $2`, from, to).Scan(&n)
 	return n, classify(err, "report beats")
 }
 
 // Beat records the minute of at.
-func (ReportStore) Beat(ctx context.Context, db pgx.Tx, at time.Time) error {
+func (ReportStore) Beat(ctx context.Context, at time.Time) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `INSERT INTO availability_beat (at) VALUES (date_trunc('minute', $1::timestamptz)) ON CONFLICT DO NOTHING`, at)
 	return classify(err, "beat")
 }
 
 // BoardName reads a board's name.
-func (ReportStore) BoardName(ctx context.Context, db pgx.Tx, boardID int64) (string, error) {
-	return RetentionStore{}.BoardName(ctx, db, boardID)
+func (ReportStore) BoardName(ctx context.Context, boardID int64) (string, error) {
+	return RetentionStore{}.BoardName(ctx, boardID)
 }
 
 // FirstBeat returns the first beat ever recorded.
-func (ReportStore) FirstBeat(ctx context.Context, db pgx.Tx) (time.Time, bool, error) {
+func (ReportStore) FirstBeat(ctx context.Context) (time.Time, bool, error) {
+	db := pgtx.Tx(ctx)
+
 	var at *time.Time
 	err := db.QueryRow(ctx, `SELECT min(at) FROM availability_beat`).Scan(&at)
 	if err != nil || at == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -18,7 +19,9 @@ type RetentionStore struct{}
 var _ retention.Store = RetentionStore{}
 
 // FindPolicy reads a board's policy, or the defaults.
-func (RetentionStore) FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) (retention.Policy, error) {
+func (RetentionStore) FindPolicy(ctx context.Context, boardID int64) (retention.Policy, error) {
+	db := pgtx.Tx(ctx)
+
 	p := retention.Defaults
 	p.BoardID = boardID
 	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done, updated_at
@@ -31,7 +34,9 @@ func (RetentionStore) FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) 
 }
 
 // SavePolicy stores a board's policy.
-func (RetentionStore) SavePolicy(ctx context.Context, db pgx.Tx, p retention.Policy) error {
+func (RetentionStore) SavePolicy(ctx context.Context, p retention.Policy) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (board_id) DO UPDATE SET message_days = $2, absence_days = $3, announcement_days = $4, delete_on_leave = $5,
@@ -45,7 +50,9 @@ const yearEndChildren = `SELECT c.id FROM child c JOIN school sc ON sc.id = c.sc
 
 // YearEnd counts or deletes every registration of a board: its guardians (those with a
 // child in its schools), its children with their absence reports and conversations.
-func (RetentionStore) YearEnd(ctx context.Context, db pgx.Tx, boardID int64, dry bool) ([]retention.Item, []int64, error) {
+func (RetentionStore) YearEnd(ctx context.Context, boardID int64, dry bool) ([]retention.Item, []int64, error) {
+	db := pgtx.Tx(ctx)
+
 	var guardians, children, reports, conversations int
 	if err := db.QueryRow(ctx, `SELECT
 			(SELECT count(DISTINCT gs.guardian_id) FROM guardianship gs WHERE gs.child_id IN (`+yearEndChildren+`)),
@@ -81,7 +88,9 @@ func (RetentionStore) YearEnd(ctx context.Context, db pgx.Tx, boardID int64, dry
 }
 
 // MarkYearEnd records the school year whose single-year deletion ran.
-func (RetentionStore) MarkYearEnd(ctx context.Context, db pgx.Tx, boardID int64, year int) error {
+func (RetentionStore) MarkYearEnd(ctx context.Context, boardID int64, year int) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE retention_policy SET single_year_done = $2 WHERE board_id = $1`, boardID, year)
 	return classify(err, "mark year end")
 }
@@ -161,7 +170,9 @@ func policyDays(p retention.Policy, name string) int {
 }
 
 // Apply counts or deletes what a board keeps past its policy.
-func (RetentionStore) Apply(ctx context.Context, db pgx.Tx, p retention.Policy, now time.Time, dry bool) ([]retention.Item, []string, error) {
+func (RetentionStore) Apply(ctx context.Context, p retention.Policy, now time.Time, dry bool) ([]retention.Item, []string, error) {
+	db := pgtx.Tx(ctx)
+
 	var items []retention.Item
 	var keys []string
 	for _, r := range retentionRules {
@@ -201,7 +212,9 @@ func (RetentionStore) Apply(ctx context.Context, db pgx.Tx, p retention.Policy, 
 }
 
 // RecordRun writes a run's deletion records (categories with something deleted).
-func (RetentionStore) RecordRun(ctx context.Context, db pgx.Tx, boardID int64, runID, actor string, items []retention.Item) error {
+func (RetentionStore) RecordRun(ctx context.Context, boardID int64, runID, actor string, items []retention.Item) error {
+	db := pgtx.Tx(ctx)
+
 	for _, it := range items {
 		if it.Count == 0 {
 			continue
@@ -215,7 +228,9 @@ func (RetentionStore) RecordRun(ctx context.Context, db pgx.Tx, boardID int64, r
 }
 
 // FindRecords lists a board's deletion records in [from, to).
-func (RetentionStore) FindRecords(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) ([]retention.Record, error) {
+func (RetentionStore) FindRecords(ctx context.Context, boardID int64, from, to time.Time) ([]retention.Record, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT d.id, d.occurred_at, COALESCE(sc.name, ''), d.category, d.count, d.reason, d.policy, d.actor
 		FROM deletion_record d LEFT JOIN school sc ON sc.id = d.school_id
 		WHERE d.board_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3 ORDER BY d.occurred_at, d.id`, boardID, from, to)
@@ -230,7 +245,9 @@ func (RetentionStore) FindRecords(ctx context.Context, db pgx.Tx, boardID int64,
 }
 
 // BoardIDs lists every board.
-func (RetentionStore) BoardIDs(ctx context.Context, db pgx.Tx) ([]int64, error) {
+func (RetentionStore) BoardIDs(ctx context.Context) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT id FROM board ORDER BY id`)
 	if err != nil {
 		return nil, classify(err, "boards")
@@ -240,7 +257,9 @@ func (RetentionStore) BoardIDs(ctx context.Context, db pgx.Tx) ([]int64, error) 
 }
 
 // BoardName reads a board's name.
-func (RetentionStore) BoardName(ctx context.Context, db pgx.Tx, boardID int64) (string, error) {
+func (RetentionStore) BoardName(ctx context.Context, boardID int64) (string, error) {
+	db := pgtx.Tx(ctx)
+
 	var name string
 	err := db.QueryRow(ctx, `SELECT name FROM board WHERE id = $1`, boardID).Scan(&name)
 	return name, classify(err, "board")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
@@ -19,7 +20,9 @@ type RolloverStore struct {
 var _ rollover.Store = (*RolloverStore)(nil)
 
 // FindPlan reads a school's saved plan for a year.
-func (s *RolloverStore) FindPlan(ctx context.Context, db pgx.Tx, schoolID int64, year int) (rollover.Plan, bool, error) {
+func (s *RolloverStore) FindPlan(ctx context.Context, schoolID int64, year int) (rollover.Plan, bool, error) {
+	db := pgtx.Tx(ctx)
+
 	p := rollover.Plan{SchoolID: schoolID, Year: year, Saved: true}
 	var grades []int16
 	err := db.QueryRow(ctx, `SELECT graduating, switch_on, asked_at, switched_at FROM rollover WHERE school_id = $1 AND year = $2`, schoolID, year).
@@ -35,7 +38,9 @@ func (s *RolloverStore) FindPlan(ctx context.Context, db pgx.Tx, schoolID int64,
 }
 
 // SavePlan stores the plan's grades and day.
-func (s *RolloverStore) SavePlan(ctx context.Context, db pgx.Tx, p rollover.Plan) error {
+func (s *RolloverStore) SavePlan(ctx context.Context, p rollover.Plan) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `INSERT INTO rollover (school_id, year, graduating, switch_on) VALUES ($1, $2, $3::int[]::smallint[], $4::date)
 		ON CONFLICT (school_id, year) DO UPDATE SET graduating = EXCLUDED.graduating, switch_on = EXCLUDED.switch_on`,
 		p.SchoolID, p.Year, p.Graduating, p.SwitchOn.Format("2006-01-02"))
@@ -43,14 +48,18 @@ func (s *RolloverStore) SavePlan(ctx context.Context, db pgx.Tx, p rollover.Plan
 }
 
 // MarkAsked records when parents were (last) asked.
-func (s *RolloverStore) MarkAsked(ctx context.Context, db pgx.Tx, schoolID int64, year int, at time.Time) error {
+func (s *RolloverStore) MarkAsked(ctx context.Context, schoolID int64, year int, at time.Time) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `UPDATE rollover SET asked_at = $3 WHERE school_id = $1 AND year = $2`, schoolID, year, at)
 	return classify(err, "rollover asked")
 }
 
 // CopyStructure copies a year's classes, clubs and the duties of active staff into the
 // next year. A duty follows its class or club by grade and name.
-func (s *RolloverStore) CopyStructure(ctx context.Context, db pgx.Tx, schoolID int64, from int) (rollover.Copied, error) {
+func (s *RolloverStore) CopyStructure(ctx context.Context, schoolID int64, from int) (rollover.Copied, error) {
+	db := pgtx.Tx(ctx)
+
 	var c rollover.Copied
 	tag, err := db.Exec(ctx, `INSERT INTO class (school_id, year, grade, name) SELECT school_id, $2 + 1, grade, name FROM class
 		WHERE school_id = $1 AND year = $2 ORDER BY grade, name ON CONFLICT DO NOTHING`, schoolID, from)
@@ -83,7 +92,9 @@ func (s *RolloverStore) CopyStructure(ctx context.Context, db pgx.Tx, schoolID i
 const registered = `EXISTS (SELECT 1 FROM guardianship gs WHERE gs.child_id = c.id)`
 
 // Progress counts the confirmations and lists the children still waiting.
-func (s *RolloverStore) Progress(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) (rollover.Progress, error) {
+func (s *RolloverStore) Progress(ctx context.Context, schoolID int64, year int, graduating []int) (rollover.Progress, error) {
+	db := pgtx.Tx(ctx)
+
 	var p rollover.Progress
 	rows, err := db.Query(ctx, `SELECT c.id, c.name_enc, cl.grade, cl.name, cn.child_id IS NOT NULL, cl.grade = ANY($3::int[])
 		FROM child c JOIN class cl ON cl.id = c.class_id
@@ -122,7 +133,9 @@ func (s *RolloverStore) Progress(ctx context.Context, db pgx.Tx, schoolID int64,
 
 // FriendsToAsk lists the following friends of verified guardians with a child still to
 // confirm.
-func (s *RolloverStore) FriendsToAsk(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) ([]int64, error) {
+func (s *RolloverStore) FriendsToAsk(ctx context.Context, schoolID int64, year int, graduating []int) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
 		JOIN line_friend f ON f.id = g.friend_id JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
 		WHERE c.school_id = $1 AND cl.year = $2 AND gs.status = 'verified' AND f.following AND NOT (cl.grade = ANY($3::int[]))
@@ -136,7 +149,9 @@ func (s *RolloverStore) FriendsToAsk(ctx context.Context, db pgx.Tx, schoolID in
 }
 
 // FindNext reads the confirmed placements of children.
-func (s *RolloverStore) FindNext(ctx context.Context, db pgx.Tx, childIDs []int64) (map[int64]rollover.Placement, error) {
+func (s *RolloverStore) FindNext(ctx context.Context, childIDs []int64) (map[int64]rollover.Placement, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT cn.child_id, cn.class_id, cn.club_ids FROM child_next cn
 		JOIN class ncl ON ncl.id = cn.class_id JOIN school sc ON sc.id = ncl.school_id AND ncl.year = sc.current_year + 1
 		WHERE cn.child_id = ANY($1)`, childIDs)
@@ -154,7 +169,9 @@ func (s *RolloverStore) FindNext(ctx context.Context, db pgx.Tx, childIDs []int6
 }
 
 // SaveNext stores a confirmed placement.
-func (s *RolloverStore) SaveNext(ctx context.Context, db pgx.Tx, p rollover.Placement, guardianID int64) error {
+func (s *RolloverStore) SaveNext(ctx context.Context, p rollover.Placement, guardianID int64) error {
+	db := pgtx.Tx(ctx)
+
 	if p.ClubIDs == nil {
 		p.ClubIDs = []int64{}
 	}
@@ -165,7 +182,9 @@ func (s *RolloverStore) SaveNext(ctx context.Context, db pgx.Tx, p rollover.Plac
 }
 
 // LockSchool locks a school's row (one switch at a time) and returns its year.
-func (s *RolloverStore) LockSchool(ctx context.Context, db pgx.Tx, schoolID int64) (int, error) {
+func (s *RolloverStore) LockSchool(ctx context.Context, schoolID int64) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	var y int
 	err := db.QueryRow(ctx, `SELECT current_year FROM school WHERE id = $1 FOR UPDATE`, schoolID).Scan(&y)
 	return y, classify(err, "school")
@@ -173,7 +192,9 @@ func (s *RolloverStore) LockSchool(ctx context.Context, db pgx.Tx, schoolID int6
 
 // ChildrenOf lists the registered children of a school year's classes, with their
 // clubs and confirmed placement.
-func (s *RolloverStore) ChildrenOf(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]rollover.ChildNow, error) {
+func (s *RolloverStore) ChildrenOf(ctx context.Context, schoolID int64, year int) ([]rollover.ChildNow, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT c.id, cl.grade, cl.name,
 			COALESCE((SELECT array_agg(cc.club_id ORDER BY cc.club_id) FROM child_club cc WHERE cc.child_id = c.id), '{}'),
 			cn.class_id, cn.club_ids
@@ -200,8 +221,10 @@ func (s *RolloverStore) ChildrenOf(ctx context.Context, db pgx.Tx, schoolID int6
 
 // Move puts a child in a class and clubs of the next year (see
 // RegistrationStore.MoveChild); pending sets their guardianships back to waiting.
-func (s *RolloverStore) Move(ctx context.Context, db pgx.Tx, p rollover.Placement, pending bool) error {
-	if err := (&RegistrationStore{Vault: s.Vault}).MoveChild(ctx, db, p.ChildID, p.ClassID, p.ClubIDs); err != nil {
+func (s *RolloverStore) Move(ctx context.Context, p rollover.Placement, pending bool) error {
+	db := pgtx.Tx(ctx)
+
+	if err := (&RegistrationStore{Vault: s.Vault}).MoveChild(ctx, p.ChildID, p.ClassID, p.ClubIDs); err != nil {
 		return err
 	}
 	if pending {
@@ -214,7 +237,9 @@ func (s *RolloverStore) Move(ctx context.Context, db pgx.Tx, p rollover.Placemen
 }
 
 // Finish makes the year current and closes what belonged to the last one.
-func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, year int, at time.Time) (int, error) {
+func (s *RolloverStore) Finish(ctx context.Context, schoolID int64, year int, at time.Time) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	if _, err := db.Exec(ctx, `UPDATE school SET current_year = $2 WHERE id = $1`, schoolID, year); err != nil {
 		return 0, classify(err, "current year")
 	}
@@ -254,7 +279,9 @@ func (s *RolloverStore) Finish(ctx context.Context, db pgx.Tx, schoolID int64, y
 
 // Due lists schools whose saved plan's day has come, that have not switched and that
 // have classes for the new year (without, the page says what is missing).
-func (s *RolloverStore) Due(ctx context.Context, db pgx.Tx, today time.Time) (map[int64]int, error) {
+func (s *RolloverStore) Due(ctx context.Context, today time.Time) (map[int64]int, error) {
+	db := pgtx.Tx(ctx)
+
 	// A single-year board's schools switch on April 1st whatever day a plan says, or
 	// without a plan.
 	rows, err := db.Query(ctx, `SELECT r.school_id, r.year FROM rollover r JOIN school sc ON sc.id = r.school_id
@@ -282,7 +309,9 @@ func (s *RolloverStore) Due(ctx context.Context, db pgx.Tx, today time.Time) (ma
 }
 
 // FriendsOfChildren lists the LINE friends of the children's guardians.
-func (s *RolloverStore) FriendsOfChildren(ctx context.Context, db pgx.Tx, childIDs []int64) ([]int64, error) {
+func (s *RolloverStore) FriendsOfChildren(ctx context.Context, childIDs []int64) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+
 	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
 		WHERE gs.child_id = ANY($1) AND gs.status IN ('verified', 'pending') ORDER BY 1`, childIDs)
 	if err != nil {
@@ -293,7 +322,9 @@ func (s *RolloverStore) FriendsOfChildren(ctx context.Context, db pgx.Tx, childI
 }
 
 // SingleYear reads whether the board uses single-year registration.
-func (s *RolloverStore) SingleYear(ctx context.Context, db pgx.Tx, boardID int64) (bool, error) {
+func (s *RolloverStore) SingleYear(ctx context.Context, boardID int64) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	var on bool
 	err := db.QueryRow(ctx, `SELECT single_year FROM retention_policy WHERE board_id = $1`, boardID).Scan(&on)
 	if err == pgx.ErrNoRows {
@@ -303,7 +334,9 @@ func (s *RolloverStore) SingleYear(ctx context.Context, db pgx.Tx, boardID int64
 }
 
 // CountDuties counts a school year's duties.
-func (s *RolloverStore) CountDuties(ctx context.Context, db pgx.Tx, schoolID int64, year int) (int, error) {
+func (s *RolloverStore) CountDuties(ctx context.Context, schoolID int64, year int) (int, error) {
+	db := pgtx.Tx(ctx)
+
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, schoolID, year).Scan(&n)
 	return n, classify(err, "duties")
@@ -311,7 +344,9 @@ func (s *RolloverStore) CountDuties(ctx context.Context, db pgx.Tx, schoolID int
 
 // YearEndPending says whether a single-year board has yet to delete the registrations
 // of the school year before year.
-func (s *RolloverStore) YearEndPending(ctx context.Context, db pgx.Tx, boardID int64, year int) (bool, error) {
+func (s *RolloverStore) YearEndPending(ctx context.Context, boardID int64, year int) (bool, error) {
+	db := pgtx.Tx(ctx)
+
 	var pending bool
 	err := db.QueryRow(ctx, `SELECT single_year AND single_year_done < $2 FROM retention_policy WHERE board_id = $1`, boardID, year).Scan(&pending)
 	if err == pgx.ErrNoRows {
@@ -322,7 +357,9 @@ func (s *RolloverStore) YearEndPending(ctx context.Context, db pgx.Tx, boardID i
 
 // ShareSchool locks a school's row in share mode: a switch (which locks it for update)
 // waits, or is waited for.
-func (s *RolloverStore) ShareSchool(ctx context.Context, db pgx.Tx, schoolID int64) error {
+func (s *RolloverStore) ShareSchool(ctx context.Context, schoolID int64) error {
+	db := pgtx.Tx(ctx)
+
 	_, err := db.Exec(ctx, `SELECT 1 FROM school WHERE id = $1 FOR SHARE`, schoolID)
 	return classify(err, "school")
 }

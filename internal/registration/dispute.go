@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -23,13 +22,13 @@ const PostbackDispute = "reg.dispute"
 // registrant gave (父, 母, …) so a family can recognise its own member; it never
 // carries the registrant's name, nickname or LINE identity, which are another
 // person's data.
-func (s *Service) tellGuardians(ctx context.Context, tx pgx.Tx, to []OtherGuardian, guardianshipID int64, relationship string) error {
-	req, err := s.Store.FindGuardianship(ctx, tx, guardianshipID)
+func (s *Service) tellGuardians(ctx context.Context, to []OtherGuardian, guardianshipID int64, relationship string) error {
+	req, err := s.Store.FindGuardianship(ctx, guardianshipID)
 	if err != nil {
 		return err
 	}
 	for _, o := range to {
-		f, err := s.LINE.Store.FindFriend(ctx, tx, o.FriendID)
+		f, err := s.LINE.FindFriend(ctx, o.FriendID)
 		if err != nil {
 			return err
 		}
@@ -41,7 +40,7 @@ func (s *Service) tellGuardians(ctx context.Context, tx pgx.Tx, to []OtherGuardi
 		text := s.T(lang, "reg.line.other_registered", data)
 		ask := s.T(lang, "reg.line.other_registered_ask", nil)
 		button := s.T(lang, "reg.line.button_dispute", nil)
-		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{
+		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{
 			{Text: line.TrimUTF16(text, line.MaxTextLength)},
 			{Text: line.TrimUTF16(ask, line.MaxButtonsTextLength), AltText: ask, Buttons: []line.Action{{Kind: "postback", Label: button,
 				Data: line.PostbackData(PostbackDispute, strconv.FormatInt(guardianshipID, 10)), DisplayText: button}}},
@@ -59,7 +58,7 @@ func (s *Service) tellGuardians(ctx context.Context, tx pgx.Tx, to []OtherGuardi
 // homeroom teacher and the administrators, who decide after asking the families. It
 // is not rejected outright: the other registrant may be a parent the first one does
 // not want to know about, and only the school can tell.
-func (s *Service) onDispute(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil {
 		return nil
 	}
@@ -69,20 +68,20 @@ func (s *Service) onDispute(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 		_, args, _ = line.ParsePostbackData(pb.Postback.Data)
 	}
 	id, perr := strconv.ParseInt(args, 10, 64)
-	g, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID)
+	g, err := s.Store.FindGuardianByFriend(ctx, in.Friend.ID)
 	if apperr.KindOf(err) == apperr.NotFound {
-		return s.SendRegisterLink(ctx, tx, in)
+		return s.SendRegisterLink(ctx, in)
 	}
 	if err != nil {
 		return err
 	}
 	say := func(id string, data map[string]any) error {
-		return s.reply(ctx, tx, in, line.Message{Text: s.T(g.Language, id, data)})
+		return s.reply(ctx, in, line.Message{Text: s.T(g.Language, id, data)})
 	}
 	if perr != nil {
 		return say("reg.line.dispute_unknown", nil)
 	}
-	r, err := s.Store.FindGuardianship(ctx, tx, id)
+	r, err := s.Store.FindGuardianship(ctx, id)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return say("reg.line.dispute_unknown", nil) // withdrawn or removed meanwhile
 	}
@@ -99,28 +98,28 @@ func (s *Service) onDispute(ctx context.Context, tx pgx.Tx, in *line.Incoming) e
 	if !allowed || r.GuardianID == g.ID {
 		return say("reg.line.dispute_unknown", nil)
 	}
-	prev, err := s.Store.DisputeGuardianship(ctx, tx, r.GuardianshipID, g.ID)
+	prev, err := s.Store.DisputeGuardianship(ctx, r.GuardianshipID, g.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.dispute",
+	if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.dispute",
 		ObjectKind: "guardianship", ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID,
 		Detail: map[string]any{"previous": prev}}); err != nil {
 		return err
 	}
 	if prev == Verified {
 		// The registrant learns that the school checks again, not who asked or why.
-		f, err := s.LINE.Store.FindFriend(ctx, tx, r.FriendID)
+		f, err := s.LINE.FindFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
 		}
-		other, err := s.Store.FindGuardianByFriend(ctx, tx, r.FriendID)
+		other, err := s.Store.FindGuardianByFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
 		}
 		if f.Following {
 			msg := s.T(other.Language, "reg.line.under_review", map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
-			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
 				return err
 			}
 		}

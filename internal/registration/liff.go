@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line/menu"
 	"github.com/renraku/renraku/internal/vault"
@@ -35,7 +33,7 @@ func (s *Service) LIFFApp(ctx context.Context, lineChannelID, page string) (stri
 	if _, ok := liffPurposes[page]; !ok {
 		return "", errLIFFPage
 	}
-	ch, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, lineChannelID)
+	ch, err := s.LINE.FindChannelByLineID(ctx, lineChannelID)
 	if apperr.KindOf(err) == apperr.NotFound || (err == nil && (ch.LIFFID == "" || ch.LoginChannelID == "")) {
 		return "", errLIFFPage
 	}
@@ -52,7 +50,7 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 	if !ok {
 		return "", Visit{}, errLIFFPage
 	}
-	ch, err := s.LINE.Store.FindChannelByLineID(ctx, s.Pool, lineChannelID)
+	ch, err := s.LINE.FindChannelByLineID(ctx, lineChannelID)
 	if apperr.KindOf(err) == apperr.NotFound || (err == nil && ch.LIFFID == "") {
 		return "", Visit{}, errLIFFPage
 	} else if err != nil {
@@ -64,14 +62,14 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 	}
 	var url string
 	v := Visit{NewBrowser: true, LIFFVerified: true}
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		f, err := s.LINE.Store.FindFriendByUserID(ctx, tx, ch.ID, vault.Personal(sub))
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		f, err := s.LINE.FindFriendByUserID(ctx, ch.ID, vault.Personal(sub))
 		if apperr.KindOf(err) == apperr.NotFound || (err == nil && !f.Following) {
 			return apperr.E(apperr.Forbidden, "reg.liff.not_friend", errors.New("not a friend of the channel"))
 		} else if err != nil {
 			return err
 		}
-		_, err = s.Store.FindGuardianByFriend(ctx, tx, f.ID)
+		_, err = s.Store.FindGuardianByFriend(ctx, f.ID)
 		switch {
 		case apperr.KindOf(err) == apperr.NotFound:
 			purpose = PurposeRegister
@@ -84,7 +82,7 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 		if ttl == 0 {
 			ttl = DefaultLinkTTL
 		}
-		u, nonce, err := s.newLink(ctx, tx, f.ID, purpose, s.now().Add(ttl))
+		u, nonce, err := s.newLink(ctx, f.ID, purpose, s.now().Add(ttl))
 		if err != nil {
 			return err
 		}
@@ -93,7 +91,7 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 			return err
 		}
 		url, v.FriendID, v.Purpose, v.Browser = u, f.ID, purpose, base64.RawURLEncoding.EncodeToString(b)
-		return s.Store.VerifyLinkLIFF(ctx, tx, hash(nonce), hash([]byte(v.Browser)))
+		return s.Store.VerifyLinkLIFF(ctx, hash(nonce), hash([]byte(v.Browser)))
 	})
 	if err != nil {
 		return "", Visit{}, err

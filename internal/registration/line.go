@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line"
 )
@@ -29,16 +27,16 @@ func (s *Service) Register(l *line.Service) {
 // once registered, else of every school the channel serves. A school that has set none
 // is named with a note that it has not registered one.
 func (s *Service) onSites(kind string) line.Handler {
-	return func(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+	return func(ctx context.Context, in *line.Incoming) error {
 		if in.Friend == nil {
 			return nil
 		}
-		sites, err := s.Store.FindSchoolSites(ctx, tx, in.Friend.ChannelID)
+		sites, err := s.Store.FindSchoolSites(ctx, in.Friend.ChannelID)
 		if err != nil {
 			return err
 		}
 		lang := in.Friend.Language
-		if g, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); err == nil {
+		if g, err := s.Store.FindGuardianByFriend(ctx, in.Friend.ID); err == nil {
 			lang = g.Language
 			mine := map[int64]bool{}
 			for _, c := range g.Children {
@@ -64,66 +62,66 @@ func (s *Service) onSites(kind string) line.Handler {
 		if len(lines) == 0 {
 			lines = []string{s.T(lang, "reg.line.sites.no_school", map[string]any{"Site": site})}
 		}
-		return s.reply(ctx, tx, in, line.Message{Text: strings.Join(lines, "\n")})
+		return s.reply(ctx, in, line.Message{Text: strings.Join(lines, "\n")})
 	}
 }
 
-func (s *Service) onFollow(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+func (s *Service) onFollow(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil {
 		return nil
 	}
 	// A guardian who blocked and re-followed is simply active again.
-	if _, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); err == nil {
-		return s.reply(ctx, tx, in, line.Message{Text: s.T(in.Friend.Language, "reg.line.welcome_back", nil)})
+	if _, err := s.Store.FindGuardianByFriend(ctx, in.Friend.ID); err == nil {
+		return s.reply(ctx, in, line.Message{Text: s.T(in.Friend.Language, "reg.line.welcome_back", nil)})
 	} else if apperr.KindOf(err) != apperr.NotFound {
 		return err
 	}
-	return s.sendLink(ctx, tx, in, PurposeRegister, "reg.line.welcome")
+	return s.sendLink(ctx, in, PurposeRegister, "reg.line.welcome")
 }
 
-func (s *Service) onRegister(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+func (s *Service) onRegister(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil {
 		return nil
 	}
 	purpose, text := PurposeRegister, "reg.line.register"
-	if _, err := s.Store.FindGuardianByFriend(ctx, tx, in.Friend.ID); err == nil {
+	if _, err := s.Store.FindGuardianByFriend(ctx, in.Friend.ID); err == nil {
 		purpose, text = PurposeUpdate, "reg.line.update"
 	}
-	return s.sendLink(ctx, tx, in, purpose, text)
+	return s.sendLink(ctx, in, purpose, text)
 }
 
 // SendRegisterLink answers a friend who is not registered (yet) with their registration
 // link: other features call it when an unregistered friend taps their menu button.
-func (s *Service) SendRegisterLink(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
+func (s *Service) SendRegisterLink(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil {
 		return nil
 	}
-	return s.sendLink(ctx, tx, in, PurposeRegister, "reg.line.register")
+	return s.sendLink(ctx, in, PurposeRegister, "reg.line.register")
 }
 
-func (s *Service) onProfile(ctx context.Context, tx pgx.Tx, in *line.Incoming) error {
-	return s.onRegister(ctx, tx, in)
+func (s *Service) onProfile(ctx context.Context, in *line.Incoming) error {
+	return s.onRegister(ctx, in)
 }
 
 // sendLink answers with a buttons message carrying a new personal link.
-func (s *Service) sendLink(ctx context.Context, tx pgx.Tx, in *line.Incoming, purpose, textID string) error {
-	url, err := s.issueLink(ctx, tx, in.Friend.ID, purpose)
+func (s *Service) sendLink(ctx context.Context, in *line.Incoming, purpose, textID string) error {
+	url, err := s.issueLink(ctx, in.Friend.ID, purpose)
 	if err != nil {
 		return err
 	}
 	lang := in.Friend.Language
-	names, err := s.schoolNames(ctx, tx, in.Friend.ChannelID)
+	names, err := s.schoolNames(ctx, in.Friend.ChannelID)
 	if err != nil {
 		return err
 	}
 	text := s.T(lang, textID, map[string]any{"School": names})
 	label := s.T(lang, "reg.line.button_"+purpose, nil)
-	return s.reply(ctx, tx, in, line.Message{Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
+	return s.reply(ctx, in, line.Message{Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
 		Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}})
 }
 
-func (s *Service) schoolNames(ctx context.Context, tx pgx.Tx, channelID int64) (string, error) {
-	c, err := s.Store.FindChoices(ctx, tx, channelID)
+func (s *Service) schoolNames(ctx context.Context, channelID int64) (string, error) {
+	c, err := s.Store.FindChoices(ctx, channelID)
 	if err != nil {
 		return "", err
 	}
@@ -134,10 +132,10 @@ func (s *Service) schoolNames(ctx context.Context, tx pgx.Tx, channelID int64) (
 	return strings.Join(names, "・"), nil
 }
 
-func (s *Service) reply(ctx context.Context, tx pgx.Tx, in *line.Incoming, m line.Message) error {
+func (s *Service) reply(ctx context.Context, in *line.Incoming, m line.Message) error {
 	if !in.Friend.Following {
 		return nil
 	}
-	_, err := s.LINE.Queue(ctx, tx, line.Send{Friend: *in.Friend, Purpose: "registration", Messages: []line.Message{m}, Reply: in})
+	_, err := s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "registration", Messages: []line.Message{m}, Reply: in})
 	return err
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -23,13 +21,13 @@ var errMoveTarget = apperr.Fields{"class": "class.move.invalid"}.Err()
 // of that year stay. The school's administrators do it; it is audited.
 func (s *Service) MoveToClass(ctx context.Context, childID, classID int64) (ChildScope, error) {
 	var sc ChildScope
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		a := authz.ActorFrom(ctx)
 		if err := authz.SignedIn(a); err != nil {
 			return err
 		}
 		var err error
-		if sc, err = s.Store.FindChildScope(ctx, tx, childID); err != nil {
+		if sc, err = s.Store.FindChildScope(ctx, childID); err != nil {
 			return err
 		}
 		t := authz.Target{BoardID: sc.BoardID, SchoolID: sc.SchoolID}
@@ -39,23 +37,23 @@ func (s *Service) MoveToClass(ctx context.Context, childID, classID int64) (Chil
 			}
 			return err
 		}
-		ok, err := s.Store.CurrentClass(ctx, tx, sc.SchoolID, classID)
+		ok, err := s.Store.CurrentClass(ctx, sc.SchoolID, classID)
 		if err != nil {
 			return err
 		}
 		if !ok || classID == sc.ClassID {
 			return errMoveTarget
 		}
-		clubs, err := s.Store.ChildClubs(ctx, tx, childID)
+		clubs, err := s.Store.ChildClubs(ctx, childID)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.MoveChild(ctx, tx, childID, classID, clubs); err != nil {
+		if err := s.Store.MoveChild(ctx, childID, classID, clubs); err != nil {
 			return err
 		}
 		from := sc.ClassID
 		sc.ClassID = classID
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "child.move", ObjectKind: "child",
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "child.move", ObjectKind: "child",
 			ObjectID: strconv.FormatInt(childID, 10), BoardID: sc.BoardID, SchoolID: sc.SchoolID,
 			Detail: map[string]any{"from_class": from, "to_class": classID}})
 	})

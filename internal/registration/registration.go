@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -240,59 +239,59 @@ func itoa(n int) string {
 
 // Store is the persistence registration needs.
 type Store interface {
-	FindChoices(ctx context.Context, db pgx.Tx, channelID int64) (Choices, error)
+	FindChoices(ctx context.Context, channelID int64) (Choices, error)
 	// FindSchoolSites lists the schools a channel serves with their web addresses.
-	FindSchoolSites(ctx context.Context, db pgx.Tx, channelID int64) ([]SchoolSite, error)
-	FindGuardianByFriend(ctx context.Context, db pgx.Tx, friendID int64) (Guardian, error)
-	SaveGuardian(ctx context.Context, db pgx.Tx, g *Guardian) error
-	DeleteGuardian(ctx context.Context, db pgx.Tx, id int64) error
+	FindSchoolSites(ctx context.Context, channelID int64) ([]SchoolSite, error)
+	FindGuardianByFriend(ctx context.Context, friendID int64) (Guardian, error)
+	SaveGuardian(ctx context.Context, g *Guardian) error
+	DeleteGuardian(ctx context.Context, id int64) error
 	// FindOrCreateChild returns the child of that name in the class, creating it.
-	FindOrCreateChild(ctx context.Context, db pgx.Tx, schoolID, classID int64, name vault.Personal) (int64, error)
-	SetChildClubs(ctx context.Context, db pgx.Tx, childID int64, clubIDs []int64) error
+	FindOrCreateChild(ctx context.Context, schoolID, classID int64, name vault.Personal) (int64, error)
+	SetChildClubs(ctx context.Context, childID int64, clubIDs []int64) error
 	// FindOtherGuardians locks the child and lists its guardians other than guardianID,
 	// so two registrations of one child are decided one after the other.
-	FindOtherGuardians(ctx context.Context, db pgx.Tx, childID, guardianID int64) ([]OtherGuardian, error)
+	FindOtherGuardians(ctx context.Context, childID, guardianID int64) ([]OtherGuardian, error)
 	// DisputeGuardianship records that a verified guardian of the same child does not
 	// know this registration, puts a verified one back to pending, and returns the
 	// status it had.
-	DisputeGuardianship(ctx context.Context, db pgx.Tx, id, byGuardianID int64) (previous string, err error)
+	DisputeGuardianship(ctx context.Context, id, byGuardianID int64) (previous string, err error)
 	// LinkChild creates or keeps the guardianship; a rejected one becomes pending again.
-	LinkChild(ctx context.Context, db pgx.Tx, guardianID, childID int64, status, method string) (id int64, err error)
-	UnlinkChild(ctx context.Context, db pgx.Tx, guardianshipID int64) error
+	LinkChild(ctx context.Context, guardianID, childID int64, status, method string) (id int64, err error)
+	UnlinkChild(ctx context.Context, guardianshipID int64) error
 	// DeleteOrphans removes children with no guardian left and returns how many.
-	DeleteOrphans(ctx context.Context, db pgx.Tx, childIDs []int64) (int, error)
-	FindGuardianship(ctx context.Context, db pgx.Tx, id int64) (Request, error)
-	DecideGuardianship(ctx context.Context, db pgx.Tx, id int64, status string, staffID int64) error
-	FindPending(ctx context.Context, db pgx.Tx, schoolID int64, classIDs []int64) ([]Request, error)
-	FindClassMembers(ctx context.Context, db pgx.Tx, classID int64) ([]Member, error)
+	DeleteOrphans(ctx context.Context, childIDs []int64) (int, error)
+	FindGuardianship(ctx context.Context, id int64) (Request, error)
+	DecideGuardianship(ctx context.Context, id int64, status string, staffID int64) error
+	FindPending(ctx context.Context, schoolID int64, classIDs []int64) ([]Request, error)
+	FindClassMembers(ctx context.Context, classID int64) ([]Member, error)
 
-	FindClassByCode(ctx context.Context, db pgx.Tx, code string) (int64, error)
-	FindClassCodes(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ClassCode, error)
-	SetClassCode(ctx context.Context, db pgx.Tx, classID int64, code string) error
+	FindClassByCode(ctx context.Context, code string) (int64, error)
+	FindClassCodes(ctx context.Context, schoolID int64, year int) ([]ClassCode, error)
+	SetClassCode(ctx context.Context, classID int64, code string) error
 
-	CreateLink(ctx context.Context, db pgx.Tx, nonceHash []byte, friendID int64, purpose string, expires time.Time) error
-	FindLink(ctx context.Context, db pgx.Tx, nonceHash []byte) (Link, error)
-	BindLink(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error
+	CreateLink(ctx context.Context, nonceHash []byte, friendID int64, purpose string, expires time.Time) error
+	FindLink(ctx context.Context, nonceHash []byte) (Link, error)
+	BindLink(ctx context.Context, nonceHash, browserHash []byte) error
 	// VerifyLinkLIFF binds the link to a browser that proved its LINE user with LIFF.
-	VerifyLinkLIFF(ctx context.Context, db pgx.Tx, nonceHash, browserHash []byte) error
+	VerifyLinkLIFF(ctx context.Context, nonceHash, browserHash []byte) error
 
-	RecordDeletion(ctx context.Context, db pgx.Tx, d Deletion) error
+	RecordDeletion(ctx context.Context, d Deletion) error
 	// FindChildScope returns a child's school (and board).
-	FindChildScope(ctx context.Context, db pgx.Tx, childID int64) (ChildScope, error)
+	FindChildScope(ctx context.Context, childID int64) (ChildScope, error)
 	// MoveChild puts a child in another class with the clubs of that class's year
 	// (ErrNameClash when the class has a child of that name).
-	MoveChild(ctx context.Context, db pgx.Tx, childID, classID int64, clubIDs []int64) error
+	MoveChild(ctx context.Context, childID, classID int64, clubIDs []int64) error
 	// CurrentClass says whether a class is of the school's current year.
-	CurrentClass(ctx context.Context, db pgx.Tx, schoolID, classID int64) (bool, error)
+	CurrentClass(ctx context.Context, schoolID, classID int64) (bool, error)
 	// ChildClubs lists a child's clubs.
-	ChildClubs(ctx context.Context, db pgx.Tx, childID int64) ([]int64, error)
+	ChildClubs(ctx context.Context, childID int64) ([]int64, error)
 	// CountConversations counts a guardian's conversations.
-	CountConversations(ctx context.Context, db pgx.Tx, guardianID int64) (int, error)
+	CountConversations(ctx context.Context, guardianID int64) (int, error)
 	// DeleteOnLeave reads whether the board deletes a leaving child's data.
-	DeleteOnLeave(ctx context.Context, db pgx.Tx, boardID int64) (bool, error)
+	DeleteOnLeave(ctx context.Context, boardID int64) (bool, error)
 	// DeleteChild ends a child's registrations and, unless keepData, deletes the child
 	// with everything about them; it says what went.
-	DeleteChild(ctx context.Context, db pgx.Tx, childID int64, keepData bool) (Left, error)
+	DeleteChild(ctx context.Context, childID int64, keepData bool) (Left, error)
 }
 
 // Request is a registration waiting for (or decided by) the school, as staff see it.

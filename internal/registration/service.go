@@ -11,19 +11,17 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
 
 // Service is registration's use cases.
 type Service struct {
-	Pool  *pgxpool.Pool
+	Tx    txn.Transactor
 	Store Store
 	LINE  *line.Service
 	Audit *audit.Log
@@ -50,7 +48,7 @@ type Service struct {
 type CodeThrottle interface {
 	// TakeCodeGuesses counts n guesses when the parent's count of the window stays
 	// within max, atomically, and says whether it did.
-	TakeCodeGuesses(ctx context.Context, db pgx.Tx, key []byte, n, max int, at time.Time) (ok bool, err error)
+	TakeCodeGuesses(ctx context.Context, key []byte, n, max int, at time.Time) (ok bool, err error)
 }
 
 // MaxCodeFailures is how many class codes a parent may try in CodeWindow (every code
@@ -74,13 +72,13 @@ const (
 
 // IssueLink stores a new link of purpose for a friend inside tx and returns its URL
 // (features such as absence reports send their own pages' links).
-func (s *Service) IssueLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string) (string, error) {
-	return s.issueLink(ctx, tx, friendID, purpose)
+func (s *Service) IssueLink(ctx context.Context, friendID int64, purpose string) (string, error) {
+	return s.issueLink(ctx, friendID, purpose)
 }
 
 // OpenLink checks a link of purpose in tx, binding it to the browser on first use.
-func (s *Service) OpenLink(ctx context.Context, tx pgx.Tx, purpose, token, browser string) (Visit, error) {
-	return s.open(ctx, tx, purpose, token, browser)
+func (s *Service) OpenLink(ctx context.Context, purpose, token, browser string) (Visit, error) {
+	return s.open(ctx, purpose, token, browser)
 }
 
 func (s *Service) now() time.Time {
@@ -97,23 +95,23 @@ func hash(b []byte) []byte {
 // issueLink stores a new link for a friend and returns its URL. The token is a random
 // nonce and a MAC over it and the purpose, so a forged or altered token is refused
 // before the database is asked.
-func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string) (string, error) {
+func (s *Service) issueLink(ctx context.Context, friendID int64, purpose string) (string, error) {
 	ttl := s.LinkTTL
 	if ttl == 0 {
 		ttl = DefaultLinkTTL
 	}
-	return s.IssueLinkUntil(ctx, tx, friendID, purpose, s.now().Add(ttl))
+	return s.IssueLinkUntil(ctx, friendID, purpose, s.now().Add(ttl))
 }
 
 // IssueLinkUntil stores a new link of purpose that works until expires (the year
 // rollover's confirmation lasts until the new year starts) and returns its URL.
-func (s *Service) IssueLinkUntil(ctx context.Context, tx pgx.Tx, friendID int64, purpose string, expires time.Time) (string, error) {
-	url, _, err := s.newLink(ctx, tx, friendID, purpose, expires)
+func (s *Service) IssueLinkUntil(ctx context.Context, friendID int64, purpose string, expires time.Time) (string, error) {
+	url, _, err := s.newLink(ctx, friendID, purpose, expires)
 	return url, err
 }
 
 // newLink stores a new link and returns its URL and nonce.
-func (s *Service) newLink(ctx context.Context, tx pgx.Tx, friendID int64, purpose string, expires time.Time) (string, []byte, error) {
+func (s *Service) newLink(ctx context.Context, friendID int64, purpose string, expires time.Time) (string, []byte, error) {
 	nonce := make([]byte, 18)
 	if _, err := rand.Read(nonce); err != nil {
 		return "", nil, err
@@ -122,7 +120,7 @@ func (s *Service) newLink(ctx context.Context, tx pgx.Tx, friendID int64, purpos
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.Store.CreateLink(ctx, tx, hash(nonce), friendID, purpose, expires); err != nil {
+	if err := s.Store.CreateLink(ctx, hash(nonce), friendID, purpose, expires); err != nil {
 		return "", nil, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(append(nonce, mac[:12]...))
@@ -147,12 +145,12 @@ var (
 
 // open checks a link: its MAC, its purpose, its expiry, and the browser. The first
 // browser to open a link is bound to it; any other browser is refused.
-func (s *Service) open(ctx context.Context, tx pgx.Tx, purpose, token, browser string) (Visit, error) {
+func (s *Service) open(ctx context.Context, purpose, token, browser string) (Visit, error) {
 	nonce, err := s.checkToken(purpose, token)
 	if err != nil {
 		return Visit{}, err
 	}
-	l, err := s.Store.FindLink(ctx, tx, hash(nonce))
+	l, err := s.Store.FindLink(ctx, hash(nonce))
 	if apperr.KindOf(err) == apperr.NotFound || (err == nil && (l.Purpose != purpose || !s.now().Before(l.ExpiresAt))) {
 		return Visit{}, errLinkInvalid
 	}
@@ -166,7 +164,7 @@ func (s *Service) open(ctx context.Context, tx pgx.Tx, purpose, token, browser s
 			_, _ = rand.Read(b)
 			v.Browser, v.NewBrowser = base64.RawURLEncoding.EncodeToString(b), true
 		}
-		return v, s.Store.BindLink(ctx, tx, hash(nonce), hash([]byte(v.Browser)))
+		return v, s.Store.BindLink(ctx, hash(nonce), hash([]byte(v.Browser)))
 	}
 	if subtle.ConstantTimeCompare(l.BrowserHash, hash([]byte(browser))) != 1 {
 		return Visit{}, errLinkForeign
@@ -208,29 +206,29 @@ type Page struct {
 // Open opens a registration or update link in a browser and returns the page's data.
 func (s *Service) Open(ctx context.Context, purpose, token, browser string) (Page, error) {
 	var p Page
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		v, err := s.open(ctx, tx, purpose, token, browser)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		v, err := s.open(ctx, purpose, token, browser)
 		if err != nil {
 			return err
 		}
-		f, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+		f, err := s.LINE.FindFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
-		ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+		ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
 		if err != nil {
 			return err
 		}
 		p = Page{Visit: v, Language: f.Language, LIFFID: ch.LIFFID}
-		if p.Choices, err = s.Store.FindChoices(ctx, tx, f.ChannelID); err != nil {
+		if p.Choices, err = s.Store.FindChoices(ctx, f.ChannelID); err != nil {
 			return err
 		}
-		g, err := s.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+		g, err := s.Store.FindGuardianByFriend(ctx, v.FriendID)
 		switch {
 		case err == nil:
 			p.Guardian = &g
 			p.Reconsent = g.ConsentVersion < NoticeVersion
-			return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.view",
+			return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.view",
 				ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID})
 		case apperr.KindOf(err) == apperr.NotFound:
 			return nil
@@ -260,33 +258,33 @@ type Result struct {
 func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f Form) (Result, error) {
 	var res Result
 	var fields apperr.Fields
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		v, err := s.open(ctx, tx, purpose, token, browser)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		v, err := s.open(ctx, purpose, token, browser)
 		if err != nil {
 			return err
 		}
-		friend, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+		friend, err := s.LINE.FindFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
-		if err := s.requireLIFF(ctx, tx, friend, v); err != nil {
+		if err := s.requireLIFF(ctx, friend, v); err != nil {
 			return err
 		}
-		choices, err := s.Store.FindChoices(ctx, tx, friend.ChannelID)
+		choices, err := s.Store.FindChoices(ctx, friend.ChannelID)
 		if err != nil {
 			return err
 		}
 		if fields = Check(&f, choices); len(fields) > 0 {
 			return fields.Err()
 		}
-		verified, err := s.checkCodes(ctx, tx, friend.ID, f, fields)
+		verified, err := s.checkCodes(ctx, friend.ID, f, fields)
 		if err != nil {
 			return err
 		}
 		if len(fields) > 0 {
 			return fields.Err()
 		}
-		res, err = s.save(ctx, tx, friend, f, verified)
+		res, err = s.save(ctx, friend, f, verified)
 		return err
 	})
 	return res, err
@@ -299,7 +297,7 @@ func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f 
 // would take the parent past the limit, none is compared, none is counted and the
 // whole submission is refused. The same code for two children of one class (twins) is
 // one guess.
-func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f Form, fields apperr.Fields) (map[int]bool, error) {
+func (s *Service) checkCodes(ctx context.Context, friendID int64, f Form, fields apperr.Fields) (map[int]bool, error) {
 	verified := map[int]bool{}
 	guesses := map[[2]any]bool{}
 	for _, c := range f.Children {
@@ -315,8 +313,8 @@ func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f F
 		return nil, err
 	}
 	var ok bool
-	err = pgx.BeginFunc(ctx, s.Pool, func(ttx pgx.Tx) error {
-		ok, err = s.Throttle.TakeCodeGuesses(ctx, ttx, key, len(guesses), MaxCodeFailures, s.now())
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		ok, err = s.Throttle.TakeCodeGuesses(ctx, key, len(guesses), MaxCodeFailures, s.now())
 		return err
 	})
 	if err != nil {
@@ -334,7 +332,7 @@ func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f F
 		if c.Code == "" {
 			continue
 		}
-		classID, err := s.Store.FindClassByCode(ctx, tx, c.Code)
+		classID, err := s.Store.FindClassByCode(ctx, c.Code)
 		if err != nil && apperr.KindOf(err) != apperr.NotFound {
 			return nil, err
 		}
@@ -347,8 +345,8 @@ func (s *Service) checkCodes(ctx context.Context, tx pgx.Tx, friendID int64, f F
 	return verified, nil
 }
 
-func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f Form, verified map[int]bool) (Result, error) {
-	g, err := s.Store.FindGuardianByFriend(ctx, tx, friend.ID)
+func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified map[int]bool) (Result, error) {
+	g, err := s.Store.FindGuardianByFriend(ctx, friend.ID)
 	first := apperr.KindOf(err) == apperr.NotFound
 	if err != nil && !first {
 		return Result{}, err
@@ -361,7 +359,7 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 		g.Language = f.Language
 	}
 	g.ConsentVersion, g.ConsentedAt = NoticeVersion, s.now()
-	if err := s.Store.SaveGuardian(ctx, tx, &g); err != nil {
+	if err := s.Store.SaveGuardian(ctx, &g); err != nil {
 		return Result{}, err
 	}
 	res := Result{First: first}
@@ -371,14 +369,14 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 		before[c.GuardianshipID] = c.Status
 	}
 	for i, c := range f.Children {
-		childID, err := s.Store.FindOrCreateChild(ctx, tx, c.SchoolID, c.ClassID, vault.Personal(c.Name))
+		childID, err := s.Store.FindOrCreateChild(ctx, c.SchoolID, c.ClassID, vault.Personal(c.Name))
 		if err != nil {
 			return Result{}, err
 		}
-		if err := s.Store.SetChildClubs(ctx, tx, childID, c.ClubIDs); err != nil {
+		if err := s.Store.SetChildClubs(ctx, childID, c.ClubIDs); err != nil {
 			return Result{}, err
 		}
-		others, err := s.Store.FindOtherGuardians(ctx, tx, childID, g.ID)
+		others, err := s.Store.FindOtherGuardians(ctx, childID, g.ID)
 		if err != nil {
 			return Result{}, err
 		}
@@ -395,7 +393,7 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 		if verified[i] && len(told) == 0 {
 			status, method = Verified, "code"
 		}
-		gid, err := s.Store.LinkChild(ctx, tx, g.ID, childID, status, method)
+		gid, err := s.Store.LinkChild(ctx, g.ID, childID, status, method)
 		if err != nil {
 			return Result{}, err
 		}
@@ -404,7 +402,7 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 			// A new request for a child who has a verified guardian: each of them is
 			// told, and can say it was not them.
 			res.Contested++
-			if err := s.tellGuardians(ctx, tx, told, gid, f.Relationship); err != nil {
+			if err := s.tellGuardians(ctx, told, gid, f.Relationship); err != nil {
 				return Result{}, err
 			}
 		}
@@ -412,24 +410,24 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 	var dropped []int64
 	for _, c := range old {
 		if !keep[c.GuardianshipID] {
-			if err := s.Store.UnlinkChild(ctx, tx, c.GuardianshipID); err != nil {
+			if err := s.Store.UnlinkChild(ctx, c.GuardianshipID); err != nil {
 				return Result{}, err
 			}
 			dropped = append(dropped, c.ID)
 		}
 	}
-	if n, err := s.Store.DeleteOrphans(ctx, tx, dropped); err != nil {
+	if n, err := s.Store.DeleteOrphans(ctx, dropped); err != nil {
 		return Result{}, err
 	} else if n > 0 {
-		ch, err := s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+		ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
 		if err != nil {
 			return Result{}, err
 		}
-		if err := s.Store.RecordDeletion(ctx, tx, Deletion{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "guardian_update"}); err != nil {
+		if err := s.Store.RecordDeletion(ctx, Deletion{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "guardian_update"}); err != nil {
 			return Result{}, err
 		}
 	}
-	if g, err = s.Store.FindGuardianByFriend(ctx, tx, friend.ID); err != nil {
+	if g, err = s.Store.FindGuardianByFriend(ctx, friend.ID); err != nil {
 		return Result{}, err
 	}
 	res.Guardian = g
@@ -445,11 +443,11 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 	if first {
 		action = "registration.create"
 	}
-	ch, err := s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+	ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
+	if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
 		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending,
 			"contested": res.Contested}}); err != nil {
 		return Result{}, err
@@ -465,11 +463,11 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 	if res.Contested > 0 {
 		msg += "\n" + s.T(lang, "reg.line.done_contested", nil)
 	}
-	if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+	if _, err := s.LINE.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
 		return Result{}, err
 	}
 	if first {
-		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuMember}, nil); err != nil {
+		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuMember}, nil); err != nil {
 			return Result{}, fmt.Errorf("registration: link menu: %w", err)
 		}
 	}
@@ -480,19 +478,19 @@ func (s *Service) save(ctx context.Context, tx pgx.Tx, friend line.Friend, f For
 // guardian registered are deleted too), writes the deletion records, tells the parent
 // in LINE and gives back the guest menu. The LINE friendship stays.
 func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		v, err := s.open(ctx, tx, PurposeUpdate, token, browser)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		v, err := s.open(ctx, PurposeUpdate, token, browser)
 		if err != nil {
 			return err
 		}
-		friend, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+		friend, err := s.LINE.FindFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
-		if err := s.requireLIFF(ctx, tx, friend, v); err != nil {
+		if err := s.requireLIFF(ctx, friend, v); err != nil {
 			return err
 		}
-		g, err := s.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+		g, err := s.Store.FindGuardianByFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
@@ -500,22 +498,22 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		for _, c := range g.Children {
 			children = append(children, c.ID)
 		}
-		convs, err := s.Store.CountConversations(ctx, tx, g.ID)
+		convs, err := s.Store.CountConversations(ctx, g.ID)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.DeleteGuardian(ctx, tx, g.ID); err != nil {
+		if err := s.Store.DeleteGuardian(ctx, g.ID); err != nil {
 			return err
 		}
-		n, err := s.Store.DeleteOrphans(ctx, tx, children)
+		n, err := s.Store.DeleteOrphans(ctx, children)
 		if err != nil {
 			return err
 		}
-		ch, err := s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+		ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
 		if err != nil {
 			return err
 		}
-		copies, err := s.LINE.Store.WipeOutbound(ctx, tx, friend.ID)
+		copies, err := s.LINE.WipeOutbound(ctx, friend.ID)
 		if err != nil {
 			return err
 		}
@@ -536,18 +534,18 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 			{BoardID: ch.BoardID, Category: "line_copy", Count: copies, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "conversation", Count: convs, Reason: "withdrawal"}} {
 			d.SchoolID = schoolID
-			if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
+			if err := s.Store.RecordDeletion(ctx, d); err != nil {
 				return err
 			}
 		}
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
+		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
 			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children_deleted": n}}); err != nil {
 			return err
 		}
-		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {
+		if _, err := s.LINE.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {
 			return err
 		}
-		_, err = s.LINE.Jobs.InsertTx(ctx, tx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil)
+		_, err = s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil)
 		return err
 	})
 }
@@ -558,12 +556,12 @@ var errLIFFRequired = apperr.E(apperr.Forbidden, "reg.liff.required", errors.New
 // proved the browser's LINE user.
 // RequireLIFF refuses a change through a parent link of a channel with a LIFF app
 // until LIFF has proved the browser's LINE user (features with their own pages use it).
-func (s *Service) RequireLIFF(ctx context.Context, tx pgx.Tx, f line.Friend, v Visit) error {
-	return s.requireLIFF(ctx, tx, f, v)
+func (s *Service) RequireLIFF(ctx context.Context, f line.Friend, v Visit) error {
+	return s.requireLIFF(ctx, f, v)
 }
 
-func (s *Service) requireLIFF(ctx context.Context, tx pgx.Tx, f line.Friend, v Visit) error {
-	ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+func (s *Service) requireLIFF(ctx context.Context, f line.Friend, v Visit) error {
+	ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
 	if err != nil {
 		return err
 	}
@@ -581,21 +579,21 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 	var ch line.Channel
 	var friend line.Friend
 	var nonce []byte
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		n, err := s.checkToken(purpose, token)
 		if err != nil {
 			return err
 		}
 		nonce = n
 		// No browser check here: LIFF is the stronger proof.
-		l, err := s.Store.FindLink(ctx, tx, hash(nonce))
+		l, err := s.Store.FindLink(ctx, hash(nonce))
 		if err != nil || l.Purpose != purpose || !s.now().Before(l.ExpiresAt) {
 			return errLinkInvalid
 		}
-		if friend, err = s.LINE.Store.FindFriend(ctx, tx, l.FriendID); err != nil {
+		if friend, err = s.LINE.FindFriend(ctx, l.FriendID); err != nil {
 			return err
 		}
-		ch, err = s.LINE.Store.FindChannel(ctx, tx, friend.ChannelID)
+		ch, err = s.LINE.FindChannel(ctx, friend.ChannelID)
 		v = Visit{FriendID: l.FriendID, Purpose: purpose}
 		return err
 	})
@@ -612,8 +610,8 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 	nb := make([]byte, 24)
 	_, _ = rand.Read(nb)
 	v.Browser, v.NewBrowser, v.LIFFVerified = base64.RawURLEncoding.EncodeToString(nb), true, true
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		return s.Store.VerifyLinkLIFF(ctx, tx, hash(nonce), hash([]byte(v.Browser)))
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Store.VerifyLinkLIFF(ctx, hash(nonce), hash([]byte(v.Browser)))
 	})
 	return v, err
 }
@@ -645,16 +643,16 @@ func (s *Service) LIFFFor(ctx context.Context, purpose, token string) (string, e
 		return "", err
 	}
 	var id string
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		l, err := s.Store.FindLink(ctx, tx, hash(nonce))
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		l, err := s.Store.FindLink(ctx, hash(nonce))
 		if err != nil || l.Purpose != purpose || !s.now().Before(l.ExpiresAt) {
 			return errLinkInvalid
 		}
-		f, err := s.LINE.Store.FindFriend(ctx, tx, l.FriendID)
+		f, err := s.LINE.FindFriend(ctx, l.FriendID)
 		if err != nil {
 			return err
 		}
-		ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+		ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
 		id = ch.LIFFID
 		return err
 	})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
@@ -61,8 +60,8 @@ func (s *Service) CodeSheets(ctx context.Context, sc SheetSchool, classID int64)
 		return nil, apperr.E(apperr.Internal, "codes.sheet.font", err)
 	}
 	var out []byte
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		all, err := s.Store.FindClassCodes(ctx, tx, sc.ID, sc.Year)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		all, err := s.Store.FindClassCodes(ctx, sc.ID, sc.Year)
 		if err != nil {
 			return err
 		}
@@ -91,7 +90,7 @@ func (s *Service) CodeSheets(ctx context.Context, sc SheetSchool, classID int64)
 		if classID != 0 {
 			ev.ObjectKind, ev.ObjectID = "class", strconv.FormatInt(classID, 10)
 		}
-		return s.Audit.Record(ctx, tx, ev)
+		return s.Audit.Record(ctx, ev)
 	})
 	if err != nil {
 		return nil, err

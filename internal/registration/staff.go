@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -42,8 +40,8 @@ func (s *Service) Queue(ctx context.Context) ([]Request, error) {
 		return nil, authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID})
 	}
 	var out []Request
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		all, err := s.Store.FindPending(ctx, tx, schoolID, classIDs)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		all, err := s.Store.FindPending(ctx, schoolID, classIDs)
 		if err != nil {
 			return err
 		}
@@ -52,7 +50,7 @@ func (s *Service) Queue(ctx context.Context) ([]Request, error) {
 				out = append(out, r)
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "registration.queue_view", BoardID: a.BoardID, SchoolID: schoolID,
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "registration.queue_view", BoardID: a.BoardID, SchoolID: schoolID,
 			Detail: map[string]any{"rows": len(out)}})
 	})
 	return out, err
@@ -65,9 +63,9 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 		return Request{}, err
 	}
 	var r Request
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if r, err = s.Store.FindGuardianship(ctx, tx, guardianshipID); err != nil {
+		if r, err = s.Store.FindGuardianship(ctx, guardianshipID); err != nil {
 			return err
 		}
 		t := authz.Target{BoardID: r.BoardID, SchoolID: r.SchoolID, Year: r.Year, ClassID: r.ClassID}
@@ -84,24 +82,24 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 		if !approve {
 			status, textID, action = Rejected, "reg.line.rejected", "registration.reject"
 		}
-		if err := s.Store.DecideGuardianship(ctx, tx, r.GuardianshipID, status, a.StaffID); err != nil {
+		if err := s.Store.DecideGuardianship(ctx, r.GuardianshipID, status, a.StaffID); err != nil {
 			return err
 		}
 		r.Status = status
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: action, ObjectKind: "guardianship",
+		if err := s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: action, ObjectKind: "guardianship",
 			ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID}); err != nil {
 			return err
 		}
-		f, err := s.LINE.Store.FindFriend(ctx, tx, r.FriendID)
+		f, err := s.LINE.FindFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
 		}
-		g, err := s.Store.FindGuardianByFriend(ctx, tx, r.FriendID)
+		g, err := s.Store.FindGuardianByFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
 		}
 		msg := s.T(g.Language, textID, map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
-		_, err = s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}})
+		_, err = s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}})
 		return err
 	})
 	return r, err
@@ -118,12 +116,12 @@ func (s *Service) ClassMembers(ctx context.Context, boardID, schoolID int64, yea
 		}
 	}
 	var out []Member
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if out, err = s.Store.FindClassMembers(ctx, tx, classID); err != nil {
+		if out, err = s.Store.FindClassMembers(ctx, classID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "class.members_view", ObjectKind: "class",
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "class.members_view", ObjectKind: "class",
 			ObjectID: strconv.FormatInt(classID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(out)}})
 	})
 	return out, err
@@ -137,12 +135,12 @@ func (s *Service) Codes(ctx context.Context, boardID, schoolID int64, year int) 
 		return nil, err
 	}
 	var out []ClassCode
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if out, err = s.Store.FindClassCodes(ctx, tx, schoolID, year); err != nil {
+		if out, err = s.Store.FindClassCodes(ctx, schoolID, year); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "class.codes_view", ObjectKind: "school",
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "class.codes_view", ObjectKind: "school",
 			ObjectID: strconv.FormatInt(schoolID, 10), BoardID: boardID, SchoolID: schoolID})
 	})
 	return out, err
@@ -154,8 +152,8 @@ func (s *Service) NewCode(ctx context.Context, boardID, schoolID, classID int64)
 	if err := authz.Check(a, authz.ManageStructure, authz.Target{BoardID: boardID, SchoolID: schoolID}); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		codes, err := s.Store.FindClassCodes(ctx, tx, schoolID, 0)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		codes, err := s.Store.FindClassCodes(ctx, schoolID, 0)
 		if err != nil {
 			return err
 		}
@@ -166,10 +164,10 @@ func (s *Service) NewCode(ctx context.Context, boardID, schoolID, classID int64)
 		if !found {
 			return apperr.E(apperr.NotFound, "error.not_found.title", errors.New("class of another school"))
 		}
-		if err := s.Store.SetClassCode(ctx, tx, classID, newCode()); err != nil {
+		if err := s.Store.SetClassCode(ctx, classID, newCode()); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "class.code_new", ObjectKind: "class",
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "class.code_new", ObjectKind: "class",
 			ObjectID: strconv.FormatInt(classID, 10), BoardID: boardID, SchoolID: schoolID})
 	})
 }

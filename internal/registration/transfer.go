@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -38,12 +36,12 @@ type LeaveCounts struct {
 // school's administrators mark it.
 func (s *Service) TransferOut(ctx context.Context, childID int64) (LeaveCounts, error) {
 	var n LeaveCounts
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		a := authz.ActorFrom(ctx)
 		if err := authz.SignedIn(a); err != nil {
 			return err
 		}
-		sc, err := s.Store.FindChildScope(ctx, tx, childID)
+		sc, err := s.Store.FindChildScope(ctx, childID)
 		if err != nil {
 			return err
 		}
@@ -54,10 +52,10 @@ func (s *Service) TransferOut(ctx context.Context, childID int64) (LeaveCounts, 
 			}
 			return err
 		}
-		if n, err = s.LeaveTx(ctx, tx, sc, []int64{childID}, LeaveTransfer); err != nil {
+		if n, err = s.LeaveTx(ctx, sc, []int64{childID}, LeaveTransfer); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: staffActor(a), Action: "child.transfer_out", ObjectKind: "child",
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "child.transfer_out", ObjectKind: "child",
 			ObjectID: strconv.FormatInt(childID, 10), BoardID: sc.BoardID, SchoolID: sc.SchoolID,
 			Detail: map[string]any{"guardians_ended": n.Guardians, "absence_reports": n.AbsenceReports, "conversations": n.Conversations}})
 	})
@@ -67,14 +65,14 @@ func (s *Service) TransferOut(ctx context.Context, childID int64) (LeaveCounts, 
 // LeaveTx ends the registrations of children of one school who leave it (reason
 // LeaveTransfer or LeaveGraduation) inside tx, deleting their data when the board's
 // policy says so, and writes the deletion records. The caller authorises and audits.
-func (s *Service) LeaveTx(ctx context.Context, tx pgx.Tx, sc ChildScope, childIDs []int64, reason string) (LeaveCounts, error) {
+func (s *Service) LeaveTx(ctx context.Context, sc ChildScope, childIDs []int64, reason string) (LeaveCounts, error) {
 	var n LeaveCounts
-	del, err := s.Store.DeleteOnLeave(ctx, tx, sc.BoardID)
+	del, err := s.Store.DeleteOnLeave(ctx, sc.BoardID)
 	if err != nil {
 		return n, err
 	}
 	for _, id := range childIDs {
-		left, err := s.Store.DeleteChild(ctx, tx, id, !del)
+		left, err := s.Store.DeleteChild(ctx, id, !del)
 		if err != nil {
 			return n, err
 		}
@@ -87,11 +85,11 @@ func (s *Service) LeaveTx(ctx context.Context, tx pgx.Tx, sc ChildScope, childID
 			if g.Remaining > 0 {
 				continue
 			}
-			convs, err := s.Store.CountConversations(ctx, tx, g.GuardianID)
+			convs, err := s.Store.CountConversations(ctx, g.GuardianID)
 			if err != nil {
 				return n, err
 			}
-			copies, err := s.endGuardian(ctx, tx, g, "reg.line.leave_"+reason)
+			copies, err := s.endGuardian(ctx, g, "reg.line.leave_"+reason)
 			if err != nil {
 				return n, err
 			}
@@ -114,7 +112,7 @@ func (s *Service) LeaveTx(ctx context.Context, tx pgx.Tx, sc ChildScope, childID
 		if !del {
 			d.Policy = "delete_on_leave=off"
 		}
-		if err := s.Store.RecordDeletion(ctx, tx, d); err != nil {
+		if err := s.Store.RecordDeletion(ctx, d); err != nil {
 			return n, err
 		}
 	}
@@ -123,35 +121,35 @@ func (s *Service) LeaveTx(ctx context.Context, tx pgx.Tx, sc ChildScope, childID
 
 // endGuardian deletes a guardian left with no child and ends their friend's
 // registration (see EndFriendsTx). It returns how many copies were wiped.
-func (s *Service) endGuardian(ctx context.Context, tx pgx.Tx, g LeftGuardian, textID string) (int, error) {
-	if err := s.Store.DeleteGuardian(ctx, tx, g.GuardianID); err != nil {
+func (s *Service) endGuardian(ctx context.Context, g LeftGuardian, textID string) (int, error) {
+	if err := s.Store.DeleteGuardian(ctx, g.GuardianID); err != nil {
 		return 0, err
 	}
-	return s.EndFriendsTx(ctx, tx, []int64{g.FriendID}, textID)
+	return s.EndFriendsTx(ctx, []int64{g.FriendID}, textID)
 }
 
 // EndFriendsTx finishes the end of LINE friends' registrations whose guardian rows are
 // gone: it wipes the copies of what was sent to them, tells them (textID) and gives
 // them the guest menu. It returns how many copies were wiped.
-func (s *Service) EndFriendsTx(ctx context.Context, tx pgx.Tx, friendIDs []int64, textID string) (int, error) {
+func (s *Service) EndFriendsTx(ctx context.Context, friendIDs []int64, textID string) (int, error) {
 	copies := 0
 	for _, id := range friendIDs {
-		f, err := s.LINE.Store.FindFriend(ctx, tx, id)
+		f, err := s.LINE.FindFriend(ctx, id)
 		if err != nil {
 			return copies, err
 		}
-		n, err := s.LINE.Store.WipeOutbound(ctx, tx, f.ID)
+		n, err := s.LINE.WipeOutbound(ctx, f.ID)
 		if err != nil {
 			return copies, err
 		}
 		copies += n
 		if f.Following {
-			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "registration",
+			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration",
 				Messages: []line.Message{{Text: s.T(f.Language, textID, nil)}}}); err != nil {
 				return copies, err
 			}
 		}
-		if _, err := s.LINE.Jobs.InsertTx(ctx, tx, line.LinkRichMenuArgs{FriendID: f.ID, Menu: line.MenuGuest}, nil); err != nil {
+		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: f.ID, Menu: line.MenuGuest}, nil); err != nil {
 			return copies, err
 		}
 	}

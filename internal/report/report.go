@@ -9,8 +9,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -19,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Row is one school's figures for a month (SchoolID 0: the board's own, e.g. its
@@ -108,22 +107,22 @@ type Day struct {
 type Store interface {
 	// Figures returns the month's rows for a board's schools (schoolID 0: all of them)
 	// and the board's own row.
-	Figures(ctx context.Context, db pgx.Tx, boardID, schoolID int64, from, to time.Time) ([]Row, error)
-	Daily(ctx context.Context, db pgx.Tx, boardID, schoolID int64, from, to time.Time) ([]Day, error)
-	Withdrawals(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) (int, error)
+	Figures(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]Row, error)
+	Daily(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]Day, error)
+	Withdrawals(ctx context.Context, boardID int64, from, to time.Time) (int, error)
 	// Channels returns the month's LINE use and failures of the channels of a board's
 	// schools (schoolID 0: all of them).
-	Channels(ctx context.Context, db pgx.Tx, boardID, schoolID int64, from, to time.Time) ([]Channel, error)
-	Beats(ctx context.Context, db pgx.Tx, from, to time.Time) (int, error)
-	Beat(ctx context.Context, db pgx.Tx, at time.Time) error
+	Channels(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]Channel, error)
+	Beats(ctx context.Context, from, to time.Time) (int, error)
+	Beat(ctx context.Context, at time.Time) error
 	// FirstBeat returns the first minute renraku ever recorded.
-	FirstBeat(ctx context.Context, db pgx.Tx) (time.Time, bool, error)
-	BoardName(ctx context.Context, db pgx.Tx, boardID int64) (string, error)
+	FirstBeat(ctx context.Context) (time.Time, bool, error)
+	BoardName(ctx context.Context, boardID int64) (string, error)
 }
 
 // Service is the reports' use cases.
 type Service struct {
-	Pool     *pgxpool.Pool
+	Tx       txn.Transactor
 	Store    Store
 	Audit    *audit.Log
 	FontPath string
@@ -162,25 +161,25 @@ func (s *Service) Monthly(ctx context.Context, month time.Time, format string) (
 		return Report{}, apperr.E(apperr.Invalid, "report.month.future", errors.New("month in the future"))
 	}
 	r := Report{Month: from, Current: MonthStart(s.now()).Equal(from)}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if r.Board, err = s.Store.BoardName(ctx, tx, a.BoardID); err != nil {
+		if r.Board, err = s.Store.BoardName(ctx, a.BoardID); err != nil {
 			return err
 		}
-		if r.Rows, err = s.Store.Figures(ctx, tx, a.BoardID, a.SchoolID, from, to); err != nil {
+		if r.Rows, err = s.Store.Figures(ctx, a.BoardID, a.SchoolID, from, to); err != nil {
 			return err
 		}
 		for _, row := range r.Rows {
 			r.Total.Add(row)
 		}
-		if r.Daily, err = s.Store.Daily(ctx, tx, a.BoardID, a.SchoolID, from, to); err != nil {
+		if r.Daily, err = s.Store.Daily(ctx, a.BoardID, a.SchoolID, from, to); err != nil {
 			return err
 		}
-		if r.Channels, err = s.Store.Channels(ctx, tx, a.BoardID, a.SchoolID, from, to); err != nil {
+		if r.Channels, err = s.Store.Channels(ctx, a.BoardID, a.SchoolID, from, to); err != nil {
 			return err
 		}
 		if r.BoardWide = a.SchoolID == 0; r.BoardWide {
-			if r.Withdrawals, err = s.Store.Withdrawals(ctx, tx, a.BoardID, from, to); err != nil {
+			if r.Withdrawals, err = s.Store.Withdrawals(ctx, a.BoardID, from, to); err != nil {
 				return err
 			}
 		}
@@ -192,7 +191,7 @@ func (s *Service) Monthly(ctx context.Context, month time.Time, format string) (
 		}
 		// Minutes before renraku was first started are not counted as down.
 		start := from
-		first, ok, err := s.Store.FirstBeat(ctx, tx)
+		first, ok, err := s.Store.FirstBeat(ctx)
 		if err != nil {
 			return err
 		}
@@ -202,11 +201,11 @@ func (s *Service) Monthly(ctx context.Context, month time.Time, format string) (
 		if end.After(start) {
 			r.Minutes = int(end.Sub(start) / time.Minute)
 		}
-		if r.Up, err = s.Store.Beats(ctx, tx, start, end); err != nil {
+		if r.Up, err = s.Store.Beats(ctx, start, end); err != nil {
 			return err
 		}
 		r.Up = min(r.Up, r.Minutes)
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "report.view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "report.view",
 			BoardID: a.BoardID, SchoolID: a.SchoolID, Detail: map[string]any{"month": from.Format("2006-01"), "format": format}})
 	})
 	if err == nil && s.Quota != nil && r.Current {
@@ -235,7 +234,7 @@ type beatWorker struct {
 }
 
 func (w *beatWorker) Work(ctx context.Context, _ *river.Job[BeatArgs]) error {
-	return pgx.BeginFunc(ctx, w.s.Pool, func(tx pgx.Tx) error { return w.s.Store.Beat(ctx, tx, w.s.now()) })
+	return w.s.Tx.InTx(ctx, func(ctx context.Context) error { return w.s.Store.Beat(ctx, w.s.now()) })
 }
 
 // Workers registers the minute's beat (on one instance, the job queue's leader).

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
@@ -35,11 +34,11 @@ func (s *Service) Certificate(ctx context.Context, from, to time.Time) ([]byte, 
 		return nil, err
 	}
 	var name string
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if name, err = s.Store.BoardName(ctx, tx, a.BoardID); err != nil {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if name, err = s.Store.BoardName(ctx, a.BoardID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.certificate",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.certificate",
 			BoardID: a.BoardID, Detail: map[string]any{"from": from.Format("2006-01-02"), "to": to.Format("2006-01-02"), "records": len(records)}})
 	})
 	if err != nil {

@@ -9,8 +9,6 @@ package retention
 import (
 	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Policy is how long a board keeps each kind of data, in days.
@@ -62,18 +60,18 @@ type Record struct {
 
 // Store is the persistence of policies, the deletions and their records.
 type Store interface {
-	FindPolicy(ctx context.Context, db pgx.Tx, boardID int64) (Policy, error)
-	SavePolicy(ctx context.Context, db pgx.Tx, p Policy) error
+	FindPolicy(ctx context.Context, boardID int64) (Policy, error)
+	SavePolicy(ctx context.Context, p Policy) error
 	// Apply counts (dry) or deletes what a board keeps past its policy at now, and
 	// returns the handouts' file keys to remove after the transaction.
-	Apply(ctx context.Context, db pgx.Tx, p Policy, now time.Time, dry bool) ([]Item, []string, error)
+	Apply(ctx context.Context, p Policy, now time.Time, dry bool) ([]Item, []string, error)
 	// YearEnd counts (dry) or deletes every registration of a board (single-year
 	// registration) and returns the LINE friends whose registration ended.
-	YearEnd(ctx context.Context, db pgx.Tx, boardID int64, dry bool) ([]Item, []int64, error)
+	YearEnd(ctx context.Context, boardID int64, dry bool) ([]Item, []int64, error)
 	// MarkYearEnd records the school year whose single-year deletion ran.
-	MarkYearEnd(ctx context.Context, db pgx.Tx, boardID int64, year int) error
-	RecordRun(ctx context.Context, db pgx.Tx, boardID int64, runID, actor string, items []Item) error
-	FindRecords(ctx context.Context, db pgx.Tx, boardID int64, from, to time.Time) ([]Record, error)
-	BoardIDs(ctx context.Context, db pgx.Tx) ([]int64, error)
-	BoardName(ctx context.Context, db pgx.Tx, boardID int64) (string, error)
+	MarkYearEnd(ctx context.Context, boardID int64, year int) error
+	RecordRun(ctx context.Context, boardID int64, runID, actor string, items []Item) error
+	FindRecords(ctx context.Context, boardID int64, from, to time.Time) ([]Record, error)
+	BoardIDs(ctx context.Context) ([]int64, error)
+	BoardName(ctx context.Context, boardID int64) (string, error)
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -20,11 +18,12 @@ import (
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Service is retention's use cases.
 type Service struct {
-	Pool  *pgxpool.Pool
+	Tx    txn.Transactor
 	Store Store
 	Files files.Store
 	Audit *audit.Log
@@ -40,7 +39,7 @@ type Service struct {
 	// EndFriends finishes ending the registrations of LINE friends whose guardians the
 	// single-year deletion removed (copies wiped, told, guest menu); it returns how many
 	// copies it wiped.
-	EndFriends func(ctx context.Context, tx pgx.Tx, friendIDs []int64) (int, error)
+	EndFriends func(ctx context.Context, friendIDs []int64) (int, error)
 }
 
 func (s *Service) now() time.Time {
@@ -63,8 +62,8 @@ func (s *Service) Policy(ctx context.Context) (Policy, error) {
 		return Policy{}, err
 	}
 	var p Policy
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		p, err = s.Store.FindPolicy(ctx, tx, a.BoardID)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		p, err = s.Store.FindPolicy(ctx, a.BoardID)
 		return err
 	})
 	return p, err
@@ -86,8 +85,8 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy) error {
 		return err
 	}
 	p.BoardID = a.BoardID
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		old, err := s.Store.FindPolicy(ctx, tx, a.BoardID)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		old, err := s.Store.FindPolicy(ctx, a.BoardID)
 		if err != nil {
 			return err
 		}
@@ -97,10 +96,10 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy) error {
 		if p.SingleYear && !old.SingleYear {
 			p.SingleYearDone = school.YearOf(s.now())
 		}
-		if err := s.Store.SavePolicy(ctx, tx, p); err != nil {
+		if err := s.Store.SavePolicy(ctx, p); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.policy",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.policy",
 			BoardID: a.BoardID, Detail: map[string]any{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays,
 				"delete_on_leave": p.DeleteOnLeave, "single_year": p.SingleYear}})
 	})
@@ -138,31 +137,31 @@ func (s *Service) ApplyByOperator(ctx context.Context, boardID int64, dry bool) 
 func (s *Service) apply(ctx context.Context, boardID int64, dry bool, actor string, who audit.Actor) ([]Item, error) {
 	var items []Item
 	var keys []string
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		p, err := s.Store.FindPolicy(ctx, tx, boardID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		p, err := s.Store.FindPolicy(ctx, boardID)
 		if err != nil {
 			return err
 		}
 		if p.SingleYear && school.YearOf(s.now()) > p.SingleYearDone {
-			ye, friends, err := s.Store.YearEnd(ctx, tx, boardID, dry)
+			ye, friends, err := s.Store.YearEnd(ctx, boardID, dry)
 			if err != nil {
 				return err
 			}
 			if !dry {
 				copies := 0
 				if s.EndFriends != nil {
-					if copies, err = s.EndFriends(ctx, tx, friends); err != nil {
+					if copies, err = s.EndFriends(ctx, friends); err != nil {
 						return err
 					}
 				}
 				ye = append(ye, Item{Category: "line_copy", Count: copies, Reason: "year_end", Policy: "single_year"})
-				if err := s.Store.MarkYearEnd(ctx, tx, boardID, school.YearOf(s.now())); err != nil {
+				if err := s.Store.MarkYearEnd(ctx, boardID, school.YearOf(s.now())); err != nil {
 					return err
 				}
 			}
 			items = append(items, ye...)
 		}
-		more, k, err := s.Store.Apply(ctx, tx, p, s.now(), dry)
+		more, k, err := s.Store.Apply(ctx, p, s.now(), dry)
 		if err != nil {
 			return err
 		}
@@ -170,14 +169,14 @@ func (s *Service) apply(ctx context.Context, boardID int64, dry bool, actor stri
 		if dry {
 			return nil
 		}
-		if err := s.Store.RecordRun(ctx, tx, boardID, newRunID(), actor, items); err != nil {
+		if err := s.Store.RecordRun(ctx, boardID, newRunID(), actor, items); err != nil {
 			return err
 		}
 		detail := map[string]any{}
 		for _, it := range items {
 			detail[it.Reason+"."+it.Category] = it.Count
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: who, Action: "retention.run", BoardID: boardID, Detail: detail})
+		return s.Audit.Record(ctx, audit.Event{Actor: who, Action: "retention.run", BoardID: boardID, Detail: detail})
 	})
 	if err != nil {
 		return nil, err
@@ -208,11 +207,11 @@ func (s *Service) Records(ctx context.Context, from, to time.Time) ([]Record, er
 		return nil, apperr.Fields{"to": "retention.period.invalid"}.Err()
 	}
 	var out []Record
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if out, err = s.Store.FindRecords(ctx, tx, a.BoardID, school.Day(from), school.Day(to).AddDate(0, 0, 1)); err != nil {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if out, err = s.Store.FindRecords(ctx, a.BoardID, school.Day(from), school.Day(to).AddDate(0, 0, 1)); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.records_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.records_view",
 			BoardID: a.BoardID, Detail: map[string]any{"rows": len(out)}})
 	})
 	return out, err
@@ -234,9 +233,9 @@ type applyWorker struct {
 
 func (w *applyWorker) Work(ctx context.Context, _ *river.Job[ApplyArgs]) error {
 	var ids []int64
-	err := pgx.BeginFunc(ctx, w.s.Pool, func(tx pgx.Tx) error {
+	err := w.s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		ids, err = w.s.Store.BoardIDs(ctx, tx)
+		ids, err = w.s.Store.BoardIDs(ctx)
 		return err
 	})
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/registration"
@@ -45,22 +43,22 @@ type ParentPage struct {
 
 // parent opens the link and lists the guardian's verified children whose school is
 // preparing its next year.
-func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) (ParentPage, registration.Guardian, error) {
+func (s *Service) parent(ctx context.Context, token, browser string) (ParentPage, registration.Guardian, error) {
 	var p ParentPage
-	v, err := s.Registration.OpenLink(ctx, tx, registration.PurposeRollover, token, browser)
+	v, err := s.Registration.OpenLink(ctx, registration.PurposeRollover, token, browser)
 	if err != nil {
 		return p, registration.Guardian{}, err
 	}
 	p.Visit = v
-	g, err := s.Registration.Store.FindGuardianByFriend(ctx, tx, v.FriendID)
+	g, err := s.Registration.FindGuardianByFriend(ctx, v.FriendID)
 	if err != nil {
 		return p, g, err
 	}
-	f, err := s.LINE.Store.FindFriend(ctx, tx, v.FriendID)
+	f, err := s.LINE.FindFriend(ctx, v.FriendID)
 	if err != nil {
 		return p, g, err
 	}
-	ch, err := s.LINE.Store.FindChannel(ctx, tx, f.ChannelID)
+	ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
 	if err != nil {
 		return p, g, err
 	}
@@ -70,7 +68,7 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 	for _, c := range g.Children {
 		ids = append(ids, c.ID)
 	}
-	confirmed, err := s.Store.FindNext(ctx, tx, ids)
+	confirmed, err := s.Store.FindNext(ctx, ids)
 	if err != nil {
 		return p, g, err
 	}
@@ -78,25 +76,25 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 		if c.Status != registration.Verified {
 			continue
 		}
-		sc, err := s.Schools.Store.FindSchoolByID(ctx, tx, c.SchoolID)
+		sc, err := s.Schools.FindSchoolByID(ctx, c.SchoolID)
 		if err != nil {
 			return p, g, err
 		}
-		plan, ok, err := s.Store.FindPlan(ctx, tx, sc.ID, sc.CurrentYear+1)
+		plan, ok, err := s.Store.FindPlan(ctx, sc.ID, sc.CurrentYear+1)
 		if err != nil {
 			return p, g, err
 		}
 		if !ok || plan.SwitchedAt != nil {
 			continue
 		}
-		now, err := s.Schools.Store.FindClassByID(ctx, tx, c.ClassID)
+		now, err := s.Schools.FindClassByID(ctx, c.ClassID)
 		if err != nil {
 			return p, g, err
 		}
 		pc := ParentChild{ChildID: c.ID, BoardID: sc.BoardID, SchoolID: sc.ID, Name: c.Name, School: sc.Name, ClassLabel: c.ClassLabel, Year: plan.Year,
 			Graduating: slices.Contains(plan.Graduating, now.Grade)}
 		if !pc.Graduating {
-			all, err := s.Schools.Store.FindClasses(ctx, tx, sc.ID, plan.Year)
+			all, err := s.Schools.FindClasses(ctx, sc.ID, plan.Year)
 			if err != nil {
 				return p, g, err
 			}
@@ -107,10 +105,10 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 					pc.Classes = append(pc.Classes, k)
 				}
 			}
-			if pc.Clubs, err = s.Schools.Store.FindClubs(ctx, tx, sc.ID, plan.Year); err != nil {
+			if pc.Clubs, err = s.Schools.FindClubs(ctx, sc.ID, plan.Year); err != nil {
 				return p, g, err
 			}
-			nowClubs, err := s.Schools.Store.FindClubs(ctx, tx, sc.ID, sc.CurrentYear)
+			nowClubs, err := s.Schools.FindClubs(ctx, sc.ID, sc.CurrentYear)
 			if err != nil {
 				return p, g, err
 			}
@@ -131,9 +129,9 @@ func (s *Service) parent(ctx context.Context, tx pgx.Tx, token, browser string) 
 // ParentOpen shows the parent their children's next classes and clubs to confirm.
 func (s *Service) ParentOpen(ctx context.Context, token, browser string) (ParentPage, error) {
 	var p ParentPage
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		p, _, err = s.parent(ctx, tx, token, browser)
+		p, _, err = s.parent(ctx, token, browser)
 		return err
 	})
 	return p, err
@@ -145,17 +143,17 @@ var errNothing = apperr.E(apperr.Conflict, "rollover.parent.nothing", errors.New
 // of the child's school and any of its clubs. A wrong choice changes nothing.
 func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choices []Placement) (ParentPage, error) {
 	var p ParentPage
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var g registration.Guardian
 		var err error
-		if p, g, err = s.parent(ctx, tx, token, browser); err != nil {
+		if p, g, err = s.parent(ctx, token, browser); err != nil {
 			return err
 		}
-		friend, err := s.LINE.Store.FindFriend(ctx, tx, p.Visit.FriendID)
+		friend, err := s.LINE.FindFriend(ctx, p.Visit.FriendID)
 		if err != nil {
 			return err
 		}
-		if err := s.Registration.RequireLIFF(ctx, tx, friend, p.Visit); err != nil {
+		if err := s.Registration.RequireLIFF(ctx, friend, p.Visit); err != nil {
 			return err
 		}
 		// A switch running now must finish first (it locks the school for update);
@@ -163,14 +161,14 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 		locked := map[int64]bool{}
 		for _, pc := range p.Children {
 			if !locked[pc.SchoolID] {
-				if err := s.Store.ShareSchool(ctx, tx, pc.SchoolID); err != nil {
+				if err := s.Store.ShareSchool(ctx, pc.SchoolID); err != nil {
 					return err
 				}
 				locked[pc.SchoolID] = true
 			}
 		}
 		v := p.Visit
-		if p, g, err = s.parent(ctx, tx, token, v.Browser); err != nil {
+		if p, g, err = s.parent(ctx, token, v.Browser); err != nil {
 			return err
 		}
 		p.Visit = v
@@ -205,15 +203,15 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 			return errNothing
 		}
 		for _, x := range save {
-			if err := s.Store.SaveNext(ctx, tx, x, g.ID); err != nil {
+			if err := s.Store.SaveNext(ctx, x, g.ID); err != nil {
 				return err
 			}
 		}
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
+		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
 			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(save)}}); err != nil {
 			return err
 		}
-		p, _, err = s.parent(ctx, tx, token, v.Browser)
+		p, _, err = s.parent(ctx, token, v.Browser)
 		p.Visit = v
 		return err
 	})

@@ -13,8 +13,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
@@ -93,40 +91,40 @@ var ErrNameClash = registration.ErrNameClash
 
 // Store is the persistence of the rollover.
 type Store interface {
-	FindPlan(ctx context.Context, db pgx.Tx, schoolID int64, year int) (Plan, bool, error)
-	SavePlan(ctx context.Context, db pgx.Tx, p Plan) error
-	MarkAsked(ctx context.Context, db pgx.Tx, schoolID int64, year int, at time.Time) error
+	FindPlan(ctx context.Context, schoolID int64, year int) (Plan, bool, error)
+	SavePlan(ctx context.Context, p Plan) error
+	MarkAsked(ctx context.Context, schoolID int64, year int, at time.Time) error
 	// CopyStructure copies a year's classes, clubs and duties into the next, skipping
 	// what the next year has already.
-	CopyStructure(ctx context.Context, db pgx.Tx, schoolID int64, from int) (Copied, error)
-	Progress(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) (Progress, error)
+	CopyStructure(ctx context.Context, schoolID int64, from int) (Copied, error)
+	Progress(ctx context.Context, schoolID int64, year int, graduating []int) (Progress, error)
 	// FriendsToAsk lists the LINE friends (following, verified guardians) with a child
 	// of the school not graduating and not yet confirmed.
-	FriendsToAsk(ctx context.Context, db pgx.Tx, schoolID int64, year int, graduating []int) ([]int64, error)
-	FindNext(ctx context.Context, db pgx.Tx, childIDs []int64) (map[int64]Placement, error)
-	SaveNext(ctx context.Context, db pgx.Tx, p Placement, guardianID int64) error
+	FriendsToAsk(ctx context.Context, schoolID int64, year int, graduating []int) ([]int64, error)
+	FindNext(ctx context.Context, childIDs []int64) (map[int64]Placement, error)
+	SaveNext(ctx context.Context, p Placement, guardianID int64) error
 	// LockSchool locks the school's row and returns its current year.
-	LockSchool(ctx context.Context, db pgx.Tx, schoolID int64) (int, error)
-	ChildrenOf(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]ChildNow, error)
+	LockSchool(ctx context.Context, schoolID int64) (int, error)
+	ChildrenOf(ctx context.Context, schoolID int64, year int) ([]ChildNow, error)
 	// Move puts a child in a class and clubs of the next year; pending sets their
 	// guardianships back to waiting for the homeroom teacher.
-	Move(ctx context.Context, db pgx.Tx, p Placement, pending bool) error
+	Move(ctx context.Context, p Placement, pending bool) error
 	// Finish makes year current, marks the plan switched, closes last year's
 	// conversations and cancels announcements not yet sent to last year's classes,
 	// clubs or grades (returned count).
-	Finish(ctx context.Context, db pgx.Tx, schoolID int64, year int, at time.Time) (int, error)
+	Finish(ctx context.Context, schoolID int64, year int, at time.Time) (int, error)
 	// Due lists the schools whose saved plan's day has come (schoolID → year).
-	Due(ctx context.Context, db pgx.Tx, today time.Time) (map[int64]int, error)
+	Due(ctx context.Context, today time.Time) (map[int64]int, error)
 	// FriendsOfChildren lists the LINE friends of the children's guardians.
-	FriendsOfChildren(ctx context.Context, db pgx.Tx, childIDs []int64) ([]int64, error)
-	SingleYear(ctx context.Context, db pgx.Tx, boardID int64) (bool, error)
+	FriendsOfChildren(ctx context.Context, childIDs []int64) ([]int64, error)
+	SingleYear(ctx context.Context, boardID int64) (bool, error)
 	// YearEndPending says whether a single-year board's deletion of every registration
 	// at the end of the school year before year is still to come.
-	YearEndPending(ctx context.Context, db pgx.Tx, boardID int64, year int) (bool, error)
+	YearEndPending(ctx context.Context, boardID int64, year int) (bool, error)
 	// ShareSchool locks a school's row against a concurrent switch.
-	ShareSchool(ctx context.Context, db pgx.Tx, schoolID int64) error
+	ShareSchool(ctx context.Context, schoolID int64) error
 	// CountDuties counts a school year's duties.
-	CountDuties(ctx context.Context, db pgx.Tx, schoolID int64, year int) (int, error)
+	CountDuties(ctx context.Context, schoolID int64, year int) (int, error)
 }
 
 // DefaultSwitchDay is the first weekday of April of year: the usual first school day

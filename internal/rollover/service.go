@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -20,11 +18,12 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Service is the rollover's use cases.
 type Service struct {
-	Pool         *pgxpool.Pool
+	Tx           txn.Transactor
 	Store        Store
 	Schools      *school.Service
 	Registration *registration.Service
@@ -64,16 +63,16 @@ type Overview struct {
 
 // plan reads the school's plan for next year (the defaults until one is saved) and
 // whether its board uses single-year registration.
-func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, bool, error) {
+func (s *Service) plan(ctx context.Context, sc school.School) (Plan, bool, error) {
 	year := sc.CurrentYear + 1
-	p, ok, err := s.Store.FindPlan(ctx, tx, sc.ID, year)
+	p, ok, err := s.Store.FindPlan(ctx, sc.ID, year)
 	if err != nil {
 		return p, false, err
 	}
 	if !ok {
 		p = Plan{SchoolID: sc.ID, Year: year, Graduating: []int{school.MaxGrade(sc.Type)}, SwitchOn: DefaultSwitchDay(year)}
 	}
-	single, err := s.Store.SingleYear(ctx, tx, sc.BoardID)
+	single, err := s.Store.SingleYear(ctx, sc.BoardID)
 	if err != nil {
 		return p, false, err
 	}
@@ -88,25 +87,25 @@ func (s *Service) plan(ctx context.Context, tx pgx.Tx, sc school.School) (Plan, 
 // yet confirmed is personal data: viewing it is audited.
 func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error) {
 	var o Overview
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.Schools.Authorize(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
 		o.School = sc
-		if o.Plan, o.SingleYear, err = s.plan(ctx, tx, sc); err != nil {
+		if o.Plan, o.SingleYear, err = s.plan(ctx, sc); err != nil {
 			return err
 		}
-		if o.NextClasses, err = s.Schools.Store.FindClasses(ctx, tx, sc.ID, o.Plan.Year); err != nil {
+		if o.NextClasses, err = s.Schools.FindClasses(ctx, sc.ID, o.Plan.Year); err != nil {
 			return err
 		}
-		if o.NextClubs, err = s.Schools.Store.FindClubs(ctx, tx, sc.ID, o.Plan.Year); err != nil {
+		if o.NextClubs, err = s.Schools.FindClubs(ctx, sc.ID, o.Plan.Year); err != nil {
 			return err
 		}
-		if o.NextDuties, err = s.Store.CountDuties(ctx, tx, sc.ID, o.Plan.Year); err != nil {
+		if o.NextDuties, err = s.Store.CountDuties(ctx, sc.ID, o.Plan.Year); err != nil {
 			return err
 		}
-		if o.Progress, err = s.Store.Progress(ctx, tx, sc.ID, sc.CurrentYear, o.Plan.Graduating); err != nil {
+		if o.Progress, err = s.Store.Progress(ctx, sc.ID, sc.CurrentYear, o.Plan.Graduating); err != nil {
 			return err
 		}
 		for i, w := range o.Progress.Waiting {
@@ -116,7 +115,7 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 			}
 		}
 		o.CanSwitch = o.Plan.Saved && o.Plan.SwitchedAt == nil && !s.today().Before(school.YearStart(o.Plan.Year))
-		return s.audit(ctx, tx, sc, "rollover.view", map[string]any{"waiting": len(o.Progress.Waiting)})
+		return s.audit(ctx, sc, "rollover.view", map[string]any{"waiting": len(o.Progress.Waiting)})
 	})
 	return o, err
 }
@@ -125,15 +124,15 @@ func (s *Service) Overview(ctx context.Context, schoolID int64) (Overview, error
 // (what is there already stays), for staff to edit.
 func (s *Service) CopyStructure(ctx context.Context, schoolID int64) (Copied, error) {
 	var c Copied
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.Schools.Authorize(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
-		if c, err = s.Store.CopyStructure(ctx, tx, sc.ID, sc.CurrentYear); err != nil {
+		if c, err = s.Store.CopyStructure(ctx, sc.ID, sc.CurrentYear); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc, "rollover.copy", map[string]any{"year": sc.CurrentYear + 1, "classes": c.Classes, "clubs": c.Clubs, "duties": c.Duties})
+		return s.audit(ctx, sc, "rollover.copy", map[string]any{"year": sc.CurrentYear + 1, "classes": c.Classes, "clubs": c.Clubs, "duties": c.Duties})
 	})
 	return c, err
 }
@@ -141,12 +140,12 @@ func (s *Service) CopyStructure(ctx context.Context, schoolID int64) (Copied, er
 // SavePlan stores the graduating grades and the day the new year starts (a day in
 // April of the new year).
 func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int, switchOn time.Time) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.Schools.Authorize(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
-		p, single, err := s.plan(ctx, tx, sc)
+		p, single, err := s.plan(ctx, sc)
 		if err != nil {
 			return err
 		}
@@ -179,10 +178,10 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 			return err
 		}
 		p.Graduating, p.SwitchOn = graduating, switchOn
-		if err := s.Store.SavePlan(ctx, tx, p); err != nil {
+		if err := s.Store.SavePlan(ctx, p); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc, "rollover.plan", map[string]any{"year": p.Year, "graduating": gradeCode(graduating), "switch_on": switchOn.Format("20060102")})
+		return s.audit(ctx, sc, "rollover.plan", map[string]any{"year": p.Year, "graduating": gradeCode(graduating), "switch_on": switchOn.Format("20060102")})
 	})
 }
 
@@ -191,17 +190,17 @@ func (s *Service) SavePlan(ctx context.Context, schoolID int64, graduating []int
 // only those still to confirm. It returns how many parents were asked.
 func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 	var n int
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.Schools.Authorize(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
 		// One request at a time (a double click asks nobody twice), and not during a
 		// switch.
-		if _, err := s.Store.LockSchool(ctx, tx, sc.ID); err != nil {
+		if _, err := s.Store.LockSchool(ctx, sc.ID); err != nil {
 			return err
 		}
-		p, single, err := s.plan(ctx, tx, sc)
+		p, single, err := s.plan(ctx, sc)
 		if err != nil {
 			return err
 		}
@@ -215,14 +214,14 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		case !s.today().Before(p.SwitchOn):
 			return apperr.E(apperr.Conflict, "rollover.ask.too_late", errors.New("switch day reached"))
 		}
-		classes, err := s.Schools.Store.FindClasses(ctx, tx, sc.ID, p.Year)
+		classes, err := s.Schools.FindClasses(ctx, sc.ID, p.Year)
 		if err != nil {
 			return err
 		}
 		if len(classes) == 0 {
 			return apperr.E(apperr.Conflict, "rollover.no_classes", errors.New("next year has no classes"))
 		}
-		friends, err := s.Store.FriendsToAsk(ctx, tx, sc.ID, sc.CurrentYear, p.Graduating)
+		friends, err := s.Store.FriendsToAsk(ctx, sc.ID, sc.CurrentYear, p.Graduating)
 		if err != nil {
 			return err
 		}
@@ -230,27 +229,27 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		// by the day before.
 		until := p.SwitchOn
 		for _, id := range friends {
-			f, err := s.LINE.Store.FindFriend(ctx, tx, id)
+			f, err := s.LINE.FindFriend(ctx, id)
 			if err != nil {
 				return err
 			}
-			url, err := s.Registration.IssueLinkUntil(ctx, tx, id, registration.PurposeRollover, until)
+			url, err := s.Registration.IssueLinkUntil(ctx, id, registration.PurposeRollover, until)
 			if err != nil {
 				return err
 			}
 			text := s.T(f.Language, "rollover.line.ask", map[string]any{"School": sc.Name, "Year": p.Year,
 				"Date": p.SwitchOn.AddDate(0, 0, -1).Format("1/2")})
-			if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
+			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
 				Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
 				Buttons: []line.Action{{Kind: "uri", Label: s.T(f.Language, "rollover.line.button", nil), URI: url}}}}}); err != nil {
 				return err
 			}
 		}
 		n = len(friends)
-		if err := s.Store.MarkAsked(ctx, tx, sc.ID, p.Year, s.now()); err != nil {
+		if err := s.Store.MarkAsked(ctx, sc.ID, p.Year, s.now()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc, "rollover.ask", map[string]any{"year": p.Year, "parents": n})
+		return s.audit(ctx, sc, "rollover.ask", map[string]any{"year": p.Year, "parents": n})
 	})
 	return n, err
 }
@@ -259,8 +258,8 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 // day, before the nightly job): allowed from April 1st of the new year.
 func (s *Service) SwitchNow(ctx context.Context, schoolID int64) (Switched, error) {
 	var out Switched
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.Schools.Authorize(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.Schools.Authorize(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
@@ -269,7 +268,7 @@ func (s *Service) SwitchNow(ctx context.Context, schoolID int64) (Switched, erro
 			return apperr.E(apperr.Conflict, "rollover.switch.too_early", errors.New("before April"))
 		}
 		a := authz.ActorFrom(ctx)
-		out, err = s.switchSchool(ctx, tx, sc.ID, year, audit.Actor{Kind: audit.Staff, ID: a.StaffID})
+		out, err = s.switchSchool(ctx, sc.ID, year, audit.Actor{Kind: audit.Staff, ID: a.StaffID})
 		return err
 	})
 	return out, err
@@ -281,28 +280,28 @@ var (
 )
 
 // switchSchool makes year current for a school inside tx.
-func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, year int, who audit.Actor) (Switched, error) {
+func (s *Service) switchSchool(ctx context.Context, schoolID int64, year int, who audit.Actor) (Switched, error) {
 	var out Switched
-	current, err := s.Store.LockSchool(ctx, tx, schoolID)
+	current, err := s.Store.LockSchool(ctx, schoolID)
 	if err != nil {
 		return out, err
 	}
 	if current != year-1 {
 		return out, apperr.E(apperr.Conflict, "rollover.switched", fmt.Errorf("%w: school year is %d", errSwitched, current))
 	}
-	sc, err := s.Schools.Store.FindSchoolByID(ctx, tx, schoolID)
+	sc, err := s.Schools.FindSchoolByID(ctx, schoolID)
 	if err != nil {
 		return out, err
 	}
-	p, ok, err := s.Store.FindPlan(ctx, tx, schoolID, year)
+	p, ok, err := s.Store.FindPlan(ctx, schoolID, year)
 	if err != nil {
 		return out, err
 	}
-	next, err := s.Schools.Store.FindClasses(ctx, tx, schoolID, year)
+	next, err := s.Schools.FindClasses(ctx, schoolID, year)
 	if err != nil {
 		return out, err
 	}
-	pending, err := s.Store.YearEndPending(ctx, tx, sc.BoardID, year)
+	pending, err := s.Store.YearEndPending(ctx, sc.BoardID, year)
 	if err != nil {
 		return out, err
 	}
@@ -314,15 +313,15 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 	if !ok || len(next) == 0 {
 		return out, apperr.E(apperr.Conflict, "rollover.plan.required", errNotReady)
 	}
-	nowClubs, err := s.Schools.Store.FindClubs(ctx, tx, schoolID, current)
+	nowClubs, err := s.Schools.FindClubs(ctx, schoolID, current)
 	if err != nil {
 		return out, err
 	}
-	nextClubs, err := s.Schools.Store.FindClubs(ctx, tx, schoolID, year)
+	nextClubs, err := s.Schools.FindClubs(ctx, schoolID, year)
 	if err != nil {
 		return out, err
 	}
-	children, err := s.Store.ChildrenOf(ctx, tx, schoolID, current)
+	children, err := s.Store.ChildrenOf(ctx, schoolID, current)
 	if err != nil {
 		return out, err
 	}
@@ -338,7 +337,7 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 		case slices.Contains(p.Graduating, c.Grade):
 			graduates = append(graduates, c.ID)
 		case c.Next != nil:
-			if err := s.Store.Move(ctx, tx, *c.Next, false); errors.Is(err, ErrNameClash) {
+			if err := s.Store.Move(ctx, *c.Next, false); errors.Is(err, ErrNameClash) {
 				out.Unplaced++
 				continue
 			} else if err != nil {
@@ -351,7 +350,7 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 				out.Unplaced++
 				continue
 			}
-			err := s.Store.Move(ctx, tx, Placement{ChildID: c.ID, ClassID: to.ID, ClubIDs: DefaultClubs(c.ClubIDs, nowClubs, nextClubs)}, true)
+			err := s.Store.Move(ctx, Placement{ChildID: c.ID, ClassID: to.ID, ClubIDs: DefaultClubs(c.ClubIDs, nowClubs, nextClubs)}, true)
 			if errors.Is(err, ErrNameClash) {
 				out.Unplaced++
 				continue
@@ -364,34 +363,34 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 	}
 	// Parents of children placed by default are told their registration waits for the
 	// new homeroom teacher's approval.
-	friends, err := s.Store.FriendsOfChildren(ctx, tx, waiting)
+	friends, err := s.Store.FriendsOfChildren(ctx, waiting)
 	if err != nil {
 		return out, err
 	}
 	for _, id := range friends {
-		f, err := s.LINE.Store.FindFriend(ctx, tx, id)
+		f, err := s.LINE.FindFriend(ctx, id)
 		if err != nil {
 			return out, err
 		}
 		if !f.Following {
 			continue
 		}
-		if _, err := s.LINE.Queue(ctx, tx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
+		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
 			Text: s.T(f.Language, "rollover.line.placed", map[string]any{"School": sc.Name, "Year": year})}}}); err != nil {
 			return out, err
 		}
 	}
 	if len(graduates) > 0 {
-		left, err := s.Registration.LeaveTx(ctx, tx, registration.ChildScope{BoardID: sc.BoardID, SchoolID: sc.ID}, graduates, registration.LeaveGraduation)
+		left, err := s.Registration.LeaveTx(ctx, registration.ChildScope{BoardID: sc.BoardID, SchoolID: sc.ID}, graduates, registration.LeaveGraduation)
 		if err != nil {
 			return out, err
 		}
 		out.Graduated, out.GuardiansEnd = left.Children, left.Guardians
 	}
-	if out.Cancelled, err = s.Store.Finish(ctx, tx, schoolID, year, s.now()); err != nil {
+	if out.Cancelled, err = s.Store.Finish(ctx, schoolID, year, s.now()); err != nil {
 		return out, err
 	}
-	return out, s.Audit.Record(ctx, tx, audit.Event{Actor: who, Action: "rollover.switch", ObjectKind: "school",
+	return out, s.Audit.Record(ctx, audit.Event{Actor: who, Action: "rollover.switch", ObjectKind: "school",
 		ObjectID: strconv.FormatInt(schoolID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
 		Detail: map[string]any{"year": year, "graduated": out.Graduated, "moved": out.Moved, "placed": out.Placed,
 			"unplaced": out.Unplaced, "announcements_cancelled": out.Cancelled, "guardians_ended": out.GuardiansEnd}})
@@ -401,9 +400,9 @@ func (s *Service) switchSchool(ctx context.Context, tx pgx.Tx, schoolID int64, y
 // failure does not stop the others.
 func (s *Service) SwitchDue(ctx context.Context) (map[int64]Switched, error) {
 	var due map[int64]int
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		due, err = s.Store.Due(ctx, tx, s.today())
+		due, err = s.Store.Due(ctx, s.today())
 		return err
 	})
 	if err != nil {
@@ -412,8 +411,8 @@ func (s *Service) SwitchDue(ctx context.Context) (map[int64]Switched, error) {
 	out := map[int64]Switched{}
 	var failed error
 	for schoolID, year := range due {
-		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-			r, err := s.switchSchool(ctx, tx, schoolID, year, audit.SystemActor)
+		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+			r, err := s.switchSchool(ctx, schoolID, year, audit.SystemActor)
 			out[schoolID] = r
 			return err
 		})
@@ -469,8 +468,8 @@ func gradeCode(grades []int) string {
 }
 
 // audit records a staff member's action on a school's rollover.
-func (s *Service) audit(ctx context.Context, tx pgx.Tx, sc school.School, action string, detail map[string]any) error {
+func (s *Service) audit(ctx context.Context, sc school.School, action string, detail map[string]any) error {
 	a := authz.ActorFrom(ctx)
-	return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
+	return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
 		ObjectKind: "school", ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: detail})
 }

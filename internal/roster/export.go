@@ -3,18 +3,16 @@ package roster
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 )
 
 // export returns the school's roster of kind for year as CSV text, and its row count.
-func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind Kind, year int) (string, int, error) {
+func (s *Service) export(ctx context.Context, sc school.School, kind Kind, year int) (string, int, error) {
 	switch kind {
 	case KindClasses:
-		cs, err := s.Schools.FindClasses(ctx, tx, sc.ID, year)
+		cs, err := s.Schools.FindClasses(ctx, sc.ID, year)
 		if err != nil {
 			return "", 0, err
 		}
@@ -24,7 +22,7 @@ func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind 
 		}
 		return WriteClasses(rows), len(rows), nil
 	case KindClubs:
-		cs, err := s.Schools.FindClubs(ctx, tx, sc.ID, year)
+		cs, err := s.Schools.FindClubs(ctx, sc.ID, year)
 		if err != nil {
 			return "", 0, err
 		}
@@ -34,7 +32,7 @@ func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind 
 		}
 		return WriteClubs(rows), len(rows), nil
 	}
-	list, err := s.Staff.FindStaffs(ctx, tx, staff.Filter{BoardID: sc.BoardID, SchoolID: sc.ID})
+	list, err := s.Staff.FindStaffs(ctx, staff.Filter{BoardID: sc.BoardID, SchoolID: sc.ID})
 	if err != nil {
 		return "", 0, err
 	}
@@ -45,7 +43,7 @@ func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind 
 		}
 		return WriteStaff(rows), len(rows), nil
 	}
-	classes, err := s.Schools.FindClasses(ctx, tx, sc.ID, year)
+	classes, err := s.Schools.FindClasses(ctx, sc.ID, year)
 	if err != nil {
 		return "", 0, err
 	}
@@ -53,7 +51,7 @@ func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind 
 	for _, c := range classes {
 		classByID[c.ID] = c
 	}
-	clubs, err := s.Schools.FindClubs(ctx, tx, sc.ID, year)
+	clubs, err := s.Schools.FindClubs(ctx, sc.ID, year)
 	if err != nil {
 		return "", 0, err
 	}
@@ -63,7 +61,7 @@ func (s *Service) export(ctx context.Context, tx pgx.Tx, sc school.School, kind 
 	}
 	var rows []AssignmentRow
 	for _, st := range list {
-		as, err := s.Staff.FindAssignments(ctx, tx, st.ID)
+		as, err := s.Staff.FindAssignments(ctx, st.ID)
 		if err != nil {
 			return "", 0, err
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -27,7 +25,6 @@ var (
 // text, adds every problem to errs, and writes nothing when errs is not empty.
 type importer struct {
 	s     *Service
-	tx    pgx.Tx
 	sc    school.School
 	actor audit.Actor
 	errs  errs
@@ -73,7 +70,7 @@ func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite
 	for _, r := range rows {
 		header, cells := cellsOf(WriteStaff, r)
 		im.columns = header
-		st, _, err := im.s.Staff.FindStaffByLogin(ctx, im.tx, staff.NormalizeLogin(r.Login))
+		st, _, err := im.s.Staff.FindStaffByLogin(ctx, staff.NormalizeLogin(r.Login))
 		switch {
 		case apperr.KindOf(err) == apperr.NotFound:
 			im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: OutcomeNew})
@@ -104,12 +101,12 @@ func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite
 	var invites []staff.Invite
 	for _, p := range out {
 		if p.upd != nil {
-			if err := im.s.StaffService.UpdateTx(ctx, im.tx, im.actor, p.st, *p.upd); err != nil {
+			if err := im.s.StaffService.UpdateTx(ctx, im.actor, p.st, *p.upd); err != nil {
 				return 0, nil, err
 			}
 			continue
 		}
-		inv, err := im.s.StaffService.CreateTx(ctx, im.tx, im.actor, staff.NewStaff{
+		inv, err := im.s.StaffService.CreateTx(ctx, im.actor, staff.NewStaff{
 			BoardID: im.sc.BoardID, SchoolID: im.sc.ID, Role: roleOf[p.r.Role], Login: p.r.Login, Name: p.r.Name})
 		if apperr.FieldsOf(err)["login"] == "staff.login.taken" {
 			im.errs.add(p.r.Line, colLogin, "roster.db.login_taken", nil)
@@ -196,12 +193,12 @@ func (im *importer) classes(ctx context.Context, text string) (created, updated,
 		return 0, 0, 0, nil
 	}
 	for _, p := range add {
-		if err := im.s.Schools.CreateClass(ctx, im.tx, &p.c); err != nil {
+		if err := im.s.Schools.CreateClass(ctx, &p.c); err != nil {
 			return 0, 0, 0, im.clash(err, p.line, colClass, "roster.db.class_exists")
 		}
 	}
 	for _, p := range change {
-		if err := im.s.Schools.UpdateClass(ctx, im.tx, p.c.ID, school.ClassUpdate{Enrolment: p.c.Enrolment}); err != nil {
+		if err := im.s.Schools.UpdateClass(ctx, p.c.ID, school.ClassUpdate{Enrolment: p.c.Enrolment}); err != nil {
 			return 0, 0, 0, err
 		}
 	}
@@ -239,7 +236,7 @@ func (im *importer) clubs(ctx context.Context, text string) (int, error) {
 		return 0, nil
 	}
 	for _, p := range out {
-		if err := im.s.Schools.CreateClub(ctx, im.tx, &p.c); err != nil {
+		if err := im.s.Schools.CreateClub(ctx, &p.c); err != nil {
 			return 0, im.clash(err, p.line, colClub, "roster.db.club_exists")
 		}
 	}
@@ -261,11 +258,11 @@ func (im *importer) member(ctx context.Context, cache map[string]*member, login 
 	if m, ok := cache[login]; ok {
 		return m, nil
 	}
-	st, _, err := im.s.Staff.FindStaffByLogin(ctx, im.tx, login)
+	st, _, err := im.s.Staff.FindStaffByLogin(ctx, login)
 	var m *member
 	switch {
 	case err == nil && st.SchoolID == im.sc.ID:
-		held, err := im.s.Staff.FindAssignments(ctx, im.tx, st.ID)
+		held, err := im.s.Staff.FindAssignments(ctx, st.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -336,7 +333,7 @@ func (im *importer) assignments(ctx context.Context, text string) (int, error) {
 		return 0, nil
 	}
 	for _, p := range out {
-		if err := im.s.Staff.CreateAssignment(ctx, im.tx, &p.a); err != nil {
+		if err := im.s.Staff.CreateAssignment(ctx, &p.a); err != nil {
 			return 0, im.clash(err, p.line, colTarget, "roster.db.assignment_exists")
 		}
 	}
@@ -356,7 +353,7 @@ func yearsOf[R any](rows []R, year func(R) int) map[int]bool {
 func (im *importer) classIndex(ctx context.Context, years map[int]bool) (map[classKey]school.Class, error) {
 	out := map[classKey]school.Class{}
 	for y := range years {
-		cs, err := im.s.Schools.FindClasses(ctx, im.tx, im.sc.ID, y)
+		cs, err := im.s.Schools.FindClasses(ctx, im.sc.ID, y)
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +368,7 @@ func (im *importer) classIndex(ctx context.Context, years map[int]bool) (map[cla
 func (im *importer) clubIndex(ctx context.Context, years map[int]bool) (map[clubKey]school.Club, error) {
 	out := map[clubKey]school.Club{}
 	for y := range years {
-		cs, err := im.s.Schools.FindClubs(ctx, im.tx, im.sc.ID, y)
+		cs, err := im.s.Schools.FindClubs(ctx, im.sc.ID, y)
 		if err != nil {
 			return nil, err
 		}

@@ -8,15 +8,13 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Service imports and exports a school's roster as CSV. An import is checked whole —
@@ -24,7 +22,7 @@ import (
 // transaction only when nothing is wrong, so a clerk never has to work out which half
 // of a file made it in.
 type Service struct {
-	Pool    *pgxpool.Pool
+	Tx      txn.Transactor
 	Schools school.Store
 	Staff   staff.Store
 	// StaffService creates accounts, so an imported account gets the same checks,
@@ -105,8 +103,8 @@ func (s *Service) run(ctx context.Context, schoolID int64, kind Kind, file []byt
 	}
 	var res ImportResult
 	var event audit.Event
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, sc, err := s.authorise(ctx, tx, schoolID, act)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, sc, err := s.authorise(ctx, schoolID, act)
 		if err != nil {
 			return err
 		}
@@ -129,7 +127,7 @@ func (s *Service) run(ctx context.Context, schoolID int64, kind Kind, file []byt
 			}
 			return err
 		}
-		im := &importer{s: s, tx: tx, sc: sc, actor: actorOf(a)}
+		im := &importer{s: s, sc: sc, actor: actorOf(a)}
 		switch kind {
 		case KindStaff:
 			res.Rows, res.Invites, err = im.staff(ctx, text)
@@ -160,7 +158,7 @@ func (s *Service) run(ctx context.Context, schoolID int64, kind Kind, file []byt
 		if preview {
 			return errPreview // nothing is kept; the event is recorded on its own below
 		}
-		return s.Audit.Record(ctx, tx, event)
+		return s.Audit.Record(ctx, event)
 	})
 	switch {
 	case errors.Is(err, errRejected):
@@ -168,7 +166,7 @@ func (s *Service) run(ctx context.Context, schoolID int64, kind Kind, file []byt
 		return res, nil
 	case errors.Is(err, errPreview):
 		res.Invites = nil
-		return res, s.Audit.RecordAlone(ctx, s.Pool, event)
+		return res, s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Audit.Record(ctx, event) })
 	case err != nil:
 		return ImportResult{}, err
 	}
@@ -184,8 +182,8 @@ func (s *Service) Template(ctx context.Context, schoolID int64, kind Kind, enc E
 		act = authz.ManageStructure
 	}
 	var f csvexport.File
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		_, sc, err := s.authorise(ctx, tx, schoolID, act)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, sc, err := s.authorise(ctx, schoolID, act)
 		if err != nil {
 			return err
 		}
@@ -211,8 +209,8 @@ func (s *Service) Template(ctx context.Context, schoolID int64, kind Kind, enc E
 // (csvexport), so one emoji in a name never refuses the whole file.
 func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year int, enc Encoding) (csvexport.File, error) {
 	var f csvexport.File
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a, sc, err := s.authorise(ctx, tx, schoolID, authz.ExportRoster)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, sc, err := s.authorise(ctx, schoolID, authz.ExportRoster)
 		if err != nil {
 			return err
 		}
@@ -225,14 +223,14 @@ func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year in
 		if year == 0 {
 			year = sc.CurrentYear
 		}
-		text, n, err := s.export(ctx, tx, sc, kind, year)
+		text, n, err := s.export(ctx, sc, kind, year)
 		if err != nil {
 			return err
 		}
 		if f, err = csvexport.Encode(text, enc); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: AuditExport, ObjectKind: "school",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(a), Action: AuditExport, ObjectKind: "school",
 			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
 			Detail: map[string]any{"kind": string(kind), "count": n, "encoding": string(enc), "year": year, "substituted": f.Substituted}})
 	})
@@ -246,12 +244,12 @@ func (s *Service) Export(ctx context.Context, schoolID int64, kind Kind, year in
 // before anything else is read. A school outside the actor's reach (another school's
 // administrator, another board) is not found, so its existence is not disclosed; an
 // actor who may see the school but not do act (one of its teachers) is forbidden.
-func (s *Service) authorise(ctx context.Context, tx pgx.Tx, schoolID int64, act authz.Action) (*authz.Actor, school.School, error) {
+func (s *Service) authorise(ctx context.Context, schoolID int64, act authz.Action) (*authz.Actor, school.School, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return nil, school.School{}, err
 	}
-	sc, err := s.Schools.FindSchoolByID(ctx, tx, schoolID)
+	sc, err := s.Schools.FindSchoolByID(ctx, schoolID)
 	if err != nil {
 		return nil, school.School{}, err
 	}

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 
 // newService wires a roster.Service on w as the app does.
 func newService(w *stafftest.World) *roster.Service {
-	return &roster.Service{Pool: w.Pool, Schools: postgres.SchoolStore{}, Staff: &postgres.StaffStore{Vault: w.Vault},
+	return &roster.Service{Tx: postgres.NewTransactor(w.Pool), Schools: postgres.SchoolStore{}, Staff: &postgres.StaffStore{Vault: w.Vault},
 		StaffService: w.Staff, Audit: w.Audit}
 }
 

@@ -7,8 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -27,11 +25,11 @@ const MaxClosedNote = 40
 // ClosedDayStore keeps schools' closed days.
 type ClosedDayStore interface {
 	// FindClosedDays lists a school's closed days from a day on, in order.
-	FindClosedDays(ctx context.Context, db pgx.Tx, schoolID int64, from time.Time) ([]ClosedDay, error)
+	FindClosedDays(ctx context.Context, schoolID int64, from time.Time) ([]ClosedDay, error)
 	// AddClosedDay stores a closed day; one already marked is a conflict.
-	AddClosedDay(ctx context.Context, db pgx.Tx, schoolID int64, d ClosedDay) error
+	AddClosedDay(ctx context.Context, schoolID int64, d ClosedDay) error
 	// DeleteClosedDay removes a closed day; one not marked is not found.
-	DeleteClosedDay(ctx context.Context, db pgx.Tx, schoolID int64, day time.Time) error
+	DeleteClosedDay(ctx context.Context, schoolID int64, day time.Time) error
 }
 
 // ClosedDays returns a school's closed days of its current school year and later, for
@@ -39,12 +37,12 @@ type ClosedDayStore interface {
 func (s *Service) ClosedDays(ctx context.Context, schoolID int64) (School, []ClosedDay, error) {
 	var sc School
 	var out []ClosedDay
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if sc, err = s.school(ctx, tx, schoolID, authz.ManageSchool); err != nil {
+		if sc, err = s.school(ctx, schoolID, authz.ManageSchool); err != nil {
 			return err
 		}
-		out, err = s.Closed.FindClosedDays(ctx, tx, sc.ID, YearStart(sc.CurrentYear))
+		out, err = s.Closed.FindClosedDays(ctx, sc.ID, YearStart(sc.CurrentYear))
 		return err
 	})
 	return sc, out, err
@@ -69,18 +67,18 @@ func (s *Service) AddClosedDay(ctx context.Context, schoolID int64, day, note st
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageSchool)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.school(ctx, schoolID, authz.ManageSchool)
 		if err != nil {
 			return err
 		}
-		if err := s.Closed.AddClosedDay(ctx, tx, sc.ID, ClosedDay{Day: d, Note: note}); err != nil {
+		if err := s.Closed.AddClosedDay(ctx, sc.ID, ClosedDay{Day: d, Note: note}); err != nil {
 			if apperr.KindOf(err) == apperr.Conflict {
 				return apperr.Fields{"day": "school.closed.exists"}.Err()
 			}
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "school.closed_day_add", ObjectKind: "school",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "school.closed_day_add", ObjectKind: "school",
 			ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"day": d.Format("2006-01-02")}})
 	})
 }
@@ -91,15 +89,15 @@ func (s *Service) RemoveClosedDay(ctx context.Context, schoolID int64, day strin
 	if err != nil {
 		return apperr.E(apperr.NotFound, "error.not_found.title", errors.New("not a day"))
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageSchool)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.school(ctx, schoolID, authz.ManageSchool)
 		if err != nil {
 			return err
 		}
-		if err := s.Closed.DeleteClosedDay(ctx, tx, sc.ID, d); err != nil {
+		if err := s.Closed.DeleteClosedDay(ctx, sc.ID, d); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "school.closed_day_remove", ObjectKind: "school",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "school.closed_day_remove", ObjectKind: "school",
 			ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"day": d.Format("2006-01-02")}})
 	})
 }

@@ -10,11 +10,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/txn"
 )
 
 // Board is a municipal board of education (教育委員会).
@@ -63,30 +61,30 @@ func TypeLabel(t string) string {
 
 // Store is the persistence of boards, schools, classes and clubs.
 type Store interface {
-	FindBoard(ctx context.Context, db pgx.Tx, ref string) (Board, error)
-	CreateBoard(ctx context.Context, db pgx.Tx, b *Board) (created bool, err error)
-	FindSchool(ctx context.Context, db pgx.Tx, ref string) (School, error)
-	FindSchoolByID(ctx context.Context, db pgx.Tx, id int64) (School, error)
-	FindSchools(ctx context.Context, db pgx.Tx, boardID int64) ([]School, error)
-	CreateSchool(ctx context.Context, db pgx.Tx, s *School) (created bool, err error)
-	UpdateSchool(ctx context.Context, db pgx.Tx, id int64, upd Settings) error
+	FindBoard(ctx context.Context, ref string) (Board, error)
+	CreateBoard(ctx context.Context, b *Board) (created bool, err error)
+	FindSchool(ctx context.Context, ref string) (School, error)
+	FindSchoolByID(ctx context.Context, id int64) (School, error)
+	FindSchools(ctx context.Context, boardID int64) ([]School, error)
+	CreateSchool(ctx context.Context, s *School) (created bool, err error)
+	UpdateSchool(ctx context.Context, id int64, upd Settings) error
 
-	FindClasses(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]Class, error)
-	FindClassByID(ctx context.Context, db pgx.Tx, id int64) (Class, error)
-	CreateClass(ctx context.Context, db pgx.Tx, c *Class) error
-	UpdateClass(ctx context.Context, db pgx.Tx, id int64, upd ClassUpdate) error
-	DeleteClass(ctx context.Context, db pgx.Tx, id int64) error
-	FindClubs(ctx context.Context, db pgx.Tx, schoolID int64, year int) ([]Club, error)
-	FindClubByID(ctx context.Context, db pgx.Tx, id int64) (Club, error)
-	CreateClub(ctx context.Context, db pgx.Tx, c *Club) error
-	DeleteClub(ctx context.Context, db pgx.Tx, id int64) error
+	FindClasses(ctx context.Context, schoolID int64, year int) ([]Class, error)
+	FindClassByID(ctx context.Context, id int64) (Class, error)
+	CreateClass(ctx context.Context, c *Class) error
+	UpdateClass(ctx context.Context, id int64, upd ClassUpdate) error
+	DeleteClass(ctx context.Context, id int64) error
+	FindClubs(ctx context.Context, schoolID int64, year int) ([]Club, error)
+	FindClubByID(ctx context.Context, id int64) (Club, error)
+	CreateClub(ctx context.Context, c *Club) error
+	DeleteClub(ctx context.Context, id int64) error
 	// FindYears lists the school years that have classes or clubs, plus the current one.
-	FindYears(ctx context.Context, db pgx.Tx, schoolID int64) ([]int, error)
+	FindYears(ctx context.Context, schoolID int64) ([]int, error)
 }
 
 // Service creates boards and schools (from the command line now, the console later).
 type Service struct {
-	Pool  *pgxpool.Pool
+	Tx    txn.Transactor
 	Store Store
 	// Closed keeps the schools' closed days.
 	Closed ClosedDayStore
@@ -108,12 +106,12 @@ func (s *Service) EnsureBoard(ctx context.Context, actor audit.Actor, name strin
 	}
 	b := Board{Name: strings.TrimSpace(name)}
 	var created bool
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if created, err = s.Store.CreateBoard(ctx, tx, &b); err != nil || !created {
+		if created, err = s.Store.CreateBoard(ctx, &b); err != nil || !created {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "board.create", ObjectKind: "board",
+		return s.Audit.Record(ctx, audit.Event{Actor: actor, Action: "board.create", ObjectKind: "board",
 			ObjectID: strconv.FormatInt(b.ID, 10), BoardID: b.ID})
 	})
 	return b, created, err
@@ -134,16 +132,16 @@ func (s *Service) EnsureSchool(ctx context.Context, actor audit.Actor, boardRef 
 		return School{}, false, apperr.E(apperr.Invalid, "school.district.invalid", errors.New("district longer than 100 characters"))
 	}
 	var created bool
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		b, err := s.Store.FindBoard(ctx, tx, boardRef)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		b, err := s.Store.FindBoard(ctx, boardRef)
 		if err != nil {
 			return err
 		}
 		sc.BoardID = b.ID
-		if created, err = s.Store.CreateSchool(ctx, tx, &sc); err != nil || !created {
+		if created, err = s.Store.CreateSchool(ctx, &sc); err != nil || !created {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "school.create", ObjectKind: "school",
+		return s.Audit.Record(ctx, audit.Event{Actor: actor, Action: "school.create", ObjectKind: "school",
 			ObjectID: strconv.FormatInt(sc.ID, 10), BoardID: b.ID, SchoolID: sc.ID})
 	})
 	return sc, created, err
@@ -152,9 +150,9 @@ func (s *Service) EnsureSchool(ctx context.Context, actor audit.Actor, boardRef 
 // FindBoard finds a board by ID or name (the command line's bootstrap).
 func (s *Service) FindBoard(ctx context.Context, ref string) (Board, error) {
 	var b Board
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		b, err = s.Store.FindBoard(ctx, tx, ref)
+		b, err = s.Store.FindBoard(ctx, ref)
 		return err
 	})
 	return b, err
@@ -163,9 +161,9 @@ func (s *Service) FindBoard(ctx context.Context, ref string) (Board, error) {
 // FindSchool finds a school by ID or by name (a name must be unique across boards).
 func (s *Service) FindSchool(ctx context.Context, ref string) (School, error) {
 	var sc School
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		sc, err = s.Store.FindSchool(ctx, tx, ref)
+		sc, err = s.Store.FindSchool(ctx, ref)
 		return err
 	})
 	return sc, err

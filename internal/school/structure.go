@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/width"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -158,8 +157,8 @@ func (s *Service) Schools(ctx context.Context) ([]School, error) {
 		return nil, err
 	}
 	var out []School
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		all, err := s.Store.FindSchools(ctx, tx, a.BoardID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		all, err := s.Store.FindSchools(ctx, a.BoardID)
 		for _, sc := range all {
 			if a.Role == authz.BoardAdmin || sc.ID == a.SchoolID {
 				out = append(out, sc)
@@ -191,15 +190,15 @@ func (s *Service) Create(ctx context.Context, sc School) (School, error) {
 		return School{}, err
 	}
 	sc = School{BoardID: a.BoardID, Name: strings.TrimSpace(sc.Name), Type: t, District: strings.TrimSpace(sc.District)}
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		created, err := s.Store.CreateSchool(ctx, tx, &sc)
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		created, err := s.Store.CreateSchool(ctx, &sc)
 		if err != nil {
 			return err
 		}
 		if !created {
 			return apperr.Fields{"name": "school.name.taken"}.Err()
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.create", ObjectKind: "school",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(a), Action: "school.create", ObjectKind: "school",
 			ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})
 	return sc, err
@@ -209,9 +208,9 @@ func (s *Service) Create(ctx context.Context, sc School) (School, error) {
 // school for school staff, is not found.
 func (s *Service) Get(ctx context.Context, schoolID int64) (School, error) {
 	var sc School
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		sc, err = s.school(ctx, tx, schoolID, authz.ViewSchool)
+		sc, err = s.school(ctx, schoolID, authz.ViewSchool)
 		return err
 	})
 	return sc, err
@@ -220,21 +219,21 @@ func (s *Service) Get(ctx context.Context, schoolID int64) (School, error) {
 // Settings returns a school for its settings form: administrators of the school only.
 func (s *Service) Settings(ctx context.Context, schoolID int64) (School, error) {
 	var sc School
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		sc, err = s.school(ctx, tx, schoolID, authz.ManageSchool)
+		sc, err = s.school(ctx, schoolID, authz.ManageSchool)
 		return err
 	})
 	return sc, err
 }
 
 // school loads a school and checks act on it, hiding schools outside the actor's reach.
-func (s *Service) school(ctx context.Context, tx pgx.Tx, schoolID int64, act authz.Action) (School, error) {
+func (s *Service) school(ctx context.Context, schoolID int64, act authz.Action) (School, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return School{}, err
 	}
-	sc, err := s.Store.FindSchoolByID(ctx, tx, schoolID)
+	sc, err := s.Store.FindSchoolByID(ctx, schoolID)
 	if err != nil {
 		return School{}, err
 	}
@@ -263,24 +262,24 @@ func validURL(s string) bool {
 // UpdateSettings changes a school's settings. Switching teachers' second factor off is
 // recorded as its own audit action, as the spec asks.
 func (s *Service) UpdateSettings(ctx context.Context, schoolID int64, upd Settings) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageSchool)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.school(ctx, schoolID, authz.ManageSchool)
 		if err != nil {
 			return err
 		}
 		if err := checkSettings(&upd); err != nil {
 			return err
 		}
-		if err := s.Store.UpdateSchool(ctx, tx, sc.ID, upd); err != nil {
+		if err := s.Store.UpdateSchool(ctx, sc.ID, upd); err != nil {
 			return err
 		}
 		a := authz.ActorFrom(ctx)
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.update", ObjectKind: "school",
+		if err := s.Audit.Record(ctx, audit.Event{Actor: actorOf(a), Action: "school.update", ObjectKind: "school",
 			ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID}); err != nil {
 			return err
 		}
 		if sc.TeacherTOTP != upd.TeacherTOTP {
-			return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "school.teacher_second_factor", ObjectKind: "school",
+			return s.Audit.Record(ctx, audit.Event{Actor: actorOf(a), Action: "school.teacher_second_factor", ObjectKind: "school",
 				ObjectID: id(sc.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"required": upd.TeacherTOTP}})
 		}
 		return nil
@@ -365,8 +364,8 @@ type Structure struct {
 // console.
 func (s *Service) Structure(ctx context.Context, schoolID int64, year int) (Structure, error) {
 	var st Structure
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.school(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
@@ -374,17 +373,17 @@ func (s *Service) Structure(ctx context.Context, schoolID int64, year int) (Stru
 			year = sc.CurrentYear
 		}
 		st = Structure{School: sc, Year: year}
-		if st.Years, err = s.Store.FindYears(ctx, tx, sc.ID); err != nil {
+		if st.Years, err = s.Store.FindYears(ctx, sc.ID); err != nil {
 			return err
 		}
 		if !slices.Contains(st.Years, sc.CurrentYear+1) {
 			st.Years = append(st.Years, sc.CurrentYear+1)
 		}
 		slices.Sort(st.Years)
-		if st.Classes, err = s.Store.FindClasses(ctx, tx, sc.ID, year); err != nil {
+		if st.Classes, err = s.Store.FindClasses(ctx, sc.ID, year); err != nil {
 			return err
 		}
-		st.Clubs, err = s.Store.FindClubs(ctx, tx, sc.ID, year)
+		st.Clubs, err = s.Store.FindClubs(ctx, sc.ID, year)
 		return err
 	})
 	return st, err
@@ -421,8 +420,8 @@ func MaxGrade(schoolType string) int {
 
 // CreateClass adds a class to a school year.
 func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Class, error) {
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.school(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
@@ -434,7 +433,7 @@ func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Cla
 			return err
 		}
 		c.SchoolID = sc.ID
-		if err := s.Store.CreateClass(ctx, tx, &c); err != nil {
+		if err := s.Store.CreateClass(ctx, &c); err != nil {
 			if apperr.KindOf(err) == apperr.Conflict {
 				return apperr.Fields{"name": "school.class.taken"}.Err()
 			}
@@ -444,7 +443,7 @@ func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Cla
 		if c.Enrolment != nil {
 			detail["enrolment"] = *c.Enrolment
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "class.create", ObjectKind: "class",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "class.create", ObjectKind: "class",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: detail})
 	})
 	return c, err
@@ -458,12 +457,12 @@ const AuditEnrolment = "class.enrolment"
 // administrators. An unchanged enrolment is not stored or audited again.
 func (s *Service) SetEnrolment(ctx context.Context, classID int64, n *int) (Class, error) {
 	var c Class
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if c, err = s.Store.FindClassByID(ctx, tx, classID); err != nil {
+		if c, err = s.Store.FindClassByID(ctx, classID); err != nil {
 			return err
 		}
-		sc, err := s.school(ctx, tx, c.SchoolID, authz.ManageStructure)
+		sc, err := s.school(ctx, c.SchoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
@@ -473,7 +472,7 @@ func (s *Service) SetEnrolment(ctx context.Context, classID int64, n *int) (Clas
 		if EnrolmentText(c.Enrolment) == EnrolmentText(n) {
 			return nil
 		}
-		if err := s.Store.UpdateClass(ctx, tx, c.ID, ClassUpdate{Enrolment: n}); err != nil {
+		if err := s.Store.UpdateClass(ctx, c.ID, ClassUpdate{Enrolment: n}); err != nil {
 			return err
 		}
 		c.Enrolment = n
@@ -481,7 +480,7 @@ func (s *Service) SetEnrolment(ctx context.Context, classID int64, n *int) (Clas
 		if n != nil {
 			v = *n
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: AuditEnrolment, ObjectKind: "class",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: AuditEnrolment, ObjectKind: "class",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"year": c.Year, "grade": c.Grade, "enrolment": v}})
 	})
 	return c, err
@@ -490,20 +489,20 @@ func (s *Service) SetEnrolment(ctx context.Context, classID int64, n *int) (Clas
 // DeleteClass removes a class that nothing refers to any more.
 func (s *Service) DeleteClass(ctx context.Context, classID int64) (Class, error) {
 	var c Class
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		c, err = s.Store.FindClassByID(ctx, tx, classID)
+		c, err = s.Store.FindClassByID(ctx, classID)
 		if err != nil {
 			return err
 		}
-		sc, err := s.school(ctx, tx, c.SchoolID, authz.ManageStructure)
+		sc, err := s.school(ctx, c.SchoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.DeleteClass(ctx, tx, c.ID); err != nil {
+		if err := s.Store.DeleteClass(ctx, c.ID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "class.delete", ObjectKind: "class",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "class.delete", ObjectKind: "class",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})
 	return c, err
@@ -514,12 +513,12 @@ func (s *Service) DeleteClass(ctx context.Context, classID int64) (Class, error)
 func (s *Service) ClassForConsole(ctx context.Context, classID int64) (Class, School, error) {
 	var c Class
 	var sc School
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if c, err = s.Store.FindClassByID(ctx, tx, classID); err != nil {
+		if c, err = s.Store.FindClassByID(ctx, classID); err != nil {
 			return err
 		}
-		sc, err = s.school(ctx, tx, c.SchoolID, authz.ManageStructure)
+		sc, err = s.school(ctx, c.SchoolID, authz.ManageStructure)
 		return err
 	})
 	return c, sc, err
@@ -537,8 +536,8 @@ func CheckClub(c *Club) apperr.Fields {
 
 // CreateClub adds a club to a school year.
 func (s *Service) CreateClub(ctx context.Context, schoolID int64, c Club) (Club, error) {
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		sc, err := s.school(ctx, tx, schoolID, authz.ManageStructure)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sc, err := s.school(ctx, schoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
@@ -550,13 +549,13 @@ func (s *Service) CreateClub(ctx context.Context, schoolID int64, c Club) (Club,
 			return err
 		}
 		c.SchoolID = sc.ID
-		if err := s.Store.CreateClub(ctx, tx, &c); err != nil {
+		if err := s.Store.CreateClub(ctx, &c); err != nil {
 			if apperr.KindOf(err) == apperr.Conflict {
 				return apperr.Fields{"name": "school.club.taken"}.Err()
 			}
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "club.create", ObjectKind: "club",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "club.create", ObjectKind: "club",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID, Detail: map[string]any{"year": c.Year}})
 	})
 	return c, err
@@ -565,20 +564,20 @@ func (s *Service) CreateClub(ctx context.Context, schoolID int64, c Club) (Club,
 // DeleteClub removes a club.
 func (s *Service) DeleteClub(ctx context.Context, clubID int64) (Club, error) {
 	var c Club
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		c, err = s.Store.FindClubByID(ctx, tx, clubID)
+		c, err = s.Store.FindClubByID(ctx, clubID)
 		if err != nil {
 			return err
 		}
-		sc, err := s.school(ctx, tx, c.SchoolID, authz.ManageStructure)
+		sc, err := s.school(ctx, c.SchoolID, authz.ManageStructure)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.DeleteClub(ctx, tx, c.ID); err != nil {
+		if err := s.Store.DeleteClub(ctx, c.ID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "club.delete", ObjectKind: "club",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(authz.ActorFrom(ctx)), Action: "club.delete", ObjectKind: "club",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})
 	return c, err
@@ -596,15 +595,15 @@ type ClassView struct {
 func (s *Service) OpenClass(ctx context.Context, classID int64) (ClassView, error) {
 	a := authz.ActorFrom(ctx)
 	var v ClassView
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := authz.SignedIn(a); err != nil {
 			return err
 		}
-		c, err := s.Store.FindClassByID(ctx, tx, classID)
+		c, err := s.Store.FindClassByID(ctx, classID)
 		if err != nil {
 			return err
 		}
-		sc, err := s.Store.FindSchoolByID(ctx, tx, c.SchoolID)
+		sc, err := s.Store.FindSchoolByID(ctx, c.SchoolID)
 		if err != nil {
 			return err
 		}
@@ -615,7 +614,7 @@ func (s *Service) OpenClass(ctx context.Context, classID int64) (ClassView, erro
 			}
 		}
 		v = ClassView{School: sc, Class: c}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: actorOf(a), Action: "class.view", ObjectKind: "class",
+		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(a), Action: "class.view", ObjectKind: "class",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})
 	return v, err
@@ -638,6 +637,6 @@ func ParseYear(s string) (int, error) {
 
 // Authorize reads a school inside tx for an action of the signed-in person: a school
 // out of their reach is not found, one they see but may not act on is forbidden.
-func (s *Service) Authorize(ctx context.Context, tx pgx.Tx, schoolID int64, act authz.Action) (School, error) {
-	return s.school(ctx, tx, schoolID, act)
+func (s *Service) Authorize(ctx context.Context, schoolID int64, act authz.Action) (School, error) {
+	return s.school(ctx, schoolID, act)
 }

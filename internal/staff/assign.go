@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -21,20 +19,20 @@ func (s *Service) List(ctx context.Context, boardID, schoolID int64) ([]Staff, e
 		return nil, err
 	}
 	var out []Staff
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		out, err = s.Store.FindStaffs(ctx, tx, Filter{BoardID: boardID, SchoolID: schoolID, BoardOnly: schoolID == 0})
+		out, err = s.Store.FindStaffs(ctx, Filter{BoardID: boardID, SchoolID: schoolID, BoardOnly: schoolID == 0})
 		if err != nil {
 			return err
 		}
 		// Names are encrypted (and have no reading), so the list is in login ID order.
 		slices.SortFunc(out, func(a, b Staff) int { return strings.Compare(a.Login.Reveal(), b.Login.Reveal()) })
 		for i := range out {
-			if out[i].Assignments, err = s.Store.FindAssignments(ctx, tx, out[i].ID); err != nil {
+			if out[i].Assignments, err = s.Store.FindAssignments(ctx, out[i].ID); err != nil {
 				return err
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.list_view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.list_view",
 			ObjectKind: "school", ObjectID: staffRef(schoolID), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"count": len(out)}})
 	})
 	return out, err
@@ -44,16 +42,16 @@ func (s *Service) List(ctx context.Context, boardID, schoolID int64) ([]Staff, e
 // audited.
 func (s *Service) Get(ctx context.Context, staffID int64) (Staff, error) {
 	var st Staff
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var a *authz.Actor
 		var err error
-		if st, a, err = s.manageable(ctx, tx, staffID); err != nil {
+		if st, a, err = s.manageable(ctx, staffID); err != nil {
 			return err
 		}
-		if st.Assignments, err = s.Store.FindAssignments(ctx, tx, st.ID); err != nil {
+		if st.Assignments, err = s.Store.FindAssignments(ctx, st.ID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.view",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.view",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
 	})
 	return st, err
@@ -75,8 +73,8 @@ type NewAssignment struct {
 // that stores the duty), and its year becomes the duty's year.
 func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (Assignment, error) {
 	as := Assignment{StaffID: staffID, Duty: in.Duty, Year: in.Year}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		st, a, err := s.manageable(ctx, tx, staffID)
+	err := s.tx(ctx, func(ctx context.Context) error {
+		st, a, err := s.manageable(ctx, staffID)
 		if err != nil {
 			return err
 		}
@@ -101,7 +99,7 @@ func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (
 			return apperr.E(apperr.Invalid, "staff.assignment.board_admin", errors.New("board administrators have no duties"))
 		}
 		as.SchoolID = st.SchoolID
-		if err := s.Store.CreateAssignment(ctx, tx, &as); err != nil {
+		if err := s.Store.CreateAssignment(ctx, &as); err != nil {
 			switch apperr.KindOf(err) {
 			case apperr.Conflict:
 				return apperr.E(apperr.Conflict, "staff.assignment.exists", err)
@@ -110,7 +108,7 @@ func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (
 			}
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.assign",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.assign",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"duty": string(as.Duty), "class_id": as.ClassID, "club_id": as.ClubID, "year": as.Year}})
 	})
@@ -120,20 +118,20 @@ func (s *Service) Assign(ctx context.Context, staffID int64, in NewAssignment) (
 // Unassign removes a duty.
 func (s *Service) Unassign(ctx context.Context, assignmentID int64) (Assignment, error) {
 	var as Assignment
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		as, err = s.Store.FindAssignmentByID(ctx, tx, assignmentID)
+		as, err = s.Store.FindAssignmentByID(ctx, assignmentID)
 		if err != nil {
 			return err
 		}
-		st, a, err := s.manageable(ctx, tx, as.StaffID)
+		st, a, err := s.manageable(ctx, as.StaffID)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.DeleteAssignment(ctx, tx, as.ID); err != nil {
+		if err := s.Store.DeleteAssignment(ctx, as.ID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.unassign",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.unassign",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"duty": string(as.Duty), "class_id": as.ClassID, "club_id": as.ClubID, "year": as.Year}})
 	})

@@ -10,20 +10,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/credential"
+	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
 
 // Service is the staff accounts' use cases.
 type Service struct {
-	Pool  *pgxpool.Pool
+	Tx    txn.Transactor
 	Store Store
 	Audit *audit.Log
 	// Key derives throttle keys (a blind index), so addresses and login IDs are not
@@ -45,8 +43,8 @@ func (s *Service) now() time.Time {
 	return s.Clock.Now()
 }
 
-func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.Pool, fn)
+func (s *Service) tx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.Tx.InTx(ctx, fn)
 }
 
 func staffRef(id int64) string { return strconv.FormatInt(id, 10) }
@@ -86,18 +84,18 @@ func (s *Service) Bootstrap(ctx context.Context, in NewStaff) (Invite, error) {
 // left alone: resetting one is the administrators' ResetLink.
 func (s *Service) BootstrapLink(ctx context.Context, staffID int64) (Invite, error) {
 	var inv Invite
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+	err := s.tx(ctx, func(ctx context.Context) error {
+		st, err := s.Store.FindStaffByID(ctx, staffID)
 		if err != nil {
 			return err
 		}
 		if st.PasswordSet {
 			return apperr.E(apperr.Conflict, "staff.link.password_set", errors.New("the account has a password"))
 		}
-		if inv, err = s.issueLink(ctx, tx, st); err != nil {
+		if inv, err = s.issueLink(ctx, st); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.OperatorActor, Action: "staff.link_issue",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.OperatorActor, Action: "staff.link_issue",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
 	})
 	return inv, err
@@ -105,9 +103,9 @@ func (s *Service) BootstrapLink(ctx context.Context, staffID int64) (Invite, err
 
 func (s *Service) create(ctx context.Context, actor audit.Actor, in NewStaff) (Invite, error) {
 	var inv Invite
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		inv, err = s.CreateTx(ctx, tx, actor, in)
+		inv, err = s.CreateTx(ctx, actor, in)
 		return err
 	})
 	return inv, err
@@ -116,7 +114,7 @@ func (s *Service) create(ctx context.Context, actor audit.Actor, in NewStaff) (I
 // CreateTx checks and creates an account inside the caller's transaction (a CSV import
 // creates many at once, all or none) and issues its one-time link. The caller has
 // authorised actor for in's school.
-func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, in NewStaff) (Invite, error) {
+func (s *Service) CreateTx(ctx context.Context, actor audit.Actor, in NewStaff) (Invite, error) {
 	login := NormalizeLogin(in.Login)
 	f := apperr.Fields{}
 	if !validLogin(login) {
@@ -141,17 +139,17 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, in
 		return Invite{}, err
 	}
 	st := Staff{BoardID: in.BoardID, SchoolID: in.SchoolID, Role: in.Role, Login: vault.Personal(login), Name: vault.Personal(trim(in.Name))}
-	if err := s.Store.CreateStaff(ctx, tx, &st); err != nil {
+	if err := s.Store.CreateStaff(ctx, &st); err != nil {
 		if apperr.KindOf(err) == apperr.Conflict {
 			return Invite{}, apperr.Fields{"login": "staff.login.taken"}.Err()
 		}
 		return Invite{}, err
 	}
-	inv, err := s.issueLink(ctx, tx, st)
+	inv, err := s.issueLink(ctx, st)
 	if err != nil {
 		return Invite{}, err
 	}
-	return inv, s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "staff.create", ObjectKind: "staff", ObjectID: staffRef(st.ID),
+	return inv, s.Audit.Record(ctx, audit.Event{Actor: actor, Action: "staff.create", ObjectKind: "staff", ObjectID: staffRef(st.ID),
 		BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: map[string]any{"role": string(st.Role)}})
 }
 
@@ -160,7 +158,7 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, in
 // password, second factor and sessions are left alone (a role takes effect on the
 // account's next request, which reads it again). The caller has authorised actor for
 // the account's school; a board administrator's account is not changed here.
-func (s *Service) UpdateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, st Staff, upd Update) error {
+func (s *Service) UpdateTx(ctx context.Context, actor audit.Actor, st Staff, upd Update) error {
 	f := apperr.Fields{}
 	if upd.Name != nil {
 		name := trim(*upd.Name)
@@ -178,7 +176,7 @@ func (s *Service) UpdateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, st
 	if upd.Name == nil && upd.Role == nil {
 		return nil
 	}
-	if err := s.Store.UpdateStaff(ctx, tx, st.ID, upd); err != nil {
+	if err := s.Store.UpdateStaff(ctx, st.ID, upd); err != nil {
 		return err
 	}
 	// The detail says what changed, never the name itself.
@@ -186,11 +184,11 @@ func (s *Service) UpdateTx(ctx context.Context, tx pgx.Tx, actor audit.Actor, st
 	if upd.Role != nil {
 		detail["role_from"], detail["role"] = string(st.Role), string(*upd.Role)
 	}
-	return s.Audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "staff.update", ObjectKind: "staff", ObjectID: staffRef(st.ID),
+	return s.Audit.Record(ctx, audit.Event{Actor: actor, Action: "staff.update", ObjectKind: "staff", ObjectID: staffRef(st.ID),
 		BoardID: st.BoardID, SchoolID: st.SchoolID, Detail: detail})
 }
 
-func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, st Staff) (Invite, error) {
+func (s *Service) issueLink(ctx context.Context, st Staff) (Invite, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return Invite{}, err
@@ -201,7 +199,7 @@ func (s *Service) issueLink(ctx context.Context, tx pgx.Tx, st Staff) (Invite, e
 		ttl = DefaultLinkTTL
 	}
 	exp := s.now().Add(ttl)
-	if err := s.Store.CreateSigninToken(ctx, tx, st.ID, tokenHash(token), exp); err != nil {
+	if err := s.Store.CreateSigninToken(ctx, st.ID, tokenHash(token), exp); err != nil {
 		return Invite{}, err
 	}
 	return Invite{Staff: st, Token: token, Expires: exp}, nil
@@ -219,21 +217,21 @@ func tokenHash(token string) []byte {
 // factor, if set up, is still asked for afterwards).
 func (s *Service) ResetLink(ctx context.Context, staffID int64) (Invite, error) {
 	var inv Invite
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		st, a, err := s.manageable(ctx, tx, staffID)
+	err := s.tx(ctx, func(ctx context.Context) error {
+		st, a, err := s.manageable(ctx, staffID)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.RevokeSignin(ctx, tx, st.ID); err != nil {
+		if err := s.Store.RevokeSignin(ctx, st.ID); err != nil {
 			return err
 		}
-		if _, err := s.Store.BumpSessionEpoch(ctx, tx, st.ID); err != nil {
+		if _, err := s.Store.BumpSessionEpoch(ctx, st.ID); err != nil {
 			return err
 		}
-		if inv, err = s.issueLink(ctx, tx, st); err != nil {
+		if inv, err = s.issueLink(ctx, st); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.link_issue",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.link_issue",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"sessions_ended": true, "password_cleared": true}})
 	})
@@ -241,12 +239,12 @@ func (s *Service) ResetLink(ctx context.Context, staffID int64) (Invite, error) 
 }
 
 // manageable loads an account the actor may manage.
-func (s *Service) manageable(ctx context.Context, tx pgx.Tx, staffID int64) (Staff, *authz.Actor, error) {
+func (s *Service) manageable(ctx context.Context, staffID int64) (Staff, *authz.Actor, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
 		return Staff{}, nil, err
 	}
-	st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+	st, err := s.Store.FindStaffByID(ctx, staffID)
 	if err != nil {
 		return Staff{}, nil, err
 	}
@@ -270,8 +268,8 @@ func notFoundIfOutside(a *authz.Actor, st Staff, err error) error {
 // WelcomeValid reports whether a one-time link token is unused and unexpired, without
 // using it.
 func (s *Service) WelcomeValid(ctx context.Context, token string) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := s.Store.FindSigninToken(ctx, tx, tokenHash(token), s.now())
+	return s.tx(ctx, func(ctx context.Context) error {
+		_, err := s.Store.FindSigninToken(ctx, tokenHash(token), s.now())
 		if apperr.KindOf(err) == apperr.NotFound {
 			return apperr.E(apperr.NotFound, "staff.link.invalid", err)
 		}
@@ -284,29 +282,29 @@ func (s *Service) WelcomeValid(ctx context.Context, token string) error {
 // the sign-in form can be pre-filled.
 func (s *Service) SetPasswordFromLink(ctx context.Context, token, password, confirm string, c Client) (string, error) {
 	var login string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		id, err := s.Store.FindSigninToken(ctx, tx, tokenHash(token), s.now())
+	err := s.tx(ctx, func(ctx context.Context) error {
+		id, err := s.Store.FindSigninToken(ctx, tokenHash(token), s.now())
 		if err != nil {
 			if apperr.KindOf(err) == apperr.NotFound {
 				return apperr.E(apperr.NotFound, "staff.link.invalid", err)
 			}
 			return err
 		}
-		st, err := s.Store.FindStaffByID(ctx, tx, id)
+		st, err := s.Store.FindStaffByID(ctx, id)
 		if err != nil {
 			return err
 		}
 		if err := checkNewPassword(st.Login.Reveal(), password, confirm); err != nil {
 			return err
 		}
-		if _, err := s.Store.UseSigninToken(ctx, tx, tokenHash(token), s.now()); err != nil {
+		if _, err := s.Store.UseSigninToken(ctx, tokenHash(token), s.now()); err != nil {
 			return apperr.E(apperr.NotFound, "staff.link.invalid", err)
 		}
-		if err := s.setPassword(ctx, tx, st.ID, password); err != nil {
+		if err := s.setPassword(ctx, st.ID, password); err != nil {
 			return err
 		}
 		login = st.Login.Reveal()
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.password_set",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.password_set",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
 			Detail: map[string]any{"via": "link"}})
 	})
@@ -330,15 +328,15 @@ func messageID(err error, fallback string) string {
 	return fallback
 }
 
-func (s *Service) setPassword(ctx context.Context, tx pgx.Tx, id int64, password string) error {
+func (s *Service) setPassword(ctx context.Context, id int64, password string) error {
 	hash, err := credential.HashPassword(password)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.SetPassword(ctx, tx, id, hash); err != nil {
+	if err := s.Store.SetPassword(ctx, id, hash); err != nil {
 		return err
 	}
-	_, err = s.Store.BumpSessionEpoch(ctx, tx, id)
+	_, err = s.Store.BumpSessionEpoch(ctx, id)
 	return err
 }
 
@@ -349,12 +347,12 @@ func (s *Service) ChangePassword(ctx context.Context, current, password, confirm
 	if err := authz.Check(a, authz.ManageOwnAccount, authz.Target{StaffID: a.StaffIDOrZero()}); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		st, err := s.Store.FindStaffByID(ctx, tx, a.StaffID)
+	return s.tx(ctx, func(ctx context.Context) error {
+		st, err := s.Store.FindStaffByID(ctx, a.StaffID)
 		if err != nil {
 			return err
 		}
-		cr, err := s.Store.FindCredentials(ctx, tx, a.StaffID)
+		cr, err := s.Store.FindCredentials(ctx, a.StaffID)
 		if err != nil {
 			return err
 		}
@@ -364,10 +362,10 @@ func (s *Service) ChangePassword(ctx context.Context, current, password, confirm
 		if err := checkNewPassword(st.Login.Reveal(), password, confirm); err != nil {
 			return err
 		}
-		if err := s.setPassword(ctx, tx, st.ID, password); err != nil {
+		if err := s.setPassword(ctx, st.ID, password); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.password_set",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.password_set",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
 			Detail: map[string]any{"via": "change"}})
 	})
@@ -376,25 +374,25 @@ func (s *Service) ChangePassword(ctx context.Context, current, password, confirm
 // SetDisabled disables or re-enables an account. Disabling ends its sessions at once:
 // every request re-reads the account.
 func (s *Service) SetDisabled(ctx context.Context, staffID int64, disabled bool) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		st, a, err := s.manageable(ctx, tx, staffID)
+	return s.tx(ctx, func(ctx context.Context) error {
+		st, a, err := s.manageable(ctx, staffID)
 		if err != nil {
 			return err
 		}
 		if st.ID == a.StaffID {
 			return apperr.E(apperr.Invalid, "staff.disable.self", errors.New("cannot disable oneself"))
 		}
-		if err := s.Store.SetDisabled(ctx, tx, st.ID, disabled); err != nil {
+		if err := s.Store.SetDisabled(ctx, st.ID, disabled); err != nil {
 			return err
 		}
-		if _, err := s.Store.BumpSessionEpoch(ctx, tx, st.ID); err != nil {
+		if _, err := s.Store.BumpSessionEpoch(ctx, st.ID); err != nil {
 			return err
 		}
 		action := "staff.enable"
 		if disabled {
 			action = "staff.disable"
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
 	})
 }
@@ -405,11 +403,11 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c Client) error {
 	if err := authz.Check(a, authz.ManageOwnAccount, authz.Target{StaffID: a.StaffIDOrZero()}); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.Store.BumpSessionEpoch(ctx, tx, a.StaffID); err != nil {
+	return s.tx(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.BumpSessionEpoch(ctx, a.StaffID); err != nil {
 			return err
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out_all",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out_all",
 			ObjectKind: "staff", ObjectID: staffRef(a.StaffID), BoardID: a.BoardID, SchoolID: a.SchoolID, RemoteAddr: c.Addr})
 	})
 }
@@ -418,10 +416,10 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c Client) error {
 // from before the account's last epoch change, is Unauthenticated.
 func (s *Service) Actor(ctx context.Context, staffID int64, epoch int) (*authz.Actor, error) {
 	var a authz.Actor
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var cur int
 		var err error
-		a, cur, err = s.Store.LoadActor(ctx, tx, staffID)
+		a, cur, err = s.Store.LoadActor(ctx, staffID)
 		if err != nil {
 			if apperr.KindOf(err) == apperr.NotFound {
 				return apperr.E(apperr.Unauthenticated, "authz.sign_in", err)
@@ -446,12 +444,12 @@ func (s *Service) Me(ctx context.Context) (Staff, error) {
 		return Staff{}, err
 	}
 	var st Staff
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		if st, err = s.Store.FindStaffByID(ctx, tx, a.StaffID); err != nil {
+		if st, err = s.Store.FindStaffByID(ctx, a.StaffID); err != nil {
 			return err
 		}
-		st.Assignments, err = s.Store.FindAssignments(ctx, tx, a.StaffID)
+		st.Assignments, err = s.Store.FindAssignments(ctx, a.StaffID)
 		return err
 	})
 	return st, err
@@ -463,9 +461,9 @@ func trim(s string) string { return strings.TrimSpace(s) }
 // handling and tests; it returns nothing a page shows.
 func (s *Service) FindByID(ctx context.Context, id int64) (Staff, error) {
 	var st Staff
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		st, err = s.Store.FindStaffByID(ctx, tx, id)
+		st, err = s.Store.FindStaffByID(ctx, id)
 		return err
 	})
 	return st, err
@@ -475,9 +473,9 @@ func (s *Service) FindByID(ctx context.Context, id int64) (Staff, error) {
 // line and the dev mode's demo data.
 func (s *Service) FindByLogin(ctx context.Context, login string) (Staff, error) {
 	var st Staff
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		st, _, err = s.Store.FindStaffByLogin(ctx, tx, NormalizeLogin(login))
+		st, _, err = s.Store.FindStaffByLogin(ctx, NormalizeLogin(login))
 		return err
 	})
 	return st, err
@@ -487,8 +485,8 @@ func (s *Service) FindByLogin(ctx context.Context, login string) (Staff, error) 
 // it, to show demo administrators their codes; nothing in serve calls it.
 func (s *Service) DevTOTPSecret(ctx context.Context, id int64) (string, error) {
 	var secret string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		cr, err := s.Store.FindCredentials(ctx, tx, id)
+	err := s.tx(ctx, func(ctx context.Context) error {
+		cr, err := s.Store.FindCredentials(ctx, id)
 		secret = cr.TOTPSecret.Reveal()
 		return err
 	})

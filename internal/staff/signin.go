@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -96,9 +94,9 @@ func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c 
 	}
 	var st Staff
 	var cr Credentials
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		st, cr, err = s.Store.FindStaffByLogin(ctx, tx, NormalizeLogin(login))
+		st, cr, err = s.Store.FindStaffByLogin(ctx, NormalizeLogin(login))
 		return err
 	})
 	switch {
@@ -122,20 +120,20 @@ func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c 
 		return SignIn{}, s.fail(ctx, keys, accountKey, now, c, audit.Actor{Kind: audit.Staff, ID: st.ID}, st, "disabled")
 	}
 	var res SignIn
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context) error {
 		if credential.NeedsRehash(cr.PasswordHash) {
 			if h, err := credential.HashPassword(password); err == nil {
-				if err := s.Store.SetPassword(ctx, tx, st.ID, h); err != nil {
+				if err := s.Store.SetPassword(ctx, st.ID, h); err != nil {
 					return err
 				}
 			}
 		}
 		// Only the password's failures are forgiven: wrong codes stay counted until a
 		// right code.
-		if err := s.Store.ClearFailures(ctx, tx, keys[accountKey]); err != nil {
+		if err := s.Store.ClearFailures(ctx, keys[accountKey]); err != nil {
 			return err
 		}
-		required, err := s.Store.SecondFactorRequired(ctx, tx, st.ID)
+		required, err := s.Store.SecondFactorRequired(ctx, st.ID)
 		if err != nil {
 			return err
 		}
@@ -150,7 +148,7 @@ func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c 
 		if res.Stage != StageDone {
 			action = "staff.sign_in_password"
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: action,
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: action,
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
 			Detail: map[string]any{"stage": string(res.Stage)}})
 	})
@@ -158,9 +156,9 @@ func (s *Service) PasswordSignIn(ctx context.Context, login, password string, c 
 }
 
 func (s *Service) checkThrottle(ctx context.Context, keys [][]byte, now time.Time) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
+	return s.tx(ctx, func(ctx context.Context) error {
 		for _, k := range keys {
-			until, err := s.Store.Throttle(ctx, tx, k, now)
+			until, err := s.Store.Throttle(ctx, k, now)
 			if err != nil {
 				return err
 			}
@@ -177,13 +175,13 @@ func (s *Service) checkThrottle(ctx context.Context, keys [][]byte, now time.Tim
 // error to show.
 func (s *Service) fail(ctx context.Context, keys [][]byte, account int, now time.Time, c Client, actor audit.Actor, st Staff, reason string) error {
 	result := errBadCredentials
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		for _, i := range []int{account, addressKey} {
 			rule := AccountRule
 			if i == addressKey {
 				rule = AddressRule
 			}
-			until, err := s.Store.RecordFailure(ctx, tx, keys[i], now, rule)
+			until, err := s.Store.RecordFailure(ctx, keys[i], now, rule)
 			if err != nil {
 				return err
 			}
@@ -195,7 +193,7 @@ func (s *Service) fail(ctx context.Context, keys [][]byte, account int, now time
 		if st.ID != 0 {
 			e.ObjectKind, e.ObjectID, e.BoardID, e.SchoolID = "staff", staffRef(st.ID), st.BoardID, st.SchoolID
 		}
-		return s.Audit.Record(ctx, tx, e)
+		return s.Audit.Record(ctx, e)
 	})
 	if err != nil {
 		return err
@@ -208,9 +206,9 @@ func (s *Service) fail(ctx context.Context, keys [][]byte, account int, now time
 // recovery code is spent.
 func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, c Client) (SignIn, error) {
 	var st Staff
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		var err error
-		st, err = s.Store.FindStaffByID(ctx, tx, staffID)
+		st, err = s.Store.FindStaffByID(ctx, staffID)
 		return err
 	})
 	if err != nil {
@@ -226,8 +224,8 @@ func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, 
 	}
 	var ok bool
 	var via string
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		cr, err := s.Store.FindCredentials(ctx, tx, staffID)
+	err = s.tx(ctx, func(ctx context.Context) error {
+		cr, err := s.Store.FindCredentials(ctx, staffID)
 		if err != nil {
 			return err
 		}
@@ -236,12 +234,12 @@ func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, 
 		}
 		if step, good := credential.CheckTOTP(cr.TOTPSecret.Reveal(), code, now, cr.TOTPLastStep); good {
 			ok, via = true, "totp"
-			return s.Store.UpdateSecondFactorUse(ctx, tx, staffID, step, cr.RecoveryHashes)
+			return s.Store.UpdateSecondFactorUse(ctx, staffID, step, cr.RecoveryHashes)
 		}
 		if i, good := credential.MatchRecoveryCode(code, cr.RecoveryHashes); good {
 			ok, via = true, "recovery_code"
 			left := append(append([]string{}, cr.RecoveryHashes[:i]...), cr.RecoveryHashes[i+1:]...)
-			return s.Store.UpdateSecondFactorUse(ctx, tx, staffID, cr.TOTPLastStep, left)
+			return s.Store.UpdateSecondFactorUse(ctx, staffID, cr.TOTPLastStep, left)
 		}
 		return nil
 	})
@@ -255,13 +253,13 @@ func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, 
 		}
 		return SignIn{}, err
 	}
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context) error {
 		for _, k := range [][]byte{keys[accountKey], keys[codeKey]} {
-			if err := s.Store.ClearFailures(ctx, tx, k); err != nil {
+			if err := s.Store.ClearFailures(ctx, k); err != nil {
 				return err
 			}
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
 			Detail: map[string]any{"second_factor": via}})
 	})
@@ -273,8 +271,8 @@ func (s *Service) SecondFactor(ctx context.Context, staffID int64, code string, 
 // and the secret to show.
 func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential.Enrolment, error) {
 	var enr credential.Enrolment
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+	err := s.tx(ctx, func(ctx context.Context) error {
+		st, err := s.Store.FindStaffByID(ctx, staffID)
 		if err != nil {
 			return err
 		}
@@ -285,7 +283,7 @@ func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential
 		if enr, err = credential.NewTOTP(issuer, st.Login.Reveal()); err != nil {
 			return err
 		}
-		return s.Store.SetPendingTOTP(ctx, tx, st.ID, vault.Personal(enr.Secret))
+		return s.Store.SetPendingTOTP(ctx, st.ID, vault.Personal(enr.Secret))
 	})
 	return enr, err
 }
@@ -297,12 +295,12 @@ func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential
 // again, so that an unattended session cannot move the second factor.
 func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code, password string, signingIn bool, c Client) ([]string, error) {
 	var codes []string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		st, err := s.Store.FindStaffByID(ctx, tx, staffID)
+	err := s.tx(ctx, func(ctx context.Context) error {
+		st, err := s.Store.FindStaffByID(ctx, staffID)
 		if err != nil {
 			return err
 		}
-		cr, err := s.Store.FindCredentials(ctx, tx, staffID)
+		cr, err := s.Store.FindCredentials(ctx, staffID)
 		if err != nil {
 			return err
 		}
@@ -322,17 +320,17 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code, pas
 		if codes, hashes, err = credential.NewRecoveryCodes(credential.RecoveryCodeCount); err != nil {
 			return err
 		}
-		if err := s.Store.SetTOTP(ctx, tx, staffID, cr.TOTPPending, step, hashes); err != nil {
+		if err := s.Store.SetTOTP(ctx, staffID, cr.TOTPPending, step, hashes); err != nil {
 			return err
 		}
-		if err := s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.totp_enrol",
+		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.totp_enrol",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr}); err != nil {
 			return err
 		}
 		if !signingIn {
 			return nil
 		}
-		return s.Audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
 			Detail: map[string]any{"second_factor": "enrolment"}})
 	})
@@ -347,6 +345,8 @@ func (s *Service) SignedOut(ctx context.Context, a *authz.Actor, c Client) error
 	if a == nil {
 		return nil
 	}
-	return s.Audit.RecordAlone(ctx, s.Pool, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out",
-		ObjectKind: "staff", ObjectID: staffRef(a.StaffID), BoardID: a.BoardID, SchoolID: a.SchoolID, RemoteAddr: c.Addr})
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out",
+			ObjectKind: "staff", ObjectID: staffRef(a.StaffID), BoardID: a.BoardID, SchoolID: a.SchoolID, RemoteAddr: c.Addr})
+	})
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -83,40 +81,40 @@ type Filter struct {
 
 // Store is the persistence the service needs.
 type Store interface {
-	CreateStaff(ctx context.Context, db pgx.Tx, s *Staff) error
-	FindStaffByID(ctx context.Context, db pgx.Tx, id int64) (Staff, error)
-	FindStaffByLogin(ctx context.Context, db pgx.Tx, login string) (Staff, Credentials, error)
-	FindCredentials(ctx context.Context, db pgx.Tx, id int64) (Credentials, error)
-	FindStaffs(ctx context.Context, db pgx.Tx, f Filter) ([]Staff, error)
-	SetPassword(ctx context.Context, db pgx.Tx, id int64, hash string) error
-	SetPendingTOTP(ctx context.Context, db pgx.Tx, id int64, secret vault.Personal) error
-	SetTOTP(ctx context.Context, db pgx.Tx, id int64, secret vault.Personal, step int64, recovery []string) error
-	UpdateSecondFactorUse(ctx context.Context, db pgx.Tx, id int64, step int64, recovery []string) error
-	SetDisabled(ctx context.Context, db pgx.Tx, id int64, disabled bool) error
+	CreateStaff(ctx context.Context, s *Staff) error
+	FindStaffByID(ctx context.Context, id int64) (Staff, error)
+	FindStaffByLogin(ctx context.Context, login string) (Staff, Credentials, error)
+	FindCredentials(ctx context.Context, id int64) (Credentials, error)
+	FindStaffs(ctx context.Context, f Filter) ([]Staff, error)
+	SetPassword(ctx context.Context, id int64, hash string) error
+	SetPendingTOTP(ctx context.Context, id int64, secret vault.Personal) error
+	SetTOTP(ctx context.Context, id int64, secret vault.Personal, step int64, recovery []string) error
+	UpdateSecondFactorUse(ctx context.Context, id int64, step int64, recovery []string) error
+	SetDisabled(ctx context.Context, id int64, disabled bool) error
 	// UpdateStaff changes an account's name and role (never its login ID or password).
-	UpdateStaff(ctx context.Context, db pgx.Tx, id int64, upd Update) error
-	BumpSessionEpoch(ctx context.Context, db pgx.Tx, id int64) (int, error)
+	UpdateStaff(ctx context.Context, id int64, upd Update) error
+	BumpSessionEpoch(ctx context.Context, id int64) (int, error)
 	// RevokeSignin clears an account's password and voids its unused sign-in links.
-	RevokeSignin(ctx context.Context, db pgx.Tx, id int64) error
+	RevokeSignin(ctx context.Context, id int64) error
 
-	CreateSigninToken(ctx context.Context, db pgx.Tx, staffID int64, hash []byte, expires time.Time) error
-	FindSigninToken(ctx context.Context, db pgx.Tx, hash []byte, now time.Time) (staffID int64, err error)
-	UseSigninToken(ctx context.Context, db pgx.Tx, hash []byte, now time.Time) (staffID int64, err error)
+	CreateSigninToken(ctx context.Context, staffID int64, hash []byte, expires time.Time) error
+	FindSigninToken(ctx context.Context, hash []byte, now time.Time) (staffID int64, err error)
+	UseSigninToken(ctx context.Context, hash []byte, now time.Time) (staffID int64, err error)
 
-	Throttle(ctx context.Context, db pgx.Tx, key []byte, now time.Time) (blockedUntil time.Time, err error)
-	RecordFailure(ctx context.Context, db pgx.Tx, key []byte, now time.Time, rule ThrottleRule) (blockedUntil time.Time, err error)
-	ClearFailures(ctx context.Context, db pgx.Tx, key []byte) error
+	Throttle(ctx context.Context, key []byte, now time.Time) (blockedUntil time.Time, err error)
+	RecordFailure(ctx context.Context, key []byte, now time.Time, rule ThrottleRule) (blockedUntil time.Time, err error)
+	ClearFailures(ctx context.Context, key []byte) error
 
-	FindAssignments(ctx context.Context, db pgx.Tx, staffID int64) ([]Assignment, error)
-	FindAssignmentByID(ctx context.Context, db pgx.Tx, id int64) (Assignment, error)
-	CreateAssignment(ctx context.Context, db pgx.Tx, a *Assignment) error
-	DeleteAssignment(ctx context.Context, db pgx.Tx, id int64) error
+	FindAssignments(ctx context.Context, staffID int64) ([]Assignment, error)
+	FindAssignmentByID(ctx context.Context, id int64) (Assignment, error)
+	CreateAssignment(ctx context.Context, a *Assignment) error
+	DeleteAssignment(ctx context.Context, id int64) error
 
 	// LoadActor reads what authorisation needs: role, school, its current year and
 	// that year's duties.
-	LoadActor(ctx context.Context, db pgx.Tx, id int64) (authz.Actor, int, error)
+	LoadActor(ctx context.Context, id int64) (authz.Actor, int, error)
 	// SecondFactorRequired reports whether the account must use a second factor.
-	SecondFactorRequired(ctx context.Context, db pgx.Tx, id int64) (bool, error)
+	SecondFactorRequired(ctx context.Context, id int64) (bool, error)
 }
 
 // ThrottleRule is how failures turn into a block: after Free failures inside Window,

@@ -11,3 +11,13 @@ import "context"
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
+
+// Get runs fn in t's transaction (or the one ctx carries) and returns its result.
+func Get[T any](ctx context.Context, t Transactor, fn func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	err := t.InTx(ctx, func(ctx context.Context) (err error) {
+		v, err = fn(ctx)
+		return err
+	})
+	return v, err
+}

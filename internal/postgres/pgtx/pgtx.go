@@ -43,7 +43,7 @@ func (noTx) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
 	return pgconn.CommandTag{}, ErrNoTx
 }
 func (noTx) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, ErrNoTx }
-func (noTx) QueryRow(context.Context, string, ...any) pgx.Row          { return errRow{} }
+func (noTx) QueryRow(context.Context, string, ...any) pgx.Row        { return errRow{} }
 func (noTx) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
 	return errBatch{}
 }
@@ -64,3 +64,22 @@ func (errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, 
 func (errBatch) Query() (pgx.Rows, error)         { return nil, ErrNoTx }
 func (errBatch) QueryRow() pgx.Row                { return errRow{} }
 func (errBatch) Close() error                     { return ErrNoTx }
+
+// Beginner starts transactions: a pooled connection the context pins.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+type connKey struct{}
+
+// WithConn returns ctx pinned to conn: transactions started with it run on conn (which
+// holds a session lock, say) rather than on any connection of the pool.
+func WithConn(ctx context.Context, conn Beginner) context.Context {
+	return context.WithValue(ctx, connKey{}, conn)
+}
+
+// ConnFrom returns the connection ctx is pinned to, if any.
+func ConnFrom(ctx context.Context) (Beginner, bool) {
+	c, ok := ctx.Value(connKey{}).(Beginner)
+	return c, ok && c != nil
+}

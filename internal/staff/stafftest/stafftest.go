@@ -26,6 +26,7 @@ const Password = "sakura-no-hana-2026"
 // World is a board with two schools and staff in every role the matrix names.
 type World struct {
 	Pool    *pgxpool.Pool
+	Tx      *postgres.Transactor
 	Vault   *vault.Vault
 	Audit   *audit.Log
 	Schools *school.Service
@@ -52,8 +53,8 @@ func New(t testing.TB) *World {
 // Services returns the services on pool and v, as the app wires them.
 func Services(pool *pgxpool.Pool, v *vault.Vault) (*audit.Log, *school.Service, *staff.Service) {
 	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex("audit.chain.v1", string(data)) })
-	sc := &school.Service{Pool: pool, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
-	st := &staff.Service{Pool: pool, Store: &postgres.StaffStore{Vault: v}, Audit: al, Key: v.BlindIndex}
+	sc := &school.Service{Tx: postgres.NewTransactor(pool), Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
+	st := &staff.Service{Tx: postgres.NewTransactor(pool), Store: &postgres.StaffStore{Vault: v}, Audit: al, Key: v.BlindIndex}
 	return al, sc, st
 }
 
@@ -61,7 +62,7 @@ func Services(pool *pgxpool.Pool, v *vault.Vault) (*audit.Log, *school.Service, 
 func Build(t testing.TB, pool *pgxpool.Pool, v *vault.Vault) *World {
 	t.Helper()
 	ctx := context.Background()
-	w := &World{Pool: pool, Vault: v}
+	w := &World{Pool: pool, Tx: postgres.NewTransactor(pool), Vault: v}
 	w.Audit, w.Schools, w.Staff = Services(pool, v)
 	var err error
 	if w.Board, _, err = w.Schools.EnsureBoard(ctx, audit.OperatorActor, "テスト市教育委員会"); err != nil {

@@ -1,0 +1,62 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+)
+
+// Transactor runs the features' work in PostgreSQL transactions (txn.Transactor): the
+// transaction travels in the context, where the stores and the job queue find it.
+type Transactor struct {
+	Pool *pgxpool.Pool
+}
+
+// NewTransactor returns a transactor on pool.
+func NewTransactor(pool *pgxpool.Pool) *Transactor { return &Transactor{Pool: pool} }
+
+// InTx runs fn in a transaction, or in the one ctx already carries.
+func (t *Transactor) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := pgtx.From(ctx); ok {
+		return fn(ctx)
+	}
+	return t.InNewTx(ctx, fn)
+}
+
+// InNewTx runs fn in a transaction of its own even when ctx carries one: for work that
+// must be kept when the surrounding transaction rolls back.
+func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	var db pgtx.Beginner = t.Pool
+	if _, inTx := pgtx.From(ctx); !inTx {
+		if c, ok := pgtx.ConnFrom(ctx); ok {
+			db = c
+		}
+	}
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return fn(pgtx.With(ctx, tx)) })
+}
+
+// TryLock runs fn holding PostgreSQL's session advisory lock on key, or returns false
+// at once when another session holds it. The transactions fn starts run on the
+// connection that holds the lock, so work under one key needs one connection.
+func (t *Transactor) TryLock(ctx context.Context, key int64, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := t.Pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Release()
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&locked); err != nil {
+		return false, err
+	}
+	if !locked {
+		return false, nil
+	}
+	defer func() {
+		// A fresh context: the lock must go even if ctx was cancelled.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+	}()
+	return true, fn(pgtx.WithConn(ctx, conn))
+}
