@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/renraku/renraku/internal/schema"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/renraku/renraku/internal/schema"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -121,7 +122,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.inboxHub = inbox.NewHub()
 	listenCtx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopListen = stopListen
-	go a.inboxHub.Listen(listenCtx, pool, a.log)
+	go postgres.Listen(listenCtx, pool, inbox.Channel, a.log, a.inboxHub.Notify)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:            a.log,

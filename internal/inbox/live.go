@@ -1,13 +1,8 @@
 package inbox
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"sync"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Channel is the PostgreSQL notification channel of new parent messages. Its payload
@@ -80,39 +75,11 @@ func (h *Hub) publish(e Event) {
 	}
 }
 
-// Listen listens on Channel until ctx ends, reconnecting after failures, and publishes
-// every notification.
-func (h *Hub) Listen(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	for ctx.Err() == nil {
-		if err := h.listen(ctx, pool); err != nil && ctx.Err() == nil {
-			log.Warn("inbox listener", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
-}
-
-func (h *Hub) listen(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
-		return err
-	}
-	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
-		if err != nil {
-			// The connection may be mid-wait: do not hand it back to the pool.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-			return err
-		}
-		var e Event
-		if json.Unmarshal([]byte(n.Payload), &e) == nil {
-			h.publish(e)
-		}
+// Notify publishes one notification of Channel (its JSON payload) to the open inboxes.
+// Payloads that do not parse are ignored.
+func (h *Hub) Notify(payload string) {
+	var e Event
+	if json.Unmarshal([]byte(payload), &e) == nil {
+		h.publish(e)
 	}
 }

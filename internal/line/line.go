@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/renraku/renraku/internal/vault"
@@ -49,13 +47,6 @@ type Incoming struct {
 // Handler handles one event inside the transaction that marks it processed. It must
 // not call LINE: it queues replies in the Outbox.
 type Handler func(ctx context.Context, in *Incoming) error
-
-// DB is what store methods need: satisfied by *pgxpool.Pool and pgx.Tx.
-type DB interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
 
 var (
 	channelIDRE = regexp.MustCompile(`^[0-9]{6,20}$`)
