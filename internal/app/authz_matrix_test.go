@@ -617,7 +617,7 @@ func schoolCanned(t *testing.T, a *app.App, w *stafftest.World) int64 {
 	t.Helper()
 	s := a.Services()
 	c := inbox.Canned{SchoolID: w.SchoolA.ID, Title: "お礼", Body: "ご連絡ありがとうございます。"}
-	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error { return s.Inbox.Store.CreateCanned(context.Background(), &c) })
+	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error { return s.Inbox.Store.CreateCanned(ctx, &c) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 )
 
 // ApplyRetention removes the rows older than cutoff as one prefix of the chain and
@@ -27,7 +29,7 @@ func (l *Log) ApplyRetention(ctx context.Context, db Beginner, cutoff time.Time)
 		if removed == 0 {
 			return nil
 		}
-		return l.Record(ctx, Event{
+		return l.Record(pgtx.With(ctx, tx), Event{
 			Actor:  SystemActor,
 			Action: "audit.retention",
 			Detail: map[string]any{

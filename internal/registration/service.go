@@ -313,7 +313,9 @@ func (s *Service) checkCodes(ctx context.Context, friendID int64, f Form, fields
 		return nil, err
 	}
 	var ok bool
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	// Counted in a transaction of its own: the guesses stay counted when the
+	// submission is refused.
+	err = s.Tx.InNewTx(ctx, func(ctx context.Context) error {
 		ok, err = s.Throttle.TakeCodeGuesses(ctx, key, len(guesses), MaxCodeFailures, s.now())
 		return err
 	})

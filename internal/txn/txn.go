@@ -10,6 +10,9 @@ import "context"
 // Called inside another InTx, it joins that transaction.
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InNewTx runs fn in a transaction of its own, committed or not whatever becomes
+	// of the one ctx carries: for what must be kept when that one rolls back.
+	InNewTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Get runs fn in t's transaction (or the one ctx carries) and returns its result.
