@@ -216,6 +216,7 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			return apperr.Fields{"key": "absence.form.stale"}.Err()
 		}
 		var names []string
+		var events []audit.Event
 		for i := range reports {
 			r, c := &reports[i], picked[i]
 			// One key per child: a double tap stores each child's report once.
@@ -228,11 +229,9 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			if !created {
 				action = "absence.correct"
 			}
-			if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
+			events = append(events, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
 				ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: c.Settings.BoardID, SchoolID: r.SchoolID,
-				Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}}); err != nil {
-				return err
-			}
+				Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}})
 			// A double tap reads the stored report back: keep the child's name.
 			r.ChildName = c.Name
 			names = append(names, c.Name.Reveal())
@@ -245,8 +244,16 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 		r := reports[0]
 		msg := s.T(g.Language, "absence.line.received", map[string]any{"Child": JoinNames(s.T, g.Language, names), "Kind": s.T(g.Language, "absence.kind."+r.Kind, nil),
 			"Date": r.From.Format("1/2"), "Reason": s.T(g.Language, "absence.reason."+r.Detail.Reason, nil)})
-		_, err = s.LINE.Queue(ctx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}})
-		return err
+		if _, err := s.LINE.Queue(ctx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}}); err != nil {
+			return err
+		}
+		// The reports are audited last: the audit chain stays locked until commit.
+		for _, e := range events {
+			if err := s.Audit.Record(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return out, err
 }
@@ -370,36 +377,41 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 			return err
 		}
 		n = len(done)
-		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.acknowledge",
+		if st.Notify {
+			if err := s.tellAcknowledged(ctx, done); err != nil {
+				return err
+			}
+		}
+		// Audited last: the audit chain stays locked until commit.
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.acknowledge",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
-			Detail: map[string]any{"count": n}}); err != nil {
-			return err
-		}
-		if !st.Notify {
-			return nil
-		}
-		for _, r := range done {
-			if r.GuardianID == 0 {
-				continue
-			}
-			friendID, lang, err := s.Store.FindGuardianFriend(ctx, r.GuardianID)
-			if apperr.KindOf(err) == apperr.NotFound {
-				continue // the guardian withdrew meanwhile
-			} else if err != nil {
-				return err
-			}
-			f, err := s.LINE.FindFriend(ctx, friendID)
-			if err != nil {
-				return err
-			}
-			msg := s.T(lang, "absence.line.acknowledged", map[string]any{"Child": r.ChildName.Reveal(), "Date": r.From.Format("1/2")})
-			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
-				return err
-			}
-		}
-		return nil
+			Detail: map[string]any{"count": n}})
 	})
 	return n, err
+}
+
+// tellAcknowledged queues a LINE message to the guardian of each acknowledged report.
+func (s *Service) tellAcknowledged(ctx context.Context, done []Report) error {
+	for _, r := range done {
+		if r.GuardianID == 0 {
+			continue
+		}
+		friendID, lang, err := s.Store.FindGuardianFriend(ctx, r.GuardianID)
+		if apperr.KindOf(err) == apperr.NotFound {
+			continue // the guardian withdrew meanwhile
+		} else if err != nil {
+			return err
+		}
+		f, err := s.LINE.FindFriend(ctx, friendID)
+		if err != nil {
+			return err
+		}
+		msg := s.T(lang, "absence.line.acknowledged", map[string]any{"Child": r.ChildName.Reveal(), "Date": r.From.Format("1/2")})
+		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Export returns a class's list of a day as a CSV file in enc with labels from label,

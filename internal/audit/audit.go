@@ -177,7 +177,10 @@ func detailJSON(d map[string]any) (string, error) {
 	return string(append(buf, '}')), nil
 }
 
-// Record appends e to the log inside tx. The chain's head stays locked until tx ends.
+// Record appends e to the log inside the context's transaction. The chain's head
+// stays locked until that transaction ends, so every audited transaction waits for
+// it: callers record last, after the rest of the transaction's work (queued messages,
+// loops, other writes), so the lock is held for as short a time as possible.
 func (l *Log) Record(ctx context.Context, e Event) error {
 	tx := pgtx.Tx(ctx)
 

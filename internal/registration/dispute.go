@@ -102,11 +102,6 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.dispute",
-		ObjectKind: "guardianship", ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID,
-		Detail: map[string]any{"previous": prev}}); err != nil {
-		return err
-	}
 	if prev == Verified {
 		// The registrant learns that the school checks again, not who asked or why.
 		f, err := s.LINE.FindFriend(ctx, r.FriendID)
@@ -124,8 +119,15 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 			}
 		}
 	}
+	answer, data := "reg.line.disputed", map[string]any{"Child": r.ChildName.Reveal()}
 	if prev == Rejected {
-		return say("reg.line.dispute_rejected", nil)
+		answer, data = "reg.line.dispute_rejected", nil
 	}
-	return say("reg.line.disputed", map[string]any{"Child": r.ChildName.Reveal()})
+	if err := say(answer, data); err != nil {
+		return err
+	}
+	// Audited last: the audit chain stays locked until commit.
+	return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.dispute",
+		ObjectKind: "guardianship", ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID,
+		Detail: map[string]any{"previous": prev}})
 }

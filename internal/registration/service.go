@@ -449,11 +449,6 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
-		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending,
-			"contested": res.Contested}}); err != nil {
-		return Result{}, err
-	}
 	lang := g.Language
 	// A parent changing their nickname or a child's club is told of a change, not of a
 	// registration.
@@ -472,6 +467,12 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuMember}, nil); err != nil {
 			return Result{}, fmt.Errorf("registration: link menu: %w", err)
 		}
+	}
+	// Audited last: the audit chain stays locked until commit.
+	if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
+		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending,
+			"contested": res.Contested}}); err != nil {
+		return Result{}, err
 	}
 	return res, nil
 }
@@ -540,15 +541,15 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 				return err
 			}
 		}
-		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
-			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children_deleted": n}}); err != nil {
-			return err
-		}
 		if _, err := s.LINE.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {
 			return err
 		}
-		_, err = s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil)
-		return err
+		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil); err != nil {
+			return err
+		}
+		// Audited last: the audit chain stays locked until commit.
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
+			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children_deleted": n}})
 	})
 }
 

@@ -86,10 +86,6 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 			return err
 		}
 		r.Status = status
-		if err := s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: action, ObjectKind: "guardianship",
-			ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID}); err != nil {
-			return err
-		}
 		f, err := s.LINE.FindFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
@@ -99,8 +95,12 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 			return err
 		}
 		msg := s.T(g.Language, textID, map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
-		_, err = s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}})
-		return err
+		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+			return err
+		}
+		// Audited last: the audit chain stays locked until commit.
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: action, ObjectKind: "guardianship",
+			ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID})
 	})
 	return r, err
 }

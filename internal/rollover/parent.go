@@ -207,13 +207,13 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 				return err
 			}
 		}
-		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
-			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(save)}}); err != nil {
+		if p, _, err = s.parent(ctx, token, v.Browser); err != nil {
 			return err
 		}
-		p, _, err = s.parent(ctx, token, v.Browser)
 		p.Visit = v
-		return err
+		// Audited last: the audit chain stays locked until commit.
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
+			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(save)}})
 	})
 	return p, err
 }
