@@ -40,6 +40,7 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/logging"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/schema"
 	"github.com/renraku/renraku/internal/vault"
@@ -163,7 +164,7 @@ func makeParents(ctx context.Context, a *app.App, ch line.Channel, n int) []pare
 					return err
 				}
 				out[i].child = strconv.FormatInt(child, 10)
-				link, err = s.Registration.IssueLink(ctx, f.ID, registration.PurposeAbsence)
+				link, err = s.Registration.IssueLink(ctx, f.ID, parentlink.PurposeAbsence)
 				return err
 			})
 			if err != nil {

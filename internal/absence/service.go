@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
@@ -22,11 +23,13 @@ import (
 
 // Service is absence reporting's use cases.
 type Service struct {
-	Tx           txn.Transactor
-	Store        Store
-	Registration *registration.Service
-	LINE         *line.Service
-	Audit        *audit.Log
+	Tx        txn.Transactor
+	Store     Store
+	Guardians Guardians
+	Links     Links
+	Friends   Friends
+	Outbox    Outbox
+	Audit     *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
@@ -50,29 +53,29 @@ func (s *Service) onMenu(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil || !in.Friend.Following {
 		return nil
 	}
-	textID, purpose := "absence.line.link", registration.PurposeAbsence
-	if g, err := s.Registration.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
-		textID, purpose = "reg.line.register", registration.PurposeRegister
+	textID, purpose := "absence.line.link", parentlink.PurposeAbsence
+	if g, err := s.Guardians.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+		textID, purpose = "reg.line.register", parentlink.PurposeRegister
 	} else if err != nil {
 		return err
 	} else if awaitsSchool(g) {
 		// Every child they could report for waits for the school: say so instead of
 		// sending a form that would refuse them.
-		_, err := s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
+		_, err := s.Outbox.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
 			Messages: []line.Message{{Text: s.T(in.Friend.Language, "absence.line.awaiting", nil)}}})
 		return err
 	}
-	url, err := s.Registration.IssueLink(ctx, in.Friend.ID, purpose)
+	url, err := s.Links.Issue(ctx, in.Friend.ID, purpose)
 	if err != nil {
 		return err
 	}
 	lang := in.Friend.Language
 	text := s.T(lang, textID, nil)
 	label := s.T(lang, "absence.line.button", nil)
-	if purpose == registration.PurposeRegister {
+	if purpose == parentlink.PurposeRegister {
 		label = s.T(lang, "reg.line.button_register", nil)
 	}
-	_, err = s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
+	_, err = s.Outbox.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "absence", Reply: in,
 		Messages: []line.Message{{Text: text, AltText: text, Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}}}})
 	return err
 }
@@ -100,7 +103,7 @@ type ChildChoice struct {
 
 // Page is what the parent's form shows.
 type Page struct {
-	Visit    registration.Visit
+	Visit    parentlink.Visit
 	Language string
 	Today    time.Time
 	Now      time.Time
@@ -116,11 +119,11 @@ type Page struct {
 
 // parent opens the link and loads the guardian and their children.
 func (s *Service) parent(ctx context.Context, token, browser string) (Page, registration.Guardian, error) {
-	v, err := s.Registration.OpenLink(ctx, registration.PurposeAbsence, token, browser)
+	v, err := s.Links.Open(ctx, parentlink.PurposeAbsence, token, browser)
 	if err != nil {
 		return Page{}, registration.Guardian{}, err
 	}
-	g, err := s.Registration.FindGuardianByFriend(ctx, v.FriendID)
+	g, err := s.Guardians.FindGuardianByFriend(ctx, v.FriendID)
 	if err != nil {
 		return Page{}, g, err
 	}
@@ -237,14 +240,14 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			names = append(names, c.Name.Reveal())
 			out = append(out, *r)
 		}
-		fr, err := s.LINE.FindFriend(ctx, p.Visit.FriendID)
+		fr, err := s.Friends.FindFriend(ctx, p.Visit.FriendID)
 		if err != nil {
 			return err
 		}
 		r := reports[0]
 		msg := s.T(g.Language, "absence.line.received", map[string]any{"Child": JoinNames(s.T, g.Language, names), "Kind": s.T(g.Language, "absence.kind."+r.Kind, nil),
 			"Date": r.From.Format("1/2"), "Reason": s.T(g.Language, "absence.reason."+r.Detail.Reason, nil)})
-		if _, err := s.LINE.Queue(ctx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}}); err != nil {
+		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}}); err != nil {
 			return err
 		}
 		// The reports are audited last: the audit chain stays locked until commit.
@@ -402,12 +405,12 @@ func (s *Service) tellAcknowledged(ctx context.Context, done []Report) error {
 		} else if err != nil {
 			return err
 		}
-		f, err := s.LINE.FindFriend(ctx, friendID)
+		f, err := s.Friends.FindFriend(ctx, friendID)
 		if err != nil {
 			return err
 		}
 		msg := s.T(lang, "absence.line.acknowledged", map[string]any{"Child": r.ChildName.Reveal(), "Date": r.From.Format("1/2")})
-		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
+		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "absence_ack", Messages: []line.Message{{Text: msg}}}); err != nil {
 			return err
 		}
 	}

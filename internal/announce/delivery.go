@@ -57,7 +57,7 @@ func (s *Service) enqueueStart(ctx context.Context, an Announcement, at time.Tim
 		opts.ScheduledAt = at
 	}
 	sched := an.ScheduledAt
-	_, err := s.LINE.Jobs.Insert(ctx, StartArgs{AnnouncementID: an.ID, ScheduledAt: &sched}, opts)
+	_, err := s.Jobs.Insert(ctx, StartArgs{AnnouncementID: an.ID, ScheduledAt: &sched}, opts)
 	if err != nil {
 		return fmt.Errorf("announce: enqueue start: %w", err)
 	}
@@ -72,7 +72,7 @@ func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches [
 	if len(params) == 0 {
 		return nil
 	}
-	if _, err := s.LINE.Jobs.InsertMany(ctx, params); err != nil {
+	if _, err := s.Jobs.InsertMany(ctx, params); err != nil {
 		return fmt.Errorf("announce: enqueue batches: %w", err)
 	}
 	return nil
@@ -155,11 +155,11 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 	if err != nil || b.State != "queued" {
 		return err
 	}
-	ch, err := s.LINE.FindChannel(ctx, b.ChannelID)
+	ch, err := s.Channels.FindChannel(ctx, b.ChannelID)
 	if err != nil {
 		return err
 	}
-	reqID, err := s.LINE.Client.Multicast(ch, users, b.RetryKey, s.Messages(an, b.Language, b.SharedChannel))
+	reqID, err := s.Broadcaster.Multicast(ch, users, b.RetryKey, s.Messages(an, b.Language, b.SharedChannel))
 	var ae *line.APIError
 	state, msg := "sent", ""
 	switch {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 )
 
@@ -38,12 +39,12 @@ func (s *Service) sendLink(ctx context.Context, in *line.Incoming, announcementI
 	if in.Friend == nil || !in.Friend.Following {
 		return nil
 	}
-	if _, err := s.Registration.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
-		return s.Registration.SendRegisterLink(ctx, in)
+	if _, err := s.Guardians.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+		return s.Guardians.SendRegisterLink(ctx, in)
 	} else if err != nil {
 		return err
 	}
-	url, err := s.Registration.IssueLink(ctx, in.Friend.ID, registration.PurposeHandouts)
+	url, err := s.Links.Issue(ctx, in.Friend.ID, parentlink.PurposeHandouts)
 	if err != nil {
 		return err
 	}
@@ -54,14 +55,14 @@ func (s *Service) sendLink(ctx context.Context, in *line.Incoming, announcementI
 	}
 	lang := in.Friend.Language
 	text := s.T(lang, textID, nil)
-	_, err = s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "handouts", Reply: in,
+	_, err = s.Outbox.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "handouts", Reply: in,
 		Messages: []line.Message{{Text: text, AltText: text, Buttons: []line.Action{{Kind: "uri", Label: s.T(lang, "announce.line.button", nil), URI: url}}}}})
 	return err
 }
 
 // ParentPage is the parent's 配布プリント page.
 type ParentPage struct {
-	Visit    registration.Visit
+	Visit    parentlink.Visit
 	Language string
 	Items    []ParentItem
 	// Open is the announcement being read (nil on the list).
@@ -69,12 +70,12 @@ type ParentPage struct {
 }
 
 // guardian opens a handouts link.
-func (s *Service) guardian(ctx context.Context, token, browser string) (registration.Visit, registration.Guardian, error) {
-	v, err := s.Registration.OpenLink(ctx, registration.PurposeHandouts, token, browser)
+func (s *Service) guardian(ctx context.Context, token, browser string) (parentlink.Visit, registration.Guardian, error) {
+	v, err := s.Links.Open(ctx, parentlink.PurposeHandouts, token, browser)
 	if err != nil {
 		return v, registration.Guardian{}, err
 	}
-	g, err := s.Registration.FindGuardianByFriend(ctx, v.FriendID)
+	g, err := s.Guardians.FindGuardianByFriend(ctx, v.FriendID)
 	return v, g, err
 }
 

@@ -17,8 +17,8 @@ import (
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/files"
+	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
-	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
@@ -26,13 +26,18 @@ import (
 
 // Service is announcements' use cases.
 type Service struct {
-	Tx           txn.Transactor
-	Store        Store
-	Scopes       ScopeStore
-	Files        files.Store
-	Registration *registration.Service
-	LINE         *line.Service
-	Audit        *audit.Log
+	Tx          txn.Transactor
+	Store       Store
+	Scopes      ScopeStore
+	Files       files.Store
+	Guardians   Guardians
+	Links       Links
+	Channels    Channels
+	Outbox      Outbox
+	Broadcaster Broadcaster
+	// Jobs queues the deliveries' jobs.
+	Jobs  *jobs.Queue
+	Audit *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
@@ -515,11 +520,11 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	}
 	for _, r := range reach {
 		p.Guardians += r.Guardians
-		ch, err := s.LINE.FindChannel(ctx, r.ChannelID)
+		ch, err := s.Channels.FindChannel(ctx, r.ChannelID)
 		if err != nil {
 			return p, err
 		}
-		q, err := s.LINE.Client.Quota(ch)
+		q, err := s.Broadcaster.Quota(ch)
 		if err != nil {
 			continue // the check is a courtesy: LINE refuses over-quota sends anyway
 		}
@@ -682,8 +687,10 @@ func (s *Service) Handout(ctx context.Context, id, handoutID int64) (Handout, []
 				return h, nil, err
 			}
 			a := authz.ActorFrom(ctx)
-			return h, data, s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
-				ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID}) })
+			return h, data, s.Tx.InTx(ctx, func(ctx context.Context) error {
+				return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
+					ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
+			})
 		}
 	}
 	return Handout{}, nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such handout"))

@@ -118,7 +118,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.baseURL == nil {
 		a.baseURL = &url.URL{Scheme: "http", Host: a.listener.Addr().String()}
 	}
-	a.services.Registration.BaseURL = strings.TrimSuffix(a.baseURL.String(), "/")
+	a.services.Links.BaseURL = strings.TrimSuffix(a.baseURL.String(), "/")
 	a.inboxHub = inbox.NewHub()
 	listenCtx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopListen = stopListen

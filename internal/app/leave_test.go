@@ -13,8 +13,8 @@ import (
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/postgres/pgtx"
-	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
@@ -206,7 +206,7 @@ func TestTransferOut(t *testing.T) {
 		if err := tx.QueryRow(context.Background(), `SELECT friend_id FROM guardian WHERE id = $1`, guardians[2]).Scan(&friendID); err != nil {
 			return err
 		}
-		link, err = s.Registration.IssueLink(ctx, friendID, registration.PurposeUpdate)
+		link, err = s.Registration.IssueLink(ctx, friendID, parentlink.PurposeUpdate)
 		return err
 	})
 	if err != nil {

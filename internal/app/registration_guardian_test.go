@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 )
 
@@ -140,7 +141,7 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBotText(t, w, stranger.ID, "確認が終わるまで欠席連絡はできません", 1)
-	link := issueLink(t, w, strangerFriend, registration.PurposeAbsence)
+	link := issueLink(t, w, strangerFriend, parentlink.PurposeAbsence)
 	sb := newParentBrowser(t)
 	page := sb.get(link)
 	if page.status != http.StatusOK || !strings.Contains(page.doc.Find(`[data-testid="awaiting"]`).Text(), "青木 一郎さんの欠席連絡は") {

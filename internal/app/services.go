@@ -24,6 +24,7 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
@@ -48,6 +49,8 @@ type Services struct {
 	Roster   *roster.Service
 	AuditLog *audit.Viewer
 	LINE     *line.Service
+	// Links are the parents' personal links to their pages.
+	Links *parentlink.Service
 	// Registration is the parents' registration and the schools' approval queue.
 	Registration *registration.Service
 	// Absence is the parents' absence reports and the teachers' morning list.
@@ -90,26 +93,28 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
-	regStore := &postgres.RegistrationStore{Vault: v}
-	s.Registration = &registration.Service{Tx: tx, Store: regStore, Throttle: regStore, LINE: s.LINE, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
-		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
+	s.Links = &parentlink.Service{Tx: tx, Store: postgres.ParentLinkStore{}, Key: v.BlindIndex}
 	if cfg.BaseURL != nil {
-		s.Registration.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
+		s.Links.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	}
+	regStore := &postgres.RegistrationStore{Vault: v}
+	s.Registration = &registration.Service{Tx: tx, Store: regStore, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
+		IDTokens: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
+		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	s.Registration.Register(s.LINE)
-	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
-		T: s.Registration.T}
+	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Guardians: s.Registration, Links: s.Links,
+		Friends: s.LINE, Outbox: s.LINE, Audit: al, T: s.Registration.T}
 	s.Absence.Register(s.LINE)
-	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Registration: s.Registration, LINE: s.LINE, Audit: al,
-		T: s.Registration.T}
+	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
+		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Inbox.Register(s.LINE)
 	annStore := &postgres.AnnounceStore{Vault: v}
 	var fileStore files.Store = &postgres.FileStore{Pool: pool, Vault: v}
 	if cfg.FilesDir != "" {
 		fileStore = files.Dir{Root: cfg.FilesDir, Vault: v}
 	}
-	s.Announce = &announce.Service{Tx: tx, Store: annStore, Scopes: annStore, Files: fileStore, Registration: s.Registration,
-		LINE: s.LINE, Audit: al, T: s.Registration.T}
+	s.Announce = &announce.Service{Tx: tx, Store: annStore, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
+		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
 	s.Retention = &retention.Service{Tx: tx, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
 		T: s.Registration.T, EndFriends: func(ctx context.Context, ids []int64) (int, error) {
@@ -122,8 +127,8 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	periodic = append(periodic, s.Retention.Workers(workers)...)
-	s.Rollover = &rollover.Service{Tx: tx, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Registration: s.Registration,
-		LINE: s.LINE, Audit: al, T: s.Registration.T}
+	s.Rollover = &rollover.Service{Tx: tx, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Guardians: s.Registration,
+		Links: s.Links, Friends: s.LINE, Outbox: s.LINE, Audit: al, T: s.Registration.T}
 	periodic = append(periodic, s.Rollover.Workers(workers)...)
 	s.Reports = &report.Service{Tx: tx, Store: postgres.ReportStore{}, Audit: al, FontPath: cfg.PDFFont, T: s.Registration.T,
 		Quota: func(ctx context.Context, channelID int64) report.Limit {

@@ -55,7 +55,7 @@ func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 			return err
 		}
 		lineID = id
-		friend, err = s.LINE.FindFriend(ctx, friendID)
+		friend, err = s.Friends.FindFriend(ctx, friendID)
 		return err
 	})
 	if apperr.KindOf(err) == apperr.NotFound {
@@ -64,11 +64,11 @@ func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 	if err != nil {
 		return err
 	}
-	ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
+	ch, err := s.Friends.FindChannel(ctx, friend.ChannelID)
 	if err != nil {
 		return err
 	}
-	data, ct, err := s.LINE.Client.Content(ch, lineID)
+	data, ct, err := s.Contents.Content(ch, lineID)
 	var ae *line.APIError
 	gone := errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusGone)
 	if err != nil && !gone && !last {

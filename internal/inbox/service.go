@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/clock"
+	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
@@ -23,11 +24,15 @@ import (
 
 // Service is the conversations' use cases.
 type Service struct {
-	Tx           txn.Transactor
-	Store        Store
-	Registration *registration.Service
-	LINE         *line.Service
-	Audit        *audit.Log
+	Tx        txn.Transactor
+	Store     Store
+	Guardians Guardians
+	Friends   Friends
+	Outbox    Outbox
+	Contents  Contents
+	// Jobs queues the downloads of what parents sent.
+	Jobs  *jobs.Queue
+	Audit *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
@@ -51,7 +56,7 @@ func (s *Service) guardian(ctx context.Context, in *line.Incoming) (registration
 	if in.Friend == nil {
 		return registration.Guardian{}, false, nil
 	}
-	g, err := s.Registration.FindGuardianByFriend(ctx, in.Friend.ID)
+	g, err := s.Guardians.FindGuardianByFriend(ctx, in.Friend.ID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return g, false, nil
 	}
@@ -62,7 +67,7 @@ func (s *Service) reply(ctx context.Context, in *line.Incoming, m line.Message) 
 	if !in.Friend.Following {
 		return nil
 	}
-	_, err := s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "contact", Messages: []line.Message{m}, Reply: in})
+	_, err := s.Outbox.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "contact", Messages: []line.Message{m}, Reply: in})
 	return err
 }
 
@@ -105,7 +110,7 @@ func (s *Service) onContact(ctx context.Context, in *line.Incoming) error {
 		return err
 	}
 	if !ok {
-		return s.Registration.SendRegisterLink(ctx, in)
+		return s.Guardians.SendRegisterLink(ctx, in)
 	}
 	return s.choices(ctx, in, g, "inbox.line.choose")
 }
@@ -166,7 +171,7 @@ func (s *Service) onMessage(ctx context.Context, in *line.Incoming) error {
 		m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(usertext.Clean(c.Text))}
 	}
 	if !ok || m.Kind == "" {
-		return s.LINE.DefaultMessage(ctx, in)
+		return s.Outbox.DefaultMessage(ctx, in)
 	}
 	convID, at, err := s.Store.FindCurrent(ctx, g.ID)
 	if err != nil || convID == 0 {
@@ -205,7 +210,7 @@ func (s *Service) onMessage(ctx context.Context, in *line.Incoming) error {
 		return err
 	}
 	if m.Kind == "image" {
-		if _, err := s.LINE.Jobs.Insert(ctx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
+		if _, err := s.Jobs.Insert(ctx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
 			return err
 		}
 	}
@@ -425,12 +430,12 @@ func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 		case line.UTF16Len(text) > MaxReply:
 			return apperr.Fields{"body": "inbox.reply.too_long"}.Err()
 		}
-		f, err := s.LINE.FindFriend(ctx, c.FriendID)
+		f, err := s.Friends.FindFriend(ctx, c.FriendID)
 		if err != nil {
 			return err
 		}
 		body := "【" + c.ReplyLabel() + "】\n" + text
-		outID, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: body}}})
+		outID, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "staff_reply", Messages: []line.Message{{Text: body}}})
 		if err != nil {
 			return err
 		}

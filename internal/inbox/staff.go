@@ -190,7 +190,7 @@ func (s *Service) Retry(ctx context.Context, conversationID, messageID int64) er
 		if err != nil || convID != c.ID || outID == 0 {
 			return apperr.E(apperr.NotFound, "error.not_found.title", err)
 		}
-		ok, err := s.LINE.Requeue(ctx, outID)
+		ok, err := s.Outbox.Requeue(ctx, outID)
 		if err != nil {
 			return err
 		}

@@ -459,40 +459,6 @@ func (s *RegistrationStore) SetClassCode(ctx context.Context, classID int64, cod
 	return classify(err, "class code")
 }
 
-// CreateLink stores a parent link.
-func (s *RegistrationStore) CreateLink(ctx context.Context, nonceHash []byte, friendID int64, purpose string, expires time.Time) error {
-	db := pgtx.Tx(ctx)
-
-	_, err := db.Exec(ctx, `INSERT INTO parent_link (nonce_hash, friend_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`, nonceHash, friendID, purpose, expires)
-	return classify(err, "parent link")
-}
-
-// FindLink reads a parent link.
-func (s *RegistrationStore) FindLink(ctx context.Context, nonceHash []byte) (registration.Link, error) {
-	db := pgtx.Tx(ctx)
-
-	var l registration.Link
-	err := db.QueryRow(ctx, `SELECT friend_id, purpose, expires_at, browser_hash, liff_verified FROM parent_link WHERE nonce_hash = $1`, nonceHash).
-		Scan(&l.FriendID, &l.Purpose, &l.ExpiresAt, &l.BrowserHash, &l.LIFFVerified)
-	return l, classify(err, "parent link")
-}
-
-// BindLink binds a link to the first browser that opened it.
-func (s *RegistrationStore) BindLink(ctx context.Context, nonceHash, browserHash []byte) error {
-	db := pgtx.Tx(ctx)
-
-	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2 WHERE nonce_hash = $1 AND browser_hash IS NULL`, nonceHash, browserHash)
-	return classify(err, "bind link")
-}
-
-// VerifyLinkLIFF binds a link to a browser whose LINE user LIFF proved.
-func (s *RegistrationStore) VerifyLinkLIFF(ctx context.Context, nonceHash, browserHash []byte) error {
-	db := pgtx.Tx(ctx)
-
-	_, err := db.Exec(ctx, `UPDATE parent_link SET browser_hash = $2, liff_verified = true WHERE nonce_hash = $1`, nonceHash, browserHash)
-	return classify(err, "verify link")
-}
-
 // RecordDeletion writes a deletion record.
 func (s *RegistrationStore) RecordDeletion(ctx context.Context, d registration.Deletion) error {
 	db := pgtx.Tx(ctx)

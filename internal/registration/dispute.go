@@ -28,7 +28,7 @@ func (s *Service) tellGuardians(ctx context.Context, to []OtherGuardian, guardia
 		return err
 	}
 	for _, o := range to {
-		f, err := s.LINE.FindFriend(ctx, o.FriendID)
+		f, err := s.Friends.FindFriend(ctx, o.FriendID)
 		if err != nil {
 			return err
 		}
@@ -40,7 +40,7 @@ func (s *Service) tellGuardians(ctx context.Context, to []OtherGuardian, guardia
 		text := s.T(lang, "reg.line.other_registered", data)
 		ask := s.T(lang, "reg.line.other_registered_ask", nil)
 		button := s.T(lang, "reg.line.button_dispute", nil)
-		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{
+		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{
 			{Text: line.TrimUTF16(text, line.MaxTextLength)},
 			{Text: line.TrimUTF16(ask, line.MaxButtonsTextLength), AltText: ask, Buttons: []line.Action{{Kind: "postback", Label: button,
 				Data: line.PostbackData(PostbackDispute, strconv.FormatInt(guardianshipID, 10)), DisplayText: button}}},
@@ -104,7 +104,7 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 	}
 	if prev == Verified {
 		// The registrant learns that the school checks again, not who asked or why.
-		f, err := s.LINE.FindFriend(ctx, r.FriendID)
+		f, err := s.Friends.FindFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 		}
 		if f.Following {
 			msg := s.T(other.Language, "reg.line.under_review", map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
-			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+			if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
 				return err
 			}
 		}

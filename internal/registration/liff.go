@@ -2,12 +2,11 @@ package registration
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line/menu"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -19,10 +18,10 @@ import (
 
 // liffPurposes maps the rich menu's LIFF pages to link purposes.
 var liffPurposes = map[string]string{
-	menu.PageRegister: PurposeRegister,
-	menu.PageUpdate:   PurposeUpdate,
-	menu.PageAbsence:  PurposeAbsence,
-	menu.PageHandouts: PurposeHandouts,
+	menu.PageRegister: parentlink.PurposeRegister,
+	menu.PageUpdate:   parentlink.PurposeUpdate,
+	menu.PageAbsence:  parentlink.PurposeAbsence,
+	menu.PageHandouts: parentlink.PurposeHandouts,
 }
 
 var errLIFFPage = apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such LIFF page"))
@@ -33,7 +32,7 @@ func (s *Service) LIFFApp(ctx context.Context, lineChannelID, page string) (stri
 	if _, ok := liffPurposes[page]; !ok {
 		return "", errLIFFPage
 	}
-	ch, err := s.LINE.FindChannelByLineID(ctx, lineChannelID)
+	ch, err := s.Friends.FindChannelByLineID(ctx, lineChannelID)
 	if apperr.KindOf(err) == apperr.NotFound || (err == nil && (ch.LIFFID == "" || ch.LoginChannelID == "")) {
 		return "", errLIFFPage
 	}
@@ -41,29 +40,29 @@ func (s *Service) LIFFApp(ctx context.Context, lineChannelID, page string) (stri
 }
 
 // OpenWithLIFF checks a LIFF ID token from a rich menu page of the channel and returns a
-// new link to the page for the LINE user it names, bound to a new browser (Visit, whose
+// new link to the page for the LINE user it names, bound to a new browser (the Visit, whose
 // cookie the caller sets) and marked as proved by LIFF. Someone not registered gets the
 // registration page whatever they tapped, a registered parent tapping 登録する their
 // update page. A user who is not a friend of the channel is refused.
-func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken string) (string, Visit, error) {
+func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken string) (string, parentlink.Visit, error) {
 	purpose, ok := liffPurposes[page]
 	if !ok {
-		return "", Visit{}, errLIFFPage
+		return "", parentlink.Visit{}, errLIFFPage
 	}
-	ch, err := s.LINE.FindChannelByLineID(ctx, lineChannelID)
+	ch, err := s.Friends.FindChannelByLineID(ctx, lineChannelID)
 	if apperr.KindOf(err) == apperr.NotFound || (err == nil && ch.LIFFID == "") {
-		return "", Visit{}, errLIFFPage
+		return "", parentlink.Visit{}, errLIFFPage
 	} else if err != nil {
-		return "", Visit{}, err
+		return "", parentlink.Visit{}, err
 	}
 	sub, err := s.verifyIDToken(ch, idToken)
 	if err != nil {
-		return "", Visit{}, err
+		return "", parentlink.Visit{}, err
 	}
 	var url string
-	v := Visit{NewBrowser: true, LIFFVerified: true}
+	var v parentlink.Visit
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		f, err := s.LINE.FindFriendByUserID(ctx, ch.ID, vault.Personal(sub))
+		f, err := s.Friends.FindFriendByUserID(ctx, ch.ID, vault.Personal(sub))
 		if apperr.KindOf(err) == apperr.NotFound || (err == nil && !f.Following) {
 			return apperr.E(apperr.Forbidden, "reg.liff.not_friend", errors.New("not a friend of the channel"))
 		} else if err != nil {
@@ -72,29 +71,17 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 		_, err = s.Store.FindGuardianByFriend(ctx, f.ID)
 		switch {
 		case apperr.KindOf(err) == apperr.NotFound:
-			purpose = PurposeRegister
+			purpose = parentlink.PurposeRegister
 		case err != nil:
 			return err
-		case purpose == PurposeRegister:
-			purpose = PurposeUpdate
+		case purpose == parentlink.PurposeRegister:
+			purpose = parentlink.PurposeUpdate
 		}
-		ttl := s.LinkTTL
-		if ttl == 0 {
-			ttl = DefaultLinkTTL
-		}
-		u, nonce, err := s.newLink(ctx, f.ID, purpose, s.now().Add(ttl))
-		if err != nil {
-			return err
-		}
-		b := make([]byte, 24)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		url, v.FriendID, v.Purpose, v.Browser = u, f.ID, purpose, base64.RawURLEncoding.EncodeToString(b)
-		return s.Store.VerifyLinkLIFF(ctx, hash(nonce), hash([]byte(v.Browser)))
+		url, v, err = s.Links.IssueProved(ctx, f.ID, purpose)
+		return err
 	})
 	if err != nil {
-		return "", Visit{}, err
+		return "", parentlink.Visit{}, err
 	}
 	return url, v, nil
 }

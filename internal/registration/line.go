@@ -7,6 +7,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
 )
 
 // Register makes registration answer LINE: a new friend is welcomed with their personal
@@ -76,16 +77,16 @@ func (s *Service) onFollow(ctx context.Context, in *line.Incoming) error {
 	} else if apperr.KindOf(err) != apperr.NotFound {
 		return err
 	}
-	return s.sendLink(ctx, in, PurposeRegister, "reg.line.welcome")
+	return s.sendLink(ctx, in, parentlink.PurposeRegister, "reg.line.welcome")
 }
 
 func (s *Service) onRegister(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil {
 		return nil
 	}
-	purpose, text := PurposeRegister, "reg.line.register"
+	purpose, text := parentlink.PurposeRegister, "reg.line.register"
 	if _, err := s.Store.FindGuardianByFriend(ctx, in.Friend.ID); err == nil {
-		purpose, text = PurposeUpdate, "reg.line.update"
+		purpose, text = parentlink.PurposeUpdate, "reg.line.update"
 	}
 	return s.sendLink(ctx, in, purpose, text)
 }
@@ -96,7 +97,7 @@ func (s *Service) SendRegisterLink(ctx context.Context, in *line.Incoming) error
 	if in.Friend == nil {
 		return nil
 	}
-	return s.sendLink(ctx, in, PurposeRegister, "reg.line.register")
+	return s.sendLink(ctx, in, parentlink.PurposeRegister, "reg.line.register")
 }
 
 func (s *Service) onProfile(ctx context.Context, in *line.Incoming) error {
@@ -105,7 +106,7 @@ func (s *Service) onProfile(ctx context.Context, in *line.Incoming) error {
 
 // sendLink answers with a buttons message carrying a new personal link.
 func (s *Service) sendLink(ctx context.Context, in *line.Incoming, purpose, textID string) error {
-	url, err := s.issueLink(ctx, in.Friend.ID, purpose)
+	url, err := s.Links.Issue(ctx, in.Friend.ID, purpose)
 	if err != nil {
 		return err
 	}
@@ -136,6 +137,6 @@ func (s *Service) reply(ctx context.Context, in *line.Incoming, m line.Message) 
 	if !in.Friend.Following {
 		return nil
 	}
-	_, err := s.LINE.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "registration", Messages: []line.Message{m}, Reply: in})
+	_, err := s.Outbox.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "registration", Messages: []line.Message{m}, Reply: in})
 	return err
 }

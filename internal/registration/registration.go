@@ -269,12 +269,6 @@ type Store interface {
 	FindClassCodes(ctx context.Context, schoolID int64, year int) ([]ClassCode, error)
 	SetClassCode(ctx context.Context, classID int64, code string) error
 
-	CreateLink(ctx context.Context, nonceHash []byte, friendID int64, purpose string, expires time.Time) error
-	FindLink(ctx context.Context, nonceHash []byte) (Link, error)
-	BindLink(ctx context.Context, nonceHash, browserHash []byte) error
-	// VerifyLinkLIFF binds the link to a browser that proved its LINE user with LIFF.
-	VerifyLinkLIFF(ctx context.Context, nonceHash, browserHash []byte) error
-
 	RecordDeletion(ctx context.Context, d Deletion) error
 	// FindChildScope returns a child's school (and board).
 	FindChildScope(ctx context.Context, childID int64) (ChildScope, error)
@@ -369,15 +363,6 @@ type ClassCode struct {
 	ClassID int64
 	Label   string
 	Code    vault.Personal // empty when none was made yet
-}
-
-// Link is a stored parent link.
-type Link struct {
-	FriendID     int64
-	Purpose      string
-	ExpiresAt    time.Time
-	BrowserHash  []byte
-	LIFFVerified bool
 }
 
 // Deletion is one deletion record: no personal data.

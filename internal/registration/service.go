@@ -2,10 +2,6 @@ package registration
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,7 +10,9 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/clock"
+	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -23,20 +21,24 @@ import (
 type Service struct {
 	Tx    txn.Transactor
 	Store Store
-	LINE  *line.Service
+	// Links issues and opens the parents' personal links.
+	Links Links
+	// Friends finds LINE friends and channels; Outbox sends them messages; IDTokens
+	// verifies LIFF's proof of a LINE user.
+	Friends  Friends
+	Outbox   Outbox
+	IDTokens IDTokens
+	// Jobs queues the rich-menu changes a registration brings.
+	Jobs  *jobs.Queue
 	Audit *audit.Log
-	// Key is a keyed PRF (the vault's blind index): it signs links and keys the
-	// registration-code throttle.
+	// Key is a keyed PRF (the vault's blind index): it keys the registration-code
+	// throttle.
 	Key func(domain, value string) ([]byte, error)
-	// BaseURL is the public URL links are built on.
-	BaseURL string
 	// T translates a message into a language (the LINE messages).
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
 	// set it on a running app while workers read it).
 	Clock clock.Clock
-	// LinkTTL is how long a link works (default 24 h).
-	LinkTTL time.Duration
 	// Throttle counts class-code guesses per parent.
 	Throttle CodeThrottle
 	// FontPath is the Japanese TrueType font the code sheets are printed with ("":
@@ -58,140 +60,18 @@ const (
 	CodeWindow      = time.Hour
 )
 
-// DefaultLinkTTL is how long a link works unless configured.
-const DefaultLinkTTL = 24 * time.Hour
-
-// Link purposes.
-const (
-	PurposeRegister = "register"
-	PurposeUpdate   = "update"
-	PurposeAbsence  = "absence"
-	PurposeHandouts = "handouts"
-	PurposeRollover = "rollover"
-)
-
-// IssueLink stores a new link of purpose for a friend inside tx and returns its URL
-// (features such as absence reports send their own pages' links).
+// IssueLink stores a new link of purpose for a friend and returns its URL.
 func (s *Service) IssueLink(ctx context.Context, friendID int64, purpose string) (string, error) {
-	return s.issueLink(ctx, friendID, purpose)
-}
-
-// OpenLink checks a link of purpose in tx, binding it to the browser on first use.
-func (s *Service) OpenLink(ctx context.Context, purpose, token, browser string) (Visit, error) {
-	return s.open(ctx, purpose, token, browser)
+	return s.Links.Issue(ctx, friendID, purpose)
 }
 
 func (s *Service) now() time.Time {
 	return s.Clock.Now()
 }
 
-const linkDomain = "parent.link.v1"
-
-func hash(b []byte) []byte {
-	h := sha256.Sum256(b)
-	return h[:]
-}
-
-// issueLink stores a new link for a friend and returns its URL. The token is a random
-// nonce and a MAC over it and the purpose, so a forged or altered token is refused
-// before the database is asked.
-func (s *Service) issueLink(ctx context.Context, friendID int64, purpose string) (string, error) {
-	ttl := s.LinkTTL
-	if ttl == 0 {
-		ttl = DefaultLinkTTL
-	}
-	return s.IssueLinkUntil(ctx, friendID, purpose, s.now().Add(ttl))
-}
-
-// IssueLinkUntil stores a new link of purpose that works until expires (the year
-// rollover's confirmation lasts until the new year starts) and returns its URL.
-func (s *Service) IssueLinkUntil(ctx context.Context, friendID int64, purpose string, expires time.Time) (string, error) {
-	url, _, err := s.newLink(ctx, friendID, purpose, expires)
-	return url, err
-}
-
-// newLink stores a new link and returns its URL and nonce.
-func (s *Service) newLink(ctx context.Context, friendID int64, purpose string, expires time.Time) (string, []byte, error) {
-	nonce := make([]byte, 18)
-	if _, err := rand.Read(nonce); err != nil {
-		return "", nil, err
-	}
-	mac, err := s.Key(linkDomain, purpose+"|"+string(nonce))
-	if err != nil {
-		return "", nil, err
-	}
-	if err := s.Store.CreateLink(ctx, hash(nonce), friendID, purpose, expires); err != nil {
-		return "", nil, err
-	}
-	token := base64.RawURLEncoding.EncodeToString(append(nonce, mac[:12]...))
-	return s.BaseURL + "/p/" + purpose + "/" + token, nonce, nil
-}
-
-// Visit is an opened link: whose it is, and the browser it is bound to.
-type Visit struct {
-	FriendID int64
-	Purpose  string
-	// Browser is the browser's ID; when it is new, the page sets it as a cookie.
-	Browser    string
-	NewBrowser bool
-	// LIFFVerified is true once LIFF proved the browser's LINE user.
-	LIFFVerified bool
-}
-
-var (
-	errLinkInvalid = apperr.E(apperr.NotFound, "reg.link.invalid", errors.New("unknown or expired link"))
-	errLinkForeign = apperr.E(apperr.Forbidden, "reg.link.foreign", errors.New("link bound to another browser"))
-)
-
-// open checks a link: its MAC, its purpose, its expiry, and the browser. The first
-// browser to open a link is bound to it; any other browser is refused.
-func (s *Service) open(ctx context.Context, purpose, token, browser string) (Visit, error) {
-	nonce, err := s.checkToken(purpose, token)
-	if err != nil {
-		return Visit{}, err
-	}
-	l, err := s.Store.FindLink(ctx, hash(nonce))
-	if apperr.KindOf(err) == apperr.NotFound || (err == nil && (l.Purpose != purpose || !s.now().Before(l.ExpiresAt))) {
-		return Visit{}, errLinkInvalid
-	}
-	if err != nil {
-		return Visit{}, err
-	}
-	v := Visit{FriendID: l.FriendID, Purpose: purpose, Browser: browser, LIFFVerified: l.LIFFVerified}
-	if l.BrowserHash == nil {
-		if len(browser) < 20 {
-			b := make([]byte, 24)
-			_, _ = rand.Read(b)
-			v.Browser, v.NewBrowser = base64.RawURLEncoding.EncodeToString(b), true
-		}
-		return v, s.Store.BindLink(ctx, hash(nonce), hash([]byte(v.Browser)))
-	}
-	if subtle.ConstantTimeCompare(l.BrowserHash, hash([]byte(browser))) != 1 {
-		return Visit{}, errLinkForeign
-	}
-	return v, nil
-}
-
-// checkToken verifies a link token's MAC for purpose and returns its nonce.
-func (s *Service) checkToken(purpose, token string) ([]byte, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != 30 {
-		return nil, errLinkInvalid
-	}
-	nonce, mac := raw[:18], raw[18:]
-	want, err := s.Key(linkDomain, purpose+"|"+string(nonce))
-	if err != nil {
-		return nil, err
-	}
-	if subtle.ConstantTimeCompare(mac, want[:12]) != 1 {
-		return nil, errLinkInvalid
-	}
-	return nonce, nil
-}
-
 // Page is what the registration page shows.
 type Page struct {
-	Visit    Visit
+	Visit    parentlink.Visit
 	Language string
 	// LIFFID is the channel's LIFF app: the page then proves the parent's LINE user with
 	// an ID token before anything is saved.
@@ -207,15 +87,15 @@ type Page struct {
 func (s *Service) Open(ctx context.Context, purpose, token, browser string) (Page, error) {
 	var p Page
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		v, err := s.open(ctx, purpose, token, browser)
+		v, err := s.Links.Open(ctx, purpose, token, browser)
 		if err != nil {
 			return err
 		}
-		f, err := s.LINE.FindFriend(ctx, v.FriendID)
+		f, err := s.Friends.FindFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
-		ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
+		ch, err := s.Friends.FindChannel(ctx, f.ChannelID)
 		if err != nil {
 			return err
 		}
@@ -259,11 +139,11 @@ func (s *Service) Submit(ctx context.Context, purpose, token, browser string, f 
 	var res Result
 	var fields apperr.Fields
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		v, err := s.open(ctx, purpose, token, browser)
+		v, err := s.Links.Open(ctx, purpose, token, browser)
 		if err != nil {
 			return err
 		}
-		friend, err := s.LINE.FindFriend(ctx, v.FriendID)
+		friend, err := s.Friends.FindFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
@@ -421,7 +301,7 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 	if n, err := s.Store.DeleteOrphans(ctx, dropped); err != nil {
 		return Result{}, err
 	} else if n > 0 {
-		ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
+		ch, err := s.Friends.FindChannel(ctx, friend.ChannelID)
 		if err != nil {
 			return Result{}, err
 		}
@@ -445,7 +325,7 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 	if first {
 		action = "registration.create"
 	}
-	ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
+	ch, err := s.Friends.FindChannel(ctx, friend.ChannelID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -460,11 +340,11 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 	if res.Contested > 0 {
 		msg += "\n" + s.T(lang, "reg.line.done_contested", nil)
 	}
-	if _, err := s.LINE.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+	if _, err := s.Outbox.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
 		return Result{}, err
 	}
 	if first {
-		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuMember}, nil); err != nil {
+		if _, err := s.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuMember}, nil); err != nil {
 			return Result{}, fmt.Errorf("registration: link menu: %w", err)
 		}
 	}
@@ -482,11 +362,11 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 // in LINE and gives back the guest menu. The LINE friendship stays.
 func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		v, err := s.open(ctx, PurposeUpdate, token, browser)
+		v, err := s.Links.Open(ctx, parentlink.PurposeUpdate, token, browser)
 		if err != nil {
 			return err
 		}
-		friend, err := s.LINE.FindFriend(ctx, v.FriendID)
+		friend, err := s.Friends.FindFriend(ctx, v.FriendID)
 		if err != nil {
 			return err
 		}
@@ -512,11 +392,11 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if err != nil {
 			return err
 		}
-		ch, err := s.LINE.FindChannel(ctx, friend.ChannelID)
+		ch, err := s.Friends.FindChannel(ctx, friend.ChannelID)
 		if err != nil {
 			return err
 		}
-		copies, err := s.LINE.WipeOutbound(ctx, friend.ID)
+		copies, err := s.Outbox.WipeOutbound(ctx, friend.ID)
 		if err != nil {
 			return err
 		}
@@ -541,10 +421,10 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 				return err
 			}
 		}
-		if _, err := s.LINE.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {
+		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: friend, Purpose: "registration", Messages: []line.Message{{Text: s.T(g.Language, "reg.line.withdrawn", nil)}}}); err != nil {
 			return err
 		}
-		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil); err != nil {
+		if _, err := s.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil); err != nil {
 			return err
 		}
 		// Audited last: the audit chain stays locked until commit.
@@ -555,16 +435,14 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 
 var errLIFFRequired = apperr.E(apperr.Forbidden, "reg.liff.required", errors.New("LIFF verification required"))
 
-// requireLIFF refuses changes through a link of a channel with a LIFF app until LIFF has
-// proved the browser's LINE user.
 // RequireLIFF refuses a change through a parent link of a channel with a LIFF app
 // until LIFF has proved the browser's LINE user (features with their own pages use it).
-func (s *Service) RequireLIFF(ctx context.Context, f line.Friend, v Visit) error {
+func (s *Service) RequireLIFF(ctx context.Context, f line.Friend, v parentlink.Visit) error {
 	return s.requireLIFF(ctx, f, v)
 }
 
-func (s *Service) requireLIFF(ctx context.Context, f line.Friend, v Visit) error {
-	ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
+func (s *Service) requireLIFF(ctx context.Context, f line.Friend, v parentlink.Visit) error {
+	ch, err := s.Friends.FindChannel(ctx, f.ChannelID)
 	if err != nil {
 		return err
 	}
@@ -577,45 +455,35 @@ func (s *Service) requireLIFF(ctx context.Context, f line.Friend, v Visit) error
 // VerifyLIFF checks a LIFF ID token at LINE: when it names the link's LINE user, the
 // link is bound to this browser (even if another one opened it first) and marked as
 // proved; a token of anyone else is refused.
-func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string) (Visit, error) {
-	var v Visit
+func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string) (parentlink.Visit, error) {
+	var v parentlink.Visit
 	var ch line.Channel
 	var friend line.Friend
-	var nonce []byte
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		n, err := s.checkToken(purpose, token)
+		// No browser check here: LIFF is the stronger proof.
+		l, err := s.Links.Find(ctx, purpose, token)
 		if err != nil {
 			return err
 		}
-		nonce = n
-		// No browser check here: LIFF is the stronger proof.
-		l, err := s.Store.FindLink(ctx, hash(nonce))
-		if err != nil || l.Purpose != purpose || !s.now().Before(l.ExpiresAt) {
-			return errLinkInvalid
-		}
-		if friend, err = s.LINE.FindFriend(ctx, l.FriendID); err != nil {
+		if friend, err = s.Friends.FindFriend(ctx, l.FriendID); err != nil {
 			return err
 		}
-		ch, err = s.LINE.FindChannel(ctx, friend.ChannelID)
-		v = Visit{FriendID: l.FriendID, Purpose: purpose}
+		ch, err = s.Friends.FindChannel(ctx, friend.ChannelID)
+		v = parentlink.Visit{FriendID: l.FriendID, Purpose: purpose}
 		return err
 	})
 	if err != nil {
-		return Visit{}, err
+		return parentlink.Visit{}, err
 	}
 	sub, err := s.verifyIDToken(ch, idToken)
 	if err != nil {
-		return Visit{}, err
+		return parentlink.Visit{}, err
 	}
 	if sub != friend.UserID.Reveal() {
-		return Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", errors.New("ID token of another LINE user"))
+		return parentlink.Visit{}, apperr.E(apperr.Forbidden, "reg.liff.refused", errors.New("ID token of another LINE user"))
 	}
-	nb := make([]byte, 24)
-	_, _ = rand.Read(nb)
-	v.Browser, v.NewBrowser, v.LIFFVerified = base64.RawURLEncoding.EncodeToString(nb), true, true
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		return s.Store.VerifyLinkLIFF(ctx, hash(nonce), hash([]byte(v.Browser)))
-	})
+	v.NewBrowser, v.LIFFVerified = true, true
+	v.Browser, err = s.Links.Prove(ctx, purpose, token)
 	return v, err
 }
 
@@ -625,7 +493,7 @@ func (s *Service) verifyIDToken(ch line.Channel, idToken string) (string, error)
 	if ch.LoginChannelID == "" {
 		return "", apperr.E(apperr.Invalid, "reg.liff.not_configured", errors.New("channel has no LINE Login channel"))
 	}
-	sub, err := s.LINE.Client.VerifyIDToken(ch.LoginChannelID, idToken)
+	sub, err := s.IDTokens.VerifyIDToken(ch.LoginChannelID, idToken)
 	if err != nil {
 		var ae *line.APIError
 		if errors.As(err, &ae) && ae.Status == 400 || errors.Is(err, line.ErrIDTokenNotProved) {
@@ -641,21 +509,17 @@ func (s *Service) verifyIDToken(ch line.Channel, idToken string) (string, error)
 // LIFFFor returns the LIFF app of a valid link's channel ("" when it has none), so a
 // browser refused as foreign can still prove its LINE user.
 func (s *Service) LIFFFor(ctx context.Context, purpose, token string) (string, error) {
-	nonce, err := s.checkToken(purpose, token)
-	if err != nil {
-		return "", err
-	}
 	var id string
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		l, err := s.Store.FindLink(ctx, hash(nonce))
-		if err != nil || l.Purpose != purpose || !s.now().Before(l.ExpiresAt) {
-			return errLinkInvalid
-		}
-		f, err := s.LINE.FindFriend(ctx, l.FriendID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		l, err := s.Links.Find(ctx, purpose, token)
 		if err != nil {
 			return err
 		}
-		ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
+		f, err := s.Friends.FindFriend(ctx, l.FriendID)
+		if err != nil {
+			return err
+		}
+		ch, err := s.Friends.FindChannel(ctx, f.ChannelID)
 		id = ch.LIFFID
 		return err
 	})

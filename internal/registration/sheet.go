@@ -47,7 +47,7 @@ func (s *Service) CodeSheets(ctx context.Context, sc SheetSchool, classID int64)
 	if err := authz.Check(a, authz.ManageStructure, authz.Target{BoardID: sc.BoardID, SchoolID: sc.ID}); err != nil {
 		return nil, err
 	}
-	url, err := s.LINE.FriendURL(ctx, sc.BoardID, sc.ID)
+	url, err := s.Friends.FriendURL(ctx, sc.BoardID, sc.ID)
 	if err != nil {
 		return nil, err
 	}

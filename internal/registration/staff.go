@@ -86,7 +86,7 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 			return err
 		}
 		r.Status = status
-		f, err := s.LINE.FindFriend(ctx, r.FriendID)
+		f, err := s.Friends.FindFriend(ctx, r.FriendID)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 			return err
 		}
 		msg := s.T(g.Language, textID, map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
-		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
 			return err
 		}
 		// Audited last: the audit chain stays locked until commit.

@@ -134,22 +134,22 @@ func (s *Service) endGuardian(ctx context.Context, g LeftGuardian, textID string
 func (s *Service) EndFriendsTx(ctx context.Context, friendIDs []int64, textID string) (int, error) {
 	copies := 0
 	for _, id := range friendIDs {
-		f, err := s.LINE.FindFriend(ctx, id)
+		f, err := s.Friends.FindFriend(ctx, id)
 		if err != nil {
 			return copies, err
 		}
-		n, err := s.LINE.WipeOutbound(ctx, f.ID)
+		n, err := s.Outbox.WipeOutbound(ctx, f.ID)
 		if err != nil {
 			return copies, err
 		}
 		copies += n
 		if f.Following {
-			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "registration",
+			if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "registration",
 				Messages: []line.Message{{Text: s.T(f.Language, textID, nil)}}}); err != nil {
 				return copies, err
 			}
 		}
-		if _, err := s.LINE.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: f.ID, Menu: line.MenuGuest}, nil); err != nil {
+		if _, err := s.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: f.ID, Menu: line.MenuGuest}, nil); err != nil {
 			return copies, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
@@ -33,7 +34,7 @@ type ParentChild struct {
 
 // ParentPage is what the parent's link shows.
 type ParentPage struct {
-	Visit    registration.Visit
+	Visit    parentlink.Visit
 	Language string
 	Children []ParentChild
 	// LIFFID is the channel's LIFF app: the page proves the parent's LINE user with it,
@@ -45,20 +46,20 @@ type ParentPage struct {
 // preparing its next year.
 func (s *Service) parent(ctx context.Context, token, browser string) (ParentPage, registration.Guardian, error) {
 	var p ParentPage
-	v, err := s.Registration.OpenLink(ctx, registration.PurposeRollover, token, browser)
+	v, err := s.Links.Open(ctx, parentlink.PurposeRollover, token, browser)
 	if err != nil {
 		return p, registration.Guardian{}, err
 	}
 	p.Visit = v
-	g, err := s.Registration.FindGuardianByFriend(ctx, v.FriendID)
+	g, err := s.Guardians.FindGuardianByFriend(ctx, v.FriendID)
 	if err != nil {
 		return p, g, err
 	}
-	f, err := s.LINE.FindFriend(ctx, v.FriendID)
+	f, err := s.Friends.FindFriend(ctx, v.FriendID)
 	if err != nil {
 		return p, g, err
 	}
-	ch, err := s.LINE.FindChannel(ctx, f.ChannelID)
+	ch, err := s.Friends.FindChannel(ctx, f.ChannelID)
 	if err != nil {
 		return p, g, err
 	}
@@ -149,11 +150,11 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 		if p, g, err = s.parent(ctx, token, browser); err != nil {
 			return err
 		}
-		friend, err := s.LINE.FindFriend(ctx, p.Visit.FriendID)
+		friend, err := s.Friends.FindFriend(ctx, p.Visit.FriendID)
 		if err != nil {
 			return err
 		}
-		if err := s.Registration.RequireLIFF(ctx, friend, p.Visit); err != nil {
+		if err := s.Guardians.RequireLIFF(ctx, friend, p.Visit); err != nil {
 			return err
 		}
 		// A switch running now must finish first (it locks the school for update);

@@ -16,6 +16,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
@@ -23,13 +24,15 @@ import (
 
 // Service is the rollover's use cases.
 type Service struct {
-	Tx           txn.Transactor
-	Store        Store
-	Schools      *school.Service
-	Registration *registration.Service
-	LINE         *line.Service
-	Audit        *audit.Log
-	T            func(lang, id string, data map[string]any) string
+	Tx        txn.Transactor
+	Store     Store
+	Schools   Schools
+	Guardians Guardians
+	Links     Links
+	Friends   Friends
+	Outbox    Outbox
+	Audit     *audit.Log
+	T         func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
 	// set it on a running app while workers read it).
 	Clock clock.Clock
@@ -229,17 +232,17 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 		// by the day before.
 		until := p.SwitchOn
 		for _, id := range friends {
-			f, err := s.LINE.FindFriend(ctx, id)
+			f, err := s.Friends.FindFriend(ctx, id)
 			if err != nil {
 				return err
 			}
-			url, err := s.Registration.IssueLinkUntil(ctx, id, registration.PurposeRollover, until)
+			url, err := s.Links.IssueUntil(ctx, id, parentlink.PurposeRollover, until)
 			if err != nil {
 				return err
 			}
 			text := s.T(f.Language, "rollover.line.ask", map[string]any{"School": sc.Name, "Year": p.Year,
 				"Date": p.SwitchOn.AddDate(0, 0, -1).Format("1/2")})
-			if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
+			if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
 				Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
 				Buttons: []line.Action{{Kind: "uri", Label: s.T(f.Language, "rollover.line.button", nil), URI: url}}}}}); err != nil {
 				return err
@@ -368,20 +371,20 @@ func (s *Service) switchSchool(ctx context.Context, schoolID int64, year int, wh
 		return out, err
 	}
 	for _, id := range friends {
-		f, err := s.LINE.FindFriend(ctx, id)
+		f, err := s.Friends.FindFriend(ctx, id)
 		if err != nil {
 			return out, err
 		}
 		if !f.Following {
 			continue
 		}
-		if _, err := s.LINE.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
+		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
 			Text: s.T(f.Language, "rollover.line.placed", map[string]any{"School": sc.Name, "Year": year})}}}); err != nil {
 			return out, err
 		}
 	}
 	if len(graduates) > 0 {
-		left, err := s.Registration.LeaveTx(ctx, registration.ChildScope{BoardID: sc.BoardID, SchoolID: sc.ID}, graduates, registration.LeaveGraduation)
+		left, err := s.Guardians.LeaveTx(ctx, registration.ChildScope{BoardID: sc.BoardID, SchoolID: sc.ID}, graduates, registration.LeaveGraduation)
 		if err != nil {
 			return out, err
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/i18n"
-	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
@@ -327,8 +326,6 @@ func (s *Server) absenceExport(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sendCSV(w, r, "absences-"+strconv.FormatInt(classID, 10)+"-"+day.Format("20060102")+".csv", f)
 }
-
-var _ = registration.PurposeAbsence
 
 // trendPoints draws counts as an SVG polyline 140 × 30, scaled to the largest.
 func trendPoints(counts []int) (string, int) {

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/web/view"
 )
@@ -36,7 +37,7 @@ func browserOf(r *http.Request) string {
 	return ""
 }
 
-func (s *Server) setBrowser(w http.ResponseWriter, v registration.Visit) {
+func (s *Server) setBrowser(w http.ResponseWriter, v parentlink.Visit) {
 	if !v.NewBrowser {
 		return
 	}
@@ -71,7 +72,7 @@ func (s *Server) registrationView(r *http.Request, purpose, token string, pg reg
 		}
 		v.Schools = append(v.Schools, so)
 	}
-	if pg.Guardian != nil && purpose == registration.PurposeUpdate {
+	if pg.Guardian != nil && purpose == parentlink.PurposeUpdate {
 		v.WithdrawURL = "/p/update/" + token + "/withdraw"
 	}
 	return v
@@ -160,7 +161,7 @@ func containsInt(s []int, n int) bool {
 // registrationTitle is the registration page's title: a change for a parent who has
 // registered (their update link, or a stored registration), else a registration.
 func registrationTitle(purpose string, pg registration.Page) string {
-	if purpose == registration.PurposeUpdate || pg.Guardian != nil {
+	if purpose == parentlink.PurposeUpdate || pg.Guardian != nil {
 		return "reg.page.title_update"
 	}
 	return "reg.page.title"
@@ -261,7 +262,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
-	pg, err := s.Registration.Open(r.Context(), registration.PurposeUpdate, token, browserOf(r))
+	pg, err := s.Registration.Open(r.Context(), parentlink.PurposeUpdate, token, browserOf(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -270,9 +271,9 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("confirm") != "yes" {
 		f, children := storedForm(r, pg.Guardian)
 		f.Message = localizer(r).T("reg.withdraw.unconfirmed")
-		v := s.registrationView(r, registration.PurposeUpdate, token, pg)
+		v := s.registrationView(r, parentlink.PurposeUpdate, token, pg)
 		v.Children = children
-		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, registrationTitle(registration.PurposeUpdate, pg), registration.PurposeUpdate, token, pg), v, f))
+		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, registrationTitle(parentlink.PurposeUpdate, pg), parentlink.PurposeUpdate, token, pg), v, f))
 		return
 	}
 	if err := s.Registration.Withdraw(r.Context(), token, browserOf(r)); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
@@ -155,13 +156,13 @@ func rolloverParentView(r *http.Request, token string, pg rollover.ParentPage, c
 
 // rolloverPage is the parent page's data, with LIFF when the channel has it.
 func (s *Server) rolloverParent(w http.ResponseWriter, r *http.Request, token string, pg rollover.ParentPage) view.Page {
-	return s.parentPage(w, r, "rollover.parent.title", registration.PurposeRollover, token, registration.Page{LIFFID: pg.LIFFID})
+	return s.parentPage(w, r, "rollover.parent.title", parentlink.PurposeRollover, token, registration.Page{LIFFID: pg.LIFFID})
 }
 
 func (s *Server) rolloverParentPage(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
 	pg, err := s.Rollover.ParentOpen(r.Context(), token, browserOf(r))
-	if s.liffCheck(w, r, err, "rollover.parent.title", registration.PurposeRollover, token) {
+	if s.liffCheck(w, r, err, "rollover.parent.title", parentlink.PurposeRollover, token) {
 		return
 	}
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/parentlink"
 	assets "github.com/renraku/renraku/web"
 )
 
@@ -38,10 +38,10 @@ func (s *Server) Handler() http.Handler {
 	// Parents' pages, opened from links sent in LINE.
 	r.Group(func(r chi.Router) {
 		r.Use(s.parentOnly)
-		r.Get("/p/register/{token}", s.registrationPage(registration.PurposeRegister))
-		r.Post("/p/register/{token}", s.registrationSubmit(registration.PurposeRegister))
-		r.Get("/p/update/{token}", s.registrationPage(registration.PurposeUpdate))
-		r.Post("/p/update/{token}", s.registrationSubmit(registration.PurposeUpdate))
+		r.Get("/p/register/{token}", s.registrationPage(parentlink.PurposeRegister))
+		r.Post("/p/register/{token}", s.registrationSubmit(parentlink.PurposeRegister))
+		r.Get("/p/update/{token}", s.registrationPage(parentlink.PurposeUpdate))
+		r.Post("/p/update/{token}", s.registrationSubmit(parentlink.PurposeUpdate))
 		r.Post("/p/update/{token}/withdraw", s.withdraw)
 		r.Get("/p/absence/{token}", s.absencePage)
 		r.Post("/p/absence/{token}", s.absenceSubmit)
@@ -53,9 +53,9 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/p/handouts/{token}/a/{announcementID}/files/{handoutID}", s.parentHandoutFile)
 		r.Get("/p/liff/{channelID}/{page}", s.liffEntry)
 		r.Post("/p/liff/{channelID}/{page}", s.liffOpen)
-		r.Post("/p/register/{token}/liff", s.verifyLIFF(registration.PurposeRegister))
-		r.Post("/p/update/{token}/liff", s.verifyLIFF(registration.PurposeUpdate))
-		r.Post("/p/rollover/{token}/liff", s.verifyLIFF(registration.PurposeRollover))
+		r.Post("/p/register/{token}/liff", s.verifyLIFF(parentlink.PurposeRegister))
+		r.Post("/p/update/{token}/liff", s.verifyLIFF(parentlink.PurposeUpdate))
+		r.Post("/p/rollover/{token}/liff", s.verifyLIFF(parentlink.PurposeRollover))
 	})
 
 	// Staff pages and the console: a session, CSRF protection and the signed-in

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/parentlink"
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/rollover"
+	"github.com/renraku/renraku/internal/school"
+)
+
+// The features meet each other through the narrow ports they declare; these are the
+// services (and the LINE client) that satisfy them, checked when the app compiles.
+var (
+	_ registration.Links    = (*parentlink.Service)(nil)
+	_ registration.Friends  = (*line.Service)(nil)
+	_ registration.Outbox   = (*line.Service)(nil)
+	_ registration.IDTokens = (*line.Client)(nil)
+
+	_ absence.Guardians = (*registration.Service)(nil)
+	_ absence.Links     = (*parentlink.Service)(nil)
+	_ absence.Friends   = (*line.Service)(nil)
+	_ absence.Outbox    = (*line.Service)(nil)
+
+	_ inbox.Guardians = (*registration.Service)(nil)
+	_ inbox.Friends   = (*line.Service)(nil)
+	_ inbox.Outbox    = (*line.Service)(nil)
+	_ inbox.Contents  = (*line.Client)(nil)
+
+	_ announce.Guardians   = (*registration.Service)(nil)
+	_ announce.Links       = (*parentlink.Service)(nil)
+	_ announce.Channels    = (*line.Service)(nil)
+	_ announce.Outbox      = (*line.Service)(nil)
+	_ announce.Broadcaster = (*line.Client)(nil)
+
+	_ rollover.Schools   = (*school.Service)(nil)
+	_ rollover.Guardians = (*registration.Service)(nil)
+	_ rollover.Links     = (*parentlink.Service)(nil)
+	_ rollover.Friends   = (*line.Service)(nil)
+	_ rollover.Outbox    = (*line.Service)(nil)
+)
