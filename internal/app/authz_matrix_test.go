@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -355,7 +356,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 	}
 	for r := range rows {
-		if !contains(routes, r) {
+		if !slices.Contains(routes, r) {
 			t.Errorf("matrix row %s is not a route", r)
 		}
 	}
@@ -384,12 +385,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 	for _, x := range mustGet(t, w, w.HomeroomA11.ID).Assignments {
 		homeroomDuty = x.ID
 	}
-	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "messageID": id(matrixImage), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
-		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
-		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02"),
+	base := map[string]string{"conversationID": itoa(conversationA11(t, a, w)), "messageID": itoa(matrixImage), "guardianshipID": itoa(pendingRegistration(t, a, w)), "schoolID": itoa(w.SchoolA.ID), "classID": itoa(w.ClassA11.ID), "clubID": itoa(w.ClubA.ID),
+		"staffID": itoa(w.TeacherA.ID), "assignmentID": itoa(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
+		"reportID": "1", "classA11": itoa(w.ClassA11.ID), "homeroomStaff": itoa(w.HomeroomA11.ID), "cannedID": itoa(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02"),
 		"day": "2030-01-01"}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
-	base["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
+	base["childID"] = itoa(childOf(t, a, pendingRegistration(t, a, w)))
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -409,10 +410,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
-		ids["guardianshipID"] = id(pendingRegistration(t, a, w))
-		ids["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
-		ids["cannedID"] = id(schoolCanned(t, a, w))
+		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = itoa(c.ID), itoa(k.ID), itoa(st.ID), itoa(as.ID)
+		ids["guardianshipID"] = itoa(pendingRegistration(t, a, w))
+		ids["childID"] = itoa(childOf(t, a, pendingRegistration(t, a, w)))
+		ids["cannedID"] = itoa(schoolCanned(t, a, w))
 		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
 		closedDays++
 		ids["day"] = time.Date(2031, time.January, closedDays, 0, 0, 0, 0, school.Tokyo).Format("2006-01-02")
@@ -490,21 +491,10 @@ func fill(pattern string, ids map[string]string) string {
 	return strings.Replace(out, "*", "app.css", 1)
 }
 
-func id(n int64) string { return strconv.FormatInt(n, 10) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func without(list, drop []string) []string {
 	var out []string
 	for _, x := range list {
-		if !contains(drop, x) {
+		if !slices.Contains(drop, x) {
 			out = append(out, x)
 		}
 	}
@@ -638,5 +628,5 @@ func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id(annID), id(an.Handouts[0].ID)
+	return itoa(annID), itoa(an.Handouts[0].ID)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 	}
 	var isolated []string
 	page.doc.Find(`[data-testid="member"] bdi`).Each(func(_ int, sel *goquery.Selection) { isolated = append(isolated, sel.Text()) })
-	if !contains(isolated, nickname) || !contains(isolated, "佐藤 一郎") {
+	if !slices.Contains(isolated, nickname) || !slices.Contains(isolated, "佐藤 一郎") {
 		t.Errorf("isolated on the class page: %+q, want the nickname and the child", isolated)
 	}
 	if strings.ContainsAny(page.body, "\u202E\u200B\u2067") {
@@ -89,7 +90,7 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 		r.doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
 		return len(bodies) > 0
 	})
-	if !contains(bodies, "明日は休みます") {
+	if !slices.Contains(bodies, "明日は休みます") {
 		t.Errorf("thread bodies %+q, want 明日は休みます isolated and without controls", bodies)
 	}
 }

@@ -153,7 +153,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 	rows.Close()
 
 	// Every class: the page links the sheets, which come as one PDF, a page a class.
-	page := admin.get("/admin/schools/" + id(sakuraID) + "/codes")
+	page := admin.get("/admin/schools/" + itoa(sakuraID) + "/codes")
 	href, ok := page.doc.Find(`[data-testid="code-sheets-all"]`).Attr("href")
 	if page.status != http.StatusOK || !ok {
 		t.Fatalf("codes page: %d, link %q", page.status, href)
@@ -176,7 +176,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 	}
 
 	// One class: its row links its own sheet.
-	one, ok := page.doc.Find(`[data-testid="code-sheet"][href$="?class=` + id(class11) + `"]`).Attr("href")
+	one, ok := page.doc.Find(`[data-testid="code-sheet"][href$="?class=` + itoa(class11) + `"]`).Attr("href")
 	if !ok {
 		t.Fatalf("no sheet link for 1年1組: %s", text(page))
 	}
@@ -221,7 +221,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = admin.get(href + "?class=" + id(fresh.ID))
+	r = admin.get(href + "?class=" + itoa(fresh.ID))
 	if got := r.doc.Find(`[data-testid="codes-error"]`).Text(); r.status != http.StatusUnprocessableEntity || got != "この学級の登録コードはまだ発行されていません。先にコードを発行してください。" {
 		t.Errorf("sheet of a class without a code: %d %q", r.status, got)
 	}
@@ -269,7 +269,7 @@ func TestCodeSheetsNeedTheChannel(t *testing.T) {
 	}
 	c := newStaffClient(t, a.URL())
 	c.signIn("admin.a", stafftest.Password)
-	r := c.get("/admin/schools/" + id(w.SchoolA.ID) + "/codes/sheets")
+	r := c.get("/admin/schools/" + itoa(w.SchoolA.ID) + "/codes/sheets")
 	if got := r.doc.Find(`[data-testid="codes-error"]`).Text(); r.status != http.StatusUnprocessableEntity || got != "LINE公式アカウントがまだ設定されていません。" {
 		t.Errorf("sheets without a channel: %d %q", r.status, got)
 	}

@@ -149,7 +149,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	err = chromedp.Do(admin,
 		chromedp.Click(chromedp.CSS(`[data-testid="tab-staff"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-list"]`)),
-		chromedp.Click(chromedp.CSS(`a[href="/admin/staff/`+id(w.TeacherA.ID)+`"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/admin/staff/`+itoa(w.TeacherA.ID)+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="duties"]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-duty`), "homeroom"),
 	)
@@ -177,7 +177,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	// The console works on a phone: the staff list fits the width.
 	err = chromedp.Do(admin,
 		chromedp.EmulateViewport(360, 740),
-		chromedp.Navigate(base+"/admin/schools/"+id(w.SchoolA.ID)+"/staff"),
+		chromedp.Navigate(base+"/admin/schools/"+itoa(w.SchoolA.ID)+"/staff"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-list"]`)),
 	)
 	if err != nil {

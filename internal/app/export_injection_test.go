@@ -161,20 +161,20 @@ func (x *exportWorld) exportQueries(route string) ([]string, bool) {
 	switch route {
 	case "/staff/absences/export":
 		for _, enc := range []string{"utf-8-bom", "shift_jis"} {
-			out = append(out, "/staff/absences/export?class="+id(w.ClassA11.ID)+"&date="+x.day+"&encoding="+enc)
+			out = append(out, "/staff/absences/export?class="+itoa(w.ClassA11.ID)+"&date="+x.day+"&encoding="+enc)
 		}
 	case "/admin/audit/export":
 		for _, enc := range []string{"utf-8-bom", "shift_jis"} {
 			out = append(out, "/admin/audit/export?encoding="+enc)
 		}
 	case "/admin/schools/{schoolID}/audit/export":
-		out = append(out, "/admin/schools/"+id(w.SchoolA.ID)+"/audit/export?encoding=utf-8-bom")
+		out = append(out, "/admin/schools/"+itoa(w.SchoolA.ID)+"/audit/export?encoding=utf-8-bom")
 	case "/admin/reports/export":
 		out = append(out, "/admin/reports/export?format=csv")
 	case "/admin/schools/{schoolID}/roster/export":
 		for _, k := range roster.Kinds {
 			for _, enc := range []string{"utf-8-bom", "shift_jis"} {
-				out = append(out, "/admin/schools/"+id(w.SchoolA.ID)+"/roster/export?kind="+string(k)+"&encoding="+enc)
+				out = append(out, "/admin/schools/"+itoa(w.SchoolA.ID)+"/roster/export?kind="+string(k)+"&encoding="+enc)
 			}
 		}
 	default:
@@ -271,7 +271,7 @@ func TestShiftJISExportSubstitutes(t *testing.T) {
 	x := newExportWorld(t)
 	c := newStaffClient(t, x.a.URL())
 	c.signIn(x.w.HomeroomA11.Login.Reveal(), stafftest.Password)
-	r := c.get("/staff/absences/export?class=" + id(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=shift_jis")
+	r := c.get("/staff/absences/export?class=" + itoa(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=shift_jis")
 	if r.status != http.StatusOK {
 		t.Fatalf("Shift_JIS export: %d %.300s", r.status, r.body)
 	}
@@ -287,7 +287,7 @@ func TestShiftJISExportSubstitutes(t *testing.T) {
 	if got := r.header.Get(web.SubstitutedHeader); got != "10" {
 		t.Errorf("%s = %q, want 10", web.SubstitutedHeader, got)
 	}
-	page := c.get("/staff/absences?class=" + id(x.w.ClassA11.ID) + "&date=" + x.day)
+	page := c.get("/staff/absences?class=" + itoa(x.w.ClassA11.ID) + "&date=" + x.day)
 	if got := page.doc.Find(`[data-testid="flash"]`).Text(); !strings.Contains(got, "10文字") || !strings.Contains(got, "〓") {
 		t.Errorf("flash after the download = %q, want the count of substituted characters", got)
 	}
@@ -295,7 +295,7 @@ func TestShiftJISExportSubstitutes(t *testing.T) {
 		t.Errorf("%d audited exports with the count, want 1", n)
 	}
 	// UTF-8 keeps the characters and says nothing.
-	r = c.get("/staff/absences/export?class=" + id(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=utf-8-bom")
+	r = c.get("/staff/absences/export?class=" + itoa(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=utf-8-bom")
 	if r.status != http.StatusOK || !strings.Contains(r.body, "👨\u200d👩\u200d👧") || r.header.Get(web.SubstitutedHeader) != "" {
 		t.Errorf("UTF-8 export: %d %q", r.status, r.header.Get(web.SubstitutedHeader))
 	}

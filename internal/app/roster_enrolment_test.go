@@ -25,7 +25,7 @@ func TestRosterClassesEnrolmentPage(t *testing.T) {
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	c := newStaffClient(t, a.URL())
 	c.signIn("admin.a", stafftest.Password)
-	path := "/admin/schools/" + id(w.SchoolA.ID) + "/roster"
+	path := "/admin/schools/" + itoa(w.SchoolA.ID) + "/roster"
 	if page := c.get(path); !strings.Contains(page.doc.Find(`[data-testid="classes-note"]`).Text(), "在籍者数") {
 		t.Errorf("the CSV page does not mention the 在籍者数 column: %s", text(page))
 	}

@@ -39,7 +39,7 @@ func TestRosterPageImportAndExport(t *testing.T) {
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	c := newStaffClient(t, a.URL())
 	c.signIn("admin.a", stafftest.Password)
-	path := "/admin/schools/" + id(w.SchoolA.ID) + "/roster"
+	path := "/admin/schools/" + itoa(w.SchoolA.ID) + "/roster"
 	c.get(path)
 	y := strconv.Itoa(w.SchoolA.CurrentYear)
 
@@ -114,7 +114,7 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 			w.MustCreateStaff(t, authz.SchoolAdmin, sc.ID, "admin.m", "管理 花子")
 			c := newStaffClient(t, a.URL())
 			c.signIn("admin.m", stafftest.Password)
-			path := "/admin/schools/" + id(sc.ID) + "/roster"
+			path := "/admin/schools/" + itoa(sc.ID) + "/roster"
 			if r := c.get(path); r.doc.Find(`[data-testid="roster-template"] select[name="encoding"] option[value="`+string(enc)+`"]`).Length() != 1 {
 				t.Fatalf("the page offers no %s template: %s", enc, text(r))
 			}
@@ -181,7 +181,7 @@ func TestRosterPreviewInChromium(t *testing.T) {
 	ctx := browsertest.New(t, 1366, 900)
 	browserSignIn(t, ctx, a.URL(), "admin.a")
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(a.URL()+"/admin/schools/"+id(w.SchoolA.ID)+"/roster"),
+		chromedp.Navigate(a.URL()+"/admin/schools/"+itoa(w.SchoolA.ID)+"/roster"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="roster-template"]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-kind`), "staff"),
 		chromedp.SetUploadFiles(`#f-file`, []string{file}),
