@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 )
@@ -16,20 +17,20 @@ import (
 func TestAbsenceInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	u, _ := registeredParent(t, w, "森 さやか", "森 ゆうた", classCodes(t, w, sakuraID)[class11])
-	link := absenceLink(t, w, u, 1)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	u, _ := apptest.RegisteredParent(t, w, "森 さやか", "森 ゆうた", apptest.ClassCodes(t, w, sakuraID)[class11])
+	link := apptest.AbsenceLink(t, w, u, 1)
 
 	// The homeroom teacher opens today's list on a PC: nothing yet.
 	teacher := browsertest.New(t, 1280, 800)
 	err := chromedp.Do(teacher,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),

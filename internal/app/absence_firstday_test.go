@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/school"
@@ -23,19 +24,19 @@ import (
 func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	logins, err := demo.SeedStaff(ctx, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET absence_cutoff = '08:00' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	parent, b := registeredParent(t, w, "小川 みどり", "小川 はると", classCodes(t, w, sakuraID)[class11])
-	link := absenceLink(t, w, parent, 1)
+	parent, b := apptest.RegisteredParent(t, w, "小川 みどり", "小川 はると", apptest.ClassCodes(t, w, sakuraID)[class11])
+	link := apptest.AbsenceLink(t, w, parent, 1)
 
 	friday := absence.Today(time.Now()).AddDate(0, 0, 1)
 	for friday.Weekday() != time.Friday {
@@ -49,8 +50,8 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	suggested := func(now time.Time) string {
 		t.Helper()
 		s.Absence.Clock.Set(now)
-		page := b.get(link)
-		v, _ := page.doc.Find(`#f-from`).Attr("value")
+		page := b.Get(link)
+		v, _ := page.Doc.Find(`#f-from`).Attr("value")
 		return v
 	}
 	ymd := func(d time.Time) string { return d.Format("2006-01-02") }
@@ -79,7 +80,7 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	console := browsertest.New(t, 1280, 900)
 	err = chromedp.Do(console,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.kocho"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -87,7 +88,7 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#f-code`), code),
 		chromedp.Click(chromedp.CSS(`[data-testid="code-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-		chromedp.Navigate(w.app.URL()+"/admin/schools/"+itoa(sakuraID)),
+		chromedp.Navigate(w.App.URL()+"/admin/schools/"+apptest.Itoa(sakuraID)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-closed-days"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="to-closed-days"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="closed-days"]`)),
@@ -111,7 +112,7 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	}
 	// The phone shows the same suggestion.
 	phone := browsertest.New(t, 360, 740)
-	phoneLink := absenceLink(t, w, parent, 2)
+	phoneLink := apptest.AbsenceLink(t, w, parent, 2)
 	err = chromedp.Do(phone,
 		chromedp.Navigate(phoneLink),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence"]`)),
@@ -127,11 +128,11 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	browsertest.Screenshot(t, phone, "absence-first-day")
 
 	// Sent as suggested, the report is for Tuesday.
-	page := b.get(link)
-	key, _ := page.doc.Find(`input[name="key"]`).Attr("value")
-	child, _ := page.doc.Find(`input[name="child"]`).Attr("value")
-	if r := b.post(link, url.Values{"key": {key}, "child": {child}, "kind": {"absent"}, "from": {ymd(tuesday)}, "reason": {"family"}}); r.status != 200 {
-		t.Fatalf("submit: %d %s", r.status, text(r))
+	page := b.Get(link)
+	key, _ := page.Doc.Find(`input[name="key"]`).Attr("value")
+	child, _ := page.Doc.Find(`input[name="child"]`).Attr("value")
+	if r := b.Post(link, url.Values{"key": {key}, "child": {child}, "kind": {"absent"}, "from": {ymd(tuesday)}, "reason": {"family"}}); r.Status != 200 {
+		t.Fatalf("submit: %d %s", r.Status, apptest.Text(r))
 	}
 	var day string
 	if err := s.Pool.QueryRow(ctx, `SELECT to_char(date_from, 'YYYY-MM-DD') FROM absence_report`).Scan(&day); err != nil || day != ymd(tuesday) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -21,23 +22,23 @@ import (
 func TestAnnouncementInBrowsers(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	code := classCodes(t, w, sakuraID)[class11]
-	parent, _ := registeredParent(t, w, "森 真理", "森 ひなた", code)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	parent, _ := apptest.RegisteredParent(t, w, "森 真理", "森 ひなた", code)
 	pdf := filepath.Join(t.TempDir(), "12月の学年だより.pdf")
-	if err := os.WriteFile(pdf, testPDF("学年だより"), 0o600); err != nil {
+	if err := os.WriteFile(pdf, apptest.SamplePDF("学年だより"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
 	teacher := browsertest.New(t, 1280, 900)
 	err := chromedp.Do(teacher,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -87,19 +88,19 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 	browsertest.Screenshot(t, teacher, "announce-report")
 
 	// The parent taps プリントを見る in LINE and opens the link on the phone.
-	waitBotText(t, w, parent.ID, "【お知らせ】みどり市立さくら小学校　12月の学年だより", 1)
+	apptest.WaitBotText(t, w, parent.ID, "【お知らせ】みどり市立さくら小学校　12月の学年だより", 1)
 	var button linesim.Action
-	for _, it := range w.sim.Chat(w.ch.LineChannelID, parent.ID) {
+	for _, it := range w.Sim.Chat(w.Ch.LineChannelID, parent.ID) {
 		for _, a := range it.Actions {
 			if a.Label == "プリントを見る" {
 				button = a
 			}
 		}
 	}
-	if _, err := w.sim.Tap(w.ch.LineChannelID, parent.ID, button); err != nil {
+	if _, err := w.Sim.Tap(w.Ch.LineChannelID, parent.ID, button); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, parent.ID, "お知らせと配布プリントはこちらから", 1)
+	link := apptest.LinkIn(t, w, parent.ID, "お知らせと配布プリントはこちらから", 1)
 	phone := browsertest.New(t, 390, 844)
 	err = chromedp.Do(phone,
 		chromedp.Navigate(link),
@@ -144,27 +145,27 @@ func TestAnnouncementInBrowsers(t *testing.T) {
 func TestAnnouncementDraftEditInBrowser(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+	w := apptest.StartLineWorld(t)
+	if _, err := demo.SeedStaff(context.Background(), w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	var pdfs []string
 	for _, name := range []string{"持ち物.pdf", "日程.pdf"} {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, testPDF(name), 0o600); err != nil {
+		if err := os.WriteFile(p, apptest.SamplePDF(name), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		pdfs = append(pdfs, p)
 	}
 	teacher := browsertest.New(t, 1280, 900)
 	err := chromedp.Do(teacher,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="to-announcements"]`)),
-		chromedp.Navigate(w.app.URL()+"/staff/announcements/new"),
+		chromedp.Navigate(w.App.URL()+"/staff/announcements/new"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="compose-page"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-title`), "遠足のお知らせ"),
 		chromedp.SendKeys(chromedp.CSS(`#f-body`), "10月20日に遠足に行きます。"),

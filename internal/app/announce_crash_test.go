@@ -17,6 +17,7 @@ import (
 
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -34,15 +35,15 @@ func TestAnnouncementCrashAndResume(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	w := startLineWorld(t)
-	if _, err := demo.SeedStaff(ctx, w.app.Services()); err != nil {
+	w := apptest.StartLineWorld(t)
+	if _, err := demo.SeedStaff(ctx, w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
-	reach, _ := cityFamilies(t, w, 50_000, false)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	cfg := *w.app.Config()
+	reach, _ := apptest.CityFamilies(t, w, 50_000, false)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	cfg := *w.App.Config()
 	// The seeding instance stops: only the child below sends.
-	if err := w.app.Close(ctx); err != nil {
+	if err := w.App.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -72,9 +73,9 @@ func TestAnnouncementCrashAndResume(t *testing.T) {
 
 	// LINE answers the first 30 batches; the next ones it delivers and then holds the
 	// answers. The app is killed while they wait.
-	w.sim.HoldAfter(linesim.EndpointMulticast, 30)
+	w.Sim.HoldAfter(linesim.EndpointMulticast, 30)
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childEnv+"=1", "DATABASE_URL="+cfg.DatabaseURL, "RENRAKU_ADDR=127.0.0.1:0", "RENRAKU_METRICS_ADDR=127.0.0.1:0",
+	child.Env = append(os.Environ(), apptest.ChildEnv+"=1", "DATABASE_URL="+cfg.DatabaseURL, "RENRAKU_ADDR=127.0.0.1:0", "RENRAKU_METRICS_ADDR=127.0.0.1:0",
 		"RENRAKU_KEYSET_FILE="+cfg.KeysetFile, "RENRAKU_MASTER_KEY="+base64.StdEncoding.EncodeToString(cfg.MasterKey),
 		"RENRAKU_LINE_API_URL="+cfg.LineAPIURL.String(), "RENRAKU_LINE_DATA_API_URL="+cfg.LineDataAPIURL.String())
 	child.Stderr = os.Stderr
@@ -95,16 +96,16 @@ func TestAnnouncementCrashAndResume(t *testing.T) {
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
 		t.Fatalf("child: %q %v", line, err)
 	}
-	for deadline := time.Now().Add(60 * time.Second); w.sim.Held(linesim.EndpointMulticast) < 2; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); w.Sim.Held(linesim.EndpointMulticast) < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no batch held; %d multicasts", w.sim.CallCount(linesim.EndpointMulticast))
+			t.Fatalf("no batch held; %d multicasts", w.Sim.CallCount(linesim.EndpointMulticast))
 		}
 	}
 	_ = child.Process.Kill()
 	_ = child.Wait()
 	killed = true
-	held := w.sim.Held(linesim.EndpointMulticast)
-	w.sim.Release(linesim.EndpointMulticast)
+	held := w.Sim.Held(linesim.EndpointMulticast)
+	w.Sim.Release(linesim.EndpointMulticast)
 
 	// Another instance takes the stuck batches over.
 	cfg2 := cfg
@@ -118,7 +119,7 @@ func TestAnnouncementCrashAndResume(t *testing.T) {
 
 	assertOnce(t, w, "台風接近に伴う臨時休校", reach, nil)
 	conflicts := 0
-	for _, c := range w.sim.Calls() {
+	for _, c := range w.Sim.Calls() {
 		if c.Endpoint == linesim.EndpointMulticast && c.Status == http.StatusConflict {
 			conflicts++
 		}

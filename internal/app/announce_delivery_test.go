@@ -8,76 +8,25 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/postgres"
 )
 
-// cityFamilies adds n families of 1年1組 of the first demo school: in LINE (the
-// simulator) and in renraku's database; with mixed, every tenth unverified and every
-// tenth (other) having blocked the account. It returns the users who should receive a
-// class announcement and those who should not.
-func cityFamilies(t *testing.T, w *lineWorld, n int, mixed bool) (reach, not []linesim.User) {
-	t.Helper()
-	s := w.app.Services()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	friends, err := w.sim.AddFriends(w.ch.LineChannelID, n, "ja")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fams := make([]postgres.Family, 0, n)
-	for i, u := range friends {
-		f := postgres.Family{UserID: u.ID, ChannelID: w.ch.ID, SchoolID: sakuraID, ClassID: class11, Nickname: fmt.Sprintf("保護者%05d", i),
-			ChildName: fmt.Sprintf("児童 %05d", i), Verified: !mixed || i%10 != 7, Following: true}
-		if mixed && i%10 == 3 {
-			// Blocked in LINE too: the simulator would not deliver to them.
-			bu, err := w.sim.AddUser(linesim.User{DisplayName: "ブロック済み"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.UserID, f.Following, u = bu.ID, false, bu
-		}
-		fams = append(fams, f)
-		if f.Verified && f.Following {
-			reach = append(reach, u)
-		} else {
-			not = append(not, u)
-		}
-	}
-	if err := postgres.SeedFamilies(context.Background(), s.Pool, s.Vault, fams); err != nil {
-		t.Fatal(err)
-	}
-	return reach, not
-}
-
-// waitSent waits until an announcement has finished sending.
-func waitSent(t *testing.T, w *lineWorld, id int64, limit time.Duration) {
-	t.Helper()
-	var state string
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err := w.app.Services().Pool.QueryRow(context.Background(), `SELECT state FROM announcement WHERE id = $1`, id).Scan(&state); err != nil {
-			t.Fatal(err)
-		}
-		if state == announce.Sent {
-			return
-		}
-	}
-	t.Fatalf("announcement %d still %s", id, state)
-}
-
 // assertOnce checks that each user of reach received want exactly once and nobody of
 // not received it.
-func assertOnce(t *testing.T, w *lineWorld, want string, reach, not []linesim.User) {
+func assertOnce(t *testing.T, w *apptest.LineWorld, want string, reach, not []linesim.User) {
 	t.Helper()
 	bad := 0
 	for _, u := range reach {
-		if n := received(w, u.ID, want); n != 1 && bad < 5 {
+		if n := apptest.Received(w, u.ID, want); n != 1 && bad < 5 {
 			bad++
 			t.Errorf("%s received it %d times", u.ID[:8], n)
 		}
 	}
 	for _, u := range not {
-		if n := received(w, u.ID, want); n != 0 && bad < 5 {
+		if n := apptest.Received(w, u.ID, want); n != 0 && bad < 5 {
 			bad++
 			t.Errorf("%s (unverified or blocked) received it %d times", u.ID[:8], n)
 		}
@@ -90,22 +39,22 @@ func assertOnce(t *testing.T, w *lineWorld, want string, reach, not []linesim.Us
 // exceeded, the lost answer's retry is recognised by its retry key (409).
 func TestAnnouncementBatchesRateLimitAndFaults(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	if _, err := demo.SeedStaff(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	reach, not := cityFamilies(t, w, 1000, true)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	reach, not := apptest.CityFamilies(t, w, 1000, true)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 
 	const size, perSecond = 25, 20
-	w.sim.SetRateLimit(linesim.EndpointMulticast, linesim.RateLimit{Requests: perSecond, Per: time.Second})
+	w.Sim.SetRateLimit(linesim.EndpointMulticast, linesim.RateLimit{Requests: perSecond, Per: time.Second})
 	s.LINE.Client.SetLimit("multicast", perSecond)
 	s.Announce.BatchSize = size
-	w.sim.FailNext(linesim.EndpointMulticast, 1, http.StatusTooManyRequests)
-	w.sim.FailNextAfterAccept(linesim.EndpointMulticast, 1, http.StatusInternalServerError)
+	w.Sim.FailNext(linesim.EndpointMulticast, 1, http.StatusTooManyRequests)
+	w.Sim.FailNextAfterAccept(linesim.EndpointMulticast, 1, http.StatusInternalServerError)
 
-	kocho := signedInAs(t, w, "sakura.kocho")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	id, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakuraID, Classes: []int64{class11}},
 		Title: "運動会のお知らせ", Body: "10月の運動会は予定どおり行います。"}, "1年1組")
 	if err != nil {
@@ -118,13 +67,13 @@ func TestAnnouncementBatchesRateLimitAndFaults(t *testing.T) {
 	if _, err := s.Announce.Send(kocho, id, false); err != nil {
 		t.Fatal(err)
 	}
-	waitSent(t, w, id, 60*time.Second)
+	apptest.WaitSent(t, w, id, 60*time.Second)
 	assertOnce(t, w, "運動会のお知らせ", reach, not)
 
 	batches := (len(reach) + size - 1) / size
 	statuses := map[int]int{}
 	var accepted []time.Time
-	for _, c := range w.sim.Calls() {
+	for _, c := range w.Sim.Calls() {
 		if c.Endpoint == linesim.EndpointMulticast {
 			statuses[c.Status]++
 			if c.Status == http.StatusOK {
@@ -163,15 +112,15 @@ func TestAnnouncementBatchesRateLimitAndFaults(t *testing.T) {
 // district's schools only.
 func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	reach, _ := cityFamilies(t, w, 20, false)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
+	reach, _ := apptest.CityFamilies(t, w, 20, false)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	class := announce.Audience{SchoolID: sakuraID, Classes: []int64{class11}}
 	create := func(title string, at time.Time) int64 {
 		t.Helper()
@@ -192,10 +141,10 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	}
 	// Its job runs anyway (as if the hour had passed): nothing is sent.
 	if _, err := s.Pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available'
-		WHERE kind = 'announce.start' AND args->>'announcement_id' = $1`, itoa(later)); err != nil {
+		WHERE kind = 'announce.start' AND args->>'announcement_id' = $1`, apptest.Itoa(later)); err != nil {
 		t.Fatal(err)
 	}
-	waitSent(t, w, soon, 30*time.Second)
+	apptest.WaitSent(t, w, soon, 30*time.Second)
 	assertOnce(t, w, "三秒後のお知らせ", reach, nil)
 	var sentAt, scheduledAt time.Time
 	if err := s.Pool.QueryRow(ctx, `SELECT started_at, scheduled_at FROM announcement WHERE id = $1`, soon).Scan(&sentAt, &scheduledAt); err != nil {
@@ -204,7 +153,7 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	if sentAt.Before(scheduledAt) {
 		t.Errorf("sent at %v, before its time %v", sentAt, scheduledAt)
 	}
-	waitQuiet(t, w.app.Pool())
+	apptest.WaitQuiet(t, w.App.Pool())
 	if an, err := s.Announce.Get(kocho, later); err != nil || an.State != announce.Cancelled || an.Counts.Total != 0 {
 		t.Errorf("cancelled announcement: %s, %d recipients (%v)", an.State, an.Counts.Total, err)
 	}
@@ -212,9 +161,9 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 
 	// LINE refuses one batch (400): it is failed; staff send it again.
 	s.Announce.BatchSize = 5
-	w.sim.FailNext(linesim.EndpointMulticast, 1, http.StatusBadRequest)
+	w.Sim.FailNext(linesim.EndpointMulticast, 1, http.StatusBadRequest)
 	failing := create("再送するお知らせ", time.Time{})
-	waitSent(t, w, failing, 30*time.Second)
+	apptest.WaitSent(t, w, failing, 30*time.Second)
 	an, err := s.Announce.Get(kocho, failing)
 	if err != nil || an.Counts.Failed != 5 || an.Counts.Sent != 15 {
 		t.Fatalf("before retry: %+v (%v)", an.Counts, err)
@@ -226,27 +175,27 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	if err := s.Announce.Retry(kocho, failing); err != nil {
 		t.Fatal(err)
 	}
-	waitSent(t, w, failing, 30*time.Second)
+	apptest.WaitSent(t, w, failing, 30*time.Second)
 	assertOnce(t, w, "再送するお知らせ", reach, nil)
 	if an, err := s.Announce.Get(kocho, failing); err != nil || an.Counts.Sent != 20 || an.Counts.Failed != 0 {
 		t.Errorf("after retry: %+v (%v)", an.Counts, err)
 	}
 
 	// The board's safety alert to ひかり学区 reaches ひかり's families, not さくら's.
-	hikariID, classA, _ := schoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
-	hikari, err := w.sim.AddFriends(w.ch.LineChannelID, 3, "ja")
+	hikariID, classA, _ := apptest.SchoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
+	hikari, err := w.Sim.AddFriends(w.Ch.LineChannelID, 3, "ja")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var fams []postgres.Family
 	for i, u := range hikari {
-		fams = append(fams, postgres.Family{UserID: u.ID, ChannelID: w.ch.ID, SchoolID: hikariID, ClassID: classA, Nickname: fmt.Sprintf("ひかり保護者%d", i),
+		fams = append(fams, postgres.Family{UserID: u.ID, ChannelID: w.Ch.ID, SchoolID: hikariID, ClassID: classA, Nickname: fmt.Sprintf("ひかり保護者%d", i),
 			ChildName: fmt.Sprintf("ひかり 生徒%d", i), Verified: true, Following: true})
 	}
 	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, fams); err != nil {
 		t.Fatal(err)
 	}
-	board := signedInAs(t, w, "midori.kyoiku")
+	board := apptest.SignedInAs(t, w, "midori.kyoiku")
 	alert := announce.Compose{Kind: announce.Safety, Audience: announce.Audience{Districts: []string{"ひかり学区"}}, Title: "クマの目撃情報",
 		Safety: announce.SafetyFields{OccurredAt: "12月1日 7時ごろ", Place: "ひかり中学校の裏山", Details: "クマ1頭", Response: "登下校時は集団で"}}
 	id, err := s.Announce.Create(board, alert, "ひかり学区")
@@ -256,7 +205,7 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	if _, err := s.Announce.Send(board, id, false); err != nil {
 		t.Fatal(err)
 	}
-	waitSent(t, w, id, 30*time.Second)
+	apptest.WaitSent(t, w, id, 30*time.Second)
 	assertOnce(t, w, "クマの目撃情報", hikari, reach)
 	// A school administrator cannot address the board's audience.
 	if _, err := s.Announce.Create(kocho, alert, "ひかり学区"); err == nil {

@@ -3,13 +3,13 @@ package app_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 )
@@ -22,33 +22,33 @@ import (
 func TestApprovalsPageShowsWhatTheTeacherDecidesOnInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w, _ := startDemoWorld(t)
-	s := w.app.Services()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
+	w, _ := apptest.StartDemoWorld(t)
+	s := w.App.Services()
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	sakura, _ := s.Schools.Get(kocho, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
 	// A mother with the class code (verified), then someone else naming her child.
-	if _, _, r := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", itoa(class11), code}); r.status != http.StatusOK {
-		t.Fatalf("mother: %d", r.status)
+	if _, _, r := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", apptest.Itoa(class11), code}); r.Status != http.StatusOK {
+		t.Fatalf("mother: %d", r.Status)
 	}
-	if _, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木 一郎", itoa(class11), code}); r.status != http.StatusOK {
-		t.Fatalf("further guardian: %d", r.status)
+	if _, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木 一郎", apptest.Itoa(class11), code}); r.Status != http.StatusOK {
+		t.Fatalf("further guardian: %d", r.Status)
 	}
 	// A grandmother without a code, with a nickname of her own.
-	registerWithNickname(t, w, "山田 花子", "grandmother", "はなばあば", "山田 太郎", class11)
+	apptest.RegisterWithNickname(t, w, "山田 花子", "grandmother", "はなばあば", "山田 太郎", class11)
 
 	ctx := browsertest.New(t, 1366, 900)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-		chromedp.Navigate(w.app.URL()+"/staff/approvals"),
+		chromedp.Navigate(w.App.URL()+"/staff/approvals"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approval"]:nth-of-type(2)`)),
 	)
 	if err != nil {
@@ -110,12 +110,12 @@ func TestApprovalsPageShowsWhatTheTeacherDecidesOnInChromium(t *testing.T) {
 	// On a school phone, nothing is wider than the screen.
 	phone := browsertest.New(t, 360, 740)
 	err = chromedp.Do(phone,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-		chromedp.Navigate(w.app.URL()+"/staff/approvals"),
+		chromedp.Navigate(w.App.URL()+"/staff/approvals"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approval-nickname"]`)),
 	)
 	if err != nil {
@@ -125,23 +125,5 @@ func TestApprovalsPageShowsWhatTheTeacherDecidesOnInChromium(t *testing.T) {
 	overflow, err := chromedp.Run(phone, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 	if err != nil || overflow {
 		t.Errorf("approvals page wider than 360 px (%v)", err)
-	}
-}
-
-// registerWithNickname registers a parent of one child of Sakura's class without a code,
-// with a nickname other than their name.
-func registerWithNickname(t *testing.T, w *lineWorld, name, relationship, nickname, child string, classID int64) {
-	t.Helper()
-	u := w.newParent(t, name+"のLINE")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
-		t.Fatal(err)
-	}
-	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	b := newParentBrowser(t)
-	b.get(link)
-	r := b.post(link, url.Values{"consent": {"yes"}, "name": {name}, "relationship": {relationship}, "nickname": {nickname}, "op": {"save"},
-		"child.0.name": {child}, "child.0.school": {itoa(mustSchool(t, w, 0))}, "child.0.class": {itoa(classID)}})
-	if r.status != http.StatusOK {
-		t.Fatalf("register %s: %d %s", name, r.status, text(r))
 	}
 }

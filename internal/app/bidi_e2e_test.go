@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 )
 
@@ -19,25 +20,25 @@ import (
 // and the class page shows the nickname and the child isolated in <bdi>.
 func TestRegistrationDropsBidiControls(t *testing.T) {
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	sakura := mustGetSchool(t, kocho, s, sakuraID)
-	code := classCodes(t, w, sakuraID)[class11]
-	u := w.newParent(t, "bidi")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	u := w.NewParent(t, "bidi")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	b := newParentBrowser(t)
-	b.get(link)
-	r := b.post(link, url.Values{"consent": {"yes"}, "name": {"佐藤\u200B 花子"}, "relationship": {"mother"},
+	link := apptest.LinkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	b := apptest.NewParentBrowser(t)
+	b.Get(link)
+	r := b.Post(link, url.Values{"consent": {"yes"}, "name": {"佐藤\u200B 花子"}, "relationship": {"mother"},
 		"nickname": {"はなこ\u202Eママ👨\u200D👩\u200D👧"}, "child.0.name": {"佐藤\u2067 一郎"},
-		"child.0.school": {itoa(sakuraID)}, "child.0.class": {itoa(class11)}, "child.0.code": {code}, "op": {"save"}})
-	if r.status != http.StatusOK {
-		t.Fatalf("register: %d %s", r.status, text(r))
+		"child.0.school": {apptest.Itoa(sakuraID)}, "child.0.class": {apptest.Itoa(class11)}, "child.0.code": {code}, "op": {"save"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("register: %d %s", r.Status, apptest.Text(r))
 	}
 	const nickname = "はなこママ👨\u200D👩\u200D👧"
 	waitActive(t, s, kocho, sakura.BoardID, sakuraID, sakura.CurrentYear, class11, nickname, true)
@@ -55,16 +56,16 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 		t.Errorf("child stored as %+q, want 佐藤 一郎", child)
 	}
 	// The class page isolates the nickname and the child's name.
-	page := newStaffClientSignedIn(t, w, logins, "sakura.kocho").get("/staff/classes/" + itoa(class11))
-	if page.status != http.StatusOK {
-		t.Fatalf("class page: %d", page.status)
+	page := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.kocho").Get("/staff/classes/" + apptest.Itoa(class11))
+	if page.Status != http.StatusOK {
+		t.Fatalf("class page: %d", page.Status)
 	}
 	var isolated []string
-	page.doc.Find(`[data-testid="member"] bdi`).Each(func(_ int, sel *goquery.Selection) { isolated = append(isolated, sel.Text()) })
+	page.Doc.Find(`[data-testid="member"] bdi`).Each(func(_ int, sel *goquery.Selection) { isolated = append(isolated, sel.Text()) })
 	if !slices.Contains(isolated, nickname) || !slices.Contains(isolated, "佐藤 一郎") {
 		t.Errorf("isolated on the class page: %+q, want the nickname and the child", isolated)
 	}
-	if strings.ContainsAny(page.body, "\u202E\u200B\u2067") {
+	if strings.ContainsAny(page.Body, "\u202E\u200B\u2067") {
 		t.Error("the class page holds a bidirectional or invisible control character")
 	}
 
@@ -72,22 +73,22 @@ func TestRegistrationDropsBidiControls(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	pick(t, w, u, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "明日は\u202E休みます\u200B"); err != nil {
+	apptest.Pick(t, w, u, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, u.ID, "明日は\u202E休みます\u200B"); err != nil {
 		t.Fatal(err)
 	}
-	tannin := newStaffClient(t, w.app.URL())
-	tannin.signIn("sakura.tannin11", demo.Password)
+	tannin := apptest.NewStaffClient(t, w.App.URL())
+	tannin.SignIn("sakura.tannin11", demo.Password)
 	var href string
-	waitPage(t, tannin, "/staff/inbox", func(r response) bool {
-		href, _ = r.doc.Find(`[data-testid="conversation"] a`).Attr("href")
+	apptest.WaitPage(t, tannin, "/staff/inbox", func(r apptest.Response) bool {
+		href, _ = r.Doc.Find(`[data-testid="conversation"] a`).Attr("href")
 		return href != ""
 	})
 	// The conversation exists from the parent's choice; wait for the message in it.
 	var bodies []string
-	waitPage(t, tannin, href, func(r response) bool {
+	apptest.WaitPage(t, tannin, href, func(r apptest.Response) bool {
 		bodies = nil
-		r.doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
+		r.Doc.Find(`p.body[dir="auto"]`).Each(func(_ int, sel *goquery.Selection) { bodies = append(bodies, sel.Text()) })
 		return len(bodies) > 0
 	})
 	if !slices.Contains(bodies, "明日は休みます") {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/logging"
@@ -30,7 +31,7 @@ func TestCannedRepliesAreNotStoredInClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	w := newRotationWorld(t, pool)
+	w := apptest.NewRotationWorld(t, pool)
 	svc := &inbox.Service{Tx: postgres.NewTransactor(pool), Store: &postgres.InboxStore{Vault: w.Vault}, Audit: w.Audit}
 	asTeacher := w.Ctx(t, w.HomeroomA11)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -40,7 +41,7 @@ func closureWeek(now time.Time) (wed, sun time.Time) {
 // closureWorld is the demo school さくら with its staff, and LINE friends seeded as
 // verified guardians of children in its classes, who report absences.
 type closureWorld struct {
-	w      *lineWorld
+	w      *apptest.LineWorld
 	logins []demo.Login
 	sakura school.School
 	links  map[string]int // absence links each parent was sent
@@ -48,8 +49,8 @@ type closureWorld struct {
 
 func startClosureWorld(t *testing.T) *closureWorld {
 	t.Helper()
-	w, logins := startDemoWorld(t)
-	sakura, err := w.app.Services().Schools.FindSchool(context.Background(), demo.Schools[0].Name)
+	w, logins := apptest.StartDemoWorld(t)
+	sakura, err := w.App.Services().Schools.FindSchool(context.Background(), demo.Schools[0].Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,12 +61,12 @@ func startClosureWorld(t *testing.T) *closureWorld {
 // parent's LINE user.
 func (cw *closureWorld) family(t *testing.T, class, child string) linesim.User {
 	t.Helper()
-	s := cw.w.app.Services()
-	users, err := cw.w.sim.AddFriends(cw.w.ch.LineChannelID, 1, "ja")
+	s := cw.w.App.Services()
+	users, err := cw.w.Sim.AddFriends(cw.w.Ch.LineChannelID, 1, "ja")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.SeedFamilies(context.Background(), s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: cw.w.ch.ID,
+	if err := postgres.SeedFamilies(context.Background(), s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: cw.w.Ch.ID,
 		SchoolID: cw.sakura.ID, ClassID: cw.class(t, class), Nickname: child + "の保護者", ChildName: child, Verified: true, Following: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func (cw *closureWorld) family(t *testing.T, class, child string) linesim.User {
 
 func (cw *closureWorld) class(t *testing.T, label string) int64 {
 	t.Helper()
-	return classID(t, cw.w, cw.sakura.ID, cw.sakura.CurrentYear, label)
+	return apptest.ClassID(t, cw.w, cw.sakura.ID, cw.sakura.CurrentYear, label)
 }
 
 // feverish reports the parent's child absent with fever from one day to another
@@ -82,15 +83,15 @@ func (cw *closureWorld) class(t *testing.T, label string) int64 {
 func (cw *closureWorld) feverish(t *testing.T, u linesim.User, from, to time.Time) {
 	t.Helper()
 	cw.links[u.ID]++
-	link := absenceLink(t, cw.w, u, cw.links[u.ID])
-	b := newParentBrowser(t)
-	page := b.get(link)
-	key, _ := page.doc.Find(`input[name="key"]`).Attr("value")
-	child, _ := page.doc.Find(`input[name="child"]`).Attr("value")
-	r := b.post(link, url.Values{"key": {key}, "child": {child}, "kind": {"absent"}, "from": {from.Format("2006-01-02")},
+	link := apptest.AbsenceLink(t, cw.w, u, cw.links[u.ID])
+	b := apptest.NewParentBrowser(t)
+	page := b.Get(link)
+	key, _ := page.Doc.Find(`input[name="key"]`).Attr("value")
+	child, _ := page.Doc.Find(`input[name="child"]`).Attr("value")
+	r := b.Post(link, url.Values{"key": {key}, "child": {child}, "kind": {"absent"}, "from": {from.Format("2006-01-02")},
 		"to": {to.Format("2006-01-02")}, "reason": {"illness"}, "symptoms": {"fever"}, "temperature": {"38.4"}})
-	if r.status != http.StatusOK {
-		t.Fatalf("report: %d %s", r.status, text(r))
+	if r.Status != http.StatusOK {
+		t.Fatalf("report: %d %s", r.Status, apptest.Text(r))
 	}
 }
 
@@ -111,52 +112,52 @@ func (cw *closureWorld) secret(login string) string {
 func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 	t.Parallel()
 	cw := startClosureWorld(t)
-	s := cw.w.app.Services()
+	s := cw.w.App.Services()
 	wed, sun := closureWeek(time.Now())
 	s.Absence.Clock.Set(wed.Add(7 * time.Hour))
 	class11 := cw.class(t, "1年1組")
-	admin := newStaffClient(t, cw.w.app.URL())
-	admin.secret = cw.secret("sakura.kocho")
-	admin.signIn("sakura.kocho", demo.Password)
-	setEnrolment := func(classID int64, v string) response {
+	admin := apptest.NewStaffClient(t, cw.w.App.URL())
+	admin.Secret = cw.secret("sakura.kocho")
+	admin.SignIn("sakura.kocho", demo.Password)
+	setEnrolment := func(classID int64, v string) apptest.Response {
 		t.Helper()
-		admin.get("/admin/schools/" + itoa(cw.sakura.ID) + "/structure")
-		return admin.post("/admin/classes/"+itoa(classID)+"/enrolment", url.Values{"enrolment": {v}})
+		admin.Get("/admin/schools/" + apptest.Itoa(cw.sakura.ID) + "/structure")
+		return admin.Post("/admin/classes/"+apptest.Itoa(classID)+"/enrolment", url.Values{"enrolment": {v}})
 	}
-	home := func() response {
+	home := func() apptest.Response {
 		t.Helper()
-		r := admin.get("/staff/")
-		if r.status != http.StatusOK {
-			t.Fatalf("home: %d", r.status)
+		r := admin.Get("/staff/")
+		if r.Status != http.StatusOK {
+			t.Fatalf("home: %d", r.Status)
 		}
 		return r
 	}
-	statsOf := func(day time.Time) response {
+	statsOf := func(day time.Time) apptest.Response {
 		t.Helper()
-		r := admin.get("/staff/absences/stats?date=" + day.Format("2006-01-02"))
-		if r.status != http.StatusOK {
-			t.Fatalf("stats: %d", r.status)
+		r := admin.Get("/staff/absences/stats?date=" + day.Format("2006-01-02"))
+		if r.Status != http.StatusOK {
+			t.Fatalf("stats: %d", r.Status)
 		}
 		return r
 	}
-	row := func(r response, label string) []string {
+	row := func(r apptest.Response, label string) []string {
 		t.Helper()
 		var cells []string
-		r.doc.Find(`[data-testid="stats-row"]`).Each(func(_ int, tr *goquery.Selection) {
+		r.Doc.Find(`[data-testid="stats-row"]`).Each(func(_ int, tr *goquery.Selection) {
 			if strings.TrimSpace(tr.Find("td").First().Text()) == label {
 				tr.Find("td").Each(func(_ int, td *goquery.Selection) { cells = append(cells, strings.TrimSpace(td.Text())) })
 			}
 		})
 		if cells == nil {
-			t.Fatalf("no row for %s: %s", label, text(r))
+			t.Fatalf("no row for %s: %s", label, apptest.Text(r))
 		}
 		return cells // class, enrolment, registered, absent, late, early, fever, suspension, %, trend
 	}
 
 	// 1年1組 has 30 pupils; one feverish child, the only one registered in renraku,
 	// is 3 %, not 100 %: no alarm.
-	if r := setEnrolment(class11, "30"); r.status != http.StatusSeeOther {
-		t.Fatalf("set enrolment: %d %s", r.status, text(r))
+	if r := setEnrolment(class11, "30"); r.Status != http.StatusSeeOther {
+		t.Fatalf("set enrolment: %d %s", r.Status, apptest.Text(r))
 	}
 	first := cw.family(t, "1年1組", "青木 はな")
 	cw.feverish(t, first, wed, sun)
@@ -165,18 +166,18 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 	cw.feverish(t, other, wed, wed)
 
 	h := home()
-	if n := h.doc.Find(`[data-testid="home-alert"]`).Length(); n != 0 {
-		t.Errorf("one feverish child of 30 raised %d alerts: %s", n, text(h))
+	if n := h.Doc.Find(`[data-testid="home-alert"]`).Length(); n != 0 {
+		t.Errorf("one feverish child of 30 raised %d alerts: %s", n, apptest.Text(h))
 	}
-	note := h.doc.Find(`[data-testid="home-no-enrolment"]`)
+	note := h.Doc.Find(`[data-testid="home-no-enrolment"]`)
 	if got := note.Text(); !strings.Contains(got, "1年2組：発熱・出席停止で欠席している児童生徒が1人です。在籍者数が未設定") || strings.Contains(got, "％") || strings.Contains(got, "1年1組") {
 		t.Errorf("note for the class without an enrolment: %q", got)
 	}
-	if href, _ := note.Find(`[data-testid="set-enrolment"]`).Attr("href"); href != "/admin/schools/"+itoa(cw.sakura.ID)+"/structure" {
+	if href, _ := note.Find(`[data-testid="set-enrolment"]`).Attr("href"); href != "/admin/schools/"+apptest.Itoa(cw.sakura.ID)+"/structure" {
 		t.Errorf("where to set the enrolment: %q", href)
 	}
 	st := statsOf(wed)
-	if n := st.doc.Find(`[data-testid="stats-alert"]`).Length(); n != 0 {
+	if n := st.Doc.Find(`[data-testid="stats-alert"]`).Length(); n != 0 {
 		t.Errorf("stats page alerts: %d", n)
 	}
 	if c := row(st, "1年1組"); c[1] != "30" || c[2] != "1" || c[6] != "1" || c[8] != "3" {
@@ -185,24 +186,24 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 	if c := row(st, "1年2組"); c[1] != "未設定" || c[6] != "1" || c[8] != "—" {
 		t.Errorf("1年2組 row: %q", c)
 	}
-	if st.doc.Find(`[data-testid="stats-enrolment-unset"]`).Length() != 1 {
+	if st.Doc.Find(`[data-testid="stats-enrolment-unset"]`).Length() != 1 {
 		t.Error("the stats page does not say that an enrolment is missing")
 	}
 
 	// A second feverish child, with 1年1組's enrolment at 10: 2 pupils, 20 % of the
 	// enrolment, on a school day: the alert, with the share of the enrolment.
-	if r := setEnrolment(class11, "１０"); r.status != http.StatusSeeOther {
-		t.Fatalf("set enrolment: %d %s", r.status, text(r))
+	if r := setEnrolment(class11, "１０"); r.Status != http.StatusSeeOther {
+		t.Fatalf("set enrolment: %d %s", r.Status, apptest.Text(r))
 	}
 	second := cw.family(t, "1年1組", "上田 りく")
 	cw.feverish(t, second, wed, sun)
 	h = home()
-	alerts := h.doc.Find(`[data-testid="home-alert"]`)
+	alerts := h.Doc.Find(`[data-testid="home-alert"]`)
 	if alerts.Length() != 1 || !strings.Contains(alerts.Text(), "1年1組：発熱・出席停止で欠席している児童生徒が2人（在籍10人の20％）です。") {
 		t.Errorf("home alert: %q", alerts.Text())
 	}
 	st = statsOf(wed)
-	if got := st.doc.Find(`[data-testid="stats-alert"]`).Text(); !strings.Contains(got, "在籍10人の20％") {
+	if got := st.Doc.Find(`[data-testid="stats-alert"]`).Text(); !strings.Contains(got, "在籍10人の20％") {
 		t.Errorf("stats alert: %q", got)
 	}
 	if c := row(st, "1年1組"); c[1] != "10" || c[8] != "20" {
@@ -212,12 +213,12 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 	// The same figures on the Sunday: no alert, on the start page or the figures page.
 	s.Absence.Clock.Set(sun.Add(7 * time.Hour))
 	h = home()
-	if n := h.doc.Find(`[data-testid="home-alert"], [data-testid="home-no-enrolment"]`).Length(); n != 0 {
-		t.Errorf("on a Sunday: %s", text(h))
+	if n := h.Doc.Find(`[data-testid="home-alert"], [data-testid="home-no-enrolment"]`).Length(); n != 0 {
+		t.Errorf("on a Sunday: %s", apptest.Text(h))
 	}
 	st = statsOf(sun)
-	if n := st.doc.Find(`[data-testid="stats-alert"]`).Length(); n != 0 || st.doc.Find(`[data-testid="stats-not-school-day"]`).Length() != 1 {
-		t.Errorf("stats on a Sunday: %d alerts: %s", n, text(st))
+	if n := st.Doc.Find(`[data-testid="stats-alert"]`).Length(); n != 0 || st.Doc.Find(`[data-testid="stats-not-school-day"]`).Length() != 1 {
+		t.Errorf("stats on a Sunday: %d alerts: %s", n, apptest.Text(st))
 	}
 	if c := row(st, "1年1組"); c[6] != "2" || c[8] != "20" {
 		t.Errorf("1年1組 on Sunday (counts still shown): %q", c)
@@ -225,33 +226,33 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 
 	// The Wednesday marked a closed day (休校日) by the school: no alert either.
 	s.Absence.Clock.Set(wed.Add(7 * time.Hour))
-	closedDays := "/admin/schools/" + itoa(cw.sakura.ID) + "/closed-days"
-	admin.get(closedDays)
-	if r := admin.post(closedDays, url.Values{"day": {wed.Format("2006-01-02")}, "note": {"学校行事の振替"}}); r.status != http.StatusSeeOther {
-		t.Fatalf("mark the Wednesday closed: %d %s", r.status, text(r))
+	closedDays := "/admin/schools/" + apptest.Itoa(cw.sakura.ID) + "/closed-days"
+	admin.Get(closedDays)
+	if r := admin.Post(closedDays, url.Values{"day": {wed.Format("2006-01-02")}, "note": {"学校行事の振替"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("mark the Wednesday closed: %d %s", r.Status, apptest.Text(r))
 	}
-	if n := home().doc.Find(`[data-testid="home-alert"]`).Length(); n != 0 {
+	if n := home().Doc.Find(`[data-testid="home-alert"]`).Length(); n != 0 {
 		t.Errorf("on a day the school marked closed: %d alerts", n)
 	}
-	if st := statsOf(wed); st.doc.Find(`[data-testid="stats-alert"]`).Length() != 0 || st.doc.Find(`[data-testid="stats-not-school-day"]`).Length() != 1 {
-		t.Errorf("stats on a closed day: %s", text(st))
+	if st := statsOf(wed); st.Doc.Find(`[data-testid="stats-alert"]`).Length() != 0 || st.Doc.Find(`[data-testid="stats-not-school-day"]`).Length() != 1 {
+		t.Errorf("stats on a closed day: %s", apptest.Text(st))
 	}
-	admin.get(closedDays)
-	if r := admin.post(closedDays+"/"+wed.Format("2006-01-02")+"/delete", nil); r.status != http.StatusSeeOther {
-		t.Fatalf("unmark the Wednesday: %d %s", r.status, text(r))
+	admin.Get(closedDays)
+	if r := admin.Post(closedDays+"/"+wed.Format("2006-01-02")+"/delete", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("unmark the Wednesday: %d %s", r.Status, apptest.Text(r))
 	}
-	if n := home().doc.Find(`[data-testid="home-alert"]`).Length(); n != 1 {
+	if n := home().Doc.Find(`[data-testid="home-alert"]`).Length(); n != 1 {
 		t.Errorf("the Wednesday a school day again: %d alerts", n)
 	}
 
 	// Back on the Wednesday, with the school's minimum raised to 3 pupils: 2 are below
 	// it, whatever their share.
-	page := admin.get("/admin/schools/" + itoa(cw.sakura.ID))
-	if v, _ := page.doc.Find(`#f-absence_alert_min`).Attr("value"); v != "2" {
+	page := admin.Get("/admin/schools/" + apptest.Itoa(cw.sakura.ID))
+	if v, _ := page.Doc.Find(`#f-absence_alert_min`).Attr("value"); v != "2" {
 		t.Errorf("the settings page's minimum: %q, want the default 2", v)
 	}
 	form := url.Values{}
-	page.doc.Find(`[data-testid="school-settings"] form input, [data-testid="school-settings"] form textarea`).Each(func(_ int, in *goquery.Selection) {
+	page.Doc.Find(`[data-testid="school-settings"] form input, [data-testid="school-settings"] form textarea`).Each(func(_ int, in *goquery.Selection) {
 		name, _ := in.Attr("name")
 		typ, _ := in.Attr("type")
 		if name == "" || name == "csrf" {
@@ -269,22 +270,22 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 		form.Add(name, v)
 	})
 	form.Set("absence_alert_min", "3")
-	if r := admin.post("/admin/schools/"+itoa(cw.sakura.ID)+"/settings", form); r.status != http.StatusSeeOther {
-		t.Fatalf("save settings: %d %s", r.status, text(r))
+	if r := admin.Post("/admin/schools/"+apptest.Itoa(cw.sakura.ID)+"/settings", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, apptest.Text(r))
 	}
-	if h = home(); h.doc.Find(`[data-testid="home-alert"]`).Length() != 0 {
-		t.Errorf("2 pupils below a minimum of 3 raised the alert: %s", text(h))
+	if h = home(); h.Doc.Find(`[data-testid="home-alert"]`).Length() != 0 {
+		t.Errorf("2 pupils below a minimum of 3 raised the alert: %s", apptest.Text(h))
 	}
 	form.Set("absence_alert_min", "0")
-	if r := admin.post("/admin/schools/"+itoa(cw.sakura.ID)+"/settings", form); r.status != http.StatusUnprocessableEntity ||
-		!strings.Contains(r.doc.Find(`[data-testid="error-absence_alert_min"]`).Text(), "1〜100") {
-		t.Errorf("a minimum of 0: %d %s", r.status, text(r))
+	if r := admin.Post("/admin/schools/"+apptest.Itoa(cw.sakura.ID)+"/settings", form); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Doc.Find(`[data-testid="error-absence_alert_min"]`).Text(), "1〜100") {
+		t.Errorf("a minimum of 0: %d %s", r.Status, apptest.Text(r))
 	}
 
 	// A bad enrolment is refused beside the class and changes nothing.
 	r := setEnrolment(class11, "三十")
-	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.doc.Find(`[data-testid="error-enrolment"]`).Text(), "0〜999") {
-		t.Errorf("bad enrolment: %d %s", r.status, text(r))
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Doc.Find(`[data-testid="error-enrolment"]`).Text(), "0〜999") {
+		t.Errorf("bad enrolment: %d %s", r.Status, apptest.Text(r))
 	}
 	var stored *int
 	if err := s.Pool.QueryRow(context.Background(), `SELECT enrolment FROM class WHERE id = $1`, class11).Scan(&stored); err != nil || stored == nil || *stored != 10 {
@@ -305,7 +306,7 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
 	cw := startClosureWorld(t)
-	s := cw.w.app.Services()
+	s := cw.w.App.Services()
 	wed, _ := closureWeek(time.Now())
 	s.Absence.Clock.Set(wed.Add(7 * time.Hour))
 	for _, child := range []string{"青木 はな", "上田 りく"} {
@@ -316,7 +317,7 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 	// The code of the next step: the current one may have been used at enrolment.
 	code, _ := totp.GenerateCode(cw.secret("sakura.kocho"), time.Now().Add(30*time.Second))
 	err := chromedp.Do(pc,
-		chromedp.Navigate(cw.w.app.URL()+"/staff/login"),
+		chromedp.Navigate(cw.w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.kocho"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -363,7 +364,7 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 	}
 
 	err = chromedp.Do(pc,
-		chromedp.Navigate(cw.w.app.URL()+"/staff/"),
+		chromedp.Navigate(cw.w.App.URL()+"/staff/"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="home-alert"]`)),
 	)
 	if err != nil {

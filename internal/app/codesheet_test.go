@@ -14,6 +14,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
@@ -87,11 +88,11 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 			t.Fatalf("%s is missing: run `make test`, which installs poppler-utils", tool)
 		}
 	}
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	sakura := demo.Schools[0].Name
-	sakuraID, class11, _ := schoolAndClass(t, w, sakura, "1年1組")
-	codes := classCodes(t, w, sakuraID)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, sakura, "1年1組")
+	codes := apptest.ClassCodes(t, w, sakuraID)
 	loginOf := func(role authz.Role, schoolName string) demo.Login {
 		for _, l := range logins {
 			if l.Role == role && l.School == schoolName {
@@ -101,14 +102,14 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		t.Fatalf("no demo %s at %s", role, schoolName)
 		return demo.Login{}
 	}
-	client := func(l demo.Login) *staffClient {
-		c := newStaffClient(t, w.app.URL())
-		c.secret = l.TOTPSecret
-		c.signIn(l.Login, demo.Password)
+	client := func(l demo.Login) *apptest.StaffClient {
+		c := apptest.NewStaffClient(t, w.App.URL())
+		c.Secret = l.TOTPSecret
+		c.SignIn(l.Login, demo.Password)
 		return c
 	}
 	admin := client(loginOf(authz.SchoolAdmin, sakura))
-	info, err := s.LINE.Client.BotInfo(w.ch)
+	info, err := s.LINE.Client.BotInfo(w.Ch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := cat.Localizer("ja")
-	sc, err := s.Schools.Get(signedInAs(t, w, loginOf(authz.SchoolAdmin, sakura).Login), sakuraID)
+	sc, err := s.Schools.Get(apptest.SignedInAs(t, w, loginOf(authz.SchoolAdmin, sakura).Login), sakuraID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,16 +154,16 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 	rows.Close()
 
 	// Every class: the page links the sheets, which come as one PDF, a page a class.
-	page := admin.get("/admin/schools/" + itoa(sakuraID) + "/codes")
-	href, ok := page.doc.Find(`[data-testid="code-sheets-all"]`).Attr("href")
-	if page.status != http.StatusOK || !ok {
-		t.Fatalf("codes page: %d, link %q", page.status, href)
+	page := admin.Get("/admin/schools/" + apptest.Itoa(sakuraID) + "/codes")
+	href, ok := page.Doc.Find(`[data-testid="code-sheets-all"]`).Attr("href")
+	if page.Status != http.StatusOK || !ok {
+		t.Fatalf("codes page: %d, link %q", page.Status, href)
 	}
-	r := admin.get(href)
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/pdf" || r.header.Get("Cache-Control") != "private, no-store" {
-		t.Fatalf("sheets: %d %v %s", r.status, r.header, r.body[:min(200, len(r.body))])
+	r := admin.Get(href)
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" || r.Header.Get("Cache-Control") != "private, no-store" {
+		t.Fatalf("sheets: %d %v %s", r.Status, r.Header, r.Body[:min(200, len(r.Body))])
 	}
-	path, pages := pdfText(t, t.TempDir(), []byte(r.body))
+	path, pages := pdfText(t, t.TempDir(), []byte(r.Body))
 	if len(pages) != len(order) {
 		t.Fatalf("%d pages, want one per class (%d)", len(pages), len(order))
 	}
@@ -176,14 +177,14 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 	}
 
 	// One class: its row links its own sheet.
-	one, ok := page.doc.Find(`[data-testid="code-sheet"][href$="?class=` + itoa(class11) + `"]`).Attr("href")
+	one, ok := page.Doc.Find(`[data-testid="code-sheet"][href$="?class=` + apptest.Itoa(class11) + `"]`).Attr("href")
 	if !ok {
-		t.Fatalf("no sheet link for 1年1組: %s", text(page))
+		t.Fatalf("no sheet link for 1年1組: %s", apptest.Text(page))
 	}
-	r = admin.get(one)
-	_, pages = pdfText(t, t.TempDir(), []byte(r.body))
-	if r.status != http.StatusOK || len(pages) != 1 || squeezed(pages[0]) != squeezed(meant("1年1組", codes[class11])) {
-		t.Fatalf("1年1組's sheet: %d, %d pages: %q", r.status, len(pages), pages)
+	r = admin.Get(one)
+	_, pages = pdfText(t, t.TempDir(), []byte(r.Body))
+	if r.Status != http.StatusOK || len(pages) != 1 || squeezed(pages[0]) != squeezed(meant("1年1組", codes[class11])) {
+		t.Fatalf("1年1組's sheet: %d, %d pages: %q", r.Status, len(pages), pages)
 	}
 
 	var printed []string
@@ -199,7 +200,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		printed = append(printed, e)
 	}
 	events.Close()
-	if want := []string{"school " + itoa(int64(len(order))), "class 1"}; strings.Join(printed, ",") != strings.Join(want, ",") {
+	if want := []string{"school " + apptest.Itoa(int64(len(order))), "class 1"}; strings.Join(printed, ",") != strings.Join(want, ",") {
 		t.Errorf("audit of the prints: %q, want %q", printed, want)
 	}
 
@@ -211,19 +212,19 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		{loginOf(authz.Teacher, sakura), http.StatusForbidden},
 		{loginOf(authz.SchoolAdmin, demo.Schools[1].Name), http.StatusNotFound},
 	} {
-		if r := client(c.who).get(href); r.status != c.want || r.header.Get("Content-Type") == "application/pdf" {
-			t.Errorf("%s prints the sheets: %d, want %d", c.who.Login, r.status, c.want)
+		if r := client(c.who).Get(href); r.Status != c.want || r.Header.Get("Content-Type") == "application/pdf" {
+			t.Errorf("%s prints the sheets: %d, want %d", c.who.Login, r.Status, c.want)
 		}
 	}
 
 	// A class without a code yet has no sheet: the codes page says why.
-	fresh, err := s.Schools.CreateClass(signedInAs(t, w, loginOf(authz.SchoolAdmin, sakura).Login), sakuraID, school.Class{Year: sc.CurrentYear, Grade: 6, Name: "2組"})
+	fresh, err := s.Schools.CreateClass(apptest.SignedInAs(t, w, loginOf(authz.SchoolAdmin, sakura).Login), sakuraID, school.Class{Year: sc.CurrentYear, Grade: 6, Name: "2組"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = admin.get(href + "?class=" + itoa(fresh.ID))
-	if got := r.doc.Find(`[data-testid="codes-error"]`).Text(); r.status != http.StatusUnprocessableEntity || got != "この学級の登録コードはまだ発行されていません。先にコードを発行してください。" {
-		t.Errorf("sheet of a class without a code: %d %q", r.status, got)
+	r = admin.Get(href + "?class=" + apptest.Itoa(fresh.ID))
+	if got := r.Doc.Find(`[data-testid="codes-error"]`).Text(); r.Status != http.StatusUnprocessableEntity || got != "この学級の登録コードはまだ発行されていません。先にコードを発行してください。" {
+		t.Errorf("sheet of a class without a code: %d %q", r.Status, got)
 	}
 
 	// In Chromium: the codes tab, its links, and the PDF behind the first.
@@ -235,7 +236,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := browsertest.New(t, 1366, 900)
-	browserSignIn(t, ctx, w.app.URL(), "sheets.admin")
+	apptest.BrowserSignIn(t, ctx, w.App.URL(), "sheets.admin")
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="to-console"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="tab-codes"]`)),
@@ -262,16 +263,16 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 // so, and nothing is recorded as printed.
 func TestCodeSheetsNeedTheChannel(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	if err := a.Services().Registration.NewCode(w.Ctx(t, w.AdminA), w.Board.ID, w.SchoolA.ID, w.ClassA11.ID); err != nil {
 		t.Fatal(err)
 	}
-	c := newStaffClient(t, a.URL())
-	c.signIn("admin.a", stafftest.Password)
-	r := c.get("/admin/schools/" + itoa(w.SchoolA.ID) + "/codes/sheets")
-	if got := r.doc.Find(`[data-testid="codes-error"]`).Text(); r.status != http.StatusUnprocessableEntity || got != "LINE公式アカウントがまだ設定されていません。" {
-		t.Errorf("sheets without a channel: %d %q", r.status, got)
+	c := apptest.NewStaffClient(t, a.URL())
+	c.SignIn("admin.a", stafftest.Password)
+	r := c.Get("/admin/schools/" + apptest.Itoa(w.SchoolA.ID) + "/codes/sheets")
+	if got := r.Doc.Find(`[data-testid="codes-error"]`).Text(); r.Status != http.StatusUnprocessableEntity || got != "LINE公式アカウントがまだ設定されていません。" {
+		t.Errorf("sheets without a channel: %d %q", r.Status, got)
 	}
 	var n int
 	if err := a.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = $1`, registration.AuditCodeSheet).Scan(&n); err != nil || n != 0 {

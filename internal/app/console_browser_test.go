@@ -5,62 +5,22 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
-// browserSignIn signs in through the pages as a person would, setting up the
-// authenticator app when asked (the test plays the app).
-func browserSignIn(t *testing.T, ctx context.Context, base, login string) {
-	t.Helper()
-	browserSignInFrom(t, ctx, base+"/staff/login", login)
-}
-
-// browserSignInFrom is browserSignIn starting from the sign-in page at loginURL (with
-// a next parameter, say); it ends wherever the pages send the person.
-func browserSignInFrom(t *testing.T, ctx context.Context, loginURL, login string) {
-	t.Helper()
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(loginURL),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="signin"]`)),
-		chromedp.SendKeys(chromedp.CSS(`#f-login`), login),
-		chromedp.SendKeys(chromedp.CSS(`#f-password`), stafftest.Password),
-		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="enrol"]`)),
-	)
-	if err != nil {
-		t.Fatalf("sign in %s: %v", login, err)
-	}
-	browsertest.Screenshot(t, ctx, "enrol-"+login)
-	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="totp-secret"]`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := stafftest.MustCode(t, strings.TrimSpace(secret), time.Now())
-	err = chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS(`#f-code`), code),
-		chromedp.Click(chromedp.CSS(`[data-testid="enrol-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="recovery-codes"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="continue"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-	)
-	if err != nil {
-		t.Fatalf("enrol %s: %v", login, err)
-	}
-}
-
 // TestSignInNextStaysOnSite: a sign-in link carrying a hostile next (a tab, a vertical
 // tab, an encoded backslash …) ends on the staff home of our own host in Chromium,
 // which is lenient with what it follows, while a good next is kept.
 func TestSignInNextStaysOnSite(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	// Teachers of this school sign in with a password alone, so the sign-in goes
 	// straight to next.
@@ -91,7 +51,7 @@ func TestSignInNextStaysOnSite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u, err := url.Parse(loc); err != nil || u.Host != mustURL(base).Host || u.Path != tc.want {
+		if u, err := url.Parse(loc); err != nil || u.Host != apptest.MustURL(base).Host || u.Path != tc.want {
 			t.Fatalf("next=%q ended at %q, want %s%s", tc.next, loc, base, tc.want)
 		}
 	}
@@ -100,7 +60,7 @@ func TestSignInNextStaysOnSite(t *testing.T) {
 func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	second := w.MustCreateStaff(t, authz.Teacher, w.SchoolA.ID, "second.teacher", "二番 先生")
 	base := a.URL()
@@ -108,7 +68,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	// The school administrator signs in, creates 3年2組 and makes teacher.a its homeroom
 	// teacher.
 	admin := browsertest.New(t, 1280, 900)
-	browserSignIn(t, admin, base, "admin.a")
+	apptest.BrowserSignIn(t, admin, base, "admin.a")
 	err := chromedp.Do(admin,
 		chromedp.Click(chromedp.CSS(`[data-testid="to-console"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="school-settings"]`)),
@@ -149,7 +109,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	err = chromedp.Do(admin,
 		chromedp.Click(chromedp.CSS(`[data-testid="tab-staff"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-list"]`)),
-		chromedp.Click(chromedp.CSS(`a[href="/admin/staff/`+itoa(w.TeacherA.ID)+`"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/admin/staff/`+apptest.Itoa(w.TeacherA.ID)+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="duties"]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-duty`), "homeroom"),
 	)
@@ -177,7 +137,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 	// The console works on a phone: the staff list fits the width.
 	err = chromedp.Do(admin,
 		chromedp.EmulateViewport(360, 740),
-		chromedp.Navigate(base+"/admin/schools/"+itoa(w.SchoolA.ID)+"/staff"),
+		chromedp.Navigate(base+"/admin/schools/"+apptest.Itoa(w.SchoolA.ID)+"/staff"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-list"]`)),
 	)
 	if err != nil {
@@ -191,7 +151,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 
 	// The teacher signs in on a phone and sees the class among their duties, and opens it.
 	teacher := browsertest.New(t, 360, 740)
-	browserSignIn(t, teacher, base, "teacher.a")
+	apptest.BrowserSignIn(t, teacher, base, "teacher.a")
 	home, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="duties"]`)))
 	if err != nil {
 		t.Fatalf("teacher home: %v", err)
@@ -218,7 +178,7 @@ func TestConsoleClassAndDutyInChromium(t *testing.T) {
 
 	// A second teacher of the same school does not see it, not even by its URL.
 	other := browsertest.New(t, 360, 740)
-	browserSignIn(t, other, base, second.Login.Reveal())
+	apptest.BrowserSignIn(t, other, base, second.Login.Reveal())
 	if _, err := chromedp.Run(other, chromedp.Text(chromedp.CSS(`[data-testid="no-duties"]`))); err != nil {
 		t.Fatalf("second teacher's home: %v", err)
 	}

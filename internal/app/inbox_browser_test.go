@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/logging"
@@ -22,21 +23,21 @@ import (
 func TestInboxIsLiveAcrossInstances(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
-	p1, _ := registeredParent(t, w, "中村 光", "中村 空", code)
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	p1, _ := apptest.RegisteredParent(t, w, "中村 光", "中村 空", code)
 
 	// A second instance on the same database.
-	cfg := *w.app.Config()
+	cfg := *w.App.Config()
 	cfg.Addr, cfg.MetricsAddr = "127.0.0.1:0", ""
 	second := app.New(&cfg, logging.New(io.Discard, slog.LevelError))
 	if err := second.Start(ctx); err != nil {
@@ -59,8 +60,8 @@ func TestInboxIsLiveAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pick(t, w, p1, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, p1.ID, "連絡帳を忘れました"); err != nil {
+	apptest.Pick(t, w, p1, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, p1.ID, "連絡帳を忘れました"); err != nil {
 		t.Fatal(err)
 	}
 	waitCtx, cancel := context.WithTimeout(browser, 20*time.Second)
@@ -83,7 +84,7 @@ func TestInboxIsLiveAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\n承知しました", 1)
+	apptest.WaitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\n承知しました", 1)
 	browsertest.Screenshot(t, browser, "inbox-thread")
 	_ = url.Values{}
 }

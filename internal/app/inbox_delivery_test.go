@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -22,52 +23,52 @@ import (
 // restart; the month's usage counts it.
 func TestReplyDeliveryFaults(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
-	p1, _ := registeredParent(t, w, "小林 舞", "小林 陽", code)
-	pick(t, w, p1, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, p1.ID, "質問があります"); err != nil {
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	p1, _ := apptest.RegisteredParent(t, w, "小林 舞", "小林 陽", code)
+	apptest.Pick(t, w, p1, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, p1.ID, "質問があります"); err != nil {
 		t.Fatal(err)
 	}
-	tannin := newStaffClient(t, w.app.URL())
-	tannin.signIn("sakura.tannin11", demo.Password)
+	tannin := apptest.NewStaffClient(t, w.App.URL())
+	tannin.SignIn("sakura.tannin11", demo.Password)
 	var thread string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && thread == ""; time.Sleep(100 * time.Millisecond) {
-		thread, _ = tannin.get("/staff/inbox").doc.Find(`[data-testid="conversation"] a`).Attr("href")
+		thread, _ = tannin.Get("/staff/inbox").Doc.Find(`[data-testid="conversation"] a`).Attr("href")
 	}
 	if thread == "" {
 		t.Fatal("no conversation")
 	}
 
 	// LINE refuses the push (400): the reply shows 失敗 with 再送, which delivers it.
-	w.sim.FailNext(linesim.EndpointPush, 1, http.StatusBadRequest)
-	if r := tannin.post(thread+"/reply", url.Values{"body": {"お答えします"}}); r.status != http.StatusSeeOther {
-		t.Fatalf("reply: %d", r.status)
+	w.Sim.FailNext(linesim.EndpointPush, 1, http.StatusBadRequest)
+	if r := tannin.Post(thread+"/reply", url.Values{"body": {"お答えします"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("reply: %d", r.Status)
 	}
 	var retry string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && retry == ""; time.Sleep(100 * time.Millisecond) {
-		retry, _ = tannin.get(thread).doc.Find(`[data-testid="retry"]`).Parent().Attr("action")
+		retry, _ = tannin.Get(thread).Doc.Find(`[data-testid="retry"]`).Parent().Attr("action")
 	}
 	if retry == "" {
-		t.Fatalf("no resend button: %s", text(tannin.get(thread)))
+		t.Fatalf("no resend button: %s", apptest.Text(tannin.Get(thread)))
 	}
-	if r := tannin.post(retry, nil); r.status != http.StatusSeeOther {
-		t.Fatalf("resend: %d", r.status)
+	if r := tannin.Post(retry, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("resend: %d", r.Status)
 	}
-	waitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\nお答えします", 1)
+	apptest.WaitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\nお答えします", 1)
 
 	// No instance running: the reply is queued durably and sent once after the restart.
-	cfg := *w.app.Config()
-	if err := w.app.Close(ctx); err != nil {
+	cfg := *w.App.Config()
+	if err := w.App.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	tools, err := app.OpenTools(ctx, &cfg, logging.New(io.Discard, slog.LevelError))
@@ -97,10 +98,10 @@ func TestReplyDeliveryFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = restarted.Close(context.Background()) })
-	waitBotText(t, w, p1.ID, "再起動をまたぐ返信", 1)
-	waitQuiet(t, restarted.Pool())
+	apptest.WaitBotText(t, w, p1.ID, "再起動をまたぐ返信", 1)
+	apptest.WaitQuiet(t, restarted.Pool())
 	n := 0
-	for _, it := range w.sim.Chat(w.ch.LineChannelID, p1.ID) {
+	for _, it := range w.Sim.Chat(w.Ch.LineChannelID, p1.ID) {
 		if strings.Contains(it.Text, "再起動をまたぐ返信") {
 			n++
 		}
@@ -110,7 +111,7 @@ func TestReplyDeliveryFaults(t *testing.T) {
 	}
 
 	// The school's channel page counts the teachers' replies this month.
-	usage, err := restarted.Services().LINE.MonthlyUsage(kochoOn(t, restarted), w.ch.BoardID, sakuraID, time.Now().AddDate(0, 0, -1))
+	usage, err := restarted.Services().LINE.MonthlyUsage(kochoOn(t, restarted), w.Ch.BoardID, sakuraID, time.Now().AddDate(0, 0, -1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/postgres/pgtx"
@@ -20,50 +20,7 @@ import (
 	"github.com/renraku/renraku/internal/vault"
 )
 
-// familyChildren returns the guardian and child of each family, by child.
-func familyChildren(t *testing.T, w *lineWorld) (guardians, children []int64) {
-	t.Helper()
-	rows, err := w.app.Services().Pool.Query(context.Background(), `SELECT guardian_id, child_id FROM guardianship ORDER BY child_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var g, c int64
-		if err := rows.Scan(&g, &c); err != nil {
-			t.Fatal(err)
-		}
-		guardians, children = append(guardians, g), append(children, c)
-	}
-	return guardians, children
-}
-
-// addAbsence stores a report for a child, dated day.
-func addAbsence(t *testing.T, w *lineWorld, guardian, child, schoolID, classID int64, day time.Time) {
-	t.Helper()
-	s := w.app.Services()
-	ctx := context.Background()
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		rep := &absence.Report{ChildID: child, GuardianID: guardian, SchoolID: schoolID, ClassID: classID, Kind: "absent",
-			From: day, To: day, Detail: absence.Detail{Reason: "illness"}, Status: absence.Sent}
-		_, err := s.Absence.Store.SaveReport(ctx, rep, []byte{byte(child), byte(guardian), 7})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 var errRollBack = errors.New("roll back")
-
-func count(t *testing.T, w *lineWorld, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := w.app.Services().Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // TestTransferOut: the school administrator marks a child 転出 on the class page; the
 // child, their reports and their only guardian's registration are deleted with deletion
@@ -72,13 +29,13 @@ func count(t *testing.T, w *lineWorld, query string, args ...any) int {
 // report stays until the retention period removes it, and then the child goes too.
 func TestTransferOut(t *testing.T) {
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
-	reach, _ := cityFamilies(t, w, 3, false)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	guardians, children := familyChildren(t, w)
-	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
-	addAbsence(t, w, guardians[1], children[1], sakuraID, class11, time.Now())
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
+	reach, _ := apptest.CityFamilies(t, w, 3, false)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	guardians, children := apptest.FamilyChildren(t, w)
+	apptest.AddAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
+	apptest.AddAbsence(t, w, guardians[1], children[1], sakuraID, class11, time.Now())
 	// The first parent also wrote to the school office: that conversation goes with them.
 	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error {
 		_, err := s.Inbox.Store.OpenConversation(ctx, guardians[0], inbox.Choice{Target: inbox.Office, SchoolID: sakuraID})
@@ -88,45 +45,45 @@ func TestTransferOut(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
+	kocho := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.kocho")
 	classPath := "/staff/classes/" + strconv.FormatInt(class11, 10)
-	if got := kocho.get(classPath).doc.Find(`[data-testid="transfer"]`).Length(); got != 3 {
+	if got := kocho.Get(classPath).Doc.Find(`[data-testid="transfer"]`).Length(); got != 3 {
 		t.Fatalf("the administrator sees %d 転出 buttons, want 3", got)
 	}
-	tannin := newStaffClientSignedIn(t, w, logins, "sakura.tannin11")
-	if got := tannin.get(classPath).doc.Find(`[data-testid="transfer"]`).Length(); got != 0 {
+	tannin := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.tannin11")
+	if got := tannin.Get(classPath).Doc.Find(`[data-testid="transfer"]`).Length(); got != 0 {
 		t.Fatalf("the homeroom teacher sees %d 転出 buttons", got)
 	}
-	if r := tannin.post("/staff/children/"+strconv.FormatInt(children[0], 10)+"/transfer", nil); r.status != http.StatusForbidden {
-		t.Fatalf("the homeroom teacher's 転出: %d", r.status)
+	if r := tannin.Post("/staff/children/"+strconv.FormatInt(children[0], 10)+"/transfer", nil); r.Status != http.StatusForbidden {
+		t.Fatalf("the homeroom teacher's 転出: %d", r.Status)
 	}
-	r := kocho.post("/staff/children/"+strconv.FormatInt(children[0], 10)+"/transfer", nil)
-	if r.status != http.StatusSeeOther || r.location != classPath {
-		t.Fatalf("転出: %d → %q", r.status, r.location)
+	r := kocho.Post("/staff/children/"+strconv.FormatInt(children[0], 10)+"/transfer", nil)
+	if r.Status != http.StatusSeeOther || r.Location != classPath {
+		t.Fatalf("転出: %d → %q", r.Status, r.Location)
 	}
-	if got := kocho.get(classPath).doc.Find(`[data-testid="member"]`).Length(); got != 2 {
+	if got := kocho.Get(classPath).Doc.Find(`[data-testid="member"]`).Length(); got != 2 {
 		t.Fatalf("the class lists %d children after the transfer, want 2", got)
 	}
-	if n := count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[0]); n != 0 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[0]); n != 0 {
 		t.Fatal("the child is still stored")
 	}
-	if n := count(t, w, `SELECT count(*) FROM guardian WHERE id = $1`, guardians[0]); n != 0 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM guardian WHERE id = $1`, guardians[0]); n != 0 {
 		t.Fatal("the guardian left with no child is still registered")
 	}
-	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[0]); n != 0 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[0]); n != 0 {
 		t.Fatal("the child's absence report is still stored")
 	}
 	want := map[string]int{"child": 1, "guardian": 1, "guardianship": 1, "absence_report": 1, "conversation": 1}
 	for cat, n := range want {
-		if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = $1 AND school_id = $2`, cat, sakuraID); got != n {
+		if got := apptest.Count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = $1 AND school_id = $2`, cat, sakuraID); got != n {
 			t.Errorf("deletion records of %s: %d, want %d", cat, got, n)
 		}
 	}
-	waitBotText(t, w, reach[0].ID, "転出にともない", 1)
-	if received(w, reach[1].ID, "転出にともない") != 0 {
+	apptest.WaitBotText(t, w, reach[0].ID, "転出にともない", 1)
+	if apptest.Received(w, reach[1].ID, "転出にともない") != 0 {
 		t.Fatal("another parent was told of the transfer")
 	}
-	if n := count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'child.transfer_out'`); n != 1 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'child.transfer_out'`); n != 1 {
 		t.Fatalf("%d audit events of the transfer", n)
 	}
 
@@ -135,22 +92,22 @@ func TestTransferOut(t *testing.T) {
 		SELECT board_id, false FROM school WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	if r := kocho.post("/staff/children/"+strconv.FormatInt(children[1], 10)+"/transfer", nil); r.status != http.StatusSeeOther {
-		t.Fatalf("second 転出: %d", r.status)
+	if r := kocho.Post("/staff/children/"+strconv.FormatInt(children[1], 10)+"/transfer", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("second 転出: %d", r.Status)
 	}
-	if n := count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[1]); n != 1 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM absence_report WHERE child_id = $1`, children[1]); n != 1 {
 		t.Fatal("the kept child's absence report is gone")
 	}
-	if n := count(t, w, `SELECT count(*) FROM guardianship WHERE child_id = $1`, children[1]); n != 0 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM guardianship WHERE child_id = $1`, children[1]); n != 0 {
 		t.Fatal("the kept child still has a guardian")
 	}
-	if got := kocho.get(classPath).doc.Find(`[data-testid="member"]`).Length(); got != 1 {
+	if got := kocho.Get(classPath).Doc.Find(`[data-testid="member"]`).Length(); got != 1 {
 		t.Fatalf("the class lists %d children, want 1", got)
 	}
-	if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = 'child'`); got != 1 {
+	if got := apptest.Count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'transfer' AND category = 'child'`); got != 1 {
 		t.Fatalf("the kept child was recorded as deleted (%d)", got)
 	}
-	waitBotText(t, w, reach[1].ID, "転出にともない", 1)
+	apptest.WaitBotText(t, w, reach[1].ID, "転出にともない", 1)
 	// The kept child no longer answers to their name: registering the same name in the
 	// class makes a new child, without the old reports.
 	var again int64
@@ -192,7 +149,7 @@ func TestTransferOut(t *testing.T) {
 	if got["absence_report"] != 1 || got["child"] != 1 {
 		t.Fatalf("retention after the kept transfer: %v", got)
 	}
-	if n := count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[1]); n != 0 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM child WHERE id = $1`, children[1]); n != 0 {
 		t.Fatal("the kept child outlived their data")
 	}
 
@@ -215,7 +172,7 @@ func TestTransferOut(t *testing.T) {
 	if err := s.Registration.Withdraw(context.Background(), link[strings.LastIndex(link, "/")+1:], ""); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, w, `SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal' AND school_id = $1`, sakuraID); n != 5 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM deletion_record WHERE reason = 'withdrawal' AND school_id = $1`, sakuraID); n != 5 {
 		t.Fatalf("%d withdrawal records under the school, want 5", n)
 	}
 }
@@ -226,32 +183,32 @@ func TestTransferOut(t *testing.T) {
 // deletion records, and each parent is asked in LINE to register again.
 func TestSingleYearRegistration(t *testing.T) {
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	reach, _ := cityFamilies(t, w, 3, false)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	guardians, children := familyChildren(t, w)
-	addAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
+	reach, _ := apptest.CityFamilies(t, w, 3, false)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	guardians, children := apptest.FamilyChildren(t, w)
+	apptest.AddAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
 
-	board := newStaffClientSignedIn(t, w, logins, "midori.kyoiku")
-	if r := board.post("/admin/board/retention", url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"},
-		"delete_on_leave": {"on"}, "single_year": {"on"}}); r.status != http.StatusSeeOther {
-		t.Fatalf("saving the policy: %d", r.status)
+	board := apptest.NewStaffClientSignedIn(t, w, logins, "midori.kyoiku")
+	if r := board.Post("/admin/board/retention", url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"},
+		"delete_on_leave": {"on"}, "single_year": {"on"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("saving the policy: %d", r.Status)
 	}
 	// A single-year board's new year starts on April 1st: another day is refused.
-	kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
+	kocho := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.kocho")
 	plan := "/admin/schools/" + strconv.FormatInt(sakuraID, 10) + "/rollover/plan"
 	nextYear := strconv.Itoa(school.YearOf(time.Now()) + 1)
-	if r := kocho.post(plan, url.Values{"graduating": {"6"}, "switch_on": {nextYear + "-04-06"}}); r.status != http.StatusUnprocessableEntity ||
-		r.doc.Find(`[data-testid="error-switch_on"]`).Length() != 1 {
-		t.Fatalf("a single-year board's switch on April 6th: %d", r.status)
+	if r := kocho.Post(plan, url.Values{"graduating": {"6"}, "switch_on": {nextYear + "-04-06"}}); r.Status != http.StatusUnprocessableEntity ||
+		r.Doc.Find(`[data-testid="error-switch_on"]`).Length() != 1 {
+		t.Fatalf("a single-year board's switch on April 6th: %d", r.Status)
 	}
-	if r := kocho.post(plan, url.Values{"graduating": {"6"}, "switch_on": {nextYear + "-04-01"}}); r.status != http.StatusSeeOther {
-		t.Fatalf("a single-year board's switch on April 1st: %d", r.status)
+	if r := kocho.Post(plan, url.Values{"graduating": {"6"}, "switch_on": {nextYear + "-04-01"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("a single-year board's switch on April 1st: %d", r.Status)
 	}
-	page := board.get("/admin/board/retention")
-	if _, on := page.doc.Find(`[data-testid="single-year"]`).Attr("checked"); !on {
+	page := board.Get("/admin/board/retention")
+	if _, on := page.Doc.Find(`[data-testid="single-year"]`).Attr("checked"); !on {
 		t.Fatal("the single-year box is not ticked after saving")
 	}
 	var boardID int64
@@ -262,20 +219,20 @@ func TestSingleYearRegistration(t *testing.T) {
 	if items, err := s.Retention.Apply(ctx, boardID, false); err != nil || sumReason(items, "year_end") != 0 {
 		t.Fatalf("single-year deletion ran before the year ended: %v %v", items, err)
 	}
-	if n := count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
 		t.Fatalf("%d guardians left", n)
 	}
 	// At 01:00 on April 1st the school switches to the new year: nobody moves or is
 	// placed (every registration ends with March), and nobody is told.
-	if r := kocho.post("/admin/schools/"+strconv.FormatInt(sakuraID, 10)+"/rollover/copy", nil); r.status != http.StatusSeeOther {
-		t.Fatalf("copy: %d", r.status)
+	if r := kocho.Post("/admin/schools/"+strconv.FormatInt(sakuraID, 10)+"/rollover/copy", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("copy: %d", r.Status)
 	}
 	s.Rollover.Clock.Set(time.Date(school.YearOf(time.Now())+1, time.April, 1, 1, 0, 0, 0, school.Tokyo))
 	switched, err := s.Rollover.SwitchDue(ctx)
 	if res, ok := switched[sakuraID]; err != nil || !ok || res.Moved+res.Placed+res.Graduated != 0 {
 		t.Fatalf("single-year switch: %+v %v", switched, err)
 	}
-	if n := count(t, w, `SELECT current_year FROM school WHERE id = $1`, sakuraID); n != school.YearOf(time.Now())+1 {
+	if n := apptest.Count(t, w, `SELECT current_year FROM school WHERE id = $1`, sakuraID); n != school.YearOf(time.Now())+1 {
 		t.Fatalf("the school's year is %d", n)
 	}
 	// The first night of the next school year.
@@ -288,7 +245,7 @@ func TestSingleYearRegistration(t *testing.T) {
 	if got := byCategory(dry, "year_end"); got["guardian"] != 3 || got["child"] != 3 || got["absence_report"] != 1 {
 		t.Fatalf("dry run: %v", got)
 	}
-	if n := count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM guardian`); n != 3 {
 		t.Fatal("the dry run deleted")
 	}
 	items, err := s.Retention.Apply(ctx, boardID, false)
@@ -299,16 +256,16 @@ func TestSingleYearRegistration(t *testing.T) {
 		t.Fatalf("run: %v", got)
 	}
 	for _, table := range []string{"guardian", "child", "guardianship", "absence_report"} {
-		if n := count(t, w, `SELECT count(*) FROM `+table); n != 0 {
+		if n := apptest.Count(t, w, `SELECT count(*) FROM `+table); n != 0 {
 			t.Errorf("%d rows of %s left", n, table)
 		}
 	}
-	if got := count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'year_end' AND category = 'guardian' AND policy = 'single_year'`); got != 3 {
+	if got := apptest.Count(t, w, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE reason = 'year_end' AND category = 'guardian' AND policy = 'single_year'`); got != 3 {
 		t.Fatalf("deletion records of guardians: %d", got)
 	}
 	for _, u := range reach {
-		waitBotText(t, w, u.ID, "もう一度登録してください", 1)
-		if received(w, u.ID, "仮の学級") != 0 {
+		apptest.WaitBotText(t, w, u.ID, "もう一度登録してください", 1)
+		if apptest.Received(w, u.ID, "仮の学級") != 0 {
 			t.Fatal("a single-year parent was told of a provisional class")
 		}
 	}

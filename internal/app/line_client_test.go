@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/line"
 )
 
 func TestMulticastBatchesAndQuota(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	c := w.app.Services().LINE.Client
+	w := apptest.StartLineWorld(t)
+	c := w.App.Services().LINE.Client
 
 	var ids []string
 	for i := 0; i < 1201; i++ {
@@ -21,37 +22,37 @@ func TestMulticastBatchesAndQuota(t *testing.T) {
 	if len(batches) != 3 || len(batches[0]) != 500 || len(batches[1]) != 500 || len(batches[2]) != 201 {
 		t.Fatalf("batches of %d, %d, %d", len(batches[0]), len(batches[1]), len(batches[2]))
 	}
-	if _, err := c.Multicast(w.ch, ids[:501], "", []line.Message{{Text: "x"}}); !errors.Is(err, line.ErrInvalidMessage) {
+	if _, err := c.Multicast(w.Ch, ids[:501], "", []line.Message{{Text: "x"}}); !errors.Is(err, line.ErrInvalidMessage) {
 		t.Fatalf("501 recipients: %v", err)
 	}
 
 	// Real friends, so LINE counts the messages.
 	var friends []string
 	for i := 0; i < 3; i++ {
-		u := w.newParent(t, fmt.Sprintf("保護者%d", i))
-		if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		u := w.NewParent(t, fmt.Sprintf("保護者%d", i))
+		if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		friends = append(friends, u.ID)
 	}
 	for _, u := range friends {
-		waitBotText(t, w, u, "友だち追加", 1)
+		apptest.WaitBotText(t, w, u, "友だち追加", 1)
 	}
-	before, err := c.Quota(w.ch)
+	before, err := c.Quota(w.Ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := "3f1c2a4e-9b7d-4c1e-8a2b-0d5e6f7a8b9c"
-	if _, err := c.Multicast(w.ch, friends, key, []line.Message{{Text: "【さくら小学校】不審者情報"}}); err != nil {
+	if _, err := c.Multicast(w.Ch, friends, key, []line.Message{{Text: "【さくら小学校】不審者情報"}}); err != nil {
 		t.Fatal(err)
 	}
 	// The same retry key again: LINE accepted it already (409), nothing delivered twice.
-	_, err = c.Multicast(w.ch, friends, key, []line.Message{{Text: "【さくら小学校】不審者情報"}})
+	_, err = c.Multicast(w.Ch, friends, key, []line.Message{{Text: "【さくら小学校】不審者情報"}})
 	var ae *line.APIError
 	if !errors.As(err, &ae) || ae.Status != 409 {
 		t.Fatalf("repeated retry key: %v", err)
 	}
-	after, err := c.Quota(w.ch)
+	after, err := c.Quota(w.Ch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +60,6 @@ func TestMulticastBatchesAndQuota(t *testing.T) {
 		t.Fatalf("quota used %d → %d, want +%d (one per recipient, once)", before.Used, after.Used, len(friends))
 	}
 	for _, u := range friends {
-		waitBotText(t, w, u, "不審者情報", 1)
+		apptest.WaitBotText(t, w, u, "不審者情報", 1)
 	}
 }

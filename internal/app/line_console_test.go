@@ -5,29 +5,15 @@ import (
 	"testing"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
 )
 
-func signedInAs(t testing.TB, w *lineWorld, login string) context.Context {
-	t.Helper()
-	s := w.app.Services()
-	st, err := s.Staff.FindByLogin(context.Background(), login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Staff.Actor(context.Background(), st.ID, st.SessionEpoch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return authz.WithActor(context.Background(), a)
-}
-
 func TestChannelConsole(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	logins, err := demo.SeedStaff(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +25,7 @@ func TestChannelConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := signedInAs(t, w, "sakura.kocho")
+	admin := apptest.SignedInAs(t, w, "sakura.kocho")
 
 	st, err := s.LINE.ChannelStatus(admin, sakura.BoardID, sakura.ID)
 	if err != nil || !st.Configured || st.ChannelID != demo.ChannelID {
@@ -64,10 +50,10 @@ func TestChannelConsole(t *testing.T) {
 		t.Fatalf("test with a rejected token: %v", err)
 	}
 	ch, err := s.LINE.FindChannelByLineID(context.Background(), demo.ChannelID)
-	if err != nil || ch.Secret.Reveal() != w.ch.Secret.Reveal() {
+	if err != nil || ch.Secret.Reveal() != w.Ch.Secret.Reveal() {
 		t.Fatalf("secret not kept: %v", err)
 	}
-	if err := s.LINE.SaveChannel(admin, sakura.BoardID, sakura.ID, demo.ChannelID, "", w.ch.AccessToken.Reveal()); err != nil {
+	if err := s.LINE.SaveChannel(admin, sakura.BoardID, sakura.ID, demo.ChannelID, "", w.Ch.AccessToken.Reveal()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LINE.TestChannel(admin, sakura.BoardID, sakura.ID); err != nil {
@@ -75,10 +61,10 @@ func TestChannelConsole(t *testing.T) {
 	}
 
 	// Another school's administrator and a teacher are refused.
-	if _, err := s.LINE.ChannelStatus(signedInAs(t, w, "hikari.kyoto"), sakura.BoardID, sakura.ID); apperr.KindOf(err) != apperr.NotFound {
+	if _, err := s.LINE.ChannelStatus(apptest.SignedInAs(t, w, "hikari.kyoto"), sakura.BoardID, sakura.ID); apperr.KindOf(err) != apperr.NotFound {
 		t.Errorf("other school's admin: %v", err)
 	}
-	if err := s.LINE.SaveChannel(signedInAs(t, w, "sakura.tannin11"), sakura.BoardID, sakura.ID, demo.ChannelID, "", ""); apperr.KindOf(err) != apperr.Forbidden {
+	if err := s.LINE.SaveChannel(apptest.SignedInAs(t, w, "sakura.tannin11"), sakura.BoardID, sakura.ID, demo.ChannelID, "", ""); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("teacher: %v", err)
 	}
 	var tests int
@@ -86,7 +72,7 @@ func TestChannelConsole(t *testing.T) {
 		t.Errorf("%d channel test audit rows (%v)", tests, err)
 	}
 	var calls int
-	for _, c := range w.sim.Calls() {
+	for _, c := range w.Sim.Calls() {
 		if c.Endpoint == linesim.EndpointBotInfo {
 			calls++
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -20,9 +21,9 @@ import (
 )
 
 // menuActions returns the channel's guest or member menu's actions by label.
-func menuActions(t *testing.T, w *lineWorld, kind string) map[string]linesim.Action {
+func menuActions(t *testing.T, w *apptest.LineWorld, kind string) map[string]linesim.Action {
 	t.Helper()
-	for _, m := range w.sim.RichMenus(w.ch.LineChannelID) {
+	for _, m := range w.Sim.RichMenus(w.Ch.LineChannelID) {
 		if strings.HasPrefix(m.Name, "renraku-"+kind+"-") {
 			out := map[string]linesim.Action{}
 			for _, a := range m.Areas {
@@ -61,8 +62,8 @@ func withLIFFStub(t *testing.T, ctx context.Context, idToken string) {
 func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
@@ -73,8 +74,8 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 		}
 	}
 
-	withLIFF(t, w)
-	base := "https://liff.line.me/" + liffID + "/p/liff/" + w.ch.LineChannelID + "/"
+	apptest.WithLIFF(t, w)
+	base := "https://liff.line.me/" + apptest.LIFFID + "/p/liff/" + w.Ch.LineChannelID + "/"
 	member := menuActions(t, w, "member")
 	for label, want := range map[string]string{"遅刻・欠席連絡": base + "absence", "自分の情報を更新する": base + "update", "配布プリント": base + "handouts",
 		"連絡する": "", "学校ウェブサイト": "", "部活動サイト": ""} {
@@ -92,22 +93,22 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 
 	// A registered parent taps 遅刻・欠席連絡: LINE opens the LIFF app, whose page
 	// proves the parent with the ID token and goes on to their form.
-	users, err := w.sim.AddFriends(w.ch.LineChannelID, 1, "ja")
+	users, err := w.Sim.AddFriends(w.Ch.LineChannelID, 1, "ja")
 	if err != nil {
 		t.Fatal(err)
 	}
 	parent := users[0]
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: parent.ID, ChannelID: w.ch.ID, SchoolID: sakuraID,
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: parent.ID, ChannelID: w.Ch.ID, SchoolID: sakuraID,
 		ClassID: class11, Nickname: "りふ", ChildName: "林 そら", Verified: true, Following: true}}); err != nil {
 		t.Fatal(err)
 	}
-	tap, err := w.sim.Tap(w.ch.LineChannelID, parent.ID, member["遅刻・欠席連絡"])
-	if err != nil || tap.URI != w.app.URL()+"/p/liff/"+w.ch.LineChannelID+"/absence" {
+	tap, err := w.Sim.Tap(w.Ch.LineChannelID, parent.ID, member["遅刻・欠席連絡"])
+	if err != nil || tap.URI != w.App.URL()+"/p/liff/"+w.Ch.LineChannelID+"/absence" {
 		t.Fatalf("tap: %+v %v", tap, err)
 	}
 	phone := browsertest.New(t, 360, 740)
-	withLIFFStub(t, phone, w.sim.IssueIDToken(loginChannelID, parent.ID, time.Hour))
+	withLIFFStub(t, phone, w.Sim.IssueIDToken(apptest.LoginChannelID, parent.ID, time.Hour))
 	err = chromedp.Do(phone,
 		chromedp.Navigate(tap.URI),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence"]`)),
@@ -123,7 +124,7 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 	}
 	browsertest.Screenshot(t, phone, "liff-absence")
 	// No bot message was needed.
-	if n := len(w.sim.Chat(w.ch.LineChannelID, parent.ID)); n != 0 {
+	if n := len(w.Sim.Chat(w.Ch.LineChannelID, parent.ID)); n != 0 {
 		t.Errorf("%d chat items after a one-tap open", n)
 	}
 	// The form works: a report is sent from it.
@@ -138,22 +139,22 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 
 	// LINE's first redirect reaches the app's endpoint with the page in liff.state: the
 	// answer is the same LIFF page, whose liff.init goes on to it.
-	pb := newParentBrowser(t)
-	r := pb.get(w.app.URL() + "/?liff.state=" + url.QueryEscape("/p/liff/"+w.ch.LineChannelID+"/absence"))
-	id, _ := r.doc.Find(`meta[name="renraku-liff"]`).Attr("content")
-	verify, _ := r.doc.Find(`meta[name="renraku-liff"]`).Attr("data-verify")
-	if r.status != http.StatusOK || id != liffID || verify != "/p/liff/"+w.ch.LineChannelID+"/absence" {
-		t.Errorf("first redirect: %d, LIFF %q, verify %q", r.status, id, verify)
+	pb := apptest.NewParentBrowser(t)
+	r := pb.Get(w.App.URL() + "/?liff.state=" + url.QueryEscape("/p/liff/"+w.Ch.LineChannelID+"/absence"))
+	id, _ := r.Doc.Find(`meta[name="renraku-liff"]`).Attr("content")
+	verify, _ := r.Doc.Find(`meta[name="renraku-liff"]`).Attr("data-verify")
+	if r.Status != http.StatusOK || id != apptest.LIFFID || verify != "/p/liff/"+w.Ch.LineChannelID+"/absence" {
+		t.Errorf("first redirect: %d, LIFF %q, verify %q", r.Status, id, verify)
 	}
 	// An unknown page, a forged token, someone not a friend: refused.
-	entry := w.app.URL() + "/p/liff/" + w.ch.LineChannelID + "/absence"
-	if r := pb.get(w.app.URL() + "/p/liff/" + w.ch.LineChannelID + "/admin"); r.status != http.StatusNotFound {
-		t.Errorf("unknown page: %d", r.status)
+	entry := w.App.URL() + "/p/liff/" + w.Ch.LineChannelID + "/absence"
+	if r := pb.Get(w.App.URL() + "/p/liff/" + w.Ch.LineChannelID + "/admin"); r.Status != http.StatusNotFound {
+		t.Errorf("unknown page: %d", r.Status)
 	}
-	stranger := w.newParent(t, "友だちでない人")
+	stranger := w.NewParent(t, "友だちでない人")
 	// In the browser, the page says so.
 	other := browsertest.New(t, 360, 740)
-	withLIFFStub(t, other, w.sim.IssueIDToken(loginChannelID, stranger.ID, time.Hour))
+	withLIFFStub(t, other, w.Sim.IssueIDToken(apptest.LoginChannelID, stranger.ID, time.Hour))
 	if err := chromedp.Do(other, chromedp.Navigate(entry), chromedp.WaitVisible(chromedp.CSS(`body[data-liff="refused"]`))); err != nil {
 		t.Fatal(err)
 	}
@@ -161,20 +162,20 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 		t.Errorf("refused LIFF page: %q", msg)
 	}
 	browsertest.Screenshot(t, other, "liff-refused")
-	for name, tok := range map[string]string{"forged": "not-a-token", "not a friend": w.sim.IssueIDToken(loginChannelID, stranger.ID, time.Hour)} {
-		if r := pb.post(entry, url.Values{"id_token": {tok}}); r.status != http.StatusForbidden {
-			t.Errorf("%s: %d %s", name, r.status, text(r))
+	for name, tok := range map[string]string{"forged": "not-a-token", "not a friend": w.Sim.IssueIDToken(apptest.LoginChannelID, stranger.ID, time.Hour)} {
+		if r := pb.Post(entry, url.Values{"id_token": {tok}}); r.Status != http.StatusForbidden {
+			t.Errorf("%s: %d %s", name, r.Status, apptest.Text(r))
 		}
 	}
 	// A friend not registered yet is sent to registration, whatever they tapped.
-	guest := w.newParent(t, "登録前の人")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, guest.ID); err != nil {
+	guest := w.NewParent(t, "登録前の人")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, guest.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, guest.ID, "友だち追加ありがとうございます", 1)
-	r = pb.post(entry, url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, guest.ID, time.Hour)}})
+	apptest.WaitBotText(t, w, guest.ID, "友だち追加ありがとうございます", 1)
+	r = pb.Post(entry, url.Values{"id_token": {w.Sim.IssueIDToken(apptest.LoginChannelID, guest.ID, time.Hour)}})
 	var next struct{ Next string }
-	if err := json.Unmarshal([]byte(r.body), &next); r.status != http.StatusOK || err != nil || !strings.Contains(next.Next, "/p/register/") {
-		t.Errorf("a guest's absence page: %d %s (%v)", r.status, r.body, err)
+	if err := json.Unmarshal([]byte(r.Body), &next); r.Status != http.StatusOK || err != nil || !strings.Contains(next.Next, "/p/register/") {
+		t.Errorf("a guest's absence page: %d %s (%v)", r.Status, r.Body, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/demo"
@@ -34,12 +35,12 @@ func TestPhonePageFollowInChromium(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	simURL := mustURL("http://" + addr + "/_sim/line")
+	simURL := apptest.MustURL("http://" + addr + "/_sim/line")
 	keyset, key := vaulttest.Keyset(t)
 	cfg := &config.Config{DatabaseURL: pgtest.NewDBURL(t), Addr: addr, ShutdownTimeout: 5 * time.Second,
 		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL}
 	sim := linesim.New(linesim.Options{HTMXPath: view.HTMXPath, AllowHTTPURLs: true})
-	a := app.New(cfg, logging.New(&syncBuffer{}, slog.LevelInfo))
+	a := app.New(cfg, logging.New(&apptest.SyncBuffer{}, slog.LevelInfo))
 	a.Mounts = map[string]http.Handler{
 		"/_sim/line":  http.StripPrefix("/_sim/line", sim.Handler()),
 		"/_sim/phone": sim.PhoneHandler("/_sim/phone"),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -16,17 +17,17 @@ import (
 func TestRegistrationPageInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+	w := apptest.StartLineWorld(t)
+	if _, err := demo.SeedStaff(context.Background(), w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
-	u := w.newParent(t, "表示名")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+	u := w.NewParent(t, "表示名")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	_, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	_, class1A, _ := schoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
+	link := apptest.LinkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	_, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	_, class1A, _ := apptest.SchoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
 
 	ctx := browsertest.New(t, 360, 740)
 	err := chromedp.Do(ctx,
@@ -65,13 +66,13 @@ func TestRegistrationPageInChromium(t *testing.T) {
 	// Fix it, add a second child (a junior high school sibling) and register.
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="consent"]`)),
-		chromedp.SetValue(chromedp.CSS(`#c0-school`), itoa(mustSchool(t, w, 0))),
-		chromedp.SetValue(chromedp.CSS(`#c0-class`), itoa(class11)),
+		chromedp.SetValue(chromedp.CSS(`#c0-school`), apptest.Itoa(apptest.MustSchool(t, w, 0))),
+		chromedp.SetValue(chromedp.CSS(`#c0-class`), apptest.Itoa(class11)),
 		chromedp.Click(chromedp.CSS(`[data-testid="add-child"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#c1-name`)),
 		chromedp.SendKeys(chromedp.CSS(`#c1-name`), "佐藤 ひかる"),
-		chromedp.SetValue(chromedp.CSS(`#c1-school`), itoa(mustSchool(t, w, 1))),
-		chromedp.SetValue(chromedp.CSS(`#c1-class`), itoa(class1A)),
+		chromedp.SetValue(chromedp.CSS(`#c1-school`), apptest.Itoa(apptest.MustSchool(t, w, 1))),
+		chromedp.SetValue(chromedp.CSS(`#c1-class`), apptest.Itoa(class1A)),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -90,37 +91,28 @@ func TestRegistrationPageInChromium(t *testing.T) {
 		t.Errorf("done page: %q (%v)", done, err)
 	}
 	browsertest.Screenshot(t, ctx, "registration-done")
-	waitBotText(t, w, u.ID, "先生の確認待ち：2人", 1)
-}
-
-func mustSchool(t testing.TB, w *lineWorld, i int) int64 {
-	t.Helper()
-	sc, err := w.app.Services().Schools.FindSchool(context.Background(), demo.Schools[i].Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc.ID
+	apptest.WaitBotText(t, w, u.ID, "先生の確認待ち：2人", 1)
 }
 
 func TestRegistrationPageInTheParentsLanguage(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	u, err := w.sim.AddUser(linesimUser("English speaker", "en"))
+	w := apptest.StartLineWorld(t)
+	u, err := w.Sim.AddUser(linesimUser("English speaker", "en"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, u.ID, "Thank you for adding us", 1)
-	b := newParentBrowser(t)
-	r := b.get(link)
-	if r.status != http.StatusOK || r.doc.Find("h1").Text() != "Register for school messages" {
-		t.Fatalf("English page: %d %q", r.status, r.doc.Find("h1").Text())
+	link := apptest.LinkIn(t, w, u.ID, "Thank you for adding us", 1)
+	b := apptest.NewParentBrowser(t)
+	r := b.Get(link)
+	if r.Status != http.StatusOK || r.Doc.Find("h1").Text() != "Register for school messages" {
+		t.Fatalf("English page: %d %q", r.Status, r.Doc.Find("h1").Text())
 	}
-	r = b.get(link + "?lang=ja")
-	if r.doc.Find("h1").Text() != "連絡サービスの登録" {
-		t.Errorf("switched to Japanese: %q", r.doc.Find("h1").Text())
+	r = b.Get(link + "?lang=ja")
+	if r.Doc.Find("h1").Text() != "連絡サービスの登録" {
+		t.Errorf("switched to Japanese: %q", r.Doc.Find("h1").Text())
 	}
 }
 
@@ -134,39 +126,39 @@ func linesimUser(name, lang string) linesim.User {
 func TestApprovalsWarningsInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w, _ := startDemoWorld(t)
-	s := w.app.Services()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
+	w, _ := apptest.StartDemoWorld(t)
+	s := w.App.Services()
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
-	mother, _, _ := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", itoa(class11), code})
-	if _, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木 一郎", itoa(class11), code}); r.status != http.StatusOK {
-		t.Fatalf("further guardian: %d", r.status)
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	mother, _, _ := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", apptest.Itoa(class11), code})
+	if _, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木 一郎", apptest.Itoa(class11), code}); r.Status != http.StatusOK {
+		t.Fatalf("further guardian: %d", r.Status)
 	}
-	items := waitBotText(t, w, mother.ID, "別のLINEアカウントから登録がありました", 1)
+	items := apptest.WaitBotText(t, w, mother.ID, "別のLINEアカウントから登録がありました", 1)
 	for _, it := range items {
 		for _, a := range it.Actions {
 			if a.Label == "心当たりがない" {
-				if _, err := w.sim.Tap(w.ch.LineChannelID, mother.ID, a); err != nil {
+				if _, err := w.Sim.Tap(w.Ch.LineChannelID, mother.ID, a); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 	}
-	waitBotText(t, w, mother.ID, "学校にお知らせしました", 1)
+	apptest.WaitBotText(t, w, mother.ID, "学校にお知らせしました", 1)
 
 	phone := browsertest.New(t, 360, 740)
 	err := chromedp.Do(phone,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-		chromedp.Navigate(w.app.URL()+"/staff/approvals"),
+		chromedp.Navigate(w.App.URL()+"/staff/approvals"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approval-disputed"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approval-has-guardian"]`)),
 	)

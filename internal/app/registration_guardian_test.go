@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
@@ -19,31 +20,31 @@ import (
 // registerAs follows the account and submits the registration form with the children
 // given (each: name, class ID, code) as a guardian of the relationship; it returns the
 // parent's LINE user, browser and the form's answer.
-func registerAs(t *testing.T, w *lineWorld, name, relationship string, children ...[3]string) (linesim.User, *parentBrowser, response) {
+func registerAs(t *testing.T, w *apptest.LineWorld, name, relationship string, children ...[3]string) (linesim.User, *apptest.ParentBrowser, apptest.Response) {
 	t.Helper()
-	u := w.newParent(t, name+"のLINE")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+	u := w.NewParent(t, name+"のLINE")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	sakuraID, _, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	b := newParentBrowser(t)
-	b.get(link)
+	link := apptest.LinkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	sakuraID, _, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	b := apptest.NewParentBrowser(t)
+	b.Get(link)
 	form := url.Values{"consent": {"yes"}, "name": {name}, "relationship": {relationship}, "op": {"save"}}
 	for i, c := range children {
 		p := "child." + strconv.Itoa(i) + "."
 		form.Set(p+"name", c[0])
-		form.Set(p+"school", itoa(sakuraID))
+		form.Set(p+"school", apptest.Itoa(sakuraID))
 		form.Set(p+"class", c[1])
 		form.Set(p+"code", c[2])
 	}
-	return u, b, b.post(link, form)
+	return u, b, b.Post(link, form)
 }
 
 // issueLink gives a friend a parent link of purpose, as the menu would.
-func issueLink(t *testing.T, w *lineWorld, friendID int64, purpose string) string {
+func issueLink(t *testing.T, w *apptest.LineWorld, friendID int64, purpose string) string {
 	t.Helper()
-	s := w.app.Services()
+	s := w.App.Services()
 	var link string
 	err := s.Tx.InTx(context.Background(), func(ctx context.Context) error {
 		var err error
@@ -62,16 +63,16 @@ func issueLink(t *testing.T, w *lineWorld, friendID int64, purpose string) strin
 // and the verified guardian is told in LINE and can answer 「心当たりがない」.
 func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
 	count := func(q string, args ...any) int {
 		t.Helper()
 		var n int
@@ -82,18 +83,18 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 	}
 
 	// The child's first guardian is verified at once by the code.
-	mother, _, r := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", itoa(class11), code})
-	if r.status != http.StatusOK {
-		t.Fatalf("first guardian: %d %s", r.status, text(r))
+	mother, _, r := registerAs(t, w, "青木 春子", "mother", [3]string{"青木 一郎", apptest.Itoa(class11), code})
+	if r.Status != http.StatusOK {
+		t.Fatalf("first guardian: %d %s", r.Status, apptest.Text(r))
 	}
-	waitBotText(t, w, mother.ID, "登録済み：1人、先生の確認待ち：0人", 1)
+	apptest.WaitBotText(t, w, mother.ID, "登録済み：1人、先生の確認待ち：0人", 1)
 
 	// Someone else names the same child with the same (right) code: pending.
-	stranger, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木一郎", itoa(class11), code})
-	if r.status != http.StatusOK || r.doc.Find(`[data-testid="registration-contested"]`).Length() == 0 {
-		t.Fatalf("further guardian: %d %s", r.status, text(r))
+	stranger, _, r := registerAs(t, w, "見知らぬ 人", "father", [3]string{"青木一郎", apptest.Itoa(class11), code})
+	if r.Status != http.StatusOK || r.Doc.Find(`[data-testid="registration-contested"]`).Length() == 0 {
+		t.Fatalf("further guardian: %d %s", r.Status, apptest.Text(r))
 	}
-	waitBotText(t, w, stranger.ID, "登録済み：0人、先生の確認待ち：1人", 1)
+	apptest.WaitBotText(t, w, stranger.ID, "登録済み：0人、先生の確認待ち：1人", 1)
 	var gsID, childID, strangerFriend int64
 	var status string
 	if err := s.Pool.QueryRow(ctx, `SELECT gs.id, gs.child_id, gs.status, gu.friend_id FROM guardianship gs JOIN guardian gu ON gu.id = gs.guardian_id
@@ -105,7 +106,7 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 	}
 
 	// The mother is told in LINE: the child, the relationship given, never who it is.
-	items := waitBotText(t, w, mother.ID, "別のLINEアカウントから登録がありました", 1)
+	items := apptest.WaitBotText(t, w, mother.ID, "別のLINEアカウントから登録がありました", 1)
 	var notice string
 	var dispute *linesim.Action
 	for _, it := range items {
@@ -136,21 +137,21 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 
 	// The stranger cannot report the child absent: the menu says why, and the form
 	// refuses the child with a message; nothing is stored.
-	if _, err := w.sim.Postback(w.ch.LineChannelID, stranger.ID, line.PostbackData("menu.absence", ""), nil); err != nil {
+	if _, err := w.Sim.Postback(w.Ch.LineChannelID, stranger.ID, line.PostbackData("menu.absence", ""), nil); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, stranger.ID, "確認が終わるまで欠席連絡はできません", 1)
+	apptest.WaitBotText(t, w, stranger.ID, "確認が終わるまで欠席連絡はできません", 1)
 	link := issueLink(t, w, strangerFriend, registration.PurposeAbsence)
-	sb := newParentBrowser(t)
-	page := sb.get(link)
-	if page.status != http.StatusOK || !strings.Contains(page.doc.Find(`[data-testid="awaiting"]`).Text(), "青木 一郎さんの欠席連絡は") {
-		t.Fatalf("absence page of the waiting guardian: %d %s", page.status, text(page))
+	sb := apptest.NewParentBrowser(t)
+	page := sb.Get(link)
+	if page.Status != http.StatusOK || !strings.Contains(page.Doc.Find(`[data-testid="awaiting"]`).Text(), "青木 一郎さんの欠席連絡は") {
+		t.Fatalf("absence page of the waiting guardian: %d %s", page.Status, apptest.Text(page))
 	}
-	key, _ := page.doc.Find(`input[name="key"]`).Attr("value")
+	key, _ := page.Doc.Find(`input[name="key"]`).Attr("value")
 	tomorrow := absence.Today(time.Now()).AddDate(0, 0, 1).Format("2006-01-02")
-	r = sb.post(link, url.Values{"key": {key}, "child": {itoa(childID)}, "kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}})
-	if r.status != http.StatusUnprocessableEntity || !strings.Contains(text(r), "すでに確認済みの保護者がいます") {
-		t.Fatalf("absence for the child: %d %s", r.status, text(r))
+	r = sb.Post(link, url.Values{"key": {key}, "child": {apptest.Itoa(childID)}, "kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(apptest.Text(r), "すでに確認済みの保護者がいます") {
+		t.Fatalf("absence for the child: %d %s", r.Status, apptest.Text(r))
 	}
 	if n := count(`SELECT count(*) FROM absence_report`); n != 0 {
 		t.Fatalf("%d absence reports stored", n)
@@ -158,10 +159,10 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 
 	// Nor write to the teacher about the child: no homeroom choice, the reason given,
 	// and a forged choice opens nothing.
-	if _, err := w.sim.Postback(w.ch.LineChannelID, stranger.ID, line.PostbackData("menu.contact", ""), nil); err != nil {
+	if _, err := w.Sim.Postback(w.Ch.LineChannelID, stranger.ID, line.PostbackData("menu.contact", ""), nil); err != nil {
 		t.Fatal(err)
 	}
-	items = waitBotText(t, w, stranger.ID, "相談先を選択してください", 1)
+	items = apptest.WaitBotText(t, w, stranger.ID, "相談先を選択してください", 1)
 	last := items[len(items)-1]
 	if !strings.Contains(last.Text, "担任の先生があなたの登録を確認したあとに") {
 		t.Errorf("the choice does not say why: %q", last.Text)
@@ -171,81 +172,81 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 			t.Errorf("the waiting guardian may choose %q", a.Label)
 		}
 	}
-	forged := line.PostbackData("contact.pick", "homeroom:"+itoa(childID)+":0:"+itoa(sakuraID))
-	if _, err := w.sim.Postback(w.ch.LineChannelID, stranger.ID, forged, nil); err != nil {
+	forged := line.PostbackData("contact.pick", "homeroom:"+apptest.Itoa(childID)+":0:"+apptest.Itoa(sakuraID))
+	if _, err := w.Sim.Postback(w.Ch.LineChannelID, stranger.ID, forged, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, stranger.ID, "相談先を選択してください", 2)
+	apptest.WaitBotText(t, w, stranger.ID, "相談先を選択してください", 2)
 	if n := count(`SELECT count(*) FROM conversation WHERE child_id IS NOT NULL`); n != 0 {
 		t.Fatalf("%d conversations about the child opened", n)
 	}
 
 	// The homeroom teacher's approvals page says the child already has a guardian.
-	teacher := newStaffClientSignedIn(t, w, logins, "sakura.tannin11")
-	approvals := func() response {
+	teacher := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.tannin11")
+	approvals := func() apptest.Response {
 		t.Helper()
-		r := teacher.get("/staff/approvals")
-		if r.status != http.StatusOK {
-			t.Fatalf("approvals: %d", r.status)
+		r := teacher.Get("/staff/approvals")
+		if r.Status != http.StatusOK {
+			t.Fatalf("approvals: %d", r.Status)
 		}
 		return r
 	}
 	r = approvals()
-	if got := r.doc.Find(`[data-testid="approval-has-guardian"]`).Text(); !strings.Contains(got, "この児童にはすでに確認済みの保護者がいます") {
-		t.Fatalf("approvals page: %s", text(r))
+	if got := r.Doc.Find(`[data-testid="approval-has-guardian"]`).Text(); !strings.Contains(got, "この児童にはすでに確認済みの保護者がいます") {
+		t.Fatalf("approvals page: %s", apptest.Text(r))
 	}
-	if r.doc.Find(`[data-testid="approval-disputed"]`).Length() != 0 {
+	if r.Doc.Find(`[data-testid="approval-disputed"]`).Length() != 0 {
 		t.Fatal("a warning of a dispute nobody made")
 	}
 
 	// The mother answers 「心当たりがない」: recorded, audited, confirmed to her, and a
 	// visible warning on the approvals page; the registration stays pending.
-	if _, err := w.sim.Tap(w.ch.LineChannelID, mother.ID, *dispute); err != nil {
+	if _, err := w.Sim.Tap(w.Ch.LineChannelID, mother.ID, *dispute); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, mother.ID, "学校にお知らせしました", 1)
+	apptest.WaitBotText(t, w, mother.ID, "学校にお知らせしました", 1)
 	if n := count(`SELECT count(*) FROM guardianship WHERE id = $1 AND status = 'pending' AND disputed_at IS NOT NULL AND disputed_by IS NOT NULL`, gsID); n != 1 {
 		t.Fatal("the dispute is not recorded on the registration")
 	}
-	if n := count(`SELECT count(*) FROM audit_event WHERE action = 'registration.dispute' AND object_id = $1`, itoa(gsID)); n != 1 {
+	if n := count(`SELECT count(*) FROM audit_event WHERE action = 'registration.dispute' AND object_id = $1`, apptest.Itoa(gsID)); n != 1 {
 		t.Fatalf("%d audit events of the dispute", n)
 	}
 	r = approvals()
-	if got := r.doc.Find(`[data-testid="approval-disputed"]`).Text(); !strings.Contains(got, "心当たりがない") {
-		t.Fatalf("approvals page after the dispute: %s", text(r))
+	if got := r.Doc.Find(`[data-testid="approval-disputed"]`).Text(); !strings.Contains(got, "心当たりがない") {
+		t.Fatalf("approvals page after the dispute: %s", apptest.Text(r))
 	}
 
 	// The teacher checks with the family and approves: the guardian is let in.
-	if r := teacher.post("/staff/approvals/"+itoa(gsID)+"/approve", nil); r.status != http.StatusSeeOther {
-		t.Fatalf("approve: %d", r.status)
+	if r := teacher.Post("/staff/approvals/"+apptest.Itoa(gsID)+"/approve", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("approve: %d", r.Status)
 	}
-	waitBotText(t, w, stranger.ID, "青木 一郎さん（1年1組）の登録を先生が確認しました", 1)
-	absLink := absenceLink(t, w, stranger, 1)
-	page = sb.get(absLink)
-	key, _ = page.doc.Find(`input[name="key"]`).Attr("value")
-	if r := sb.post(absLink, url.Values{"key": {key}, "child": {itoa(childID)}, "kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}}); r.status != http.StatusOK {
-		t.Fatalf("absence after approval: %d %s", r.status, text(r))
+	apptest.WaitBotText(t, w, stranger.ID, "青木 一郎さん（1年1組）の登録を先生が確認しました", 1)
+	absLink := apptest.AbsenceLink(t, w, stranger, 1)
+	page = sb.Get(absLink)
+	key, _ = page.Doc.Find(`input[name="key"]`).Attr("value")
+	if r := sb.Post(absLink, url.Values{"key": {key}, "child": {apptest.Itoa(childID)}, "kind": {"absent"}, "from": {tomorrow}, "reason": {"family"}}); r.Status != http.StatusOK {
+		t.Fatalf("absence after approval: %d %s", r.Status, apptest.Text(r))
 	}
-	pick(t, w, stranger, "1年1組 担任", 3)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, stranger.ID, "よろしくお願いします"); err != nil {
+	apptest.Pick(t, w, stranger, "1年1組 担任", 3)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, stranger.ID, "よろしくお願いします"); err != nil {
 		t.Fatal(err)
 	}
 	waitCount(t, count, `SELECT count(*) FROM message WHERE direction = 'in'`, 1)
 
 	// A later 「心当たりがない」 suspends the approval: the registrant is told the school
 	// checks again (not who asked), and their next message is refused, not filed.
-	if _, err := w.sim.Tap(w.ch.LineChannelID, mother.ID, *dispute); err != nil {
+	if _, err := w.Sim.Tap(w.Ch.LineChannelID, mother.ID, *dispute); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, mother.ID, "学校にお知らせしました", 2)
-	waitBotText(t, w, stranger.ID, "あらためて確認しています", 1)
+	apptest.WaitBotText(t, w, mother.ID, "学校にお知らせしました", 2)
+	apptest.WaitBotText(t, w, stranger.ID, "あらためて確認しています", 1)
 	if n := count(`SELECT count(*) FROM guardianship WHERE id = $1 AND status = 'pending'`, gsID); n != 1 {
 		t.Fatal("the approved registration is not pending again")
 	}
-	if _, err := w.sim.SendText(w.ch.LineChannelID, stranger.ID, "もう一通"); err != nil {
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, stranger.ID, "もう一通"); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, stranger.ID, "メッセージは届いていません", 1)
+	apptest.WaitBotText(t, w, stranger.ID, "メッセージは届いていません", 1)
 	if n := count(`SELECT count(*) FROM message WHERE direction = 'in'`); n != 1 {
 		t.Fatalf("%d messages filed", n)
 	}
@@ -255,10 +256,10 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 	if err := s.Pool.QueryRow(ctx, `SELECT min(id) FROM guardianship`).Scan(&motherGS); err != nil {
 		t.Fatalf("the mother's guardianship: %v", err)
 	}
-	if _, err := w.sim.Postback(w.ch.LineChannelID, stranger.ID, line.PostbackData(registration.PostbackDispute, itoa(motherGS)), nil); err != nil {
+	if _, err := w.Sim.Postback(w.Ch.LineChannelID, stranger.ID, line.PostbackData(registration.PostbackDispute, apptest.Itoa(motherGS)), nil); err != nil {
 		t.Fatal(err)
 	}
-	waitBotText(t, w, stranger.ID, "この登録は見つかりませんでした", 1)
+	apptest.WaitBotText(t, w, stranger.ID, "この登録は見つかりませんでした", 1)
 	if n := count(`SELECT count(*) FROM guardianship WHERE id = $1 AND status = 'verified' AND disputed_at IS NULL`, motherGS); n != 1 {
 		t.Fatal("a forged dispute changed the first guardian's registration")
 	}
@@ -283,34 +284,34 @@ func waitCount(t *testing.T, count func(string, ...any) int, q string, want int)
 // nothing stored.
 func TestClassCodeGuessesCountEveryCode(t *testing.T) {
 	t.Parallel()
-	w, _ := startDemoWorld(t)
-	s := w.app.Services()
+	w, _ := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	_, class12, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年2組")
-	_, class21, _ := schoolAndClass(t, w, demo.Schools[0].Name, "2年1組")
-	kocho := signedInAs(t, w, "sakura.kocho")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	_, class12, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年2組")
+	_, class21, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "2年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	sakura := mustGetSchool(t, kocho, s, sakuraID)
 	for _, id := range []int64{class11, class12, class21} {
 		if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	codes := classCodes(t, w, sakuraID)
+	codes := apptest.ClassCodes(t, w, sakuraID)
 
-	u := w.newParent(t, "試行")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+	u := w.NewParent(t, "試行")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	b := newParentBrowser(t)
-	b.get(link)
+	link := apptest.LinkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	b := apptest.NewParentBrowser(t)
+	b.Get(link)
 	form := func(children ...[2]string) url.Values {
 		f := url.Values{"consent": {"yes"}, "name": {"試行 花子"}, "relationship": {"mother"}, "op": {"save"}}
 		for i, c := range children {
 			p := "child." + strconv.Itoa(i) + "."
 			f.Set(p+"name", "試行 "+strconv.Itoa(i+1)+"郎")
-			f.Set(p+"school", itoa(sakuraID))
+			f.Set(p+"school", apptest.Itoa(sakuraID))
 			f.Set(p+"class", c[0])
 			f.Set(p+"code", c[1])
 		}
@@ -326,30 +327,30 @@ func TestClassCodeGuessesCountEveryCode(t *testing.T) {
 	}
 
 	// One submission of three children with wrong codes: three guesses, three wrong.
-	r := b.post(link, form([2]string{itoa(class11), "WXYZ-234A"}, [2]string{itoa(class12), "WXYZ-234B"}, [2]string{itoa(class21), "WXYZ-234C"}))
+	r := b.Post(link, form([2]string{apptest.Itoa(class11), "WXYZ-234A"}, [2]string{apptest.Itoa(class12), "WXYZ-234B"}, [2]string{apptest.Itoa(class21), "WXYZ-234C"}))
 	for i := 0; i < 3; i++ {
-		if !strings.Contains(r.doc.Find(`[data-testid="error-child.`+strconv.Itoa(i)+`.code"]`).Text(), "登録コードが違います") {
-			t.Fatalf("wrong code %d: %s", i, text(r))
+		if !strings.Contains(r.Doc.Find(`[data-testid="error-child.`+strconv.Itoa(i)+`.code"]`).Text(), "登録コードが違います") {
+			t.Fatalf("wrong code %d: %s", i, apptest.Text(r))
 		}
 	}
 	// Three right codes would make six guesses in the hour: refused whole, no code
 	// compared, nothing stored.
-	r = b.post(link, form([2]string{itoa(class11), codes[class11]}, [2]string{itoa(class12), codes[class12]}, [2]string{itoa(class21), codes[class21]}))
-	if r.status != http.StatusUnprocessableEntity {
-		t.Fatalf("one guess over the limit: %d %s", r.status, text(r))
+	r = b.Post(link, form([2]string{apptest.Itoa(class11), codes[class11]}, [2]string{apptest.Itoa(class12), codes[class12]}, [2]string{apptest.Itoa(class21), codes[class21]}))
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("one guess over the limit: %d %s", r.Status, apptest.Text(r))
 	}
 	for i := 0; i < 3; i++ {
-		if !strings.Contains(r.doc.Find(`[data-testid="error-child.`+strconv.Itoa(i)+`.code"]`).Text(), "1時間ほどお待ちください") {
-			t.Fatalf("child %d not refused for the limit: %s", i, text(r))
+		if !strings.Contains(r.Doc.Find(`[data-testid="error-child.`+strconv.Itoa(i)+`.code"]`).Text(), "1時間ほどお待ちください") {
+			t.Fatalf("child %d not refused for the limit: %s", i, apptest.Text(r))
 		}
 	}
 	if n := stored(); n != 0 {
 		t.Fatalf("a refused submission stored %d rows", n)
 	}
 	// Two right codes come to exactly five: accepted, both verified.
-	r = b.post(link, form([2]string{itoa(class11), codes[class11]}, [2]string{itoa(class12), codes[class12]}))
-	if r.status != http.StatusOK {
-		t.Fatalf("at the limit: %d %s", r.status, text(r))
+	r = b.Post(link, form([2]string{apptest.Itoa(class11), codes[class11]}, [2]string{apptest.Itoa(class12), codes[class12]}))
+	if r.Status != http.StatusOK {
+		t.Fatalf("at the limit: %d %s", r.Status, apptest.Text(r))
 	}
-	waitBotText(t, w, u.ID, "登録済み：2人、先生の確認待ち：0人", 1)
+	apptest.WaitBotText(t, w, u.ID, "登録済み：2人、先生の確認待ち：0人", 1)
 }

@@ -12,81 +12,48 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
-	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/school"
 )
 
-const (
-	loginChannelID = "1650000001"
-	liffID         = "1650000001-AbCdEfGh"
-)
-
-// withLIFF gives the demo channel a LINE Login channel and a LIFF app, in renraku and in
-// the simulator.
-func withLIFF(t testing.TB, w *lineWorld) {
-	t.Helper()
-	ctx := context.Background()
-	s := w.app.Services()
-	ch := w.ch
-	ch.LoginChannelID, ch.LIFFID = loginChannelID, liffID
-	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.LINE.SetChannel(ctx, audit.OperatorActor, sakura.ID, sakura.BoardID, ch); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.sim.AddChannel(linesim.ChannelConfig{ID: ch.LineChannelID, Secret: ch.Secret.Reveal(), AccessToken: ch.AccessToken.Reveal(),
-		WebhookURL: w.app.URL() + "/line/webhook/" + ch.LineChannelID, Name: "みどり市 学校連絡",
-		LoginChannelID: loginChannelID, LoginChannelSecret: "0123456789abcdef0123456789abcdef",
-		// The LIFF app's endpoint URL is renraku's base URL (docs/OPERATIONS.md).
-		LIFFApps: map[string]string{liffID: w.app.URL()}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.LINE.SyncRichMenus(ctx, ch); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestRegistrationWithLIFF(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
-	withLIFF(t, w)
-	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+	w := apptest.StartLineWorld(t)
+	apptest.WithLIFF(t, w)
+	if _, err := demo.SeedStaff(context.Background(), w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
-	u := w.newParent(t, "LIFF保護者")
-	other := w.newParent(t, "別の人")
-	if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+	u := w.NewParent(t, "LIFF保護者")
+	other := w.NewParent(t, "別の人")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
-	_, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	link := apptest.LinkIn(t, w, u.ID, "友だち追加ありがとうございます", 1)
+	_, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	form := url.Values{"consent": {"yes"}, "name": {"林 由美"}, "relationship": {"mother"}, "child.0.name": {"林 はな"},
-		"child.0.school": {itoa(mustSchool(t, w, 0))}, "child.0.class": {itoa(class11)}, "op": {"save"}}
+		"child.0.school": {apptest.Itoa(apptest.MustSchool(t, w, 0))}, "child.0.class": {apptest.Itoa(class11)}, "op": {"save"}}
 
 	// Without the LIFF proof nothing is saved, even in the browser the link is bound to.
-	b := newParentBrowser(t)
-	if r := b.get(link); r.status != http.StatusOK {
-		t.Fatalf("page: %d", r.status)
+	b := apptest.NewParentBrowser(t)
+	if r := b.Get(link); r.Status != http.StatusOK {
+		t.Fatalf("page: %d", r.Status)
 	}
-	if r := b.post(link, form); r.status != http.StatusForbidden {
-		t.Fatalf("submit without LIFF: %d", r.status)
+	if r := b.Post(link, form); r.Status != http.StatusForbidden {
+		t.Fatalf("submit without LIFF: %d", r.Status)
 	}
 	// Someone else's ID token is refused.
-	if r := b.post(link+"/liff", url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, other.ID, time.Hour)}}); r.status != http.StatusForbidden {
-		t.Fatalf("another user's token: %d", r.status)
+	if r := b.Post(link+"/liff", url.Values{"id_token": {w.Sim.IssueIDToken(apptest.LoginChannelID, other.ID, time.Hour)}}); r.Status != http.StatusForbidden {
+		t.Fatalf("another user's token: %d", r.Status)
 	}
 
 	// In LINE's browser the page gets the parent's ID token from LIFF (here a stand-in
 	// for LINE's SDK hands out the simulator's token), the server verifies it at LINE,
 	// and the parent registers.
-	token, err := json.Marshal(w.sim.IssueIDToken(loginChannelID, u.ID, time.Hour))
+	token, err := json.Marshal(w.Sim.IssueIDToken(apptest.LoginChannelID, u.ID, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +81,8 @@ func TestRegistrationWithLIFF(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="consent"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "林 由美"),
 		chromedp.SendKeys(chromedp.CSS(`#c0-name`), "林 はな"),
-		chromedp.SetValue(chromedp.CSS(`#c0-school`), itoa(mustSchool(t, w, 0))),
-		chromedp.SetValue(chromedp.CSS(`#c0-class`), itoa(class11)),
+		chromedp.SetValue(chromedp.CSS(`#c0-school`), apptest.Itoa(apptest.MustSchool(t, w, 0))),
+		chromedp.SetValue(chromedp.CSS(`#c0-class`), apptest.Itoa(class11)),
 		chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="registration-done"]`)),
 	)
@@ -124,11 +91,11 @@ func TestRegistrationWithLIFF(t *testing.T) {
 		t.Fatalf("register after LIFF: %v: %s", err, body)
 	}
 	browsertest.Screenshot(t, ctx, "registration-liff-done")
-	waitBotText(t, w, u.ID, "先生の確認待ち：1人", 1)
+	apptest.WaitBotText(t, w, u.ID, "先生の確認待ち：1人", 1)
 	// The first browser lost the link to the LIFF-proved one: it gets only the LIFF
 	// check, not the form with the stored data.
-	if r := b.get(link); r.doc.Find(`[data-testid="liff-check"]`).Length() != 1 || r.doc.Find(`[data-testid="registration"]`).Length() != 0 {
-		t.Errorf("the unproved browser: %d %s", r.status, text(r))
+	if r := b.Get(link); r.Doc.Find(`[data-testid="liff-check"]`).Length() != 1 || r.Doc.Find(`[data-testid="registration"]`).Length() != 0 {
+		t.Errorf("the unproved browser: %d %s", r.Status, apptest.Text(r))
 	}
 }
 
@@ -137,9 +104,9 @@ func TestRegistrationWithLIFF(t *testing.T) {
 // registration does; another user's ID token is refused.
 func TestRolloverConfirmationWithLIFF(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	withLIFF(t, w)
-	s := w.app.Services()
+	w := apptest.StartLineWorld(t)
+	apptest.WithLIFF(t, w)
+	s := w.App.Services()
 	ctx := context.Background()
 	if _, err := demo.SeedStaff(ctx, s); err != nil {
 		t.Fatal(err)
@@ -148,16 +115,16 @@ func TestRolloverConfirmationWithLIFF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := w.sim.AddFriends(w.ch.LineChannelID, 2, "ja")
+	users, err := w.Sim.AddFriends(w.Ch.LineChannelID, 2, "ja")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: w.ch.ID, SchoolID: sakura.ID,
+	_, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: w.Ch.ID, SchoolID: sakura.ID,
 		ClassID: class11, Nickname: "りふ", ChildName: "林 そら", Verified: true, Following: true}}); err != nil {
 		t.Fatal(err)
 	}
-	kocho := signedInAs(t, w, "sakura.kocho")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	next := sakura.CurrentYear + 1
 	if _, err := s.Rollover.CopyStructure(kocho, sakura.ID); err != nil {
 		t.Fatal(err)
@@ -169,31 +136,31 @@ func TestRolloverConfirmationWithLIFF(t *testing.T) {
 	if _, err := s.Rollover.Ask(kocho, sakura.ID); err != nil {
 		t.Fatal(err)
 	}
-	link := linkIn(t, w, users[0].ID, "学年・組と部活動の確認", 1)
+	link := apptest.LinkIn(t, w, users[0].ID, "学年・組と部活動の確認", 1)
 	var childID int64
 	if err := s.Pool.QueryRow(ctx, `SELECT id FROM child`).Scan(&childID); err != nil {
 		t.Fatal(err)
 	}
-	child := itoa(childID)
-	form := url.Values{"child": {child}, "class_" + child: {itoa(classID(t, w, sakura.ID, next, "2年1組"))}}
+	child := apptest.Itoa(childID)
+	form := url.Values{"child": {child}, "class_" + child: {apptest.Itoa(apptest.ClassID(t, w, sakura.ID, next, "2年1組"))}}
 
-	b := newParentBrowser(t)
-	if r := b.get(link); r.status != http.StatusOK || r.doc.Find(`meta[name="renraku-liff"]`).Length() != 1 {
-		t.Fatalf("page with LIFF: %d", r.status)
+	b := apptest.NewParentBrowser(t)
+	if r := b.Get(link); r.Status != http.StatusOK || r.Doc.Find(`meta[name="renraku-liff"]`).Length() != 1 {
+		t.Fatalf("page with LIFF: %d", r.Status)
 	}
-	if r := b.post(link, form); r.status != http.StatusForbidden {
-		t.Fatalf("confirmation without LIFF: %d", r.status)
+	if r := b.Post(link, form); r.Status != http.StatusForbidden {
+		t.Fatalf("confirmation without LIFF: %d", r.Status)
 	}
-	if r := b.post(link+"/liff", url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, users[1].ID, time.Hour)}}); r.status != http.StatusForbidden {
-		t.Fatalf("another user's token: %d", r.status)
+	if r := b.Post(link+"/liff", url.Values{"id_token": {w.Sim.IssueIDToken(apptest.LoginChannelID, users[1].ID, time.Hour)}}); r.Status != http.StatusForbidden {
+		t.Fatalf("another user's token: %d", r.Status)
 	}
-	if n := count(t, w, `SELECT count(*) FROM child_next`); n != 0 {
+	if n := apptest.Count(t, w, `SELECT count(*) FROM child_next`); n != 0 {
 		t.Fatal("a refused confirmation was stored")
 	}
-	if r := b.post(link+"/liff", url.Values{"id_token": {w.sim.IssueIDToken(loginChannelID, users[0].ID, time.Hour)}}); r.status != http.StatusNoContent {
-		t.Fatalf("the parent's token: %d", r.status)
+	if r := b.Post(link+"/liff", url.Values{"id_token": {w.Sim.IssueIDToken(apptest.LoginChannelID, users[0].ID, time.Hour)}}); r.Status != http.StatusNoContent {
+		t.Fatalf("the parent's token: %d", r.Status)
 	}
-	if r := b.post(link, form); r.status != http.StatusOK || r.doc.Find(`[data-testid="rollover-parent-done"]`).Length() != 1 {
-		t.Fatalf("confirmation after LIFF: %d", r.status)
+	if r := b.Post(link, form); r.Status != http.StatusOK || r.Doc.Find(`[data-testid="rollover-parent-done"]`).Length() != 1 {
+		t.Fatalf("confirmation after LIFF: %d", r.Status)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/postgres/pgtx"
@@ -33,11 +34,11 @@ import (
 // reads 上限なし, as on the channel page. Counts only.
 func TestMonthlyReport(t *testing.T) {
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	cityFamilies(t, w, 6, false)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	apptest.CityFamilies(t, w, 6, false)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
 
@@ -66,7 +67,7 @@ func TestMonthlyReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kocho := signedInAs(t, w, "sakura.kocho")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	id, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakuraID, Whole: true},
 		Title: "12月の予定", Body: "本文"}, "学校全体")
 	if err != nil {
@@ -75,7 +76,7 @@ func TestMonthlyReport(t *testing.T) {
 	if _, err := s.Announce.Send(kocho, id, false); err != nil {
 		t.Fatal(err)
 	}
-	waitSent(t, w, id, 20*time.Second)
+	apptest.WaitSent(t, w, id, 20*time.Second)
 
 	// The job queue's leader records each minute it is up.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -110,10 +111,10 @@ func TestMonthlyReport(t *testing.T) {
 	minutes := strconv.Itoa(int(minute.Sub(first) / time.Minute))
 	month := at.Format("2006-01")
 
-	board := newStaffClientSignedIn(t, w, logins, "midori.kyoiku")
-	page := board.get("/admin/reports?month=" + month)
-	if page.status != http.StatusOK {
-		t.Fatalf("report: %d %s", page.status, text(page))
+	board := apptest.NewStaffClientSignedIn(t, w, logins, "midori.kyoiku")
+	page := board.Get("/admin/reports?month=" + month)
+	if page.Status != http.StatusOK {
+		t.Fatalf("report: %d %s", page.Status, apptest.Text(page))
 	}
 	tables := reportPageTables(page)
 	want := map[string][][]string{
@@ -121,21 +122,21 @@ func TestMonthlyReport(t *testing.T) {
 		"figures": {{demo.Schools[0].Name, "6", "6", "2", "3", "1", "1", "0"}, {demo.Schools[1].Name, "0", "0", "0", "0", "0", "0", "0"},
 			{"合計", "6", "6", "2", "3", "1", "1", "0"}},
 		// The simulator's account has no monthly limit: 上限なし, as on the channel page.
-		"channels":  {{w.ch.LineChannelID, demo.Schools[0].Name + "・" + demo.Schools[1].Name, "6", "上限なし", "0"}},
+		"channels":  {{w.Ch.LineChannelID, demo.Schools[0].Name + "・" + demo.Schools[1].Name, "6", "上限なし", "0"}},
 		"operation": {{"稼働率（％）", "100.00"}, {"稼働した時間（分）", minutes}, {"集計した時間（分）", minutes}, {"退会した保護者（人）", "0"}},
 	}
 	if diff := cmp.Diff(want, tables); diff != "" {
 		t.Errorf("the page's tables (-want +got):\n%s", diff)
 	}
-	channel := board.get("/admin/schools/" + strconv.FormatInt(sakuraID, 10) + "/channel")
-	if q := channel.doc.Find(`[data-testid="channel-quota"]`).Text(); !strings.Contains(q, "上限なし") {
+	channel := board.Get("/admin/schools/" + strconv.FormatInt(sakuraID, 10) + "/channel")
+	if q := channel.Doc.Find(`[data-testid="channel-quota"]`).Text(); !strings.Contains(q, "上限なし") {
 		t.Errorf("channel page: %q", q)
 	}
 	// Figures are right-aligned, their headers too.
-	if n := page.doc.Find(`[data-testid="report-figures"] thead th.num`).Length(); n != 7 {
+	if n := page.Doc.Find(`[data-testid="report-figures"] thead th.num`).Length(); n != 7 {
 		t.Errorf("%d right-aligned figure headers", n)
 	}
-	if page.doc.Find(`[data-testid="report-chart"] rect`).Length() < 56 {
+	if page.Doc.Find(`[data-testid="report-chart"] rect`).Length() < 56 {
 		t.Error("the chart has no bars")
 	}
 
@@ -145,11 +146,11 @@ func TestMonthlyReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Reports.Clock.Set(at.Add(30 * time.Second))
-	c := board.get("/admin/reports/export?format=csv&month=" + month)
-	if c.status != http.StatusOK || !strings.HasPrefix(c.body, "\ufeff") {
-		t.Fatalf("csv: %d", c.status)
+	c := board.Get("/admin/reports/export?format=csv&month=" + month)
+	if c.Status != http.StatusOK || !strings.HasPrefix(c.Body, "\ufeff") {
+		t.Fatalf("csv: %d", c.Status)
 	}
-	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(c.body, "\ufeff")))
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(c.Body, "\ufeff")))
 	cr.FieldsPerRecord = -1 // each table has its own header and width
 	records, err := cr.ReadAll()
 	if err != nil {
@@ -172,12 +173,12 @@ func TestMonthlyReport(t *testing.T) {
 		t.Errorf("CSV differs from the page (-page +csv):\n%s", diff)
 	}
 
-	p := board.get("/admin/reports/export?format=pdf&month=" + month)
-	if p.status != http.StatusOK || !strings.HasPrefix(p.body, "%PDF-") {
-		t.Fatalf("pdf: %d", p.status)
+	p := board.Get("/admin/reports/export?format=pdf&month=" + month)
+	if p.Status != http.StatusOK || !strings.HasPrefix(p.Body, "%PDF-") {
+		t.Fatalf("pdf: %d", p.Status)
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "r.pdf"), []byte(p.body), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "r.pdf"), []byte(p.Body), 0o600); err != nil {
 		t.Fatalf("saving the PDF: %v", err)
 	}
 	out, err := exec.Command("pdftotext", "-layout", filepath.Join(dir, "r.pdf"), "-").CombinedOutput()
@@ -209,8 +210,8 @@ func TestMonthlyReport(t *testing.T) {
 	}
 
 	// A school's administrator sees their school only.
-	own := newStaffClientSignedIn(t, w, logins, "sakura.kocho").get("/admin/reports")
-	if n := own.doc.Find(`[data-testid="report-figures-row"]`).Length(); n != 1 || !strings.Contains(text(own), "さくら小学校") || strings.Contains(text(own), "退会") {
+	own := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.kocho").Get("/admin/reports")
+	if n := own.Doc.Find(`[data-testid="report-figures-row"]`).Length(); n != 1 || !strings.Contains(apptest.Text(own), "さくら小学校") || strings.Contains(apptest.Text(own), "退会") {
 		t.Errorf("school administrator's report: %d rows", n)
 	}
 	var views int
@@ -220,9 +221,9 @@ func TestMonthlyReport(t *testing.T) {
 }
 
 // reportPageTables reads the report page's tables: per table, each body row's cells.
-func reportPageTables(page response) map[string][][]string {
+func reportPageTables(page apptest.Response) map[string][][]string {
 	out := map[string][][]string{}
-	page.doc.Find(`[data-testid^="report-"] table`).Each(func(_ int, tb *goquery.Selection) {
+	page.Doc.Find(`[data-testid^="report-"] table`).Each(func(_ int, tb *goquery.Selection) {
 		id, _ := tb.Closest(`[data-testid^="report-"]`).Attr("data-testid")
 		id = strings.TrimPrefix(id, "report-")
 		tb.Find("tbody tr").Each(func(_ int, tr *goquery.Selection) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
@@ -32,11 +33,11 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if _, err := exec.LookPath("pdftoppm"); err != nil {
 		t.Fatal("pdftoppm missing: `make test` installs poppler-utils")
 	}
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	cityFamilies(t, w, 4, false)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	apptest.CityFamilies(t, w, 4, false)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	old := time.Now().AddDate(0, 0, -800)
 
 	// Two conversations (one old, one recent), two reports, two announcements.
@@ -124,18 +125,18 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if _, err := s.Pool.Exec(ctx, `UPDATE line_outbound SET created_at = $2 WHERE id = $1`, outID, old); err != nil {
 		t.Fatal(err)
 	}
-	kocho := signedInAs(t, w, "sakura.kocho")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
 	var oldAnnouncement int64
 	for i, title := range []string{"昨年度の学年だより", "今月の学年だより"} {
 		id, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakuraID, Whole: true},
-			Title: title, Body: "本文", Files: []announce.Upload{{Name: "たより.pdf", Data: testPDF(title)}}}, "学校全体")
+			Title: title, Body: "本文", Files: []announce.Upload{{Name: "たより.pdf", Data: apptest.SamplePDF(title)}}}, "学校全体")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Announce.Send(kocho, id, false); err != nil {
 			t.Fatal(err)
 		}
-		waitSent(t, w, id, 20*time.Second)
+		apptest.WaitSent(t, w, id, 20*time.Second)
 		if i == 0 {
 			oldAnnouncement = id
 			if _, err := s.Pool.Exec(ctx, `UPDATE announcement SET created_at = $2 WHERE id = $1`, id, old); err != nil {
@@ -157,36 +158,36 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	before := counts()
 
 	// The board administrator's page: a dry run first.
-	admin := newStaffClient(t, w.app.URL())
+	admin := apptest.NewStaffClient(t, w.App.URL())
 	for _, l := range logins {
 		if l.Login == "midori.kyoiku" {
-			admin.secret = l.TOTPSecret
+			admin.Secret = l.TOTPSecret
 		}
 	}
-	admin.signIn("midori.kyoiku", demo.Password)
-	page := admin.get("/admin/board/retention")
-	if page.status != http.StatusOK {
-		t.Fatalf("retention page: %d %s", page.status, text(page))
+	admin.SignIn("midori.kyoiku", demo.Password)
+	page := admin.Get("/admin/board/retention")
+	if page.Status != http.StatusOK {
+		t.Fatalf("retention page: %d %s", page.Status, apptest.Text(page))
 	}
 	for category, want := range map[string]string{"message": "3", "conversation": "1", "line_copy": "1", "absence_report": "1", "announcement": "1", "handout": "1"} {
-		if got := strings.TrimSpace(page.doc.Find(`[data-testid="preview-` + category + `"]`).Text()); got != want {
+		if got := strings.TrimSpace(page.Doc.Find(`[data-testid="preview-` + category + `"]`).Text()); got != want {
 			t.Errorf("dry run %s = %q, want %s", category, got, want)
 		}
 	}
 	if after := counts(); len(after) != len(before) || after["message"] != before["message"] || after["announcement"] != before["announcement"] {
 		t.Fatalf("the dry run deleted something: %v → %v", before, after)
 	}
-	if r := admin.post("/admin/board/retention", url.Values{"message_days": {"0"}, "absence_days": {"730"}, "announcement_days": {"730"}}); r.status != http.StatusUnprocessableEntity {
-		t.Errorf("0 days accepted: %d", r.status)
+	if r := admin.Post("/admin/board/retention", url.Values{"message_days": {"0"}, "absence_days": {"730"}, "announcement_days": {"730"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("0 days accepted: %d", r.Status)
 	}
 
 	// The real run deletes exactly what the dry run counted.
-	if r := admin.post("/admin/board/retention/run", nil); r.status != http.StatusSeeOther || r.location != "/admin/board/retention" {
-		t.Fatalf("run now: %d → %q", r.status, r.location)
+	if r := admin.Post("/admin/board/retention/run", nil); r.Status != http.StatusSeeOther || r.Location != "/admin/board/retention" {
+		t.Fatalf("run now: %d → %q", r.Status, r.Location)
 	}
 	// The result is the page's notice, once; the page is not nested in itself.
-	if r := admin.get("/admin/board/retention"); r.status != http.StatusOK || !strings.Contains(text(r), "8件を消去しました") || r.doc.Find("header").Length() != 1 {
-		t.Fatalf("run: %d %s", r.status, text(r))
+	if r := admin.Get("/admin/board/retention"); r.Status != http.StatusOK || !strings.Contains(apptest.Text(r), "8件を消去しました") || r.Doc.Find("header").Length() != 1 {
+		t.Fatalf("run: %d %s", r.Status, apptest.Text(r))
 	}
 	after := counts()
 	for table, gone := range map[string]int{"message": 3, "conversation": 1, "absence_report": 1, "announcement": 1, "handout": 1, "file_blob": 1} {
@@ -209,19 +210,19 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 		t.Errorf("the old message copy is kept (%v)", err)
 	}
 	// A second run finds nothing more; the system's run (the daily job) agrees.
-	if items, err := s.Retention.Apply(ctx, w.ch.BoardID, true); err != nil || total(items) != 0 {
+	if items, err := s.Retention.Apply(ctx, w.Ch.BoardID, true); err != nil || total(items) != 0 {
 		t.Errorf("after the run, a dry run finds %v %v", items, err)
 	}
 
 	// The certificate of this period: a PDF that renders.
 	today := time.Now().In(school.Tokyo).Format("2006-01-02")
-	cert := admin.get("/admin/board/retention/certificate?from=" + today + "&to=" + today)
-	if cert.status != http.StatusOK || !strings.HasPrefix(cert.body, "%PDF-") {
-		t.Fatalf("certificate: %d %.80q", cert.status, cert.body)
+	cert := admin.Get("/admin/board/retention/certificate?from=" + today + "&to=" + today)
+	if cert.Status != http.StatusOK || !strings.HasPrefix(cert.Body, "%PDF-") {
+		t.Fatalf("certificate: %d %.80q", cert.Status, cert.Body)
 	}
 	dir := t.TempDir()
 	pdfPath := filepath.Join(dir, "certificate.pdf")
-	if err := os.WriteFile(pdfPath, []byte(cert.body), 0o600); err != nil {
+	if err := os.WriteFile(pdfPath, []byte(cert.Body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "certificate")
@@ -245,8 +246,8 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 		}
 	}
 	// A school administrator has no board settings.
-	if r := newStaffClientSignedIn(t, w, logins, "sakura.kocho").get("/admin/board/retention"); r.status != http.StatusForbidden {
-		t.Errorf("school administrator on the board's retention page: %d", r.status)
+	if r := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.kocho").Get("/admin/board/retention"); r.Status != http.StatusForbidden {
+		t.Errorf("school administrator on the board's retention page: %d", r.Status)
 	}
 }
 
@@ -256,17 +257,4 @@ func total(items []retention.Item) int {
 		n += it.Count
 	}
 	return n
-}
-
-// newStaffClientSignedIn signs a demo login in over HTTP (with its second factor).
-func newStaffClientSignedIn(t *testing.T, w *lineWorld, logins []demo.Login, login string) *staffClient {
-	t.Helper()
-	c := newStaffClient(t, w.app.URL())
-	for _, l := range logins {
-		if l.Login == login {
-			c.secret = l.TOTPSecret
-		}
-	}
-	c.signIn(login, demo.Password)
-	return c
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/postgres"
@@ -23,19 +24,19 @@ import (
 func TestRolloverInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
 	sakura, err := s.Schools.FindSchool(ctx, demo.Schools[0].Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := w.sim.AddFriends(w.ch.LineChannelID, 1, "ja")
+	users, err := w.Sim.AddFriends(w.Ch.LineChannelID, 1, "ja")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: w.ch.ID, SchoolID: sakura.ID,
-		ClassID: classID(t, w, sakura.ID, sakura.CurrentYear, "1年1組"), Nickname: "はなのはは", ChildName: "花田 はな", Verified: true, Following: true}}); err != nil {
+	if err := postgres.SeedFamilies(ctx, s.Pool, s.Vault, []postgres.Family{{UserID: users[0].ID, ChannelID: w.Ch.ID, SchoolID: sakura.ID,
+		ClassID: apptest.ClassID(t, w, sakura.ID, sakura.CurrentYear, "1年1組"), Nickname: "はなのはは", ChildName: "花田 はな", Verified: true, Following: true}}); err != nil {
 		t.Fatal(err)
 	}
 	var secret string
@@ -48,11 +49,11 @@ func TestRolloverInChromium(t *testing.T) {
 	pc := browsertest.New(t, 1280, 900)
 	// The code of the next step: the current one may have been used at enrolment.
 	code := stafftest.MustCode(t, secret, time.Now().Add(30*time.Second))
-	base := w.app.URL() + "/admin/schools/" + strconv.FormatInt(sakura.ID, 10) + "/rollover"
+	base := w.App.URL() + "/admin/schools/" + strconv.FormatInt(sakura.ID, 10) + "/rollover"
 	step, cancel := context.WithTimeout(pc, 30*time.Second)
 	defer cancel()
 	err = chromedp.Do(step,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.kocho"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -85,7 +86,7 @@ func TestRolloverInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, pc, "rollover-console")
-	link := linkIn(t, w, users[0].ID, "学年・組と部活動の確認", 1)
+	link := apptest.LinkIn(t, w, users[0].ID, "学年・組と部活動の確認", 1)
 
 	// On the phone: 2年1組 is offered first; the parent picks 2年1組 anyway, ticks a club.
 	phone := browsertest.New(t, 360, 740)
@@ -101,7 +102,7 @@ func TestRolloverInChromium(t *testing.T) {
 		t.Fatalf("the parent's page: %s (%v)", shown, err)
 	}
 	selected, err := chromedp.Run(phone, chromedp.Value(chromedp.CSS(`[data-testid="rollover-class"]`)))
-	if want := strconv.FormatInt(classID(t, w, sakura.ID, next, "2年1組"), 10); err != nil || selected != want {
+	if want := strconv.FormatInt(apptest.ClassID(t, w, sakura.ID, next, "2年1組"), 10); err != nil || selected != want {
 		t.Fatalf("pre-filled class %q (%v), want 2年1組 (%s)", selected, err, want)
 	}
 	err = chromedp.Do(phone,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/roster"
@@ -21,21 +22,21 @@ import (
 // listed with its line and column and nothing is stored.
 func TestRosterClassesEnrolmentPage(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
-	c := newStaffClient(t, a.URL())
-	c.signIn("admin.a", stafftest.Password)
-	path := "/admin/schools/" + itoa(w.SchoolA.ID) + "/roster"
-	if page := c.get(path); !strings.Contains(page.doc.Find(`[data-testid="classes-note"]`).Text(), "在籍者数") {
-		t.Errorf("the CSV page does not mention the 在籍者数 column: %s", text(page))
+	c := apptest.NewStaffClient(t, a.URL())
+	c.SignIn("admin.a", stafftest.Password)
+	path := "/admin/schools/" + apptest.Itoa(w.SchoolA.ID) + "/roster"
+	if page := c.Get(path); !strings.Contains(page.Doc.Find(`[data-testid="classes-note"]`).Text(), "在籍者数") {
+		t.Errorf("the CSV page does not mention the 在籍者数 column: %s", apptest.Text(page))
 	}
 	y := strconv.Itoa(w.SchoolA.CurrentYear)
 	export := func() string {
 		t.Helper()
-		r := c.get(path + "/export?kind=classes&encoding=shift_jis&year=" + y)
-		decoded, _, err := roster.Decode([]byte(r.body))
-		if r.status != http.StatusOK || err != nil {
-			t.Fatalf("export: %d %v", r.status, err)
+		r := c.Get(path + "/export?kind=classes&encoding=shift_jis&year=" + y)
+		decoded, _, err := roster.Decode([]byte(r.Body))
+		if r.Status != http.StatusOK || err != nil {
+			t.Fatalf("export: %d %v", r.Status, err)
 		}
 		return decoded
 	}
@@ -58,9 +59,9 @@ func TestRosterClassesEnrolmentPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := c.upload(path+"/import", "classes", sjis.Data)
-	if done := r.doc.Find(`[data-testid="import-done"]`).Text(); r.status != http.StatusOK || !strings.Contains(done, "在籍者数を変更した学級 2件") {
-		t.Fatalf("import: %d %s", r.status, text(r))
+	r := c.Upload(path+"/import", "classes", sjis.Data)
+	if done := r.Doc.Find(`[data-testid="import-done"]`).Text(); r.Status != http.StatusOK || !strings.Contains(done, "在籍者数を変更した学級 2件") {
+		t.Fatalf("import: %d %s", r.Status, apptest.Text(r))
 	}
 	if got := enrolments(); got != "1年1組=31 1年2組=30" {
 		t.Errorf("stored: %s", got)
@@ -70,11 +71,11 @@ func TestRosterClassesEnrolmentPage(t *testing.T) {
 	}
 
 	// A bad figure: refused with its line and column, and nothing changes.
-	r = c.upload(path+"/import", "classes", []byte("年度,学年,組,在籍者数\r\n"+y+",1,1組,25\r\n"+y+",1,2組,三十人\r\n"))
+	r = c.Upload(path+"/import", "classes", []byte("年度,学年,組,在籍者数\r\n"+y+",1,1組,25\r\n"+y+",1,2組,三十人\r\n"))
 	var items []string
-	r.doc.Find(`[data-testid="import-errors"] li`).Each(func(_ int, s *goquery.Selection) { items = append(items, s.Text()) })
-	if r.status != http.StatusUnprocessableEntity || len(items) != 1 || items[0] != "3行目（在籍者数）：在籍者数は0〜999の数字で入力してください（空欄にすると未設定になります）" {
-		t.Errorf("bad figure: %d %q", r.status, items)
+	r.Doc.Find(`[data-testid="import-errors"] li`).Each(func(_ int, s *goquery.Selection) { items = append(items, s.Text()) })
+	if r.Status != http.StatusUnprocessableEntity || len(items) != 1 || items[0] != "3行目（在籍者数）：在籍者数は0〜999の数字で入力してください（空欄にすると未設定になります）" {
+		t.Errorf("bad figure: %d %q", r.Status, items)
 	}
 	if got := enrolments(); got != "1年1組=31 1年2組=30" {
 		t.Errorf("a refused file changed the enrolments: %s", got)

@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/browsertest"
@@ -25,32 +23,24 @@ import (
 	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
-func (c *staffClient) upload(path, kind string, file []byte) response {
-	c.t.Helper()
-	body, contentType := multipartBody(c.t, url.Values{"csrf": {c.csrf}, "kind": {kind}}, "file", map[string][]byte{"名簿.csv": file})
-	req := mustRequest(c.t, http.MethodPost, c.base+path, body)
-	req.Header.Set("Content-Type", contentType)
-	return c.do(req)
-}
-
 func TestRosterPageImportAndExport(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
-	c := newStaffClient(t, a.URL())
-	c.signIn("admin.a", stafftest.Password)
-	path := "/admin/schools/" + itoa(w.SchoolA.ID) + "/roster"
-	c.get(path)
+	c := apptest.NewStaffClient(t, a.URL())
+	c.SignIn("admin.a", stafftest.Password)
+	path := "/admin/schools/" + apptest.Itoa(w.SchoolA.ID) + "/roster"
+	c.Get(path)
 	y := strconv.Itoa(w.SchoolA.CurrentYear)
 
 	// A file with two bad lines: the page lists both in Japanese and imports nothing.
 	bad := "年度,学年,組\r\n" + y + ",4,1組\r\n" + y + ",9,1組\r\n" + y + ",1,1組\r\n"
-	r := c.upload(path+"/import", "classes", []byte(bad))
-	if r.status != http.StatusUnprocessableEntity {
-		t.Fatalf("bad file: %d", r.status)
+	r := c.Upload(path+"/import", "classes", []byte(bad))
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad file: %d", r.Status)
 	}
 	var items []string
-	r.doc.Find(`[data-testid="import-errors"] li`).Each(func(_ int, s *goquery.Selection) { items = append(items, s.Text()) })
+	r.Doc.Find(`[data-testid="import-errors"] li`).Each(func(_ int, s *goquery.Selection) { items = append(items, s.Text()) })
 	if len(items) != 2 || !strings.HasPrefix(items[0], "3行目（学年）：") || !strings.HasPrefix(items[1], "4行目（組）：") {
 		t.Fatalf("errors shown: %q", items)
 	}
@@ -60,40 +50,20 @@ func TestRosterPageImportAndExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = c.upload(path+"/import", "classes", sjis.Data)
-	if r.status != http.StatusOK || !strings.Contains(r.doc.Find(`[data-testid="import-done"]`).Text(), "2件を取り込みました") {
-		t.Fatalf("good file: %d %s", r.status, text(r))
+	r = c.Upload(path+"/import", "classes", sjis.Data)
+	if r.Status != http.StatusOK || !strings.Contains(r.Doc.Find(`[data-testid="import-done"]`).Text(), "2件を取り込みました") {
+		t.Fatalf("good file: %d %s", r.Status, apptest.Text(r))
 	}
 
 	// Export in Shift_JIS for Excel on Windows.
-	r = c.get(path + "/export?kind=classes&encoding=shift_jis&year=" + y)
-	if r.status != http.StatusOK {
-		t.Fatalf("export: %d", r.status)
+	r = c.Get(path + "/export?kind=classes&encoding=shift_jis&year=" + y)
+	if r.Status != http.StatusOK {
+		t.Fatalf("export: %d", r.Status)
 	}
-	decoded, enc, err := roster.Decode([]byte(r.body))
+	decoded, enc, err := roster.Decode([]byte(r.Body))
 	if err != nil || enc != roster.ShiftJIS || !strings.Contains(decoded, "6,1組") {
 		t.Fatalf("export: %v %s %q", err, enc, decoded)
 	}
-}
-
-// postMultipart posts fields, and file (when not nil) as the form's "file", as the
-// roster page's forms do.
-func (c *staffClient) postMultipart(path string, fields map[string]string, file []byte) response {
-	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("csrf", c.csrf)
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
-	}
-	if file != nil {
-		fw, _ := mw.CreateFormFile("file", "template.csv")
-		_, _ = fw.Write(file)
-	}
-	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return c.do(req)
 }
 
 // TestRosterTemplatesDownloadAndImport downloads the template of every kind from the
@@ -105,18 +75,18 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 	for _, enc := range []roster.Encoding{roster.ShiftJIS, roster.UTF8BOM} {
 		t.Run(string(enc), func(t *testing.T) {
 			t.Parallel()
-			a := startApp(t, pgtest.NewDBURL(t), nil)
+			a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 			w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 			sc, _, err := w.Schools.EnsureSchool(context.Background(), audit.OperatorActor, w.Board.Name, school.School{Name: "みどり小学校", Type: school.Elementary})
 			if err != nil {
 				t.Fatal(err)
 			}
 			w.MustCreateStaff(t, authz.SchoolAdmin, sc.ID, "admin.m", "管理 花子")
-			c := newStaffClient(t, a.URL())
-			c.signIn("admin.m", stafftest.Password)
-			path := "/admin/schools/" + itoa(sc.ID) + "/roster"
-			if r := c.get(path); r.doc.Find(`[data-testid="roster-template"] select[name="encoding"] option[value="`+string(enc)+`"]`).Length() != 1 {
-				t.Fatalf("the page offers no %s template: %s", enc, text(r))
+			c := apptest.NewStaffClient(t, a.URL())
+			c.SignIn("admin.m", stafftest.Password)
+			path := "/admin/schools/" + apptest.Itoa(sc.ID) + "/roster"
+			if r := c.Get(path); r.Doc.Find(`[data-testid="roster-template"] select[name="encoding"] option[value="`+string(enc)+`"]`).Length() != 1 {
+				t.Fatalf("the page offers no %s template: %s", enc, apptest.Text(r))
 			}
 			y := strconv.Itoa(w.SchoolA.CurrentYear) // every new school starts in the same year
 			headers := map[roster.Kind]string{
@@ -127,35 +97,35 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 			}
 			download := func(kind roster.Kind) []byte {
 				t.Helper()
-				r := c.get(path + "/template?kind=" + string(kind) + "&encoding=" + string(enc))
-				if r.status != http.StatusOK || r.header.Get("Content-Type") != "text/csv; charset="+enc.Charset() ||
-					r.header.Get("Content-Disposition") != `attachment; filename="template-`+string(kind)+`.csv"` {
-					t.Fatalf("%s template: %d %v", kind, r.status, r.header)
+				r := c.Get(path + "/template?kind=" + string(kind) + "&encoding=" + string(enc))
+				if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/csv; charset="+enc.Charset() ||
+					r.Header.Get("Content-Disposition") != `attachment; filename="template-`+string(kind)+`.csv"` {
+					t.Fatalf("%s template: %d %v", kind, r.Status, r.Header)
 				}
-				got, gotEnc, err := roster.Decode([]byte(r.body))
+				got, gotEnc, err := roster.Decode([]byte(r.Body))
 				if err != nil || gotEnc != enc || got != headers[kind] {
 					t.Fatalf("%s template reads %q as %s (%v), want %q", kind, got, gotEnc, err, headers[kind])
 				}
-				return []byte(r.body)
+				return []byte(r.Body)
 			}
 			for _, kind := range roster.Kinds {
 				file := download(kind)
-				r := c.postMultipart(path+"/import", map[string]string{"kind": string(kind), "mode": "preview"}, file)
-				lines := r.doc.Find(`[data-testid="import-line"]`)
-				if r.status != http.StatusOK || r.doc.Find(`[data-testid="import-errors"]`).Length() > 0 || lines.Length() != 1 ||
+				r := c.PostMultipart(path+"/import", map[string]string{"kind": string(kind), "mode": "preview"}, file)
+				lines := r.Doc.Find(`[data-testid="import-line"]`)
+				if r.Status != http.StatusOK || r.Doc.Find(`[data-testid="import-errors"]`).Length() > 0 || lines.Length() != 1 ||
 					lines.AttrOr("data-outcome", "") != "new" || strings.TrimSpace(lines.Find(`[data-testid="import-outcome"]`).Text()) != "新規" ||
-					r.doc.Find(`[data-testid="preview-note"]`).Length() != 1 {
-					t.Fatalf("%s template preview: %d %s", kind, r.status, text(r))
+					r.Doc.Find(`[data-testid="preview-note"]`).Length() != 1 {
+					t.Fatalf("%s template preview: %d %s", kind, r.Status, apptest.Text(r))
 				}
-				content, _ := r.doc.Find(`[data-testid="import-lines"] input[name="content"]`).Attr("value")
-				r = c.postMultipart(path+"/import", map[string]string{"kind": string(kind), "mode": "import", "content": content}, nil)
-				if r.status != http.StatusOK || !strings.Contains(r.doc.Find(`[data-testid="import-done"]`).Text(), "1件を取り込みました") {
-					t.Fatalf("%s template import: %d %s", kind, r.status, text(r))
+				content, _ := r.Doc.Find(`[data-testid="import-lines"] input[name="content"]`).Attr("value")
+				r = c.PostMultipart(path+"/import", map[string]string{"kind": string(kind), "mode": "import", "content": content}, nil)
+				if r.Status != http.StatusOK || !strings.Contains(r.Doc.Find(`[data-testid="import-done"]`).Text(), "1件を取り込みました") {
+					t.Fatalf("%s template import: %d %s", kind, r.Status, apptest.Text(r))
 				}
 			}
-			r := c.postMultipart(path+"/import", map[string]string{"kind": "staff", "mode": "preview"}, download(roster.KindStaff))
-			if got := r.doc.Find(`[data-testid="import-summary"]`).Text(); r.status != http.StatusOK || got != "新規 0件・更新 0件・変更なし 1件" {
-				t.Errorf("staff template again: %d %q", r.status, got)
+			r := c.PostMultipart(path+"/import", map[string]string{"kind": "staff", "mode": "preview"}, download(roster.KindStaff))
+			if got := r.Doc.Find(`[data-testid="import-summary"]`).Text(); r.Status != http.StatusOK || got != "新規 0件・更新 0件・変更なし 1件" {
+				t.Errorf("staff template again: %d %q", r.Status, got)
 			}
 		})
 	}
@@ -168,7 +138,7 @@ func TestRosterTemplatesDownloadAndImport(t *testing.T) {
 func TestRosterPreviewInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	sjis, err := csvexport.Encode("ログインID,氏名,役割\r\nteacher.a,教員 四郎,学校管理者\r\nnew.one,新任 一郎,教職員\r\nadvisor.a,顧問 三郎,教職員\r\n", csvexport.ShiftJIS)
 	if err != nil {
@@ -179,9 +149,9 @@ func TestRosterPreviewInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := browsertest.New(t, 1366, 900)
-	browserSignIn(t, ctx, a.URL(), "admin.a")
+	apptest.BrowserSignIn(t, ctx, a.URL(), "admin.a")
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(a.URL()+"/admin/schools/"+itoa(w.SchoolA.ID)+"/roster"),
+		chromedp.Navigate(a.URL()+"/admin/schools/"+apptest.Itoa(w.SchoolA.ID)+"/roster"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="roster-template"]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-kind`), "staff"),
 		chromedp.SetUploadFiles(`#f-file`, []string{file}),

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
@@ -23,16 +24,16 @@ import (
 // channel serves one school only, the same messages read as before, without a name.
 func TestSharedChannelMessagesNameTheSchool(t *testing.T) {
 	t.Parallel()
-	w, _ := startDemoWorld(t)
-	s := w.app.Services()
+	w, _ := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	hikariID, _, _ := schoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
-	code := classCodes(t, w, sakuraID)[class11]
-	parent, _ := registeredParent(t, w, "小林 舞", "小林 陽", code)
-	kocho := signedInAs(t, w, "sakura.kocho")
-	tannin := signedInAs(t, w, "sakura.tannin11")
-	board := signedInAs(t, w, "midori.kyoiku")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	hikariID, _, _ := apptest.SchoolAndClass(t, w, demo.Schools[1].Name, "1年A組")
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	parent, _ := apptest.RegisteredParent(t, w, "小林 舞", "小林 陽", code)
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
+	tannin := apptest.SignedInAs(t, w, "sakura.tannin11")
+	board := apptest.SignedInAs(t, w, "midori.kyoiku")
 
 	send := func(who context.Context, c announce.Compose, label string) {
 		t.Helper()
@@ -43,7 +44,7 @@ func TestSharedChannelMessagesNameTheSchool(t *testing.T) {
 		if _, err := s.Announce.Send(who, id, false); err != nil {
 			t.Fatal(err)
 		}
-		waitSent(t, w, id, 30*time.Second)
+		apptest.WaitSent(t, w, id, 30*time.Second)
 	}
 	notice := func(title string) {
 		t.Helper()
@@ -56,8 +57,8 @@ func TestSharedChannelMessagesNameTheSchool(t *testing.T) {
 			Safety: announce.SafetyFields{OccurredAt: "12月1日 7時ごろ", Place: "さくら公園", Details: "不審な車", Response: "集団下校"}}, "さくら小学校")
 	}
 	// The parent writes to the homeroom teacher, who answers.
-	pick(t, w, parent, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, parent.ID, "質問があります"); err != nil {
+	apptest.Pick(t, w, parent, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, parent.ID, "質問があります"); err != nil {
 		t.Fatal(err)
 	}
 	var conv int64
@@ -99,32 +100,32 @@ func TestSharedChannelMessagesNameTheSchool(t *testing.T) {
 	waitBotExact(t, w, parent.ID, "【1年1組 担任】\n承知しました。")
 }
 
-func mustBoard(t *testing.T, w *lineWorld) int64 {
+func mustBoard(t *testing.T, w *apptest.LineWorld) int64 {
 	t.Helper()
 	var id int64
-	if err := w.app.Services().Pool.QueryRow(context.Background(), `SELECT id FROM board WHERE name = $1`, demo.BoardName).Scan(&id); err != nil {
+	if err := w.App.Services().Pool.QueryRow(context.Background(), `SELECT id FROM board WHERE name = $1`, demo.BoardName).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id
 }
 
 // waitBotExact waits until the bot has sent user exactly the text want.
-func waitBotExact(t *testing.T, w *lineWorld, user, want string) {
+func waitBotExact(t *testing.T, w *apptest.LineWorld, user, want string) {
 	t.Helper()
 	waitBot(t, w, user, want, func(text string) bool { return text == want })
 }
 
 // waitBotPrefix waits until the bot has sent user a text starting with want.
-func waitBotPrefix(t *testing.T, w *lineWorld, user, want string) {
+func waitBotPrefix(t *testing.T, w *apptest.LineWorld, user, want string) {
 	t.Helper()
 	waitBot(t, w, user, want, func(text string) bool { return strings.HasPrefix(text, want) })
 }
 
-func waitBot(t *testing.T, w *lineWorld, user, want string, match func(string) bool) {
+func waitBot(t *testing.T, w *apptest.LineWorld, user, want string, match func(string) bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	items, err := w.sim.WaitChat(ctx, w.ch.LineChannelID, user, func(items []linesim.ChatItem) bool {
+	items, err := w.Sim.WaitChat(ctx, w.Ch.LineChannelID, user, func(items []linesim.ChatItem) bool {
 		for _, it := range items {
 			if it.From == linesim.FromBot && match(it.Text) {
 				return true

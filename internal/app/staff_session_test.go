@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
-func sessionCookie(c *staffClient) string {
-	for _, ck := range c.http.Jar.Cookies(mustURL(c.base)) {
+func sessionCookie(c *apptest.StaffClient) string {
+	for _, ck := range c.HTTP.Jar.Cookies(apptest.MustURL(c.Base)) {
 		if ck.Name == "renraku_staff" {
 			return ck.Value
 		}
@@ -24,25 +25,25 @@ func sessionCookie(c *staffClient) string {
 
 func TestSessionRotationCSRFAndSignOutEverywhere(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	_ = w
 
-	c := newStaffClient(t, a.URL())
+	c := apptest.NewStaffClient(t, a.URL())
 	before := sessionCookie(c)
 	if before == "" {
 		t.Fatal("no session cookie before sign-in")
 	}
-	c.signIn("teacher.a", stafftest.Password)
+	c.SignIn("teacher.a", stafftest.Password)
 	after := sessionCookie(c)
 	if after == "" || after == before {
 		t.Fatalf("session token not rotated at sign-in")
 	}
 	// The pre-sign-in token (which an attacker could have planted) is worthless now.
-	planted := newStaffClient(t, a.URL())
-	planted.http.Jar.SetCookies(mustURL(a.URL()), []*http.Cookie{{Name: "renraku_staff", Value: before, Path: "/"}})
-	if r := planted.get("/staff/"); classify(r) != login {
-		t.Fatalf("old session token still signed in: %d %s", r.status, r.location)
+	planted := apptest.NewStaffClient(t, a.URL())
+	planted.HTTP.Jar.SetCookies(apptest.MustURL(a.URL()), []*http.Cookie{{Name: "renraku_staff", Value: before, Path: "/"}})
+	if r := planted.Get("/staff/"); apptest.Classify(r) != apptest.Login {
+		t.Fatalf("old session token still signed in: %d %s", r.Status, r.Location)
 	}
 
 	// CSRF: without the token, with a wrong one, and cross-site with the right one.
@@ -52,35 +53,35 @@ func TestSessionRotationCSRFAndSignOutEverywhere(t *testing.T) {
 		noToken[k] = v
 	}
 	noToken.Set("csrf", "")
-	if r := c.post("/staff/account/password", noToken); r.status != http.StatusForbidden {
-		t.Errorf("no CSRF token: %d", r.status)
+	if r := c.Post("/staff/account/password", noToken); r.Status != http.StatusForbidden {
+		t.Errorf("no CSRF token: %d", r.Status)
 	}
 	noToken.Set("csrf", "forged")
-	if r := c.post("/staff/account/password", noToken); r.status != http.StatusForbidden {
-		t.Errorf("wrong CSRF token: %d", r.status)
+	if r := c.Post("/staff/account/password", noToken); r.Status != http.StatusForbidden {
+		t.Errorf("wrong CSRF token: %d", r.Status)
 	}
-	req := mustRequest(t, http.MethodPost, a.URL()+"/staff/account/signout-all", strings.NewReader(url.Values{"csrf": {c.csrf}}.Encode()))
+	req := apptest.MustRequest(t, http.MethodPost, a.URL()+"/staff/account/signout-all", strings.NewReader(url.Values{"csrf": {c.CSRF}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.Header.Set("Origin", "https://evil.example")
-	if r := c.do(req); r.status != http.StatusForbidden {
-		t.Errorf("cross-site post: %d", r.status)
+	if r := c.Do(req); r.Status != http.StatusForbidden {
+		t.Errorf("cross-site post: %d", r.Status)
 	}
-	if r := c.get("/staff/"); r.status != http.StatusOK {
-		t.Fatalf("refused posts changed the session: %d", r.status)
+	if r := c.Get("/staff/"); r.Status != http.StatusOK {
+		t.Fatalf("refused posts changed the session: %d", r.Status)
 	}
 	// The password did not change: signing in with the old one still works.
-	again := newStaffClient(t, a.URL())
-	again.secret = c.secret
-	again.signIn("teacher.a", stafftest.Password)
+	again := apptest.NewStaffClient(t, a.URL())
+	again.Secret = c.Secret
+	again.SignIn("teacher.a", stafftest.Password)
 
 	// Sign out everywhere ends the other session too.
-	if r := again.post("/staff/account/signout-all", nil); r.status != http.StatusSeeOther {
-		t.Fatalf("sign out everywhere: %d", r.status)
+	if r := again.Post("/staff/account/signout-all", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d", r.Status)
 	}
-	for name, cl := range map[string]*staffClient{"this": again, "other": c} {
-		if r := cl.get("/staff/"); classify(r) != login {
-			t.Errorf("%s session still signed in after sign out everywhere: %d", name, r.status)
+	for name, cl := range map[string]*apptest.StaffClient{"this": again, "other": c} {
+		if r := cl.Get("/staff/"); apptest.Classify(r) != apptest.Login {
+			t.Errorf("%s session still signed in after sign out everywhere: %d", name, r.Status)
 		}
 	}
 
@@ -105,18 +106,18 @@ func TestSessionTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a := startApp(t, pgtest.NewDBURL(t), nil, func(c *config.Config) { c.SessionIdle, c.SessionMax = tt.idle, tt.max })
+			a := apptest.StartApp(t, pgtest.NewDBURL(t), nil, func(c *config.Config) { c.SessionIdle, c.SessionMax = tt.idle, tt.max })
 			stafftest.Build(t, a.Pool(), a.Services().Vault)
-			c := newStaffClient(t, a.URL())
-			c.signIn("teacher.a", stafftest.Password)
+			c := apptest.NewStaffClient(t, a.URL())
+			c.SignIn("teacher.a", stafftest.Password)
 			start := time.Now()
 			for i, off := range tt.at {
 				time.Sleep(time.Until(start.Add(off)))
-				r := c.get("/staff/")
+				r := c.Get("/staff/")
 				lastOne := i == len(tt.at)-1
-				if got := classify(r); lastOne && got != login {
+				if got := apptest.Classify(r); lastOne && got != apptest.Login {
 					t.Errorf("request at %v: still signed in", off)
-				} else if !lastOne && got != ok {
+				} else if !lastOne && got != apptest.OK {
 					t.Errorf("request at %v: %s, want signed in", off, got)
 				}
 			}
