@@ -16,7 +16,6 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/roster"
-	"github.com/renraku/renraku/internal/school"
 )
 
 func TestAbsenceReportsAndMorningList(t *testing.T) {
@@ -200,7 +199,6 @@ func TestAbsenceReportsAndMorningList(t *testing.T) {
 			t.Errorf("teacher of another school, %s: %d", p, r.Status)
 		}
 	}
-	_ = school.Tokyo
 }
 
 func TestAbsenceThresholdAlert(t *testing.T) {
@@ -230,10 +228,9 @@ func TestAbsenceThresholdAlert(t *testing.T) {
 		b *apptest.ParentBrowser
 	}
 	var parents []parent
-	for i, n := range []string{"一", "二", "三", "四"} {
+	for _, n := range []string{"一", "二", "三", "四"} {
 		u, b := apptest.RegisteredParent(t, w, "保護者 "+n, "児童 "+n, code)
 		parents = append(parents, parent{u, b})
-		_ = i
 	}
 	report := func(p parent, n int) {
 		t.Helper()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
@@ -19,6 +18,7 @@ import (
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
 // closureWeek is a Wednesday that is a school day and the Sunday after it, both in
@@ -292,7 +292,9 @@ func TestClosureAlertCountsAgainstEnrolment(t *testing.T) {
 		t.Errorf("enrolment after a refused value: %v %v", stored, err)
 	}
 	var audited int
-	_ = s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'class.enrolment' AND object_id = $1`, strconv.FormatInt(class11, 10)).Scan(&audited)
+	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = 'class.enrolment' AND object_id = $1`, strconv.FormatInt(class11, 10)).Scan(&audited); err != nil {
+		t.Fatal(err)
+	}
 	if audited != 2 {
 		t.Errorf("%d enrolment changes audited, want 2", audited)
 	}
@@ -315,7 +317,7 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 
 	pc := browsertest.New(t, 1366, 900)
 	// The code of the next step: the current one may have been used at enrolment.
-	code, _ := totp.GenerateCode(cw.secret("sakura.kocho"), time.Now().Add(30*time.Second))
+	code := stafftest.MustCode(t, cw.secret("sakura.kocho"), time.Now().Add(30*time.Second))
 	err := chromedp.Do(pc,
 		chromedp.Navigate(cw.w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.kocho"),

@@ -171,7 +171,9 @@ func TestAnnouncementEditBeforeSending(t *testing.T) {
 		t.Fatal(err)
 	}
 	apptest.WaitQuiet(t, w.App.Pool())
-	if an, _ := s.Announce.Get(kocho, sid); an.State != announce.Scheduled || an.Counts.Total != 0 || !an.ScheduledAt.Equal(later.Add(time.Hour)) {
+	if an, err := s.Announce.Get(kocho, sid); err != nil {
+		t.Fatal(err)
+	} else if an.State != announce.Scheduled || an.Counts.Total != 0 || !an.ScheduledAt.Equal(later.Add(time.Hour)) {
 		t.Fatalf("after the old time's job: %s, %d recipients, at %v", an.State, an.Counts.Total, an.ScheduledAt)
 	}
 	// Moved to three seconds from now, it goes out then, as edited, once.

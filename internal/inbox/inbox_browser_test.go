@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +85,4 @@ func TestInboxIsLiveAcrossInstances(t *testing.T) {
 	}
 	apptest.WaitBotText(t, w, p1.ID, "【みどり市立さくら小学校 1年1組 担任】\n承知しました", 1)
 	browsertest.Screenshot(t, browser, "inbox-thread")
-	_ = url.Values{}
 }

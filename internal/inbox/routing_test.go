@@ -89,7 +89,9 @@ func TestHoursClosed(t *testing.T) {
 	t.Parallel()
 	weekdays := inbox.Hours{Open: "08:00", Close: "17:00", Days: "12345"}
 	// 2026-12-07 is a Monday.
-	at := func(day, hour, minute int) time.Time { return time.Date(2026, 12, day, hour, minute, 0, 0, school.Tokyo) }
+	at := func(day, hour, minute int) time.Time {
+		return time.Date(2026, 12, day, hour, minute, 0, 0, school.Tokyo)
+	}
 	tests := []struct {
 		name string
 		at   time.Time

@@ -40,11 +40,14 @@ func menuActions(t *testing.T, w *apptest.LineWorld, kind string) map[string]lin
 // idToken, as LINE's browser would for the signed-in user.
 func withLIFFStub(t *testing.T, ctx context.Context, idToken string) {
 	t.Helper()
-	token, _ := json.Marshal(idToken)
+	token, err := json.Marshal(idToken)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stub := `Object.defineProperty(window, "liff", {writable: false, configurable: false, value: {
 		init: function () { return Promise.resolve(); }, isLoggedIn: function () { return true; },
 		login: function () {}, getIDToken: function () { return ` + string(token) + `; } }});`
-	err := chromedp.Do(ctx,
+	err = chromedp.Do(ctx,
 		chromedp.Navigate("about:blank"),
 		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: stub})

@@ -63,8 +63,8 @@ func TestRichMenuSyncIsIdempotentAndLinks(t *testing.T) {
 	if err := svc.LinkRichMenu(context.Background(), f.ID, line.MenuGuest); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := w.Sim.CurrentRichMenu(w.Ch.LineChannelID, u.ID); !strings.HasPrefix(m.Name, "renraku-guest") {
-		t.Fatalf("after unlinking: %v", m.Name)
+	if m, ok := w.Sim.CurrentRichMenu(w.Ch.LineChannelID, u.ID); !ok || !strings.HasPrefix(m.Name, "renraku-guest") {
+		t.Fatalf("after unlinking: %q (linked: %v)", m.Name, ok)
 	}
 }
 

@@ -26,7 +26,10 @@ func TestApprovalsPageShowsWhatTheTeacherDecidesOnInChromium(t *testing.T) {
 	s := w.App.Services()
 	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
-	sakura, _ := s.Schools.Get(kocho, sakuraID)
+	sakura, err := s.Schools.Get(kocho, sakuraID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Registration.NewCode(kocho, sakura.BoardID, sakuraID, class11); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +45,7 @@ func TestApprovalsPageShowsWhatTheTeacherDecidesOnInChromium(t *testing.T) {
 	apptest.RegisterWithNickname(t, w, "山田 花子", "grandmother", "はなばあば", "山田 太郎", class11)
 
 	ctx := browsertest.New(t, 1366, 900)
-	err := chromedp.Do(ctx,
+	err = chromedp.Do(ctx,
 		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),

@@ -13,7 +13,6 @@ import (
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/leaktest"
 	"github.com/renraku/renraku/internal/line"
-	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -259,11 +258,9 @@ func waitMenu(t *testing.T, w *apptest.LineWorld, user, kind string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	m, _ := w.Sim.CurrentRichMenu(w.Ch.LineChannelID, user)
-	t.Fatalf("rich menu %q, want %s", m.Name, kind)
+	m, linked := w.Sim.CurrentRichMenu(w.Ch.LineChannelID, user)
+	t.Fatalf("rich menu %q (linked: %v), want %s", m.Name, linked, kind)
 }
-
-var _ = linesim.FromBot
 
 func TestRegistrationCodeTriesAreLimited(t *testing.T) {
 	t.Parallel()

@@ -26,8 +26,7 @@ func sessionCookie(c *apptest.StaffClient) string {
 func TestSessionRotationCSRFAndSignOutEverywhere(t *testing.T) {
 	t.Parallel()
 	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
-	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
-	_ = w
+	stafftest.Build(t, a.Pool(), a.Services().Vault)
 
 	c := apptest.NewStaffClient(t, a.URL())
 	before := sessionCookie(c)
