@@ -10,12 +10,12 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
 // rawCode matches an action code or a JSON detail as the log stores them.
@@ -133,7 +133,7 @@ func TestAuditLogInWords(t *testing.T) {
 	// The board's page in Chromium: the principal is 学校管理者; filtering by a
 	// labelled action keeps only its rows.
 	ctx := browsertest.New(t, 1366, 900)
-	code, _ := totp.GenerateCode(secrets["midori.kyoiku"], time.Now().Add(30*time.Second))
+	code := stafftest.MustCode(t, secrets["midori.kyoiku"], time.Now().Add(30*time.Second))
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "midori.kyoiku"),
