@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/renraku/renraku/internal/schema"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/renraku/renraku/internal/apptest"
+	"github.com/renraku/renraku/internal/schema"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5"
@@ -26,67 +27,13 @@ import (
 	"github.com/renraku/renraku/internal/vault/vaulttest"
 )
 
-// startApp starts the whole app on 127.0.0.1:0 against dbURL, as `serve` would.
-func startApp(t *testing.T, dbURL string, logs io.Writer, opts ...func(*config.Config)) *app.App {
-	t.Helper()
-	keyset, masterKey := vaulttest.Keyset(t)
-	cfg := &config.Config{
-		DatabaseURL:     dbURL,
-		Addr:            "127.0.0.1:0",
-		MetricsAddr:     "127.0.0.1:0",
-		ShutdownTimeout: 5 * time.Second,
-		DataDir:         t.TempDir(),
-		KeysetFile:      keyset,
-		MasterKey:       masterKey,
-		LineAPIURL:      mustURL("http://127.0.0.1:1"),
-		LineDataAPIURL:  mustURL("http://127.0.0.1:1"),
-	}
-	for _, o := range opts {
-		o(cfg)
-	}
-	if logs == nil {
-		logs = io.Discard
-	}
-	a := app.New(cfg, logging.New(logs, slog.LevelDebug))
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := a.Close(context.Background()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return a
-}
-
-func get(t *testing.T, url string, header ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
 func TestLandingPageEndToEnd(t *testing.T) {
 	t.Parallel()
 	// The app's goroutines (river's among them) keep logging while the test reads.
-	var logs syncBuffer
-	a := startApp(t, pgtest.NewDBURL(t), &logs)
+	var logs apptest.SyncBuffer
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), &logs)
 
-	resp, body := get(t, a.URL()+"/?token=should-not-be-logged")
+	resp, body := apptest.Get(t, a.URL()+"/?token=should-not-be-logged")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d", resp.StatusCode)
 	}
@@ -135,7 +82,7 @@ func TestLandingPageEndToEnd(t *testing.T) {
 
 func TestLanguageSwitch(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	tests := []struct {
 		name   string
 		url    string
@@ -151,7 +98,7 @@ func TestLanguageSwitch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, body := get(t, a.URL()+tt.url, tt.header...)
+			_, body := apptest.Get(t, a.URL()+tt.url, tt.header...)
 			if !strings.Contains(body, tt.want) {
 				t.Errorf("page lacks %q", tt.want)
 			}
@@ -161,8 +108,8 @@ func TestLanguageSwitch(t *testing.T) {
 
 func TestNotFoundPageInJapanese(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
-	resp, body := get(t, a.URL()+"/no/such/page")
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
+	resp, body := apptest.Get(t, a.URL()+"/no/such/page")
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "ページが見つかりません") {
 		t.Fatalf("status %d, body %q", resp.StatusCode, body)
 	}
@@ -170,28 +117,28 @@ func TestNotFoundPageInJapanese(t *testing.T) {
 
 func TestStaticAssets(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
-	resp, body := get(t, a.URL()+"/static/vendor/htmx-2.0.11.min.js")
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
+	resp, body := apptest.Get(t, a.URL()+"/static/vendor/htmx-2.0.11.min.js")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "htmx") {
 		t.Fatalf("htmx: status %d", resp.StatusCode)
 	}
 	if !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("vendored asset cache = %q", resp.Header.Get("Cache-Control"))
 	}
-	if resp, _ := get(t, a.URL()+"/static/"); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := apptest.Get(t, a.URL()+"/static/"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("directory listing status = %d, want 404", resp.StatusCode)
 	}
 }
 
 func TestMetricsOnlyOnInternalListener(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
-	get(t, a.URL()+"/")
-	resp, body := get(t, a.MetricsURL())
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
+	apptest.Get(t, a.URL()+"/")
+	resp, body := apptest.Get(t, a.MetricsURL())
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `renraku_http_requests_total{code="200",method="GET",route="/"}`) {
 		t.Fatalf("metrics: status %d\n%s", resp.StatusCode, body)
 	}
-	if resp, _ := get(t, a.URL()+"/metrics"); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := apptest.Get(t, a.URL()+"/metrics"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("public /metrics status = %d, want 404", resp.StatusCode)
 	}
 }
@@ -199,15 +146,15 @@ func TestMetricsOnlyOnInternalListener(t *testing.T) {
 func TestReadiness(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.NewDBURL(t)
-	a := startApp(t, dbURL, nil)
+	a := apptest.StartApp(t, dbURL, nil)
 	ready := func() int {
-		resp, _ := get(t, a.URL()+"/readyz")
+		resp, _ := apptest.Get(t, a.URL()+"/readyz")
 		return resp.StatusCode
 	}
 	if got := ready(); got != http.StatusOK {
 		t.Fatalf("fresh app: readyz = %d", got)
 	}
-	if resp, _ := get(t, a.URL()+"/healthz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := apptest.Get(t, a.URL()+"/healthz"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz = %d", resp.StatusCode)
 	}
 
@@ -287,19 +234,11 @@ func TestStartRefusesOwnerRole(t *testing.T) {
 	if !errors.Is(err, schema.ErrOwnerRole) || !strings.Contains(err.Error(), "RENRAKU_ALLOW_OWNER_ROLE") {
 		t.Fatalf("err = %v, want a refusal naming RENRAKU_ALLOW_OWNER_ROLE", err)
 	}
-	var logs syncBuffer
-	startApp(t, ownerURL, &logs, func(c *config.Config) { c.AllowOwnerRole = true })
+	var logs apptest.SyncBuffer
+	apptest.StartApp(t, ownerURL, &logs, func(c *config.Config) { c.AllowOwnerRole = true })
 	if !bytes.Contains(logs.Bytes(), []byte("RENRAKU_ALLOW_OWNER_ROLE")) {
 		t.Errorf("no warning when running as the owner:\n%s", logs.Bytes())
 	}
-}
-
-func mustURL(s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		panic(err)
-	}
-	return u
 }
 
 func mustExec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
@@ -315,8 +254,8 @@ func mustExec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 func TestAuditUpkeepUnderServerRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var logs syncBuffer
-	a := startApp(t, pgtest.NewDBURL(t), &logs)
+	var logs apptest.SyncBuffer
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), &logs)
 	pool := a.Services().Pool
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -353,21 +292,21 @@ func TestAuditUpkeepUnderServerRole(t *testing.T) {
 // signed in (the not-found page used to read a staff session that was never loaded).
 func TestNotFoundUnderEveryPrefix(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	stafftest.Build(t, a.Pool(), a.Services().Vault)
-	anonymous := newStaffClient(t, a.URL())
-	teacher := newStaffClient(t, a.URL())
-	teacher.signIn("teacher.a", stafftest.Password)
-	admin := newStaffClient(t, a.URL())
-	admin.signIn("admin.a", stafftest.Password)
+	anonymous := apptest.NewStaffClient(t, a.URL())
+	teacher := apptest.NewStaffClient(t, a.URL())
+	teacher.SignIn("teacher.a", stafftest.Password)
+	admin := apptest.NewStaffClient(t, a.URL())
+	admin.SignIn("admin.a", stafftest.Password)
 	for _, c := range []struct {
 		name string
-		c    *staffClient
+		c    *apptest.StaffClient
 	}{{"signed out", anonymous}, {"teacher", teacher}, {"school administrator", admin}} {
 		for _, path := range []string{"/staff/no-such-page", "/staff/clubs/absences", "/admin/no-such-page", "/admin/schools/x/nothing", "/p/no-such-page", "/_sim/phone"} {
-			r := c.c.get(path)
-			if r.status != http.StatusNotFound || !strings.Contains(r.body, "ページが見つかりません") {
-				t.Errorf("%s, GET %s: %d %q", c.name, path, r.status, text(r))
+			r := c.c.Get(path)
+			if r.Status != http.StatusNotFound || !strings.Contains(r.Body, "ページが見つかりません") {
+				t.Errorf("%s, GET %s: %d %q", c.name, path, r.Status, apptest.Text(r))
 			}
 		}
 	}
@@ -386,14 +325,14 @@ func TestHeldReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
-	if resp, _ := get(t, a.URL()+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, _ := apptest.Get(t, a.URL()+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("held: /readyz %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, a.URL()+"/healthz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := apptest.Get(t, a.URL()+"/healthz"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("held: /healthz %d", resp.StatusCode)
 	}
 	a.ReleaseReady()
-	if resp, _ := get(t, a.URL()+"/readyz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := apptest.Get(t, a.URL()+"/readyz"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("released: /readyz %d", resp.StatusCode)
 	}
 }
@@ -403,18 +342,18 @@ func TestHeldReadiness(t *testing.T) {
 // ("demo: enrol … staff.password.wrong"). Seeding again now finishes the account.
 func TestDemoSeedResumesAfterInterruption(t *testing.T) {
 	t.Parallel()
-	w, _ := startDemoWorld(t)
+	w, _ := apptest.StartDemoWorld(t)
 	ctx := context.Background()
 	// The state an interruption leaves: the account made, its link never used.
-	if _, err := pgtest.Owner(t, w.app.Pool()).Exec(ctx, `UPDATE staff SET password_hash = NULL, totp_secret_enc = NULL, recovery_hashes = '{}'`); err != nil {
+	if _, err := pgtest.Owner(t, w.App.Pool()).Exec(ctx, `UPDATE staff SET password_hash = NULL, totp_secret_enc = NULL, recovery_hashes = '{}'`); err != nil {
 		t.Fatal(err)
 	}
-	logins, err := demo.SeedStaff(ctx, w.app.Services())
+	logins, err := demo.SeedStaff(ctx, w.App.Services())
 	if err != nil {
 		t.Fatalf("seeding again after an interruption: %v", err)
 	}
 	for _, l := range logins {
-		if _, err := w.app.Services().Staff.PasswordSignIn(ctx, l.Login, demo.Password, staff.Client{}); err != nil {
+		if _, err := w.App.Services().Staff.PasswordSignIn(ctx, l.Login, demo.Password, staff.Client{}); err != nil {
 			t.Errorf("%s cannot sign in after the resumed seed: %v", l.Login, err)
 		}
 	}
@@ -425,24 +364,24 @@ func TestDemoSeedResumesAfterInterruption(t *testing.T) {
 // advisor sees their club, an administrator chooses among the school's clubs.
 func TestClubAbsencesLinkOnlyForThoseWhoCanUseIt(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	for _, tc := range []struct {
 		login string
 		link  bool
 	}{{"advisor.a", true}, {"admin.a", true}, {"homeroom.a11", false}, {"teacher.a", false}, {"board.admin", false}} {
-		c := newStaffClient(t, a.URL())
-		c.signIn(tc.login, stafftest.Password)
-		home := c.get("/staff/")
-		if got := home.doc.Find(`[data-testid="to-club-absences"]`).Length() == 1; got != tc.link {
+		c := apptest.NewStaffClient(t, a.URL())
+		c.SignIn(tc.login, stafftest.Password)
+		home := c.Get("/staff/")
+		if got := home.Doc.Find(`[data-testid="to-club-absences"]`).Length() == 1; got != tc.link {
 			t.Errorf("%s: link shown %v, want %v", tc.login, got, tc.link)
 		}
 		if !tc.link {
 			continue
 		}
-		page := c.get("/staff/absences/club")
-		if page.status != http.StatusOK || !strings.Contains(page.body, w.ClubA.Name) {
-			t.Errorf("%s: club absences %d %s", tc.login, page.status, text(page))
+		page := c.Get("/staff/absences/club")
+		if page.Status != http.StatusOK || !strings.Contains(page.Body, w.ClubA.Name) {
+			t.Errorf("%s: club absences %d %s", tc.login, page.Status, apptest.Text(page))
 		}
 	}
 }
@@ -452,29 +391,29 @@ func TestClubAbsencesLinkOnlyForThoseWhoCanUseIt(t *testing.T) {
 // year, no class lists, a link to each school's console page).
 func TestEveryHomeLinkWorks(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	for _, login := range []string{"board.admin", "admin.a", "homeroom.a11", "advisor.a", "teacher.a"} {
-		c := newStaffClient(t, a.URL())
-		c.signIn(login, stafftest.Password)
-		home := c.get("/staff/")
-		if home.status != http.StatusOK {
-			t.Fatalf("%s: home %d", login, home.status)
+		c := apptest.NewStaffClient(t, a.URL())
+		c.SignIn(login, stafftest.Password)
+		home := c.Get("/staff/")
+		if home.Status != http.StatusOK {
+			t.Fatalf("%s: home %d", login, home.Status)
 		}
-		home.doc.Find(`main a[href^="/"]`).Each(func(_ int, s *goquery.Selection) {
+		home.Doc.Find(`main a[href^="/"]`).Each(func(_ int, s *goquery.Selection) {
 			href, _ := s.Attr("href")
-			if r := c.get(href); r.status >= 400 {
-				t.Errorf("%s: the home page's link %s (%q) answers %d", login, href, strings.TrimSpace(s.Text()), r.status)
+			if r := c.Get(href); r.Status >= 400 {
+				t.Errorf("%s: the home page's link %s (%q) answers %d", login, href, strings.TrimSpace(s.Text()), r.Status)
 			}
 		})
 		if login != "board.admin" {
 			continue
 		}
-		if got := text(home); strings.Contains(got, "0年度") || strings.Contains(got, "学校の管理者に確認") {
+		if got := apptest.Text(home); strings.Contains(got, "0年度") || strings.Contains(got, "学校の管理者に確認") {
 			t.Errorf("board home reads as a teacher's: %s", got)
 		}
 		for _, sc := range []string{w.SchoolA.Name, w.SchoolB.Name} {
-			if home.doc.Find(`[data-testid="board-schools"] a:contains("`+sc+`")`).Length() != 1 {
+			if home.Doc.Find(`[data-testid="board-schools"] a:contains("`+sc+`")`).Length() != 1 {
 				t.Errorf("board home lacks a link to %s", sc)
 			}
 		}

@@ -10,11 +10,12 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff/stafftest"
 )
 
 // rawCode matches an action code or a JSON detail as the log stores them.
@@ -28,17 +29,17 @@ var rawCode = regexp.MustCompile(`\b[a-z]+(_[a-z]+)*\.[a-z_]+\b|\{"|#\d`)
 func TestAuditLogInWords(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	secrets := map[string]string{}
 	for _, l := range logins {
 		secrets[l.Login] = l.TOTPSecret
 	}
 	// A parent registers without a code; the homeroom teacher approves; the principal
 	// exports the class's absences.
-	registerWithNickname(t, w, "山田 花子", "grandmother", "はなばあば", "山田 太郎", class11)
-	tannin := signedInAs(t, w, "sakura.tannin11")
+	apptest.RegisterWithNickname(t, w, "山田 花子", "grandmother", "はなばあば", "山田 太郎", class11)
+	tannin := apptest.SignedInAs(t, w, "sakura.tannin11")
 	queue, err := s.Registration.Queue(tannin)
 	if err != nil || len(queue) != 1 {
 		t.Fatalf("queue: %d %v", len(queue), err)
@@ -46,22 +47,22 @@ func TestAuditLogInWords(t *testing.T) {
 	if _, err := s.Registration.Decide(tannin, queue[0].GuardianshipID, true); err != nil {
 		t.Fatal(err)
 	}
-	kocho := newStaffClient(t, w.app.URL())
-	kocho.secret = secrets["sakura.kocho"]
-	kocho.signIn("sakura.kocho", demo.Password)
+	kocho := apptest.NewStaffClient(t, w.App.URL())
+	kocho.Secret = secrets["sakura.kocho"]
+	kocho.SignIn("sakura.kocho", demo.Password)
 	today := time.Now().In(school.Tokyo).Format("2006-01-02")
-	if r := kocho.get("/staff/absences/export?class=" + itoa(class11) + "&date=" + today); r.status != http.StatusOK {
-		t.Fatalf("absence export: %d", r.status)
+	if r := kocho.Get("/staff/absences/export?class=" + apptest.Itoa(class11) + "&date=" + today); r.Status != http.StatusOK {
+		t.Fatalf("absence export: %d", r.Status)
 	}
 	personal := []string{"山田 花子", "山田 太郎", "はなばあば", "のLINE"}
 
 	// The school's page, over HTTP.
-	page := kocho.get("/admin/schools/" + itoa(sakuraID) + "/audit")
-	if page.status != http.StatusOK {
-		t.Fatalf("school audit page: %d", page.status)
+	page := kocho.Get("/admin/schools/" + apptest.Itoa(sakuraID) + "/audit")
+	if page.Status != http.StatusOK {
+		t.Fatalf("school audit page: %d", page.Status)
 	}
 	rows := map[string]string{} // action label → the row's text
-	table := page.doc.Find(`[data-testid="audit-table"] tbody`)
+	table := page.Doc.Find(`[data-testid="audit-table"] tbody`)
 	table.Find(`[data-testid="audit-row"]`).Each(func(_ int, row *goquery.Selection) {
 		action := strings.TrimSpace(row.Find(`[data-testid="audit-action"]`).Text())
 		if _, ok := rows[action]; !ok {
@@ -85,17 +86,17 @@ func TestAuditLogInWords(t *testing.T) {
 		t.Errorf("the school's audit page shows the code %q", m)
 	}
 	for _, p := range personal {
-		if strings.Contains(page.body, p) {
+		if strings.Contains(page.Body, p) {
 			t.Errorf("the school's audit page shows %q", p)
 		}
 	}
 
 	// The CSV: words and, in columns of their own, the codes.
-	r := kocho.get("/admin/schools/" + itoa(sakuraID) + "/audit/export")
-	if r.status != http.StatusOK {
-		t.Fatalf("export: %d", r.status)
+	r := kocho.Get("/admin/schools/" + apptest.Itoa(sakuraID) + "/audit/export")
+	if r.Status != http.StatusOK {
+		t.Fatalf("export: %d", r.Status)
 	}
-	records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
+	records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.Body, "\ufeff"))).ReadAll()
 	if err != nil || len(records) < 2 {
 		t.Fatalf("export CSV: %d records, %v", len(records), err)
 	}
@@ -124,7 +125,7 @@ func TestAuditLogInWords(t *testing.T) {
 		t.Errorf("CSV rows in words with their codes: %v", found)
 	}
 	for _, p := range personal {
-		if strings.Contains(r.body, p) {
+		if strings.Contains(r.Body, p) {
 			t.Errorf("the CSV shows %q", p)
 		}
 	}
@@ -132,9 +133,9 @@ func TestAuditLogInWords(t *testing.T) {
 	// The board's page in Chromium: the principal is 学校管理者; filtering by a
 	// labelled action keeps only its rows.
 	ctx := browsertest.New(t, 1366, 900)
-	code, _ := totp.GenerateCode(secrets["midori.kyoiku"], time.Now().Add(30*time.Second))
+	code := stafftest.MustCode(t, secrets["midori.kyoiku"], time.Now().Add(30*time.Second))
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "midori.kyoiku"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -142,7 +143,7 @@ func TestAuditLogInWords(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#f-code`), code),
 		chromedp.Click(chromedp.CSS(`[data-testid="code-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-		chromedp.Navigate(w.app.URL()+"/admin/audit"),
+		chromedp.Navigate(w.App.URL()+"/admin/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-row"]`)),
 	)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/postgres/pgtx"
 
 	"github.com/go-chi/chi/v5"
@@ -48,88 +50,77 @@ const (
 // changes something (a deletion) never hides a refusal.
 var personas = []persona{anon, disabled, teacherB, adminB, teacherA, advisor, homeroom, adminA, board}
 
-// outcome is what a persona gets from a route.
-type outcome string
-
-const (
-	ok        outcome = "ok"        // 2xx, or a redirect that is not to the sign-in page
-	login     outcome = "login"     // sent to sign in (303 to /staff/login, or 401)
-	forbidden outcome = "forbidden" // 403
-	notFound  outcome = "not found" // 404: the object is outside the persona's reach
-	public    outcome = "public"    // not a staff route: anything but a 5xx
-)
-
 // The common columns.
-func everyone(o outcome) map[persona]outcome {
-	m := map[persona]outcome{}
+func everyone(o apptest.Outcome) map[persona]apptest.Outcome {
+	m := map[persona]apptest.Outcome{}
 	for _, p := range personas {
 		m[p] = o
 	}
 	return m
 }
 
-func signedInOnly() map[persona]outcome {
-	m := everyone(ok)
-	m[anon], m[disabled] = login, login
+func signedInOnly() map[persona]apptest.Outcome {
+	m := everyone(apptest.OK)
+	m[anon], m[disabled] = apptest.Login, apptest.Login
 	return m
 }
 
 // schoolAdminOnly is a console page of school A: its administrators and the board's.
-func schoolAdminOnly() map[persona]outcome {
-	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
-		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
+func schoolAdminOnly() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+		homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.NotFound}
 }
 
 // absenceLists is the morning list with no class chosen: each person's first class
 // (administrators: their school's; teachers: their homeroom class). Without one there
 // is nothing to show.
-func absenceLists() map[persona]outcome {
-	return map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: ok, adminB: ok,
-		homeroom: ok, advisor: notFound, teacherA: notFound, teacherB: notFound}
+func absenceLists() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.NotFound, adminA: apptest.OK, adminB: apptest.OK,
+		homeroom: apptest.OK, advisor: apptest.NotFound, teacherA: apptest.NotFound, teacherB: apptest.NotFound}
 }
 
 // classA11Decide is deciding a registration in 1年1組 of school A: its homeroom teacher
 // and the administrators.
-func classA11Decide() map[persona]outcome {
-	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
-		homeroom: ok, advisor: forbidden, teacherA: forbidden, teacherB: notFound}
+func classA11Decide() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+		homeroom: apptest.OK, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.NotFound}
 }
 
 // composers may write an announcement: administrators, and teachers with a class or
 // club.
-func composers() map[persona]outcome {
-	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: ok,
-		homeroom: ok, advisor: ok, teacherA: forbidden, teacherB: forbidden}
+func composers() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.OK,
+		homeroom: apptest.OK, advisor: apptest.OK, teacherA: apptest.Forbidden, teacherB: apptest.Forbidden}
 }
 
 // cannedDelete is deleting school A's 定型文: its administrators (board administrators
 // have no school's templates).
-func cannedDelete() map[persona]outcome {
+func cannedDelete() map[persona]apptest.Outcome {
 	m := schoolAdminOnly()
-	m[board] = notFound
+	m[board] = apptest.NotFound
 	return m
 }
 
-func signedInButBoard() map[persona]outcome {
+func signedInButBoard() map[persona]apptest.Outcome {
 	m := signedInOnly()
-	m[board] = forbidden
+	m[board] = apptest.Forbidden
 	return m
 }
 
-func adminsOnly() map[persona]outcome {
-	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: ok,
-		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: forbidden}
+func adminsOnly() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.OK,
+		homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.Forbidden}
 }
 
-func boardOnly() map[persona]outcome {
-	return map[persona]outcome{anon: login, disabled: login, board: ok, adminA: forbidden, adminB: forbidden,
-		homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: forbidden}
+func boardOnly() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.Forbidden, adminB: apptest.Forbidden,
+		homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.Forbidden}
 }
 
 // matrixRow is one route: its expected outcome per persona, the form it posts, and
 // whether each allowed request needs fresh objects (because it deletes its target).
 type matrixRow struct {
-	want  map[persona]outcome
+	want  map[persona]apptest.Outcome
 	form  func(ids map[string]string) url.Values
 	query func(ids map[string]string) string
 	fresh bool
@@ -139,43 +130,43 @@ type matrixRow struct {
 
 // matrix is the authorisation matrix. Every route of the router must have a row.
 func matrix() map[string]matrixRow {
-	classA11 := map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
-		homeroom: ok, advisor: notFound, teacherA: notFound, teacherB: notFound}
+	classA11 := map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+		homeroom: apptest.OK, advisor: apptest.NotFound, teacherA: apptest.NotFound, teacherB: apptest.NotFound}
 	return map[string]matrixRow{
-		"GET /healthz":                              {want: everyone(public)},
-		"GET /readyz":                               {want: everyone(public)},
-		"GET /static/*":                             {want: everyone(public)},
-		"HEAD /static/*":                            {want: everyone(public)},
-		"GET /":                                     {want: everyone(public)},
-		"POST /line/webhook/{channelID}":            {want: everyone(public)},
-		"GET /staff/login":                          {want: everyone(public)},
-		"POST /staff/login":                         {want: everyone(public)},
-		"GET /staff/login/code":                     {want: everyone(public)},
-		"POST /staff/login/code":                    {want: everyone(public)},
-		"GET /staff/totp":                           {want: everyone(public)},
-		"POST /staff/totp":                          {want: everyone(public)},
-		"GET /staff/welcome/{token}":                {want: everyone(public)},
-		"POST /staff/welcome/{token}":               {want: everyone(public)},
-		"POST /staff/logout":                        {want: everyone(public)},
-		"GET /staff":                                {want: everyone(public)},
-		"GET /admin":                                {want: everyone(public)},
+		"GET /healthz":                              {want: everyone(apptest.Public)},
+		"GET /readyz":                               {want: everyone(apptest.Public)},
+		"GET /static/*":                             {want: everyone(apptest.Public)},
+		"HEAD /static/*":                            {want: everyone(apptest.Public)},
+		"GET /":                                     {want: everyone(apptest.Public)},
+		"POST /line/webhook/{channelID}":            {want: everyone(apptest.Public)},
+		"GET /staff/login":                          {want: everyone(apptest.Public)},
+		"POST /staff/login":                         {want: everyone(apptest.Public)},
+		"GET /staff/login/code":                     {want: everyone(apptest.Public)},
+		"POST /staff/login/code":                    {want: everyone(apptest.Public)},
+		"GET /staff/totp":                           {want: everyone(apptest.Public)},
+		"POST /staff/totp":                          {want: everyone(apptest.Public)},
+		"GET /staff/welcome/{token}":                {want: everyone(apptest.Public)},
+		"POST /staff/welcome/{token}":               {want: everyone(apptest.Public)},
+		"POST /staff/logout":                        {want: everyone(apptest.Public)},
+		"GET /staff":                                {want: everyone(apptest.Public)},
+		"GET /admin":                                {want: everyone(apptest.Public)},
 		"GET /staff/":                               {want: signedInOnly()},
 		"GET /staff/classes/{classID}":              {want: classA11},
-		"GET /p/register/{token}":                   {want: everyone(public)},
-		"POST /p/register/{token}":                  {want: everyone(public)},
-		"GET /p/update/{token}":                     {want: everyone(public)},
-		"POST /p/update/{token}":                    {want: everyone(public)},
-		"POST /p/update/{token}/withdraw":           {want: everyone(public)},
-		"POST /p/register/{token}/liff":             {want: everyone(public)},
-		"GET /p/liff/{channelID}/{page}":            {want: everyone(public)},
-		"POST /p/liff/{channelID}/{page}":           {want: everyone(public)},
-		"POST /p/update/{token}/liff":               {want: everyone(public)},
-		"GET /p/absence/{token}":                    {want: everyone(public)},
-		"GET /p/rollover/{token}":                   {want: everyone(public)},
-		"POST /p/rollover/{token}":                  {want: everyone(public)},
-		"POST /p/rollover/{token}/liff":             {want: everyone(public)},
-		"POST /p/absence/{token}":                   {want: everyone(public)},
-		"POST /p/absence/{token}/cancel/{reportID}": {want: everyone(public)},
+		"GET /p/register/{token}":                   {want: everyone(apptest.Public)},
+		"POST /p/register/{token}":                  {want: everyone(apptest.Public)},
+		"GET /p/update/{token}":                     {want: everyone(apptest.Public)},
+		"POST /p/update/{token}":                    {want: everyone(apptest.Public)},
+		"POST /p/update/{token}/withdraw":           {want: everyone(apptest.Public)},
+		"POST /p/register/{token}/liff":             {want: everyone(apptest.Public)},
+		"GET /p/liff/{channelID}/{page}":            {want: everyone(apptest.Public)},
+		"POST /p/liff/{channelID}/{page}":           {want: everyone(apptest.Public)},
+		"POST /p/update/{token}/liff":               {want: everyone(apptest.Public)},
+		"GET /p/absence/{token}":                    {want: everyone(apptest.Public)},
+		"GET /p/rollover/{token}":                   {want: everyone(apptest.Public)},
+		"POST /p/rollover/{token}":                  {want: everyone(apptest.Public)},
+		"POST /p/rollover/{token}/liff":             {want: everyone(apptest.Public)},
+		"POST /p/absence/{token}":                   {want: everyone(apptest.Public)},
+		"POST /p/absence/{token}/cancel/{reportID}": {want: everyone(apptest.Public)},
 		"GET /staff/absences":                       {want: absenceLists()},
 		"GET /staff/absences/rows":                  {want: absenceLists()},
 		"POST /staff/absences/acknowledge": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
@@ -185,11 +176,11 @@ func matrix() map[string]matrixRow {
 		"GET /staff/absences/stats":  {want: adminsOnly()},
 		// Advisors see their club; school administrators choose among their school's
 		// clubs (school B's administrator sees only school B's).
-		"GET /staff/absences/club": {want: map[persona]outcome{anon: login, disabled: login, board: notFound, adminA: ok, adminB: ok,
-			homeroom: notFound, advisor: ok, teacherA: notFound, teacherB: notFound}},
-		"GET /p/handouts/{token}":                                      {want: everyone(public)},
-		"GET /p/handouts/{token}/a/{announcementID}":                   {want: everyone(public)},
-		"GET /p/handouts/{token}/a/{announcementID}/files/{handoutID}": {want: everyone(public)},
+		"GET /staff/absences/club": {want: map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.NotFound, adminA: apptest.OK, adminB: apptest.OK,
+			homeroom: apptest.NotFound, advisor: apptest.OK, teacherA: apptest.NotFound, teacherB: apptest.NotFound}},
+		"GET /p/handouts/{token}":                                      {want: everyone(apptest.Public)},
+		"GET /p/handouts/{token}/a/{announcementID}":                   {want: everyone(apptest.Public)},
+		"GET /p/handouts/{token}/a/{announcementID}/files/{handoutID}": {want: everyone(apptest.Public)},
 		"GET /staff/announcements":                                     {want: signedInOnly()},
 		"GET /staff/announcements/new":                                 {want: composers()},
 		"POST /staff/announcements": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
@@ -220,8 +211,8 @@ func matrix() map[string]matrixRow {
 		"POST /staff/canned/{cannedID}/delete": {want: cannedDelete(), fresh: true},
 		// The fixture's message is the parent's image, not a reply: those allowed get 404
 		// after the authorisation check, the others are refused before it.
-		"POST /staff/inbox/{conversationID}/messages/{messageID}/retry": {want: map[persona]outcome{anon: login, disabled: login,
-			board: notFound, adminA: notFound, adminB: notFound, homeroom: notFound, advisor: forbidden, teacherA: forbidden, teacherB: notFound}},
+		"POST /staff/inbox/{conversationID}/messages/{messageID}/retry": {want: map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login,
+			board: apptest.NotFound, adminA: apptest.NotFound, adminB: apptest.NotFound, homeroom: apptest.NotFound, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.NotFound}},
 		"GET /staff/inbox/{conversationID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
 			return url.Values{"body": {"お知らせありがとうございます"}}
@@ -276,10 +267,10 @@ func matrix() map[string]matrixRow {
 		"POST /admin/classes/{classID}/delete": {want: schoolAdminOnly(), fresh: true},
 		// 転出: the school's administrators; the class's teachers see the child but may
 		// not mark it.
-		"POST /staff/children/{childID}/transfer": {want: map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
-			homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}, fresh: true},
-		"POST /staff/children/{childID}/class": {want: map[persona]outcome{anon: login, disabled: login, board: ok, adminA: ok, adminB: notFound,
-			homeroom: forbidden, advisor: forbidden, teacherA: forbidden, teacherB: notFound}, fresh: true,
+		"POST /staff/children/{childID}/transfer": {want: map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+			homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.NotFound}, fresh: true},
+		"POST /staff/children/{childID}/class": {want: map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+			homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.NotFound}, fresh: true,
 			form: func(ids map[string]string) url.Values { return url.Values{"class": {ids["classID"]}} }},
 		"POST /admin/schools/{schoolID}/clubs": {want: schoolAdminOnly(), form: func(ids map[string]string) url.Values {
 			return url.Values{"club": {"部" + randomName()}, "year": {ids["year"]}}
@@ -335,7 +326,7 @@ func randomName() string {
 // outcome with the matrix; a route without a row fails the test.
 func TestAuthorisationMatrix(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	ctx := context.Background()
 
@@ -355,7 +346,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 	}
 	for r := range rows {
-		if !contains(routes, r) {
+		if !slices.Contains(routes, r) {
 			t.Errorf("matrix row %s is not a route", r)
 		}
 	}
@@ -366,11 +357,11 @@ func TestAuthorisationMatrix(t *testing.T) {
 		advisor: w.AdvisorA, teacherA: w.TeacherA, teacherB: w.TeacherB}
 	spare := w.MustCreateStaff(t, authz.Teacher, w.SchoolA.ID, "spare.a", "予備 先生")
 	accounts[disabled] = spare
-	clients := map[persona]*staffClient{}
+	clients := map[persona]*apptest.StaffClient{}
 	for _, p := range personas {
-		c := newStaffClient(t, a.URL())
+		c := apptest.NewStaffClient(t, a.URL())
 		if st, ok := accounts[p]; ok {
-			c.signIn(st.Login.Reveal(), stafftest.Password)
+			c.SignIn(st.Login.Reveal(), stafftest.Password)
 		}
 		clients[p] = c
 	}
@@ -384,12 +375,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 	for _, x := range mustGet(t, w, w.HomeroomA11.ID).Assignments {
 		homeroomDuty = x.ID
 	}
-	base := map[string]string{"conversationID": id(conversationA11(t, a, w)), "messageID": id(matrixImage), "guardianshipID": id(pendingRegistration(t, a, w)), "schoolID": id(w.SchoolA.ID), "classID": id(w.ClassA11.ID), "clubID": id(w.ClubA.ID),
-		"staffID": id(w.TeacherA.ID), "assignmentID": id(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
-		"reportID": "1", "classA11": id(w.ClassA11.ID), "homeroomStaff": id(w.HomeroomA11.ID), "cannedID": id(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02"),
+	base := map[string]string{"conversationID": apptest.Itoa(conversationA11(t, a, w)), "messageID": apptest.Itoa(matrixImage), "guardianshipID": apptest.Itoa(pendingRegistration(t, a, w)), "schoolID": apptest.Itoa(w.SchoolA.ID), "classID": apptest.Itoa(w.ClassA11.ID), "clubID": apptest.Itoa(w.ClubA.ID),
+		"staffID": apptest.Itoa(w.TeacherA.ID), "assignmentID": apptest.Itoa(homeroomDuty), "token": "not-a-token", "channelID": "2000000001", "year": year,
+		"reportID": "1", "classA11": apptest.Itoa(w.ClassA11.ID), "homeroomStaff": apptest.Itoa(w.HomeroomA11.ID), "cannedID": apptest.Itoa(schoolCanned(t, a, w)), "today": time.Now().In(school.Tokyo).Format("2006-01-02"),
 		"day": "2030-01-01"}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
-	base["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
+	base["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -409,10 +400,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = id(c.ID), id(k.ID), id(st.ID), id(as.ID)
-		ids["guardianshipID"] = id(pendingRegistration(t, a, w))
-		ids["childID"] = id(childOf(t, a, pendingRegistration(t, a, w)))
-		ids["cannedID"] = id(schoolCanned(t, a, w))
+		ids["classID"], ids["clubID"], ids["staffID"], ids["assignmentID"] = apptest.Itoa(c.ID), apptest.Itoa(k.ID), apptest.Itoa(st.ID), apptest.Itoa(as.ID)
+		ids["guardianshipID"] = apptest.Itoa(pendingRegistration(t, a, w))
+		ids["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
+		ids["cannedID"] = apptest.Itoa(schoolCanned(t, a, w))
 		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
 		closedDays++
 		ids["day"] = time.Date(2031, time.January, closedDays, 0, 0, 0, 0, school.Tokyo).Format("2006-01-02")
@@ -431,7 +422,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		for _, p := range personas {
 			want := row.want[p]
 			ids := base
-			if row.fresh && want == ok {
+			if row.fresh && want == apptest.OK {
 				ids = fresh()
 			}
 			path := fill(pattern, ids)
@@ -439,47 +430,27 @@ func TestAuthorisationMatrix(t *testing.T) {
 				path += row.query(ids)
 			}
 			c := clients[p]
-			var r response
+			var r apptest.Response
 			switch {
 			case row.stream:
-				r = c.status(path)
+				r = c.Status(path)
 			case method == http.MethodGet:
-				r = c.get(path)
+				r = c.Get(path)
 			case method == http.MethodHead:
-				r = c.do(mustRequest(t, http.MethodHead, c.base+path, nil))
+				r = c.Do(apptest.MustRequest(t, http.MethodHead, c.Base+path, nil))
 			default:
 				var form url.Values
 				if row.form != nil {
 					form = row.form(ids)
 				}
-				r = c.post(path, form)
+				r = c.Post(path, form)
 			}
-			if got := classify(r); got != want && !(want == public && r.status < 500) {
-				t.Errorf("%s as %s: got %s (status %d → %q), want %s", route, p, got, r.status, r.location, want)
+			if got := apptest.Classify(r); got != want && !(want == apptest.Public && r.Status < 500) {
+				t.Errorf("%s as %s: got %s (status %d → %q), want %s", route, p, got, r.Status, r.Location, want)
 			}
 		}
 	}
 	_ = ctx
-}
-
-func classify(r response) outcome {
-	switch {
-	case r.status == http.StatusUnauthorized || (r.status == http.StatusSeeOther && strings.HasPrefix(r.location, "/staff/login?next=")):
-		// A page sends a visitor to sign in and come back; other requests get 401. (A
-		// plain redirect to /staff/login is what signing out answers.)
-		return login
-	case r.status == http.StatusForbidden:
-		return forbidden
-	case r.status == http.StatusNotFound:
-		return notFound
-	case r.status < 400:
-		return ok
-	case r.status == http.StatusUnprocessableEntity, r.status == http.StatusConflict:
-		// The request was authorised and its input or the state checked: the form came
-		// back with the reason (a rollover's parents asked before February).
-		return ok
-	}
-	return outcome(fmt.Sprintf("status %d", r.status))
 }
 
 func fill(pattern string, ids map[string]string) string {
@@ -490,21 +461,10 @@ func fill(pattern string, ids map[string]string) string {
 	return strings.Replace(out, "*", "app.css", 1)
 }
 
-func id(n int64) string { return strconv.FormatInt(n, 10) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func without(list, drop []string) []string {
 	var out []string
 	for _, x := range list {
-		if !contains(drop, x) {
+		if !slices.Contains(drop, x) {
 			out = append(out, x)
 		}
 	}
@@ -629,7 +589,7 @@ func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, s
 	t.Helper()
 	s := a.Services()
 	c := announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
-		Title: "お知らせ", Body: "明日は午前授業です。", Files: []announce.Upload{{Name: "予定.pdf", Data: testPDF("matrix")}}}
+		Title: "お知らせ", Body: "明日は午前授業です。", Files: []announce.Upload{{Name: "予定.pdf", Data: apptest.SamplePDF("matrix")}}}
 	annID, err := s.Announce.Create(w.Ctx(t, w.AdminA), c, "1年1組")
 	if err != nil {
 		t.Fatal(err)
@@ -638,5 +598,5 @@ func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id(annID), id(an.Handouts[0].ID)
+	return apptest.Itoa(annID), apptest.Itoa(an.Handouts[0].ID)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/staff/stafftest"
 )
@@ -21,26 +22,26 @@ import (
 // 64 KiB unless it is one of the upload routes.
 func TestBodiesLimitedBeforeParsing(t *testing.T) {
 	t.Parallel()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	stafftest.Build(t, a.Pool(), a.Services().Vault)
 	ctx := context.Background()
 
-	c := newStaffClient(t, a.URL())
-	huge := url.Values{"csrf": {c.csrf}, "login": {"teacher.a"}, "password": {strings.Repeat("p", 2<<20)}}.Encode()
+	c := apptest.NewStaffClient(t, a.URL())
+	huge := url.Values{"csrf": {c.CSRF}, "login": {"teacher.a"}, "password": {strings.Repeat("p", 2<<20)}}.Encode()
 	for _, chunked := range []bool{false, true} {
 		var body io.Reader = strings.NewReader(huge)
 		if chunked {
 			// No Content-Length: the limit must hold while the body is read.
 			body = io.MultiReader(strings.NewReader(huge))
 		}
-		req := mustRequest(t, http.MethodPost, a.URL()+"/staff/login", body)
+		req := apptest.MustRequest(t, http.MethodPost, a.URL()+"/staff/login", body)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r := c.do(req)
-		if r.status != http.StatusRequestEntityTooLarge {
-			t.Fatalf("2 MB sign-in (chunked %v): status %d", chunked, r.status)
+		r := c.Do(req)
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("2 MB sign-in (chunked %v): status %d", chunked, r.Status)
 		}
-		if !strings.Contains(r.body, "送信された内容が大きすぎます") {
-			t.Fatalf("2 MB sign-in (chunked %v): no Japanese message: %s", chunked, text(r))
+		if !strings.Contains(r.Body, "送信された内容が大きすぎます") {
+			t.Fatalf("2 MB sign-in (chunked %v): no Japanese message: %s", chunked, apptest.Text(r))
 		}
 	}
 	var failed int
@@ -48,7 +49,7 @@ func TestBodiesLimitedBeforeParsing(t *testing.T) {
 		t.Fatalf("the oversized sign-in reached the password check: %d failed sign-ins recorded, %v", failed, err)
 	}
 	// A sign-in of ordinary size still works afterwards.
-	c.signIn("teacher.a", stafftest.Password)
+	c.SignIn("teacher.a", stafftest.Password)
 
 	uploads := map[string]bool{
 		"POST /line/webhook/{channelID}":                  true,
@@ -69,17 +70,17 @@ func TestBodiesLimitedBeforeParsing(t *testing.T) {
 			j := strings.Index(path[i:], "}")
 			path = path[:i] + "1" + path[i+j+1:]
 		}
-		req := mustRequest(t, method, a.URL()+path, strings.NewReader("csrf="+c.csrf+"&x="+over))
+		req := apptest.MustRequest(t, method, a.URL()+path, strings.NewReader("csrf="+c.CSRF+"&x="+over))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r := c.do(req)
+		r := c.Do(req)
 		if uploads[method+" "+route] {
-			if r.status == http.StatusRequestEntityTooLarge {
+			if r.Status == http.StatusRequestEntityTooLarge {
 				t.Errorf("%s %s: an upload route refused 64 KiB", method, route)
 			}
 			return nil
 		}
-		if r.status != http.StatusRequestEntityTooLarge {
-			t.Errorf("%s %s: %d for a body over 64 KiB, want 413", method, route, r.status)
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s %s: %d for a body over 64 KiB, want 413", method, route, r.Status)
 		}
 		return nil
 	})

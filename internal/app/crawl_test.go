@@ -9,6 +9,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/chromedp/chromedp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/pgtest"
@@ -29,27 +30,27 @@ func TestCrawlEveryPersona(t *testing.T) {
 		t.Skip("crawls every persona's pages")
 	}
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	kato, _ := registeredParent(t, w, "加藤 由美", "加藤 海", classCodes(t, w, sakuraID)[class11])
-	pick(t, w, kato, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, kato.ID, "明日の遠足の持ち物を教えてください"); err != nil {
+	w, logins := apptest.StartDemoWorld(t)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kato, _ := apptest.RegisteredParent(t, w, "加藤 由美", "加藤 海", apptest.ClassCodes(t, w, sakuraID)[class11])
+	apptest.Pick(t, w, kato, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, kato.ID, "明日の遠足の持ち物を教えてください"); err != nil {
 		t.Fatal(err)
 	}
-	waitRows(t, w, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`)
+	apptest.WaitRows(t, w, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`)
 
 	for _, l := range logins {
 		t.Run(l.Login, func(t *testing.T) {
-			c := newStaffClient(t, w.app.URL())
-			c.secret = l.TOTPSecret
-			c.signIn(l.Login, demo.Password)
+			c := apptest.NewStaffClient(t, w.App.URL())
+			c.Secret = l.TOTPSecret
+			c.SignIn(l.Login, demo.Password)
 			crawl(t, c, "/staff/")
 		})
 	}
 }
 
 // crawl visits every same-site link reachable from start, breadth first.
-func crawl(t *testing.T, c *staffClient, start string) {
+func crawl(t *testing.T, c *apptest.StaffClient, start string) {
 	t.Helper()
 	seen := map[string]bool{start: true}
 	shapes := map[string]int{} // path with its numbers blanked → pages visited
@@ -60,18 +61,18 @@ func crawl(t *testing.T, c *staffClient, start string) {
 		page := queue[0]
 		queue = queue[1:]
 		visited++
-		r := c.get(page)
-		if r.status >= 400 {
-			t.Errorf("%s answers %d (linked from %s)", page, r.status, from[page])
+		r := c.Get(page)
+		if r.Status >= 400 {
+			t.Errorf("%s answers %d (linked from %s)", page, r.Status, from[page])
 			continue
 		}
-		if r.status >= 300 || r.doc == nil {
+		if r.Status >= 300 || r.Doc == nil {
 			continue // a redirect (its target is linked elsewhere) or a download
 		}
-		if r.doc.Find("h1").Length() == 0 {
+		if r.Doc.Find("h1").Length() == 0 {
 			t.Errorf("%s has no heading (linked from %s)", page, from[page])
 		}
-		r.doc.Find(`a[href]`).Each(func(_ int, s *goquery.Selection) {
+		r.Doc.Find(`a[href]`).Each(func(_ int, s *goquery.Selection) {
 			href, _ := s.Attr("href")
 			u, err := url.Parse(href)
 			if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(u.Path, "/") {
@@ -126,13 +127,13 @@ func TestHomePagesInChromium(t *testing.T) {
 	}
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	stafftest.Build(t, a.Pool(), a.Services().Vault)
 	for _, login := range []string{"board.admin", "admin.a", "homeroom.a11", "advisor.a", "teacher.a"} {
 		t.Run(login, func(t *testing.T) {
 			t.Parallel()
 			ctx := browsertest.New(t, 1366, 900)
-			browserSignIn(t, ctx, a.URL(), login)
+			apptest.BrowserSignIn(t, ctx, a.URL(), login)
 			browsertest.Screenshot(t, ctx, "home-"+login)
 			links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main a[href^="/"]')].map(a => a.getAttribute('href'))`))
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/line"
@@ -66,7 +67,7 @@ type exportWorld struct {
 
 func newExportWorld(t *testing.T) *exportWorld {
 	t.Helper()
-	a := startApp(t, pgtest.NewDBURL(t), nil)
+	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
 	s := a.Services()
 	ctx := context.Background()
@@ -74,7 +75,7 @@ func newExportWorld(t *testing.T) *exportWorld {
 	for i, v := range hostile {
 		st := w.MustCreateStaff(t, authz.Teacher, w.SchoolA.ID, fmt.Sprintf("hostile.%d", i), v)
 		// The staff member signs in, so the audit log names them as an actor.
-		newStaffClient(t, a.URL()).signIn(st.Login.Reveal(), stafftest.Password)
+		apptest.NewStaffClient(t, a.URL()).SignIn(st.Login.Reveal(), stafftest.Password)
 		var clubID int64
 		if err := s.Pool.QueryRow(ctx, `INSERT INTO club (school_id, year, name) VALUES ($1, $2, $3) RETURNING id`,
 			w.SchoolA.ID, w.SchoolA.CurrentYear, truncate(v, 30)).Scan(&clubID); err != nil {
@@ -161,20 +162,20 @@ func (x *exportWorld) exportQueries(route string) ([]string, bool) {
 	switch route {
 	case "/staff/absences/export":
 		for _, enc := range []string{"utf-8-bom", "shift_jis"} {
-			out = append(out, "/staff/absences/export?class="+id(w.ClassA11.ID)+"&date="+x.day+"&encoding="+enc)
+			out = append(out, "/staff/absences/export?class="+apptest.Itoa(w.ClassA11.ID)+"&date="+x.day+"&encoding="+enc)
 		}
 	case "/admin/audit/export":
 		for _, enc := range []string{"utf-8-bom", "shift_jis"} {
 			out = append(out, "/admin/audit/export?encoding="+enc)
 		}
 	case "/admin/schools/{schoolID}/audit/export":
-		out = append(out, "/admin/schools/"+id(w.SchoolA.ID)+"/audit/export?encoding=utf-8-bom")
+		out = append(out, "/admin/schools/"+apptest.Itoa(w.SchoolA.ID)+"/audit/export?encoding=utf-8-bom")
 	case "/admin/reports/export":
 		out = append(out, "/admin/reports/export?format=csv")
 	case "/admin/schools/{schoolID}/roster/export":
 		for _, k := range roster.Kinds {
 			for _, enc := range []string{"utf-8-bom", "shift_jis"} {
-				out = append(out, "/admin/schools/"+id(w.SchoolA.ID)+"/roster/export?kind="+string(k)+"&encoding="+enc)
+				out = append(out, "/admin/schools/"+apptest.Itoa(w.SchoolA.ID)+"/roster/export?kind="+string(k)+"&encoding="+enc)
 			}
 		}
 	default:
@@ -204,8 +205,8 @@ func TestEveryExportNeutralisesFormulas(t *testing.T) {
 	if len(routes) < 5 {
 		t.Fatalf("export routes found: %q; the rule picks too few", routes)
 	}
-	c := newStaffClient(t, x.a.URL())
-	c.signIn(x.w.BoardAdmin.Login.Reveal(), stafftest.Password)
+	c := apptest.NewStaffClient(t, x.a.URL())
+	c.SignIn(x.w.BoardAdmin.Login.Reveal(), stafftest.Password)
 	for _, route := range routes {
 		paths, ok := x.exportQueries(route)
 		if !ok {
@@ -213,12 +214,12 @@ func TestEveryExportNeutralisesFormulas(t *testing.T) {
 			continue
 		}
 		for _, path := range paths {
-			r := c.get(path)
-			if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
-				t.Errorf("%s: %d %s %.200s", path, r.status, r.header.Get("Content-Type"), r.body)
+			r := c.Get(path)
+			if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+				t.Errorf("%s: %d %s %.200s", path, r.Status, r.Header.Get("Content-Type"), r.Body)
 				continue
 			}
-			text, _, err := roster.Decode([]byte(r.body))
+			text, _, err := roster.Decode([]byte(r.Body))
 			if err != nil {
 				t.Errorf("%s: decode: %v", path, err)
 				continue
@@ -269,13 +270,13 @@ func dangerous(cell string) bool {
 func TestShiftJISExportSubstitutes(t *testing.T) {
 	t.Parallel()
 	x := newExportWorld(t)
-	c := newStaffClient(t, x.a.URL())
-	c.signIn(x.w.HomeroomA11.Login.Reveal(), stafftest.Password)
-	r := c.get("/staff/absences/export?class=" + id(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=shift_jis")
-	if r.status != http.StatusOK {
-		t.Fatalf("Shift_JIS export: %d %.300s", r.status, r.body)
+	c := apptest.NewStaffClient(t, x.a.URL())
+	c.SignIn(x.w.HomeroomA11.Login.Reveal(), stafftest.Password)
+	r := c.Get("/staff/absences/export?class=" + apptest.Itoa(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=shift_jis")
+	if r.Status != http.StatusOK {
+		t.Fatalf("Shift_JIS export: %d %.300s", r.Status, r.Body)
 	}
-	text, enc, err := roster.Decode([]byte(r.body))
+	text, enc, err := roster.Decode([]byte(r.Body))
 	if err != nil || enc != roster.ShiftJIS {
 		t.Fatalf("decode: %v %s", err, enc)
 	}
@@ -284,19 +285,19 @@ func TestShiftJISExportSubstitutes(t *testing.T) {
 	if !strings.Contains(text, "絵文字〓家族〓") {
 		t.Errorf("export does not hold the substituted name: %q", text)
 	}
-	if got := r.header.Get(web.SubstitutedHeader); got != "10" {
+	if got := r.Header.Get(web.SubstitutedHeader); got != "10" {
 		t.Errorf("%s = %q, want 10", web.SubstitutedHeader, got)
 	}
-	page := c.get("/staff/absences?class=" + id(x.w.ClassA11.ID) + "&date=" + x.day)
-	if got := page.doc.Find(`[data-testid="flash"]`).Text(); !strings.Contains(got, "10文字") || !strings.Contains(got, "〓") {
+	page := c.Get("/staff/absences?class=" + apptest.Itoa(x.w.ClassA11.ID) + "&date=" + x.day)
+	if got := page.Doc.Find(`[data-testid="flash"]`).Text(); !strings.Contains(got, "10文字") || !strings.Contains(got, "〓") {
 		t.Errorf("flash after the download = %q, want the count of substituted characters", got)
 	}
-	if n := count(t, &lineWorld{app: x.a}, `SELECT count(*) FROM audit_event WHERE action = 'absence.export' AND detail->>'substituted' = '10'`); n != 1 {
+	if n := apptest.Count(t, &apptest.LineWorld{App: x.a}, `SELECT count(*) FROM audit_event WHERE action = 'absence.export' AND detail->>'substituted' = '10'`); n != 1 {
 		t.Errorf("%d audited exports with the count, want 1", n)
 	}
 	// UTF-8 keeps the characters and says nothing.
-	r = c.get("/staff/absences/export?class=" + id(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=utf-8-bom")
-	if r.status != http.StatusOK || !strings.Contains(r.body, "👨\u200d👩\u200d👧") || r.header.Get(web.SubstitutedHeader) != "" {
-		t.Errorf("UTF-8 export: %d %q", r.status, r.header.Get(web.SubstitutedHeader))
+	r = c.Get("/staff/absences/export?class=" + apptest.Itoa(x.w.ClassA11.ID) + "&date=" + x.day + "&encoding=utf-8-bom")
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, "👨\u200d👩\u200d👧") || r.Header.Get(web.SubstitutedHeader) != "" {
+		t.Errorf("UTF-8 export: %d %q", r.Status, r.Header.Get(web.SubstitutedHeader))
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/absence"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
@@ -33,12 +34,12 @@ import (
 
 // tableDigest returns a digest of every row of each table (a name or a parenthesised
 // SELECT), to compare before and after a request.
-func tableDigest(t *testing.T, w *lineWorld, tables ...string) map[string]string {
+func tableDigest(t *testing.T, w *apptest.LineWorld, tables ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, tb := range tables {
 		var d string
-		err := w.app.Pool().QueryRow(context.Background(),
+		err := w.App.Pool().QueryRow(context.Background(),
 			`SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM `+tb+` x`).Scan(&d)
 		if err != nil {
 			t.Fatal(err)
@@ -99,11 +100,11 @@ const storedEvents = `(SELECT id, channel_id, webhook_event_id, event_type, user
 // signature headers. Never a 5xx; a refused request stores no event; an accepted one
 // stores every event it carries.
 func FuzzWebhook(f *testing.F) {
-	w := startLineWorld(f)
+	w := apptest.StartLineWorld(f)
 	client := &http.Client{Timeout: 20 * time.Second, CheckRedirect: noClientRedirects}
-	secret := []byte(w.ch.Secret.Reveal())
+	secret := []byte(w.Ch.Secret.Reveal())
 	var chID int64
-	if err := w.app.Pool().QueryRow(context.Background(), `SELECT id FROM line_channel WHERE line_channel_id = $1`, w.ch.LineChannelID).Scan(&chID); err != nil {
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT id FROM line_channel WHERE line_channel_id = $1`, w.Ch.LineChannelID).Scan(&chID); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, signed bool, channel, signatures string, body []byte) {
@@ -111,7 +112,7 @@ func FuzzWebhook(f *testing.F) {
 		// errors with its stack trace. It surfaces at the next input, not the culprit:
 		// the message names the event type to start from.
 		var panicked string
-		err := w.app.Pool().QueryRow(context.Background(), `SELECT coalesce(string_agg(DISTINCT e.event_type, ','), '')
+		err := w.App.Pool().QueryRow(context.Background(), `SELECT coalesce(string_agg(DISTINCT e.event_type, ','), '')
 			FROM river_job j JOIN line_event e ON e.id = (j.args->>'event_id')::bigint
 			WHERE j.kind = 'line.process_event' AND EXISTS (SELECT 1 FROM unnest(j.errors) a WHERE coalesce(a->>'trace', '') <> '')`).Scan(&panicked)
 		if err != nil {
@@ -124,17 +125,17 @@ func FuzzWebhook(f *testing.F) {
 		if signed {
 			m := hmac.New(sha256.New, secret)
 			m.Write(body)
-			channel = w.ch.LineChannelID
+			channel = w.Ch.LineChannelID
 			header.Set("X-Line-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
 		} else {
-			channel = strings.ReplaceAll(channel, "{channel}", w.ch.LineChannelID)
+			channel = strings.ReplaceAll(channel, "{channel}", w.Ch.LineChannelID)
 			// Several lines are several X-Line-Signature headers.
 			for _, s := range strings.Split(signatures, "\n") {
 				header.Add("X-Line-Signature", s)
 			}
 		}
 		before := tableDigest(t, w, storedEvents)
-		status, _ := fuzzPost(t, client, w.app.URL()+"/line/webhook/"+url.PathEscape(channel), "application/json", body, header)
+		status, _ := fuzzPost(t, client, w.App.URL()+"/line/webhook/"+url.PathEscape(channel), "application/json", body, header)
 		if status >= 500 {
 			t.Fatalf("webhook answered %d", status)
 		}
@@ -157,7 +158,7 @@ func FuzzWebhook(f *testing.F) {
 		}
 		for id := range ids {
 			var n int
-			if err := w.app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM line_event WHERE channel_id = $1 AND webhook_event_id = $2`, chID, id).Scan(&n); err != nil {
+			if err := w.App.Pool().QueryRow(context.Background(), `SELECT count(*) FROM line_event WHERE channel_id = $1 AND webhook_event_id = $2`, chID, id).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			if n != 1 {
@@ -170,7 +171,7 @@ func FuzzWebhook(f *testing.F) {
 // parentWorld is an app with a registered parent (child in 1年1組 of the demo school,
 // verified by the class code) and their browser, for the parent-page targets.
 type parentWorld struct {
-	*lineWorld
+	*apptest.LineWorld
 	client  *http.Client
 	user    linesim.User
 	userID  string
@@ -184,14 +185,14 @@ func startParentWorld(f *testing.F, liff bool) *parentWorld {
 
 func startParentWorldBehind(f *testing.F, liff bool, wrap func(http.Handler) http.Handler) *parentWorld {
 	f.Helper()
-	w := startLineWorldBehind(f, wrap)
+	w := apptest.StartLineWorldBehind(f, wrap)
 	ctx := context.Background()
-	if _, err := demo.SeedStaff(ctx, w.app.Services()); err != nil {
+	if _, err := demo.SeedStaff(ctx, w.App.Services()); err != nil {
 		f.Fatal(err)
 	}
-	s := w.app.Services()
-	sakuraID, class11, _ := schoolAndClass(f, w, demo.Schools[0].Name, "1年1組")
-	kocho := signedInAs(f, w, "sakura.kocho")
+	s := w.App.Services()
+	sakuraID, class11, _ := apptest.SchoolAndClass(f, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(f, w, "sakura.kocho")
 	sakura, err := s.Schools.Get(kocho, sakuraID)
 	if err != nil {
 		f.Fatal(err)
@@ -206,13 +207,13 @@ func startParentWorldBehind(f *testing.F, liff bool, wrap func(http.Handler) htt
 			code = registration.FormatCode(c.Code.Reveal())
 		}
 	}
-	u, b := registeredParent(f, w, "保護者 花子", "試験 はな", code)
-	pw := &parentWorld{lineWorld: w, client: b.c.http, user: u, userID: u.ID}
-	if err := w.app.Pool().QueryRow(ctx, `SELECT id FROM child ORDER BY id DESC LIMIT 1`).Scan(&pw.childID); err != nil {
+	u, b := apptest.RegisteredParent(f, w, "保護者 花子", "試験 はな", code)
+	pw := &parentWorld{LineWorld: w, client: b.C.HTTP, user: u, userID: u.ID}
+	if err := w.App.Pool().QueryRow(ctx, `SELECT id FROM child ORDER BY id DESC LIMIT 1`).Scan(&pw.childID); err != nil {
 		f.Fatal(err)
 	}
 	if liff {
-		withLIFF(f, w)
+		apptest.WithLIFF(f, w)
 	}
 	return pw
 }
@@ -220,10 +221,10 @@ func startParentWorldBehind(f *testing.F, liff bool, wrap func(http.Handler) htt
 // updateLink taps 「自分の情報を更新する」 and returns the update link it brings.
 func (pw *parentWorld) updateLink(f *testing.F) string {
 	f.Helper()
-	if _, err := pw.sim.Postback(pw.ch.LineChannelID, pw.userID, line.PostbackData("menu.profile", ""), nil); err != nil {
+	if _, err := pw.Sim.Postback(pw.Ch.LineChannelID, pw.userID, line.PostbackData("menu.profile", ""), nil); err != nil {
 		f.Fatal(err)
 	}
-	return linkIn(f, pw.lineWorld, pw.userID, "登録内容を確認・変更できます", 1)
+	return apptest.LinkIn(f, pw.LineWorld, pw.userID, "登録内容を確認・変更できます", 1)
 }
 
 // placeholders replaces the seeds' placeholders with this run's values, so that seeds
@@ -231,7 +232,7 @@ func (pw *parentWorld) updateLink(f *testing.F) string {
 // {tomorrow}, {key} (a fresh form key).
 func (pw *parentWorld) placeholders(t *testing.T, body []byte) ([]byte, bool) {
 	t.Helper()
-	sakuraID, class11, club := schoolAndClass(t, pw.lineWorld, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, club := apptest.SchoolAndClass(t, pw.LineWorld, demo.Schools[0].Name, "1年1組")
 	today := absence.Today(time.Now())
 	key := make([]byte, 12)
 	_, _ = rand.Read(key)
@@ -247,25 +248,25 @@ func (pw *parentWorld) placeholders(t *testing.T, body []byte) ([]byte, bool) {
 // a 5xx; a refused form stores nothing; an accepted one stores the report it describes.
 func FuzzAbsenceForm(f *testing.F) {
 	pw := startParentWorld(f, false)
-	link := absenceLink(f, pw.lineWorld, pw.user, 1)
+	link := apptest.AbsenceLink(f, pw.LineWorld, pw.user, 1)
 	if r := getWith(f, pw.client, link); r != http.StatusOK {
 		f.Fatalf("absence page: %d", r)
 	}
 	// The world takes a good report: refusals below are the input's doing.
 	today := absence.Today(time.Now()).Format("2006-01-02")
 	good := url.Values{"child": {strconv.FormatInt(pw.childID, 10)}, "kind": {"absent"}, "from": {today}, "reason": {"family"}, "key": {"setup-key-0123456789"}}
-	if r := newParentBrowserWith(f, pw.client).post(link, good); !strings.Contains(r.body, `data-testid="absence-done"`) {
-		f.Fatalf("a good report: %d %s", r.status, text(r))
+	if r := newParentBrowserWith(f, pw.client).Post(link, good); !strings.Contains(r.Body, `data-testid="absence-done"`) {
+		f.Fatalf("a good report: %d %s", r.Status, apptest.Text(r))
 	}
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		body, _ = pw.placeholders(t, body)
-		before := tableDigest(t, pw.lineWorld, "absence_report")
-		status, page := fuzzPost(t, pw.client, link, contentType, body, http.Header{"Origin": {pw.app.URL()}})
+		before := tableDigest(t, pw.LineWorld, "absence_report")
+		status, page := fuzzPost(t, pw.client, link, contentType, body, http.Header{"Origin": {pw.App.URL()}})
 		if status >= 500 {
 			t.Fatalf("absence form answered %d", status)
 		}
 		if !strings.Contains(page, `data-testid="absence-done"`) {
-			sameDigest(t, "a refused absence form ("+strconv.Itoa(status)+")", before, tableDigest(t, pw.lineWorld, "absence_report"))
+			sameDigest(t, "a refused absence form ("+strconv.Itoa(status)+")", before, tableDigest(t, pw.LineWorld, "absence_report"))
 			return
 		}
 		form, err := url.ParseQuery(string(body))
@@ -273,7 +274,7 @@ func FuzzAbsenceForm(f *testing.F) {
 			return // accepted through a content type whose fields are not checked here
 		}
 		var n int
-		err = pw.app.Pool().QueryRow(context.Background(), `SELECT count(*) FROM absence_report WHERE child_id = $1 AND kind = $2 AND date_from = $3::date AND status = 'sent'`,
+		err = pw.App.Pool().QueryRow(context.Background(), `SELECT count(*) FROM absence_report WHERE child_id = $1 AND kind = $2 AND date_from = $3::date AND status = 'sent'`,
 			pw.childID, form.Get("kind"), strings.TrimSpace(form.Get("from"))).Scan(&n)
 		if err != nil || n == 0 {
 			t.Fatalf("accepted report (%s from %q) not stored: %v", form.Get("kind"), form.Get("from"), err)
@@ -282,8 +283,8 @@ func FuzzAbsenceForm(f *testing.F) {
 }
 
 // newParentBrowserWith is a parentBrowser on an existing client (its cookies).
-func newParentBrowserWith(t testing.TB, c *http.Client) *parentBrowser {
-	return &parentBrowser{t: t, c: &staffClient{t: t, http: c}}
+func newParentBrowserWith(t testing.TB, c *http.Client) *apptest.ParentBrowser {
+	return &apptest.ParentBrowser{T: t, C: &apptest.StaffClient{T: t, HTTP: c}}
 }
 
 func getWith(t testing.TB, c *http.Client, u string) int {
@@ -309,27 +310,27 @@ func FuzzRegistrationForm(f *testing.F) {
 	if r := getWith(f, pw.client, link); r != http.StatusOK {
 		f.Fatalf("update page: %d", r)
 	}
-	sakuraID, class11, _ := schoolAndClass(f, pw.lineWorld, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, _ := apptest.SchoolAndClass(f, pw.LineWorld, demo.Schools[0].Name, "1年1組")
 	good := url.Values{"consent": {"yes"}, "name": {"保護者 花子"}, "relationship": {"mother"}, "child.0.name": {"試験 はな"},
 		"child.0.school": {strconv.FormatInt(sakuraID, 10)}, "child.0.class": {strconv.FormatInt(class11, 10)}, "op": {"save"}}
-	if r := newParentBrowserWith(f, pw.client).post(link, good); !strings.Contains(r.body, `data-testid="registration-done"`) {
-		f.Fatalf("the registration again: %d %s", r.status, text(r))
+	if r := newParentBrowserWith(f, pw.client).Post(link, good); !strings.Contains(r.Body, `data-testid="registration-done"`) {
+		f.Fatalf("the registration again: %d %s", r.Status, apptest.Text(r))
 	}
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		body, _ = pw.placeholders(t, body)
 		// Wrong class codes are counted on purpose even though the form is refused;
 		// forgetting them keeps the fuzzer from being locked out.
-		if _, err := pw.app.Pool().Exec(ctx, `DELETE FROM signin_throttle`); err != nil {
+		if _, err := pw.App.Pool().Exec(ctx, `DELETE FROM signin_throttle`); err != nil {
 			t.Fatal(err)
 		}
-		before := tableDigest(t, pw.lineWorld, registrationTables...)
-		status, page := fuzzPost(t, pw.client, link, contentType, body, http.Header{"Origin": {pw.app.URL()}})
+		before := tableDigest(t, pw.LineWorld, registrationTables...)
+		status, page := fuzzPost(t, pw.client, link, contentType, body, http.Header{"Origin": {pw.App.URL()}})
 		if status >= 500 {
 			t.Fatalf("registration form answered %d", status)
 		}
 		if !strings.Contains(page, `data-testid="registration-done"`) {
-			sameDigest(t, "a refused registration ("+strconv.Itoa(status)+")", before, tableDigest(t, pw.lineWorld, registrationTables...))
+			sameDigest(t, "a refused registration ("+strconv.Itoa(status)+")", before, tableDigest(t, pw.LineWorld, registrationTables...))
 			return
 		}
 		form, err := url.ParseQuery(string(body))
@@ -338,7 +339,7 @@ func FuzzRegistrationForm(f *testing.F) {
 		}
 		// The world's only guardian is the fuzzed parent.
 		var children int
-		if err := pw.app.Pool().QueryRow(ctx, `SELECT count(*) FROM guardianship`).Scan(&children); err != nil {
+		if err := pw.App.Pool().QueryRow(ctx, `SELECT count(*) FROM guardianship`).Scan(&children); err != nil {
 			t.Fatal(err)
 		}
 		if want := childBlocks(form); children != want {
@@ -399,29 +400,29 @@ func FuzzLIFFVerify(f *testing.F) {
 	ans := &liffAnswer{}
 	pw := startParentWorldBehind(f, true, ans.wrap)
 	link := pw.updateLink(f)
-	other := pw.newParent(f, "別の利用者")
+	other := pw.NewParent(f, "別の利用者")
 	f.Fuzz(func(t *testing.T, idToken string, fake bool, status int, answer []byte) {
 		valid := idToken == "{valid}"
 		switch idToken {
 		case "{valid}":
-			idToken = pw.sim.IssueIDToken(loginChannelID, pw.userID, time.Hour)
+			idToken = pw.Sim.IssueIDToken(apptest.LoginChannelID, pw.userID, time.Hour)
 		case "{expired}":
-			idToken = pw.sim.IssueIDToken(loginChannelID, pw.userID, -time.Hour)
+			idToken = pw.Sim.IssueIDToken(apptest.LoginChannelID, pw.userID, -time.Hour)
 		case "{other}":
-			idToken = pw.sim.IssueIDToken(loginChannelID, other.ID, time.Hour)
+			idToken = pw.Sim.IssueIDToken(apptest.LoginChannelID, other.ID, time.Hour)
 		}
 		proved, lineFailed := false, false
 		if fake {
 			if status < 200 || status > 599 {
 				status = 200 + (status%400+400)%400
 			}
-			answer = bytes.ReplaceAll(bytes.ReplaceAll(answer, []byte("{sub}"), []byte(pw.userID)), []byte("{aud}"), []byte(loginChannelID))
+			answer = bytes.ReplaceAll(bytes.ReplaceAll(answer, []byte("{sub}"), []byte(pw.userID)), []byte("{aud}"), []byte(apptest.LoginChannelID))
 			var claims struct {
 				Sub, Aud any
 			}
 			// The app reads 16 KiB of LINE's answer, more than LINE ever sends.
 			readable := len(answer) <= 16<<10 && json.Unmarshal(answer, &claims) == nil
-			proved = status == http.StatusOK && readable && claims.Sub == pw.userID && claims.Aud == loginChannelID
+			proved = status == http.StatusOK && readable && claims.Sub == pw.userID && claims.Aud == apptest.LoginChannelID
 			// Anything but LINE's refusal (400) or LINE's JSON is LINE failing.
 			lineFailed = status != http.StatusOK && status != http.StatusBadRequest || status == http.StatusOK && !readable
 			ans.set(status, answer)
@@ -429,9 +430,9 @@ func FuzzLIFFVerify(f *testing.F) {
 			ans.set(0, nil)
 			proved = valid
 		}
-		before := tableDigest(t, pw.lineWorld, "parent_link")
+		before := tableDigest(t, pw.LineWorld, "parent_link")
 		form := url.Values{"id_token": {idToken}}.Encode()
-		code, _ := fuzzPost(t, pw.client, link+"/liff", "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {pw.app.URL()}})
+		code, _ := fuzzPost(t, pw.client, link+"/liff", "application/x-www-form-urlencoded", []byte(form), http.Header{"Origin": {pw.App.URL()}})
 		if lineFailed != (code == http.StatusServiceUnavailable) || code >= 500 && code != http.StatusServiceUnavailable {
 			t.Fatalf("LIFF check answered %d to LINE's answer %d %q", code, status, answer)
 		}
@@ -439,7 +440,7 @@ func FuzzLIFFVerify(f *testing.F) {
 			t.Fatalf("LIFF check answered %d to a token LINE's answer (%d %q) proves: %v", code, status, answer, proved)
 		}
 		if !proved {
-			sameDigest(t, "a refused LIFF check ("+strconv.Itoa(code)+")", before, tableDigest(t, pw.lineWorld, "parent_link"))
+			sameDigest(t, "a refused LIFF check ("+strconv.Itoa(code)+")", before, tableDigest(t, pw.LineWorld, "parent_link"))
 		}
 	})
 }

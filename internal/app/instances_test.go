@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -48,14 +49,14 @@ func (rr *roundRobin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestThreeInstances(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w := startLineWorld(t)
+	w := apptest.StartLineWorld(t)
 	ctx := context.Background()
-	if _, err := demo.SeedStaff(ctx, w.app.Services()); err != nil {
+	if _, err := demo.SeedStaff(ctx, w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
-	instances := []*app.App{w.app}
+	instances := []*app.App{w.App}
 	for range 2 {
-		cfg := *w.app.Config()
+		cfg := *w.App.Config()
 		cfg.Addr, cfg.MetricsAddr = "127.0.0.1:0", ""
 		a := app.New(&cfg, logging.New(io.Discard, slog.LevelError))
 		if err := a.Start(ctx); err != nil {
@@ -66,44 +67,44 @@ func TestThreeInstances(t *testing.T) {
 	}
 	rr := &roundRobin{served: map[string]int{}}
 	for _, a := range instances {
-		rr.targets = append(rr.targets, mustURL(a.URL()))
+		rr.targets = append(rr.targets, apptest.MustURL(a.URL()))
 	}
 	lb := httptest.NewServer(rr)
 	t.Cleanup(lb.Close)
-	if err := w.sim.SetWebhookURL(w.ch.LineChannelID, lb.URL+"/line/webhook/"+w.ch.LineChannelID); err != nil {
+	if err := w.Sim.SetWebhookURL(w.Ch.LineChannelID, lb.URL+"/line/webhook/"+w.Ch.LineChannelID); err != nil {
 		t.Fatal(err)
 	}
 
 	// Thirty parents add the account and write; every event is then redelivered.
 	var users []linesim.User
 	for i := range 30 {
-		u := w.newParent(t, fmt.Sprintf("保護者%02d", i))
+		u := w.NewParent(t, fmt.Sprintf("保護者%02d", i))
 		users = append(users, u)
-		if _, err := w.sim.Follow(w.ch.LineChannelID, u.ID); err != nil {
+		if _, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "はじめまして"); err != nil {
+		if _, err := w.Sim.SendText(w.Ch.LineChannelID, u.ID, "はじめまして"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, u := range users {
-		waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
-		waitBotText(t, w, u.ID, "メニューからご利用ください", 1)
+		apptest.WaitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+		apptest.WaitBotText(t, w, u.ID, "メニューからご利用ください", 1)
 	}
-	for _, d := range w.sim.Deliveries() {
+	for _, d := range w.Sim.Deliveries() {
 		if d.Status != http.StatusOK {
 			t.Fatalf("a webhook was answered %d", d.Status)
 		}
 		for _, id := range d.WebhookEventIDs {
-			if _, err := w.sim.Redeliver(id); err != nil {
+			if _, err := w.Sim.Redeliver(id); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	waitQuiet(t, w.app.Pool())
+	apptest.WaitQuiet(t, w.App.Pool())
 	for _, u := range users {
 		for _, want := range []string{"友だち追加ありがとうございます", "メニューからご利用ください"} {
-			if n := received(w, u.ID, want); n != 1 {
+			if n := apptest.Received(w, u.ID, want); n != 1 {
 				t.Errorf("%s received %q %d times", u.DisplayName, want, n)
 			}
 		}
@@ -123,7 +124,7 @@ func TestThreeInstances(t *testing.T) {
 	count := func(kind string) int {
 		var n int
 		// Within a minute of the first run: vault.rewrap runs again each minute.
-		if err := w.app.Services().Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1
+		if err := w.App.Services().Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1
 			AND created_at < (SELECT min(created_at) + interval '55 seconds' FROM river_job WHERE kind = $1)`, kind).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +135,7 @@ func TestThreeInstances(t *testing.T) {
 			t.Fatal("the periodic jobs never ran")
 		}
 	}
-	waitQuiet(t, w.app.Pool())
+	apptest.WaitQuiet(t, w.App.Pool())
 	for _, kind := range []string{"vault.rewrap", "audit.retention"} {
 		if n := count(kind); n != 1 {
 			t.Errorf("%s ran %d times across three instances", kind, n)
@@ -143,11 +144,11 @@ func TestThreeInstances(t *testing.T) {
 
 	// A teacher's inbox on the third instance; the parent's message arrives through the
 	// balancer.
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	if _, err := w.app.Services().Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if _, err := w.App.Services().Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	parent, _ := registeredParent(t, w, "加藤 由美", "加藤 海", classCodes(t, w, sakuraID)[class11])
+	parent, _ := apptest.RegisteredParent(t, w, "加藤 由美", "加藤 海", apptest.ClassCodes(t, w, sakuraID)[class11])
 	browser := browsertest.New(t, 1280, 800)
 	err := chromedp.Do(browser,
 		chromedp.Navigate(instances[2].URL()+"/staff/login"),
@@ -162,8 +163,8 @@ func TestThreeInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pick(t, w, parent, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, parent.ID, "明日は遅れて登校します"); err != nil {
+	apptest.Pick(t, w, parent, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, parent.ID, "明日は遅れて登校します"); err != nil {
 		t.Fatal(err)
 	}
 	waitCtx, cancel := context.WithTimeout(browser, 20*time.Second)
@@ -182,13 +183,13 @@ func TestThreeInstances(t *testing.T) {
 // returns without running into its timeout.
 func TestShutdownEndsOpenInboxStreams(t *testing.T) {
 	t.Parallel()
-	w := startLineWorld(t)
-	if _, err := demo.SeedStaff(context.Background(), w.app.Services()); err != nil {
+	w := apptest.StartLineWorld(t)
+	if _, err := demo.SeedStaff(context.Background(), w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
-	c := newStaffClient(t, w.app.URL())
-	c.signIn("sakura.tannin11", demo.Password)
-	resp, err := c.http.Do(mustRequest(t, http.MethodGet, w.app.URL()+"/staff/inbox/events", nil))
+	c := apptest.NewStaffClient(t, w.App.URL())
+	c.SignIn("sakura.tannin11", demo.Password)
+	resp, err := c.HTTP.Do(apptest.MustRequest(t, http.MethodGet, w.App.URL()+"/staff/inbox/events", nil))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %v %v", resp, err)
 	}
@@ -197,7 +198,7 @@ func TestShutdownEndsOpenInboxStreams(t *testing.T) {
 		_, err := io.Copy(io.Discard, resp.Body)
 		ended <- err
 	}()
-	if err := w.app.Close(context.Background()); err != nil {
+	if err := w.App.Close(context.Background()); err != nil {
 		t.Fatalf("shutdown with an open inbox: %v", err)
 	}
 	if err := <-ended; err != nil {

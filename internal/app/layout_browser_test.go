@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
@@ -44,37 +45,37 @@ func paddingLeft(t *testing.T, ctx context.Context, sel string) float64 {
 func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
-	u, _ := registeredParent(t, w, "森 さやか", "森 ゆうた", code)
-	registeredParent(t, w, "山本 亮", "山本 結衣", "") // waits for the teacher's approval
-	pick(t, w, u, "1年1組 担任", 1)
-	if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "明日の遠足は雨でもありますか"); err != nil {
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	u, _ := apptest.RegisteredParent(t, w, "森 さやか", "森 ゆうた", code)
+	apptest.RegisteredParent(t, w, "山本 亮", "山本 結衣", "") // waits for the teacher's approval
+	apptest.Pick(t, w, u, "1年1組 担任", 1)
+	if _, err := w.Sim.SendText(w.Ch.LineChannelID, u.ID, "明日の遠足は雨でもありますか"); err != nil {
 		t.Fatal(err)
 	}
-	tannin := newStaffClient(t, w.app.URL())
-	tannin.signIn("sakura.tannin11", demo.Password)
-	tannin.get("/staff/announcements/new")
-	r := tannin.compose(url.Values{"kind": {"notice"}, "class": {itoa(class11)}, "title": {"遠足のお知らせ"}, "body": {"持ち物はプリントをご覧ください。"}},
-		map[string][]byte{"遠足の持ち物.pdf": testPDF("遠足")})
-	if r.status != http.StatusSeeOther {
-		t.Fatalf("compose: %d %s", r.status, text(r))
+	tannin := apptest.NewStaffClient(t, w.App.URL())
+	tannin.SignIn("sakura.tannin11", demo.Password)
+	tannin.Get("/staff/announcements/new")
+	r := tannin.Compose(url.Values{"kind": {"notice"}, "class": {apptest.Itoa(class11)}, "title": {"遠足のお知らせ"}, "body": {"持ち物はプリントをご覧ください。"}},
+		map[string][]byte{"遠足の持ち物.pdf": apptest.SamplePDF("遠足")})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("compose: %d %s", r.Status, apptest.Text(r))
 	}
-	if r := tannin.post(r.location+"/send", nil); r.status != http.StatusSeeOther {
-		t.Fatalf("send: %d", r.status)
+	if r := tannin.Post(r.Location+"/send", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("send: %d", r.Status)
 	}
-	waitReceived(t, w, "【お知らせ】みどり市立さくら小学校　遠足のお知らせ", u)
+	apptest.WaitReceived(t, w, "【お知らせ】みどり市立さくら小学校　遠足のお知らせ", u)
 
 	// The parent's phone: the absence form shows 37.5 as a hint beside the box.
 	phone := browsertest.New(t, 360, 740)
 	err := chromedp.Do(phone,
-		chromedp.Navigate(absenceLink(t, w, u, 1)),
+		chromedp.Navigate(apptest.AbsenceLink(t, w, u, 1)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="absence"]`)),
 	)
 	if err != nil {
@@ -105,11 +106,11 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	}
 
 	// The parent's notices and the handout's PDF button.
-	if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.handouts", ""), nil); err != nil {
+	if _, err := w.Sim.Postback(w.Ch.LineChannelID, u.ID, line.PostbackData("menu.handouts", ""), nil); err != nil {
 		t.Fatal(err)
 	}
 	err = chromedp.Do(phone,
-		chromedp.Navigate(linkIn(t, w, u.ID, "学校からのお知らせと配布プリントの一覧です", 1)),
+		chromedp.Navigate(apptest.LinkIn(t, w, u.ID, "学校からのお知らせと配布プリントの一覧です", 1)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="parent-item"]`)),
 	)
 	if err != nil {
@@ -134,7 +135,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	// The homeroom teacher on a school PC.
 	pc := browsertest.New(t, 1366, 768)
 	err = chromedp.Do(pc,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.tannin11"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -161,7 +162,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 		{"/staff/approvals", `[data-testid="approval"]`, `article.card[data-testid="approval"]`, "layout-approvals"},
 		{"/staff/inbox", `[data-testid="conversation"]`, `ul.list.card`, "layout-inbox"},
 	} {
-		if err := chromedp.Do(pc, chromedp.Navigate(w.app.URL()+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
+		if err := chromedp.Do(pc, chromedp.Navigate(w.App.URL()+page.path), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
 			t.Fatalf("%s: %v", page.path, err)
 		}
 		browsertest.Screenshot(t, pc, page.shot)
@@ -180,7 +181,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	admin := browsertest.New(t, 1366, 768)
 	code2, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	err = chromedp.Do(admin,
-		chromedp.Navigate(w.app.URL()+"/staff/login"),
+		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.kocho"),
 		chromedp.SendKeys(chromedp.CSS(`#f-password`), demo.Password),
 		chromedp.Click(chromedp.CSS(`[data-testid="signin-submit"]`)),
@@ -188,7 +189,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#f-code`), code2),
 		chromedp.Click(chromedp.CSS(`[data-testid="code-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="staff-home"]`)),
-		chromedp.Navigate(w.app.URL()+"/admin/schools/"+itoa(sakuraID)),
+		chromedp.Navigate(w.App.URL()+"/admin/schools/"+apptest.Itoa(sakuraID)),
 		chromedp.WaitVisible(chromedp.CSS(`#f-inbox_inactivity_hours`)),
 	)
 	if err != nil {
@@ -206,7 +207,7 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 
 	// The monthly report: figures and their headers right-aligned.
 	err = chromedp.Do(admin,
-		chromedp.Navigate(w.app.URL()+"/admin/reports"),
+		chromedp.Navigate(w.App.URL()+"/admin/reports"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="report-figures"]`)),
 	)
 	if err != nil {

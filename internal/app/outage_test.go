@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
@@ -42,41 +43,41 @@ func TestDatabaseOutage(t *testing.T) {
 	// A job River fetched just as the database went away (the answer lost on the way)
 	// stays "running" until it is rescued; a shorter wait than production's ten minutes
 	// keeps the drill short. Jobs time out at half of it, still longer than the outage.
-	w := startLineWorldOn(t, appURL, func(c *config.Config) { c.JobRescueAfter = 90 * time.Second })
-	if _, err := demo.SeedStaff(ctx, w.app.Services()); err != nil {
+	w := apptest.StartLineWorldOn(t, appURL, func(c *config.Config) { c.JobRescueAfter = 90 * time.Second })
+	if _, err := demo.SeedStaff(ctx, w.App.Services()); err != nil {
 		t.Fatal(err)
 	}
-	ch := w.ch.LineChannelID
+	ch := w.Ch.LineChannelID
 
 	// A registered parent writes to the homeroom teacher, whose inbox is open live.
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
-	if _, err := w.app.Pool().Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	if _, err := w.App.Pool().Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	kato, _ := registeredParent(t, w, "加藤 由美", "加藤 海", classCodes(t, w, sakuraID)[class11])
-	pick(t, w, kato, "1年1組 担任", 1)
-	teacher := newStaffClient(t, w.app.URL())
-	teacher.signIn("sakura.tannin11", demo.Password)
+	kato, _ := apptest.RegisteredParent(t, w, "加藤 由美", "加藤 海", apptest.ClassCodes(t, w, sakuraID)[class11])
+	apptest.Pick(t, w, kato, "1年1組 担任", 1)
+	teacher := apptest.NewStaffClient(t, w.App.URL())
+	teacher.SignIn("sakura.tannin11", demo.Password)
 
 	// Twenty friends who have not registered: every text gets one pointer to the menu.
 	var users []linesim.User
 	for i := range 20 {
-		u := w.newParent(t, fmt.Sprintf("友だち%02d", i))
-		if _, err := w.sim.Follow(ch, u.ID); err != nil {
+		u := w.NewParent(t, fmt.Sprintf("友だち%02d", i))
+		if _, err := w.Sim.Follow(ch, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		users = append(users, u)
 	}
 	for _, u := range users {
-		waitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
+		apptest.WaitBotText(t, w, u.ID, "友だち追加ありがとうございます", 1)
 	}
-	firstLoad := len(w.sim.Deliveries())
+	firstLoad := len(w.Sim.Deliveries())
 
-	stopLoad := driveWebhooks(w.sim, ch, users, 100)
+	stopLoad := driveWebhooks(w.Sim, ch, users, 100)
 	defer stopLoad()
-	waitDeliveries(t, w.sim, firstLoad+200) // LINE's traffic is under way
+	waitDeliveries(t, w.Sim, firstLoad+200) // LINE's traffic is under way
 
-	notifierBefore := riverListens(w.logs.Bytes())
+	notifierBefore := riverListens(w.Logs.Bytes())
 
 	// PostgreSQL goes down.
 	if err := pg.Halt(pgembed.Immediate); err != nil {
@@ -85,15 +86,15 @@ func TestDatabaseOutage(t *testing.T) {
 	down := time.Now()
 	var downProbes, downPages int
 	for time.Since(down) < outage {
-		if resp, _ := get(t, w.app.URL()+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
+		if resp, _ := apptest.Get(t, w.App.URL()+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("database down: /readyz = %d, want 503", resp.StatusCode)
 		} else {
 			downProbes++
 		}
 		for _, path := range []string{"/staff/", "/staff/inbox"} {
-			r := teacher.get(path)
-			if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "一時的に利用できません") {
-				t.Errorf("database down: %s = %d %q, want the Japanese 503 page", path, r.status, text(r))
+			r := teacher.Get(path)
+			if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "一時的に利用できません") {
+				t.Errorf("database down: %s = %d %q, want the Japanese 503 page", path, r.Status, apptest.Text(r))
 			} else {
 				downPages++
 			}
@@ -109,27 +110,27 @@ func TestDatabaseOutage(t *testing.T) {
 	back := time.Now()
 	var recovered bool
 	for !recovered && time.Since(back) < 5*time.Second {
-		resp, _ := get(t, w.app.URL()+"/readyz")
-		recovered = resp.StatusCode == http.StatusOK && teacher.get("/staff/").status == http.StatusOK
+		resp, _ := apptest.Get(t, w.App.URL()+"/readyz")
+		recovered = resp.StatusCode == http.StatusOK && teacher.Get("/staff/").Status == http.StatusOK
 		if !recovered {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	t.Logf("serving again %v after PostgreSQL accepted connections", time.Since(back).Round(100*time.Millisecond))
 	if !recovered {
-		resp, _ := get(t, w.app.URL()+"/readyz")
-		r := teacher.get("/staff/")
-		t.Errorf("not recovered 5 s after PostgreSQL accepted connections again: /readyz %d, /staff/ %d %q", resp.StatusCode, r.status, text(r))
+		resp, _ := apptest.Get(t, w.App.URL()+"/readyz")
+		r := teacher.Get("/staff/")
+		t.Errorf("not recovered 5 s after PostgreSQL accepted connections again: /readyz %d, /staff/ %d %q", resp.StatusCode, r.Status, apptest.Text(r))
 	}
-	waitDeliveries(t, w.sim, len(w.sim.Deliveries())+200) // LINE's traffic goes on
+	waitDeliveries(t, w.Sim, len(w.Sim.Deliveries())+200) // LINE's traffic goes on
 	stopLoad()
 
 	// River elects a leader again (it runs the periodic jobs): its leadership lapsed
 	// while the database was down.
-	waitRows(t, w, `SELECT 1 - count(*) FROM river_leader WHERE expires_at > now()`)
+	apptest.WaitRows(t, w, `SELECT 1 - count(*) FROM river_leader WHERE expires_at > now()`)
 	// River's notifier (new jobs, leadership) listens again: it retries with a back-off
 	// of at most about half a minute.
-	for deadline := time.Now().Add(2 * time.Minute); riverListens(w.logs.Bytes()) <= notifierBefore; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); riverListens(w.Logs.Bytes()) <= notifierBefore; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("River's notifier did not listen again after the outage")
 		}
@@ -137,7 +138,7 @@ func TestDatabaseOutage(t *testing.T) {
 
 	// The live inbox: a new stream, fed by the app's LISTEN, hears the parent's message.
 	stream := openInboxStream(t, teacher)
-	if _, err := w.sim.SendText(ch, kato.ID, "明日は遅れて登校します"); err != nil {
+	if _, err := w.Sim.SendText(ch, kato.ID, "明日は遅れて登校します"); err != nil {
 		t.Fatalf("parent's message after the outage: %v", err)
 	}
 	select {
@@ -147,7 +148,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	// Every event: answered 200 only if stored, processed once, answered once in LINE.
-	deliveries := w.sim.Deliveries()[firstLoad:]
+	deliveries := w.Sim.Deliveries()[firstLoad:]
 	type sent struct {
 		user, token string
 		acked       bool
@@ -189,9 +190,9 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	t.Logf("%d webhooks in all, %d during the outage (%d refused)", len(deliveries), duringOutage, refusedDuringOutage)
 
-	waitRows(t, w, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`)
-	waitRows(t, w, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`)
-	rows, err := w.app.Pool().Query(ctx, `SELECT webhook_event_id, outcome FROM line_event WHERE event_type = 'message'`)
+	apptest.WaitRows(t, w, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`)
+	apptest.WaitRows(t, w, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`)
+	rows, err := w.App.Pool().Query(ctx, `SELECT webhook_event_id, outcome FROM line_event WHERE event_type = 'message'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func TestDatabaseOutage(t *testing.T) {
 	answers := map[string]int{} // reply token → replies
 	for _, u := range users {
 		n := 0
-		for _, it := range w.sim.Chat(ch, u.ID) {
+		for _, it := range w.Sim.Chat(ch, u.ID) {
 			if it.From == linesim.FromBot && strings.Contains(it.Text, "メニューからご利用ください") {
 				n++
 				if it.ReplyToken != "" {
@@ -238,10 +239,10 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		if n != storedPerUser[u.ID] {
 			t.Errorf("%s: %d answers in LINE for %d stored events", u.DisplayName, n, storedPerUser[u.ID])
-			logChat(t, w.sim.Chat(ch, u.ID))
+			logChat(t, w.Sim.Chat(ch, u.ID))
 			logOddOutbound(t, w)
 			if f := os.Getenv("RENRAKU_OUTAGE_LOG"); f != "" {
-				if err := os.WriteFile(f, w.logs.Bytes(), 0o600); err != nil {
+				if err := os.WriteFile(f, w.Logs.Bytes(), 0o600); err != nil {
 					t.Logf("RENRAKU_OUTAGE_LOG: %v", err)
 				}
 			}
@@ -341,32 +342,15 @@ func waitDeliveries(t *testing.T, sim *linesim.Sim, n int) {
 	}
 }
 
-// waitRows waits until the count query answers zero.
-func waitRows(t *testing.T, w *lineWorld, query string) {
-	t.Helper()
-	var n int
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		if err := w.app.Pool().QueryRow(context.Background(), query).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %d", query, n)
-		}
-	}
-}
-
 // openInboxStream opens the live inbox (server-sent events) and delivers a value for
 // every message event on it.
-func openInboxStream(t *testing.T, c *staffClient) <-chan struct{} {
+func openInboxStream(t *testing.T, c *apptest.StaffClient) <-chan struct{} {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req := mustRequest(t, http.MethodGet, c.base+"/staff/inbox/events", nil).WithContext(ctx)
+	req := apptest.MustRequest(t, http.MethodGet, c.Base+"/staff/inbox/events", nil).WithContext(ctx)
 	// The staff client's timeout would cut a stream that never ends by itself.
-	resp, err := (&http.Client{Jar: c.http.Jar}).Do(req)
+	resp, err := (&http.Client{Jar: c.HTTP.Jar}).Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("inbox stream: %v %v", resp, err)
 	}
@@ -397,9 +381,9 @@ func logChat(t *testing.T, items []linesim.ChatItem) {
 
 // logOddOutbound logs the outbound rows that took more than one attempt or went out
 // as a push, for a failure's diagnosis.
-func logOddOutbound(t *testing.T, w *lineWorld) {
+func logOddOutbound(t *testing.T, w *apptest.LineWorld) {
 	t.Helper()
-	rows, err := w.app.Pool().Query(context.Background(), `SELECT id, friend_id, state, method, attempts, last_error, created_at, sent_at, reply_deadline
+	rows, err := w.App.Pool().Query(context.Background(), `SELECT id, friend_id, state, method, attempts, last_error, created_at, sent_at, reply_deadline
 		FROM line_outbound WHERE attempts > 1 OR method = 'push' ORDER BY id`)
 	if err != nil {
 		t.Log(err)

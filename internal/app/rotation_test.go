@@ -18,150 +18,29 @@ import (
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/logging"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/postgres"
-	"github.com/renraku/renraku/internal/registration"
-	"github.com/renraku/renraku/internal/staff/stafftest"
 	"github.com/renraku/renraku/internal/vault"
-	"github.com/renraku/renraku/internal/vault/vaulttest"
 )
-
-// rotationWorld is a database with a row in every encrypted column, each written by
-// the store that owns the column (so with the AD that store uses), and the keyset
-// file it was written under.
-type rotationWorld struct {
-	*stafftest.World
-	path string
-	m    vault.Master
-
-	channel   line.Channel
-	friend    line.Friend
-	guardian  registration.Guardian
-	childID   int64
-	messageID int64
-	announce  announce.Announcement
-}
-
-func newRotationWorld(t *testing.T, pool *pgxpool.Pool) *rotationWorld {
-	t.Helper()
-	path, key := vaulttest.Keyset(t)
-	m, err := vault.MasterFromKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(path, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rotationWorld{World: stafftest.Build(t, pool, v), path: path, m: m}
-}
-
-// tx runs fn in a transaction, failing the test on error.
-func (w *rotationWorld) tx(t *testing.T, what string, fn func(ctx context.Context) error) {
-	t.Helper()
-	ctx := context.Background()
-	if err := w.Tx.InTx(ctx, func(ctx context.Context) error { return fn(ctx) }); err != nil {
-		t.Fatalf("seed %s: %v", what, err)
-	}
-}
 
 // The must… helpers create a row the first time and return it after; seeders call
 // the ones their table's foreign keys need.
-
-func (w *rotationWorld) mustChannel(t *testing.T) line.Channel {
-	t.Helper()
-	if w.channel.ID == 0 {
-		w.channel = line.Channel{LineChannelID: "2001234567", BoardID: w.Board.ID, Secret: "channel-secret-rotation", AccessToken: "channel-token-rotation"}
-		w.tx(t, "channel", func(ctx context.Context) error {
-			_, err := (&postgres.LineStore{Vault: w.Vault}).SaveChannel(ctx, &w.channel)
-			return err
-		})
-	}
-	return w.channel
-}
-
-func (w *rotationWorld) mustFriend(t *testing.T) line.Friend {
-	t.Helper()
-	if w.friend.ID == 0 {
-		w.friend = line.Friend{ChannelID: w.mustChannel(t).ID, UserID: "U0123456789abcdef0123456789abcdef", Language: "ja", Following: true}
-		w.tx(t, "friend", func(ctx context.Context) error {
-			return (&postgres.LineStore{Vault: w.Vault}).SaveFriendFollow(ctx, &w.friend, time.Now())
-		})
-	}
-	return w.friend
-}
-
-func (w *rotationWorld) mustGuardian(t *testing.T) registration.Guardian {
-	t.Helper()
-	if w.guardian.ID == 0 {
-		w.guardian = registration.Guardian{FriendID: w.mustFriend(t).ID, Name: "回転 花子", Relationship: "母", Nickname: "はなこ",
-			Language: "ja", ConsentVersion: 1, ConsentedAt: time.Now()}
-		w.tx(t, "guardian", func(ctx context.Context) error {
-			return (&postgres.RegistrationStore{Vault: w.Vault}).SaveGuardian(ctx, &w.guardian)
-		})
-	}
-	return w.guardian
-}
-
-func (w *rotationWorld) mustChild(t *testing.T) int64 {
-	t.Helper()
-	if w.childID == 0 {
-		w.tx(t, "child", func(ctx context.Context) (err error) {
-			w.childID, err = (&postgres.RegistrationStore{Vault: w.Vault}).FindOrCreateChild(ctx, w.SchoolA.ID, w.ClassA11.ID, "回転 太郎")
-			return err
-		})
-	}
-	return w.childID
-}
-
-func (w *rotationWorld) mustMessage(t *testing.T) int64 {
-	t.Helper()
-	if w.messageID == 0 {
-		g, child := w.mustGuardian(t), w.mustChild(t)
-		w.tx(t, "message", func(ctx context.Context) error {
-			s := &postgres.InboxStore{Vault: w.Vault}
-			conv, err := s.OpenConversation(ctx, g.ID, inbox.Choice{Target: inbox.Homeroom, ChildID: child, ClassID: w.ClassA11.ID, SchoolID: w.SchoolA.ID})
-			if err != nil {
-				return err
-			}
-			m := inbox.Message{Direction: "in", Kind: "image", Body: "熱が出ました", LineMessageID: "123456", ContentState: "pending"}
-			if err := s.AddMessage(ctx, conv, &m, 0); err != nil {
-				return err
-			}
-			w.messageID = m.ID
-			return nil
-		})
-	}
-	return w.messageID
-}
-
-func (w *rotationWorld) mustAnnouncement(t *testing.T) announce.Announcement {
-	t.Helper()
-	if w.announce.ID == 0 {
-		w.announce = announce.Announcement{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Kind: "notice",
-			Audience: announce.Audience{SchoolID: w.SchoolA.ID, Whole: true}, AudienceLabel: "全校",
-			Title: "遠足のお知らせ", Body: "回転 太郎さんの学年は…", State: "draft", CreatedBy: w.AdminA.ID}
-		w.tx(t, "announcement", func(ctx context.Context) error {
-			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateAnnouncement(ctx, &w.announce)
-		})
-	}
-	return w.announce
-}
 
 // encryptedColumnSeeders writes at least one row into each encrypted column through
 // the store that owns it. TestKeyRotationCoversEveryEncryptedColumn fails for a column
 // of postgres.EncryptedColumns with no entry here, so a column added later cannot be
 // left out of the rotation test.
-var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
-	"line_channel.secret_enc": func(t *testing.T, w *rotationWorld) { w.mustChannel(t) },
-	"line_channel.token_enc":  func(t *testing.T, w *rotationWorld) { w.mustChannel(t) },
-	"line_friend.user_id_enc": func(t *testing.T, w *rotationWorld) { w.mustFriend(t) },
-	"line_event.payload_enc": func(t *testing.T, w *rotationWorld) {
-		f := w.mustFriend(t)
-		w.tx(t, "event", func(ctx context.Context) error {
+var encryptedColumnSeeders = map[string]func(t *testing.T, w *apptest.RotationWorld){
+	"line_channel.secret_enc": func(t *testing.T, w *apptest.RotationWorld) { w.MustChannel(t) },
+	"line_channel.token_enc":  func(t *testing.T, w *apptest.RotationWorld) { w.MustChannel(t) },
+	"line_friend.user_id_enc": func(t *testing.T, w *apptest.RotationWorld) { w.MustFriend(t) },
+	"line_event.payload_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		f := w.MustFriend(t)
+		w.Seed(t, "event", func(ctx context.Context) error {
 			ev := line.StoredEvent{ChannelID: f.ChannelID, WebhookEventID: "01HROTATIONEVENT0000000001", Type: "message", UserID: f.UserID,
 				OccurredAt: time.Now(), ReceivedAt: time.Now(), Payload: []byte(`{"type":"message","message":{"text":"熱が出ました"}}`)}
 			_, err := (&postgres.LineStore{Vault: w.Vault}).InsertEvent(ctx, &ev)
@@ -171,32 +50,32 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 	"line_outbound.messages_enc":    seedOutbound,
 	"line_outbound.reply_token_enc": seedOutbound,
 	// The world's accounts were created through the staff service.
-	"staff.login_enc": func(*testing.T, *rotationWorld) {},
-	"staff.name_enc":  func(*testing.T, *rotationWorld) {},
-	"staff.totp_secret_enc": func(t *testing.T, w *rotationWorld) {
-		w.tx(t, "totp secret", func(ctx context.Context) error {
+	"staff.login_enc": func(*testing.T, *apptest.RotationWorld) {},
+	"staff.name_enc":  func(*testing.T, *apptest.RotationWorld) {},
+	"staff.totp_secret_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		w.Seed(t, "totp secret", func(ctx context.Context) error {
 			return (&postgres.StaffStore{Vault: w.Vault}).SetTOTP(ctx, w.HomeroomA11.ID, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 1, []string{})
 		})
 	},
-	"staff.totp_pending_enc": func(t *testing.T, w *rotationWorld) {
-		w.tx(t, "totp pending", func(ctx context.Context) error {
+	"staff.totp_pending_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		w.Seed(t, "totp pending", func(ctx context.Context) error {
 			return (&postgres.StaffStore{Vault: w.Vault}).SetPendingTOTP(ctx, w.AdminA.ID, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU")
 		})
 	},
-	"guardian.name_enc":         func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
-	"guardian.relationship_enc": func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
-	"guardian.nickname_enc":     func(t *testing.T, w *rotationWorld) { w.mustGuardian(t) },
-	"child.name_enc":            func(t *testing.T, w *rotationWorld) { w.mustChild(t) },
-	"class_code.code_enc": func(t *testing.T, w *rotationWorld) {
+	"guardian.name_enc":         func(t *testing.T, w *apptest.RotationWorld) { w.MustGuardian(t) },
+	"guardian.relationship_enc": func(t *testing.T, w *apptest.RotationWorld) { w.MustGuardian(t) },
+	"guardian.nickname_enc":     func(t *testing.T, w *apptest.RotationWorld) { w.MustGuardian(t) },
+	"child.name_enc":            func(t *testing.T, w *apptest.RotationWorld) { w.MustChild(t) },
+	"class_code.code_enc": func(t *testing.T, w *apptest.RotationWorld) {
 		for _, c := range []int64{w.ClassA11.ID, w.ClassA12.ID} {
-			w.tx(t, "class code", func(ctx context.Context) error {
+			w.Seed(t, "class code", func(ctx context.Context) error {
 				return (&postgres.RegistrationStore{Vault: w.Vault}).SetClassCode(ctx, c, fmt.Sprintf("K%07d", c))
 			})
 		}
 	},
-	"absence_report.detail_enc": func(t *testing.T, w *rotationWorld) {
-		g, child := w.mustGuardian(t), w.mustChild(t)
-		w.tx(t, "absence", func(ctx context.Context) error {
+	"absence_report.detail_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		g, child := w.MustGuardian(t), w.MustChild(t)
+		w.Seed(t, "absence", func(ctx context.Context) error {
 			day := time.Now().Truncate(24 * time.Hour)
 			r := absence.Report{ChildID: child, GuardianID: g.ID, SchoolID: w.SchoolA.ID, ClassID: w.ClassA11.ID, Kind: "absent",
 				From: day, To: day, Detail: absence.Detail{Reason: "illness", Symptoms: []string{"fever"}, Note: "回転 太郎は熱があります"}}
@@ -204,43 +83,43 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *rotationWorld){
 			return err
 		})
 	},
-	"message.body_enc": func(t *testing.T, w *rotationWorld) { w.mustMessage(t) },
-	"message.content_enc": func(t *testing.T, w *rotationWorld) {
-		id := w.mustMessage(t)
-		w.tx(t, "image", func(ctx context.Context) error {
+	"message.body_enc": func(t *testing.T, w *apptest.RotationWorld) { w.MustMessage(t) },
+	"message.content_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		id := w.MustMessage(t)
+		w.Seed(t, "image", func(ctx context.Context) error {
 			return (&postgres.InboxStore{Vault: w.Vault}).SaveContent(ctx, id, []byte("\xff\xd8\xff\xe0 a photo"), "image/jpeg")
 		})
 	},
 	"canned_reply.title_enc": seedCanned,
 	"canned_reply.body_enc":  seedCanned,
-	"announcement.title_enc": func(t *testing.T, w *rotationWorld) { w.mustAnnouncement(t) },
-	"announcement.body_enc":  func(t *testing.T, w *rotationWorld) { w.mustAnnouncement(t) },
-	"handout.name_enc": func(t *testing.T, w *rotationWorld) {
-		a := w.mustAnnouncement(t)
-		w.tx(t, "handout", func(ctx context.Context) error {
+	"announcement.title_enc": func(t *testing.T, w *apptest.RotationWorld) { w.MustAnnouncement(t) },
+	"announcement.body_enc":  func(t *testing.T, w *apptest.RotationWorld) { w.MustAnnouncement(t) },
+	"handout.name_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		a := w.MustAnnouncement(t)
+		w.Seed(t, "handout", func(ctx context.Context) error {
 			sum := sha256.Sum256([]byte("%PDF-1.4"))
 			h := announce.Handout{Position: 1, Name: "回転太郎の作品.pdf", Size: 8, Key: "handout/rotation-0001"}
 			return (&postgres.AnnounceStore{Vault: w.Vault}).CreateHandout(ctx, a.ID, &h, sum[:])
 		})
 	},
-	"file_blob.data_enc": func(t *testing.T, w *rotationWorld) {
+	"file_blob.data_enc": func(t *testing.T, w *apptest.RotationWorld) {
 		if err := (&postgres.FileStore{Pool: w.Pool, Vault: w.Vault}).Put(context.Background(), "handout/rotation-0001", []byte("%PDF-1.4")); err != nil {
 			t.Fatal(err)
 		}
 	},
 }
 
-func seedOutbound(t *testing.T, w *rotationWorld) {
-	f := w.mustFriend(t)
-	w.tx(t, "outbound", func(ctx context.Context) error {
+func seedOutbound(t *testing.T, w *apptest.RotationWorld) {
+	f := w.MustFriend(t)
+	w.Seed(t, "outbound", func(ctx context.Context) error {
 		o := line.Outbound{ChannelID: f.ChannelID, FriendID: f.ID, Purpose: "inbox.reply", Messages: []line.Message{{Text: "【1年1組 担任】承知しました"}},
 			ReplyToken: "reply-token-rotation", ReplyDeadline: time.Now().Add(time.Minute)}
 		return (&postgres.LineStore{Vault: w.Vault}).InsertOutbound(ctx, &o)
 	})
 }
 
-func seedCanned(t *testing.T, w *rotationWorld) {
-	w.tx(t, "canned reply", func(ctx context.Context) error {
+func seedCanned(t *testing.T, w *apptest.RotationWorld) {
+	w.Seed(t, "canned reply", func(ctx context.Context) error {
 		c := inbox.Canned{SchoolID: w.SchoolA.ID, StaffID: w.HomeroomA11.ID, Title: "回転さんへ", Body: "回転 太郎さんの件、承知しました。"}
 		return (&postgres.InboxStore{Vault: w.Vault}).CreateCanned(ctx, &c)
 	})
@@ -248,7 +127,7 @@ func seedCanned(t *testing.T, w *rotationWorld) {
 
 // seedEveryColumn runs each column's seeder (once per distinct seeder is enough, but
 // running one twice is harmless) and checks that every column then has a row.
-func seedEveryColumn(t *testing.T, w *rotationWorld) {
+func seedEveryColumn(t *testing.T, w *apptest.RotationWorld) {
 	t.Helper()
 	for _, col := range postgres.EncryptedColumns {
 		seed, ok := encryptedColumnSeeders[col.String()]
@@ -311,24 +190,6 @@ func mustDecryptEveryRow(t *testing.T, pool *pgxpool.Pool, v *vault.Vault) map[s
 	return out
 }
 
-// mustRotate rotates the keyset as `renraku keys rotate` does and has v pick it up as
-// the job does; it returns the old and new primary key IDs.
-func (w *rotationWorld) mustRotate(t *testing.T) (old, cur uint32) {
-	t.Helper()
-	old = w.Vault.PrimaryKeyID()
-	cur, err := vault.Rotate(w.path, w.m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if changed, err := w.Vault.ReloadIfChanged(); err != nil || !changed {
-		t.Fatalf("vault did not pick up the rotation: changed=%v, %v", changed, err)
-	}
-	if w.Vault.PrimaryKeyID() != cur {
-		t.Fatalf("primary = %d after rotation, want %d", w.Vault.PrimaryKeyID(), cur)
-	}
-	return old, cur
-}
-
 // assertRotationDone checks what `renraku keys status` shows: no row of any column
 // under the old key, none malformed.
 func assertRotationDone(t *testing.T, pool *pgxpool.Pool, old, cur uint32) {
@@ -351,11 +212,11 @@ func assertRotationDone(t *testing.T, pool *pgxpool.Pool, old, cur uint32) {
 func TestKeyRotationCoversEveryEncryptedColumn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newRotationWorld(t, pgtest.NewDB(t))
+	w := apptest.NewRotationWorld(t, pgtest.NewDB(t))
 	seedEveryColumn(t, w)
 	before := mustDecryptEveryRow(t, w.Pool, w.Vault)
 
-	old, cur := w.mustRotate(t)
+	old, cur := w.MustRotate(t)
 	var logs bytes.Buffer
 	if err := app.Rewrap(ctx, w.Pool, w.Vault, postgres.EncryptedColumns, logging.New(&logs, slog.LevelInfo)); err != nil {
 		t.Fatalf("re-encryption job: %v\n%s", err, logs.String())
@@ -363,17 +224,17 @@ func TestKeyRotationCoversEveryEncryptedColumn(t *testing.T) {
 	assertRotationDone(t, w.Pool, old, cur)
 
 	// `renraku keys retire --key-id old`, as cmd/renraku/keys.go calls it.
-	if err := vault.Retire(w.path, w.m, old, func(id uint32) (int64, error) {
+	if err := vault.Retire(w.Path, w.M, old, func(id uint32) (int64, error) {
 		return vault.RowsUsingKey(ctx, w.Pool, postgres.EncryptedColumns, id)
 	}); err != nil {
 		t.Fatalf("keys retire: %v", err)
 	}
-	infos, err := vault.Status(w.path, w.m)
+	infos, err := vault.Status(w.Path, w.M)
 	if err != nil || len(infos) != 1 || infos[0].ID != cur {
 		t.Fatalf("keys status after retiring = %+v, %v; want only key %d", infos, err, cur)
 	}
 	// A fresh instance, with the old key gone from the file, reads every row.
-	fresh, err := vault.Open(w.path, w.m)
+	fresh, err := vault.Open(w.Path, w.M)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,9 +255,9 @@ func TestKeyRotationCoversEveryEncryptedColumn(t *testing.T) {
 func TestRewrapGoesOnPastAFailingColumn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newRotationWorld(t, pgtest.NewDB(t))
+	w := apptest.NewRotationWorld(t, pgtest.NewDB(t))
 	seedEveryColumn(t, w)
-	old, cur := w.mustRotate(t)
+	old, cur := w.MustRotate(t)
 
 	broken := vault.Column{Table: "class_code", Column: "code_enc", ADColumn: "code", RowExpr: "class_id::text"}
 	var logs bytes.Buffer

@@ -11,6 +11,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/school"
@@ -23,69 +24,69 @@ import (
 // how each message was sent in words, not LINE's API names.
 func TestFirstWeekWording(t *testing.T) {
 	t.Parallel()
-	w, logins := startDemoWorld(t)
-	s := w.app.Services()
+	w, logins := apptest.StartDemoWorld(t)
+	s := w.App.Services()
 	ctx := context.Background()
-	sakuraID, class11, _ := schoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	if _, err := s.Pool.Exec(ctx, `UPDATE school SET office_open = '00:00', office_close = '23:59', office_days = '0123456' WHERE id = $1`, sakuraID); err != nil {
 		t.Fatal(err)
 	}
-	code := classCodes(t, w, sakuraID)[class11]
-	u, phone := registeredParent(t, w, "森 さやか", "森 ゆうた", code)
-	waitBotText(t, w, u.ID, "登録を受け付けました", 1)
+	code := apptest.ClassCodes(t, w, sakuraID)[class11]
+	u, phone := apptest.RegisteredParent(t, w, "森 さやか", "森 ゆうた", code)
+	apptest.WaitBotText(t, w, u.ID, "登録を受け付けました", 1)
 
-	tannin := newStaffClient(t, w.app.URL())
-	tannin.signIn("sakura.tannin11", demo.Password)
+	tannin := apptest.NewStaffClient(t, w.App.URL())
+	tannin.SignIn("sakura.tannin11", demo.Password)
 
 	t.Run("announcement sent now or scheduled", func(t *testing.T) {
-		tannin.get("/staff/announcements/new")
-		r := tannin.compose(url.Values{"kind": {"notice"}, "class": {itoa(class11)}, "title": {"遠足のお知らせ"}, "body": {"持ち物はプリントをご覧ください。"}}, nil)
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("compose: %d %s", r.status, text(r))
+		tannin.Get("/staff/announcements/new")
+		r := tannin.Compose(url.Values{"kind": {"notice"}, "class": {apptest.Itoa(class11)}, "title": {"遠足のお知らせ"}, "body": {"持ち物はプリントをご覧ください。"}}, nil)
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("compose: %d %s", r.Status, apptest.Text(r))
 		}
-		sent := tannin.post(r.location+"/send", nil)
-		if sent.status != http.StatusSeeOther {
-			t.Fatalf("send: %d %s", sent.status, text(sent))
+		sent := tannin.Post(r.Location+"/send", nil)
+		if sent.Status != http.StatusSeeOther {
+			t.Fatalf("send: %d %s", sent.Status, apptest.Text(sent))
 		}
-		flash := tannin.get(sent.location).doc.Find(`[data-testid="flash"]`).Text()
+		flash := tannin.Get(sent.Location).Doc.Find(`[data-testid="flash"]`).Text()
 		if !strings.Contains(flash, "送信しました") || strings.Contains(flash, "予約") {
 			t.Errorf("after a send now: %q", flash)
 		}
 
 		at := time.Now().In(school.Tokyo).AddDate(0, 0, 2)
 		at = time.Date(at.Year(), at.Month(), at.Day(), 7, 30, 0, 0, school.Tokyo)
-		tannin.get("/staff/announcements/new")
-		r = tannin.compose(url.Values{"kind": {"notice"}, "class": {itoa(class11)}, "title": {"朝の連絡"}, "body": {"本文"},
+		tannin.Get("/staff/announcements/new")
+		r = tannin.Compose(url.Values{"kind": {"notice"}, "class": {apptest.Itoa(class11)}, "title": {"朝の連絡"}, "body": {"本文"},
 			"scheduled_at": {at.Format("2006-01-02T15:04")}}, nil)
-		if r.status != http.StatusSeeOther {
-			t.Fatalf("compose scheduled: %d %s", r.status, text(r))
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("compose scheduled: %d %s", r.Status, apptest.Text(r))
 		}
-		sent = tannin.post(r.location+"/send", nil)
-		if sent.status != http.StatusSeeOther {
-			t.Fatalf("send scheduled: %d %s", sent.status, text(sent))
+		sent = tannin.Post(r.Location+"/send", nil)
+		if sent.Status != http.StatusSeeOther {
+			t.Fatalf("send scheduled: %d %s", sent.Status, apptest.Text(sent))
 		}
-		flash = tannin.get(sent.location).doc.Find(`[data-testid="flash"]`).Text()
+		flash = tannin.Get(sent.Location).Doc.Find(`[data-testid="flash"]`).Text()
 		if !strings.Contains(flash, "予約しました") || !strings.Contains(flash, at.Format("2006/1/2 15:04")) || strings.Contains(flash, "送信（予約）") {
 			t.Errorf("after scheduling for %s: %q", at.Format("2006/1/2 15:04"), flash)
 		}
 	})
 
 	t.Run("nickname change", func(t *testing.T) {
-		if _, err := w.sim.Postback(w.ch.LineChannelID, u.ID, line.PostbackData("menu.profile", ""), nil); err != nil {
+		if _, err := w.Sim.Postback(w.Ch.LineChannelID, u.ID, line.PostbackData("menu.profile", ""), nil); err != nil {
 			t.Fatal(err)
 		}
-		update := linkIn(t, w, u.ID, "登録内容を確認・変更", 1)
-		page := phone.get(update)
-		if page.status != http.StatusOK {
-			t.Fatalf("update page: %d", page.status)
+		update := apptest.LinkIn(t, w, u.ID, "登録内容を確認・変更", 1)
+		page := phone.Get(update)
+		if page.Status != http.StatusOK {
+			t.Fatalf("update page: %d", page.Status)
 		}
-		title := page.doc.Find("title").Text()
-		button := strings.TrimSpace(page.doc.Find(`[data-testid="submit"]`).Text())
+		title := page.Doc.Find("title").Text()
+		button := strings.TrimSpace(page.Doc.Find(`[data-testid="submit"]`).Text())
 		if !strings.Contains(title, "登録内容の確認・変更") || button != "変更する" {
 			t.Errorf("update page: title %q, button %q", title, button)
 		}
 		form := url.Values{"op": {"save"}}
-		page.doc.Find(`form[method="post"] input, form[method="post"] select`).Each(func(_ int, in *goquery.Selection) {
+		page.Doc.Find(`form[method="post"] input, form[method="post"] select`).Each(func(_ int, in *goquery.Selection) {
 			name, _ := in.Attr("name")
 			typ, _ := in.Attr("type")
 			switch {
@@ -104,25 +105,25 @@ func TestFirstWeekWording(t *testing.T) {
 			}
 		})
 		form.Set("nickname", "ゆうたママ")
-		done := phone.post(update, form)
-		h1 := done.doc.Find("h1").Text()
-		if done.status != http.StatusOK || h1 != "登録内容を変更しました" || strings.Contains(done.doc.Find("title").Text(), "登録を受け付けました") {
-			t.Fatalf("after the change: %d %q %s", done.status, h1, text(done))
+		done := phone.Post(update, form)
+		h1 := done.Doc.Find("h1").Text()
+		if done.Status != http.StatusOK || h1 != "登録内容を変更しました" || strings.Contains(done.Doc.Find("title").Text(), "登録を受け付けました") {
+			t.Fatalf("after the change: %d %q %s", done.Status, h1, apptest.Text(done))
 		}
-		waitBotText(t, w, u.ID, "登録内容を変更しました", 1)
-		if n := received(w, u.ID, "登録を受け付けました"); n != 1 {
+		apptest.WaitBotText(t, w, u.ID, "登録内容を変更しました", 1)
+		if n := apptest.Received(w, u.ID, "登録を受け付けました"); n != 1 {
 			t.Errorf("the change was announced as a registration (%d messages)", n)
 		}
 	})
 
 	t.Run("hand-over list", func(t *testing.T) {
-		pick(t, w, u, "1年1組 担任", 1)
-		if _, err := w.sim.SendText(w.ch.LineChannelID, u.ID, "明日は遅れます"); err != nil {
+		apptest.Pick(t, w, u, "1年1組 担任", 1)
+		if _, err := w.Sim.SendText(w.Ch.LineChannelID, u.ID, "明日は遅れます"); err != nil {
 			t.Fatal(err)
 		}
 		var thread string
 		for deadline := time.Now().Add(15 * time.Second); thread == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			thread, _ = tannin.get("/staff/inbox").doc.Find(`[data-testid="conversation"] a`).First().Attr("href")
+			thread, _ = tannin.Get("/staff/inbox").Doc.Find(`[data-testid="conversation"] a`).First().Attr("href")
 		}
 		if thread == "" {
 			t.Fatal("the parent's message did not reach the homeroom teacher's inbox")
@@ -131,9 +132,9 @@ func TestFirstWeekWording(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page := tannin.get(thread)
+		page := tannin.Get(thread)
 		var offered []string
-		page.doc.Find(`#f-assignee option`).Each(func(_ int, o *goquery.Selection) {
+		page.Doc.Find(`#f-assignee option`).Each(func(_ int, o *goquery.Selection) {
 			offered = append(offered, o.Text())
 			if v, _ := o.Attr("value"); v == strconv.FormatInt(self.ID, 10) {
 				t.Errorf("the teacher is offered to hand over to themself: %q", o.Text())
@@ -142,18 +143,18 @@ func TestFirstWeekWording(t *testing.T) {
 		if !strings.Contains(strings.Join(offered, " "), "鈴木 二郎") {
 			t.Errorf("sub-homeroom teacher not offered: %q", offered)
 		}
-		if r := tannin.post(thread+"/handover", url.Values{"assignee": {strconv.FormatInt(self.ID, 10)}}); r.status != http.StatusUnprocessableEntity {
-			t.Errorf("handing over to oneself: %d", r.status)
+		if r := tannin.Post(thread+"/handover", url.Values{"assignee": {strconv.FormatInt(self.ID, 10)}}); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("handing over to oneself: %d", r.Status)
 		}
 	})
 
 	t.Run("LINE channel page", func(t *testing.T) {
-		kocho := newStaffClientSignedIn(t, w, logins, "sakura.kocho")
+		kocho := apptest.NewStaffClientSignedIn(t, w, logins, "sakura.kocho")
 		var methods []string
 		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			methods = methods[:0]
-			page := kocho.get("/admin/schools/" + itoa(sakuraID) + "/channel")
-			page.doc.Find(`[data-testid="channel-usage"] tbody tr`).Each(func(_ int, tr *goquery.Selection) {
+			page := kocho.Get("/admin/schools/" + apptest.Itoa(sakuraID) + "/channel")
+			page.Doc.Find(`[data-testid="channel-usage"] tbody tr`).Each(func(_ int, tr *goquery.Selection) {
 				methods = append(methods, strings.Join(strings.Fields(tr.Find("td").Eq(1).Text()), " "))
 			})
 			all := strings.Join(methods, " | ")
