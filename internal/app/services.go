@@ -87,7 +87,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Schools = &school.Service{Tx: tx, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}
 	staffStore := &postgres.StaffStore{Vault: v}
 	s.Staff = &staff.Service{Tx: tx, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
-	s.Roster = &roster.Service{Tx: tx, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}
+	s.Roster = &roster.Service{Tx: tx, Schools: s.Schools, Staff: s.Staff, Audit: al}
 	auditNames := &postgres.AuditNames{Vault: v}
 	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
 	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,

@@ -32,7 +32,7 @@ func (s *Service) export(ctx context.Context, sc school.School, kind Kind, year 
 		}
 		return WriteClubs(rows), len(rows), nil
 	}
-	list, err := s.Staff.FindStaffs(ctx, staff.Filter{BoardID: sc.BoardID, SchoolID: sc.ID})
+	list, err := s.Staff.FindAccounts(ctx, staff.Filter{BoardID: sc.BoardID, SchoolID: sc.ID})
 	if err != nil {
 		return "", 0, err
 	}
@@ -61,7 +61,7 @@ func (s *Service) export(ctx context.Context, sc school.School, kind Kind, year 
 	}
 	var rows []AssignmentRow
 	for _, st := range list {
-		as, err := s.Staff.FindAssignments(ctx, st.ID)
+		as, err := s.Staff.FindDuties(ctx, st.ID)
 		if err != nil {
 			return "", 0, err
 		}

@@ -70,7 +70,7 @@ func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite
 	for _, r := range rows {
 		header, cells := cellsOf(WriteStaff, r)
 		im.columns = header
-		st, _, err := im.s.Staff.FindStaffByLogin(ctx, staff.NormalizeLogin(r.Login))
+		st, err := im.s.Staff.FindAccountByLogin(ctx, staff.NormalizeLogin(r.Login))
 		switch {
 		case apperr.KindOf(err) == apperr.NotFound:
 			im.lines = append(im.lines, LineResult{Line: r.Line, Cells: cells, Outcome: OutcomeNew})
@@ -101,12 +101,12 @@ func (im *importer) staff(ctx context.Context, text string) (int, []staff.Invite
 	var invites []staff.Invite
 	for _, p := range out {
 		if p.upd != nil {
-			if err := im.s.StaffService.UpdateTx(ctx, im.actor, p.st, *p.upd); err != nil {
+			if err := im.s.Staff.UpdateTx(ctx, im.actor, p.st, *p.upd); err != nil {
 				return 0, nil, err
 			}
 			continue
 		}
-		inv, err := im.s.StaffService.CreateTx(ctx, im.actor, staff.NewStaff{
+		inv, err := im.s.Staff.CreateTx(ctx, im.actor, staff.NewStaff{
 			BoardID: im.sc.BoardID, SchoolID: im.sc.ID, Role: roleOf[p.r.Role], Login: p.r.Login, Name: p.r.Name})
 		if apperr.FieldsOf(err)["login"] == "staff.login.taken" {
 			im.errs.add(p.r.Line, colLogin, "roster.db.login_taken", nil)
@@ -193,12 +193,12 @@ func (im *importer) classes(ctx context.Context, text string) (created, updated,
 		return 0, 0, 0, nil
 	}
 	for _, p := range add {
-		if err := im.s.Schools.CreateClass(ctx, &p.c); err != nil {
+		if err := im.s.Schools.ImportClass(ctx, &p.c); err != nil {
 			return 0, 0, 0, im.clash(err, p.line, colClass, "roster.db.class_exists")
 		}
 	}
 	for _, p := range change {
-		if err := im.s.Schools.UpdateClass(ctx, p.c.ID, school.ClassUpdate{Enrolment: p.c.Enrolment}); err != nil {
+		if err := im.s.Schools.ImportEnrolment(ctx, p.c.ID, p.c.Enrolment); err != nil {
 			return 0, 0, 0, err
 		}
 	}
@@ -236,7 +236,7 @@ func (im *importer) clubs(ctx context.Context, text string) (int, error) {
 		return 0, nil
 	}
 	for _, p := range out {
-		if err := im.s.Schools.CreateClub(ctx, &p.c); err != nil {
+		if err := im.s.Schools.ImportClub(ctx, &p.c); err != nil {
 			return 0, im.clash(err, p.line, colClub, "roster.db.club_exists")
 		}
 	}
@@ -258,11 +258,11 @@ func (im *importer) member(ctx context.Context, cache map[string]*member, login 
 	if m, ok := cache[login]; ok {
 		return m, nil
 	}
-	st, _, err := im.s.Staff.FindStaffByLogin(ctx, login)
+	st, err := im.s.Staff.FindAccountByLogin(ctx, login)
 	var m *member
 	switch {
 	case err == nil && st.SchoolID == im.sc.ID:
-		held, err := im.s.Staff.FindAssignments(ctx, st.ID)
+		held, err := im.s.Staff.FindDuties(ctx, st.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -333,7 +333,7 @@ func (im *importer) assignments(ctx context.Context, text string) (int, error) {
 		return 0, nil
 	}
 	for _, p := range out {
-		if err := im.s.Staff.CreateAssignment(ctx, &p.a); err != nil {
+		if err := im.s.Staff.ImportDuty(ctx, &p.a); err != nil {
 			return 0, im.clash(err, p.line, colTarget, "roster.db.assignment_exists")
 		}
 	}

@@ -23,12 +23,9 @@ import (
 // of a file made it in.
 type Service struct {
 	Tx      txn.Transactor
-	Schools school.Store
-	Staff   staff.Store
-	// StaffService creates accounts, so an imported account gets the same checks,
-	// one-time link and audit event as one made in the console.
-	StaffService *staff.Service
-	Audit        *audit.Log
+	Schools Structure
+	Staff   Accounts
+	Audit   *audit.Log
 }
 
 // ImportResult is what an import did, or why it did nothing.

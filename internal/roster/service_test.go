@@ -15,7 +15,6 @@ import (
 	"github.com/renraku/renraku/internal/credential"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/i18n"
-	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
@@ -31,8 +30,7 @@ func TestMain(m *testing.M) {
 
 // newService wires a roster.Service on w as the app does.
 func newService(w *stafftest.World) *roster.Service {
-	return &roster.Service{Tx: postgres.NewTransactor(w.Pool), Schools: postgres.SchoolStore{}, Staff: &postgres.StaffStore{Vault: w.Vault},
-		StaffService: w.Staff, Audit: w.Audit}
+	return &roster.Service{Tx: w.Tx, Schools: w.Schools, Staff: w.Staff, Audit: w.Audit}
 }
 
 // encode returns text as a file in enc.

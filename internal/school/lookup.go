@@ -41,3 +41,24 @@ func (s *Service) FindClubs(ctx context.Context, schoolID int64, year int) (cs [
 	})
 	return cs, err
 }
+
+// The methods below write a school's structure for an import (internal/roster) that
+// has authorised the whole file and records one audit event for it: they check
+// nothing themselves and run in the caller's transaction.
+
+// ImportClass creates a class.
+func (s *Service) ImportClass(ctx context.Context, c *Class) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.CreateClass(ctx, c) })
+}
+
+// ImportEnrolment sets a class's enrolment (nil clears it).
+func (s *Service) ImportEnrolment(ctx context.Context, classID int64, n *int) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Store.UpdateClass(ctx, classID, ClassUpdate{Enrolment: n})
+	})
+}
+
+// ImportClub creates a club.
+func (s *Service) ImportClub(ctx context.Context, c *Club) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.CreateClub(ctx, c) })
+}
