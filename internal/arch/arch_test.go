@@ -77,11 +77,18 @@ import (
 	"context"
 
 	_ "github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
 )
 
-func (s *Service) reach(ctx context.Context) {
-	_, _ = s.Registration.Store.FindGuardianByFriend(ctx, 1)
+type holder struct{ Registration *registration.Service }
+
+func (h holder) reach(ctx context.Context) {
+	_, _ = h.Registration.Store.FindGuardianByFriend(ctx, 1)
 }
+
+var _ school.Store
 `)})
 	imports, reaches := badImports(pkgs), reachThroughs(pkgs)
 	if !slices.ContainsFunc(imports, func(v string) bool { return strings.Contains(v, "internal/absence imports github.com/jackc/pgx/v5") }) {
@@ -91,6 +98,11 @@ func (s *Service) reach(ctx context.Context) {
 		return strings.Contains(v, "zz_violation.go") && strings.Contains(v, "internal/registration's store")
 	}) {
 		t.Errorf("the store rule missed absence reaching into registration's store: %v", reaches)
+	}
+	if !slices.ContainsFunc(reaches, func(v string) bool {
+		return strings.Contains(v, "zz_violation.go") && strings.Contains(v, "internal/school.Store")
+	}) {
+		t.Errorf("the store rule missed absence naming school's store type: %v", reaches)
 	}
 }
 
@@ -142,6 +154,26 @@ func reachThroughs(pkgs []*packages.Package) []string {
 				return true
 			})
 		}
+		// A feature that holds another feature's store type (a field of type
+		// school.Store) reaches into it too.
+		for id, obj := range p.TypesInfo.Uses {
+			tn, ok := obj.(*types.TypeName)
+			if !ok || tn.Pkg() == nil || tn.Pkg().Path() == p.PkgPath || !strings.HasSuffix(tn.Name(), "Store") {
+				continue
+			}
+			if isFeature(tn.Pkg().Path()) {
+				out = append(out, fmt.Sprintf("%s: uses %s.%s", p.Fset.Position(id.Pos()), tn.Pkg().Path(), tn.Name()))
+			}
+		}
 	}
 	return out
+}
+
+func isFeature(path string) bool {
+	for _, f := range Features {
+		if path == module+"internal/"+f {
+			return true
+		}
+	}
+	return false
 }
