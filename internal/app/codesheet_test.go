@@ -108,7 +108,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		return c
 	}
 	admin := client(loginOf(authz.SchoolAdmin, sakura))
-	info, err := s.LINE.Client.BotInfo(w.ch)
+	info, err := s.LINE.Client.BotInfo(context.Background(), w.ch.API())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
@@ -87,7 +88,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Roster = &roster.Service{Tx: tx, Schools: postgres.SchoolStore{}, Staff: staffStore, StaffService: s.Staff, Audit: al}
 	auditNames := &postgres.AuditNames{Vault: v}
 	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
-	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
+	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, lineapi.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
 	regStore := &postgres.RegistrationStore{Vault: v}
@@ -131,7 +132,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 			if err != nil {
 				return report.Limit{}
 			}
-			q, err := s.LINE.Client.Quota(ch)
+			q, err := s.LINE.Client.Quota(ctx, ch.API())
 			if err != nil {
 				return report.Limit{}
 			}

@@ -56,7 +56,7 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 	} else if err != nil {
 		return "", Visit{}, err
 	}
-	sub, err := s.verifyIDToken(ch, idToken)
+	sub, err := s.verifyIDToken(ctx, ch, idToken)
 	if err != nil {
 		return "", Visit{}, err
 	}
