@@ -158,14 +158,14 @@ func (s *Service) incoming(ctx context.Context, ev StoredEvent, e lineapi.Event,
 	if !lineapi.ValidUserID(e.UserID) {
 		return in, nil
 	}
-	userID := e.UserID
-	f, err := s.Store.FindFriendByUserID(ctx, ch.ID, vault.Personal(userID))
+	userID := vault.Personal(e.UserID)
+	f, err := s.Store.FindFriendByUserID(ctx, ch.ID, userID)
 	switch {
 	case err == nil:
 	case apperr.KindOf(err) == apperr.NotFound:
 		// A user who befriended the account before renraku was connected, or whose
 		// follow event was lost: record them now.
-		f = Friend{ChannelID: ch.ID, UserID: vault.Personal(userID), Following: ev.Type != "unfollow", Language: lang}
+		f = Friend{ChannelID: ch.ID, UserID: userID, Following: ev.Type != "unfollow", Language: lang}
 		if err := s.Store.SaveFriendFollow(ctx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}
