@@ -53,6 +53,7 @@ import (
 	"github.com/renraku/renraku/internal/credential"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/logging"
 	"github.com/renraku/renraku/internal/postgres"
@@ -206,8 +207,8 @@ func main() {
 			key, name string
 			run       func(scenario, string) runResult
 		}{
-			{"q", "direct, line.Client, job order", func(sc scenario, tag string) runResult { return b.directClient(sc, tag, false) }},
-			{"i", "direct, line.Client, channels interleaved", func(sc scenario, tag string) runResult { return b.directClient(sc, tag, true) }},
+			{"q", "direct, lineapi.Client, job order", func(sc scenario, tag string) runResult { return b.directClient(sc, tag, false) }},
+			{"i", "direct, lineapi.Client, channels interleaved", func(sc scenario, tag string) runResult { return b.directClient(sc, tag, true) }},
 			{"w", "direct, HTTP paced to the window", b.directWindow},
 		} {
 			var rs []runResult
@@ -301,7 +302,7 @@ func (g *group) guardians() int {
 func (g *group) batches() [][][]string {
 	out := make([][][]string, len(g.channels))
 	for i, c := range g.channels {
-		out[i] = line.Batches(c.users)
+		out[i] = lineapi.Batches(c.users)
 	}
 	return out
 }
@@ -620,13 +621,13 @@ func jobs(g *group, interleave bool) []job {
 	}
 }
 
-// directClient sends the batches from 8 goroutines through a line.Client of its own
+// directClient sends the batches from 8 goroutines through a lineapi.Client of its own
 // (the app's client code, rate limiter included) straight to the simulator.
 func (b *bench) directClient(sc scenario, tag string, interleave bool) runResult {
 	b.quiet()
 	marker := fmt.Sprintf("［訓練 %s-%s］", sc.key, tag)
 	msgs := b.messages(sc, marker)
-	c := line.NewClient(b.simURL, b.simURL)
+	c := lineapi.NewClient(b.simURL, b.simURL)
 	c.SetLimit("multicast", b.rate)
 	work := make(chan job)
 	before := len(b.sim.Calls())
@@ -636,15 +637,15 @@ func (b *bench) directClient(sc scenario, tag string, interleave bool) runResult
 	for range senders {
 		wg.Go(func() {
 			for j := range work {
-				ch := line.Channel{LineChannelID: j.ch.lineID, AccessToken: vault.Personal(j.ch.token)}
+				ch := lineapi.Channel{ID: j.ch.lineID, AccessToken: vault.Personal(j.ch.token)}
 				key := newRetryKey()
-				_, err := c.Multicast(ch, j.users, key, msgs)
+				_, err := c.Multicast(context.Background(), ch, j.users, key, msgs)
 				for attempt := 0; err != nil && strings.Contains(err.Error(), "429") && attempt < 5; attempt++ {
 					// The simulator counted two calls closer than they left (a loaded
 					// machine): wait as a sender would, and say so.
 					log.Printf("direct multicast: 429, retrying in 1 s")
 					time.Sleep(time.Second)
-					_, err = c.Multicast(ch, j.users, key, msgs)
+					_, err = c.Multicast(context.Background(), ch, j.users, key, msgs)
 				}
 				if err != nil {
 					log.Fatalf("direct multicast: %v", err)

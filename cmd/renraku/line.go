@@ -52,7 +52,7 @@ func runLine(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "rich menus of channel %s in sync (%d created)\n", ch.LineChannelID, n)
 	case "quota":
-		q, err := deps.LINE.Client.Quota(ch)
+		q, err := deps.LINE.Client.Quota(ctx, ch.API())
 		if err != nil {
 			return err
 		}

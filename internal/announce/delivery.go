@@ -12,6 +12,7 @@ import (
 
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 )
 
 // StartArgs is the job that starts an announcement at its time: it resolves the
@@ -159,8 +160,8 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 	if err != nil {
 		return err
 	}
-	reqID, err := s.Broadcaster.Multicast(ch, users, b.RetryKey, s.Messages(an, b.Language, b.SharedChannel))
-	var ae *line.APIError
+	reqID, err := s.Broadcaster.Multicast(ctx, ch.API(), users, b.RetryKey, s.Messages(an, b.Language, b.SharedChannel))
+	var ae *lineapi.APIError
 	state, msg := "sent", ""
 	switch {
 	case err == nil:
@@ -185,7 +186,7 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 }
 
 func failure(err error) string {
-	var ae *line.APIError
+	var ae *lineapi.APIError
 	if errors.As(err, &ae) {
 		return fmt.Sprintf("%d %s", ae.Status, ae.Message)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/parentlink"
@@ -25,8 +23,7 @@ func (s *Service) onMenu(ctx context.Context, in *line.Incoming) error {
 }
 
 func (s *Service) onOpen(ctx context.Context, in *line.Incoming) error {
-	pb, _ := in.Event.(webhook.PostbackEvent)
-	_, args, _ := line.ParsePostbackData(pb.Postback.Data)
+	_, args, _ := line.ParsePostbackData(in.Postback.Data)
 	if _, err := strconv.ParseInt(args, 10, 64); err != nil {
 		args = ""
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 )
@@ -32,8 +33,8 @@ type Outbox interface {
 }
 
 // Broadcaster sends an announcement to many friends at once and reads what the
-// channel may still send this month (line.Client).
+// channel may still send this month (lineapi.Client).
 type Broadcaster interface {
-	Multicast(ch line.Channel, userIDs []string, retryKey string, ms []line.Message) (requestID string, err error)
-	Quota(ch line.Channel) (line.Quota, error)
+	Multicast(ctx context.Context, ch lineapi.Channel, userIDs []string, retryKey string, ms []line.Message) (requestID string, err error)
+	Quota(ctx context.Context, ch lineapi.Channel) (lineapi.Quota, error)
 }

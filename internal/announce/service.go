@@ -18,7 +18,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/jobs"
-	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
@@ -53,10 +53,10 @@ func (s *Service) now() time.Time {
 }
 
 func (s *Service) batchSize() int {
-	if s.BatchSize > 0 && s.BatchSize <= line.MaxMulticastRecipients {
+	if s.BatchSize > 0 && s.BatchSize <= lineapi.MaxMulticastRecipients {
 		return s.BatchSize
 	}
-	return line.MaxMulticastRecipients
+	return lineapi.MaxMulticastRecipients
 }
 
 // ScopeStore reads what authorisation of an audience needs from stored records.
@@ -316,7 +316,7 @@ func (s *Service) check(c *Compose, maxBytes, kept int) (string, string, error) 
 	switch {
 	case body == "":
 		f.Add("body", "announce.body.required")
-	case line.UTF16Len(body) > MaxBody:
+	case lineapi.UTF16Len(body) > MaxBody:
 		f.Add("body", "announce.body.too_long")
 	}
 	if c.Audience.Empty() {
@@ -524,7 +524,7 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 		if err != nil {
 			return p, err
 		}
-		q, err := s.Broadcaster.Quota(ch)
+		q, err := s.Broadcaster.Quota(ctx, ch.API())
 		if err != nil {
 			continue // the check is a courtesy: LINE refuses over-quota sends anyway
 		}

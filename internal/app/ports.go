@@ -5,6 +5,7 @@ import (
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
@@ -17,7 +18,7 @@ var (
 	_ registration.Links    = (*parentlink.Service)(nil)
 	_ registration.Friends  = (*line.Service)(nil)
 	_ registration.Outbox   = (*line.Service)(nil)
-	_ registration.IDTokens = (*line.Client)(nil)
+	_ registration.IDTokens = (*lineapi.Client)(nil)
 
 	_ absence.Guardians = (*registration.Service)(nil)
 	_ absence.Links     = (*parentlink.Service)(nil)
@@ -27,13 +28,13 @@ var (
 	_ inbox.Guardians = (*registration.Service)(nil)
 	_ inbox.Friends   = (*line.Service)(nil)
 	_ inbox.Outbox    = (*line.Service)(nil)
-	_ inbox.Contents  = (*line.Client)(nil)
+	_ inbox.Contents  = (*lineapi.Client)(nil)
 
 	_ announce.Guardians   = (*registration.Service)(nil)
 	_ announce.Links       = (*parentlink.Service)(nil)
 	_ announce.Channels    = (*line.Service)(nil)
 	_ announce.Outbox      = (*line.Service)(nil)
-	_ announce.Broadcaster = (*line.Client)(nil)
+	_ announce.Broadcaster = (*lineapi.Client)(nil)
 
 	_ rollover.Schools   = (*school.Service)(nil)
 	_ rollover.Guardians = (*registration.Service)(nil)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/files"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/retention"
 	"github.com/renraku/renraku/internal/rollover"
@@ -90,7 +91,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Roster = &roster.Service{Tx: tx, Schools: s.Schools, Staff: s.Staff, Audit: al}
 	auditNames := &postgres.AuditNames{Vault: v}
 	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
-	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, line.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
+	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, lineapi.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
 	s.Links = &parentlink.Service{Tx: tx, Store: postgres.ParentLinkStore{}, Key: v.BlindIndex}
@@ -136,7 +137,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 			if err != nil {
 				return report.Limit{}
 			}
-			q, err := s.LINE.Client.Quota(ch)
+			q, err := s.LINE.Client.Quota(ctx, ch.API())
 			if err != nil {
 				return report.Limit{}
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 )
 
 // FetchContentArgs is the job that downloads an image a parent sent, at once: LINE
@@ -68,8 +69,8 @@ func (s *Service) fetch(ctx context.Context, messageID int64, last bool) error {
 	if err != nil {
 		return err
 	}
-	data, ct, err := s.Contents.Content(ch, lineID)
-	var ae *line.APIError
+	data, ct, err := s.Contents.Content(ctx, ch.API(), lineID)
+	var ae *lineapi.APIError
 	gone := errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusGone)
 	if err != nil && !gone && !last {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/registration"
 )
 
@@ -29,7 +30,7 @@ type Outbox interface {
 	DefaultMessage(ctx context.Context, in *line.Incoming) error
 }
 
-// Contents downloads what a parent sent that is not text (line.Client).
+// Contents downloads what a parent sent that is not text (lineapi.Client).
 type Contents interface {
-	Content(ch line.Channel, messageID string) (data []byte, contentType string, err error)
+	Content(ctx context.Context, ch lineapi.Channel, messageID string) (data []byte, contentType string, err error)
 }

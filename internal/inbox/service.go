@@ -7,14 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
@@ -88,13 +87,13 @@ func (s *Service) choices(ctx context.Context, in *line.Incoming, g registration
 	}
 	m := line.Message{Text: text}
 	for _, c := range cs {
-		if len(m.QuickReply) == line.MaxQuickReplyItems {
+		if len(m.QuickReply) == lineapi.MaxQuickReplyItems {
 			break
 		}
 		args := c.Target + ":" + strconv.FormatInt(c.ChildID, 10) + ":" + strconv.FormatInt(c.ClubID, 10) + ":" + strconv.FormatInt(c.SchoolID, 10)
 		label := c.Label
-		if line.UTF16Len(label) > line.MaxLabelLength {
-			label = string([]rune(label)[:line.MaxLabelLength-1]) + "…"
+		if lineapi.UTF16Len(label) > lineapi.MaxLabelLength {
+			label = string([]rune(label)[:lineapi.MaxLabelLength-1]) + "…"
 		}
 		m.QuickReply = append(m.QuickReply, line.Action{Kind: "postback", Label: label, Data: line.PostbackData("contact.pick", args), DisplayText: c.Label})
 	}
@@ -120,8 +119,7 @@ func (s *Service) onPick(ctx context.Context, in *line.Incoming) error {
 	if err != nil || !ok {
 		return err
 	}
-	pb, _ := in.Event.(webhook.PostbackEvent)
-	_, args, _ := line.ParsePostbackData(pb.Postback.Data)
+	_, args, _ := line.ParsePostbackData(in.Postback.Data)
 	parts := strings.Split(args, ":")
 	if len(parts) != 4 {
 		return s.choices(ctx, in, g, "inbox.line.choose")
@@ -159,16 +157,17 @@ func (s *Service) onMessage(ctx context.Context, in *line.Incoming) error {
 	if err != nil {
 		return err
 	}
-	msg, _ := in.Event.(webhook.MessageEvent)
 	var m Message
-	switch c := msg.Message.(type) {
-	case webhook.TextMessageContent:
-		m = Message{Direction: "in", Kind: "text", Body: vault.Personal(usertext.Clean(c.Text))}
-	case webhook.ImageMessageContent:
-		m = Message{Direction: "in", Kind: "image", LineMessageID: c.Id, ContentState: "pending"}
-	case webhook.StickerMessageContent:
-		// A message sticker carries the parent's own words; other stickers none.
-		m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(usertext.Clean(c.Text))}
+	if c := in.Message; c != nil {
+		switch c.Kind {
+		case lineapi.MessageText:
+			m = Message{Direction: "in", Kind: "text", Body: vault.Personal(usertext.Clean(c.Text))}
+		case lineapi.MessageImage:
+			m = Message{Direction: "in", Kind: "image", LineMessageID: c.ID, ContentState: "pending"}
+		case lineapi.MessageSticker:
+			// A message sticker carries the parent's own words; other stickers none.
+			m = Message{Direction: "in", Kind: "sticker", Body: vault.Personal(usertext.Clean(c.Text))}
+		}
 	}
 	if !ok || m.Kind == "" {
 		return s.Outbox.DefaultMessage(ctx, in)
@@ -427,7 +426,7 @@ func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 		switch {
 		case text == "":
 			return apperr.Fields{"body": "inbox.reply.empty"}.Err()
-		case line.UTF16Len(text) > MaxReply:
+		case lineapi.UTF16Len(text) > MaxReply:
 			return apperr.Fields{"body": "inbox.reply.too_long"}.Err()
 		}
 		f, err := s.Friends.FindFriend(ctx, c.FriendID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -18,13 +19,13 @@ func (s *Service) SetChannel(ctx context.Context, actor audit.Actor, schoolID, b
 	ch.Secret = vault.Personal(strings.TrimSpace(ch.Secret.Reveal()))
 	ch.AccessToken = vault.Personal(strings.TrimSpace(ch.AccessToken.Reveal()))
 	switch {
-	case !ValidChannelID(ch.LineChannelID):
+	case !lineapi.ValidChannelID(ch.LineChannelID):
 		return false, apperr.E(apperr.Invalid, "line.channel_id.invalid", errors.New("channel ID must be 6–20 digits"))
 	case len(ch.Secret.Reveal()) < 16 || strings.ContainsAny(ch.Secret.Reveal(), " \n\t"):
 		return false, apperr.E(apperr.Invalid, "line.secret.invalid", errors.New("channel secret looks wrong (expected 32 hex characters)"))
 	case len(ch.AccessToken.Reveal()) < 16 || strings.ContainsAny(ch.AccessToken.Reveal(), " \n\t"):
 		return false, apperr.E(apperr.Invalid, "line.token.invalid", errors.New("channel access token looks wrong"))
-	case ch.LoginChannelID != "" && !ValidChannelID(ch.LoginChannelID):
+	case ch.LoginChannelID != "" && !lineapi.ValidChannelID(ch.LoginChannelID):
 		return false, apperr.E(apperr.Invalid, "line.channel_id.invalid", errors.New("LINE Login channel ID must be 6–20 digits"))
 	}
 	ch.BoardID = boardID

@@ -12,6 +12,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -82,7 +83,7 @@ func (s *Service) SaveChannel(ctx context.Context, boardID, schoolID int64, chan
 	}
 	keep := configured && cur.LineChannelID == channelID
 	f := apperr.Fields{}
-	if !ValidChannelID(channelID) {
+	if !lineapi.ValidChannelID(channelID) {
 		f.Add("channel_id", "line.channel_id.invalid")
 	}
 	switch {
@@ -108,7 +109,7 @@ func (s *Service) SaveChannel(ctx context.Context, boardID, schoolID int64, chan
 
 // TestChannel asks LINE for the account's bot info with the stored token, which proves
 // the token works. It returns the official account's name and basic ID.
-func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (BotInfo, error) {
+func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (lineapi.BotInfo, error) {
 	var a *authz.Actor
 	var ch Channel
 	var ok bool
@@ -118,14 +119,14 @@ func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (Bot
 		return err
 	})
 	if err != nil {
-		return BotInfo{}, err
+		return lineapi.BotInfo{}, err
 	}
 	if !ok {
-		return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.not_set", errors.New("no channel"))
+		return lineapi.BotInfo{}, apperr.E(apperr.Invalid, "line.channel.not_set", errors.New("no channel"))
 	}
-	info, callErr := s.Client.BotInfo(ch)
+	info, callErr := s.Client.BotInfo(ctx, ch.API())
 	result := "ok"
-	var apiErr *APIError
+	var apiErr *lineapi.APIError
 	switch {
 	case callErr == nil:
 	case errors.As(callErr, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403):
@@ -140,21 +141,21 @@ func (s *Service) TestChannel(ctx context.Context, boardID, schoolID int64) (Bot
 			ObjectKind: "line_channel", ObjectID: strconv.FormatInt(ch.ID, 10), BoardID: boardID, SchoolID: schoolID,
 			Detail: map[string]any{"result": result}})
 	}); err != nil {
-		return BotInfo{}, err
+		return lineapi.BotInfo{}, err
 	}
 	switch result {
 	case "ok":
 		return info, nil
 	case "token_rejected":
-		return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.token_rejected", callErr)
+		return lineapi.BotInfo{}, apperr.E(apperr.Invalid, "line.channel.token_rejected", callErr)
 	}
-	return BotInfo{}, apperr.E(apperr.Invalid, "line.channel.unreachable", callErr)
+	return lineapi.BotInfo{}, apperr.E(apperr.Invalid, "line.channel.unreachable", callErr)
 }
 
 // MonthUsage is a school channel's LINE messages this month and its quota.
 type MonthUsage struct {
 	Sent  []Usage
-	Quota Quota
+	Quota lineapi.Quota
 	// QuotaKnown is false when LINE could not be asked.
 	QuotaKnown bool
 }
@@ -176,7 +177,7 @@ func (s *Service) MonthlyUsage(ctx context.Context, boardID, schoolID int64, mon
 	if err != nil || !ok {
 		return u, err
 	}
-	if q, err := s.Client.Quota(ch); err == nil {
+	if q, err := s.Client.Quota(ctx, ch.API()); err == nil {
 		u.Quota, u.QuotaKnown = q, true
 	}
 	return u, nil
@@ -213,8 +214,8 @@ func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (strin
 	if err != nil {
 		return "", err
 	}
-	info, err := s.Client.BotInfo(ch)
-	var apiErr *APIError
+	info, err := s.Client.BotInfo(ctx, ch.API())
+	var apiErr *lineapi.APIError
 	switch {
 	case errors.As(err, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403):
 		return "", apperr.E(apperr.Invalid, "line.channel.token_rejected", err)

@@ -1,12 +1,18 @@
-// Package line is renraku's adapter to the LINE platform: channels, the webhook (verify,
-// store durably, then process in order), event dispatch to the features' handlers, the
-// outbox of messages sent by jobs, rich menus and the message quota.
+// Package line is renraku's LINE feature: the schools' channels (administration, with
+// authorisation and audit), the webhook (verify, store durably, then process in order),
+// event dispatch to the features' handlers, the outbox of messages sent by jobs, rich
+// menus (sync and per-friend assignment) and the message quota.
+//
+// It talks to LINE only through package lineapi, the adapter that holds the SDK: the
+// client, webhook parsing and message building. Handlers see an Incoming in renraku's
+// terms (its type, postback data, message kind and text), never the SDK's types.
 //
 // # Webhook
 //
-// Ingest verifies X-Line-Signature with the channel secret (the SDK's webhook package),
-// then stores every event — encrypted, unique per channel and webhookEventId — and a job
-// for it in one transaction. Only then does the webhook answer 200, so an event LINE was
+// Ingest verifies X-Line-Signature with the channel secret and reads the events
+// (lineapi.ValidSignature, lineapi.ParseCallback), then stores every event — as LINE
+// sent it, encrypted, unique per channel and webhookEventId — and a job for it in one
+// transaction. Only then does the webhook answer 200, so an event LINE was
 // told we have is never lost, and a redelivered event is stored once.
 //
 // # Processing order

@@ -3,7 +3,7 @@ package line
 import (
 	"context"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+	"github.com/renraku/renraku/internal/lineapi"
 )
 
 // replyText queues a text reply in the friend's language.
@@ -37,10 +37,8 @@ func (s *Service) DefaultMessage(ctx context.Context, in *Incoming) error {
 }
 
 func (s *Service) defaultMessage(ctx context.Context, in *Incoming) error {
-	if m, ok := in.Event.(webhook.MessageEvent); ok {
-		if _, isText := m.Message.(webhook.TextMessageContent); isText {
-			return s.replyText(ctx, in, "reply", "line.use_menu")
-		}
+	if in.Message != nil && in.Message.Kind == lineapi.MessageText {
+		return s.replyText(ctx, in, "reply", "line.use_menu")
 	}
 	return s.replyText(ctx, in, "reply", "line.unsupported")
 }
@@ -48,11 +46,10 @@ func (s *Service) defaultMessage(ctx context.Context, in *Incoming) error {
 // dispatchPostback routes a postback by its action name; unknown or foreign data gets
 // a polite reply.
 func (s *Service) dispatchPostback(ctx context.Context, in *Incoming) error {
-	pb, ok := in.Event.(webhook.PostbackEvent)
-	if !ok || pb.Postback == nil {
+	if in.Postback == nil {
 		return nil
 	}
-	name, _, ok := ParsePostbackData(pb.Postback.Data)
+	name, _, ok := ParsePostbackData(in.Postback.Data)
 	if ok {
 		if h := s.postbackHandler(name); h != nil {
 			return h(ctx, in)

@@ -2,15 +2,13 @@ package line
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
-
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -35,71 +33,48 @@ func storableText(s string, max int) bool {
 	return s != "" && len(s) <= max && !strings.ContainsRune(s, 0)
 }
 
-// eventMeta is what renraku reads of every event before storing it.
-type eventMeta struct {
-	Type            string `json:"type"`
-	Timestamp       int64  `json:"timestamp"`
-	WebhookEventID  string `json:"webhookEventId"`
-	DeliveryContext *struct {
-		IsRedelivery bool `json:"isRedelivery"`
-	} `json:"deliveryContext"`
-	Source *struct {
-		Type   string `json:"type"`
-		UserID string `json:"userId"`
-	} `json:"source"`
-}
-
 // Ingest verifies and stores a webhook request for LINE's channel lineChannelID. It
 // returns nil only when every event is stored durably with its processing job (or was
 // stored before); the errors carry the kinds the webhook maps to 404, 401 and 400.
 // Nothing is stored when it fails.
 func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, body []byte) (stored int, err error) {
-	if !ValidChannelID(lineChannelID) {
+	if !lineapi.ValidChannelID(lineChannelID) {
 		return 0, apperr.E(apperr.NotFound, "", errors.New("line: malformed channel ID"))
 	}
 	ch, err := s.FindChannelByLineID(ctx, lineChannelID)
 	if err != nil {
 		return 0, err
 	}
-	if !webhook.ValidateSignature(ch.Secret.Reveal(), signature, body) {
+	if !lineapi.ValidSignature(ch.Secret.Reveal(), signature, body) {
 		return 0, apperr.E(apperr.Unauthenticated, "", errors.New("line: bad webhook signature"))
 	}
-	// The SDK must be able to read the request (its error text holds the body, so it
-	// is dropped); the raw events are kept as LINE sent them.
-	var cb webhook.CallbackRequest
-	if err := json.Unmarshal(body, &cb); err != nil {
-		return 0, apperr.E(apperr.Invalid, "", errors.New("line: webhook body is not a LINE callback"))
+	events, err := lineapi.ParseCallback(body)
+	if err != nil {
+		return 0, apperr.E(apperr.Invalid, "", err)
 	}
-	var raw struct {
-		Events []json.RawMessage `json:"events"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return 0, apperr.E(apperr.Invalid, "", errors.New("line: webhook body is not JSON"))
-	}
-	if len(raw.Events) == 0 {
+	if len(events) == 0 {
 		return 0, nil // LINE's verification request
 	}
-	evs := make([]StoredEvent, 0, len(raw.Events))
-	for i, r := range raw.Events {
-		var m eventMeta
-		if err := json.Unmarshal(r, &m); err != nil || !storableText(m.Type, maxEventType) ||
-			!storableText(m.WebhookEventID, maxWebhookEventID) || m.Timestamp <= 0 || m.Timestamp > maxEventTimestamp {
+	evs := make([]StoredEvent, 0, len(events))
+	for i, e := range events {
+		if !storableText(e.Type, maxEventType) || !storableText(e.WebhookEventID, maxWebhookEventID) ||
+			e.Timestamp <= 0 || e.Timestamp > maxEventTimestamp {
 			return 0, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d lacks type, timestamp or webhookEventId", i))
 		}
 		ev := StoredEvent{
 			ChannelID:      ch.ID,
-			WebhookEventID: m.WebhookEventID,
-			Type:           m.Type,
-			OccurredAt:     time.UnixMilli(m.Timestamp),
+			WebhookEventID: e.WebhookEventID,
+			Type:           e.Type,
+			OccurredAt:     time.UnixMilli(e.Timestamp),
 			ReceivedAt:     s.Clock.Now(),
-			Redelivered:    m.DeliveryContext != nil && m.DeliveryContext.IsRedelivery,
-			Payload:        r,
+			Redelivered:    e.Redelivery,
+			Payload:        e.Raw,
 		}
-		if m.Source != nil && m.Source.Type == "user" {
-			if !ValidUserID(m.Source.UserID) {
+		if e.Source == "user" {
+			if !lineapi.ValidUserID(e.UserID) {
 				return 0, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d has a malformed userId", i))
 			}
-			ev.UserID = vault.Personal(m.Source.UserID)
+			ev.UserID = vault.Personal(e.UserID)
 		}
 		evs = append(evs, ev)
 	}

@@ -2,11 +2,9 @@ package line
 
 import (
 	"context"
-	"regexp"
 	"time"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
-
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -21,6 +19,11 @@ type Channel struct {
 	LIFFID         string
 }
 
+// API returns what a call to LINE needs of the channel.
+func (ch Channel) API() lineapi.Channel {
+	return lineapi.Channel{ID: ch.LineChannelID, AccessToken: ch.AccessToken}
+}
+
 // Friend is a LINE user who follows (or followed) a channel.
 type Friend struct {
 	ID           int64
@@ -31,13 +34,19 @@ type Friend struct {
 	RichMenuKind string
 }
 
-// Incoming is one stored event handed to a handler.
+// Incoming is one stored event handed to a handler, in renraku's terms (package
+// lineapi reads LINE's JSON).
 type Incoming struct {
-	EventID     int64
-	Channel     Channel
-	Friend      *Friend // nil when the source is not a user
-	Type        string  // LINE's event type: follow, unfollow, message, postback, …
-	Event       webhook.EventInterface
+	EventID int64
+	Channel Channel
+	Friend  *Friend // nil when the source is not a user
+	Type    string  // LINE's event type: follow, unfollow, message, postback, …
+	// Postback is the tapped action's data (see PostbackData); nil unless a postback
+	// event.
+	Postback *lineapi.Postback
+	// Message is the user's message (its kind, LINE's ID and any text); nil unless a
+	// message event.
+	Message     *lineapi.UserMessage
 	ReplyToken  vault.Personal // empty when the event has none
 	OccurredAt  time.Time
 	ReceivedAt  time.Time
@@ -47,15 +56,3 @@ type Incoming struct {
 // Handler handles one event inside the transaction that marks it processed. It must
 // not call LINE: it queues replies in the Outbox.
 type Handler func(ctx context.Context, in *Incoming) error
-
-var (
-	channelIDRE = regexp.MustCompile(`^[0-9]{6,20}$`)
-	userIDRE    = regexp.MustCompile(`^U[0-9a-f]{32}$`)
-)
-
-// ValidChannelID reports whether s looks like a LINE channel ID. IDs are checked before
-// they reach a URL path, since the SDK does not escape path parameters.
-func ValidChannelID(s string) bool { return channelIDRE.MatchString(s) }
-
-// ValidUserID reports whether s looks like a LINE userId (U + 32 hex).
-func ValidUserID(s string) bool { return userIDRE.MatchString(s) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/txn"
 )
 
@@ -33,8 +34,8 @@ type Send struct {
 
 // Queue stores the messages and their sending job in tx. It never calls LINE.
 func (s *Service) Queue(ctx context.Context, snd Send) (int64, error) {
-	if len(snd.Messages) == 0 || len(snd.Messages) > MaxMessagesPerSend {
-		return 0, fmt.Errorf("%w: 1–%d messages per send", ErrInvalidMessage, MaxMessagesPerSend)
+	if len(snd.Messages) == 0 || len(snd.Messages) > lineapi.MaxMessagesPerSend {
+		return 0, fmt.Errorf("%w: 1–%d messages per send", lineapi.ErrInvalidMessage, lineapi.MaxMessagesPerSend)
 	}
 	for _, m := range snd.Messages {
 		if err := m.Validate(); err != nil {
@@ -111,11 +112,11 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 	// its answer was lost (a timeout, a 5xx, the database gone before the result was
 	// stored): LINE may have delivered it.
 	if o.ReplyToken != "" && o.Method != "push" && s.Clock.Now().Before(o.ReplyDeadline) {
-		reqID, err := s.Client.Reply(ch, o.ReplyToken.Reveal(), o.Messages)
+		reqID, err := s.Client.Reply(ctx, ch.API(), o.ReplyToken.Reveal(), o.Messages)
 		if err == nil {
 			return s.record(ctx, id, OutboundResult{State: StateSent, Method: "reply", LineRequestID: reqID, Sent: true})
 		}
-		var ae *APIError
+		var ae *lineapi.APIError
 		switch {
 		case !errors.As(err, &ae) || ae.Temporary():
 			return s.retry(ctx, id, "reply", err, lastAttempt)
@@ -128,8 +129,8 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 		// window an earlier attempt's fate is unknown; the push may repeat it
 		// (at least once rather than not at all).
 	}
-	reqID, err := s.Client.Push(ch, f.UserID.Reveal(), o.RetryKey, o.Messages)
-	var ae *APIError
+	reqID, err := s.Client.Push(ctx, ch.API(), f.UserID.Reveal(), o.RetryKey, o.Messages)
+	var ae *lineapi.APIError
 	switch {
 	case err == nil:
 		return s.record(ctx, id, OutboundResult{State: StateSent, Method: "push", LineRequestID: reqID, Sent: true})
@@ -174,7 +175,7 @@ const recordPatience = 5 * time.Minute
 // attempt the row is marked failed.
 func (s *Service) retry(ctx context.Context, id int64, method string, cause error, lastAttempt bool) error {
 	msg := "transport error"
-	var ae *APIError
+	var ae *lineapi.APIError
 	if errors.As(cause, &ae) {
 		msg = fmt.Sprintf("%d %s", ae.Status, ae.Message)
 	}

@@ -4,15 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"time"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -95,9 +94,16 @@ func userLockKey(channelID int64, userKey []byte) int64 {
 
 // processOne runs the handler of one event in a transaction that also marks it done.
 func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bool) error {
-	lang := s.followLanguage(ctx, ev)
+	e, perr := lineapi.ParseEvent(ev.Payload)
+	var lang string
+	if perr == nil {
+		lang = s.followLanguage(ctx, ev, e)
+	}
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		in, err := s.incoming(ctx, ev, lang)
+		if perr != nil {
+			return apperr.E(apperr.Invalid, "", errors.New("line: stored event does not parse"))
+		}
+		in, err := s.incoming(ctx, ev, e, lang)
 		if err != nil {
 			return err
 		}
@@ -125,50 +131,41 @@ func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bo
 // profile — the only profile field renraku reads, and only to greet them in their
 // language. It runs before the event's transaction (handlers never call LINE) and
 // gives up quietly: Japanese is the default.
-func (s *Service) followLanguage(ctx context.Context, ev StoredEvent) string {
-	if ev.Type != "follow" || s.Client == nil {
-		return ""
-	}
-	_, userID := routing(ev.Payload)
-	if userID == "" {
+func (s *Service) followLanguage(ctx context.Context, ev StoredEvent, e lineapi.Event) string {
+	if ev.Type != "follow" || s.Client == nil || !lineapi.ValidUserID(e.UserID) {
 		return ""
 	}
 	ch, err := s.FindChannel(ctx, ev.ChannelID)
 	if err != nil {
 		return ""
 	}
-	lang, err := s.Client.Language(ch, userID)
+	lang, err := s.Client.Language(ctx, ch.API(), e.UserID)
 	if err != nil {
 		return ""
 	}
 	return lang
 }
 
-// incoming decodes a stored event, resolving (or recording) its friend. lang, when set,
-// is the friend's profile language.
-func (s *Service) incoming(ctx context.Context, ev StoredEvent, lang string) (*Incoming, error) {
+// incoming turns a stored event (read as e) into what handlers see, resolving (or
+// recording) its friend. lang, when set, is the friend's profile language.
+func (s *Service) incoming(ctx context.Context, ev StoredEvent, e lineapi.Event, lang string) (*Incoming, error) {
 	ch, err := s.Store.FindChannel(ctx, ev.ChannelID)
 	if err != nil {
 		return nil, err
 	}
-	e, err := webhook.UnmarshalEvent(ev.Payload)
-	if err != nil {
-		return nil, apperr.E(apperr.Invalid, "", errors.New("line: stored event does not parse"))
-	}
-	in := &Incoming{EventID: ev.ID, Channel: ch, Type: ev.Type, Event: e,
-		OccurredAt: ev.OccurredAt, ReceivedAt: ev.ReceivedAt, Redelivered: ev.Redelivered}
-	token, userID := routing(ev.Payload)
-	in.ReplyToken = vault.Personal(token)
-	if userID == "" {
+	in := &Incoming{EventID: ev.ID, Channel: ch, Type: ev.Type, Postback: e.Postback, Message: e.Message,
+		ReplyToken: vault.Personal(e.ReplyToken), OccurredAt: ev.OccurredAt, ReceivedAt: ev.ReceivedAt, Redelivered: ev.Redelivered}
+	if !lineapi.ValidUserID(e.UserID) {
 		return in, nil
 	}
-	f, err := s.Store.FindFriendByUserID(ctx, ch.ID, vault.Personal(userID))
+	userID := vault.Personal(e.UserID)
+	f, err := s.Store.FindFriendByUserID(ctx, ch.ID, userID)
 	switch {
 	case err == nil:
 	case apperr.KindOf(err) == apperr.NotFound:
 		// A user who befriended the account before renraku was connected, or whose
 		// follow event was lost: record them now.
-		f = Friend{ChannelID: ch.ID, UserID: vault.Personal(userID), Following: ev.Type != "unfollow", Language: lang}
+		f = Friend{ChannelID: ch.ID, UserID: userID, Following: ev.Type != "unfollow", Language: lang}
 		if err := s.Store.SaveFriendFollow(ctx, &f, ev.OccurredAt); err != nil {
 			return nil, err
 		}
@@ -192,24 +189,6 @@ func (s *Service) incoming(ctx context.Context, ev StoredEvent, lang string) (*I
 	}
 	in.Friend = &f
 	return in, nil
-}
-
-// routing reads the reply token and user of any event type from its JSON.
-func routing(payload []byte) (replyToken, userID string) {
-	var r struct {
-		ReplyToken string `json:"replyToken"`
-		Source     *struct {
-			Type   string `json:"type"`
-			UserID string `json:"userId"`
-		} `json:"source"`
-	}
-	if json.Unmarshal(payload, &r) != nil {
-		return "", ""
-	}
-	if r.Source != nil && r.Source.Type == "user" && ValidUserID(r.Source.UserID) {
-		userID = r.Source.UserID
-	}
-	return r.ReplyToken, userID
 }
 
 func truncate(s string, n int) string {

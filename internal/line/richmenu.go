@@ -1,7 +1,6 @@
 package line
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -10,11 +9,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line/menu"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/txn"
 )
 
@@ -32,14 +31,14 @@ const (
 
 // MenuSpec is a rich menu definition with its image.
 type MenuSpec struct {
-	Kind    string
-	Request *messaging_api.RichMenuRequest
-	Image   []byte
+	Kind  string
+	Menu  lineapi.RichMenu
+	Image []byte
 }
 
 // Hash identifies the definition and image, so sync recreates a menu only on change.
 func (m MenuSpec) Hash() string {
-	b, _ := json.Marshal(m.Request)
+	b, _ := json.Marshal(m.Menu) // as LINE receives it
 	h := sha256.New()
 	h.Write(b)
 	h.Write(m.Image)
@@ -66,8 +65,9 @@ func MenuSpecs(ch Channel) ([]MenuSpec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("line: rich menu image: %w", err)
 		}
-		req := &messaging_api.RichMenuRequest{
-			Size:        &messaging_api.RichMenuSize{Width: k.Width, Height: k.Height},
+		rm := lineapi.RichMenu{
+			Width:       k.Width,
+			Height:      k.Height,
 			Selected:    true,
 			Name:        "renraku-" + k.Kind,
 			ChatBarText: "メニュー",
@@ -80,17 +80,14 @@ func MenuSpecs(ch Channel) ([]MenuSpec, error) {
 			if col == k.Columns-1 {
 				w = k.Width - col*cellW // the last column takes the remainder
 			}
-			var action messaging_api.ActionInterface = &messaging_api.PostbackAction{Label: b.Label, Data: PostbackData(b.Postback, ""), DisplayText: b.Label}
+			action := Action{Kind: "postback", Label: b.Label, Data: PostbackData(b.Postback, ""), DisplayText: b.Label}
 			if b.Page != "" && ch.LIFFID != "" && ch.LoginChannelID != "" {
-				action = &messaging_api.UriAction{Label: b.Label, Uri: LIFFPageURL(ch, b.Page)}
+				action = Action{Kind: "uri", Label: b.Label, URI: LIFFPageURL(ch, b.Page)}
 			}
-			req.Areas = append(req.Areas, messaging_api.RichMenuArea{
-				Bounds: &messaging_api.RichMenuBounds{X: col * cellW, Y: row * cellH, Width: w, Height: cellH},
-				Action: action,
-			})
+			rm.Areas = append(rm.Areas, lineapi.RichMenuArea{X: col * cellW, Y: row * cellH, Width: w, Height: cellH, Action: action})
 		}
-		spec := MenuSpec{Kind: k.Kind, Request: req, Image: img}
-		req.Name = "renraku-" + k.Kind + "-" + spec.Hash()[:8]
+		spec := MenuSpec{Kind: k.Kind, Menu: rm, Image: img}
+		spec.Menu.Name = "renraku-" + k.Kind + "-" + spec.Hash()[:8]
 		out = append(out, spec)
 	}
 	return out, nil
@@ -113,17 +110,13 @@ func (s *Service) SyncRichMenus(ctx context.Context, ch Channel) (created int, e
 	for _, r := range records {
 		current[r.Kind] = r
 	}
-	api, err := s.Client.api(ch)
+	list, err := s.Client.RichMenus(ctx, ch.API())
 	if err != nil {
 		return 0, err
 	}
-	res, list, err := api.GetRichMenuListWithHttpInfo()
-	if e := apiError(res, err); e != nil {
-		return 0, e
-	}
 	onLINE := map[string]bool{}
-	for _, m := range list.Richmenus {
-		onLINE[m.RichMenuId] = true
+	for _, m := range list {
+		onLINE[m.ID] = true
 	}
 	keep := map[string]bool{}
 	for _, spec := range specs {
@@ -132,36 +125,26 @@ func (s *Service) SyncRichMenus(ctx context.Context, ch Channel) (created int, e
 			keep[rec.RichMenuID] = true
 			continue
 		}
-		res, idr, err := api.CreateRichMenuWithHttpInfo(spec.Request)
-		if e := apiError(res, err); e != nil {
-			return created, e
-		}
-		blob, err := s.Client.blob(ch)
+		id, err := s.Client.CreateRichMenu(ctx, ch.API(), spec.Menu, spec.Image)
 		if err != nil {
 			return created, err
 		}
-		res, _, err = blob.SetRichMenuImageWithHttpInfo(idr.RichMenuId, "image/png", bytes.NewReader(spec.Image))
-		if e := apiError(res, err); e != nil {
-			return created, e
-		}
 		if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-			return s.Store.SaveRichMenu(ctx, RichMenuRecord{ChannelID: ch.ID, Kind: spec.Kind, RichMenuID: idr.RichMenuId, SpecHash: spec.Hash()})
+			return s.Store.SaveRichMenu(ctx, RichMenuRecord{ChannelID: ch.ID, Kind: spec.Kind, RichMenuID: id, SpecHash: spec.Hash()})
 		}); err != nil {
 			return created, err
 		}
-		current[spec.Kind] = RichMenuRecord{Kind: spec.Kind, RichMenuID: idr.RichMenuId}
-		keep[idr.RichMenuId] = true
+		current[spec.Kind] = RichMenuRecord{Kind: spec.Kind, RichMenuID: id}
+		keep[id] = true
 		created++
 	}
-	res, _, err = api.SetDefaultRichMenuWithHttpInfo(current[MenuGuest].RichMenuID)
-	if e := apiError(res, err); e != nil {
-		return created, e
+	if err := s.Client.SetDefaultRichMenu(ctx, ch.API(), current[MenuGuest].RichMenuID); err != nil {
+		return created, err
 	}
-	for _, m := range list.Richmenus {
-		if strings.HasPrefix(m.Name, "renraku-") && !keep[m.RichMenuId] {
-			res, _, err := api.DeleteRichMenuWithHttpInfo(m.RichMenuId)
-			if e := apiError(res, err); e != nil {
-				return created, e
+	for _, m := range list {
+		if strings.HasPrefix(m.Name, "renraku-") && !keep[m.ID] {
+			if err := s.Client.DeleteRichMenu(ctx, ch.API(), m.ID); err != nil {
+				return created, err
 			}
 		}
 	}
@@ -203,14 +186,9 @@ func (s *Service) LinkRichMenu(ctx context.Context, friendID int64, kind string)
 	if err != nil {
 		return err
 	}
-	api, err := s.Client.api(ch)
-	if err != nil {
-		return err
-	}
 	if kind == MenuGuest {
-		res, _, err := api.UnlinkRichMenuIdFromUserWithHttpInfo(f.UserID.Reveal())
-		if e := apiError(res, err); e != nil {
-			return e
+		if err := s.Client.UnlinkRichMenu(ctx, ch.API(), f.UserID.Reveal()); err != nil {
+			return err
 		}
 		return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.SetFriendRichMenu(ctx, f.ID, MenuGuest) })
 	}
@@ -220,9 +198,8 @@ func (s *Service) LinkRichMenu(ctx context.Context, friendID int64, kind string)
 	}
 	for _, r := range records {
 		if r.Kind == MenuMember {
-			res, _, err := api.LinkRichMenuIdToUserWithHttpInfo(f.UserID.Reveal(), r.RichMenuID)
-			if e := apiError(res, err); e != nil {
-				return e
+			if err := s.Client.LinkRichMenu(ctx, ch.API(), f.UserID.Reveal(), r.RichMenuID); err != nil {
+				return err
 			}
 			return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.SetFriendRichMenu(ctx, f.ID, MenuMember) })
 		}

@@ -9,16 +9,18 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/txn"
 )
 
-// Service is the LINE adapter's use cases: ingesting webhooks, processing events in
-// order, and the outbox. Features register their handlers on it at start-up.
+// Service is the LINE feature's use cases: channel administration, ingesting
+// webhooks, processing events in order, the outbox and rich menus. Features register
+// their handlers on it at start-up. It reaches LINE only through Client.
 type Service struct {
 	Tx     txn.Transactor
 	Locks  Locker
 	Store  Store
-	Client *Client
+	Client *lineapi.Client
 	Audit  *audit.Log
 	Log    *slog.Logger
 	// Jobs is set once the job client exists (it needs this service's workers first).
@@ -37,7 +39,7 @@ type Service struct {
 // NewService returns a Service with the built-in handlers (follow bookkeeping and
 // welcome, polite replies to messages and unknown postbacks). texts translates a
 // catalogue message ID into a friend's language.
-func NewService(tx Transactor, store Store, client *Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
+func NewService(tx Transactor, store Store, client *lineapi.Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
 	s := &Service{Tx: tx, Locks: tx, Jobs: &jobs.Queue{}, Store: store, Client: client, Log: log, Audit: al, Texts: texts,
 		handlers: map[string]Handler{}, postbacks: map[string]Handler{}}
 	s.Handle("follow", s.welcome)

@@ -109,7 +109,7 @@ func TestCodeSheetsPrintAndRead(t *testing.T) {
 		return c
 	}
 	admin := client(loginOf(authz.SchoolAdmin, sakura))
-	info, err := s.LINE.Client.BotInfo(w.Ch)
+	info, err := s.LINE.Client.BotInfo(context.Background(), w.Ch.API())
 	if err != nil {
 		t.Fatal(err)
 	}

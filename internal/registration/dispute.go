@@ -4,11 +4,10 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
-
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 )
 
 // PostbackDispute is the postback of 「心当たりがない」 under the notice a child's
@@ -41,8 +40,8 @@ func (s *Service) tellGuardians(ctx context.Context, to []OtherGuardian, guardia
 		ask := s.T(lang, "reg.line.other_registered_ask", nil)
 		button := s.T(lang, "reg.line.button_dispute", nil)
 		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{
-			{Text: line.TrimUTF16(text, line.MaxTextLength)},
-			{Text: line.TrimUTF16(ask, line.MaxButtonsTextLength), AltText: ask, Buttons: []line.Action{{Kind: "postback", Label: button,
+			{Text: lineapi.TrimUTF16(text, lineapi.MaxTextLength)},
+			{Text: lineapi.TrimUTF16(ask, lineapi.MaxButtonsTextLength), AltText: ask, Buttons: []line.Action{{Kind: "postback", Label: button,
 				Data: line.PostbackData(PostbackDispute, strconv.FormatInt(guardianshipID, 10)), DisplayText: button}}},
 		}}); err != nil {
 			return err
@@ -62,10 +61,9 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 	if in.Friend == nil {
 		return nil
 	}
-	pb, _ := in.Event.(webhook.PostbackEvent)
 	var args string
-	if pb.Postback != nil {
-		_, args, _ = line.ParsePostbackData(pb.Postback.Data)
+	if in.Postback != nil {
+		_, args, _ = line.ParsePostbackData(in.Postback.Data)
 	}
 	id, perr := strconv.ParseInt(args, 10, 64)
 	g, err := s.Store.FindGuardianByFriend(ctx, in.Friend.ID)

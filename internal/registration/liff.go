@@ -55,7 +55,7 @@ func (s *Service) OpenWithLIFF(ctx context.Context, lineChannelID, page, idToken
 	} else if err != nil {
 		return "", parentlink.Visit{}, err
 	}
-	sub, err := s.verifyIDToken(ch, idToken)
+	sub, err := s.verifyIDToken(ctx, ch, idToken)
 	if err != nil {
 		return "", parentlink.Visit{}, err
 	}

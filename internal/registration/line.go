@@ -7,6 +7,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/parentlink"
 )
 
@@ -117,7 +118,7 @@ func (s *Service) sendLink(ctx context.Context, in *line.Incoming, purpose, text
 	}
 	text := s.T(lang, textID, map[string]any{"School": names})
 	label := s.T(lang, "reg.line.button_"+purpose, nil)
-	return s.reply(ctx, in, line.Message{Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
+	return s.reply(ctx, in, line.Message{Text: lineapi.TrimUTF16(text, lineapi.MaxButtonsTextLength), AltText: text,
 		Buttons: []line.Action{{Kind: "uri", Label: label, URI: url}}})
 }
 

@@ -40,7 +40,7 @@ type Outbox interface {
 	WipeOutbound(ctx context.Context, friendID int64) (int, error)
 }
 
-// IDTokens verifies LIFF ID tokens at LINE (line.Client).
+// IDTokens verifies LIFF ID tokens at LINE (lineapi.Client).
 type IDTokens interface {
-	VerifyIDToken(loginChannelID, idToken string) (string, error)
+	VerifyIDToken(ctx context.Context, loginChannelID, idToken string) (string, error)
 }

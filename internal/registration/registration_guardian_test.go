@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
@@ -132,7 +133,7 @@ func TestFurtherGuardianWaitsForTheSchool(t *testing.T) {
 			t.Errorf("the notice tells the registrant's identity (%q): %q", leak, notice)
 		}
 	}
-	if dispute == nil || dispute.Type != "postback" || len(dispute.Data) > line.MaxPostbackData || strings.Contains(dispute.Data, "青木") {
+	if dispute == nil || dispute.Type != "postback" || len(dispute.Data) > lineapi.MaxPostbackData || strings.Contains(dispute.Data, "青木") {
 		t.Fatalf("no 「心当たりがない」 postback button fit for LINE: %+v", dispute)
 	}
 

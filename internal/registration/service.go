@@ -12,6 +12,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
@@ -475,7 +476,7 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 	if err != nil {
 		return parentlink.Visit{}, err
 	}
-	sub, err := s.verifyIDToken(ch, idToken)
+	sub, err := s.verifyIDToken(ctx, ch, idToken)
 	if err != nil {
 		return parentlink.Visit{}, err
 	}
@@ -489,14 +490,14 @@ func (s *Service) VerifyLIFF(ctx context.Context, purpose, token, idToken string
 
 // verifyIDToken checks a LIFF ID token at LINE for a channel's LINE Login channel and
 // returns the LINE user it names.
-func (s *Service) verifyIDToken(ch line.Channel, idToken string) (string, error) {
+func (s *Service) verifyIDToken(ctx context.Context, ch line.Channel, idToken string) (string, error) {
 	if ch.LoginChannelID == "" {
 		return "", apperr.E(apperr.Invalid, "reg.liff.not_configured", errors.New("channel has no LINE Login channel"))
 	}
-	sub, err := s.IDTokens.VerifyIDToken(ch.LoginChannelID, idToken)
+	sub, err := s.IDTokens.VerifyIDToken(ctx, ch.LoginChannelID, idToken)
 	if err != nil {
-		var ae *line.APIError
-		if errors.As(err, &ae) && ae.Status == 400 || errors.Is(err, line.ErrIDTokenNotProved) {
+		var ae *lineapi.APIError
+		if errors.As(err, &ae) && ae.Status == 400 || errors.Is(err, lineapi.ErrIDTokenNotProved) {
 			return "", apperr.E(apperr.Forbidden, "reg.liff.refused", err)
 		}
 		// LINE failed (down, throttling, an answer that is not its JSON): not the

@@ -16,6 +16,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
@@ -243,7 +244,7 @@ func (s *Service) Ask(ctx context.Context, schoolID int64) (int, error) {
 			text := s.T(f.Language, "rollover.line.ask", map[string]any{"School": sc.Name, "Year": p.Year,
 				"Date": p.SwitchOn.AddDate(0, 0, -1).Format("1/2")})
 			if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "rollover", Messages: []line.Message{{
-				Text: line.TrimUTF16(text, line.MaxButtonsTextLength), AltText: text,
+				Text: lineapi.TrimUTF16(text, lineapi.MaxButtonsTextLength), AltText: text,
 				Buttons: []line.Action{{Kind: "uri", Label: s.T(f.Language, "rollover.line.button", nil), URI: url}}}}}); err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package line
+package lineapi
 
 import (
 	"context"
@@ -16,7 +16,9 @@ import (
 
 // Client calls LINE's Messaging API through the SDK, at configurable base URLs (the
 // simulator in dev and tests). One SDK client is made per call around a shared
-// *http.Client with a timeout: the SDK's WithContext mutates shared state.
+// *http.Client with a timeout: the SDK's WithContext mutates the SDK client, so a shared
+// one could not carry each call's context. Every call takes a context: a cancelled one
+// ends the wait for the rate limit and the request.
 type Client struct {
 	APIURL     *url.URL
 	DataAPIURL *url.URL
@@ -30,14 +32,24 @@ func NewClient(apiURL, dataAPIURL *url.URL) *Client {
 	return &Client{APIURL: apiURL, DataAPIURL: dataAPIURL, HTTP: &http.Client{Timeout: 15 * time.Second}}
 }
 
-func (c *Client) api(ch Channel) (*messaging_api.MessagingApiAPI, error) {
-	return messaging_api.NewMessagingApiAPI(ch.AccessToken.Reveal(),
+// api returns an SDK client for one call, its requests made with ctx.
+func (c *Client) api(ctx context.Context, ch Channel) (*messaging_api.MessagingApiAPI, error) {
+	api, err := messaging_api.NewMessagingApiAPI(ch.AccessToken.Reveal(),
 		messaging_api.WithEndpoint(c.APIURL.String()), messaging_api.WithHTTPClient(c.HTTP))
+	if err != nil {
+		return nil, err
+	}
+	return api.WithContext(ctx), nil
 }
 
-func (c *Client) blob(ch Channel) (*messaging_api.MessagingApiBlobAPI, error) {
-	return messaging_api.NewMessagingApiBlobAPI(ch.AccessToken.Reveal(),
+// blob returns an SDK client of the data API for one call, its requests made with ctx.
+func (c *Client) blob(ctx context.Context, ch Channel) (*messaging_api.MessagingApiBlobAPI, error) {
+	blob, err := messaging_api.NewMessagingApiBlobAPI(ch.AccessToken.Reveal(),
 		messaging_api.WithBlobEndpoint(c.DataAPIURL.String()), messaging_api.WithBlobHTTPClient(c.HTTP))
+	if err != nil {
+		return nil, err
+	}
+	return blob.WithContext(ctx), nil
 }
 
 // APIError is LINE's answer to a failed call. Message is LINE's own text (no content of
@@ -91,11 +103,11 @@ func apiError(res *http.Response, err error) error {
 }
 
 // Reply answers an event with its reply token (free of charge).
-func (c *Client) Reply(ch Channel, replyToken string, ms []Message) (requestID string, err error) {
-	if err := c.limits.wait(context.Background(), ch.LineChannelID, "reply"); err != nil {
+func (c *Client) Reply(ctx context.Context, ch Channel, replyToken string, ms []Message) (requestID string, err error) {
+	if err := c.limits.wait(ctx, ch.ID, "reply"); err != nil {
 		return "", err
 	}
-	api, err := c.api(ch)
+	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err
 	}
@@ -107,14 +119,14 @@ func (c *Client) Reply(ch Channel, replyToken string, ms []Message) (requestID s
 }
 
 // Push sends to one user (counted in the monthly quota). retryKey makes a retry safe.
-func (c *Client) Push(ch Channel, userID, retryKey string, ms []Message) (requestID string, err error) {
+func (c *Client) Push(ctx context.Context, ch Channel, userID, retryKey string, ms []Message) (requestID string, err error) {
 	if !ValidUserID(userID) {
 		return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
 	}
-	if err := c.limits.wait(context.Background(), ch.LineChannelID, "push"); err != nil {
+	if err := c.limits.wait(ctx, ch.ID, "push"); err != nil {
 		return "", err
 	}
-	api, err := c.api(ch)
+	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +141,7 @@ func (c *Client) Push(ch Channel, userID, retryKey string, ms []Message) (reques
 const MaxMulticastRecipients = 500
 
 // Multicast sends the same messages to up to 500 users in one request.
-func (c *Client) Multicast(ch Channel, userIDs []string, retryKey string, ms []Message) (requestID string, err error) {
+func (c *Client) Multicast(ctx context.Context, ch Channel, userIDs []string, retryKey string, ms []Message) (requestID string, err error) {
 	if len(userIDs) == 0 || len(userIDs) > MaxMulticastRecipients {
 		return "", fmt.Errorf("%w: multicast needs 1–%d recipients", ErrInvalidMessage, MaxMulticastRecipients)
 	}
@@ -138,10 +150,10 @@ func (c *Client) Multicast(ch Channel, userIDs []string, retryKey string, ms []M
 			return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
 		}
 	}
-	if err := c.limits.wait(context.Background(), ch.LineChannelID, "multicast"); err != nil {
+	if err := c.limits.wait(ctx, ch.ID, "multicast"); err != nil {
 		return "", err
 	}
-	api, err := c.api(ch)
+	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err
 	}
@@ -165,11 +177,11 @@ func Batches(userIDs []string) [][]string {
 
 // Language reads only the language of a user's profile; renraku never keeps or shows
 // the display name, picture or status message.
-func (c *Client) Language(ch Channel, userID string) (string, error) {
+func (c *Client) Language(ctx context.Context, ch Channel, userID string) (string, error) {
 	if !ValidUserID(userID) {
 		return "", fmt.Errorf("%w: not a LINE user ID", ErrInvalidMessage)
 	}
-	api, err := c.api(ch)
+	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err
 	}
@@ -188,8 +200,8 @@ type Quota struct {
 }
 
 // Quota reads the channel's monthly quota and consumption.
-func (c *Client) Quota(ch Channel) (Quota, error) {
-	api, err := c.api(ch)
+func (c *Client) Quota(ctx context.Context, ch Channel) (Quota, error) {
+	api, err := c.api(ctx, ch)
 	if err != nil {
 		return Quota{}, err
 	}
@@ -217,8 +229,8 @@ type BotInfo struct {
 
 // BotInfo calls "Get bot info", which needs only a valid access token: the console's
 // connection test.
-func (c *Client) BotInfo(ch Channel) (BotInfo, error) {
-	api, err := c.api(ch)
+func (c *Client) BotInfo(ctx context.Context, ch Channel) (BotInfo, error) {
+	api, err := c.api(ctx, ch)
 	if err != nil {
 		return BotInfo{}, err
 	}
@@ -237,10 +249,15 @@ var ErrIDTokenNotProved = errors.New("line: verify answer without the expected s
 // and returns the LINE user it names. LINE's refusal is an *APIError with status 400;
 // an answer that is not LINE's JSON is a plain error (LINE is failing), and a
 // well-formed one naming no user of the login channel is ErrIDTokenNotProved.
-func (c *Client) VerifyIDToken(loginChannelID, idToken string) (string, error) {
+func (c *Client) VerifyIDToken(ctx context.Context, loginChannelID, idToken string) (string, error) {
 	form := url.Values{"id_token": {idToken}, "client_id": {loginChannelID}}
 	u := strings.TrimSuffix(c.APIURL.String(), "/") + "/oauth2/v2.1/verify"
-	res, err := c.HTTP.PostForm(u, form)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("line: verify request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.HTTP.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("line: transport: %w", err)
 	}
@@ -273,8 +290,8 @@ const MaxContent = 20 << 20
 
 // Content downloads the content of a user's message (an image) before LINE discards
 // it, with its content type.
-func (c *Client) Content(ch Channel, messageID string) ([]byte, string, error) {
-	api, err := c.blob(ch)
+func (c *Client) Content(ctx context.Context, ch Channel, messageID string) ([]byte, string, error) {
+	api, err := c.blob(ctx, ch)
 	if err != nil {
 		return nil, "", err
 	}
