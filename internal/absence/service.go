@@ -251,6 +251,41 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 	return out, err
 }
 
+// Submitted is the parent's form after a submission: the reports stored (none when the
+// form was refused) and the page shown next.
+type Submitted struct {
+	Page    Page
+	Reports []Report
+}
+
+// SubmitForm is the parent's form sent: Submit, and the page that confirms it read in
+// the same transaction, so the parent never sees an error for reports that were stored
+// (and sends them again), nor a confirmation of reports that were not. A refused form
+// (an Invalid or Conflict error) stores nothing; its page is read again so the form can
+// show why, and the refusal is returned with it.
+func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form) (Submitted, error) {
+	var out Submitted
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if out.Reports, err = s.Submit(ctx, token, browser, f); err != nil {
+			return err
+		}
+		out.Page, err = s.Open(ctx, token, browser)
+		return err
+	})
+	if err == nil {
+		return out, nil
+	}
+	if k := apperr.KindOf(err); k != apperr.Invalid && k != apperr.Conflict {
+		return Submitted{}, err
+	}
+	p, perr := s.Open(ctx, token, browser)
+	if perr != nil {
+		return Submitted{}, perr
+	}
+	return Submitted{Page: p}, err
+}
+
 // JoinNames joins children's names for a sentence that names them as one (the
 // catalogue's absence.names.join goes between them: "さん、" in Japanese, so that
 // "{{.Child}}さん" reads 「一郎さん、花子さん」).

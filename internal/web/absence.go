@@ -126,20 +126,16 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 			in.Children = append(in.Children, id)
 		}
 	}
-	reps, err := s.Absence.Submit(r.Context(), token, browserOf(r), in)
-	pg, perr := s.Absence.Open(r.Context(), token, browserOf(r))
-	if perr != nil {
-		s.fail(w, r, perr)
+	sub, err := s.Absence.SubmitForm(r.Context(), token, browserOf(r), in)
+	r = s.parentLanguage(r, sub.Page.Language)
+	if err != nil && !formFailed(r, &f, err) {
+		s.fail(w, r, err)
 		return
 	}
-	r = s.parentLanguage(r, pg.Language)
+	pg := sub.Page
 	v := s.absenceView(r, token, pg)
 	status := http.StatusOK
 	if err != nil {
-		if !formFailed(r, &f, err) {
-			s.fail(w, r, err)
-			return
-		}
 		v.Key, status = f.V("key"), http.StatusUnprocessableEntity
 		if e := f.E("child"); e != "" && len(v.Children) < 2 {
 			// No child list on the page to show the message under.
@@ -147,10 +143,10 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		var names []string
-		for _, rep := range reps {
+		for _, rep := range sub.Reports {
 			names = append(names, rep.ChildName.Reveal())
 		}
-		item := absenceItem(r, reps[0])
+		item := absenceItem(r, sub.Reports[0])
 		loc := localizer(r)
 		v.Done = loc.T("absence.page.done", map[string]any{"Child": strings.Join(names, loc.T("absence.names.join")), "Kind": item.Kind, "Dates": item.Dates})
 		f = view.Form{Values: map[string]string{"kind": "absent", "from": pg.FirstDay.Format("2006-01-02"), "reason": "illness"}}
