@@ -260,9 +260,10 @@ type Submitted struct {
 
 // SubmitForm is the parent's form sent: Submit, and the page that confirms it read in
 // the same transaction, so the parent never sees an error for reports that were stored
-// (and sends them again), nor a confirmation of reports that were not. A refused form
-// (an Invalid or Conflict error) stores nothing; its page is read again so the form can
-// show why, and the refusal is returned with it.
+// (and sends them again), nor a confirmation of reports that were not. When Submit
+// fails nothing is stored, and the page is read again to show the form with the
+// reason (in the parent's language); the error is returned with it. If that page cannot
+// be read either, a refused form's error gives way to the failure that stops the page.
 func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form) (Submitted, error) {
 	var out Submitted
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -276,14 +277,21 @@ func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form)
 	if err == nil {
 		return out, nil
 	}
-	if k := apperr.KindOf(err); k != apperr.Invalid && k != apperr.Conflict {
-		return Submitted{}, err
-	}
 	p, perr := s.Open(ctx, token, browser)
 	if perr != nil {
-		return Submitted{}, perr
+		if refused(err) {
+			return Submitted{}, perr
+		}
+		return Submitted{}, err
 	}
 	return Submitted{Page: p}, err
+}
+
+// refused reports whether err refuses what a parent sent (a form to show again with
+// its reason) rather than failing.
+func refused(err error) bool {
+	k := apperr.KindOf(err)
+	return k == apperr.Invalid || k == apperr.Conflict
 }
 
 // JoinNames joins children's names for a sentence that names them as one (the

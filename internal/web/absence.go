@@ -168,76 +168,34 @@ func (s *Server) absenceCancel(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/p/absence/"+token, http.StatusSeeOther)
 }
 
-// absenceClasses are the classes whose lists the person may open: their homeroom and
-// sub-homeroom classes, or every class of an administrator's school.
-func (s *Server) absenceClasses(r *http.Request) ([]view.Option, error) {
-	a := authz.ActorFrom(r.Context())
-	var out []view.Option
-	if a.IsAdmin() && a.SchoolID != 0 {
-		st, err := s.Schools.Structure(r.Context(), a.SchoolID, 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range st.Classes {
-			out = append(out, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
-		}
-		return out, nil
-	}
-	me, err := s.Staff.Me(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range me.Assignments {
-		if x.Year == a.Year && (x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom) {
-			out = append(out, view.Option{Value: strconv.FormatInt(x.ClassID, 10), Label: x.Target})
-		}
-	}
-	return out, nil
-}
-
 // absenceList reads the class and day of the list (the first of the person's classes and
 // today by default) and loads it; a refresh of an open page is not audited again.
 func (s *Server) absenceList(r *http.Request, refresh bool) (view.AbsenceList, error) {
-	classes, err := s.absenceClasses(r)
-	if err != nil {
-		return view.AbsenceList{}, err
-	}
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		q = r.PostForm
 	}
-	l := view.AbsenceList{Classes: classes, Class: q.Get("class"), Date: q.Get("date")}
-	if l.Class == "" && len(classes) > 0 {
-		l.Class = classes[0].Value
-	}
-	day := absence.Today(time.Now())
-	if l.Date != "" {
-		if d, err := time.ParseInLocation("2006-01-02", l.Date, school.Tokyo); err == nil {
-			day = d
+	var classID int64
+	if c := q.Get("class"); c != "" {
+		id, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			return view.AbsenceList{}, apperr.E(apperr.NotFound, "absence.list.no_class", err)
 		}
+		classID = id
 	}
-	l.Date = day.Format("2006-01-02")
-	classID, err := strconv.ParseInt(l.Class, 10, 64)
+	var day time.Time
+	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
+		day = d
+	}
+	cl, err := s.Absence.OpenList(r.Context(), classID, day, refresh)
 	if err != nil {
-		return l, apperr.E(apperr.NotFound, "absence.list.no_class", err)
+		return view.AbsenceList{}, err
 	}
-	load := s.Absence.List
-	if refresh {
-		load = s.Absence.Refresh
+	l := view.AbsenceList{Class: strconv.FormatInt(cl.ClassID, 10), Date: cl.Day.Format("2006-01-02"), Label: cl.Label}
+	for _, c := range cl.Classes {
+		l.Classes = append(l.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
 	}
-	reports, err := load(r.Context(), classID, day)
-	if err != nil {
-		return l, err
-	}
-	for _, c := range classes {
-		if c.Value == l.Class {
-			l.Label = c.Label
-		}
-	}
-	for _, rep := range reports {
-		if l.Label == "" {
-			l.Label = rep.ClassLabel
-		}
+	for _, rep := range cl.Reports {
 		if rep.Status == absence.Sent {
 			l.Pending++
 		}
