@@ -3,6 +3,7 @@ package absence
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
@@ -99,4 +100,61 @@ func (s *Service) classChoices(ctx context.Context, a *authz.Actor) ([]ClassChoi
 		}
 	}
 	return out, nil
+}
+
+// ClubChoice is a club whose members' reports the actor may open.
+type ClubChoice struct {
+	ID   int64
+	Name string
+}
+
+// ClubList is the club page: the clubs the actor may choose from, the club and day
+// shown, and the reports covering that day of its members.
+type ClubList struct {
+	Clubs   []ClubChoice
+	ClubID  int64
+	Day     time.Time
+	Reports []Report
+}
+
+// errNoClub is a club page asked for without a club, by a person with none.
+var errNoClub = apperr.E(apperr.NotFound, "absence.club.no_club", errors.New("no club to show"))
+
+// OpenClubList is the club page for a club (0: the first of the actor's clubs) and day
+// (zero: today). The clubs offered are the actor's clubs as advisor this year, or every
+// club of a school administrator's school. The view is audited (Club).
+func (s *Service) OpenClubList(ctx context.Context, clubID int64, day time.Time) (ClubList, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return ClubList{}, err
+	}
+	if day.IsZero() {
+		day = s.Today()
+	}
+	l := ClubList{ClubID: clubID, Day: day}
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if a.SchoolID != 0 {
+			clubs, err := s.Store.FindClubs(ctx, a.SchoolID, a.Year)
+			if err != nil {
+				return err
+			}
+			for _, c := range clubs {
+				if a.Role == authz.SchoolAdmin || slices.ContainsFunc(a.Assignments, func(x authz.Assignment) bool {
+					return x.Duty == authz.Advisor && x.ClubID == c.ID
+				}) {
+					l.Clubs = append(l.Clubs, c)
+				}
+			}
+		}
+		if l.ClubID == 0 {
+			if len(l.Clubs) == 0 {
+				return errNoClub
+			}
+			l.ClubID = l.Clubs[0].ID
+		}
+		var err error
+		l.Reports, err = s.Club(ctx, l.ClubID, day)
+		return err
+	})
+	return l, err
 }

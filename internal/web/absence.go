@@ -410,50 +410,30 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) clubAbsences(w http.ResponseWriter, r *http.Request) {
-	me, err := s.Staff.Me(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a := authz.ActorFrom(r.Context())
 	q := r.URL.Query()
-	c := view.ClubAbsences{Club: q.Get("club")}
-	if a.Role == authz.SchoolAdmin {
-		// Administrators choose any club of their school.
-		st, err := s.Schools.Structure(r.Context(), a.SchoolID, 0)
+	var clubID int64
+	if c := q.Get("club"); c != "" {
+		id, err := strconv.ParseInt(c, 10, 64)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, apperr.E(apperr.NotFound, "absence.club.no_club", err))
 			return
 		}
-		for _, k := range st.Clubs {
-			c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(k.ID, 10), Label: k.Name})
-		}
-	} else {
-		for _, x := range me.Assignments {
-			if x.Year == a.Year && x.Duty == authz.Advisor {
-				c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(x.ClubID, 10), Label: x.Target})
-			}
-		}
+		clubID = id
 	}
-	if c.Club == "" && len(c.Clubs) > 0 {
-		c.Club = c.Clubs[0].Value
-	}
-	day := s.Absence.Today()
+	var day time.Time
 	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
 		day = d
 	}
-	c.Date = day.Format("2006-01-02")
-	clubID, err := strconv.ParseInt(c.Club, 10, 64)
-	if err != nil {
-		s.fail(w, r, apperr.E(apperr.NotFound, "absence.club.no_club", err))
-		return
-	}
-	reports, err := s.Absence.Club(r.Context(), clubID, day)
+	cl, err := s.Absence.OpenClubList(r.Context(), clubID, day)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, rep := range reports {
+	c := view.ClubAbsences{Club: strconv.FormatInt(cl.ClubID, 10), Date: cl.Day.Format("2006-01-02")}
+	for _, k := range cl.Clubs {
+		c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(k.ID, 10), Label: k.Name})
+	}
+	for _, rep := range cl.Reports {
 		c.Items = append(c.Items, absenceItem(r, rep))
 	}
 	s.render(w, r, http.StatusOK, view.ClubAbsencesPage(s.page(r, "absence.club.title"), c))
