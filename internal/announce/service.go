@@ -706,8 +706,10 @@ func (s *Service) Handout(ctx context.Context, id, handoutID int64) (Handout, []
 				return h, nil, err
 			}
 			a := authz.ActorFrom(ctx)
-			return h, data, s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
-				ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID}) })
+			return h, data, s.Tx.InTx(ctx, func(ctx context.Context) error {
+				return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "handout.view",
+					ObjectKind: "handout", ObjectID: strconv.FormatInt(h.ID, 10), BoardID: an.BoardID, SchoolID: an.SchoolID})
+			})
 		}
 	}
 	return Handout{}, nil, apperr.E(apperr.NotFound, "error.not_found.title", errors.New("no such handout"))
