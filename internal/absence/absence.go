@@ -237,6 +237,8 @@ type Store interface {
 	FindClubReports(ctx context.Context, clubID int64, day time.Time) ([]Report, error)
 	// FindClubScope returns a club's school and year.
 	FindClubScope(ctx context.Context, clubID int64) (schoolID int64, year int, err error)
+	// FindClubs lists a school year's clubs by name.
+	FindClubs(ctx context.Context, schoolID int64, year int) ([]ClubChoice, error)
 	// FindSchoolReports lists a school's reports covering the days from..to (not cancelled).
 	FindSchoolReports(ctx context.Context, schoolID int64, from, to time.Time) ([]Report, error)
 	// FindClassInfo lists a school year's classes with their enrolment and their

@@ -261,6 +261,49 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 	return out, err
 }
 
+// Submitted is the parent's form after a submission: the reports stored (none when the
+// form was refused) and the page shown next.
+type Submitted struct {
+	Page    Page
+	Reports []Report
+}
+
+// SubmitForm is the parent's form sent: Submit, and the page that confirms it read in
+// the same transaction, so the parent never sees an error for reports that were stored
+// (and sends them again), nor a confirmation of reports that were not. When Submit
+// fails nothing is stored, and the page is read again to show the form with the
+// reason (in the parent's language); the error is returned with it. If that page cannot
+// be read either, a refused form's error gives way to the failure that stops the page.
+func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form) (Submitted, error) {
+	var out Submitted
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if out.Reports, err = s.Submit(ctx, token, browser, f); err != nil {
+			return err
+		}
+		out.Page, err = s.Open(ctx, token, browser)
+		return err
+	})
+	if err == nil {
+		return out, nil
+	}
+	p, perr := s.Open(ctx, token, browser)
+	if perr != nil {
+		if refused(err) {
+			return Submitted{}, perr
+		}
+		return Submitted{}, err
+	}
+	return Submitted{Page: p}, err
+}
+
+// refused reports whether err refuses what a parent sent (a form to show again with
+// its reason) rather than failing.
+func refused(err error) bool {
+	k := apperr.KindOf(err)
+	return k == apperr.Invalid || k == apperr.Conflict
+}
+
 // JoinNames joins children's names for a sentence that names them as one (the
 // catalogue's absence.names.join goes between them: "さん、" in Japanese, so that
 // "{{.Child}}さん" reads 「一郎さん、花子さん」).

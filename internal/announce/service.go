@@ -101,6 +101,30 @@ type Choice struct {
 	Year  int
 }
 
+// ComposeOptions returns the audiences the signed-in person may address with an
+// announcement of kind (anything but a safety alert is a notice). A safety alert is
+// refused to those who may send none: they need the whole school or the board.
+func (s *Service) ComposeOptions(ctx context.Context, kind string) (Options, error) {
+	o, err := s.Options(ctx)
+	if err != nil {
+		return o, err
+	}
+	if kind == Safety && !o.Board && !o.CanSchool {
+		return o, apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("safety alerts need an administrator"))
+	}
+	return o, nil
+}
+
+// Compose is ComposeOptions for the page that starts a new announcement, which is
+// refused to a person with no audience to address at all.
+func (s *Service) Compose(ctx context.Context, kind string) (Options, error) {
+	o, err := s.ComposeOptions(ctx, kind)
+	if err == nil && kind != Safety && !o.Board && !o.CanSchool && len(o.Classes) == 0 && len(o.Clubs) == 0 {
+		err = apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("no audience to address"))
+	}
+	return o, err
+}
+
 // Options returns the audiences the signed-in person may address.
 func (s *Service) Options(ctx context.Context) (Options, error) {
 	a := authz.ActorFrom(ctx)

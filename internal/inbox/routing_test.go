@@ -1,6 +1,7 @@
 package inbox_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -55,8 +56,8 @@ func TestVisibleRoutesAParentsChoice(t *testing.T) {
 				for _, s := range tt.sees {
 					want = want || s == a
 				}
-				if got := inbox.Visible(a, tt.event); got != want {
-					t.Errorf("staff %d (%s): Visible = %v, want %v", a.StaffID, a.Role, got, want)
+				if got := (&inbox.Service{}).MaySee(authz.WithActor(context.Background(), a), tt.event); got != want {
+					t.Errorf("staff %d (%s): MaySee = %v, want %v", a.StaffID, a.Role, got, want)
 				}
 			}
 		})

@@ -241,8 +241,22 @@ func statusFor(g registration.Guardian, childID int64) string {
 	return ""
 }
 
-// Visible reports whether the actor's inbox shows a conversation of the event.
-func Visible(a *authz.Actor, e Event) bool {
+// Watch authorises an open inbox's live updates (the events MaySee filters): the
+// actor must be signed in with an enabled account.
+func (s *Service) Watch(ctx context.Context) error {
+	return authz.SignedIn(authz.ActorFrom(ctx))
+}
+
+// MaySee reports whether the actor's inbox shows the conversation of a live event: the
+// per-event check of an open inbox's updates. It reads nothing, so it can be asked for
+// every event.
+func (s *Service) MaySee(ctx context.Context, e Event) bool {
+	a := authz.ActorFrom(ctx)
+	return authz.SignedIn(a) == nil && visible(a, e)
+}
+
+// visible reports whether the actor's inbox shows a conversation of the event.
+func visible(a *authz.Actor, e Event) bool {
 	c := Conversation{BoardID: e.Board, SchoolID: e.School, Target: e.Target, ClassID: e.Class, ClubID: e.Club, Year: e.Year}
 	act, t := target(c)
 	return authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil

@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -181,6 +182,25 @@ func (s *Service) MonthlyUsage(ctx context.Context, boardID, schoolID int64, mon
 		u.Quota, u.QuotaKnown = q, true
 	}
 	return u, nil
+}
+
+// ChannelPage is the console's channel page: whether the school has a channel and, when
+// it has, this month's messages (in Asia/Tokyo, by the service's clock).
+type ChannelPage struct {
+	Status ChannelStatus
+	Usage  MonthUsage
+}
+
+// OpenChannelPage returns the console's channel page for the school.
+func (s *Service) OpenChannelPage(ctx context.Context, boardID, schoolID int64) (ChannelPage, error) {
+	var p ChannelPage
+	var err error
+	if p.Status, err = s.ChannelStatus(ctx, boardID, schoolID); err != nil || !p.Status.Configured {
+		return p, err
+	}
+	now := s.Clock.Now().In(school.Tokyo)
+	p.Usage, err = s.MonthlyUsage(ctx, boardID, schoolID, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, school.Tokyo))
+	return p, err
 }
 
 // FriendURLPrefix begins the address at which a LINE user adds an official account as

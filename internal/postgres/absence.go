@@ -239,6 +239,19 @@ func (s *AbsenceStore) FindClubScope(ctx context.Context, clubID int64) (int64, 
 	return schoolID, year, classify(err, "club")
 }
 
+// FindClubs lists a school year's clubs by name.
+func (s *AbsenceStore) FindClubs(ctx context.Context, schoolID int64, year int) ([]absence.ClubChoice, error) {
+	db := pgtx.Tx(ctx)
+
+	rows, _ := db.Query(ctx, `SELECT id, name FROM club WHERE school_id = $1 AND year = $2 ORDER BY name`, schoolID, year)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (absence.ClubChoice, error) {
+		var c absence.ClubChoice
+		err := r.Scan(&c.ID, &c.Name)
+		return c, err
+	})
+	return out, classify(err, "clubs")
+}
+
 // FindSchoolReports lists a school's reports covering any day of from..to.
 func (s *AbsenceStore) FindSchoolReports(ctx context.Context, schoolID int64, from, to time.Time) ([]absence.Report, error) {
 	return s.reports(ctx, `WHERE a.school_id = $1 AND a.date_from <= $3 AND a.date_to >= $2 AND a.status <> 'cancelled' ORDER BY a.id`, schoolID, from, to)

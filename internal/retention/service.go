@@ -217,6 +217,30 @@ func (s *Service) Records(ctx context.Context, from, to time.Time) ([]Record, er
 	return out, err
 }
 
+// Page is the board's retention page: what the policy would delete now, and the last
+// year's deletion records, with the period the certificate form suggests (this school
+// year's start to today, in Asia/Tokyo by the service's clock).
+type Page struct {
+	Preview  []Item
+	Records  []Record
+	From, To time.Time
+}
+
+// OpenPage returns the board's retention page. Viewing the records is audited.
+func (s *Service) OpenPage(ctx context.Context) (Page, error) {
+	var p Page
+	var err error
+	if p.Preview, err = s.Preview(ctx); err != nil {
+		return Page{}, err
+	}
+	now := s.now().In(school.Tokyo)
+	p.From, p.To = school.YearStart(school.YearOf(now)), now
+	if p.Records, err = s.Records(ctx, now.AddDate(-1, 0, 0), now); err != nil {
+		return Page{}, err
+	}
+	return p, nil
+}
+
 // ApplyArgs is the daily job that applies every board's policy.
 type ApplyArgs struct{}
 

@@ -138,6 +138,25 @@ func (s *Service) ParentOpen(ctx context.Context, token, browser string) (Parent
 	return p, err
 }
 
+// ParentSubmit is the parent's confirmation sent: ParentConfirm, and when it fails (a
+// wrong choice changes nothing) the page read again to show the form with the reason,
+// returned with the error. If that page cannot be read either, a refused form's error
+// gives way to the failure that stops the page; any other error is kept.
+func (s *Service) ParentSubmit(ctx context.Context, token, browser string, choices []Placement) (ParentPage, error) {
+	p, err := s.ParentConfirm(ctx, token, browser, choices)
+	if err == nil {
+		return p, nil
+	}
+	p, perr := s.ParentOpen(ctx, token, browser)
+	if perr != nil {
+		if k := apperr.KindOf(err); k == apperr.Invalid || k == apperr.Conflict {
+			return ParentPage{}, perr
+		}
+		return ParentPage{}, err
+	}
+	return p, err
+}
+
 var errNothing = apperr.E(apperr.Conflict, "rollover.parent.nothing", errors.New("nothing to confirm"))
 
 // ParentConfirm stores the parent's choices: for each child, a class of the next year

@@ -587,6 +587,11 @@ func (s *Service) DeleteClub(ctx context.Context, clubID int64) (Club, error) {
 type ClassView struct {
 	School School
 	Class  Class
+	// CanMove is true for those who may manage the school's structure: they may move a
+	// child to another class or record the child's transfer out. MoveTo are then the
+	// school's other classes of its current year.
+	CanMove bool
+	MoveTo  []Class
 }
 
 // OpenClass returns a class for the actor whose duties give it (homeroom or
@@ -614,6 +619,18 @@ func (s *Service) OpenClass(ctx context.Context, classID int64) (ClassView, erro
 			}
 		}
 		v = ClassView{School: sc, Class: c}
+		if authz.Check(a, authz.ManageStructure, authz.Target{BoardID: sc.BoardID, SchoolID: sc.ID}) == nil {
+			v.CanMove = true
+			classes, err := s.Store.FindClasses(ctx, sc.ID, sc.CurrentYear)
+			if err != nil {
+				return err
+			}
+			for _, x := range classes {
+				if x.ID != c.ID {
+					v.MoveTo = append(v.MoveTo, x)
+				}
+			}
+		}
 		return s.Audit.Record(ctx, audit.Event{Actor: actorOf(a), Action: "class.view", ObjectKind: "class",
 			ObjectID: id(c.ID), BoardID: sc.BoardID, SchoolID: sc.ID})
 	})

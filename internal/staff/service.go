@@ -455,6 +455,41 @@ func (s *Service) Me(ctx context.Context) (Staff, error) {
 	return st, err
 }
 
+// Home is what the signed-in person's home page shows of them: their account, this
+// year's duties, and which of the pages they may open it links to.
+type Home struct {
+	Staff Staff
+	// Year is the current school year of the person's school.
+	Year int
+	// Duties are this school year's duties.
+	Duties []Assignment
+	// Admin: the console; Board: a board administrator's home, about the board's schools.
+	Admin, Board bool
+	// ClubAbsences and ClassLists: the club absence page and the class pages (an
+	// administrator of a school, or an advisor or a class's teacher this year).
+	ClubAbsences, ClassLists bool
+}
+
+// Home returns the signed-in person's home page.
+func (s *Service) Home(ctx context.Context) (Home, error) {
+	me, err := s.Me(ctx)
+	if err != nil {
+		return Home{}, err
+	}
+	a := authz.ActorFrom(ctx)
+	h := Home{Staff: me, Year: a.Year, Admin: a.IsAdmin(), Board: a.SchoolID == 0,
+		ClubAbsences: a.Role == authz.SchoolAdmin, ClassLists: a.Role == authz.SchoolAdmin}
+	for _, x := range me.Assignments {
+		if x.Year != a.Year {
+			continue
+		}
+		h.ClubAbsences = h.ClubAbsences || x.Duty == authz.Advisor
+		h.ClassLists = h.ClassLists || x.ClassID != 0
+		h.Duties = append(h.Duties, x)
+	}
+	return h, nil
+}
+
 func trim(s string) string { return strings.TrimSpace(s) }
 
 // FindByID reads an account without authorisation, for the web layer's session

@@ -125,20 +125,16 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 			in.Children = append(in.Children, id)
 		}
 	}
-	reps, err := s.Absence.Submit(r.Context(), token, browserOf(r), in)
-	pg, perr := s.Absence.Open(r.Context(), token, browserOf(r))
-	if perr != nil {
-		s.fail(w, r, perr)
+	sub, err := s.Absence.SubmitForm(r.Context(), token, browserOf(r), in)
+	r = s.parentLanguage(r, sub.Page.Language)
+	if err != nil && !formFailed(r, &f, err) {
+		s.fail(w, r, err)
 		return
 	}
-	r = s.parentLanguage(r, pg.Language)
+	pg := sub.Page
 	v := s.absenceView(r, token, pg)
 	status := http.StatusOK
 	if err != nil {
-		if !formFailed(r, &f, err) {
-			s.fail(w, r, err)
-			return
-		}
 		v.Key, status = f.V("key"), http.StatusUnprocessableEntity
 		if e := f.E("child"); e != "" && len(v.Children) < 2 {
 			// No child list on the page to show the message under.
@@ -146,10 +142,10 @@ func (s *Server) absenceSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		var names []string
-		for _, rep := range reps {
+		for _, rep := range sub.Reports {
 			names = append(names, rep.ChildName.Reveal())
 		}
-		item := absenceItem(r, reps[0])
+		item := absenceItem(r, sub.Reports[0])
 		loc := localizer(r)
 		v.Done = loc.T("absence.page.done", map[string]any{"Child": strings.Join(names, loc.T("absence.names.join")), "Kind": item.Kind, "Dates": item.Dates})
 		f = view.Form{Values: map[string]string{"kind": "absent", "from": pg.FirstDay.Format("2006-01-02"), "reason": "illness"}}
@@ -171,76 +167,34 @@ func (s *Server) absenceCancel(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/p/absence/"+token, http.StatusSeeOther)
 }
 
-// absenceClasses are the classes whose lists the person may open: their homeroom and
-// sub-homeroom classes, or every class of an administrator's school.
-func (s *Server) absenceClasses(r *http.Request) ([]view.Option, error) {
-	a := authz.ActorFrom(r.Context())
-	var out []view.Option
-	if a.IsAdmin() && a.SchoolID != 0 {
-		st, err := s.Schools.Structure(r.Context(), a.SchoolID, 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range st.Classes {
-			out = append(out, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
-		}
-		return out, nil
-	}
-	me, err := s.Staff.Me(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range me.Assignments {
-		if x.Year == a.Year && (x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom) {
-			out = append(out, view.Option{Value: strconv.FormatInt(x.ClassID, 10), Label: x.Target})
-		}
-	}
-	return out, nil
-}
-
 // absenceList reads the class and day of the list (the first of the person's classes and
 // today by default) and loads it; a refresh of an open page is not audited again.
 func (s *Server) absenceList(r *http.Request, refresh bool) (view.AbsenceList, error) {
-	classes, err := s.absenceClasses(r)
-	if err != nil {
-		return view.AbsenceList{}, err
-	}
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		q = r.PostForm
 	}
-	l := view.AbsenceList{Classes: classes, Class: q.Get("class"), Date: q.Get("date")}
-	if l.Class == "" && len(classes) > 0 {
-		l.Class = classes[0].Value
-	}
-	day := absence.Today(time.Now())
-	if l.Date != "" {
-		if d, err := time.ParseInLocation("2006-01-02", l.Date, school.Tokyo); err == nil {
-			day = d
+	var classID int64
+	if c := q.Get("class"); c != "" {
+		id, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			return view.AbsenceList{}, apperr.E(apperr.NotFound, "absence.list.no_class", err)
 		}
+		classID = id
 	}
-	l.Date = day.Format("2006-01-02")
-	classID, err := strconv.ParseInt(l.Class, 10, 64)
+	var day time.Time
+	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
+		day = d
+	}
+	cl, err := s.Absence.OpenList(r.Context(), classID, day, refresh)
 	if err != nil {
-		return l, apperr.E(apperr.NotFound, "absence.list.no_class", err)
+		return view.AbsenceList{}, err
 	}
-	load := s.Absence.List
-	if refresh {
-		load = s.Absence.Refresh
+	l := view.AbsenceList{Class: strconv.FormatInt(cl.ClassID, 10), Date: cl.Day.Format("2006-01-02"), Label: cl.Label}
+	for _, c := range cl.Classes {
+		l.Classes = append(l.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
 	}
-	reports, err := load(r.Context(), classID, day)
-	if err != nil {
-		return l, err
-	}
-	for _, c := range classes {
-		if c.Value == l.Class {
-			l.Label = c.Label
-		}
-	}
-	for _, rep := range reports {
-		if l.Label == "" {
-			l.Label = rep.ClassLabel
-		}
+	for _, rep := range cl.Reports {
 		if rep.Status == absence.Sent {
 			l.Pending++
 		}
@@ -453,50 +407,30 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) clubAbsences(w http.ResponseWriter, r *http.Request) {
-	me, err := s.Staff.Me(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a := authz.ActorFrom(r.Context())
 	q := r.URL.Query()
-	c := view.ClubAbsences{Club: q.Get("club")}
-	if a.Role == authz.SchoolAdmin {
-		// Administrators choose any club of their school.
-		st, err := s.Schools.Structure(r.Context(), a.SchoolID, 0)
+	var clubID int64
+	if c := q.Get("club"); c != "" {
+		id, err := strconv.ParseInt(c, 10, 64)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, apperr.E(apperr.NotFound, "absence.club.no_club", err))
 			return
 		}
-		for _, k := range st.Clubs {
-			c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(k.ID, 10), Label: k.Name})
-		}
-	} else {
-		for _, x := range me.Assignments {
-			if x.Year == a.Year && x.Duty == authz.Advisor {
-				c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(x.ClubID, 10), Label: x.Target})
-			}
-		}
+		clubID = id
 	}
-	if c.Club == "" && len(c.Clubs) > 0 {
-		c.Club = c.Clubs[0].Value
-	}
-	day := s.Absence.Today()
+	var day time.Time
 	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
 		day = d
 	}
-	c.Date = day.Format("2006-01-02")
-	clubID, err := strconv.ParseInt(c.Club, 10, 64)
-	if err != nil {
-		s.fail(w, r, apperr.E(apperr.NotFound, "absence.club.no_club", err))
-		return
-	}
-	reports, err := s.Absence.Club(r.Context(), clubID, day)
+	cl, err := s.Absence.OpenClubList(r.Context(), clubID, day)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, rep := range reports {
+	c := view.ClubAbsences{Club: strconv.FormatInt(cl.ClubID, 10), Date: cl.Day.Format("2006-01-02")}
+	for _, k := range cl.Clubs {
+		c.Clubs = append(c.Clubs, view.Option{Value: strconv.FormatInt(k.ID, 10), Label: k.Name})
+	}
+	for _, rep := range cl.Reports {
 		c.Items = append(c.Items, absenceItem(r, rep))
 	}
 	s.render(w, r, http.StatusOK, view.ClubAbsencesPage(s.page(r, "absence.club.title"), c))

@@ -2,10 +2,8 @@ package web
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
 
@@ -19,22 +17,17 @@ func (s *Server) showChannel(w http.ResponseWriter, r *http.Request, f view.Form
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.Channels.ChannelStatus(r.Context(), sc.BoardID, sc.ID)
+	pg, err := s.Channels.OpenChannelPage(r.Context(), sc.BoardID, sc.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	st, u := pg.Status, pg.Usage
 	if f.Values == nil {
 		f.Values = map[string]string{"channel_id": st.ChannelID}
 	}
 	v := view.Channel{Head: head, Configured: st.Configured, ChannelID: st.ChannelID, TestResult: result, TestOK: ok}
 	if st.Configured {
-		now := time.Now().In(school.Tokyo)
-		u, err := s.Channels.MonthlyUsage(r.Context(), sc.BoardID, sc.ID, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, school.Tokyo))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		loc := localizer(r)
 		for _, x := range u.Sent {
 			v.Usage = append(v.Usage, view.UsageRow{Purpose: loc.T("channel.purpose." + usagePurpose(x.Purpose)),

@@ -49,18 +49,18 @@ func (s *Server) announcementsPage(w http.ResponseWriter, r *http.Request) {
 
 // composeView lists the audiences the person may choose.
 func (s *Server) composeView(r *http.Request, kind string) (view.AnnounceCompose, announce.Options, error) {
-	opts, err := s.Announce.Options(r.Context())
-	if err != nil {
-		return view.AnnounceCompose{}, opts, err
-	}
+	opts, err := s.Announce.ComposeOptions(r.Context(), kind)
+	return s.composeOptions(r, kind, opts), opts, err
+}
+
+// composeOptions turns the audiences the person may address into the compose form's
+// choices.
+func (s *Server) composeOptions(r *http.Request, kind string, opts announce.Options) view.AnnounceCompose {
 	loc := localizer(r)
 	if kind != announce.Safety {
 		kind = announce.Notice
 	}
 	v := view.AnnounceCompose{Kind: kind, Board: opts.Board, SchoolName: opts.SchoolName, CanSchool: opts.CanSchool, MaxMB: opts.MaxBytes >> 20}
-	if kind == announce.Safety && !opts.Board && !opts.CanSchool {
-		return v, opts, apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("safety alerts need an administrator"))
-	}
 	for _, c := range opts.Schools {
 		v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
 	}
@@ -78,18 +78,17 @@ func (s *Server) composeView(r *http.Request, kind string) (view.AnnounceCompose
 			v.Clubs = append(v.Clubs, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label})
 		}
 	}
-	return v, opts, nil
+	return v
 }
 
 func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
-	v, _, err := s.composeView(r, r.URL.Query().Get("kind"))
-	if err == nil && !v.Board && !v.CanSchool && len(v.Classes) == 0 && len(v.Clubs) == 0 {
-		err = apperr.E(apperr.Forbidden, "authz.forbidden", errors.New("no audience to address"))
-	}
+	kind := r.URL.Query().Get("kind")
+	opts, err := s.Announce.Compose(r.Context(), kind)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	v := s.composeOptions(r, kind, opts)
 	f := view.Form{Values: map[string]string{"kind": v.Kind}}
 	if !v.Board && !v.CanSchool && len(v.Classes) == 1 && len(v.Clubs) == 0 {
 		f.Values["class"] = v.Classes[0].Value

@@ -196,8 +196,7 @@ func (s *Server) conversationState(w http.ResponseWriter, r *http.Request) {
 // (PostgreSQL LISTEN/NOTIFY). The page then fetches its list again; events carry no data
 // beyond the conversation's ID.
 func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request) {
-	a := authz.ActorFrom(r.Context())
-	if err := authz.SignedIn(a); err != nil {
+	if err := s.Inbox.Watch(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -224,7 +223,7 @@ func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request) {
 			if !open {
 				return // the server is shutting down
 			}
-			if !inbox.Visible(a, e) {
+			if !s.Inbox.MaySee(r.Context(), e) {
 				continue
 			}
 			_, _ = io.WriteString(w, "event: message\ndata: "+strconv.FormatInt(e.Conversation, 10)+"\n\n")

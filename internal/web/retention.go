@@ -25,19 +25,13 @@ func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Form, done string, status int) {
 	loc := localizer(r)
-	items, err := s.Retention.Preview(r.Context())
+	pg, err := s.Retention.OpenPage(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	now := time.Now().In(school.Tokyo)
-	from := school.YearStart(school.YearOf(now))
-	records, err := s.Retention.Records(r.Context(), now.AddDate(-1, 0, 0), now)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v := view.RetentionPage{From: from.Format("2006-01-02"), To: now.Format("2006-01-02"), Done: done}
+	items, records := pg.Preview, pg.Records
+	v := view.RetentionPage{From: pg.From.Format("2006-01-02"), To: pg.To.Format("2006-01-02"), Done: done}
 	for _, it := range items {
 		row := view.RetentionRow{Category: loc.T("retention.category." + it.Category), Policy: it.Category, Count: it.Count}
 		if it.Reason != "retention" {

@@ -196,14 +196,9 @@ func (s *Server) rolloverParentSubmit(w http.ResponseWriter, r *http.Request) {
 		choices[id] = p
 		list = append(list, p)
 	}
-	pg, err := s.Rollover.ParentConfirm(r.Context(), token, browserOf(r), list)
+	pg, err := s.Rollover.ParentSubmit(r.Context(), token, browserOf(r), list)
 	if err != nil {
 		// The form comes back with the reason, in the parent's language.
-		pg, perr := s.Rollover.ParentOpen(r.Context(), token, browserOf(r))
-		if perr != nil {
-			s.fail(w, r, perr)
-			return
-		}
 		r = s.parentLanguage(r, pg.Language)
 		var f view.Form
 		if !formFailed(r, &f, err) {

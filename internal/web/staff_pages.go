@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/web/view"
 )
@@ -21,17 +20,17 @@ func dutyLabel(r *http.Request, a staff.Assignment) string {
 
 func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	a := authz.ActorFrom(ctx)
-	me, err := s.Staff.Me(ctx)
+	home, err := s.Staff.Home(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	me := home.Staff
 	loc := localizer(r)
-	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(a.Role)), Year: a.Year, Admin: a.IsAdmin(),
-		ClubAbsences: a.Role == authz.SchoolAdmin, ClassLists: a.Role == authz.SchoolAdmin}
-	if a.SchoolID != 0 {
-		sc, err := s.Schools.Get(ctx, a.SchoolID)
+	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(me.Role)), Year: home.Year, Admin: home.Admin,
+		Board: home.Board, ClubAbsences: home.ClubAbsences, ClassLists: home.ClassLists}
+	if !home.Board {
+		sc, err := s.Schools.Get(ctx, me.SchoolID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -39,7 +38,6 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		h.School = sc.Name
 	} else {
 		// A board administrator's home is about the board's schools.
-		h.Board = true
 		schools, err := s.Schools.Schools(ctx)
 		if err != nil {
 			s.fail(w, r, err)
@@ -49,16 +47,9 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 			h.Schools = append(h.Schools, view.Duty{Label: sc.Name, Href: "/admin/schools/" + strconv.FormatInt(sc.ID, 10)})
 		}
 	}
-	for _, x := range me.Assignments {
-		if x.Year != a.Year {
-			continue
-		}
-		if x.Duty == authz.Advisor {
-			h.ClubAbsences = true
-		}
+	for _, x := range home.Duties {
 		d := view.Duty{Label: dutyLabel(r, x)}
 		if x.ClassID != 0 {
-			h.ClassLists = true
 			d.Href = "/staff/classes/" + strconv.FormatInt(x.ClassID, 10)
 		}
 		h.Duties = append(h.Duties, d)
@@ -96,19 +87,9 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year,
-		Transfer: authz.Check(authz.ActorFrom(r.Context()), authz.ManageStructure, authz.Target{BoardID: v.School.BoardID, SchoolID: v.School.ID}) == nil}
-	if page.Transfer {
-		st, err := s.Schools.Structure(r.Context(), v.School.ID, 0)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, c := range st.Classes {
-			if c.ID != v.Class.ID {
-				page.Classes = append(page.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
-			}
-		}
+	page := view.ClassPage{School: v.School.Name, Label: v.Class.Label(), Year: v.Class.Year, Transfer: v.CanMove}
+	for _, c := range v.MoveTo {
+		page.Classes = append(page.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
 	}
 	loc := localizer(r)
 	for _, m := range members {
