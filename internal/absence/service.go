@@ -45,7 +45,7 @@ func (s *Service) now() time.Time {
 func Today(t time.Time) time.Time { return school.Day(t) }
 
 // Register answers 「遅刻・欠席連絡」 in LINE with the parent's link to the form.
-func (s *Service) Register(l *line.Service) {
+func (s *Service) Register(l line.Router) {
 	l.HandlePostback("menu.absence", s.onMenu)
 }
 

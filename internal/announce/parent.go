@@ -13,7 +13,7 @@ import (
 
 // Register answers 「配布プリント」 and the handout button of an announcement with the
 // parent's own link (free: a reply).
-func (s *Service) Register(l *line.Service) {
+func (s *Service) Register(l line.Router) {
 	l.HandlePostback("menu.handouts", s.onMenu)
 	l.HandlePostback("handouts.open", s.onOpen)
 }

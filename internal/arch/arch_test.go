@@ -89,6 +89,8 @@ func (h holder) reach(ctx context.Context) {
 }
 
 var _ school.Store
+
+var _ *school.Service
 `)})
 	imports, reaches := badImports(pkgs), reachThroughs(pkgs)
 	if !slices.ContainsFunc(imports, func(v string) bool { return strings.Contains(v, "internal/absence imports github.com/jackc/pgx/v5") }) {
@@ -103,6 +105,11 @@ var _ school.Store
 		return strings.Contains(v, "zz_violation.go") && strings.Contains(v, "internal/school.Store")
 	}) {
 		t.Errorf("the store rule missed absence naming school's store type: %v", reaches)
+	}
+	if !slices.ContainsFunc(reaches, func(v string) bool {
+		return strings.Contains(v, "zz_violation.go") && strings.Contains(v, "internal/school.Service")
+	}) {
+		t.Errorf("the port rule missed absence holding school's whole service: %v", reaches)
 	}
 }
 
@@ -158,10 +165,12 @@ func reachThroughs(pkgs []*packages.Package) []string {
 		// school.Store) reaches into it too.
 		for id, obj := range p.TypesInfo.Uses {
 			tn, ok := obj.(*types.TypeName)
-			if !ok || tn.Pkg() == nil || tn.Pkg().Path() == p.PkgPath || !strings.HasSuffix(tn.Name(), "Store") {
+			if !ok || tn.Pkg() == nil || tn.Pkg().Path() == p.PkgPath || !isFeature(tn.Pkg().Path()) {
 				continue
 			}
-			if isFeature(tn.Pkg().Path()) {
+			// Another feature's store, or its whole service where a port naming what is
+			// needed belongs.
+			if strings.HasSuffix(tn.Name(), "Store") || tn.Name() == "Service" {
 				out = append(out, fmt.Sprintf("%s: uses %s.%s", p.Fset.Position(id.Pos()), tn.Pkg().Path(), tn.Name()))
 			}
 		}

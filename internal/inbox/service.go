@@ -45,7 +45,7 @@ func (s *Service) now() time.Time {
 
 // Register makes the inbox answer 「連絡する」, the choice of whom to write to, and the
 // parents' messages.
-func (s *Service) Register(l *line.Service) {
+func (s *Service) Register(l line.Router) {
 	l.HandlePostback("menu.contact", s.onContact)
 	l.HandlePostback("contact.pick", s.onPick)
 	l.Handle("message", s.onMessage)

@@ -61,6 +61,13 @@ type Transactor interface {
 	Locker
 }
 
+// Router is where features register their handlers of LINE events at start-up
+// (*Service is one).
+type Router interface {
+	Handle(eventType string, h Handler)
+	HandlePostback(name string, h Handler)
+}
+
 // Handle sets the handler for an event type, replacing any earlier one.
 func (s *Service) Handle(eventType string, h Handler) {
 	s.mu.Lock()

@@ -15,7 +15,7 @@ import (
 // registration link, 「登録する」 sends it again, and 「自分の情報を更新する」 sends an
 // update link; 「心当たりがない」 under a notice of another registration for a child
 // tells the school.
-func (s *Service) Register(l *line.Service) {
+func (s *Service) Register(l line.Router) {
 	l.Handle("follow", s.onFollow)
 	l.HandlePostback("menu.register", s.onRegister)
 	l.HandlePostback("menu.profile", s.onProfile)
