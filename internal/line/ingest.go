@@ -41,46 +41,19 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 	if !lineapi.ValidChannelID(lineChannelID) {
 		return 0, apperr.E(apperr.NotFound, "", errors.New("line: malformed channel ID"))
 	}
-	ch, err := s.FindChannelByLineID(ctx, lineChannelID)
-	if err != nil {
-		return 0, err
-	}
-	if !lineapi.ValidSignature(ch.Secret.Reveal(), signature, body) {
-		return 0, apperr.E(apperr.Unauthenticated, "", errors.New("line: bad webhook signature"))
-	}
-	events, err := lineapi.ParseCallback(body)
-	if err != nil {
-		return 0, apperr.E(apperr.Invalid, "", err)
-	}
-	if len(events) == 0 {
-		return 0, nil // LINE's verification request
-	}
-	evs := make([]StoredEvent, 0, len(events))
-	for i, e := range events {
-		if !storableText(e.Type, maxEventType) || !storableText(e.WebhookEventID, maxWebhookEventID) ||
-			e.Timestamp <= 0 || e.Timestamp > maxEventTimestamp {
-			return 0, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d lacks type, timestamp or webhookEventId", i))
-		}
-		ev := StoredEvent{
-			ChannelID:      ch.ID,
-			WebhookEventID: e.WebhookEventID,
-			Type:           e.Type,
-			OccurredAt:     time.UnixMilli(e.Timestamp),
-			ReceivedAt:     s.Clock.Now(),
-			Redelivered:    e.Redelivery,
-			Payload:        e.Raw,
-		}
-		if e.Source == "user" {
-			if !lineapi.ValidUserID(e.UserID) {
-				return 0, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d has a malformed userId", i))
-			}
-			ev.UserID = vault.Personal(e.UserID)
-		}
-		evs = append(evs, ev)
-	}
-
+	// One transaction from the channel's lookup to the last insert: as many round trips
+	// to the database as a lookup outside it would take, and a refused request writes
+	// nothing.
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		stored = 0
+		ch, err := s.Store.FindChannelByLineID(ctx, lineChannelID)
+		if err != nil {
+			return err
+		}
+		evs, err := s.parseWebhook(ch, signature, body)
+		if err != nil {
+			return err
+		}
 		for i := range evs {
 			inserted, err := s.Store.InsertEvent(ctx, &evs[i])
 			if err != nil {
@@ -100,4 +73,43 @@ func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, b
 		return 0, err
 	}
 	return stored, nil
+}
+
+// parseWebhook verifies a webhook request's signature with the channel's secret and
+// returns its events as they will be stored (none for LINE's verification request).
+func (s *Service) parseWebhook(ch Channel, signature string, body []byte) ([]StoredEvent, error) {
+	if !lineapi.ValidSignature(ch.Secret.Reveal(), signature, body) {
+		return nil, apperr.E(apperr.Unauthenticated, "", errors.New("line: bad webhook signature"))
+	}
+	events, err := lineapi.ParseCallback(body)
+	if err != nil {
+		return nil, apperr.E(apperr.Invalid, "", err)
+	}
+	if len(events) == 0 {
+		return nil, nil // LINE's verification request
+	}
+	evs := make([]StoredEvent, 0, len(events))
+	for i, e := range events {
+		if !storableText(e.Type, maxEventType) || !storableText(e.WebhookEventID, maxWebhookEventID) ||
+			e.Timestamp <= 0 || e.Timestamp > maxEventTimestamp {
+			return nil, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d lacks type, timestamp or webhookEventId", i))
+		}
+		ev := StoredEvent{
+			ChannelID:      ch.ID,
+			WebhookEventID: e.WebhookEventID,
+			Type:           e.Type,
+			OccurredAt:     time.UnixMilli(e.Timestamp),
+			ReceivedAt:     s.Clock.Now(),
+			Redelivered:    e.Redelivery,
+			Payload:        e.Raw,
+		}
+		if e.Source == "user" {
+			if !lineapi.ValidUserID(e.UserID) {
+				return nil, apperr.E(apperr.Invalid, "", fmt.Errorf("line: event %d has a malformed userId", i))
+			}
+			ev.UserID = vault.Personal(e.UserID)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
 }
