@@ -131,7 +131,7 @@ type Queue struct {
 // Insert queues one job in the context's transaction.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	tx, ok := pgtx.From(ctx)
-	if !ok {
+	if !ok || !pgtx.InTransaction(ctx) {
 		return nil, pgtx.ErrNoTx
 	}
 	return q.Client.InsertTx(ctx, tx, args, opts)
@@ -140,7 +140,7 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 // InsertMany queues jobs in the context's transaction.
 func (q *Queue) InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
 	tx, ok := pgtx.From(ctx)
-	if !ok {
+	if !ok || !pgtx.InTransaction(ctx) {
 		return nil, pgtx.ErrNoTx
 	}
 	return q.Client.InsertManyTx(ctx, tx, params)

@@ -11,7 +11,7 @@ import (
 
 // FindChannel returns a channel by renraku's ID.
 func (s *Service) FindChannel(ctx context.Context, id int64) (ch Channel, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		ch, err = s.Store.FindChannel(ctx, id)
 		return err
 	})
@@ -20,7 +20,7 @@ func (s *Service) FindChannel(ctx context.Context, id int64) (ch Channel, err er
 
 // FindChannelByLineID returns a channel by LINE's channel ID.
 func (s *Service) FindChannelByLineID(ctx context.Context, lineChannelID string) (ch Channel, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		ch, err = s.Store.FindChannelByLineID(ctx, lineChannelID)
 		return err
 	})
@@ -29,7 +29,7 @@ func (s *Service) FindChannelByLineID(ctx context.Context, lineChannelID string)
 
 // FindSchoolChannel returns the channel a school's parents use.
 func (s *Service) FindSchoolChannel(ctx context.Context, schoolID int64) (ch Channel, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		ch, err = s.Store.FindSchoolChannel(ctx, schoolID)
 		return err
 	})
@@ -38,7 +38,7 @@ func (s *Service) FindSchoolChannel(ctx context.Context, schoolID int64) (ch Cha
 
 // FindFriend returns a LINE friend by renraku's ID.
 func (s *Service) FindFriend(ctx context.Context, id int64) (f Friend, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		f, err = s.Store.FindFriend(ctx, id)
 		return err
 	})
@@ -47,7 +47,7 @@ func (s *Service) FindFriend(ctx context.Context, id int64) (f Friend, err error
 
 // FindFriendByUserID returns a channel's friend by their LINE user ID.
 func (s *Service) FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (f Friend, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		f, err = s.Store.FindFriendByUserID(ctx, channelID, userID)
 		return err
 	})
@@ -57,7 +57,7 @@ func (s *Service) FindFriendByUserID(ctx context.Context, channelID int64, userI
 // WipeOutbound removes the copies of the messages sent to a friend (their registration
 // ended) and reports how many there were.
 func (s *Service) WipeOutbound(ctx context.Context, friendID int64) (n int, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		n, err = s.Store.WipeOutbound(ctx, friendID)
 		return err
 	})

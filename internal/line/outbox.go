@@ -89,7 +89,7 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 	var o Outbound
 	var f Friend
 	var ch Channel
-	err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
 		if o, err = s.Store.FindOutbound(ctx, id); err != nil || o.State != StateQueued {
 			return err
 		}
@@ -222,5 +222,5 @@ func (s *Service) Requeue(ctx context.Context, outboundID int64) (bool, error) {
 
 // update stores the outcome of a send.
 func (s *Service) update(ctx context.Context, id int64, r OutboundResult) error {
-	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdateOutbound(ctx, id, r) })
+	return s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.UpdateOutbound(ctx, id, r) })
 }

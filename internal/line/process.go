@@ -46,7 +46,7 @@ var ErrBusy = errors.New("line: user's events are being processed elsewhere")
 // no longer holds up the user's later events.
 func (s *Service) ProcessEvent(ctx context.Context, id int64, lastAttempt bool) error {
 	var ev StoredEvent
-	err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
 		ev, err = s.Store.FindEvent(ctx, id)
 		return err
 	})
@@ -64,7 +64,7 @@ func (s *Service) ProcessEvent(ctx context.Context, id int64, lastAttempt bool) 
 	}
 	locked, err := s.Locks.TryLock(ctx, userLockKey(ev.ChannelID, ev.UserKey), func(ctx context.Context) error {
 		var pending []StoredEvent
-		err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+		err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
 			pending, err = s.Store.PendingUserEvents(ctx, ev.ChannelID, ev.UserKey, ev)
 			return err
 		})
@@ -122,7 +122,7 @@ func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bo
 		return err
 	}
 	// Give up on this event so the user's later ones are not held up.
-	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+	return s.Tx.Run(ctx, func(ctx context.Context) error {
 		return s.Store.MarkEventProcessed(ctx, ev.ID, "failed: "+truncate(apperr.KindOf(err).String(), 40))
 	})
 }

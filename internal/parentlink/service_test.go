@@ -19,6 +19,7 @@ type noTx struct{}
 
 func (noTx) InTx(ctx context.Context, fn func(ctx context.Context) error) error    { return fn(ctx) }
 func (noTx) InNewTx(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
+func (noTx) Run(ctx context.Context, fn func(ctx context.Context) error) error     { return fn(ctx) }
 
 // memStore is a Store in memory, keyed by the nonce's hash; its …Func fields, when
 // set, replace a method.

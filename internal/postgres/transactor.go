@@ -20,7 +20,7 @@ func NewTransactor(pool *pgxpool.Pool) *Transactor { return &Transactor{Pool: po
 
 // InTx runs fn in a transaction, or in the one ctx already carries.
 func (t *Transactor) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := pgtx.From(ctx); ok {
+	if pgtx.InTransaction(ctx) {
 		return fn(ctx)
 	}
 	return t.InNewTx(ctx, fn)
@@ -30,7 +30,7 @@ func (t *Transactor) InTx(ctx context.Context, fn func(ctx context.Context) erro
 // must be kept when the surrounding transaction rolls back.
 func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	var db pgtx.Beginner = t.Pool
-	if _, inTx := pgtx.From(ctx); !inTx {
+	if !pgtx.InTransaction(ctx) {
 		if c, ok := pgtx.ConnFrom(ctx); ok {
 			db = c
 		}
@@ -59,4 +59,18 @@ func (t *Transactor) TryLock(ctx context.Context, key int64, fn func(ctx context
 		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
 	}()
 	return true, fn(pgtx.WithConn(ctx, conn))
+}
+
+// Run runs fn with every statement on the pool, each committed on its own, unless ctx
+// carries a transaction already (txn.Transactor).
+func (t *Transactor) Run(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := pgtx.From(ctx); ok {
+		return fn(ctx)
+	}
+	if c, ok := pgtx.ConnFrom(ctx); ok {
+		if q, ok := c.(pgtx.Querier); ok {
+			return fn(pgtx.With(ctx, pgtx.Autocommit(q)))
+		}
+	}
+	return fn(pgtx.With(ctx, pgtx.Autocommit(t.Pool)))
 }

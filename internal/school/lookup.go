@@ -8,7 +8,7 @@ import "context"
 
 // FindSchoolByID returns a school.
 func (s *Service) FindSchoolByID(ctx context.Context, id int64) (sc School, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		sc, err = s.Store.FindSchoolByID(ctx, id)
 		return err
 	})
@@ -17,7 +17,7 @@ func (s *Service) FindSchoolByID(ctx context.Context, id int64) (sc School, err 
 
 // FindClassByID returns a class.
 func (s *Service) FindClassByID(ctx context.Context, id int64) (c Class, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		c, err = s.Store.FindClassByID(ctx, id)
 		return err
 	})
@@ -26,7 +26,7 @@ func (s *Service) FindClassByID(ctx context.Context, id int64) (c Class, err err
 
 // FindClasses lists a school's classes of a year.
 func (s *Service) FindClasses(ctx context.Context, schoolID int64, year int) (cs []Class, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		cs, err = s.Store.FindClasses(ctx, schoolID, year)
 		return err
 	})
@@ -35,7 +35,7 @@ func (s *Service) FindClasses(ctx context.Context, schoolID int64, year int) (cs
 
 // FindClubs lists a school's clubs of a year.
 func (s *Service) FindClubs(ctx context.Context, schoolID int64, year int) (cs []Club, err error) {
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.Run(ctx, func(ctx context.Context) error {
 		cs, err = s.Store.FindClubs(ctx, schoolID, year)
 		return err
 	})
@@ -48,17 +48,17 @@ func (s *Service) FindClubs(ctx context.Context, schoolID int64, year int) (cs [
 
 // ImportClass creates a class.
 func (s *Service) ImportClass(ctx context.Context, c *Class) error {
-	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.CreateClass(ctx, c) })
+	return s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.CreateClass(ctx, c) })
 }
 
 // ImportEnrolment sets a class's enrolment (nil clears it).
 func (s *Service) ImportEnrolment(ctx context.Context, classID int64, n *int) error {
-	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+	return s.Tx.Run(ctx, func(ctx context.Context) error {
 		return s.Store.UpdateClass(ctx, classID, ClassUpdate{Enrolment: n})
 	})
 }
 
 // ImportClub creates a club.
 func (s *Service) ImportClub(ctx context.Context, c *Club) error {
-	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.CreateClub(ctx, c) })
+	return s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.CreateClub(ctx, c) })
 }

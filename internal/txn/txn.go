@@ -13,6 +13,11 @@ type Transactor interface {
 	// InNewTx runs fn in a transaction of its own, committed or not whatever becomes
 	// of the one ctx carries: for what must be kept when that one rolls back.
 	InNewTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// Run runs fn with each statement committed on its own (in the transaction ctx
+	// carries, if any): for a read or a single write that needs no atomicity, on paths
+	// where a transaction's extra round trips count. Work that must commit together,
+	// and jobs, belong in InTx.
+	Run(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Get runs fn in t's transaction (or the one ctx carries) and returns its result.

@@ -28,6 +28,17 @@ func From(ctx context.Context) (pgx.Tx, bool) {
 	return tx, ok && tx != nil
 }
 
+// InTransaction reports whether ctx carries a real transaction (not Run's statements
+// that each commit on their own).
+func InTransaction(ctx context.Context) bool {
+	tx, ok := From(ctx)
+	if !ok {
+		return false
+	}
+	_, auto := tx.(autocommit)
+	return !auto
+}
+
 // Tx returns the transaction ctx carries, or one whose every call fails with ErrNoTx.
 func Tx(ctx context.Context) pgx.Tx {
 	if tx, ok := From(ctx); ok {
@@ -83,3 +94,43 @@ func ConnFrom(ctx context.Context) (Beginner, bool) {
 	c, ok := ctx.Value(connKey{}).(Beginner)
 	return c, ok && c != nil
 }
+
+// Querier runs statements: a pool.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNames []string, rowSrc pgx.CopyFromSource) (int64, error)
+}
+
+// Autocommit returns q as a transaction whose statements each commit on their own:
+// what the transactor's Run gives the stores. Commit and Rollback do nothing; Begin
+// is refused.
+func Autocommit(q Querier) pgx.Tx { return autocommit{q: q} }
+
+type autocommit struct {
+	pgx.Tx
+	q Querier
+}
+
+func (a autocommit) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return a.q.Exec(ctx, sql, args...)
+}
+func (a autocommit) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return a.q.Query(ctx, sql, args...)
+}
+func (a autocommit) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return a.q.QueryRow(ctx, sql, args...)
+}
+func (a autocommit) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return a.q.SendBatch(ctx, b)
+}
+func (a autocommit) CopyFrom(ctx context.Context, t pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return a.q.CopyFrom(ctx, t, cols, src)
+}
+func (autocommit) Begin(context.Context) (pgx.Tx, error) {
+	return nil, errors.New("postgres: no nested transaction in Run (use InTx)")
+}
+func (autocommit) Commit(context.Context) error   { return nil }
+func (autocommit) Rollback(context.Context) error { return nil }
