@@ -32,6 +32,22 @@ func (s *Service) Canned(ctx context.Context) ([]Canned, error) {
 	return out, err
 }
 
+// CannedPage is the 定型文 page: the actor's list, and whether they may also save
+// replies for the whole school (administrators).
+type CannedPage struct {
+	Items     []Canned
+	CanSchool bool
+}
+
+// OpenCanned returns the 定型文 page.
+func (s *Service) OpenCanned(ctx context.Context) (CannedPage, error) {
+	items, err := s.Canned(ctx)
+	if err != nil {
+		return CannedPage{}, err
+	}
+	return CannedPage{Items: items, CanSchool: authz.ActorFrom(ctx).IsAdmin()}, nil
+}
+
 // AddCanned saves a 定型文: the actor's own, or (administrators) the school's.
 func (s *Service) AddCanned(ctx context.Context, title, body string, school bool) error {
 	a := authz.ActorFrom(ctx)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -298,14 +297,13 @@ func (s *Server) cannedPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
-	list, err := s.Inbox.Canned(r.Context())
+	page, err := s.Inbox.OpenCanned(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a := authz.ActorFrom(r.Context())
-	c := view.CannedPage{CanSchool: a.IsAdmin()}
-	for _, x := range list {
+	c := view.CannedPage{CanSchool: page.CanSchool}
+	for _, x := range page.Items {
 		c.Items = append(c.Items, view.CannedItem{ID: strconv.FormatInt(x.ID, 10), Title: x.Title.Reveal(), Body: x.Body.Reveal(), School: x.StaffID == 0})
 	}
 	s.render(w, r, status, view.Canned(s.page(r, "canned.title"), c, f))
