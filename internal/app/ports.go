@@ -36,6 +36,8 @@ var (
 	_ announce.Outbox      = (*line.Service)(nil)
 	_ announce.Broadcaster = (*lineapi.Client)(nil)
 
+	_ school.HandoutLimits = (*announce.Service)(nil)
+
 	_ rollover.Schools   = (*school.Service)(nil)
 	_ rollover.Guardians = (*registration.Service)(nil)
 	_ rollover.Links     = (*parentlink.Service)(nil)

@@ -117,6 +117,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce = &announce.Service{Tx: tx, Store: annStore, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
 		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
+	s.Schools.Handouts = s.Announce
 	s.Retention = &retention.Service{Tx: tx, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
 		T: s.Registration.T, EndFriends: func(ctx context.Context, ids []int64) (int, error) {
 			return s.Registration.EndFriendsTx(ctx, ids, "reg.line.leave_year_end")
