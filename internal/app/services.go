@@ -90,7 +90,15 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Staff = &staff.Service{Tx: tx, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
 	s.Roster = &roster.Service{Tx: tx, Schools: s.Schools, Staff: s.Staff, Audit: al}
 	auditNames := &postgres.AuditNames{Vault: v}
-	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
+	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects,
+		Schools: func(ctx context.Context) ([]audit.SchoolName, error) {
+			schools, err := s.Schools.Schools(ctx)
+			out := make([]audit.SchoolName, 0, len(schools))
+			for _, sc := range schools {
+				out = append(out, audit.SchoolName{ID: sc.ID, Name: sc.Name})
+			}
+			return out, err
+		}}
 	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, lineapi.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
