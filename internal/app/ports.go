@@ -24,6 +24,7 @@ var (
 	_ absence.Links     = (*parentlink.Service)(nil)
 	_ absence.Friends   = (*line.Service)(nil)
 	_ absence.Outbox    = (*line.Service)(nil)
+	_ absence.Schools   = (*school.Service)(nil)
 
 	_ inbox.Guardians = (*registration.Service)(nil)
 	_ inbox.Friends   = (*line.Service)(nil)

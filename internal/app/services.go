@@ -112,7 +112,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	s.Registration.Register(s.LINE)
 	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Guardians: s.Registration, Links: s.Links,
-		Friends: s.LINE, Outbox: s.LINE, Audit: al, T: s.Registration.T}
+		Friends: s.LINE, Outbox: s.LINE, Schools: s.Schools, Audit: al, T: s.Registration.T}
 	s.Absence.Register(s.LINE)
 	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
 		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
