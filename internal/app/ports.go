@@ -10,6 +10,7 @@ import (
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
 )
 
 // The features meet each other through the narrow ports they declare; these are the
@@ -38,6 +39,9 @@ var (
 	_ announce.Broadcaster = (*lineapi.Client)(nil)
 
 	_ school.HandoutLimits = (*announce.Service)(nil)
+
+	_ staff.Schools  = (*school.Service)(nil)
+	_ staff.Absences = (*absence.Service)(nil)
 
 	_ rollover.Schools   = (*school.Service)(nil)
 	_ rollover.Guardians = (*registration.Service)(nil)

@@ -114,6 +114,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Guardians: s.Registration, Links: s.Links,
 		Friends: s.LINE, Outbox: s.LINE, Schools: s.Schools, Audit: al, T: s.Registration.T}
 	s.Absence.Register(s.LINE)
+	s.Staff.Schools, s.Staff.Absences = s.Schools, s.Absence
 	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
 		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Inbox.Register(s.LINE)

@@ -29,23 +29,10 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 	loc := localizer(r)
 	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(me.Role)), Year: home.Year, Admin: home.Admin,
 		Board: home.Board, ClubAbsences: home.ClubAbsences, ClassLists: home.ClassLists}
-	if !home.Board {
-		sc, err := s.Schools.Get(ctx, me.SchoolID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		h.School = sc.Name
-	} else {
-		// A board administrator's home is about the board's schools.
-		schools, err := s.Schools.Schools(ctx)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, sc := range schools {
-			h.Schools = append(h.Schools, view.Duty{Label: sc.Name, Href: "/admin/schools/" + strconv.FormatInt(sc.ID, 10)})
-		}
+	h.School = home.School.Name
+	// A board administrator's home is about the board's schools.
+	for _, sc := range home.Schools {
+		h.Schools = append(h.Schools, view.Duty{Label: sc.Name, Href: "/admin/schools/" + strconv.FormatInt(sc.ID, 10)})
 	}
 	for _, x := range home.Duties {
 		d := view.Duty{Label: dutyLabel(r, x)}
@@ -54,11 +41,7 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Duties = append(h.Duties, d)
 	}
-	alerts, err := s.Absence.Alerts(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	alerts := home.Alerts
 	for _, c := range alerts.Over {
 		h.Alerts = append(h.Alerts, closureAlertText(loc, c))
 	}
