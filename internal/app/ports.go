@@ -20,6 +20,7 @@ var (
 	_ registration.Friends  = (*line.Service)(nil)
 	_ registration.Outbox   = (*line.Service)(nil)
 	_ registration.IDTokens = (*lineapi.Client)(nil)
+	_ registration.Classes  = (*school.Service)(nil)
 
 	_ absence.Guardians = (*registration.Service)(nil)
 	_ absence.Links     = (*parentlink.Service)(nil)

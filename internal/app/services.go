@@ -108,7 +108,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	}
 	regStore := &postgres.RegistrationStore{Vault: v}
 	s.Registration = &registration.Service{Tx: tx, Store: regStore, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
-		IDTokens: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
+		IDTokens: s.LINE.Client, Classes: s.Schools, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	s.Registration.Register(s.LINE)
 	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Guardians: s.Registration, Links: s.Links,

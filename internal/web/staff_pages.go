@@ -60,12 +60,7 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.Schools.OpenClass(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	members, err := s.Registration.ClassMembers(r.Context(), v.School.BoardID, v.School.ID, v.Class.Year, v.Class.ID)
+	v, err := s.Registration.OpenClassPage(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -75,7 +70,7 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		page.Classes = append(page.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
 	}
 	loc := localizer(r)
-	for _, m := range members {
+	for _, m := range v.Members {
 		vm := view.Member{ChildID: strconv.FormatInt(m.ChildID, 10), Child: m.ChildName.Reveal()}
 		for _, g := range m.Guardians {
 			vm.Guardians = append(vm.Guardians, view.MemberGuardian{Nickname: g.Nickname.Reveal(), Status: loc.T("reg.status." + g.Status),
