@@ -131,6 +131,34 @@ func (s *Service) Note(ctx context.Context, id int64, text string) error {
 	})
 }
 
+// ThreadView is a conversation's page: the conversation and a page of its messages
+// (Thread), the actor's 定型文 and whom the conversation can be handed to.
+type ThreadView struct {
+	Conversation Conversation
+	Messages     []Message
+	// More tells whether older messages remain.
+	More       bool
+	Canned     []Canned
+	Candidates []Candidate
+}
+
+// OpenThread returns a conversation's page (messages before the message before, or
+// the newest); opening it marks it read and is audited (Thread).
+func (s *Service) OpenThread(ctx context.Context, id, before int64) (ThreadView, error) {
+	var p ThreadView
+	var err error
+	if p.Conversation, p.Messages, p.More, err = s.Thread(ctx, id, before); err != nil {
+		return ThreadView{}, err
+	}
+	if p.Canned, err = s.Canned(ctx); err != nil {
+		return ThreadView{}, err
+	}
+	if p.Candidates, err = s.Candidates(ctx, p.Conversation.ID); err != nil {
+		return ThreadView{}, err
+	}
+	return p, nil
+}
+
 // Candidates lists whom a conversation can be handed to: never the person handing it
 // over.
 func (s *Service) Candidates(ctx context.Context, id int64) ([]Candidate, error) {

@@ -92,23 +92,19 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		return
 	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	c, msgs, more, err := s.Inbox.Thread(r.Context(), id, max(before, 0))
+	page, err := s.Inbox.OpenThread(r.Context(), id, max(before, 0))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	c, msgs, more := page.Conversation, page.Messages, page.More
 	loc := localizer(r)
 	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, ReplyLabel: c.ReplyLabel(), Who: conversationWho(c), State: loc.T("inbox.state." + c.State),
 		Assignee: c.AssigneeName.Reveal()}
 	if more && len(msgs) > 0 {
 		t.Older = "/staff/inbox/" + t.ID + "?before=" + strconv.FormatInt(msgs[0].ID, 10)
 	}
-	canned, err := s.Inbox.Canned(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, cr := range canned {
+	for _, cr := range page.Canned {
 		t.Canned = append(t.Canned, view.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title.Reveal()})
 		if q := r.URL.Query().Get("canned"); q == strconv.FormatInt(cr.ID, 10) && f.V("body") == "" {
 			if f.Values == nil {
@@ -117,12 +113,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 			f.Values["body"] = cr.Body.Reveal()
 		}
 	}
-	cands, err := s.Inbox.Candidates(r.Context(), c.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, x := range cands {
+	for _, x := range page.Candidates {
 		what := loc.T("role." + x.Role)
 		if x.Duty != "" {
 			what = loc.T("duty." + x.Duty)
