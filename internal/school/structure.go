@@ -489,6 +489,20 @@ func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Cla
 // holds the new figure (nil when it was cleared), a count and never personal data.
 const AuditEnrolment = "class.enrolment"
 
+// SaveEnrolment sets a class's enrolment as a person typed it (ParseEnrolment;
+// SetEnrolment). A value that does not read is refused with the class, looked up
+// first so that another school's class is still not found.
+func (s *Service) SaveEnrolment(ctx context.Context, classID int64, text string) (Class, error) {
+	if n, ok := ParseEnrolment(text); ok {
+		return s.SetEnrolment(ctx, classID, n)
+	}
+	c, _, err := s.ClassForConsole(ctx, classID)
+	if err != nil {
+		return c, err
+	}
+	return c, apperr.Fields{"enrolment": "school.class.enrolment_invalid"}.Err()
+}
+
 // SetEnrolment sets a class's enrolment (nil clears it), for the school's
 // administrators. An unchanged enrolment is not stored or audited again.
 func (s *Service) SetEnrolment(ctx context.Context, classID int64, n *int) (Class, error) {
