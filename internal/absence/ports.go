@@ -6,6 +6,7 @@ import (
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
+	"github.com/renraku/renraku/internal/school"
 )
 
 // Guardians finds the registered guardian behind a LINE friend
@@ -28,4 +29,10 @@ type Friends interface {
 // Outbox sends LINE messages to parents (line.Service).
 type Outbox interface {
 	Queue(ctx context.Context, snd line.Send) (int64, error)
+}
+
+// Schools lists the schools the actor may choose on the statistics page
+// (school.Service).
+type Schools interface {
+	Schools(ctx context.Context) ([]school.School, error)
 }

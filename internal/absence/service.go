@@ -29,7 +29,9 @@ type Service struct {
 	Links     Links
 	Friends   Friends
 	Outbox    Outbox
-	Audit     *audit.Log
+	// Schools are the schools offered on the statistics page.
+	Schools Schools
+	Audit   *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests

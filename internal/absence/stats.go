@@ -110,6 +110,66 @@ func dayNum(t time.Time) int {
 	return y*10000 + int(m)*100 + d
 }
 
+// StatsPage is the statistics page: a school's figures for a day, the schools the
+// actor may choose from and, for a board administrator, each of the board's schools'
+// figures for the same day.
+type StatsPage struct {
+	Stats
+	Schools []school.School
+	// School is the school shown (its name: empty when the actor may not list it).
+	School school.School
+	Board  []SchoolStats
+}
+
+// SchoolStats are one school's figures, on a board administrator's statistics page.
+type SchoolStats struct {
+	School school.School
+	Stats  Stats
+}
+
+// OpenStats returns the statistics page of a school (0: the actor's own, or the first
+// of the board's) for a day (zero: today). Each school's figures are read and audited
+// as Stats does, one at a time.
+func (s *Service) OpenStats(ctx context.Context, schoolID int64, day time.Time) (StatsPage, error) {
+	a := authz.ActorFrom(ctx)
+	schools, err := s.Schools.Schools(ctx)
+	if err != nil {
+		return StatsPage{}, err
+	}
+	if schoolID == 0 {
+		if a.SchoolID != 0 {
+			schoolID = a.SchoolID
+		} else if len(schools) > 0 {
+			schoolID = schools[0].ID
+		}
+	}
+	if day.IsZero() {
+		day = s.Today()
+	}
+	st, err := s.Stats(ctx, schoolID, day)
+	if err != nil {
+		return StatsPage{}, err
+	}
+	p := StatsPage{Stats: st, Schools: schools}
+	for _, sc := range schools {
+		if sc.ID == schoolID {
+			p.School = sc
+		}
+	}
+	// The board's figures, school by school: for those who may see every school's.
+	if authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardIDOrZero()}) != nil {
+		return p, nil
+	}
+	for _, sc := range schools {
+		bs, err := s.Stats(ctx, sc.ID, day)
+		if err != nil {
+			return StatsPage{}, err
+		}
+		p.Board = append(p.Board, SchoolStats{School: sc, Stats: bs})
+	}
+	return p, nil
+}
+
 // Stats returns a school's figures for a day with the 14-day trend per class, for the
 // school's administrators and the board's. The figures are counts; the view is audited.
 func (s *Service) Stats(ctx context.Context, schoolID int64, day time.Time) (Stats, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/staff"
 )
 
 // The features meet each other through the narrow ports they declare; these are the
@@ -19,11 +20,13 @@ var (
 	_ registration.Friends  = (*line.Service)(nil)
 	_ registration.Outbox   = (*line.Service)(nil)
 	_ registration.IDTokens = (*lineapi.Client)(nil)
+	_ registration.Classes  = (*school.Service)(nil)
 
 	_ absence.Guardians = (*registration.Service)(nil)
 	_ absence.Links     = (*parentlink.Service)(nil)
 	_ absence.Friends   = (*line.Service)(nil)
 	_ absence.Outbox    = (*line.Service)(nil)
+	_ absence.Schools   = (*school.Service)(nil)
 
 	_ inbox.Guardians = (*registration.Service)(nil)
 	_ inbox.Friends   = (*line.Service)(nil)
@@ -35,6 +38,11 @@ var (
 	_ announce.Channels    = (*line.Service)(nil)
 	_ announce.Outbox      = (*line.Service)(nil)
 	_ announce.Broadcaster = (*lineapi.Client)(nil)
+
+	_ school.HandoutLimits = (*announce.Service)(nil)
+
+	_ staff.Schools  = (*school.Service)(nil)
+	_ staff.Absences = (*absence.Service)(nil)
 
 	_ rollover.Schools   = (*school.Service)(nil)
 	_ rollover.Guardians = (*registration.Service)(nil)

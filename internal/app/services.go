@@ -90,7 +90,15 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Staff = &staff.Service{Tx: tx, Store: staffStore, Audit: al, Key: v.BlindIndex, LinkTTL: cfg.SigninLinkTTL}
 	s.Roster = &roster.Service{Tx: tx, Schools: s.Schools, Staff: s.Staff, Audit: al}
 	auditNames := &postgres.AuditNames{Vault: v}
-	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects}
+	s.AuditLog = &audit.Viewer{Tx: tx, Log: al, Staff: auditNames.Staff, Objects: auditNames.Objects,
+		Schools: func(ctx context.Context) ([]audit.SchoolName, error) {
+			schools, err := s.Schools.Schools(ctx)
+			out := make([]audit.SchoolName, 0, len(schools))
+			for _, sc := range schools {
+				out = append(out, audit.SchoolName{ID: sc.ID, Name: sc.Name})
+			}
+			return out, err
+		}}
 	s.LINE = line.NewService(tx, &postgres.LineStore{Vault: v}, lineapi.NewClient(cfg.LineAPIURL, cfg.LineDataAPIURL), log, al,
 		func(lang, id string) string { return catalog.Localizer(lang).T(id) })
 
@@ -100,12 +108,13 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	}
 	regStore := &postgres.RegistrationStore{Vault: v}
 	s.Registration = &registration.Service{Tx: tx, Store: regStore, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
-		IDTokens: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
+		IDTokens: s.LINE.Client, Classes: s.Schools, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	s.Registration.Register(s.LINE)
 	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Guardians: s.Registration, Links: s.Links,
-		Friends: s.LINE, Outbox: s.LINE, Audit: al, T: s.Registration.T}
+		Friends: s.LINE, Outbox: s.LINE, Schools: s.Schools, Audit: al, T: s.Registration.T}
 	s.Absence.Register(s.LINE)
+	s.Staff.Schools, s.Staff.Absences = s.Schools, s.Absence
 	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
 		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Inbox.Register(s.LINE)
@@ -117,6 +126,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Announce = &announce.Service{Tx: tx, Store: annStore, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
 		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
+	s.Schools.Handouts = s.Announce
 	s.Retention = &retention.Service{Tx: tx, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
 		T: s.Registration.T, EndFriends: func(ctx context.Context, ids []int64) (int, error) {
 			return s.Registration.EndFriendsTx(ctx, ids, "reg.line.leave_year_end")

@@ -31,6 +31,15 @@ type Viewer struct {
 	// Objects names the objects rows refer to as staff would (1年1組, not "class 1"),
 	// never with a child's or a parent's name; what it does not find keeps its number.
 	Objects func(ctx context.Context, refs []Ref) (map[Ref]ObjectName, error)
+	// Schools lists the schools of the actor's board, which a board administrator may
+	// filter the board's log by (school.Service's Schools).
+	Schools func(ctx context.Context) ([]SchoolName, error)
+}
+
+// SchoolName is a school the board-wide viewer offers as a filter.
+type SchoolName struct {
+	ID   int64
+	Name string
 }
 
 // Query filters the log.
@@ -153,6 +162,36 @@ func (q Query) detail() map[string]any {
 		d["to"] = q.To.In(tokyo).Format("2006-01-02")
 	}
 	return d
+}
+
+// Page is the viewer's page: a page of the log and, on the board-wide viewer of a
+// board administrator, the board's schools to filter by.
+type Page struct {
+	Result
+	// SchoolFilter is true on a board administrator's board-wide viewer; Schools are
+	// then the board's schools.
+	SchoolFilter bool
+	Schools      []SchoolName
+}
+
+// OpenPage returns the viewer's page for q (Search); boardWide is the board's viewer,
+// not a school's. Filters Search refuses (apperr.Invalid) come back with the rest of
+// the page, so the form can say why.
+func (v *Viewer) OpenPage(ctx context.Context, q Query, boardWide bool) (Page, error) {
+	res, err := v.Search(ctx, q)
+	p := Page{Result: res}
+	if err != nil && apperr.FieldsOf(err) == nil && apperr.KindOf(err) != apperr.Invalid {
+		return p, err
+	}
+	a := authz.ActorFrom(ctx)
+	if boardWide && authz.Check(a, authz.ViewAudit, authz.Target{BoardID: a.BoardIDOrZero()}) == nil {
+		schools, serr := v.Schools(ctx)
+		if serr != nil {
+			return p, serr
+		}
+		p.SchoolFilter, p.Schools = true, schools
+	}
+	return p, err
 }
 
 // Search returns one page of matching rows, newest first, and records the view.

@@ -32,6 +32,22 @@ func (s *Service) Canned(ctx context.Context) ([]Canned, error) {
 	return out, err
 }
 
+// CannedPage is the 定型文 page: the actor's list, and whether they may also save
+// replies for the whole school (administrators).
+type CannedPage struct {
+	Items     []Canned
+	CanSchool bool
+}
+
+// OpenCanned returns the 定型文 page.
+func (s *Service) OpenCanned(ctx context.Context) (CannedPage, error) {
+	items, err := s.Canned(ctx)
+	if err != nil {
+		return CannedPage{}, err
+	}
+	return CannedPage{Items: items, CanSchool: authz.ActorFrom(ctx).IsAdmin()}, nil
+}
+
 // AddCanned saves a 定型文: the actor's own, or (administrators) the school's.
 func (s *Service) AddCanned(ctx context.Context, title, body string, school bool) error {
 	a := authz.ActorFrom(ctx)
@@ -113,6 +129,34 @@ func (s *Service) Note(ctx context.Context, id int64, text string) error {
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.note",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
+}
+
+// ThreadView is a conversation's page: the conversation and a page of its messages
+// (Thread), the actor's 定型文 and whom the conversation can be handed to.
+type ThreadView struct {
+	Conversation Conversation
+	Messages     []Message
+	// More tells whether older messages remain.
+	More       bool
+	Canned     []Canned
+	Candidates []Candidate
+}
+
+// OpenThread returns a conversation's page (messages before the message before, or
+// the newest); opening it marks it read and is audited (Thread).
+func (s *Service) OpenThread(ctx context.Context, id, before int64) (ThreadView, error) {
+	var p ThreadView
+	var err error
+	if p.Conversation, p.Messages, p.More, err = s.Thread(ctx, id, before); err != nil {
+		return ThreadView{}, err
+	}
+	if p.Canned, err = s.Canned(ctx); err != nil {
+		return ThreadView{}, err
+	}
+	if p.Candidates, err = s.Candidates(ctx, p.Conversation.ID); err != nil {
+		return ThreadView{}, err
+	}
+	return p, nil
 }
 
 // Candidates lists whom a conversation can be handed to: never the person handing it

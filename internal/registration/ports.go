@@ -5,6 +5,7 @@ import (
 
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/parentlink"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -43,4 +44,12 @@ type Outbox interface {
 // IDTokens verifies LIFF ID tokens at LINE (lineapi.Client).
 type IDTokens interface {
 	VerifyIDToken(ctx context.Context, loginChannelID, idToken string) (string, error)
+}
+
+// Classes opens the classes whose children and codes the staff pages show
+// (school.Service): OpenClass for the class page's teachers, ClassForConsole for the
+// school's administrators.
+type Classes interface {
+	OpenClass(ctx context.Context, classID int64) (school.ClassView, error)
+	ClassForConsole(ctx context.Context, classID int64) (school.Class, school.School, error)
 }

@@ -29,6 +29,8 @@ type Service struct {
 	Friends  Friends
 	Outbox   Outbox
 	IDTokens IDTokens
+	// Classes opens the classes the class page and the console's codes are about.
+	Classes Classes
 	// Jobs queues the rich-menu changes a registration brings.
 	Jobs  *jobs.Queue
 	Audit *audit.Log

@@ -9,6 +9,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/school"
 )
 
 func staffActor(a *authz.Actor) audit.Actor { return audit.Actor{Kind: audit.Staff, ID: a.StaffID} }
@@ -127,6 +128,27 @@ func (s *Service) ClassMembers(ctx context.Context, boardID, schoolID int64, yea
 	return out, err
 }
 
+// ClassPage is the class page: the class (school.Service's OpenClass, with the
+// controls the actor may use) and its children with their guardians.
+type ClassPage struct {
+	school.ClassView
+	Members []Member
+}
+
+// OpenClassPage returns the class page. Opening the class and reading its members are
+// audited each, as OpenClass and ClassMembers do.
+func (s *Service) OpenClassPage(ctx context.Context, classID int64) (ClassPage, error) {
+	v, err := s.Classes.OpenClass(ctx, classID)
+	if err != nil {
+		return ClassPage{}, err
+	}
+	members, err := s.ClassMembers(ctx, v.School.BoardID, v.School.ID, v.Class.Year, v.Class.ID)
+	if err != nil {
+		return ClassPage{}, err
+	}
+	return ClassPage{ClassView: v, Members: members}, nil
+}
+
 // Codes lists a school year's classes with their registration codes (for the letters),
 // for the school's administrators. Showing codes is audited.
 func (s *Service) Codes(ctx context.Context, boardID, schoolID int64, year int) ([]ClassCode, error) {
@@ -144,6 +166,16 @@ func (s *Service) Codes(ctx context.Context, boardID, schoolID int64, year int) 
 			ObjectID: strconv.FormatInt(schoolID, 10), BoardID: boardID, SchoolID: schoolID})
 	})
 	return out, err
+}
+
+// RenewClassCode gives a class a new registration code (NewCode), for the
+// administrators of its school, and returns the school.
+func (s *Service) RenewClassCode(ctx context.Context, classID int64) (school.School, error) {
+	c, sc, err := s.Classes.ClassForConsole(ctx, classID)
+	if err != nil {
+		return school.School{}, err
+	}
+	return sc, s.NewCode(ctx, sc.BoardID, sc.ID, c.ID)
 }
 
 // NewCode makes (or replaces) a class's registration code; the old code stops working.

@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/go-pdf/fpdf"
 
@@ -188,4 +190,43 @@ func chart(pdf *fpdf.Fpdf, title string, sh Sheet) {
 	pdf.SetFontSize(8)
 	pdf.SetXY(left, top+height+6)
 	pdf.CellFormat(0, 5, sh.Legend, "", 1, "L", false, 0, "")
+}
+
+// OpenSheet returns the report page of a month (zero: the current one) in a language.
+// Viewing it is audited (Monthly).
+func (s *Service) OpenSheet(ctx context.Context, month time.Time, lang string) (Sheet, error) {
+	rep, err := s.Monthly(ctx, month, "page")
+	if err != nil {
+		return Sheet{}, err
+	}
+	return s.Sheet(rep, lang), nil
+}
+
+// Export is a month's report as a file.
+type Export struct {
+	// Month is the month reported on.
+	Month time.Time
+	Data  []byte
+}
+
+// Export returns a month's report (zero: the current one) as "csv" (in lang) or "pdf"
+// (in PrintLanguage); another format is not found. The export is audited (Monthly).
+func (s *Service) Export(ctx context.Context, month time.Time, format, lang string) (Export, error) {
+	if format != "csv" && format != "pdf" {
+		return Export{}, apperr.E(apperr.NotFound, "error.not_found.title", nil)
+	}
+	rep, err := s.Monthly(ctx, month, format)
+	if err != nil {
+		return Export{}, err
+	}
+	e := Export{Month: rep.Month}
+	if format == "pdf" {
+		e.Data, err = s.PDF(s.Sheet(rep, PrintLanguage))
+	} else {
+		e.Data, err = s.CSV(s.Sheet(rep, lang), lang)
+	}
+	if err != nil {
+		return Export{}, err
+	}
+	return e, nil
 }

@@ -89,6 +89,8 @@ type Service struct {
 	// Closed keeps the schools' closed days.
 	Closed ClosedDayStore
 	Audit  *audit.Log
+	// Handouts is the board's handout size limit, shown on the console.
+	Handouts HandoutLimits
 }
 
 func checkName(what, name string) error {

@@ -169,6 +169,42 @@ func (s *Service) Schools(ctx context.Context) ([]School, error) {
 	return out, err
 }
 
+// Console is the console's first page. A school's administrator has the console of
+// their own school (Own); anyone else sees the schools they may list, and a board
+// administrator also the board's settings (Board, HandoutMB).
+type Console struct {
+	Own     int64
+	Schools []School
+	Board   bool
+	// HandoutMB is the board's handout size limit, for a board administrator.
+	HandoutMB int
+}
+
+// OpenConsole returns the console's first page.
+func (s *Service) OpenConsole(ctx context.Context) (Console, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.Check(a, authz.ListSchools, authz.Target{BoardID: a.BoardIDOrZero()}); err != nil {
+		return Console{}, err
+	}
+	if a.Role == authz.SchoolAdmin {
+		return Console{Own: a.SchoolID}, nil
+	}
+	var c Console
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if c.Schools, err = s.Schools(ctx); err != nil {
+			return err
+		}
+		if authz.Check(a, authz.ManageBoard, authz.Target{BoardID: a.BoardID}) != nil {
+			return nil
+		}
+		c.Board = true
+		c.HandoutMB, err = s.Handouts.MaxHandoutMB(ctx)
+		return err
+	})
+	return c, err
+}
+
 // Create adds a school to the board administrator's board.
 func (s *Service) Create(ctx context.Context, sc School) (School, error) {
 	a := authz.ActorFrom(ctx)
@@ -452,6 +488,20 @@ func (s *Service) CreateClass(ctx context.Context, schoolID int64, c Class) (Cla
 // AuditEnrolment is the audit action of a change to a class's enrolment; its detail
 // holds the new figure (nil when it was cleared), a count and never personal data.
 const AuditEnrolment = "class.enrolment"
+
+// SaveEnrolment sets a class's enrolment as a person typed it (ParseEnrolment;
+// SetEnrolment). A value that does not read is refused with the class, looked up
+// first so that another school's class is still not found.
+func (s *Service) SaveEnrolment(ctx context.Context, classID int64, text string) (Class, error) {
+	if n, ok := ParseEnrolment(text); ok {
+		return s.SetEnrolment(ctx, classID, n)
+	}
+	c, _, err := s.ClassForConsole(ctx, classID)
+	if err != nil {
+		return c, err
+	}
+	return c, apperr.Fields{"enrolment": "school.class.enrolment_invalid"}.Err()
+}
 
 // SetEnrolment sets a class's enrolment (nil clears it), for the school's
 // administrators. An unchanged enrolment is not stored or audited again.

@@ -9,6 +9,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/school"
 )
 
 // List returns a school's accounts (or, with schoolID 0, the board's administrators)
@@ -55,6 +56,39 @@ func (s *Service) Get(ctx context.Context, staffID int64) (Staff, error) {
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
 	})
 	return st, err
+}
+
+// Detail is an account's page in the console: the account with its duties and, for
+// staff of a school, the classes and clubs of the year shown to give duties of.
+type Detail struct {
+	Staff Staff
+	// Self is true on the actor's own account.
+	Self bool
+	// CanDuty is true for staff of a school; Structure is then the school's year.
+	CanDuty   bool
+	Structure school.Structure
+}
+
+// OpenDetail returns an account's page (Get) with the year's classes and clubs (year:
+// the form's value, "" for the current one; read only for staff of a school).
+func (s *Service) OpenDetail(ctx context.Context, staffID int64, year string) (Detail, error) {
+	st, err := s.Get(ctx, staffID)
+	if err != nil {
+		return Detail{}, err
+	}
+	d := Detail{Staff: st, Self: st.ID == authz.ActorFrom(ctx).StaffIDOrZero()}
+	if st.SchoolID == 0 {
+		return d, nil
+	}
+	y, err := school.ParseYear(year)
+	if err != nil {
+		return Detail{}, err
+	}
+	if d.Structure, err = s.Schools.Structure(ctx, st.SchoolID, y); err != nil {
+		return Detail{}, err
+	}
+	d.CanDuty = true
+	return d, nil
 }
 
 // NewAssignment is the input for giving a duty.

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/credential"
+	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
 )
@@ -34,6 +36,9 @@ type Service struct {
 	LinkTTL time.Duration
 	// Issuer names renraku in authenticator apps.
 	Issuer string
+	// Schools and Absences are what the home page shows of the person's schools.
+	Schools  Schools
+	Absences Absences
 }
 
 // DefaultLinkTTL is how long one-time sign-in links work unless configured.
@@ -468,6 +473,13 @@ type Home struct {
 	// ClubAbsences and ClassLists: the club absence page and the class pages (an
 	// administrator of a school, or an advisor or a class's teacher this year).
 	ClubAbsences, ClassLists bool
+	// School is the person's school; a board administrator has Schools instead, the
+	// board's.
+	School  school.School
+	Schools []school.School
+	// Alerts are today's 学級閉鎖 alerts of the person's school, for those who may see
+	// its figures.
+	Alerts absence.Alerts
 }
 
 // Home returns the signed-in person's home page.
@@ -486,6 +498,16 @@ func (s *Service) Home(ctx context.Context) (Home, error) {
 		h.ClubAbsences = h.ClubAbsences || x.Duty == authz.Advisor
 		h.ClassLists = h.ClassLists || x.ClassID != 0
 		h.Duties = append(h.Duties, x)
+	}
+	if !h.Board {
+		if h.School, err = s.Schools.Get(ctx, me.SchoolID); err != nil {
+			return Home{}, err
+		}
+	} else if h.Schools, err = s.Schools.Schools(ctx); err != nil {
+		return Home{}, err
+	}
+	if h.Alerts, err = s.Absences.Alerts(ctx); err != nil {
+		return Home{}, err
 	}
 	return h, nil
 }

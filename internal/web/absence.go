@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/school"
@@ -313,41 +313,36 @@ func closureAlertText(loc *i18n.Localizer, c absence.ClassDay) string {
 }
 
 func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
-	a := authz.ActorFrom(r.Context())
 	q := r.URL.Query()
 	v := view.AbsenceStats{SchoolID: q.Get("school")}
-	schools, err := s.Schools.Schools(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, sc := range schools {
-		v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
-	}
-	if v.SchoolID == "" {
-		if a.SchoolID != 0 {
-			v.SchoolID = strconv.FormatInt(a.SchoolID, 10)
-		} else if len(schools) > 0 {
-			v.SchoolID = strconv.FormatInt(schools[0].ID, 10)
+	var schoolID int64
+	if v.SchoolID != "" {
+		id, err := strconv.ParseInt(v.SchoolID, 10, 64)
+		if err != nil || id <= 0 {
+			s.fail(w, r, apperr.E(apperr.NotFound, "error.not_found.title", fmt.Errorf("statistics of school %q", v.SchoolID)))
+			return
 		}
+		schoolID = id
 	}
-	schoolID, _ := strconv.ParseInt(v.SchoolID, 10, 64)
-	day := s.Absence.Today()
+	var day time.Time
 	if d, err := time.ParseInLocation("2006-01-02", q.Get("date"), school.Tokyo); err == nil {
 		day = d
 	}
-	st, err := s.Absence.Stats(r.Context(), schoolID, day)
+	st, err := s.Absence.OpenStats(r.Context(), schoolID, day)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	for _, sc := range st.Schools {
+		v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
+	}
+	schoolID, day = st.SchoolID, st.Day
+	if v.SchoolID == "" && schoolID != 0 {
+		v.SchoolID = strconv.FormatInt(schoolID, 10)
+	}
+	v.School = st.School.Name
 	loc := localizer(r)
 	enrolled := 0
-	for _, sc := range schools {
-		if sc.ID == schoolID {
-			v.School = sc.Name
-		}
-	}
 	v.Date, v.AlertPercent, v.AlertMin, v.SchoolDay = day.Format("2006-01-02"), st.AlertPercent, st.AlertMin, st.SchoolDay
 	v.StructureHref = schoolURL(schoolID, "/structure")
 	if len(st.Days) > 0 {
@@ -383,20 +378,13 @@ func (s *Server) absenceStats(w http.ResponseWriter, r *http.Request) {
 		total.Enrolment = &enrolled
 	}
 	v.Total = total
-	if a.Role == authz.BoardAdmin {
-		for _, sc := range schools {
-			bs, err := s.Absence.Stats(r.Context(), sc.ID, day)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			row := statsRow(sc.Name, bs.Total)
-			for _, c := range bs.Classes {
-				row.Registered += c.Registered
-				row.Alert = row.Alert || c.Alert
-			}
-			v.Board = append(v.Board, row)
+	for _, b := range st.Board {
+		row := statsRow(b.School.Name, b.Stats.Total)
+		for _, c := range b.Stats.Classes {
+			row.Registered += c.Registered
+			row.Alert = row.Alert || c.Alert
 		}
+		v.Board = append(v.Board, row)
 	}
 	for _, sy := range absence.Symptoms {
 		if n := st.Total.Symptoms[sy]; n > 0 {

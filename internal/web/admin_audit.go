@@ -9,7 +9,6 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
-	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/school"
@@ -76,7 +75,7 @@ func (s *Server) showAudit(w http.ResponseWriter, r *http.Request, head *view.Sc
 		schoolID = head.ID
 	}
 	q, f := auditQuery(r, schoolID)
-	res, err := s.AuditLog.Search(r.Context(), q)
+	res, err := s.AuditLog.OpenPage(r.Context(), q, head == nil)
 	if err != nil {
 		if apperr.FieldsOf(err) == nil && apperr.KindOf(err) != apperr.Invalid {
 			s.fail(w, r, err)
@@ -127,14 +126,9 @@ func (s *Server) showAudit(w http.ResponseWriter, r *http.Request, head *view.Sc
 	if res.Page < res.Pages {
 		v.NextHref = link(base, res.Page+1)
 	}
-	if head == nil && authz.ActorFrom(r.Context()).Role == authz.BoardAdmin {
-		schools, err := s.Schools.Schools(r.Context())
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if res.SchoolFilter {
 		v.Schools = []view.Option{{Value: "", Label: loc.T("audit.page.all_schools")}}
-		for _, sc := range schools {
+		for _, sc := range res.Schools {
 			v.Schools = append(v.Schools, view.Option{Value: strconv.FormatInt(sc.ID, 10), Label: sc.Name})
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
@@ -15,37 +14,32 @@ func schoolURL(id int64, rest string) string {
 }
 
 func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
-	a := authz.ActorFrom(r.Context())
-	if a.Role == authz.SchoolAdmin {
-		http.Redirect(w, r, schoolURL(a.SchoolID, ""), http.StatusSeeOther)
-		return
-	}
 	s.showSchools(w, r, view.Form{}, http.StatusOK)
 }
 
+// showSchools is the console's first page; a school's administrator is sent on to
+// their school's.
 func (s *Server) showSchools(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
-	schools, err := s.Schools.Schools(r.Context())
+	c, err := s.Schools.OpenConsole(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a := authz.ActorFrom(r.Context())
-	items := make([]view.SchoolItem, 0, len(schools))
-	for _, sc := range schools {
+	if c.Own != 0 {
+		http.Redirect(w, r, schoolURL(c.Own, ""), http.StatusSeeOther)
+		return
+	}
+	items := make([]view.SchoolItem, 0, len(c.Schools))
+	for _, sc := range c.Schools {
 		items = append(items, view.SchoolItem{ID: sc.ID, Name: sc.Name, Type: school.TypeLabel(sc.Type), District: sc.District})
 	}
 	if f.Values == nil {
 		f.Values = map[string]string{"type": school.Elementary}
 	}
-	if _, ok := f.Values["handout_mb"]; !ok && a.Role == authz.BoardAdmin {
-		mb, err := s.Announce.MaxHandoutMB(r.Context())
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		f.Values["handout_mb"] = strconv.Itoa(mb)
+	if _, ok := f.Values["handout_mb"]; !ok && c.Board {
+		f.Values["handout_mb"] = strconv.Itoa(c.HandoutMB)
 	}
-	s.render(w, r, status, view.AdminSchools(s.page(r, "admin.schools"), items, a.Role == authz.BoardAdmin, f))
+	s.render(w, r, status, view.AdminSchools(s.page(r, "admin.schools"), items, c.Board, f))
 }
 
 func (s *Server) createSchool(w http.ResponseWriter, r *http.Request) {

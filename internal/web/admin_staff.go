@@ -129,32 +129,23 @@ func (s *Server) showStaffDetail(w http.ResponseWriter, r *http.Request, f view.
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.Staff.Get(r.Context(), id)
+	// Duties of this school year, or of the next one while it is prepared (年度更新).
+	year := r.URL.Query().Get("year")
+	if year == "" {
+		year = r.PostFormValue("year")
+	}
+	detail, err := s.Staff.OpenDetail(r.Context(), id, year)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a := authz.ActorFrom(r.Context())
-	d := view.StaffDetail{Item: s.staffItem(r, st), IsSelf: st.ID == a.StaffID, BoardAdm: st.Role == authz.BoardAdmin}
+	st := detail.Staff
+	d := view.StaffDetail{Item: s.staffItem(r, st), IsSelf: detail.Self, BoardAdm: st.Role == authz.BoardAdmin}
 	for _, x := range st.Assignments {
 		d.Duties = append(d.Duties, view.DutyItem{ID: x.ID, Label: dutyLabel(r, x) + " (" + localizer(r).T("year.label", map[string]any{"Year": x.Year}) + ")", Year: x.Year})
 	}
-	if st.SchoolID != 0 {
-		// Duties of this school year, or of the next one while it is prepared (年度更新).
-		yearText := r.URL.Query().Get("year")
-		if yearText == "" {
-			yearText = r.PostFormValue("year")
-		}
-		year, err := school.ParseYear(yearText)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		structure, err := s.Schools.Structure(r.Context(), st.SchoolID, year)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if detail.CanDuty {
+		structure := detail.Structure
 		d.Head = view.SchoolHead{ID: structure.School.ID, Name: structure.School.Name, Tab: view.TabStaff}
 		d.CanDuty, d.Year = true, structure.Year
 		d.Years = []int{structure.School.CurrentYear, structure.School.CurrentYear + 1}

@@ -106,18 +106,7 @@ func (s *Server) saveEnrolment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text := formOf(r, "enrolment").V("enrolment")
-	n, ok := school.ParseEnrolment(text)
-	var c school.Class
-	if ok {
-		c, err = s.Schools.SetEnrolment(r.Context(), id, n)
-	} else {
-		// The class is looked up (and the actor's reach checked) before the form shows
-		// again, so a bad value for another school's class is still not found.
-		c, _, err = s.Schools.ClassForConsole(r.Context(), id)
-		if err == nil {
-			err = apperr.Fields{"enrolment": "school.class.enrolment_invalid"}.Err()
-		}
-	}
+	c, err := s.Schools.SaveEnrolment(r.Context(), id, text)
 	if err != nil {
 		if msg := apperr.FieldsOf(err)["enrolment"]; msg != "" && c.ID != 0 {
 			s.showStructure(w, r, c.SchoolID, c.Year, view.Form{}, view.Form{},

@@ -25,20 +25,14 @@ import (
 const maxUploadBytes = announce.MaxHandouts*50<<20 + 1<<20
 
 func (s *Server) announcementsPage(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Announce.List(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	opts, err := s.Announce.Options(r.Context())
+	list, err := s.Announce.OpenList(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	loc := localizer(r)
-	v := view.AnnounceList{CanCompose: opts.Board || opts.CanSchool || len(opts.Classes) > 0 || len(opts.Clubs) > 0,
-		CanSafety: opts.Board || opts.CanSchool}
-	for _, an := range list {
+	v := view.AnnounceList{CanCompose: list.CanCompose, CanSafety: list.CanSafety}
+	for _, an := range list.Items {
 		v.Items = append(v.Items, view.AnnounceItem{ID: strconv.FormatInt(an.ID, 10), Title: an.Title.Reveal(), Urgent: an.Kind == announce.Safety,
 			Kind: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: announceState(r, an),
 			When: an.CreatedAt.In(school.Tokyo).Format("2006/1/2 15:04"), Sent: an.Counts.Sent, Total: an.Counts.Total - an.Counts.Skipped,
@@ -375,17 +369,18 @@ func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view
 		s.fail(w, r, err)
 		return
 	}
-	an, err := s.Announce.View(r.Context(), id)
+	page, err := s.Announce.OpenAnnouncement(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	an := page.Announcement
 	loc := localizer(r)
 	base := "/staff/announcements/" + strconv.FormatInt(an.ID, 10)
 	d := view.AnnounceDetail{ID: strconv.FormatInt(an.ID, 10), Base: base, Title: an.Title.Reveal(), Body: an.Body.Reveal(), Kind: an.Kind,
 		KindLabel: loc.T("announce.kind." + an.Kind), Audience: an.AudienceLabel, State: announceState(r, an), StateCode: an.State,
 		Total: an.Counts.Total, Queued: an.Counts.Queued, Sent: an.Counts.Sent, Failed: an.Counts.Failed, Skipped: an.Counts.Skipped,
-		Opened: an.Counts.Opened, NamesChild: an.NamesChild, Editable: s.Announce.CanEdit(an)}
+		Opened: an.Counts.Opened, NamesChild: an.NamesChild, Editable: page.Editable}
 	if !an.ScheduledAt.IsZero() {
 		d.Scheduled = an.ScheduledAt.In(school.Tokyo).Format("2006/1/2 15:04")
 	}
@@ -393,18 +388,14 @@ func (s *Server) showAnnouncement(w http.ResponseWriter, r *http.Request, f view
 		d.Handouts = append(d.Handouts, view.Option{Value: base + "/handouts/" + strconv.FormatInt(h.ID, 10),
 			Label: fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size))})
 	}
-	for _, m := range s.Announce.Messages(an, "ja", an.SharedChannel) {
+	for _, m := range page.LINE {
 		d.LINE = append(d.LINE, m.Text)
 		for _, b := range m.Buttons {
 			d.LINEButton = b.Label
 		}
 	}
 	if an.State == announce.Draft {
-		p, err := s.Announce.Preview(r.Context(), id)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		p := page.Preview
 		d.Reach = p.Guardians
 		for _, q := range p.OverQuota {
 			d.OverQuota = append(d.OverQuota, loc.T("announce.quota.short", map[string]any{"Needed": q.Needed, "Remains": q.Remains}))
@@ -482,20 +473,15 @@ func (s *Server) announcementRecipients(w http.ResponseWriter, r *http.Request) 
 	if which == "" {
 		which = "unread"
 	}
-	rows, err := s.Announce.Recipients(r.Context(), id, which)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	an, err := s.Announce.Get(r.Context(), id)
+	page, err := s.Announce.OpenRecipients(r.Context(), id, which)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	loc := localizer(r)
-	v := view.RecipientsPage{Back: "/staff/announcements/" + strconv.FormatInt(id, 10), Title: an.Title.Reveal(),
+	v := view.RecipientsPage{Back: "/staff/announcements/" + strconv.FormatInt(id, 10), Title: page.Announcement.Title.Reveal(),
 		Heading: loc.T("announce.recipients." + which)}
-	for _, x := range rows {
+	for _, x := range page.Rows {
 		var kids []string
 		for _, c := range x.Children {
 			kids = append(kids, c.Reveal())

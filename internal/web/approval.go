@@ -122,12 +122,8 @@ func (s *Server) newCode(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, sc, err := s.Schools.ClassForConsole(r.Context(), id)
+	sc, err := s.Registration.RenewClassCode(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.Registration.NewCode(r.Context(), sc.BoardID, sc.ID, c.ID); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -93,23 +92,19 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		return
 	}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	c, msgs, more, err := s.Inbox.Thread(r.Context(), id, max(before, 0))
+	page, err := s.Inbox.OpenThread(r.Context(), id, max(before, 0))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	c, msgs, more := page.Conversation, page.Messages, page.More
 	loc := localizer(r)
 	t := view.Thread{ID: strconv.FormatInt(c.ID, 10), Label: c.Label, ReplyLabel: c.ReplyLabel(), Who: conversationWho(c), State: loc.T("inbox.state." + c.State),
 		Assignee: c.AssigneeName.Reveal()}
 	if more && len(msgs) > 0 {
 		t.Older = "/staff/inbox/" + t.ID + "?before=" + strconv.FormatInt(msgs[0].ID, 10)
 	}
-	canned, err := s.Inbox.Canned(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, cr := range canned {
+	for _, cr := range page.Canned {
 		t.Canned = append(t.Canned, view.Option{Value: strconv.FormatInt(cr.ID, 10), Label: cr.Title.Reveal()})
 		if q := r.URL.Query().Get("canned"); q == strconv.FormatInt(cr.ID, 10) && f.V("body") == "" {
 			if f.Values == nil {
@@ -118,12 +113,7 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 			f.Values["body"] = cr.Body.Reveal()
 		}
 	}
-	cands, err := s.Inbox.Candidates(r.Context(), c.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, x := range cands {
+	for _, x := range page.Candidates {
 		what := loc.T("role." + x.Role)
 		if x.Duty != "" {
 			what = loc.T("duty." + x.Duty)
@@ -298,14 +288,13 @@ func (s *Server) cannedPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
-	list, err := s.Inbox.Canned(r.Context())
+	page, err := s.Inbox.OpenCanned(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	a := authz.ActorFrom(r.Context())
-	c := view.CannedPage{CanSchool: a.IsAdmin()}
-	for _, x := range list {
+	c := view.CannedPage{CanSchool: page.CanSchool}
+	for _, x := range page.Items {
 		c.Items = append(c.Items, view.CannedItem{ID: strconv.FormatInt(x.ID, 10), Title: x.Title.Reveal(), Body: x.Body.Reveal(), School: x.StaffID == 0})
 	}
 	s.render(w, r, status, view.Canned(s.page(r, "canned.title"), c, f))

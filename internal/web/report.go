@@ -7,7 +7,6 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/csvexport"
-	"github.com/renraku/renraku/internal/report"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
 )
@@ -32,12 +31,11 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rep, err := s.Reports.Monthly(r.Context(), month, "page")
+	sh, err := s.Reports.OpenSheet(r.Context(), month, localizer(r).Lang())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sh := s.Reports.Sheet(rep, localizer(r).Lang())
 	m := sh.Month.Format("2006-01")
 	v := view.ReportPage{Month: m, Heading: sh.Heading, Note: sh.Note, Legend: sh.Legend, ChartMax: sh.ChartMax,
 		CSV: "/admin/reports/export?format=csv&month=" + m, PDF: "/admin/reports/export?format=pdf&month=" + m,
@@ -73,30 +71,15 @@ func (s *Server) reportExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	format := r.URL.Query().Get("format")
-	if format != "csv" && format != "pdf" {
-		s.fail(w, r, apperr.E(apperr.NotFound, "error.not_found.title", nil))
-		return
-	}
-	rep, err := s.Reports.Monthly(r.Context(), month, format)
+	e, err := s.Reports.Export(r.Context(), month, format, localizer(r).Lang())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	name := "renraku-report-" + rep.Month.Format("2006-01")
+	name := "renraku-report-" + e.Month.Format("2006-01")
 	if format == "pdf" {
-		pdf, err := s.Reports.PDF(s.Reports.Sheet(rep, report.PrintLanguage))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		servePDF(w, name+".pdf", pdf)
+		servePDF(w, name+".pdf", e.Data)
 		return
 	}
-	lang := localizer(r).Lang()
-	data, err := s.Reports.CSV(s.Reports.Sheet(rep, lang), lang)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.sendCSV(w, r, name+".csv", csvexport.File{Data: data, Encoding: csvexport.UTF8BOM})
+	s.sendCSV(w, r, name+".csv", csvexport.File{Data: e.Data, Encoding: csvexport.UTF8BOM})
 }

@@ -29,23 +29,10 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 	loc := localizer(r)
 	h := view.StaffHome{Name: me.Name.Reveal(), Role: loc.T("role." + string(me.Role)), Year: home.Year, Admin: home.Admin,
 		Board: home.Board, ClubAbsences: home.ClubAbsences, ClassLists: home.ClassLists}
-	if !home.Board {
-		sc, err := s.Schools.Get(ctx, me.SchoolID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		h.School = sc.Name
-	} else {
-		// A board administrator's home is about the board's schools.
-		schools, err := s.Schools.Schools(ctx)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, sc := range schools {
-			h.Schools = append(h.Schools, view.Duty{Label: sc.Name, Href: "/admin/schools/" + strconv.FormatInt(sc.ID, 10)})
-		}
+	h.School = home.School.Name
+	// A board administrator's home is about the board's schools.
+	for _, sc := range home.Schools {
+		h.Schools = append(h.Schools, view.Duty{Label: sc.Name, Href: "/admin/schools/" + strconv.FormatInt(sc.ID, 10)})
 	}
 	for _, x := range home.Duties {
 		d := view.Duty{Label: dutyLabel(r, x)}
@@ -54,11 +41,7 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Duties = append(h.Duties, d)
 	}
-	alerts, err := s.Absence.Alerts(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	alerts := home.Alerts
 	for _, c := range alerts.Over {
 		h.Alerts = append(h.Alerts, closureAlertText(loc, c))
 	}
@@ -77,12 +60,7 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.Schools.OpenClass(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	members, err := s.Registration.ClassMembers(r.Context(), v.School.BoardID, v.School.ID, v.Class.Year, v.Class.ID)
+	v, err := s.Registration.OpenClassPage(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,7 +70,7 @@ func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {
 		page.Classes = append(page.Classes, view.Option{Value: strconv.FormatInt(c.ID, 10), Label: c.Label()})
 	}
 	loc := localizer(r)
-	for _, m := range members {
+	for _, m := range v.Members {
 		vm := view.Member{ChildID: strconv.FormatInt(m.ChildID, 10), Child: m.ChildName.Reveal()}
 		for _, g := range m.Guardians {
 			vm.Guardians = append(vm.Guardians, view.MemberGuardian{Nickname: g.Nickname.Reveal(), Status: loc.T("reg.status." + g.Status),
