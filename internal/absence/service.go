@@ -182,6 +182,33 @@ func (s *Service) Open(ctx context.Context, token, browser string) (Page, error)
 func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]Report, error) {
 	var out []Report
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		reports, events, err := s.submit(ctx, token, browser, f)
+		if err != nil {
+			return err
+		}
+		out = reports
+		return s.record(ctx, events)
+	})
+	return out, err
+}
+
+// record records audit events: the last step of a transaction, since the audit chain
+// stays locked until commit.
+func (s *Service) record(ctx context.Context, events []audit.Event) error {
+	for _, e := range events {
+		if err := s.Audit.Record(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// submit is Submit's work in the caller's transaction, but for the audit events,
+// which it returns for the caller to record last.
+func (s *Service) submit(ctx context.Context, token, browser string, f Form) ([]Report, []audit.Event, error) {
+	var out []Report
+	var events []audit.Event
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		out = nil
 		p, g, err := s.parent(ctx, token, browser)
 		if err != nil {
@@ -221,7 +248,7 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 			return apperr.Fields{"key": "absence.form.stale"}.Err()
 		}
 		var names []string
-		var events []audit.Event
+		events = nil
 		for i := range reports {
 			r, c := &reports[i], picked[i]
 			// One key per child: a double tap stores each child's report once.
@@ -252,15 +279,9 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: fr, Purpose: "absence", Messages: []line.Message{{Text: msg}}}); err != nil {
 			return err
 		}
-		// The reports are audited last: the audit chain stays locked until commit.
-		for _, e := range events {
-			if err := s.Audit.Record(ctx, e); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
-	return out, err
+	return out, events, err
 }
 
 // Submitted is the parent's form after a submission: the reports stored (none when the
@@ -279,12 +300,16 @@ type Submitted struct {
 func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form) (Submitted, error) {
 	var out Submitted
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if out.Reports, err = s.Submit(ctx, token, browser, f); err != nil {
+		reports, events, err := s.submit(ctx, token, browser, f)
+		if err != nil {
 			return err
 		}
-		out.Page, err = s.Open(ctx, token, browser)
-		return err
+		if out.Page, err = s.Open(ctx, token, browser); err != nil {
+			return err
+		}
+		out.Reports = reports
+		// Audited after the page is read: the audit chain stays locked until commit.
+		return s.record(ctx, events)
 	})
 	if err == nil {
 		return out, nil
