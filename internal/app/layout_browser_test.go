@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/browsertest"
 	"github.com/renraku/renraku/internal/demo"
@@ -94,6 +95,9 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 	note := strings.Repeat("歯医者に寄ってから登校します。", 8)
 	err = chromedp.Do(phone,
 		chromedp.Click(chromedp.CSS(`[data-testid="kind-late"]`)),
+		// Today, whatever the time: after the school's cut-off the form suggests the
+		// next school day, and the teacher below opens today's list.
+		chromedp.SetValue(chromedp.CSS(`#f-from`), absence.Today(time.Now()).Format("2006-01-02")),
 		chromedp.SetValue(chromedp.CSS(`#f-reason`), "illness"),
 		chromedp.SetValue(chromedp.CSS(`#f-time`), "10:15"),
 		chromedp.SendKeys(chromedp.CSS(`#f-temperature`), "37.8"),
