@@ -41,12 +41,6 @@ func (s *Server) announcementsPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, view.AnnouncementsPage(s.page(r, "announce.title"), v))
 }
 
-// composeView lists the audiences the person may choose.
-func (s *Server) composeView(r *http.Request, kind string) (view.AnnounceCompose, announce.Options, error) {
-	opts, err := s.Announce.ComposeOptions(r.Context(), kind)
-	return s.composeOptions(r, kind, opts), opts, err
-}
-
 // composeOptions turns the audiences the person may address into the compose form's
 // choices.
 func (s *Server) composeOptions(r *http.Request, kind string, opts announce.Options) view.AnnounceCompose {
@@ -90,71 +84,59 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, view.ComposePage(s.page(r, "announce.new."+v.Kind), v, f))
 }
 
-// audienceOf reads the chosen audience and describes it for lists (IDs resolved to the
-// labels the person was offered; anything else is refused by the service).
-func audienceOf(r *http.Request, v view.AnnounceCompose, opts announce.Options) (announce.Audience, string) {
+// audienceOf reads the audience the form chose; the service settles it against what
+// the person may address and labels it.
+func audienceOf(r *http.Request) announce.Audience {
 	var a announce.Audience
-	var parts []string
-	label := func(opts []view.Option, val string) string {
-		for _, o := range opts {
-			if o.Value == val {
-				return o.Label
-			}
-		}
-		return val
-	}
-	ids := func(name string, opts []view.Option) []int64 {
+	ids := func(name string) []int64 {
 		var out []int64
 		for _, x := range r.PostForm[name] {
 			if n, err := strconv.ParseInt(x, 10, 64); err == nil && n > 0 && !slices.Contains(out, n) {
 				out = append(out, n)
-				parts = append(parts, label(opts, x))
 			}
 		}
 		return out
 	}
-	if v.Board {
-		a.Schools = ids("school", v.Schools)
-		for _, d := range r.PostForm["district"] {
-			if d = strings.TrimSpace(d); d != "" && !slices.Contains(a.Districts, d) {
-				a.Districts = append(a.Districts, d)
-				parts = append(parts, d)
-			}
+	a.Schools = ids("school")
+	for _, d := range r.PostForm["district"] {
+		if d = strings.TrimSpace(d); d != "" && !slices.Contains(a.Districts, d) {
+			a.Districts = append(a.Districts, d)
 		}
-		return a, strings.Join(parts, "、")
 	}
-	a.SchoolID = opts.SchoolID
-	if r.PostFormValue("whole") == "on" || (v.Kind == announce.Safety && len(r.PostForm["grade"]) == 0) {
-		a.Whole = true
-		parts = append(parts, v.SchoolName)
-	}
+	a.Whole = r.PostFormValue("whole") == "on"
 	for _, x := range r.PostForm["grade"] {
 		if n, err := strconv.Atoi(x); err == nil && n > 0 && !slices.Contains(a.Grades, n) {
 			a.Grades = append(a.Grades, n)
-			parts = append(parts, label(v.Grades, x))
 		}
 	}
-	a.Classes = ids("class", v.Classes)
-	a.Clubs = ids("club", v.Clubs)
-	return a, strings.Join(parts, "、")
+	a.Classes = ids("class")
+	a.Clubs = ids("club")
+	return a
 }
 
-// readCompose reads the compose form (new or edit): the values to show again, what the
-// sender wrote, and the audience's label. problems are the form's own mistakes; err is
+// maxHandoutBytes is the largest handout any board may allow; each board's own limit
+// is checked by the service.
+const maxHandoutBytes = 50 << 20
+
+// readCompose reads the compose form (new or edit) of an announcement of kind: the
+// values to show again and what the sender wrote, with the form's own mistakes; err is
 // a failure that is not the sender's to fix.
-func (s *Server) readCompose(r *http.Request, v view.AnnounceCompose, opts announce.Options) (f view.Form, c announce.Compose, label string, problems apperr.Fields, err error) {
+func readCompose(r *http.Request, kind string) (f view.Form, c announce.Form, err error) {
 	f = formOf(r, "kind", "title", "body", "occurred_at", "place", "details", "response", "consent", "whole", "scheduled_at")
 	for _, name := range []string{"grade", "class", "club", "school", "district", "remove"} {
 		f.Values[name] = strings.Join(r.PostForm[name], " ")
 	}
-	aud, label := audienceOf(r, v, opts)
-	c = announce.Compose{Kind: v.Kind, Audience: aud, Title: f.V("title"), Body: f.V("body"), Consent: f.V("consent") == "on",
-		Safety: announce.SafetyFields{OccurredAt: f.V("occurred_at"), Place: f.V("place"), Details: f.V("details"), Response: f.V("response")}}
-	problems = apperr.Fields{}
+	if kind != announce.Safety {
+		kind = announce.Notice
+	}
+	c = announce.Form{Lang: localizer(r).Lang(), Compose: announce.Compose{Kind: kind, Audience: audienceOf(r), Title: f.V("title"), Body: f.V("body"),
+		Consent: f.V("consent") == "on",
+		Safety:  announce.SafetyFields{OccurredAt: f.V("occurred_at"), Place: f.V("place"), Details: f.V("details"), Response: f.V("response")}}}
+	c.Problems = apperr.Fields{}
 	if at := f.V("scheduled_at"); at != "" {
 		t, err := time.ParseInLocation("2006-01-02T15:04", at, school.Tokyo)
 		if err != nil {
-			problems.Add("scheduled_at", "announce.schedule.invalid")
+			c.Problems.Add("scheduled_at", "announce.schedule.invalid")
 		}
 		c.ScheduledAt = t
 	}
@@ -165,17 +147,17 @@ func (s *Server) readCompose(r *http.Request, v view.AnnounceCompose, opts annou
 			}
 			file, err := fh.Open()
 			if err != nil {
-				return f, c, label, problems, err
+				return f, c, err
 			}
-			data, err := io.ReadAll(io.LimitReader(file, int64(opts.MaxBytes)+1))
+			data, err := io.ReadAll(io.LimitReader(file, maxHandoutBytes+1))
 			file.Close()
 			if err != nil {
-				return f, c, label, problems, err
+				return f, c, err
 			}
 			c.Files = append(c.Files, announce.Upload{Name: fh.Filename, Data: data})
 		}
 	}
-	return f, c, label, problems, nil
+	return f, c, nil
 }
 
 // parseCompose parses a compose form's body (multipart, with files).
@@ -186,11 +168,30 @@ func parseCompose(r *http.Request) error {
 	return nil
 }
 
-// composeFailed shows the form again with the service's complaints, or reports false
-// when the failure is not the sender's to fix.
-func composeFailed(r *http.Request, f *view.Form, c announce.Compose, err error) bool {
-	if !formFailed(r, f, err) {
-		return false
+func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
+	if err := parseCompose(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, c, err := readCompose(r, r.PostFormValue("kind"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, opts, err := s.Announce.CreateFromForm(r.Context(), c)
+	if err != nil {
+		s.composeFailed(w, r, s.composeOptions(r, c.Kind, opts), f, c.Compose, err)
+		return
+	}
+	seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
+}
+
+// composeFailed shows the compose form v again with the service's complaints, or the
+// error page when the failure is not the sender's to fix.
+func (s *Server) composeFailed(w http.ResponseWriter, r *http.Request, v view.AnnounceCompose, f view.Form, c announce.Compose, err error) {
+	if !formFailed(r, &f, err) {
+		s.fail(w, r, err)
+		return
 	}
 	if f.E("files") != "" || len(c.Files) > 0 {
 		// A browser never re-sends files: say so beside the field.
@@ -201,52 +202,24 @@ func composeFailed(r *http.Request, f *view.Form, c announce.Compose, err error)
 			f.Errors["files"] = localizer(r).T("announce.files.again")
 		}
 	}
-	return true
-}
-
-func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
-	if err := parseCompose(r); err != nil {
-		s.fail(w, r, err)
-		return
+	title := "announce.new."
+	if v.Editing {
+		title = "announce.edit."
 	}
-	v, opts, err := s.composeView(r, r.PostFormValue("kind"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, c, label, problems, err := s.readCompose(r, v, opts)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var id int64
-	if err = problems.Err(); err == nil {
-		id, err = s.Announce.Create(r.Context(), c, label)
-	}
-	if err != nil {
-		if !composeFailed(r, &f, c, err) {
-			s.fail(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusUnprocessableEntity, view.ComposePage(s.page(r, "announce.new."+v.Kind), v, f))
-		return
-	}
-	seeOther(w, r, "/staff/announcements/"+strconv.FormatInt(id, 10))
+	s.render(w, r, http.StatusUnprocessableEntity, view.ComposePage(s.page(r, title+v.Kind), v, f))
 }
 
 // editView is the compose form for an announcement being edited: its kind's audiences,
 // its handouts (each removable) and where the form goes.
-func (s *Server) editView(r *http.Request, an announce.Announcement) (view.AnnounceCompose, announce.Options, error) {
-	v, opts, err := s.composeView(r, an.Kind)
-	if err != nil {
-		return v, opts, err
-	}
+func (s *Server) editView(r *http.Request, e announce.EditForm) view.AnnounceCompose {
+	an := e.Announcement
+	v := s.composeOptions(r, an.Kind, e.Options)
 	base := "/staff/announcements/" + strconv.FormatInt(an.ID, 10)
 	v.Action, v.Back, v.Editing, v.Scheduled = base+"/edit", base, true, an.State == announce.Scheduled
 	for _, h := range an.Handouts {
 		v.Handouts = append(v.Handouts, view.Option{Value: strconv.FormatInt(h.ID, 10), Label: fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size))})
 	}
-	return v, opts, nil
+	return v
 }
 
 // editForm fills the compose form with a stored announcement.
@@ -293,17 +266,13 @@ func (s *Server) editAnnouncementPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	an, err := s.Announce.ForEdit(r.Context(), id)
+	e, err := s.Announce.OpenEdit(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v, _, err := s.editView(r, an)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, view.ComposePage(s.page(r, "announce.edit."+v.Kind), v, s.editForm(an)))
+	v := s.editView(r, e)
+	s.render(w, r, http.StatusOK, view.ComposePage(s.page(r, "announce.edit."+v.Kind), v, s.editForm(e.Announcement)))
 }
 
 func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
@@ -316,17 +285,8 @@ func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	an, err := s.Announce.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, opts, err := s.editView(r, an)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, c, label, problems, err := s.readCompose(r, v, opts)
+	// The kind is the stored one's: the service keeps it, whatever the form says.
+	f, c, err := readCompose(r, r.PostFormValue("kind"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -337,9 +297,7 @@ func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 			remove = append(remove, n)
 		}
 	}
-	if err = problems.Err(); err == nil {
-		err = s.Announce.Update(r.Context(), id, c, remove, label)
-	}
+	e, err := s.Announce.UpdateFromForm(r.Context(), id, c, remove)
 	if apperr.KindOf(err) == apperr.Conflict {
 		// Sent (or started) meanwhile: nothing changed; the announcement says so.
 		f := view.Form{}
@@ -348,11 +306,11 @@ func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if !composeFailed(r, &f, c, err) {
+		if e.Announcement.ID == 0 {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusUnprocessableEntity, view.ComposePage(s.page(r, "announce.edit."+v.Kind), v, f))
+		s.composeFailed(w, r, s.editView(r, e), f, c.Compose, err)
 		return
 	}
 	s.flash(r, "announce.flash.updated")
