@@ -47,13 +47,20 @@ func (s *Server) setBrowser(w http.ResponseWriter, v parentlink.Visit) {
 
 // parentLanguage uses the LINE profile's language unless the parent chose one.
 func (s *Server) parentLanguage(r *http.Request, lang string) *http.Request {
-	if r.URL.Query().Get("lang") != "" {
-		return r
-	}
-	if _, err := r.Cookie("lang"); err == nil {
+	if explicitLanguage(r) {
 		return r
 	}
 	return r.WithContext(context.WithValue(r.Context(), localizerKey, s.Catalog.Localizer(lang)))
+}
+
+// explicitLanguage reports whether the person chose the page's language (in the address
+// or a cookie) over the one their LINE uses.
+func explicitLanguage(r *http.Request) bool {
+	if r.URL.Query().Get("lang") != "" {
+		return true
+	}
+	_, err := r.Cookie("lang")
+	return err == nil
 }
 
 func (s *Server) registrationView(r *http.Request, purpose, token string, pg registration.Page) view.Registration {
@@ -190,40 +197,41 @@ func (s *Server) registrationPage(purpose string) http.HandlerFunc {
 func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := chi.URLParam(r, "token")
-		pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		r = s.parentLanguage(r, pg.Language)
 		f, children, rf := postedForm(r)
-		v := s.registrationView(r, purpose, token, pg)
 		op := r.PostFormValue("op")
-		switch {
-		case op == "add" && len(children) < registration.MaxChildren:
-			children = append(children, view.ChildForm{Clubs: map[string]bool{}})
-			renumber(children)
-			v.Children = children
-			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
-			return
-		case strings.HasPrefix(op, "remove."):
-			n, _ := strconv.Atoi(strings.TrimPrefix(op, "remove."))
-			if n >= 0 && n < len(children) {
-				children = append(children[:n], children[n+1:]...)
+		if op == "add" || strings.HasPrefix(op, "remove.") {
+			// A child's fields added or taken off: the form again, nothing saved.
+			pg, err := s.Registration.Open(r.Context(), purpose, token, browserOf(r))
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			r = s.parentLanguage(r, pg.Language)
+			if n, ok := strings.CutPrefix(op, "remove."); ok {
+				if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < len(children) {
+					children = append(children[:i], children[i+1:]...)
+				}
+			} else if len(children) < registration.MaxChildren {
+				children = append(children, view.ChildForm{Clubs: map[string]bool{}})
 			}
 			renumber(children)
+			v := s.registrationView(r, purpose, token, pg)
 			v.Children = children
 			s.render(w, r, http.StatusOK, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
 			return
 		}
-		rf.Language = localizer(r).Lang()
-		res, err := s.Registration.Submit(r.Context(), purpose, token, browserOf(r), rf)
+		if explicitLanguage(r) {
+			rf.Language = localizer(r).Lang()
+		}
+		pg, res, err := s.Registration.SubmitForm(r.Context(), purpose, token, browserOf(r), rf)
 		if err != nil {
 			fields := apperr.FieldsOf(err)
 			if fields == nil {
 				s.fail(w, r, err)
 				return
 			}
+			r = s.parentLanguage(r, pg.Language)
+			v := s.registrationView(r, purpose, token, pg)
 			loc := localizer(r)
 			f.Errors = map[string]string{}
 			for name, id := range fields {
@@ -248,6 +256,7 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 			s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, registrationTitle(purpose, pg), purpose, token, pg), v, f))
 			return
 		}
+		r = s.parentLanguage(r, pg.Language)
 		d := view.RegistrationDone{Verified: res.Verified, Pending: res.Pending, Contested: res.Contested, Changed: !res.First}
 		for _, c := range res.Guardian.Children {
 			d.Children = append(d.Children, view.DoneChild{Name: c.Name.Reveal(), Class: c.SchoolName + " " + c.ClassLabel, Status: localizer(r).T("reg.status." + c.Status)})
@@ -262,24 +271,21 @@ func (s *Server) registrationSubmit(purpose string) http.HandlerFunc {
 
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
-	pg, err := s.Registration.Open(r.Context(), parentlink.PurposeUpdate, token, browserOf(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	r = s.parentLanguage(r, pg.Language)
-	if r.PostFormValue("confirm") != "yes" {
+	pg, err := s.Registration.WithdrawForm(r.Context(), token, browserOf(r), r.PostFormValue("confirm") == "yes")
+	if apperr.KindOf(err) == apperr.Invalid && pg.Guardian != nil {
+		r = s.parentLanguage(r, pg.Language)
 		f, children := storedForm(r, pg.Guardian)
-		f.Message = localizer(r).T("reg.withdraw.unconfirmed")
+		f.Message = localizer(r).T(apperr.MessageIDOf(err))
 		v := s.registrationView(r, parentlink.PurposeUpdate, token, pg)
 		v.Children = children
 		s.render(w, r, http.StatusUnprocessableEntity, view.RegistrationPage(s.parentPage(w, r, registrationTitle(parentlink.PurposeUpdate, pg), parentlink.PurposeUpdate, token, pg), v, f))
 		return
 	}
-	if err := s.Registration.Withdraw(r.Context(), token, browserOf(r)); err != nil {
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	r = s.parentLanguage(r, pg.Language)
 	s.render(w, r, http.StatusOK, view.WithdrawnPage(s.page(r, "reg.withdrawn.title")))
 }
 
