@@ -193,6 +193,13 @@ func TestRegistrationThroughLINE(t *testing.T) {
 		t.Fatalf("class change not in the new teacher's queue: %+v, %v", q, err)
 	}
 	withdraw := update + "/withdraw"
+	// Not ticked: the update page again with the reason, and nothing deleted.
+	if r := phone.Post(withdraw, url.Values{}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(apptest.Text(r), "退会するには確認のチェックを入れてください") {
+		t.Fatalf("unconfirmed withdrawal: %d %s", r.Status, apptest.Text(r))
+	}
+	if n := apptest.Count(t, w, `SELECT count(*) FROM guardian`); n == 0 {
+		t.Fatal("an unconfirmed withdrawal deleted the guardian")
+	}
 	if r := phone.Post(withdraw, url.Values{"confirm": {"yes"}}); r.Status != http.StatusOK || r.Doc.Find(`[data-testid="withdrawn"]`).Length() == 0 {
 		t.Fatalf("withdraw: %d %s", r.Status, apptest.Text(r))
 	}
