@@ -16,23 +16,20 @@ import (
 	"strconv"
 )
 
-// maxCSVBytes bounds a CSV upload (5,000 lines of a roster are far below it).
-const maxCSVBytes = 5 << 20
+// maxCSVBytes bounds a CSV upload.
+const maxCSVBytes = roster.MaxFileBytes
 
-func (s *Server) rosterView(r *http.Request, schoolID int64) (view.RosterPage, error) {
-	st, err := s.Schools.Structure(r.Context(), schoolID, 0)
-	if err != nil {
-		return view.RosterPage{}, err
-	}
+// rosterView is the roster tab of the school p names.
+func rosterView(r *http.Request, p roster.Page) view.RosterPage {
 	loc := localizer(r)
-	v := view.RosterPage{Head: view.SchoolHead{ID: st.School.ID, Name: st.School.Name, Tab: view.TabRoster}, Year: st.Year}
+	v := view.RosterPage{Head: view.SchoolHead{ID: p.School.ID, Name: p.School.Name, Tab: view.TabRoster}, Year: p.Year}
 	for _, k := range roster.Kinds {
 		v.Kinds = append(v.Kinds, view.Option{Value: string(k), Label: loc.T(k.MessageID())})
 	}
 	for _, e := range roster.Encodings {
 		v.Encodings = append(v.Encodings, view.Option{Value: string(e), Label: loc.T(roster.EncodingMessageID(e))})
 	}
-	return v, nil
+	return v
 }
 
 func (s *Server) rosterPage(w http.ResponseWriter, r *http.Request) {
@@ -41,12 +38,12 @@ func (s *Server) rosterPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.rosterView(r, id)
+	p, err := s.Roster.Open(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, view.Roster(s.page(r, "admin.tab.roster"), v))
+	s.render(w, r, http.StatusOK, view.Roster(s.page(r, "admin.tab.roster"), rosterView(r, p)))
 }
 
 // rowErrorText is one bad line as the page lists it: 「3行目（学年）: …」.
@@ -71,37 +68,22 @@ func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.rosterView(r, id)
+	kind := roster.Kind(r.FormValue("kind"))
+	data, err := uploadedCSV(r)
+	var tooBig *http.MaxBytesError
+	up := roster.Upload{Kind: kind, File: data, TooBig: errors.As(err, &tooBig), Preview: r.FormValue("mode") == "preview"}
 	if err != nil {
+		up.File = nil // unreadable: no file
+	}
+	p, res, err := s.Roster.Send(r.Context(), id, up)
+	if err != nil && (apperr.KindOf(err) != apperr.Invalid || p.School.ID == 0) {
 		s.fail(w, r, err)
 		return
 	}
 	loc := localizer(r)
-	kind := roster.Kind(r.FormValue("kind"))
+	v := rosterView(r, p)
 	v.ImportKind = string(kind)
-	data, err := uploadedCSV(r)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig) || len(data) > maxCSVBytes:
-		v.RowErrors = []string{loc.T("roster.page.too_big")}
-	case err != nil || len(data) == 0:
-		v.RowErrors = []string{loc.T("roster.page.no_file")}
-	}
-	if v.RowErrors != nil {
-		s.render(w, r, http.StatusUnprocessableEntity, view.Roster(s.page(r, "admin.tab.roster"), v))
-		return
-	}
-	preview := r.FormValue("mode") == "preview"
-	run := s.Roster.Import
-	if preview {
-		run = s.Roster.Preview
-	}
-	res, err := run(r.Context(), id, kind, data)
 	if err != nil {
-		if apperr.KindOf(err) != apperr.Invalid {
-			s.fail(w, r, err)
-			return
-		}
 		v.RowErrors = []string{loc.T(apperr.MessageIDOf(err))}
 	}
 	for _, e := range res.Errors {
@@ -122,7 +104,7 @@ func (s *Server) rosterImport(w http.ResponseWriter, r *http.Request) {
 		v.Lines = append(v.Lines, line)
 	}
 	v.Summary = loc.T("roster.page.summary", map[string]any{"New": tally[roster.OutcomeNew], "Update": tally[roster.OutcomeUpdate], "Same": tally[roster.OutcomeSame]})
-	if preview {
+	if up.Preview {
 		v.Preview = true
 		v.Content = base64.StdEncoding.EncodeToString(data)
 		s.render(w, r, http.StatusOK, view.Roster(s.page(r, "admin.tab.roster"), v))
