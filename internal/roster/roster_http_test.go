@@ -33,6 +33,12 @@ func TestRosterPageImportAndExport(t *testing.T) {
 	c.Get(path)
 	y := strconv.Itoa(w.SchoolA.CurrentYear)
 
+	// No file, or an empty one: the page asks for a file.
+	if r := c.Upload(path+"/import", "classes", nil); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Doc.Find(`[data-testid="import-errors"]`).Text(), "CSVファイルを選んでください") {
+		t.Fatalf("no file: %d %s", r.Status, apptest.Text(r))
+	}
+
 	// A file with two bad lines: the page lists both in Japanese and imports nothing.
 	bad := "年度,学年,組\r\n" + y + ",4,1組\r\n" + y + ",9,1組\r\n" + y + ",1,1組\r\n"
 	r := c.Upload(path+"/import", "classes", []byte(bad))
