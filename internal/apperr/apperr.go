@@ -80,3 +80,13 @@ func MessageIDOf(err error) string {
 	}
 	return ""
 }
+
+// Fixable reports whether err is for the person to fix on the form they sent: field
+// problems, or a refusal (Invalid, Conflict) with a message to show beside the form.
+func Fixable(err error) bool {
+	if FieldsOf(err) != nil {
+		return true
+	}
+	k := KindOf(err)
+	return (k == Invalid || k == Conflict) && MessageIDOf(err) != ""
+}

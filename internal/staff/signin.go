@@ -293,8 +293,9 @@ func (s *Service) BeginEnrolment(ctx context.Context, staffID int64) (credential
 // signingIn, enrolment is the last step of a sign-in, which is audited as such;
 // otherwise (a signed-in person replacing their app) the current password is asked
 // again, so that an unattended session cannot move the second factor.
-func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code, password string, signingIn bool, c Client) ([]string, error) {
+func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code, password string, signingIn bool, c Client) (Enrolled, error) {
 	var codes []string
+	var epoch int
 	err := s.tx(ctx, func(ctx context.Context) error {
 		st, err := s.Store.FindStaffByID(ctx, staffID)
 		if err != nil {
@@ -330,14 +331,41 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, staffID int64, code, pas
 		if !signingIn {
 			return nil
 		}
+		epoch = st.SessionEpoch
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: st.ID}, Action: "staff.sign_in",
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID, RemoteAddr: c.Addr,
 			Detail: map[string]any{"second_factor": "enrolment"}})
 	})
 	if err != nil {
-		return nil, err
+		if !apperr.Fixable(err) {
+			return Enrolled{}, err
+		}
+		// A new secret is shown with the form: the old one was never confirmed.
+		retry, rerr := s.BeginEnrolment(ctx, staffID)
+		if rerr != nil {
+			return Enrolled{}, rerr
+		}
+		return Enrolled{Retry: retry}, err
 	}
-	return codes, nil
+	done := Enrolled{Codes: codes}
+	if signingIn {
+		done.SignIn = &SignIn{StaffID: staffID, Epoch: epoch, Stage: StageDone}
+		if done.Actor, err = s.Actor(ctx, staffID, epoch); err != nil {
+			return Enrolled{}, err
+		}
+	}
+	return done, nil
+}
+
+// Enrolled is what confirming a second factor came to: the recovery codes to show
+// once and, for a person signing in, the session to begin and who they now are. When
+// the confirmation was refused for a reason the person can fix (a wrong code or
+// password, an enrolment that expired), Retry is a new enrolment to show with the form.
+type Enrolled struct {
+	Codes  []string
+	SignIn *SignIn
+	Actor  *authz.Actor
+	Retry  credential.Enrolment
 }
 
 // SignedOut records a sign-out.

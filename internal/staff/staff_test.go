@@ -92,11 +92,23 @@ func TestTOTPEnrolmentAndSecondFactor(t *testing.T) {
 	if err != nil || len(enr.QRPNG) == 0 {
 		t.Fatalf("begin enrolment: %v", err)
 	}
-	if _, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, "000000", stafftest.Password, false, client); apperr.FieldsOf(err)["code"] == "" {
+	// A wrong code: refused, with a new secret to show (the old one was never confirmed).
+	wrong, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, "000000", stafftest.Password, false, client)
+	if apperr.FieldsOf(err)["code"] == "" {
 		t.Fatalf("wrong enrolment code accepted: %v", err)
 	}
+	if wrong.Retry.Secret == "" || wrong.Retry.Secret == enr.Secret || len(wrong.Codes) != 0 {
+		t.Fatalf("a refused enrolment offers no new secret: %+v", wrong)
+	}
+	// A code from the replaced secret is as wrong (and replaces the secret again).
+	stale, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, stafftest.MustCode(t, enr.Secret, now), stafftest.Password, false, client)
+	if apperr.FieldsOf(err)["code"] == "" {
+		t.Fatalf("a code from the replaced secret accepted: %v", err)
+	}
+	enr = stale.Retry
 	code := stafftest.MustCode(t, enr.Secret, now)
-	recovery, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, stafftest.Password, false, client)
+	enrolled, err := w.Staff.ConfirmEnrolment(ctx, w.AdminA.ID, code, stafftest.Password, false, client)
+	recovery := enrolled.Codes
 	if err != nil || len(recovery) != 10 {
 		t.Fatalf("confirm: %v (%d codes)", err, len(recovery))
 	}

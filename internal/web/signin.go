@@ -8,6 +8,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/credential"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/web/view"
 )
@@ -117,15 +118,17 @@ func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
 		return
 	}
-	s.showEnrol(w, r, id, required, view.Form{}, http.StatusOK)
-}
-
-func (s *Server) showEnrol(w http.ResponseWriter, r *http.Request, id int64, required bool, f view.Form, status int) {
 	enr, err := s.Staff.BeginEnrolment(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.renderEnrol(w, r, enr, required, view.Form{}, http.StatusOK)
+}
+
+// renderEnrol shows a new second factor's QR code and secret with the form that
+// confirms it.
+func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, enr credential.Enrolment, required bool, f view.Form, status int) {
 	qr := "data:image/png;base64," + base64.StdEncoding.EncodeToString(enr.QRPNG)
 	s.render(w, r, status, view.Enrol(s.page(r, "enrol.title"), f, qr, enr.Secret, required))
 }
@@ -136,35 +139,24 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
 		return
 	}
-	codes, err := s.Staff.ConfirmEnrolment(r.Context(), id, r.PostFormValue("code"), r.PostFormValue("current"), required, s.clientOf(r))
+	done, err := s.Staff.ConfirmEnrolment(r.Context(), id, r.PostFormValue("code"), r.PostFormValue("current"), required, s.clientOf(r))
 	if err != nil {
 		f := view.Form{}
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)
 			return
 		}
-		// A new secret is shown: the old one was never confirmed.
-		s.showEnrol(w, r, id, required, f, http.StatusUnprocessableEntity)
+		s.renderEnrol(w, r, done.Retry, required, f, http.StatusUnprocessableEntity)
 		return
 	}
-	if required {
-		st, err := s.Staff.FindByID(r.Context(), id)
-		if err != nil {
+	if done.SignIn != nil {
+		if err := s.beginSession(r.Context(), *done.SignIn); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if err := s.beginSession(r.Context(), staff.SignIn{StaffID: id, Epoch: st.SessionEpoch, Stage: staff.StageDone}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		a, err := s.Staff.Actor(r.Context(), id, st.SessionEpoch)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		r = r.WithContext(authz.WithActor(r.Context(), a))
+		r = r.WithContext(authz.WithActor(r.Context(), done.Actor))
 	}
-	s.render(w, r, http.StatusOK, view.RecoveryCodes(s.page(r, "recovery.title"), codes))
+	s.render(w, r, http.StatusOK, view.RecoveryCodes(s.page(r, "recovery.title"), done.Codes))
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
