@@ -23,7 +23,9 @@ func TestAuditVerifyAgainstKeptHead(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("generating a key: %v", err)
+	}
 	dbURL := pgtest.NewDBURL(t)
 	c := &cli{t: t, env: map[string]string{
 		"DATABASE_URL":        dbURL,

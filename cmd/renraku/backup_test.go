@@ -43,7 +43,9 @@ func TestRestoreDrill(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("generating a key: %v", err)
+	}
 	src := &cli{t: t, env: map[string]string{
 		"DATABASE_URL":        pgtest.NewDBURL(t),
 		"RENRAKU_MASTER_KEY":  base64.StdEncoding.EncodeToString(key),

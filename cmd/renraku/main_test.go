@@ -47,7 +47,9 @@ func TestBootstrapCommands(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("generating a key: %v", err)
+	}
 	c := &cli{t: t, env: map[string]string{
 		"DATABASE_URL":        pgtest.NewDBURL(t),
 		"RENRAKU_MASTER_KEY":  base64.StdEncoding.EncodeToString(key),

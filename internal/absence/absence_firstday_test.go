@@ -100,7 +100,10 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed, _ := chromedp.Run(console, chromedp.Text(chromedp.CSS(`[data-testid="closed-days"]`)))
+	listed, err := chromedp.Run(console, chromedp.Text(chromedp.CSS(`[data-testid="closed-days"]`)))
+	if err != nil {
+		t.Fatalf("reading the closed days page: %v", err)
+	}
 	wantLabel := monday.Format("2006年1月2日") + "（月）"
 	if !strings.Contains(listed, wantLabel) || !strings.Contains(listed, "振替休業日") {
 		t.Errorf("closed days page: %q, want %s", listed, wantLabel)
@@ -120,8 +123,14 @@ func TestAbsenceFormSuggestsTheNextSchoolDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	from, _ := chromedp.Run(phone, chromedp.Value(chromedp.CSS(`#f-from`)))
-	note, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="first-day"]`)))
+	from, err := chromedp.Run(phone, chromedp.Value(chromedp.CSS(`#f-from`)))
+	if err != nil {
+		t.Fatalf("reading the phone form's date: %v", err)
+	}
+	note, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="first-day"]`)))
+	if err != nil {
+		t.Fatalf("reading the phone form's first-day note: %v", err)
+	}
 	if want := tuesday.Format("1月2日") + "（火）"; from != ymd(tuesday) || !strings.Contains(note, want) {
 		t.Errorf("the phone's form suggests %s (%q), want %s", from, note, want)
 	}

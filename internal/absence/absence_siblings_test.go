@@ -90,7 +90,10 @@ func TestSiblingsAbsentInOneReport(t *testing.T) {
 		t.Fatalf("submit: %v: %s", err, body)
 	}
 	browsertest.Screenshot(t, phone, "absence-siblings-done")
-	done, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="absence-done"]`)))
+	done, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="absence-done"]`)))
+	if err != nil {
+		t.Fatalf("reading the confirmation: %v", err)
+	}
 	if !strings.Contains(done, "木村 あおいさん、木村 そらさんの欠席") {
 		t.Errorf("confirmation %q does not name both children", done)
 	}

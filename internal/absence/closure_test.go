@@ -333,11 +333,16 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, pc, "closure-home-no-enrolment")
-	note, _ := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="home-no-enrolment"]`)))
+	note, err := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="home-no-enrolment"]`)))
+	if err != nil {
+		t.Fatalf("reading the start page note: %v", err)
+	}
 	if !strings.Contains(note, "1年1組：発熱・出席停止で欠席している児童生徒が2人です。在籍者数が未設定") || strings.Contains(note, "％") {
 		t.Errorf("start page note: %q", note)
 	}
-	if n, _ := chromedp.Run(pc, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="home-alert"]').length`)); n != 0 {
+	if n, err := chromedp.Run(pc, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="home-alert"]').length`)); err != nil {
+		t.Fatalf("counting the start page's alerts: %v", err)
+	} else if n != 0 {
 		t.Errorf("%d alerts without an enrolment", n)
 	}
 
@@ -361,7 +366,9 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, pc, "closure-structure-after")
-	if v, _ := chromedp.Run(pc, chromedp.Value(input)); v != "10" {
+	if v, err := chromedp.Run(pc, chromedp.Value(input)); err != nil {
+		t.Fatalf("reading the enrolment after saving: %v", err)
+	} else if v != "10" {
 		t.Errorf("the structure page shows enrolment %q after saving", v)
 	}
 
@@ -373,11 +380,16 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, pc, "closure-home-alert")
-	alert, _ := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="home-alert"]`)))
+	alert, err := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="home-alert"]`)))
+	if err != nil {
+		t.Fatalf("reading the start page alert: %v", err)
+	}
 	if !strings.Contains(alert, "1年1組：発熱・出席停止で欠席している児童生徒が2人（在籍10人の20％）です。") {
 		t.Errorf("start page alert: %q", alert)
 	}
-	if n, _ := chromedp.Run(pc, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="home-no-enrolment"]').length`)); n != 0 {
+	if n, err := chromedp.Run(pc, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="home-no-enrolment"]').length`)); err != nil {
+		t.Fatalf("counting the start page's missing-enrolment notes: %v", err)
+	} else if n != 0 {
 		t.Errorf("the missing-enrolment note is still shown")
 	}
 
@@ -392,7 +404,10 @@ func TestEnrolmentOnStructurePageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, pc, "closure-stats")
-	percent, _ := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="stats-row"] [data-testid="stats-percent"]`)))
+	percent, err := chromedp.Run(pc, chromedp.Text(chromedp.CSS(`[data-testid="stats-row"] [data-testid="stats-percent"]`)))
+	if err != nil {
+		t.Fatalf("reading 1年1組's share on the figures page: %v", err)
+	}
 	if strings.TrimSpace(percent) != "20" {
 		t.Errorf("1年1組's share on the figures page: %q", percent)
 	}

@@ -178,10 +178,22 @@ func TestAnnouncementDraftEditInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	title, _ := chromedp.Run(teacher, chromedp.Value(chromedp.CSS(`#f-title`)))
-	body, _ := chromedp.Run(teacher, chromedp.Value(chromedp.CSS(`#f-body`)))
-	checked, _ := chromedp.Run(teacher, chromedp.Evaluate[bool](`document.querySelector('[data-testid="audience"] input[name="class"]').checked`))
-	files, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="edit-handouts"]`)))
+	title, err := chromedp.Run(teacher, chromedp.Value(chromedp.CSS(`#f-title`)))
+	if err != nil {
+		t.Fatalf("reading the edit form's title: %v", err)
+	}
+	body, err := chromedp.Run(teacher, chromedp.Value(chromedp.CSS(`#f-body`)))
+	if err != nil {
+		t.Fatalf("reading the edit form's body: %v", err)
+	}
+	checked, err := chromedp.Run(teacher, chromedp.Evaluate[bool](`document.querySelector('[data-testid="audience"] input[name="class"]').checked`))
+	if err != nil {
+		t.Fatalf("reading the edit form's audience: %v", err)
+	}
+	files, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="edit-handouts"]`)))
+	if err != nil {
+		t.Fatalf("reading the edit form's handouts: %v", err)
+	}
 	if title != "遠足のお知らせ" || body != "10月20日に遠足に行きます。" || !checked || !strings.Contains(files, "持ち物.pdf") || !strings.Contains(files, "日程.pdf") {
 		t.Fatalf("the edit form is not filled in: title %q, body %q, class %v, files %q", title, body, checked, files)
 	}
@@ -198,8 +210,14 @@ func TestAnnouncementDraftEditInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`body`)))
-	preview, _ := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
+	page, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`body`)))
+	if err != nil {
+		t.Fatalf("reading the page after saving: %v", err)
+	}
+	preview, err := chromedp.Run(teacher, chromedp.Text(chromedp.CSS(`[data-testid="line-preview"]`)))
+	if err != nil {
+		t.Fatalf("reading the LINE preview after saving: %v", err)
+	}
 	if !strings.Contains(preview, "【お知らせ】みどり市立さくら小学校　遠足のお知らせ（訂正）") || !strings.Contains(preview, "10月21日") ||
 		!strings.Contains(page, "日程.pdf") || strings.Contains(page, "持ち物.pdf") || !strings.Contains(page, "お知らせを保存しました") {
 		t.Errorf("after saving: preview %q, page %q", preview, page)

@@ -268,11 +268,19 @@ func TestAuditUpkeepUnderServerRole(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			var states []string
-			rows, _ := pool.Query(ctx, `SELECT kind || ':' || state || ':' || coalesce(errors::text, '') FROM river_job WHERE kind LIKE 'audit.%'`)
-			for rows != nil && rows.Next() {
+			rows, err := pool.Query(ctx, `SELECT kind || ':' || state || ':' || coalesce(errors::text, '') FROM river_job WHERE kind LIKE 'audit.%'`)
+			if err != nil {
+				t.Fatalf("audit jobs not completed; listing them: %v", err)
+			}
+			for rows.Next() {
 				var s string
-				_ = rows.Scan(&s)
+				if err := rows.Scan(&s); err != nil {
+					t.Fatalf("audit jobs not completed; reading their states: %v", err)
+				}
 				states = append(states, s)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("audit jobs not completed; listing them: %v", err)
 			}
 			t.Fatalf("audit jobs not completed: %v", states)
 		}

@@ -151,7 +151,10 @@ func TestAuditLogInWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, ctx, "audit-board")
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="audit-table"] tbody`)))
+	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="audit-table"] tbody`)))
+	if err != nil {
+		t.Fatalf("reading the board's audit table: %v", err)
+	}
 	if m := rawCode.FindString(body); m != "" {
 		t.Errorf("the board's audit page shows the code %q", m)
 	}
@@ -172,7 +175,11 @@ func TestAuditLogInWords(t *testing.T) {
 		t.Errorf("filtered by 保護者の登録を承認した: %q (%v)", actions, err)
 	}
 	for _, p := range personal {
-		if html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, p) {
+		html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+		if err != nil {
+			t.Fatalf("reading the board's audit page: %v", err)
+		}
+		if strings.Contains(html, p) {
 			t.Errorf("the board's audit page shows %q", p)
 		}
 	}

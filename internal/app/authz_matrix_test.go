@@ -328,7 +328,6 @@ func TestAuthorisationMatrix(t *testing.T) {
 	t.Parallel()
 	a := apptest.StartApp(t, pgtest.NewDBURL(t), nil)
 	w := stafftest.Build(t, a.Pool(), a.Services().Vault)
-	ctx := context.Background()
 
 	rows := matrix()
 	var routes []string
@@ -450,7 +449,6 @@ func TestAuthorisationMatrix(t *testing.T) {
 			}
 		}
 	}
-	_ = ctx
 }
 
 func fill(pattern string, ids map[string]string) string {

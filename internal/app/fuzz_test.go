@@ -235,7 +235,9 @@ func (pw *parentWorld) placeholders(t *testing.T, body []byte) ([]byte, bool) {
 	sakuraID, class11, club := apptest.SchoolAndClass(t, pw.LineWorld, demo.Schools[0].Name, "1年1組")
 	today := absence.Today(time.Now())
 	key := make([]byte, 12)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("generating a form key: %v", err)
+	}
 	fresh := bytes.Contains(body, []byte("{key}"))
 	r := strings.NewReplacer("{child}", strconv.FormatInt(pw.childID, 10), "{school}", strconv.FormatInt(sakuraID, 10),
 		"{class}", strconv.FormatInt(class11, 10), "{club}", strconv.FormatInt(club, 10),

@@ -183,7 +183,10 @@ func TestLayoutOnSchoolPCsAndPhones(t *testing.T) {
 		}
 	}
 	admin := browsertest.New(t, 1366, 768)
-	code2, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	code2, err := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	if err != nil {
+		t.Fatalf("the principal's second-factor code: %v", err)
+	}
 	err = chromedp.Do(admin,
 		chromedp.Navigate(w.App.URL()+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS(`#f-login`), "sakura.kocho"),

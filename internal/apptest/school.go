@@ -23,6 +23,9 @@ func FamilyChildren(t *testing.T, w *LineWorld) (guardians, children []int64) {
 		}
 		guardians, children = append(guardians, g), append(children, c)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return guardians, children
 }
 

@@ -123,7 +123,10 @@ func scanRecorded(t *testing.T, root string) (recorded, []string) {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, filepath.Dir(p))
+		rel, err := filepath.Rel(root, filepath.Dir(p))
+		if err != nil {
+			return err
+		}
 		rel = filepath.ToSlash(rel)
 		if s.pkgs[rel] == nil {
 			s.pkgs[rel] = &pkg{dir: rel, fset: s.fset}

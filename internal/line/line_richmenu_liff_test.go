@@ -120,8 +120,14 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 		body, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`body`)))
 		t.Fatalf("the LIFF page did not open the absence form: %v: %s", err, body)
 	}
-	form, _ := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="absence"]`)))
-	where, _ := chromedp.Run(phone, chromedp.Evaluate[string](`location.pathname`))
+	form, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="absence"]`)))
+	if err != nil {
+		t.Fatalf("reading the LIFF-opened form: %v", err)
+	}
+	where, err := chromedp.Run(phone, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatalf("reading the LIFF-opened form's path: %v", err)
+	}
 	if !strings.Contains(form, "林 そら") || !strings.HasPrefix(where, "/p/absence/") {
 		t.Errorf("the form at %s: %q", where, form)
 	}
@@ -161,7 +167,9 @@ func TestRichMenuOpensPagesThroughLIFF(t *testing.T) {
 	if err := chromedp.Do(other, chromedp.Navigate(entry), chromedp.WaitVisible(chromedp.CSS(`body[data-liff="refused"]`))); err != nil {
 		t.Fatal(err)
 	}
-	if msg, _ := chromedp.Run(other, chromedp.Text(chromedp.CSS(`[data-testid="liff-status"]`))); !strings.Contains(msg, "友だち追加してから") {
+	if msg, err := chromedp.Run(other, chromedp.Text(chromedp.CSS(`[data-testid="liff-status"]`))); err != nil {
+		t.Fatalf("reading the refused LIFF page's status: %v", err)
+	} else if !strings.Contains(msg, "友だち追加してから") {
 		t.Errorf("refused LIFF page: %q", msg)
 	}
 	browsertest.Screenshot(t, other, "liff-refused")

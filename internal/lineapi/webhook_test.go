@@ -133,7 +133,10 @@ func TestParseCallbackRefuses(t *testing.T) {
 
 func TestValidSignature(t *testing.T) {
 	t.Parallel()
-	body, _ := json.Marshal(map[string]any{"destination": "Ubot", "events": []any{}})
+	body, err := json.Marshal(map[string]any{"destination": "Ubot", "events": []any{}})
+	if err != nil {
+		t.Fatalf("encoding the webhook body: %v", err)
+	}
 	mac := hmac.New(sha256.New, []byte("0123456789abcdef0123456789abcdef"))
 	mac.Write(body)
 	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))

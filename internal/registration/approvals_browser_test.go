@@ -89,7 +89,10 @@ func TestApprovalsPageShowsWhatTheTeacherDecidesOnInChromium(t *testing.T) {
 	if !strings.Contains(cards[0].Text, "この児童にはすでに確認済みの保護者がいます") {
 		t.Errorf("the first card lacks the warning: %q", cards[0].Text)
 	}
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+	if err != nil {
+		t.Fatalf("reading the approvals page: %v", err)
+	}
 	for _, leak := range []string{"のLINE", "のひとこと", "青木 春子"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("the approvals page shows %q", leak)

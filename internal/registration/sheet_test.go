@@ -139,7 +139,9 @@ func TestCodeSheetKeepsEveryCharacter(t *testing.T) {
 		t.Errorf("the printed QR code reads %q, want %q", got, url)
 	}
 	if d := os.Getenv("RENRAKU_SCREENSHOT_DIR"); d != "" {
-		_ = os.WriteFile(filepath.Join(d, "code-sheet.pdf"), pdf, 0o644)
+		if err := os.WriteFile(filepath.Join(d, "code-sheet.pdf"), pdf, 0o644); err != nil {
+			t.Fatalf("keeping the code sheet in RENRAKU_SCREENSHOT_DIR: %v", err)
+		}
 	}
 }
 

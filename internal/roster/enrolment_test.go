@@ -74,8 +74,13 @@ func TestImportExportEnrolment(t *testing.T) {
 		defer rows.Close()
 		for rows.Next() {
 			var s string
-			_ = rows.Scan(&s)
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
 			out = append(out, s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return strings.Join(out, " ")
 	}

@@ -219,7 +219,10 @@ func TestTemplatesImportAsTheyAre(t *testing.T) {
 					t.Fatalf("%s template import: %+v, %v", kind, res, err)
 				}
 			}
-			text, _, _ := roster.Decode(must(s.Template(ctx, sc.ID, roster.KindStaff, enc)).Data)
+			text, _, err := roster.Decode(must(s.Template(ctx, sc.ID, roster.KindStaff, enc)).Data)
+			if err != nil {
+				t.Fatalf("decoding the staff template: %v", err)
+			}
 			if want := "ログインID,氏名,役割\r\nyamada.taro,山田 太郎,教職員\r\n"; text != want {
 				t.Errorf("staff template = %q, want %q", text, want)
 			}

@@ -48,7 +48,10 @@ func TestIsSchoolDay(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			d, _ := time.ParseInLocation("2006-01-02", c.day, school.Tokyo)
+			d, err := time.ParseInLocation("2006-01-02", c.day, school.Tokyo)
+			if err != nil {
+				t.Fatalf("the case's day %q: %v", c.day, err)
+			}
 			if got := school.IsSchoolDay(d); got != c.want {
 				t.Errorf("IsSchoolDay(%s) = %v", c.day, got)
 			}

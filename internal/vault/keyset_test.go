@@ -143,7 +143,9 @@ func TestOpenRefusesUnusableKeysets(t *testing.T) {
 func TestMasterFromBase64(t *testing.T) {
 	t.Parallel()
 	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("generating a key: %v", err)
+	}
 	good := base64.StdEncoding.EncodeToString(key)
 	tests := []struct {
 		name    string

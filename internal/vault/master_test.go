@@ -34,7 +34,9 @@ func (f *fakeKMS) GetAEAD(string) (tink.AEAD, error) {
 func newFakeKMS(t *testing.T, prefix string) *fakeKMS {
 	t.Helper()
 	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatalf("generating a key: %v", err)
+	}
 	a, err := aeadsubtle.NewAESGCM(key)
 	if err != nil {
 		t.Fatal(err)

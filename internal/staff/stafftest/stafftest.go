@@ -74,8 +74,12 @@ func Build(t testing.TB, pool *pgxpool.Pool, v *vault.Vault) *World {
 	if w.SchoolB, _, err = w.Schools.EnsureSchool(ctx, audit.OperatorActor, w.Board.Name, school.School{Name: "ひかり中学校", Type: school.JuniorHigh, District: "南"}); err != nil {
 		t.Fatal(err)
 	}
-	w.SchoolA, _ = w.Schools.FindSchool(ctx, "さくら小学校")
-	w.SchoolB, _ = w.Schools.FindSchool(ctx, "ひかり中学校")
+	if w.SchoolA, err = w.Schools.FindSchool(ctx, "さくら小学校"); err != nil {
+		t.Fatalf("reading back さくら小学校: %v", err)
+	}
+	if w.SchoolB, err = w.Schools.FindSchool(ctx, "ひかり中学校"); err != nil {
+		t.Fatalf("reading back ひかり中学校: %v", err)
+	}
 	w.BoardAdmin = w.MustCreateStaff(t, authz.BoardAdmin, 0, "board.admin", "教委 太郎")
 	w.AdminA = w.MustCreateStaff(t, authz.SchoolAdmin, w.SchoolA.ID, "admin.a", "校長 花子")
 	w.AdminB = w.MustCreateStaff(t, authz.SchoolAdmin, w.SchoolB.ID, "admin.b", "教頭 次郎")

@@ -32,7 +32,10 @@ func Keyset(t testing.TB) (path string, masterKey []byte) {
 func New(t testing.TB) *vault.Vault {
 	t.Helper()
 	path, key := Keyset(t)
-	m, _ := vault.MasterFromKey(key)
+	m, err := vault.MasterFromKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	v, err := vault.Open(path, m)
 	if err != nil {
 		t.Fatal(err)
