@@ -40,7 +40,7 @@ type Event struct {
 	Board        int64  `json:"board"`
 	School       int64  `json:"school,omitempty"`
 	Year         int    `json:"year,omitempty"`
-	Target       string `json:"target,omitempty"` // a conversation's target: "class" or "club"
+	Target       string `json:"target,omitempty"` // a conversation's target: homeroom, advisor or office
 	Class        int64  `json:"class,omitempty"`
 	Club         int64  `json:"club,omitempty"`
 	Conversation int64  `json:"conversation,omitempty"`

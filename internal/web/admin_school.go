@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -57,16 +59,31 @@ func (s *Server) createSchool(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, schoolURL(sc.ID, ""))
 }
 
-// schoolHead loads the school of a console page (authorised by the service) for the
-// tabs.
-func (s *Server) schoolHead(r *http.Request, tab string) (school.School, view.SchoolHead, error) {
-	id, err := idParam(r, "schoolID")
-	if err != nil {
-		return school.School{}, view.SchoolHead{}, err
+// inSchool runs the handler of a console tab with the tab's school, loaded (and
+// authorised) by the school service, in the request. The school is the tab's header,
+// part of the console's layout as the signed-in person is of every page; the tab's
+// handler itself calls one service method.
+func (s *Server) inSchool(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := idParam(r, "schoolID")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		sc, err := s.Schools.Get(r.Context(), id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), schoolKey, sc)))
 	}
-	sc, err := s.Schools.Get(r.Context(), id)
-	if err != nil {
-		return school.School{}, view.SchoolHead{}, err
+}
+
+// schoolHead is the school of a console tab (see inSchool) and the tab's header.
+func (s *Server) schoolHead(r *http.Request, tab string) (school.School, view.SchoolHead, error) {
+	sc, ok := r.Context().Value(schoolKey).(school.School)
+	if !ok {
+		return sc, view.SchoolHead{}, errors.New("web: a console tab's route does not load its school (inSchool)")
 	}
 	return sc, view.SchoolHead{ID: sc.ID, Name: sc.Name, Tab: tab}, nil
 }

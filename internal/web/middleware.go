@@ -22,6 +22,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	localizerKey
+	schoolKey
 )
 
 // requestID gives every request a fresh random ID (inbound IDs are ignored: they are
