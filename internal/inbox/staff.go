@@ -144,7 +144,7 @@ type ThreadView struct {
 }
 
 // OpenThread returns a conversation's page (messages before the message before, or
-// the newest); opening it marks it read and is audited (Thread).
+// the newest); opening it marks read what it shows and is audited (Thread).
 func (s *Service) OpenThread(ctx context.Context, id, before int64) (ThreadView, error) {
 	var p ThreadView
 	var err error
