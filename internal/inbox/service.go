@@ -426,9 +426,9 @@ func narrow(f *Filter, q Query) error {
 }
 
 // Thread returns a conversation and a page of its messages (the newest, or those before
-// the message before), marks read the parent's messages it shows (the newest page: all so far; an older page: none
-// unread), and audits the view. more tells whether older
-// messages remain.
+// the message before), marks read the parent's messages it shows (the newest page:
+// every one so far; an older page shows none of the unread), and audits the view. more
+// tells whether older messages remain.
 func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation, ms []Message, more bool, err error) {
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var a *authz.Actor
