@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/clock"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
@@ -32,6 +33,9 @@ type Service struct {
 	// Schools are the schools offered on the statistics page.
 	Schools Schools
 	Audit   *audit.Log
+	// Live tells open staff pages (and notifications) of new reports and
+	// acknowledgements, in the transaction that makes them.
+	Live live.Publisher
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
@@ -261,6 +265,14 @@ func (s *Service) submit(ctx context.Context, token, browser string, f Form) ([]
 			if !created {
 				action = "absence.correct"
 			}
+			_, year, err := s.Store.FindClassScope(ctx, r.ClassID)
+			if err != nil {
+				return err
+			}
+			if err := s.Live.Publish(ctx, live.Event{Kind: live.Absence, Board: c.Settings.BoardID, School: r.SchoolID, Year: year,
+				Class: r.ClassID}); err != nil {
+				return err
+			}
 			events = append(events, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action,
 				ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: c.Settings.BoardID, SchoolID: r.SchoolID,
 				Detail: map[string]any{"kind": r.Kind, "revision": r.Revision}})
@@ -452,6 +464,16 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 		n = len(done)
 		if st.Notify {
 			if err := s.tellAcknowledged(ctx, done); err != nil {
+				return err
+			}
+		}
+		if n > 0 {
+			_, year, err := s.Store.FindClassScope(ctx, classID)
+			if err != nil {
+				return err
+			}
+			if err := s.Live.Publish(ctx, live.Event{Kind: live.AbsenceAck, Board: st.BoardID, School: st.SchoolID, Year: year,
+				Class: classID, Staff: a.StaffID}); err != nil {
 				return err
 			}
 		}

@@ -178,7 +178,7 @@ func TestSubmitFormIsOneTransaction(t *testing.T) {
 	outbound := w.count(t, `SELECT count(*) FROM line_outbound`)
 
 	broken := &absence.Service{Tx: s.Absence.Tx, Store: failingReports{s.Absence.Store}, Guardians: s.Absence.Guardians, Links: s.Absence.Links,
-		Friends: s.Absence.Friends, Outbox: s.Absence.Outbox, Audit: s.Absence.Audit, T: s.Absence.T}
+		Friends: s.Absence.Friends, Outbox: s.Absence.Outbox, Audit: s.Absence.Audit, Live: s.Absence.Live, T: s.Absence.T}
 	sub, err := broken.SubmitForm(ctx, token, browser, form)
 	if !errors.Is(err, errUnreadable) {
 		t.Fatalf("submit with the page unreadable: %v, want the failure", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/live"
 )
 
 // StartArgs is the job that starts an announcement at its time: it resolves the
@@ -121,6 +122,11 @@ func (s *Service) start(ctx context.Context, id int64, at *time.Time) error {
 		if err := s.Store.SetState(ctx, id, next, an.ScheduledAt); err != nil {
 			return err
 		}
+		if next == Sent { // nobody to send to: finished at once
+			if err := s.Live.Publish(ctx, deliveryEvent(an)); err != nil {
+				return err
+			}
+		}
 		return s.enqueueBatches(ctx, an, batches)
 	})
 }
@@ -180,9 +186,18 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 		return err
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		_, err := s.Store.FinishBatch(ctx, b, state, reqID, msg)
-		return err
+		finished, err := s.Store.FinishBatch(ctx, b, state, reqID, msg)
+		if err != nil || !finished {
+			return err
+		}
+		return s.Live.Publish(ctx, deliveryEvent(an))
 	})
+}
+
+// deliveryEvent tells that an announcement's delivery finished (every recipient sent,
+// failed or skipped), for its creator.
+func deliveryEvent(an Announcement) live.Event {
+	return live.Event{Kind: live.Delivery, Board: an.BoardID, School: an.SchoolID, Announcement: an.ID, Staff: an.CreatedBy}
 }
 
 func failure(err error) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/renraku/renraku/internal/files"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
@@ -36,7 +37,10 @@ type Service struct {
 	Outbox      Outbox
 	Broadcaster Broadcaster
 	// Jobs queues the deliveries' jobs.
-	Jobs  *jobs.Queue
+	Jobs *jobs.Queue
+	// Live tells open staff pages (and notifications) that a delivery finished, in
+	// the transaction that finishes it.
+	Live  live.Publisher
 	Audit *audit.Log
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string

@@ -20,8 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/config"
-	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/web"
 )
@@ -48,7 +48,7 @@ type App struct {
 	metricsLn     net.Listener
 	baseURL       *url.URL
 	errc          chan error
-	inboxHub      *inbox.Hub
+	liveHub       *live.Hub
 	stopListen    context.CancelFunc
 }
 
@@ -119,10 +119,10 @@ func (a *App) Start(ctx context.Context) error {
 		a.baseURL = &url.URL{Scheme: "http", Host: a.listener.Addr().String()}
 	}
 	a.services.Links.BaseURL = strings.TrimSuffix(a.baseURL.String(), "/")
-	a.inboxHub = inbox.NewHub()
+	a.liveHub = live.NewHub()
 	listenCtx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopListen = stopListen
-	go postgres.Listen(listenCtx, pool, inbox.Channel, a.log, a.inboxHub.Notify)
+	go postgres.Listen(listenCtx, pool, live.Channel, a.log, a.liveHub.Notify)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:            a.log,
@@ -146,7 +146,7 @@ func (a *App) Start(ctx context.Context) error {
 		Absence:      a.services.Absence,
 		ListRefresh:  a.cfg.ListRefresh,
 		Inbox:        a.services.Inbox,
-		InboxHub:     a.inboxHub,
+		Live:         a.liveHub,
 		Announce:     a.services.Announce,
 		Retention:    a.services.Retention,
 		Rollover:     a.services.Rollover,
@@ -218,10 +218,10 @@ func (a *App) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if a.inboxHub != nil {
-		// Open inbox streams never end by themselves: end them, or Shutdown would wait
+	if a.liveHub != nil {
+		// Open pages' streams never end by themselves: end them, or Shutdown would wait
 		// for them until the timeout.
-		a.inboxHub.Close()
+		a.liveHub.Close()
 	}
 	if a.httpServer != nil {
 		errs = append(errs, a.httpServer.Shutdown(ctx))

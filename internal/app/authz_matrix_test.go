@@ -198,6 +198,7 @@ func matrix() map[string]matrixRow {
 		"GET /staff/announcements/{announcementID}/handouts/{handoutID}": {want: classA11Decide()},
 		"GET /staff/inbox":        {want: signedInOnly()},
 		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
+		"GET /staff/live":         {want: signedInOnly(), stream: true},
 		"POST /staff/inbox":       {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
 		"GET /staff/inbox/{conversationID}/images/{messageID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/note":              {want: classA11Decide(), form: func(map[string]string) url.Values { return url.Values{"note": {"電話で確認済み"}} }},
@@ -213,7 +214,8 @@ func matrix() map[string]matrixRow {
 		// after the authorisation check, the others are refused before it.
 		"POST /staff/inbox/{conversationID}/messages/{messageID}/retry": {want: map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login,
 			board: apptest.NotFound, adminA: apptest.NotFound, adminB: apptest.NotFound, homeroom: apptest.NotFound, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.NotFound}},
-		"GET /staff/inbox/{conversationID}": {want: classA11Decide()},
+		"GET /staff/inbox/{conversationID}":          {want: classA11Decide()},
+		"GET /staff/inbox/{conversationID}/messages": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/reply": {want: classA11Decide(), form: func(map[string]string) url.Values {
 			return url.Values{"body": {"お知らせありがとうございます"}}
 		}},

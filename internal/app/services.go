@@ -107,15 +107,15 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		s.Links.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	}
 	regStore := &postgres.RegistrationStore{Vault: v}
-	s.Registration = &registration.Service{Tx: tx, Store: regStore, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
+	s.Registration = &registration.Service{Tx: tx, Store: regStore, Live: postgres.LivePublisher{}, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
 		IDTokens: s.LINE.Client, Classes: s.Schools, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	s.Registration.Register(s.LINE)
-	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Guardians: s.Registration, Links: s.Links,
+	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Live: postgres.LivePublisher{}, Guardians: s.Registration, Links: s.Links,
 		Friends: s.LINE, Outbox: s.LINE, Schools: s.Schools, Audit: al, T: s.Registration.T}
 	s.Absence.Register(s.LINE)
 	s.Staff.Schools, s.Staff.Absences = s.Schools, s.Absence
-	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
+	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Live: postgres.LivePublisher{}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
 		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Inbox.Register(s.LINE)
 	annStore := &postgres.AnnounceStore{Vault: v}
@@ -123,7 +123,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	if cfg.FilesDir != "" {
 		fileStore = files.Dir{Root: cfg.FilesDir, Vault: v}
 	}
-	s.Announce = &announce.Service{Tx: tx, Store: annStore, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
+	s.Announce = &announce.Service{Tx: tx, Store: annStore, Live: postgres.LivePublisher{}, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
 		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
 	s.Schools.Handouts = s.Announce

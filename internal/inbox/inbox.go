@@ -177,7 +177,15 @@ type Store interface {
 	// FindMessages lists up to limit of a conversation's messages before the message
 	// before (0: the newest), oldest first.
 	FindMessages(ctx context.Context, conversationID, before int64, limit int) ([]Message, error)
-	MarkRead(ctx context.Context, id int64) error
+	// FindMessagesAfter lists up to limit of a conversation's messages after the
+	// message after, oldest first.
+	FindMessagesAfter(ctx context.Context, conversationID, after int64, limit int) ([]Message, error)
+	// MarkReadThrough leaves unread only the parent's messages after messageID (the
+	// count never grows); it reports whether it fell.
+	MarkReadThrough(ctx context.Context, id, messageID int64) (bool, error)
+	// FindStaffName returns a member of staff's name, board and school (0: the
+	// board's).
+	FindStaffName(ctx context.Context, id int64) (name vault.Personal, boardID, schoolID int64, err error)
 	SetState(ctx context.Context, id int64, state string) error
 	// FirstAutoReply records today's out-of-hours auto-reply; false when it was sent.
 	FirstAutoReply(ctx context.Context, conversationID int64, day time.Time) (bool, error)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/inbox"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/school"
 )
 
@@ -31,15 +32,15 @@ func TestVisibleRoutesAParentsChoice(t *testing.T) {
 		boardAdmin = &authz.Actor{StaffID: 9, Role: authz.BoardAdmin, BoardID: board, Year: year}
 		otherBoard = &authz.Actor{StaffID: 10, Role: authz.BoardAdmin, BoardID: board + 1, Year: year}
 	)
-	toClass := inbox.Event{Board: board, School: sakura, Target: inbox.Homeroom, Class: class11, Year: year}
-	toClub := inbox.Event{Board: board, School: sakura, Target: inbox.Advisor, Club: soccer, Year: year}
-	toOffice := inbox.Event{Board: board, School: sakura, Target: inbox.Office, Year: year}
+	toClass := live.Event{Kind: live.Message, Board: board, School: sakura, Target: inbox.Homeroom, Class: class11, Year: year}
+	toClub := live.Event{Kind: live.Message, Board: board, School: sakura, Target: inbox.Advisor, Club: soccer, Year: year}
+	toOffice := live.Event{Kind: live.Message, Board: board, School: sakura, Target: inbox.Office, Year: year}
 	lastYear := toClass
 	lastYear.Year = year - 1
 
 	tests := []struct {
 		name  string
-		event inbox.Event
+		event live.Event
 		sees  []*authz.Actor
 	}{
 		{"the class's teachers", toClass, []*authz.Actor{homeroom11, sub11, principal, boardAdmin}},

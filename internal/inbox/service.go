@@ -14,6 +14,7 @@ import (
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
@@ -32,6 +33,9 @@ type Service struct {
 	// Jobs queues the downloads of what parents sent.
 	Jobs  *jobs.Queue
 	Audit *audit.Log
+	// Live tells open pages (and the staff's notifications) of new messages, replies
+	// and changes of state, in the transaction that makes them.
+	Live live.Publisher
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
 	// Clock is the service's time (its zero value reads the system time; tests
@@ -208,6 +212,9 @@ func (s *Service) onMessage(ctx context.Context, in *line.Incoming) error {
 	if err := s.Store.AddMessage(ctx, convID, &m, 0); err != nil {
 		return err
 	}
+	if err := s.Live.Publish(ctx, liveEvent(live.Message, c, 0)); err != nil {
+		return err
+	}
 	if m.Kind == "image" {
 		if _, err := s.Jobs.Insert(ctx, FetchContentArgs{MessageID: m.ID}, nil); err != nil {
 			return err
@@ -241,22 +248,38 @@ func statusFor(g registration.Guardian, childID int64) string {
 	return ""
 }
 
-// Watch authorises an open inbox's live updates (the events MaySee filters): the
-// actor must be signed in with an enabled account.
+// Watch authorises a staff page's live updates (the events MaySee filters): the actor
+// must be signed in with an enabled account.
 func (s *Service) Watch(ctx context.Context) error {
 	return authz.SignedIn(authz.ActorFrom(ctx))
 }
 
-// MaySee reports whether the actor's inbox shows the conversation of a live event: the
-// per-event check of an open inbox's updates. It reads nothing, so it can be asked for
-// every event.
-func (s *Service) MaySee(ctx context.Context, e Event) bool {
+// MaySee reports whether the actor's open pages hear a live event: a board
+// administrator those of their board, school staff those of their school, and of a
+// conversation's events (a message, a reply, a change of state) only those of the
+// conversations their inbox shows. It reads nothing, so it can be asked for every
+// event.
+func (s *Service) MaySee(ctx context.Context, e live.Event) bool {
 	a := authz.ActorFrom(ctx)
-	return authz.SignedIn(a) == nil && visible(a, e)
+	if authz.SignedIn(a) != nil {
+		return false
+	}
+	switch e.Kind {
+	case live.Message, live.Reply, live.ConversationState:
+		return visible(a, e)
+	}
+	return authz.Check(a, authz.ViewSchool, authz.Target{BoardID: e.Board, SchoolID: e.School}) == nil
+}
+
+// liveEvent is the live event of a change to a conversation, by staffID (0: the
+// parent).
+func liveEvent(kind live.Kind, c Conversation, staffID int64) live.Event {
+	return live.Event{Kind: kind, Board: c.BoardID, School: c.SchoolID, Year: c.Year, Target: c.Target, Class: c.ClassID,
+		Club: c.ClubID, Conversation: c.ID, Staff: staffID}
 }
 
 // visible reports whether the actor's inbox shows a conversation of the event.
-func visible(a *authz.Actor, e Event) bool {
+func visible(a *authz.Actor, e live.Event) bool {
 	c := Conversation{BoardID: e.Board, SchoolID: e.School, Target: e.Target, ClassID: e.Class, ClubID: e.Club, Year: e.Year}
 	act, t := target(c)
 	return authz.Check(a, act, t) == nil || authz.Check(a, authz.ViewSchoolData, t) == nil
@@ -403,8 +426,9 @@ func narrow(f *Filter, q Query) error {
 }
 
 // Thread returns a conversation and a page of its messages (the newest, or those before
-// the message before), marks it read, and audits the view. more tells whether older
-// messages remain.
+// the message before), marks read the parent's messages it shows (the newest page:
+// every one so far; an older page shows none of the unread), and audits the view. more
+// tells whether older messages remain.
 func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation, ms []Message, more bool, err error) {
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var a *authz.Actor
@@ -418,13 +442,92 @@ func (s *Service) Thread(ctx context.Context, id, before int64) (c Conversation,
 		if more = len(ms) > ThreadPage; more {
 			ms = ms[1:]
 		}
-		if err := s.Store.MarkRead(ctx, c.ID); err != nil {
-			return err
+		// The newest page shows every message so far; an older page shows none of the
+		// unread ones.
+		if before == 0 && len(ms) > 0 {
+			if err := s.markRead(ctx, a, c, ms[len(ms)-1].ID); err != nil {
+				return err
+			}
 		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.view",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
 	return c, ms, more, err
+}
+
+// markRead counts the parent's messages through messageID as read (shown to the
+// actor), telling open pages when that changed the conversation's unread count.
+func (s *Service) markRead(ctx context.Context, a *authz.Actor, c Conversation, messageID int64) error {
+	fell, err := s.Store.MarkReadThrough(ctx, c.ID, messageID)
+	if err != nil || !fell {
+		return err
+	}
+	e := liveEvent(live.ConversationState, c, a.StaffID)
+	e.Change = live.ChangeRead
+	return s.Live.Publish(ctx, e)
+}
+
+// What a colleague did, as an open thread tells it (Since).
+const (
+	NoticeReply    = "reply"
+	NoticeState    = live.ChangeState
+	NoticeHandOver = live.ChangeHandOver
+)
+
+// News is what an open thread adds as its conversation changes: the messages after the
+// last one it shows, and what a colleague did (Notice, by Colleague; "" when nothing,
+// or when it was the actor).
+type News struct {
+	Conversation Conversation
+	Messages     []Message
+	Notice       string
+	Colleague    vault.Personal
+}
+
+// Since returns an open thread's news: the conversation's messages after the message
+// after (at most a page), of which only the parent's messages returned are marked read
+// (messages are read when shown, not when they arrive); a view that shows anything is
+// audited. by and
+// notice are a colleague's change the page heard of (a live event: NoticeReply,
+// NoticeState, NoticeHandOver): their name comes back for the notice, unless by is
+// the actor or not staff of the conversation's school or board.
+func (s *Service) Since(ctx context.Context, id, after, by int64, notice string) (News, error) {
+	var n News
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, c, err := s.conversation(ctx, id)
+		if err != nil {
+			return err
+		}
+		n = News{Conversation: c}
+		if n.Messages, err = s.Store.FindMessagesAfter(ctx, c.ID, max(after, 0), ThreadPage); err != nil {
+			return err
+		}
+		if len(n.Messages) > 0 {
+			if err := s.markRead(ctx, a, c, n.Messages[len(n.Messages)-1].ID); err != nil {
+				return err
+			}
+		}
+		switch notice {
+		case NoticeReply, NoticeState, NoticeHandOver:
+			if by == 0 || by == a.StaffID {
+				break
+			}
+			name, boardID, schoolID, err := s.Store.FindStaffName(ctx, by)
+			if err != nil && apperr.KindOf(err) != apperr.NotFound {
+				return err
+			}
+			if err == nil && boardID == c.BoardID && (schoolID == 0 || schoolID == c.SchoolID) {
+				n.Notice, n.Colleague = notice, name
+			}
+		}
+		if len(n.Messages) == 0 && n.Notice == "" {
+			return nil // nothing shown: no view to record
+		}
+		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.view",
+			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID,
+			Detail: map[string]any{"after": after, "rows": len(n.Messages)}})
+	})
+	return n, err
 }
 
 // Reply queues a staff answer: it reaches the parent in LINE prefixed with the role
@@ -461,6 +564,9 @@ func (s *Service) Reply(ctx context.Context, id int64, text string) error {
 				return err
 			}
 		}
+		if err := s.Live.Publish(ctx, liveEvent(live.Reply, c, a.StaffID)); err != nil {
+			return err
+		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.reply",
 			ObjectKind: "conversation", ObjectID: strconv.FormatInt(c.ID, 10), BoardID: c.BoardID, SchoolID: c.SchoolID})
 	})
@@ -477,6 +583,11 @@ func (s *Service) SetState(ctx context.Context, id int64, state string) error {
 			return apperr.E(apperr.Invalid, "inbox.state.invalid", errors.New("unknown state"))
 		}
 		if err := s.Store.SetState(ctx, c.ID, state); err != nil {
+			return err
+		}
+		e := liveEvent(live.ConversationState, c, a.StaffID)
+		e.Change = live.ChangeState
+		if err := s.Live.Publish(ctx, e); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.state",

@@ -11,6 +11,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -143,7 +144,7 @@ type ThreadView struct {
 }
 
 // OpenThread returns a conversation's page (messages before the message before, or
-// the newest); opening it marks it read and is audited (Thread).
+// the newest); opening it marks read what it shows and is audited (Thread).
 func (s *Service) OpenThread(ctx context.Context, id, before int64) (ThreadView, error) {
 	var p ThreadView
 	var err error
@@ -200,6 +201,11 @@ func (s *Service) HandOver(ctx context.Context, id, staffID int64) error {
 			return apperr.Fields{"assignee": "inbox.handover.invalid"}.Err()
 		}
 		if err := s.Store.SetAssignee(ctx, c.ID, staffID); err != nil {
+			return err
+		}
+		e := liveEvent(live.ConversationState, c, a.StaffID)
+		e.Change = live.ChangeHandOver
+		if err := s.Live.Publish(ctx, e); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "conversation.handover",

@@ -19,7 +19,7 @@ const (
 	// A member of staff replied in a conversation, took it over, handed it on or
 	// changed its state (Conversation, Staff).
 	Reply Kind = "reply"
-	// A conversation was read, taken over or closed (Conversation, Staff).
+	// A conversation was read, taken over or closed (Conversation, Staff, Change).
 	ConversationState Kind = "conversation_state"
 	// A parent reported an absence or lateness (Class).
 	Absence Kind = "absence"
@@ -47,7 +47,20 @@ type Event struct {
 	Announcement int64  `json:"announcement,omitempty"`
 	// Staff is the member of staff who made the change (0: a parent or the system).
 	Staff int64 `json:"staff,omitempty"`
+	// Change says what a ConversationState event changed (ChangeRead, ChangeState,
+	// ChangeHandOver); "" for the other kinds.
+	Change string `json:"change,omitempty"`
 }
+
+// What a ConversationState event changed.
+const (
+	// ChangeRead: a parent's messages were shown to a member of staff.
+	ChangeRead = "read"
+	// ChangeState: the conversation was marked 未対応, 対応中 or 完了.
+	ChangeState = "state"
+	// ChangeHandOver: the conversation was handed to another member of staff.
+	ChangeHandOver = "handover"
+)
 
 // Publisher publishes events in the caller's transaction: they are delivered when it
 // commits, and never when it rolls back.

@@ -148,16 +148,7 @@ func (s *InboxStore) AddMessage(ctx context.Context, conversationID int64, m *in
 	_, err = db.Exec(ctx, `UPDATE conversation SET last_message_at = $2,
 		unread = CASE WHEN $3 = 'in' THEN unread + 1 ELSE unread END,
 		state = CASE WHEN $3 = 'in' AND state = 'done' THEN 'open' ELSE state END WHERE id = $1`, conversationID, m.CreatedAt, m.Direction)
-	if err != nil || m.Direction != "in" {
-		return classify(err, "conversation")
-	}
-	// Tell every instance's open inboxes (delivered at commit; IDs only).
-	_, err = db.Exec(ctx, `SELECT pg_notify('`+inbox.Channel+`', json_build_object('conversation', cv.id, 'board', sc.board_id,
-		'school', cv.school_id, 'target', cv.target, 'class', COALESCE(cv.class_id, 0), 'club', COALESCE(cv.club_id, 0),
-		'year', COALESCE(cl.year, k.year, sc.current_year))::text)
-		FROM conversation cv JOIN school sc ON sc.id = cv.school_id LEFT JOIN class cl ON cl.id = cv.class_id LEFT JOIN club k ON k.id = cv.club_id
-		WHERE cv.id = $1`, conversationID)
-	return classify(err, "notify inbox")
+	return classify(err, "conversation")
 }
 
 const conversationColumns = `cv.id, cv.school_id, sc.board_id, cv.guardian_id, gu.friend_id, COALESCE(cv.child_id, 0), cv.target,
@@ -408,6 +399,10 @@ func (s *InboxStore) FindScopes(ctx context.Context, f inbox.Filter) ([]inbox.Sc
 	return out, classify(err, "scopes")
 }
 
+// messageColumns are a message's columns with its author's name and a reply's delivery.
+const messageColumns = `m.id, m.direction, m.kind, m.content_state, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
+	FROM message m LEFT JOIN staff st ON st.id = m.staff_id LEFT JOIN line_outbound o ON o.id = m.outbound_id`
+
 // FindMessages lists a page of a conversation's messages in order, with each reply's
 // delivery.
 func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before int64, limit int) ([]inbox.Message, error) {
@@ -419,13 +414,28 @@ func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before in
 	if before > 0 {
 		older, args = " AND m.id < $3", append(args, before)
 	}
-	rows, err := db.Query(ctx, `SELECT * FROM (
-		SELECT m.id, m.direction, m.kind, m.content_state, m.body_enc, COALESCE(m.staff_id, 0), st.name_enc, COALESCE(o.state, ''), m.created_at
-		FROM message m LEFT JOIN staff st ON st.id = m.staff_id LEFT JOIN line_outbound o ON o.id = m.outbound_id
+	rows, err := db.Query(ctx, `SELECT * FROM (SELECT `+messageColumns+`
 		WHERE m.conversation_id = $1`+older+` ORDER BY m.id DESC LIMIT $2) page ORDER BY id`, args...)
 	if err != nil {
 		return nil, classify(err, "messages")
 	}
+	return s.scanMessages(rows)
+}
+
+// FindMessagesAfter lists up to limit of a conversation's messages after the message
+// after, oldest first.
+func (s *InboxStore) FindMessagesAfter(ctx context.Context, conversationID, after int64, limit int) ([]inbox.Message, error) {
+	db := pgtx.Tx(ctx)
+
+	rows, err := db.Query(ctx, `SELECT `+messageColumns+`
+		WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, conversationID, after, limit)
+	if err != nil {
+		return nil, classify(err, "messages")
+	}
+	return s.scanMessages(rows)
+}
+
+func (s *InboxStore) scanMessages(rows pgx.Rows) ([]inbox.Message, error) {
 	defer rows.Close()
 	var out []inbox.Message
 	for rows.Next() {
@@ -434,6 +444,7 @@ func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before in
 		if err := rows.Scan(&m.ID, &m.Direction, &m.Kind, &m.ContentState, &body, &m.StaffID, &staffName, &m.Delivery, &m.CreatedAt); err != nil {
 			return nil, classify(err, "messages")
 		}
+		var err error
 		if m.Body, err = s.Vault.DecryptPersonal(body, messageAD(m.ID)); err != nil {
 			return nil, err
 		}
@@ -447,12 +458,30 @@ func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before in
 	return out, classify(rows.Err(), "messages")
 }
 
-// MarkRead clears a conversation's unread count.
-func (s *InboxStore) MarkRead(ctx context.Context, id int64) error {
+// MarkReadThrough counts as unread only the parent's messages after messageID (those
+// not shown yet); the count never grows. It reports whether it fell.
+func (s *InboxStore) MarkReadThrough(ctx context.Context, id, messageID int64) (bool, error) {
 	db := pgtx.Tx(ctx)
 
-	_, err := db.Exec(ctx, `UPDATE conversation SET unread = 0 WHERE id = $1`, id)
-	return classify(err, "mark read")
+	tag, err := db.Exec(ctx, `UPDATE conversation cv SET unread = n.c
+		FROM (SELECT count(*)::int AS c FROM message WHERE conversation_id = $1 AND direction = 'in' AND id > $2) n
+		WHERE cv.id = $1 AND cv.unread > n.c`, id, messageID)
+	if err != nil {
+		return false, classify(err, "mark read")
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// FindStaffName returns a member of staff's name, board and school (0: the board's).
+func (s *InboxStore) FindStaffName(ctx context.Context, id int64) (name vault.Personal, boardID, schoolID int64, err error) {
+	db := pgtx.Tx(ctx)
+
+	var enc []byte
+	if err := db.QueryRow(ctx, `SELECT name_enc, board_id, COALESCE(school_id, 0) FROM staff WHERE id = $1`, id).Scan(&enc, &boardID, &schoolID); err != nil {
+		return "", 0, 0, classify(err, "staff name")
+	}
+	name, err = s.Vault.DecryptPersonal(enc, staffAD(id, "name"))
+	return name, boardID, schoolID, err
 }
 
 // SetState sets a conversation's state.

@@ -8,6 +8,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/live"
 )
 
 // PostbackDispute is the postback of 「心当たりがない」 under the notice a child's
@@ -101,6 +102,10 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 		return err
 	}
 	if prev == Verified {
+		if err := s.Live.Publish(ctx, live.Event{Kind: live.Registration, Board: r.BoardID, School: r.SchoolID, Year: r.Year,
+			Class: r.ClassID}); err != nil {
+			return err
+		}
 		// The registrant learns that the school checks again, not who asked or why.
 		f, err := s.Friends.FindFriend(ctx, r.FriendID)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
@@ -34,6 +35,9 @@ type Service struct {
 	// Jobs queues the rich-menu changes a registration brings.
 	Jobs  *jobs.Queue
 	Audit *audit.Log
+	// Live tells open staff pages (and notifications) of registrations that wait for
+	// approval and of decisions, in the transaction that makes them.
+	Live live.Publisher
 	// Key is a keyed PRF (the vault's blind index): it keys the registration-code
 	// throttle.
 	Key func(domain, value string) ([]byte, error)
@@ -331,6 +335,17 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 	ch, err := s.Friends.FindChannel(ctx, friend.ChannelID)
 	if err != nil {
 		return Result{}, err
+	}
+	// A request that now waits for the school (new, or no longer decided): one event
+	// per class.
+	waiting := map[int64]bool{}
+	for _, c := range g.Children {
+		if c.Status == Pending && before[c.GuardianshipID] != Pending && !waiting[c.ClassID] {
+			waiting[c.ClassID] = true
+			if err := s.Live.Publish(ctx, live.Event{Kind: live.Registration, Board: ch.BoardID, School: c.SchoolID, Class: c.ClassID}); err != nil {
+				return Result{}, err
+			}
+		}
 	}
 	lang := g.Language
 	// A parent changing their nickname or a child's club is told of a change, not of a

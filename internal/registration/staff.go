@@ -9,6 +9,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/school"
 )
 
@@ -97,6 +98,10 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 		}
 		msg := s.T(g.Language, textID, map[string]any{"Child": r.ChildName.Reveal(), "Class": r.ClassLabel})
 		if _, err := s.Outbox.Queue(ctx, line.Send{Friend: f, Purpose: "registration", Messages: []line.Message{{Text: msg}}}); err != nil {
+			return err
+		}
+		if err := s.Live.Publish(ctx, live.Event{Kind: live.RegistrationDecided, Board: r.BoardID, School: r.SchoolID, Year: r.Year,
+			Class: r.ClassID, Staff: a.StaffID}); err != nil {
 			return err
 		}
 		// Audited last: the audit chain stays locked until commit.

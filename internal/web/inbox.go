@@ -1,14 +1,13 @@
 package web
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/web/view"
@@ -120,30 +119,67 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request, f view.Form,
 		}
 		t.Candidates = append(t.Candidates, view.Option{Value: strconv.FormatInt(x.ID, 10), Label: x.Name.Reveal() + "（" + what + "）"})
 	}
+	t.Messages = threadMessages(loc, c.ID, msgs)
+	t.News = "/staff/inbox/" + t.ID + "/messages"
+	p := s.page(r, "inbox.title")
+	p.Title = t.Who
+	s.render(w, r, status, view.ThreadPage(p, t, f))
+}
+
+// threadMessages are a thread's messages as shown.
+func threadMessages(loc *i18n.Localizer, convID int64, msgs []inbox.Message) []view.ThreadMessage {
+	base := "/staff/inbox/" + strconv.FormatInt(convID, 10)
+	out := make([]view.ThreadMessage, 0, len(msgs))
 	for _, m := range msgs {
-		tm := view.ThreadMessage{In: m.Direction == "in", Note: m.Direction == "note", Body: m.Body.Reveal(), Staff: m.StaffName.Reveal(),
+		id := strconv.FormatInt(m.ID, 10)
+		tm := view.ThreadMessage{ID: id, In: m.Direction == "in", Note: m.Direction == "note", Body: m.Body.Reveal(), Staff: m.StaffName.Reveal(),
 			At: m.CreatedAt.In(school.Tokyo).Format("1/2 15:04")}
 		if m.Delivery != "" {
 			tm.Delivery = loc.T("inbox.delivery." + m.Delivery)
 		}
 		if m.Delivery == "failed" {
-			tm.RetryURL = "/staff/inbox/" + strconv.FormatInt(c.ID, 10) + "/messages/" + strconv.FormatInt(m.ID, 10) + "/retry"
+			tm.RetryURL = base + "/messages/" + id + "/retry"
 		}
 		if m.Kind == "sticker" {
 			tm.Sticker = true
 		}
 		if m.Kind == "image" {
 			if m.ContentState == "stored" {
-				tm.Image = "/staff/inbox/" + strconv.FormatInt(c.ID, 10) + "/images/" + strconv.FormatInt(m.ID, 10)
+				tm.Image = base + "/images/" + id
 			} else {
 				tm.ImageState = loc.T("inbox.image_" + m.ContentState)
 			}
 		}
-		t.Messages = append(t.Messages, tm)
+		out = append(out, tm)
 	}
-	p := s.page(r, "inbox.title")
-	p.Title = t.Who
-	s.render(w, r, status, view.ThreadPage(p, t, f))
+	return out
+}
+
+// threadNews is what an open thread adds when it hears of a change (thread.js): the
+// messages after the last one it shows (marked read as they are shown) and, when a
+// colleague replied, handed the conversation on or changed its state, a notice that
+// names them.
+func (s *Server) threadNews(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "conversationID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	by, _ := strconv.ParseInt(q.Get("by"), 10, 64)
+	n, err := s.Inbox.Since(r.Context(), id, after, by, q.Get("notice"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc := localizer(r)
+	news := view.ThreadNews{Messages: threadMessages(loc, n.Conversation.ID, n.Messages), Reload: "/staff/inbox/" + strconv.FormatInt(n.Conversation.ID, 10)}
+	if n.Notice != "" {
+		news.Notice = loc.T("inbox.live."+n.Notice, map[string]any{"Name": view.Isolate(n.Colleague.Reveal())})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, view.ThreadNewsFragment(s.page(r, "inbox.title"), news))
 }
 
 func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) {
@@ -179,49 +215,6 @@ func (s *Server) conversationState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, "/staff/inbox/"+strconv.FormatInt(id, 10))
-}
-
-// inboxEvents streams server-sent events to an open inbox: one "message" event when a
-// parent writes in a conversation the person may see, whichever instance received it
-// (PostgreSQL LISTEN/NOTIFY). The page then fetches its list again; events carry no data
-// beyond the conversation's ID.
-func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request) {
-	if err := s.Inbox.Watch(r.Context()); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	events, cancel := s.InboxHub.Subscribe()
-	defer cancel()
-	_, _ = io.WriteString(w, ": ok\n\n")
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	keepAlive := time.NewTicker(25 * time.Second)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepAlive.C:
-			_, _ = io.WriteString(w, ": keep-alive\n\n")
-		case e, open := <-events:
-			if !open {
-				return // the server is shutting down
-			}
-			if !s.Inbox.MaySee(r.Context(), e) {
-				continue
-			}
-			_, _ = io.WriteString(w, "event: message\ndata: "+strconv.FormatInt(e.Conversation, 10)+"\n\n")
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
-	}
 }
 
 func (s *Server) inboxImage(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ import (
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
@@ -64,8 +65,8 @@ type Server struct {
 	Absence *absence.Service
 	// Inbox serves the teachers' conversations with parents.
 	Inbox *inbox.Service
-	// InboxHub tells open inboxes of new parent messages.
-	InboxHub *inbox.Hub
+	// Live tells open staff pages of the changes they show (/staff/live).
+	Live *live.Hub
 	// Announce serves announcements, handouts and safety alerts.
 	Announce *announce.Service
 	// Retention is the board's retention periods and deletion records.

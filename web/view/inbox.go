@@ -20,6 +20,9 @@ type Thread struct {
 	State      string
 	Assignee   string
 	Messages   []ThreadMessage
+	// News is where the open thread fetches what changed (new messages, a
+	// colleague's notice) when it hears of a change.
+	News string
 	// Older is the address of the page of older messages ("" when none).
 	Older  string
 	Canned []Option // value: the canned reply's ID, label: its title
@@ -54,8 +57,18 @@ type CannedItem struct {
 	School bool
 }
 
+// ThreadNews is what an open thread adds when it hears of a change: the messages after
+// the last one it shows, and a notice of what a colleague did ("" when none) with the
+// address that shows the thread again.
+type ThreadNews struct {
+	Messages []ThreadMessage
+	Notice   string
+	Reload   string
+}
+
 // ThreadMessage is one message in a thread.
 type ThreadMessage struct {
+	ID   string
 	In   bool
 	Note bool
 	Body string
