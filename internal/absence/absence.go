@@ -246,6 +246,11 @@ type Store interface {
 	FindClassInfo(ctx context.Context, schoolID int64, year int) ([]ClassInfo, error)
 	// FindClosedDays lists the days from..to a school marked closed.
 	FindClosedDays(ctx context.Context, schoolID int64, from, to time.Time) ([]time.Time, error)
+	// CountUnacknowledged counts a school's reports covering day that are not yet
+	// acknowledged, per class (of the given classes, or all), oldest first.
+	CountUnacknowledged(ctx context.Context, schoolID int64, day time.Time, classIDs []int64) ([]ClassPending, error)
+	// CountDay counts a school's reports covering day by kind (not cancelled).
+	CountDay(ctx context.Context, schoolID int64, day time.Time) (Counts, error)
 	// FindGuardianFriend returns a guardian's LINE friend and language.
 	FindGuardianFriend(ctx context.Context, guardianID int64) (friendID int64, lang string, err error)
 }

@@ -268,6 +268,8 @@ type Alerts struct {
 	// enrolment is not set: their count is shown, without a share and never as an
 	// alert.
 	NoEnrolment []ClassDay
+	// Near are the classes that come near the alert without raising it (NearClosure).
+	Near []ClassDay
 	// SchoolID is the actor's school; CanSetEnrolment says whether the actor may set
 	// enrolments (on the school's structure page).
 	SchoolID        int64
@@ -299,6 +301,8 @@ func (s *Service) Alerts(ctx context.Context) (Alerts, error) {
 				out.Over = append(out.Over, c)
 			case c.Enrolment == nil && c.Closure > 0:
 				out.NoEnrolment = append(out.NoEnrolment, c)
+			case NearClosure(set, st.SchoolDay, c.Enrolment, c.Closure):
+				out.Near = append(out.Near, c)
 			}
 		}
 		return nil

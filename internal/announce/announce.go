@@ -206,6 +206,9 @@ type Store interface {
 	// keys) and returns them.
 	RequeueFailed(ctx context.Context, announcementID int64) ([]int64, error)
 	FindRecipients(ctx context.Context, announcementID int64, which string) ([]Recipient, error)
+	// FindFailed lists a school's announcements (of one sender, unless 0) started since
+	// a time with failed deliveries, oldest first, with their figures.
+	FindFailed(ctx context.Context, schoolID, createdBy int64, since time.Time) ([]Announcement, error)
 	// FindGuardianAnnouncements lists what a guardian received, newest first.
 	FindGuardianAnnouncements(ctx context.Context, guardianID int64, limit int) ([]ParentItem, error)
 	// MarkOpened records a guardian's open of an announcement; false when they are not

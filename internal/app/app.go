@@ -151,6 +151,7 @@ func (a *App) Start(ctx context.Context) error {
 		Retention:    a.services.Retention,
 		Rollover:     a.services.Rollover,
 		Reports:      a.services.Reports,
+		Worklist:     a.services.Worklist,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),

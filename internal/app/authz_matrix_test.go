@@ -151,6 +151,7 @@ func matrix() map[string]matrixRow {
 		"GET /staff":                                {want: everyone(apptest.Public)},
 		"GET /admin":                                {want: everyone(apptest.Public)},
 		"GET /staff/":                               {want: signedInOnly()},
+		"GET /staff/work":                           {want: signedInOnly()},
 		"GET /staff/classes/{classID}":              {want: classA11},
 		"GET /p/register/{token}":                   {want: everyone(apptest.Public)},
 		"POST /p/register/{token}":                  {want: everyone(apptest.Public)},

@@ -11,6 +11,7 @@ import (
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/worklist"
 )
 
 // The features meet each other through the narrow ports they declare; these are the
@@ -43,6 +44,14 @@ var (
 
 	_ staff.Schools  = (*school.Service)(nil)
 	_ staff.Absences = (*absence.Service)(nil)
+	_ staff.Work     = (*worklist.Service)(nil)
+
+	_ worklist.Schools       = (*school.Service)(nil)
+	_ worklist.Registrations = (*registration.Service)(nil)
+	_ worklist.Absences      = (*absence.Service)(nil)
+	_ worklist.Conversations = (*inbox.Service)(nil)
+	_ worklist.Deliveries    = (*announce.Service)(nil)
+	_ worklist.Quotas        = (*line.Service)(nil)
 
 	_ rollover.Schools   = (*school.Service)(nil)
 	_ rollover.Guardians = (*registration.Service)(nil)

@@ -32,6 +32,7 @@ import (
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/vault"
+	"github.com/renraku/renraku/internal/worklist"
 	assets "github.com/renraku/renraku/web"
 )
 
@@ -66,6 +67,8 @@ type Services struct {
 	Reports *report.Service
 	// Rollover is the school year's turn (年度更新).
 	Rollover *rollover.Service
+	// Worklist is the work queue on the staff home pages.
+	Worklist *worklist.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -127,6 +130,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
 	s.Schools.Handouts = s.Announce
+	s.Worklist = &worklist.Service{Schools: s.Schools, Registrations: s.Registration, Absences: s.Absence,
+		Conversations: s.Inbox, Deliveries: s.Announce, Quotas: s.LINE}
+	s.Staff.Work = s.Worklist
 	s.Retention = &retention.Service{Tx: tx, Store: postgres.RetentionStore{}, Files: fileStore, Audit: al, Log: log, FontPath: cfg.PDFFont,
 		T: s.Registration.T, EndFriends: func(ctx context.Context, ids []int64) (int, error) {
 			return s.Registration.EndFriendsTx(ctx, ids, "reg.line.leave_year_end")

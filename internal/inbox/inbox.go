@@ -205,6 +205,12 @@ type Store interface {
 	// FindCandidates lists the staff a conversation can be handed to: those whose duty
 	// covers it, and the school's administrators.
 	FindCandidates(ctx context.Context, c Conversation) ([]Candidate, error)
+	// FindWaiting lists a filter's conversations that are not done and are 未対応, have
+	// unread messages or an unanswered message of the parent, oldest waiting first
+	// (the filter's state, narrowing and paging ignored).
+	FindWaiting(ctx context.Context, f Filter) ([]Waiting, error)
+	// FindSchoolBoard returns a school's board.
+	FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error)
 	// FindOffice returns a school's office hours and auto-reply text.
 	FindOffice(ctx context.Context, schoolID int64) (Hours, error)
 }

@@ -332,21 +332,7 @@ func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
 	if a.SchoolID == 0 {
 		return out, authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID})
 	}
-	f := Filter{SchoolID: a.SchoolID}
-	if authz.Check(a, authz.ViewSchoolData, authz.Target{BoardID: a.BoardID, SchoolID: a.SchoolID}) == nil {
-		f.All = true
-	} else {
-		for _, x := range a.Assignments {
-			switch x.Duty {
-			case authz.Homeroom, authz.SubHomeroom:
-				f.ClassIDs = append(f.ClassIDs, x.ClassID)
-			case authz.Advisor:
-				f.ClubIDs = append(f.ClubIDs, x.ClubID)
-			case authz.Office:
-				f.Office = true
-			}
-		}
-	}
+	f, _ := dutyFilter(a)
 	base := f
 	if err := narrow(&f, q); err != nil {
 		return out, err

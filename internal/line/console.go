@@ -249,3 +249,26 @@ func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (strin
 
 // basicID is the form of an official account's basic or premium ID ("@123abcde").
 var basicID = regexp.MustCompile(`^@[0-9A-Za-z._-]{1,40}$`)
+
+// QuotaUsed is a school channel's monthly message quota and what it has used, for the
+// administrators' work queue (the channel tab's figure). ok is false when the school has
+// no channel or LINE could not be asked.
+func (s *Service) QuotaUsed(ctx context.Context, schoolID int64) (q lineapi.Quota, ok bool, err error) {
+	boardID, err := txn.Get(ctx, s.Tx, func(ctx context.Context) (int64, error) { return s.Store.FindSchoolBoard(ctx, schoolID) })
+	if err != nil {
+		return q, false, err
+	}
+	var ch Channel
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		_, ch, ok, err = s.consoleChannel(ctx, boardID, schoolID)
+		return err
+	})
+	if err != nil || !ok {
+		return q, false, err
+	}
+	if q, err = s.Client.Quota(ctx, ch.API()); err != nil {
+		return lineapi.Quota{}, false, nil
+	}
+	return q, true, nil
+}

@@ -272,3 +272,30 @@ func (s *AbsenceStore) FindClassInfo(ctx context.Context, schoolID int64, year i
 	})
 	return out, classify(err, "class info")
 }
+
+// CountUnacknowledged counts a school's reports covering day that are still only sent,
+// per class (of the given classes, or all), oldest first.
+func (s *AbsenceStore) CountUnacknowledged(ctx context.Context, schoolID int64, day time.Time, classIDs []int64) ([]absence.ClassPending, error) {
+	db := pgtx.Tx(ctx)
+
+	rows, _ := db.Query(ctx, `SELECT sc.board_id, sc.id, cl.id, cl.year, cl.grade::text || '年' || cl.name, count(*), min(a.created_at)
+		FROM absence_report a JOIN class cl ON cl.id = a.class_id JOIN school sc ON sc.id = a.school_id
+		WHERE a.school_id = $1 AND a.status = 'sent' AND a.date_from <= $2 AND a.date_to >= $2 AND ($3::bigint[] IS NULL OR a.class_id = ANY($3))
+		GROUP BY sc.board_id, sc.id, cl.id ORDER BY min(a.created_at), cl.id`, schoolID, day, classIDs)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (absence.ClassPending, error) {
+		var c absence.ClassPending
+		err := r.Scan(&c.BoardID, &c.SchoolID, &c.ClassID, &c.Year, &c.Label, &c.Count, &c.Since)
+		return c, err
+	})
+	return out, classify(err, "count unacknowledged")
+}
+
+// CountDay counts a school's reports covering day by kind (not cancelled).
+func (s *AbsenceStore) CountDay(ctx context.Context, schoolID int64, day time.Time) (absence.Counts, error) {
+	db := pgtx.Tx(ctx)
+
+	var c absence.Counts
+	err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE kind = 'absent'), count(*) FILTER (WHERE kind = 'late'), count(*) FILTER (WHERE kind = 'early')
+		FROM absence_report WHERE school_id = $1 AND status <> 'cancelled' AND date_from <= $2 AND date_to >= $2`, schoolID, day).Scan(&c.Absent, &c.Late, &c.Early)
+	return c, classify(err, "count day")
+}

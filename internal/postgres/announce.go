@@ -724,3 +724,26 @@ func (s *AnnounceStore) FindOptions(ctx context.Context, boardID, schoolID int64
 	})
 	return o, classify(err, "clubs")
 }
+
+// FindFailed lists a school's announcements (of one sender, unless createdBy is 0)
+// started since a time that have failed deliveries, oldest first.
+func (s *AnnounceStore) FindFailed(ctx context.Context, schoolID, createdBy int64, since time.Time) ([]announce.Announcement, error) {
+	db := pgtx.Tx(ctx)
+
+	rows, err := db.Query(ctx, `SELECT `+announcementColumns+announcementFrom+`
+		WHERE a.school_id = $1 AND ($2 = 0 OR a.created_by = $2) AND a.started_at >= $3 AND r.failed > 0
+		ORDER BY a.started_at, a.id`, schoolID, createdBy, since)
+	if err != nil {
+		return nil, classify(err, "failed announcements")
+	}
+	defer rows.Close()
+	var out []announce.Announcement
+	for rows.Next() {
+		a, err := s.scanAnnouncement(rows)
+		if err != nil {
+			return nil, classify(err, "failed announcements")
+		}
+		out = append(out, a)
+	}
+	return out, classify(rows.Err(), "failed announcements")
+}

@@ -748,3 +748,46 @@ func (s *InboxStore) FindMessageOutbound(ctx context.Context, messageID int64) (
 	err := db.QueryRow(ctx, `SELECT conversation_id, COALESCE(outbound_id, 0) FROM message WHERE id = $1`, messageID).Scan(&convID, &outID)
 	return convID, outID, classify(err, "message")
 }
+
+// FindWaiting lists a filter's conversations that wait for the staff, oldest waiting
+// first: not done, and 未対応, unread, or with a message of the parent after the last
+// reply (notes do not answer). It reads no names or text.
+func (s *InboxStore) FindWaiting(ctx context.Context, f inbox.Filter) ([]inbox.Waiting, error) {
+	db := pgtx.Tx(ctx)
+
+	f.State, f.ClassID, f.ClubID, f.OfficeOnly, f.Limit, f.Offset = "", 0, 0, false, 0, 0
+	where, args := conversationWhere(f)
+	rows, err := db.Query(ctx, `SELECT w.id, sc.board_id, w.school_id, w.target, COALESCE(w.class_id, 0), COALESCE(w.club_id, 0),
+			COALESCE(cl.year, k.year, sc.current_year),
+			CASE w.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '`+officeLabel+`' END,
+			w.state, w.unread, w.last_message_at, w.unanswered
+		FROM (SELECT cv.id, cv.school_id, cv.target, cv.class_id, cv.club_id, cv.state, cv.unread, cv.last_message_at,
+				(SELECT min(m.created_at) FROM message m WHERE m.conversation_id = cv.id AND m.direction = 'in'
+					AND m.id > COALESCE((SELECT max(o.id) FROM message o WHERE o.conversation_id = cv.id AND o.direction = 'out'), 0)) AS unanswered
+			FROM conversation cv WHERE `+where+` AND cv.state <> 'done') w
+		JOIN school sc ON sc.id = w.school_id LEFT JOIN class cl ON cl.id = w.class_id LEFT JOIN club k ON k.id = w.club_id
+		WHERE w.state = 'open' OR w.unread > 0 OR w.unanswered IS NOT NULL
+		ORDER BY COALESCE(w.unanswered, w.last_message_at), w.id`, args...)
+	if err != nil {
+		return nil, classify(err, "waiting conversations")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inbox.Waiting, error) {
+		var w inbox.Waiting
+		var unanswered *time.Time
+		err := r.Scan(&w.ID, &w.BoardID, &w.SchoolID, &w.Target, &w.ClassID, &w.ClubID, &w.Year, &w.Label, &w.State, &w.Unread, &w.LastMessageAt, &unanswered)
+		if unanswered != nil {
+			w.Unanswered = *unanswered
+		}
+		return w, err
+	})
+	return out, classify(err, "waiting conversations")
+}
+
+// FindSchoolBoard returns the board of a school.
+func (s *InboxStore) FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error) {
+	db := pgtx.Tx(ctx)
+
+	var id int64
+	err := db.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, schoolID).Scan(&id)
+	return id, classify(err, "school board")
+}

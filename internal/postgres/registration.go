@@ -621,3 +621,46 @@ func (s *RegistrationStore) CurrentClass(ctx context.Context, schoolID, classID 
 		WHERE c.id = $2 AND c.school_id = $1)`, schoolID, classID).Scan(&ok)
 	return ok, classify(err, "class")
 }
+
+// CountPending counts a school's waiting registrations per class (of the given classes,
+// or all), oldest first.
+func (s *RegistrationStore) CountPending(ctx context.Context, schoolID int64, classIDs []int64) ([]registration.ClassWaiting, error) {
+	db := pgtx.Tx(ctx)
+
+	rows, _ := db.Query(ctx, `SELECT sc.board_id, sc.id, cl.id, cl.year, cl.grade::text || '年' || cl.name, count(*), min(gs.created_at)
+		FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
+		WHERE c.school_id = $1 AND gs.status = 'pending' AND ($2::bigint[] IS NULL OR c.class_id = ANY($2))
+		GROUP BY sc.board_id, sc.id, cl.id ORDER BY min(gs.created_at), cl.id`, schoolID, classIDs)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (registration.ClassWaiting, error) {
+		var c registration.ClassWaiting
+		err := r.Scan(&c.BoardID, &c.SchoolID, &c.ClassID, &c.Year, &c.Label, &c.Count, &c.Since)
+		return c, err
+	})
+	return out, classify(err, "count pending")
+}
+
+// CountCoverage counts a school's families and children with a verified registration in
+// its current year's classes, and those classes' enrolment.
+func (s *RegistrationStore) CountCoverage(ctx context.Context, schoolID int64) (registration.Coverage, error) {
+	db := pgtx.Tx(ctx)
+
+	var c registration.Coverage
+	err := db.QueryRow(ctx, `SELECT
+		(SELECT count(DISTINCT gs.guardian_id) FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
+			WHERE cl.school_id = sc.id AND cl.year = sc.current_year AND gs.status = 'verified'),
+		(SELECT count(DISTINCT c.id) FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
+			WHERE cl.school_id = sc.id AND cl.year = sc.current_year AND gs.status = 'verified'),
+		(SELECT COALESCE(sum(enrolment), 0) FROM class WHERE school_id = sc.id AND year = sc.current_year),
+		(SELECT count(*) FROM class WHERE school_id = sc.id AND year = sc.current_year AND enrolment IS NULL)
+		FROM school sc WHERE sc.id = $1`, schoolID).Scan(&c.Families, &c.Children, &c.Enrolment, &c.Unset)
+	return c, classify(err, "coverage")
+}
+
+// FindSchoolBoard returns the board of a school.
+func (s *RegistrationStore) FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error) {
+	db := pgtx.Tx(ctx)
+
+	var id int64
+	err := db.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, schoolID).Scan(&id)
+	return id, classify(err, "school board")
+}

@@ -85,13 +85,15 @@ func (SchoolStore) CreateSchool(ctx context.Context, s *school.School) (bool, er
 
 const schoolColumns = `id, board_id, name, school_type, district, website_url, club_site_url, phone,
 	to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply, current_year, teacher_totp,
-	to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, absence_alert_percent, absence_alert_min, absence_club_reasons, inbox_inactivity_hours`
+	to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, absence_alert_percent, absence_alert_min, absence_club_reasons, inbox_inactivity_hours,
+	response_window_days`
 
 func scanSchool(r pgx.CollectableRow) (school.School, error) {
 	var s school.School
 	err := r.Scan(&s.ID, &s.BoardID, &s.Name, &s.Type, &s.District, &s.WebsiteURL, &s.ClubSiteURL, &s.Phone,
 		&s.OfficeOpen, &s.OfficeClose, &s.OfficeDays, &s.AutoReply, &s.CurrentYear, &s.TeacherTOTP,
-		&s.AbsenceCutoff, &s.AbsenceReasons, &s.AbsenceSymptoms, &s.AbsenceNotify, &s.AbsenceAlertPercent, &s.AbsenceAlertMin, &s.AbsenceClubReasons, &s.InboxInactivityHours)
+		&s.AbsenceCutoff, &s.AbsenceReasons, &s.AbsenceSymptoms, &s.AbsenceNotify, &s.AbsenceAlertPercent, &s.AbsenceAlertMin, &s.AbsenceClubReasons, &s.InboxInactivityHours,
+		&s.ResponseWindowDays)
 	return s, err
 }
 
@@ -121,10 +123,10 @@ func (SchoolStore) UpdateSchool(ctx context.Context, id int64, u school.Settings
 		UPDATE school SET website_url = $2, club_site_url = $3, phone = $4, office_open = $5::time, office_close = $6::time,
 			office_days = $7, auto_reply = $8, teacher_totp = $9, absence_cutoff = $10::time, absence_reasons = $11,
 			absence_symptoms = $12, absence_notify = $13, absence_alert_percent = $14, absence_club_reasons = $15,
-			inbox_inactivity_hours = $16, absence_alert_min = $17
+			inbox_inactivity_hours = $16, absence_alert_min = $17, response_window_days = $18
 		WHERE id = $1`, id, u.WebsiteURL, u.ClubSiteURL, u.Phone, u.OfficeOpen, u.OfficeClose, u.OfficeDays, u.AutoReply, u.TeacherTOTP,
 		u.AbsenceCutoff, u.AbsenceReasons, u.AbsenceSymptoms, u.AbsenceNotify, u.AbsenceAlertPercent, u.AbsenceClubReasons, u.InboxInactivityHours,
-		u.AbsenceAlertMin)
+		u.AbsenceAlertMin, u.ResponseWindowDays)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
 	}

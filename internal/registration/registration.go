@@ -263,6 +263,14 @@ type Store interface {
 	FindGuardianship(ctx context.Context, id int64) (Request, error)
 	DecideGuardianship(ctx context.Context, id int64, status string, staffID int64) error
 	FindPending(ctx context.Context, schoolID int64, classIDs []int64) ([]Request, error)
+	// CountPending counts a school's waiting registrations per class (of the given
+	// classes, or all), with the oldest one's time.
+	CountPending(ctx context.Context, schoolID int64, classIDs []int64) ([]ClassWaiting, error)
+	// CountCoverage counts a school's registered families and children of its current
+	// year, and its classes' enrolment.
+	CountCoverage(ctx context.Context, schoolID int64) (Coverage, error)
+	// FindSchoolBoard returns a school's board.
+	FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error)
 	FindClassMembers(ctx context.Context, classID int64) ([]Member, error)
 
 	FindClassByCode(ctx context.Context, code string) (int64, error)

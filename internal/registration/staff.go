@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
@@ -207,4 +208,85 @@ func (s *Service) NewCode(ctx context.Context, boardID, schoolID, classID int64)
 		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "class.code_new", ObjectKind: "class",
 			ObjectID: strconv.FormatInt(classID, 10), BoardID: boardID, SchoolID: schoolID})
 	})
+}
+
+// ClassWaiting is how many registrations of a class wait for the school, and since when
+// the oldest has: counts only, for the work queue.
+type ClassWaiting struct {
+	BoardID, SchoolID int64
+	ClassID           int64
+	Year              int
+	Label             string
+	Count             int
+	Since             time.Time
+}
+
+// Waiting counts the registrations waiting for the actor per class: a homeroom or
+// sub-homeroom teacher's classes this year, or every class of an administrator's school
+// (nothing for others). Counts and class labels name nobody, so they are not audited;
+// opening the approvals page is.
+func (s *Service) Waiting(ctx context.Context) ([]ClassWaiting, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return nil, err
+	}
+	if a.SchoolID == 0 {
+		return nil, nil
+	}
+	var classIDs []int64
+	if !a.IsAdmin() {
+		for _, x := range a.Assignments {
+			if x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom {
+				classIDs = append(classIDs, x.ClassID)
+			}
+		}
+		if len(classIDs) == 0 {
+			return nil, nil
+		}
+	}
+	var out []ClassWaiting
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		all, err := s.Store.CountPending(ctx, a.SchoolID, classIDs)
+		for _, c := range all {
+			if authz.Check(a, authz.ViewClassData, authz.Target{BoardID: c.BoardID, SchoolID: c.SchoolID, Year: c.Year, ClassID: c.ClassID}) == nil {
+				out = append(out, c)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// Coverage is how many of a school's families and children of its current year are
+// registered (verified), against the enrolment its classes declare.
+type Coverage struct {
+	Families, Children int
+	// Enrolment sums the classes' 在籍者数; Unset counts the classes without one.
+	Enrolment, Unset int
+}
+
+// Coverage counts a school's registered families and children against its enrolment,
+// for those who may see the school's figures (its administrators and the board's).
+func (s *Service) Coverage(ctx context.Context, schoolID int64) (Coverage, error) {
+	a := authz.ActorFrom(ctx)
+	if err := authz.SignedIn(a); err != nil {
+		return Coverage{}, err
+	}
+	var out Coverage
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		boardID, err := s.Store.FindSchoolBoard(ctx, schoolID)
+		if err != nil {
+			return err
+		}
+		t := authz.Target{BoardID: boardID, SchoolID: schoolID}
+		if err := authz.Check(a, authz.ViewSchoolData, t); err != nil {
+			if authz.Check(a, authz.ViewSchool, t) != nil {
+				return apperr.E(apperr.NotFound, "error.not_found.title", err)
+			}
+			return err
+		}
+		out, err = s.Store.CountCoverage(ctx, schoolID)
+		return err
+	})
+	return out, err
 }

@@ -79,3 +79,34 @@ func nthMonday(y int, m time.Month, n int) int {
 func equinox(y int, base float64) int {
 	return int(base+0.242194*float64(y-1980)) - (y-1980)/4
 }
+
+// The bounds of a school's response window (Settings.ResponseWindowDays) and its default.
+const (
+	MinResponseWindow     = 1
+	MaxResponseWindow     = 10
+	DefaultResponseWindow = 2
+)
+
+// WindowEnd is when a window of n school days opened at since closes: midnight (Asia/Tokyo)
+// after the nth school day that follows since's own day. The day a message arrives does
+// not count, so a message of Friday evening with a window of 2 is due by the end of
+// Tuesday (Monday and Tuesday being school days). A school day is IsSchoolDay and not
+// closed (the school's own closed days; nil: none). Should no school day come within a
+// year, the window closes a year on.
+func WindowEnd(since time.Time, n int, closed func(day time.Time) bool) time.Time {
+	day := Day(since)
+	limit := day.AddDate(1, 0, 0)
+	for n > 0 && day.Before(limit) {
+		day = day.AddDate(0, 0, 1)
+		if IsSchoolDay(day) && (closed == nil || !closed(day)) {
+			n--
+		}
+	}
+	return day.AddDate(0, 0, 1)
+}
+
+// Overdue reports whether a message waiting since since is past a window of n school days
+// at now.
+func Overdue(since, now time.Time, n int, closed func(day time.Time) bool) bool {
+	return !now.Before(WindowEnd(since, n, closed))
+}

@@ -49,6 +49,9 @@ type Settings struct {
 	// InboxInactivityHours is how long a parent's choice of whom to write to lasts: after
 	// it, their next message asks again (1–720 hours).
 	InboxInactivityHours int
+	// ResponseWindowDays is how many school days a parent's message may wait for an
+	// answer before the administrators' work queue shows it as overdue (1–10).
+	ResponseWindowDays int
 }
 
 // The reasons and symptoms an absence report may offer; each school switches them on
@@ -372,6 +375,9 @@ func checkSettings(upd *Settings) error {
 	}
 	if upd.InboxInactivityHours < 1 || upd.InboxInactivityHours > 720 {
 		f.Add("inbox_inactivity_hours", "school.inbox_inactivity.invalid")
+	}
+	if upd.ResponseWindowDays < MinResponseWindow || upd.ResponseWindowDays > MaxResponseWindow {
+		f.Add("response_window_days", "school.response_window.invalid")
 	}
 	return f.Err()
 }

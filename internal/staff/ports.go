@@ -5,6 +5,7 @@ import (
 
 	"github.com/renraku/renraku/internal/absence"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/worklist"
 )
 
 // Schools names the schools the home page is about (the person's school, or a board
@@ -19,4 +20,9 @@ type Schools interface {
 // Absences are today's 学級閉鎖 alerts the home page shows (absence.Service).
 type Absences interface {
 	Alerts(ctx context.Context) (absence.Alerts, error)
+}
+
+// Work is what waits for the person, at the top of their home page (worklist.Service).
+type Work interface {
+	Queue(ctx context.Context) (worklist.Queue, error)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/txn"
 	"github.com/renraku/renraku/internal/vault"
+	"github.com/renraku/renraku/internal/worklist"
 )
 
 // Service is the staff accounts' use cases.
@@ -39,6 +40,8 @@ type Service struct {
 	// Schools and Absences are what the home page shows of the person's schools.
 	Schools  Schools
 	Absences Absences
+	// Work is the work queue the home page opens with.
+	Work Work
 }
 
 // DefaultLinkTTL is how long one-time sign-in links work unless configured.
@@ -480,6 +483,8 @@ type Home struct {
 	// Alerts are today's 学級閉鎖 alerts of the person's school, for those who may see
 	// its figures.
 	Alerts absence.Alerts
+	// Work is what waits for the person.
+	Work worklist.Queue
 }
 
 // Home returns the signed-in person's home page.
@@ -507,6 +512,9 @@ func (s *Service) Home(ctx context.Context) (Home, error) {
 		return Home{}, err
 	}
 	if h.Alerts, err = s.Absences.Alerts(ctx); err != nil {
+		return Home{}, err
+	}
+	if h.Work, err = s.Work.Queue(ctx); err != nil {
 		return Home{}, err
 	}
 	return h, nil

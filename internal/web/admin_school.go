@@ -108,6 +108,7 @@ func settingsForm(sc school.School) view.Form {
 	f.Values["absence_alert_percent"] = strconv.Itoa(sc.AbsenceAlertPercent)
 	f.Values["absence_alert_min"] = strconv.Itoa(sc.AbsenceAlertMin)
 	f.Values["inbox_inactivity_hours"] = strconv.Itoa(sc.InboxInactivityHours)
+	f.Values["response_window_days"] = strconv.Itoa(sc.ResponseWindowDays)
 	return f
 }
 
@@ -133,7 +134,7 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp", "absence_cutoff", "absence_notify", "absence_club_reasons", "absence_alert_percent", "absence_alert_min", "inbox_inactivity_hours")
+	f := formOf(r, "website_url", "club_site_url", "phone", "office_open", "office_close", "auto_reply", "teacher_totp", "absence_cutoff", "absence_notify", "absence_club_reasons", "absence_alert_percent", "absence_alert_min", "inbox_inactivity_hours", "response_window_days")
 	f.Values["office_days"] = strings.Join(r.PostForm["office_days"], "")
 	f.Values["absence_reasons"] = strings.Join(r.PostForm["absence_reasons"], " ")
 	f.Values["absence_symptoms"] = strings.Join(r.PostForm["absence_symptoms"], " ")
@@ -145,6 +146,7 @@ func (s *Server) saveSchoolSettings(w http.ResponseWriter, r *http.Request) {
 	upd.AbsenceAlertPercent, _ = strconv.Atoi(f.V("absence_alert_percent"))
 	upd.AbsenceAlertMin, _ = strconv.Atoi(f.V("absence_alert_min"))
 	upd.InboxInactivityHours, _ = strconv.Atoi(f.V("inbox_inactivity_hours"))
+	upd.ResponseWindowDays, _ = strconv.Atoi(f.V("response_window_days"))
 	if err := s.Schools.UpdateSettings(r.Context(), id, upd); err != nil {
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)

@@ -79,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 
 			// Teachers' pages.
 			r.Get("/staff/", s.staffHome)
+			r.Get("/staff/work", s.staffWork)
 			r.Get("/staff/classes/{classID}", s.classPage)
 			r.Post("/staff/children/{childID}/transfer", s.transferOut)
 			r.Post("/staff/children/{childID}/class", s.moveChild)

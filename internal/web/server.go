@@ -27,6 +27,7 @@ import (
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/worklist"
 )
 
 // ReadyChecker answers whether the app can serve requests (database reachable, schema
@@ -75,6 +76,8 @@ type Server struct {
 	Reports *report.Service
 	// Rollover is the school year's turn (年度更新).
 	Rollover *rollover.Service
+	// Worklist is the work queue of the staff home pages.
+	Worklist *worklist.Service
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

@@ -51,7 +51,10 @@ func (s *Server) staffHome(w http.ResponseWriter, r *http.Request) {
 	if len(h.NoEnrolment) > 0 && alerts.CanSetEnrolment {
 		h.EnrolmentHref = schoolURL(alerts.SchoolID, "/structure")
 	}
-	s.render(w, r, http.StatusOK, view.StaffHomePage(s.page(r, "home.title_short"), h))
+	h.Work = workView(loc, home.Work)
+	p := s.page(r, "home.title_short")
+	p.Waiting = h.Work.Total
+	s.render(w, r, http.StatusOK, view.StaffHomePage(p, h))
 }
 
 func (s *Server) classPage(w http.ResponseWriter, r *http.Request) {

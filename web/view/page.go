@@ -3,7 +3,10 @@
 // never reach a store or a service.
 package view
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Page is what every full page needs from its handler.
 type Page struct {
@@ -25,6 +28,19 @@ type Page struct {
 	Nav *Nav
 	// LIFF, when set, loads the LIFF SDK so the page proves the parent's LINE user.
 	LIFF *LIFF
+	// Waiting is the number of items waiting for the signed-in person, shown before the
+	// title in the browser's tab ("(3) ホーム | renraku"); 0 shows the plain title.
+	Waiting int
+}
+
+// titleText is the text of a page's <title>: its title and the app's name, after the
+// number of items waiting when there are any.
+func titleText(p Page) string {
+	t := p.Title + " | " + p.T("app.name")
+	if p.Waiting > 0 {
+		t = "(" + strconv.Itoa(p.Waiting) + ") " + t
+	}
+	return t
 }
 
 // LIFF is a page's LIFF app and where it sends the ID token.

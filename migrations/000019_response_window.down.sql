@@ -1,0 +1,5 @@
+BEGIN;
+
+ALTER TABLE school DROP COLUMN response_window_days;
+
+COMMIT;
