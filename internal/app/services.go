@@ -25,6 +25,7 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/registration"
@@ -66,6 +67,8 @@ type Services struct {
 	Reports *report.Service
 	// Rollover is the school year's turn (年度更新).
 	Rollover *rollover.Service
+	// Notify is the staff's notifications (choices, Web Push, desktop signals).
+	Notify *notify.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -132,7 +135,12 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 			return s.Registration.EndFriendsTx(ctx, ids, "reg.line.leave_year_end")
 		}}
 
+	s.Notify = &notify.Service{Tx: tx, Store: &postgres.NotifyStore{Vault: v}, Jobs: s.LINE.Jobs, Staff: s.Staff, Schools: s.Schools,
+		Announcements: s.Announce, Audit: al, Log: log, T: s.Registration.T, Subscriber: pushSubscriber(cfg)}
+	s.Staff.Devices = s.Notify
+
 	workers := river.NewWorkers()
+	s.Notify.Workers(workers)
 	s.LINE.Workers(workers)
 	s.Inbox.Workers(workers)
 	s.Announce.Workers(workers)
@@ -161,6 +169,15 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	}
 	s.LINE.Jobs.Client = s.Jobs
 	return s, nil
+}
+
+// pushSubscriber is the contact push services see in the VAPID token: the public
+// address when it is https, else a placeholder (a push service may refuse it).
+func pushSubscriber(cfg *config.Config) string {
+	if cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https" {
+		return cfg.BaseURL.String()
+	}
+	return "mailto:webpush@renraku.invalid"
 }
 
 // OpenVault opens the keyset named by the configuration, refusing to go on without

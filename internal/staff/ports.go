@@ -20,3 +20,9 @@ type Schools interface {
 type Absences interface {
 	Alerts(ctx context.Context) (absence.Alerts, error)
 }
+
+// Devices ends the notification subscriptions of an account (notify.Service), in the
+// transaction that disables it or signs it out everywhere.
+type Devices interface {
+	EndSubscriptions(ctx context.Context, staffID int64) error
+}

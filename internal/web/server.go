@@ -22,6 +22,7 @@ import (
 	"github.com/renraku/renraku/internal/i18n"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
@@ -74,6 +75,10 @@ type Server struct {
 	Reports *report.Service
 	// Rollover is the school year's turn (年度更新).
 	Rollover *rollover.Service
+	// Notify is the staff's notification choices, Web Push subscriptions and desktop
+	// notifications; NotifyHub hands the latter to open pages.
+	Notify    *notify.Service
+	NotifyHub *notify.Hub
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev
