@@ -228,7 +228,7 @@ func (s *Service) Add(ctx context.Context, e live.Event) error {
 			if !p.Due.IsZero() {
 				continue // a send job is queued already: it takes this one too
 			}
-			if err := s.schedule(ctx, r, e.Kind, DueAt(now, p.LastSent, r.Window())); err != nil {
+			if err := s.schedule(ctx, r, e.Kind, DueAt(now, p.LastSent, r.Window(), s.pace())); err != nil {
 				return err
 			}
 		}
@@ -266,7 +266,7 @@ func (s *Service) Send(ctx context.Context, staffID int64, kind live.Kind) error
 			return s.Store.ClearPending(ctx, staffID, kind, time.Time{})
 		}
 		now := s.now()
-		if due := DueAt(now, p.LastSent, r.Window()); !due.Equal(now) {
+		if due := DueAt(now, p.LastSent, r.Window(), s.pace()); !due.Equal(now) {
 			return s.schedule(ctx, r, kind, due)
 		}
 		n := Compose(p, s.ja)

@@ -157,12 +157,12 @@ type Pending struct {
 // Pace is the least time between two notifications of one kind to one person.
 const Pace = time.Minute
 
-// DueAt is when a notification of events arriving at now may be sent: at least Pace
+// DueAt is when a notification of events arriving at now may be sent: at least pace
 // after the last one, inside the window (the zero time when the window never opens).
-func DueAt(now, lastSent time.Time, w Window) time.Time {
+func DueAt(now, lastSent time.Time, w Window, pace time.Duration) time.Time {
 	due := now
-	if !lastSent.IsZero() && lastSent.Add(Pace).After(due) {
-		due = lastSent.Add(Pace)
+	if !lastSent.IsZero() && lastSent.Add(pace).After(due) {
+		due = lastSent.Add(pace)
 	}
 	return w.Next(due)
 }

@@ -96,7 +96,7 @@ func TestPacing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := DueAt(tc.now, tc.lastSent, office); !got.Equal(tc.want) {
+			if got := DueAt(tc.now, tc.lastSent, office, Pace); !got.Equal(tc.want) {
 				t.Errorf("DueAt = %s, want %s", got, tc.want)
 			}
 		})

@@ -96,6 +96,16 @@ type Service struct {
 	HTTP *http.Client
 	// Endpoint decides which push services the server sends to (nil: PushService).
 	Endpoint func(u *url.URL) bool
+	// Pace is the least time between two notifications of a kind to a person (zero:
+	// Pace, a minute; tests shorten it before the first event).
+	Pace time.Duration
+}
+
+func (s *Service) pace() time.Duration {
+	if s.Pace > 0 {
+		return s.Pace
+	}
+	return Pace
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now() }

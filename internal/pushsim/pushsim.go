@@ -148,6 +148,13 @@ func (s *Server) Pushes(endpoint string) []Push {
 	return append([]Push(nil), s.find(endpoint).pushes...)
 }
 
+// Queued counts the replies Answer queued for endpoint that no push has used yet.
+func (s *Server) Queued(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.find(endpoint).replies)
+}
+
 // Rejected lists the pushes the service refused (bad token, bad encryption), with why.
 func (s *Server) Rejected() []string {
 	s.mu.Lock()
