@@ -245,7 +245,12 @@ func (s *Service) schedule(ctx context.Context, r Recipient, kind live.Kind, due
 	if err := s.Store.SetDue(ctx, r.StaffID, kind, due); err != nil {
 		return err
 	}
-	_, err := s.Jobs.Insert(ctx, SendArgs{Staff: r.StaffID, What: kind}, &river.InsertOpts{ScheduledAt: due})
+	// A job due now is inserted available: scheduled ones wait for River's scheduler.
+	var opts *river.InsertOpts
+	if due.After(s.now()) {
+		opts = &river.InsertOpts{ScheduledAt: due}
+	}
+	_, err := s.Jobs.Insert(ctx, SendArgs{Staff: r.StaffID, What: kind}, opts)
 	return err
 }
 

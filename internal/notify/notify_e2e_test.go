@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/notify"
+	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/pushsim"
 )
@@ -207,6 +209,7 @@ func TestWebPushEndToEnd(t *testing.T) {
 	subscribe(t, tannin, laptop)
 	subscribe(t, fuku, fukuPC)
 
+	var kocho *apptest.StaffClient // the school administrator, signed in below
 	steps := apptest.NewSteps(t)
 	steps.Use(tannin, fuku)
 	steps.Run("the account page shows the choices and the devices", func(t *testing.T) {
@@ -291,6 +294,33 @@ func TestWebPushEndToEnd(t *testing.T) {
 		}
 		if n := apptest.Count(t, wd.w, subsOf, tanninID); n != 1 {
 			t.Errorf("a retried subscription was removed")
+		}
+	})
+	steps.Run("a safety alert's finished delivery is told to its creator; a notice's is not", func(t *testing.T) {
+		kocho = wd.signIn(t, "sakura.kocho", all...)
+		kochoID := staffID(t, wd, "sakura.kocho")
+		alertPC := wd.ps.Subscribe()
+		subscribe(t, kocho, alertPC)
+		store := &postgres.AnnounceStore{Vault: wd.s.Vault}
+		mk := func(kind string) int64 {
+			a := announce.Announcement{BoardID: wd.board, SchoolID: wd.school, Kind: kind, Audience: announce.Audience{SchoolID: wd.school, Whole: true},
+				AudienceLabel: "全校", Title: "不審者情報", Body: "下校時に注意してください", State: "sent", CreatedBy: kochoID}
+			if err := wd.s.Tx.InTx(ctx, func(ctx context.Context) error { return store.CreateAnnouncement(ctx, &a) }); err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}
+		notice, alert := mk(announce.Notice), mk(announce.Safety)
+		wd.publish(t, live.Event{Kind: live.Delivery, Announcement: notice, Staff: kochoID})
+		waitCount(t, wd, 1, `SELECT count(*) FROM river_job WHERE kind = 'notify.event' AND state = 'completed' AND (args->'event'->>'announcement')::bigint = $1`, notice)
+		if n := apptest.Count(t, wd.w, `SELECT count(*) FROM notify_pending WHERE staff_id = $1`, kochoID); n != 0 {
+			t.Errorf("a notice's delivery was queued as a notification")
+		}
+		wd.publish(t, live.Event{Kind: live.Delivery, Announcement: alert, Staff: kochoID})
+		got := waitPushes(t, wd.ps, alertPC.Endpoint, 1)
+		want := notify.Notification{Kind: live.Delivery, Title: "緊急連絡の配信が完了しました", Body: demo.Schools[0].Name, Link: "/staff/announcements/" + apptest.Itoa(alert)}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("delivery pushes %+v, want %+v", got, want)
 		}
 	})
 	steps.Run("a rolled-back change notifies no one", func(t *testing.T) {
@@ -379,7 +409,6 @@ func TestWebPushEndToEnd(t *testing.T) {
 	})
 	steps.Run("disabling the account ends its subscriptions", func(t *testing.T) {
 		subscribe(t, fuku, wd.ps.Subscribe())
-		kocho := apptest.NewStaffClientSignedIn(t, wd.w, wd.logins, "sakura.kocho")
 		kocho.Get("/admin/staff/" + strconv.FormatInt(fukuID, 10))
 		if r := kocho.Post("/admin/staff/"+strconv.FormatInt(fukuID, 10)+"/disable", nil); r.Status != http.StatusSeeOther {
 			t.Fatalf("disable: %d %s", r.Status, apptest.Text(r))
