@@ -99,21 +99,21 @@ type pushSubscription struct {
 	} `json:"keys"`
 }
 
-func readSubscription(r *http.Request) (pushSubscription, error) {
+// readSubscription reads the posted subscription; what does not parse reads as empty.
+func readSubscription(r *http.Request) pushSubscription {
 	var sub pushSubscription
-	if err := json.NewDecoder(r.Body).Decode(&sub); err != nil {
-		return sub, apperr.E(apperr.Invalid, "notify.subscription.invalid", err)
+	if json.NewDecoder(r.Body).Decode(&sub) != nil {
+		return pushSubscription{}
 	}
-	return sub, nil
+	return sub
 }
 
 // subscribe stores this browser's Web Push subscription (posted by notify.js).
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
-	sub, err := readSubscription(r)
-	if err == nil {
-		err = s.Notify.Subscribe(r.Context(), notify.Subscription{Endpoint: sub.Endpoint, P256dh: sub.Keys.P256dh, Auth: sub.Keys.Auth})
-	}
-	if err != nil {
+	// A body that does not parse leaves the subscription empty: the service refuses it
+	// after its authorisation check.
+	sub := readSubscription(r)
+	if err := s.Notify.Subscribe(r.Context(), notify.Subscription{Endpoint: sub.Endpoint, P256dh: sub.Keys.P256dh, Auth: sub.Keys.Auth}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -122,11 +122,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 
 // unsubscribe removes this browser's subscription (posted by notify.js).
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	sub, err := readSubscription(r)
-	if err == nil {
-		err = s.Notify.Unsubscribe(r.Context(), sub.Endpoint)
-	}
-	if err != nil {
+	sub := readSubscription(r)
+	if err := s.Notify.Unsubscribe(r.Context(), sub.Endpoint); err != nil {
 		s.fail(w, r, err)
 		return
 	}
