@@ -231,6 +231,21 @@ func TestWebPushEndToEnd(t *testing.T) {
 			t.Error("messages shown on for the teacher who switched them off")
 		}
 	})
+	steps.Run("a refused choice comes back with the reason, in Japanese", func(t *testing.T) {
+		r := fuku.Post("/staff/account/notifications", url.Values{"kind.absence": {"on"}, "hours": {"own"}, "start": {"8時"}, "end": {"17:00"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d", r.Status)
+		}
+		page := apptest.Text(r)
+		for _, want := range []string{"時刻を「08:00」の形で入力してください。", "通知する曜日を1つ以上選んでください。"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the page does not say %q: %s", want, page)
+			}
+		}
+		if v, _ := r.Doc.Find(`#f-start`).Attr("value"); v != "8時" {
+			t.Errorf("what was typed is not shown again: %q", v)
+		}
+	})
 	steps.Run("a new message reaches each of the homeroom teacher's browsers, with no personal data", func(t *testing.T) {
 		wd.publish(t, wd.message())
 		for _, sub := range []pushsim.Subscription{pc, laptop} {

@@ -24,7 +24,9 @@ func notifyView(p view.Page, st notify.Settings, f view.Form) *view.NotifySettin
 	for _, d := range []string{"1", "2", "3", "4", "5", "6", "0"} {
 		n.Days = append(n.Days, view.NotifyDay{Value: d, Label: p.T("notify.day." + d), On: containsDigit(st.Window.Days, d)})
 	}
-	if f.Values != nil {
+	if f.Values == nil {
+		n.Form.Values = map[string]string{"start": n.Start, "end": n.End}
+	} else {
 		// A refused form shows what the person typed.
 		n.Own = f.V("hours") == "own"
 		n.Start, n.End = f.V("start"), f.V("end")

@@ -35,6 +35,9 @@
     }
     listening = true;
     var source = new EventSource("/staff/notifications/events");
+    source.addEventListener("open", function () {
+      document.documentElement.setAttribute("data-notify", "listening");
+    });
     source.addEventListener("notify", function (e) {
       try {
         show(JSON.parse(e.data));
@@ -140,10 +143,9 @@
         return null;
       }
       window.localStorage.setItem(OPT_IN, "on");
-      return subscribe().then(function () {
-        setState("on");
-        listen();
-      });
+      setState("on");
+      listen();
+      return subscribe();
     });
   });
   document.getElementById("notify-disable").addEventListener("click", function () {
