@@ -110,7 +110,11 @@ func (s *Service) pace() time.Duration {
 
 func (s *Service) now() time.Time { return s.Clock.Now() }
 
-func (s *Service) ja(id string, data map[string]any) string { return s.T("ja", id, data) }
+// lang is the language notifications are written in: staff read renraku in Japanese
+// (a notification reaches a device, not a page whose language was chosen).
+const lang = "ja"
+
+func (s *Service) ja(id string, data map[string]any) string { return s.T(lang, id, data) }
 
 // Publish queues the notifications of e in the caller's transaction (a durable job,
 // so nothing is sent when it rolls back); kinds nobody is notified of are ignored.
