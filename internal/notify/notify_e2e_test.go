@@ -445,3 +445,62 @@ func hexOf(s string) string {
 	}
 	return string(out)
 }
+
+// TestBurstIsGroupedAndPaced: 200 parents write within moments (the 7:40 rush).
+// The homeroom teacher gets one notification at once and the rest grouped, never more
+// than one per pace, and the counts add up to every message: none lost, none twice.
+func TestBurstIsGroupedAndPaced(t *testing.T) {
+	t.Parallel()
+	wd := newWorld(t)
+	tannin := wd.signIn(t, "sakura.tannin11", live.Message)
+	pc := wd.ps.Subscribe()
+	subscribe(t, tannin, pc)
+	const n = 200
+	start := time.Now()
+	for i := 0; i < n; i += 20 {
+		// Twenty webhooks' worth of messages per transaction.
+		err := wd.s.Tx.InTx(context.Background(), func(ctx context.Context) error {
+			for range 20 {
+				e := wd.message()
+				e.Board, e.School, e.Year = wd.board, wd.school, wd.year
+				if err := wd.s.Notify.Publish(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func(ns []notify.Notification) int {
+		sum := 0
+		for _, x := range ns {
+			if x.Title == "新しい連絡があります" {
+				sum++
+			} else {
+				c, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(x.Title, "新しい連絡が"), "件あります"))
+				if err != nil {
+					t.Fatalf("title %q", x.Title)
+				}
+				sum += c
+			}
+		}
+		return sum
+	}
+	var got []notify.Notification
+	for k := 1; ; k++ {
+		got = waitPushes(t, wd.ps, pc.Endpoint, k)
+		if total(got) >= n {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	if sum := total(got); sum != n {
+		t.Errorf("the notifications count %d messages, want %d", sum, n)
+	}
+	if limit := 2 + int(elapsed/wd.s.Notify.Pace); len(got) > limit {
+		t.Errorf("%d notifications in %s at one per %s", len(got), elapsed, wd.s.Notify.Pace)
+	}
+	t.Logf("%d messages → %d notifications in %s (pace %s): %v", n, len(got), elapsed.Round(time.Millisecond), wd.s.Notify.Pace, got)
+}
