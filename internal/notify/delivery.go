@@ -3,8 +3,10 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -328,7 +330,12 @@ func (s *Service) Push(ctx context.Context, a PushArgs, attempt int) error {
 		Urgency: webpush.UrgencyNormal, VAPIDPublicKey: key.Public, VAPIDPrivateKey: key.Private,
 	})
 	if err != nil {
-		// The error may name the endpoint's host; it names no person.
+		// An HTTP client error quotes the endpoint, which identifies a browser (stored
+		// encrypted): keep only what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err)
+		}
 		return fmt.Errorf("notify: push to subscription %d: %w", a.Subscription, err)
 	}
 	_ = resp.Body.Close()

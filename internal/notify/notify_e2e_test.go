@@ -56,7 +56,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(ps.Close)
 	// The push service is on 127.0.0.1 (http): allow it, as production allows the
 	// browsers' push services. A short pace keeps the grouping test quick.
-	s.Notify.Endpoint = func(u *url.URL) bool { return strings.HasPrefix(u.String(), ps.URL()+"/") }
+	s.Notify.Endpoint = func(u *url.URL) bool { return u.Scheme == "http" && u.Hostname() == "127.0.0.1" }
 	s.Notify.Pace = 4 * time.Second
 	if _, made, err := s.Notify.GenerateVAPID(ctx, false); err != nil || !made {
 		t.Fatalf("vapid: %v %v", made, err)
@@ -455,6 +455,11 @@ func TestBurstIsGroupedAndPaced(t *testing.T) {
 	tannin := wd.signIn(t, "sakura.tannin11", live.Message)
 	pc := wd.ps.Subscribe()
 	subscribe(t, tannin, pc)
+	// A second browser's push service is down: its pushes fail and are retried.
+	down := pushsim.New()
+	gone := down.Subscribe()
+	subscribe(t, tannin, gone)
+	down.Close()
 	const n = 200
 	start := time.Now()
 	for i := 0; i < n; i += 20 {
@@ -501,6 +506,16 @@ func TestBurstIsGroupedAndPaced(t *testing.T) {
 	}
 	if limit := 2 + int(elapsed/wd.s.Notify.Pace); len(got) > limit {
 		t.Errorf("%d notifications in %s at one per %s", len(got), elapsed, wd.s.Notify.Pace)
+	}
+	// The failure is recorded without the endpoint, which identifies the browser.
+	waitCount(t, wd, 1, `SELECT LEAST(count(*), 1) FROM river_job WHERE kind = 'notify.push' AND cardinality(errors) > 0`)
+	var errs string
+	if err := wd.s.Pool.QueryRow(context.Background(), `SELECT string_agg(errors::text, ' ') FROM river_job WHERE kind = 'notify.push'`).Scan(&errs); err != nil {
+		t.Fatal(err)
+	}
+	path := gone.Endpoint[strings.LastIndex(gone.Endpoint, "/"):]
+	if !strings.Contains(errs, "connect") || strings.Contains(errs, path) || strings.Contains(wd.w.Logs.String(), path) {
+		t.Errorf("a failed push's error: %s", errs)
 	}
 	t.Logf("%d messages → %d notifications in %s (pace %s): %v", n, len(got), elapsed.Round(time.Millisecond), wd.s.Notify.Pace, got)
 }

@@ -106,7 +106,8 @@ func scanPending(row pgx.Row) (notify.Pending, error) {
 }
 
 // AddPending adds one event to what waits and returns the row, locked. A place
-// already listed is not listed twice.
+// already listed is not listed twice, and at most 50 are kept (a notification names
+// the first and says 「ほか」 for the rest).
 func (s *NotifyStore) AddPending(ctx context.Context, staffID int64, kind live.Kind, place notify.Place) (notify.Pending, error) {
 	db := pgtx.Tx(ctx)
 
@@ -117,7 +118,8 @@ func (s *NotifyStore) AddPending(ctx context.Context, staffID int64, kind live.K
 	p, err := scanPending(db.QueryRow(ctx, `
 		INSERT INTO notify_pending AS n (staff_id, kind, count, places) VALUES ($1, $2, 1, $3)
 		ON CONFLICT (staff_id, kind) DO UPDATE SET count = n.count + 1,
-			places = CASE WHEN n.places @> EXCLUDED.places THEN n.places ELSE n.places || EXCLUDED.places END
+			places = CASE WHEN n.places @> EXCLUDED.places OR jsonb_array_length(n.places) >= 50 THEN n.places
+				ELSE n.places || EXCLUDED.places END
 		RETURNING `+pendingColumns, staffID, kind, pl))
 	return p, classify(err, "add pending notification")
 }
