@@ -101,6 +101,12 @@ func runDev(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	devTOTP.set(logins)
+	// Web Push works in dev as it would in production: the key pair is made once and
+	// kept (encrypted) in the dev database.
+	if _, _, err := a.Services().Notify.GenerateVAPID(ctx, false); err != nil {
+		_ = a.Close(context.Background())
+		return fmt.Errorf("dev: %w", err)
+	}
 	a.ReleaseReady()
 	printBanner(env, a, ch.LineChannelID, logins)
 	return waitAndClose(ctx, a)

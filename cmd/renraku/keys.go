@@ -17,20 +17,24 @@ import (
 )
 
 // runKeys manages the encryption keyset: generate --out FILE, rotate, status,
-// retire --key-id N. The master key comes from RENRAKU_MASTER_KEY (or the KMS URI).
+// retire --key-id N; and the Web Push key pair: vapid [--replace]. The master key comes
+// from RENRAKU_MASTER_KEY (or the KMS URI).
 func runKeys(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("keys: say generate, rotate, status or retire")
+		return errors.New("keys: say generate, rotate, status, retire or vapid")
 	}
 	sub, args := args[0], args[1:]
 	var out string
 	var keyID uint
+	var replace bool
 	cfg, _, err := loadConfig(env, "keys "+sub, args, func(fs *flag.FlagSet) {
 		switch sub {
 		case "generate":
 			fs.StringVar(&out, "out", "", "path of the new keyset file")
 		case "retire":
 			fs.UintVar(&keyID, "key-id", 0, "ID of the old key to remove")
+		case "vapid":
+			fs.BoolVar(&replace, "replace", false, "make a new key pair even if one exists (every browser must subscribe again)")
 		}
 	})
 	if err != nil {
@@ -60,7 +64,7 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "new primary key %d. Running instances pick it up within a minute and re-encrypt old rows in the background; follow with `renraku keys status`.\n", id)
 		return nil
-	case "status", "retire":
+	case "status", "retire", "vapid":
 	default:
 		return fmt.Errorf("keys: unknown command %q", sub)
 	}
@@ -70,6 +74,9 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer tools.Close()
+	if sub == "vapid" {
+		return vapidKeys(ctx, env, tools, replace)
+	}
 	if sub == "retire" {
 		if keyID == 0 {
 			return errors.New("keys retire: --key-id is required")
@@ -176,6 +183,24 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(env.Stdout, rep.String())
 	if !rep.OK {
 		return errors.New("audit chain broken")
+	}
+	return nil
+}
+
+// vapidKeys makes the server's Web Push (VAPID) key pair, stored encrypted in the
+// database; the public key is printed (browsers receive it from the account page).
+func vapidKeys(ctx context.Context, env *Env, tools *app.Tools, replace bool) error {
+	public, made, err := tools.Notify.GenerateVAPID(ctx, replace)
+	if err != nil {
+		return err
+	}
+	switch {
+	case made && replace:
+		fmt.Fprintf(env.Stdout, "new VAPID key pair; every browser subscription ended (staff subscribe again on their account page).\npublic key: %s\n", public)
+	case made:
+		fmt.Fprintf(env.Stdout, "VAPID key pair made; Web Push is on.\npublic key: %s\n", public)
+	default:
+		fmt.Fprintf(env.Stdout, "a VAPID key pair exists already (--replace makes a new one).\npublic key: %s\n", public)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ var commands = map[string]command{
 	"version":   {"print the version", runVersion},
 	"admin":     {"admin create-board|create-school|set-channel|create-staff: bootstrap from the command line", runAdmin},
 	"line":      {"line richmenu sync|quota --school N: LINE channel tasks", runLine},
-	"keys":      {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset", runKeys},
+	"keys":      {"keys generate --out F|rotate|status|retire --key-id N: the encryption keyset; keys vapid [--replace]: the Web Push key pair", runKeys},
 	"audit":     {"audit verify [--head H] | head: check the audit log's chain (against a kept head); print the signed head to keep", runAudit},
 	"retention": {"retention run --board N [--dry-run]: apply the board's retention periods now", runRetention},
 	"backup":    {"backup --out FILE: the database as a pg_dump archive (the keyset is kept separately)", runBackup},

@@ -22,6 +22,7 @@ import (
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/live"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/web"
 )
@@ -49,6 +50,7 @@ type App struct {
 	baseURL       *url.URL
 	errc          chan error
 	liveHub       *live.Hub
+	notifyHub     *notify.Hub
 	stopListen    context.CancelFunc
 }
 
@@ -123,6 +125,8 @@ func (a *App) Start(ctx context.Context) error {
 	listenCtx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopListen = stopListen
 	go postgres.Listen(listenCtx, pool, live.Channel, a.log, a.liveHub.Notify)
+	a.notifyHub = notify.NewHub()
+	go postgres.Listen(listenCtx, pool, notify.Channel, a.log, a.notifyHub.Notify)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:            a.log,
@@ -152,6 +156,8 @@ func (a *App) Start(ctx context.Context) error {
 		Rollover:     a.services.Rollover,
 		Reports:      a.services.Reports,
 		Worklist:     a.services.Worklist,
+		Notify:       a.services.Notify,
+		NotifyHub:    a.notifyHub,
 	}
 	a.httpServer = &http.Server{
 		Handler:           srv.Handler(),
@@ -223,6 +229,9 @@ func (a *App) Close(ctx context.Context) error {
 		// Open pages' streams never end by themselves: end them, or Shutdown would wait
 		// for them until the timeout.
 		a.liveHub.Close()
+	}
+	if a.notifyHub != nil {
+		a.notifyHub.Close()
 	}
 	if a.httpServer != nil {
 		errs = append(errs, a.httpServer.Shutdown(ctx))

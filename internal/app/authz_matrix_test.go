@@ -230,7 +230,16 @@ func matrix() map[string]matrixRow {
 		"GET /staff/account":                             {want: signedInOnly()},
 		"POST /staff/account/password":                   {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"current": {"wrong"}} }},
 		"POST /staff/account/signout-all":                {want: signedInOnly()},
-		"GET /admin/":                                    {want: adminsOnly()},
+		// Notifications: one's own choices and browsers, and one's own stream.
+		"POST /staff/account/notifications": {want: signedInOnly(), form: func(map[string]string) url.Values {
+			return url.Values{"kind.message": {"on"}, "hours": {"office"}}
+		}},
+		"POST /staff/account/notifications/subscribe":   {want: signedInOnly()},
+		"POST /staff/account/notifications/unsubscribe": {want: signedInOnly()},
+		"GET /staff/notifications/events":               {want: signedInOnly(), stream: true},
+		// The service worker holds nothing: public.
+		"GET /staff/sw.js": {want: everyone(apptest.Public)},
+		"GET /admin/":      {want: adminsOnly()},
 		"POST /admin/schools": {want: boardOnly(), form: func(map[string]string) url.Values {
 			return url.Values{"name": {"matrix school " + randomName()}, "type": {"elementary"}}
 		}},

@@ -6,6 +6,8 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/live"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/rollover"
@@ -52,6 +54,12 @@ var (
 	_ worklist.Conversations = (*inbox.Service)(nil)
 	_ worklist.Deliveries    = (*announce.Service)(nil)
 	_ worklist.Quotas        = (*line.Service)(nil)
+	_ staff.Devices          = (*notify.Service)(nil)
+
+	_ notify.Staff         = (*staff.Service)(nil)
+	_ notify.Schools       = (*school.Service)(nil)
+	_ notify.Announcements = (*announce.Service)(nil)
+	_ live.Publisher       = (*notify.Service)(nil)
 
 	_ rollover.Schools   = (*school.Service)(nil)
 	_ rollover.Guardians = (*registration.Service)(nil)

@@ -22,6 +22,7 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/logging"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/vault"
@@ -107,6 +108,21 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *apptest.RotationWo
 			t.Fatal(err)
 		}
 	},
+	"push_subscription.endpoint_enc": seedPush,
+	"push_subscription.keys_enc":     seedPush,
+	"vapid_key.private_enc":          seedPush,
+}
+
+// seedPush stores the VAPID key pair and a browser's subscription (the store encrypts
+// both; the values need not be real keys).
+func seedPush(t *testing.T, w *apptest.RotationWorld) {
+	st := &postgres.NotifyStore{Vault: w.Vault}
+	w.Seed(t, "push subscription", func(ctx context.Context) error {
+		if _, err := st.SaveVAPID(ctx, notify.VAPID{Public: "BPublicKeyForRotation", Private: "private-key-for-rotation"}, false); err != nil {
+			return err
+		}
+		return st.SaveSubscription(ctx, w.HomeroomA11.ID, notify.Subscription{Endpoint: "https://push.example/rotation-0001", P256dh: "BKey", Auth: "auth"})
+	})
 }
 
 func seedOutbound(t *testing.T, w *apptest.RotationWorld) {

@@ -25,6 +25,8 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/live"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/parentlink"
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/registration"
@@ -69,6 +71,8 @@ type Services struct {
 	Rollover *rollover.Service
 	// Worklist is the work queue on the staff home pages.
 	Worklist *worklist.Service
+	// Notify is the staff's notifications (choices, Web Push, desktop signals).
+	Notify *notify.Service
 }
 
 // auditChainDomain separates the audit chain's MAC from every other use of the PRF key.
@@ -109,16 +113,21 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	if cfg.BaseURL != nil {
 		s.Links.BaseURL = strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	}
+	// Every change a feature publishes goes to the open staff pages (NOTIFY) and to the
+	// notifications (a job), in the feature's transaction. The notification service is
+	// filled in below, once the services it asks are built.
+	s.Notify = new(notify.Service)
+	pub := live.Fanout{postgres.LivePublisher{}, s.Notify}
 	regStore := &postgres.RegistrationStore{Vault: v}
-	s.Registration = &registration.Service{Tx: tx, Store: regStore, Live: postgres.LivePublisher{}, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
+	s.Registration = &registration.Service{Tx: tx, Store: regStore, Live: pub, Throttle: regStore, Links: s.Links, Friends: s.LINE, Outbox: s.LINE,
 		IDTokens: s.LINE.Client, Classes: s.Schools, Jobs: s.LINE.Jobs, Audit: al, Key: v.BlindIndex, FontPath: cfg.PDFFont,
 		T: func(lang, id string, data map[string]any) string { return catalog.Localizer(lang).T(id, data) }}
 	s.Registration.Register(s.LINE)
-	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Live: postgres.LivePublisher{}, Guardians: s.Registration, Links: s.Links,
+	s.Absence = &absence.Service{Tx: tx, Store: &postgres.AbsenceStore{Vault: v}, Live: pub, Guardians: s.Registration, Links: s.Links,
 		Friends: s.LINE, Outbox: s.LINE, Schools: s.Schools, Audit: al, T: s.Registration.T}
 	s.Absence.Register(s.LINE)
 	s.Staff.Schools, s.Staff.Absences = s.Schools, s.Absence
-	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Live: postgres.LivePublisher{}, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
+	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Live: pub, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
 		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Inbox.Register(s.LINE)
 	annStore := &postgres.AnnounceStore{Vault: v}
@@ -126,7 +135,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	if cfg.FilesDir != "" {
 		fileStore = files.Dir{Root: cfg.FilesDir, Vault: v}
 	}
-	s.Announce = &announce.Service{Tx: tx, Store: annStore, Live: postgres.LivePublisher{}, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
+	s.Announce = &announce.Service{Tx: tx, Store: annStore, Live: pub, Scopes: annStore, Files: fileStore, Guardians: s.Registration,
 		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
 	s.Schools.Handouts = s.Announce
@@ -138,7 +147,12 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 			return s.Registration.EndFriendsTx(ctx, ids, "reg.line.leave_year_end")
 		}}
 
+	*s.Notify = notify.Service{Tx: tx, Store: &postgres.NotifyStore{Vault: v}, Jobs: s.LINE.Jobs, Staff: s.Staff, Schools: s.Schools,
+		Announcements: s.Announce, Audit: al, Log: log, T: s.Registration.T, Subscriber: pushSubscriber(cfg)}
+	s.Staff.Devices = s.Notify
+
 	workers := river.NewWorkers()
+	s.Notify.Workers(workers)
 	s.LINE.Workers(workers)
 	s.Inbox.Workers(workers)
 	s.Announce.Workers(workers)
@@ -167,6 +181,15 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	}
 	s.LINE.Jobs.Client = s.Jobs
 	return s, nil
+}
+
+// pushSubscriber is the contact push services see in the VAPID token: the public
+// address when it is https, else a placeholder (a push service may refuse it).
+func pushSubscriber(cfg *config.Config) string {
+	if cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https" {
+		return cfg.BaseURL.String()
+	}
+	return "mailto:webpush@renraku.invalid"
 }
 
 // OpenVault opens the keyset named by the configuration, refusing to go on without

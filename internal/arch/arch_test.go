@@ -21,6 +21,7 @@ var forbidden = []string{
 	module + "internal/postgres",
 	module + "internal/web",
 	module + "internal/linesim",
+	module + "internal/pushsim",
 	"github.com/line/line-bot-sdk-go",
 }
 

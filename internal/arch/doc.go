@@ -15,5 +15,5 @@ package arch
 // store interface; the storage side implements the stores.
 var Features = []string{
 	"absence", "announce", "inbox", "line", "parentlink", "registration", "report",
-	"retention", "rollover", "roster", "school", "staff", "worklist",
+	"notify", "retention", "rollover", "roster", "school", "staff", "worklist",
 }

@@ -32,4 +32,7 @@ var EncryptedColumns = []vault.Column{
 	{Table: "announcement", Column: "body_enc", ADColumn: "body"},
 	{Table: "handout", Column: "name_enc", ADColumn: "name"},
 	{Table: "file_blob", Column: "data_enc", ADColumn: "data", RowExpr: "key"},
+	pushEndpointColumn,
+	pushKeysColumn,
+	vapidPrivateColumn,
 }

@@ -26,3 +26,9 @@ type Absences interface {
 type Work interface {
 	Queue(ctx context.Context) (worklist.Queue, error)
 }
+
+// Devices ends the notification subscriptions of an account (notify.Service), in the
+// transaction that disables it or signs it out everywhere.
+type Devices interface {
+	EndSubscriptions(ctx context.Context, staffID int64) error
+}

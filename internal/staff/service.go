@@ -42,6 +42,9 @@ type Service struct {
 	Absences Absences
 	// Work is the work queue the home page opens with.
 	Work Work
+	// Devices ends an account's notification subscriptions when it is disabled or
+	// signed out everywhere (nil: none to end).
+	Devices Devices
 }
 
 // DefaultLinkTTL is how long one-time sign-in links work unless configured.
@@ -399,6 +402,9 @@ func (s *Service) SetDisabled(ctx context.Context, staffID int64, disabled bool)
 		action := "staff.enable"
 		if disabled {
 			action = "staff.disable"
+			if err := s.endDevices(ctx, st.ID); err != nil {
+				return err
+			}
 		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: action,
 			ObjectKind: "staff", ObjectID: staffRef(st.ID), BoardID: st.BoardID, SchoolID: st.SchoolID})
@@ -415,9 +421,21 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c Client) error {
 		if _, err := s.Store.BumpSessionEpoch(ctx, a.StaffID); err != nil {
 			return err
 		}
+		if err := s.endDevices(ctx, a.StaffID); err != nil {
+			return err
+		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "staff.sign_out_all",
 			ObjectKind: "staff", ObjectID: staffRef(a.StaffID), BoardID: a.BoardID, SchoolID: a.SchoolID, RemoteAddr: c.Addr})
 	})
+}
+
+// endDevices ends the account's notification subscriptions in the caller's transaction:
+// a browser signed out everywhere must not go on receiving the account's notifications.
+func (s *Service) endDevices(ctx context.Context, staffID int64) error {
+	if s.Devices == nil {
+		return nil
+	}
+	return s.Devices.EndSubscriptions(ctx, staffID)
 }
 
 // Actor loads the signed-in person for a request. A disabled account, or a session

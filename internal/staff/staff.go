@@ -81,6 +81,7 @@ type Filter struct {
 
 // Store is the persistence the service needs.
 type Store interface {
+	DutyStore
 	CreateStaff(ctx context.Context, s *Staff) error
 	FindStaffByID(ctx context.Context, id int64) (Staff, error)
 	FindStaffByLogin(ctx context.Context, login string) (Staff, Credentials, error)

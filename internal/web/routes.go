@@ -28,6 +28,9 @@ func (s *Server) Handler() http.Handler {
 	assetHandler := http.StripPrefix("/static/", staticHandler(static))
 	r.Method(http.MethodGet, "/static/*", assetHandler)
 	r.Method(http.MethodHead, "/static/*", assetHandler)
+	// The service worker of the staff pages' notifications: public (it holds nothing),
+	// served under /staff/ for its scope.
+	r.Get("/staff/sw.js", s.serviceWorker)
 
 	// Public pages.
 	r.Get("/", s.landing)
@@ -121,6 +124,10 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/staff/account", s.accountPage)
 			r.Post("/staff/account/password", s.changePassword)
 			r.Post("/staff/account/signout-all", s.signOutEverywhere)
+			r.Post("/staff/account/notifications", s.saveNotifications)
+			r.Post("/staff/account/notifications/subscribe", s.subscribe)
+			r.Post("/staff/account/notifications/unsubscribe", s.unsubscribe)
+			r.Get("/staff/notifications/events", s.notifyEvents)
 
 			// The console.
 			r.Get("/admin/", s.adminHome)

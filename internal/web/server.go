@@ -23,6 +23,7 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/live"
+	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
@@ -78,6 +79,10 @@ type Server struct {
 	Rollover *rollover.Service
 	// Worklist is the work queue of the staff home pages.
 	Worklist *worklist.Service
+	// Notify is the staff's notification choices, Web Push subscriptions and desktop
+	// notifications; NotifyHub hands the latter to open pages.
+	Notify    *notify.Service
+	NotifyHub *notify.Hub
 	// ListRefresh is how often open lists fetch new rows (zero: 30 s).
 	ListRefresh time.Duration
 	// Mounts are extra handlers under fixed prefixes, such as the LINE simulator in dev

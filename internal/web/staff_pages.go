@@ -91,13 +91,26 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, f view.Form, status int) {
+	s.showAccountWith(w, r, f, view.Form{}, status)
+}
+
+// showAccountWith shows the account page with the password form f and the
+// notification form nf. The page has two owners: the account (staff) and the
+// notification choices (notify), each read through its own service.
+func (s *Server) showAccountWith(w http.ResponseWriter, r *http.Request, f, nf view.Form, status int) {
 	me, err := s.Staff.Me(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	acc := view.Account{Name: me.Name.Reveal(), Login: me.Login.Reveal(), TOTPEnabled: me.TOTPEnabled}
-	s.render(w, r, status, view.AccountPage(s.page(r, "account.title"), acc, f))
+	st, err := s.Notify.Settings(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(r, "account.title")
+	acc := view.Account{Name: me.Name.Reveal(), Login: me.Login.Reveal(), TOTPEnabled: me.TOTPEnabled, Notify: notifyView(p, st, nf)}
+	s.render(w, r, status, view.AccountPage(p, acc, f))
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
