@@ -27,8 +27,8 @@ type shown struct {
 // TestDesktopNotificationInChromium: the homeroom teacher saves their choices on the
 // account page, lets this browser notify them (the permission granted through the
 // DevTools protocol, as a person's click on 許可 would), and with renraku open a
-// parent's new message shows a desktop notification that names what and where, and
-// no one.
+// parent's new message, sent through the LINE simulator, shows a desktop notification
+// that names what and where, and no one.
 func TestDesktopNotificationInChromium(t *testing.T) {
 	t.Parallel()
 	browsertest.RequireJapaneseFont(t)
@@ -102,7 +102,11 @@ func TestDesktopNotificationInChromium(t *testing.T) {
 		t.Fatalf("enable notifications: %v", err)
 	}
 
-	wd.publish(t, wd.message())
+	// The parent writes again, through LINE: the message's live event reaches the
+	// notifications, and the open page shows one.
+	if _, err := wd.w.Sim.SendText(wd.w.Ch.LineChannelID, wd.parent.ID, "持ち物を教えてください"); err != nil {
+		t.Fatal(err)
+	}
 	waitCtx, cancel := context.WithTimeout(b, 30*time.Second)
 	defer cancel()
 	got, err := chromedp.Run(waitCtx, chromedp.Poll[[]shown](`navigator.serviceWorker.ready
@@ -118,6 +122,9 @@ func TestDesktopNotificationInChromium(t *testing.T) {
 	}
 	for _, n := range got {
 		noPersonalData(t, "desktop notification", n.Title, n.Body, n.Link)
+		if strings.Contains(n.Title+n.Body+n.Link, "持ち物") {
+			t.Errorf("the desktop notification carries the message: %+v", n)
+		}
 	}
 	browsertest.Screenshot(t, b, "notify-home-after")
 	if err := chromedp.Do(b, chromedp.Navigate(base+"/staff/account"), chromedp.WaitVisible(chromedp.CSS(`#notify-state[data-state="on"]`))); err != nil {

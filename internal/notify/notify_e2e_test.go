@@ -15,6 +15,7 @@ import (
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/postgres"
@@ -41,6 +42,7 @@ type world struct {
 	conv   int64
 	board  int64
 	logins []demo.Login
+	parent linesim.User // the registered parent, who wrote to the homeroom teacher
 }
 
 func newWorld(t *testing.T) *world {
@@ -68,10 +70,23 @@ func newWorld(t *testing.T) *world {
 	if _, err := w.Sim.SendText(w.Ch.LineChannelID, p.ID, parentText); err != nil {
 		t.Fatal(err)
 	}
-	wd := &world{w: w, s: s, ps: ps, school: sakura, class: class11, logins: logins}
+	wd := &world{w: w, s: s, ps: ps, school: sakura, class: class11, logins: logins, parent: p}
 	waitCount(t, wd, 1, `SELECT count(*) FROM message m JOIN conversation c ON c.id = m.conversation_id WHERE c.class_id = $1`, class11)
 	if err := s.Pool.QueryRow(ctx, `SELECT c.id, sc.current_year, sc.board_id FROM conversation c JOIN school sc ON sc.id = c.school_id
 		WHERE c.class_id = $1`, class11).Scan(&wd.conv, &wd.year, &wd.board); err != nil {
+		t.Fatal(err)
+	}
+	// The set-up's registration and message were published to the notifications as
+	// any change is (the features' fan-out): their notifications, waiting for the
+	// teachers under the default hours, are not the tests'. Start from none.
+	apptest.WaitQuiet(t, s.Pool)
+	if n := apptest.Count(t, w, `SELECT count(*) FROM notify_pending WHERE kind = 'message'`); n == 0 {
+		t.Fatal("the parent's message in the set-up was not published to the notifications")
+	}
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM notify_pending`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM river_job WHERE kind LIKE 'notify.%'`); err != nil {
 		t.Fatal(err)
 	}
 	return wd
