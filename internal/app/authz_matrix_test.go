@@ -556,7 +556,6 @@ func conversationA11(t *testing.T, a *app.App, w *stafftest.World) int64 {
 	var convID int64
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		var guardianID, childID int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id, child_id FROM guardianship WHERE id = $1`, gid).Scan(&guardianID, &childID); err != nil {
 			return err

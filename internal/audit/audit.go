@@ -183,7 +183,6 @@ func detailJSON(d map[string]any) (string, error) {
 // loops, other writes), so the lock is held for as short a time as possible.
 func (l *Log) Record(ctx context.Context, e Event) error {
 	tx := pgtx.Tx(ctx)
-
 	if err := e.validate(); err != nil {
 		return err
 	}

@@ -206,7 +206,6 @@ func (v *Viewer) Search(ctx context.Context, q Query) (Result, error) {
 	res := Result{Page: q.Page}
 	err = v.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&res.Total); err != nil {
 			return fmt.Errorf("audit view: %w", err)
 		}
@@ -225,7 +224,6 @@ func (v *Viewer) Search(ctx context.Context, q Query) (Result, error) {
 
 func (v *Viewer) read(ctx context.Context, tail string, args []any) ([]Entry, error) {
 	tx := pgtx.Tx(ctx)
-
 	rows, err := tx.Query(ctx, `SELECT seq, occurred_at, actor_kind, COALESCE(actor_id, 0), action, object_kind, object_id,
 		COALESCE(school_id, 0), COALESCE(host(remote_addr), ''), detail::text FROM audit_event`+tail, args...)
 	if err != nil {
@@ -297,7 +295,6 @@ func (v *Viewer) Export(ctx context.Context, q Query, enc csvexport.Encoding, t 
 	var f csvexport.File
 	err = v.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		var total int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_event`+where, args...).Scan(&total); err != nil {
 			return fmt.Errorf("audit export: %w", err)

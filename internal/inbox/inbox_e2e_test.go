@@ -338,7 +338,6 @@ func TestContactAndInbox(t *testing.T) {
 		}
 		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 			tx := pgtx.Tx(ctx)
-
 			var guardianID int64
 			if err := tx.QueryRow(ctx, `SELECT guardian_id FROM conversation WHERE id = $1`, t1ID).Scan(&guardianID); err != nil {
 				return err

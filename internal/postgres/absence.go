@@ -26,7 +26,6 @@ func absenceAD(id int64) vault.AD { return vault.NewADForID("absence_report", "d
 // FindSettings reads how a school takes reports.
 func (s *AbsenceStore) FindSettings(ctx context.Context, schoolID int64) (absence.Settings, error) {
 	db := pgtx.Tx(ctx)
-
 	st := absence.Settings{SchoolID: schoolID}
 	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone,
 		absence_alert_percent, absence_alert_min, absence_club_reasons
@@ -45,7 +44,6 @@ func (s *AbsenceStore) sealDetail(id int64, d absence.Detail) ([]byte, error) {
 // SaveReport stores or corrects a report (see absence.Store).
 func (s *AbsenceStore) SaveReport(ctx context.Context, r *absence.Report, key []byte) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `SELECT id FROM absence_report WHERE submit_key = $1`, key).Scan(&id)
 	if err == nil {
@@ -90,7 +88,6 @@ func (s *AbsenceStore) SaveReport(ctx context.Context, r *absence.Report, key []
 // FindClosedDays lists the days from..to a school marked closed (school_closed_day).
 func (s *AbsenceStore) FindClosedDays(ctx context.Context, schoolID int64, from, to time.Time) ([]time.Time, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD') FROM school_closed_day WHERE school_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day`,
 		schoolID, from.In(school.Tokyo).Format("2006-01-02"), to.In(school.Tokyo).Format("2006-01-02"))
 	if err != nil {
@@ -145,7 +142,6 @@ func (s *AbsenceStore) scanReport(row pgx.Row) (absence.Report, error) {
 
 func (s *AbsenceStore) reports(ctx context.Context, where string, args ...any) ([]absence.Report, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+reportColumns+reportFrom+where, args...)
 	if err != nil {
 		return nil, classify(err, "absence reports")
@@ -165,7 +161,6 @@ func (s *AbsenceStore) reports(ctx context.Context, where string, args ...any) (
 // FindReport reads one report.
 func (s *AbsenceStore) FindReport(ctx context.Context, id int64) (absence.Report, error) {
 	db := pgtx.Tx(ctx)
-
 	r, err := s.scanReport(db.QueryRow(ctx, `SELECT `+reportColumns+reportFrom+`WHERE a.id = $1`, id))
 	return r, classify(err, "absence report")
 }
@@ -178,7 +173,6 @@ func (s *AbsenceStore) FindGuardianReports(ctx context.Context, guardianID int64
 // CancelReport cancels a report.
 func (s *AbsenceStore) CancelReport(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE absence_report SET status = 'cancelled', updated_at = now() WHERE id = $1`, id)
 	return classify(err, "cancel absence")
 }
@@ -192,7 +186,6 @@ func (s *AbsenceStore) FindClassReports(ctx context.Context, classID int64, day 
 // AcknowledgeReports marks reports acknowledged and returns them.
 func (s *AbsenceStore) AcknowledgeReports(ctx context.Context, ids []int64, staffID int64) ([]absence.Report, error) {
 	db := pgtx.Tx(ctx)
-
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -206,7 +199,6 @@ func (s *AbsenceStore) AcknowledgeReports(ctx context.Context, ids []int64, staf
 // FindClassScope returns a class's school and year.
 func (s *AbsenceStore) FindClassScope(ctx context.Context, classID int64) (int64, int, error) {
 	db := pgtx.Tx(ctx)
-
 	var schoolID int64
 	var year int
 	err := db.QueryRow(ctx, `SELECT school_id, year FROM class WHERE id = $1`, classID).Scan(&schoolID, &year)
@@ -216,7 +208,6 @@ func (s *AbsenceStore) FindClassScope(ctx context.Context, classID int64) (int64
 // FindGuardianFriend returns a guardian's LINE friend and language.
 func (s *AbsenceStore) FindGuardianFriend(ctx context.Context, guardianID int64) (int64, string, error) {
 	db := pgtx.Tx(ctx)
-
 	var friendID int64
 	var lang string
 	err := db.QueryRow(ctx, `SELECT friend_id, language FROM guardian WHERE id = $1`, guardianID).Scan(&friendID, &lang)
@@ -232,7 +223,6 @@ func (s *AbsenceStore) FindClubReports(ctx context.Context, clubID int64, day ti
 // FindClubScope returns a club's school and year.
 func (s *AbsenceStore) FindClubScope(ctx context.Context, clubID int64) (int64, int, error) {
 	db := pgtx.Tx(ctx)
-
 	var schoolID int64
 	var year int
 	err := db.QueryRow(ctx, `SELECT school_id, year FROM club WHERE id = $1`, clubID).Scan(&schoolID, &year)
@@ -242,7 +232,6 @@ func (s *AbsenceStore) FindClubScope(ctx context.Context, clubID int64) (int64, 
 // FindClubs lists a school year's clubs by name.
 func (s *AbsenceStore) FindClubs(ctx context.Context, schoolID int64, year int) ([]absence.ClubChoice, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id, name FROM club WHERE school_id = $1 AND year = $2 ORDER BY name`, schoolID, year)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (absence.ClubChoice, error) {
 		var c absence.ClubChoice
@@ -261,7 +250,6 @@ func (s *AbsenceStore) FindSchoolReports(ctx context.Context, schoolID int64, fr
 // their children that have at least one verified guardian.
 func (s *AbsenceStore) FindClassInfo(ctx context.Context, schoolID int64, year int) ([]absence.ClassInfo, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT cl.id, cl.grade, cl.grade::text || '年' || cl.name, count(DISTINCT c.id) FILTER (WHERE gs.status = 'verified'), cl.enrolment
 		FROM class cl LEFT JOIN child c ON c.class_id = cl.id LEFT JOIN guardianship gs ON gs.child_id = c.id
 		WHERE cl.school_id = $1 AND cl.year = $2 GROUP BY cl.id ORDER BY cl.grade, length(cl.name), cl.name`, schoolID, year)
@@ -277,7 +265,6 @@ func (s *AbsenceStore) FindClassInfo(ctx context.Context, schoolID int64, year i
 // per class (of the given classes, or all), oldest first.
 func (s *AbsenceStore) CountUnacknowledged(ctx context.Context, schoolID int64, day time.Time, classIDs []int64) ([]absence.ClassPending, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT sc.board_id, sc.id, cl.id, cl.year, cl.grade::text || '年' || cl.name, count(*), min(a.created_at)
 		FROM absence_report a JOIN class cl ON cl.id = a.class_id JOIN school sc ON sc.id = a.school_id
 		WHERE a.school_id = $1 AND a.status = 'sent' AND a.date_from <= $2 AND a.date_to >= $2 AND ($3::bigint[] IS NULL OR a.class_id = ANY($3))
@@ -293,7 +280,6 @@ func (s *AbsenceStore) CountUnacknowledged(ctx context.Context, schoolID int64, 
 // CountDay counts a school's reports covering day by kind (not cancelled).
 func (s *AbsenceStore) CountDay(ctx context.Context, schoolID int64, day time.Time) (absence.Counts, error) {
 	db := pgtx.Tx(ctx)
-
 	var c absence.Counts
 	err := db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE kind = 'absent'), count(*) FILTER (WHERE kind = 'late'), count(*) FILTER (WHERE kind = 'early')
 		FROM absence_report WHERE school_id = $1 AND status <> 'cancelled' AND date_from <= $2 AND date_to >= $2`, schoolID, day).Scan(&c.Absent, &c.Late, &c.Early)

@@ -29,7 +29,6 @@ func announcementAD(id int64, col string) vault.AD { return vault.NewADForID("an
 // MaxHandoutBytes reads the board's handout size limit.
 func (s *AnnounceStore) MaxHandoutBytes(ctx context.Context, boardID int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `SELECT handout_max_bytes FROM board WHERE id = $1`, boardID).Scan(&n)
 	return n, classify(err, "handout limit")
@@ -38,7 +37,6 @@ func (s *AnnounceStore) MaxHandoutBytes(ctx context.Context, boardID int64) (int
 // SetMaxHandoutBytes sets the board's handout size limit.
 func (s *AnnounceStore) SetMaxHandoutBytes(ctx context.Context, boardID int64, n int) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE board SET handout_max_bytes = $2 WHERE id = $1`, boardID, n)
 	return classify(err, "handout limit")
 }
@@ -76,7 +74,6 @@ func nonNilS(v []string) []string {
 // FindChildNames returns the names of every child the audience covers.
 func (s *AnnounceStore) FindChildNames(ctx context.Context, boardID int64, a announce.Audience) ([]vault.Personal, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT c.id, c.name_enc FROM child c JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
 		WHERE `+audienceWhere, audienceArgs(boardID, a)...)
 	if err != nil {
@@ -102,7 +99,6 @@ func (s *AnnounceStore) FindChildNames(ctx context.Context, boardID int64, a ann
 // CreateAnnouncement stores a new announcement.
 func (s *AnnounceStore) CreateAnnouncement(ctx context.Context, a *announce.Announcement) error {
 	db := pgtx.Tx(ctx)
-
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('announcement', 'id'))`).Scan(&a.ID); err != nil {
 		return classify(err, "announcement id")
 	}
@@ -132,7 +128,6 @@ func (s *AnnounceStore) CreateAnnouncement(ctx context.Context, a *announce.Anno
 // UpdateAnnouncement stores an edited announcement's audience, text, consent and time.
 func (s *AnnounceStore) UpdateAnnouncement(ctx context.Context, a announce.Announcement) error {
 	db := pgtx.Tx(ctx)
-
 	title, err := s.Vault.EncryptPersonal(a.Title, announcementAD(a.ID, "title"))
 	if err != nil {
 		return err
@@ -161,7 +156,6 @@ func (s *AnnounceStore) UpdateAnnouncement(ctx context.Context, a announce.Annou
 // DeleteHandout deletes a handout's record (its bytes are the caller's to delete).
 func (s *AnnounceStore) DeleteHandout(ctx context.Context, announcementID, handoutID int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM handout WHERE id = $2 AND announcement_id = $1`, announcementID, handoutID)
 	return classify(err, "delete handout")
 }
@@ -169,7 +163,6 @@ func (s *AnnounceStore) DeleteHandout(ctx context.Context, announcementID, hando
 // SetHandoutPosition moves a handout in its announcement's list.
 func (s *AnnounceStore) SetHandoutPosition(ctx context.Context, handoutID int64, position int) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE handout SET position = $2 WHERE id = $1`, handoutID, position)
 	return classify(err, "handout position")
 }
@@ -177,7 +170,6 @@ func (s *AnnounceStore) SetHandoutPosition(ctx context.Context, handoutID int64,
 // CreateHandout stores a handout's record (its bytes are in the file store).
 func (s *AnnounceStore) CreateHandout(ctx context.Context, announcementID int64, h *announce.Handout, sha []byte) error {
 	db := pgtx.Tx(ctx)
-
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('handout', 'id'))`).Scan(&h.ID); err != nil {
 		return classify(err, "handout id")
 	}
@@ -235,7 +227,6 @@ func (s *AnnounceStore) scanAnnouncement(r pgx.Row) (announce.Announcement, erro
 // FindAnnouncement reads an announcement with its handouts and figures.
 func (s *AnnounceStore) FindAnnouncement(ctx context.Context, id int64) (announce.Announcement, error) {
 	db := pgtx.Tx(ctx)
-
 	a, err := s.scanAnnouncement(db.QueryRow(ctx, `SELECT `+announcementColumns+announcementFrom+`WHERE a.id = $1`, id))
 	if err != nil {
 		return a, classify(err, "announcement")
@@ -247,7 +238,6 @@ func (s *AnnounceStore) FindAnnouncement(ctx context.Context, id int64) (announc
 // handouts, without counting its recipients.
 func (s *AnnounceStore) FindAnnouncementContent(ctx context.Context, id int64) (announce.Announcement, error) {
 	db := pgtx.Tx(ctx)
-
 	a, err := s.scanAnnouncement(db.QueryRow(ctx, `SELECT `+announcementColumns+` FROM announcement a
 		CROSS JOIN (SELECT 0 AS total, 0 AS queued, 0 AS sent, 0 AS failed, 0 AS skipped, 0 AS opened) r WHERE a.id = $1`, id))
 	if err != nil {
@@ -259,7 +249,6 @@ func (s *AnnounceStore) FindAnnouncementContent(ctx context.Context, id int64) (
 // findHandouts reads an announcement's handouts.
 func (s *AnnounceStore) findHandouts(ctx context.Context, a *announce.Announcement) error {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM handout WHERE announcement_id = $1 ORDER BY position`, a.ID)
 	if err != nil {
 		return classify(err, "handouts")
@@ -283,7 +272,6 @@ func (s *AnnounceStore) findHandouts(ctx context.Context, a *announce.Announceme
 // (schoolID 0), newest first.
 func (s *AnnounceStore) FindAnnouncements(ctx context.Context, boardID, schoolID int64, limit int) ([]announce.Announcement, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+announcementColumns+announcementFrom+`
 		WHERE a.board_id = $1 AND ($2 = 0 OR a.school_id = $2) ORDER BY a.created_at DESC, a.id DESC LIMIT $3`, boardID, schoolID, limit)
 	if err != nil {
@@ -304,7 +292,6 @@ func (s *AnnounceStore) FindAnnouncements(ctx context.Context, boardID, schoolID
 // LockState locks an announcement and returns its state.
 func (s *AnnounceStore) LockState(ctx context.Context, id int64) (string, error) {
 	db := pgtx.Tx(ctx)
-
 	var st string
 	err := db.QueryRow(ctx, `SELECT state FROM announcement WHERE id = $1 FOR UPDATE`, id).Scan(&st)
 	return st, classify(err, "announcement state")
@@ -313,7 +300,6 @@ func (s *AnnounceStore) LockState(ctx context.Context, id int64) (string, error)
 // SetState moves an announcement on, stamping when sending started and finished.
 func (s *AnnounceStore) SetState(ctx context.Context, id int64, state string, scheduledAt time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	var sched *time.Time
 	if !scheduledAt.IsZero() {
 		sched = &scheduledAt
@@ -327,7 +313,6 @@ func (s *AnnounceStore) SetState(ctx context.Context, id int64, state string, sc
 // DeleteAnnouncement deletes a draft.
 func (s *AnnounceStore) DeleteAnnouncement(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM announcement WHERE id = $1`, id)
 	return classify(err, "delete announcement")
 }
@@ -342,7 +327,6 @@ const reachFrom = ` FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_i
 // per channel.
 func (s *AnnounceStore) CountReach(ctx context.Context, boardID int64, a announce.Audience) ([]announce.Reach, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT f.channel_id, count(DISTINCT g.id)`+reachFrom+audienceWhere+` AND f.following
 		GROUP BY f.channel_id ORDER BY f.channel_id`, audienceArgs(boardID, a)...)
 	if err != nil {
@@ -361,7 +345,6 @@ func (s *AnnounceStore) CountReach(ctx context.Context, boardID int64, a announc
 // channels, so the workers sending them rarely wait on one channel's rate limit.
 func (s *AnnounceStore) Resolve(ctx context.Context, an announce.Announcement, size int) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT DISTINCT ON (g.id) g.id, f.id, f.channel_id, f.following,
 			CASE WHEN f.language LIKE 'en%' THEN 'en' ELSE 'ja' END`+reachFrom+audienceWhere+` ORDER BY g.id`,
 		audienceArgs(an.BoardID, an.Audience)...)
@@ -448,7 +431,6 @@ func (s *AnnounceStore) Resolve(ctx context.Context, an announce.Announcement, s
 // FindBatch reads a batch.
 func (s *AnnounceStore) FindBatch(ctx context.Context, id int64) (announce.Batch, error) {
 	db := pgtx.Tx(ctx)
-
 	var b announce.Batch
 	err := db.QueryRow(ctx, `SELECT id, announcement_id, channel_id, language, retry_key::text, recipients, state, attempts,
 			(SELECT count(*) FROM school WHERE line_channel_id = b.channel_id) > 1
@@ -461,7 +443,6 @@ func (s *AnnounceStore) FindBatch(ctx context.Context, id int64) (announce.Batch
 // exactly the same request).
 func (s *AnnounceStore) FindBatchUsers(ctx context.Context, batchID int64) ([]string, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT f.id, f.user_id_enc FROM announcement_recipient r JOIN line_friend f ON f.id = r.friend_id
 		WHERE r.batch_id = $1 ORDER BY r.guardian_id`, batchID)
 	if err != nil {
@@ -488,7 +469,6 @@ func (s *AnnounceStore) FindBatchUsers(ctx context.Context, batchID int64) ([]st
 // queued any more.
 func (s *AnnounceStore) FinishBatch(ctx context.Context, b announce.Batch, state, requestID, lastError string) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE announcement_batch SET state = $2, line_request_id = $3, last_error = left($4, 300), attempts = attempts + 1,
 		sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND state = 'queued'`, b.ID, state, requestID, lastError)
 	if err != nil || tag.RowsAffected() == 0 {
@@ -515,7 +495,6 @@ func (s *AnnounceStore) FinishBatch(ctx context.Context, b announce.Batch, state
 // FailBatchAttempt records a temporary failure.
 func (s *AnnounceStore) FailBatchAttempt(ctx context.Context, batchID int64, lastError string) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE announcement_batch SET attempts = attempts + 1, last_error = left($2, 300) WHERE id = $1`, batchID, lastError)
 	return classify(err, "batch attempt")
 }
@@ -523,7 +502,6 @@ func (s *AnnounceStore) FailBatchAttempt(ctx context.Context, batchID int64, las
 // RequeueFailed queues an announcement's failed batches again.
 func (s *AnnounceStore) RequeueFailed(ctx context.Context, announcementID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `UPDATE announcement_batch SET state = 'queued', last_error = '' WHERE announcement_id = $1 AND state = 'failed' RETURNING id`, announcementID)
 	if err != nil {
 		return nil, classify(err, "requeue")
@@ -540,7 +518,6 @@ func (s *AnnounceStore) RequeueFailed(ctx context.Context, announcementID int64)
 // reached) or whose delivery failed, with their children in the audience's schools.
 func (s *AnnounceStore) FindRecipients(ctx context.Context, announcementID int64, which string) ([]announce.Recipient, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT r.guardian_id, g.nickname_enc, r.state, r.opened_at,
 			COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}'),
 			COALESCE(array_agg(c.name_enc ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}')
@@ -583,7 +560,6 @@ func (s *AnnounceStore) FindRecipients(ctx context.Context, announcementID int64
 // FindGuardianAnnouncements lists what a guardian received, newest first.
 func (s *AnnounceStore) FindGuardianAnnouncements(ctx context.Context, guardianID int64, limit int) ([]announce.ParentItem, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT a.id, a.kind, a.title_enc, COALESCE(a.started_at, a.created_at), r.opened_at IS NOT NULL,
 			(SELECT count(*) FROM handout h WHERE h.announcement_id = a.id)
 		FROM announcement_recipient r JOIN announcement a ON a.id = r.announcement_id
@@ -610,7 +586,6 @@ func (s *AnnounceStore) FindGuardianAnnouncements(ctx context.Context, guardianI
 // MarkOpened counts an open by a recipient it reached.
 func (s *AnnounceStore) MarkOpened(ctx context.Context, announcementID, guardianID int64, at time.Time) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE announcement_recipient SET opens = opens + 1, opened_at = COALESCE(opened_at, $3)
 		WHERE announcement_id = $1 AND guardian_id = $2 AND state = 'sent'`, announcementID, guardianID, at)
 	return tag.RowsAffected() == 1, classify(err, "open")
@@ -619,7 +594,6 @@ func (s *AnnounceStore) MarkOpened(ctx context.Context, announcementID, guardian
 // FindSchoolScope returns a school's board and current year.
 func (s *AnnounceStore) FindSchoolScope(ctx context.Context, schoolID int64) (int64, int, error) {
 	db := pgtx.Tx(ctx)
-
 	var board int64
 	var year int
 	err := db.QueryRow(ctx, `SELECT board_id, current_year FROM school WHERE id = $1`, schoolID).Scan(&board, &year)
@@ -628,7 +602,6 @@ func (s *AnnounceStore) FindSchoolScope(ctx context.Context, schoolID int64) (in
 
 func (s *AnnounceStore) scopes(ctx context.Context, table string, ids []int64) ([]announce.Scope, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT id, school_id, year FROM `+table+` WHERE id = ANY($1)`, nonNil(ids))
 	if err != nil {
 		return nil, classify(err, table)
@@ -653,7 +626,6 @@ func (s *AnnounceStore) FindClubScopes(ctx context.Context, ids []int64) ([]anno
 // CountBoardSchools counts the board's schools among ids.
 func (s *AnnounceStore) CountBoardSchools(ctx context.Context, boardID int64, ids []int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM school WHERE board_id = $1 AND id = ANY($2)`, boardID, nonNil(ids)).Scan(&n)
 	return n, classify(err, "schools")
@@ -663,7 +635,6 @@ func (s *AnnounceStore) CountBoardSchools(ctx context.Context, boardID int64, id
 // clubs of its current year.
 func (s *AnnounceStore) FindOptions(ctx context.Context, boardID, schoolID int64) (announce.Options, error) {
 	db := pgtx.Tx(ctx)
-
 	var o announce.Options
 	if err := db.QueryRow(ctx, `SELECT handout_max_bytes FROM board WHERE id = $1`, boardID).Scan(&o.MaxBytes); err != nil {
 		return o, classify(err, "board")
@@ -729,7 +700,6 @@ func (s *AnnounceStore) FindOptions(ctx context.Context, boardID, schoolID int64
 // started since a time that have failed deliveries, oldest first.
 func (s *AnnounceStore) FindFailed(ctx context.Context, schoolID, createdBy int64, since time.Time) ([]announce.Announcement, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+announcementColumns+announcementFrom+`
 		WHERE a.school_id = $1 AND ($2 = 0 OR a.created_by = $2) AND a.started_at >= $3 AND r.failed > 0
 		ORDER BY a.started_at, a.id`, schoolID, createdBy, since)

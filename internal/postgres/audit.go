@@ -18,7 +18,6 @@ type AuditNames struct {
 // Staff returns the names and roles of staff accounts.
 func (s *AuditNames) Staff(ctx context.Context, ids []int64) (map[int64]audit.StaffName, error) {
 	db := pgtx.Tx(ctx)
-
 	out := map[int64]audit.StaffName{}
 	if len(ids) == 0 {
 		return out, nil
@@ -70,7 +69,6 @@ var auditObjectQueries = map[string]string{
 // Staff members are named by their own name. Objects that are gone keep their number.
 func (s *AuditNames) Objects(ctx context.Context, refs []audit.Ref) (map[audit.Ref]audit.ObjectName, error) {
 	db := pgtx.Tx(ctx)
-
 	out := map[audit.Ref]audit.ObjectName{}
 	byKind := map[string][]int64{}
 	for _, r := range refs {

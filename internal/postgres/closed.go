@@ -15,7 +15,6 @@ var _ school.ClosedDayStore = SchoolStore{}
 // FindClosedDays lists a school's closed days from a day on, in order.
 func (SchoolStore) FindClosedDays(ctx context.Context, schoolID int64, from time.Time) ([]school.ClosedDay, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD'), note FROM school_closed_day WHERE school_id = $1 AND day >= $2::date ORDER BY day`,
 		schoolID, from.In(school.Tokyo).Format("2006-01-02"))
 	if err != nil {
@@ -40,7 +39,6 @@ func (SchoolStore) FindClosedDays(ctx context.Context, schoolID int64, from time
 // AddClosedDay stores a closed day (a day already marked is a conflict).
 func (SchoolStore) AddClosedDay(ctx context.Context, schoolID int64, d school.ClosedDay) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `INSERT INTO school_closed_day (school_id, day, note) VALUES ($1, $2::date, $3)`,
 		schoolID, d.Day.In(school.Tokyo).Format("2006-01-02"), d.Note)
 	return classify(err, "add closed day")
@@ -49,7 +47,6 @@ func (SchoolStore) AddClosedDay(ctx context.Context, schoolID int64, d school.Cl
 // DeleteClosedDay removes a closed day (one not marked is not found).
 func (SchoolStore) DeleteClosedDay(ctx context.Context, schoolID int64, day time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `DELETE FROM school_closed_day WHERE school_id = $1 AND day = $2::date`, schoolID, day.In(school.Tokyo).Format("2006-01-02"))
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows

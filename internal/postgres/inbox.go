@@ -32,7 +32,6 @@ const officeLabel = "学校（事務・管理職）"
 // child's class, the advisor of each of their clubs, and each school's office.
 func (s *InboxStore) FindChoices(ctx context.Context, guardianID int64) ([]inbox.Choice, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT c.id, c.school_id, c.class_id, cl.grade::text || '年' || cl.name, gs.status,
 			COALESCE(array_agg(k.id ORDER BY k.name) FILTER (WHERE k.id IS NOT NULL), '{}'),
@@ -94,7 +93,6 @@ func (s *InboxStore) FindChoices(ctx context.Context, guardianID int64) ([]inbox
 // OpenConversation finds or creates a conversation.
 func (s *InboxStore) OpenConversation(ctx context.Context, guardianID int64, c inbox.Choice) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `
 		INSERT INTO conversation (school_id, guardian_id, child_id, target, class_id, club_id)
@@ -107,7 +105,6 @@ func (s *InboxStore) OpenConversation(ctx context.Context, guardianID int64, c i
 // SetCurrent records where the guardian's next message goes.
 func (s *InboxStore) SetCurrent(ctx context.Context, guardianID, conversationID int64, at time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE guardian SET conversation_id = $2, conversation_at = $3 WHERE id = $1`, guardianID, conversationID, at)
 	return classify(err, "current conversation")
 }
@@ -115,7 +112,6 @@ func (s *InboxStore) SetCurrent(ctx context.Context, guardianID, conversationID 
 // FindCurrent returns the guardian's current conversation.
 func (s *InboxStore) FindCurrent(ctx context.Context, guardianID int64) (int64, time.Time, error) {
 	db := pgtx.Tx(ctx)
-
 	var id *int64
 	var at *time.Time
 	err := db.QueryRow(ctx, `SELECT conversation_id, conversation_at FROM guardian WHERE id = $1`, guardianID).Scan(&id, &at)
@@ -128,7 +124,6 @@ func (s *InboxStore) FindCurrent(ctx context.Context, guardianID int64) (int64, 
 // AddMessage stores a message (encrypted) and updates the conversation's counters.
 func (s *InboxStore) AddMessage(ctx context.Context, conversationID int64, m *inbox.Message, outboundID int64) error {
 	db := pgtx.Tx(ctx)
-
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('message', 'id'))`).Scan(&m.ID); err != nil {
 		return classify(err, "message id")
 	}
@@ -187,7 +182,6 @@ func (s *InboxStore) scanConversation(r pgx.Row) (inbox.Conversation, error) {
 // FindConversation reads one conversation.
 func (s *InboxStore) FindConversation(ctx context.Context, id int64) (inbox.Conversation, error) {
 	db := pgtx.Tx(ctx)
-
 	c, err := s.scanConversation(db.QueryRow(ctx, `SELECT `+conversationColumns+conversationFrom+`WHERE cv.id = $1`, id))
 	return c, classify(err, "conversation")
 }
@@ -237,7 +231,6 @@ func conversationWhere(f inbox.Filter) (string, []any) {
 // from the conversation table alone (the page's details are read by ID).
 func (s *InboxStore) FindConversationIDs(ctx context.Context, f inbox.Filter) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	where, args := conversationWhere(f)
 	q := `SELECT cv.id FROM conversation cv WHERE ` + where + ` ORDER BY cv.last_message_at DESC, cv.id DESC`
 	if f.Limit > 0 {
@@ -255,7 +248,6 @@ func (s *InboxStore) FindConversationIDs(ctx context.Context, f inbox.Filter) ([
 // FindConversationsByID reads conversations in the order of ids.
 func (s *InboxStore) FindConversationsByID(ctx context.Context, ids []int64) ([]inbox.Conversation, error) {
 	db := pgtx.Tx(ctx)
-
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -280,7 +272,6 @@ func (s *InboxStore) FindConversationsByID(ctx context.Context, ids []int64) ([]
 // every core.
 func (s *InboxStore) FindConversationNames(ctx context.Context, ids []int64) ([]inbox.Conversation, error) {
 	db := pgtx.Tx(ctx)
-
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -377,7 +368,6 @@ func (s *InboxStore) FindConversationNames(ctx context.Context, ids []int64) ([]
 // each, not a scan of the school's conversations).
 func (s *InboxStore) FindScopes(ctx context.Context, f inbox.Filter) ([]inbox.Scope, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT v, label FROM (
 			SELECT 1 AS o, cl.grade AS g, cl.name AS n, 'class:' || cl.id AS v, cl.grade::text || '年' || cl.name AS label FROM class cl
@@ -407,7 +397,6 @@ const messageColumns = `m.id, m.direction, m.kind, m.content_state, m.body_enc, 
 // delivery.
 func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before int64, limit int) ([]inbox.Message, error) {
 	db := pgtx.Tx(ctx)
-
 	// The newest page and an older one are different statements, each planned to walk
 	// the (conversation_id, id) index backwards.
 	older, args := "", []any{conversationID, limit}
@@ -426,7 +415,6 @@ func (s *InboxStore) FindMessages(ctx context.Context, conversationID, before in
 // after, oldest first.
 func (s *InboxStore) FindMessagesAfter(ctx context.Context, conversationID, after int64, limit int) ([]inbox.Message, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+messageColumns+`
 		WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, conversationID, after, limit)
 	if err != nil {
@@ -462,7 +450,6 @@ func (s *InboxStore) scanMessages(rows pgx.Rows) ([]inbox.Message, error) {
 // not shown yet); the count never grows. It reports whether it fell.
 func (s *InboxStore) MarkReadThrough(ctx context.Context, id, messageID int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE conversation cv SET unread = n.c
 		FROM (SELECT count(*)::int AS c FROM message WHERE conversation_id = $1 AND direction = 'in' AND id > $2) n
 		WHERE cv.id = $1 AND cv.unread > n.c`, id, messageID)
@@ -475,7 +462,6 @@ func (s *InboxStore) MarkReadThrough(ctx context.Context, id, messageID int64) (
 // FindStaffName returns a member of staff's name, board and school (0: the board's).
 func (s *InboxStore) FindStaffName(ctx context.Context, id int64) (name vault.Personal, boardID, schoolID int64, err error) {
 	db := pgtx.Tx(ctx)
-
 	var enc []byte
 	if err := db.QueryRow(ctx, `SELECT name_enc, board_id, COALESCE(school_id, 0) FROM staff WHERE id = $1`, id).Scan(&enc, &boardID, &schoolID); err != nil {
 		return "", 0, 0, classify(err, "staff name")
@@ -487,7 +473,6 @@ func (s *InboxStore) FindStaffName(ctx context.Context, id int64) (name vault.Pe
 // SetState sets a conversation's state.
 func (s *InboxStore) SetState(ctx context.Context, id int64, state string) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE conversation SET state = $2 WHERE id = $1`, id, state)
 	return classify(err, "conversation state")
 }
@@ -495,7 +480,6 @@ func (s *InboxStore) SetState(ctx context.Context, id int64, state string) error
 // FirstAutoReply records today's auto-reply of a conversation.
 func (s *InboxStore) FirstAutoReply(ctx context.Context, conversationID int64, day time.Time) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `INSERT INTO auto_reply_day (conversation_id, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, conversationID, day)
 	if err != nil {
 		return false, classify(err, "auto reply")
@@ -506,7 +490,6 @@ func (s *InboxStore) FirstAutoReply(ctx context.Context, conversationID int64, d
 // FindOffice reads a school's office hours, auto-reply and inactivity period.
 func (s *InboxStore) FindOffice(ctx context.Context, schoolID int64) (inbox.Hours, error) {
 	db := pgtx.Tx(ctx)
-
 	var h inbox.Hours
 	var hours int
 	err := db.QueryRow(ctx, `SELECT to_char(office_open, 'HH24:MI'), to_char(office_close, 'HH24:MI'), office_days, auto_reply,
@@ -520,7 +503,6 @@ func contentAD(id int64) vault.AD { return vault.NewADForID("message", "content"
 // SaveContent stores an image's bytes, or marks it unavailable when data is nil.
 func (s *InboxStore) SaveContent(ctx context.Context, messageID int64, data []byte, contentType string) error {
 	db := pgtx.Tx(ctx)
-
 	if data == nil {
 		_, err := db.Exec(ctx, `UPDATE message SET content_state = 'unavailable' WHERE id = $1`, messageID)
 		return classify(err, "content")
@@ -536,7 +518,6 @@ func (s *InboxStore) SaveContent(ctx context.Context, messageID int64, data []by
 // FindContent returns a stored image.
 func (s *InboxStore) FindContent(ctx context.Context, messageID int64) (int64, []byte, string, error) {
 	db := pgtx.Tx(ctx)
-
 	var convID int64
 	var enc []byte
 	var ct string
@@ -552,7 +533,6 @@ func (s *InboxStore) FindContent(ctx context.Context, messageID int64) (int64, [
 // FindPendingContent returns the friend and LINE message ID of an image to fetch.
 func (s *InboxStore) FindPendingContent(ctx context.Context, messageID int64) (int64, string, error) {
 	db := pgtx.Tx(ctx)
-
 	var friendID int64
 	var lineID string
 	err := db.QueryRow(ctx, `SELECT gu.friend_id, m.line_message_id FROM message m JOIN conversation cv ON cv.id = m.conversation_id
@@ -575,7 +555,6 @@ const cannedColumns = `id, school_id, COALESCE(staff_id, 0), title, body, title_
 // each group by title.
 func (s *InboxStore) FindCanned(ctx context.Context, schoolID, staffID int64) ([]inbox.Canned, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+cannedColumns+` FROM canned_reply
 		WHERE school_id = $1 AND (staff_id IS NULL OR staff_id = $2) ORDER BY id`, schoolID, staffID)
 	out, err := pgx.CollectRows(rows, s.scanCanned)
@@ -620,7 +599,6 @@ func (s *InboxStore) scanCanned(r pgx.CollectableRow) (inbox.Canned, error) {
 // FindCannedByID reads one 定型文.
 func (s *InboxStore) FindCannedByID(ctx context.Context, id int64) (inbox.Canned, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+cannedColumns+` FROM canned_reply WHERE id = $1`, id)
 	c, err := pgx.CollectExactlyOneRow(rows, s.scanCanned)
 	return c, classify(err, "canned reply")
@@ -640,7 +618,6 @@ func sealCanned(v *vault.Vault, id int64, title, body vault.Personal) (titleEnc,
 // CreateCanned stores a 定型文, encrypted.
 func (s *InboxStore) CreateCanned(ctx context.Context, c *inbox.Canned) error {
 	db := pgtx.Tx(ctx)
-
 	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('canned_reply', 'id'))`).Scan(&c.ID); err != nil {
 		return classify(err, "canned reply id")
 	}
@@ -696,7 +673,6 @@ func SealCannedReplies(ctx context.Context, db vault.DBTX, v *vault.Vault) (int6
 // DeleteCanned removes a 定型文.
 func (s *InboxStore) DeleteCanned(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM canned_reply WHERE id = $1`, id)
 	return classify(err, "delete canned reply")
 }
@@ -704,7 +680,6 @@ func (s *InboxStore) DeleteCanned(ctx context.Context, id int64) error {
 // SetAssignee records a hand-over.
 func (s *InboxStore) SetAssignee(ctx context.Context, conversationID, staffID int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE conversation SET assignee_id = $2 WHERE id = $1`, conversationID, staffID)
 	return classify(err, "hand over")
 }
@@ -713,7 +688,6 @@ func (s *InboxStore) SetAssignee(ctx context.Context, conversationID, staffID in
 // school's administrators.
 func (s *InboxStore) FindCandidates(ctx context.Context, c inbox.Conversation) ([]inbox.Candidate, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT DISTINCT ON (st.id) st.id, st.name_enc, COALESCE(a.duty, ''), st.role
 		FROM staff st LEFT JOIN staff_assignment a ON a.staff_id = st.id AND a.year = $5 AND (
@@ -743,7 +717,6 @@ func (s *InboxStore) FindCandidates(ctx context.Context, c inbox.Conversation) (
 // FindMessageOutbound returns a reply's conversation and outbox row.
 func (s *InboxStore) FindMessageOutbound(ctx context.Context, messageID int64) (int64, int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var convID, outID int64
 	err := db.QueryRow(ctx, `SELECT conversation_id, COALESCE(outbound_id, 0) FROM message WHERE id = $1`, messageID).Scan(&convID, &outID)
 	return convID, outID, classify(err, "message")
@@ -754,7 +727,6 @@ func (s *InboxStore) FindMessageOutbound(ctx context.Context, messageID int64) (
 // reply (notes do not answer). It reads no names or text.
 func (s *InboxStore) FindWaiting(ctx context.Context, f inbox.Filter) ([]inbox.Waiting, error) {
 	db := pgtx.Tx(ctx)
-
 	f.State, f.ClassID, f.ClubID, f.OfficeOnly, f.Limit, f.Offset = "", 0, 0, false, 0, 0
 	where, args := conversationWhere(f)
 	rows, err := db.Query(ctx, `SELECT w.id, sc.board_id, w.school_id, w.target, COALESCE(w.class_id, 0), COALESCE(w.club_id, 0),
@@ -786,7 +758,6 @@ func (s *InboxStore) FindWaiting(ctx context.Context, f inbox.Filter) ([]inbox.W
 // FindSchoolBoard returns the board of a school.
 func (s *InboxStore) FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, schoolID).Scan(&id)
 	return id, classify(err, "school board")

@@ -60,21 +60,18 @@ func prefixed(alias, columns string) string {
 // FindChannelByLineID finds a channel by LINE's channel ID.
 func (s *LineStore) FindChannelByLineID(ctx context.Context, lineChannelID string) (line.Channel, error) {
 	db := pgtx.Tx(ctx)
-
 	return s.scanChannel(db.QueryRow(ctx, `SELECT `+channelColumns+` FROM line_channel WHERE line_channel_id = $1`, lineChannelID))
 }
 
 // FindChannel finds a channel by renraku's ID.
 func (s *LineStore) FindChannel(ctx context.Context, id int64) (line.Channel, error) {
 	db := pgtx.Tx(ctx)
-
 	return s.scanChannel(db.QueryRow(ctx, `SELECT `+channelColumns+` FROM line_channel WHERE id = $1`, id))
 }
 
 // FindSchoolChannel returns the channel a school uses.
 func (s *LineStore) FindSchoolChannel(ctx context.Context, schoolID int64) (line.Channel, error) {
 	db := pgtx.Tx(ctx)
-
 	return s.scanChannel(db.QueryRow(ctx, `SELECT `+prefixed("c.", channelColumns)+`
 		FROM line_channel c JOIN school sc ON sc.line_channel_id = c.id WHERE sc.id = $1`, schoolID))
 }
@@ -82,7 +79,6 @@ func (s *LineStore) FindSchoolChannel(ctx context.Context, schoolID int64) (line
 // FindSchoolBoard returns the board of a school.
 func (s *LineStore) FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, schoolID).Scan(&id)
 	return id, classify(err, "school board")
@@ -91,7 +87,6 @@ func (s *LineStore) FindSchoolBoard(ctx context.Context, schoolID int64) (int64,
 // FindChannels lists every channel.
 func (s *LineStore) FindChannels(ctx context.Context) ([]line.Channel, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+channelColumns+` FROM line_channel ORDER BY id`)
 	if err != nil {
 		return nil, classify(err, "line channels")
@@ -111,7 +106,6 @@ func (s *LineStore) FindChannels(ctx context.Context) ([]line.Channel, error) {
 // SaveChannel creates the channel or updates the one with the same LINE channel ID.
 func (s *LineStore) SaveChannel(ctx context.Context, ch *line.Channel) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	existing, err := s.FindChannelByLineID(ctx, ch.LineChannelID)
 	if err == nil && existing.BoardID == ch.BoardID && existing.Secret == ch.Secret && existing.AccessToken == ch.AccessToken &&
 		existing.LoginChannelID == ch.LoginChannelID && existing.LIFFID == ch.LIFFID {
@@ -139,7 +133,6 @@ func (s *LineStore) SaveChannel(ctx context.Context, ch *line.Channel) (bool, er
 // AssignSchoolChannel makes the school use the channel.
 func (s *LineStore) AssignSchoolChannel(ctx context.Context, schoolID, channelID int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE school SET line_channel_id = $2 WHERE id = $1 AND line_channel_id IS DISTINCT FROM $2`, schoolID, channelID)
 	if err != nil {
 		return false, classify(err, "assign school channel")
@@ -150,7 +143,6 @@ func (s *LineStore) AssignSchoolChannel(ctx context.Context, schoolID, channelID
 // ChannelSchools lists the schools a channel serves.
 func (s *LineStore) ChannelSchools(ctx context.Context, channelID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT id FROM school WHERE line_channel_id = $1 ORDER BY id`, channelID)
 	if err != nil {
 		return nil, classify(err, "channel schools")
@@ -166,7 +158,6 @@ func eventAD(channelID int64, webhookEventID string) vault.AD {
 // InsertEvent stores an event unless it is already stored.
 func (s *LineStore) InsertEvent(ctx context.Context, ev *line.StoredEvent) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	if ev.UserID != "" {
 		k, err := s.userKey(ev.UserID)
 		if err != nil {
@@ -211,14 +202,12 @@ func (s *LineStore) scanEvent(row pgx.Row) (line.StoredEvent, error) {
 // FindEvent finds an event by ID.
 func (s *LineStore) FindEvent(ctx context.Context, id int64) (line.StoredEvent, error) {
 	db := pgtx.Tx(ctx)
-
 	return s.scanEvent(db.QueryRow(ctx, `SELECT `+eventColumns+` FROM line_event WHERE id = $1`, id))
 }
 
 // PendingUserEvents lists a user's unprocessed events up to upTo, oldest first.
 func (s *LineStore) PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo line.StoredEvent) ([]line.StoredEvent, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+eventColumns+` FROM line_event
 		WHERE channel_id = $1 AND user_key = $2 AND processed_at IS NULL AND (occurred_at, id) <= ($3, $4)
 		ORDER BY occurred_at, id`, channelID, userKey, upTo.OccurredAt, upTo.ID)
@@ -240,7 +229,6 @@ func (s *LineStore) PendingUserEvents(ctx context.Context, channelID int64, user
 // MarkEventProcessed records the outcome and wipes the payload.
 func (s *LineStore) MarkEventProcessed(ctx context.Context, id int64, outcome string) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = now(), outcome = $2, payload_enc = NULL WHERE id = $1`, id, outcome)
 	return classify(err, "mark line event")
 }
@@ -265,14 +253,12 @@ func (s *LineStore) scanFriend(row pgx.Row) (line.Friend, error) {
 // FindFriend finds a friend by ID.
 func (s *LineStore) FindFriend(ctx context.Context, id int64) (line.Friend, error) {
 	db := pgtx.Tx(ctx)
-
 	return s.scanFriend(db.QueryRow(ctx, `SELECT `+friendColumns+` FROM line_friend WHERE id = $1`, id))
 }
 
 // FindFriendByUserID finds a channel's friend by LINE userId, through its blind index.
 func (s *LineStore) FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (line.Friend, error) {
 	db := pgtx.Tx(ctx)
-
 	k, err := s.userKey(userID)
 	if err != nil {
 		return line.Friend{}, err
@@ -283,7 +269,6 @@ func (s *LineStore) FindFriendByUserID(ctx context.Context, channelID int64, use
 // SaveFriendFollow creates the friend or updates its following state.
 func (s *LineStore) SaveFriendFollow(ctx context.Context, f *line.Friend, at time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	k, err := s.userKey(f.UserID)
 	if err != nil {
 		return err
@@ -317,7 +302,6 @@ func (s *LineStore) SaveFriendFollow(ctx context.Context, f *line.Friend, at tim
 // SetFriendRichMenu records which rich menu is linked to the friend.
 func (s *LineStore) SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE line_friend SET richmenu_kind = $2 WHERE id = $1`, friendID, kind)
 	return classify(err, "set friend rich menu")
 }
@@ -329,7 +313,6 @@ func outboundAD(id int64, column string) vault.AD {
 // InsertOutbound stores a queued message, setting o.ID and o.RetryKey.
 func (s *LineStore) InsertOutbound(ctx context.Context, o *line.Outbound) error {
 	db := pgtx.Tx(ctx)
-
 	if err := db.QueryRow(ctx, `SELECT nextval('line_outbound_id_seq')`).Scan(&o.ID); err != nil {
 		return classify(err, "line outbound id")
 	}
@@ -359,7 +342,6 @@ func (s *LineStore) InsertOutbound(ctx context.Context, o *line.Outbound) error 
 // FindOutbound finds a queued message by ID.
 func (s *LineStore) FindOutbound(ctx context.Context, id int64) (line.Outbound, error) {
 	db := pgtx.Tx(ctx)
-
 	var o line.Outbound
 	var msgs, token []byte
 	var deadline *time.Time
@@ -395,7 +377,6 @@ func (s *LineStore) FindOutbound(ctx context.Context, id int64) (line.Outbound, 
 // wiped at once (a parent who withdrew keeps nothing behind).
 func (s *LineStore) UpdateOutbound(ctx context.Context, id int64, r line.OutboundResult) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `
 		UPDATE line_outbound SET state = $2, method = $3, last_error = $4, attempts = attempts + 1,
 			line_request_id = CASE WHEN $5 <> '' THEN $5 ELSE line_request_id END,
@@ -412,7 +393,6 @@ func (s *LineStore) UpdateOutbound(ctx context.Context, id int64, r line.Outboun
 // FindRichMenus lists the rich menus recorded for a channel.
 func (s *LineStore) FindRichMenus(ctx context.Context, channelID int64) ([]line.RichMenuRecord, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT channel_id, kind, richmenu_id, spec_hash FROM line_richmenu WHERE channel_id = $1 ORDER BY kind`, channelID)
 	if err != nil {
 		return nil, classify(err, "line rich menus")
@@ -428,7 +408,6 @@ func (s *LineStore) FindRichMenus(ctx context.Context, channelID int64) ([]line.
 // SaveRichMenu records (or replaces) a channel's menu of one kind.
 func (s *LineStore) SaveRichMenu(ctx context.Context, r line.RichMenuRecord) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `
 		INSERT INTO line_richmenu (channel_id, kind, richmenu_id, spec_hash) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (channel_id, kind) DO UPDATE SET richmenu_id = EXCLUDED.richmenu_id, spec_hash = EXCLUDED.spec_hash, created_at = now()`,
@@ -439,7 +418,6 @@ func (s *LineStore) SaveRichMenu(ctx context.Context, r line.RichMenuRecord) err
 // RequeueOutbound puts a failed row back in the queue.
 func (s *LineStore) RequeueOutbound(ctx context.Context, id int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE line_outbound SET state = 'queued', last_error = '' WHERE id = $1 AND state = 'failed' AND messages_enc IS NOT NULL`, id)
 	if err != nil {
 		return false, classify(err, "requeue")
@@ -451,7 +429,6 @@ func (s *LineStore) RequeueOutbound(ctx context.Context, id int64) (bool, error)
 // friend; queued ones stay to be sent.
 func (s *LineStore) WipeOutbound(ctx context.Context, friendID int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE line_outbound SET messages_enc = NULL, reply_token_enc = NULL
 		WHERE friend_id = $1 AND state <> 'queued' AND messages_enc IS NOT NULL`, friendID)
 	return int(tag.RowsAffected()), classify(err, "wipe outbound")
@@ -460,7 +437,6 @@ func (s *LineStore) WipeOutbound(ctx context.Context, friendID int64) (int, erro
 // CountOutbound (announcements' multicasts count once per recipient, as LINE counts) counts a channel's sent messages since a time by purpose and method.
 func (s *LineStore) CountOutbound(ctx context.Context, channelID int64, since time.Time) ([]line.Usage, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT purpose, method, count FROM (
 			SELECT purpose, method, count(*) AS count FROM line_outbound
 			WHERE channel_id = $1 AND state = 'sent' AND created_at >= $2 GROUP BY purpose, method

@@ -35,7 +35,6 @@ var (
 // (board administrators: notify.BoardWindow).
 func (s *NotifyStore) FindRecipient(ctx context.Context, staffID int64) (notify.Recipient, error) {
 	db := pgtx.Tx(ctx)
-
 	r := notify.Recipient{StaffID: staffID, Office: notify.BoardWindow}
 	var schoolID *int64
 	var open, close, days *string
@@ -71,7 +70,6 @@ func (s *NotifyStore) FindRecipient(ctx context.Context, staffID int64) (notify.
 // SavePrefs stores an account's choices.
 func (s *NotifyStore) SavePrefs(ctx context.Context, staffID int64, p notify.Prefs) error {
 	db := pgtx.Tx(ctx)
-
 	var ws, we, wd *string
 	if p.Window != nil {
 		a, b, d := notify.Clock(p.Window.Start), notify.Clock(p.Window.End), p.Window.Days
@@ -110,7 +108,6 @@ func scanPending(row pgx.Row) (notify.Pending, error) {
 // the first and says 「ほか」 for the rest).
 func (s *NotifyStore) AddPending(ctx context.Context, staffID int64, kind live.Kind, place notify.Place) (notify.Pending, error) {
 	db := pgtx.Tx(ctx)
-
 	pl, err := json.Marshal([]notify.Place{place})
 	if err != nil {
 		return notify.Pending{}, err
@@ -127,7 +124,6 @@ func (s *NotifyStore) AddPending(ctx context.Context, staffID int64, kind live.K
 // LockPending reads and locks what waits.
 func (s *NotifyStore) LockPending(ctx context.Context, staffID int64, kind live.Kind) (notify.Pending, error) {
 	db := pgtx.Tx(ctx)
-
 	p, err := scanPending(db.QueryRow(ctx, `SELECT `+pendingColumns+` FROM notify_pending WHERE staff_id = $1 AND kind = $2 FOR UPDATE`, staffID, kind))
 	return p, classify(err, "pending notification")
 }
@@ -135,7 +131,6 @@ func (s *NotifyStore) LockPending(ctx context.Context, staffID int64, kind live.
 // SetDue records when the queued send job runs.
 func (s *NotifyStore) SetDue(ctx context.Context, staffID int64, kind live.Kind, due time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	var at *time.Time
 	if !due.IsZero() {
 		at = &due
@@ -147,7 +142,6 @@ func (s *NotifyStore) SetDue(ctx context.Context, staffID int64, kind live.Kind,
 // ClearPending forgets what waits; a non-zero sent records the sending time.
 func (s *NotifyStore) ClearPending(ctx context.Context, staffID int64, kind live.Kind, sent time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	var at *time.Time
 	if !sent.IsZero() {
 		at = &sent
@@ -166,7 +160,6 @@ type pushKeys struct {
 // blind index, so one browser has one row, owned by whoever subscribed it last.
 func (s *NotifyStore) SaveSubscription(ctx context.Context, staffID int64, sub notify.Subscription) error {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.Vault.BlindIndex(endpointDomain, sub.Endpoint)
 	if err != nil {
 		return err
@@ -194,7 +187,6 @@ func (s *NotifyStore) SaveSubscription(ctx context.Context, staffID int64, sub n
 // DeleteSubscription removes an account's subscription of endpoint.
 func (s *NotifyStore) DeleteSubscription(ctx context.Context, staffID int64, endpoint string) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.Vault.BlindIndex(endpointDomain, endpoint)
 	if err != nil {
 		return false, err
@@ -209,7 +201,6 @@ func (s *NotifyStore) DeleteSubscription(ctx context.Context, staffID int64, end
 // DeleteSubscriptionByID removes a subscription the push service ended.
 func (s *NotifyStore) DeleteSubscriptionByID(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM push_subscription WHERE id = $1`, id)
 	return classify(err, "delete push subscription")
 }
@@ -217,7 +208,6 @@ func (s *NotifyStore) DeleteSubscriptionByID(ctx context.Context, id int64) erro
 // DeleteSubscriptions removes every subscription of an account.
 func (s *NotifyStore) DeleteSubscriptions(ctx context.Context, staffID int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `DELETE FROM push_subscription WHERE staff_id = $1`, staffID)
 	if err != nil {
 		return 0, classify(err, "delete push subscriptions")
@@ -228,7 +218,6 @@ func (s *NotifyStore) DeleteSubscriptions(ctx context.Context, staffID int64) (i
 // DeleteAllSubscriptions removes every subscription (the VAPID key pair changed).
 func (s *NotifyStore) DeleteAllSubscriptions(ctx context.Context) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `DELETE FROM push_subscription`)
 	if err != nil {
 		return 0, classify(err, "delete push subscriptions")
@@ -239,7 +228,6 @@ func (s *NotifyStore) DeleteAllSubscriptions(ctx context.Context) (int, error) {
 // FindSubscriptionIDs lists an account's subscriptions.
 func (s *NotifyStore) FindSubscriptionIDs(ctx context.Context, staffID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id FROM push_subscription WHERE staff_id = $1 ORDER BY id`, staffID)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, classify(err, "push subscriptions")
@@ -248,7 +236,6 @@ func (s *NotifyStore) FindSubscriptionIDs(ctx context.Context, staffID int64) ([
 // FindSubscription reads and decrypts one subscription.
 func (s *NotifyStore) FindSubscription(ctx context.Context, id int64) (notify.Subscription, error) {
 	db := pgtx.Tx(ctx)
-
 	var key, endpoint, keys []byte
 	err := db.QueryRow(ctx, `SELECT endpoint_key, endpoint_enc, keys_enc FROM push_subscription WHERE id = $1`, id).Scan(&key, &endpoint, &keys)
 	if err != nil {
@@ -273,7 +260,6 @@ func (s *NotifyStore) FindSubscription(ctx context.Context, id int64) (notify.Su
 // FindVAPID reads and decrypts the key pair.
 func (s *NotifyStore) FindVAPID(ctx context.Context) (notify.VAPID, error) {
 	db := pgtx.Tx(ctx)
-
 	var k notify.VAPID
 	var priv []byte
 	if err := db.QueryRow(ctx, `SELECT public_key, private_enc FROM vapid_key WHERE id = 1`).Scan(&k.Public, &priv); err != nil {
@@ -287,7 +273,6 @@ func (s *NotifyStore) FindVAPID(ctx context.Context) (notify.VAPID, error) {
 // SaveVAPID stores the key pair, replacing one only when replace is set.
 func (s *NotifyStore) SaveVAPID(ctx context.Context, k notify.VAPID, replace bool) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	priv, err := s.Vault.EncryptBytes([]byte(k.Private), vapidPrivateColumn.ADForID(1))
 	if err != nil {
 		return false, err
@@ -307,7 +292,6 @@ func (s *NotifyStore) SaveVAPID(ctx context.Context, k notify.VAPID, replace boo
 // transaction commits.
 func (s *NotifyStore) Signal(ctx context.Context, staffID int64, n notify.Notification) error {
 	db := pgtx.Tx(ctx)
-
 	b, err := json.Marshal(notify.Signal{Staff: staffID, Notification: n})
 	if err != nil {
 		return err

@@ -34,7 +34,6 @@ func guardianAD(id int64, col string) vault.AD { return vault.NewADForID("guardi
 // FindSchoolSites lists the schools a channel serves with their web addresses.
 func (s *RegistrationStore) FindSchoolSites(ctx context.Context, channelID int64) ([]registration.SchoolSite, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id, name, COALESCE(website_url, ''), COALESCE(club_site_url, '') FROM school
 		WHERE line_channel_id = $1 ORDER BY school_type, name`, channelID)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (registration.SchoolSite, error) {
@@ -48,7 +47,6 @@ func (s *RegistrationStore) FindSchoolSites(ctx context.Context, channelID int64
 // clubs.
 func (s *RegistrationStore) FindChoices(ctx context.Context, channelID int64) (registration.Choices, error) {
 	db := pgtx.Tx(ctx)
-
 	var c registration.Choices
 	rows, err := db.Query(ctx, `SELECT id, name, current_year FROM school WHERE line_channel_id = $1 ORDER BY school_type, name`, channelID)
 	if err != nil {
@@ -89,7 +87,6 @@ func scanOption(r pgx.CollectableRow) (registration.Option, error) {
 // FindGuardianByFriend reads a guardian with their children.
 func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, friendID int64) (registration.Guardian, error) {
 	db := pgtx.Tx(ctx)
-
 	var g registration.Guardian
 	var name, rel, nick []byte
 	err := db.QueryRow(ctx, `SELECT id, friend_id, name_enc, relationship_enc, nickname_enc, language, consent_version, consented_at
@@ -133,7 +130,6 @@ func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, friendID i
 // SaveGuardian inserts or updates a guardian by their LINE friend.
 func (s *RegistrationStore) SaveGuardian(ctx context.Context, g *registration.Guardian) error {
 	db := pgtx.Tx(ctx)
-
 	if g.ID == 0 {
 		if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('guardian', 'id'))`).Scan(&g.ID); err != nil {
 			return classify(err, "guardian id")
@@ -167,7 +163,6 @@ func (s *RegistrationStore) SaveGuardian(ctx context.Context, g *registration.Gu
 // CountConversations counts a guardian's conversations (they go with the guardian).
 func (s *RegistrationStore) CountConversations(ctx context.Context, guardianID int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM conversation WHERE guardian_id = $1`, guardianID).Scan(&n)
 	return n, classify(err, "guardian's conversations")
@@ -176,7 +171,6 @@ func (s *RegistrationStore) CountConversations(ctx context.Context, guardianID i
 // DeleteGuardian removes a guardian and (by cascade) their guardianships.
 func (s *RegistrationStore) DeleteGuardian(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM guardian WHERE id = $1`, id)
 	return classify(err, "delete guardian")
 }
@@ -184,7 +178,6 @@ func (s *RegistrationStore) DeleteGuardian(ctx context.Context, id int64) error 
 // FindOrCreateChild finds the child of that name in the class or creates it.
 func (s *RegistrationStore) FindOrCreateChild(ctx context.Context, schoolID, classID int64, name vault.Personal) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.Vault.BlindIndex(childNameDomain, itoa64(classID)+"|"+registrationNameKey(name.Reveal()))
 	if err != nil {
 		return 0, err
@@ -212,7 +205,6 @@ func (s *RegistrationStore) FindOrCreateChild(ctx context.Context, schoolID, cla
 // SetChildClubs replaces a child's clubs.
 func (s *RegistrationStore) SetChildClubs(ctx context.Context, childID int64, clubIDs []int64) error {
 	db := pgtx.Tx(ctx)
-
 	if _, err := db.Exec(ctx, `DELETE FROM child_club WHERE child_id = $1`, childID); err != nil {
 		return classify(err, "child clubs")
 	}
@@ -224,7 +216,6 @@ func (s *RegistrationStore) SetChildClubs(ctx context.Context, childID int64, cl
 // verifies a pending one.
 func (s *RegistrationStore) LinkChild(ctx context.Context, guardianID, childID int64, status, method string) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `
 		INSERT INTO guardianship AS g (guardian_id, child_id, status, method) VALUES ($1, $2, $3, $4)
@@ -239,7 +230,6 @@ func (s *RegistrationStore) LinkChild(ctx context.Context, guardianID, childID i
 // one after the other) and lists the child's other guardians.
 func (s *RegistrationStore) FindOtherGuardians(ctx context.Context, childID, guardianID int64) ([]registration.OtherGuardian, error) {
 	db := pgtx.Tx(ctx)
-
 	if _, err := db.Exec(ctx, `SELECT 1 FROM child WHERE id = $1 FOR UPDATE`, childID); err != nil {
 		return nil, classify(err, "lock child")
 	}
@@ -265,7 +255,6 @@ func (s *RegistrationStore) FindOtherGuardians(ctx context.Context, childID, gua
 // and puts a verified guardianship back to pending.
 func (s *RegistrationStore) DisputeGuardianship(ctx context.Context, id, byGuardianID int64) (string, error) {
 	db := pgtx.Tx(ctx)
-
 	var prev string
 	err := db.QueryRow(ctx, `
 		WITH old AS (SELECT status FROM guardianship WHERE id = $1 FOR UPDATE)
@@ -279,7 +268,6 @@ func (s *RegistrationStore) DisputeGuardianship(ctx context.Context, id, byGuard
 // UnlinkChild removes a guardianship.
 func (s *RegistrationStore) UnlinkChild(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM guardianship WHERE id = $1`, id)
 	return classify(err, "unlink child")
 }
@@ -287,7 +275,6 @@ func (s *RegistrationStore) UnlinkChild(ctx context.Context, id int64) error {
 // DeleteOrphans deletes those of the children that no guardian is linked to.
 func (s *RegistrationStore) DeleteOrphans(ctx context.Context, ids []int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -330,7 +317,6 @@ func (s *RegistrationStore) scanRequest(r pgx.Row) (registration.Request, error)
 // FindGuardianship reads one registration request.
 func (s *RegistrationStore) FindGuardianship(ctx context.Context, id int64) (registration.Request, error) {
 	db := pgtx.Tx(ctx)
-
 	q, err := s.scanRequest(db.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE gs.id = $1`, id))
 	return q, classify(err, "guardianship")
 }
@@ -338,7 +324,6 @@ func (s *RegistrationStore) FindGuardianship(ctx context.Context, id int64) (reg
 // DecideGuardianship records the school's decision.
 func (s *RegistrationStore) DecideGuardianship(ctx context.Context, id int64, status string, staffID int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE guardianship SET status = $2, method = CASE WHEN $2 = 'verified' THEN 'approval' ELSE method END,
 		decided_by = $3, decided_at = now() WHERE id = $1`, id, status, staffID)
 	return classify(err, "decide guardianship")
@@ -347,7 +332,6 @@ func (s *RegistrationStore) DecideGuardianship(ctx context.Context, id int64, st
 // FindPending lists a school's waiting registrations (of the given classes, or all).
 func (s *RegistrationStore) FindPending(ctx context.Context, schoolID int64, classIDs []int64) ([]registration.Request, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT `+requestColumns+requestFrom+`
 		WHERE c.school_id = $1 AND gs.status = 'pending' AND ($2::bigint[] IS NULL OR c.class_id = ANY($2))
 		ORDER BY gs.created_at, gs.id`, schoolID, classIDs)
@@ -369,7 +353,6 @@ func (s *RegistrationStore) FindPending(ctx context.Context, schoolID int64, cla
 // FindClassMembers lists a class's children and their guardians.
 func (s *RegistrationStore) FindClassMembers(ctx context.Context, classID int64) ([]registration.Member, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT c.id, c.name_enc, gu.id, gu.nickname_enc, gs.status, f.following
 		FROM child c JOIN guardianship gs ON gs.child_id = c.id JOIN guardian gu ON gu.id = gs.guardian_id
@@ -405,7 +388,6 @@ func (s *RegistrationStore) FindClassMembers(ctx context.Context, classID int64)
 // FindClassByCode returns the class whose registration code this is.
 func (s *RegistrationStore) FindClassByCode(ctx context.Context, code string) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.Vault.BlindIndex(classCodeDomain, code)
 	if err != nil {
 		return 0, err
@@ -418,7 +400,6 @@ func (s *RegistrationStore) FindClassByCode(ctx context.Context, code string) (i
 // FindClassCodes lists a school's classes of a year (0: every year) with their codes.
 func (s *RegistrationStore) FindClassCodes(ctx context.Context, schoolID int64, year int) ([]registration.ClassCode, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT cl.id, cl.grade::text || '年' || cl.name, cc.code_enc FROM class cl LEFT JOIN class_code cc ON cc.class_id = cl.id
 		WHERE cl.school_id = $1 AND ($2 = 0 OR cl.year = $2) ORDER BY cl.year, cl.grade, length(cl.name), cl.name`, schoolID, year)
 	if err != nil {
@@ -445,7 +426,6 @@ func (s *RegistrationStore) FindClassCodes(ctx context.Context, schoolID int64, 
 // SetClassCode stores a class's (new) code.
 func (s *RegistrationStore) SetClassCode(ctx context.Context, classID int64, code string) error {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.Vault.BlindIndex(classCodeDomain, code)
 	if err != nil {
 		return err
@@ -462,7 +442,6 @@ func (s *RegistrationStore) SetClassCode(ctx context.Context, classID int64, cod
 // RecordDeletion writes a deletion record.
 func (s *RegistrationStore) RecordDeletion(ctx context.Context, d registration.Deletion) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `INSERT INTO deletion_record (board_id, school_id, category, count, reason, policy) VALUES (NULLIF($1, 0), NULLIF($2, 0), $3, $4, $5, $6)`,
 		d.BoardID, d.SchoolID, d.Category, d.Count, d.Reason, d.Policy)
 	return classify(err, "deletion record")
@@ -474,7 +453,6 @@ func (s *RegistrationStore) RecordDeletion(ctx context.Context, d registration.D
 // first guess of a window), and ok says whether they were.
 func (s *RegistrationStore) TakeCodeGuesses(ctx context.Context, key []byte, n, max int, at time.Time) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	if n > max {
 		return false, nil
 	}
@@ -500,7 +478,6 @@ func registrationNameKey(s string) string { return registration.NameKey(s) }
 // FindChildScope returns a child's board, school and class.
 func (s *RegistrationStore) FindChildScope(ctx context.Context, childID int64) (registration.ChildScope, error) {
 	db := pgtx.Tx(ctx)
-
 	var sc registration.ChildScope
 	err := db.QueryRow(ctx, `SELECT s.board_id, c.school_id, c.class_id FROM child c JOIN school s ON s.id = c.school_id WHERE c.id = $1`, childID).
 		Scan(&sc.BoardID, &sc.SchoolID, &sc.ClassID)
@@ -510,7 +487,6 @@ func (s *RegistrationStore) FindChildScope(ctx context.Context, childID int64) (
 // DeleteOnLeave reads the board's policy for children who leave (default: delete).
 func (s *RegistrationStore) DeleteOnLeave(ctx context.Context, boardID int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	del := true
 	err := db.QueryRow(ctx, `SELECT delete_on_leave FROM retention_policy WHERE board_id = $1`, boardID).Scan(&del)
 	if err == pgx.ErrNoRows {
@@ -525,7 +501,6 @@ func (s *RegistrationStore) DeleteOnLeave(ctx context.Context, boardID int64) (b
 // guardian until the retention periods have removed their reports and conversations.
 func (s *RegistrationStore) DeleteChild(ctx context.Context, childID int64, keepData bool) (registration.Left, error) {
 	db := pgtx.Tx(ctx)
-
 	var l registration.Left
 	if err := db.QueryRow(ctx, `SELECT class_id, (SELECT count(*) FROM absence_report WHERE child_id = $1), (SELECT count(*) FROM conversation WHERE child_id = $1)
 		FROM child WHERE id = $1 FOR UPDATE`, childID).Scan(&l.ClassID, &l.AbsenceReports, &l.Conversations); err != nil {
@@ -564,7 +539,6 @@ func (s *RegistrationStore) DeleteChild(ctx context.Context, childID int64, keep
 // child of that name.
 func (s *RegistrationStore) MoveChild(ctx context.Context, childID, classID int64, clubIDs []int64) error {
 	db := pgtx.Tx(ctx)
-
 	var enc []byte
 	if err := db.QueryRow(ctx, `SELECT name_enc FROM child WHERE id = $1 FOR UPDATE`, childID).Scan(&enc); err != nil {
 		return classify(err, "child")
@@ -603,7 +577,6 @@ func (s *RegistrationStore) MoveChild(ctx context.Context, childID, classID int6
 // ChildClubs lists a child's clubs.
 func (s *RegistrationStore) ChildClubs(ctx context.Context, childID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT club_id FROM child_club WHERE child_id = $1 ORDER BY club_id`, childID)
 	if err != nil {
 		return nil, classify(err, "child's clubs")
@@ -615,7 +588,6 @@ func (s *RegistrationStore) ChildClubs(ctx context.Context, childID int64) ([]in
 // CurrentClass says whether a class is of the school's current year.
 func (s *RegistrationStore) CurrentClass(ctx context.Context, schoolID, classID int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	var ok bool
 	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM class c JOIN school sc ON sc.id = c.school_id AND c.year = sc.current_year
 		WHERE c.id = $2 AND c.school_id = $1)`, schoolID, classID).Scan(&ok)
@@ -626,7 +598,6 @@ func (s *RegistrationStore) CurrentClass(ctx context.Context, schoolID, classID 
 // or all), oldest first.
 func (s *RegistrationStore) CountPending(ctx context.Context, schoolID int64, classIDs []int64) ([]registration.ClassWaiting, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT sc.board_id, sc.id, cl.id, cl.year, cl.grade::text || '年' || cl.name, count(*), min(gs.created_at)
 		FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
 		WHERE c.school_id = $1 AND gs.status = 'pending' AND ($2::bigint[] IS NULL OR c.class_id = ANY($2))
@@ -643,7 +614,6 @@ func (s *RegistrationStore) CountPending(ctx context.Context, schoolID int64, cl
 // its current year's classes, and those classes' enrolment.
 func (s *RegistrationStore) CountCoverage(ctx context.Context, schoolID int64) (registration.Coverage, error) {
 	db := pgtx.Tx(ctx)
-
 	var c registration.Coverage
 	err := db.QueryRow(ctx, `SELECT
 		(SELECT count(DISTINCT gs.guardian_id) FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
@@ -659,7 +629,6 @@ func (s *RegistrationStore) CountCoverage(ctx context.Context, schoolID int64) (
 // FindSchoolBoard returns the board of a school.
 func (s *RegistrationStore) FindSchoolBoard(ctx context.Context, schoolID int64) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `SELECT board_id FROM school WHERE id = $1`, schoolID).Scan(&id)
 	return id, classify(err, "school board")

@@ -20,7 +20,6 @@ var _ report.Store = ReportStore{}
 // board's own announcements (safety alerts to several schools) in a row of their own.
 func (ReportStore) Figures(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]report.Row, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT sc.id, sc.name,
 			(SELECT count(DISTINCT g.id) FROM guardian g JOIN guardianship gs ON gs.guardian_id = g.id JOIN child c ON c.id = gs.child_id
@@ -61,7 +60,6 @@ func (ReportStore) Figures(ctx context.Context, boardID, schoolID int64, from, t
 // Daily counts each day's absence reports and parents' messages.
 func (ReportStore) Daily(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]report.Day, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT d::date,
 			(SELECT count(*) FROM absence_report r JOIN school sc ON sc.id = r.school_id WHERE sc.board_id = $1 AND ($2 = 0 OR sc.id = $2)
@@ -85,7 +83,6 @@ func (ReportStore) Daily(ctx context.Context, boardID, schoolID int64, from, to 
 // Withdrawals counts the board's parents who withdrew in the month.
 func (ReportStore) Withdrawals(ctx context.Context, boardID int64, from, to time.Time) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `SELECT COALESCE(sum(count), 0) FROM deletion_record WHERE board_id = $1 AND category = 'guardian'
 		AND reason = 'withdrawal' AND occurred_at >= $2 AND occurred_at < $3`, boardID, from, to).Scan(&n)
@@ -95,7 +92,6 @@ func (ReportStore) Withdrawals(ctx context.Context, boardID int64, from, to time
 // Channels counts each channel's messages against the quota and its failed deliveries.
 func (ReportStore) Channels(ctx context.Context, boardID, schoolID int64, from, to time.Time) ([]report.Channel, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `
 		SELECT ch.id, ch.line_channel_id, string_agg(DISTINCT sc.name, '・'),
 			(SELECT count(*) FROM line_outbound o WHERE o.channel_id = ch.id AND o.state = 'sent' AND o.method = 'push'
@@ -121,7 +117,6 @@ func (ReportStore) Channels(ctx context.Context, boardID, schoolID int64, from, 
 // Beats counts the minutes with a beat in [from, to).
 func (ReportStore) Beats(ctx context.Context, from, to time.Time) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM availability_beat WHERE at >= $1 AND at < $2`, from, to).Scan(&n)
 	return n, classify(err, "report beats")
@@ -130,7 +125,6 @@ func (ReportStore) Beats(ctx context.Context, from, to time.Time) (int, error) {
 // Beat records the minute of at.
 func (ReportStore) Beat(ctx context.Context, at time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `INSERT INTO availability_beat (at) VALUES (date_trunc('minute', $1::timestamptz)) ON CONFLICT DO NOTHING`, at)
 	return classify(err, "beat")
 }
@@ -143,7 +137,6 @@ func (ReportStore) BoardName(ctx context.Context, boardID int64) (string, error)
 // FirstBeat returns the first beat ever recorded.
 func (ReportStore) FirstBeat(ctx context.Context) (time.Time, bool, error) {
 	db := pgtx.Tx(ctx)
-
 	var at *time.Time
 	err := db.QueryRow(ctx, `SELECT min(at) FROM availability_beat`).Scan(&at)
 	if err != nil || at == nil {

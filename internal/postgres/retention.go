@@ -21,7 +21,6 @@ var _ retention.Store = RetentionStore{}
 // FindPolicy reads a board's policy, or the defaults.
 func (RetentionStore) FindPolicy(ctx context.Context, boardID int64) (retention.Policy, error) {
 	db := pgtx.Tx(ctx)
-
 	p := retention.Defaults
 	p.BoardID = boardID
 	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done, updated_at
@@ -36,7 +35,6 @@ func (RetentionStore) FindPolicy(ctx context.Context, boardID int64) (retention.
 // SavePolicy stores a board's policy.
 func (RetentionStore) SavePolicy(ctx context.Context, p retention.Policy) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (board_id) DO UPDATE SET message_days = $2, absence_days = $3, announcement_days = $4, delete_on_leave = $5,
@@ -52,7 +50,6 @@ const yearEndChildren = `SELECT c.id FROM child c JOIN school sc ON sc.id = c.sc
 // child in its schools), its children with their absence reports and conversations.
 func (RetentionStore) YearEnd(ctx context.Context, boardID int64, dry bool) ([]retention.Item, []int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var guardians, children, reports, conversations int
 	if err := db.QueryRow(ctx, `SELECT
 			(SELECT count(DISTINCT gs.guardian_id) FROM guardianship gs WHERE gs.child_id IN (`+yearEndChildren+`)),
@@ -90,7 +87,6 @@ func (RetentionStore) YearEnd(ctx context.Context, boardID int64, dry bool) ([]r
 // MarkYearEnd records the school year whose single-year deletion ran.
 func (RetentionStore) MarkYearEnd(ctx context.Context, boardID int64, year int) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE retention_policy SET single_year_done = $2 WHERE board_id = $1`, boardID, year)
 	return classify(err, "mark year end")
 }
@@ -172,7 +168,6 @@ func policyDays(p retention.Policy, name string) int {
 // Apply counts or deletes what a board keeps past its policy.
 func (RetentionStore) Apply(ctx context.Context, p retention.Policy, now time.Time, dry bool) ([]retention.Item, []string, error) {
 	db := pgtx.Tx(ctx)
-
 	var items []retention.Item
 	var keys []string
 	for _, r := range retentionRules {
@@ -214,7 +209,6 @@ func (RetentionStore) Apply(ctx context.Context, p retention.Policy, now time.Ti
 // RecordRun writes a run's deletion records (categories with something deleted).
 func (RetentionStore) RecordRun(ctx context.Context, boardID int64, runID, actor string, items []retention.Item) error {
 	db := pgtx.Tx(ctx)
-
 	for _, it := range items {
 		if it.Count == 0 {
 			continue
@@ -230,7 +224,6 @@ func (RetentionStore) RecordRun(ctx context.Context, boardID int64, runID, actor
 // FindRecords lists a board's deletion records in [from, to).
 func (RetentionStore) FindRecords(ctx context.Context, boardID int64, from, to time.Time) ([]retention.Record, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT d.id, d.occurred_at, COALESCE(sc.name, ''), d.category, d.count, d.reason, d.policy, d.actor
 		FROM deletion_record d LEFT JOIN school sc ON sc.id = d.school_id
 		WHERE d.board_id = $1 AND d.occurred_at >= $2 AND d.occurred_at < $3 ORDER BY d.occurred_at, d.id`, boardID, from, to)
@@ -247,7 +240,6 @@ func (RetentionStore) FindRecords(ctx context.Context, boardID int64, from, to t
 // BoardIDs lists every board.
 func (RetentionStore) BoardIDs(ctx context.Context) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT id FROM board ORDER BY id`)
 	if err != nil {
 		return nil, classify(err, "boards")
@@ -259,7 +251,6 @@ func (RetentionStore) BoardIDs(ctx context.Context) ([]int64, error) {
 // BoardName reads a board's name.
 func (RetentionStore) BoardName(ctx context.Context, boardID int64) (string, error) {
 	db := pgtx.Tx(ctx)
-
 	var name string
 	err := db.QueryRow(ctx, `SELECT name FROM board WHERE id = $1`, boardID).Scan(&name)
 	return name, classify(err, "board")

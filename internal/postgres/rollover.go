@@ -22,7 +22,6 @@ var _ rollover.Store = (*RolloverStore)(nil)
 // FindPlan reads a school's saved plan for a year.
 func (s *RolloverStore) FindPlan(ctx context.Context, schoolID int64, year int) (rollover.Plan, bool, error) {
 	db := pgtx.Tx(ctx)
-
 	p := rollover.Plan{SchoolID: schoolID, Year: year, Saved: true}
 	var grades []int16
 	err := db.QueryRow(ctx, `SELECT graduating, switch_on, asked_at, switched_at FROM rollover WHERE school_id = $1 AND year = $2`, schoolID, year).
@@ -40,7 +39,6 @@ func (s *RolloverStore) FindPlan(ctx context.Context, schoolID int64, year int) 
 // SavePlan stores the plan's grades and day.
 func (s *RolloverStore) SavePlan(ctx context.Context, p rollover.Plan) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `INSERT INTO rollover (school_id, year, graduating, switch_on) VALUES ($1, $2, $3::int[]::smallint[], $4::date)
 		ON CONFLICT (school_id, year) DO UPDATE SET graduating = EXCLUDED.graduating, switch_on = EXCLUDED.switch_on`,
 		p.SchoolID, p.Year, p.Graduating, p.SwitchOn.Format("2006-01-02"))
@@ -50,7 +48,6 @@ func (s *RolloverStore) SavePlan(ctx context.Context, p rollover.Plan) error {
 // MarkAsked records when parents were (last) asked.
 func (s *RolloverStore) MarkAsked(ctx context.Context, schoolID int64, year int, at time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE rollover SET asked_at = $3 WHERE school_id = $1 AND year = $2`, schoolID, year, at)
 	return classify(err, "rollover asked")
 }
@@ -59,7 +56,6 @@ func (s *RolloverStore) MarkAsked(ctx context.Context, schoolID int64, year int,
 // next year. A duty follows its class or club by grade and name.
 func (s *RolloverStore) CopyStructure(ctx context.Context, schoolID int64, from int) (rollover.Copied, error) {
 	db := pgtx.Tx(ctx)
-
 	var c rollover.Copied
 	tag, err := db.Exec(ctx, `INSERT INTO class (school_id, year, grade, name) SELECT school_id, $2 + 1, grade, name FROM class
 		WHERE school_id = $1 AND year = $2 ORDER BY grade, name ON CONFLICT DO NOTHING`, schoolID, from)
@@ -94,7 +90,6 @@ const registered = `EXISTS (SELECT 1 FROM guardianship gs WHERE gs.child_id = c.
 // Progress counts the confirmations and lists the children still waiting.
 func (s *RolloverStore) Progress(ctx context.Context, schoolID int64, year int, graduating []int) (rollover.Progress, error) {
 	db := pgtx.Tx(ctx)
-
 	var p rollover.Progress
 	rows, err := db.Query(ctx, `SELECT c.id, c.name_enc, cl.grade, cl.name, cn.child_id IS NOT NULL, cl.grade = ANY($3::int[])
 		FROM child c JOIN class cl ON cl.id = c.class_id
@@ -135,7 +130,6 @@ func (s *RolloverStore) Progress(ctx context.Context, schoolID int64, year int, 
 // confirm.
 func (s *RolloverStore) FriendsToAsk(ctx context.Context, schoolID int64, year int, graduating []int) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
 		JOIN line_friend f ON f.id = g.friend_id JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id
 		WHERE c.school_id = $1 AND cl.year = $2 AND gs.status = 'verified' AND f.following AND NOT (cl.grade = ANY($3::int[]))
@@ -151,7 +145,6 @@ func (s *RolloverStore) FriendsToAsk(ctx context.Context, schoolID int64, year i
 // FindNext reads the confirmed placements of children.
 func (s *RolloverStore) FindNext(ctx context.Context, childIDs []int64) (map[int64]rollover.Placement, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT cn.child_id, cn.class_id, cn.club_ids FROM child_next cn
 		JOIN class ncl ON ncl.id = cn.class_id JOIN school sc ON sc.id = ncl.school_id AND ncl.year = sc.current_year + 1
 		WHERE cn.child_id = ANY($1)`, childIDs)
@@ -171,7 +164,6 @@ func (s *RolloverStore) FindNext(ctx context.Context, childIDs []int64) (map[int
 // SaveNext stores a confirmed placement.
 func (s *RolloverStore) SaveNext(ctx context.Context, p rollover.Placement, guardianID int64) error {
 	db := pgtx.Tx(ctx)
-
 	if p.ClubIDs == nil {
 		p.ClubIDs = []int64{}
 	}
@@ -184,7 +176,6 @@ func (s *RolloverStore) SaveNext(ctx context.Context, p rollover.Placement, guar
 // LockSchool locks a school's row (one switch at a time) and returns its year.
 func (s *RolloverStore) LockSchool(ctx context.Context, schoolID int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var y int
 	err := db.QueryRow(ctx, `SELECT current_year FROM school WHERE id = $1 FOR UPDATE`, schoolID).Scan(&y)
 	return y, classify(err, "school")
@@ -194,7 +185,6 @@ func (s *RolloverStore) LockSchool(ctx context.Context, schoolID int64) (int, er
 // clubs and confirmed placement.
 func (s *RolloverStore) ChildrenOf(ctx context.Context, schoolID int64, year int) ([]rollover.ChildNow, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT c.id, cl.grade, cl.name,
 			COALESCE((SELECT array_agg(cc.club_id ORDER BY cc.club_id) FROM child_club cc WHERE cc.child_id = c.id), '{}'),
 			cn.class_id, cn.club_ids
@@ -223,7 +213,6 @@ func (s *RolloverStore) ChildrenOf(ctx context.Context, schoolID int64, year int
 // RegistrationStore.MoveChild); pending sets their guardianships back to waiting.
 func (s *RolloverStore) Move(ctx context.Context, p rollover.Placement, pending bool) error {
 	db := pgtx.Tx(ctx)
-
 	if err := (&RegistrationStore{Vault: s.Vault}).MoveChild(ctx, p.ChildID, p.ClassID, p.ClubIDs); err != nil {
 		return err
 	}
@@ -239,7 +228,6 @@ func (s *RolloverStore) Move(ctx context.Context, p rollover.Placement, pending 
 // Finish makes the year current and closes what belonged to the last one.
 func (s *RolloverStore) Finish(ctx context.Context, schoolID int64, year int, at time.Time) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	if _, err := db.Exec(ctx, `UPDATE school SET current_year = $2 WHERE id = $1`, schoolID, year); err != nil {
 		return 0, classify(err, "current year")
 	}
@@ -281,7 +269,6 @@ func (s *RolloverStore) Finish(ctx context.Context, schoolID int64, year int, at
 // have classes for the new year (without, the page says what is missing).
 func (s *RolloverStore) Due(ctx context.Context, today time.Time) (map[int64]int, error) {
 	db := pgtx.Tx(ctx)
-
 	// A single-year board's schools switch on April 1st whatever day a plan says, or
 	// without a plan.
 	rows, err := db.Query(ctx, `SELECT r.school_id, r.year FROM rollover r JOIN school sc ON sc.id = r.school_id
@@ -311,7 +298,6 @@ func (s *RolloverStore) Due(ctx context.Context, today time.Time) (map[int64]int
 // FriendsOfChildren lists the LINE friends of the children's guardians.
 func (s *RolloverStore) FriendsOfChildren(ctx context.Context, childIDs []int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, err := db.Query(ctx, `SELECT DISTINCT g.friend_id FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id
 		WHERE gs.child_id = ANY($1) AND gs.status IN ('verified', 'pending') ORDER BY 1`, childIDs)
 	if err != nil {
@@ -324,7 +310,6 @@ func (s *RolloverStore) FriendsOfChildren(ctx context.Context, childIDs []int64)
 // SingleYear reads whether the board uses single-year registration.
 func (s *RolloverStore) SingleYear(ctx context.Context, boardID int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	var on bool
 	err := db.QueryRow(ctx, `SELECT single_year FROM retention_policy WHERE board_id = $1`, boardID).Scan(&on)
 	if err == pgx.ErrNoRows {
@@ -336,7 +321,6 @@ func (s *RolloverStore) SingleYear(ctx context.Context, boardID int64) (bool, er
 // CountDuties counts a school year's duties.
 func (s *RolloverStore) CountDuties(ctx context.Context, schoolID int64, year int) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `SELECT count(*) FROM staff_assignment WHERE school_id = $1 AND year = $2`, schoolID, year).Scan(&n)
 	return n, classify(err, "duties")
@@ -346,7 +330,6 @@ func (s *RolloverStore) CountDuties(ctx context.Context, schoolID int64, year in
 // of the school year before year.
 func (s *RolloverStore) YearEndPending(ctx context.Context, boardID int64, year int) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	var pending bool
 	err := db.QueryRow(ctx, `SELECT single_year AND single_year_done < $2 FROM retention_policy WHERE board_id = $1`, boardID, year).Scan(&pending)
 	if err == pgx.ErrNoRows {
@@ -359,7 +342,6 @@ func (s *RolloverStore) YearEndPending(ctx context.Context, boardID int64, year 
 // waits, or is waited for.
 func (s *RolloverStore) ShareSchool(ctx context.Context, schoolID int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `SELECT 1 FROM school WHERE id = $1 FOR SHARE`, schoolID)
 	return classify(err, "school")
 }

@@ -20,7 +20,6 @@ var _ school.Store = SchoolStore{}
 // FindBoard finds a board by ID (all digits) or name.
 func (SchoolStore) FindBoard(ctx context.Context, ref string) (school.Board, error) {
 	db := pgtx.Tx(ctx)
-
 	var b school.Board
 	q := `SELECT id, name FROM board WHERE name = $1`
 	var arg any = ref
@@ -34,7 +33,6 @@ func (SchoolStore) FindBoard(ctx context.Context, ref string) (school.Board, err
 // CreateBoard inserts the board unless one has the same name; b.ID is set either way.
 func (SchoolStore) CreateBoard(ctx context.Context, b *school.Board) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	err := db.QueryRow(ctx, `INSERT INTO board (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id`, b.Name).Scan(&b.ID)
 	if err == pgx.ErrNoRows {
 		return false, classify(db.QueryRow(ctx, `SELECT id FROM board WHERE name = $1`, b.Name).Scan(&b.ID), "board")
@@ -46,7 +44,6 @@ func (SchoolStore) CreateBoard(ctx context.Context, b *school.Board) (bool, erro
 // different boards is refused as ambiguous.
 func (SchoolStore) FindSchool(ctx context.Context, ref string) (school.School, error) {
 	db := pgtx.Tx(ctx)
-
 	q := `SELECT ` + schoolColumns + ` FROM school WHERE name = $1`
 	var arg any = ref
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
@@ -71,7 +68,6 @@ func (SchoolStore) FindSchool(ctx context.Context, ref string) (school.School, e
 // CreateSchool inserts the school unless its board has one of that name.
 func (SchoolStore) CreateSchool(ctx context.Context, s *school.School) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	err := db.QueryRow(ctx, `
 		INSERT INTO school (board_id, name, school_type, district) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (board_id, name) DO NOTHING RETURNING id`, s.BoardID, s.Name, s.Type, s.District).Scan(&s.ID)
@@ -100,7 +96,6 @@ func scanSchool(r pgx.CollectableRow) (school.School, error) {
 // FindSchoolByID finds a school by its ID.
 func (SchoolStore) FindSchoolByID(ctx context.Context, id int64) (school.School, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+schoolColumns+` FROM school WHERE id = $1`, id)
 	s, err := pgx.CollectExactlyOneRow(rows, scanSchool)
 	return s, classify(err, "school")
@@ -109,7 +104,6 @@ func (SchoolStore) FindSchoolByID(ctx context.Context, id int64) (school.School,
 // FindSchools lists a board's schools by name.
 func (SchoolStore) FindSchools(ctx context.Context, boardID int64) ([]school.School, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+schoolColumns+` FROM school WHERE board_id = $1 ORDER BY school_type, name`, boardID)
 	out, err := pgx.CollectRows(rows, scanSchool)
 	return out, classify(err, "schools")
@@ -118,7 +112,6 @@ func (SchoolStore) FindSchools(ctx context.Context, boardID int64) ([]school.Sch
 // UpdateSchool stores a school's settings.
 func (SchoolStore) UpdateSchool(ctx context.Context, id int64, u school.Settings) error {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `
 		UPDATE school SET website_url = $2, club_site_url = $3, phone = $4, office_open = $5::time, office_close = $6::time,
 			office_days = $7, auto_reply = $8, teacher_totp = $9, absence_cutoff = $10::time, absence_reasons = $11,
@@ -142,7 +135,6 @@ func scanClass(r pgx.CollectableRow) (school.Class, error) {
 // FindClasses lists a school year's classes in grade and name order.
 func (SchoolStore) FindClasses(ctx context.Context, schoolID int64, year int) ([]school.Class, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name, enrolment FROM class WHERE school_id = $1 AND year = $2
 		ORDER BY grade, length(name), name`, schoolID, year)
 	out, err := pgx.CollectRows(rows, scanClass)
@@ -152,7 +144,6 @@ func (SchoolStore) FindClasses(ctx context.Context, schoolID int64, year int) ([
 // FindClassByID finds a class.
 func (SchoolStore) FindClassByID(ctx context.Context, id int64) (school.Class, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id, school_id, year, grade, name, enrolment FROM class WHERE id = $1`, id)
 	c, err := pgx.CollectExactlyOneRow(rows, scanClass)
 	return c, classify(err, "class")
@@ -161,7 +152,6 @@ func (SchoolStore) FindClassByID(ctx context.Context, id int64) (school.Class, e
 // CreateClass inserts a class; a duplicate is a Conflict.
 func (SchoolStore) CreateClass(ctx context.Context, c *school.Class) error {
 	db := pgtx.Tx(ctx)
-
 	err := db.QueryRow(ctx, `INSERT INTO class (school_id, year, grade, name, enrolment) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		c.SchoolID, c.Year, c.Grade, c.Name, c.Enrolment).Scan(&c.ID)
 	return classify(err, "create class")
@@ -170,7 +160,6 @@ func (SchoolStore) CreateClass(ctx context.Context, c *school.Class) error {
 // UpdateClass changes a class's enrolment.
 func (SchoolStore) UpdateClass(ctx context.Context, id int64, upd school.ClassUpdate) error {
 	db := pgtx.Tx(ctx)
-
 	tag, err := db.Exec(ctx, `UPDATE class SET enrolment = $2 WHERE id = $1`, id, upd.Enrolment)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
@@ -181,7 +170,6 @@ func (SchoolStore) UpdateClass(ctx context.Context, id int64, upd school.ClassUp
 // DeleteClass removes a class.
 func (SchoolStore) DeleteClass(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM class WHERE id = $1`, id)
 	return classify(err, "delete class")
 }
@@ -195,7 +183,6 @@ func scanClub(r pgx.CollectableRow) (school.Club, error) {
 // FindClubs lists a school year's clubs by name.
 func (SchoolStore) FindClubs(ctx context.Context, schoolID int64, year int) ([]school.Club, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id, school_id, year, name FROM club WHERE school_id = $1 AND year = $2 ORDER BY name`, schoolID, year)
 	out, err := pgx.CollectRows(rows, scanClub)
 	return out, classify(err, "clubs")
@@ -204,7 +191,6 @@ func (SchoolStore) FindClubs(ctx context.Context, schoolID int64, year int) ([]s
 // FindClubByID finds a club.
 func (SchoolStore) FindClubByID(ctx context.Context, id int64) (school.Club, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id, school_id, year, name FROM club WHERE id = $1`, id)
 	c, err := pgx.CollectExactlyOneRow(rows, scanClub)
 	return c, classify(err, "club")
@@ -213,7 +199,6 @@ func (SchoolStore) FindClubByID(ctx context.Context, id int64) (school.Club, err
 // CreateClub inserts a club; a duplicate is a Conflict.
 func (SchoolStore) CreateClub(ctx context.Context, c *school.Club) error {
 	db := pgtx.Tx(ctx)
-
 	err := db.QueryRow(ctx, `INSERT INTO club (school_id, year, name) VALUES ($1, $2, $3) RETURNING id`,
 		c.SchoolID, c.Year, c.Name).Scan(&c.ID)
 	return classify(err, "create club")
@@ -222,7 +207,6 @@ func (SchoolStore) CreateClub(ctx context.Context, c *school.Club) error {
 // DeleteClub removes a club.
 func (SchoolStore) DeleteClub(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM club WHERE id = $1`, id)
 	return classify(err, "delete club")
 }
@@ -230,7 +214,6 @@ func (SchoolStore) DeleteClub(ctx context.Context, id int64) error {
 // FindYears lists the years with classes or clubs, and the current year.
 func (SchoolStore) FindYears(ctx context.Context, schoolID int64) ([]int, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `
 		SELECT year FROM class WHERE school_id = $1 UNION SELECT year FROM club WHERE school_id = $1
 		UNION SELECT current_year FROM school WHERE id = $1 ORDER BY 1`, schoolID)

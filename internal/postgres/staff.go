@@ -31,7 +31,6 @@ func staffAD(id int64, col string) vault.AD { return vault.NewADForID("staff", c
 // CreateStaff inserts an account; a login ID in use is a Conflict.
 func (s *StaffStore) CreateStaff(ctx context.Context, st *staff.Staff) error {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.loginKey(st.Login.Reveal())
 	if err != nil {
 		return err
@@ -76,7 +75,6 @@ func (s *StaffStore) scan(r pgx.Row, extra ...any) (staff.Staff, error) {
 // FindStaffByID finds an account.
 func (s *StaffStore) FindStaffByID(ctx context.Context, id int64) (staff.Staff, error) {
 	db := pgtx.Tx(ctx)
-
 	st, err := s.scan(db.QueryRow(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = $1`, id))
 	return st, classify(err, "staff")
 }
@@ -84,7 +82,6 @@ func (s *StaffStore) FindStaffByID(ctx context.Context, id int64) (staff.Staff, 
 // FindStaffByLogin finds an account and its credentials by login ID.
 func (s *StaffStore) FindStaffByLogin(ctx context.Context, login string) (staff.Staff, staff.Credentials, error) {
 	db := pgtx.Tx(ctx)
-
 	key, err := s.loginKey(login)
 	if err != nil {
 		return staff.Staff{}, staff.Credentials{}, err
@@ -104,7 +101,6 @@ func (s *StaffStore) FindStaffByLogin(ctx context.Context, login string) (staff.
 // FindCredentials reads an account's password hash and second factor.
 func (s *StaffStore) FindCredentials(ctx context.Context, id int64) (staff.Credentials, error) {
 	db := pgtx.Tx(ctx)
-
 	var cr staff.Credentials
 	var hash *string
 	var secret, pending []byte
@@ -132,7 +128,6 @@ func (s *StaffStore) FindCredentials(ctx context.Context, id int64) (staff.Crede
 // SetPendingTOTP keeps a secret shown for enrolment until it is confirmed.
 func (s *StaffStore) SetPendingTOTP(ctx context.Context, id int64, secret vault.Personal) error {
 	db := pgtx.Tx(ctx)
-
 	enc, err := s.Vault.EncryptPersonal(secret, staffAD(id, "totp_pending"))
 	if err != nil {
 		return err
@@ -144,7 +139,6 @@ func (s *StaffStore) SetPendingTOTP(ctx context.Context, id int64, secret vault.
 // FindStaffs lists accounts of a school, or a board's administrators.
 func (s *StaffStore) FindStaffs(ctx context.Context, f staff.Filter) ([]staff.Staff, error) {
 	db := pgtx.Tx(ctx)
-
 	q := `SELECT ` + staffColumns + ` FROM staff WHERE board_id = $1 AND school_id = $2 ORDER BY id`
 	args := []any{f.BoardID, f.SchoolID}
 	if f.BoardOnly {
@@ -169,7 +163,6 @@ func (s *StaffStore) FindStaffs(ctx context.Context, f staff.Filter) ([]staff.St
 // SetPassword stores a new password hash.
 func (s *StaffStore) SetPassword(ctx context.Context, id int64, hash string) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE staff SET password_hash = $2, password_set_at = now() WHERE id = $1`, id, hash)
 	return classify(err, "set password")
 }
@@ -177,7 +170,6 @@ func (s *StaffStore) SetPassword(ctx context.Context, id int64, hash string) err
 // SetTOTP stores a confirmed TOTP secret with its first used step and recovery codes.
 func (s *StaffStore) SetTOTP(ctx context.Context, id int64, secret vault.Personal, step int64, recovery []string) error {
 	db := pgtx.Tx(ctx)
-
 	enc, err := s.Vault.EncryptPersonal(secret, staffAD(id, "totp_secret"))
 	if err != nil {
 		return err
@@ -189,7 +181,6 @@ func (s *StaffStore) SetTOTP(ctx context.Context, id int64, secret vault.Persona
 // UpdateSecondFactorUse records the last TOTP step used and the recovery codes left.
 func (s *StaffStore) UpdateSecondFactorUse(ctx context.Context, id int64, step int64, recovery []string) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE staff SET totp_last_step = $2, recovery_hashes = $3 WHERE id = $1`, id, step, recovery)
 	return classify(err, "second factor use")
 }
@@ -197,7 +188,6 @@ func (s *StaffStore) UpdateSecondFactorUse(ctx context.Context, id int64, step i
 // SetDisabled disables or enables an account.
 func (s *StaffStore) SetDisabled(ctx context.Context, id int64, disabled bool) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `UPDATE staff SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) END WHERE id = $1`, id, disabled)
 	return classify(err, "disable staff")
 }
@@ -206,7 +196,6 @@ func (s *StaffStore) SetDisabled(ctx context.Context, id int64, disabled bool) e
 // account's own associated data.
 func (s *StaffStore) UpdateStaff(ctx context.Context, id int64, upd staff.Update) error {
 	db := pgtx.Tx(ctx)
-
 	var name []byte
 	if upd.Name != nil {
 		var err error
@@ -232,7 +221,6 @@ func (s *StaffStore) UpdateStaff(ctx context.Context, id int64, upd staff.Update
 // BumpSessionEpoch ends every session of an account.
 func (s *StaffStore) BumpSessionEpoch(ctx context.Context, id int64) (int, error) {
 	db := pgtx.Tx(ctx)
-
 	var e int
 	err := db.QueryRow(ctx, `UPDATE staff SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch`, id).Scan(&e)
 	return e, classify(err, "session epoch")
@@ -242,7 +230,6 @@ func (s *StaffStore) BumpSessionEpoch(ctx context.Context, id int64) (int, error
 // a new link is issued.
 func (s *StaffStore) RevokeSignin(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	if _, err := db.Exec(ctx, `UPDATE staff SET password_hash = NULL WHERE id = $1`, id); err != nil {
 		return classify(err, "revoke sign-in")
 	}
@@ -253,7 +240,6 @@ func (s *StaffStore) RevokeSignin(ctx context.Context, id int64) error {
 // CreateSigninToken stores a one-time link's hash.
 func (s *StaffStore) CreateSigninToken(ctx context.Context, staffID int64, hash []byte, expires time.Time) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `INSERT INTO staff_signin_token (token_hash, staff_id, expires_at) VALUES ($1, $2, $3)`, hash, staffID, expires)
 	return classify(err, "signin token")
 }
@@ -261,7 +247,6 @@ func (s *StaffStore) CreateSigninToken(ctx context.Context, staffID int64, hash 
 // FindSigninToken returns the account of an unused, unexpired link.
 func (s *StaffStore) FindSigninToken(ctx context.Context, hash []byte, now time.Time) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `SELECT staff_id FROM staff_signin_token WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`, hash, now).Scan(&id)
 	return id, classify(err, "signin token")
@@ -270,7 +255,6 @@ func (s *StaffStore) FindSigninToken(ctx context.Context, hash []byte, now time.
 // UseSigninToken spends a link; of two racing uses, one wins.
 func (s *StaffStore) UseSigninToken(ctx context.Context, hash []byte, now time.Time) (int64, error) {
 	db := pgtx.Tx(ctx)
-
 	var id int64
 	err := db.QueryRow(ctx, `UPDATE staff_signin_token SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
 		RETURNING staff_id`, hash, now).Scan(&id)
@@ -284,7 +268,6 @@ func (s *StaffStore) UseSigninToken(ctx context.Context, hash []byte, now time.T
 // Throttle returns until when key is blocked (zero when it is not).
 func (s *StaffStore) Throttle(ctx context.Context, key []byte, now time.Time) (time.Time, error) {
 	db := pgtx.Tx(ctx)
-
 	var until *time.Time
 	err := db.QueryRow(ctx, `SELECT blocked_until FROM signin_throttle WHERE key = $1`, key).Scan(&until)
 	if err == pgx.ErrNoRows || (err == nil && until == nil) {
@@ -299,7 +282,6 @@ func (s *StaffStore) Throttle(ctx context.Context, key []byte, now time.Time) (t
 // RecordFailure counts a failure for key under rule and returns the resulting block.
 func (s *StaffStore) RecordFailure(ctx context.Context, key []byte, now time.Time, rule staff.ThrottleRule) (time.Time, error) {
 	db := pgtx.Tx(ctx)
-
 	var n int
 	err := db.QueryRow(ctx, `
 		INSERT INTO signin_throttle AS t (key, failures, window_start) VALUES ($1, 1, $2)
@@ -322,7 +304,6 @@ func (s *StaffStore) RecordFailure(ctx context.Context, key []byte, now time.Tim
 // ClearFailures forgets the failures of key after a success.
 func (s *StaffStore) ClearFailures(ctx context.Context, key []byte) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM signin_throttle WHERE key = $1`, key)
 	return classify(err, "throttle")
 }
@@ -341,7 +322,6 @@ func scanAssignment(r pgx.CollectableRow) (staff.Assignment, error) {
 // FindAssignments lists an account's duties, newest year first.
 func (s *StaffStore) FindAssignments(ctx context.Context, staffID int64) ([]staff.Assignment, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`WHERE a.staff_id = $1
 		ORDER BY a.year DESC, a.duty, c.grade, c.name, k.name`, staffID)
 	out, err := pgx.CollectRows(rows, scanAssignment)
@@ -351,7 +331,6 @@ func (s *StaffStore) FindAssignments(ctx context.Context, staffID int64) ([]staf
 // FindAssignmentByID finds a duty.
 func (s *StaffStore) FindAssignmentByID(ctx context.Context, id int64) (staff.Assignment, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`WHERE a.id = $1`, id)
 	a, err := pgx.CollectExactlyOneRow(rows, scanAssignment)
 	return a, classify(err, "assignment")
@@ -362,7 +341,6 @@ func (s *StaffStore) FindAssignmentByID(ctx context.Context, id int64) (staff.As
 // a.Year, or the school's current year when that is 0. A repeated duty is a Conflict.
 func (s *StaffStore) CreateAssignment(ctx context.Context, a *staff.Assignment) error {
 	db := pgtx.Tx(ctx)
-
 	err := db.QueryRow(ctx, `
 		INSERT INTO staff_assignment (staff_id, school_id, year, duty, class_id, club_id)
 		SELECT $1, s.id, COALESCE(c.year, k.year, CASE WHEN $6 BETWEEN s.current_year AND s.current_year + 1 THEN $6 END, s.current_year), $2, c.id, k.id
@@ -377,7 +355,6 @@ func (s *StaffStore) CreateAssignment(ctx context.Context, a *staff.Assignment) 
 // DeleteAssignment removes a duty.
 func (s *StaffStore) DeleteAssignment(ctx context.Context, id int64) error {
 	db := pgtx.Tx(ctx)
-
 	_, err := db.Exec(ctx, `DELETE FROM staff_assignment WHERE id = $1`, id)
 	return classify(err, "delete assignment")
 }
@@ -386,7 +363,6 @@ func (s *StaffStore) DeleteAssignment(ctx context.Context, id int64) error {
 // year's duties, and the session epoch.
 func (s *StaffStore) LoadActor(ctx context.Context, id int64) (authz.Actor, int, error) {
 	db := pgtx.Tx(ctx)
-
 	a := authz.Actor{StaffID: id}
 	var epoch int
 	err := db.QueryRow(ctx, `
@@ -410,7 +386,6 @@ func (s *StaffStore) LoadActor(ctx context.Context, id int64) (authz.Actor, int,
 // requires it.
 func (s *StaffStore) SecondFactorRequired(ctx context.Context, id int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-
 	var req bool
 	err := db.QueryRow(ctx, `SELECT st.role <> 'teacher' OR COALESCE(sc.teacher_totp, true)
 		FROM staff st LEFT JOIN school sc ON sc.id = st.school_id WHERE st.id = $1`, id).Scan(&req)

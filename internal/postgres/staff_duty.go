@@ -13,7 +13,6 @@ import (
 // sub-homeroom), a club (advisor) or, when both IDs are 0, the school office.
 func (s *StaffStore) FindDutyHolders(ctx context.Context, schoolID int64, year int, classID, clubID int64) ([]staff.Assignment, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT `+assignmentColumns+assignmentFrom+`JOIN staff s ON s.id = a.staff_id
 		WHERE a.school_id = $1 AND a.year = $2 AND s.disabled_at IS NULL AND CASE
 			WHEN $3::bigint <> 0 THEN a.class_id = $3 AND a.duty IN ('homeroom', 'sub_homeroom')
@@ -27,7 +26,6 @@ func (s *StaffStore) FindDutyHolders(ctx context.Context, schoolID int64, year i
 // FindSchoolAdmins lists the enabled administrators of a school.
 func (s *StaffStore) FindSchoolAdmins(ctx context.Context, schoolID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-
 	rows, _ := db.Query(ctx, `SELECT id FROM staff WHERE school_id = $1 AND role = 'school_admin' AND disabled_at IS NULL ORDER BY id`, schoolID)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, classify(err, "school administrators")

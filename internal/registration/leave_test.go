@@ -113,7 +113,6 @@ func TestTransferOut(t *testing.T) {
 	var again int64
 	err = s.Tx.InTx(context.Background(), func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		var name []byte
 		if err := tx.QueryRow(context.Background(), `SELECT name_enc FROM child WHERE id = $1`, children[1]).Scan(&name); err != nil {
 			return err
@@ -158,7 +157,6 @@ func TestTransferOut(t *testing.T) {
 	var link string
 	err = s.Tx.InTx(context.Background(), func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		var friendID int64
 		if err := tx.QueryRow(context.Background(), `SELECT friend_id FROM guardian WHERE id = $1`, guardians[2]).Scan(&friendID); err != nil {
 			return err

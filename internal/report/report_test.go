@@ -41,7 +41,6 @@ func TestMonthlyReport(t *testing.T) {
 	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		var g, c int64
 		if err := tx.QueryRow(ctx, `SELECT guardian_id, child_id FROM guardianship ORDER BY id LIMIT 1`).Scan(&g, &c); err != nil {
 			return err

@@ -58,7 +58,6 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		for i := range 2 {
 			conv, err := s.Inbox.Store.OpenConversation(ctx, guardians[i], inbox.Choice{Target: inbox.Homeroom, ChildID: children[i], ClassID: class11, SchoolID: sakuraID})
 			if err != nil {
@@ -95,7 +94,6 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	var outID int64
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		tx := pgtx.Tx(ctx)
-
 		var friendID int64
 		if err := tx.QueryRow(ctx, `SELECT friend_id FROM guardian WHERE id = $1`, guardians[0]).Scan(&friendID); err != nil {
 			return err
