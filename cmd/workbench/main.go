@@ -862,7 +862,7 @@ func (w *world) report(in reportIn) {
 	fmt.Printf("| webhook sent → home page's count shows it | %d | %.1f | %.1f | %.1f | %.1f | %d | %d |\n\n", len(lat)+unseen,
 		percentile(lat, 50), percentile(lat, 95), percentile(lat, 99), last(lat), late, unseen)
 
-	fmt.Printf("| teacher | classes | total before | after | messages | live events | refetches (p50 / max ms) | pushes received (s after the first webhook, count in the text) | counted | least gap: sent / received |\n")
+	fmt.Printf("| teacher | classes | total before | after | messages | live events | refetches (p50 / max ms) | pushes received (s after the first webhook, count in the text, time from the send) | counted | least gap: sent / received |\n")
 	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	sentPaced, receivedPaced, allCounted := true, true, true
 	for _, t := range w.teachers {
@@ -875,6 +875,11 @@ func (w *world) report(in reportIn) {
 		sentGap, receivedGap := leastGap(t.sends), leastGap(ps)
 		if len(t.sends) != len(ps) {
 			fmt.Printf("%s: %d notifications sent, %d pushes received\n", t.login, len(t.sends), len(ps))
+		} else {
+			// How long each push took from the server's send to the push service.
+			for i := range at {
+				at[i] += fmt.Sprintf(" +%.0f ms", ms(ps[i].at.Sub(t.sends[i].at)))
+			}
 		}
 		t.mu.Unlock()
 		if sentGap != 0 && sentGap < notify.Pace {
