@@ -59,6 +59,8 @@ type Push struct {
 	// VAPIDKey is the application server's public key (k), Subject its "sub" claim.
 	VAPIDKey string
 	Subject  string
+	// At is when the service accepted it (its clock).
+	At time.Time
 }
 
 // Reply is a status the push service answers one push with instead of 201.
@@ -223,7 +225,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub.pushes = append(sub.pushes, Push{Plaintext: plain, Topic: r.Header.Get("Topic"), Urgency: r.Header.Get("Urgency"), TTL: ttl,
-		VAPIDKey: key, Subject: subject})
+		VAPIDKey: key, Subject: subject, At: s.now()})
 	w.Header().Set("Location", r.URL.Path+"/message/"+strconv.Itoa(len(sub.pushes)))
 	w.WriteHeader(http.StatusCreated)
 }
