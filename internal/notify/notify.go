@@ -154,8 +154,16 @@ type Pending struct {
 	LastSent time.Time
 }
 
-// Pace is the least time between two notifications of one kind to one person.
-const Pace = time.Minute
+// Pace is the least time between two sends of notifications of one kind to one
+// person: a minute, and PushSlack more. A send queues its pushes as jobs, and River may
+// start them up to a second later (it polls once a second when its insert signal is
+// dropped, as it is for jobs queued in a burst), so the first push of a pair can leave
+// late and the next on time: the slack keeps two notifications of a kind from reaching
+// a device less than a minute apart (measured by cmd/workbench).
+const Pace = time.Minute + PushSlack
+
+// PushSlack is the most a push job is expected to wait in the queue after its send.
+const PushSlack = 2 * time.Second
 
 // DueAt is when a notification of events arriving at now may be sent: at least pace
 // after the last one, inside the window (the zero time when the window never opens).

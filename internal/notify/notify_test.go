@@ -96,10 +96,19 @@ func TestPacing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := DueAt(tc.now, tc.lastSent, office, Pace); !got.Equal(tc.want) {
+			if got := DueAt(tc.now, tc.lastSent, office, time.Minute); !got.Equal(tc.want) {
 				t.Errorf("DueAt = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPaceLeavesRoomForTheQueue: the production pace is a minute plus the push jobs'
+// time in the queue (River's one-second poll), so that two notifications of a kind
+// never reach a device less than a minute apart.
+func TestPaceLeavesRoomForTheQueue(t *testing.T) {
+	if Pace < time.Minute+time.Second || PushSlack < time.Second {
+		t.Errorf("Pace %s (slack %s): a push delayed by the queue's one-second poll could reach the device under a minute after the previous one", Pace, PushSlack)
 	}
 }
 
