@@ -44,12 +44,7 @@ func (s *Service) Unacknowledged(ctx context.Context) (Pending, error) {
 	}
 	var classIDs []int64
 	if !a.IsAdmin() {
-		for _, x := range a.Assignments {
-			if x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom {
-				classIDs = append(classIDs, x.ClassID)
-			}
-		}
-		if len(classIDs) == 0 {
+		if classIDs = a.HomeroomClasses(); len(classIDs) == 0 {
 			return out, nil
 		}
 	}

@@ -216,3 +216,18 @@ func ActorFrom(ctx context.Context) *Actor {
 	a, _ := ctx.Value(actorKey{}).(*Actor)
 	return a
 }
+
+// HomeroomClasses are the classes of which the actor is homeroom or sub-homeroom
+// teacher this year.
+func (a *Actor) HomeroomClasses() []int64 {
+	var ids []int64
+	if a == nil {
+		return nil
+	}
+	for _, x := range a.Assignments {
+		if (x.Duty == Homeroom || x.Duty == SubHomeroom) && x.ClassID != 0 {
+			ids = append(ids, x.ClassID)
+		}
+	}
+	return ids
+}

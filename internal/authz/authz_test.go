@@ -181,3 +181,16 @@ func TestActorTravelsInTheContext(t *testing.T) {
 		t.Error("IsAdmin does not follow the role")
 	}
 }
+
+func TestHomeroomClasses(t *testing.T) {
+	a := &authz.Actor{Role: authz.Teacher, Assignments: []authz.Assignment{
+		{Duty: authz.Homeroom, ClassID: 11}, {Duty: authz.Advisor, ClubID: 3}, {Duty: authz.SubHomeroom, ClassID: 12}, {Duty: authz.Office},
+	}}
+	if got := a.HomeroomClasses(); len(got) != 2 || got[0] != 11 || got[1] != 12 {
+		t.Errorf("HomeroomClasses = %v, want [11 12]", got)
+	}
+	var none *authz.Actor
+	if got := none.HomeroomClasses(); got != nil {
+		t.Errorf("no actor: %v", got)
+	}
+}

@@ -235,12 +235,7 @@ func (s *Service) Waiting(ctx context.Context) ([]ClassWaiting, error) {
 	}
 	var classIDs []int64
 	if !a.IsAdmin() {
-		for _, x := range a.Assignments {
-			if x.Duty == authz.Homeroom || x.Duty == authz.SubHomeroom {
-				classIDs = append(classIDs, x.ClassID)
-			}
-		}
-		if len(classIDs) == 0 {
+		if classIDs = a.HomeroomClasses(); len(classIDs) == 0 {
 			return nil, nil
 		}
 	}

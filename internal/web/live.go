@@ -1,10 +1,9 @@
 package web
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"time"
+
+	"github.com/renraku/renraku/internal/live"
 )
 
 // liveData is what a staff page's stream says of an event: IDs only, never a name, a
@@ -27,40 +26,10 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	events, cancel := s.Live.Subscribe()
-	defer cancel()
-	_, _ = io.WriteString(w, ": ok\n\n")
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	keepAlive := time.NewTicker(25 * time.Second)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepAlive.C:
-			_, _ = io.WriteString(w, ": keep-alive\n\n")
-		case e, open := <-events:
-			if !open {
-				return // the server is shutting down
-			}
-			if !s.Inbox.MaySee(r.Context(), e) {
-				continue
-			}
-			data, err := json.Marshal(liveData{Conversation: e.Conversation, Staff: e.Staff, Change: e.Change})
-			if err != nil {
-				continue
-			}
-			_, _ = io.WriteString(w, "event: "+string(e.Kind)+"\ndata: "+string(data)+"\n\n")
+	streamEvents(w, r, s.Live.Subscribe, func(e live.Event) (string, any, bool) {
+		if !s.Inbox.MaySee(r.Context(), e) {
+			return "", nil, false
 		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
-	}
+		return string(e.Kind), liveData{Conversation: e.Conversation, Staff: e.Staff, Change: e.Change}, true
+	})
 }

@@ -2,10 +2,8 @@ package web
 
 import (
 	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
-	"time"
 
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/live"
@@ -140,39 +138,8 @@ func (s *Server) notifyEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	events, cancel := s.NotifyHub.Subscribe(staffID)
-	defer cancel()
-	_, _ = io.WriteString(w, ": ok\n\n")
-	if err := rc.Flush(); err != nil {
-		return
-	}
-	keepAlive := time.NewTicker(25 * time.Second)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepAlive.C:
-			_, _ = io.WriteString(w, ": keep-alive\n\n")
-		case n, open := <-events:
-			if !open {
-				return
-			}
-			b, err := json.Marshal(n)
-			if err != nil {
-				continue
-			}
-			_, _ = io.WriteString(w, "event: notify\ndata: "+string(b)+"\n\n")
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
-	}
+	subscribe := func() (<-chan notify.Notification, func()) { return s.NotifyHub.Subscribe(staffID) }
+	streamEvents(w, r, subscribe, func(n notify.Notification) (string, any, bool) { return "notify", n, true })
 }
 
 // serviceWorker serves the service worker that shows Web Push notifications. It is
