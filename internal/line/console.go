@@ -251,8 +251,9 @@ func (s *Service) FriendURL(ctx context.Context, boardID, schoolID int64) (strin
 var basicID = regexp.MustCompile(`^@[0-9A-Za-z._-]{1,40}$`)
 
 // QuotaUsed is a school channel's monthly message quota and what it has used, for the
-// administrators' work queue (the channel tab's figure). ok is false when the school has
-// no channel or LINE could not be asked.
+// administrators' work queue (the channel tab's figure), as LINE gave it within the
+// last QuotaFresh. ok is false when the school has no channel or LINE could not be
+// asked.
 func (s *Service) QuotaUsed(ctx context.Context, schoolID int64) (q lineapi.Quota, ok bool, err error) {
 	boardID, err := txn.Get(ctx, s.Tx, func(ctx context.Context) (int64, error) { return s.Store.FindSchoolBoard(ctx, schoolID) })
 	if err != nil {
@@ -267,8 +268,25 @@ func (s *Service) QuotaUsed(ctx context.Context, schoolID int64) (q lineapi.Quot
 	if err != nil || !ok {
 		return q, false, err
 	}
+	now := s.Clock.Now()
+	s.quotaMu.Lock()
+	c, cached := s.quotas[ch.ID]
+	s.quotaMu.Unlock()
+	if cached && now.Sub(c.at) < QuotaFresh {
+		return c.quota, true, nil
+	}
 	if q, err = s.Client.Quota(ctx, ch.API()); err != nil {
 		return lineapi.Quota{}, false, nil
 	}
+	s.quotaMu.Lock()
+	if s.quotas == nil {
+		s.quotas = map[int64]cachedQuota{}
+	}
+	s.quotas[ch.ID] = cachedQuota{quota: q, at: now}
+	s.quotaMu.Unlock()
 	return q, true, nil
 }
+
+// QuotaFresh is how long the work queues show a channel's quota figures before asking
+// LINE again (the channel tab always asks).
+const QuotaFresh = time.Minute

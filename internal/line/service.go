@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/clock"
@@ -34,6 +35,18 @@ type Service struct {
 	mu        sync.RWMutex
 	handlers  map[string]Handler
 	postbacks map[string]Handler
+
+	// quotas keeps each channel's quota figures for the work queues a little while
+	// (QuotaFresh): an open home page fetches its queue again on every live event, and
+	// LINE need not be asked each time.
+	quotaMu sync.Mutex
+	quotas  map[int64]cachedQuota
+}
+
+// cachedQuota is a channel's quota figures as LINE gave them at a time.
+type cachedQuota struct {
+	quota lineapi.Quota
+	at    time.Time
 }
 
 // NewService returns a Service with the built-in handlers (follow bookkeeping and
