@@ -374,6 +374,14 @@ func (s *Service) Cancel(ctx context.Context, token, browser string, reportID in
 				boardID = c.Settings.BoardID
 			}
 		}
+		_, year, err := s.Store.FindClassScope(ctx, r.ClassID)
+		if err != nil {
+			return err
+		}
+		if err := s.Live.Publish(ctx, live.Event{Kind: live.AbsenceCancel, Board: boardID, School: r.SchoolID, Year: year,
+			Class: r.ClassID}); err != nil {
+			return err
+		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "absence.cancel",
 			ObjectKind: "absence_report", ObjectID: strconv.FormatInt(r.ID, 10), BoardID: boardID, SchoolID: r.SchoolID})
 	})

@@ -84,6 +84,23 @@ func TestFeaturesPublishLiveEvents(t *testing.T) {
 		t.Fatalf("absence report: %d %s", r.Status, apptest.Text(r))
 	}
 	next("absence", staff(0))
+	// A second report, for the day after, which the parent cancels before the school
+	// sees it.
+	later := day.AddDate(0, 0, 1)
+	page = pb.Get(link)
+	key, _ = page.Doc.Find(`input[name="key"]`).Attr("value")
+	if r := pb.Post(link, url.Values{"kind": {"late"}, "from": {later.Format("2006-01-02")}, "time": {"10:00"}, "reason": {"hospital"}, "key": {key}, "child": {child}}); r.Status != http.StatusOK {
+		t.Fatalf("second report: %d %s", r.Status, apptest.Text(r))
+	}
+	next("absence", staff(0))
+	var second int64
+	if err := s.Pool.QueryRow(ctx, `SELECT max(id) FROM absence_report`).Scan(&second); err != nil {
+		t.Fatal(err)
+	}
+	if r := pb.Post(link+"/cancel/"+strconv.FormatInt(second, 10), nil); r.Status >= 400 {
+		t.Fatalf("cancel: %d %s", r.Status, apptest.Text(r))
+	}
+	next("absence_cancel", staff(0))
 	if n, err := s.Absence.Acknowledge(kochoCtx, class11, day, nil); err != nil || n != 1 {
 		t.Fatalf("acknowledge: %d %v", n, err)
 	}

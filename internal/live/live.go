@@ -25,6 +25,8 @@ const (
 	Absence Kind = "absence"
 	// A report was acknowledged (Class, Staff).
 	AbsenceAck Kind = "absence_ack"
+	// A parent cancelled a report not yet acknowledged (Class).
+	AbsenceCancel Kind = "absence_cancel"
 	// A registration waits for approval (Class).
 	Registration Kind = "registration"
 	// A registration was approved or refused (Class, Staff).
