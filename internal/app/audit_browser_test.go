@@ -164,10 +164,18 @@ func TestAuditLogInWords(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#f-action`), "registration.approve"),
 		chromedp.Click(chromedp.CSS(`[data-testid="audit-filter"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-total"]`)),
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The filtered page, loaded (not the old one's total, still visible while the
+	// browser navigates: a screenshot taken then waits out its deadline). The server
+	// marks the chosen action selected; the old page only had its value set.
+	if err := chromedp.Do(ctx,
+		chromedp.WaitReady(chromedp.CSS(`#f-action option[value="registration.approve"][selected]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-total"]`)),
+	); err != nil {
+		t.Fatalf("the filtered audit page: %v", err)
 	}
 	browsertest.Screenshot(t, ctx, "audit-board-filtered")
 	actions, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="audit-action"]')].map(e => e.textContent.trim())`))
