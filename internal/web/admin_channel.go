@@ -34,11 +34,7 @@ func (s *Server) showChannel(w http.ResponseWriter, r *http.Request, f view.Form
 				Method: loc.T("channel.method." + usageMethod(x.Method)), Count: x.Count, Free: x.Method == "reply"})
 		}
 		if u.QuotaKnown {
-			if u.Quota.Limited {
-				v.Quota = loc.T("channel.quota", map[string]any{"Used": u.Quota.Used, "Limit": u.Quota.Limit})
-			} else {
-				v.Quota = loc.T("channel.quota_unlimited", map[string]any{"Used": u.Quota.Used})
-			}
+			v.Quota = quotaText(loc, "channel.quota", u.Quota.Limited, u.Quota.Used, u.Quota.Limit)
 		}
 	}
 	s.render(w, r, status, view.ChannelPage(s.page(r, "admin.tab.channel"), v, f))

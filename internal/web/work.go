@@ -115,10 +115,7 @@ func inboxHref(l worklist.Line, state string) string {
 // quotaText is a channel's messages this month against its quota.
 func quotaText(loc *i18n.Localizer, id string, limited bool, used, limit int64) string {
 	if !limited {
-		if id == "work.quota" {
-			return loc.T("work.quota_unlimited", map[string]any{"Used": used})
-		}
-		return loc.T("work.board.quota_unlimited", map[string]any{"Used": used})
+		return loc.T(id+"_unlimited", map[string]any{"Used": used})
 	}
 	return loc.T(id, map[string]any{"Used": used, "Limit": limit})
 }
