@@ -265,11 +265,10 @@ func (s *Service) submit(ctx context.Context, token, browser string, f Form) ([]
 			if !created {
 				action = "absence.correct"
 			}
-			_, year, err := s.Store.FindClassScope(ctx, r.ClassID)
-			if err != nil {
-				return err
-			}
-			if err := s.Live.Publish(ctx, live.Event{Kind: live.Absence, Board: c.Settings.BoardID, School: r.SchoolID, Year: year,
+			// The event leaves the year out (the school's current one): reading the
+			// class's would add a query per report to the morning peak, and neither
+			// the stream's filter nor the notifications need more than the school's.
+			if err := s.Live.Publish(ctx, live.Event{Kind: live.Absence, Board: c.Settings.BoardID, School: r.SchoolID,
 				Class: r.ClassID}); err != nil {
 				return err
 			}
