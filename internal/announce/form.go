@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/authz"
 )
 
 // Form is what a compose form sent: the announcement as written, with the audience as
@@ -138,4 +139,12 @@ func (s *Service) UpdateFromForm(ctx context.Context, id int64, f Form, remove [
 		return EditForm{}, err
 	}
 	return e, err
+}
+
+// AuthorizeAudience checks that the signed-in person may address an audience with an
+// announcement (past: or read what was addressed in an earlier year) and returns its
+// board. Other features that address parents as announcements do (surveys) ask it, so
+// that one rule decides who may reach whom.
+func (s *Service) AuthorizeAudience(ctx context.Context, au Audience, past bool) (int64, error) {
+	return s.authorize(ctx, authz.ActorFrom(ctx), au, Notice, past)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/rollover"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/worklist"
 )
 
@@ -35,6 +36,13 @@ var (
 	_ inbox.Friends   = (*line.Service)(nil)
 	_ inbox.Outbox    = (*line.Service)(nil)
 	_ inbox.Contents  = (*lineapi.Client)(nil)
+
+	_ survey.Audiences = (*announce.Service)(nil)
+	_ survey.Guardians = (*registration.Service)(nil)
+	_ survey.Links     = (*parentlink.Service)(nil)
+	_ survey.Outbox    = (*line.Service)(nil)
+	_ survey.Channels  = (*line.Service)(nil)
+	_ survey.Quotas    = (*lineapi.Client)(nil)
 
 	_ announce.Guardians   = (*registration.Service)(nil)
 	_ announce.Links       = (*parentlink.Service)(nil)

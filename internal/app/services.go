@@ -33,6 +33,7 @@ import (
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/vault"
 	"github.com/renraku/renraku/internal/worklist"
 	assets "github.com/renraku/renraku/web"
@@ -63,6 +64,8 @@ type Services struct {
 	Inbox *inbox.Service
 	// Announce is announcements, handouts and safety alerts.
 	Announce *announce.Service
+	// Surveys is surveys and attendance checks answered in LINE (アンケート・出欠確認).
+	Surveys *survey.Service
 	// Retention applies the boards' retention periods and prints certificates.
 	Retention *retention.Service
 	// Reports are the monthly operations reports.
@@ -139,6 +142,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		Links: s.Links, Channels: s.LINE, Outbox: s.LINE, Broadcaster: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
 	s.Announce.Register(s.LINE)
 	s.Schools.Handouts = s.Announce
+	s.Surveys = &survey.Service{Tx: tx, Store: &postgres.SurveyStore{Vault: v}, Audiences: s.Announce, Files: fileStore,
+		Guardians: s.Registration, Links: s.Links, Outbox: s.LINE, Channels: s.LINE, Quotas: s.LINE.Client, Jobs: s.LINE.Jobs,
+		Live: pub, Audit: al, T: s.Registration.T}
 	s.Worklist = &worklist.Service{Schools: s.Schools, Registrations: s.Registration, Absences: s.Absence,
 		Conversations: s.Inbox, Deliveries: s.Announce, Quotas: s.LINE}
 	s.Staff.Work = s.Worklist
@@ -156,6 +162,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.LINE.Workers(workers)
 	s.Inbox.Workers(workers)
 	s.Announce.Workers(workers)
+	s.Surveys.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	periodic = append(periodic, s.Retention.Workers(workers)...)
 	s.Rollover = &rollover.Service{Tx: tx, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Guardians: s.Registration,

@@ -12,6 +12,7 @@ const (
 	PurposeAbsence  = "absence"
 	PurposeHandouts = "handouts"
 	PurposeRollover = "rollover"
+	PurposeSurvey   = "survey"
 )
 
 // DefaultTTL is how long a link works unless configured.
