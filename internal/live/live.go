@@ -34,6 +34,8 @@ const (
 	// An announcement's delivery finished, with or without failures (Announcement,
 	// Staff: who created it).
 	Delivery Kind = "delivery"
+	// A parent answered (or changed an answer to) a survey (Survey, Class).
+	SurveyAnswer Kind = "survey_answer"
 )
 
 // Event is one change, named by IDs only. Zero fields do not apply.
@@ -47,6 +49,7 @@ type Event struct {
 	Club         int64  `json:"club,omitempty"`
 	Conversation int64  `json:"conversation,omitempty"`
 	Announcement int64  `json:"announcement,omitempty"`
+	Survey       int64  `json:"survey,omitempty"`
 	// Staff is the member of staff who made the change (0: a parent or the system).
 	Staff int64 `json:"staff,omitempty"`
 	// Change says what a ConversationState event changed (ChangeRead, ChangeState,
