@@ -248,7 +248,7 @@ func matrix() map[string]matrixRow {
 		"GET /admin/reports/export":  {want: adminsOnly(), query: func(map[string]string) string { return "?format=csv" }},
 		"GET /admin/board/retention": {want: boardOnly()},
 		"POST /admin/board/retention": {want: boardOnly(), form: func(map[string]string) url.Values {
-			return url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}}
+			return url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}, "survey_days": {"365"}}
 		}},
 		"POST /admin/board/retention/run": {want: boardOnly()},
 		"GET /admin/board/retention/certificate": {want: boardOnly(), query: func(ids map[string]string) string {
