@@ -144,13 +144,16 @@ func (s *SurveyStore) SaveAnswers(ctx context.Context, unitID int64, a survey.An
 	return classify(err, "save survey answers")
 }
 
-// SaveDraft stores a unit's draft.
+// SaveDraft stores a unit's draft, or clears it (nil).
 func (s *SurveyStore) SaveDraft(ctx context.Context, unitID int64, a survey.Answers) error {
-	enc, err := s.encryptJSON(a, unitAD(unitID, "draft"))
-	if err != nil {
-		return err
+	var enc []byte
+	if a != nil {
+		var err error
+		if enc, err = s.encryptJSON(a, unitAD(unitID, "draft")); err != nil {
+			return err
+		}
 	}
-	_, err = pgtx.Tx(ctx).Exec(ctx, `UPDATE survey_unit SET draft_enc = $2 WHERE id = $1`, unitID, enc)
+	_, err := pgtx.Tx(ctx).Exec(ctx, `UPDATE survey_unit SET draft_enc = $2 WHERE id = $1`, unitID, enc)
 	return classify(err, "save survey draft")
 }
 

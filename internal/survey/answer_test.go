@@ -302,4 +302,31 @@ func TestParentsAnswerByTapAndOnTheForm(t *testing.T) {
 	if after := units(t, w, id); after != before {
 		t.Errorf("a post after the deadline changed the answers: %s → %s", before, after)
 	}
+
+	// A per-family question is answered once for the family: the confirmation names no
+	// child.
+	fam := survey.Compose{Kind: survey.KindSurvey, Audience: att.Audience, Title: "引き取り訓練", Deadline: time.Now().Add(48 * time.Hour),
+		Questions: []survey.Question{{Kind: survey.Single, Text: "お迎えの方法", Required: true, Choices: []survey.Choice{{Label: "徒歩"}, {Label: "車"}}}}}
+	id2, err := s.Surveys.Create(tannin, fam, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Surveys.Send(tannin, id2, false); err != nil {
+		t.Fatal(err)
+	}
+	items = apptest.WaitBotText(t, w, kimura.ID, "お迎えの方法", 1)
+	var famButtons []linesim.Action
+	for _, it := range items {
+		if it.From == linesim.FromBot && it.Text == "お迎えの方法" {
+			famButtons = it.Actions
+		}
+	}
+	tapLabel(t, w, kimura, famButtons, "車")
+	apptest.WaitBotText(t, w, kimura.ID, "『車』で受け付けました。回答期限（", 1)
+	if n := countBot(w, kimura.ID, "さん：『車』"); n != 0 {
+		t.Error("a family answer's confirmation names a child")
+	}
+	if n := apptest.Count(t, w, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL AND guardian_id IS NOT NULL`, id2); n != 1 {
+		t.Errorf("family answers: %d, want 1", n)
+	}
 }

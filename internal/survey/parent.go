@@ -3,6 +3,7 @@ package survey
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -160,7 +161,7 @@ func (s *Service) ParentSubmit(ctx context.Context, token, browser string, id in
 		if p, g, err = s.opener(ctx, token, browser); err != nil {
 			return err
 		}
-		if err := s.parentSurvey(ctx, &p, g.ID, id, false); err != nil {
+		if err := s.parentSurvey(ctx, &p, g.ID, id, true); err != nil {
 			return err
 		}
 		if f.Op != OpDraft && f.Op != OpSend {
@@ -200,7 +201,13 @@ func (s *Service) ParentSubmit(ctx context.Context, token, browser string, id in
 		}
 		for i, u := range p.Units {
 			if !final {
-				if err := s.Store.SaveDraft(ctx, u.ID, answers[i]); err != nil {
+				// A draft that says what is stored already (a tapped answer shown on
+				// the form) is no draft: the unit stays answered.
+				d := answers[i]
+				if len(d) == 0 || reflect.DeepEqual(d, u.Answers) {
+					d = nil
+				}
+				if err := s.Store.SaveDraft(ctx, u.ID, d); err != nil {
 					return err
 				}
 				continue

@@ -265,7 +265,7 @@ type Store interface {
 	// SaveAnswers stores a unit's answers (encrypted) and who gave them, and clears its
 	// draft.
 	SaveAnswers(ctx context.Context, unitID int64, a Answers, by int64, at time.Time) error
-	// SaveDraft stores a unit's draft (encrypted).
+	// SaveDraft stores a unit's draft (encrypted); nil clears it.
 	SaveDraft(ctx context.Context, unitID int64, a Answers) error
 	// MarkFirstAnswer records a survey's first answer (kept when already set).
 	MarkFirstAnswer(ctx context.Context, surveyID int64, at time.Time) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -103,4 +104,72 @@ func TestSurveyFormInChromium(t *testing.T) {
 		t.Errorf("list state %q (%v)", state, err)
 	}
 	browsertest.Screenshot(t, phone, "survey-list")
+}
+
+// TestPerChildFormInChromium: twins' attendance check on a phone: one child answered by
+// a tap in the chat shows as answered on the form, the other is answered there; a draft
+// that only repeats the tapped answer leaves it answered. The list shows each child.
+func TestPerChildFormInChromium(t *testing.T) {
+	t.Parallel()
+	browsertest.RequireJapaneseFont(t)
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kimura := twins(t, w, sakuraID, class11, apptest.ClassCodes(t, w, sakuraID)[class11])
+	tannin := apptest.SignedInAs(t, w, "sakura.tannin11")
+	att := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{SchoolID: sakuraID, Classes: []int64{class11}},
+		Title: "授業参観", Body: "12月15日（火）2時間目に授業参観を行います。", PerChild: true, Deadline: time.Now().Add(72 * time.Hour),
+		Questions: survey.AttendanceQuestions(func(id string) string { return s.Registration.T("ja", id, nil) }, false, false)}
+	id, err := s.Surveys.Create(tannin, att, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Surveys.Send(tannin, id, false); err != nil {
+		t.Fatal(err)
+	}
+	items := apptest.WaitBotText(t, w, kimura.ID, "木村 そらさん", 1)
+	aoi, sora := buttonsFor(t, items, "木村 あおい"), buttonsFor(t, items, "木村 そら")
+	tapLabel(t, w, kimura, aoi, "参加")
+	apptest.WaitBotText(t, w, kimura.ID, "木村 あおいさん：『参加』で受け付けました。", 1)
+	postback(t, w, kimura, line.PostbackData("survey.open", apptest.Itoa(id)))
+	link := apptest.LinkIn(t, w, kimura.ID, "回答ページを開いてください", 1)
+	soraNo := `input[name="` + survey.UnitField(unitOf(t, sora[0]), "q1") + `"][value="c2"]`
+
+	phone := browsertest.New(t, 360, 740)
+	err = chromedp.Do(phone,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="survey-form"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="survey-draft"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="survey-done"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`form`)))
+	if err != nil || !strings.Contains(states, "回答済み") || strings.Contains(states, "下書き（") {
+		t.Errorf("after a draft repeating the tap: %q (%v)", states, err)
+	}
+	browsertest.Screenshot(t, phone, "survey-per-child")
+	err = chromedp.Do(phone,
+		chromedp.Click(chromedp.CSS(soraNo)),
+		chromedp.Click(chromedp.CSS(`[data-testid="survey-send"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="survey-done"]`)),
+		chromedp.Click(chromedp.CSS(`.breadcrumb a`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="survey-open"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := chromedp.Run(phone, chromedp.Text(chromedp.CSS(`[data-testid="survey-open"]`)))
+	if err != nil || strings.Count(row, "回答済み") != 2 {
+		t.Errorf("list row %q (%v)", row, err)
+	}
+	browsertest.Screenshot(t, phone, "survey-per-child-list")
+	if n := apptest.Count(t, w, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL AND draft_enc IS NULL`, id); n != 2 {
+		t.Errorf("answered units: %d, want 2", n)
+	}
 }
