@@ -182,6 +182,10 @@ func matrix() map[string]matrixRow {
 		"GET /p/handouts/{token}":                                      {want: everyone(apptest.Public)},
 		"GET /p/handouts/{token}/a/{announcementID}":                   {want: everyone(apptest.Public)},
 		"GET /p/handouts/{token}/a/{announcementID}/files/{handoutID}": {want: everyone(apptest.Public)},
+		"GET /p/survey/{token}":                                        {want: everyone(apptest.Public)},
+		"GET /p/survey/{token}/s/{surveyID}":                           {want: everyone(apptest.Public)},
+		"POST /p/survey/{token}/s/{surveyID}":                          {want: everyone(apptest.Public)},
+		"GET /p/survey/{token}/s/{surveyID}/files/{handoutID}":         {want: everyone(apptest.Public)},
 		"GET /staff/announcements":                                     {want: signedInOnly()},
 		"GET /staff/announcements/new":                                 {want: composers()},
 		"POST /staff/announcements": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
