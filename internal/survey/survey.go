@@ -246,4 +246,49 @@ type Store interface {
 	SetRecipientOutbound(ctx context.Context, surveyID, guardianID, outboundID int64) error
 	// Finish marks a sending survey sent.
 	Finish(ctx context.Context, id int64, at time.Time) error
+
+	// Results, reminders, export and print.
+	ResultsStore
+}
+
+// ResultUnit is a unit as the results page, the export and the print show it: its class,
+// the child (per child) or the guardian's children (per family), the guardians'
+// nicknames (never their LINE identity), the clubs the children belong to (for the
+// advisors' rule) and the answers.
+type ResultUnit struct {
+	Unit
+	Year       int
+	Grade      int
+	ClassLabel string
+	// Children are the unit's child (per child) or the guardian's verified children of
+	// the school (per family).
+	Children []vault.Personal
+	// GuardianIDs and Nicknames are the child's verified guardians (per child) or the
+	// one guardian (per family), in the same order.
+	GuardianIDs []int64
+	Nicknames   []vault.Personal
+	Clubs       []int64
+	RemindedAt  time.Time
+}
+
+// ResultsStore is what the results, reminders, export and print need of the store
+// (part of Store).
+type ResultsStore interface {
+	// FindResultUnits reads every unit of a survey with its class, children, nicknames,
+	// clubs and answers (decrypted), in one query, ordered by class.
+	FindResultUnits(ctx context.Context, surveyID int64) ([]ResultUnit, error)
+	// SaveAnswers stores a unit's answers, given by a guardian at a time, and stamps the
+	// survey's first answer.
+	SaveAnswers(ctx context.Context, surveyID, unitID int64, a Answers, by int64, at time.Time) error
+	// RemindRecipients returns the recipients who follow the account now and answer for
+	// a unit not yet answered, each with only those units (children's names decrypted).
+	RemindRecipients(ctx context.Context, surveyID int64) ([]Recipient, error)
+	// MarkReminded stamps the recipients and units reminded.
+	MarkReminded(ctx context.Context, surveyID int64, guardianIDs, unitIDs []int64, at time.Time) error
+	// DueAutoReminders lists surveys due their automatic reminder at now: chosen, not
+	// yet reminded, sent at least a day before a deadline now less than a day away.
+	DueAutoReminders(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// ClaimAutoReminder stamps survey.reminded_at when it is unset and reports whether
+	// it did (the automatic reminder goes out once).
+	ClaimAutoReminder(ctx context.Context, id int64, at time.Time) (bool, error)
 }
