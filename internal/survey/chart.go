@@ -1,10 +1,10 @@
 package survey
 
 // A question's chart is drawn on the server as SVG (no script library): one row per
-// bar, the label on the left, the bar scaled to the share of the answers, the count
-// and percentage after it. These are its measures in SVG user units.
+// bar, the label on the left, the bar scaled to the share of the answers on a grey
+// track, the count and percentage after the track. These are its measures in SVG user units.
 const (
-	ChartWidth      = 560
+	ChartWidth      = 600
 	chartLabelRight = 150 // the labels end here (text-anchor end)
 	chartBarLeft    = 160
 	chartBarMax     = 300
@@ -46,7 +46,7 @@ func LayOut(bars []Bar) Chart {
 		}
 		y := i*chartRow + 4
 		c.Bars = append(c.Bars, ChartBar{Bar: b, Short: short, Y: y, Width: w, TextY: y + chartBarHeight - 5,
-			LabelX: chartLabelRight, BarX: chartBarLeft, CountX: chartBarLeft + w + 8, BarHeight: chartBarHeight})
+			LabelX: chartLabelRight, BarX: chartBarLeft, CountX: chartBarLeft + chartBarMax + 8, BarHeight: chartBarHeight})
 	}
 	return c
 }

@@ -56,7 +56,7 @@ func (s *Server) surveyResultsView(r *http.Request, base string, res survey.Resu
 	sv := res.Survey
 	v := view.SurveyResults{ID: strconv.FormatInt(sv.ID, 10), Base: base, Title: sv.Title.Reveal(), Kind: loc.T("survey_results.kind." + sv.Kind),
 		Audience: sv.AudienceLabel, Deadline: s.Surveys.Deadline(lang, sv.Deadline), State: loc.T("survey_results.state." + sv.State),
-		PerChild: sv.PerChild, CanRemind: sv.Open(s.Surveys.Clock.Now()), Units: res.Units, Answered: res.Answered,
+		PerChild: sv.PerChild, CanRemind: sv.Open(s.Surveys.Clock.Now()) && len(res.Pending) > 0, Units: res.Units, Answered: res.Answered,
 		Recipients: res.Recipients, Skipped: res.Skipped, RowsURL: base + "/units", Print: base + "/print.pdf",
 		ExportBOM: base + "/export.csv?" + url.Values{"encoding": {"utf8"}}.Encode(), ExportSJIS: base + "/export.csv?" + url.Values{"encoding": {"sjis"}}.Encode()}
 	if sv.State == survey.Sent && !sv.Open(s.Surveys.Clock.Now()) {
