@@ -25,6 +25,9 @@ import (
 // many it reaches; the automatic reminder (chosen when creating) goes out once, a day
 // before the deadline, if the survey was sent at least a day before it.
 
+// sampleLanguage is the language of the reminder shown for confirmation (most parents').
+const sampleLanguage = "ja"
+
 // AutoRemindBefore is how long before the deadline the automatic reminder goes out.
 const AutoRemindBefore = 24 * time.Hour
 
@@ -98,9 +101,9 @@ func (s *Service) PlanReminder(ctx context.Context, id int64) (RemindPlan, error
 			p.OverQuota = append(p.OverQuota, announce.QuotaShort{ChannelID: chID, Needed: n, Remains: max(0, q.Limit-q.Used)})
 		}
 	}
-	sample := Recipient{Language: "ja", Units: []RecipientUnit{{UnitID: 1}}}
+	sample := Recipient{Language: sampleLanguage, Units: []RecipientUnit{{UnitID: 1}}}
 	if p.Survey.PerChild {
-		sample.Units[0].ChildName = vault.Personal(s.T("ja", "survey_results.remind.sample_child", nil))
+		sample.Units[0].ChildName = vault.Personal(s.T(sampleLanguage, "survey_results.remind.sample_child", nil))
 	}
 	p.Sample = s.ReminderMessages(p.Survey, sample)
 	return p, nil

@@ -27,16 +27,15 @@ import (
 // resultsWorld is Sakura's 1年1組 with the Kimura twins (one LINE account, 木村のLINE),
 // 田中 大輝, and 鈴木 花 of 1年2組.
 type resultsWorld struct {
-	w                 *apptest.LineWorld
-	s                 *app.Services
-	sakuraID          int64
-	class11, class12  int64
-	kimura, tanaka    linesim.User
-	suzuki            linesim.User
-	tannin, admin     context.Context
-	deadline          time.Time
-	attendance        survey.Compose
-	attendanceClasses []int64
+	w                *apptest.LineWorld
+	s                *app.Services
+	sakuraID         int64
+	class11, class12 int64
+	kimura, tanaka   linesim.User
+	suzuki           linesim.User
+	tannin, admin    context.Context
+	deadline         time.Time
+	attendance       survey.Compose
 }
 
 func newResultsWorld(t *testing.T) *resultsWorld {
@@ -152,7 +151,7 @@ func TestResultsShowAnswersByDutyUnderNicknames(t *testing.T) {
 		t.Fatalf("results: %d %s", r.Status, apptest.Text(r))
 	}
 	bar := func(r apptest.Response, key string) string {
-		return r.Doc.Find(`[data-testid="question-result"][data-question="q1"] [data-testid="bar"][data-key="` + key + `"]`).AttrOr("data-count", "")
+		return r.Doc.Find(`[data-testid="question-result"][data-question="q1"] [data-testid="bar"][data-key="`+key+`"]`).AttrOr("data-count", "")
 	}
 	if bar(r, "c1") != "1" || bar(r, "c2") != "1" {
 		t.Errorf("chart: 参加 %q 不参加 %q", bar(r, "c1"), bar(r, "c2"))
