@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/csvexport"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -43,19 +44,15 @@ func (s *Service) Display(lang string, q Question, v Value) string {
 }
 
 // readableUnits reads the units of a sent survey whose answers the actor may see.
-func (s *Service) readableUnits(ctx context.Context, id int64) (Survey, []ResultUnit, func(string, map[string]any) error, error) {
+func (s *Service) readableUnits(ctx context.Context, id int64) (*authz.Actor, Survey, []ResultUnit, error) {
 	a, sv, answers, _, err := s.readable(ctx, id)
 	if err != nil {
-		return sv, nil, nil, err
+		return nil, sv, nil, err
 	}
 	if sv.State == Draft || sv.State == Scheduled {
-		return sv, nil, nil, errNotFound
+		return nil, sv, nil, errNotFound
 	}
-	record := func(action string, detail map[string]any) error {
-		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: action,
-			ObjectKind: "survey", ObjectID: strconv.FormatInt(id, 10), BoardID: sv.BoardID, SchoolID: sv.SchoolID, Detail: detail})
-	}
-	return sv, answers, record, nil
+	return a, sv, answers, nil
 }
 
 // Export writes the answers the actor may see as CSV, one row per child (per child) or
@@ -64,7 +61,7 @@ func (s *Service) readableUnits(ctx context.Context, id int64) (Survey, []Result
 func (s *Service) Export(ctx context.Context, id int64, lang string, enc csvexport.Encoding) (csvexport.File, error) {
 	var f csvexport.File
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		sv, units, record, err := s.readableUnits(ctx, id)
+		a, sv, units, err := s.readableUnits(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -104,7 +101,9 @@ func (s *Service) Export(ctx context.Context, id int64, lang string, enc csvexpo
 		if f, err = tab.Encode(enc); err != nil {
 			return err
 		}
-		return record("survey.export", map[string]any{"rows": len(units), "encoding": string(enc)})
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "survey.export", ObjectKind: "survey",
+			ObjectID: strconv.FormatInt(id, 10), BoardID: sv.BoardID, SchoolID: sv.SchoolID,
+			Detail: map[string]any{"rows": len(units), "encoding": string(enc)}})
 	})
 	return f, err
 }

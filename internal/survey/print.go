@@ -10,6 +10,7 @@ import (
 	"github.com/go-pdf/fpdf"
 
 	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/pdffont"
 	"github.com/renraku/renraku/internal/school"
 )
@@ -22,16 +23,18 @@ func (s *Service) Print(ctx context.Context, id int64, lang string) ([]byte, err
 	var sv Survey
 	var units []ResultUnit
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		var record func(string, map[string]any) error
-		var err error
-		if sv, units, record, err = s.readableUnits(ctx, id); err != nil {
+		a, found, readable, err := s.readableUnits(ctx, id)
+		if err != nil {
 			return err
 		}
+		sv, units = found, readable
 		classes := map[int64]bool{}
 		for _, u := range units {
 			classes[u.ClassID] = true
 		}
-		return record("survey.print", map[string]any{"rows": len(units), "classes": len(classes)})
+		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "survey.print", ObjectKind: "survey",
+			ObjectID: strconv.FormatInt(id, 10), BoardID: sv.BoardID, SchoolID: sv.SchoolID,
+			Detail: map[string]any{"rows": len(units), "classes": len(classes)}})
 	})
 	if err != nil {
 		return nil, err
