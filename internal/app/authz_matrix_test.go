@@ -28,6 +28,7 @@ import (
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/staff/stafftest"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -117,6 +118,13 @@ func boardOnly() map[persona]apptest.Outcome {
 		homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.Forbidden}
 }
 
+// surveyA11 is a survey sent to 1年1組 of school A: those who may address the class
+// (its homeroom teacher, the administrators) see it; to anyone else it does not exist.
+func surveyA11() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+		homeroom: apptest.OK, advisor: apptest.NotFound, teacherA: apptest.NotFound, teacherB: apptest.NotFound}
+}
+
 // matrixRow is one route: its expected outcome per persona, the form it posts, and
 // whether each allowed request needs fresh objects (because it deletes its target).
 type matrixRow struct {
@@ -201,10 +209,16 @@ func matrix() map[string]matrixRow {
 		"POST /staff/announcements/{announcementID}/retry":               {want: classA11Decide()},
 		"GET /staff/announcements/{announcementID}/recipients":           {want: classA11Decide()},
 		"GET /staff/announcements/{announcementID}/handouts/{handoutID}": {want: classA11Decide()},
-		"GET /staff/inbox":        {want: signedInOnly()},
-		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
-		"GET /staff/live":         {want: signedInOnly(), stream: true},
-		"POST /staff/inbox":       {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
+		// Survey results (issue 19): a survey sent to 1年1組 of school A by its administrator.
+		"GET /staff/surveys/{surveyID}":                        {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/units":                  {want: surveyA11()},
+		"POST /staff/surveys/{surveyID}/remind":                {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/export.csv":             {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/print.pdf":              {want: surveyA11()},
+		"GET /staff/inbox":                                     {want: signedInOnly()},
+		"GET /staff/inbox/events":                              {want: signedInOnly(), stream: true},
+		"GET /staff/live":                                      {want: signedInOnly(), stream: true},
+		"POST /staff/inbox":                                    {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
 		"GET /staff/inbox/{conversationID}/images/{messageID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/note":              {want: classA11Decide(), form: func(map[string]string) url.Values { return url.Values{"note": {"電話で確認済み"}} }},
 		"POST /staff/inbox/{conversationID}/handover": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
@@ -396,6 +410,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"day": "2030-01-01"}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
 	base["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
+	base["surveyID"] = matrixSentSurvey(t, a, w)
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -612,4 +627,34 @@ func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, s
 		t.Fatal(err)
 	}
 	return apptest.Itoa(annID), apptest.Itoa(an.Handouts[0].ID)
+}
+
+// matrixSentSurvey is a survey school A's administrator sent to 1年1組, once sent.
+func matrixSentSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
+	t.Helper()
+	s := a.Services()
+	ctx := w.Ctx(t, w.AdminA)
+	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
+		Title: "授業参観", PerChild: true, Deadline: time.Now().Add(72 * time.Hour),
+		Questions: []survey.Question{{Kind: survey.Single, Text: "出欠", Choices: []survey.Choice{{Label: "参加"}, {Label: "不参加"}}}}}
+	id, err := s.Surveys.Create(ctx, c, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Surveys.Send(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; {
+		sv, err := s.Surveys.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.State == survey.Sent {
+			return apptest.Itoa(id)
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the matrix survey stayed %s", sv.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -107,6 +107,12 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/staff/announcements/{announcementID}/retry", s.retryAnnouncement)
 			r.Get("/staff/announcements/{announcementID}/recipients", s.announcementRecipients)
 			r.Get("/staff/announcements/{announcementID}/handouts/{handoutID}", s.staffHandout)
+			// Survey results (issue 19).
+			r.Get("/staff/surveys/{surveyID}", s.surveyResultsPage)
+			r.Get("/staff/surveys/{surveyID}/units", s.surveyResultsFragment)
+			r.Post("/staff/surveys/{surveyID}/remind", s.surveyRemind)
+			r.Get("/staff/surveys/{surveyID}/export.csv", s.surveyExport)
+			r.Get("/staff/surveys/{surveyID}/print.pdf", s.surveyPrint)
 			r.Get("/staff/inbox", s.inboxPage)
 			r.Post("/staff/inbox", s.inboxPage)
 			r.Get("/staff/inbox/events", s.liveEvents)
