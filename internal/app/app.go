@@ -156,6 +156,7 @@ func (a *App) Start(ctx context.Context) error {
 		Rollover:     a.services.Rollover,
 		Reports:      a.services.Reports,
 		Worklist:     a.services.Worklist,
+		Surveys:      a.services.Surveys,
 		Notify:       a.services.Notify,
 		NotifyHub:    a.notifyHub,
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/worklist"
 )
 
@@ -77,6 +78,8 @@ type Server struct {
 	Reports *report.Service
 	// Rollover is the school year's turn (年度更新).
 	Rollover *rollover.Service
+	// Surveys serves surveys and attendance checks (アンケート・出欠確認).
+	Surveys *survey.Service
 	// Worklist is the work queue of the staff home pages.
 	Worklist *worklist.Service
 	// Notify is the staff's notification choices, Web Push subscriptions and desktop
