@@ -128,6 +128,7 @@ func (s *Service) OpenPreview(ctx context.Context, id int64, lang string) (Previ
 	sv := p.Survey
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		a := authz.ActorFrom(ctx)
+		pg.Editable = sv.Editable() && s.mayEdit(ctx, sv) == nil
 		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: "survey.view",
 			ObjectKind: "survey", ObjectID: strconv.FormatInt(id, 10), BoardID: sv.BoardID, SchoolID: sv.SchoolID})
 	})
@@ -135,7 +136,6 @@ func (s *Service) OpenPreview(ctx context.Context, id int64, lang string) (Previ
 		return pg, err
 	}
 	pg.LINE = s.Messages(sv, SampleRecipient(sv, lang, s.T(lang, "survey_staff.preview.child", nil)))
-	pg.Editable = sv.Editable() && s.mayEdit(ctx, sv) == nil
 	return pg, nil
 }
 

@@ -141,6 +141,9 @@ func TestStaffCreatePreviewSendAndEdit(t *testing.T) {
 	if got := preview.Doc.Find(`[data-testid="form-preview"]`).Text(); !strings.Contains(got, "出欠") || !strings.Contains(got, "不参加") {
 		t.Errorf("form preview: %s", got)
 	}
+	if preview.Doc.Find(`[data-testid="edit"]`).Length() != 1 || preview.Doc.Find(`[data-testid="send"]`).Length() != 1 {
+		t.Errorf("the draft's preview offers no 編集する or 送信する")
+	}
 	if got := preview.Doc.Find(`[data-testid="handout"]`).Text(); !strings.Contains(got, "授業参観のご案内.pdf") {
 		t.Errorf("handouts: %q", got)
 	}

@@ -46,6 +46,20 @@ func questionKinds(loc *i18n.Localizer) []view.Option {
 	}
 }
 
+// surveyState is a survey's state as staff read it: a send-now about to start is
+// sending, and a cancellation by the year rollover says so.
+func surveyState(loc *i18n.Localizer, sv survey.Survey) string {
+	st := sv.State
+	if st == survey.Scheduled && sv.ScheduledAt.IsZero() {
+		st = survey.Sending
+	}
+	out := loc.T("announce.state." + st)
+	if sv.State == survey.Cancelled && sv.CancelReason == "rollover" {
+		out += "（" + loc.T("announce.cancelled_rollover") + "）"
+	}
+	return out
+}
+
 func surveyDeadline(t time.Time) string { return t.In(school.Tokyo).Format("2006/1/2 15:04") }
 
 func (s *Server) surveysPage(w http.ResponseWriter, r *http.Request) {
@@ -61,12 +75,8 @@ func (s *Server) surveysPage(w http.ResponseWriter, r *http.Request) {
 		if sv.State == survey.Draft || sv.State == survey.Scheduled {
 			url += "/preview"
 		}
-		st := loc.T("announce.state." + sv.State)
-		if sv.State == survey.Cancelled && sv.CancelReason == "rollover" {
-			st += "（" + loc.T("announce.cancelled_rollover") + "）"
-		}
 		v.Items = append(v.Items, view.SurveyItem{URL: url, Title: sv.Title.Reveal(), Kind: surveyKindLabel(loc, sv.Kind),
-			Audience: sv.AudienceLabel, State: st, Deadline: surveyDeadline(sv.Deadline), Answered: sv.Counts.Answered,
+			Audience: sv.AudienceLabel, State: surveyState(loc, sv), Deadline: surveyDeadline(sv.Deadline), Answered: sv.Counts.Answered,
 			Units: sv.Counts.Units, Started: sv.State == survey.Sending || sv.State == survey.Sent})
 	}
 	s.render(w, r, http.StatusOK, view.SurveysPage(s.page(r, "survey_staff.title"), v))
@@ -426,7 +436,7 @@ func (s *Server) showSurveyPreview(w http.ResponseWriter, r *http.Request, id in
 	}
 	sv := pg.Survey
 	d := view.SurveyPreview{Base: surveyBase(sv.ID), Title: sv.Title.Reveal(), Body: sv.Body.Reveal(), KindLabel: surveyKindLabel(loc, sv.Kind),
-		Audience: sv.AudienceLabel, State: loc.T("announce.state." + sv.State), StateCode: sv.State, Deadline: surveyDeadline(sv.Deadline),
+		Audience: sv.AudienceLabel, State: surveyState(loc, sv), StateCode: sv.State, Deadline: surveyDeadline(sv.Deadline),
 		Unit: loc.T("survey_staff.unit.family"), AutoRemind: sv.AutoRemind, Reach: pg.Guardians, Editable: pg.Editable}
 	if sv.PerChild {
 		d.Unit = loc.T("survey_staff.unit.child")
