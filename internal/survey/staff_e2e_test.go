@@ -66,7 +66,9 @@ func TestStaffCreatePreviewSendAndEdit(t *testing.T) {
 			}
 		}, "error-questions", "質問を1つ以上入れてください"},
 		{"one choice", func(v url.Values) { v.Set("q2.kind", "multi"); v.Set("q2.choices", "はい") }, "error-q2.choices", "選択肢を2つ以上入れてください"},
-		{"past deadline", func(v url.Values) { v.Set("deadline_date", time.Now().In(school.Tokyo).AddDate(0, 0, -1).Format("2006-01-02")) }, "error-deadline", "回答期限は送信の1時間以上あとにしてください"},
+		{"past deadline", func(v url.Values) {
+			v.Set("deadline_date", time.Now().In(school.Tokyo).AddDate(0, 0, -1).Format("2006-01-02"))
+		}, "error-deadline", "回答期限は送信の1時間以上あとにしてください"},
 		{"bad range", func(v url.Values) { v.Set("q2.kind", "number"); v.Set("q2.min", "十") }, "error-q2.range", "最小値・最大値は整数で入力してください"},
 		{"another teacher's class", func(v url.Values) { v.Set("class", apptest.Itoa(class12)) }, "", ""},
 	} {
