@@ -215,6 +215,19 @@ func matrix() map[string]matrixRow {
 		"POST /staff/surveys/{surveyID}/remind":                {want: surveyA11()},
 		"GET /staff/surveys/{surveyID}/export.csv":             {want: surveyA11()},
 		"GET /staff/surveys/{surveyID}/print.pdf":              {want: surveyA11()},
+		// Surveys before answers come in (issue 19): as announcements.
+		"GET /staff/surveys":     {want: signedInOnly()},
+		"GET /staff/surveys/new": {want: composers()},
+		"POST /staff/surveys": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
+			return url.Values{"kind": {"attendance"}, "class": {ids["classA11"]}, "title": {"授業参観"}, "deadline_date": {ids["surveyDeadline"]}, "deadline_time": {"17:00"}}
+		}},
+		"GET /staff/surveys/{surveyID}/preview": {want: classA11, fresh: true},
+		"GET /staff/surveys/{surveyID}/edit":    {want: classA11, fresh: true},
+		"POST /staff/surveys/{surveyID}/edit": {want: classA11, fresh: true, form: func(ids map[string]string) url.Values {
+			return url.Values{"kind": {"attendance"}, "class": {ids["classA11"]}, "title": {"授業参観（訂正）"}, "deadline_date": {ids["surveyDeadline"]}, "deadline_time": {"17:00"}}
+		}},
+		"POST /staff/surveys/{surveyID}/send":                  {want: classA11, fresh: true},
+		"POST /staff/surveys/{surveyID}/cancel":                {want: classA11, fresh: true},
 		"GET /staff/inbox":                                     {want: signedInOnly()},
 		"GET /staff/inbox/events":                              {want: signedInOnly(), stream: true},
 		"GET /staff/live":                                      {want: signedInOnly(), stream: true},
@@ -410,7 +423,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"day": "2030-01-01"}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
 	base["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
+	// The results' routes read a sent survey; the routes before sending take a fresh
+	// draft (fresh, below).
 	base["surveyID"] = matrixSentSurvey(t, a, w)
+	base["surveyDeadline"] = time.Now().In(school.Tokyo).AddDate(0, 0, 7).Format("2006-01-02")
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -435,6 +451,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		ids["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
 		ids["cannedID"] = apptest.Itoa(schoolCanned(t, a, w))
 		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
+		ids["surveyID"] = matrixSurvey(t, a, w)
 		closedDays++
 		ids["day"] = time.Date(2031, time.January, closedDays, 0, 0, 0, 0, school.Tokyo).Format("2006-01-02")
 		if err := w.Schools.AddClosedDay(asAdminA, w.SchoolA.ID, ids["day"], ""); err != nil {
@@ -657,4 +674,18 @@ func matrixSentSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// matrixSurvey is a draft attendance check for 1年1組 of school A, by its administrator.
+func matrixSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
+	t.Helper()
+	s := a.Services()
+	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
+		Title: "授業参観", PerChild: true, Deadline: time.Now().Add(72 * time.Hour),
+		Questions: survey.AttendanceQuestions(func(id string) string { return s.Registration.T("ja", id, nil) }, false, false)}
+	id, err := s.Surveys.Create(w.Ctx(t, w.AdminA), c, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apptest.Itoa(id)
 }
