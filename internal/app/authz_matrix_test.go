@@ -210,11 +210,11 @@ func matrix() map[string]matrixRow {
 		"GET /staff/announcements/{announcementID}/recipients":           {want: classA11Decide()},
 		"GET /staff/announcements/{announcementID}/handouts/{handoutID}": {want: classA11Decide()},
 		// Survey results (issue 19): a survey sent to 1年1組 of school A by its administrator.
-		"GET /staff/surveys/{surveyID}":                        {want: surveyA11()},
-		"GET /staff/surveys/{surveyID}/units":                  {want: surveyA11()},
-		"POST /staff/surveys/{surveyID}/remind":                {want: surveyA11()},
-		"GET /staff/surveys/{surveyID}/export.csv":             {want: surveyA11()},
-		"GET /staff/surveys/{surveyID}/print.pdf":              {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}":            {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/units":      {want: surveyA11()},
+		"POST /staff/surveys/{surveyID}/remind":    {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/export.csv": {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/print.pdf":  {want: surveyA11()},
 		// Surveys before answers come in (issue 19): as announcements.
 		"GET /staff/surveys":     {want: signedInOnly()},
 		"GET /staff/surveys/new": {want: composers()},
