@@ -548,21 +548,37 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	if err != nil {
 		return p, err
 	}
+	p.Guardians, p.OverQuota, err = Shortfalls(ctx, reach, s.Channels, s.Broadcaster)
+	return p, err
+}
+
+// QuotaReader reads what a channel may still send this month (lineapi.Client).
+type QuotaReader interface {
+	Quota(ctx context.Context, ch lineapi.Channel) (lineapi.Quota, error)
+}
+
+// Shortfalls adds up the guardians a send reaches and lists the channels whose
+// remaining monthly messages are fewer than the guardians they would send to. The
+// check is a courtesy (LINE refuses over-quota sends anyway): a channel whose quota
+// cannot be read is passed over.
+func Shortfalls(ctx context.Context, reach []Reach, channels Channels, quotas QuotaReader) (int, []QuotaShort, error) {
+	total := 0
+	var short []QuotaShort
 	for _, r := range reach {
-		p.Guardians += r.Guardians
-		ch, err := s.Channels.FindChannel(ctx, r.ChannelID)
+		total += r.Guardians
+		ch, err := channels.FindChannel(ctx, r.ChannelID)
 		if err != nil {
-			return p, err
+			return total, short, err
 		}
-		q, err := s.Broadcaster.Quota(ctx, ch.API())
+		q, err := quotas.Quota(ctx, ch.API())
 		if err != nil {
-			continue // the check is a courtesy: LINE refuses over-quota sends anyway
+			continue
 		}
 		if q.Limited && q.Limit-q.Used < int64(r.Guardians) {
-			p.OverQuota = append(p.OverQuota, QuotaShort{ChannelID: r.ChannelID, Needed: int64(r.Guardians), Remains: max(0, q.Limit-q.Used)})
+			short = append(short, QuotaShort{ChannelID: r.ChannelID, Needed: int64(r.Guardians), Remains: max(0, q.Limit-q.Used)})
 		}
 	}
-	return p, nil
+	return total, short, nil
 }
 
 // Send confirms a draft: it is sent now, or at its scheduled time, which it returns

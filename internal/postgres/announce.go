@@ -247,25 +247,34 @@ func (s *AnnounceStore) FindAnnouncementContent(ctx context.Context, id int64) (
 }
 
 // findHandouts reads an announcement's handouts.
-func (s *AnnounceStore) findHandouts(ctx context.Context, a *announce.Announcement) error {
+func (s *AnnounceStore) findHandouts(ctx context.Context, a *announce.Announcement) (err error) {
+	a.Handouts, err = readHandouts(ctx, s.Vault, "handout", "announcement_id", a.ID)
+	return err
+}
+
+// readHandouts reads the handouts (PDF records, names decrypted) of an announcement
+// (table handout) or a survey (survey_handout), in order. table and owner are
+// constants of the callers.
+func readHandouts(ctx context.Context, v *vault.Vault, table, owner string, id int64) ([]announce.Handout, error) {
 	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM handout WHERE announcement_id = $1 ORDER BY position`, a.ID)
+	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM `+table+` WHERE `+owner+` = $1 ORDER BY position`, id)
 	if err != nil {
-		return classify(err, "handouts")
+		return nil, classify(err, "handouts")
 	}
 	defer rows.Close()
+	var out []announce.Handout
 	for rows.Next() {
 		var h announce.Handout
 		var name []byte
 		if err := rows.Scan(&h.ID, &h.Position, &name, &h.Size, &h.Key); err != nil {
-			return classify(err, "handouts")
+			return nil, classify(err, "handouts")
 		}
-		if h.Name, err = s.Vault.DecryptPersonal(name, vault.NewADForID("handout", "name", h.ID)); err != nil {
-			return err
+		if h.Name, err = v.DecryptPersonal(name, vault.NewADForID(table, "name", h.ID)); err != nil {
+			return nil, err
 		}
-		a.Handouts = append(a.Handouts, h)
+		out = append(out, h)
 	}
-	return classify(rows.Err(), "handouts")
+	return out, classify(rows.Err(), "handouts")
 }
 
 // FindAnnouncements lists a school's announcements (schoolID), or all of a board's

@@ -165,25 +165,9 @@ func (s *SurveyStore) FindSurvey(ctx context.Context, id int64) (survey.Survey, 
 	return sv, s.findHandouts(ctx, &sv)
 }
 
-func (s *SurveyStore) findHandouts(ctx context.Context, sv *survey.Survey) error {
-	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `SELECT id, position, name_enc, size_bytes, storage_key FROM survey_handout WHERE survey_id = $1 ORDER BY position`, sv.ID)
-	if err != nil {
-		return classify(err, "survey handouts")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h survey.Handout
-		var name []byte
-		if err := rows.Scan(&h.ID, &h.Position, &name, &h.Size, &h.Key); err != nil {
-			return classify(err, "survey handouts")
-		}
-		if h.Name, err = s.Vault.DecryptPersonal(name, vault.NewADForID("survey_handout", "name", h.ID)); err != nil {
-			return err
-		}
-		sv.Handouts = append(sv.Handouts, h)
-	}
-	return classify(rows.Err(), "survey handouts")
+func (s *SurveyStore) findHandouts(ctx context.Context, sv *survey.Survey) (err error) {
+	sv.Handouts, err = readHandouts(ctx, s.Vault, "survey_handout", "survey_id", sv.ID)
+	return err
 }
 
 // FindSurveys lists a school's surveys (schoolID), or all of a board's (schoolID 0),

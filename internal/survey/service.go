@@ -290,21 +290,8 @@ func (s *Service) Preview(ctx context.Context, id int64) (Preview, error) {
 	if err != nil {
 		return p, err
 	}
-	for _, r := range reach {
-		p.Guardians += r.Guardians
-		ch, err := s.Channels.FindChannel(ctx, r.ChannelID)
-		if err != nil {
-			return p, err
-		}
-		q, err := s.Quotas.Quota(ctx, ch.API())
-		if err != nil {
-			continue // a courtesy: LINE refuses over-quota sends anyway
-		}
-		if q.Limited && q.Limit-q.Used < int64(r.Guardians) {
-			p.OverQuota = append(p.OverQuota, announce.QuotaShort{ChannelID: r.ChannelID, Needed: int64(r.Guardians), Remains: max(0, q.Limit-q.Used)})
-		}
-	}
-	return p, nil
+	p.Guardians, p.OverQuota, err = announce.Shortfalls(ctx, reach, s.Channels, s.Quotas)
+	return p, err
 }
 
 // Send confirms a draft: it is sent now, or at its scheduled time, which it returns
