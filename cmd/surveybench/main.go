@@ -1,0 +1,387 @@
+// Command surveybench measures surveys at their peaks (issue 19).
+//
+// Taps: a board-wide attendance check (出欠確認, per family, 参加／不参加) goes to the
+// guardians of 40 schools (50,000 by default, a channel per school), and parents answer
+// by tapping its button in the LINE simulator, open loop at a fixed rate (500 a second
+// by default): tap i is sent at start + i/rate whatever happened to the others. For
+// each tap it measures, from its scheduled time, (a) the webhook's answer (200 only
+// after the event is stored) and (b) the confirmation reply queued in the outbox, as a
+// poller sees the row appear (committed) every few milliseconds. The baseline, measured
+// in the same run, is the same number of taps at the same rate on a postback renraku
+// does nothing with: the webhook and event-processing cost every tap pays, without the
+// survey's work.
+//
+// Results page: a school of 1,000 families answers a per-family survey of four
+// questions (single and multiple choice, a number, a paragraph); the school's
+// administrator loads the results page (GET /staff/surveys/{id}: answers decrypted,
+// charts, counts by class, who has not answered) repeatedly; the baseline is the same
+// page before anyone answered.
+//
+// It starts the real app in this process with a LINE simulator on 127.0.0.1 (package
+// benchkit). Run it with a database (cmd/pgrun provides one):
+//
+//	go run ./cmd/pgrun -- go run ./cmd/surveybench
+//
+// Goals (issue 19): tap → stored → confirmation queued p99 < 100 ms at 500 a second;
+// the results page p95 < 100 ms. Results go to stdout for docs/PERFORMANCE.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	mrand "math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/benchkit"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/survey"
+)
+
+func main() {
+	nSchools := flag.Int("schools", 40, "schools (a channel each) the attendance check goes to")
+	perSchool := flag.Int("guardians", 1250, "guardians (one child each) per school")
+	nTaps := flag.Int("taps", 15000, "taps measured (each by a different parent)")
+	rate := flag.Float64("rate", 500, "taps a second, open loop")
+	conns := flag.Int("conns", 64, "concurrent senders of the taps")
+	families := flag.Int("families", 1000, "families of the results page's school")
+	pages := flag.Int("pages", 200, "results page loads measured, before and after the answers")
+	flag.Parse()
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		log.Fatal("surveybench: DATABASE_URL is required (use cmd/pgrun)")
+	}
+	ctx := context.Background()
+	env, err := benchkit.Start(ctx, "surveybench", dbURL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer env.Close(ctx)
+	s := env.Services()
+	if _, err := demo.Seed(ctx, s, env.Sim, env.App.URL()); err != nil {
+		log.Fatal(err)
+	}
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	board := signedIn(ctx, s, "midori.kyoiku")
+	benchkit.Machine(ctx, s)
+
+	t0 := time.Now()
+	g, err := benchkit.SeedGroup(ctx, s, env.Sim, board.BoardID(), "第", *nSchools, *perSchool, false)
+	if err != nil {
+		log.Fatalf("seed: %v", err)
+	}
+	if _, err := s.Pool.Exec(ctx, `VACUUM ANALYZE school, class, line_friend, guardian, child, guardianship`); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "surveybench: seeded %d schools, %d guardians, in %s\n", *nSchools, g.Guardians(), time.Since(t0).Round(100*time.Millisecond))
+	if *nTaps > g.Guardians() {
+		*nTaps = g.Guardians()
+	}
+
+	// The attendance check, sent to every guardian; its delivery is timed for the record.
+	t := func(id string) string { return s.Registration.T("ja", id, nil) }
+	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{Schools: g.Schools}, Title: "市内一斉 引き取り訓練",
+		Body: "12月18日（金）に引き取り訓練を行います。お迎えに来られるかお答えください。", Deadline: time.Now().Add(7 * 24 * time.Hour),
+		Questions: survey.AttendanceQuestions(t, false, false)}
+	id, err := s.Surveys.Create(board.ctx, c, "市内全校")
+	if err != nil {
+		log.Fatal(err)
+	}
+	sendStart := time.Now()
+	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
+		log.Fatal(err)
+	}
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 30*time.Minute, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10)); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("\nattendance check to %d guardians: Send → every push accepted by the simulator %.1f s\n", g.Guardians(), time.Since(sendStart).Seconds())
+
+	// Each parent's tap: the button of the message they received.
+	rnd := mrand.New(mrand.NewPCG(1, 2))
+	var taps []tap
+	for _, ch := range g.Channels {
+		for _, u := range ch.Users {
+			a, err := button(env.Sim, ch.LineID, u, rnd.IntN(2))
+			if err != nil {
+				log.Fatal(err)
+			}
+			taps = append(taps, tap{channel: ch.LineID, user: u, action: a})
+		}
+	}
+	rnd.Shuffle(len(taps), func(i, j int) { taps[i], taps[j] = taps[j], taps[i] })
+	units, err := unitFriends(ctx, s, id)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Baseline first: the same parents tap a postback renraku has no handler for.
+	base := make([]tap, *nTaps)
+	for i := range base {
+		base[i] = taps[len(taps)-1-i]
+		base[i].action = linesim.Action{Type: "postback", Data: line.PostbackData("bench.nothing", "")}
+		base[i].baseline = true
+	}
+	benchkit.LoadAverage("before the taps")
+	rb := run(ctx, s, env.Sim, base, *rate, *conns, nil)
+	rs := run(ctx, s, env.Sim, taps[:*nTaps], *rate, *conns, units)
+	benchkit.LoadAverage("after the taps")
+	var answered int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL`, id).Scan(&answered); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("\nTaps at %.0f/s open loop, %d senders; latency from each tap's scheduled time (ms):\n\n", *rate, *conns)
+	fmt.Printf("| run | taps | achieved/s | webhook 200 p50 / p95 / p99 / max | stored + reply queued p50 / p95 / p99 / max | not 200 | no reply seen |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	rb.print("baseline: a postback with no handler (no reply)")
+	rs.print("attendance check tap")
+	fmt.Printf("\nanswers stored: %d of %d taps (exactly one per tapped unit: %v)\n", answered, *nTaps, answered == *nTaps)
+	fmt.Printf("peak RSS of the bench process (app, simulator and load generator): %.0f MiB\n", benchkit.PeakRSS())
+
+	resultsPage(ctx, env, s, logins, board, *families, *pages)
+	benchkit.LoadAverage("after measuring")
+	fmt.Printf("peak RSS of the bench process at the end: %.0f MiB\n", benchkit.PeakRSS())
+}
+
+// actor is a signed-in member of staff for service calls.
+type actor struct {
+	ctx context.Context
+	a   *authz.Actor
+}
+
+func (a actor) BoardID() int64 { return a.a.BoardID }
+
+func signedIn(ctx context.Context, s *app.Services, login string) actor {
+	st, err := s.Staff.FindByLogin(ctx, login)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := s.Staff.Actor(ctx, st.ID, st.SessionEpoch)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return actor{ctx: authz.WithActor(ctx, a), a: a}
+}
+
+// waitEmpty waits until every query counts zero.
+func waitEmpty(ctx context.Context, s *app.Services, query string, limit time.Duration, more ...string) error {
+	deadline := time.Now().Add(limit)
+	for _, q := range append([]string{query}, more...) {
+		for {
+			var n int
+			if err := s.Pool.QueryRow(ctx, q).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: still %d", q, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// button returns the choice-th answer button of the survey message user received.
+func button(sim *linesim.Sim, channel, user string, choice int) (linesim.Action, error) {
+	items := sim.Chat(channel, user)
+	for i := len(items) - 1; i >= 0; i-- {
+		var answers []linesim.Action
+		for _, a := range items[i].Actions {
+			if name, _, ok := line.ParsePostbackData(a.Data); ok && name == "survey.answer" {
+				answers = append(answers, a)
+			}
+		}
+		if len(answers) > choice {
+			return answers[choice], nil
+		}
+	}
+	return linesim.Action{}, errors.New("no answer button in the chat")
+}
+
+// unitFriends maps the survey's units to their guardians' LINE friends (rows of the
+// outbox name the friend).
+func unitFriends(ctx context.Context, s *app.Services, id int64) (map[int64]int64, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT u.id, g.friend_id FROM survey_unit u JOIN guardian g ON g.id = u.guardian_id WHERE u.survey_id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]int64{}
+	for rows.Next() {
+		var u, f int64
+		if err := rows.Scan(&u, &f); err != nil {
+			return nil, err
+		}
+		out[u] = f
+	}
+	return out, rows.Err()
+}
+
+type tap struct {
+	channel, user string
+	action        linesim.Action
+	baseline      bool
+}
+
+type result struct {
+	n              int
+	elapsed        time.Duration
+	ack, queued    []time.Duration
+	notOK, noReply int
+}
+
+// run sends the taps open loop at rate from conns goroutines and, unless units is nil
+// (the baseline, which gets no reply), polls the outbox for each tap's reply.
+func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
+	var startID int64
+	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM line_outbound`).Scan(&startID); err != nil {
+		log.Fatal(err)
+	}
+	sched := make([]time.Time, len(taps))
+	ack := make([]time.Duration, len(taps))
+	status := make([]int, len(taps))
+	friendTap := map[int64]int{}
+	for i, t := range taps {
+		if units == nil {
+			continue
+		}
+		_, args, _ := line.ParsePostbackData(t.action.Data)
+		_, unit, _, _ := survey.ParseAnswerData(args)
+		friendTap[units[unit]] = i
+	}
+	var mu sync.Mutex // guards seen
+	seen := map[int64]time.Time{}
+	stop := make(chan struct{})
+	var pollWG sync.WaitGroup
+	if units != nil {
+		pollWG.Add(1)
+		go func() {
+			defer pollWG.Done()
+			conn, err := pgx.Connect(ctx, s.Pool.Config().ConnString())
+			if err != nil {
+				log.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			last := startID
+			for {
+				rows, err := conn.Query(ctx, `SELECT id, friend_id FROM line_outbound WHERE id > $1 ORDER BY id`, last)
+				if err != nil {
+					log.Fatal(err)
+				}
+				now := time.Now()
+				mu.Lock()
+				for rows.Next() {
+					var id, f int64
+					if err := rows.Scan(&id, &f); err != nil {
+						log.Fatal(err)
+					}
+					last = max(last, id)
+					if _, ok := seen[f]; !ok {
+						seen[f] = now
+					}
+				}
+				mu.Unlock()
+				rows.Close()
+				select {
+				case <-stop:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	work := make(chan int, len(taps))
+	var wg sync.WaitGroup
+	start := time.Now().Add(100 * time.Millisecond)
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				time.Sleep(time.Until(sched[i]))
+				r, err := sim.Tap(taps[i].channel, taps[i].user, taps[i].action)
+				ack[i] = time.Since(sched[i])
+				if err == nil {
+					status[i] = r.Status
+				}
+			}
+		}()
+	}
+	for i := range taps {
+		sched[i] = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	end := time.Now()
+	res := result{n: len(taps), elapsed: end.Sub(start)}
+	if units != nil {
+		// Wait for the replies (at most a minute after the last tap).
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			mu.Lock()
+			n := len(seen)
+			mu.Unlock()
+			if n >= len(taps) {
+				break
+			}
+		}
+		close(stop)
+		pollWG.Wait()
+		for f, i := range friendTap {
+			if at, ok := seen[f]; ok {
+				res.queued = append(res.queued, at.Sub(sched[i]))
+			} else {
+				res.noReply++
+			}
+		}
+	} else {
+		// The baseline's events are processed (and do nothing) before the next run.
+		if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`, 5*time.Minute); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for i := range taps {
+		if status[i] != 200 {
+			res.notOK++
+		}
+	}
+	res.ack = ack
+	return res
+}
+
+func (r result) print(label string) {
+	q := "–"
+	if len(r.queued) > 0 {
+		q = pct(r.queued)
+	}
+	fmt.Printf("| %s | %d | %.0f | %s | %s | %d | %d |\n", label, r.n, float64(r.n)/r.elapsed.Seconds(), pct(r.ack), q, r.notOK, r.noReply)
+}
+
+func pct(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	}
+	return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", at(0.50), at(0.95), at(0.99), float64(s[len(s)-1].Microseconds())/1000)
+}
+
+
+// resultsPage is filled in once the results page lands.
+func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins []demo.Login, board actor, families, pages int) {
+}
