@@ -36,7 +36,8 @@ func (s *Service) sendLink(ctx context.Context, in *line.Incoming, announcementI
 	if in.Friend == nil || !in.Friend.Following {
 		return nil
 	}
-	if _, err := s.Guardians.FindGuardianByFriend(ctx, in.Friend.ID); apperr.KindOf(err) == apperr.NotFound {
+	g, err := s.Guardians.FindGuardianByFriend(ctx, in.Friend.ID)
+	if apperr.KindOf(err) == apperr.NotFound {
 		return s.Guardians.SendRegisterLink(ctx, in)
 	} else if err != nil {
 		return err
@@ -52,8 +53,20 @@ func (s *Service) sendLink(ctx context.Context, in *line.Incoming, announcementI
 	}
 	lang := in.Friend.Language
 	text := s.T(lang, textID, nil)
+	buttons := []line.Action{{Kind: "uri", Label: s.T(lang, "announce.line.button", nil), URI: url}}
+	if announcementID == "" && s.Surveys != nil {
+		// The parent's open surveys (アンケート・出欠確認) are reached from 配布プリント too.
+		n, err := s.Surveys.CountOpenSurveys(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			buttons = append(buttons, line.Action{Kind: "postback", Label: s.T(lang, "survey.line.menu_button", map[string]any{"Count": n}),
+				Data: line.PostbackData("survey.list", "")})
+		}
+	}
 	_, err = s.Outbox.Queue(ctx, line.Send{Friend: *in.Friend, Purpose: "handouts", Reply: in,
-		Messages: []line.Message{{Text: text, AltText: text, Buttons: []line.Action{{Kind: "uri", Label: s.T(lang, "announce.line.button", nil), URI: url}}}}})
+		Messages: []line.Message{{Text: text, AltText: text, Buttons: buttons}}})
 	return err
 }
 

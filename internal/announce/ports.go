@@ -38,3 +38,9 @@ type Broadcaster interface {
 	Multicast(ctx context.Context, ch lineapi.Channel, userIDs []string, retryKey string, ms []line.Message) (requestID string, err error)
 	Quota(ctx context.Context, ch lineapi.Channel) (lineapi.Quota, error)
 }
+
+// OpenSurveys counts the surveys a guardian may still answer, so that 配布プリント offers
+// them too (survey.Service). Nil: no survey button.
+type OpenSurveys interface {
+	CountOpenSurveys(ctx context.Context, guardianID int64) (int, error)
+}

@@ -36,6 +36,8 @@ type Service struct {
 	Channels    Channels
 	Outbox      Outbox
 	Broadcaster Broadcaster
+	// Surveys counts a parent's open surveys for 配布プリント's reply (nil: none offered).
+	Surveys OpenSurveys
 	// Jobs queues the deliveries' jobs.
 	Jobs *jobs.Queue
 	// Live tells open staff pages (and notifications) that a delivery finished, in

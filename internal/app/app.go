@@ -152,6 +152,7 @@ func (a *App) Start(ctx context.Context) error {
 		Inbox:        a.services.Inbox,
 		Live:         a.liveHub,
 		Announce:     a.services.Announce,
+		Surveys:      a.services.Surveys,
 		Retention:    a.services.Retention,
 		Rollover:     a.services.Rollover,
 		Reports:      a.services.Reports,

@@ -182,6 +182,10 @@ func matrix() map[string]matrixRow {
 		"GET /p/handouts/{token}":                                      {want: everyone(apptest.Public)},
 		"GET /p/handouts/{token}/a/{announcementID}":                   {want: everyone(apptest.Public)},
 		"GET /p/handouts/{token}/a/{announcementID}/files/{handoutID}": {want: everyone(apptest.Public)},
+		"GET /p/survey/{token}":                                        {want: everyone(apptest.Public)},
+		"GET /p/survey/{token}/s/{surveyID}":                           {want: everyone(apptest.Public)},
+		"POST /p/survey/{token}/s/{surveyID}":                          {want: everyone(apptest.Public)},
+		"GET /p/survey/{token}/s/{surveyID}/files/{handoutID}":         {want: everyone(apptest.Public)},
 		"GET /staff/announcements":                                     {want: signedInOnly()},
 		"GET /staff/announcements/new":                                 {want: composers()},
 		"POST /staff/announcements": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
@@ -248,7 +252,7 @@ func matrix() map[string]matrixRow {
 		"GET /admin/reports/export":  {want: adminsOnly(), query: func(map[string]string) string { return "?format=csv" }},
 		"GET /admin/board/retention": {want: boardOnly()},
 		"POST /admin/board/retention": {want: boardOnly(), form: func(map[string]string) url.Values {
-			return url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}}
+			return url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}, "survey_days": {"365"}}
 		}},
 		"POST /admin/board/retention/run": {want: boardOnly()},
 		"GET /admin/board/retention/certificate": {want: boardOnly(), query: func(ids map[string]string) string {

@@ -44,6 +44,8 @@ var (
 	_ survey.Channels  = (*line.Service)(nil)
 	_ survey.Quotas    = (*lineapi.Client)(nil)
 
+	_ announce.OpenSurveys = (*survey.Service)(nil)
+
 	_ announce.Guardians   = (*registration.Service)(nil)
 	_ announce.Links       = (*parentlink.Service)(nil)
 	_ announce.Channels    = (*line.Service)(nil)

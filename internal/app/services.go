@@ -145,6 +145,8 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Surveys = &survey.Service{Tx: tx, Store: &postgres.SurveyStore{Vault: v}, Audiences: s.Announce, Files: fileStore,
 		Guardians: s.Registration, Links: s.Links, Outbox: s.LINE, Channels: s.LINE, Quotas: s.LINE.Client, Jobs: s.LINE.Jobs,
 		Live: pub, Audit: al, T: s.Registration.T}
+	s.Surveys.Register(s.LINE)
+	s.Announce.Surveys = s.Surveys
 	s.Worklist = &worklist.Service{Schools: s.Schools, Registrations: s.Registration, Absences: s.Absence,
 		Conversations: s.Inbox, Deliveries: s.Announce, Quotas: s.LINE}
 	s.Staff.Work = s.Worklist

@@ -161,7 +161,8 @@ func TestCodeUsesOnlyKnownMessages(t *testing.T) {
 		case "announce.kind.", "announce.line.heading_", "announce.new.":
 			codes = []string{"notice", "safety"}
 		case "retention.category.":
-			codes = []string{"message", "conversation", "line_copy", "absence_report", "announcement", "handout", "guardian", "child", "guardianship"}
+			codes = []string{"message", "conversation", "line_copy", "absence_report", "announcement", "handout", "guardian", "child", "guardianship",
+				"survey", "survey_answer", "survey_handout"}
 		case "retention.reason.":
 			codes = []string{"retention", "withdrawal", "guardian_update", "graduation", "transfer", "year_end"}
 		case "announce.state.":

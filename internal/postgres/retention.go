@@ -23,9 +23,9 @@ func (RetentionStore) FindPolicy(ctx context.Context, boardID int64) (retention.
 	db := pgtx.Tx(ctx)
 	p := retention.Defaults
 	p.BoardID = boardID
-	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done, updated_at
+	err := db.QueryRow(ctx, `SELECT message_days, absence_days, announcement_days, survey_days, delete_on_leave, single_year, single_year_done, updated_at
 		FROM retention_policy WHERE board_id = $1`, boardID).
-		Scan(&p.MessageDays, &p.AbsenceDays, &p.AnnouncementDays, &p.DeleteOnLeave, &p.SingleYear, &p.SingleYearDone, &p.UpdatedAt)
+		Scan(&p.MessageDays, &p.AbsenceDays, &p.AnnouncementDays, &p.SurveyDays, &p.DeleteOnLeave, &p.SingleYear, &p.SingleYearDone, &p.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, nil
 	}
@@ -35,11 +35,11 @@ func (RetentionStore) FindPolicy(ctx context.Context, boardID int64) (retention.
 // SavePolicy stores a board's policy.
 func (RetentionStore) SavePolicy(ctx context.Context, p retention.Policy) error {
 	db := pgtx.Tx(ctx)
-	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err := db.Exec(ctx, `INSERT INTO retention_policy (board_id, message_days, absence_days, announcement_days, delete_on_leave, single_year, single_year_done, survey_days)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (board_id) DO UPDATE SET message_days = $2, absence_days = $3, announcement_days = $4, delete_on_leave = $5,
-			single_year = $6, single_year_done = $7, updated_at = now()`,
-		p.BoardID, p.MessageDays, p.AbsenceDays, p.AnnouncementDays, p.DeleteOnLeave, p.SingleYear, p.SingleYearDone)
+			single_year = $6, single_year_done = $7, survey_days = $8, updated_at = now()`,
+		p.BoardID, p.MessageDays, p.AbsenceDays, p.AnnouncementDays, p.DeleteOnLeave, p.SingleYear, p.SingleYearDone, p.SurveyDays)
 	return classify(err, "save retention policy")
 }
 
@@ -92,11 +92,13 @@ func (RetentionStore) MarkYearEnd(ctx context.Context, boardID int64, year int) 
 }
 
 // retentionRule is one category: the SQL that counts and the SQL that deletes what a
-// board keeps past its cut-off ($1 board, $2 cut-off).
+// board keeps past its cut-off ($1 board, $2 cut-off). A category whose rows name
+// stored files (handouts) has the SQL that lists their keys, read before the delete.
 type retentionRule struct {
 	category, policy string
 	cutoff           func(p retention.Policy, now time.Time) any
 	count, delete    string
+	files            string
 }
 
 func daysBefore(now time.Time, days int) time.Time { return now.AddDate(0, 0, -days) }
@@ -148,11 +150,30 @@ var retentionRules = []retentionRule{
 	{category: "handout", policy: "announcement_days",
 		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.AnnouncementDays) },
 		count: `SELECT count(*) FROM handout h JOIN announcement a ON a.id = h.announcement_id
+			WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`,
+		files: `SELECT h.storage_key FROM handout h JOIN announcement a ON a.id = h.announcement_id
 			WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`},
 	{category: "announcement", policy: "announcement_days",
 		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.AnnouncementDays) },
 		count:  `SELECT count(*) FROM announcement a WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`,
 		delete: `DELETE FROM announcement a WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`},
+	// A survey goes a period after its deadline, with (by cascade) its units and their
+	// answers, its recipients and its handouts, whose files go too. The answers and the
+	// handouts are counted first.
+	{category: "survey_answer", policy: "survey_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.SurveyDays) },
+		count: `SELECT count(*) FROM survey_unit u JOIN survey s ON s.id = u.survey_id
+			WHERE s.board_id = $1 AND s.deadline < $2 AND s.state NOT IN ('scheduled', 'sending') AND u.answered_at IS NOT NULL`},
+	{category: "survey_handout", policy: "survey_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.SurveyDays) },
+		count: `SELECT count(*) FROM survey_handout h JOIN survey s ON s.id = h.survey_id
+			WHERE s.board_id = $1 AND s.deadline < $2 AND s.state NOT IN ('scheduled', 'sending')`,
+		files: `SELECT h.storage_key FROM survey_handout h JOIN survey s ON s.id = h.survey_id
+			WHERE s.board_id = $1 AND s.deadline < $2 AND s.state NOT IN ('scheduled', 'sending')`},
+	{category: "survey", policy: "survey_days",
+		cutoff: func(p retention.Policy, now time.Time) any { return daysBefore(now, p.SurveyDays) },
+		count:  `SELECT count(*) FROM survey s WHERE s.board_id = $1 AND s.deadline < $2 AND s.state NOT IN ('scheduled', 'sending')`,
+		delete: `DELETE FROM survey s WHERE s.board_id = $1 AND s.deadline < $2 AND s.state NOT IN ('scheduled', 'sending')`},
 }
 
 func policyDays(p retention.Policy, name string) int {
@@ -161,6 +182,8 @@ func policyDays(p retention.Policy, name string) int {
 		return p.MessageDays
 	case "absence_days":
 		return p.AbsenceDays
+	case "survey_days":
+		return p.SurveyDays
 	}
 	return p.AnnouncementDays
 }
@@ -172,15 +195,16 @@ func (RetentionStore) Apply(ctx context.Context, p retention.Policy, now time.Ti
 	var keys []string
 	for _, r := range retentionRules {
 		cut := r.cutoff(p, now)
-		if r.category == "handout" && !dry {
-			rows, err := db.Query(ctx, `SELECT h.storage_key FROM handout h JOIN announcement a ON a.id = h.announcement_id
-				WHERE a.board_id = $1 AND a.created_at < $2 AND a.state NOT IN ('scheduled', 'sending')`, p.BoardID, cut)
+		if r.files != "" && !dry {
+			rows, err := db.Query(ctx, r.files, p.BoardID, cut)
 			if err != nil {
-				return nil, nil, classify(err, "expired handouts")
+				return nil, nil, classify(err, "expired "+r.category)
 			}
-			if keys, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				return nil, nil, classify(err, "expired handouts")
+			k, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return nil, nil, classify(err, "expired "+r.category)
 			}
+			keys = append(keys, k...)
 		}
 		var n int
 		if dry || r.delete == "" {

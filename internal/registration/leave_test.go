@@ -190,7 +190,7 @@ func TestSingleYearRegistration(t *testing.T) {
 	apptest.AddAbsence(t, w, guardians[0], children[0], sakuraID, class11, time.Now())
 
 	board := apptest.NewStaffClientSignedIn(t, w, logins, "midori.kyoiku")
-	if r := board.Post("/admin/board/retention", url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"},
+	if r := board.Post("/admin/board/retention", url.Values{"message_days": {"730"}, "absence_days": {"730"}, "announcement_days": {"730"}, "survey_days": {"365"},
 		"delete_on_leave": {"on"}, "single_year": {"on"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("saving the policy: %d", r.Status)
 	}

@@ -245,6 +245,10 @@ type Store interface {
 	FindGuardianByFriend(ctx context.Context, friendID int64) (Guardian, error)
 	SaveGuardian(ctx context.Context, g *Guardian) error
 	DeleteGuardian(ctx context.Context, id int64) error
+	// WipeSurveyAnswers removes the answers a guardian gave from the survey units they
+	// last answered (a unit of a child who stays registered stays, unanswered) and
+	// returns how many.
+	WipeSurveyAnswers(ctx context.Context, guardianID int64) (int, error)
 	// FindOrCreateChild returns the child of that name in the class, creating it.
 	FindOrCreateChild(ctx context.Context, schoolID, classID int64, name vault.Personal) (int64, error)
 	SetChildClubs(ctx context.Context, childID int64, clubIDs []int64) error

@@ -403,6 +403,13 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if err != nil {
 			return err
 		}
+		// Survey answers they gave for a child another guardian keeps registered would
+		// outlive them (the unit is the child's): they are wiped first. Their family
+		// units and their recipients go with them by cascade.
+		answers, err := s.Store.WipeSurveyAnswers(ctx, g.ID)
+		if err != nil {
+			return err
+		}
 		if err := s.Store.DeleteGuardian(ctx, g.ID); err != nil {
 			return err
 		}
@@ -433,7 +440,11 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 			{BoardID: ch.BoardID, Category: "child", Count: n, Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "guardianship", Count: len(children), Reason: "withdrawal"},
 			{BoardID: ch.BoardID, Category: "line_copy", Count: copies, Reason: "withdrawal"},
-			{BoardID: ch.BoardID, Category: "conversation", Count: convs, Reason: "withdrawal"}} {
+			{BoardID: ch.BoardID, Category: "conversation", Count: convs, Reason: "withdrawal"},
+			{BoardID: ch.BoardID, Category: "survey_answer", Count: answers, Reason: "withdrawal"}} {
+			if d.Category == "survey_answer" && d.Count == 0 {
+				continue // only a parent who answered a survey has this record
+			}
 			d.SchoolID = schoolID
 			if err := s.Store.RecordDeletion(ctx, d); err != nil {
 				return err

@@ -17,7 +17,8 @@ import (
 // TestCertificateKeepsEveryCharacter: the certificate of deletion is an official
 // document. Its text, extracted with pdftotext, holds every character of the statement
 // and of every cell (no character lost at a line break, no cell cut short with "…"),
-// and every record states its basis.
+// and every record states its basis, surveys' lines (deleted after their period, or a
+// withdrawn parent's answers) included.
 func TestCertificateKeepsEveryCharacter(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("pdftotext"); err != nil {
@@ -42,6 +43,12 @@ func TestCertificateKeepsEveryCharacter(t *testing.T) {
 		{OccurredAt: at, Category: "child", Count: 2, Reason: "graduation", Policy: "delete_on_leave=off"},
 		{OccurredAt: at, Category: "guardian", Count: 40, Reason: "year_end", Policy: "single_year"},
 		{OccurredAt: at, Category: "child", Count: 1, Reason: "guardian_update"},
+		{OccurredAt: at, Category: "survey", Count: 2, Reason: "retention", Policy: "survey_days=365"},
+		{OccurredAt: at, Category: "survey_answer", Count: 1, Reason: "withdrawal"},
+	}
+	// Surveys have lines of their own: "アンケート・出欠確認 … 保存期間 365日".
+	if got := tr("retention.category.survey", nil); got != "アンケート・出欠確認" {
+		t.Errorf("the surveys' category reads %q", got)
 	}
 	// Enough rows to run onto a second page.
 	for i := 0; i < 40; i++ {
@@ -70,7 +77,7 @@ func TestCertificateKeepsEveryCharacter(t *testing.T) {
 	}
 	want := []string{tr("retention.certificate.title", nil),
 		tr("retention.certificate.statement", map[string]any{"From": "2026年4月1日", "To": "2026年12月6日"})}
-	for _, r := range records[:6] {
+	for _, r := range records[:8] {
 		where := tr("retention.category."+r.Category, nil)
 		if r.SchoolName != "" {
 			where = r.SchoolName + " " + where
@@ -81,7 +88,7 @@ func TestCertificateKeepsEveryCharacter(t *testing.T) {
 		}
 		want = append(want, "2026/12/06 09:30", where, tr("retention.reason."+r.Reason, nil), b)
 	}
-	want = append(want, tr("retention.certificate.total", map[string]any{"Records": len(records), "Total": 59 + 40*41/2}))
+	want = append(want, tr("retention.certificate.total", map[string]any{"Records": len(records), "Total": 62 + 40*41/2}))
 	pos := 0
 	for _, w := range want {
 		i := strings.Index(got[pos:], squeeze(w))

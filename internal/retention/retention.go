@@ -1,6 +1,6 @@
 // Package retention applies each board's retention periods (SPEC C6, P6): a daily job
-// deletes conversations' messages, absence reports and announcements (with their
-// handouts) older than the board keeps them, and writes a deletion record for each
+// deletes conversations' messages, absence reports, announcements (with their handouts)
+// and surveys (with their answers and handouts) older than the board keeps them, and writes a deletion record for each
 // category — what, how many, when, why, under which policy, run by whom (a role, never a
 // name), no personal data. A dry run says what would go without deleting. From the
 // records of a period the board prints a certificate of deletion (消去証明書).
@@ -17,6 +17,9 @@ type Policy struct {
 	MessageDays      int
 	AbsenceDays      int
 	AnnouncementDays int
+	// SurveyDays is how long a survey (its answers and handouts) is kept after its
+	// deadline.
+	SurveyDays int
 	// DeleteOnLeave deletes a child's data when they graduate or move away (seed 004);
 	// off, their registrations end and the data stays for the periods above.
 	DeleteOnLeave bool
@@ -28,9 +31,9 @@ type Policy struct {
 	UpdatedAt      time.Time
 }
 
-// Defaults apply to a board that has set no policy: two years each, and a leaving
-// child's data deleted.
-var Defaults = Policy{MessageDays: 730, AbsenceDays: 730, AnnouncementDays: 730, DeleteOnLeave: true}
+// Defaults apply to a board that has set no policy: two years each (a year for
+// surveys' answers after their deadline), and a leaving child's data deleted.
+var Defaults = Policy{MessageDays: 730, AbsenceDays: 730, AnnouncementDays: 730, SurveyDays: 365, DeleteOnLeave: true}
 
 // Limits of a retention period, in days.
 const (
@@ -40,7 +43,7 @@ const (
 
 // Item is one category of a run: how many rows went (or would go), and why.
 type Item struct {
-	Category string // message, conversation, absence_report, announcement, handout
+	Category string // message, conversation, absence_report, announcement, handout, survey_answer, survey_handout, survey
 	Count    int
 	Reason   string // retention
 	Policy   string // e.g. "message_days=730"

@@ -175,7 +175,7 @@ func TestRetentionDryRunRunAndCertificate(t *testing.T) {
 	if after := counts(); len(after) != len(before) || after["message"] != before["message"] || after["announcement"] != before["announcement"] {
 		t.Fatalf("the dry run deleted something: %v → %v", before, after)
 	}
-	if r := admin.Post("/admin/board/retention", url.Values{"message_days": {"0"}, "absence_days": {"730"}, "announcement_days": {"730"}}); r.Status != http.StatusUnprocessableEntity {
+	if r := admin.Post("/admin/board/retention", url.Values{"message_days": {"0"}, "absence_days": {"730"}, "announcement_days": {"730"}, "survey_days": {"365"}}); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("0 days accepted: %d", r.Status)
 	}
 

@@ -76,7 +76,8 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy) error {
 		return err
 	}
 	f := apperr.Fields{}
-	for name, v := range map[string]int{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays} {
+	for name, v := range map[string]int{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays,
+		"survey_days": p.SurveyDays} {
 		if v < MinDays || v > MaxDays {
 			f.Add(name, "retention.days.invalid")
 		}
@@ -101,7 +102,7 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy) error {
 		}
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "retention.policy",
 			BoardID: a.BoardID, Detail: map[string]any{"message_days": p.MessageDays, "absence_days": p.AbsenceDays, "announcement_days": p.AnnouncementDays,
-				"delete_on_leave": p.DeleteOnLeave, "single_year": p.SingleYear}})
+				"survey_days": p.SurveyDays, "delete_on_leave": p.DeleteOnLeave, "single_year": p.SingleYear}})
 	})
 }
 

@@ -5,7 +5,8 @@
 // with grade + 1; staff see who has not confirmed; on the day, the new year becomes
 // current: graduates leave (their data deleted under the board's policy), confirmed
 // children move, the others are placed by default and wait for their new homeroom
-// teacher's approval, and nothing addressed to last year's classes is sent any more.
+// teacher's approval, and nothing addressed to last year's classes is sent any more
+// (announcements and surveys not yet sent are cancelled).
 package rollover
 
 import (
@@ -78,12 +79,14 @@ type ChildNow struct {
 
 // Switched is what the switch did.
 type Switched struct {
-	Graduated    int
-	Moved        int // confirmed by a guardian
-	Placed       int // placed by default, waiting for the homeroom teacher's approval
-	Unplaced     int // no class of the next grade: left in last year's class
-	Cancelled    int // announcements to last year's classes, clubs or grades
-	GuardiansEnd int
+	Graduated int
+	Moved     int // confirmed by a guardian
+	Placed    int // placed by default, waiting for the homeroom teacher's approval
+	Unplaced  int // no class of the next grade: left in last year's class
+	Cancelled int // announcements to last year's classes, clubs or grades
+	// SurveysCancelled are surveys not yet sent to last year's classes, clubs or grades.
+	SurveysCancelled int
+	GuardiansEnd     int
 }
 
 // ErrNameClash is Move's refusal: the class has another child of the same name.
@@ -113,6 +116,9 @@ type Store interface {
 	// conversations and cancels announcements not yet sent to last year's classes,
 	// clubs or grades (returned count).
 	Finish(ctx context.Context, schoolID int64, year int, at time.Time) (int, error)
+	// CancelSurveys cancels the school's surveys not yet sent (drafts and scheduled)
+	// to last year's classes, clubs or grades; sent ones stay readable.
+	CancelSurveys(ctx context.Context, schoolID int64) (int, error)
 	// Due lists the schools whose saved plan's day has come (schoolID → year).
 	Due(ctx context.Context, today time.Time) (map[int64]int, error)
 	// FriendsOfChildren lists the LINE friends of the children's guardians.

@@ -17,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/postgres"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/school"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -90,9 +91,10 @@ func TestYearRollover(t *testing.T) {
 	steps.Use(kocho)
 	base := "/admin/schools/" + strconv.FormatInt(sakura.ID, 10) + "/rollover"
 	var (
-		linkA, linkD                       string
-		next21, next31, next41, nextSoccer int64
-		annID                              int64
+		linkA, linkD                         string
+		next21, next31, next41, nextSoccer   int64
+		annID                                int64
+		surveyDraft, surveySched, surveySent int64
 	)
 	kochoCtx := apptest.SignedInAs(t, w, "sakura.kocho")
 	class11 := apptest.ClassID(t, w, sakura.ID, year, "1年1組")
@@ -275,6 +277,32 @@ func TestYearRollover(t *testing.T) {
 		if _, err := s.Announce.Send(kochoCtx, annID, false); err != nil {
 			t.Fatal(err)
 		}
+		// Surveys to last year's classes and grades: a draft, one scheduled for after
+		// the switch, and one sent (to 1年1組 and the graduating 6年1組, per child).
+		ask := func(title string, a survey.Audience, at time.Time) survey.Compose {
+			return survey.Compose{Kind: survey.KindAttendance, Audience: a, Title: title, PerChild: true, ScheduledAt: at,
+				Deadline:  time.Now().Add(72 * time.Hour),
+				Questions: survey.AttendanceQuestions(func(id string) string { return s.Registration.T("ja", id, nil) }, false, false)}
+		}
+		if surveyDraft, err = s.Surveys.Create(kochoCtx, ask("遠足の出欠", survey.Audience{SchoolID: sakura.ID, Classes: []int64{class11}}, time.Time{}), "1年1組"); err != nil {
+			t.Fatal(err)
+		}
+		if surveySched, err = s.Surveys.Create(kochoCtx, ask("学年懇談会の出欠", survey.Audience{SchoolID: sakura.ID, Grades: []int{1}}, time.Now().Add(24*time.Hour)), "1年"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Surveys.Send(kochoCtx, surveySched, false); err != nil {
+			t.Fatal(err)
+		}
+		class61 := apptest.ClassID(t, w, sakura.ID, year, "6年1組")
+		if surveySent, err = s.Surveys.Create(kochoCtx, ask("授業参観の出欠", survey.Audience{SchoolID: sakura.ID, Classes: []int64{class11, class61}}, time.Time{}), "1年1組・6年1組"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Surveys.Send(kochoCtx, surveySent, false); err != nil {
+			t.Fatal(err)
+		}
+		apptest.WaitSurveySent(t, w, surveySent)
+		apptest.SeedSurveyAnswer(t, w, apptest.SurveyUnit(t, w, surveySent, children[1], 0), guardians[1], survey.Answers{"q1": {Choices: []string{"c1"}}})
+		apptest.SeedSurveyAnswer(t, w, apptest.SurveyUnit(t, w, surveySent, children[0], 0), guardians[0], survey.Answers{"q1": {Choices: []string{"c2"}}})
 
 		// A's parent reports an absence for the first school day before the switch.
 		firstDay := time.Date(next, time.April, 6, 0, 0, 0, 0, school.Tokyo)
@@ -291,7 +319,7 @@ func TestYearRollover(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := done[sakura.ID]
-		if res.Graduated != 2 || res.Moved != 2 || res.Placed != 1 || res.Unplaced != 1 || res.Cancelled != 1 || res.GuardiansEnd != 1 {
+		if res.Graduated != 2 || res.Moved != 2 || res.Placed != 1 || res.Unplaced != 1 || res.Cancelled != 1 || res.SurveysCancelled != 2 || res.GuardiansEnd != 1 {
 			t.Fatalf("switch: %+v", res)
 		}
 		if again, err := s.Rollover.SwitchDue(ctx); err != nil || len(again) != 0 {
@@ -370,6 +398,25 @@ func TestYearRollover(t *testing.T) {
 		}
 		if r := kocho.Get("/staff/announcements"); !strings.Contains(r.Body, "年度更新のため") {
 			t.Fatalf("the announcements list does not say the rollover cancelled it: %s", apptest.Text(r))
+		}
+		// Surveys not yet sent to last year's classes or grades are cancelled as
+		// announcements are; the one sent stays readable, its answers with it, except
+		// the graduate's (their data went with them).
+		for _, id := range []int64{surveyDraft, surveySched} {
+			var state, reason string
+			if err := s.Pool.QueryRow(ctx, `SELECT state, cancel_reason FROM survey WHERE id = $1`, id).Scan(&state, &reason); err != nil ||
+				state != survey.Cancelled || reason != "rollover" {
+				t.Fatalf("survey %d to last year's classes: %s %q %v", id, state, reason, err)
+			}
+		}
+		if sv, err := s.Surveys.Get(kochoCtx, surveySent); err != nil || sv.State != survey.Sent || sv.Title.Reveal() != "授業参観の出欠" {
+			t.Fatalf("last year's sent survey after the switch: %+v %v", sv.State, err)
+		}
+		if n := apptest.Count(t, w, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND child_id = $2`, surveySent, children[1]); n != 0 {
+			t.Fatal("the graduate's survey answer outlived them")
+		}
+		if a := apptest.SurveyAnswer(t, w, apptest.SurveyUnit(t, w, surveySent, children[0], 0)); len(a["q1"].Choices) != 1 || a["q1"].Choices[0] != "c2" {
+			t.Fatalf("a moved child's answer: %v", a)
 		}
 		if n := apptest.Count(t, w, `SELECT count(*) FROM audit_event WHERE action = 'rollover.switch' AND actor_kind = 'system'`); n != 1 {
 			t.Fatalf("%d audit events of the switch", n)

@@ -394,10 +394,14 @@ func (s *Service) switchSchool(ctx context.Context, schoolID int64, year int, wh
 	if out.Cancelled, err = s.Store.Finish(ctx, schoolID, year, s.now()); err != nil {
 		return out, err
 	}
+	if out.SurveysCancelled, err = s.Store.CancelSurveys(ctx, schoolID); err != nil {
+		return out, err
+	}
 	return out, s.Audit.Record(ctx, audit.Event{Actor: who, Action: "rollover.switch", ObjectKind: "school",
 		ObjectID: strconv.FormatInt(schoolID, 10), BoardID: sc.BoardID, SchoolID: sc.ID,
 		Detail: map[string]any{"year": year, "graduated": out.Graduated, "moved": out.Moved, "placed": out.Placed,
-			"unplaced": out.Unplaced, "announcements_cancelled": out.Cancelled, "guardians_ended": out.GuardiansEnd}})
+			"unplaced": out.Unplaced, "announcements_cancelled": out.Cancelled, "surveys_cancelled": out.SurveysCancelled,
+			"guardians_ended": out.GuardiansEnd}})
 }
 
 // SwitchDue switches every school whose day has come (the nightly job); one school's

@@ -46,7 +46,9 @@ func TestSendReachesEachGuardianOnceWithButtonsPerChild(t *testing.T) {
 	}{
 		{"no title", func(c *survey.Compose) { c.Title = " " }, "title"},
 		{"past deadline", func(c *survey.Compose) { c.Deadline = time.Now().Add(-time.Hour) }, "deadline"},
-		{"one choice", func(c *survey.Compose) { c.Questions = []survey.Question{{Kind: survey.Single, Text: "?", Choices: []survey.Choice{{Label: "はい"}}}} }, "q1.choices"},
+		{"one choice", func(c *survey.Compose) {
+			c.Questions = []survey.Question{{Kind: survey.Single, Text: "?", Choices: []survey.Choice{{Label: "はい"}}}}
+		}, "q1.choices"},
 		{"too many questions", func(c *survey.Compose) { c.Questions = make([]survey.Question, 21) }, "questions"},
 	} {
 		c := att

@@ -246,4 +246,40 @@ type Store interface {
 	SetRecipientOutbound(ctx context.Context, surveyID, guardianID, outboundID int64) error
 	// Finish marks a sending survey sent.
 	Finish(ctx context.Context, id int64, at time.Time) error
+
+	// The parents' side: answers and drafts (internal/postgres/survey_answer.go).
+
+	// FindSurveyBrief reads a survey without its handouts and figures (zero Counts):
+	// what an answer is checked against.
+	FindSurveyBrief(ctx context.Context, id int64) (Survey, error)
+	// GuardianUnits returns the units of a survey a guardian answers, in order (their
+	// verified children by grade, class and ID; per family their own unit), with the
+	// children's names; answers and drafts are decrypted only when withAnswers.
+	GuardianUnits(ctx context.Context, surveyID, guardianID int64, withAnswers bool) ([]ParentUnit, error)
+	// GuardianSurveys lists the sent (or sending) surveys a guardian answers whose
+	// deadline is after since, soonest deadline first, with their units (no answers).
+	GuardianSurveys(ctx context.Context, guardianID int64, since time.Time, limit int) ([]ParentSurvey, error)
+	// CountOpenSurveys counts the sent (or sending) surveys a guardian answers whose
+	// deadline is after now.
+	CountOpenSurveys(ctx context.Context, guardianID int64, now time.Time) (int, error)
+	// SaveAnswers stores a unit's answers (encrypted) and who gave them, and clears its
+	// draft.
+	SaveAnswers(ctx context.Context, unitID int64, a Answers, by int64, at time.Time) error
+	// SaveDraft stores a unit's draft (encrypted); nil clears it.
+	SaveDraft(ctx context.Context, unitID int64, a Answers) error
+	// MarkFirstAnswer records a survey's first answer (kept when already set).
+	MarkFirstAnswer(ctx context.Context, surveyID int64, at time.Time) error
+}
+
+// ParentUnit is a unit as the guardian who answers it sees it: with the child's name
+// (empty for a family unit).
+type ParentUnit struct {
+	Unit
+	ChildName vault.Personal
+}
+
+// ParentSurvey is a survey in a parent's list, with the units they answer.
+type ParentSurvey struct {
+	Survey Survey
+	Units  []ParentUnit
 }

@@ -19,7 +19,7 @@ func (s *Server) retentionPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := view.Form{Values: map[string]string{"message_days": strconv.Itoa(p.MessageDays), "absence_days": strconv.Itoa(p.AbsenceDays),
-		"announcement_days": strconv.Itoa(p.AnnouncementDays), "delete_on_leave": onOff(p.DeleteOnLeave), "single_year": onOff(p.SingleYear)}}
+		"announcement_days": strconv.Itoa(p.AnnouncementDays), "survey_days": strconv.Itoa(p.SurveyDays), "delete_on_leave": onOff(p.DeleteOnLeave), "single_year": onOff(p.SingleYear)}}
 	s.showRetention(w, r, f, "", http.StatusOK)
 }
 
@@ -58,11 +58,12 @@ func (s *Server) showRetention(w http.ResponseWriter, r *http.Request, f view.Fo
 }
 
 func (s *Server) saveRetention(w http.ResponseWriter, r *http.Request) {
-	f := formOf(r, "message_days", "absence_days", "announcement_days", "delete_on_leave", "single_year")
+	f := formOf(r, "message_days", "absence_days", "announcement_days", "survey_days", "delete_on_leave", "single_year")
 	p := retention.Policy{DeleteOnLeave: f.V("delete_on_leave") == "on", SingleYear: f.V("single_year") == "on"}
 	p.MessageDays, _ = strconv.Atoi(f.V("message_days"))
 	p.AbsenceDays, _ = strconv.Atoi(f.V("absence_days"))
 	p.AnnouncementDays, _ = strconv.Atoi(f.V("announcement_days"))
+	p.SurveyDays, _ = strconv.Atoi(f.V("survey_days"))
 	if err := s.Retention.SavePolicy(r.Context(), p); err != nil {
 		if !formFailed(r, &f, err) {
 			s.fail(w, r, err)

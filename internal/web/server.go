@@ -28,6 +28,7 @@ import (
 	"github.com/renraku/renraku/internal/roster"
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/worklist"
 )
 
@@ -71,6 +72,8 @@ type Server struct {
 	Live *live.Hub
 	// Announce serves announcements, handouts and safety alerts.
 	Announce *announce.Service
+	// Surveys serves surveys and attendance checks (アンケート・出欠確認).
+	Surveys *survey.Service
 	// Retention is the board's retention periods and deletion records.
 	Retention *retention.Service
 	// Reports are the monthly operations reports.

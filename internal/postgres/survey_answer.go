@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+	"github.com/renraku/renraku/internal/survey"
+	"github.com/renraku/renraku/internal/vault"
+)
+
+// The parents' side of surveys: the units a guardian answers, their answers and drafts
+// (encrypted JSON, AD: survey_unit, answers|draft, unit id).
+
+func unitAD(id int64, col string) vault.AD { return vault.NewADForID("survey_unit", col, id) }
+
+// briefColumns are surveyColumns without the figures (zeros in their place).
+const briefColumns = `v.id, v.board_id, COALESCE(v.school_id, 0), v.kind, v.audience, v.audience_label, v.title_enc, v.body_enc,
+	v.questions_enc, v.per_child, v.sensitive, v.deadline, v.auto_remind, v.state, v.cancel_reason, v.scheduled_at, v.started_at,
+	v.finished_at, v.first_answer_at, v.reminded_at, v.created_by, v.created_at, 0, 0, 0, 0`
+
+// mineUnits selects the IDs (and surveys) of the units guardian $1 answers: their own
+// family units and the units of the children they are a verified guardian of. Each
+// branch uses an index (survey_unit_guardian_id; guardianship's unique key and
+// survey_unit_child_id), so a board-wide survey's other units are never read.
+const mineUnits = `SELECT u.id, u.survey_id FROM survey_unit u WHERE u.guardian_id = $1
+	UNION
+	SELECT u.id, u.survey_id FROM guardianship gs JOIN survey_unit u ON u.child_id = gs.child_id
+		WHERE gs.guardian_id = $1 AND gs.status = 'verified'`
+
+// FindSurveyBrief reads a survey without its handouts and figures.
+func (s *SurveyStore) FindSurveyBrief(ctx context.Context, id int64) (survey.Survey, error) {
+	db := pgtx.Tx(ctx)
+	sv, err := s.scanSurvey(db.QueryRow(ctx, `SELECT `+briefColumns+` FROM survey v WHERE v.id = $1`, id))
+	return sv, classify(err, "survey")
+}
+
+// GuardianUnits returns the units of a survey the guardian answers, children by grade,
+// class and ID.
+func (s *SurveyStore) GuardianUnits(ctx context.Context, surveyID, guardianID int64, withAnswers bool) ([]survey.ParentUnit, error) {
+	db := pgtx.Tx(ctx)
+	cols := `NULL::bytea, NULL::bytea`
+	if withAnswers {
+		cols = `u.answers_enc, u.draft_enc`
+	}
+	rows, err := db.Query(ctx, `WITH mine AS (`+mineUnits+`)
+		SELECT u.id, u.survey_id, COALESCE(u.child_id, 0), COALESCE(u.guardian_id, 0), u.school_id, u.class_id, u.answered_at,
+			COALESCE(u.answered_by, 0), c.name_enc, `+cols+`
+		FROM mine JOIN survey_unit u ON u.id = mine.id JOIN class cl ON cl.id = u.class_id LEFT JOIN child c ON c.id = u.child_id
+		WHERE mine.survey_id = $2 ORDER BY cl.grade, cl.id, u.child_id NULLS FIRST, u.id`, guardianID, surveyID)
+	if err != nil {
+		return nil, classify(err, "survey units")
+	}
+	defer rows.Close()
+	var out []survey.ParentUnit
+	for rows.Next() {
+		var u survey.ParentUnit
+		var answered *time.Time
+		var name, answers, draft []byte
+		if err := rows.Scan(&u.ID, &u.SurveyID, &u.ChildID, &u.GuardianID, &u.SchoolID, &u.ClassID, &answered, &u.AnsweredBy,
+			&name, &answers, &draft); err != nil {
+			return nil, classify(err, "survey units")
+		}
+		if answered != nil {
+			u.AnsweredAt = *answered
+		}
+		if name != nil {
+			if u.ChildName, err = s.Vault.DecryptPersonal(name, vault.NewADForID("child", "name", u.ChildID)); err != nil {
+				return nil, err
+			}
+		}
+		if answers != nil {
+			if err := s.decryptJSON(answers, unitAD(u.ID, "answers"), &u.Answers); err != nil {
+				return nil, err
+			}
+		}
+		if draft != nil {
+			if err := s.decryptJSON(draft, unitAD(u.ID, "draft"), &u.Draft); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, u)
+	}
+	return out, classify(rows.Err(), "survey units")
+}
+
+// GuardianSurveys lists the sent surveys the guardian answers whose deadline is after
+// since, soonest deadline first, with their units (no answers).
+func (s *SurveyStore) GuardianSurveys(ctx context.Context, guardianID int64, since time.Time, limit int) ([]survey.ParentSurvey, error) {
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `WITH mine AS (`+mineUnits+`)
+		SELECT v.id FROM survey v WHERE v.id IN (SELECT survey_id FROM mine)
+			AND v.state IN ('sending', 'sent') AND v.deadline > $2
+		ORDER BY v.deadline, v.id LIMIT $3`, guardianID, since, limit)
+	if err != nil {
+		return nil, classify(err, "guardian surveys")
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, classify(err, "guardian surveys")
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "guardian surveys")
+	}
+	out := make([]survey.ParentSurvey, 0, len(ids))
+	for _, id := range ids {
+		sv, err := s.FindSurveyBrief(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		units, err := s.GuardianUnits(ctx, id, guardianID, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, survey.ParentSurvey{Survey: sv, Units: units})
+	}
+	return out, nil
+}
+
+// CountOpenSurveys counts the sent surveys the guardian answers that are still open.
+func (s *SurveyStore) CountOpenSurveys(ctx context.Context, guardianID int64, now time.Time) (int, error) {
+	db := pgtx.Tx(ctx)
+	var n int
+	err := db.QueryRow(ctx, `WITH mine AS (`+mineUnits+`)
+		SELECT count(*) FROM survey v WHERE v.id IN (SELECT survey_id FROM mine)
+			AND v.state IN ('sending', 'sent') AND v.deadline > $2`, guardianID, now).Scan(&n)
+	return n, classify(err, "open surveys")
+}
+
+// SaveAnswers stores a unit's answers and clears its draft.
+func (s *SurveyStore) SaveAnswers(ctx context.Context, unitID int64, a survey.Answers, by int64, at time.Time) error {
+	enc, err := s.encryptJSON(a, unitAD(unitID, "answers"))
+	if err != nil {
+		return err
+	}
+	_, err = pgtx.Tx(ctx).Exec(ctx, `UPDATE survey_unit SET answers_enc = $2, answered_at = $3, answered_by = $4, draft_enc = NULL
+		WHERE id = $1`, unitID, enc, at, by)
+	return classify(err, "save survey answers")
+}
+
+// SaveDraft stores a unit's draft, or clears it (nil).
+func (s *SurveyStore) SaveDraft(ctx context.Context, unitID int64, a survey.Answers) error {
+	var enc []byte
+	if a != nil {
+		var err error
+		if enc, err = s.encryptJSON(a, unitAD(unitID, "draft")); err != nil {
+			return err
+		}
+	}
+	_, err := pgtx.Tx(ctx).Exec(ctx, `UPDATE survey_unit SET draft_enc = $2 WHERE id = $1`, unitID, enc)
+	return classify(err, "save survey draft")
+}
+
+// MarkFirstAnswer records a survey's first answer once.
+func (s *SurveyStore) MarkFirstAnswer(ctx context.Context, surveyID int64, at time.Time) error {
+	_, err := pgtx.Tx(ctx).Exec(ctx, `UPDATE survey SET first_answer_at = $2 WHERE id = $1 AND first_answer_at IS NULL`, surveyID, at)
+	return classify(err, "survey first answer")
+}
