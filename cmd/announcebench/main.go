@@ -96,11 +96,11 @@ func main() {
 
 	benchkit.Machine(ctx, s)
 	t0 := time.Now()
-	own, err := benchkit.SeedGroup(ctx, s, sim, actor.BoardID, "第", *nSchools, *perSchool, false)
+	own, err := benchkit.SeedGroup(ctx, s, sim, "", actor.BoardID, "第", *nSchools, *perSchool, false)
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}
-	shared, err := benchkit.SeedGroup(ctx, s, sim, actor.BoardID, "緑", *nSchools, *perSchool, true)
+	shared, err := benchkit.SeedGroup(ctx, s, sim, "", actor.BoardID, "緑", *nSchools, *perSchool, true)
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}

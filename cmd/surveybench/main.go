@@ -28,7 +28,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -37,6 +36,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,7 +81,7 @@ func main() {
 	benchkit.Machine(ctx, s)
 
 	t0 := time.Now()
-	g, err := benchkit.SeedGroup(ctx, s, env.Sim, board.BoardID(), "第", *nSchools, *perSchool, false)
+	g, err := benchkit.SeedGroup(ctx, s, env.Sim, env.App.URL(), board.BoardID(), "第", *nSchools, *perSchool, false)
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}
@@ -106,8 +106,25 @@ func main() {
 	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
 		log.Fatal(err)
 	}
-	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 30*time.Minute, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10)); err != nil {
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 30*time.Minute,
+		`SELECT count(*) FROM line_outbound WHERE state = 'queued'`); err != nil {
 		log.Fatal(err)
+	}
+	var recipients, pushes int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*), count(outbound_id) FROM survey_recipient WHERE survey_id = $1`, id).Scan(&recipients, &pushes); err != nil {
+		log.Fatal(err)
+	}
+	var failed int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM line_outbound o JOIN survey_recipient r ON r.outbound_id = o.id WHERE r.survey_id = $1 AND o.state <> 'sent'`, id).Scan(&failed); err != nil {
+		log.Fatal(err)
+	}
+	if failed > 0 {
+		var le string
+		_ = s.Pool.QueryRow(ctx, `SELECT state || ' ' || last_error FROM line_outbound WHERE state <> 'sent' LIMIT 1`).Scan(&le)
+		log.Fatalf("surveybench: %d survey messages not sent (%s)", failed, le)
+	}
+	if recipients != g.Guardians() || pushes != recipients {
+		log.Fatalf("surveybench: %d recipients, %d pushes for %d guardians", recipients, pushes, g.Guardians())
 	}
 	fmt.Printf("\nattendance check to %d guardians: Send → every push accepted by the simulator %.1f s\n", g.Guardians(), time.Since(sendStart).Seconds())
 
@@ -211,7 +228,7 @@ func button(sim *linesim.Sim, channel, user string, choice int) (linesim.Action,
 			return answers[choice], nil
 		}
 	}
-	return linesim.Action{}, errors.New("no answer button in the chat")
+	return linesim.Action{}, fmt.Errorf("no answer button in the chat: %+v", items)
 }
 
 // unitFriends maps the survey's units to their guardians' LINE friends (rows of the
@@ -279,7 +296,9 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 			defer conn.Close(ctx)
 			last := startID
 			for {
-				rows, err := conn.Query(ctx, `SELECT id, friend_id FROM line_outbound WHERE id > $1 ORDER BY id`, last)
+				// Row IDs are taken when a row is inserted, not when it commits: look
+				// back a window of IDs so a late commit with a lower ID is not missed.
+				rows, err := conn.Query(ctx, `SELECT id, friend_id FROM line_outbound WHERE id > $1 ORDER BY id`, max(startID, last-2000))
 				if err != nil {
 					log.Fatal(err)
 				}
@@ -305,6 +324,7 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 			}
 		}()
 	}
+	var firstErr atomic.Pointer[error]
 	work := make(chan int, len(taps))
 	var wg sync.WaitGroup
 	start := time.Now().Add(100 * time.Millisecond)
@@ -318,6 +338,8 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 				ack[i] = time.Since(sched[i])
 				if err == nil {
 					status[i] = r.Status
+				} else if firstErr.CompareAndSwap(nil, &err) {
+					log.Printf("surveybench: tap: %v", err)
 				}
 			}
 		}()

@@ -187,8 +187,9 @@ func (g *Group) Batches() [][][]string {
 // SeedGroup creates n schools in the board, each with six classes of its current year
 // (1年1組 … 6年1組) and perSchool families (a verified guardian following the account,
 // one child each, over the classes), on a channel of its own or on one channel they
-// share. Districts group five schools each; names start with prefix.
-func SeedGroup(ctx context.Context, s *app.Services, sim *linesim.Sim, boardID int64, prefix string, n, perSchool int, sharedChannel bool) (*Group, error) {
+// share. Districts group five schools each; names start with prefix. With webhookBase
+// (the app's URL), the simulator sends the channels' events to the app.
+func SeedGroup(ctx context.Context, s *app.Services, sim *linesim.Sim, webhookBase string, boardID int64, prefix string, n, perSchool int, sharedChannel bool) (*Group, error) {
 	op := audit.OperatorActor
 	g := &Group{}
 	var fams []postgres.Family
@@ -215,7 +216,11 @@ func SeedGroup(ctx context.Context, s *app.Services, sim *linesim.Sim, boardID i
 				lineID = "3900000000"
 			}
 			cd := Channel{LineID: lineID, Secret: RandomHex(16), Token: RandomHex(32)}
-			if err := sim.AddChannel(linesim.ChannelConfig{ID: lineID, Secret: cd.Secret, AccessToken: cd.Token,
+			hook := ""
+			if webhookBase != "" {
+				hook = webhookBase + "/line/webhook/" + lineID
+			}
+			if err := sim.AddChannel(linesim.ChannelConfig{ID: lineID, Secret: cd.Secret, AccessToken: cd.Token, WebhookURL: hook,
 				Name: fmt.Sprintf("みどり市 %s%02d", prefix, i+1)}); err != nil {
 				return nil, err
 			}
