@@ -28,6 +28,7 @@ import (
 	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/staff"
 	"github.com/renraku/renraku/internal/staff/stafftest"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -117,6 +118,13 @@ func boardOnly() map[persona]apptest.Outcome {
 		homeroom: apptest.Forbidden, advisor: apptest.Forbidden, teacherA: apptest.Forbidden, teacherB: apptest.Forbidden}
 }
 
+// surveyA11 is a survey sent to 1年1組 of school A: those who may address the class
+// (its homeroom teacher, the administrators) see it; to anyone else it does not exist.
+func surveyA11() map[persona]apptest.Outcome {
+	return map[persona]apptest.Outcome{anon: apptest.Login, disabled: apptest.Login, board: apptest.OK, adminA: apptest.OK, adminB: apptest.NotFound,
+		homeroom: apptest.OK, advisor: apptest.NotFound, teacherA: apptest.NotFound, teacherB: apptest.NotFound}
+}
+
 // matrixRow is one route: its expected outcome per persona, the form it posts, and
 // whether each allowed request needs fresh objects (because it deletes its target).
 type matrixRow struct {
@@ -201,10 +209,29 @@ func matrix() map[string]matrixRow {
 		"POST /staff/announcements/{announcementID}/retry":               {want: classA11Decide()},
 		"GET /staff/announcements/{announcementID}/recipients":           {want: classA11Decide()},
 		"GET /staff/announcements/{announcementID}/handouts/{handoutID}": {want: classA11Decide()},
-		"GET /staff/inbox":        {want: signedInOnly()},
-		"GET /staff/inbox/events": {want: signedInOnly(), stream: true},
-		"GET /staff/live":         {want: signedInOnly(), stream: true},
-		"POST /staff/inbox":       {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
+		// Survey results (issue 19): a survey sent to 1年1組 of school A by its administrator.
+		"GET /staff/surveys/{surveyID}":            {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/units":      {want: surveyA11()},
+		"POST /staff/surveys/{surveyID}/remind":    {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/export.csv": {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/print.pdf":  {want: surveyA11()},
+		// Surveys before answers come in (issue 19): as announcements.
+		"GET /staff/surveys":     {want: signedInOnly()},
+		"GET /staff/surveys/new": {want: composers()},
+		"POST /staff/surveys": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
+			return url.Values{"kind": {"attendance"}, "class": {ids["classA11"]}, "title": {"授業参観"}, "deadline_date": {ids["surveyDeadline"]}, "deadline_time": {"17:00"}}
+		}},
+		"GET /staff/surveys/{surveyID}/preview": {want: classA11, fresh: true},
+		"GET /staff/surveys/{surveyID}/edit":    {want: classA11, fresh: true},
+		"POST /staff/surveys/{surveyID}/edit": {want: classA11, fresh: true, form: func(ids map[string]string) url.Values {
+			return url.Values{"kind": {"attendance"}, "class": {ids["classA11"]}, "title": {"授業参観（訂正）"}, "deadline_date": {ids["surveyDeadline"]}, "deadline_time": {"17:00"}}
+		}},
+		"POST /staff/surveys/{surveyID}/send":                  {want: classA11, fresh: true},
+		"POST /staff/surveys/{surveyID}/cancel":                {want: classA11, fresh: true},
+		"GET /staff/inbox":                                     {want: signedInOnly()},
+		"GET /staff/inbox/events":                              {want: signedInOnly(), stream: true},
+		"GET /staff/live":                                      {want: signedInOnly(), stream: true},
+		"POST /staff/inbox":                                    {want: signedInOnly(), form: func(map[string]string) url.Values { return url.Values{"q": {"木村"}, "state": {"open"}} }},
 		"GET /staff/inbox/{conversationID}/images/{messageID}": {want: classA11Decide()},
 		"POST /staff/inbox/{conversationID}/note":              {want: classA11Decide(), form: func(map[string]string) url.Values { return url.Values{"note": {"電話で確認済み"}} }},
 		"POST /staff/inbox/{conversationID}/handover": {want: classA11Decide(), form: func(ids map[string]string) url.Values {
@@ -396,6 +423,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"day": "2030-01-01"}
 	base["announcementID"], base["handoutID"] = matrixAnnouncement(t, a, w)
 	base["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
+	// The results' routes read a sent survey; the routes before sending take a fresh
+	// draft (fresh, below).
+	base["surveyID"] = matrixSentSurvey(t, a, w)
+	base["surveyDeadline"] = time.Now().In(school.Tokyo).AddDate(0, 0, 7).Format("2006-01-02")
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
 		ids := map[string]string{}
@@ -420,6 +451,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		ids["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
 		ids["cannedID"] = apptest.Itoa(schoolCanned(t, a, w))
 		ids["announcementID"], ids["handoutID"] = matrixAnnouncement(t, a, w)
+		ids["surveyID"] = matrixSurvey(t, a, w)
 		closedDays++
 		ids["day"] = time.Date(2031, time.January, closedDays, 0, 0, 0, 0, school.Tokyo).Format("2006-01-02")
 		if err := w.Schools.AddClosedDay(asAdminA, w.SchoolA.ID, ids["day"], ""); err != nil {
@@ -612,4 +644,48 @@ func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, s
 		t.Fatal(err)
 	}
 	return apptest.Itoa(annID), apptest.Itoa(an.Handouts[0].ID)
+}
+
+// matrixSentSurvey is a survey school A's administrator sent to 1年1組, once sent.
+func matrixSentSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
+	t.Helper()
+	s := a.Services()
+	ctx := w.Ctx(t, w.AdminA)
+	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
+		Title: "授業参観", PerChild: true, Deadline: time.Now().Add(72 * time.Hour),
+		Questions: []survey.Question{{Kind: survey.Single, Text: "出欠", Choices: []survey.Choice{{Label: "参加"}, {Label: "不参加"}}}}}
+	id, err := s.Surveys.Create(ctx, c, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Surveys.Send(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(30 * time.Second); ; {
+		sv, err := s.Surveys.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.State == survey.Sent {
+			return apptest.Itoa(id)
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the matrix survey stayed %s", sv.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// matrixSurvey is a draft attendance check for 1年1組 of school A, by its administrator.
+func matrixSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
+	t.Helper()
+	s := a.Services()
+	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
+		Title: "授業参観", PerChild: true, Deadline: time.Now().Add(72 * time.Hour),
+		Questions: survey.AttendanceQuestions(func(id string) string { return s.Registration.T("ja", id, nil) }, false, false)}
+	id, err := s.Surveys.Create(w.Ctx(t, w.AdminA), c, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apptest.Itoa(id)
 }

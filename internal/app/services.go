@@ -167,6 +167,9 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Surveys.Workers(workers)
 	periodic := maintenance(workers, pool, v, al, log, cfg.AuditRetentionYears)
 	periodic = append(periodic, s.Retention.Workers(workers)...)
+	// Survey results (issue 19): the printed results' font and the automatic reminder.
+	s.Surveys.FontPath = cfg.PDFFont
+	periodic = append(periodic, s.Surveys.RemindWorkers(workers)...)
 	s.Rollover = &rollover.Service{Tx: tx, Store: &postgres.RolloverStore{Vault: v}, Schools: s.Schools, Guardians: s.Registration,
 		Links: s.Links, Friends: s.LINE, Outbox: s.LINE, Audit: al, T: s.Registration.T}
 	periodic = append(periodic, s.Rollover.Workers(workers)...)

@@ -45,6 +45,8 @@ type Service struct {
 	Clock clock.Clock
 	// SendChunk is how many recipients' messages one sending job queues (default 500).
 	SendChunk int
+	// FontPath is the Japanese TrueType font of the printed results ("" finds one).
+	FontPath string
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().In(school.Tokyo) }

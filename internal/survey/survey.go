@@ -269,6 +269,9 @@ type Store interface {
 	SaveDraft(ctx context.Context, unitID int64, a Answers) error
 	// MarkFirstAnswer records a survey's first answer (kept when already set).
 	MarkFirstAnswer(ctx context.Context, surveyID int64, at time.Time) error
+
+	// Results, reminders, export and print.
+	ResultsStore
 }
 
 // ParentUnit is a unit as the guardian who answers it sees it: with the child's name
@@ -282,4 +285,43 @@ type ParentUnit struct {
 type ParentSurvey struct {
 	Survey Survey
 	Units  []ParentUnit
+}
+
+// ResultUnit is a unit as the results page, the export and the print show it: its class,
+// the child (per child) or the guardian's children (per family), the guardians'
+// nicknames (never their LINE identity), the clubs the children belong to (for the
+// advisors' rule) and the answers.
+type ResultUnit struct {
+	Unit
+	Year       int
+	Grade      int
+	ClassLabel string
+	// Children are the unit's child (per child) or the guardian's verified children of
+	// the school (per family).
+	Children []vault.Personal
+	// GuardianIDs and Nicknames are the child's verified guardians (per child) or the
+	// one guardian (per family), in the same order.
+	GuardianIDs []int64
+	Nicknames   []vault.Personal
+	Clubs       []int64
+	RemindedAt  time.Time
+}
+
+// ResultsStore is what the results, reminders, export and print need of the store
+// (part of Store).
+type ResultsStore interface {
+	// FindResultUnits reads every unit of a survey with its class, children, nicknames,
+	// clubs and answers (decrypted), in one query, ordered by class.
+	FindResultUnits(ctx context.Context, surveyID int64) ([]ResultUnit, error)
+	// RemindRecipients returns the recipients who follow the account now and answer for
+	// a unit not yet answered, each with only those units (children's names decrypted).
+	RemindRecipients(ctx context.Context, surveyID int64) ([]Recipient, error)
+	// MarkReminded stamps the recipients and units reminded.
+	MarkReminded(ctx context.Context, surveyID int64, guardianIDs, unitIDs []int64, at time.Time) error
+	// DueAutoReminders lists surveys due their automatic reminder at now: chosen, not
+	// yet reminded, sent at least a day before a deadline now less than a day away.
+	DueAutoReminders(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// ClaimAutoReminder stamps survey.reminded_at when it is unset and reports whether
+	// it did (the automatic reminder goes out once).
+	ClaimAutoReminder(ctx context.Context, id int64, at time.Time) (bool, error)
 }

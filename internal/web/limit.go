@@ -18,6 +18,8 @@ var largeBodies = map[string]int64{
 	"POST /line/webhook/{channelID}":                  line.MaxWebhookBody,
 	"POST /staff/announcements":                       maxUploadBytes,
 	"POST /staff/announcements/{announcementID}/edit": maxUploadBytes,
+	"POST /staff/surveys":                             maxUploadBytes,
+	"POST /staff/surveys/{surveyID}/edit":             maxUploadBytes,
 	// A previewed file comes back as base64 (a third larger) to be imported.
 	"POST /admin/schools/{schoolID}/roster/import": maxCSVBytes*4/3 + 64<<10,
 }

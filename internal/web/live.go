@@ -13,6 +13,8 @@ type liveData struct {
 	Staff        int64 `json:"staff"`
 	// Change is what a conversation_state event changed (read, state, handover).
 	Change string `json:"change,omitempty"`
+	// Survey is the survey a survey_answer event's answer belongs to.
+	Survey int64 `json:"survey,omitempty"`
 }
 
 // liveEvents streams server-sent events to an open staff page: one event per change
@@ -30,6 +32,6 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 		if !s.Inbox.MaySee(r.Context(), e) {
 			return "", nil, false
 		}
-		return string(e.Kind), liveData{Conversation: e.Conversation, Staff: e.Staff, Change: e.Change}, true
+		return string(e.Kind), liveData{Conversation: e.Conversation, Staff: e.Staff, Change: e.Change, Survey: e.Survey}, true
 	})
 }

@@ -107,6 +107,22 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/staff/announcements/{announcementID}/retry", s.retryAnnouncement)
 			r.Get("/staff/announcements/{announcementID}/recipients", s.announcementRecipients)
 			r.Get("/staff/announcements/{announcementID}/handouts/{handoutID}", s.staffHandout)
+			// Surveys before answers come in (issue 19; the results page
+			// /staff/surveys/{surveyID} is beside them).
+			r.Get("/staff/surveys", s.surveysPage)
+			r.Get("/staff/surveys/new", s.newSurveyPage)
+			r.Post("/staff/surveys", s.createSurvey)
+			r.Get("/staff/surveys/{surveyID}/preview", s.surveyPreviewPage)
+			r.Get("/staff/surveys/{surveyID}/edit", s.editSurveyPage)
+			r.Post("/staff/surveys/{surveyID}/edit", s.updateSurvey)
+			r.Post("/staff/surveys/{surveyID}/send", s.sendSurvey)
+			r.Post("/staff/surveys/{surveyID}/cancel", s.cancelSurvey)
+			// Survey results (issue 19).
+			r.Get("/staff/surveys/{surveyID}", s.surveyResultsPage)
+			r.Get("/staff/surveys/{surveyID}/units", s.surveyResultsFragment)
+			r.Post("/staff/surveys/{surveyID}/remind", s.surveyRemind)
+			r.Get("/staff/surveys/{surveyID}/export.csv", s.surveyExport)
+			r.Get("/staff/surveys/{surveyID}/print.pdf", s.surveyPrint)
 			r.Get("/staff/inbox", s.inboxPage)
 			r.Post("/staff/inbox", s.inboxPage)
 			r.Get("/staff/inbox/events", s.liveEvents)

@@ -2,9 +2,10 @@
 // data-live-page; this opens one event stream (/staff/live) for it and tells the page
 // of every change as DOM events on document.body:
 //   live-<kind>   (message, reply, conversation_state, absence, absence_ack,
-//                  registration, registration_decided, delivery) with the event's data
-//                 in detail: {conversation: ID, staff: ID or 0[, change]} — IDs only;
-//   work-changed  for any of them (detail: {kind, conversation, staff});
+//                  registration, registration_decided, delivery, survey_answer) with
+//                 the event's data in detail: {conversation: ID, staff: ID or 0[, change]
+//                 [, survey]} — IDs only;
+//   work-changed  for any of them but survey_answer (detail: {kind, conversation, staff});
 //   live-open     when the stream (re)connects (detail: {reconnect}), so a page can
 //                 catch up on what it may have missed.
 // A dropped stream reconnects by EventSource's own retry. A stream the server refused
@@ -16,7 +17,7 @@
     return;
   }
   var kinds = ["message", "reply", "conversation_state", "absence", "absence_ack",
-    "registration", "registration_decided", "delivery"];
+    "registration", "registration_decided", "delivery", "survey_answer"];
   var body = document.body;
   var opened = false;
 
@@ -46,6 +47,9 @@
           data = {};
         }
         tell("live-" + kind, data);
+        if (kind === "survey_answer") {
+          return; // only a survey's results page waits for answers, not the work queue
+        }
         tell("work-changed", { kind: kind, conversation: data.conversation || 0, staff: data.staff || 0 });
       });
     });
