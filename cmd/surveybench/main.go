@@ -404,6 +404,96 @@ func pct(ds []time.Duration) string {
 }
 
 
-// resultsPage is filled in once the results page lands.
-func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins []demo.Login, board actor, families, pages int) {
+// resultsPage measures the results page of a per-family survey of four questions to a
+// school of n families, as the board's administrator loads it: first with no answers
+// (the baseline: the same units, figures and 未回答 list, nothing to decrypt), then with
+// every family's answers stored.
+func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins []demo.Login, board actor, n, pages int) {
+	g, err := benchkit.SeedGroup(ctx, s, env.Sim, env.App.URL(), board.BoardID(), "結", 1, n, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lo, hi := int64(0), int64(10)
+	c := survey.Compose{Kind: survey.KindSurvey, Audience: survey.Audience{Schools: g.Schools}, Title: "学校生活アンケート",
+		Deadline: time.Now().Add(7 * 24 * time.Hour), Questions: []survey.Question{
+			{Kind: survey.Single, Text: "お子さまは学校を楽しんでいますか", Required: true, Choices: []survey.Choice{{Label: "とても"}, {Label: "まあまあ"}, {Label: "あまり"}, {Label: "いいえ"}}},
+			{Kind: survey.Multi, Text: "関心のある行事", Choices: []survey.Choice{{Label: "運動会"}, {Label: "学習発表会"}, {Label: "遠足"}, {Label: "授業参観"}, {Label: "個人面談"}}},
+			{Kind: survey.Number, Text: "家庭学習の時間（1日）", Unit: "時間", Min: &lo, Max: &hi},
+			{Kind: survey.Long, Text: "学校へのご意見"}}}
+	id, err := s.Surveys.Create(board.ctx, c, "結01小学校")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
+		log.Fatal(err)
+	}
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 10*time.Minute,
+		`SELECT count(*) FROM line_outbound WHERE state = 'queued'`); err != nil {
+		log.Fatal(err)
+	}
+	var totp string
+	for _, l := range logins {
+		if l.Login == "midori.kyoiku" {
+			totp = l.TOTPSecret
+		}
+	}
+	cl, err := benchkit.SignIn(env.App.URL(), "midori.kyoiku", totp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	path := "/staff/surveys/" + strconv.FormatInt(id, 10)
+	before := loads(cl, path, pages)
+
+	// Every family answers (as the parents' form stores answers).
+	rnd := mrand.New(mrand.NewPCG(3, 4))
+	comments := []string{"いつもありがとうございます。", "運動会の日程を早めに知らせてください。", "", "宿題の量がちょうどよいと思います。", ""}
+	err = s.Surveys.Tx.InTx(ctx, func(ctx context.Context) error {
+		units, err := s.Surveys.Store.FindResultUnits(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			h := int64(rnd.IntN(4))
+			a := survey.Answers{"q1": {Choices: []string{fmt.Sprintf("c%d", 1+rnd.IntN(4))}}, "q2": {Choices: []string{"c1", fmt.Sprintf("c%d", 2+rnd.IntN(4))}},
+				"q3": {Number: &h}}
+			if t := comments[rnd.IntN(len(comments))]; t != "" {
+				a["q4"] = survey.Value{Text: t}
+			}
+			if err := s.Surveys.Store.SaveAnswers(ctx, u.ID, a, u.GuardianID, time.Now()); err != nil {
+				return err
+			}
+		}
+		return s.Surveys.Store.MarkFirstAnswer(ctx, id, time.Now())
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	after := loads(cl, path, pages)
+	fmt.Printf("\nResults page of a %d-family survey (4 questions), GET %s as the board's administrator, %d loads one after another (ms):\n\n", n, "/staff/surveys/{id}", pages)
+	fmt.Printf("| answers | p50 / p95 / p99 / max | page size |\n| --- | --- | --- |\n")
+	fmt.Printf("| none (baseline) | %s | %d kB |\n", pct(before.times), before.size/1024)
+	fmt.Printf("| all %d | %s | %d kB |\n", n, pct(after.times), after.size/1024)
+}
+
+type loadResult struct {
+	times []time.Duration
+	size  int
+}
+
+// loads fetches path n times after a warm-up of five.
+func loads(cl *benchkit.Client, path string, n int) loadResult {
+	var r loadResult
+	for i := range n + 5 {
+		t := time.Now()
+		st, body, err := cl.Get(path)
+		d := time.Since(t)
+		if err != nil || st != 200 {
+			log.Fatalf("GET %s: %d %v", path, st, err)
+		}
+		if i >= 5 {
+			r.times = append(r.times, d)
+			r.size = len(body)
+		}
+	}
+	return r
 }
