@@ -1,24 +1,28 @@
 // Command surveybench measures surveys at their peaks (issue 19).
 //
 // Taps: a board-wide attendance check (出欠確認, per family, 参加／不参加) goes to the
-// guardians of 40 schools (50,000 by default, a channel per school), and parents answer
-// by tapping its button in the LINE simulator, open loop at a fixed rate (500 a second
-// by default): tap i is sent at start + i/rate whatever happened to the others. For
-// each tap it measures, from its scheduled time, (a) the webhook's answer (200 only
-// after the event is stored) and (b) the confirmation reply queued in the outbox, as a
-// poller sees the row appear (committed) every few milliseconds. The baseline, measured
-// in the same run, is the same number of taps at the same rate on a postback renraku
-// does nothing with: the webhook and event-processing cost every tap pays, without the
-// survey's work.
+// guardians of 40 schools (50,000 by default, a channel per school; the time until
+// every push reached the LINE simulator is printed), and parents answer by tapping its
+// button in the simulator, open loop at fixed rates (100, 200, 300 and 500 a second by
+// default): tap i is sent at start + i/rate whatever happened to the others. For each
+// tap it measures, from its scheduled time: the webhook's answer (200 only after the
+// event is stored); when the answer was stored and its confirmation queued (the outbox
+// row's creation time, the start of the transaction that stored both, which commits a
+// few milliseconds later); and when the confirmation reached LINE (the simulator's
+// chat). Those are read after each run, so measuring adds no load. Each rate's
+// baseline, measured just before it, is the same number of taps at the same rate on a
+// postback renraku has no handler for: what every tap costs the webhook and the event
+// pipeline, without the survey's work.
 //
 // Results page: a school of 1,000 families answers a per-family survey of four
-// questions (single and multiple choice, a number, a paragraph); the school's
+// questions (single and multiple choice, a number, a paragraph); the board's
 // administrator loads the results page (GET /staff/surveys/{id}: answers decrypted,
-// charts, counts by class, who has not answered) repeatedly; the baseline is the same
-// page before anyone answered.
+// charts, counts by class, who has not answered) one load after another; the baseline
+// is the same page before anyone answered.
 //
 // It starts the real app in this process with a LINE simulator on 127.0.0.1 (package
-// benchkit). Run it with a database (cmd/pgrun provides one):
+// benchkit): app, PostgreSQL, simulator and load generator share the machine. Run it
+// with a database (cmd/pgrun provides one):
 //
 //	go run ./cmd/pgrun -- go run ./cmd/surveybench
 //
@@ -33,13 +37,13 @@ import (
 	"log"
 	mrand "math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/authz"
@@ -53,11 +57,12 @@ import (
 func main() {
 	nSchools := flag.Int("schools", 40, "schools (a channel each) the attendance check goes to")
 	perSchool := flag.Int("guardians", 1250, "guardians (one child each) per school")
-	nTaps := flag.Int("taps", 15000, "taps measured (each by a different parent)")
-	rate := flag.Float64("rate", 500, "taps a second, open loop")
+	nTaps := flag.Int("taps", 6000, "taps measured at each rate (each by a different parent)")
+	rates := flag.String("rates", "100,200,300,500", "comma-separated rates (taps a second, open loop), each measured with its baseline")
 	conns := flag.Int("conns", 64, "concurrent senders of the taps")
 	families := flag.Int("families", 1000, "families of the results page's school")
-	pages := flag.Int("pages", 200, "results page loads measured, before and after the answers")
+	pages := flag.Int("pages", 200, "results page loads measured, before and after the answers (0: skip the results page)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured taps (app, simulator and load generator) to this file")
 	flag.Parse()
 	dbURL := os.Getenv("DATABASE_URL")
 	if dbURL == "" {
@@ -89,8 +94,16 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "surveybench: seeded %d schools, %d guardians, in %s\n", *nSchools, g.Guardians(), time.Since(t0).Round(100*time.Millisecond))
-	if *nTaps > g.Guardians() {
-		*nTaps = g.Guardians()
+	var rateList []float64
+	for _, f := range strings.Split(*rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			log.Fatalf("surveybench: bad rate %q", f)
+		}
+		rateList = append(rateList, r)
+	}
+	if *nTaps*len(rateList) > g.Guardians() {
+		log.Fatalf("surveybench: %d taps at %d rates need that many guardians; there are %d", *nTaps, len(rateList), g.Guardians())
 	}
 
 	// The attendance check, sent to every guardian; its delivery is timed for the record.
@@ -147,28 +160,44 @@ func main() {
 	}
 
 	// Baseline first: the same parents tap a postback renraku has no handler for.
-	base := make([]tap, *nTaps)
-	for i := range base {
-		base[i] = taps[len(taps)-1-i]
-		base[i].action = linesim.Action{Type: "postback", Data: line.PostbackData("bench.nothing", "")}
-		base[i].baseline = true
+	fmt.Printf("\nTaps open loop, %d senders; latency from each tap's scheduled time (ms). Each rate's baseline is the same number of taps at the same rate on a postback renraku has no handler for, just before it:\n\n", *conns)
+	fmt.Printf("| rate/s | run | taps | achieved/s | webhook 200 p50 / p95 / p99 / max | all events processed after (rate) | answer stored, reply queued p50 / p95 / p99 / max | reply delivered to LINE p50 / p95 / p99 / max | not 200 | no reply |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
 	}
-	benchkit.LoadAverage("before the taps")
-	rb := run(ctx, s, env.Sim, base, *rate, *conns, nil)
-	rs := run(ctx, s, env.Sim, taps[:*nTaps], *rate, *conns, units)
+	for k, r := range rateList {
+		mine := taps[k**nTaps : (k+1)**nTaps]
+		base := make([]tap, len(mine))
+		for i := range base {
+			base[i] = taps[len(taps)-1-i-k**nTaps]
+			base[i].action = linesim.Action{Type: "postback", Data: line.PostbackData("bench.nothing", "")}
+		}
+		rb := run(ctx, s, env.Sim, base, r, *conns, nil)
+		rb.print(r, "baseline: a postback with no handler (no reply)")
+		rs := run(ctx, s, env.Sim, mine, r, *conns, units)
+		rs.print(r, "attendance check tap")
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	benchkit.LoadAverage("after the taps")
 	var answered int
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL`, id).Scan(&answered); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("\nTaps at %.0f/s open loop, %d senders; latency from each tap's scheduled time (ms):\n\n", *rate, *conns)
-	fmt.Printf("| run | taps | achieved/s | webhook 200 p50 / p95 / p99 / max | stored + reply queued p50 / p95 / p99 / max | not 200 | no reply seen |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-	rb.print("baseline: a postback with no handler (no reply)")
-	rs.print("attendance check tap")
-	fmt.Printf("\nanswers stored: %d of %d taps (exactly one per tapped unit: %v)\n", answered, *nTaps, answered == *nTaps)
+	want := *nTaps * len(rateList)
+	fmt.Printf("\nanswers stored: %d of %d taps (exactly one per tapped unit: %v)\n", answered, want, answered == want)
 	fmt.Printf("peak RSS of the bench process (app, simulator and load generator): %.0f MiB\n", benchkit.PeakRSS())
 
-	resultsPage(ctx, env, s, logins, board, *families, *pages)
+	if *pages > 0 {
+		resultsPage(ctx, env, s, logins, board, *families, *pages)
+	}
 	benchkit.LoadAverage("after measuring")
 	fmt.Printf("peak RSS of the bench process at the end: %.0f MiB\n", benchkit.PeakRSS())
 }
@@ -252,18 +281,14 @@ func unitFriends(ctx context.Context, s *app.Services, id int64) (map[int64]int6
 type tap struct {
 	channel, user string
 	action        linesim.Action
-	baseline      bool
 }
 
-type result struct {
-	n              int
-	elapsed        time.Duration
-	ack, queued    []time.Duration
-	notOK, noReply int
-}
-
-// run sends the taps open loop at rate from conns goroutines and, unless units is nil
-// (the baseline, which gets no reply), polls the outbox for each tap's reply.
+// run sends the taps open loop at rate from conns goroutines. Unless units is nil (the
+// baseline, which gets no reply), it then waits for each tap's reply and reads, after
+// the run so that measuring adds no load, when the reply was queued (its outbox row's
+// creation time: the start of the transaction that stored the answer and queued the
+// reply, committed a few milliseconds later) and when it reached LINE (the simulator's
+// chat).
 func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
 	var startID int64
 	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM line_outbound`).Scan(&startID); err != nil {
@@ -272,58 +297,6 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 	sched := make([]time.Time, len(taps))
 	ack := make([]time.Duration, len(taps))
 	status := make([]int, len(taps))
-	friendTap := map[int64]int{}
-	for i, t := range taps {
-		if units == nil {
-			continue
-		}
-		_, args, _ := line.ParsePostbackData(t.action.Data)
-		_, unit, _, _ := survey.ParseAnswerData(args)
-		friendTap[units[unit]] = i
-	}
-	var mu sync.Mutex // guards seen
-	seen := map[int64]time.Time{}
-	stop := make(chan struct{})
-	var pollWG sync.WaitGroup
-	if units != nil {
-		pollWG.Add(1)
-		go func() {
-			defer pollWG.Done()
-			conn, err := pgx.Connect(ctx, s.Pool.Config().ConnString())
-			if err != nil {
-				log.Fatal(err)
-			}
-			defer conn.Close(ctx)
-			last := startID
-			for {
-				// Row IDs are taken when a row is inserted, not when it commits: look
-				// back a window of IDs so a late commit with a lower ID is not missed.
-				rows, err := conn.Query(ctx, `SELECT id, friend_id FROM line_outbound WHERE id > $1 ORDER BY id`, max(startID, last-2000))
-				if err != nil {
-					log.Fatal(err)
-				}
-				now := time.Now()
-				mu.Lock()
-				for rows.Next() {
-					var id, f int64
-					if err := rows.Scan(&id, &f); err != nil {
-						log.Fatal(err)
-					}
-					last = max(last, id)
-					if _, ok := seen[f]; !ok {
-						seen[f] = now
-					}
-				}
-				mu.Unlock()
-				rows.Close()
-				select {
-				case <-stop:
-					return
-				case <-time.After(2 * time.Millisecond):
-				}
-			}
-		}()
-	}
 	var firstErr atomic.Pointer[error]
 	work := make(chan int, len(taps))
 	var wg sync.WaitGroup
@@ -350,48 +323,78 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 	}
 	close(work)
 	wg.Wait()
-	end := time.Now()
-	res := result{n: len(taps), elapsed: end.Sub(start)}
-	if units != nil {
-		// Wait for the replies (at most a minute after the last tap).
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			mu.Lock()
-			n := len(seen)
-			mu.Unlock()
-			if n >= len(taps) {
-				break
-			}
-		}
-		close(stop)
-		pollWG.Wait()
-		for f, i := range friendTap {
-			if at, ok := seen[f]; ok {
-				res.queued = append(res.queued, at.Sub(sched[i]))
-			} else {
-				res.noReply++
-			}
-		}
-	} else {
-		// The baseline's events are processed (and do nothing) before the next run.
-		if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`, 5*time.Minute); err != nil {
-			log.Fatal(err)
-		}
-	}
+	res := result{n: len(taps), elapsed: time.Since(start), ack: ack}
 	for i := range taps {
 		if status[i] != 200 {
 			res.notOK++
 		}
 	}
-	res.ack = ack
+	// Every event processed: the burst's drain time, from its first tap.
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
+	res.drained = time.Since(start)
+	if units == nil {
+		return res
+	}
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT friend_id, min(created_at) FROM line_outbound WHERE id > $1 GROUP BY friend_id`, startID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	queuedAt := map[int64]time.Time{}
+	for rows.Next() {
+		var f int64
+		var at time.Time
+		if err := rows.Scan(&f, &at); err != nil {
+			log.Fatal(err)
+		}
+		queuedAt[f] = at
+	}
+	if err := rows.Err(); err != nil {
+		log.Fatal(err)
+	}
+	for i, t := range taps {
+		_, args, _ := line.ParsePostbackData(t.action.Data)
+		_, unit, _, _ := survey.ParseAnswerData(args)
+		at, ok := queuedAt[units[unit]]
+		delivered := replyTime(sim, t.channel, t.user, sched[i])
+		if !ok || delivered.IsZero() {
+			res.noReply++
+			continue
+		}
+		res.queued = append(res.queued, at.Sub(sched[i]))
+		res.delivered = append(res.delivered, delivered.Sub(sched[i]))
+	}
 	return res
 }
 
-func (r result) print(label string) {
-	q := "–"
-	if len(r.queued) > 0 {
-		q = pct(r.queued)
+// replyTime is when the first bot message after the tap's time reached the user's chat.
+func replyTime(sim *linesim.Sim, channel, user string, after time.Time) time.Time {
+	for _, it := range sim.Chat(channel, user) {
+		if it.From == linesim.FromBot && it.Time.After(after) {
+			return it.Time
+		}
 	}
-	fmt.Printf("| %s | %d | %.0f | %s | %s | %d | %d |\n", label, r.n, float64(r.n)/r.elapsed.Seconds(), pct(r.ack), q, r.notOK, r.noReply)
+	return time.Time{}
+}
+
+type result struct {
+	n                      int
+	elapsed, drained       time.Duration
+	ack, queued, delivered []time.Duration
+	notOK, noReply         int
+}
+
+func (r result) print(rate float64, label string) {
+	q, d := "–", "–"
+	if len(r.queued) > 0 {
+		q, d = pct(r.queued), pct(r.delivered)
+	}
+	fmt.Printf("| %.0f | %s | %d | %.0f | %s | %.1f s (%.0f/s) | %s | %s | %d | %d |\n", rate, label, r.n, float64(r.n)/r.elapsed.Seconds(), pct(r.ack),
+		r.drained.Seconds(), float64(r.n)/r.drained.Seconds(), q, d, r.notOK, r.noReply)
 }
 
 func pct(ds []time.Duration) string {
@@ -402,7 +405,6 @@ func pct(ds []time.Duration) string {
 	}
 	return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", at(0.50), at(0.95), at(0.99), float64(s[len(s)-1].Microseconds())/1000)
 }
-
 
 // resultsPage measures the results page of a per-family survey of four questions to a
 // school of n families, as the board's administrator loads it: first with no answers
