@@ -20,21 +20,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -47,18 +43,12 @@ import (
 
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/app"
-	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/benchkit"
 	"github.com/renraku/renraku/internal/authz"
-	"github.com/renraku/renraku/internal/config"
-	"github.com/renraku/renraku/internal/credential"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/linesim"
-	"github.com/renraku/renraku/internal/logging"
-	"github.com/renraku/renraku/internal/postgres"
-	"github.com/renraku/renraku/internal/schema"
-	"github.com/renraku/renraku/internal/school"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -79,38 +69,14 @@ func main() {
 	if dbURL == "" {
 		log.Fatal("announcebench: DATABASE_URL is required (use cmd/pgrun)")
 	}
-	credential.Params.Memory, credential.Params.Iterations = 64, 1 // demo staff only
-	m, err := schema.NewMigrator(dbURL)
+	watch := &multicastWatch{}
+	ctx := context.Background()
+	env, err := benchkit.Start(ctx, "announcebench", dbURL, watch.wrap)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := m.Up(); err != nil {
-		log.Fatal(err)
-	}
-	m.Close()
-	dir, _ := os.MkdirTemp("", "announcebench")
-	defer os.RemoveAll(dir)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	mk, _ := vault.MasterFromKey(key)
-	keyset := filepath.Join(dir, "keyset.json")
-	if err := vault.Generate(keyset, mk); err != nil {
-		log.Fatal(err)
-	}
-	sim := linesim.New(linesim.Options{AllowHTTPURLs: true})
-	watch := &multicastWatch{}
-	simSrv := httptest.NewServer(watch.wrap(sim.Handler()))
-	defer simSrv.Close()
-	simURL, _ := url.Parse(simSrv.URL)
-	// The bench migrates and runs on one throwaway superuser connection.
-	cfg := &config.Config{DatabaseURL: dbURL, AllowOwnerRole: true, Addr: "127.0.0.1:0", ShutdownTimeout: 10 * time.Second,
-		KeysetFile: keyset, MasterKey: key, LineAPIURL: simURL, LineDataAPIURL: simURL}
-	a := app.New(cfg, logging.New(io.Discard, slog.LevelError))
-	ctx := context.Background()
-	if err := a.Start(ctx); err != nil {
-		log.Fatal(err)
-	}
-	defer a.Close(ctx)
+	defer env.Close(ctx)
+	a, sim, simURL := env.App, env.Sim, env.SimURL
 	s := a.Services()
 	if _, err := demo.Seed(ctx, s, sim, a.URL()); err != nil {
 		log.Fatal(err)
@@ -128,13 +94,13 @@ func main() {
 	}
 	asAdmin := authz.WithActor(ctx, actor)
 
-	machine(ctx, s)
+	benchkit.Machine(ctx, s)
 	t0 := time.Now()
-	own, err := seedGroup(ctx, s, sim, actor.BoardID, "第", *nSchools, *perSchool, false)
+	own, err := benchkit.SeedGroup(ctx, s, sim, "", actor.BoardID, "第", *nSchools, *perSchool, false)
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}
-	shared, err := seedGroup(ctx, s, sim, actor.BoardID, "緑", *nSchools, *perSchool, true)
+	shared, err := benchkit.SeedGroup(ctx, s, sim, "", actor.BoardID, "緑", *nSchools, *perSchool, true)
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}
@@ -142,7 +108,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "announcebench: seeded 2 × %d schools, %d guardians each group, in %s\n",
-		*nSchools, own.guardians(), time.Since(t0).Round(100*time.Millisecond))
+		*nSchools, own.Guardians(), time.Since(t0).Round(100*time.Millisecond))
 
 	poll, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -221,7 +187,7 @@ func main() {
 		}
 	}
 
-	loadAverage("after measuring")
+	benchkit.LoadAverage("after measuring")
 	fmt.Printf("\nSummary (min / median / max of %d alerts; bounds in seconds):\n\n", *runs)
 	fmt.Printf("| scenario | sender | channels | batches | limit/s | bound (window) | bound (even spacing) | all delivered | ratio to window bound | ratio to even bound | ≤ 1.2× | Send→`sent` in DB |\n")
 	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
@@ -240,140 +206,6 @@ func main() {
 	}
 }
 
-// machine prints what the figures were measured on.
-func machine(ctx context.Context, s *app.Services) {
-	var pg string
-	_ = s.Pool.QueryRow(ctx, `SELECT version()`).Scan(&pg)
-	var settings []string
-	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "work_mem"} {
-		var v string
-		_ = s.Pool.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
-		settings = append(settings, name+"="+v)
-	}
-	mem := "?"
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		mem = strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1] + " kB"
-	}
-	cpu := "?"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for l := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	fmt.Printf("machine: %d CPUs (%s), memory %s, %s, %s\n", runtime.NumCPU(), cpu, mem, runtime.Version(), pg)
-	fmt.Printf("postgres settings: %s\n", strings.Join(settings, ", "))
-	loadAverage("before seeding")
-}
-
-// loadAverage prints the machine's load: the bench shares it with whatever else runs.
-func loadAverage(when string) {
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("load average %s: %s\n", when, strings.Join(strings.Fields(string(b))[:3], " "))
-	}
-}
-
-// channelData is a simulated channel and the LINE user IDs of its guardians, in the
-// order of their guardian IDs (the order the app batches them in).
-type channelData struct {
-	lineID string
-	secret string
-	token  string
-	users  []string
-}
-
-// group is the schools one alert is addressed to, and their channels.
-type group struct {
-	schools  []int64
-	channels []channelData
-}
-
-func (g *group) guardians() int {
-	n := 0
-	for _, c := range g.channels {
-		n += len(c.users)
-	}
-	return n
-}
-
-// batches returns the multicast batches of each channel, as the app forms them.
-func (g *group) batches() [][][]string {
-	out := make([][][]string, len(g.channels))
-	for i, c := range g.channels {
-		out[i] = lineapi.Batches(c.users)
-	}
-	return out
-}
-
-// seedGroup creates n schools in the board, each with six classes of its current year
-// and perSchool families, on a channel of its own or on one channel they share.
-// Districts group five schools each.
-func seedGroup(ctx context.Context, s *app.Services, sim *linesim.Sim, boardID int64, prefix string, n, perSchool int, sharedChannel bool) (*group, error) {
-	op := audit.OperatorActor
-	g := &group{}
-	var fams []postgres.Family
-	var chID int64
-	for i := range n {
-		sc, _, err := s.Schools.EnsureSchool(ctx, op, fmt.Sprint(boardID), school.School{Name: fmt.Sprintf("みどり市立%s%02d小学校", prefix, i+1),
-			Type: school.Elementary, District: fmt.Sprintf("%s%d学区", prefix, i/5+1)})
-		if err != nil {
-			return nil, err
-		}
-		g.schools = append(g.schools, sc.ID)
-		rows, err := s.Pool.Query(ctx, `INSERT INTO class (school_id, year, grade, name)
-			SELECT sc.id, sc.current_year, g, '1組' FROM school sc, generate_series(1, 6) g WHERE sc.id = $1 RETURNING id`, sc.ID)
-		if err != nil {
-			return nil, err
-		}
-		classes, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, err
-		}
-		if !sharedChannel || i == 0 {
-			lineID := fmt.Sprintf("30%08d", i+1)
-			if sharedChannel {
-				lineID = "3900000000"
-			}
-			cd := channelData{lineID: lineID, secret: randomHex(16), token: randomHex(32)}
-			if err := sim.AddChannel(linesim.ChannelConfig{ID: lineID, Secret: cd.secret, AccessToken: cd.token,
-				Name: fmt.Sprintf("みどり市 %s%02d", prefix, i+1)}); err != nil {
-				return nil, err
-			}
-			g.channels = append(g.channels, cd)
-		}
-		cd := &g.channels[len(g.channels)-1]
-		ch := line.Channel{LineChannelID: cd.lineID, Secret: vault.Personal(cd.secret), AccessToken: vault.Personal(cd.token)}
-		if _, err := s.LINE.SetChannel(ctx, op, sc.ID, boardID, ch); err != nil {
-			return nil, err
-		}
-		saved, err := s.LINE.FindChannelByLineID(ctx, cd.lineID)
-		if err != nil {
-			return nil, err
-		}
-		chID = saved.ID
-		users, err := sim.AddFriends(cd.lineID, perSchool, "ja")
-		if err != nil {
-			return nil, err
-		}
-		for j, u := range users {
-			cd.users = append(cd.users, u.ID)
-			k := len(fams)
-			fams = append(fams, postgres.Family{UserID: u.ID, ChannelID: chID, SchoolID: sc.ID, ClassID: classes[j%len(classes)],
-				Nickname: fmt.Sprintf("保護者%s%d", prefix, k), ChildName: fmt.Sprintf("こども%s%06d", prefix, k), Language: "ja",
-				Verified: true, Following: true})
-		}
-	}
-	return g, postgres.SeedFamilies(ctx, s.Pool, s.Vault, fams)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // newRetryKey returns a random UUID (version 4), the form LINE requires of a retry key.
 func newRetryKey() string {
 	b := make([]byte, 16)
@@ -387,7 +219,7 @@ func newRetryKey() string {
 type scenario struct {
 	key   string
 	label string
-	g     *group
+	g     *benchkit.Group
 	rate  int
 }
 
@@ -395,7 +227,7 @@ type scenario struct {
 // bursts allowed: floor((B−1)/R) s after a channel's first call) and the bound with
 // calls evenly spaced at R a second ((B−1)/R s), the longest channel's.
 func (sc scenario) bounds() (window, even float64) {
-	for _, bs := range sc.g.batches() {
+	for _, bs := range sc.g.Batches() {
 		b := float64(len(bs))
 		window = max(window, math.Floor((b-1)/float64(sc.rate)))
 		even = max(even, (b-1)/float64(sc.rate))
@@ -405,7 +237,7 @@ func (sc scenario) bounds() (window, even float64) {
 
 func (sc scenario) batchCount() int {
 	n := 0
-	for _, bs := range sc.g.batches() {
+	for _, bs := range sc.g.Batches() {
 		n += len(bs)
 	}
 	return n
@@ -437,8 +269,8 @@ func (b *bench) quiet() {
 
 // alert is the safety alert of one run; the marker in its title tells its messages from
 // the other runs'.
-func alert(g *group, marker string) announce.Compose {
-	return announce.Compose{Kind: announce.Safety, Audience: announce.Audience{Schools: g.schools},
+func alert(g *benchkit.Group, marker string) announce.Compose {
+	return announce.Compose{Kind: announce.Safety, Audience: announce.Audience{Schools: g.Schools},
 		Title: "不審者情報" + marker,
 		Safety: announce.SafetyFields{OccurredAt: "本日 7時40分ごろ", Place: "みどり市中央公園付近の通学路",
 			Details: "下校中の児童に声をかける不審な人物が目撃されました。", Response: "集団下校とし、教職員が通学路に立ちます。"},
@@ -561,10 +393,10 @@ func (b *bench) calls(from int) (first, last time.Time, tooMany int) {
 // run's alert exactly once.
 func (b *bench) verify(sc scenario, marker string) {
 	missing, twice := 0, 0
-	for _, c := range sc.g.channels {
-		for _, u := range c.users {
+	for _, c := range sc.g.Channels {
+		for _, u := range c.Users {
 			n := 0
-			for _, it := range b.sim.Chat(c.lineID, u) {
+			for _, it := range b.sim.Chat(c.LineID, u) {
 				if it.Delivered && strings.Contains(it.Text, marker) {
 					n++
 				}
@@ -590,19 +422,19 @@ func (b *bench) messages(sc scenario, marker string) []line.Message {
 }
 
 type job struct {
-	ch    channelData
+	ch    benchkit.Channel
 	users []string
 }
 
 // jobs lists the batches channel by channel (the order the app queues them in), or
 // interleaved: every channel's first batch, then every second one, and so on.
-func jobs(g *group, interleave bool) []job {
+func jobs(g *benchkit.Group, interleave bool) []job {
 	var out []job
-	all := g.batches()
+	all := g.Batches()
 	if !interleave {
 		for i, bs := range all {
 			for _, users := range bs {
-				out = append(out, job{g.channels[i], users})
+				out = append(out, job{g.Channels[i], users})
 			}
 		}
 		return out
@@ -611,7 +443,7 @@ func jobs(g *group, interleave bool) []job {
 		added := false
 		for i, bs := range all {
 			if k < len(bs) {
-				out = append(out, job{g.channels[i], bs[k]})
+				out = append(out, job{g.Channels[i], bs[k]})
 				added = true
 			}
 		}
@@ -637,7 +469,7 @@ func (b *bench) directClient(sc scenario, tag string, interleave bool) runResult
 	for range senders {
 		wg.Go(func() {
 			for j := range work {
-				ch := lineapi.Channel{ID: j.ch.lineID, AccessToken: vault.Personal(j.ch.token)}
+				ch := lineapi.Channel{ID: j.ch.LineID, AccessToken: vault.Personal(j.ch.Token)}
 				key := newRetryKey()
 				_, err := c.Multicast(context.Background(), ch, j.users, key, msgs)
 				for attempt := 0; err != nil && strings.Contains(err.Error(), "429") && attempt < 5; attempt++ {
@@ -680,8 +512,8 @@ func (b *bench) directWindow(sc scenario, tag string) runResult {
 	pg0, go0 := b.cpu.read()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i, bs := range sc.g.batches() {
-		ch := sc.g.channels[i]
+	for i, bs := range sc.g.Batches() {
+		ch := sc.g.Channels[i]
 		wg.Go(func() {
 			answered := make([]time.Time, len(bs))
 			for w := 0; w*rate < len(bs); w++ {
@@ -693,7 +525,7 @@ func (b *bench) directWindow(sc scenario, tag string) runResult {
 						}
 						sem <- struct{}{}
 						defer func() { <-sem }()
-						post(hc, endpoint, ch.token, bs[k], text)
+						post(hc, endpoint, ch.Token, bs[k], text)
 						answered[k] = time.Now()
 					})
 				}
@@ -754,7 +586,7 @@ type summary struct {
 }
 
 func summarize(sc scenario, sender string, rs []runResult) summary {
-	s := summary{sc: sc, sender: sender, channels: len(sc.g.channels), batches: sc.batchCount()}
+	s := summary{sc: sc, sender: sender, channels: len(sc.g.Channels), batches: sc.batchCount()}
 	s.window, s.even = sc.bounds()
 	for _, r := range rs {
 		s.delivered = append(s.delivered, r.delivered)

@@ -22,13 +22,11 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -39,9 +37,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/benchkit"
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/credential"
 	"github.com/renraku/renraku/internal/demo"
@@ -115,14 +113,14 @@ func main() {
 	fmt.Fprintf(os.Stderr, "inboxbench: seeded %d conversations, %d messages, %d replies in the outbox in %s (analyzed in %s)\n",
 		len(w.convs), w.messages, w.outbound, time.Since(t0).Round(100*time.Millisecond), w.analyze.Round(100*time.Millisecond))
 
-	teacher, err := signIn(a.URL(), "sakura.tannin11", "")
+	teacher, err := benchkit.SignIn(a.URL(), "sakura.tannin11", "")
 	if err != nil {
 		log.Fatal(err)
 	}
-	var principal *client
+	var principal *benchkit.Client
 	for _, l := range logins {
 		if l.Login == "sakura.kocho" {
-			principal, err = signIn(a.URL(), l.Login, l.TOTPSecret)
+			principal, err = benchkit.SignIn(a.URL(), l.Login, l.TOTPSecret)
 		}
 	}
 	if principal == nil || err != nil {
@@ -229,7 +227,7 @@ func main() {
 // coverage checks what a search finds: names are encrypted, so the app searches a
 // bounded number of the newest conversations; this shows whether the guardian of the
 // school's oldest conversation is still found by nickname.
-func coverage(w *world, c *client) {
+func coverage(w *world, c *benchkit.Client) {
 	fmt.Println()
 	newest := slices.MaxFunc(w.convs, func(a, b conv) int { return a.last.Compare(b.last) })
 	oldest := slices.MinFunc(w.convs, func(a, b conv) int { return a.last.Compare(b.last) })
@@ -237,7 +235,7 @@ func coverage(w *world, c *client) {
 		what string
 		c    conv
 	}{{"newest", newest}, {"oldest", oldest}} {
-		_, body, err := c.post("/staff/inbox", url.Values{"q": {x.c.nickname}})
+		_, body, err := c.Post("/staff/inbox", url.Values{"q": {x.c.nickname}})
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -270,7 +268,7 @@ const (
 
 type page struct {
 	user, name string
-	client     *client
+	client     *benchkit.Client
 	req        func(i int) request
 	check      check
 }
@@ -346,9 +344,9 @@ func (p page) fetch(r request) (float64, int, int, error) {
 	t0 := time.Now()
 	status, body, err := 0, "", error(nil)
 	if r.form != nil {
-		status, body, err = p.client.post(r.path, r.form)
+		status, body, err = p.client.Post(r.path, r.form)
 	} else {
-		status, body, err = p.client.get(r.path)
+		status, body, err = p.client.Get(r.path)
 	}
 	ms := float64(time.Since(t0).Microseconds()) / 1000
 	if err != nil {
@@ -364,82 +362,6 @@ func (p page) fetch(r request) (float64, int, int, error) {
 func report(p page, r result) {
 	fmt.Printf("| %s | %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f |\n",
 		p.user, p.name, r.inFlight, r.requests, r.p50, r.p95, r.p99, r.max, r.perSec, r.items, r.bytes)
-}
-
-// client is a staff member's browser: a cookie jar, no automatic redirects, and the
-// session's CSRF token, read from the pages while signing in (it stays the same after;
-// not reading it later keeps the client's work out of the measured time).
-type client struct {
-	base      string
-	http      *http.Client
-	signingIn bool
-	mu        sync.Mutex
-	csrf      string
-}
-
-var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-var transport = &http.Transport{MaxIdleConnsPerHost: 16}
-
-func (c *client) do(req *http.Request) (int, string, error) {
-	res, err := c.http.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if m := csrfInput.FindSubmatch(b); c.signingIn && m != nil {
-		c.mu.Lock()
-		c.csrf = string(m[1])
-		c.mu.Unlock()
-	}
-	return res.StatusCode, string(b), err
-}
-
-func (c *client) get(path string) (int, string, error) {
-	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
-	return c.do(req)
-}
-
-// post sends a form with the session's CSRF token.
-func (c *client) post(path string, form url.Values) (int, string, error) {
-	c.mu.Lock()
-	f := url.Values{"csrf": {c.csrf}}
-	c.mu.Unlock()
-	for k, v := range form {
-		f[k] = v
-	}
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(f.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return c.do(req)
-}
-
-// signIn signs a demo account in through the sign-in form, with its second factor when
-// it has one (the code of the next time step: the current one was used at enrolment).
-func signIn(base, login, totpSecret string) (*client, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &client{base: base, signingIn: true, http: &http.Client{Jar: jar, Timeout: 60 * time.Second, Transport: transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	defer func() { c.signingIn = false }()
-	if _, _, err := c.get("/staff/login"); err != nil {
-		return nil, err
-	}
-	if status, _, err := c.post("/staff/login", url.Values{"login": {login}, "password": {demo.Password}}); err != nil || status != http.StatusSeeOther {
-		return nil, fmt.Errorf("sign in %s: status %d: %v", login, status, err)
-	}
-	if totpSecret != "" {
-		if _, _, err := c.get("/staff/login/code"); err != nil {
-			return nil, err
-		}
-		code, _ := totp.GenerateCode(totpSecret, time.Now().Add(30*time.Second))
-		if status, _, err := c.post("/staff/login/code", url.Values{"code": {code}}); err != nil || status != http.StatusSeeOther {
-			return nil, fmt.Errorf("second factor %s: status %d: %v", login, status, err)
-		}
-	}
-	if status, _, err := c.get("/staff/account"); err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("after sign-in %s: account page %d: %v", login, status, err)
-	}
-	return c, nil
 }
 
 // world is what the seed created and the measurement needs.

@@ -1,0 +1,501 @@
+// Command surveybench measures surveys at their peaks (issue 19).
+//
+// Taps: a board-wide attendance check (出欠確認, per family, 参加／不参加) goes to the
+// guardians of 40 schools (50,000 by default, a channel per school; the time until
+// every push reached the LINE simulator is printed), and parents answer by tapping its
+// button in the simulator, open loop at fixed rates (100, 200, 300 and 500 a second by
+// default): tap i is sent at start + i/rate whatever happened to the others. For each
+// tap it measures, from its scheduled time: the webhook's answer (200 only after the
+// event is stored); when the answer was stored and its confirmation queued (the outbox
+// row's creation time, the start of the transaction that stored both, which commits a
+// few milliseconds later); and when the confirmation reached LINE (the simulator's
+// chat). Those are read after each run, so measuring adds no load. Each rate's
+// baseline, measured just before it, is the same number of taps at the same rate on a
+// postback renraku has no handler for: what every tap costs the webhook and the event
+// pipeline, without the survey's work.
+//
+// Results page: a school of 1,000 families answers a per-family survey of four
+// questions (single and multiple choice, a number, a paragraph); the board's
+// administrator loads the results page (GET /staff/surveys/{id}: answers decrypted,
+// charts, counts by class, who has not answered) one load after another; the baseline
+// is the same page before anyone answered.
+//
+// It starts the real app in this process with a LINE simulator on 127.0.0.1 (package
+// benchkit): app, PostgreSQL, simulator and load generator share the machine. Run it
+// with a database (cmd/pgrun provides one):
+//
+//	go run ./cmd/pgrun -- go run ./cmd/surveybench
+//
+// Goals (issue 19): tap → stored → confirmation queued p99 < 100 ms at 500 a second;
+// the results page p95 < 100 ms. Results go to stdout for docs/PERFORMANCE.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	mrand "math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/renraku/renraku/internal/app"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/benchkit"
+	"github.com/renraku/renraku/internal/demo"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/survey"
+)
+
+func main() {
+	nSchools := flag.Int("schools", 40, "schools (a channel each) the attendance check goes to")
+	perSchool := flag.Int("guardians", 1250, "guardians (one child each) per school")
+	nTaps := flag.Int("taps", 6000, "taps measured at each rate (each by a different parent)")
+	rates := flag.String("rates", "100,200,300,500", "comma-separated rates (taps a second, open loop), each measured with its baseline")
+	conns := flag.Int("conns", 64, "concurrent senders of the taps")
+	families := flag.Int("families", 1000, "families of the results page's school")
+	pages := flag.Int("pages", 200, "results page loads measured, before and after the answers (0: skip the results page)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured taps (app, simulator and load generator) to this file")
+	flag.Parse()
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		log.Fatal("surveybench: DATABASE_URL is required (use cmd/pgrun)")
+	}
+	ctx := context.Background()
+	env, err := benchkit.Start(ctx, "surveybench", dbURL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer env.Close(ctx)
+	s := env.Services()
+	if _, err := demo.Seed(ctx, s, env.Sim, env.App.URL()); err != nil {
+		log.Fatal(err)
+	}
+	logins, err := demo.SeedStaff(ctx, s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	board := signedIn(ctx, s, "midori.kyoiku")
+	benchkit.Machine(ctx, s)
+
+	t0 := time.Now()
+	g, err := benchkit.SeedGroup(ctx, s, env.Sim, env.App.URL(), board.BoardID(), "第", *nSchools, *perSchool, false)
+	if err != nil {
+		log.Fatalf("seed: %v", err)
+	}
+	if _, err := s.Pool.Exec(ctx, `VACUUM ANALYZE school, class, line_friend, guardian, child, guardianship`); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "surveybench: seeded %d schools, %d guardians, in %s\n", *nSchools, g.Guardians(), time.Since(t0).Round(100*time.Millisecond))
+	var rateList []float64
+	for _, f := range strings.Split(*rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			log.Fatalf("surveybench: bad rate %q", f)
+		}
+		rateList = append(rateList, r)
+	}
+	if *nTaps*len(rateList) > g.Guardians() {
+		log.Fatalf("surveybench: %d taps at %d rates need that many guardians; there are %d", *nTaps, len(rateList), g.Guardians())
+	}
+
+	// The attendance check, sent to every guardian; its delivery is timed for the record.
+	t := func(id string) string { return s.Registration.T("ja", id, nil) }
+	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{Schools: g.Schools}, Title: "市内一斉 引き取り訓練",
+		Body: "12月18日（金）に引き取り訓練を行います。お迎えに来られるかお答えください。", Deadline: time.Now().Add(7 * 24 * time.Hour),
+		Questions: survey.AttendanceQuestions(t, false, false)}
+	id, err := s.Surveys.Create(board.ctx, c, "市内全校")
+	if err != nil {
+		log.Fatal(err)
+	}
+	sendStart := time.Now()
+	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
+		log.Fatal(err)
+	}
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 30*time.Minute,
+		`SELECT count(*) FROM line_outbound WHERE state = 'queued'`); err != nil {
+		log.Fatal(err)
+	}
+	var recipients, pushes int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*), count(outbound_id) FROM survey_recipient WHERE survey_id = $1`, id).Scan(&recipients, &pushes); err != nil {
+		log.Fatal(err)
+	}
+	var failed int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM line_outbound o JOIN survey_recipient r ON r.outbound_id = o.id WHERE r.survey_id = $1 AND o.state <> 'sent'`, id).Scan(&failed); err != nil {
+		log.Fatal(err)
+	}
+	if failed > 0 {
+		var le string
+		_ = s.Pool.QueryRow(ctx, `SELECT state || ' ' || last_error FROM line_outbound WHERE state <> 'sent' LIMIT 1`).Scan(&le)
+		log.Fatalf("surveybench: %d survey messages not sent (%s)", failed, le)
+	}
+	if recipients != g.Guardians() || pushes != recipients {
+		log.Fatalf("surveybench: %d recipients, %d pushes for %d guardians", recipients, pushes, g.Guardians())
+	}
+	fmt.Printf("\nattendance check to %d guardians: Send → every push accepted by the simulator %.1f s\n", g.Guardians(), time.Since(sendStart).Seconds())
+
+	// Each parent's tap: the button of the message they received.
+	rnd := mrand.New(mrand.NewPCG(1, 2))
+	var taps []tap
+	for _, ch := range g.Channels {
+		for _, u := range ch.Users {
+			a, err := button(env.Sim, ch.LineID, u, rnd.IntN(2))
+			if err != nil {
+				log.Fatal(err)
+			}
+			taps = append(taps, tap{channel: ch.LineID, user: u, action: a})
+		}
+	}
+	rnd.Shuffle(len(taps), func(i, j int) { taps[i], taps[j] = taps[j], taps[i] })
+	units, err := unitFriends(ctx, s, id)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Baseline first: the same parents tap a postback renraku has no handler for.
+	fmt.Printf("\nTaps open loop, %d senders; latency from each tap's scheduled time (ms). Each rate's baseline is the same number of taps at the same rate on a postback renraku has no handler for, just before it:\n\n", *conns)
+	fmt.Printf("| rate/s | run | taps | achieved/s | webhook 200 p50 / p95 / p99 / max | all events processed after (rate) | answer stored, reply queued p50 / p95 / p99 / max | reply delivered to LINE p50 / p95 / p99 / max | not 200 | no reply |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for k, r := range rateList {
+		mine := taps[k**nTaps : (k+1)**nTaps]
+		base := make([]tap, len(mine))
+		for i := range base {
+			base[i] = taps[len(taps)-1-i-k**nTaps]
+			base[i].action = linesim.Action{Type: "postback", Data: line.PostbackData("bench.nothing", "")}
+		}
+		rb := run(ctx, s, env.Sim, base, r, *conns, nil)
+		rb.print(r, "baseline: a postback with no handler (no reply)")
+		rs := run(ctx, s, env.Sim, mine, r, *conns, units)
+		rs.print(r, "attendance check tap")
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	benchkit.LoadAverage("after the taps")
+	var answered int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL`, id).Scan(&answered); err != nil {
+		log.Fatal(err)
+	}
+	want := *nTaps * len(rateList)
+	fmt.Printf("\nanswers stored: %d of %d taps (exactly one per tapped unit: %v)\n", answered, want, answered == want)
+	fmt.Printf("peak RSS of the bench process (app, simulator and load generator): %.0f MiB\n", benchkit.PeakRSS())
+
+	if *pages > 0 {
+		resultsPage(ctx, env, s, logins, board, *families, *pages)
+	}
+	benchkit.LoadAverage("after measuring")
+	fmt.Printf("peak RSS of the bench process at the end: %.0f MiB\n", benchkit.PeakRSS())
+}
+
+// actor is a signed-in member of staff for service calls.
+type actor struct {
+	ctx context.Context
+	a   *authz.Actor
+}
+
+func (a actor) BoardID() int64 { return a.a.BoardID }
+
+func signedIn(ctx context.Context, s *app.Services, login string) actor {
+	st, err := s.Staff.FindByLogin(ctx, login)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := s.Staff.Actor(ctx, st.ID, st.SessionEpoch)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return actor{ctx: authz.WithActor(ctx, a), a: a}
+}
+
+// waitEmpty waits until every query counts zero.
+func waitEmpty(ctx context.Context, s *app.Services, query string, limit time.Duration, more ...string) error {
+	deadline := time.Now().Add(limit)
+	for _, q := range append([]string{query}, more...) {
+		for {
+			var n int
+			if err := s.Pool.QueryRow(ctx, q).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: still %d", q, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// button returns the choice-th answer button of the survey message user received.
+func button(sim *linesim.Sim, channel, user string, choice int) (linesim.Action, error) {
+	items := sim.Chat(channel, user)
+	for i := len(items) - 1; i >= 0; i-- {
+		var answers []linesim.Action
+		for _, a := range items[i].Actions {
+			if name, _, ok := line.ParsePostbackData(a.Data); ok && name == "survey.answer" {
+				answers = append(answers, a)
+			}
+		}
+		if len(answers) > choice {
+			return answers[choice], nil
+		}
+	}
+	return linesim.Action{}, fmt.Errorf("no answer button in the chat: %+v", items)
+}
+
+// unitFriends maps the survey's units to their guardians' LINE friends (rows of the
+// outbox name the friend).
+func unitFriends(ctx context.Context, s *app.Services, id int64) (map[int64]int64, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT u.id, g.friend_id FROM survey_unit u JOIN guardian g ON g.id = u.guardian_id WHERE u.survey_id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]int64{}
+	for rows.Next() {
+		var u, f int64
+		if err := rows.Scan(&u, &f); err != nil {
+			return nil, err
+		}
+		out[u] = f
+	}
+	return out, rows.Err()
+}
+
+type tap struct {
+	channel, user string
+	action        linesim.Action
+}
+
+// run sends the taps open loop at rate from conns goroutines. Unless units is nil (the
+// baseline, which gets no reply), it then waits for each tap's reply and reads, after
+// the run so that measuring adds no load, when the reply was queued (its outbox row's
+// creation time: the start of the transaction that stored the answer and queued the
+// reply, committed a few milliseconds later) and when it reached LINE (the simulator's
+// chat).
+func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
+	var startID int64
+	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM line_outbound`).Scan(&startID); err != nil {
+		log.Fatal(err)
+	}
+	sched := make([]time.Time, len(taps))
+	ack := make([]time.Duration, len(taps))
+	status := make([]int, len(taps))
+	var firstErr atomic.Pointer[error]
+	work := make(chan int, len(taps))
+	var wg sync.WaitGroup
+	start := time.Now().Add(100 * time.Millisecond)
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				time.Sleep(time.Until(sched[i]))
+				r, err := sim.Tap(taps[i].channel, taps[i].user, taps[i].action)
+				ack[i] = time.Since(sched[i])
+				if err == nil {
+					status[i] = r.Status
+				} else if firstErr.CompareAndSwap(nil, &err) {
+					log.Printf("surveybench: tap: %v", err)
+				}
+			}
+		}()
+	}
+	for i := range taps {
+		sched[i] = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	res := result{n: len(taps), elapsed: time.Since(start), ack: ack}
+	for i := range taps {
+		if status[i] != 200 {
+			res.notOK++
+		}
+	}
+	// Every event processed: the burst's drain time, from its first tap.
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
+	res.drained = time.Since(start)
+	if units == nil {
+		return res
+	}
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT friend_id, min(created_at) FROM line_outbound WHERE id > $1 GROUP BY friend_id`, startID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	queuedAt := map[int64]time.Time{}
+	for rows.Next() {
+		var f int64
+		var at time.Time
+		if err := rows.Scan(&f, &at); err != nil {
+			log.Fatal(err)
+		}
+		queuedAt[f] = at
+	}
+	if err := rows.Err(); err != nil {
+		log.Fatal(err)
+	}
+	for i, t := range taps {
+		_, args, _ := line.ParsePostbackData(t.action.Data)
+		_, unit, _, _ := survey.ParseAnswerData(args)
+		at, ok := queuedAt[units[unit]]
+		delivered := replyTime(sim, t.channel, t.user, sched[i])
+		if !ok || delivered.IsZero() {
+			res.noReply++
+			continue
+		}
+		res.queued = append(res.queued, at.Sub(sched[i]))
+		res.delivered = append(res.delivered, delivered.Sub(sched[i]))
+	}
+	return res
+}
+
+// replyTime is when the first bot message after the tap's time reached the user's chat.
+func replyTime(sim *linesim.Sim, channel, user string, after time.Time) time.Time {
+	for _, it := range sim.Chat(channel, user) {
+		if it.From == linesim.FromBot && it.Time.After(after) {
+			return it.Time
+		}
+	}
+	return time.Time{}
+}
+
+type result struct {
+	n                      int
+	elapsed, drained       time.Duration
+	ack, queued, delivered []time.Duration
+	notOK, noReply         int
+}
+
+func (r result) print(rate float64, label string) {
+	q, d := "–", "–"
+	if len(r.queued) > 0 {
+		q, d = pct(r.queued), pct(r.delivered)
+	}
+	fmt.Printf("| %.0f | %s | %d | %.0f | %s | %.1f s (%.0f/s) | %s | %s | %d | %d |\n", rate, label, r.n, float64(r.n)/r.elapsed.Seconds(), pct(r.ack),
+		r.drained.Seconds(), float64(r.n)/r.drained.Seconds(), q, d, r.notOK, r.noReply)
+}
+
+func pct(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	}
+	return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", at(0.50), at(0.95), at(0.99), float64(s[len(s)-1].Microseconds())/1000)
+}
+
+// resultsPage measures the results page of a per-family survey of four questions to a
+// school of n families, as the board's administrator loads it: first with no answers
+// (the baseline: the same units, figures and 未回答 list, nothing to decrypt), then with
+// every family's answers stored.
+func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins []demo.Login, board actor, n, pages int) {
+	g, err := benchkit.SeedGroup(ctx, s, env.Sim, env.App.URL(), board.BoardID(), "結", 1, n, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lo, hi := int64(0), int64(10)
+	c := survey.Compose{Kind: survey.KindSurvey, Audience: survey.Audience{Schools: g.Schools}, Title: "学校生活アンケート",
+		Deadline: time.Now().Add(7 * 24 * time.Hour), Questions: []survey.Question{
+			{Kind: survey.Single, Text: "お子さまは学校を楽しんでいますか", Required: true, Choices: []survey.Choice{{Label: "とても"}, {Label: "まあまあ"}, {Label: "あまり"}, {Label: "いいえ"}}},
+			{Kind: survey.Multi, Text: "関心のある行事", Choices: []survey.Choice{{Label: "運動会"}, {Label: "学習発表会"}, {Label: "遠足"}, {Label: "授業参観"}, {Label: "個人面談"}}},
+			{Kind: survey.Number, Text: "家庭学習の時間（1日）", Unit: "時間", Min: &lo, Max: &hi},
+			{Kind: survey.Long, Text: "学校へのご意見"}}}
+	id, err := s.Surveys.Create(board.ctx, c, "結01小学校")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
+		log.Fatal(err)
+	}
+	if err := waitEmpty(ctx, s, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 10*time.Minute,
+		`SELECT count(*) FROM line_outbound WHERE state = 'queued'`); err != nil {
+		log.Fatal(err)
+	}
+	var totp string
+	for _, l := range logins {
+		if l.Login == "midori.kyoiku" {
+			totp = l.TOTPSecret
+		}
+	}
+	cl, err := benchkit.SignIn(env.App.URL(), "midori.kyoiku", totp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	path := "/staff/surveys/" + strconv.FormatInt(id, 10)
+	before := loads(cl, path, pages)
+
+	// Every family answers (as the parents' form stores answers).
+	rnd := mrand.New(mrand.NewPCG(3, 4))
+	comments := []string{"いつもありがとうございます。", "運動会の日程を早めに知らせてください。", "", "宿題の量がちょうどよいと思います。", ""}
+	err = s.Surveys.Tx.InTx(ctx, func(ctx context.Context) error {
+		units, err := s.Surveys.Store.FindResultUnits(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			h := int64(rnd.IntN(4))
+			a := survey.Answers{"q1": {Choices: []string{fmt.Sprintf("c%d", 1+rnd.IntN(4))}}, "q2": {Choices: []string{"c1", fmt.Sprintf("c%d", 2+rnd.IntN(4))}},
+				"q3": {Number: &h}}
+			if t := comments[rnd.IntN(len(comments))]; t != "" {
+				a["q4"] = survey.Value{Text: t}
+			}
+			if err := s.Surveys.Store.SaveAnswers(ctx, u.ID, a, u.GuardianID, time.Now()); err != nil {
+				return err
+			}
+		}
+		return s.Surveys.Store.MarkFirstAnswer(ctx, id, time.Now())
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	after := loads(cl, path, pages)
+	fmt.Printf("\nResults page of a %d-family survey (4 questions), GET %s as the board's administrator, %d loads one after another (ms):\n\n", n, "/staff/surveys/{id}", pages)
+	fmt.Printf("| answers | p50 / p95 / p99 / max | page size |\n| --- | --- | --- |\n")
+	fmt.Printf("| none (baseline) | %s | %d kB |\n", pct(before.times), before.size/1024)
+	fmt.Printf("| all %d | %s | %d kB |\n", n, pct(after.times), after.size/1024)
+}
+
+type loadResult struct {
+	times []time.Duration
+	size  int
+}
+
+// loads fetches path n times after a warm-up of five.
+func loads(cl *benchkit.Client, path string, n int) loadResult {
+	var r loadResult
+	for i := range n + 5 {
+		t := time.Now()
+		st, body, err := cl.Get(path)
+		d := time.Since(t)
+		if err != nil || st != 200 {
+			log.Fatalf("GET %s: %d %v", path, st, err)
+		}
+		if i >= 5 {
+			r.times = append(r.times, d)
+			r.size = len(body)
+		}
+	}
+	return r
+}
