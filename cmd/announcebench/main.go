@@ -43,8 +43,8 @@ import (
 
 	"github.com/renraku/renraku/internal/announce"
 	"github.com/renraku/renraku/internal/app"
-	"github.com/renraku/renraku/internal/benchkit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/benchkit"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"

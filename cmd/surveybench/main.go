@@ -107,7 +107,8 @@ func main() {
 	}
 
 	// The attendance check, sent to every guardian; its delivery is timed for the record.
-	t := func(id string) string { return s.Registration.T("ja", id, nil) }
+	lang := "ja" // the board writes in Japanese
+	t := func(id string) string { return s.Registration.T(lang, id, nil) }
 	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{Schools: g.Schools}, Title: "市内一斉 引き取り訓練",
 		Body: "12月18日（金）に引き取り訓練を行います。お迎えに来られるかお答えください。", Deadline: time.Now().Add(7 * 24 * time.Hour),
 		Questions: survey.AttendanceQuestions(t, false, false)}

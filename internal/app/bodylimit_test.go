@@ -55,6 +55,8 @@ func TestBodiesLimitedBeforeParsing(t *testing.T) {
 		"POST /line/webhook/{channelID}":                  true,
 		"POST /staff/announcements":                       true,
 		"POST /staff/announcements/{announcementID}/edit": true,
+		"POST /staff/surveys":                             true,
+		"POST /staff/surveys/{surveyID}/edit":             true,
 		"POST /admin/schools/{schoolID}/roster/import":    true,
 	}
 	over := strings.Repeat("x", 64<<10+1)

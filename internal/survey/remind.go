@@ -13,6 +13,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/lineapi"
 	"github.com/renraku/renraku/internal/vault"
@@ -172,6 +173,12 @@ type RemindDueArgs struct{}
 
 // Kind names the job.
 func (RemindDueArgs) Kind() string { return "survey.remind_due" }
+
+// InsertOpts puts the job on the maintenance queue (River's default queue has no
+// workers here: a job left there would never run).
+func (RemindDueArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
 
 type remindDueWorker struct {
 	river.WorkerDefaults[RemindDueArgs]
