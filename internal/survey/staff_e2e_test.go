@@ -40,6 +40,9 @@ func TestStaffCreatePreviewSendAndEdit(t *testing.T) {
 	if home := tannin.Get("/staff/"); home.Doc.Find(`[data-testid="to-surveys"]`).Length() != 1 {
 		t.Errorf("the staff home has no link to the surveys")
 	}
+	if href, _ := tannin.Get("/staff/surveys").Doc.Find(`[data-testid="survey-new"]`).Attr("href"); href != "/staff/surveys/new" {
+		t.Errorf("the list's link to a new survey: %q", href)
+	}
 	page := tannin.Get("/staff/surveys/new")
 	if page.Status != http.StatusOK || page.Doc.Find(`[data-testid="question-1"]`).Length() != 1 || page.Doc.Find(`[data-testid="question-5"]`).Length() != 1 {
 		t.Fatalf("new survey form: %d %s", page.Status, apptest.Text(page))
