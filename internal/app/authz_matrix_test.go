@@ -210,11 +210,12 @@ func matrix() map[string]matrixRow {
 		"GET /staff/announcements/{announcementID}/recipients":           {want: classA11Decide()},
 		"GET /staff/announcements/{announcementID}/handouts/{handoutID}": {want: classA11Decide()},
 		// Survey results (issue 19): a survey sent to 1年1組 of school A by its administrator.
-		"GET /staff/surveys/{surveyID}":            {want: surveyA11()},
-		"GET /staff/surveys/{surveyID}/units":      {want: surveyA11()},
-		"POST /staff/surveys/{surveyID}/remind":    {want: surveyA11()},
-		"GET /staff/surveys/{surveyID}/export.csv": {want: surveyA11()},
-		"GET /staff/surveys/{surveyID}/print.pdf":  {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}":                   {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/units":             {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/handouts/{fileID}": {want: surveyA11()},
+		"POST /staff/surveys/{surveyID}/remind":           {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/export.csv":        {want: surveyA11()},
+		"GET /staff/surveys/{surveyID}/print.pdf":         {want: surveyA11()},
 		// Surveys before answers come in (issue 19): as announcements.
 		"GET /staff/surveys":     {want: signedInOnly()},
 		"GET /staff/surveys/new": {want: composers()},
@@ -425,7 +426,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	base["childID"] = apptest.Itoa(childOf(t, a, pendingRegistration(t, a, w)))
 	// The results' routes read a sent survey; the routes before sending take a fresh
 	// draft (fresh, below).
-	base["surveyID"] = matrixSentSurvey(t, a, w)
+	base["surveyID"], base["fileID"] = matrixSentSurvey(t, a, w)
 	base["surveyDeadline"] = time.Now().In(school.Tokyo).AddDate(0, 0, 7).Format("2006-01-02")
 	// fresh makes objects in school A an allowed persona's request may change or delete.
 	fresh := func() map[string]string {
@@ -646,14 +647,16 @@ func matrixAnnouncement(t *testing.T, a *app.App, w *stafftest.World) (string, s
 	return apptest.Itoa(annID), apptest.Itoa(an.Handouts[0].ID)
 }
 
-// matrixSentSurvey is a survey school A's administrator sent to 1年1組, once sent.
-func matrixSentSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
+// matrixSentSurvey is a survey school A's administrator sent to 1年1組, with a handout,
+// once sent; it returns the survey's ID and the handout's.
+func matrixSentSurvey(t *testing.T, a *app.App, w *stafftest.World) (string, string) {
 	t.Helper()
 	s := a.Services()
 	ctx := w.Ctx(t, w.AdminA)
 	c := survey.Compose{Kind: survey.KindAttendance, Audience: survey.Audience{SchoolID: w.SchoolA.ID, Classes: []int64{w.ClassA11.ID}},
 		Title: "授業参観", PerChild: true, Deadline: time.Now().Add(72 * time.Hour),
-		Questions: []survey.Question{{Kind: survey.Single, Text: "出欠", Choices: []survey.Choice{{Label: "参加"}, {Label: "不参加"}}}}}
+		Questions: []survey.Question{{Kind: survey.Single, Text: "出欠", Choices: []survey.Choice{{Label: "参加"}, {Label: "不参加"}}}},
+		Files:     []announce.Upload{{Name: "ご案内.pdf", Data: apptest.SamplePDF("ご案内")}}}
 	id, err := s.Surveys.Create(ctx, c, "1年1組")
 	if err != nil {
 		t.Fatal(err)
@@ -667,7 +670,7 @@ func matrixSentSurvey(t *testing.T, a *app.App, w *stafftest.World) string {
 			t.Fatal(err)
 		}
 		if sv.State == survey.Sent {
-			return apptest.Itoa(id)
+			return apptest.Itoa(id), apptest.Itoa(sv.Handouts[0].ID)
 		}
 		if time.Now().After(end) {
 			t.Fatalf("the matrix survey stayed %s", sv.State)

@@ -152,6 +152,14 @@ func TestStaffCreatePreviewSendAndEdit(t *testing.T) {
 	if got := preview.Doc.Find(`[data-testid="handout"]`).Text(); !strings.Contains(got, "授業参観のご案内.pdf") {
 		t.Errorf("handouts: %q", got)
 	}
+	// The teacher opens the attached PDF from the preview.
+	href, _ := preview.Doc.Find(`[data-testid="handout"] a`).Attr("href")
+	if pdf := tannin.Get(href); pdf.Status != http.StatusOK || !strings.HasPrefix(pdf.Body, "%PDF-") {
+		t.Errorf("the handout %q: %d", href, pdf.Status)
+	}
+	if pdf := apptest.NewStaffClientSignedIn(t, w, nil, "sakura.komon").Get(href); pdf.Status != http.StatusNotFound && pdf.Status != http.StatusForbidden {
+		t.Errorf("the club advisor opened the handout: %d", pdf.Status)
+	}
 
 	r = tannin.Post(base+"/send", nil)
 	if r.Status != http.StatusSeeOther || r.Location != "/staff/surveys" {

@@ -117,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/staff/surveys/{surveyID}/edit", s.updateSurvey)
 			r.Post("/staff/surveys/{surveyID}/send", s.sendSurvey)
 			r.Post("/staff/surveys/{surveyID}/cancel", s.cancelSurvey)
+			r.Get("/staff/surveys/{surveyID}/handouts/{fileID}", s.surveyHandout)
 			// Survey results (issue 19).
 			r.Get("/staff/surveys/{surveyID}", s.surveyResultsPage)
 			r.Get("/staff/surveys/{surveyID}/units", s.surveyResultsFragment)

@@ -445,7 +445,8 @@ func (s *Server) showSurveyPreview(w http.ResponseWriter, r *http.Request, id in
 		d.Scheduled = surveyDeadline(sv.ScheduledAt)
 	}
 	for _, h := range sv.Handouts {
-		d.Handouts = append(d.Handouts, fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size)))
+		d.Handouts = append(d.Handouts, view.Option{Value: d.Base + "/handouts/" + strconv.FormatInt(h.ID, 10),
+			Label: fmt.Sprintf("%s（%s）", h.Name.Reveal(), sizeLabel(h.Size))})
 	}
 	for _, m := range pg.LINE {
 		b := view.LINEBubble{Text: m.Text}
@@ -517,4 +518,24 @@ func (s *Server) sendSurvey(w http.ResponseWriter, r *http.Request) {
 func (s *Server) cancelSurvey(w http.ResponseWriter, r *http.Request) {
 	s.surveyAction(func(r *http.Request, id int64) error { return s.Surveys.Cancel(r.Context(), id) },
 		func(r *http.Request) { s.flash(r, "survey_staff.flash.cancelled") })(w, r)
+}
+
+// surveyHandout shows a survey's handout to staff who may see the survey.
+func (s *Server) surveyHandout(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "surveyID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hid, err := idParam(r, "fileID")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h, data, err := s.Surveys.Handout(r.Context(), id, hid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	servePDF(w, h.Name.Reveal(), data)
 }

@@ -61,12 +61,13 @@ type SurveyPreview struct {
 	State, StateCode          string
 	Deadline, Unit, Scheduled string
 	AutoRemind                bool
-	Handouts                  []string
-	LINE                      []LINEBubble
-	Questions                 []PreviewQuestion
-	Reach                     int
-	OverQuota                 []string
-	Editable                  bool
+	// Handouts link each handout (Value: its address) under its name and size.
+	Handouts  []Option
+	LINE      []LINEBubble
+	Questions []PreviewQuestion
+	Reach     int
+	OverQuota []string
+	Editable  bool
 }
 
 // LINEBubble is one LINE message as the parent sees it: its text and its buttons.
