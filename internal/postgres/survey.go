@@ -170,12 +170,14 @@ func (s *SurveyStore) findHandouts(ctx context.Context, sv *survey.Survey) (err 
 	return err
 }
 
-// FindSurveys lists a school's surveys (schoolID), or all of a board's (schoolID 0),
-// newest first, without handouts.
+// FindSurveys lists a school's surveys (schoolID: its own and the board's that reached
+// it), or all of a board's (schoolID 0), newest first, without handouts.
 func (s *SurveyStore) FindSurveys(ctx context.Context, boardID, schoolID int64, limit int) ([]survey.Survey, error) {
 	db := pgtx.Tx(ctx)
 	rows, err := db.Query(ctx, `SELECT `+surveyColumns+` FROM survey v
-		WHERE v.board_id = $1 AND ($2 = 0 OR v.school_id = $2) ORDER BY v.created_at DESC, v.id DESC LIMIT $3`, boardID, schoolID, limit)
+		WHERE v.board_id = $1 AND ($2 = 0 OR v.school_id = $2
+			OR (v.school_id IS NULL AND EXISTS (SELECT 1 FROM survey_unit u WHERE u.survey_id = v.id AND u.school_id = $2)))
+		ORDER BY v.created_at DESC, v.id DESC LIMIT $3`, boardID, schoolID, limit)
 	if err != nil {
 		return nil, classify(err, "surveys")
 	}
@@ -316,4 +318,12 @@ func (s *SurveyStore) SetRecipientOutbound(ctx context.Context, surveyID, guardi
 	db := pgtx.Tx(ctx)
 	_, err := db.Exec(ctx, `UPDATE survey_recipient SET outbound_id = $3 WHERE survey_id = $1 AND guardian_id = $2`, surveyID, guardianID, outboundID)
 	return classify(err, "survey recipient outbound")
+}
+
+// ReachesSchool reports whether a survey has units in a school.
+func (s *SurveyStore) ReachesSchool(ctx context.Context, surveyID, schoolID int64) (bool, error) {
+	db := pgtx.Tx(ctx)
+	var ok bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM survey_unit WHERE survey_id = $1 AND school_id = $2)`, surveyID, schoolID).Scan(&ok)
+	return ok, classify(err, "survey reach")
 }

@@ -200,8 +200,9 @@ func (s *Service) storeHandouts(ctx context.Context, id int64, fs []announce.Upl
 
 var errNotFound = apperr.E(apperr.NotFound, "error.not_found.title", errors.New("survey not visible"))
 
-// visible reads a survey the actor may see: one they created, or whose audience they may
-// address (or, for one of an earlier year, read).
+// visible reads a survey the actor may see: one they created, one whose audience they
+// may address (or, for one of an earlier year, read), or a board's survey that reached
+// their school (mayView).
 func (s *Service) visible(ctx context.Context, id int64) (*authz.Actor, Survey, error) {
 	a := authz.ActorFrom(ctx)
 	if err := authz.SignedIn(a); err != nil {
@@ -214,16 +215,36 @@ func (s *Service) visible(ctx context.Context, id int64) (*authz.Actor, Survey, 
 	if sv.BoardID != a.BoardID {
 		return nil, Survey{}, errNotFound
 	}
-	if sv.CreatedBy == a.StaffID {
-		return a, sv, nil
-	}
-	if _, err := s.Audiences.AuthorizeAudience(ctx, sv.Audience, true); err != nil {
-		if k := apperr.KindOf(err); k == apperr.Forbidden || k == apperr.NotFound {
-			return nil, Survey{}, errNotFound
-		}
+	ok, err := s.mayView(ctx, a, sv)
+	if err != nil {
 		return nil, Survey{}, err
 	}
+	if !ok {
+		return nil, Survey{}, errNotFound
+	}
 	return a, sv, nil
+}
+
+// mayView reports whether the actor may see a survey: its creator; one who may address
+// its audience (past: also of an earlier year); or, for a board's survey that has reached
+// their school, the school's staff, who then see the answers of their own school as
+// their duties allow (mayRead) — a board-wide 出欠確認 is followed up by each school.
+// Seeing is not changing: sending, editing and reminding check the audience again.
+func (s *Service) mayView(ctx context.Context, a *authz.Actor, sv Survey) (bool, error) {
+	if sv.CreatedBy == a.StaffID {
+		return true, nil
+	}
+	_, err := s.Audiences.AuthorizeAudience(ctx, sv.Audience, true)
+	switch k := apperr.KindOf(err); {
+	case err == nil:
+		return true, nil
+	case k != apperr.Forbidden && k != apperr.NotFound:
+		return false, err
+	}
+	if sv.SchoolID != 0 || a.SchoolID == 0 || authz.Check(a, authz.ViewSchool, authz.Target{BoardID: sv.BoardID, SchoolID: a.SchoolID}) != nil {
+		return false, nil
+	}
+	return s.Store.ReachesSchool(ctx, sv.ID, a.SchoolID)
 }
 
 // Get returns a survey the actor may see, with its figures (no answers).
@@ -250,14 +271,12 @@ func (s *Service) List(ctx context.Context) ([]Survey, error) {
 			return err
 		}
 		for _, sv := range all {
-			if sv.CreatedBy == a.StaffID {
-				out = append(out, sv)
-				continue
-			}
-			if _, err := s.Audiences.AuthorizeAudience(ctx, sv.Audience, true); err == nil {
-				out = append(out, sv)
-			} else if k := apperr.KindOf(err); k != apperr.Forbidden && k != apperr.NotFound {
+			ok, err := s.mayView(ctx, a, sv)
+			if err != nil {
 				return err
+			}
+			if ok {
+				out = append(out, sv)
 			}
 		}
 		return nil

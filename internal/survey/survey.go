@@ -226,7 +226,8 @@ type Store interface {
 	DeleteHandout(ctx context.Context, surveyID, handoutID int64) error
 	// FindSurvey reads a survey with its handouts and figures.
 	FindSurvey(ctx context.Context, id int64) (Survey, error)
-	// FindSurveys lists a board's surveys, or a school's (schoolID), newest first.
+	// FindSurveys lists a board's surveys, or a school's (schoolID: its own, and the
+	// board's that reached it), newest first.
 	FindSurveys(ctx context.Context, boardID, schoolID int64, limit int) ([]Survey, error)
 	// LockState locks a survey's row and returns its state.
 	LockState(ctx context.Context, id int64) (string, error)
@@ -246,6 +247,9 @@ type Store interface {
 	SetRecipientOutbound(ctx context.Context, surveyID, guardianID, outboundID int64) error
 	// Finish marks a sending survey sent.
 	Finish(ctx context.Context, id int64, at time.Time) error
+	// ReachesSchool reports whether a survey has units (children or families) in a
+	// school.
+	ReachesSchool(ctx context.Context, surveyID, schoolID int64) (bool, error)
 
 	// The parents' side: answers and drafts (internal/postgres/survey_answer.go).
 

@@ -1,0 +1,1 @@
+DROP INDEX survey_unit_school;
