@@ -1,1 +1,5 @@
+BEGIN;
+
 DROP INDEX survey_unit_school;
+
+COMMIT;
