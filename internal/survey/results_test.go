@@ -282,6 +282,9 @@ func TestRemindReachesOnlyThoseNotAnswered(t *testing.T) {
 
 	c := staffClient(t, rw, "sakura.tannin11")
 	path := "/staff/surveys/" + apptest.Itoa(id)
+	// The survey's own messages reach 木村 first (both children asked), so the
+	// reminder's come after them in the chat.
+	apptest.WaitBotText(t, rw.w, rw.kimura.ID, "さん\n出欠", 2)
 	r := c.Post(path+"/remind", nil)
 	if r.Status != http.StatusOK || strings.TrimSpace(r.Doc.Find(`[data-testid="remind-count"]`).Text()) == "" ||
 		!strings.Contains(r.Doc.Find(`[data-testid="remind-count"]`).Text(), "1人") || !strings.Contains(r.Body, "【再送】") {
