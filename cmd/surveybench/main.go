@@ -451,7 +451,7 @@ func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins
 	rnd := mrand.New(mrand.NewPCG(3, 4))
 	comments := []string{"いつもありがとうございます。", "運動会の日程を早めに知らせてください。", "", "宿題の量がちょうどよいと思います。", ""}
 	err = s.Surveys.Tx.InTx(ctx, func(ctx context.Context) error {
-		units, err := s.Surveys.Store.FindResultUnits(ctx, id)
+		units, err := s.Surveys.Store.FindResultUnits(ctx, id, 0)
 		if err != nil {
 			return err
 		}

@@ -29,14 +29,14 @@ const resultUnitsQuery = `SELECT u.id, COALESCE(u.child_id, 0), COALESCE(u.guard
 			UNION ALL
 			SELECT c.id, c.name_enc FROM guardianship gs JOIN child c ON c.id = gs.child_id
 				WHERE gs.guardian_id = u.guardian_id AND gs.status = 'verified' AND c.school_id = u.school_id) x) ch
-	WHERE u.survey_id = $1
+	WHERE u.survey_id = $1 AND ($2 = 0 OR u.school_id = $2)
 	ORDER BY cl.grade, cl.name, u.class_id, u.id`
 
-// FindResultUnits reads every unit of a survey with its class, children, nicknames,
-// clubs and answers, decrypted.
-func (s *SurveyStore) FindResultUnits(ctx context.Context, surveyID int64) ([]survey.ResultUnit, error) {
+// FindResultUnits reads the units of a survey (of one school, unless schoolID is 0)
+// with their class, children, nicknames, clubs and answers, decrypted.
+func (s *SurveyStore) FindResultUnits(ctx context.Context, surveyID, schoolID int64) ([]survey.ResultUnit, error) {
 	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, resultUnitsQuery, surveyID)
+	rows, err := db.Query(ctx, resultUnitsQuery, surveyID, schoolID)
 	if err != nil {
 		return nil, classify(err, "survey result units")
 	}

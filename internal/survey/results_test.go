@@ -87,7 +87,7 @@ func (rw *resultsWorld) answer(t *testing.T, surveyID int64, who string, a surve
 		if err != nil {
 			return err
 		}
-		units, err := s.Store.FindResultUnits(ctx, surveyID)
+		units, err := s.Store.FindResultUnits(ctx, surveyID, 0)
 		if err != nil {
 			return err
 		}
@@ -220,7 +220,7 @@ func TestAdvisorSeesClubAnswersUnlessSensitive(t *testing.T) {
 	var childID int64
 	class := rw.send(t, rw.tannin, rw.attendance, "1年1組")
 	err := rw.s.Surveys.Tx.InTx(context.Background(), func(ctx context.Context) error {
-		units, err := rw.s.Surveys.Store.FindResultUnits(ctx, class)
+		units, err := rw.s.Surveys.Store.FindResultUnits(ctx, class, 0)
 		for _, u := range units {
 			if u.Child() == "田中 大輝" {
 				childID = u.ChildID

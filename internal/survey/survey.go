@@ -314,9 +314,10 @@ type ResultUnit struct {
 // ResultsStore is what the results, reminders, export and print need of the store
 // (part of Store).
 type ResultsStore interface {
-	// FindResultUnits reads every unit of a survey with its class, children, nicknames,
-	// clubs and answers (decrypted), in one query, ordered by class.
-	FindResultUnits(ctx context.Context, surveyID int64) ([]ResultUnit, error)
+	// FindResultUnits reads the units of a survey (of one school, unless schoolID is
+	// 0) with their class, children, nicknames, clubs and answers (decrypted), in one
+	// query, ordered by class.
+	FindResultUnits(ctx context.Context, surveyID, schoolID int64) ([]ResultUnit, error)
 	// RemindRecipients returns the recipients who follow the account now and answer for
 	// a unit not yet answered, each with only those units (children's names decrypted).
 	RemindRecipients(ctx context.Context, surveyID int64) ([]Recipient, error)
