@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"regexp"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -177,6 +178,17 @@ func detailJSON(d map[string]any) (string, error) {
 	return string(append(buf, '}')), nil
 }
 
+type chainWatchKey struct{}
+
+// WatchChain returns a context in which Record reports, through the flag, that it
+// took the chain's lock (held from then until the transaction ends). Work that runs
+// many pieces in one transaction uses it to commit early rather than keep every other
+// audited transaction waiting.
+func WatchChain(ctx context.Context) (context.Context, *atomic.Bool) {
+	h := new(atomic.Bool)
+	return context.WithValue(ctx, chainWatchKey{}, h), h
+}
+
 // Record appends e to the log inside the context's transaction. The chain's head
 // stays locked until that transaction ends, so every audited transaction waits for
 // it: callers record last, after the rest of the transaction's work (queued messages,
@@ -208,6 +220,9 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 	// owner's audit_lock_head does, and the insert trigger moves the head to this row.
 	if err := tx.QueryRow(ctx, `SELECT head_seq, head_mac FROM audit_lock_head()`).Scan(&r.Seq, &r.PrevMAC); err != nil {
 		return fmt.Errorf("audit: lock chain: %w", err)
+	}
+	if h, ok := ctx.Value(chainWatchKey{}).(*atomic.Bool); ok {
+		h.Store(true)
 	}
 	r.Seq++
 	if r.MAC, err = l.mac(r.canonical()); err != nil {

@@ -145,3 +145,14 @@ func (q *Queue) InsertMany(ctx context.Context, params []river.InsertManyParams)
 	}
 	return q.Client.InsertManyTx(ctx, tx, params)
 }
+
+// SameTx reports whether two contexts carry the same transaction (a savepoint counts
+// as its own): work collected under one is only valid to act on under the other.
+func SameTx(a, b context.Context) bool {
+	ta, ok := pgtx.From(a)
+	if !ok || !pgtx.InTransaction(a) {
+		return false
+	}
+	tb, ok := pgtx.From(b)
+	return ok && ta == tb
+}

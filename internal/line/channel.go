@@ -50,5 +50,8 @@ func (s *Service) SetChannel(ctx context.Context, actor audit.Actor, schoolID, b
 			ObjectID: strconv.FormatInt(ch.ID, 10), BoardID: boardID, SchoolID: schoolID,
 			Detail: map[string]any{"credentials_changed": saved, "school_assigned": assigned}})
 	})
+	if err == nil && changed {
+		s.forgetChannel(ch.LineChannelID)
+	}
 	return changed, err
 }

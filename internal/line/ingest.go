@@ -37,42 +37,78 @@ func storableText(s string, max int) bool {
 // returns nil only when every event is stored durably with its processing job (or was
 // stored before); the errors carry the kinds the webhook maps to 404, 401 and 400.
 // Nothing is stored when it fails.
+//
+// The channel comes from a per-instance cache (a signature that fails against a
+// cached secret is checked again against the database's, so a new secret works at
+// once), and the events are stored by a group commit: requests that arrive while
+// another batch is being written are written together, in one transaction with one
+// processing job per slice of events (see commitGroup).
 func (s *Service) Ingest(ctx context.Context, lineChannelID, signature string, body []byte) (stored int, err error) {
 	if !lineapi.ValidChannelID(lineChannelID) {
 		return 0, apperr.E(apperr.NotFound, "", errors.New("line: malformed channel ID"))
 	}
-	// One transaction from the channel's lookup to the last insert: as many round trips
-	// to the database as a lookup outside it would take, and a refused request writes
-	// nothing.
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		stored = 0
-		ch, err := s.Store.FindChannelByLineID(ctx, lineChannelID)
-		if err != nil {
-			return err
-		}
-		evs, err := s.parseWebhook(ch, signature, body)
-		if err != nil {
-			return err
-		}
-		for i := range evs {
-			inserted, err := s.Store.InsertEvent(ctx, &evs[i])
-			if err != nil {
-				return err
-			}
-			if !inserted {
-				continue // a redelivery of an event we already have
-			}
-			stored++
-			if _, err := s.Jobs.Insert(ctx, ProcessEventArgs{EventID: evs[i].ID}, nil); err != nil {
-				return fmt.Errorf("line: enqueue event: %w", err)
-			}
-		}
-		return nil
-	})
+	ch, cached, err := s.ingestChannel(ctx, lineChannelID)
 	if err != nil {
 		return 0, err
 	}
-	return stored, nil
+	evs, err := s.parseWebhook(ch, signature, body)
+	if err != nil && cached && apperr.KindOf(err) == apperr.Unauthenticated {
+		// The secret may have changed since it was cached: read it again.
+		s.forgetChannel(lineChannelID)
+		if ch, _, err = s.ingestChannel(ctx, lineChannelID); err != nil {
+			return 0, err
+		}
+		evs, err = s.parseWebhook(ch, signature, body)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(evs) == 0 {
+		return 0, nil // LINE's verification request
+	}
+	return s.ingester().submit(ctx, evs)
+}
+
+// channelCacheTTL bounds how long an instance trusts a cached channel without reading
+// it again (a removed channel, a secret changed on another instance).
+const channelCacheTTL = time.Minute
+
+type cachedChannel struct {
+	ch Channel
+	at time.Time
+}
+
+// ingestChannel returns the channel for a webhook, from the cache when it is fresh,
+// and whether it came from there.
+func (s *Service) ingestChannel(ctx context.Context, lineChannelID string) (Channel, bool, error) {
+	s.chanMu.Lock()
+	c, ok := s.chanCache[lineChannelID]
+	s.chanMu.Unlock()
+	if ok && time.Since(c.at) < channelCacheTTL {
+		return c.ch, true, nil
+	}
+	var ch Channel
+	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
+		ch, err = s.Store.FindChannelByLineID(ctx, lineChannelID)
+		return err
+	})
+	if err != nil {
+		return Channel{}, false, err
+	}
+	s.chanMu.Lock()
+	if s.chanCache == nil {
+		s.chanCache = map[string]cachedChannel{}
+	}
+	s.chanCache[lineChannelID] = cachedChannel{ch: ch, at: time.Now()}
+	s.chanMu.Unlock()
+	return ch, false, nil
+}
+
+// forgetChannel drops a channel from the webhook's cache.
+func (s *Service) forgetChannel(lineChannelID string) {
+	s.chanMu.Lock()
+	delete(s.chanCache, lineChannelID)
+	s.chanMu.Unlock()
 }
 
 // parseWebhook verifies a webhook request's signature with the channel's secret and

@@ -50,6 +50,10 @@ func (s *Service) Queue(ctx context.Context, snd Send) (int64, error) {
 	if err := s.Store.InsertOutbound(ctx, &o); err != nil {
 		return 0, err
 	}
+	// In a batch of webhook events, the batch's one sending job takes it.
+	if !snd.Urgent && collectSend(ctx, o.ID) {
+		return o.ID, nil
+	}
 	queue := jobs.QueueDelivery
 	if snd.Urgent {
 		queue = jobs.QueueUrgent
@@ -201,7 +205,9 @@ func (s *Service) retry(ctx context.Context, id int64, method string, cause erro
 // Workers registers the LINE adapter's jobs.
 func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &processWorker{s: s})
+	river.AddWorker(w, &batchWorker{s: s})
 	river.AddWorker(w, &sendWorker{s: s})
+	river.AddWorker(w, &sendBatchWorker{s: s})
 	river.AddWorker(w, &linkWorker{s: s})
 }
 

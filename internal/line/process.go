@@ -92,27 +92,17 @@ func userLockKey(channelID int64, userKey []byte) int64 {
 	return int64(binary.BigEndian.Uint64(h.Sum(nil)[:8]))
 }
 
+// errStoredEventUnparsable means a stored event's JSON no longer parses.
+var errStoredEventUnparsable = errors.New("line: stored event does not parse")
+
 // processOne runs the handler of one event in a transaction that also marks it done.
 func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bool) error {
-	e, perr := lineapi.ParseEvent(ev.Payload)
 	var lang string
-	if perr == nil {
+	if e, err := lineapi.ParseEvent(ev.Payload); err == nil {
 		lang = s.followLanguage(ctx, ev, e)
 	}
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if perr != nil {
-			return apperr.E(apperr.Invalid, "", errors.New("line: stored event does not parse"))
-		}
-		in, err := s.incoming(ctx, ev, e, lang)
-		if err != nil {
-			return err
-		}
-		if h := s.handler(ev.Type); h != nil {
-			if err := h(ctx, in); err != nil {
-				return err
-			}
-		}
-		return s.Store.MarkEventProcessed(ctx, ev.ID, "ok")
+		return s.handle(ctx, ev, lang)
 	})
 	if err == nil {
 		return nil
@@ -149,7 +139,7 @@ func (s *Service) followLanguage(ctx context.Context, ev StoredEvent, e lineapi.
 // incoming turns a stored event (read as e) into what handlers see, resolving (or
 // recording) its friend. lang, when set, is the friend's profile language.
 func (s *Service) incoming(ctx context.Context, ev StoredEvent, e lineapi.Event, lang string) (*Incoming, error) {
-	ch, err := s.Store.FindChannel(ctx, ev.ChannelID)
+	ch, err := s.channelForEvent(ctx, ev.ChannelID)
 	if err != nil {
 		return nil, err
 	}

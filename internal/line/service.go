@@ -18,7 +18,7 @@ import (
 // webhooks, processing events in order, the outbox and rich menus. Features register
 // their handlers on it at start-up. It reaches LINE only through Client.
 type Service struct {
-	Tx     txn.Transactor
+	Tx     Transactor
 	Locks  Locker
 	Store  Store
 	Client *lineapi.Client
@@ -31,6 +31,13 @@ type Service struct {
 	Clock clock.Clock
 	// Texts supplies the built-in replies in a friend's language.
 	Texts func(lang, id string) string
+
+	// chanCache keeps channels for the webhook by LINE's channel ID (ingestChannel).
+	chanMu    sync.Mutex
+	chanCache map[string]cachedChannel
+	// group is the webhook's group commit (ingester).
+	groupOnce sync.Once
+	group     *groupCommit
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler
@@ -66,12 +73,23 @@ type Locker interface {
 	// TryLock runs fn holding the lock on key, or returns false at once when another
 	// holds it.
 	TryLock(ctx context.Context, key int64, fn func(ctx context.Context) error) (bool, error)
+	// TryXactLocks takes, without waiting, each key's lock for the rest of the
+	// transaction ctx carries, and reports which it got.
+	TryXactLocks(ctx context.Context, keys []int64) ([]bool, error)
+}
+
+// Savepointer undoes a part of a transaction alone.
+type Savepointer interface {
+	// Savepoint runs fn in a savepoint of the transaction ctx carries: when fn fails,
+	// what it did is undone and the transaction goes on.
+	Savepoint(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Transactor is the transactions and the locks the LINE service needs.
 type Transactor interface {
 	txn.Transactor
 	Locker
+	Savepointer
 }
 
 // Router is where features register their handlers of LINE events at start-up

@@ -22,6 +22,12 @@ type StoredEvent struct {
 	Processed      bool
 }
 
+// UserRef names a LINE user of a channel by the blind index of their user ID.
+type UserRef struct {
+	ChannelID int64
+	UserKey   []byte
+}
+
 // Outbound is one queued message to one friend.
 type Outbound struct {
 	ID            int64
@@ -84,6 +90,13 @@ type Store interface {
 	// ev.UserKey and reports whether the row is new.
 	InsertEvent(ctx context.Context, ev *StoredEvent) (inserted bool, err error)
 	FindEvent(ctx context.Context, id int64) (StoredEvent, error)
+	// InsertEvents stores a batch of events with one statement, skipping those
+	// already stored; it sets the IDs of those it inserted and reports which.
+	InsertEvents(ctx context.Context, evs []StoredEvent) (inserted []bool, err error)
+	// FindEvents finds events by ID, in the order of ids, leaving out missing ones.
+	FindEvents(ctx context.Context, ids []int64) ([]StoredEvent, error)
+	// PendingEventsOfUsers lists the unprocessed events of the users, oldest first.
+	PendingEventsOfUsers(ctx context.Context, users []UserRef) ([]StoredEvent, error)
 	// PendingUserEvents lists the unprocessed events of one user of one channel that
 	// come at or before upTo in LINE's order (occurred_at, id), oldest first, locked.
 	PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)

@@ -74,3 +74,42 @@ func (t *Transactor) Run(ctx context.Context, fn func(ctx context.Context) error
 	}
 	return fn(pgtx.With(ctx, pgtx.Autocommit(t.Pool)))
 }
+
+// Savepoint runs fn in a savepoint of the transaction ctx carries: when fn fails, what
+// it did is undone and the transaction goes on (a batch of independent pieces of work
+// in one commit, each of which may fail alone).
+func (t *Transactor) Savepoint(ctx context.Context, fn func(ctx context.Context) error) error {
+	tx, ok := pgtx.From(ctx)
+	if !ok || !pgtx.InTransaction(ctx) {
+		return pgtx.ErrNoTx
+	}
+	return pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return fn(pgtx.With(ctx, sp)) })
+}
+
+// TryXactLocks takes, without waiting, the advisory lock of each key for the rest of
+// the transaction ctx carries, and reports which it got (in the keys' order). The locks
+// end with the transaction.
+func (t *Transactor) TryXactLocks(ctx context.Context, keys []int64) ([]bool, error) {
+	if !pgtx.InTransaction(ctx) {
+		return nil, pgtx.ErrNoTx
+	}
+	got := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return got, nil
+	}
+	rows, err := pgtx.Tx(ctx).Query(ctx,
+		`SELECT ord, pg_try_advisory_xact_lock(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, ord) ORDER BY ord`, keys)
+	if err != nil {
+		return nil, classify(err, "advisory locks")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ord int
+		var ok bool
+		if err := rows.Scan(&ord, &ok); err != nil {
+			return nil, classify(err, "advisory locks")
+		}
+		got[ord-1] = ok
+	}
+	return got, classify(rows.Err(), "advisory locks")
+}

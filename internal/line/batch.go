@@ -1,0 +1,319 @@
+package line
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/apperr"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/lineapi"
+)
+
+// Batched processing of webhook events. A group commit writes a burst's events with
+// one job per EventsPerJob of them; the job handles them in one transaction, each
+// event in a savepoint of its own (a failing event is undone alone and retried by a
+// job of its own, as ProcessEvent does), and the replies they queue go out through one
+// sending job. What a user sends is still handled in LINE's order: the transaction
+// holds each of the batch's users' advisory lock, and takes their earlier pending
+// events first.
+
+// ProcessBatchArgs is the job that processes a slice of stored webhook events.
+type ProcessBatchArgs struct {
+	EventIDs []int64 `json:"event_ids"`
+}
+
+// Kind names the job.
+func (ProcessBatchArgs) Kind() string { return "line.process_events" }
+
+// InsertOpts puts the job on the events queue.
+func (ProcessBatchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 8}
+}
+
+type batchWorker struct {
+	river.WorkerDefaults[ProcessBatchArgs]
+	s *Service
+}
+
+func (w *batchWorker) Work(ctx context.Context, job *river.Job[ProcessBatchArgs]) error {
+	return w.s.ProcessEvents(ctx, job.Args.EventIDs)
+}
+
+// busyRetry is when a user's events that another worker holds are tried again.
+const busyRetry = 100 * time.Millisecond
+
+// ProcessEvents processes the events ids (those not yet processed) and the earlier
+// pending events of their users.
+func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
+	var found []StoredEvent
+	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
+		found, err = s.Store.FindEvents(ctx, ids)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	todo := found[:0]
+	langs := map[int64]string{}
+	for _, ev := range found {
+		if ev.Processed {
+			continue
+		}
+		todo = append(todo, ev)
+		if ev.Type == "follow" {
+			// LINE is asked before the transaction, never inside one.
+			if e, err := lineapi.ParseEvent(ev.Payload); err == nil {
+				if lang := s.followLanguage(ctx, ev, e); lang != "" {
+					langs[ev.ID] = lang
+				}
+			}
+		}
+	}
+	for len(todo) > 0 {
+		var rest []StoredEvent
+		err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+			rest, err = s.processInTx(ctx, todo, langs)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		todo = rest
+	}
+	return nil
+}
+
+// userOf returns the user an event comes from, if any.
+func userOf(ev StoredEvent) (UserRef, bool) {
+	return UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey}, ev.UserKey != nil
+}
+
+func sameUser(a, b UserRef) bool {
+	return a.ChannelID == b.ChannelID && bytes.Equal(a.UserKey, b.UserKey)
+}
+
+// processInTx handles evs in the transaction ctx carries and returns the events it
+// left for the next transaction: it commits early once an event has taken the audit
+// chain's lock, which every audited transaction waits for.
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string) ([]StoredEvent, error) {
+	// The batch's users, each with their latest event here.
+	type userWork struct {
+		ref    UserRef
+		last   StoredEvent
+		events []StoredEvent
+		failed bool
+	}
+	var users []*userWork
+	byKey := map[string]*userWork{}
+	ukey := func(r UserRef) string { return strconv.FormatInt(r.ChannelID, 10) + ":" + string(r.UserKey) }
+	for _, ev := range evs {
+		r, ok := userOf(ev)
+		if !ok {
+			continue
+		}
+		u := byKey[ukey(r)]
+		if u == nil {
+			u = &userWork{ref: r}
+			byKey[ukey(r)] = u
+			users = append(users, u)
+		}
+		if u.last.ID == 0 || ev.OccurredAt.After(u.last.OccurredAt) ||
+			(ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
+			u.last = ev
+		}
+	}
+	keys := make([]int64, len(users))
+	for i, u := range users {
+		keys[i] = userLockKey(u.ref.ChannelID, u.ref.UserKey)
+	}
+	got, err := s.Locks.TryXactLocks(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var held []UserRef
+	for i, u := range users {
+		if got[i] {
+			held = append(held, u.ref)
+			continue
+		}
+		// Another worker has this user's events: try again shortly with the job
+		// that processes a user's events up to one of them.
+		if err := s.retryUser(ctx, u.last.ID, busyRetry); err != nil {
+			return nil, err
+		}
+		u.failed = true
+	}
+	pending, err := s.Store.PendingEventsOfUsers(ctx, held)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range pending {
+		u := byKey[ukey(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})]
+		if u == nil || ev.OccurredAt.After(u.last.OccurredAt) || (ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
+			continue // a later event, for its own job
+		}
+		u.events = append(u.events, ev)
+	}
+	// The work in the batch's order: an event without a user where it stands, a
+	// user's events (oldest first) where the user first appears.
+	var work []StoredEvent
+	seen := map[*userWork]bool{}
+	for _, ev := range evs {
+		r, ok := userOf(ev)
+		if !ok {
+			work = append(work, ev)
+			continue
+		}
+		u := byKey[ukey(r)]
+		if !seen[u] && !u.failed {
+			seen[u] = true
+			work = append(work, u.events...)
+		}
+	}
+
+	wctx, chainHeld := audit.WatchChain(ctx)
+	memo := &channelMemo{byID: map[int64]Channel{}}
+	wctx = withChannelMemo(wctx, memo)
+	var sends []int64
+	for i, ev := range work {
+		var u *userWork
+		if r, ok := userOf(ev); ok {
+			u = byKey[ukey(r)]
+			if u.failed {
+				continue
+			}
+		}
+		if chainHeld.Load() {
+			return work[i:], s.queueSends(ctx, sends)
+		}
+		var evSends []int64
+		err := s.Tx.Savepoint(wctx, func(ctx context.Context) error {
+			return s.handle(withSendCollector(ctx, &evSends), ev, langs[ev.ID])
+		})
+		if err == nil {
+			sends = append(sends, evSends...)
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.Log.Warn("line event failed", "event_id", ev.ID, "type", ev.Type, "err", err)
+		// Undone alone; a job of its own retries it (and, after it, the user's later
+		// events here) with back-off, marking it failed on its last attempt.
+		last := ev
+		if u != nil {
+			u.failed = true
+			last = u.last
+		}
+		if err := s.retryUser(ctx, last.ID, 0); err != nil {
+			return nil, err
+		}
+	}
+	return nil, s.queueSends(ctx, sends)
+}
+
+// retryUser queues the job that processes a user's pending events up to event id.
+func (s *Service) retryUser(ctx context.Context, id int64, after time.Duration) error {
+	opts := &river.InsertOpts{}
+	if after > 0 {
+		opts.ScheduledAt = time.Now().Add(after)
+	}
+	_, err := s.Jobs.Insert(ctx, ProcessEventArgs{EventID: id}, opts)
+	return err
+}
+
+// handle runs the handler of one event and marks it done, in the transaction ctx
+// carries.
+func (s *Service) handle(ctx context.Context, ev StoredEvent, lang string) error {
+	e, err := lineapi.ParseEvent(ev.Payload)
+	if err != nil {
+		return apperr.E(apperr.Invalid, "", errStoredEventUnparsable)
+	}
+	in, err := s.incoming(ctx, ev, e, lang)
+	if err != nil {
+		return err
+	}
+	if h := s.handler(ev.Type); h != nil {
+		if err := h(ctx, in); err != nil {
+			return err
+		}
+	}
+	return s.Store.MarkEventProcessed(ctx, ev.ID, "ok")
+}
+
+// channelMemo keeps the channels one batch has read.
+type channelMemo struct {
+	mu   sync.Mutex
+	byID map[int64]Channel
+}
+
+type channelMemoKey struct{}
+
+func withChannelMemo(ctx context.Context, m *channelMemo) context.Context {
+	return context.WithValue(ctx, channelMemoKey{}, m)
+}
+
+// channelForEvent reads an event's channel, once per batch.
+func (s *Service) channelForEvent(ctx context.Context, id int64) (Channel, error) {
+	m, _ := ctx.Value(channelMemoKey{}).(*channelMemo)
+	if m != nil {
+		m.mu.Lock()
+		ch, ok := m.byID[id]
+		m.mu.Unlock()
+		if ok {
+			return ch, nil
+		}
+	}
+	ch, err := s.Store.FindChannel(ctx, id)
+	if err == nil && m != nil {
+		m.mu.Lock()
+		m.byID[id] = ch
+		m.mu.Unlock()
+	}
+	return ch, err
+}
+
+// sendCollector gathers the messages a batch's events queue, so that one job sends
+// them all (see Queue).
+type sendCollector struct {
+	txCtx context.Context
+	ids   *[]int64
+}
+
+type sendCollectorKey struct{}
+
+func withSendCollector(ctx context.Context, ids *[]int64) context.Context {
+	return context.WithValue(ctx, sendCollectorKey{}, &sendCollector{txCtx: ctx, ids: ids})
+}
+
+// collectSend takes a queued message's ID for the batch's sending job when ctx is in
+// the transaction the collector was made for; it reports whether it took it.
+func collectSend(ctx context.Context, id int64) bool {
+	c, ok := ctx.Value(sendCollectorKey{}).(*sendCollector)
+	if !ok || !jobs.SameTx(ctx, c.txCtx) {
+		return false
+	}
+	*c.ids = append(*c.ids, id)
+	return true
+}
+
+// queueSends queues the jobs that send the batch's messages.
+func (s *Service) queueSends(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var params []river.InsertManyParams
+	for len(ids) > 0 {
+		k := min(sendsPerJob, len(ids))
+		params = append(params, river.InsertManyParams{Args: SendBatchArgs{OutboundIDs: ids[:k]}})
+		ids = ids[k:]
+	}
+	_, err := s.Jobs.InsertMany(ctx, params)
+	return err
+}

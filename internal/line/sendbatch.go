@@ -1,0 +1,80 @@
+package line
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/renraku/renraku/internal/jobs"
+)
+
+const (
+	// sendsPerJob bounds the messages one SendBatchArgs job sends.
+	sendsPerJob = 100
+	// sendParallel is how many of a batch's messages are with LINE at once.
+	sendParallel = 8
+	// sendRetryAfter is when a message of a batch that failed for the moment is tried
+	// again, by a job of its own.
+	sendRetryAfter = time.Second
+)
+
+// SendBatchArgs is the job that sends the replies a batch of webhook events queued:
+// each row as SendArgs sends it, several at a time, while their reply tokens are
+// fresh.
+type SendBatchArgs struct {
+	OutboundIDs []int64 `json:"outbound_ids"`
+}
+
+// Kind names the job.
+func (SendBatchArgs) Kind() string { return "line.send_batch" }
+
+// InsertOpts puts the job on the delivery queue.
+func (SendBatchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueDelivery, MaxAttempts: 12}
+}
+
+type sendBatchWorker struct {
+	river.WorkerDefaults[SendBatchArgs]
+	s *Service
+}
+
+func (w *sendBatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) error {
+	return w.s.SendBatch(ctx, job.Args.OutboundIDs)
+}
+
+// SendBatch sends queued rows. A row whose attempt failed for the moment goes on with
+// a SendArgs job of its own (its back-off and attempts), so the others are not sent
+// again; a row already sent is skipped, as SendOutbound does.
+func (s *Service) SendBatch(ctx context.Context, ids []int64) error {
+	var mu sync.Mutex
+	var again []int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sendParallel)
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.SendOutbound(ctx, id, false); err != nil {
+				mu.Lock()
+				again = append(again, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(again) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(again))
+	for i, id := range again {
+		params[i] = river.InsertManyParams{Args: SendArgs{OutboundID: id},
+			InsertOpts: &river.InsertOpts{ScheduledAt: time.Now().Add(sendRetryAfter)}}
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, err := s.Jobs.InsertMany(ctx, params)
+		return err
+	})
+}

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+)
+
+// InsertEvents stores a batch of events with one statement, skipping those already
+// stored (and repeats within the batch). It sets the ID of each event it inserted and
+// reports which those were. The events' personal parts are encrypted (and the user's
+// blind index computed) before the statement, as InsertEvent does one by one.
+func (s *LineStore) InsertEvents(ctx context.Context, evs []line.StoredEvent) ([]bool, error) {
+	db := pgtx.Tx(ctx)
+	n := len(evs)
+	channels := make([]int64, n)
+	ids := make([]string, n)
+	types := make([]string, n)
+	keys := make([][]byte, n)
+	occurred := make([]time.Time, n)
+	received := make([]time.Time, n)
+	redelivered := make([]bool, n)
+	payloads := make([][]byte, n)
+	for i := range evs {
+		ev := &evs[i]
+		if ev.UserID != "" && ev.UserKey == nil {
+			k, err := s.userKey(ev.UserID)
+			if err != nil {
+				return nil, err
+			}
+			ev.UserKey = k
+		}
+		p, err := s.Vault.EncryptBytes(ev.Payload, eventAD(ev.ChannelID, ev.WebhookEventID))
+		if err != nil {
+			return nil, err
+		}
+		channels[i], ids[i], types[i], keys[i] = ev.ChannelID, ev.WebhookEventID, ev.Type, ev.UserKey
+		occurred[i], received[i], redelivered[i], payloads[i] = ev.OccurredAt, ev.ReceivedAt, ev.Redelivered, p
+	}
+	// ORDER BY ord keeps the identities in the order of the batch (LINE's order within a
+	// request, and requests in the order they were taken).
+	rows, err := db.Query(ctx, `
+		INSERT INTO line_event (channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc)
+		SELECT c, w, t, k, o, r, d, p FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[],
+			$6::timestamptz[], $7::boolean[], $8::bytea[]) WITH ORDINALITY AS u(c, w, t, k, o, r, d, p, ord)
+		ORDER BY ord
+		ON CONFLICT (channel_id, webhook_event_id) DO NOTHING
+		RETURNING id, channel_id, webhook_event_id`,
+		channels, ids, types, keys, occurred, received, redelivered, payloads)
+	if err != nil {
+		return nil, classify(err, "insert line events")
+	}
+	defer rows.Close()
+	type ref struct {
+		channel int64
+		id      string
+	}
+	got := map[ref]int64{}
+	for rows.Next() {
+		var r ref
+		var id int64
+		if err := rows.Scan(&id, &r.channel, &r.id); err != nil {
+			return nil, classify(err, "insert line events")
+		}
+		got[r] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err, "insert line events")
+	}
+	inserted := make([]bool, n)
+	for i := range evs {
+		r := ref{evs[i].ChannelID, evs[i].WebhookEventID}
+		if id, ok := got[r]; ok {
+			evs[i].ID = id
+			inserted[i] = true
+			delete(got, r) // a repeat later in the batch was not inserted
+		}
+	}
+	return inserted, nil
+}
+
+// FindEvents finds events by ID, in the order of ids (missing ones are left out).
+func (s *LineStore) FindEvents(ctx context.Context, ids []int64) ([]line.StoredEvent, error) {
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
+		FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN line_event e ON e.id = u.id ORDER BY u.ord`, ids)
+	if err != nil {
+		return nil, classify(err, "line events")
+	}
+	defer rows.Close()
+	var out []line.StoredEvent
+	for rows.Next() {
+		ev, err := s.scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, classify(rows.Err(), "line events")
+}
+
+// PendingEventsOfUsers lists the unprocessed events of the given users (channel and
+// blind index pairs), oldest first.
+func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserRef) ([]line.StoredEvent, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	db := pgtx.Tx(ctx)
+	channels := make([]int64, len(users))
+	keys := make([][]byte, len(users))
+	for i, u := range users {
+		channels[i], keys[i] = u.ChannelID, u.UserKey
+	}
+	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
+		FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
+		JOIN line_event e ON e.channel_id = u.c AND e.user_key = u.k AND e.processed_at IS NULL
+		ORDER BY e.occurred_at, e.id`, channels, keys)
+	if err != nil {
+		return nil, classify(err, "pending line events")
+	}
+	defer rows.Close()
+	var out []line.StoredEvent
+	for rows.Next() {
+		ev, err := s.scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, classify(rows.Err(), "pending line events")
+}
