@@ -2,7 +2,7 @@
 // cluster from the system's binaries, exports DATABASE_URL to the command, and removes
 // the cluster when the command ends. `make test` uses it when DATABASE_URL is not set.
 //
-//	pgrun [-keep] -- go test ./...
+//	pgrun [-keep] [-fsync] -- go test ./...
 package main
 
 import (
@@ -24,8 +24,9 @@ func main() {
 
 func run() int {
 	keep := flag.Bool("keep", false, "keep the cluster's folder after the command ends (for debugging)")
+	durable := flag.Bool("fsync", false, "keep fsync and synchronous_commit on, as in production (default off: a throwaway cluster)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pgrun [-keep] -- command [args...]")
+		fmt.Fprintln(os.Stderr, "usage: pgrun [-keep] [-fsync] -- command [args...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -45,7 +46,7 @@ func run() int {
 	signal.Ignore(syscall.SIGINT)
 	signal.Ignore(syscall.SIGTERM)
 
-	cl, err := pgembed.Start(context.Background(), pgembed.Options{Dir: dir, Throwaway: true})
+	cl, err := pgembed.Start(context.Background(), pgembed.Options{Dir: dir, Throwaway: !*durable})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pgrun:", err)
 		return 1

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/renraku/renraku/internal/app"
 )
@@ -18,6 +20,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	log := newLogger(env, cfg)
+	if path := env.Getenv("RENRAKU_CPU_PROFILE"); path != "" {
+		// A diagnostic for benchmarks: the CPU profile of the whole run, written on exit.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	a := app.New(cfg, log)
 	if err := a.Start(ctx); err != nil {
 		_ = a.Close(context.Background())

@@ -3,6 +3,7 @@ package line
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -75,12 +76,20 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 			}
 		}
 	}
+	// Every event in one go first; when one fails, the transaction is rolled back and
+	// the batch is done again with a savepoint per event, so that the failing one is
+	// undone alone (savepoints cost two round trips an event, and failures are rare).
+	careful := false
 	for len(todo) > 0 {
 		var rest []StoredEvent
 		err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
-			rest, err = s.processInTx(ctx, todo, langs)
+			rest, err = s.processInTx(ctx, todo, langs, careful)
 			return err
 		})
+		if errors.Is(err, errBatchEventFailed) {
+			careful = true
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -88,6 +97,10 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	}
 	return nil
 }
+
+// errBatchEventFailed rolls back a batch done in one go, to do it again with
+// savepoints.
+var errBatchEventFailed = errors.New("line: an event of the batch failed")
 
 // userOf returns the user an event comes from, if any.
 func userOf(ev StoredEvent) (UserRef, bool) {
@@ -101,7 +114,7 @@ func sameUser(a, b UserRef) bool {
 // processInTx handles evs in the transaction ctx carries and returns the events it
 // left for the next transaction: it commits early once an event has taken the audit
 // chain's lock, which every audited transaction waits for.
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string) ([]StoredEvent, error) {
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool) ([]StoredEvent, error) {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
@@ -180,7 +193,13 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 	wctx, chainHeld := audit.WatchChain(ctx)
 	memo := &channelMemo{byID: map[int64]Channel{}}
 	wctx = withChannelMemo(wctx, memo)
-	var sends []int64
+	var sends, done []int64
+	finish := func() error {
+		if err := s.Store.MarkEventsProcessed(ctx, done, "ok"); err != nil {
+			return err
+		}
+		return s.queueSends(ctx, sends)
+	}
 	for i, ev := range work {
 		var u *userWork
 		if r, ok := userOf(ev); ok {
@@ -190,18 +209,27 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			}
 		}
 		if chainHeld.Load() {
-			return work[i:], s.queueSends(ctx, sends)
+			return work[i:], finish()
 		}
 		var evSends []int64
-		err := s.Tx.Savepoint(wctx, func(ctx context.Context) error {
-			return s.handle(withSendCollector(ctx, &evSends), ev, langs[ev.ID])
-		})
+		var err error
+		if careful {
+			err = s.Tx.Savepoint(wctx, func(ctx context.Context) error {
+				return s.handle(withSendCollector(ctx, &evSends), ev, langs[ev.ID])
+			})
+		} else {
+			err = s.handle(withSendCollector(wctx, &evSends), ev, langs[ev.ID])
+		}
 		if err == nil {
 			sends = append(sends, evSends...)
+			done = append(done, ev.ID)
 			continue
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if !careful {
+			return nil, errBatchEventFailed
 		}
 		s.Log.Warn("line event failed", "event_id", ev.ID, "type", ev.Type, "err", err)
 		// Undone alone; a job of its own retries it (and, after it, the user's later
@@ -215,7 +243,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			return nil, err
 		}
 	}
-	return nil, s.queueSends(ctx, sends)
+	return nil, finish()
 }
 
 // retryUser queues the job that processes a user's pending events up to event id.
@@ -228,8 +256,8 @@ func (s *Service) retryUser(ctx context.Context, id int64, after time.Duration) 
 	return err
 }
 
-// handle runs the handler of one event and marks it done, in the transaction ctx
-// carries.
+// handle runs the handler of one event in the transaction ctx carries (the caller
+// marks it done in the same transaction).
 func (s *Service) handle(ctx context.Context, ev StoredEvent, lang string) error {
 	e, err := lineapi.ParseEvent(ev.Payload)
 	if err != nil {
@@ -244,7 +272,7 @@ func (s *Service) handle(ctx context.Context, ev StoredEvent, lang string) error
 			return err
 		}
 	}
-	return s.Store.MarkEventProcessed(ctx, ev.ID, "ok")
+	return nil
 }
 
 // channelMemo keeps the channels one batch has read.

@@ -103,9 +103,16 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 		ch, err = s.Store.FindChannel(ctx, o.ChannelID)
 		return err
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
+	}
+	return s.sendLoaded(ctx, o, f, ch, lastAttempt)
+}
+
+// sendLoaded sends a row read with its friend and channel.
+func (s *Service) sendLoaded(ctx context.Context, o Outbound, f Friend, ch Channel, lastAttempt bool) error {
+	id := o.ID
+	switch {
 	case o.State != StateQueued:
 		return nil
 	case !f.Following:

@@ -102,7 +102,10 @@ func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bo
 		lang = s.followLanguage(ctx, ev, e)
 	}
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		return s.handle(ctx, ev, lang)
+		if err := s.handle(ctx, ev, lang); err != nil {
+			return err
+		}
+		return s.Store.MarkEventProcessed(ctx, ev.ID, "ok")
 	})
 	if err == nil {
 		return nil

@@ -48,18 +48,40 @@ func (w *sendBatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs
 // a SendArgs job of its own (its back-off and attempts), so the others are not sent
 // again; a row already sent is skipped, as SendOutbound does.
 func (s *Service) SendBatch(ctx context.Context, ids []int64) error {
+	var obs []Outbound
+	var friends []Friend
+	channels := map[int64]Channel{}
+	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
+		if obs, friends, err = s.Store.FindOutboundsToSend(ctx, ids); err != nil {
+			return err
+		}
+		for _, o := range obs {
+			if _, ok := channels[o.ChannelID]; !ok && o.State == StateQueued {
+				if channels[o.ChannelID], err = s.Store.FindChannel(ctx, o.ChannelID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	var again []int64
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, sendParallel)
-	for _, id := range ids {
+	for i, o := range obs {
+		if o.State != StateQueued {
+			continue
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.SendOutbound(ctx, id, false); err != nil {
+			if err := s.sendLoaded(ctx, o, friends[i], channels[o.ChannelID], false); err != nil {
 				mu.Lock()
-				again = append(again, id)
+				again = append(again, o.ID)
 				mu.Unlock()
 			}
 		}()

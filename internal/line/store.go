@@ -102,6 +102,8 @@ type Store interface {
 	PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)
 	// MarkEventProcessed records the outcome and wipes the payload.
 	MarkEventProcessed(ctx context.Context, id int64, outcome string) error
+	// MarkEventsProcessed does MarkEventProcessed for several events with one outcome.
+	MarkEventsProcessed(ctx context.Context, ids []int64, outcome string) error
 
 	FindFriend(ctx context.Context, id int64) (Friend, error)
 	FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (Friend, error)
@@ -111,6 +113,9 @@ type Store interface {
 
 	InsertOutbound(ctx context.Context, o *Outbound) error
 	FindOutbound(ctx context.Context, id int64) (Outbound, error)
+	// FindOutboundsToSend reads queued messages and their friends (same order), in
+	// the order of ids, leaving out missing ones.
+	FindOutboundsToSend(ctx context.Context, ids []int64) ([]Outbound, []Friend, error)
 	UpdateOutbound(ctx context.Context, id int64, r OutboundResult) error
 	// RequeueOutbound puts a failed row back in the queue (same retry key); false when
 	// it had not failed.

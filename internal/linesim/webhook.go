@@ -113,6 +113,15 @@ func (s *Sim) stamp(ch *channel, m map[string]any) {
 	s.events[o.str("webhookEventId")] = &sentEvent{channelID: ch.cfg.ID, event: m}
 }
 
+// IssueReplyToken makes a reply token for an event of userID that a load generator
+// builds and signs itself, as LINE gives one with each message event: the reply
+// endpoint accepts it once, until it expires.
+func (s *Sim) IssueReplyToken(channelID, userID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issueReplyToken(channelID, userID)
+}
+
 // issueReplyToken makes a token the reply endpoint accepts once, until it expires.
 // Callers hold s.mu.
 func (s *Sim) issueReplyToken(channelID, userID string) string {

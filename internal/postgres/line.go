@@ -342,14 +342,19 @@ func (s *LineStore) InsertOutbound(ctx context.Context, o *line.Outbound) error 
 // FindOutbound finds a queued message by ID.
 func (s *LineStore) FindOutbound(ctx context.Context, id int64) (line.Outbound, error) {
 	db := pgtx.Tx(ctx)
+	return s.scanOutbound(db.QueryRow(ctx, `SELECT `+outboundColumns+` FROM line_outbound WHERE id = $1`, id))
+}
+
+const outboundColumns = `id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline, retry_key::text, state, method, attempts, last_error`
+
+// scanOutbound reads outboundColumns and then the extra destinations.
+func (s *LineStore) scanOutbound(row pgx.Row, extra ...any) (line.Outbound, error) {
 	var o line.Outbound
 	var msgs, token []byte
 	var deadline *time.Time
-	err := db.QueryRow(ctx, `
-		SELECT id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline, retry_key::text, state, method, attempts, last_error
-		FROM line_outbound WHERE id = $1`, id).Scan(&o.ID, &o.ChannelID, &o.FriendID, &o.Purpose, &msgs, &token, &deadline,
-		&o.RetryKey, &o.State, &o.Method, &o.Attempts, &o.LastError)
-	if err != nil {
+	dest := append([]any{&o.ID, &o.ChannelID, &o.FriendID, &o.Purpose, &msgs, &token, &deadline,
+		&o.RetryKey, &o.State, &o.Method, &o.Attempts, &o.LastError}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return o, classify(err, "line outbound")
 	}
 	if msgs != nil { // nil: the copy was wiped after sending
@@ -362,6 +367,7 @@ func (s *LineStore) FindOutbound(ctx context.Context, id int64) (line.Outbound, 
 		}
 	}
 	if token != nil {
+		var err error
 		if o.ReplyToken, err = s.Vault.DecryptPersonal(token, outboundAD(o.ID, "reply_token")); err != nil {
 			return o, err
 		}

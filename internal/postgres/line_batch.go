@@ -131,3 +131,44 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	}
 	return out, classify(rows.Err(), "pending line events")
 }
+
+// MarkEventsProcessed records one outcome for several events and wipes their payloads.
+func (s *LineStore) MarkEventsProcessed(ctx context.Context, ids []int64, outcome string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	db := pgtx.Tx(ctx)
+	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = now(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`, ids, outcome)
+	return classify(err, "mark line events")
+}
+
+// FindOutboundsToSend reads queued messages and their friends with one statement, in
+// the order of ids (missing ones are left out).
+func (s *LineStore) FindOutboundsToSend(ctx context.Context, ids []int64) ([]line.Outbound, []line.Friend, error) {
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `SELECT `+prefixed("o.", outboundColumns)+`, f.channel_id, f.user_id_enc, f.language, f.following, f.richmenu_kind
+		FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord)
+		JOIN line_outbound o ON o.id = u.id JOIN line_friend f ON f.id = o.friend_id
+		ORDER BY u.ord`, ids)
+	if err != nil {
+		return nil, nil, classify(err, "line outbound")
+	}
+	defer rows.Close()
+	var obs []line.Outbound
+	var fs []line.Friend
+	for rows.Next() {
+		var f line.Friend
+		var enc []byte
+		o, err := s.scanOutbound(rows, &f.ChannelID, &enc, &f.Language, &f.Following, &f.RichMenuKind)
+		if err != nil {
+			return nil, nil, err
+		}
+		f.ID = o.FriendID
+		if f.UserID, err = s.Vault.DecryptPersonal(enc, friendAD(f.ID)); err != nil {
+			return nil, nil, err
+		}
+		obs = append(obs, o)
+		fs = append(fs, f)
+	}
+	return obs, fs, classify(rows.Err(), "line outbound")
+}
