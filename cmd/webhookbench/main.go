@@ -176,7 +176,7 @@ func main() {
 				r := gen.run(bareSrv.URL, rate, time.Duration(*seconds)*time.Second, nil)
 				fmt.Printf("| bare SDK handler | %d | %.0f | %.2f | %.2f | %d | – | – | – |\n", rate, r.rate, r.p50, r.p99, r.errors)
 			}
-			before := outboundMax(ctx, pool)
+			before := dbNow(ctx, pool)
 			rss := srv.sampleRSS()
 			r := gen.run(target, rate, time.Duration(*seconds)*time.Second, token)
 			done, replies, pushes := waitProcessed(ctx, pool, gen.lastPrefix, before, r.start, *drain)
@@ -191,7 +191,7 @@ func main() {
 		best := 0
 		for _, rs := range strings.Split(*search, ",") {
 			rate, _ := strconv.Atoi(strings.TrimSpace(rs))
-			before := outboundMax(ctx, pool)
+			before := dbNow(ctx, pool)
 			rss := srv.sampleRSS()
 			r := gen.run(target, rate, time.Duration(*stepSeconds)*time.Second, token)
 			done, _, _ := waitProcessed(ctx, pool, gen.lastPrefix, before, r.start, *drain)
@@ -337,16 +337,17 @@ func pgbench(ctx context.Context, pool *pgxpool.Pool, dbURL, dir string) (float6
 	return strconv.ParseFloat(string(mm[1]), 64)
 }
 
-func outboundMax(ctx context.Context, pool *pgxpool.Pool) int64 {
-	var id int64
-	_ = pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM line_outbound`).Scan(&id)
-	return id
+// dbNow is the database's time: answers queued after it belong to the next run.
+func dbNow(ctx context.Context, pool *pgxpool.Pool) time.Time {
+	var t time.Time
+	_ = pool.QueryRow(ctx, `SELECT now()`).Scan(&t)
+	return t
 }
 
 // waitProcessed waits until every event of the run is processed and every answer
 // queued since is sent, and returns when that was (seconds from the run's start), and
 // how many answers went as replies and as pushes.
-func waitProcessed(ctx context.Context, pool *pgxpool.Pool, prefix string, outboundBefore int64, start time.Time, limit time.Duration) (string, int, int) {
+func waitProcessed(ctx context.Context, pool *pgxpool.Pool, prefix string, outboundSince, start time.Time, limit time.Duration) (string, int, int) {
 	deadline := time.Now().Add(limit)
 	for {
 		var pending, queued, replies, pushes int
@@ -354,7 +355,7 @@ func waitProcessed(ctx context.Context, pool *pgxpool.Pool, prefix string, outbo
 		_ = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE processed_at IS NULL), max(processed_at)
 			FROM line_event WHERE webhook_event_id LIKE $1`, prefix+"%").Scan(&pending, &lastEvent)
 		_ = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE method = 'reply'),
-			count(*) FILTER (WHERE method = 'push'), max(sent_at) FROM line_outbound WHERE id > $1`, outboundBefore).
+			count(*) FILTER (WHERE method = 'push'), max(sent_at) FROM line_outbound WHERE created_at >= $1`, outboundSince).
 			Scan(&queued, &replies, &pushes, &lastSent)
 		if pending == 0 && queued == 0 {
 			last := start

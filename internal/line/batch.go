@@ -192,6 +192,20 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 
 	wctx, chainHeld := audit.WatchChain(ctx)
 	memo := &channelMemo{byID: map[int64]Channel{}}
+	if !careful {
+		// Each user's friend record, read for all at once, serves their first event
+		// (a savepoint rolled back could leave the record read stale, hence not when
+		// careful; later events read it again, after what the first one changed).
+		friends, err := s.Store.FindFriendsByUserKeys(ctx, held)
+		if err != nil {
+			return nil, err
+		}
+		memo.friends = map[string]*Friend{}
+		for i, r := range held {
+			memo.friends[ukey(r)] = friends[i]
+		}
+		memo.key = ukey
+	}
 	wctx = withChannelMemo(wctx, memo)
 	var sends, done []int64
 	finish := func() error {
@@ -275,10 +289,28 @@ func (s *Service) handle(ctx context.Context, ev StoredEvent, lang string) error
 	return nil
 }
 
-// channelMemo keeps the channels one batch has read.
+// channelMemo keeps the channels one batch has read, and the friend records read
+// ahead for each user's first event.
 type channelMemo struct {
-	mu   sync.Mutex
-	byID map[int64]Channel
+	mu      sync.Mutex
+	byID    map[int64]Channel
+	friends map[string]*Friend // by key(user); nil value: not a friend yet
+	key     func(UserRef) string
+}
+
+// firstFriend takes the friend record read ahead for an event's user: found reports
+// whether there was one to take (f nil: the user is no friend yet).
+func firstFriend(ctx context.Context, ev StoredEvent) (f *Friend, found bool) {
+	m, _ := ctx.Value(channelMemoKey{}).(*channelMemo)
+	if m == nil || m.friends == nil || ev.UserKey == nil {
+		return nil, false
+	}
+	k := m.key(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, found = m.friends[k]
+	delete(m.friends, k)
+	return f, found
 }
 
 type channelMemoKey struct{}

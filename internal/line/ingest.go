@@ -117,7 +117,7 @@ func (s *Service) parseWebhook(ch Channel, signature string, body []byte) ([]Sto
 	if !lineapi.ValidSignature(ch.Secret.Reveal(), signature, body) {
 		return nil, apperr.E(apperr.Unauthenticated, "", errors.New("line: bad webhook signature"))
 	}
-	events, err := lineapi.ParseCallback(body)
+	events, err := lineapi.ParseEnvelope(body)
 	if err != nil {
 		return nil, apperr.E(apperr.Invalid, "", err)
 	}

@@ -152,7 +152,14 @@ func (s *Service) incoming(ctx context.Context, ev StoredEvent, e lineapi.Event,
 		return in, nil
 	}
 	userID := vault.Personal(e.UserID)
-	f, err := s.Store.FindFriendByUserID(ctx, ch.ID, userID)
+	var f Friend
+	if pre, found := firstFriend(ctx, ev); !found {
+		f, err = s.Store.FindFriendByUserID(ctx, ch.ID, userID)
+	} else if pre != nil {
+		f = *pre
+	} else {
+		err = apperr.E(apperr.NotFound, "", errors.New("line: not a friend yet"))
+	}
 	switch {
 	case err == nil:
 	case apperr.KindOf(err) == apperr.NotFound:

@@ -107,6 +107,9 @@ type Store interface {
 
 	FindFriend(ctx context.Context, id int64) (Friend, error)
 	FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (Friend, error)
+	// FindFriendsByUserKeys finds the friends of several users, aligned with users
+	// (nil where a user is no friend yet).
+	FindFriendsByUserKeys(ctx context.Context, users []UserRef) ([]*Friend, error)
 	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
 	SaveFriendFollow(ctx context.Context, f *Friend, at time.Time) error
 	SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error

@@ -91,6 +91,29 @@ func ParseCallback(body []byte) ([]Event, error) {
 	return out, nil
 }
 
+// ParseEnvelope reads the fields every event has (type, IDs, time, source, reply
+// token) and keeps each event's JSON in Raw, without the SDK's reading of the content
+// (Postback and Message stay nil): what a webhook stores before answering, in one pass
+// over the body and one over each event. ParseEvent reads the rest when the event is
+// processed.
+func ParseEnvelope(body []byte) ([]Event, error) {
+	var cb struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(body, &cb); err != nil {
+		return nil, ErrNotCallback
+	}
+	out := make([]Event, 0, len(cb.Events))
+	for _, r := range cb.Events {
+		var m eventJSON
+		if err := json.Unmarshal(r, &m); err != nil || m.Type == "" {
+			return nil, ErrNotCallback
+		}
+		out = append(out, m.event(r))
+	}
+	return out, nil
+}
+
 // ParseEvent reads one event as ParseCallback returned it in Raw (a stored event).
 func ParseEvent(raw []byte) (Event, error) {
 	e, err := webhook.UnmarshalEvent(raw)
@@ -115,13 +138,8 @@ type eventJSON struct {
 	} `json:"source"`
 }
 
-// event combines the SDK's reading of an event (its content) with the fields every
-// event has.
-func event(sdk webhook.EventInterface, raw []byte) (Event, error) {
-	var m eventJSON
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return Event{}, ErrNotCallback
-	}
+// event returns the fields every event has.
+func (m *eventJSON) event(raw []byte) Event {
 	e := Event{Type: m.Type, WebhookEventID: m.WebhookEventID, Timestamp: m.Timestamp, ReplyToken: m.ReplyToken,
 		Redelivery: m.DeliveryContext != nil && m.DeliveryContext.IsRedelivery, Raw: raw}
 	if m.Source != nil {
@@ -130,6 +148,17 @@ func event(sdk webhook.EventInterface, raw []byte) (Event, error) {
 			e.UserID = m.Source.UserID
 		}
 	}
+	return e
+}
+
+// event combines the SDK's reading of an event (its content) with the fields every
+// event has.
+func event(sdk webhook.EventInterface, raw []byte) (Event, error) {
+	var m eventJSON
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Event{}, ErrNotCallback
+	}
+	e := m.event(raw)
 	switch ev := sdk.(type) {
 	case webhook.PostbackEvent:
 		if ev.Postback != nil {

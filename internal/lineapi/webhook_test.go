@@ -100,6 +100,19 @@ func TestParseCallback(t *testing.T) {
 			if d := cmp.Diff(evs[0], again, ignoreRaw); d != "" {
 				t.Errorf("stored event read differently (-callback +stored):\n%s", d)
 			}
+			// What the webhook stores: the same fields but the content, the same JSON.
+			env, err := lineapi.ParseEnvelope(body)
+			if err != nil || len(env) != 1 {
+				t.Fatalf("envelope: %v, %d events", err, len(env))
+			}
+			if !bytes.Equal(env[0].Raw, []byte(tc.event)) {
+				t.Errorf("envelope's raw event changed:\n%s", env[0].Raw)
+			}
+			want := tc.want
+			want.Postback, want.Message = nil, nil
+			if d := cmp.Diff(want, env[0], ignoreRaw); d != "" {
+				t.Errorf("envelope (-want +got):\n%s", d)
+			}
 		})
 	}
 }
@@ -116,12 +129,15 @@ func TestParseCallbackRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := lineapi.ParseCallback([]byte(tc.body))
-			if !errors.Is(err, lineapi.ErrNotCallback) {
-				t.Fatalf("err = %v, want ErrNotCallback", err)
-			}
-			if bytes.Contains([]byte(err.Error()), []byte(user)) || bytes.Contains([]byte(err.Error()), []byte("秘密")) {
-				t.Errorf("error quotes the body: %v", err)
+			for name, parse := range map[string]func([]byte) ([]lineapi.Event, error){
+				"ParseCallback": lineapi.ParseCallback, "ParseEnvelope": lineapi.ParseEnvelope} {
+				_, err := parse([]byte(tc.body))
+				if !errors.Is(err, lineapi.ErrNotCallback) {
+					t.Fatalf("%s: err = %v, want ErrNotCallback", name, err)
+				}
+				if bytes.Contains([]byte(err.Error()), []byte(user)) || bytes.Contains([]byte(err.Error()), []byte("秘密")) {
+					t.Errorf("%s: error quotes the body: %v", name, err)
+				}
 			}
 		})
 	}

@@ -19,6 +19,8 @@ import (
 // their way in and out; the LINE userId is found by its blind index.
 type LineStore struct {
 	Vault *vault.Vault
+
+	ids idPool // identities taken ahead (friends, outbound messages)
 }
 
 var _ line.Store = (*LineStore)(nil)
@@ -275,8 +277,8 @@ func (s *LineStore) SaveFriendFollow(ctx context.Context, f *line.Friend, at tim
 	}
 	if f.ID == 0 {
 		// The AD names the row, so take its ID first.
-		if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('line_friend', 'id'))`).Scan(&f.ID); err != nil {
-			return classify(err, "line friend id")
+		if f.ID, err = s.ids.next(ctx, "line_friend", "id"); err != nil {
+			return err
 		}
 		enc, err := s.Vault.EncryptPersonal(f.UserID, friendAD(f.ID))
 		if err != nil {
@@ -313,8 +315,9 @@ func outboundAD(id int64, column string) vault.AD {
 // InsertOutbound stores a queued message, setting o.ID and o.RetryKey.
 func (s *LineStore) InsertOutbound(ctx context.Context, o *line.Outbound) error {
 	db := pgtx.Tx(ctx)
-	if err := db.QueryRow(ctx, `SELECT nextval('line_outbound_id_seq')`).Scan(&o.ID); err != nil {
-		return classify(err, "line outbound id")
+	var err error
+	if o.ID, err = s.ids.next(ctx, "line_outbound", "id"); err != nil {
+		return err
 	}
 	body, err := json.Marshal(o.Messages)
 	if err != nil {
