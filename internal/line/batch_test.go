@@ -1,0 +1,331 @@
+package line_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/renraku/renraku/internal/apptest"
+	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/line"
+	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+)
+
+// Tests of the webhook's group commit and of batched processing: many requests at
+// once are each stored once and answered once by reply; a failing event in a batch is
+// undone alone and its user's later events wait for it; a user whose events another
+// worker holds is taken up again; a batch commits once an event took the audit chain's
+// lock; a reply that fails for the moment is sent by a job of its own, once.
+
+// userID is the i-th made-up LINE user of a test.
+func userID(tag string, i int) string {
+	return fmt.Sprintf("U%s%0*d", tag, 32-len(tag), i)
+}
+
+// postbackEvent is one postback event of a webhook body.
+func postbackEvent(id, user, data string, at int64) string {
+	return fmt.Sprintf(`{"type":"postback","mode":"active","timestamp":%d,"webhookEventId":%q,"deliveryContext":{"isRedelivery":false},"source":{"type":"user","userId":%q},"replyToken":"00000000000000000000000000000000","postback":{"data":%q}}`,
+		at, id, user, data)
+}
+
+func textEvent(id, user, token, text string, at int64) string {
+	return fmt.Sprintf(`{"type":"message","mode":"active","timestamp":%d,"webhookEventId":%q,"deliveryContext":{"isRedelivery":false},"source":{"type":"user","userId":%q},"replyToken":%q,"message":{"type":"text","id":"%d","quoteToken":"q","text":%q}}`,
+		at, id, user, token, at, text)
+}
+
+// post sends a signed webhook request with events to the app and returns the status.
+func post(t *testing.T, w *apptest.LineWorld, events ...string) int {
+	t.Helper()
+	body := []byte(`{"destination":"Ubot","events":[` + strings.Join(events, ",") + `]}`)
+	m := hmac.New(sha256.New, []byte(w.Ch.Secret.Reveal()))
+	m.Write(body)
+	req, err := http.NewRequest(http.MethodPost, w.App.URL()+"/line/webhook/"+w.Ch.LineChannelID, bytes.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	req.Header.Set("X-Line-Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitEvents waits until every event whose webhookEventId starts with prefix is
+// processed, and returns their outcomes by ID.
+func waitEvents(t *testing.T, w *apptest.LineWorld, prefix string, n int) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows, err := w.App.Pool().Query(context.Background(),
+			`SELECT webhook_event_id, outcome FROM line_event WHERE webhook_event_id LIKE $1 AND processed_at IS NOT NULL`, prefix+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for rows.Next() {
+			var id, outcome string
+			if err := rows.Scan(&id, &outcome); err != nil {
+				t.Fatal(err)
+			}
+			got[id] = outcome
+		}
+		rows.Close()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events processed: %v", len(got), n, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestConcurrentWebhooksStoredOnceAndAnsweredByReply(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	const n = 40
+	users := make([]linesim.User, n)
+	for i := range users {
+		users[i] = w.NewParent(t, fmt.Sprintf("保護者%d", i))
+	}
+	// Every user's message at once, each one twice (LINE redelivers after a timeout).
+	at := time.Now().UnixMilli()
+	var wg sync.WaitGroup
+	for i, u := range users {
+		ev := textEvent(fmt.Sprintf("01CONC%020d", i), u.ID, w.Sim.IssueReplyToken(w.Ch.LineChannelID, u.ID), "こんにちは", at+int64(i))
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if status := post(t, w, ev); status != http.StatusOK {
+					t.Errorf("webhook answered %d", status)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	outcomes := waitEvents(t, w, "01CONC", n)
+	for id, o := range outcomes {
+		if o != "ok" {
+			t.Errorf("event %s: outcome %q", id, o)
+		}
+	}
+	apptest.WaitQuiet(t, w.App.Pool())
+	var events, outbound, replies int
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM line_event),
+		(SELECT count(*) FROM line_outbound), (SELECT count(*) FROM line_outbound WHERE state = 'sent' AND method = 'reply')`).
+		Scan(&events, &outbound, &replies); err != nil {
+		t.Fatal(err)
+	}
+	if events != n || outbound != n || replies != n {
+		t.Fatalf("events %d, outbound %d, sent by reply %d; want %d of each", events, outbound, replies, n)
+	}
+}
+
+// flaky is a postback handler that fails the first failures calls for data "fail"
+// and records the order of the calls that succeed.
+type flaky struct {
+	mu       sync.Mutex
+	failures int
+	calls    []string
+	onCall   func(ctx context.Context, in *line.Incoming) error
+}
+
+func (f *flaky) handle(ctx context.Context, in *line.Incoming) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, args, _ := line.ParsePostbackData(in.Postback.Data)
+	if strings.HasPrefix(args, "fail") && f.failures > 0 {
+		f.failures--
+		return fmt.Errorf("test: %s fails", args)
+	}
+	if f.onCall != nil {
+		if err := f.onCall(ctx, in); err != nil {
+			return err
+		}
+	}
+	f.calls = append(f.calls, args)
+	return nil
+}
+
+func (f *flaky) order() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func TestFailingEventUndoneAloneAndItsUsersLaterEventsWait(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	// The first two calls fail: the batch done in one go, and again with savepoints.
+	f := &flaky{failures: 2}
+	w.App.Services().LINE.HandlePostback("test.flaky", f.handle)
+	a, b := userID("a", 1), userID("b", 1)
+	at := time.Now().UnixMilli()
+	data := func(args string) string { return line.PostbackData("test.flaky", args) }
+	if status := post(t, w,
+		postbackEvent("01FAILa1", a, data("fail-a1"), at),
+		postbackEvent("01FAILb1", b, data("b1"), at+1),
+		postbackEvent("01FAILa2", a, data("a2"), at+2),
+	); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	outcomes := waitEvents(t, w, "01FAIL", 3)
+	for id, o := range outcomes {
+		if o != "ok" {
+			t.Errorf("event %s: outcome %q, want ok (the retry succeeds)", id, o)
+		}
+	}
+	got := f.order()
+	pos := map[string]int{}
+	for i, c := range got {
+		if _, dup := pos[c]; dup {
+			t.Errorf("%s handled twice with effect: %v", c, got)
+		}
+		pos[c] = i
+	}
+	if len(pos) != 3 || pos["fail-a1"] > pos["a2"] {
+		t.Fatalf("handled %v; want each once, a1 before a2", got)
+	}
+}
+
+func TestBusyUserTakenUpAgain(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	f := &flaky{}
+	w.App.Services().LINE.HandlePostback("test.flaky", f.handle)
+	u := userID("c", 1)
+	at := time.Now().UnixMilli()
+	if status := post(t, w, postbackEvent("01BUSY1", u, line.PostbackData("test.flaky", "first"), at)); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	waitEvents(t, w, "01BUSY1", 1)
+	var channelID int64
+	var key []byte
+	ctx := context.Background()
+	if err := w.App.Pool().QueryRow(ctx, `SELECT channel_id, user_key FROM line_event WHERE webhook_event_id = '01BUSY1'`).Scan(&channelID, &key); err != nil {
+		t.Fatal(err)
+	}
+	// Another worker (here: this connection) holds the user's events.
+	conn, err := w.App.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, line.UserLockKey(channelID, key)); err != nil {
+		t.Fatal(err)
+	}
+	if status := post(t, w, postbackEvent("01BUSY2", u, line.PostbackData("test.flaky", "second"), at+1)); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	// The batch leaves it to a job of its own, which waits for the lock.
+	apptest.WaitRows(t, w, `SELECT CASE WHEN EXISTS (SELECT 1 FROM river_job WHERE kind = 'line.process_event') THEN 0 ELSE 1 END`)
+	if n := apptest.Count(t, w, `SELECT count(*) FROM line_event WHERE webhook_event_id = '01BUSY2' AND processed_at IS NOT NULL`); n != 0 {
+		t.Fatal("event processed while its user's lock was held elsewhere")
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, line.UserLockKey(channelID, key)); err != nil {
+		t.Fatal(err)
+	}
+	if o := waitEvents(t, w, "01BUSY2", 1)["01BUSY2"]; o != "ok" {
+		t.Fatalf("outcome %q", o)
+	}
+	if got := f.order(); len(got) != 2 || got[1] != "second" {
+		t.Fatalf("handled %v", got)
+	}
+}
+
+func TestBatchCommitsOnceAnEventTookTheAuditLock(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	var mu sync.Mutex
+	txOf := map[string]int64{}
+	f := &flaky{onCall: func(ctx context.Context, in *line.Incoming) error {
+		_, args, _ := line.ParsePostbackData(in.Postback.Data)
+		if args == "audited" {
+			if err := w.App.Services().Audit.Record(ctx, audit.Event{Actor: audit.OperatorActor, Action: "line.channel.set",
+				ObjectKind: "line_channel", ObjectID: "1"}); err != nil {
+				return err
+			}
+		}
+		var tx int64
+		if err := pgtx.Tx(ctx).QueryRow(ctx, `SELECT txid_current()`).Scan(&tx); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		txOf[args] = tx
+		return nil
+	}}
+	w.App.Services().LINE.HandlePostback("test.flaky", f.handle)
+	at := time.Now().UnixMilli()
+	data := func(args string) string { return line.PostbackData("test.flaky", args) }
+	if status := post(t, w,
+		postbackEvent("01AUDa", userID("d", 1), data("before"), at),
+		postbackEvent("01AUDb", userID("d", 2), data("audited"), at+1),
+		postbackEvent("01AUDc", userID("d", 3), data("after"), at+2),
+		postbackEvent("01AUDd", userID("d", 4), data("last"), at+3),
+	); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	waitEvents(t, w, "01AUD", 4)
+	mu.Lock()
+	defer mu.Unlock()
+	if txOf["before"] != txOf["audited"] || txOf["audited"] == txOf["after"] || txOf["after"] != txOf["last"] {
+		t.Fatalf("transactions %v; want the batch committed right after the audited event, the rest together", txOf)
+	}
+}
+
+func TestFailedReplyOfABatchSentOnceByItsOwnJob(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	users := make([]linesim.User, 3)
+	for i := range users {
+		users[i] = w.NewParent(t, fmt.Sprintf("保護者%d", i))
+		if _, err := w.Sim.Follow(w.Ch.LineChannelID, users[i].ID); err != nil {
+			t.Fatal(err)
+		}
+		apptest.WaitBotText(t, w, users[i].ID, "友だち追加ありがとうございます", 1)
+	}
+	apptest.WaitQuiet(t, w.App.Pool())
+	w.Sim.FailNext(linesim.EndpointReply, 1, http.StatusInternalServerError)
+	at := time.Now().UnixMilli()
+	var evs []string
+	for i, u := range users {
+		evs = append(evs, textEvent(fmt.Sprintf("01REPL%d", i), u.ID, w.Sim.IssueReplyToken(w.Ch.LineChannelID, u.ID), "よろしく", at+int64(i)))
+	}
+	if status := post(t, w, evs...); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	for _, u := range users {
+		items := apptest.WaitBotText(t, w, u.ID, "メニューからご利用ください", 1)
+		n := 0
+		for _, it := range items {
+			if it.From == linesim.FromBot && strings.Contains(it.Text, "メニューからご利用ください") {
+				n++
+				if it.Via != "reply" {
+					t.Errorf("answer sent by %s, want reply", it.Via)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d answers, want 1", n)
+		}
+	}
+	apptest.WaitQuiet(t, w.App.Pool())
+	if n := apptest.Count(t, w, `SELECT count(*) FROM line_outbound WHERE purpose = 'reply' AND (state <> 'sent' OR method <> 'reply')`); n != 0 {
+		t.Fatalf("%d answers not sent by reply", n)
+	}
+}
