@@ -1,7 +1,6 @@
 package line
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -105,10 +104,6 @@ var errBatchEventFailed = errors.New("line: an event of the batch failed")
 // userOf returns the user an event comes from, if any.
 func userOf(ev StoredEvent) (UserRef, bool) {
 	return UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey}, ev.UserKey != nil
-}
-
-func sameUser(a, b UserRef) bool {
-	return a.ChannelID == b.ChannelID && bytes.Equal(a.UserKey, b.UserKey)
 }
 
 // processInTx handles evs in the transaction ctx carries and returns the events it
