@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -96,6 +97,7 @@ func main() {
 	}
 	defer a.Close(context.Background())
 	ctx := context.Background()
+	benchkit.Machine(ctx, a.Services())
 	ch, err := demo.Seed(ctx, a.Services(), sim, a.URL())
 	if err != nil {
 		log.Fatal(err)
@@ -156,35 +158,70 @@ func main() {
 	search := func(q string) func(int) request {
 		return func(int) request { return request{path: "/staff/inbox", form: url.Values{"q": {q}}} }
 	}
+	// The index of names (issue 20): the first whole-school search fills it. Its size is
+	// the heap it keeps (after a collection), measured around that search.
+	names := a.Services().Inbox.Names
+	for deadline := time.Now().Add(10 * time.Second); !names.Caching(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			log.Fatal("the index of names never started caching (its listener is not connected)")
+		}
+	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	t1 := time.Now()
+	if _, _, err := principal.Post("/staff/inbox", url.Values{"q": {surname}}); err != nil {
+		log.Fatal(err)
+	}
+	fill := time.Since(t1)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	benchkit.LoadAverage("after seeding")
+	fmt.Printf("index of names: %d conversations after the principal's first search (%.1f ms, filling it); heap kept %.1f MiB\n",
+		names.Len(), float64(fill.Microseconds())/1000, (float64(m1.HeapAlloc)-float64(m0.HeapAlloc))/(1<<20))
+	// Seeding (a million messages made in this process) sets a high peak of its own:
+	// the peak while measuring is counted from here (writing 5 to clear_refs resets
+	// VmHWM).
+	seedPeak := benchkit.PeakRSS()
+	debug.FreeOSMemory()
+	resetPeak := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	// Without the index (the same-run baseline): told that it is not listening, it
+	// keeps nothing and every search reads and decrypts every name, as before issue 20.
+	noIndex := func() { names.Listening(false) }
+	withIndex := func() { names.Listening(true) }
+
 	pages := []page{
-		{"teacher", "list", teacher, get("/staff/inbox"), listPage},
-		{"teacher", "list, state=open", teacher, get("/staff/inbox?state=open"), listPage},
+		{"teacher", "list", teacher, get("/staff/inbox"), listPage, nil, nil},
+		{"teacher", "list, state=open", teacher, get("/staff/inbox?state=open"), listPage, nil, nil},
 		{"teacher", fmt.Sprintf("list, page %d of %d", len(mine)/listPageSize/2, (len(mine)+listPageSize-1)/listPageSize), teacher,
-			get(fmt.Sprintf("/staff/inbox?page=%d", len(mine)/listPageSize/2)), listPage},
-		{"teacher", "search (POST q=" + surname + ")", teacher, search(surname), searchPage},
-		{"teacher", "thread, random", teacher, randomOf(mine), threadPage},
-		{"teacher", fmt.Sprintf("thread, largest (%d msgs), newest page", w.count(biggest[0])), teacher, get(thread(biggest[0])), threadPage},
-		{"teacher", "thread, largest, older page (?before=)", teacher, older, threadPage},
-		{"principal", "list", principal, get("/staff/inbox"), listPage},
-		{"principal", "list, state=open", principal, get("/staff/inbox?state=open"), listPage},
-		{"principal", "list, scope=1年1組", principal, get("/staff/inbox?scope=class:" + strconv.FormatInt(w.homeroom, 10)), listPage},
+			get(fmt.Sprintf("/staff/inbox?page=%d", len(mine)/listPageSize/2)), listPage, nil, nil},
+		{"teacher", "search (POST q=" + surname + ")", teacher, search(surname), searchPage, nil, nil},
+		{"teacher", "thread, random", teacher, randomOf(mine), threadPage, nil, nil},
+		{"teacher", fmt.Sprintf("thread, largest (%d msgs), newest page", w.count(biggest[0])), teacher, get(thread(biggest[0])), threadPage, nil, nil},
+		{"teacher", "thread, largest, older page (?before=)", teacher, older, threadPage, nil, nil},
+		{"principal", "list", principal, get("/staff/inbox"), listPage, nil, nil},
+		{"principal", "list, state=open", principal, get("/staff/inbox?state=open"), listPage, nil, nil},
+		{"principal", "list, scope=1年1組", principal, get("/staff/inbox?scope=class:" + strconv.FormatInt(w.homeroom, 10)), listPage, nil, nil},
 		{"principal", fmt.Sprintf("list, page %d of %d", len(all)/listPageSize/2, (len(all)+listPageSize-1)/listPageSize), principal,
-			get(fmt.Sprintf("/staff/inbox?page=%d", len(all)/listPageSize/2)), listPage},
-		{"principal", "search (POST q=" + surname + ")", principal, search(surname), searchPage},
-		{"principal", "thread, random", principal, randomOf(all), threadPage},
-		{"principal", fmt.Sprintf("thread, 5 largest (%d–%d msgs)", w.count(biggest[len(biggest)-1]), w.count(biggest[0])), principal, cycle(biggest), threadPage},
+			get(fmt.Sprintf("/staff/inbox?page=%d", len(all)/listPageSize/2)), listPage, nil, nil},
+		{"principal", "search (POST q=" + surname + ")", principal, search(surname), searchPage, nil, nil},
+		{"principal", "search (POST q=" + surname + "), without the index (baseline)", principal, search(surname), searchPage, noIndex, withIndex},
+		{"teacher", "search (POST q=" + surname + "), without the index (baseline)", teacher, search(surname), searchPage, noIndex, withIndex},
+		{"principal", "thread, random", principal, randomOf(all), threadPage, nil, nil},
+		{"principal", fmt.Sprintf("thread, 5 largest (%d–%d msgs)", w.count(biggest[len(biggest)-1]), w.count(biggest[0])), principal, cycle(biggest), threadPage, nil, nil},
 	}
 	concurrent := []page{
-		{"teacher", "list", teacher, get("/staff/inbox"), listPage},
-		{"principal", "list", principal, get("/staff/inbox"), listPage},
-		{"principal", "thread, random", principal, randomOf(all), threadPage},
+		{"teacher", "list", teacher, get("/staff/inbox"), listPage, nil, nil},
+		{"principal", "list", principal, get("/staff/inbox"), listPage, nil, nil},
+		{"principal", "thread, random", principal, randomOf(all), threadPage, nil, nil},
+		{"principal", "search (POST q=" + surname + ")", principal, search(surname), searchPage, nil, nil},
 	}
 	// The first pages once more: PostgreSQL keeps a prepared statement's plan per
 	// connection and chooses between re-planning and a generic plan from the costs it
 	// has seen, so a page's time can depend on what the pool's connections ran before.
 	again := []page{
-		{"teacher", "list (again, at the end)", teacher, get("/staff/inbox"), listPage},
-		{"principal", "list (again, at the end)", principal, get("/staff/inbox"), listPage},
+		{"teacher", "list (again, at the end)", teacher, get("/staff/inbox"), listPage, nil, nil},
+		{"principal", "list (again, at the end)", principal, get("/staff/inbox"), listPage, nil, nil},
 	}
 
 	if *cpuProfile != "" {
@@ -209,6 +246,12 @@ func main() {
 		report(p, measure(p, *warmup, *n, 1))
 	}
 	coverage(w, principal)
+	benchkit.LoadAverage("at the end")
+	fmt.Printf("peak RSS of the bench process (app, PostgreSQL client and load generator; not PostgreSQL): %.0f MiB while measuring", benchkit.PeakRSS())
+	if !resetPeak {
+		fmt.Printf(" (could not reset the peak: it includes seeding)")
+	}
+	fmt.Printf("; %.0f MiB including seeding\n", seedPeak)
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -271,6 +314,8 @@ type page struct {
 	client     *benchkit.Client
 	req        func(i int) request
 	check      check
+	// before and after, when set, run around the page's measurement.
+	before, after func()
 }
 
 // request is a GET of path, or a POST of form to it.
@@ -289,6 +334,12 @@ type result struct {
 // (closed loop), and returns the latencies seen by the client on 127.0.0.1. Any answer
 // other than 200 with the page's markup stops the run.
 func measure(p page, warmup, n, inFlight int) result {
+	if p.before != nil {
+		p.before()
+	}
+	if p.after != nil {
+		defer p.after()
+	}
 	for i := 0; i < warmup; i++ {
 		if _, _, _, err := p.do(i); err != nil {
 			log.Fatalf("%s %s (warm-up): %v", p.user, p.name, err)

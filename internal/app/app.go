@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/config"
+	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/notify"
@@ -127,6 +128,8 @@ func (a *App) Start(ctx context.Context) error {
 	go postgres.Listen(listenCtx, pool, live.Channel, a.log, a.liveHub.Notify)
 	a.notifyHub = notify.NewHub()
 	go postgres.Listen(listenCtx, pool, notify.Channel, a.log, a.notifyHub.Notify)
+	names := a.services.Inbox.Names
+	go postgres.ListenWith(listenCtx, pool, inbox.NamesChannel, a.log, names.Notify, names.Listening)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:            a.log,

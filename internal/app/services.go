@@ -131,7 +131,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 	s.Absence.Register(s.LINE)
 	s.Staff.Schools, s.Staff.Absences = s.Schools, s.Absence
 	s.Inbox = &inbox.Service{Tx: tx, Store: &postgres.InboxStore{Vault: v}, Live: pub, Guardians: s.Registration, Friends: s.LINE, Outbox: s.LINE,
-		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T}
+		Contents: s.LINE.Client, Jobs: s.LINE.Jobs, Audit: al, T: s.Registration.T, Names: inbox.NewNameIndex()}
 	s.Inbox.Register(s.LINE)
 	annStore := &postgres.AnnounceStore{Vault: v}
 	var fileStore files.Store = &postgres.FileStore{Pool: pool, Vault: v}

@@ -169,7 +169,8 @@ type Store interface {
 	// FindConversationsByID reads conversations, in the order of ids.
 	FindConversationsByID(ctx context.Context, ids []int64) ([]Conversation, error)
 	// FindConversationNames reads only what a search matches (nickname, child's name,
-	// class and label) of conversations, in the order of ids.
+	// class and label) of conversations, with their school, guardian and child, in the
+	// order of ids.
 	FindConversationNames(ctx context.Context, ids []int64) ([]Conversation, error)
 	// FindScopes lists the classes, clubs and office of the conversations a filter's
 	// duties give (its narrowing, state and paging ignored).

@@ -38,6 +38,9 @@ type Service struct {
 	Live live.Publisher
 	// T translates a LINE message into a language.
 	T func(lang, id string, data map[string]any) string
+	// Names is the instance's index of the names a search matches (nil: every search
+	// reads and decrypts them all).
+	Names *NameIndex
 	// Clock is the service's time (its zero value reads the system time; tests
 	// set it on a running app while workers read it).
 	Clock clock.Clock
@@ -348,17 +351,11 @@ func (s *Service) List(ctx context.Context, q Query) (Listing, error) {
 			return err
 		}
 		if search {
-			// Names are encrypted: a search decrypts the names of every conversation
-			// the person has, and pages the matches.
-			named, err := s.Store.FindConversationNames(ctx, ids)
-			if err != nil {
+			// Names are encrypted: a search matches the names of every conversation
+			// the person has (kept decrypted in the instance's index; those it lacks
+			// are read and decrypted), and pages the matches.
+			if ids, err = s.Names.Search(ctx, s.Store, ids, q.Q); err != nil {
 				return err
-			}
-			ids = ids[:0]
-			for _, c := range named {
-				if Matches(c, q.Q) {
-					ids = append(ids, c.ID)
-				}
 			}
 			ids = ids[min(len(ids), (page-1)*PageSize):]
 			ids = ids[:min(len(ids), PageSize+1)]

@@ -222,7 +222,7 @@ func Matches(c Conversation, q string) bool {
 		return true
 	}
 	for _, s := range []string{c.Nickname.Reveal(), c.ChildName.Reveal(), c.ClassLabel, c.Label} {
-		if strings.Contains(strings.ReplaceAll(s, " ", ""), strings.ReplaceAll(q, " ", "")) {
+		if strings.Contains(normalise(s), normalise(q)) {
 			return true
 		}
 	}

@@ -275,7 +275,7 @@ func (s *InboxStore) FindConversationNames(ctx context.Context, ids []int64) ([]
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.Query(ctx, `SELECT cv.id, cv.guardian_id, COALESCE(cv.child_id, 0), gu.nickname_enc, c.name_enc,
+	rows, err := db.Query(ctx, `SELECT cv.id, cv.school_id, cv.guardian_id, COALESCE(cv.child_id, 0), gu.nickname_enc, c.name_enc,
 			COALESCE(ccl.grade::text || '年' || ccl.name, ''),
 			CASE cv.target WHEN 'homeroom' THEN cl.grade::text || '年' || cl.name || ' 担任' WHEN 'advisor' THEN k.name || ' 顧問' ELSE '`+officeLabel+`' END
 		FROM unnest($1::bigint[]) WITH ORDINALITY AS x(id, n) JOIN conversation cv ON cv.id = x.id JOIN guardian gu ON gu.id = cv.guardian_id
@@ -291,7 +291,7 @@ func (s *InboxStore) FindConversationNames(ctx context.Context, ids []int64) ([]
 	var all []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.c.ID, &r.c.GuardianID, &r.c.ChildID, &r.nick, &r.name, &r.c.ClassLabel, &r.c.Label); err != nil {
+		if err := rows.Scan(&r.c.ID, &r.c.SchoolID, &r.c.GuardianID, &r.c.ChildID, &r.nick, &r.name, &r.c.ClassLabel, &r.c.Label); err != nil {
 			rows.Close()
 			return nil, classify(err, "conversation names")
 		}
