@@ -10,7 +10,7 @@ import (
 )
 
 // NamesChannel is the PostgreSQL notification channel on which the database tells every
-// instance that a name a search matches changed (migration 000025's triggers, in the
+// instance that a name a search matches changed (migration 000023's triggers, in the
 // changing transaction, whatever code or person made the change). Its payloads name IDs
 // only: "guardian:ID" (a nickname), "child:ID" (a child's name or class),
 // "conversation:ID" (changed or deleted), "school:ID" (a class or club renamed).
