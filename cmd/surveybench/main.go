@@ -286,13 +286,12 @@ type tap struct {
 
 // run sends the taps open loop at rate from conns goroutines. Unless units is nil (the
 // baseline, which gets no reply), it then waits for each tap's reply and reads, after
-// the run so that measuring adds no load, when the reply was queued (its outbox row's
-// creation time: the start of the transaction that stored the answer and queued the
-// reply, committed a few milliseconds later) and when it reached LINE (the simulator's
-// chat).
+// the run so that measuring adds no load, when the answer was stored and the reply
+// queued (the event's processed_at: the end of the transaction that did both, which
+// commits right after) and when it reached LINE (the simulator's chat).
 func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
-	var startID int64
-	if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM line_outbound`).Scan(&startID); err != nil {
+	var runStart time.Time
+	if err := s.Pool.QueryRow(ctx, `SELECT now()`).Scan(&runStart); err != nil {
 		log.Fatal(err)
 	}
 	sched := make([]time.Time, len(taps))
@@ -341,7 +340,11 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 10*time.Minute); err != nil {
 		log.Fatal(err)
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT friend_id, min(created_at) FROM line_outbound WHERE id > $1 GROUP BY friend_id`, startID)
+	// An event is marked processed at the end of the transaction that stored the
+	// answer and queued the reply (clock_timestamp, committed right after).
+	rows, err := s.Pool.Query(ctx, `SELECT f.id, min(e.processed_at) FROM line_event e
+		JOIN line_friend f ON f.channel_id = e.channel_id AND f.user_key = e.user_key
+		WHERE e.received_at >= $1 AND e.outcome = 'ok' GROUP BY f.id`, runStart)
 	if err != nil {
 		log.Fatal(err)
 	}
