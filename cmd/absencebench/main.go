@@ -108,7 +108,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	benchkit.LoadAverage("before measuring")
-	fmt.Printf("\n| run | offered/s | achieved/s | p50 ms | p99 ms | errors | CPU ms per request: bench process / PostgreSQL | last confirmation after the run, s |\n")
+	fmt.Printf("\n| run | offered/s | achieved/s | p50 ms | p99 ms | errors | CPU ms per request: bench process / PostgreSQL (database work per request) | last confirmation after the run, s |\n")
 	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	ready := env.App.URL() + "/readyz"
 	c0 := cpu(ctx, s)
@@ -259,8 +259,12 @@ func run(n, rate int, do func(i int) (*http.Response, error)) result {
 	return r
 }
 
-// cpuTime is the CPU time used so far by this process and by PostgreSQL's processes.
-type cpuTime struct{ self, pg time.Duration }
+// cpuTime is the CPU time used so far by this process and by PostgreSQL's processes,
+// and the database's transactions and (with pg_stat_statements) statements.
+type cpuTime struct {
+	self, pg    time.Duration
+	xacts, stmt int64
+}
 
 const clockTick = 10 * time.Millisecond // USER_HZ, 100 on Linux
 
@@ -270,6 +274,8 @@ func cpu(ctx context.Context, s *app.Services) cpuTime {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
+	_ = s.Pool.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.xacts)
+	_ = s.Pool.QueryRow(ctx, `SELECT sum(calls)::bigint FROM pg_stat_statements`).Scan(&c.stmt) // when installed
 	// Every server process (backends, WAL writer, checkpointer …) is listed there.
 	rows, _ := s.Pool.Query(ctx, `SELECT pid FROM pg_stat_activity`)
 	pids, _ := pgx.CollectRows(rows, pgx.RowTo[int32])
@@ -296,7 +302,11 @@ func (c cpuTime) per(c0 cpuTime, n int) string {
 		return "–"
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
-	return fmt.Sprintf("%.2f / %.2f", ms(c.self-c0.self), ms(c.pg-c0.pg))
+	out := fmt.Sprintf("%.2f / %.2f (%.1f transactions", ms(c.self-c0.self), ms(c.pg-c0.pg), float64(c.xacts-c0.xacts)/float64(n))
+	if c.stmt > 0 {
+		out += fmt.Sprintf(", %.1f statements", float64(c.stmt-c0.stmt)/float64(n))
+	}
+	return out + ")"
 }
 
 // confirmations counts the absence confirmations handed to LINE.
