@@ -1,8 +1,9 @@
 // Command pgrun runs a command with a throwaway PostgreSQL server: it starts a local
 // cluster from the system's binaries, exports DATABASE_URL to the command, and removes
 // the cluster when the command ends. `make test` uses it when DATABASE_URL is not set.
+// The cluster runs with fsync off unless -durable is given.
 //
-//	pgrun [-keep] [-fsync] -- go test ./...
+//	pgrun [-keep] [-durable] -- go test ./...
 package main
 
 import (
@@ -24,9 +25,9 @@ func main() {
 
 func run() int {
 	keep := flag.Bool("keep", false, "keep the cluster's folder after the command ends (for debugging)")
-	durable := flag.Bool("fsync", false, "keep fsync and synchronous_commit on, as in production (default off: a throwaway cluster)")
+	durable := flag.Bool("durable", false, "keep fsync, synchronous_commit and full_page_writes on (for benchmarks measured both ways)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pgrun [-keep] [-fsync] -- command [args...]")
+		fmt.Fprintln(os.Stderr, "usage: pgrun [-keep] [-durable] -- command [args...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

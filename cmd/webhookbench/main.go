@@ -4,10 +4,10 @@
 // time, one event per request, each a text message from a user renraku does not know
 // yet). In the same run it measures PostgreSQL's own ceiling with pgbench (one-row
 // INSERT transactions) and a bare handler that only verifies and parses (lineapi, on
-// the SDK). Run it with a database (cmd/pgrun provides one; -fsync keeps fsync on):
+// the SDK). Run it with a database (cmd/pgrun provides one; -durable keeps fsync on):
 //
 //	go run ./cmd/pgrun -- go run ./cmd/webhookbench
-//	go run ./cmd/pgrun -fsync -- go run ./cmd/webhookbench
+//	go run ./cmd/pgrun -durable -- go run ./cmd/webhookbench
 //
 // For each fixed rate it prints ingest (achieved, p50/p99 acknowledgement), then how
 // long the burst took to be processed (every event handled, every answer sent) counted

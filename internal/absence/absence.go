@@ -222,6 +222,9 @@ func sameDay(a, b time.Time) bool {
 // Store is the persistence of reports.
 type Store interface {
 	FindSettings(ctx context.Context, schoolID int64) (Settings, error)
+	// FindFormSettings is FindSettings with the school's closed days from..to in
+	// Closed: what the parents' form needs, in one query.
+	FindFormSettings(ctx context.Context, schoolID int64, from, to time.Time) (Settings, error)
 	// SaveReport stores a report under its submit key. A key seen before returns the
 	// stored report (a double tap); a report for the same child and first day that is
 	// not cancelled is corrected (its revision raised) instead of duplicated.

@@ -146,10 +146,7 @@ func (s *Service) parent(ctx context.Context, token, browser string) (Page, regi
 		}
 		st, ok := settings[c.SchoolID]
 		if !ok {
-			if st, err = s.Store.FindSettings(ctx, c.SchoolID); err != nil {
-				return Page{}, g, err
-			}
-			if st.Closed, err = s.Store.FindClosedDays(ctx, c.SchoolID, p.Today, p.Today.AddDate(0, 0, MaxDaysAhead)); err != nil {
+			if st, err = s.Store.FindFormSettings(ctx, c.SchoolID, p.Today, p.Today.AddDate(0, 0, MaxDaysAhead)); err != nil {
 				return Page{}, g, err
 			}
 			settings[c.SchoolID] = st
@@ -186,7 +183,7 @@ func (s *Service) Open(ctx context.Context, token, browser string) (Page, error)
 func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]Report, error) {
 	var out []Report
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		reports, events, err := s.submit(ctx, token, browser, f)
+		_, _, reports, events, err := s.submit(ctx, token, browser, f)
 		if err != nil {
 			return err
 		}
@@ -208,13 +205,17 @@ func (s *Service) record(ctx context.Context, events []audit.Event) error {
 }
 
 // submit is Submit's work in the caller's transaction, but for the audit events,
-// which it returns for the caller to record last.
-func (s *Service) submit(ctx context.Context, token, browser string, f Form) ([]Report, []audit.Event, error) {
+// which it returns for the caller to record last. It returns the form's page as read
+// to check the submission (its Recent left out) and the guardian.
+func (s *Service) submit(ctx context.Context, token, browser string, f Form) (Page, registration.Guardian, []Report, []audit.Event, error) {
 	var out []Report
 	var events []audit.Event
+	var p Page
+	var g registration.Guardian
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		out = nil
-		p, g, err := s.parent(ctx, token, browser)
+		var err error
+		p, g, err = s.parent(ctx, token, browser)
 		if err != nil {
 			return err
 		}
@@ -292,7 +293,7 @@ func (s *Service) submit(ctx context.Context, token, browser string, f Form) ([]
 		}
 		return nil
 	})
-	return out, events, err
+	return p, g, out, events, err
 }
 
 // Submitted is the parent's form after a submission: the reports stored (none when the
@@ -311,14 +312,17 @@ type Submitted struct {
 func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form) (Submitted, error) {
 	var out Submitted
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		reports, events, err := s.submit(ctx, token, browser, f)
+		p, g, reports, events, err := s.submit(ctx, token, browser, f)
 		if err != nil {
 			return err
 		}
-		if out.Page, err = s.Open(ctx, token, browser); err != nil {
+		// The page is the one submit checked the form against (link, guardian,
+		// children, schools' settings: nothing the submission changes), with the
+		// guardian's recent reports read after it.
+		if p.Recent, err = s.Store.FindGuardianReports(ctx, g.ID, p.Today.AddDate(0, 0, -14)); err != nil {
 			return err
 		}
-		out.Reports = reports
+		out.Page, out.Reports = p, reports
 		// Audited after the page is read: the audit chain stays locked until commit.
 		return s.record(ctx, events)
 	})

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"regexp"
 	"sort"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -178,21 +177,13 @@ func detailJSON(d map[string]any) (string, error) {
 	return string(append(buf, '}')), nil
 }
 
-type chainWatchKey struct{}
-
-// WatchChain returns a context in which Record reports, through the flag, that it
-// took the chain's lock (held from then until the transaction ends). Work that runs
-// many pieces in one transaction uses it to commit early rather than keep every other
-// audited transaction waiting.
-func WatchChain(ctx context.Context) (context.Context, *atomic.Bool) {
-	h := new(atomic.Bool)
-	return context.WithValue(ctx, chainWatchKey{}, h), h
-}
-
 // Record appends e to the log inside the context's transaction. The chain's head
-// stays locked until that transaction ends, so every audited transaction waits for
-// it: callers record last, after the rest of the transaction's work (queued messages,
-// loops, other writes), so the lock is held for as short a time as possible.
+// stays locked from the append until that transaction ends, so every audited
+// transaction waits for it. In a transaction of the transactor (internal/postgres),
+// which carries a pgtx.Final, the event is appended last: the head is locked after
+// the rest of the transaction's work, and the insert goes to the server with the
+// COMMIT, so the lock is held for one round trip. Elsewhere it is appended at once,
+// and callers record last.
 func (l *Log) Record(ctx context.Context, e Event) error {
 	tx := pgtx.Tx(ctx)
 	if err := e.validate(); err != nil {
@@ -216,28 +207,125 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 	if e.RemoteAddr.IsValid() {
 		r.RemoteAddr = e.RemoteAddr.Unmap().String()
 	}
-	// The server's role may not lock audit_chain itself (that needs UPDATE on it); the
-	// owner's audit_lock_head does, and the insert trigger moves the head to this row.
-	if err := tx.QueryRow(ctx, `SELECT head_seq, head_mac FROM audit_lock_head()`).Scan(&r.Seq, &r.PrevMAC); err != nil {
-		return fmt.Errorf("audit: lock chain: %w", err)
+	if f, ok := pgtx.FinalOf(ctx); ok {
+		// The transactor appends the transaction's events last, with its COMMIT.
+		p := f.Once(pendingKey{}, func() any { return &pending{} }, func(v any) func(context.Context, pgx.Tx, *pgx.Batch) error {
+			return func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+				return l.append(ctx, tx, b, v.(*pending).rows)
+			}
+		}).(*pending)
+		p.rows = append(p.rows, r)
+		return nil
 	}
-	if h, ok := ctx.Value(chainWatchKey{}).(*atomic.Bool); ok {
-		h.Store(true)
+	b := &pgx.Batch{}
+	if err := l.append(ctx, tx, b, []row{r}); err != nil {
+		return err
 	}
-	r.Seq++
-	if r.MAC, err = l.mac(r.canonical()); err != nil {
-		return fmt.Errorf("audit: mac: %w", err)
-	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
-			board_id, school_id, remote_addr, detail, prev_mac, mac)
-		VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0), NULLIF($10, '')::inet, $11::json, $12, $13)`,
-		r.Seq, r.OccurredAt, r.ActorKind, r.ActorID, r.Action, r.ObjectKind, r.ObjectID,
-		r.BoardID, r.SchoolID, r.RemoteAddr, r.Detail, r.PrevMAC, r.MAC)
-	if err != nil {
+	if _, err := tx.Exec(ctx, b.QueuedQueries[0].SQL, b.QueuedQueries[0].Arguments...); err != nil {
 		return fmt.Errorf("audit: insert: %w", err)
 	}
 	return nil
+}
+
+// pending are the events a transaction recorded, to append at its commit.
+type pending struct{ rows []row }
+
+// Len and Truncate let a savepoint rolled back take back the events recorded in it.
+func (p *pending) Len() int       { return len(p.rows) }
+func (p *pending) Truncate(n int) { p.rows = p.rows[:n] }
+
+type pendingKey struct{}
+
+// append locks the chain's head, links rows to it in order and queues their insert in
+// b: one statement, which the caller sends (with the COMMIT, from the transactor).
+func (l *Log) append(ctx context.Context, tx pgx.Tx, b *pgx.Batch, rows []row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var seq int64
+	var prev []byte
+	// The server's role may not lock audit_chain itself (that needs UPDATE on it); the
+	// owner's audit_lock_head does, and the insert trigger moves the head to each row.
+	if err := tx.QueryRow(ctx, `SELECT head_seq, head_mac FROM audit_lock_head()`).Scan(&seq, &prev); err != nil {
+		return fmt.Errorf("audit: lock chain: %w", err)
+	}
+	cols := make([][]any, 13)
+	for i := range rows {
+		r := &rows[i]
+		seq++
+		r.Seq, r.PrevMAC = seq, prev
+		var err error
+		if r.MAC, err = l.mac(r.canonical()); err != nil {
+			return fmt.Errorf("audit: mac: %w", err)
+		}
+		prev = r.MAC
+		for j, v := range []any{r.Seq, r.OccurredAt, r.ActorKind, r.ActorID, r.Action, r.ObjectKind, r.ObjectID,
+			r.BoardID, r.SchoolID, r.RemoteAddr, r.Detail, r.PrevMAC, r.MAC} {
+			cols[j] = append(cols[j], v)
+		}
+	}
+	if len(rows) == 1 {
+		args := make([]any, 13)
+		for j := range cols {
+			args[j] = cols[j][0]
+		}
+		b.Queue(insertOne, args...)
+		return nil
+	}
+	// Rows in the order given (WITH ORDINALITY): the trigger accepts each only after
+	// the one before it.
+	b.Queue(insertMany, typed(cols)...)
+	return nil
+}
+
+const insertOne = `
+	INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
+		board_id, school_id, remote_addr, detail, prev_mac, mac)
+	VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0), NULLIF($10, '')::inet, $11::json, $12, $13)`
+
+const insertMany = `
+	INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
+		board_id, school_id, remote_addr, detail, prev_mac, mac)
+	SELECT seq, occurred_at, actor_kind, NULLIF(actor_id, 0), action, object_kind, object_id, NULLIF(board_id, 0),
+		NULLIF(school_id, 0), NULLIF(remote_addr, '')::inet, detail::json, prev_mac, mac
+	FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+		$9::bigint[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])
+		WITH ORDINALITY AS r(seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id, board_id, school_id,
+			remote_addr, detail, prev_mac, mac, n)
+	ORDER BY n`
+
+// typed turns the columns into typed arrays for insertMany.
+func typed(cols [][]any) []any {
+	out := make([]any, len(cols))
+	for j, c := range cols {
+		switch c[0].(type) {
+		case int64:
+			a := make([]int64, len(c))
+			for i, v := range c {
+				a[i] = v.(int64)
+			}
+			out[j] = a
+		case time.Time:
+			a := make([]time.Time, len(c))
+			for i, v := range c {
+				a[i] = v.(time.Time)
+			}
+			out[j] = a
+		case string:
+			a := make([]string, len(c))
+			for i, v := range c {
+				a[i] = v.(string)
+			}
+			out[j] = a
+		case []byte:
+			a := make([][]byte, len(c))
+			for i, v := range c {
+				a[i] = v.([]byte)
+			}
+			out[j] = a
+		}
+	}
+	return out
 }
 
 // Beginner starts transactions: *pgxpool.Pool satisfies it.

@@ -24,8 +24,10 @@
 // against a kept head.
 //
 // Writers lock the single audit_chain row to append, which gives every row a gap-free
-// sequence number in commit order. Record the event as late in a transaction as you
-// can: the lock is held until commit.
+// sequence number in commit order. The lock is held until commit: in the transactor's
+// transactions Record leaves the append to the commit (the head locked, the rows
+// linked, then their insert sent with the COMMIT in one round trip); elsewhere record
+// the event as late in the transaction as you can.
 //
 // # No personal data
 //

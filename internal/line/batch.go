@@ -10,7 +10,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/renraku/renraku/internal/apperr"
-	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/lineapi"
 )
@@ -79,22 +78,16 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	// the batch is done again with a savepoint per event, so that the failing one is
 	// undone alone (savepoints cost two round trips an event, and failures are rare).
 	careful := false
-	for len(todo) > 0 {
-		var rest []StoredEvent
-		err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
-			rest, err = s.processInTx(ctx, todo, langs, careful)
-			return err
+	for {
+		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+			return s.processInTx(ctx, todo, langs, careful)
 		})
-		if errors.Is(err, errBatchEventFailed) {
+		if errors.Is(err, errBatchEventFailed) && !careful {
 			careful = true
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		todo = rest
+		return err
 	}
-	return nil
 }
 
 // errBatchEventFailed rolls back a batch done in one go, to do it again with
@@ -106,10 +99,11 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 	return UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey}, ev.UserKey != nil
 }
 
-// processInTx handles evs in the transaction ctx carries and returns the events it
-// left for the next transaction: it commits early once an event has taken the audit
-// chain's lock, which every audited transaction waits for.
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool) ([]StoredEvent, error) {
+// processInTx handles evs in the transaction ctx carries: in one go, or when careful
+// each event in a savepoint of its own (what a failing event recorded for the audit
+// log is dropped with its work). The audit log appends a batch's events at its commit,
+// so the chain's lock is held only for that round trip.
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool) error {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
@@ -142,7 +136,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 	}
 	got, err := s.Locks.TryXactLocks(ctx, keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var held []UserRef
 	for i, u := range users {
@@ -153,13 +147,13 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		// Another worker has this user's events: try again shortly with the job
 		// that processes a user's events up to one of them.
 		if err := s.retryUser(ctx, u.last.ID, busyRetry); err != nil {
-			return nil, err
+			return err
 		}
 		u.failed = true
 	}
 	pending, err := s.Store.PendingEventsOfUsers(ctx, held)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, ev := range pending {
 		u := byKey[ukey(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})]
@@ -185,7 +179,6 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		}
 	}
 
-	wctx, chainHeld := audit.WatchChain(ctx)
 	memo := &channelMemo{byID: map[int64]Channel{}}
 	if !careful {
 		// Each user's friend record, read for all at once, serves their first event
@@ -193,7 +186,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		// careful; later events read it again, after what the first one changed).
 		friends, err := s.Store.FindFriendsByUserKeys(ctx, held)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		memo.friends = map[string]*Friend{}
 		for i, r := range held {
@@ -201,7 +194,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		}
 		memo.key = ukey
 	}
-	wctx = withChannelMemo(wctx, memo)
+	wctx := withChannelMemo(ctx, memo)
 	var sends, done []int64
 	finish := func() error {
 		if err := s.Store.MarkEventsProcessed(ctx, done, "ok"); err != nil {
@@ -209,16 +202,13 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		}
 		return s.queueSends(ctx, sends)
 	}
-	for i, ev := range work {
+	for _, ev := range work {
 		var u *userWork
 		if r, ok := userOf(ev); ok {
 			u = byKey[ukey(r)]
 			if u.failed {
 				continue
 			}
-		}
-		if chainHeld.Load() {
-			return work[i:], finish()
 		}
 		var evSends []int64
 		var err error
@@ -235,10 +225,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			continue
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 		if !careful {
-			return nil, errBatchEventFailed
+			return errBatchEventFailed
 		}
 		s.Log.Warn("line event failed", "event_id", ev.ID, "type", ev.Type, "err", err)
 		// Undone alone; a job of its own retries it (and, after it, the user's later
@@ -249,10 +239,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			last = u.last
 		}
 		if err := s.retryUser(ctx, last.ID, 0); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return nil, finish()
+	return finish()
 }
 
 // retryUser queues the job that processes a user's pending events up to event id.

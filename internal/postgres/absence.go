@@ -33,6 +33,29 @@ func (s *AbsenceStore) FindSettings(ctx context.Context, schoolID int64) (absenc
 	return st, classify(err, "absence settings")
 }
 
+// FindFormSettings reads how a school takes reports and its closed days from..to.
+func (s *AbsenceStore) FindFormSettings(ctx context.Context, schoolID int64, from, to time.Time) (absence.Settings, error) {
+	db := pgtx.Tx(ctx)
+	st := absence.Settings{SchoolID: schoolID}
+	var closed []string
+	err := db.QueryRow(ctx, `SELECT board_id, to_char(absence_cutoff, 'HH24:MI'), absence_reasons, absence_symptoms, absence_notify, phone,
+		absence_alert_percent, absence_alert_min, absence_club_reasons,
+		ARRAY(SELECT to_char(day, 'YYYY-MM-DD') FROM school_closed_day WHERE school_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day)
+		FROM school WHERE id = $1`, schoolID, from.In(school.Tokyo).Format("2006-01-02"), to.In(school.Tokyo).Format("2006-01-02")).
+		Scan(&st.BoardID, &st.Cutoff, &st.Reasons, &st.Symptoms, &st.Notify, &st.Phone, &st.AlertPercent, &st.AlertMin, &st.ClubReasons, &closed)
+	if err != nil {
+		return st, classify(err, "absence settings")
+	}
+	for _, day := range closed {
+		d, err := school.ParseDay(day)
+		if err != nil {
+			return st, err
+		}
+		st.Closed = append(st.Closed, d)
+	}
+	return st, nil
+}
+
 func (s *AbsenceStore) sealDetail(id int64, d absence.Detail) ([]byte, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -41,40 +64,40 @@ func (s *AbsenceStore) sealDetail(id int64, d absence.Detail) ([]byte, error) {
 	return s.Vault.EncryptBytes(b, absenceAD(id))
 }
 
-// SaveReport stores or corrects a report (see absence.Store).
+// SaveReport stores or corrects a report (see absence.Store) in two statements: one
+// that finds a report stored under the key, the child's report of that day (locked)
+// and a new ID, then the insert or the correction.
 func (s *AbsenceStore) SaveReport(ctx context.Context, r *absence.Report, key []byte) (bool, error) {
 	db := pgtx.Tx(ctx)
+	var seen, day *int64
 	var id int64
-	err := db.QueryRow(ctx, `SELECT id FROM absence_report WHERE submit_key = $1`, key).Scan(&id)
-	if err == nil {
-		got, err := s.FindReport(ctx, id)
+	// The new ID is drawn whether or not it is used (a sequence has gaps anyway): one
+	// round trip less for the report stored at the morning peak.
+	err := db.QueryRow(ctx, `SELECT (SELECT id FROM absence_report WHERE submit_key = $1),
+		(SELECT id FROM absence_report WHERE child_id = $2 AND date_from = $3 AND status <> 'cancelled' ORDER BY id DESC LIMIT 1 FOR UPDATE),
+		nextval(pg_get_serial_sequence('absence_report', 'id'))`, key, r.ChildID, r.From).Scan(&seen, &day, &id)
+	if err != nil {
+		return false, classify(err, "absence key")
+	}
+	if seen != nil {
+		got, err := s.FindReport(ctx, *seen)
 		*r = got
 		return false, err
 	}
-	if err != pgx.ErrNoRows {
-		return false, classify(err, "absence key")
-	}
-	err = db.QueryRow(ctx, `SELECT id FROM absence_report WHERE child_id = $1 AND date_from = $2 AND status <> 'cancelled'
-		ORDER BY id DESC LIMIT 1 FOR UPDATE`, r.ChildID, r.From).Scan(&id)
-	switch {
-	case err == nil:
-		enc, err := s.sealDetail(id, r.Detail)
+	if day != nil {
+		enc, err := s.sealDetail(*day, r.Detail)
 		if err != nil {
 			return false, err
 		}
 		if err := db.QueryRow(ctx, `UPDATE absence_report SET kind = $2, date_to = $3, detail_enc = $4, status = 'sent', revision = revision + 1,
 			submit_key = $5, acknowledged_by = NULL, acknowledged_at = NULL, updated_at = now() WHERE id = $1 RETURNING revision`,
-			id, r.Kind, r.To, enc, key).Scan(&r.Revision); err != nil {
+			*day, r.Kind, r.To, enc, key).Scan(&r.Revision); err != nil {
 			return false, classify(err, "correct absence")
 		}
-		r.ID, r.Status = id, absence.Sent
+		r.ID, r.Status = *day, absence.Sent
 		return false, nil
-	case err != pgx.ErrNoRows:
-		return false, classify(err, "absence day")
 	}
-	if err := db.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('absence_report', 'id'))`).Scan(&r.ID); err != nil {
-		return false, classify(err, "absence id")
-	}
+	r.ID = id
 	enc, err := s.sealDetail(r.ID, r.Detail)
 	if err != nil {
 		return false, err

@@ -84,47 +84,64 @@ func scanOption(r pgx.CollectableRow) (registration.Option, error) {
 	return o, err
 }
 
-// FindGuardianByFriend reads a guardian with their children.
+// FindGuardianByFriend reads a guardian with their children, in one query (the
+// guardian's columns on each child's row; one row with no child for a guardian
+// without children).
 func (s *RegistrationStore) FindGuardianByFriend(ctx context.Context, friendID int64) (registration.Guardian, error) {
 	db := pgtx.Tx(ctx)
 	var g registration.Guardian
-	var name, rel, nick []byte
-	err := db.QueryRow(ctx, `SELECT id, friend_id, name_enc, relationship_enc, nickname_enc, language, consent_version, consented_at
-		FROM guardian WHERE friend_id = $1`, friendID).Scan(&g.ID, &g.FriendID, &name, &rel, &nick, &g.Language, &g.ConsentVersion, &g.ConsentedAt)
+	rows, err := db.Query(ctx, `
+		SELECT g.id, g.friend_id, g.name_enc, g.relationship_enc, g.nickname_enc, g.language, g.consent_version, g.consented_at,
+			c.id, gs.id, c.school_id, c.class_id, c.name_enc, gs.status, cl.grade::text || '年' || cl.name, sc.name,
+			COALESCE((SELECT array_agg(club_id ORDER BY club_id) FROM child_club WHERE child_id = c.id), '{}'),
+			EXISTS (SELECT 1 FROM guardianship o WHERE o.child_id = c.id AND o.guardian_id <> gs.guardian_id AND o.status = 'verified')
+		FROM guardian g
+		LEFT JOIN (guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id)
+			ON gs.guardian_id = g.id
+		WHERE g.friend_id = $1 ORDER BY gs.id`, friendID)
 	if err != nil {
 		return g, classify(err, "guardian")
 	}
-	if g.Name, err = s.Vault.DecryptPersonal(name, guardianAD(g.ID, "name")); err != nil {
-		return g, err
-	}
-	if g.Relationship, err = s.Vault.DecryptPersonal(rel, guardianAD(g.ID, "relationship")); err != nil {
-		return g, err
-	}
-	if g.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(g.ID, "nickname")); err != nil {
-		return g, err
-	}
-	rows, err := db.Query(ctx, `
-		SELECT c.id, gs.id, c.school_id, c.class_id, c.name_enc, gs.status, cl.grade::text || '年' || cl.name, sc.name,
-			COALESCE((SELECT array_agg(club_id ORDER BY club_id) FROM child_club WHERE child_id = c.id), '{}'),
-			EXISTS (SELECT 1 FROM guardianship o WHERE o.child_id = c.id AND o.guardian_id <> gs.guardian_id AND o.status = 'verified')
-		FROM guardianship gs JOIN child c ON c.id = gs.child_id JOIN class cl ON cl.id = c.class_id JOIN school sc ON sc.id = c.school_id
-		WHERE gs.guardian_id = $1 ORDER BY gs.id`, g.ID)
-	if err != nil {
-		return g, classify(err, "guardian children")
-	}
 	defer rows.Close()
+	found := false
 	for rows.Next() {
+		var name, rel, nick, enc []byte
+		var childID, gsID, schoolID, classID *int64
 		var c registration.Child
-		var enc []byte
-		if err := rows.Scan(&c.ID, &c.GuardianshipID, &c.SchoolID, &c.ClassID, &enc, &c.Status, &c.ClassLabel, &c.SchoolName, &c.ClubIDs, &c.OthersVerified); err != nil {
-			return g, classify(err, "guardian children")
+		var status, classLabel, schoolName *string
+		if err := rows.Scan(&g.ID, &g.FriendID, &name, &rel, &nick, &g.Language, &g.ConsentVersion, &g.ConsentedAt,
+			&childID, &gsID, &schoolID, &classID, &enc, &status, &classLabel, &schoolName, &c.ClubIDs, &c.OthersVerified); err != nil {
+			return g, classify(err, "guardian")
 		}
+		if !found {
+			found = true
+			if g.Name, err = s.Vault.DecryptPersonal(name, guardianAD(g.ID, "name")); err != nil {
+				return g, err
+			}
+			if g.Relationship, err = s.Vault.DecryptPersonal(rel, guardianAD(g.ID, "relationship")); err != nil {
+				return g, err
+			}
+			if g.Nickname, err = s.Vault.DecryptPersonal(nick, guardianAD(g.ID, "nickname")); err != nil {
+				return g, err
+			}
+		}
+		if childID == nil {
+			continue // no children
+		}
+		c.ID, c.GuardianshipID, c.SchoolID, c.ClassID = *childID, *gsID, *schoolID, *classID
+		c.Status, c.ClassLabel, c.SchoolName = *status, *classLabel, *schoolName
 		if c.Name, err = s.Vault.DecryptPersonal(enc, vault.NewADForID("child", "name", c.ID)); err != nil {
 			return g, err
 		}
 		g.Children = append(g.Children, c)
 	}
-	return g, classify(rows.Err(), "guardian children")
+	if err := rows.Err(); err != nil {
+		return g, classify(err, "guardian")
+	}
+	if !found {
+		return g, classify(pgx.ErrNoRows, "guardian")
+	}
+	return g, nil
 }
 
 // SaveGuardian inserts or updates a guardian by their LINE friend.

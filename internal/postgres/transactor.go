@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/postgres/pgtx"
@@ -27,15 +28,83 @@ func (t *Transactor) InTx(ctx context.Context, fn func(ctx context.Context) erro
 }
 
 // InNewTx runs fn in a transaction of its own even when ctx carries one: for work that
-// must be kept when the surrounding transaction rolls back.
+// must be kept when the surrounding transaction rolls back. What fn leaves to do last
+// (pgtx.Final: the audit log's append) runs after fn, and its statements go to the
+// server with the COMMIT, in one round trip.
 func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	var db pgtx.Beginner = t.Pool
 	if !pgtx.InTransaction(ctx) {
 		if c, ok := pgtx.ConnFrom(ctx); ok {
-			db = c
+			// A connection pinned by TryLock: the final statements are sent before a
+			// COMMIT of their own.
+			return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+				fin := &pgtx.Final{}
+				if err := fn(pgtx.WithFinal(pgtx.With(ctx, tx), fin)); err != nil {
+					return err
+				}
+				b := &pgx.Batch{}
+				if err := fin.Run(ctx, tx, b); err != nil || b.Len() == 0 {
+					return err
+				}
+				return tx.SendBatch(ctx, b).Close()
+			})
 		}
 	}
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return fn(pgtx.With(ctx, tx)) })
+	conn, err := t.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	fin := &pgtx.Final{}
+	if err := fn(pgtx.WithFinal(pgtx.With(ctx, tx), fin)); err != nil {
+		return rollback(ctx, tx, err)
+	}
+	if fin.Empty() {
+		return tx.Commit(ctx)
+	}
+	b := &pgx.Batch{}
+	if err := fin.Run(ctx, tx, b); err != nil {
+		return rollback(ctx, tx, err)
+	}
+	return commitWith(ctx, conn, b)
+}
+
+// rollback ends a failed transaction and returns its error (a connection left in a
+// transaction is closed when released, so a failed ROLLBACK loses nothing).
+func rollback(ctx context.Context, tx pgx.Tx, err error) error {
+	_ = tx.Rollback(context.WithoutCancel(ctx))
+	return err
+}
+
+// commitWith sends b's statements and COMMIT in one round trip. The transaction's pgx.Tx
+// is left behind: the connection, back outside any transaction, returns to the pool.
+func commitWith(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) error {
+	n := b.Len()
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	var err error
+	for range n {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+			err = pgx.ErrTxCommitRollback
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		// A statement failed: the server skipped the rest, COMMIT too.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return err
 }
 
 // TryLock runs fn holding PostgreSQL's session advisory lock on key, or returns false
@@ -83,7 +152,16 @@ func (t *Transactor) Savepoint(ctx context.Context, fn func(ctx context.Context)
 	if !ok || !pgtx.InTransaction(ctx) {
 		return pgtx.ErrNoTx
 	}
-	return pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return fn(pgtx.With(ctx, sp)) })
+	// What fn leaves for the commit (the audit log's events) goes with its work.
+	undo := func() {}
+	if f, ok := pgtx.FinalOf(ctx); ok {
+		undo = f.Mark()
+	}
+	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return fn(pgtx.With(ctx, sp)) })
+	if err != nil {
+		undo()
+	}
+	return err
 }
 
 // TryXactLocks takes, without waiting, the advisory lock of each key for the rest of

@@ -6,6 +6,7 @@ package pgtx
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -134,3 +135,97 @@ func (autocommit) Begin(context.Context) (pgx.Tx, error) {
 }
 func (autocommit) Commit(context.Context) error   { return nil }
 func (autocommit) Rollback(context.Context) error { return nil }
+
+// Final is what a transaction does last: steps that queue statements to send with its
+// COMMIT, in one round trip. The audit log appends there: its chain stays locked from
+// the head's lock until commit, and so every audited transaction waits for the one
+// before it only for that round trip. A transactor that starts a transaction puts a
+// Final in its context (WithFinal) and runs its steps at commit (Run).
+type Final struct {
+	mu     sync.Mutex
+	steps  []func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error
+	values map[any]any
+}
+
+type finalKey struct{}
+
+// WithFinal returns ctx carrying f, the final steps of ctx's transaction.
+func WithFinal(ctx context.Context, f *Final) context.Context {
+	return context.WithValue(ctx, finalKey{}, f)
+}
+
+// FinalOf returns the final steps of the transaction ctx carries, when its transactor
+// runs them (not for Run's statements, nor for a transaction started elsewhere).
+func FinalOf(ctx context.Context) (*Final, bool) {
+	f, ok := ctx.Value(finalKey{}).(*Final)
+	return f, ok && f != nil && InTransaction(ctx)
+}
+
+// Once returns the value kept under key, after making it with make and adding step
+// (which sees the value) the first time: one step per transaction and kind of work.
+func (f *Final) Once(key any, make func() any, step func(v any) func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.values[key]; ok {
+		return v
+	}
+	if f.values == nil {
+		f.values = map[any]any{}
+	}
+	v := make()
+	f.values[key] = v
+	f.steps = append(f.steps, step(v))
+	return v
+}
+
+// Truncater is a final step's value that a savepoint rolled back can take back to an
+// earlier length (what work undone had added to it).
+type Truncater interface {
+	Len() int
+	Truncate(n int)
+}
+
+// Mark returns what undoes, in the values kept for the final steps, what is added from
+// now on (for a savepoint rolled back): each Truncater goes back to its length now
+// (to empty when made after the mark).
+func (f *Final) Mark() (undo func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lens := map[any]int{}
+	for k, v := range f.values {
+		if t, ok := v.(Truncater); ok {
+			lens[k] = t.Len()
+		}
+	}
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for k, v := range f.values {
+			if t, ok := v.(Truncater); ok {
+				t.Truncate(lens[k])
+			}
+		}
+	}
+}
+
+// Empty reports whether there is nothing to do last.
+func (f *Final) Empty() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.steps) == 0
+}
+
+// Run runs the steps in the order they were added: each may run statements on tx and
+// queue statements in b, which the caller sends with COMMIT.
+func (f *Final) Run(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	f.mu.Lock()
+	steps := f.steps
+	f.steps = nil
+	f.mu.Unlock()
+	for _, s := range steps {
+		if err := s(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
