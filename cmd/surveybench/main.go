@@ -341,7 +341,7 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 		log.Fatal(err)
 	}
 	// An event is marked processed at the end of the transaction that stored the
-	// answer and queued the reply (clock_timestamp, committed right after).
+	// answer and queued the reply (statement_timestamp, committed right after).
 	rows, err := s.Pool.Query(ctx, `SELECT f.id, min(e.processed_at) FROM line_event e
 		JOIN line_friend f ON f.channel_id = e.channel_id AND f.user_key = e.user_key
 		WHERE e.received_at >= $1 AND e.outcome = 'ok' GROUP BY f.id`, runStart)

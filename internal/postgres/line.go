@@ -231,7 +231,7 @@ func (s *LineStore) PendingUserEvents(ctx context.Context, channelID int64, user
 // MarkEventProcessed records the outcome and wipes the payload.
 func (s *LineStore) MarkEventProcessed(ctx context.Context, id int64, outcome string) error {
 	db := pgtx.Tx(ctx)
-	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = clock_timestamp(), outcome = $2, payload_enc = NULL WHERE id = $1`, id, outcome)
+	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = statement_timestamp(), outcome = $2, payload_enc = NULL WHERE id = $1`, id, outcome)
 	return classify(err, "mark line event")
 }
 

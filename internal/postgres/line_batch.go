@@ -134,14 +134,14 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 }
 
 // MarkEventsProcessed records one outcome for several events and wipes their payloads.
-// processed_at is the time of the update, the end of the events' transaction (now()
-// would be its start, before the batch's work).
+// processed_at is the time of the update, at the end of the events' transaction (now()
+// would be its start, before the batch's work), one time for the batch.
 func (s *LineStore) MarkEventsProcessed(ctx context.Context, ids []int64, outcome string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	db := pgtx.Tx(ctx)
-	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = clock_timestamp(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`, ids, outcome)
+	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = statement_timestamp(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`, ids, outcome)
 	return classify(err, "mark line events")
 }
 
