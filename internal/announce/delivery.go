@@ -209,7 +209,8 @@ func (s *Service) resolve(ctx context.Context, an Announcement, token string) er
 type planner struct {
 	size    int
 	seen    map[int64]bool
-	open    map[group]*NewBatch
+	open    map[group]*NewBatch // the batch being filled, per group
+	known   map[group]struct{}
 	order   []group // the groups in the order they first appeared
 	full    []NewBatch
 	skipped []Member
@@ -221,7 +222,7 @@ type group struct {
 }
 
 func newPlanner(size int) *planner {
-	return &planner{size: size, seen: map[int64]bool{}, open: map[group]*NewBatch{}}
+	return &planner{size: size, seen: map[int64]bool{}, open: map[group]*NewBatch{}, known: map[group]struct{}{}}
 }
 
 // add places a member (once per guardian) and reports whether a batch is full.
@@ -237,9 +238,12 @@ func (p *planner) add(m Member) bool {
 	g := group{m.ChannelID, m.Language}
 	b := p.open[g]
 	if b == nil {
+		if _, known := p.known[g]; !known {
+			p.known[g] = struct{}{}
+			p.order = append(p.order, g)
+		}
 		b = &NewBatch{ChannelID: m.ChannelID, Language: m.Language}
 		p.open[g] = b
-		p.order = append(p.order, g)
 	}
 	b.Guardians = append(b.Guardians, m.GuardianID)
 	b.Friends = append(b.Friends, m.FriendID)
