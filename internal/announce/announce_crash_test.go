@@ -139,8 +139,9 @@ func crashAndResume(t *testing.T, whileResolving bool) {
 	// Another instance takes the stuck batches over.
 	cfg2 := cfg
 	// Jobs time out at half of it: long enough for the start job to resolve the rest
-	// on a loaded machine.
-	cfg2.JobRescueAfter = 6 * time.Second
+	// on a loaded machine under the race detector (an attempt cut short keeps its
+	// committed steps, but River waits longer before each next attempt).
+	cfg2.JobRescueAfter = 20 * time.Second
 	b := app.New(&cfg2, logging.New(io.Discard, slog.LevelError))
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
