@@ -175,6 +175,10 @@ type NewBatch struct {
 	Language  string
 	Guardians []int64
 	Friends   []int64
+	// Round counts the channel's batches before this one: a channel's first batches go
+	// ahead of any channel's later ones (River's priority), so a worker rarely holds
+	// its slot waiting for a channel's rate limit while another channel could send.
+	Round int
 }
 
 // ErrSuperseded: another run of the announcement's start job has taken its resolution

@@ -66,10 +66,17 @@ func (s *Service) enqueueStart(ctx context.Context, an Announcement, at time.Tim
 	return nil
 }
 
-func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches []int64) error {
+// enqueueBatches queues a job per batch; rounds (when given) are the batches' places
+// within their channels, which become River's priority (1–4: the first batches of all
+// channels before any channel's second).
+func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches []int64, rounds ...int) error {
 	params := make([]river.InsertManyParams, 0, len(batches))
-	for _, id := range batches {
-		params = append(params, river.InsertManyParams{Args: BatchArgs{BatchID: id}, InsertOpts: &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}})
+	for i, id := range batches {
+		opts := &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}
+		if i < len(rounds) {
+			opts.Priority = min(rounds[i]+1, 4)
+		}
+		params = append(params, river.InsertManyParams{Args: BatchArgs{BatchID: id}, InsertOpts: opts})
 	}
 	if len(params) == 0 {
 		return nil
@@ -178,7 +185,11 @@ func (s *Service) resolve(ctx context.Context, an Announcement, token string) er
 			if err != nil {
 				return err
 			}
-			return s.enqueueBatches(ctx, an, ids)
+			rounds := make([]int, len(batches))
+			for i, b := range batches {
+				rounds[i] = b.Round
+			}
+			return s.enqueueBatches(ctx, an, ids, rounds...)
 		})
 	}
 	err = s.Tx.Run(ctx, func(rctx context.Context) error {
@@ -211,7 +222,8 @@ type planner struct {
 	seen    map[int64]bool
 	open    map[group]*NewBatch // the batch being filled, per group
 	known   map[group]struct{}
-	order   []group // the groups in the order they first appeared
+	rounds  map[int64]int // batches begun per channel
+	order   []group       // the groups in the order they first appeared
 	full    []NewBatch
 	skipped []Member
 }
@@ -222,7 +234,7 @@ type group struct {
 }
 
 func newPlanner(size int) *planner {
-	return &planner{size: size, seen: map[int64]bool{}, open: map[group]*NewBatch{}, known: map[group]struct{}{}}
+	return &planner{size: size, seen: map[int64]bool{}, open: map[group]*NewBatch{}, known: map[group]struct{}{}, rounds: map[int64]int{}}
 }
 
 // add places a member (once per guardian) and reports whether a batch is full.
@@ -242,7 +254,8 @@ func (p *planner) add(m Member) bool {
 			p.known[g] = struct{}{}
 			p.order = append(p.order, g)
 		}
-		b = &NewBatch{ChannelID: m.ChannelID, Language: m.Language}
+		b = &NewBatch{ChannelID: m.ChannelID, Language: m.Language, Round: p.rounds[m.ChannelID]}
+		p.rounds[m.ChannelID]++
 		p.open[g] = b
 	}
 	b.Guardians = append(b.Guardians, m.GuardianID)
