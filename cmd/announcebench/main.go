@@ -188,6 +188,9 @@ func main() {
 	}
 
 	benchkit.LoadAverage("after measuring")
+	// The app, the LINE simulator and the bench share this process: the figure bounds
+	// the app's own peak from above.
+	fmt.Printf("peak RSS of the process (app, LINE simulator and bench together): %.0f MiB\n", benchkit.PeakRSS())
 	fmt.Printf("\nSummary (min / median / max of %d alerts; bounds in seconds):\n\n", *runs)
 	fmt.Printf("| scenario | sender | channels | batches | limit/s | bound (window) | bound (even spacing) | all delivered | ratio to window bound | ratio to even bound | ≤ 1.2× | Send→`sent` in DB |\n")
 	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")

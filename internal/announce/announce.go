@@ -9,6 +9,7 @@ package announce
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/renraku/renraku/internal/vault"
@@ -160,6 +161,30 @@ type Batch struct {
 	SharedChannel bool
 }
 
+// Member is a verified guardian of an audience as resolved: their LINE friend and its
+// channel, whether they follow the account, and their language (ja or en).
+type Member struct {
+	GuardianID, FriendID, ChannelID int64
+	Following                       bool
+	Language                        string
+}
+
+// NewBatch is a planned multicast: who it goes to, in order.
+type NewBatch struct {
+	ChannelID int64
+	Language  string
+	Guardians []int64
+	Friends   []int64
+	// Round counts the channel's batches before this one: a channel's first batches go
+	// ahead of any channel's later ones (River's priority), so a worker rarely holds
+	// its slot waiting for a channel's rate limit while another channel could send.
+	Round int
+}
+
+// ErrSuperseded: another run of the announcement's start job has taken its resolution
+// over; this one stops.
+var ErrSuperseded = errors.New("announce: resolution taken over by another run")
+
 // Reach is how many guardians of each channel an audience reaches now.
 type Reach struct {
 	ChannelID int64
@@ -190,10 +215,24 @@ type Store interface {
 	DeleteAnnouncement(ctx context.Context, id int64) error
 	// CountReach counts the guardians an audience reaches now, per channel.
 	CountReach(ctx context.Context, boardID int64, a Audience) ([]Reach, error)
-	// Resolve stores the recipients of an announcement (verified guardians of the
-	// audience, once each; those who blocked the account as skipped) and splits the
-	// others into batches of at most size per channel and language.
-	Resolve(ctx context.Context, an Announcement, size int) ([]int64, error)
+	// Resolving reports whether an announcement's audience is still being resolved
+	// (a start job died while resolving it: its next attempt resumes).
+	Resolving(ctx context.Context, id int64) (bool, error)
+	// StartResolving gives the announcement's resolution a new token; steps under an
+	// older one fail with ErrSuperseded from then on.
+	StartResolving(ctx context.Context, id int64) (string, error)
+	// FindResolved returns the guardians earlier steps placed in a batch or recorded.
+	FindResolved(ctx context.Context, id int64) ([]int64, error)
+	// StreamAudience calls fn with each verified guardian of the audience as they are
+	// read (unsorted; a guardian of several children in it more than once).
+	StreamAudience(ctx context.Context, boardID int64, a Audience, fn func(Member) error) error
+	// AddBatches stores a step of the resolution under token: batches with their
+	// members, and the guardians skipped (they blocked the account). It returns the
+	// batches' IDs.
+	AddBatches(ctx context.Context, id int64, token string, batches []NewBatch, skipped []Member) ([]int64, error)
+	// FinishResolving closes the audience under token and returns whether the
+	// announcement is sent already (no batch queued).
+	FinishResolving(ctx context.Context, id int64, token string) (bool, error)
 	FindBatch(ctx context.Context, id int64) (Batch, error)
 	// FindBatchUsers returns the LINE user IDs of a batch's recipients.
 	FindBatchUsers(ctx context.Context, batchID int64) ([]string, error)

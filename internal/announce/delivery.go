@@ -66,10 +66,17 @@ func (s *Service) enqueueStart(ctx context.Context, an Announcement, at time.Tim
 	return nil
 }
 
-func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches []int64) error {
+// enqueueBatches queues a job per batch; rounds (when given) are the batches' places
+// within their channels, which become River's priority (1–4: the first batches of all
+// channels before any channel's second).
+func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches []int64, rounds ...int) error {
 	params := make([]river.InsertManyParams, 0, len(batches))
-	for _, id := range batches {
-		params = append(params, river.InsertManyParams{Args: BatchArgs{BatchID: id}, InsertOpts: &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}})
+	for i, id := range batches {
+		opts := &river.InsertOpts{Queue: queue(an.Kind), MaxAttempts: 12}
+		if i < len(rounds) {
+			opts.Priority = min(rounds[i]+1, 4)
+		}
+		params = append(params, river.InsertManyParams{Args: BatchArgs{BatchID: id}, InsertOpts: opts})
 	}
 	if len(params) == 0 {
 		return nil
@@ -97,38 +104,207 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error
 
 // start resolves the audience as it is now and queues the batches, once: a repeated
 // job finds the announcement no longer scheduled, and a job for a time the sender has
-// since moved (at) finds another time.
+// since moved (at) finds another time. A job that died while resolving is resumed by
+// its next attempt, which fences the old run off (a new token) and leaves out the
+// guardians the old run already placed.
 func (s *Service) start(ctx context.Context, id int64, at *time.Time) error {
-	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+	var an Announcement
+	var token string
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		state, err := s.Store.LockState(ctx, id)
-		if err != nil || state != Scheduled {
-			return err
-		}
-		an, err := s.Store.FindAnnouncementContent(ctx, id)
 		if err != nil {
 			return err
 		}
-		if at != nil && !sameTime(*at, an.ScheduledAt) {
+		switch state {
+		case Scheduled:
+		case Sending:
+			if open, err := s.Store.Resolving(ctx, id); err != nil || !open {
+				return err
+			}
+		default:
 			return nil
 		}
-		batches, err := s.Store.Resolve(ctx, an, s.batchSize())
-		if err != nil {
+		if an, err = s.Store.FindAnnouncementContent(ctx, id); err != nil {
 			return err
 		}
-		next := Sending
-		if len(batches) == 0 {
-			next = Sent
-		}
-		if err := s.Store.SetState(ctx, id, next, an.ScheduledAt); err != nil {
-			return err
-		}
-		if next == Sent { // nobody to send to: finished at once
-			if err := s.Live.Publish(ctx, deliveryEvent(an)); err != nil {
+		if state == Scheduled {
+			if at != nil && !sameTime(*at, an.ScheduledAt) {
+				return nil
+			}
+			if err := s.Store.SetState(ctx, id, Sending, an.ScheduledAt); err != nil {
 				return err
 			}
 		}
-		return s.enqueueBatches(ctx, an, batches)
+		token, err = s.Store.StartResolving(ctx, id)
+		return err
 	})
+	if err != nil || token == "" {
+		return err
+	}
+	err = s.resolve(ctx, an, token)
+	if errors.Is(err, ErrSuperseded) {
+		return nil
+	}
+	return err
+}
+
+// chunkGap spaces the commits of a resolution's steps: River notifies the workers of
+// an insert at most once per fetch cooldown, so a step committed sooner after the
+// previous one could wait for the next poll.
+const chunkGap = jobs.FetchCooldown + 5*time.Millisecond
+
+// resolve reads the audience and commits it in steps as it is read: each step stores
+// the batches filled so far (with their members) and queues their jobs, so the first
+// batches go out while the rest is still being read. A guardian is placed once: the
+// run remembers whom it placed, and a resumed run starts from what the earlier steps
+// committed.
+func (s *Service) resolve(ctx context.Context, an Announcement, token string) error {
+	p := newPlanner(s.batchSize())
+	err := s.Tx.Run(ctx, func(ctx context.Context) error {
+		ids, err := s.Store.FindResolved(ctx, an.ID)
+		for _, g := range ids {
+			p.seen[g] = true
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var last time.Time
+	commit := func(final bool) error {
+		batches, skipped := p.take(final)
+		if len(batches) == 0 && len(skipped) == 0 {
+			return nil
+		}
+		if wait := chunkGap - time.Since(last); final && wait > 0 {
+			time.Sleep(wait)
+		}
+		defer func() { last = time.Now() }()
+		return s.Tx.InNewTx(ctx, func(ctx context.Context) error {
+			ids, err := s.Store.AddBatches(ctx, an.ID, token, batches, skipped)
+			if err != nil {
+				return err
+			}
+			rounds := make([]int, len(batches))
+			for i, b := range batches {
+				rounds[i] = b.Round
+			}
+			return s.enqueueBatches(ctx, an, ids, rounds...)
+		})
+	}
+	err = s.Tx.Run(ctx, func(rctx context.Context) error {
+		return s.Store.StreamAudience(rctx, an.BoardID, an.Audience, func(m Member) error {
+			if !p.add(m) || time.Since(last) < chunkGap {
+				return nil
+			}
+			return commit(false)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if err := commit(true); err != nil {
+		return err
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		sent, err := s.Store.FinishResolving(ctx, an.ID, token)
+		if err != nil || !sent {
+			return err
+		}
+		return s.Live.Publish(ctx, deliveryEvent(an))
+	})
+}
+
+// planner splits an audience into batches of at most size per channel and language,
+// as its members arrive.
+type planner struct {
+	size    int
+	seen    map[int64]bool
+	open    map[group]*NewBatch // the batch being filled, per group
+	known   map[group]struct{}
+	rounds  map[int64]int // batches begun per channel
+	order   []group       // the groups in the order they first appeared
+	full    []NewBatch
+	skipped []Member
+}
+
+type group struct {
+	channel int64
+	lang    string
+}
+
+func newPlanner(size int) *planner {
+	return &planner{size: size, seen: map[int64]bool{}, open: map[group]*NewBatch{}, known: map[group]struct{}{}, rounds: map[int64]int{}}
+}
+
+// add places a member (once per guardian) and reports whether a batch is full.
+func (p *planner) add(m Member) bool {
+	if p.seen[m.GuardianID] {
+		return false
+	}
+	p.seen[m.GuardianID] = true
+	if !m.Following {
+		p.skipped = append(p.skipped, m)
+		return false
+	}
+	g := group{m.ChannelID, m.Language}
+	b := p.open[g]
+	if b == nil {
+		if _, known := p.known[g]; !known {
+			p.known[g] = struct{}{}
+			p.order = append(p.order, g)
+		}
+		b = &NewBatch{ChannelID: m.ChannelID, Language: m.Language, Round: p.rounds[m.ChannelID]}
+		p.rounds[m.ChannelID]++
+		p.open[g] = b
+	}
+	b.Guardians = append(b.Guardians, m.GuardianID)
+	b.Friends = append(b.Friends, m.FriendID)
+	if len(b.Guardians) < p.size {
+		return false
+	}
+	p.full = append(p.full, *b)
+	delete(p.open, g)
+	return true
+}
+
+// take returns the full batches and the skipped members so far, and at the end
+// (final) the partly filled batches too. The batches come interleaved across
+// channels, so the workers sending them rarely wait on one channel's rate limit.
+func (p *planner) take(final bool) ([]NewBatch, []Member) {
+	out := p.full
+	if final {
+		for _, g := range p.order {
+			if b := p.open[g]; b != nil {
+				out = append(out, *b)
+			}
+		}
+		p.open = map[group]*NewBatch{}
+	}
+	skipped := p.skipped
+	p.full, p.skipped = nil, nil
+	return interleave(out), skipped
+}
+
+// interleave orders batches round-robin across channels, keeping each channel's order.
+func interleave(bs []NewBatch) []NewBatch {
+	var channels []int64
+	per := map[int64][]NewBatch{}
+	for _, b := range bs {
+		if _, ok := per[b.ChannelID]; !ok {
+			channels = append(channels, b.ChannelID)
+		}
+		per[b.ChannelID] = append(per[b.ChannelID], b)
+	}
+	out := make([]NewBatch, 0, len(bs))
+	for round := 0; len(out) < len(bs); round++ {
+		for _, c := range channels {
+			if round < len(per[c]) {
+				out = append(out, per[c][round])
+			}
+		}
+	}
+	return out
 }
 
 type batchWorker struct {

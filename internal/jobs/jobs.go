@@ -28,6 +28,10 @@ const (
 	QueueMaintenance = "maintenance" // retention, key rotation, periodic upkeep
 )
 
+// FetchCooldown is the least time between two fetches of a queue's jobs, and between
+// two notifications of inserted jobs (River sends at most one per cooldown).
+const FetchCooldown = 20 * time.Millisecond
+
 // Client is River's client for renraku's transactions.
 type Client = river.Client[pgx.Tx]
 
@@ -73,12 +77,15 @@ func New(cfg Config) (*Client, error) {
 		rc.Workers = cfg.Workers
 		rc.PeriodicJobs = cfg.Periodic
 		rc.Queues = map[string]river.QueueConfig{
-			QueueEvents:      {MaxWorkers: ev},
-			QueueDelivery:    {MaxWorkers: del},
-			QueueUrgent:      {MaxWorkers: del},
+			QueueEvents:   {MaxWorkers: ev},
+			QueueDelivery: {MaxWorkers: del},
+			// Safety alerts queue their batches in steps while the audience is read; a
+			// step whose insert notification River held back (one per cooldown) is
+			// found by the next poll, kept short here.
+			QueueUrgent:      {MaxWorkers: del, FetchPollInterval: 100 * time.Millisecond},
 			QueueMaintenance: {MaxWorkers: 2},
 		}
-		rc.FetchCooldown = 20 * time.Millisecond
+		rc.FetchCooldown = FetchCooldown
 		rc.Middleware = []rivertype.Middleware{&waitForDatabase{pool: cfg.Pool, poll: 500 * time.Millisecond}}
 	}
 	c, err := river.NewClient(riverpgxv5.New(cfg.Pool), rc)

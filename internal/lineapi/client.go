@@ -104,9 +104,11 @@ func apiError(res *http.Response, err error) error {
 
 // Reply answers an event with its reply token (free of charge).
 func (c *Client) Reply(ctx context.Context, ch Channel, replyToken string, ms []Message) (requestID string, err error) {
-	if err := c.limits.wait(ctx, ch.ID, "reply"); err != nil {
+	answered, err := c.limits.acquire(ctx, ch.ID, "reply")
+	if err != nil {
 		return "", err
 	}
+	defer answered()
 	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err
@@ -123,9 +125,11 @@ func (c *Client) Push(ctx context.Context, ch Channel, userID, retryKey string, 
 	if !ValidUserID(userID) {
 		return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
 	}
-	if err := c.limits.wait(ctx, ch.ID, "push"); err != nil {
+	answered, err := c.limits.acquire(ctx, ch.ID, "push")
+	if err != nil {
 		return "", err
 	}
+	defer answered()
 	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err
@@ -150,9 +154,11 @@ func (c *Client) Multicast(ctx context.Context, ch Channel, userIDs []string, re
 			return "", fmt.Errorf("%w: recipient is not a LINE user ID", ErrInvalidMessage)
 		}
 	}
-	if err := c.limits.wait(ctx, ch.ID, "multicast"); err != nil {
+	answered, err := c.limits.acquire(ctx, ch.ID, "multicast")
+	if err != nil {
 		return "", err
 	}
+	defer answered()
 	api, err := c.api(ctx, ch)
 	if err != nil {
 		return "", err

@@ -18,43 +18,89 @@ var defaultLimits = map[string]int{
 }
 
 // window is the span LINE counts calls in. LINE's table gives calls per second; read as
-// strictly as possible, that is any one-second window (a sliding window). The margin
-// covers calls that leave in order but arrive a little closer together.
-const (
-	window       = time.Second
-	windowMargin = 100 * time.Millisecond
-)
+// strictly as possible, that is any one-second window (a sliding window).
+const window = time.Second
 
-// slidingWindow admits at most n calls in any window: the times of the last n calls
-// are kept, and a call waits until the oldest of them is a window old. Unlike a token
-// bucket it uses the whole limit (n calls at once, then n more a window later) and never
-// more.
+// slot is one call in a sliding window: LINE has counted it by the time it answers.
+type slot struct {
+	at   time.Time     // when the answer came (set before done is closed)
+	done chan struct{} // closed once answered
+	once sync.Once
+}
+
+func (s *slot) answered(at time.Time) {
+	s.once.Do(func() {
+		s.at = at
+		close(s.done)
+	})
+}
+
+// slidingWindow admits at most n calls in any window, counted where LINE counts them:
+// the times of the last n calls are kept, and a call waits until the oldest of them
+// has been answered a window ago. LINE counts a call before it answers, so calls that
+// leave in order but arrive closer together (a slow network, a loaded machine) still
+// stay inside LINE's window, with no fixed margin: the headroom LINE asks for is the
+// round trip. Unlike a token bucket it uses the whole limit (n calls at once, then n
+// more a window after their answers) and never more.
 type slidingWindow struct {
 	mu   sync.Mutex
 	n    int
-	last []time.Time // ring of the last n admissions
+	ring []*slot // the last n admissions, oldest at next once full
 	next int
 }
 
 func newSlidingWindow(n int) *slidingWindow {
-	return &slidingWindow{n: max(n, 1), last: make([]time.Time, 0, max(n, 1))}
+	return &slidingWindow{n: max(n, 1), ring: make([]*slot, 0, max(n, 1))}
 }
 
-// reserve admits a call at now or later and returns when it may go.
-func (w *slidingWindow) reserve(now time.Time) time.Time {
+// claim admits a call at now and returns its slot; otherwise the time to try again at,
+// or the earlier call whose answer it must wait for.
+func (w *slidingWindow) claim(now time.Time) (s *slot, retryAt time.Time, pending <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	at := now
-	if len(w.last) >= w.n {
-		if free := w.last[w.next].Add(window + windowMargin); free.After(at) {
-			at = free
-		}
-		w.last[w.next] = at
-		w.next = (w.next + 1) % w.n
-		return at
+	s = &slot{done: make(chan struct{})}
+	if len(w.ring) < w.n {
+		w.ring = append(w.ring, s)
+		return s, time.Time{}, nil
 	}
-	w.last = append(w.last, at)
-	return at
+	old := w.ring[w.next]
+	select {
+	case <-old.done:
+	default:
+		return nil, time.Time{}, old.done
+	}
+	if free := old.at.Add(window); free.After(now) {
+		return nil, free, nil
+	}
+	w.ring[w.next] = s
+	w.next = (w.next + 1) % w.n
+	return s, time.Time{}, nil
+}
+
+// acquire waits until a call may go, or ctx ends; answered must be called once the
+// call has its answer (or has failed).
+func (w *slidingWindow) acquire(ctx context.Context) (answered func(), err error) {
+	for {
+		s, at, pending := w.claim(time.Now())
+		if s != nil {
+			return func() { s.answered(time.Now()) }, nil
+		}
+		if pending == nil {
+			t := time.NewTimer(time.Until(at))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		select {
+		case <-pending:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // setLimit changes n, keeping the recent admissions that still count.
@@ -62,17 +108,11 @@ func (w *slidingWindow) setLimit(n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n = max(n, 1)
-	var recent []time.Time
-	for i := range w.last {
-		recent = append(recent, w.last[(w.next+i)%len(w.last)])
-	}
+	recent := append(append([]*slot{}, w.ring[w.next:]...), w.ring[:w.next]...)
 	if len(recent) > n {
 		recent = recent[len(recent)-n:]
 	}
-	w.n, w.last, w.next = n, append(make([]time.Time, 0, n), recent...), 0
-	if len(w.last) == n {
-		w.next = 0
-	}
+	w.n, w.ring, w.next = n, append(make([]*slot, 0, n), recent...), 0
 }
 
 // limiters keeps one window per channel and endpoint.
@@ -100,21 +140,10 @@ func (c *Client) SetLimit(endpoint string, perSecond int) {
 	}
 }
 
-// wait blocks until the channel may call the endpoint, or ctx ends.
-func (l *limiters) wait(ctx context.Context, channel, endpoint string) error {
-	at := l.limiter(channel, endpoint).reserve(time.Now())
-	d := time.Until(at)
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// acquire blocks until the channel may call the endpoint, or ctx ends; the caller
+// calls answered when the call has its answer.
+func (l *limiters) acquire(ctx context.Context, channel, endpoint string) (answered func(), err error) {
+	return l.limiter(channel, endpoint).acquire(ctx)
 }
 
 // limiter returns the window of a channel's endpoint, creating it on first use.

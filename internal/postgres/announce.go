@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -184,7 +185,7 @@ func (s *AnnounceStore) CreateHandout(ctx context.Context, announcementID int64,
 
 const announcementColumns = `a.id, a.board_id, COALESCE(a.school_id, 0), a.kind, a.audience, a.audience_label, a.title_enc, a.body_enc,
 	a.names_child, a.consent, a.state, a.cancel_reason, a.scheduled_at, a.started_at, a.finished_at, a.created_by, a.created_at,
-	COALESCE(r.total, 0), COALESCE(r.queued, 0), COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0),
+	COALESCE(r.total, 0) + q.queued, COALESCE(r.queued, 0) + q.queued, COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0),
 	COALESCE((SELECT name FROM school WHERE id = a.school_id), (SELECT name FROM board WHERE id = a.board_id)),
 	EXISTS (SELECT 1 FROM school s1 JOIN school s2 ON s2.line_channel_id = s1.line_channel_id AND s2.id <> s1.id
 		WHERE s1.board_id = a.board_id AND (a.school_id IS NULL OR s1.id = a.school_id))`
@@ -193,7 +194,9 @@ const announcementFrom = ` FROM announcement a LEFT JOIN LATERAL (SELECT count(*
 		count(*) FILTER (WHERE state = 'queued') AS queued, count(*) FILTER (WHERE state = 'sent') AS sent,
 		count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE state = 'skipped') AS skipped,
 		count(opened_at) AS opened
-	FROM announcement_recipient WHERE announcement_id = a.id) r ON true `
+	FROM announcement_recipient WHERE announcement_id = a.id) r ON true
+	CROSS JOIN LATERAL (SELECT COALESCE(sum(recipients), 0) AS queued FROM announcement_batch
+		WHERE announcement_id = a.id AND state = 'queued') q `
 
 func (s *AnnounceStore) scanAnnouncement(r pgx.Row) (announce.Announcement, error) {
 	var a announce.Announcement
@@ -239,7 +242,8 @@ func (s *AnnounceStore) FindAnnouncement(ctx context.Context, id int64) (announc
 func (s *AnnounceStore) FindAnnouncementContent(ctx context.Context, id int64) (announce.Announcement, error) {
 	db := pgtx.Tx(ctx)
 	a, err := s.scanAnnouncement(db.QueryRow(ctx, `SELECT `+announcementColumns+` FROM announcement a
-		CROSS JOIN (SELECT 0 AS total, 0 AS queued, 0 AS sent, 0 AS failed, 0 AS skipped, 0 AS opened) r WHERE a.id = $1`, id))
+		CROSS JOIN (SELECT 0 AS total, 0 AS queued, 0 AS sent, 0 AS failed, 0 AS skipped, 0 AS opened) r
+		CROSS JOIN (SELECT 0 AS queued) q WHERE a.id = $1`, id))
 	if err != nil {
 		return a, classify(err, "announcement")
 	}
@@ -348,93 +352,119 @@ func (s *AnnounceStore) CountReach(ctx context.Context, boardID int64, a announc
 	return out, classify(err, "reach")
 }
 
-// Resolve stores the recipients and their batches: the audience is read once, split
-// into batches in Go (per channel and language, in guardian order), and written with
-// COPY, each recipient with its batch. The batches come back interleaved across
-// channels, so the workers sending them rarely wait on one channel's rate limit.
-func (s *AnnounceStore) Resolve(ctx context.Context, an announce.Announcement, size int) ([]int64, error) {
+// Resolving reports whether an announcement's audience is still being resolved.
+func (s *AnnounceStore) Resolving(ctx context.Context, id int64) (bool, error) {
 	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `SELECT DISTINCT ON (g.id) g.id, f.id, f.channel_id, f.following,
-			CASE WHEN f.language LIKE 'en%' THEN 'en' ELSE 'ja' END`+reachFrom+audienceWhere+` ORDER BY g.id`,
-		audienceArgs(an.BoardID, an.Audience)...)
+	var open bool
+	err := db.QueryRow(ctx, `SELECT resolving IS NOT NULL FROM announcement WHERE id = $1`, id).Scan(&open)
+	return open, classify(err, "announcement resolving")
+}
+
+// StartResolving gives the announcement a new resolution token: the steps of a run
+// that held an older one can no longer commit.
+func (s *AnnounceStore) StartResolving(ctx context.Context, id int64) (string, error) {
+	db := pgtx.Tx(ctx)
+	var token string
+	err := db.QueryRow(ctx, `UPDATE announcement SET resolving = gen_random_uuid() WHERE id = $1 RETURNING resolving::text`, id).Scan(&token)
+	return token, classify(err, "start resolving")
+}
+
+// FindResolved returns the guardians an announcement's earlier steps already placed:
+// in a batch or recorded (skipped, or sent before).
+func (s *AnnounceStore) FindResolved(ctx context.Context, id int64) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `SELECT unnest(guardian_ids) FROM announcement_batch WHERE announcement_id = $1
+		UNION ALL SELECT guardian_id FROM announcement_recipient WHERE announcement_id = $1`, id)
 	if err != nil {
-		return nil, classify(err, "resolve recipients")
+		return nil, classify(err, "resolved guardians")
 	}
-	type recipient struct {
-		guardian, friend, channel int64
-		following                 bool
-		lang                      string
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, classify(err, "resolved guardians")
+}
+
+// StreamAudience calls fn with each verified guardian of the audience as PostgreSQL
+// produces them (unsorted, so the first arrive before the whole audience is read); a
+// guardian of several children in it comes once for each.
+func (s *AnnounceStore) StreamAudience(ctx context.Context, boardID int64, a announce.Audience, fn func(announce.Member) error) error {
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `SELECT g.id, f.id, f.channel_id, f.following,
+			CASE WHEN f.language LIKE 'en%' THEN 'en' ELSE 'ja' END`+reachFrom+audienceWhere, audienceArgs(boardID, a)...)
+	if err != nil {
+		return classify(err, "resolve recipients")
 	}
-	type group struct {
-		channel int64
-		lang    string
+	defer rows.Close()
+	var m announce.Member
+	_, err = pgx.ForEachRow(rows, []any{&m.GuardianID, &m.FriendID, &m.ChannelID, &m.Following, &m.Language}, func() error { return fn(m) })
+	return classify(err, "resolve recipients")
+}
+
+// lockResolving locks the announcement if token is still its resolution's (as
+// FinishBatch does, NO KEY UPDATE).
+func lockResolving(ctx context.Context, id int64, token string) error {
+	db := pgtx.Tx(ctx)
+	var one int
+	err := db.QueryRow(ctx, `SELECT 1 FROM announcement WHERE id = $1 AND resolving = $2 FOR NO KEY UPDATE`, id, token).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return announce.ErrSuperseded
 	}
-	var all []recipient
-	var order []group
-	members := map[group][]int{}
-	for rows.Next() {
-		var r recipient
-		if err := rows.Scan(&r.guardian, &r.friend, &r.channel, &r.following, &r.lang); err != nil {
-			rows.Close()
-			return nil, classify(err, "resolve recipients")
-		}
-		all = append(all, r)
-		if r.following {
-			g := group{r.channel, r.lang}
-			if _, ok := members[g]; !ok {
-				order = append(order, g)
-			}
-			members[g] = append(members[g], len(all)-1)
-		}
+	return classify(err, "resolution token")
+}
+
+// AddBatches stores one step of a resolution, if token is still the announcement's:
+// the batches with their members, and the guardians skipped. It returns the batches'
+// IDs, in the order given.
+func (s *AnnounceStore) AddBatches(ctx context.Context, id int64, token string, batches []announce.NewBatch, skipped []announce.Member) ([]int64, error) {
+	db := pgtx.Tx(ctx)
+	if err := lockResolving(ctx, id, token); err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, classify(err, "resolve recipients")
+	b := &pgx.Batch{}
+	for _, nb := range batches {
+		b.Queue(`INSERT INTO announcement_batch (announcement_id, channel_id, language, recipients, guardian_ids, friend_ids)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, id, nb.ChannelID, nb.Language, len(nb.Guardians), nb.Guardians, nb.Friends)
 	}
-	batchOf := make([]int64, len(all))
-	perGroup := make([][]int64, len(order))
-	for gi, g := range order {
-		idx := members[g]
-		for len(idx) > 0 {
-			part := idx[:min(size, len(idx))]
-			idx = idx[len(part):]
-			var id int64
-			if err := db.QueryRow(ctx, `INSERT INTO announcement_batch (announcement_id, channel_id, language, recipients)
-				VALUES ($1, $2, $3, $4) RETURNING id`, an.ID, g.channel, g.lang, len(part)).Scan(&id); err != nil {
+	ids := make([]int64, len(batches))
+	if len(batches) > 0 {
+		res := db.SendBatch(ctx, b)
+		for i := range batches {
+			if err := res.QueryRow().Scan(&ids[i]); err != nil {
+				res.Close()
 				return nil, classify(err, "batch")
 			}
-			for _, i := range part {
-				batchOf[i] = id
-			}
-			perGroup[gi] = append(perGroup[gi], id)
+		}
+		if err := res.Close(); err != nil {
+			return nil, classify(err, "batch")
 		}
 	}
-	copyRows := make([][]any, len(all))
-	for i, r := range all {
-		var batch any
-		state := "skipped"
-		if r.following {
-			batch, state = batchOf[i], "queued"
+	if len(skipped) > 0 {
+		copyRows := make([][]any, len(skipped))
+		for i, m := range skipped {
+			copyRows[i] = []any{id, m.GuardianID, m.FriendID, m.ChannelID, "skipped"}
 		}
-		copyRows[i] = []any{an.ID, r.guardian, r.friend, r.channel, batch, state}
-	}
-	if _, err := db.CopyFrom(ctx, pgx.Identifier{"announcement_recipient"},
-		[]string{"announcement_id", "guardian_id", "friend_id", "channel_id", "batch_id", "state"}, pgx.CopyFromRows(copyRows)); err != nil {
-		return nil, classify(err, "recipients")
-	}
-	var out []int64
-	for round := 0; ; round++ {
-		added := false
-		for _, ids := range perGroup {
-			if round < len(ids) {
-				out = append(out, ids[round])
-				added = true
-			}
-		}
-		if !added {
-			return out, nil
+		if _, err := db.CopyFrom(ctx, pgx.Identifier{"announcement_recipient"},
+			[]string{"announcement_id", "guardian_id", "friend_id", "channel_id", "state"}, pgx.CopyFromRows(copyRows)); err != nil {
+			return nil, classify(err, "skipped recipients")
 		}
 	}
+	return ids, nil
+}
+
+// FinishResolving closes an announcement's audience, if token is still its own; the
+// announcement is sent at once when no batch is queued (nobody to send to, or every
+// batch already answered). It returns whether it is sent.
+func (s *AnnounceStore) FinishResolving(ctx context.Context, id int64, token string) (bool, error) {
+	db := pgtx.Tx(ctx)
+	// The lock first, the batches read after it: a batch finishing meanwhile has
+	// committed by then, or sees the audience closed once this commits.
+	if err := lockResolving(ctx, id, token); err != nil {
+		return false, err
+	}
+	var state string
+	err := db.QueryRow(ctx, `UPDATE announcement a SET resolving = NULL,
+			state = CASE WHEN q.queued THEN a.state ELSE 'sent' END, finished_at = CASE WHEN q.queued THEN a.finished_at ELSE now() END
+		FROM (SELECT EXISTS (SELECT 1 FROM announcement_batch WHERE announcement_id = $1 AND state = 'queued') AS queued) q
+		WHERE a.id = $1 RETURNING a.state`, id).Scan(&state)
+	return state == announce.Sent, classify(err, "finish resolving")
 }
 
 // FindBatch reads a batch.
@@ -448,12 +478,13 @@ func (s *AnnounceStore) FindBatch(ctx context.Context, id int64) (announce.Batch
 	return b, classify(err, "batch")
 }
 
-// FindBatchUsers returns the LINE user IDs of a batch, in a fixed order (a retry sends
-// exactly the same request).
+// FindBatchUsers returns the LINE user IDs of a batch, in the order it was planned in
+// (a retry sends exactly the same request).
 func (s *AnnounceStore) FindBatchUsers(ctx context.Context, batchID int64) ([]string, error) {
 	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `SELECT f.id, f.user_id_enc FROM announcement_recipient r JOIN line_friend f ON f.id = r.friend_id
-		WHERE r.batch_id = $1 ORDER BY r.guardian_id`, batchID)
+	rows, err := db.Query(ctx, `SELECT f.id, f.user_id_enc FROM announcement_batch b
+		CROSS JOIN LATERAL unnest(b.friend_ids) WITH ORDINALITY AS u(id, n) JOIN line_friend f ON f.id = u.id
+		WHERE b.id = $1 ORDER BY u.n`, batchID)
 	if err != nil {
 		return nil, classify(err, "batch users")
 	}
@@ -474,31 +505,41 @@ func (s *AnnounceStore) FindBatchUsers(ctx context.Context, batchID int64) ([]st
 	return out, classify(rows.Err(), "batch users")
 }
 
-// FinishBatch records a batch's outcome; the announcement is sent when no batch is
-// queued any more.
+// FinishBatch records a batch's outcome and writes its recipients' rows with it (a
+// guardian deleted since is left out); the announcement is sent when its audience is
+// resolved and no batch is queued any more. The three statements go in one round trip.
 func (s *AnnounceStore) FinishBatch(ctx context.Context, b announce.Batch, state, requestID, lastError string) (bool, error) {
 	db := pgtx.Tx(ctx)
-	tag, err := db.Exec(ctx, `UPDATE announcement_batch SET state = $2, line_request_id = $3, last_error = left($4, 300), attempts = attempts + 1,
-		sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND state = 'queued'`, b.ID, state, requestID, lastError)
-	if err != nil || tag.RowsAffected() == 0 {
+	q := &pgx.Batch{}
+	q.Queue(`WITH b AS (UPDATE announcement_batch SET state = $2, line_request_id = $3, last_error = left($4, 300), attempts = attempts + 1,
+			sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND state = 'queued'
+			RETURNING id, announcement_id, channel_id, guardian_ids, friend_ids),
+		r AS (INSERT INTO announcement_recipient (announcement_id, guardian_id, friend_id, channel_id, batch_id, state)
+			SELECT b.announcement_id, u.g, u.f, b.channel_id, b.id, $2 FROM b CROSS JOIN LATERAL unnest(b.guardian_ids, b.friend_ids) AS u(g, f)
+			WHERE EXISTS (SELECT 1 FROM guardian WHERE id = u.g)
+			ON CONFLICT (announcement_id, guardian_id) DO UPDATE SET state = EXCLUDED.state, batch_id = EXCLUDED.batch_id)
+		SELECT count(*) FROM b`, b.ID, state, requestID, lastError)
+	// The lock first, the batches read after it (a new statement, a new snapshot): of
+	// two batches finishing together, the second sees the first. NO KEY UPDATE: the
+	// recipients' foreign key already holds KEY SHARE on the row, which FOR UPDATE
+	// would have to wait for in the other finishing batch (a deadlock).
+	q.Queue(`SELECT 1 FROM announcement WHERE id = $1 FOR NO KEY UPDATE`, b.AnnouncementID)
+	q.Queue(`UPDATE announcement SET state = 'sent', finished_at = now() WHERE id = $1 AND state = 'sending' AND resolving IS NULL
+		AND NOT EXISTS (SELECT 1 FROM announcement_batch WHERE announcement_id = $1 AND state = 'queued')`, b.AnnouncementID)
+	res := db.SendBatch(ctx, q)
+	defer res.Close()
+	var updated int
+	if err := res.QueryRow().Scan(&updated); err != nil {
 		return false, classify(err, "finish batch")
 	}
-	if _, err := db.Exec(ctx, `UPDATE announcement_recipient SET state = $2 WHERE batch_id = $1`, b.ID, state); err != nil {
-		return false, classify(err, "batch recipients")
-	}
-	if _, err := db.Exec(ctx, `SELECT 1 FROM announcement WHERE id = $1 FOR UPDATE`, b.AnnouncementID); err != nil {
+	if _, err := res.Exec(); err != nil {
 		return false, classify(err, "lock announcement")
 	}
-	var left bool
-	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM announcement_batch WHERE announcement_id = $1 AND state = 'queued')`,
-		b.AnnouncementID).Scan(&left); err != nil {
-		return false, classify(err, "batches left")
+	tag, err := res.Exec()
+	if err != nil {
+		return false, classify(err, "announcement sent")
 	}
-	if left {
-		return false, nil
-	}
-	_, err = db.Exec(ctx, `UPDATE announcement SET state = 'sent', finished_at = now() WHERE id = $1 AND state = 'sending'`, b.AnnouncementID)
-	return true, classify(err, "announcement sent")
+	return updated == 1 && tag.RowsAffected() == 1, classify(res.Close(), "finish batch")
 }
 
 // FailBatchAttempt records a temporary failure.
@@ -508,7 +549,8 @@ func (s *AnnounceStore) FailBatchAttempt(ctx context.Context, batchID int64, las
 	return classify(err, "batch attempt")
 }
 
-// RequeueFailed queues an announcement's failed batches again.
+// RequeueFailed queues an announcement's failed batches again; their recipients'
+// rows go until the batches have a new outcome.
 func (s *AnnounceStore) RequeueFailed(ctx context.Context, announcementID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
 	rows, err := db.Query(ctx, `UPDATE announcement_batch SET state = 'queued', last_error = '' WHERE announcement_id = $1 AND state = 'failed' RETURNING id`, announcementID)
@@ -519,7 +561,7 @@ func (s *AnnounceStore) RequeueFailed(ctx context.Context, announcementID int64)
 	if err != nil {
 		return nil, classify(err, "requeue")
 	}
-	_, err = db.Exec(ctx, `UPDATE announcement_recipient SET state = 'queued' WHERE batch_id = ANY($1)`, ids)
+	_, err = db.Exec(ctx, `DELETE FROM announcement_recipient WHERE announcement_id = $1 AND batch_id = ANY($2) AND state = 'failed'`, announcementID, ids)
 	return ids, classify(err, "requeue recipients")
 }
 
