@@ -13,7 +13,9 @@ import (
 const (
 	// sendsPerJob bounds the messages one SendBatchArgs job sends.
 	sendsPerJob = 100
-	// sendParallel is how many of a batch's messages are with LINE at once.
+	// sendParallel is how many batched messages an instance has with LINE at once,
+	// over all its sending jobs: each records its outcome on a connection of the
+	// pool, which the webhook's group commit must still find free.
 	sendParallel = 8
 	// sendRetryAfter is when a message of a batch that failed for the moment is tried
 	// again, by a job of its own.
@@ -33,6 +35,12 @@ func (SendBatchArgs) Kind() string { return "line.send_batch" }
 // InsertOpts puts the job on the delivery queue.
 func (SendBatchArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: jobs.QueueDelivery, MaxAttempts: 12}
+}
+
+// sendSlots is the instance's limit of batched messages with LINE at once.
+func (s *Service) sendSlots() chan struct{} {
+	s.sendSemOnce.Do(func() { s.sendSem = make(chan struct{}, sendParallel) })
+	return s.sendSem
 }
 
 type sendBatchWorker struct {
@@ -70,7 +78,7 @@ func (s *Service) SendBatch(ctx context.Context, ids []int64) error {
 	var mu sync.Mutex
 	var again []int64
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, sendParallel)
+	sem := s.sendSlots()
 	for i, o := range obs {
 		if o.State != StateQueued {
 			continue

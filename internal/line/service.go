@@ -38,6 +38,9 @@ type Service struct {
 	// group is the webhook's group commit (ingester).
 	groupOnce sync.Once
 	group     *groupCommit
+	// sendSem bounds the batched sends in flight (sendSlots).
+	sendSemOnce sync.Once
+	sendSem     chan struct{}
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler
