@@ -213,19 +213,7 @@ func (s *LineStore) PendingUserEvents(ctx context.Context, channelID int64, user
 	rows, err := db.Query(ctx, `SELECT `+eventColumns+` FROM line_event
 		WHERE channel_id = $1 AND user_key = $2 AND processed_at IS NULL AND (occurred_at, id) <= ($3, $4)
 		ORDER BY occurred_at, id`, channelID, userKey, upTo.OccurredAt, upTo.ID)
-	if err != nil {
-		return nil, classify(err, "pending line events")
-	}
-	defer rows.Close()
-	var out []line.StoredEvent
-	for rows.Next() {
-		ev, err := s.scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, classify(rows.Err(), "pending line events")
+	return s.scanEvents(rows, err, "pending line events")
 }
 
 // MarkEventProcessed records the outcome and wipes the payload.

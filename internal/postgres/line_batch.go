@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres/pgtx"
 )
@@ -87,19 +89,7 @@ func (s *LineStore) FindEvents(ctx context.Context, ids []int64) ([]line.StoredE
 	db := pgtx.Tx(ctx)
 	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
 		FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN line_event e ON e.id = u.id ORDER BY u.ord`, ids)
-	if err != nil {
-		return nil, classify(err, "line events")
-	}
-	defer rows.Close()
-	var out []line.StoredEvent
-	for rows.Next() {
-		ev, err := s.scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, classify(rows.Err(), "line events")
+	return s.scanEvents(rows, err, "line events")
 }
 
 // PendingEventsOfUsers lists the unprocessed events of the given users (channel and
@@ -118,19 +108,7 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 		FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
 		JOIN line_event e ON e.channel_id = u.c AND e.user_key = u.k AND e.processed_at IS NULL
 		ORDER BY e.occurred_at, e.id`, channels, keys)
-	if err != nil {
-		return nil, classify(err, "pending line events")
-	}
-	defer rows.Close()
-	var out []line.StoredEvent
-	for rows.Next() {
-		ev, err := s.scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, classify(rows.Err(), "pending line events")
+	return s.scanEvents(rows, err, "pending line events")
 }
 
 // MarkEventsProcessed records one outcome for several events and wipes their payloads.
@@ -259,4 +237,21 @@ func (s *LineStore) FindFriendsByUserKeys(ctx context.Context, users []line.User
 		out[ord-1] = &f
 	}
 	return out, classify(rows.Err(), "line friends")
+}
+
+// scanEvents reads the events of a query's rows (err is the query's).
+func (s *LineStore) scanEvents(rows pgx.Rows, err error, what string) ([]line.StoredEvent, error) {
+	if err != nil {
+		return nil, classify(err, what)
+	}
+	defer rows.Close()
+	var out []line.StoredEvent
+	for rows.Next() {
+		ev, err := s.scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, classify(rows.Err(), what)
 }
