@@ -154,7 +154,10 @@ func TestPerChildFormInChromium(t *testing.T) {
 		t.Errorf("after a draft repeating the tap: %q (%v)", states, err)
 	}
 	browsertest.Screenshot(t, phone, "survey-per-child")
+	// The draft's notice is still on the page: take it away first, so that waiting for
+	// the notice waits for the page that answers the send, not the one already shown.
 	err = chromedp.Do(phone,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="survey-done"]').remove()`),
 		chromedp.Click(chromedp.CSS(soraNo)),
 		chromedp.Click(chromedp.CSS(`[data-testid="survey-send"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="survey-done"]`)),
