@@ -30,7 +30,7 @@ const (
 
 // FetchCooldown is the least time between two fetches of a queue's jobs, and between
 // two notifications of inserted jobs (River sends at most one per cooldown).
-const FetchCooldown = 20 * time.Millisecond
+const FetchCooldown = 5 * time.Millisecond
 
 // Client is River's client for renraku's transactions.
 type Client = river.Client[pgx.Tx]
