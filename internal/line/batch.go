@@ -48,11 +48,22 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[ProcessBatchArgs]
 const busyRetry = 100 * time.Millisecond
 
 // ProcessEvents processes the events ids (those not yet processed) and the earlier
-// pending events of their users.
+// pending events of their users. A job with room also takes up pending events of other
+// jobs (ClaimableEvents, after its own): when requests of one or two events arrive one
+// by one, each group commit queues a job for one or two, and the rate at which River
+// hands out jobs would otherwise bound the events processed. A job whose events were
+// taken up finds them processed and ends.
 func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
-	var found []StoredEvent
+	var found, claimed []StoredEvent
 	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
-		found, err = s.Store.FindEvents(ctx, ids)
+		if found, err = s.Store.FindEvents(ctx, ids); err != nil {
+			return err
+		}
+		var after int64
+		for _, id := range ids {
+			after = max(after, id)
+		}
+		claimed, err = s.Store.ClaimableEvents(ctx, after, EventsPerJob-len(ids))
 		return err
 	})
 	if err != nil {
@@ -77,10 +88,12 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	// Every event in one go first; when one fails, the transaction is rolled back and
 	// the batch is done again with a savepoint per event, so that the failing one is
 	// undone alone (savepoints cost two round trips an event, and failures are rare).
+	own := len(todo)
+	todo = append(todo, claimed...)
 	careful := false
 	for {
 		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-			return s.processInTx(ctx, todo, langs, careful)
+			return s.processInTx(ctx, todo, own, langs, careful)
 		})
 		if errors.Is(err, errBatchEventFailed) && !careful {
 			careful = true
@@ -102,19 +115,22 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 // processInTx handles evs in the transaction ctx carries: in one go, or when careful
 // each event in a savepoint of its own (what a failing event recorded for the audit
 // log is dropped with its work). The audit log appends a batch's events at its commit,
-// so the chain's lock is held only for that round trip.
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool) error {
+// so the chain's lock is held only for that round trip. evs[:own] are the job's own
+// events; the rest were taken up from other jobs, and a user of those alone whom
+// another worker holds is left to them.
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, own int, langs map[int64]string, careful bool) error {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
 		last   StoredEvent
 		events []StoredEvent
+		own    bool // the user has an event of the job's own
 		failed bool
 	}
 	var users []*userWork
 	byKey := map[string]*userWork{}
 	ukey := func(r UserRef) string { return strconv.FormatInt(r.ChannelID, 10) + ":" + string(r.UserKey) }
-	for _, ev := range evs {
+	for i, ev := range evs {
 		r, ok := userOf(ev)
 		if !ok {
 			continue
@@ -125,6 +141,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			byKey[ukey(r)] = u
 			users = append(users, u)
 		}
+		u.own = u.own || i < own
 		if u.last.ID == 0 || ev.OccurredAt.After(u.last.OccurredAt) ||
 			(ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
 			u.last = ev
@@ -144,12 +161,15 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			held = append(held, u.ref)
 			continue
 		}
+		u.failed = true
+		if !u.own {
+			continue // taken up from another job, which still has it
+		}
 		// Another worker has this user's events: try again shortly with the job
 		// that processes a user's events up to one of them.
 		if err := s.retryUser(ctx, u.last.ID, busyRetry); err != nil {
 			return err
 		}
-		u.failed = true
 	}
 	pending, err := s.Store.PendingEventsOfUsers(ctx, held)
 	if err != nil {
@@ -159,6 +179,11 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		u := byKey[ukey(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})]
 		if u == nil || ev.OccurredAt.After(u.last.OccurredAt) || (ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
 			continue // a later event, for its own job
+		}
+		if !u.own && ev.Type == "follow" {
+			// A follow waits for its own job, which asks LINE for the user's
+			// language first; so do the user's later events.
+			u.failed = true
 		}
 		u.events = append(u.events, ev)
 	}

@@ -340,3 +340,99 @@ func TestFailedReplyOfABatchSentOnceByItsOwnJob(t *testing.T) {
 		t.Fatalf("%d answers not sent by reply", n)
 	}
 }
+
+// TestJobTakesUpOtherJobsPendingEvents: with every event worker busy, events arriving
+// one request at a time wait, each with a job of its own; the first job to run takes
+// up the later ones too (one transaction, one time marked processed), leaves a user
+// whom another worker holds to that user's own job, and nothing is handled twice or out
+// of a user's order.
+func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	const workers = 4 // the events queue's workers (jobs.Config's default)
+	var mu sync.Mutex
+	var calls []string
+	entered := make(chan string, 16)
+	gates := map[string]chan struct{}{}
+	for i := range workers {
+		gates[fmt.Sprintf("gate%d", i)] = make(chan struct{})
+	}
+	w.App.Services().LINE.HandlePostback("test.gate", func(ctx context.Context, in *line.Incoming) error {
+		_, args, _ := line.ParsePostbackData(in.Postback.Data)
+		if g, ok := gates[args]; ok {
+			entered <- args
+			select {
+			case <-g:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, args)
+		return nil
+	})
+	data := func(args string) string { return line.PostbackData("test.gate", args) }
+	at := time.Now().UnixMilli()
+	released := 0
+	release := func(n int) {
+		for ; released < n; released++ {
+			close(gates[fmt.Sprintf("gate%d", released)])
+		}
+	}
+	defer release(workers)
+	// Every worker held, one after another (each gate's job has no later event to
+	// take up when it starts).
+	for i := range workers {
+		if status := post(t, w, postbackEvent(fmt.Sprintf("01TAKEg%d", i), userID("e", i), data(fmt.Sprintf("gate%d", i)), at+int64(i))); status != http.StatusOK {
+			t.Fatalf("webhook answered %d", status)
+		}
+		select {
+		case <-entered:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("gate %d never reached", i)
+		}
+	}
+	// Three requests, three jobs waiting: x and y from new users, z from gate1's user.
+	for _, ev := range []string{
+		postbackEvent("01TAKEx", userID("f", 1), data("x"), at+10),
+		postbackEvent("01TAKEy", userID("f", 2), data("y"), at+11),
+		postbackEvent("01TAKEz", userID("e", 1), data("z"), at+12),
+	} {
+		if status := post(t, w, ev); status != http.StatusOK {
+			t.Fatalf("webhook answered %d", status)
+		}
+	}
+	// One worker free: x's job takes up y, and leaves z (gate1's user is held).
+	release(1)
+	waitEvents(t, w, "01TAKE", 3) // gate0, x, y
+	processedAt := func(id string) (at *time.Time) {
+		if err := w.App.Pool().QueryRow(context.Background(),
+			`SELECT processed_at FROM line_event WHERE webhook_event_id = $1`, id).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	x, y := processedAt("01TAKEx"), processedAt("01TAKEy")
+	if x == nil || y == nil || !x.Equal(*y) {
+		t.Errorf("x processed at %v, y at %v: want one transaction for both", x, y)
+	}
+	if z := processedAt("01TAKEz"); z != nil {
+		t.Errorf("z processed at %v while its user's earlier event is held", z)
+	}
+	release(workers)
+	waitEvents(t, w, "01TAKE", workers+3)
+	apptest.WaitQuiet(t, w.App.Pool())
+	mu.Lock()
+	defer mu.Unlock()
+	pos := map[string]int{}
+	for i, c := range calls {
+		if _, dup := pos[c]; dup {
+			t.Errorf("%s handled twice: %v", c, calls)
+		}
+		pos[c] = i
+	}
+	if len(pos) != workers+3 || pos["gate1"] > pos["z"] {
+		t.Errorf("handled %v: want each once, gate1 before z", calls)
+	}
+}

@@ -111,6 +111,22 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	return s.scanEvents(rows, err, "pending line events")
 }
 
+// ClaimableEvents lists pending events after afterID that a processing job may take up
+// besides its own (index line_event_claimable): not follows, whose language is asked
+// of LINE before the transaction, and not events without a user, which no user's lock
+// guards.
+func (s *LineStore) ClaimableEvents(ctx context.Context, afterID int64, limit int) ([]line.StoredEvent, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
+		FROM line_event e
+		WHERE e.processed_at IS NULL AND e.user_key IS NOT NULL AND e.event_type <> 'follow' AND e.id > $1
+		ORDER BY e.id LIMIT $2`, afterID, limit)
+	return s.scanEvents(rows, err, "claimable line events")
+}
+
 // MarkEventsProcessed records one outcome for several events and wipes their payloads.
 // processed_at is the time of the update, at the end of the events' transaction (now()
 // would be its start, before the batch's work), one time for the batch.

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS line_event_claimable;
