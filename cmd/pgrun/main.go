@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/renraku/renraku/internal/pgembed"
@@ -26,6 +27,8 @@ func main() {
 func run() int {
 	keep := flag.Bool("keep", false, "keep the cluster's folder after the command ends (for debugging)")
 	durable := flag.Bool("durable", false, "keep fsync, synchronous_commit and full_page_writes on (for benchmarks measured both ways)")
+	var settings settingList
+	flag.Var(&settings, "c", "a server setting name=value, as postgres -c (repeatable), e.g. -c shared_preload_libraries=pg_stat_statements")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: pgrun [-keep] [-durable] -- command [args...]")
 		flag.PrintDefaults()
@@ -47,7 +50,7 @@ func run() int {
 	signal.Ignore(syscall.SIGINT)
 	signal.Ignore(syscall.SIGTERM)
 
-	cl, err := pgembed.Start(context.Background(), pgembed.Options{Dir: dir, Throwaway: !*durable})
+	cl, err := pgembed.Start(context.Background(), pgembed.Options{Dir: dir, Throwaway: !*durable, Settings: settings})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pgrun:", err)
 		return 1
@@ -69,4 +72,17 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// settingList collects repeated -c flags.
+type settingList []string
+
+func (l *settingList) String() string { return strings.Join(*l, " ") }
+
+func (l *settingList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want name=value, got %q", v)
+	}
+	*l = append(*l, v)
+	return nil
 }

@@ -47,23 +47,26 @@ func (w *batchWorker) Work(ctx context.Context, job *river.Job[ProcessBatchArgs]
 // busyRetry is when a user's events that another worker holds are tried again.
 const busyRetry = 100 * time.Millisecond
 
+// claimEvents is how many pending events of other jobs a processing job takes up at
+// most, and claimWindow how many of the oldest it looks among. A batch's events wait
+// for its transaction, which takes about a millisecond or two an event: small batches
+// on every worker answer sooner than a large one on a single worker.
+const (
+	claimEvents = 16
+	claimWindow = 4 * EventsPerJob
+)
+
 // ProcessEvents processes the events ids (those not yet processed) and the earlier
 // pending events of their users. A job with room also takes up pending events of other
-// jobs (ClaimableEvents, after its own): when requests of one or two events arrive one
-// by one, each group commit queues a job for one or two, and the rate at which River
-// hands out jobs would otherwise bound the events processed. A job whose events were
-// taken up finds them processed and ends.
+// jobs (ClaimEvents, after its own, their users locked as they are taken so that
+// workers take different ones): when requests of one or two events arrive one by one,
+// each group commit queues a job for one or two, and the rate at which River hands out
+// jobs would otherwise bound the events processed. A job whose events were taken up
+// finds them processed and ends.
 func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
-	var found, claimed []StoredEvent
+	var found []StoredEvent
 	err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
-		if found, err = s.Store.FindEvents(ctx, ids); err != nil {
-			return err
-		}
-		var after int64
-		for _, id := range ids {
-			after = max(after, id)
-		}
-		claimed, err = s.Store.ClaimableEvents(ctx, after, EventsPerJob-len(ids))
+		found, err = s.Store.FindEvents(ctx, ids)
 		return err
 	})
 	if err != nil {
@@ -88,12 +91,14 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	// Every event in one go first; when one fails, the transaction is rolled back and
 	// the batch is done again with a savepoint per event, so that the failing one is
 	// undone alone (savepoints cost two round trips an event, and failures are rare).
-	own := len(todo)
-	todo = append(todo, claimed...)
+	var after int64
+	for _, id := range ids {
+		after = max(after, id)
+	}
 	careful := false
 	for {
 		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-			return s.processInTx(ctx, todo, own, langs, careful)
+			return s.processInTx(ctx, todo, after, langs, careful)
 		})
 		if errors.Is(err, errBatchEventFailed) && !careful {
 			careful = true
@@ -115,10 +120,9 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 // processInTx handles evs in the transaction ctx carries: in one go, or when careful
 // each event in a savepoint of its own (what a failing event recorded for the audit
 // log is dropped with its work). The audit log appends a batch's events at its commit,
-// so the chain's lock is held only for that round trip. evs[:own] are the job's own
-// events; the rest were taken up from other jobs, and a user of those alone whom
-// another worker holds is left to them.
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, own int, langs map[int64]string, careful bool) error {
+// so the chain's lock is held only for that round trip. evs are the job's own events;
+// it takes up others' after id claimAfter (see ProcessEvents).
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, claimAfter int64, langs map[int64]string, careful bool) error {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
@@ -130,10 +134,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, own int, l
 	var users []*userWork
 	byKey := map[string]*userWork{}
 	ukey := func(r UserRef) string { return strconv.FormatInt(r.ChannelID, 10) + ":" + string(r.UserKey) }
-	for i, ev := range evs {
+	addUser := func(ev StoredEvent, own bool) *userWork {
 		r, ok := userOf(ev)
 		if !ok {
-			continue
+			return nil
 		}
 		u := byKey[ukey(r)]
 		if u == nil {
@@ -141,11 +145,15 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, own int, l
 			byKey[ukey(r)] = u
 			users = append(users, u)
 		}
-		u.own = u.own || i < own
+		u.own = u.own || own
 		if u.last.ID == 0 || ev.OccurredAt.After(u.last.OccurredAt) ||
 			(ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
 			u.last = ev
 		}
+		return u
+	}
+	for _, ev := range evs {
+		addUser(ev, true)
 	}
 	keys := make([]int64, len(users))
 	for i, u := range users {
@@ -161,14 +169,24 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, own int, l
 			held = append(held, u.ref)
 			continue
 		}
-		u.failed = true
-		if !u.own {
-			continue // taken up from another job, which still has it
-		}
 		// Another worker has this user's events: try again shortly with the job
 		// that processes a user's events up to one of them.
+		u.failed = true
 		if err := s.retryUser(ctx, u.last.ID, busyRetry); err != nil {
 			return err
+		}
+	}
+	// Other jobs' events, their users locked as they are taken.
+	var claimed []StoredEvent
+	if room := min(claimEvents, EventsPerJob-len(evs)); room > 0 {
+		if claimed, err = s.Store.ClaimEvents(ctx, claimAfter, room, claimWindow); err != nil {
+			return err
+		}
+	}
+	for _, ev := range claimed {
+		n := len(users)
+		if u := addUser(ev, false); len(users) > n {
+			held = append(held, u.ref)
 		}
 	}
 	pending, err := s.Store.PendingEventsOfUsers(ctx, held)
@@ -191,7 +209,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, own int, l
 	// user's events (oldest first) where the user first appears.
 	var work []StoredEvent
 	seen := map[*userWork]bool{}
-	for _, ev := range evs {
+	for _, ev := range append(evs, claimed...) {
 		r, ok := userOf(ev)
 		if !ok {
 			work = append(work, ev)

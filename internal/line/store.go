@@ -97,9 +97,10 @@ type Store interface {
 	FindEvents(ctx context.Context, ids []int64) ([]StoredEvent, error)
 	// PendingEventsOfUsers lists the unprocessed events of the users, oldest first.
 	PendingEventsOfUsers(ctx context.Context, users []UserRef) ([]StoredEvent, error)
-	// ClaimableEvents lists up to limit unprocessed events after id afterID that any
-	// job may take up: each from a user, none a follow; oldest first.
-	ClaimableEvents(ctx context.Context, afterID int64, limit int) ([]StoredEvent, error)
+	// ClaimEvents takes up to limit unprocessed events after id afterID, among the
+	// window oldest, whose users' locks it takes in the transaction (skipping users
+	// held elsewhere): each from a user, none a follow; oldest first, without payloads.
+	ClaimEvents(ctx context.Context, afterID int64, limit, window int) ([]StoredEvent, error)
 	// PendingUserEvents lists the unprocessed events of one user of one channel that
 	// come at or before upTo in LINE's order (occurred_at, id), oldest first, locked.
 	PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)

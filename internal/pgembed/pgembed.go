@@ -39,6 +39,9 @@ type Options struct {
 	Throwaway bool
 	// StartTimeout bounds how long the server may take to accept connections.
 	StartTimeout time.Duration
+	// Settings are more name=value server settings, given after the defaults (for
+	// measuring: shared_preload_libraries=pg_stat_statements, say).
+	Settings []string
 }
 
 // Cluster is a running local PostgreSQL server.
@@ -192,6 +195,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if opts.Throwaway {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, kv := range opts.Settings {
+		args = append(args, "-c", kv)
 	}
 	c := &Cluster{
 		SocketDir: socketDir,

@@ -111,20 +111,45 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	return s.scanEvents(rows, err, "pending line events")
 }
 
-// ClaimableEvents lists pending events after afterID that a processing job may take up
-// besides its own (index line_event_claimable): not follows, whose language is asked
-// of LINE before the transaction, and not events without a user, which no user's lock
-// guards.
-func (s *LineStore) ClaimableEvents(ctx context.Context, afterID int64, limit int) ([]line.StoredEvent, error) {
+// userLockKeySQL is line's userLockKey (the first 8 bytes of SHA-256 over the channel's
+// ID, big-endian, and the user's blind index) for a row of line_event e.
+const userLockKeySQL = `('x' || encode(substr(sha256(int8send(e.channel_id) || e.user_key), 1, 8), 'hex'))::bit(64)::bigint`
+
+// ClaimEvents takes up to limit pending events after afterID whose users' advisory locks
+// it takes in the transaction (index line_event_claimable): oldest first among the
+// window oldest, skipping users another transaction holds, so that jobs taking up
+// events at once take different ones. Not follows, whose language is asked of LINE
+// before the transaction, and not events without a user, which no user's lock guards.
+// The events come without their payloads (PendingEventsOfUsers reads them). A lock is
+// tried only on the rows the outer LIMIT pulls, so every lock taken is of an event
+// returned.
+func (s *LineStore) ClaimEvents(ctx context.Context, afterID int64, limit, window int) ([]line.StoredEvent, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
-		FROM line_event e
-		WHERE e.processed_at IS NULL AND e.user_key IS NOT NULL AND e.event_type <> 'follow' AND e.id > $1
-		ORDER BY e.id LIMIT $2`, afterID, limit)
-	return s.scanEvents(rows, err, "claimable line events")
+	if !pgtx.InTransaction(ctx) {
+		return nil, pgtx.ErrNoTx
+	}
+	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
+			SELECT id, channel_id, event_type, user_key, occurred_at FROM line_event
+			WHERE processed_at IS NULL AND user_key IS NOT NULL AND event_type <> 'follow' AND id > $1
+			ORDER BY id LIMIT $3)
+		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
+		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)
+		LIMIT $2`, afterID, limit, max(window, limit))
+	if err != nil {
+		return nil, classify(err, "claim line events")
+	}
+	defer rows.Close()
+	var out []line.StoredEvent
+	for rows.Next() {
+		var ev line.StoredEvent
+		if err := rows.Scan(&ev.ID, &ev.ChannelID, &ev.Type, &ev.UserKey, &ev.OccurredAt); err != nil {
+			return nil, classify(err, "claim line events")
+		}
+		out = append(out, ev)
+	}
+	return out, classify(rows.Err(), "claim line events")
 }
 
 // MarkEventsProcessed records one outcome for several events and wipes their payloads.
