@@ -28,6 +28,10 @@ const (
 	QueueMaintenance = "maintenance" // retention, key rotation, periodic upkeep
 )
 
+// DefaultEventWorkers is how many jobs of the events queue an instance runs at once
+// unless Config says otherwise.
+const DefaultEventWorkers = 4
+
 // FetchCooldown is the least time between two fetches of a queue's jobs, and between
 // two notifications of inserted jobs (River sends at most one per cooldown).
 const FetchCooldown = 5 * time.Millisecond
@@ -69,7 +73,7 @@ func New(cfg Config) (*Client, error) {
 	if !cfg.InsertOnly {
 		ev, del := cfg.EventWorkers, cfg.DeliveryWorkers
 		if ev == 0 {
-			ev = 4
+			ev = DefaultEventWorkers
 		}
 		if del == 0 {
 			del = 8

@@ -58,7 +58,7 @@ const (
 
 // ProcessEvents processes the events ids (those not yet processed) and the earlier
 // pending events of their users. A job with room also takes up pending events of other
-// jobs (ClaimEvents, after its own, their users locked as they are taken so that
+// jobs (ClaimEvents: the oldest pending, their users locked as they are taken so that
 // workers take different ones): when requests of one or two events arrive one by one,
 // each group commit queues a job for one or two, and the rate at which River hands out
 // jobs would otherwise bound the events processed. A job whose events were taken up
@@ -91,14 +91,10 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	// Every event in one go first; when one fails, the transaction is rolled back and
 	// the batch is done again with a savepoint per event, so that the failing one is
 	// undone alone (savepoints cost two round trips an event, and failures are rare).
-	var after int64
-	for _, id := range ids {
-		after = max(after, id)
-	}
 	careful := false
 	for {
 		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-			return s.processInTx(ctx, todo, after, langs, careful)
+			return s.processInTx(ctx, todo, ids, langs, careful)
 		})
 		if errors.Is(err, errBatchEventFailed) && !careful {
 			careful = true
@@ -121,8 +117,8 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 // each event in a savepoint of its own (what a failing event recorded for the audit
 // log is dropped with its work). The audit log appends a batch's events at its commit,
 // so the chain's lock is held only for that round trip. evs are the job's own events;
-// it takes up others' after id claimAfter (see ProcessEvents).
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, claimAfter int64, langs map[int64]string, careful bool) error {
+// it takes up others' besides the job's own ids (see ProcessEvents).
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int64, langs map[int64]string, careful bool) error {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
@@ -179,7 +175,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, claimAfter
 	// Other jobs' events, their users locked as they are taken.
 	var claimed []StoredEvent
 	if room := min(claimEvents, EventsPerJob-len(evs)); room > 0 {
-		if claimed, err = s.Store.ClaimEvents(ctx, claimAfter, room, claimWindow); err != nil {
+		if claimed, err = s.Store.ClaimEvents(ctx, ids, room, claimWindow); err != nil {
 			return err
 		}
 	}
@@ -198,9 +194,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, claimAfter
 		if u == nil || ev.OccurredAt.After(u.last.OccurredAt) || (ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
 			continue // a later event, for its own job
 		}
-		if !u.own && ev.Type == "follow" {
+		if !u.own && (ev.Type == "follow" || ev.Retrying) {
 			// A follow waits for its own job, which asks LINE for the user's
-			// language first; so do the user's later events.
+			// language first, and a failed event for its own job's next attempt;
+			// so do the user's later events.
 			u.failed = true
 		}
 		u.events = append(u.events, ev)
@@ -274,6 +271,9 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, claimAfter
 			return errBatchEventFailed
 		}
 		s.Log.Warn("line event failed", "event_id", ev.ID, "type", ev.Type, "err", err)
+		if err := s.Store.MarkEventRetrying(ctx, ev.ID); err != nil {
+			return err
+		}
 		// Undone alone; a job of its own retries it (and, after it, the user's later
 		// events here) with back-off, marking it failed on its last attempt.
 		last := ev

@@ -15,6 +15,7 @@ import (
 
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/audit"
+	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
 )
@@ -349,7 +350,7 @@ func TestFailedReplyOfABatchSentOnceByItsOwnJob(t *testing.T) {
 func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
-	const workers = 4 // the events queue's workers (jobs.Config's default)
+	const workers = jobs.DefaultEventWorkers
 	var mu sync.Mutex
 	var calls []string
 	entered := make(chan string, 16)
@@ -434,5 +435,48 @@ func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 	}
 	if len(pos) != workers+3 || pos["gate1"] > pos["z"] {
 		t.Errorf("handled %v: want each once, gate1 before z", calls)
+	}
+}
+
+// TestFailingEventLeftToItsOwnJob: an event that failed waits for its own job's next
+// attempt (outcome "retry"); jobs taking up pending events leave it and its user alone,
+// so one failing event does not send every batch into savepoints.
+func TestFailingEventLeftToItsOwnJob(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	var mu sync.Mutex
+	failing := 0
+	w.App.Services().LINE.HandlePostback("test.broken", func(ctx context.Context, in *line.Incoming) error {
+		_, args, _ := line.ParsePostbackData(in.Postback.Data)
+		if args == "broken" {
+			mu.Lock()
+			defer mu.Unlock()
+			failing++
+			return fmt.Errorf("test: always fails")
+		}
+		return nil
+	})
+	calls := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return failing
+	}
+	data := func(args string) string { return line.PostbackData("test.broken", args) }
+	at := time.Now().UnixMilli()
+	if status := post(t, w, postbackEvent("01LEFTbroken", userID("a", 9), data("broken"), at)); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	apptest.WaitRows(t, w, `SELECT CASE WHEN EXISTS (SELECT 1 FROM line_event WHERE webhook_event_id = '01LEFTbroken' AND outcome = 'retry' AND processed_at IS NULL) THEN 0 ELSE 1 END`)
+	before := calls()
+	for i := range 6 {
+		if status := post(t, w, postbackEvent(fmt.Sprintf("01LEFTok%d", i), userID("b", 90+i), data("ok"), at+1+int64(i))); status != http.StatusOK {
+			t.Fatalf("webhook answered %d", status)
+		}
+	}
+	waitEvents(t, w, "01LEFTok", 6)
+	// Its own job tries again at River's back-off (1 s, then 16 s): once or twice here
+	// at most; taken up by the six jobs, it would have failed twice in each.
+	if n := calls() - before; n > 2 {
+		t.Errorf("the failing event was tried %d more times while six others were processed", n)
 	}
 }

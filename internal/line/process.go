@@ -112,6 +112,10 @@ func (s *Service) processOne(ctx context.Context, ev StoredEvent, lastAttempt bo
 	}
 	s.Log.Warn("line event failed", "event_id", ev.ID, "type", ev.Type, "last_attempt", lastAttempt, "err", err)
 	if !lastAttempt {
+		// Left to this job's next attempt: jobs taking up pending events skip it.
+		if merr := s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.MarkEventRetrying(ctx, ev.ID) }); merr != nil {
+			s.Log.Warn("line event not marked retrying", "event_id", ev.ID, "err", merr)
+		}
 		return err
 	}
 	// Give up on this event so the user's later ones are not held up.

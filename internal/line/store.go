@@ -20,6 +20,7 @@ type StoredEvent struct {
 	Redelivered    bool
 	Payload        []byte // the event's JSON; nil once processed
 	Processed      bool
+	Retrying       bool // processing failed and a job of its own tries it again
 }
 
 // UserRef names a LINE user of a channel by the blind index of their user ID.
@@ -97,10 +98,13 @@ type Store interface {
 	FindEvents(ctx context.Context, ids []int64) ([]StoredEvent, error)
 	// PendingEventsOfUsers lists the unprocessed events of the users, oldest first.
 	PendingEventsOfUsers(ctx context.Context, users []UserRef) ([]StoredEvent, error)
-	// ClaimEvents takes up to limit unprocessed events after id afterID, among the
-	// window oldest, whose users' locks it takes in the transaction (skipping users
+	// ClaimEvents takes up to limit unprocessed events other than those of ids, among
+	// the window oldest, whose users' locks it takes in the transaction (skipping users
 	// held elsewhere): each from a user, none a follow; oldest first, without payloads.
-	ClaimEvents(ctx context.Context, afterID int64, limit, window int) ([]StoredEvent, error)
+	ClaimEvents(ctx context.Context, ids []int64, limit, window int) ([]StoredEvent, error)
+	// MarkEventRetrying records that an event's processing failed and will be tried
+	// again by a job of its own (ClaimEvents leaves it alone).
+	MarkEventRetrying(ctx context.Context, id int64) error
 	// PendingUserEvents lists the unprocessed events of one user of one channel that
 	// come at or before upTo in LINE's order (occurred_at, id), oldest first, locked.
 	PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)

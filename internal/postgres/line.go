@@ -182,13 +182,13 @@ func (s *LineStore) InsertEvent(ctx context.Context, ev *line.StoredEvent) (bool
 	return err == nil, classify(err, "insert line event")
 }
 
-const eventColumns = `id, channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc, processed_at IS NOT NULL`
+const eventColumns = `id, channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc, processed_at IS NOT NULL, outcome = 'retry'`
 
 func (s *LineStore) scanEvent(row pgx.Row) (line.StoredEvent, error) {
 	var ev line.StoredEvent
 	var payload []byte
 	if err := row.Scan(&ev.ID, &ev.ChannelID, &ev.WebhookEventID, &ev.Type, &ev.UserKey, &ev.OccurredAt, &ev.ReceivedAt,
-		&ev.Redelivered, &payload, &ev.Processed); err != nil {
+		&ev.Redelivered, &payload, &ev.Processed, &ev.Retrying); err != nil {
 		return ev, classify(err, "line event")
 	}
 	if payload != nil {

@@ -115,15 +115,16 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 // ID, big-endian, and the user's blind index) for a row of line_event e.
 const userLockKeySQL = `('x' || encode(substr(sha256(int8send(e.channel_id) || e.user_key), 1, 8), 'hex'))::bit(64)::bigint`
 
-// ClaimEvents takes up to limit pending events after afterID whose users' advisory locks
-// it takes in the transaction (index line_event_claimable): oldest first among the
+// ClaimEvents takes up to limit pending events, other than ids, whose users' advisory
+// locks it takes in the transaction (index line_event_claimable): oldest first among the
 // window oldest, skipping users another transaction holds, so that jobs taking up
 // events at once take different ones. Not follows, whose language is asked of LINE
-// before the transaction, and not events without a user, which no user's lock guards.
+// before the transaction, not events without a user, which no user's lock guards, and
+// not events that failed and wait for their own job's next attempt.
 // The events come without their payloads (PendingEventsOfUsers reads them). A lock is
 // tried only on the rows the outer LIMIT pulls, so every lock taken is of an event
 // returned.
-func (s *LineStore) ClaimEvents(ctx context.Context, afterID int64, limit, window int) ([]line.StoredEvent, error) {
+func (s *LineStore) ClaimEvents(ctx context.Context, ids []int64, limit, window int) ([]line.StoredEvent, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -132,11 +133,11 @@ func (s *LineStore) ClaimEvents(ctx context.Context, afterID int64, limit, windo
 	}
 	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
 			SELECT id, channel_id, event_type, user_key, occurred_at FROM line_event
-			WHERE processed_at IS NULL AND user_key IS NOT NULL AND event_type <> 'follow' AND id > $1
+			WHERE processed_at IS NULL AND user_key IS NOT NULL AND event_type <> 'follow' AND outcome = '' AND id <> ALL($1)
 			ORDER BY id LIMIT $3)
 		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
 		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)
-		LIMIT $2`, afterID, limit, max(window, limit))
+		LIMIT $2`, ids, limit, max(window, limit))
 	if err != nil {
 		return nil, classify(err, "claim line events")
 	}
@@ -150,6 +151,13 @@ func (s *LineStore) ClaimEvents(ctx context.Context, afterID int64, limit, windo
 		out = append(out, ev)
 	}
 	return out, classify(rows.Err(), "claim line events")
+}
+
+// MarkEventRetrying sets a pending event's outcome to "retry" (processed_at stays
+// NULL; marking it processed sets its final outcome).
+func (s *LineStore) MarkEventRetrying(ctx context.Context, id int64) error {
+	_, err := pgtx.Tx(ctx).Exec(ctx, `UPDATE line_event SET outcome = 'retry' WHERE id = $1 AND processed_at IS NULL`, id)
+	return classify(err, "mark line event retrying")
 }
 
 // MarkEventsProcessed records one outcome for several events and wipes their payloads.
