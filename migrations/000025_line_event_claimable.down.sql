@@ -1,1 +1,5 @@
+BEGIN;
+
 DROP INDEX IF EXISTS line_event_claimable;
+
+COMMIT;
