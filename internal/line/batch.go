@@ -189,16 +189,30 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int6
 	if err != nil {
 		return err
 	}
+	mine := make(map[int64]bool, len(evs))
+	for _, ev := range evs {
+		mine[ev.ID] = true
+	}
 	for _, ev := range pending {
 		u := byKey[ukey(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})]
 		if u == nil || ev.OccurredAt.After(u.last.OccurredAt) || (ev.OccurredAt.Equal(u.last.OccurredAt) && ev.ID > u.last.ID) {
 			continue // a later event, for its own job
 		}
-		if !u.own && (ev.Type == "follow" || ev.Retrying) {
+		switch {
+		case u.failed:
+		case !u.own && (ev.Type == "follow" || ev.Retrying):
 			// A follow waits for its own job, which asks LINE for the user's
 			// language first, and a failed event for its own job's next attempt;
 			// so do the user's later events.
 			u.failed = true
+		case ev.Type == "follow" && !mine[ev.ID]:
+			// Another job's follow, earlier than this job's events of the user: the
+			// job that processes a user's events one by one asks LINE for the
+			// language before it, then does the rest in order.
+			u.failed = true
+			if err := s.retryUser(ctx, u.last.ID, 0); err != nil {
+				return err
+			}
 		}
 		u.events = append(u.events, ev)
 	}

@@ -351,49 +351,10 @@ func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
 	const workers = jobs.DefaultEventWorkers
-	var mu sync.Mutex
-	var calls []string
-	entered := make(chan string, 16)
-	gates := map[string]chan struct{}{}
-	for i := range workers {
-		gates[fmt.Sprintf("gate%d", i)] = make(chan struct{})
-	}
-	w.App.Services().LINE.HandlePostback("test.gate", func(ctx context.Context, in *line.Incoming) error {
-		_, args, _ := line.ParsePostbackData(in.Postback.Data)
-		if g, ok := gates[args]; ok {
-			entered <- args
-			select {
-			case <-g:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		calls = append(calls, args)
-		return nil
-	})
+	g := holdWorkers(t, w, "01TAKEg")
 	data := func(args string) string { return line.PostbackData("test.gate", args) }
 	at := time.Now().UnixMilli()
-	released := 0
-	release := func(n int) {
-		for ; released < n; released++ {
-			close(gates[fmt.Sprintf("gate%d", released)])
-		}
-	}
-	defer release(workers)
-	// Every worker held, one after another (each gate's job has no later event to
-	// take up when it starts).
-	for i := range workers {
-		if status := post(t, w, postbackEvent(fmt.Sprintf("01TAKEg%d", i), userID("e", i), data(fmt.Sprintf("gate%d", i)), at+int64(i))); status != http.StatusOK {
-			t.Fatalf("webhook answered %d", status)
-		}
-		select {
-		case <-entered:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("gate %d never reached", i)
-		}
-	}
+	release := g.release
 	// Three requests, three jobs waiting: x and y from new users, z from gate1's user.
 	for _, ev := range []string{
 		postbackEvent("01TAKEx", userID("f", 1), data("x"), at+10),
@@ -424,8 +385,7 @@ func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 	release(workers)
 	waitEvents(t, w, "01TAKE", workers+3)
 	apptest.WaitQuiet(t, w.App.Pool())
-	mu.Lock()
-	defer mu.Unlock()
+	calls := g.handled()
 	pos := map[string]int{}
 	for i, c := range calls {
 		if _, dup := pos[c]; dup {
@@ -478,5 +438,117 @@ func TestFailingEventLeftToItsOwnJob(t *testing.T) {
 	// at most; taken up by the six jobs, it would have failed twice in each.
 	if n := calls() - before; n > 2 {
 		t.Errorf("the failing event was tried %d more times while six others were processed", n)
+	}
+}
+
+// gated holds every worker of the events queue in a handler until released.
+type gated struct {
+	mu       sync.Mutex
+	calls    []string
+	released int
+	gates    []chan struct{}
+}
+
+// holdWorkers registers the postback handler test.gate (it records each call's
+// argument; "gateN" waits for release) and takes every event worker with a gate of its
+// own, one after another, each in a request of its own (event IDs prefix+N, users
+// "e" 0…). Every worker is released when the test ends.
+func holdWorkers(t *testing.T, w *apptest.LineWorld, prefix string) *gated {
+	t.Helper()
+	g := &gated{}
+	entered := make(chan struct{}, 16)
+	byName := map[string]chan struct{}{}
+	for i := range jobs.DefaultEventWorkers {
+		c := make(chan struct{})
+		g.gates = append(g.gates, c)
+		byName[fmt.Sprintf("gate%d", i)] = c
+	}
+	w.App.Services().LINE.HandlePostback("test.gate", func(ctx context.Context, in *line.Incoming) error {
+		_, args, _ := line.ParsePostbackData(in.Postback.Data)
+		if c, ok := byName[args]; ok {
+			entered <- struct{}{}
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.calls = append(g.calls, args)
+		return nil
+	})
+	t.Cleanup(func() { g.release(len(g.gates)) })
+	at := time.Now().UnixMilli()
+	for i := range g.gates {
+		ev := postbackEvent(fmt.Sprintf("%s%d", prefix, i), userID("e", i), line.PostbackData("test.gate", fmt.Sprintf("gate%d", i)), at+int64(i))
+		if status := post(t, w, ev); status != http.StatusOK {
+			t.Fatalf("webhook answered %d", status)
+		}
+		select {
+		case <-entered:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("gate %d never reached", i)
+		}
+	}
+	return g
+}
+
+// release frees the first n workers held.
+func (g *gated) release(n int) {
+	for ; g.released < n; g.released++ {
+		close(g.gates[g.released])
+	}
+}
+
+// handled lists the arguments of the calls that returned, in order.
+func (g *gated) handled() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.calls...)
+}
+
+// TestFollowOfAnotherJobKeepsItsLanguage: a user's message whose job runs before the
+// job of the user's earlier follow (LINE's order is the events' time, the jobs' order
+// that of the requests) leaves the follow to be processed where the user's language
+// is read from their LINE profile first: the friend is greeted in English.
+func TestFollowOfAnotherJobKeepsItsLanguage(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	u, err := w.Sim.AddUser(linesim.User{DisplayName: "Parent", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := holdWorkers(t, w, "01LANGg")
+	// The message's request first, so its job runs first; the follow (which the
+	// simulator delivers, as LINE would, with the time it happens) comes before it in
+	// LINE's order.
+	later := time.Now().Add(5 * time.Second).UnixMilli()
+	if status := post(t, w, textEvent("01LANGtext", u.ID, w.Sim.IssueReplyToken(w.Ch.LineChannelID, u.ID), "hello", later)); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	if status, err := w.Sim.Follow(w.Ch.LineChannelID, u.ID); err != nil || status != http.StatusOK {
+		t.Fatalf("follow: %d %v", status, err)
+	}
+	g.release(1)
+	const ofUser = `FROM line_event WHERE user_key = (SELECT user_key FROM line_event WHERE webhook_event_id = '01LANGtext')`
+	apptest.WaitRows(t, w, `SELECT count(*) `+ofUser+` AND processed_at IS NULL`)
+	var lang string
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT f.language FROM line_friend f
+		WHERE f.user_key = (SELECT user_key FROM line_event WHERE webhook_event_id = '01LANGtext')`).Scan(&lang); err != nil {
+		t.Fatal(err)
+	}
+	if lang != "en" {
+		t.Errorf("friend's language %q, want en (from the profile, read before the follow is processed)", lang)
+	}
+	var first, second time.Time
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT processed_at `+ofUser+` AND event_type = 'follow'`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT processed_at `+ofUser+` AND event_type = 'message'`).Scan(&second); err != nil {
+		t.Fatal(err)
+	}
+	if second.Before(first) {
+		t.Errorf("message processed at %v, before the follow at %v", second, first)
 	}
 }
