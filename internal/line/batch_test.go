@@ -140,7 +140,7 @@ func TestConcurrentWebhooksStoredOnceAndAnsweredByReply(t *testing.T) {
 type flaky struct {
 	mu       sync.Mutex
 	failures int
-	calls    []string
+	calls    callLog
 	onCall   func(ctx context.Context, in *line.Incoming) error
 }
 
@@ -157,14 +157,43 @@ func (f *flaky) handle(ctx context.Context, in *line.Incoming) error {
 			return err
 		}
 	}
-	f.calls = append(f.calls, args)
+	f.calls.add(args)
 	return nil
 }
 
-func (f *flaky) order() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
+func (f *flaky) order() []string { return f.calls.list() }
+
+// callLog records the calls of a test's handler, in order.
+type callLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *callLog) add(c string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, c)
+}
+
+func (l *callLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.calls...)
+}
+
+// positions maps each call to its place in the order, failing t for a call made twice
+// with effect.
+func (l *callLog) positions(t *testing.T) map[string]int {
+	t.Helper()
+	calls := l.list()
+	pos := map[string]int{}
+	for i, c := range calls {
+		if _, dup := pos[c]; dup {
+			t.Errorf("%s handled twice with effect: %v", c, calls)
+		}
+		pos[c] = i
+	}
+	return pos
 }
 
 func TestFailingEventUndoneAloneAndItsUsersLaterEventsWait(t *testing.T) {
@@ -190,13 +219,7 @@ func TestFailingEventUndoneAloneAndItsUsersLaterEventsWait(t *testing.T) {
 		}
 	}
 	got := f.order()
-	pos := map[string]int{}
-	for i, c := range got {
-		if _, dup := pos[c]; dup {
-			t.Errorf("%s handled twice with effect: %v", c, got)
-		}
-		pos[c] = i
-	}
+	pos := f.calls.positions(t)
 	if len(pos) != 3 || pos["fail-a1"] > pos["a2"] {
 		t.Fatalf("handled %v; want each once, a1 before a2", got)
 	}
@@ -386,13 +409,7 @@ func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 	waitEvents(t, w, "01TAKE", workers+3)
 	apptest.WaitQuiet(t, w.App.Pool())
 	calls := g.handled()
-	pos := map[string]int{}
-	for i, c := range calls {
-		if _, dup := pos[c]; dup {
-			t.Errorf("%s handled twice: %v", c, calls)
-		}
-		pos[c] = i
-	}
+	pos := g.calls.positions(t)
 	if len(pos) != workers+3 || pos["gate1"] > pos["z"] {
 		t.Errorf("handled %v: want each once, gate1 before z", calls)
 	}
@@ -443,8 +460,7 @@ func TestFailingEventLeftToItsOwnJob(t *testing.T) {
 
 // gated holds every worker of the events queue in a handler until released.
 type gated struct {
-	mu       sync.Mutex
-	calls    []string
+	calls    callLog
 	released int
 	gates    []chan struct{}
 }
@@ -473,9 +489,7 @@ func holdWorkers(t *testing.T, w *apptest.LineWorld, prefix string) *gated {
 				return ctx.Err()
 			}
 		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.calls = append(g.calls, args)
+		g.calls.add(args)
 		return nil
 	})
 	t.Cleanup(func() { g.release(len(g.gates)) })
@@ -502,11 +516,7 @@ func (g *gated) release(n int) {
 }
 
 // handled lists the arguments of the calls that returned, in order.
-func (g *gated) handled() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.calls...)
-}
+func (g *gated) handled() []string { return g.calls.list() }
 
 // TestFollowOfAnotherJobKeepsItsLanguage: a user's message whose job runs before the
 // job of the user's earlier follow (LINE's order is the events' time, the jobs' order
