@@ -112,6 +112,7 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.services.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	a.services.LINE.StartPump(ctx)
 
 	a.listener, err = net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
@@ -247,7 +248,7 @@ func (a *App) Close(ctx context.Context) error {
 		a.stopListen()
 	}
 	if a.services != nil {
-		errs = append(errs, jobs.Stop(ctx, a.services.Jobs))
+		errs = append(errs, a.services.LINE.StopPump(ctx), jobs.Stop(ctx, a.services.Jobs))
 	}
 	if a.pool != nil {
 		a.pool.Close()

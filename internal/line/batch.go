@@ -94,7 +94,11 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	careful := false
 	for {
 		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-			return s.processInTx(ctx, todo, ids, langs, careful)
+			claim := 0
+			if !careful {
+				claim = min(claimEvents, EventsPerJob-len(todo))
+			}
+			return s.processInTx(ctx, todo, ids, langs, careful, claimSpec{limit: claim, window: claimWindow}, &batchResult{})
 		})
 		if errors.Is(err, errBatchEventFailed) && !careful {
 			careful = true
@@ -102,6 +106,17 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 		}
 		return err
 	}
+}
+
+// claimSpec is how many pending events of others a batch takes up at most (none when
+// limit is 0), among how many of the oldest.
+type claimSpec struct{ limit, window int }
+
+// batchResult is what a batch's transaction did: the events it took up, and how many
+// events it marked processed.
+type batchResult struct {
+	claimed []StoredEvent
+	done    int
 }
 
 // errBatchEventFailed rolls back a batch done in one go, to do it again with
@@ -118,7 +133,7 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 // log is dropped with its work). The audit log appends a batch's events at its commit,
 // so the chain's lock is held only for that round trip. evs are the job's own events;
 // it takes up others' besides the job's own ids (see ProcessEvents).
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int64, langs map[int64]string, careful bool) error {
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int64, langs map[int64]string, careful bool, claim claimSpec, res *batchResult) error {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
@@ -174,10 +189,14 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int6
 	}
 	// Other jobs' events, their users locked as they are taken.
 	var claimed []StoredEvent
-	if room := min(claimEvents, EventsPerJob-len(evs)); room > 0 {
-		if claimed, err = s.Store.ClaimEvents(ctx, ids, room, claimWindow); err != nil {
+	if claim.limit > 0 {
+		if claimed, err = s.Store.ClaimEvents(ctx, ids, claim.limit, claim.window); err != nil {
 			return err
 		}
+		res.claimed = claimed
+	}
+	if len(evs) == 0 && len(claimed) == 0 {
+		return nil
 	}
 	for _, ev := range claimed {
 		n := len(users)
@@ -254,6 +273,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int6
 		if err := s.Store.MarkEventsProcessed(ctx, done, "ok"); err != nil {
 			return err
 		}
+		res.done = len(done)
 		return s.queueSends(ctx, sends)
 	}
 	for _, ev := range work {

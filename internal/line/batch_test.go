@@ -15,7 +15,6 @@ import (
 
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/audit"
-	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
 )
@@ -225,6 +224,9 @@ func TestFailingEventUndoneAloneAndItsUsersLaterEventsWait(t *testing.T) {
 	}
 }
 
+// TestBusyUserTakenUpAgain: a user whose events another worker holds (their advisory
+// lock) is passed over, the others' events are processed, and the user's are taken up
+// once the lock is free (the pump's first worker looks again unwoken).
 func TestBusyUserTakenUpAgain(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
@@ -251,11 +253,15 @@ func TestBusyUserTakenUpAgain(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, line.UserLockKey(channelID, key)); err != nil {
 		t.Fatal(err)
 	}
-	if status := post(t, w, postbackEvent("01BUSY2", u, line.PostbackData("test.flaky", "second"), at+1)); status != http.StatusOK {
+	// The user's second event, and after it one of another user: the pump passes over
+	// the first (its user is held) and processes the second.
+	if status := post(t, w,
+		postbackEvent("01BUSY2", u, line.PostbackData("test.flaky", "second"), at+1),
+		postbackEvent("01BUSY3", userID("c", 2), line.PostbackData("test.flaky", "other"), at+2),
+	); status != http.StatusOK {
 		t.Fatalf("webhook answered %d", status)
 	}
-	// The batch leaves it to a job of its own, which waits for the lock.
-	apptest.WaitRows(t, w, `SELECT CASE WHEN EXISTS (SELECT 1 FROM river_job WHERE kind = 'line.process_event') THEN 0 ELSE 1 END`)
+	waitEvents(t, w, "01BUSY3", 1)
 	if n := apptest.Count(t, w, `SELECT count(*) FROM line_event WHERE webhook_event_id = '01BUSY2' AND processed_at IS NOT NULL`); n != 0 {
 		t.Fatal("event processed while its user's lock was held elsewhere")
 	}
@@ -265,7 +271,7 @@ func TestBusyUserTakenUpAgain(t *testing.T) {
 	if o := waitEvents(t, w, "01BUSY2", 1)["01BUSY2"]; o != "ok" {
 		t.Fatalf("outcome %q", o)
 	}
-	if got := f.order(); len(got) != 2 || got[1] != "second" {
+	if got := f.order(); len(got) != 3 || got[0] != "first" || got[2] != "second" {
 		t.Fatalf("handled %v", got)
 	}
 }
@@ -365,20 +371,19 @@ func TestFailedReplyOfABatchSentOnceByItsOwnJob(t *testing.T) {
 	}
 }
 
-// TestJobTakesUpOtherJobsPendingEvents: with every event worker busy, events arriving
-// one request at a time wait, each with a job of its own; the first job to run takes
-// up the later ones too (one transaction, one time marked processed), leaves a user
-// whom another worker holds to that user's own job, and nothing is handled twice or out
-// of a user's order.
-func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
+// TestPumpTakesUpWaitingEvents: with every pump worker busy, events arriving one
+// request at a time wait; the first worker free takes them up together (one
+// transaction, one time marked processed), passes over a user whom another worker
+// holds, and nothing is handled twice or out of a user's order.
+func TestPumpTakesUpWaitingEvents(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
-	const workers = jobs.DefaultEventWorkers
+	const workers = line.PumpWorkers
 	g := holdWorkers(t, w, "01TAKEg")
 	data := func(args string) string { return line.PostbackData("test.gate", args) }
 	at := time.Now().UnixMilli()
 	release := g.release
-	// Three requests, three jobs waiting: x and y from new users, z from gate1's user.
+	// Three requests waiting: x and y from new users, z from gate1's user.
 	for _, ev := range []string{
 		postbackEvent("01TAKEx", userID("f", 1), data("x"), at+10),
 		postbackEvent("01TAKEy", userID("f", 2), data("y"), at+11),
@@ -388,7 +393,7 @@ func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 			t.Fatalf("webhook answered %d", status)
 		}
 	}
-	// One worker free: x's job takes up y, and leaves z (gate1's user is held).
+	// One worker free: it takes up x and y, and leaves z (gate1's user is held).
 	release(1)
 	waitEvents(t, w, "01TAKE", 3) // gate0, x, y
 	processedAt := func(id string) (at *time.Time) {
@@ -416,8 +421,8 @@ func TestJobTakesUpOtherJobsPendingEvents(t *testing.T) {
 }
 
 // TestFailingEventLeftToItsOwnJob: an event that failed waits for its own job's next
-// attempt (outcome "retry"); jobs taking up pending events leave it and its user alone,
-// so one failing event does not send every batch into savepoints.
+// attempt (outcome "retry"); the pump leaves it and its user alone, so one failing
+// event does not send every batch into savepoints.
 func TestFailingEventLeftToItsOwnJob(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
@@ -452,13 +457,13 @@ func TestFailingEventLeftToItsOwnJob(t *testing.T) {
 	}
 	waitEvents(t, w, "01LEFTok", 6)
 	// Its own job tries again at River's back-off (1 s, then 16 s): once or twice here
-	// at most; taken up by the six jobs, it would have failed twice in each.
+	// at most; taken up by the pump, it would have failed twice in each batch.
 	if n := calls() - before; n > 2 {
 		t.Errorf("the failing event was tried %d more times while six others were processed", n)
 	}
 }
 
-// gated holds every worker of the events queue in a handler until released.
+// gated holds every pump worker in a handler until released.
 type gated struct {
 	calls    callLog
 	released int
@@ -466,7 +471,7 @@ type gated struct {
 }
 
 // holdWorkers registers the postback handler test.gate (it records each call's
-// argument; "gateN" waits for release) and takes every event worker with a gate of its
+// argument; "gateN" waits for release) and takes every pump worker with a gate of its
 // own, one after another, each in a request of its own (event IDs prefix+N, users
 // "e" 0…). Every worker is released when the test ends.
 func holdWorkers(t *testing.T, w *apptest.LineWorld, prefix string) *gated {
@@ -474,7 +479,7 @@ func holdWorkers(t *testing.T, w *apptest.LineWorld, prefix string) *gated {
 	g := &gated{}
 	entered := make(chan struct{}, 16)
 	byName := map[string]chan struct{}{}
-	for i := range jobs.DefaultEventWorkers {
+	for i := range line.PumpWorkers {
 		c := make(chan struct{})
 		g.gates = append(g.gates, c)
 		byName[fmt.Sprintf("gate%d", i)] = c
@@ -518,10 +523,10 @@ func (g *gated) release(n int) {
 // handled lists the arguments of the calls that returned, in order.
 func (g *gated) handled() []string { return g.calls.list() }
 
-// TestFollowOfAnotherJobKeepsItsLanguage: a user's message whose job runs before the
-// job of the user's earlier follow (LINE's order is the events' time, the jobs' order
-// that of the requests) leaves the follow to be processed where the user's language
-// is read from their LINE profile first: the friend is greeted in English.
+// TestFollowOfAnotherJobKeepsItsLanguage: a user's message that arrives before the
+// user's earlier follow (LINE's order is the events' time, not that of the requests)
+// waits for the follow, which is processed where the user's language is read from
+// their LINE profile first: the friend is greeted in English.
 func TestFollowOfAnotherJobKeepsItsLanguage(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
@@ -530,9 +535,8 @@ func TestFollowOfAnotherJobKeepsItsLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := holdWorkers(t, w, "01LANGg")
-	// The message's request first, so its job runs first; the follow (which the
-	// simulator delivers, as LINE would, with the time it happens) comes before it in
-	// LINE's order.
+	// The message's request first; the follow (which the simulator delivers, as LINE
+	// would, with the time it happens) comes before it in LINE's order.
 	later := time.Now().Add(5 * time.Second).UnixMilli()
 	if status := post(t, w, textEvent("01LANGtext", u.ID, w.Sim.IssueReplyToken(w.Ch.LineChannelID, u.ID), "hello", later)); status != http.StatusOK {
 		t.Fatalf("webhook answered %d", status)

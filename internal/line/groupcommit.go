@@ -122,8 +122,9 @@ func (g *groupCommit) commitGroup(group []*ingestReq) {
 	}
 }
 
-// write stores the group's events and their processing jobs, returning how many of
-// each request's events were new.
+// write stores the group's events and the processing jobs of those the pump does not
+// take (see pump.go), returning how many of each request's events were new; once
+// committed, it wakes the pump.
 func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 	s := g.s
 	var evs []StoredEvent
@@ -133,6 +134,8 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	stored := make([]int, len(group))
+	p := s.pumping()
+	pumped := 0
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		clear(stored)
 		inserted, err := s.Store.InsertEvents(ctx, evs)
@@ -140,12 +143,19 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 			return err
 		}
 		var ids []int64
+		pumped = 0
 		i := 0
 		for ri, r := range group {
 			for range r.evs {
 				if inserted[i] {
 					stored[ri]++
-					ids = append(ids, evs[i].ID)
+					// The pump takes up what one transaction can do; the rest (and
+					// everything while no pump runs) gets a job.
+					if p != nil && pumpable(evs[i]) {
+						pumped++
+					} else {
+						ids = append(ids, evs[i].ID)
+					}
 				}
 				i++
 			}
@@ -170,5 +180,14 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 		}
 		return nil, err
 	}
+	if pumped > 0 {
+		p.nudge((pumped + PumpBatch - 1) / PumpBatch)
+	}
 	return stored, nil
+}
+
+// pumpable reports whether the pump may process an event (see ClaimEvents): one of a
+// user, not a follow.
+func pumpable(ev StoredEvent) bool {
+	return ev.UserKey != nil && ev.Type != "follow"
 }

@@ -86,7 +86,7 @@ func (s *Service) ProcessEvent(ctx context.Context, id int64, lastAttempt bool) 
 
 // userLockKey maps (channel, user) onto PostgreSQL's advisory lock space. The store's
 // ClaimEvents computes the same key in SQL (postgres.userLockKeySQL): change both or
-// neither (TestJobTakesUpOtherJobsPendingEvents fails when they differ).
+// neither (TestBusyUserTakenUpAgain fails when they differ).
 func userLockKey(channelID int64, userKey []byte) int64 {
 	h := sha256.New()
 	_ = binary.Write(h, binary.BigEndian, channelID)

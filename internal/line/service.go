@@ -41,6 +41,9 @@ type Service struct {
 	// sendSem bounds the batched sends in flight (sendSlots).
 	sendSemOnce sync.Once
 	sendSem     chan struct{}
+	// pump is the instance's event pump while it runs (StartPump).
+	pumpMu sync.Mutex
+	pump   *pump
 
 	mu        sync.RWMutex
 	handlers  map[string]Handler

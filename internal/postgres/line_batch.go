@@ -131,6 +131,9 @@ func (s *LineStore) ClaimEvents(ctx context.Context, ids []int64, limit, window 
 	if !pgtx.InTransaction(ctx) {
 		return nil, pgtx.ErrNoTx
 	}
+	if ids == nil {
+		ids = []int64{} // not NULL, which no id would be unequal to
+	}
 	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
 			SELECT id, channel_id, event_type, user_key, occurred_at FROM line_event
 			WHERE processed_at IS NULL AND user_key IS NOT NULL AND event_type <> 'follow' AND outcome = '' AND id <> ALL($1)

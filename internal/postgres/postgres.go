@@ -13,10 +13,10 @@ import (
 )
 
 // DefaultMaxConns is the pool size of an instance unless DATABASE_URL sets
-// pool_max_conns: River's workers (22 across the queues) and the two LISTEN
-// connections, plus room for web requests. Three instances stay well within
+// pool_max_conns: River's workers (22 across the queues), the LINE event pump's 4 and
+// the LISTEN connections, plus room for web requests. Three instances stay within
 // PostgreSQL's default max_connections of 100.
-const DefaultMaxConns = 24
+const DefaultMaxConns = 28
 
 // Open connects a pool to url and checks that the database answers.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
