@@ -108,9 +108,13 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 	}
 }
 
-// claimSpec is how many pending events of others a batch takes up at most (none when
-// limit is 0), among how many of the oldest.
-type claimSpec struct{ limit, window int }
+// claimSpec is what pending events of others a batch takes up: those of ids that are
+// claimable when ids are given, else at most limit (none when 0) among the window
+// oldest.
+type claimSpec struct {
+	ids           []int64
+	limit, window int
+}
 
 // batchResult is what a batch's transaction did: the events it took up, and how many
 // events it marked processed.
@@ -189,12 +193,16 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int6
 	}
 	// Other jobs' events, their users locked as they are taken.
 	var claimed []StoredEvent
-	if claim.limit > 0 {
-		if claimed, err = s.Store.ClaimEvents(ctx, ids, claim.limit, claim.window); err != nil {
-			return err
-		}
-		res.claimed = claimed
+	switch {
+	case len(claim.ids) > 0:
+		claimed, err = s.Store.ClaimEventsByID(ctx, claim.ids)
+	case claim.limit > 0:
+		claimed, err = s.Store.ClaimEvents(ctx, ids, claim.limit, claim.window)
 	}
+	if err != nil {
+		return err
+	}
+	res.claimed = claimed
 	if len(evs) == 0 && len(claimed) == 0 {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/linesim"
+	"github.com/renraku/renraku/internal/vault"
 )
 
 // Tests of the webhook's group commit and of batched processing: many requests at
@@ -564,5 +565,68 @@ func TestFollowOfAnotherJobKeepsItsLanguage(t *testing.T) {
 	}
 	if second.Before(first) {
 		t.Errorf("message processed at %v, before the follow at %v", second, first)
+	}
+}
+
+// TestEventsOfAnotherInstanceTakenUp: events that another instance committed and never
+// processed (it stopped after its group commit: no job, and this instance's pump was
+// never told of them) are found among the oldest pending and processed in order.
+func TestEventsOfAnotherInstanceTakenUp(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	f := &flaky{}
+	s := w.App.Services().LINE
+	s.HandlePostback("test.flaky", f.handle)
+	u := userID("ab", 1)
+	at := time.Now()
+	var evs []line.StoredEvent
+	for i, args := range []string{"first", "second"} {
+		id := fmt.Sprintf("01ORPH%d", i)
+		occurred := at.Add(time.Duration(i) * time.Millisecond)
+		evs = append(evs, line.StoredEvent{ChannelID: w.Ch.ID, WebhookEventID: id, Type: "postback", UserID: vault.Personal(u),
+			OccurredAt: occurred, ReceivedAt: at, Payload: []byte(postbackEvent(id, u, line.PostbackData("test.flaky", args), occurred.UnixMilli()))})
+	}
+	// What the other instance's group commit wrote: the events alone.
+	if err := w.App.Services().Tx.InTx(context.Background(), func(ctx context.Context) error {
+		_, err := s.Store.InsertEvents(ctx, evs)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for id, o := range waitEvents(t, w, "01ORPH", 2) {
+		if o != "ok" {
+			t.Errorf("event %s: outcome %q", id, o)
+		}
+	}
+	if got := f.order(); len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		t.Fatalf("handled %v, want first then second", got)
+	}
+}
+
+// TestEventsProcessedByJobsWithoutPump: an instance whose pump is stopped (as while it
+// shuts down) still stores events, with a job for them, and they are processed.
+func TestEventsProcessedByJobsWithoutPump(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	f := &flaky{}
+	s := w.App.Services().LINE
+	s.HandlePostback("test.flaky", f.handle)
+	if err := s.StopPump(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UnixMilli()
+	if status := post(t, w,
+		postbackEvent("01NOPUMPa", userID("cd", 1), line.PostbackData("test.flaky", "a"), at),
+		postbackEvent("01NOPUMPb", userID("cd", 2), line.PostbackData("test.flaky", "b"), at+1),
+	); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	if n := apptest.Count(t, w, `SELECT count(*) FROM river_job WHERE kind = 'line.process_events'`); n != 1 {
+		t.Errorf("%d processing jobs, want 1", n)
+	}
+	for id, o := range waitEvents(t, w, "01NOPUMP", 2) {
+		if o != "ok" {
+			t.Errorf("event %s: outcome %q", id, o)
+		}
 	}
 }

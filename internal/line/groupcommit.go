@@ -124,7 +124,7 @@ func (g *groupCommit) commitGroup(group []*ingestReq) {
 
 // write stores the group's events and the processing jobs of those the pump does not
 // take (see pump.go), returning how many of each request's events were new; once
-// committed, it wakes the pump.
+// committed, it hands the pump the others.
 func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 	s := g.s
 	var evs []StoredEvent
@@ -135,7 +135,7 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 	defer cancel()
 	stored := make([]int, len(group))
 	p := s.pumping()
-	pumped := 0
+	var pumped []int64
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		clear(stored)
 		inserted, err := s.Store.InsertEvents(ctx, evs)
@@ -143,7 +143,7 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 			return err
 		}
 		var ids []int64
-		pumped = 0
+		pumped = pumped[:0]
 		i := 0
 		for ri, r := range group {
 			for range r.evs {
@@ -152,7 +152,7 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 					// The pump takes up what one transaction can do; the rest (and
 					// everything while no pump runs) gets a job.
 					if p != nil && pumpable(evs[i]) {
-						pumped++
+						pumped = append(pumped, evs[i].ID)
 					} else {
 						ids = append(ids, evs[i].ID)
 					}
@@ -180,8 +180,8 @@ func (g *groupCommit) write(group []*ingestReq) ([]int, error) {
 		}
 		return nil, err
 	}
-	if pumped > 0 {
-		p.nudge((pumped + PumpBatch - 1) / PumpBatch)
+	if len(pumped) > 0 {
+		p.hand(pumped)
 	}
 	return stored, nil
 }

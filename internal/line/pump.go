@@ -5,20 +5,19 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/renraku/renraku/internal/jobs"
 )
 
 // The event pump: each instance's workers that process stored webhook events without a
-// job per request. A group commit wakes them once its events are committed; each
-// worker takes up to PumpBatch of the oldest pending events in a transaction of its
-// own (ClaimEvents: each user's advisory lock tried as the event is taken, so workers
-// take different users and a user's events stay in LINE's order), handles them as a
-// job's batch is handled, and goes on while it finds full batches. Nothing is lost when
-// an instance stops between the commit and the processing: the events stay pending
-// and any instance's pump takes them up, its first worker looking every PumpPoll even
-// when nobody wakes it (events of other instances, users held elsewhere, an instance
-// that died).
+// job per request. A group commit hands it the IDs of the events it committed (kept in
+// memory, in order) and wakes it; each worker takes up to PumpBatch of them in a
+// transaction of its own (ClaimEventsByID: each user's advisory lock tried as the event
+// is taken, so workers take different users and a user's events stay in LINE's order),
+// handles them as a job's batch is handled, and goes on while there are more. When
+// none are in hand, a worker takes up to PumpBatch of the oldest pending events
+// (ClaimEvents), so nothing is lost when an instance stops between the commit and the
+// processing, when its memory overflows, or when a user was held elsewhere: the events
+// stay pending and any instance's pump takes them up, its first worker looking every
+// PumpPoll even when nobody wakes it.
 //
 // Events that need more than a transaction still go through jobs: follows (LINE is
 // asked for the user's language first), events without a user (no user's lock guards
@@ -26,7 +25,7 @@ import (
 // leaves it and its user's later events alone meanwhile).
 const (
 	// PumpWorkers is how many pump workers an instance runs.
-	PumpWorkers = jobs.DefaultEventWorkers
+	PumpWorkers = 4
 	// PumpBatch bounds the events one pump transaction takes.
 	PumpBatch = EventsPerJob
 	// PumpPoll is how often the first pump worker looks for pending events unwoken.
@@ -36,6 +35,9 @@ const (
 	pumpWindow = (PumpWorkers + 1) * PumpBatch
 	// pumpErrorPause is how long a worker whose transaction failed waits.
 	pumpErrorPause = time.Second
+	// pumpHeld bounds the IDs held in memory; beyond it, events are left for the
+	// workers to find among the oldest pending.
+	pumpHeld = 100_000
 )
 
 // pump is the running pump of an instance.
@@ -43,6 +45,55 @@ type pump struct {
 	wake chan struct{}
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	ids  []int64 // committed events not yet taken, in order
+	busy int     // workers in a batch
+}
+
+// hand adds committed events' IDs (those beyond pumpHeld are left to the search among
+// the oldest pending) and wakes workers for them.
+func (p *pump) hand(ids []int64) {
+	p.mu.Lock()
+	if room := pumpHeld - len(p.ids); room > 0 {
+		p.ids = append(p.ids, ids[:min(room, len(ids))]...)
+	}
+	p.mu.Unlock()
+	p.nudge(len(ids))
+}
+
+// take starts a worker's batch and removes IDs from those in hand for it, oldest
+// first: its share of them with the workers not in a batch (rather than all: a batch's
+// events are answered when its transaction ends), at most n. done ends the batch.
+func (p *pump) take(n int) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	idle := PumpWorkers - p.busy
+	p.busy++
+	k := min(n, (len(p.ids)+idle-1)/idle)
+	if k == 0 {
+		return nil
+	}
+	out := append([]int64(nil), p.ids[:k]...)
+	p.ids = p.ids[k:]
+	if len(p.ids) == 0 {
+		p.ids = nil // let the backing array go
+	}
+	return out
+}
+
+// done ends a worker's batch (see take).
+func (p *pump) done() {
+	p.mu.Lock()
+	p.busy--
+	p.mu.Unlock()
+}
+
+// inHand reports whether IDs wait in memory.
+func (p *pump) inHand() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ids) > 0
 }
 
 // StartPump starts the instance's pump workers; StopPump stops them. Until it is
@@ -117,7 +168,7 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump, polls bool) {
 			return
 		default:
 		}
-		n, err := s.pumpOnce(ctx)
+		n, err := s.pumpOnce(ctx, p)
 		switch {
 		case err != nil:
 			s.Log.Warn("line event pump", "err", err)
@@ -127,8 +178,10 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump, polls bool) {
 			case <-time.After(pumpErrorPause):
 			}
 			continue
+		case p.inHand():
+			continue
 		case n >= PumpBatch:
-			// Maybe more: another worker shares them.
+			// Maybe more pending: another worker shares them.
 			p.nudge(1)
 			continue
 		}
@@ -141,14 +194,20 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump, polls bool) {
 	}
 }
 
-// pumpOnce processes one batch of pending events and returns how many it marked
-// processed. A batch in which an event fails is done again with a savepoint per event
-// (the same events, as ProcessEvents does).
-func (s *Service) pumpOnce(ctx context.Context) (int, error) {
+// pumpOnce processes one batch, of the IDs in hand or else of the oldest pending
+// events, and returns how many events it marked processed. A batch in which an event
+// fails is done again with a savepoint per event (the same events, as ProcessEvents
+// does).
+func (s *Service) pumpOnce(ctx context.Context, p *pump) (int, error) {
+	claim := claimSpec{limit: PumpBatch, window: pumpWindow}
+	defer p.done()
+	if ids := p.take(PumpBatch); len(ids) > 0 {
+		claim = claimSpec{ids: ids}
+	}
 	var res batchResult
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		res = batchResult{}
-		return s.processInTx(ctx, nil, nil, nil, false, claimSpec{limit: PumpBatch, window: pumpWindow}, &res)
+		return s.processInTx(ctx, nil, nil, nil, false, claim, &res)
 	})
 	if !errors.Is(err, errBatchEventFailed) {
 		return res.done, err

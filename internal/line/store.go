@@ -102,6 +102,9 @@ type Store interface {
 	// the window oldest, whose users' locks it takes in the transaction (skipping users
 	// held elsewhere): each from a user, none a follow; oldest first, without payloads.
 	ClaimEvents(ctx context.Context, ids []int64, limit, window int) ([]StoredEvent, error)
+	// ClaimEventsByID takes those of events ids that ClaimEvents would take, each
+	// user's lock tried as its event is taken.
+	ClaimEventsByID(ctx context.Context, ids []int64) ([]StoredEvent, error)
 	// MarkEventRetrying records that an event's processing failed and will be tried
 	// again by a job of its own (ClaimEvents leaves it alone).
 	MarkEventRetrying(ctx context.Context, id int64) error

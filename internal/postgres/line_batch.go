@@ -136,11 +136,39 @@ func (s *LineStore) ClaimEvents(ctx context.Context, ids []int64, limit, window 
 	}
 	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
 			SELECT id, channel_id, event_type, user_key, occurred_at FROM line_event
-			WHERE processed_at IS NULL AND user_key IS NOT NULL AND event_type <> 'follow' AND outcome = '' AND id <> ALL($1)
+			WHERE `+claimableSQL+` AND id <> ALL($1)
 			ORDER BY id LIMIT $3)
 		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
 		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)
 		LIMIT $2`, ids, limit, max(window, limit))
+	return scanClaimed(rows, err)
+}
+
+// claimableSQL is the condition on line_event of the events ClaimEvents may take
+// (index line_event_claimable).
+const claimableSQL = `processed_at IS NULL AND user_key IS NOT NULL AND event_type <> 'follow' AND outcome = ''`
+
+// ClaimEventsByID takes those of events ids that are claimable, as ClaimEvents does
+// (oldest first, each user's lock tried as its event is taken, users held elsewhere
+// skipped), found by their keys instead of among the oldest pending.
+func (s *LineStore) ClaimEventsByID(ctx context.Context, ids []int64) ([]line.StoredEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if !pgtx.InTransaction(ctx) {
+		return nil, pgtx.ErrNoTx
+	}
+	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
+			SELECT id, channel_id, event_type, user_key, occurred_at FROM line_event
+			WHERE id = ANY($1) AND `+claimableSQL+`
+			ORDER BY id)
+		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
+		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)`, ids)
+	return scanClaimed(rows, err)
+}
+
+// scanClaimed reads the events of a claim.
+func scanClaimed(rows pgx.Rows, err error) ([]line.StoredEvent, error) {
 	if err != nil {
 		return nil, classify(err, "claim line events")
 	}
