@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -88,6 +89,35 @@ func TestLivePublisher(t *testing.T) {
 	// come first.
 	if got := next(); got != committed {
 		t.Errorf("heard %+v, want the committed event %+v", got, committed)
+	}
+	// One transaction: the same event twice and another, and one in a savepoint rolled
+	// back. Each committed event is heard once, in order; the undone one never.
+	twice := live.Event{Kind: live.SurveyAnswer, Board: 1, Survey: 4}
+	other := live.Event{Kind: live.SurveyAnswer, Board: 1, Survey: 5}
+	undone := live.Event{Kind: live.SurveyAnswer, Board: 1, Survey: 6}
+	if err := tr.InTx(ctx, func(ctx context.Context) error {
+		for _, e := range []live.Event{twice, twice, other} {
+			if err := pub.Publish(ctx, e); err != nil {
+				return err
+			}
+		}
+		if err := tr.Savepoint(ctx, func(ctx context.Context) error {
+			if err := pub.Publish(ctx, undone); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			return fmt.Errorf("savepoint: %v", err)
+		}
+		return pub.Publish(ctx, twice)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(); got != twice {
+		t.Errorf("heard %+v, want %+v", got, twice)
+	}
+	if got := next(); got != other {
+		t.Errorf("heard %+v, want %+v (each event once)", got, other)
 	}
 	last := live.Event{Kind: live.Delivery, Board: 1, Announcement: 3, Staff: 9}
 	if err := publish(last, nil); err != nil {
