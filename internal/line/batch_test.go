@@ -573,10 +573,7 @@ func TestFollowOfAnotherJobKeepsItsLanguage(t *testing.T) {
 // never told of them) are found among the oldest pending and processed in order.
 func TestEventsOfAnotherInstanceTakenUp(t *testing.T) {
 	t.Parallel()
-	w := apptest.StartLineWorld(t)
-	f := &flaky{}
-	s := w.App.Services().LINE
-	s.HandlePostback("test.flaky", f.handle)
+	w, s, f := flakyWorld(t)
 	u := userID("ab", 1)
 	at := time.Now()
 	var evs []line.StoredEvent
@@ -607,10 +604,7 @@ func TestEventsOfAnotherInstanceTakenUp(t *testing.T) {
 // shuts down) still stores events, with a job for them, and they are processed.
 func TestEventsProcessedByJobsWithoutPump(t *testing.T) {
 	t.Parallel()
-	w := apptest.StartLineWorld(t)
-	f := &flaky{}
-	s := w.App.Services().LINE
-	s.HandlePostback("test.flaky", f.handle)
+	w, s, _ := flakyWorld(t)
 	if err := s.StopPump(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -629,4 +623,15 @@ func TestEventsProcessedByJobsWithoutPump(t *testing.T) {
 			t.Errorf("event %s: outcome %q", id, o)
 		}
 	}
+}
+
+// flakyWorld starts a world whose postback test.flaky is handled by a flaky handler
+// that never fails.
+func flakyWorld(t *testing.T) (*apptest.LineWorld, *line.Service, *flaky) {
+	t.Helper()
+	w := apptest.StartLineWorld(t)
+	f := &flaky{}
+	s := w.App.Services().LINE
+	s.HandlePostback("test.flaky", f.handle)
+	return w, s, f
 }
