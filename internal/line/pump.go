@@ -9,8 +9,8 @@ import (
 
 // The event pump: each instance's workers that process stored webhook events without a
 // job per request. A group commit hands it the IDs of the events it committed (kept in
-// memory, in order) and wakes it; each worker takes up to PumpBatch of them in a
-// transaction of its own (ClaimEventsByID: each user's advisory lock tried as the event
+// memory, in order) and wakes it; each worker takes its share of them (at most
+// PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock tried as the event
 // is taken, so workers take different users and a user's events stay in LINE's order),
 // handles them as a job's batch is handled, and goes on while there are more. When
 // none are in hand, a worker takes up to PumpBatch of the oldest pending events
