@@ -98,7 +98,7 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 			if !careful {
 				claim = min(claimEvents, EventsPerJob-len(todo))
 			}
-			return s.processInTx(ctx, todo, ids, langs, careful, claimSpec{limit: claim, window: claimWindow}, &batchResult{})
+			return s.processInTx(ctx, todo, langs, careful, claimSpec{limit: claim, window: claimWindow}, &batchResult{})
 		})
 		if errors.Is(err, errBatchEventFailed) && !careful {
 			careful = true
@@ -127,6 +127,15 @@ type batchResult struct {
 // savepoints.
 var errBatchEventFailed = errors.New("line: an event of the batch failed")
 
+// eventIDs lists the events' IDs.
+func eventIDs(evs []StoredEvent) []int64 {
+	ids := make([]int64, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	return ids
+}
+
 // userOf returns the user an event comes from, if any.
 func userOf(ev StoredEvent) (UserRef, bool) {
 	return UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey}, ev.UserKey != nil
@@ -136,8 +145,8 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 // each event in a savepoint of its own (what a failing event recorded for the audit
 // log is dropped with its work). The audit log appends a batch's events at its commit,
 // so the chain's lock is held only for that round trip. evs are the job's own events;
-// it takes up others' besides the job's own ids (see ProcessEvents).
-func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int64, langs map[int64]string, careful bool, claim claimSpec, res *batchResult) error {
+// it takes up others' besides them as claim says (see ProcessEvents).
+func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool, claim claimSpec, res *batchResult) error {
 	// The batch's users, each with their latest event here.
 	type userWork struct {
 		ref    UserRef
@@ -197,7 +206,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, ids []int6
 	case len(claim.ids) > 0:
 		claimed, err = s.Store.ClaimEventsByID(ctx, claim.ids)
 	case claim.limit > 0:
-		claimed, err = s.Store.ClaimEvents(ctx, ids, claim.limit, claim.window)
+		claimed, err = s.Store.ClaimEvents(ctx, eventIDs(evs), claim.limit, claim.window)
 	}
 	if err != nil {
 		return err

@@ -10,14 +10,14 @@ import (
 // The event pump: each instance's workers that process stored webhook events without a
 // job per request. A group commit hands it the IDs of the events it committed (kept in
 // memory, in order) and wakes it; each worker takes its share of them (at most
-// PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock tried as the event
-// is taken, so workers take different users and a user's events stay in LINE's order),
-// handles them as a job's batch is handled, and goes on while there are more. When
-// none are in hand, a worker takes up to PumpBatch of the oldest pending events
-// (ClaimEvents), so nothing is lost when an instance stops between the commit and the
-// processing, when its memory overflows, or when a user was held elsewhere: the events
-// stay pending and any instance's pump takes them up, its first worker looking every
-// PumpPoll even when nobody wakes it.
+// PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock
+// tried as the event is taken, so workers take different users and a user's events
+// stay in LINE's order), handles them as a job's batch is handled, and goes on while
+// there are more. When none are in hand, a worker takes up to PumpBatch of the oldest
+// pending events (ClaimEvents), so nothing is lost when an instance stops between the
+// commit and the processing, when its memory overflows, or when a user was held
+// elsewhere: the events stay pending and any instance's pump takes them up, its first
+// worker looking every PumpPoll even when nobody wakes it.
 //
 // Events that need more than a transaction still go through jobs: follows (LINE is
 // asked for the user's language first), events without a user (no user's lock guards
@@ -196,30 +196,23 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump, polls bool) {
 
 // pumpOnce processes one batch, of the IDs in hand or else of the oldest pending
 // events, and returns how many events it marked processed. A batch in which an event
-// fails is done again with a savepoint per event (the same events, as ProcessEvents
-// does).
+// fails is done again with a savepoint per event: the same events, taken up again by
+// their IDs (those whose users another worker holds by then are left for later).
 func (s *Service) pumpOnce(ctx context.Context, p *pump) (int, error) {
 	claim := claimSpec{limit: PumpBatch, window: pumpWindow}
 	defer p.done()
 	if ids := p.take(PumpBatch); len(ids) > 0 {
 		claim = claimSpec{ids: ids}
 	}
-	var res batchResult
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		res = batchResult{}
-		return s.processInTx(ctx, nil, nil, nil, false, claim, &res)
-	})
-	if !errors.Is(err, errBatchEventFailed) {
-		return res.done, err
+	for careful := false; ; careful = true {
+		var res batchResult
+		err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+			res = batchResult{}
+			return s.processInTx(ctx, nil, nil, careful, claim, &res)
+		})
+		if careful || !errors.Is(err, errBatchEventFailed) {
+			return res.done, err
+		}
+		claim = claimSpec{ids: eventIDs(res.claimed)}
 	}
-	evs := res.claimed
-	ids := make([]int64, len(evs))
-	for i, ev := range evs {
-		ids[i] = ev.ID
-	}
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		res = batchResult{}
-		return s.processInTx(ctx, evs, ids, nil, true, claimSpec{}, &res)
-	})
-	return res.done, err
 }
