@@ -3,9 +3,11 @@ package lineapi_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,5 +63,63 @@ func TestClientCallsEndWithTheirContext(t *testing.T) {
 	defer cancel()
 	if _, err := c.BotInfo(ctx, ch); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("bot info LINE does not answer: %v, want the context's deadline", err)
+	}
+}
+
+// TestClientKeepsItsConnections: calls made several at a time, as a batch of replies is
+// sent, reuse the connections of the calls before them rather than opening one each
+// (a TLS handshake with LINE every time).
+func TestClientKeepsItsConnections(t *testing.T) {
+	t.Parallel()
+	var opened atomic.Int32
+	const parallel = 8
+	// Every call waits until parallel calls are in the server, so the round uses
+	// exactly parallel connections.
+	var inRound atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if inRound.Add(1) == parallel {
+			close(release)
+		}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"sentMessages":[]}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := lineapi.NewClient(u, u)
+	ch := lineapi.Channel{ID: "1234567", AccessToken: "token-of-the-test-channel"}
+	for round := range 3 {
+		inRound.Store(0)
+		if round > 0 {
+			release = make(chan struct{})
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, parallel)
+		for range parallel {
+			wg.Go(func() {
+				_, err := c.Push(context.Background(), ch, "U0123456789abcdef0123456789abcdef", "", []lineapi.Message{{Text: "x"}})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := opened.Load(); n != parallel {
+		t.Errorf("3 rounds of %d calls at once opened %d connections, want %d", parallel, n, parallel)
 	}
 }

@@ -172,8 +172,13 @@ func New(opts Options) *Sim {
 	if s.http == nil {
 		// A transport of its own: httptest servers closing elsewhere in the process
 		// close http.DefaultTransport's idle connections, which broke a webhook in
-		// flight ("CloseIdleConnections called").
-		s.http = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		// flight ("CloseIdleConnections called"). Its connections are kept for the
+		// next webhook (net/http keeps 2 a host by default, and closing the others
+		// made a burst of webhooks open a connection each).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 256
+		t.MaxIdleConns = 256
+		s.http = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if s.opts.ReplyTokenTTL <= 0 {
 		s.opts.ReplyTokenTTL = time.Minute
