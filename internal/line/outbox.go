@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -233,7 +234,76 @@ func (s *Service) Requeue(ctx context.Context, outboundID int64) (bool, error) {
 	})
 }
 
-// update stores the outcome of a send.
+// update stores the outcome of a send, with those of the instance's other sends that
+// finish meanwhile (see recorder), and returns once it is stored.
 func (s *Service) update(ctx context.Context, id int64, r OutboundResult) error {
-	return s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.UpdateOutbound(ctx, id, r) })
+	// LINE's message is not ours: kept to the column's limit, so that it cannot fail
+	// the write of the others' outcomes.
+	r.LastError = truncate(r.LastError, 300)
+	return s.recorder.record(ctx, OutboundUpdate{ID: id, OutboundResult: r}, func(ctx context.Context, rs []OutboundUpdate) error {
+		return s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.UpdateOutbounds(ctx, rs) })
+	})
+}
+
+// recorder writes the outcomes of an instance's concurrent sends together: the first
+// to arrive writes, and what arrives while it writes is written next, in one statement,
+// by the first of those callers (a batch of replies finishes several at a time). Each
+// caller returns when its own outcome is stored, as a write of its own would: what
+// happens after (the retry on a failure, the wait for the database) is unchanged.
+type recorder struct {
+	mu      sync.Mutex
+	pending []recordWait
+	writing bool // a caller is writing; the next is told by its done channel
+}
+
+type recordWait struct {
+	u    OutboundUpdate
+	done chan recordDone
+}
+
+type recordDone struct {
+	err  error
+	lead bool // write what is pending, this caller's outcome among it
+}
+
+// recordTimeout bounds one write of outcomes: a caller's own deadline does not apply
+// to a write that carries the outcomes of others.
+const recordTimeout = 5 * time.Second
+
+func (rc *recorder) record(ctx context.Context, u OutboundUpdate, write func(context.Context, []OutboundUpdate) error) error {
+	w := recordWait{u: u, done: make(chan recordDone, 1)}
+	rc.mu.Lock()
+	rc.pending = append(rc.pending, w)
+	lead := !rc.writing
+	rc.writing = true
+	rc.mu.Unlock()
+	if !lead {
+		if d := <-w.done; !d.lead {
+			return d.err
+		}
+	}
+	rc.mu.Lock()
+	group := rc.pending
+	rc.pending = nil
+	rc.mu.Unlock()
+	us := make([]OutboundUpdate, len(group))
+	for i, g := range group {
+		us[i] = g.u
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	err := write(wctx, us)
+	cancel()
+	for _, g := range group {
+		if g.done != w.done {
+			g.done <- recordDone{err: err}
+		}
+	}
+	rc.mu.Lock()
+	if len(rc.pending) > 0 {
+		rc.pending[0].done <- recordDone{lead: true}
+	} else {
+		rc.writing = false
+	}
+	rc.mu.Unlock()
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 
@@ -198,8 +199,12 @@ func (s *Service) incoming(ctx context.Context, ev StoredEvent, e lineapi.Event,
 }
 
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	// Cut at a character's start: a broken UTF-8 sequence is refused by PostgreSQL.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -38,6 +38,8 @@ type Service struct {
 	// group is the webhook's group commit (ingester).
 	groupOnce sync.Once
 	group     *groupCommit
+	// recorder writes the outcomes of concurrent sends together.
+	recorder recorder
 	// sendSem bounds the batched sends in flight (sendSlots).
 	sendSemOnce sync.Once
 	sendSem     chan struct{}

@@ -62,6 +62,12 @@ type OutboundResult struct {
 	Sent          bool
 }
 
+// OutboundUpdate is the outcome of a send attempt for the row ID.
+type OutboundUpdate struct {
+	ID int64
+	OutboundResult
+}
+
 // RichMenuRecord is a rich menu renraku created on LINE for a channel.
 type RichMenuRecord struct {
 	ChannelID  int64
@@ -130,7 +136,8 @@ type Store interface {
 	// FindOutboundsToSend reads queued messages and their friends (same order), in
 	// the order of ids, leaving out missing ones.
 	FindOutboundsToSend(ctx context.Context, ids []int64) ([]Outbound, []Friend, error)
-	UpdateOutbound(ctx context.Context, id int64, r OutboundResult) error
+	// UpdateOutbounds records the outcomes of send attempts, one per row.
+	UpdateOutbounds(ctx context.Context, rs []OutboundUpdate) error
 	// RequeueOutbound puts a failed row back in the queue (same retry key); false when
 	// it had not failed.
 	RequeueOutbound(ctx context.Context, id int64) (bool, error)

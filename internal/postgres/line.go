@@ -369,21 +369,27 @@ func (s *LineStore) scanOutbound(row pgx.Row, extra ...any) (line.Outbound, erro
 	return o, nil
 }
 
-// UpdateOutbound records a send attempt. A sent row loses its reply token; once done,
-// the copy of what went to someone who is not (or no longer) a registered parent is
-// wiped at once (a parent who withdrew keeps nothing behind).
-func (s *LineStore) UpdateOutbound(ctx context.Context, id int64, r line.OutboundResult) error {
+// UpdateOutbounds records send attempts, in one statement. A sent row loses its reply
+// token; once done, the copy of what went to someone who is not (or no longer) a
+// registered parent is wiped at once (a parent who withdrew keeps nothing behind).
+func (s *LineStore) UpdateOutbounds(ctx context.Context, rs []line.OutboundUpdate) error {
+	n := len(rs)
+	ids, states, methods, errs, reqIDs, sent := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]bool, n)
+	for i, r := range rs {
+		ids[i], states[i], methods[i], errs[i], reqIDs[i], sent[i] = r.ID, r.State, r.Method, r.LastError, r.LineRequestID, r.Sent
+	}
 	db := pgtx.Tx(ctx)
 	_, err := db.Exec(ctx, `
-		UPDATE line_outbound SET state = $2, method = $3, last_error = $4, attempts = attempts + 1,
-			line_request_id = CASE WHEN $5 <> '' THEN $5 ELSE line_request_id END,
-			sent_at = CASE WHEN $6 THEN now() ELSE sent_at END,
-			reply_token_enc = CASE WHEN $2 = 'queued' THEN reply_token_enc END,
-			messages_enc = CASE WHEN $2 <> 'queued' AND NOT EXISTS (
+		UPDATE line_outbound o SET state = r.state, method = r.method, last_error = r.last_error, attempts = o.attempts + 1,
+			line_request_id = CASE WHEN r.request_id <> '' THEN r.request_id ELSE o.line_request_id END,
+			sent_at = CASE WHEN r.sent THEN now() ELSE o.sent_at END,
+			reply_token_enc = CASE WHEN r.state = 'queued' THEN o.reply_token_enc END,
+			messages_enc = CASE WHEN r.state <> 'queued' AND NOT EXISTS (
 					-- FOR KEY SHARE waits for a withdrawal in progress, then sees it.
-					SELECT 1 FROM guardian g WHERE g.friend_id = line_outbound.friend_id FOR KEY SHARE)
-				THEN NULL ELSE messages_enc END
-		WHERE id = $1`, id, r.State, r.Method, r.LastError, r.LineRequestID, r.Sent)
+					SELECT 1 FROM guardian g WHERE g.friend_id = o.friend_id FOR KEY SHARE)
+				THEN NULL ELSE o.messages_enc END
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[]) AS r(id, state, method, last_error, request_id, sent)
+		WHERE o.id = r.id`, ids, states, methods, errs, reqIDs, sent)
 	return classify(err, "update line outbound")
 }
 
