@@ -22,6 +22,7 @@ import (
 	"github.com/renraku/renraku/internal/config"
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/jobs"
+	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/live"
 	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/postgres"
@@ -131,6 +132,7 @@ func (a *App) Start(ctx context.Context) error {
 	go postgres.Listen(listenCtx, pool, notify.Channel, a.log, a.notifyHub.Notify)
 	names := a.services.Inbox.Names
 	go postgres.ListenWith(listenCtx, pool, inbox.NamesChannel, a.log, names.Notify, names.Listening)
+	go postgres.ListenWith(listenCtx, pool, line.ChannelsChannel, a.log, a.services.LINE.ChannelChanged, a.services.LINE.ChannelsListening)
 	a.metrics = web.NewMetrics()
 	srv := &web.Server{
 		Log:            a.log,

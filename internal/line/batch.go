@@ -409,7 +409,7 @@ func (s *Service) channelForEvent(ctx context.Context, id int64) (Channel, error
 			return ch, nil
 		}
 	}
-	ch, err := s.Store.FindChannel(ctx, id)
+	ch, err := s.FindChannel(ctx, id)
 	if err == nil && m != nil {
 		m.mu.Lock()
 		m.byID[id] = ch

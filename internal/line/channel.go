@@ -52,6 +52,7 @@ func (s *Service) SetChannel(ctx context.Context, actor audit.Actor, schoolID, b
 	})
 	if err == nil && changed {
 		s.forgetChannel(ch.LineChannelID)
+		s.channels.drop(ch.ID) // at once here; the other instances are told (ChannelChanged)
 	}
 	return changed, err
 }

@@ -9,15 +9,6 @@ import (
 // The lookups below are what other features need of LINE's records. Each runs in the
 // caller's transaction when there is one, or in its own.
 
-// FindChannel returns a channel by renraku's ID.
-func (s *Service) FindChannel(ctx context.Context, id int64) (ch Channel, err error) {
-	err = s.Tx.Run(ctx, func(ctx context.Context) error {
-		ch, err = s.Store.FindChannel(ctx, id)
-		return err
-	})
-	return ch, err
-}
-
 // FindChannelByLineID returns a channel by LINE's channel ID.
 func (s *Service) FindChannelByLineID(ctx context.Context, lineChannelID string) (ch Channel, err error) {
 	err = s.Tx.Run(ctx, func(ctx context.Context) error {

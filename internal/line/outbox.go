@@ -101,7 +101,7 @@ func (s *Service) SendOutbound(ctx context.Context, id int64, lastAttempt bool) 
 		if f, err = s.Store.FindFriend(ctx, o.FriendID); err != nil || !f.Following {
 			return err
 		}
-		ch, err = s.Store.FindChannel(ctx, o.ChannelID)
+		ch, err = s.FindChannel(ctx, o.ChannelID)
 		return err
 	})
 	if err != nil {

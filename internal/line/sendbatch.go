@@ -65,7 +65,7 @@ func (s *Service) SendBatch(ctx context.Context, ids []int64) error {
 		}
 		for _, o := range obs {
 			if _, ok := channels[o.ChannelID]; !ok && o.State == StateQueued {
-				if channels[o.ChannelID], err = s.Store.FindChannel(ctx, o.ChannelID); err != nil {
+				if channels[o.ChannelID], err = s.FindChannel(ctx, o.ChannelID); err != nil {
 					return err
 				}
 			}

@@ -32,6 +32,9 @@ type Service struct {
 	// Texts supplies the built-in replies in a friend's language.
 	Texts func(lang, id string) string
 
+	// channels keeps channels by renraku's ID while their changes are heard
+	// (FindChannel).
+	channels channelCache
 	// chanCache keeps channels for the webhook by LINE's channel ID (ingestChannel).
 	chanMu    sync.Mutex
 	chanCache map[string]cachedChannel
