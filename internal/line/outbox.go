@@ -240,7 +240,7 @@ func (s *Service) update(ctx context.Context, id int64, r OutboundResult) error 
 	// LINE's message is not ours: kept to the column's limit, so that it cannot fail
 	// the write of the others' outcomes.
 	r.LastError = truncate(r.LastError, 300)
-	return s.recorder.record(ctx, OutboundUpdate{ID: id, OutboundResult: r}, func(ctx context.Context, rs []OutboundUpdate) error {
+	return s.recorder.record(OutboundUpdate{ID: id, OutboundResult: r}, func(ctx context.Context, rs []OutboundUpdate) error {
 		return s.Tx.Run(ctx, func(ctx context.Context) error { return s.Store.UpdateOutbounds(ctx, rs) })
 	})
 }
@@ -270,7 +270,7 @@ type recordDone struct {
 // to a write that carries the outcomes of others.
 const recordTimeout = 5 * time.Second
 
-func (rc *recorder) record(ctx context.Context, u OutboundUpdate, write func(context.Context, []OutboundUpdate) error) error {
+func (rc *recorder) record(u OutboundUpdate, write func(context.Context, []OutboundUpdate) error) error {
 	w := recordWait{u: u, done: make(chan recordDone, 1)}
 	rc.mu.Lock()
 	rc.pending = append(rc.pending, w)
@@ -290,7 +290,9 @@ func (rc *recorder) record(ctx context.Context, u OutboundUpdate, write func(con
 	for i, g := range group {
 		us[i] = g.u
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	// Nothing of the caller's context: not its deadline, nor a transaction it may
+	// carry (the others' outcomes are not part of it).
+	wctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
 	err := write(wctx, us)
 	cancel()
 	for _, g := range group {

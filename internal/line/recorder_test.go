@@ -38,10 +38,10 @@ func TestRecorderWritesTogether(t *testing.T) {
 	}
 	errs := make([]error, 9)
 	var wg sync.WaitGroup
-	wg.Go(func() { errs[0] = rc.record(context.Background(), OutboundUpdate{ID: 1}, write) })
+	wg.Go(func() { errs[0] = rc.record(OutboundUpdate{ID: 1}, write) })
 	<-first
 	for i := 1; i < len(errs); i++ {
-		wg.Go(func() { errs[i] = rc.record(context.Background(), OutboundUpdate{ID: int64(i + 1)}, write) })
+		wg.Go(func() { errs[i] = rc.record(OutboundUpdate{ID: int64(i + 1)}, write) })
 	}
 	// Wait until all eight wait for the write under way.
 	for {
