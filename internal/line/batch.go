@@ -12,6 +12,7 @@ import (
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/jobs"
 	"github.com/renraku/renraku/internal/lineapi"
+	"github.com/renraku/renraku/internal/vault"
 )
 
 // Batched processing of webhook events. A group commit writes a burst's events with
@@ -148,13 +149,6 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 // it takes up others' besides them as claim says (see ProcessEvents).
 func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool, claim claimSpec, res *batchResult) error {
 	// The batch's users, each with their latest event here.
-	type userWork struct {
-		ref    UserRef
-		last   StoredEvent
-		events []StoredEvent
-		own    bool // the user has an event of the job's own
-		failed bool
-	}
 	var users []*userWork
 	byKey := map[string]*userWork{}
 	ukey := func(r UserRef) string { return strconv.FormatInt(r.ChannelID, 10) + ":" + string(r.UserKey) }
@@ -283,6 +277,9 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			memo.friends[ukey(r)] = friends[i]
 		}
 		memo.key = ukey
+		if err := s.insertNewFriends(ctx, users, memo, ukey, langs); err != nil {
+			return err
+		}
 	}
 	wctx := withChannelMemo(ctx, memo)
 	var sends, done []int64
@@ -337,6 +334,44 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		}
 	}
 	return finish()
+}
+
+// userWork is one user's share of a batch.
+type userWork struct {
+	ref    UserRef
+	last   StoredEvent   // the user's latest event here
+	events []StoredEvent // the user's events to process, oldest first
+	own    bool          // the user has an event of the job's own
+	failed bool
+}
+
+// insertNewFriends records, in one statement, the users of a batch who are not friends
+// yet, as their first event would record each (incoming): a message from someone who
+// befriended the account before renraku was connected, or whose follow was lost. A
+// user whose first event here is a follow, or whose event does not parse, is left to
+// incoming.
+func (s *Service) insertNewFriends(ctx context.Context, users []*userWork, memo *channelMemo, ukey func(UserRef) string, langs map[int64]string) error {
+	var fs []*Friend
+	var ats []time.Time
+	for _, u := range users {
+		k := ukey(u.ref)
+		if f, ok := memo.friends[k]; !ok || f != nil || u.failed || len(u.events) == 0 {
+			continue
+		}
+		ev := u.events[0]
+		if ev.Type == "follow" {
+			continue
+		}
+		e, err := lineapi.ParseEvent(ev.Payload)
+		if err != nil || !lineapi.ValidUserID(e.UserID) {
+			continue
+		}
+		f := &Friend{ChannelID: ev.ChannelID, UserID: vault.Personal(e.UserID), Following: ev.Type != "unfollow", Language: langs[ev.ID]}
+		fs = append(fs, f)
+		ats = append(ats, ev.OccurredAt)
+		memo.friends[k] = f
+	}
+	return s.Store.InsertFriends(ctx, fs, ats)
 }
 
 // retryUser queues the job that processes a user's pending events up to event id.

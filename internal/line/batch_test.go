@@ -635,3 +635,66 @@ func flakyWorld(t *testing.T) (*apptest.LineWorld, *line.Service, *flaky) {
 	s.HandlePostback("test.flaky", f.handle)
 	return w, s, f
 }
+
+// TestNewUsersOfABatchRecordedOnce: messages from users renraku does not know yet (who
+// befriended the account before it was connected) record each user once, with their
+// user ID, when their events are processed together; a user whose message is followed
+// by an unfollow ends up not following; the others' messages are answered.
+func TestNewUsersOfABatchRecordedOnce(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services().LINE
+	ctx := context.Background()
+	const n = 6
+	users := make([]linesim.User, n)
+	at := time.Now().UnixMilli()
+	var events []string
+	for i := range users {
+		users[i] = w.NewParent(t, fmt.Sprintf("保護者%d", i))
+		events = append(events, textEvent(fmt.Sprintf("01NEWU%020d", i), users[i].ID,
+			w.Sim.IssueReplyToken(w.Ch.LineChannelID, users[i].ID), "こんにちは", at+int64(i)))
+	}
+	last := users[n-1].ID
+	events = append(events, fmt.Sprintf(`{"type":"unfollow","mode":"active","timestamp":%d,"webhookEventId":"01NEWU%020d","deliveryContext":{"isRedelivery":false},"source":{"type":"user","userId":%q}}`,
+		at+n, n, last))
+	if status := post(t, w, events...); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	for id, o := range waitEvents(t, w, "01NEWU", n+1) {
+		if o != "ok" {
+			t.Errorf("event %s: outcome %q", id, o)
+		}
+	}
+	apptest.WaitQuiet(t, w.App.Pool())
+
+	var friends int
+	if err := w.App.Pool().QueryRow(ctx, `SELECT count(*) FROM line_friend`).Scan(&friends); err != nil {
+		t.Fatal(err)
+	}
+	if friends != n {
+		t.Errorf("%d friend rows, want %d", friends, n)
+	}
+	for i, u := range users {
+		f, err := s.FindFriendByUserID(ctx, w.Ch.ID, vault.Personal(u.ID))
+		if err != nil {
+			t.Fatalf("user %d: %v", i, err)
+		}
+		if f.UserID.Reveal() != u.ID || f.Following != (u.ID != last) {
+			t.Errorf("user %d: recorded as %s following=%v", i, f.UserID.Reveal(), f.Following)
+		}
+	}
+	// The last user unfollowed: whether their answer went before that was processed
+	// depends on timing; the others' answers went by reply.
+	gone, err := s.FindFriendByUserID(ctx, w.Ch.ID, vault.Personal(last))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outbound, replies int
+	if err := w.App.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'sent' AND method = 'reply' AND friend_id <> $1)
+		FROM line_outbound`, gone.ID).Scan(&outbound, &replies); err != nil {
+		t.Fatal(err)
+	}
+	if outbound != n || replies != n-1 {
+		t.Errorf("%d answers queued, %d of the following users' sent by reply; want %d and %d", outbound, replies, n, n-1)
+	}
+}

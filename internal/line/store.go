@@ -129,6 +129,9 @@ type Store interface {
 	FindFriendsByUserKeys(ctx context.Context, users []UserRef) ([]*Friend, error)
 	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
 	SaveFriendFollow(ctx context.Context, f *Friend, at time.Time) error
+	// InsertFriends records new friends (as SaveFriendFollow records a new one, at
+	// ats[i]) in one statement, setting their IDs.
+	InsertFriends(ctx context.Context, fs []*Friend, ats []time.Time) error
 	SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error
 
 	InsertOutbound(ctx context.Context, o *Outbound) error
