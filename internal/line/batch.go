@@ -283,7 +283,22 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 	}
 	wctx := withChannelMemo(ctx, memo)
 	var sends, done []int64
+	// Without savepoints, the batch's messages are stored together at its end; with
+	// them, each as it is queued (undone with its event's savepoint).
+	var deferred []*Outbound
+	var deferTo *[]*Outbound
+	if !careful {
+		deferTo = &deferred
+	}
 	finish := func() error {
+		if err := s.Store.InsertOutbounds(ctx, deferred); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			// Which event's message failed is told by the careful pass.
+			s.Log.Warn("line batch: storing its messages failed", "err", err)
+			return errBatchEventFailed
+		}
 		if err := s.Store.MarkEventsProcessed(ctx, done, "ok"); err != nil {
 			return err
 		}
@@ -302,10 +317,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		var err error
 		if careful {
 			err = s.Tx.Savepoint(wctx, func(ctx context.Context) error {
-				return s.handle(withSendCollector(ctx, &evSends), ev, langs[ev.ID])
+				return s.handle(withSendCollector(ctx, &evSends, nil), ev, langs[ev.ID])
 			})
 		} else {
-			err = s.handle(withSendCollector(wctx, &evSends), ev, langs[ev.ID])
+			err = s.handle(withSendCollector(wctx, &evSends, deferTo), ev, langs[ev.ID])
 		}
 		if err == nil {
 			sends = append(sends, evSends...)
@@ -454,27 +469,28 @@ func (s *Service) channelForEvent(ctx context.Context, id int64) (Channel, error
 }
 
 // sendCollector gathers the messages a batch's events queue, so that one job sends
-// them all (see Queue).
+// them all (see Queue); when deferred is set, the messages themselves wait there to be
+// stored together at the batch's end (a batch without savepoints: rolled back whole).
 type sendCollector struct {
-	txCtx context.Context
-	ids   *[]int64
+	txCtx    context.Context
+	ids      *[]int64
+	deferred *[]*Outbound
 }
 
 type sendCollectorKey struct{}
 
-func withSendCollector(ctx context.Context, ids *[]int64) context.Context {
-	return context.WithValue(ctx, sendCollectorKey{}, &sendCollector{txCtx: ctx, ids: ids})
+func withSendCollector(ctx context.Context, ids *[]int64, deferred *[]*Outbound) context.Context {
+	return context.WithValue(ctx, sendCollectorKey{}, &sendCollector{txCtx: ctx, ids: ids, deferred: deferred})
 }
 
-// collectSend takes a queued message's ID for the batch's sending job when ctx is in
-// the transaction the collector was made for; it reports whether it took it.
-func collectSend(ctx context.Context, id int64) bool {
+// batchCollector returns the batch's collector when ctx is in the transaction it was
+// made for, nil otherwise.
+func batchCollector(ctx context.Context) *sendCollector {
 	c, ok := ctx.Value(sendCollectorKey{}).(*sendCollector)
 	if !ok || !jobs.SameTx(ctx, c.txCtx) {
-		return false
+		return nil
 	}
-	*c.ids = append(*c.ids, id)
-	return true
+	return c
 }
 
 // queueSends queues the jobs that send the batch's messages.

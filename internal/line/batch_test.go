@@ -698,3 +698,49 @@ func TestNewUsersOfABatchRecordedOnce(t *testing.T) {
 		t.Errorf("%d answers queued, %d of the following users' sent by reply; want %d and %d", outbound, replies, n, n-1)
 	}
 }
+
+// TestMessageThatCannotBeStoredFailsItsEventAlone: a batch stores its events' messages
+// together at its end; when that fails, the batch is done again event by event, so
+// only the event whose message cannot be stored fails, and the others' answers go.
+func TestMessageThatCannotBeStoredFailsItsEventAlone(t *testing.T) {
+	t.Parallel()
+	w, s, f := flakyWorld(t)
+	f.onCall = func(ctx context.Context, in *line.Incoming) error {
+		_, args, _ := line.ParsePostbackData(in.Postback.Data)
+		to := *in.Friend
+		if args == "bad" {
+			to.ID = 1 << 40 // no such friend: the message's row is refused
+		}
+		_, err := s.Queue(ctx, line.Send{Friend: to, Purpose: "test", Reply: in, Messages: []line.Message{{Text: "受け付けました"}}})
+		return err
+	}
+	good, bad := w.NewParent(t, "保護者A"), w.NewParent(t, "保護者B")
+	at := time.Now().UnixMilli()
+	data := func(args string) string { return line.PostbackData("test.flaky", args) }
+	if status := post(t, w,
+		postbackEvent("01STOREbad", bad.ID, data("bad"), at),
+		postbackEvent("01STOREgood", good.ID, data("good"), at+1),
+	); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	if o := waitEvents(t, w, "01STOREgood", 1)["01STOREgood"]; o != "ok" {
+		t.Fatalf("good event: outcome %q", o)
+	}
+	apptest.WaitBotText(t, w, good.ID, "受け付けました", 1)
+	var outcome string
+	var processed bool
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT outcome, processed_at IS NOT NULL FROM line_event WHERE webhook_event_id = '01STOREbad'`).
+		Scan(&outcome, &processed); err != nil {
+		t.Fatal(err)
+	}
+	if outcome == "ok" {
+		t.Errorf("bad event: outcome ok (processed %v), want it failed", processed)
+	}
+	var rows int
+	if err := w.App.Pool().QueryRow(context.Background(), `SELECT count(*) FROM line_outbound`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("%d messages stored, want the good event's one", rows)
+	}
+}

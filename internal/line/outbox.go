@@ -48,12 +48,25 @@ func (s *Service) Queue(ctx context.Context, snd Send) (int64, error) {
 		o.ReplyToken = snd.Reply.ReplyToken
 		o.ReplyDeadline = snd.Reply.ReceivedAt.Add(replyWindow)
 	}
+	// In a batch of webhook events, the batch's one sending job takes it, and the
+	// batch stores it with the others' when its events are done.
+	if c := batchCollector(ctx); c != nil && !snd.Urgent {
+		if c.deferred == nil {
+			if err := s.Store.InsertOutbound(ctx, &o); err != nil {
+				return 0, err
+			}
+		} else {
+			var err error
+			if o.ID, err = s.Store.NewOutboundID(ctx); err != nil {
+				return 0, err
+			}
+			*c.deferred = append(*c.deferred, &o)
+		}
+		*c.ids = append(*c.ids, o.ID)
+		return o.ID, nil
+	}
 	if err := s.Store.InsertOutbound(ctx, &o); err != nil {
 		return 0, err
-	}
-	// In a batch of webhook events, the batch's one sending job takes it.
-	if !snd.Urgent && collectSend(ctx, o.ID) {
-		return o.ID, nil
 	}
 	queue := jobs.QueueDelivery
 	if snd.Urgent {

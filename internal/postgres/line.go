@@ -385,6 +385,59 @@ func (s *LineStore) InsertOutbound(ctx context.Context, o *line.Outbound) error 
 	return classify(err, "insert line outbound")
 }
 
+// NewOutboundID takes the ID of a message stored later by InsertOutbounds.
+func (s *LineStore) NewOutboundID(ctx context.Context) (int64, error) {
+	return s.ids.next(ctx, "line_outbound", "id")
+}
+
+// InsertOutbounds stores queued messages whose IDs were taken (NewOutboundID), in one
+// statement, as InsertOutbound stores one.
+func (s *LineStore) InsertOutbounds(ctx context.Context, os []*line.Outbound) error {
+	n := len(os)
+	if n == 0 {
+		return nil
+	}
+	ids, channels, friends := make([]int64, n), make([]int64, n), make([]int64, n)
+	purposes, msgs, tokens, deadlines := make([]string, n), make([][]byte, n), make([][]byte, n), make([]*time.Time, n)
+	for i, o := range os {
+		body, err := json.Marshal(o.Messages)
+		if err != nil {
+			return fmt.Errorf("line outbound: %w", err)
+		}
+		if msgs[i], err = s.Vault.EncryptBytes(body, outboundAD(o.ID, "messages")); err != nil {
+			return err
+		}
+		if o.ReplyToken != "" {
+			if tokens[i], err = s.Vault.EncryptPersonal(o.ReplyToken, outboundAD(o.ID, "reply_token")); err != nil {
+				return err
+			}
+			deadlines[i] = &o.ReplyDeadline
+		}
+		ids[i], channels[i], friends[i], purposes[i] = o.ID, o.ChannelID, o.FriendID, o.Purpose
+	}
+	db := pgtx.Tx(ctx)
+	rows, err := db.Query(ctx, `
+		INSERT INTO line_outbound (id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::timestamptz[])
+		RETURNING id, retry_key::text, state`, ids, channels, friends, purposes, msgs, tokens, deadlines)
+	if err != nil {
+		return classify(err, "insert line outbound")
+	}
+	byID := make(map[int64]*line.Outbound, n)
+	for _, o := range os {
+		byID[o.ID] = o
+	}
+	var id int64
+	var key, state string
+	_, err = pgx.ForEachRow(rows, []any{&id, &key, &state}, func() error {
+		if o := byID[id]; o != nil {
+			o.RetryKey, o.State = key, state
+		}
+		return nil
+	})
+	return classify(err, "insert line outbound")
+}
+
 // FindOutbound finds a queued message by ID.
 func (s *LineStore) FindOutbound(ctx context.Context, id int64) (line.Outbound, error) {
 	db := pgtx.Tx(ctx)
