@@ -227,7 +227,7 @@ func TestFailingEventUndoneAloneAndItsUsersLaterEventsWait(t *testing.T) {
 
 // TestBusyUserTakenUpAgain: a user whose events another worker holds (their advisory
 // lock) is passed over, the others' events are processed, and the user's are taken up
-// once the lock is free (the pump's first worker looks again unwoken).
+// once the lock is free (the pump's poll wakes an idle worker to look again).
 func TestBusyUserTakenUpAgain(t *testing.T) {
 	t.Parallel()
 	w := apptest.StartLineWorld(t)
@@ -742,5 +742,33 @@ func TestMessageThatCannotBeStoredFailsItsEventAlone(t *testing.T) {
 	}
 	if rows != 1 {
 		t.Errorf("%d messages stored, want the good event's one", rows)
+	}
+}
+
+// TestPollWakesAnIdleWorker: the pump's poll for events nobody handed it is taken by
+// whichever worker is idle. Here every worker but one is held in a batch; events
+// written without a hand-off (as by an instance that stopped after its commit) are
+// still found and processed.
+func TestPollWakesAnIdleWorker(t *testing.T) {
+	t.Parallel()
+	w, s, f := flakyWorld(t)
+	g := holdWorkers(t, w, "01IDLEg")
+	g.release(1)
+	apptest.WaitRows(t, w, `SELECT count(*) FROM line_event WHERE webhook_event_id = '01IDLEg0' AND processed_at IS NULL`)
+	u := userID("cd", 1)
+	at := time.Now()
+	ev := line.StoredEvent{ChannelID: w.Ch.ID, WebhookEventID: "01IDLEorphan", Type: "postback", UserID: vault.Personal(u),
+		OccurredAt: at, ReceivedAt: at, Payload: []byte(postbackEvent("01IDLEorphan", u, line.PostbackData("test.flaky", "orphan"), at.UnixMilli()))}
+	if err := w.App.Services().Tx.InTx(context.Background(), func(ctx context.Context) error {
+		_, err := s.Store.InsertEvents(ctx, []line.StoredEvent{ev})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if o := waitEvents(t, w, "01IDLEorphan", 1)["01IDLEorphan"]; o != "ok" {
+		t.Fatalf("orphan event: outcome %q", o)
+	}
+	if got := f.order(); len(got) != 1 || got[0] != "orphan" {
+		t.Errorf("handled %v, want the orphan event", got)
 	}
 }

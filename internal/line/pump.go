@@ -16,7 +16,7 @@ import (
 // there are more. When none are in hand, a worker takes up to PumpBatch of the oldest
 // pending events (ClaimEvents), so nothing is lost when an instance stops between the
 // commit and the processing, when its memory overflows, or when a user was held
-// elsewhere: the events stay pending and any instance's pump takes them up, its first
+// elsewhere: the events stay pending and any instance's pump takes them up, an idle
 // worker looking every PumpPoll even when nobody wakes it.
 //
 // Events that need more than a transaction still go through jobs: follows (LINE is
@@ -28,7 +28,7 @@ const (
 	PumpWorkers = 4
 	// PumpBatch bounds the events one pump transaction takes.
 	PumpBatch = EventsPerJob
-	// PumpPoll is how often the first pump worker looks for pending events unwoken.
+	// PumpPoll is how often an idle pump worker looks for pending events unwoken.
 	PumpPoll = 250 * time.Millisecond
 	// pumpWindow is how many of the oldest pending events a pump transaction looks
 	// among: enough to pass over what the other workers hold.
@@ -102,13 +102,29 @@ func (s *Service) StartPump(ctx context.Context) {
 	p := &pump{wake: make(chan struct{}, PumpWorkers), stop: make(chan struct{})}
 	// A transaction under way finishes even when the app stops (StopPump waits).
 	work := context.WithoutCancel(ctx)
-	for i := range PumpWorkers {
+	for range PumpWorkers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			s.pumpWorker(work, p, i == 0)
+			s.pumpWorker(work, p)
 		}()
 	}
+	// The poll wakes whichever worker is idle (not one worker of its own, which a long
+	// batch would keep from looking).
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(PumpPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.nudge(1)
+			}
+		}
+	}()
 	s.pumpMu.Lock()
 	s.pump = p
 	s.pumpMu.Unlock()
@@ -153,15 +169,9 @@ func (p *pump) nudge(n int) {
 	}
 }
 
-// pumpWorker processes batches while it finds full ones, then waits to be woken (the
-// first worker also looks every PumpPoll).
-func (s *Service) pumpWorker(ctx context.Context, p *pump, polls bool) {
-	var tick <-chan time.Time
-	if polls {
-		t := time.NewTicker(PumpPoll)
-		defer t.Stop()
-		tick = t.C
-	}
+// pumpWorker processes batches while it finds full ones, then waits to be woken (by a
+// hand-off, or by the poll every PumpPoll).
+func (s *Service) pumpWorker(ctx context.Context, p *pump) {
 	for {
 		select {
 		case <-p.stop:
@@ -189,7 +199,6 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump, polls bool) {
 		case <-p.stop:
 			return
 		case <-p.wake:
-		case <-tick:
 		}
 	}
 }
