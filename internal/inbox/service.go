@@ -59,7 +59,7 @@ func (s *Service) Register(l line.Router) {
 }
 
 func (s *Service) guardian(ctx context.Context, in *line.Incoming) (registration.Guardian, bool, error) {
-	if in.Friend == nil {
+	if in.Friend == nil || in.NewFriend {
 		return registration.Guardian{}, false, nil
 	}
 	g, err := s.Guardians.FindGuardianByFriend(ctx, in.Friend.ID)

@@ -273,6 +273,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			return err
 		}
 		memo.friends = map[string]*Friend{}
+		memo.fresh = map[int64]bool{}
 		for i, r := range held {
 			memo.friends[ukey(r)] = friends[i]
 		}
@@ -386,7 +387,16 @@ func (s *Service) insertNewFriends(ctx context.Context, users []*userWork, memo 
 		ats = append(ats, ev.OccurredAt)
 		memo.friends[k] = f
 	}
-	return s.Store.InsertFriends(ctx, fs, ats)
+	inserted, err := s.Store.InsertFriends(ctx, fs, ats)
+	if err != nil {
+		return err
+	}
+	for i, f := range fs {
+		if inserted[i] {
+			memo.fresh[f.ID] = true
+		}
+	}
+	return nil
 }
 
 // retryUser queues the job that processes a user's pending events up to event id.
@@ -424,22 +434,24 @@ type channelMemo struct {
 	mu      sync.Mutex
 	byID    map[int64]Channel
 	friends map[string]*Friend // by key(user); nil value: not a friend yet
+	fresh   map[int64]bool     // friends (by ID) recorded by this batch
 	key     func(UserRef) string
 }
 
 // firstFriend takes the friend record read ahead for an event's user: found reports
-// whether there was one to take (f nil: the user is no friend yet).
-func firstFriend(ctx context.Context, ev StoredEvent) (f *Friend, found bool) {
+// whether there was one to take (f nil: the user is no friend yet), fresh whether the
+// batch recorded it (for this, the user's first event).
+func firstFriend(ctx context.Context, ev StoredEvent) (f *Friend, found, fresh bool) {
 	m, _ := ctx.Value(channelMemoKey{}).(*channelMemo)
 	if m == nil || m.friends == nil || ev.UserKey == nil {
-		return nil, false
+		return nil, false, false
 	}
 	k := m.key(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f, found = m.friends[k]
 	delete(m.friends, k)
-	return f, found
+	return f, found, f != nil && m.fresh[f.ID]
 }
 
 type channelMemoKey struct{}

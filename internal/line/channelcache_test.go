@@ -10,6 +10,7 @@ import (
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/vault"
 )
 
 // countingStore counts the channels read from the database.
@@ -99,5 +100,48 @@ func TestChannelCacheHearsChanges(t *testing.T) {
 	find()
 	if n := store.reads.Load(); n != 2 {
 		t.Fatalf("two lookups after the listener stopped read %d times, want 2", n)
+	}
+}
+
+// TestInsertFriendsTellsNewRows: the batch's INSERT of new friends reports which rows
+// it made; a friend recorded meanwhile keeps their row and ID and is not reported new
+// (a handler may then not assume that no guardian is registered for them).
+func TestInsertFriendsTellsNewRows(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
+	store := &postgres.LineStore{Vault: s.Vault}
+	ctx := context.Background()
+	insert := func(fs ...*line.Friend) []bool {
+		t.Helper()
+		var got []bool
+		ats := make([]time.Time, len(fs))
+		for i := range ats {
+			ats[i] = time.Now()
+		}
+		if err := s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
+			got, err = store.InsertFriends(ctx, fs, ats)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first := &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID("fa", 1)), Following: true}
+	if got := insert(first); len(got) != 1 || !got[0] || first.ID == 0 {
+		t.Fatalf("first insert: %v, ID %d", got, first.ID)
+	}
+	again := &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID("fa", 1)), Following: true}
+	other := &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID("fb", 2)), Following: false}
+	got := insert(again, other)
+	if len(got) != 2 || got[0] || !got[1] {
+		t.Fatalf("second insert: %v, want [false true]", got)
+	}
+	if again.ID != first.ID || other.ID == 0 || other.ID == first.ID {
+		t.Errorf("IDs: first %d, again %d, other %d", first.ID, again.ID, other.ID)
+	}
+	f, err := s.LINE.FindFriendByUserID(ctx, w.Ch.ID, vault.Personal(userID("fb", 2)))
+	if err != nil || f.ID != other.ID || f.Following {
+		t.Errorf("other friend read back: %+v, %v", f, err)
 	}
 }

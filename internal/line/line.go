@@ -40,7 +40,10 @@ type Incoming struct {
 	EventID int64
 	Channel Channel
 	Friend  *Friend // nil when the source is not a user
-	Type    string  // LINE's event type: follow, unfollow, message, postback, …
+	// NewFriend tells that the friend was recorded for this event (they befriended
+	// the account before renraku knew them): no guardian is registered for them yet.
+	NewFriend bool
+	Type      string // LINE's event type: follow, unfollow, message, postback, …
 	// Postback is the tapped action's data (see PostbackData); nil unless a postback
 	// event.
 	Postback *lineapi.Postback

@@ -160,10 +160,11 @@ func (s *Service) incoming(ctx context.Context, ev StoredEvent, e lineapi.Event,
 	}
 	userID := vault.Personal(e.UserID)
 	var f Friend
-	if pre, found := firstFriend(ctx, ev); !found {
+	if pre, found, fresh := firstFriend(ctx, ev); !found {
 		f, err = s.Store.FindFriendByUserID(ctx, ch.ID, userID)
 	} else if pre != nil {
 		f = *pre
+		in.NewFriend = fresh
 	} else {
 		err = apperr.E(apperr.NotFound, "", errors.New("line: not a friend yet"))
 	}

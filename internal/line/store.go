@@ -130,8 +130,9 @@ type Store interface {
 	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
 	SaveFriendFollow(ctx context.Context, f *Friend, at time.Time) error
 	// InsertFriends records new friends (as SaveFriendFollow records a new one, at
-	// ats[i]) in one statement, setting their IDs.
-	InsertFriends(ctx context.Context, fs []*Friend, ats []time.Time) error
+	// ats[i]) in one statement, setting their IDs; it reports for each whether its
+	// row is new (false: the friend was recorded meanwhile, the row kept).
+	InsertFriends(ctx context.Context, fs []*Friend, ats []time.Time) ([]bool, error)
 	SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error
 
 	InsertOutbound(ctx context.Context, o *Outbound) error

@@ -291,25 +291,26 @@ func (s *LineStore) SaveFriendFollow(ctx context.Context, f *line.Friend, at tim
 
 // InsertFriends records several new friends in one statement, each as SaveFriendFollow
 // records a new one (following or not as of ats[i]), setting their IDs; a friend that
-// exists by then keeps its row and ID, its following updated.
-func (s *LineStore) InsertFriends(ctx context.Context, fs []*line.Friend, ats []time.Time) error {
+// exists by then keeps its row and ID, its following updated. It reports for each
+// whether its row was inserted.
+func (s *LineStore) InsertFriends(ctx context.Context, fs []*line.Friend, ats []time.Time) ([]bool, error) {
 	n := len(fs)
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	ids, channels, keys, encs := make([]int64, n), make([]int64, n), make([][]byte, n), make([][]byte, n)
 	langs, following := make([]string, n), make([]bool, n)
 	for i, f := range fs {
 		k, err := s.userKey(f.UserID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// The AD names the row, so take its ID first.
 		if ids[i], err = s.ids.next(ctx, "line_friend", "id"); err != nil {
-			return err
+			return nil, err
 		}
 		if encs[i], err = s.Vault.EncryptPersonal(f.UserID, friendAD(ids[i])); err != nil {
-			return err
+			return nil, err
 		}
 		channels[i], keys[i], langs[i], following[i] = f.ChannelID, k, f.Language, f.Following
 	}
@@ -320,28 +321,34 @@ func (s *LineStore) InsertFriends(ctx context.Context, fs []*line.Friend, ats []
 		SELECT i, c, k, e, l, f, CASE WHEN f THEN a END, CASE WHEN NOT f THEN a END
 		FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[], $6::boolean[], $7::timestamptz[]) AS u(i, c, k, e, l, f, a)
 		ON CONFLICT (channel_id, user_key) DO UPDATE SET following = EXCLUDED.following
-		RETURNING channel_id, user_key, id`, ids, channels, keys, encs, langs, following, ats)
+		RETURNING channel_id, user_key, id, xmax = 0`, ids, channels, keys, encs, langs, following, ats)
 	if err != nil {
-		return classify(err, "insert line friends")
+		return nil, classify(err, "insert line friends")
 	}
-	got := map[string]int64{}
+	type row struct {
+		id       int64
+		inserted bool
+	}
+	got := map[string]row{}
 	var ch, id int64
 	var k []byte
-	_, err = pgx.ForEachRow(rows, []any{&ch, &k, &id}, func() error {
-		got[strconv.FormatInt(ch, 10)+":"+string(k)] = id
+	var inserted bool
+	_, err = pgx.ForEachRow(rows, []any{&ch, &k, &id, &inserted}, func() error {
+		got[strconv.FormatInt(ch, 10)+":"+string(k)] = row{id, inserted}
 		return nil
 	})
 	if err != nil {
-		return classify(err, "insert line friends")
+		return nil, classify(err, "insert line friends")
 	}
+	out := make([]bool, n)
 	for i, f := range fs {
-		id, ok := got[strconv.FormatInt(channels[i], 10)+":"+string(keys[i])]
+		r, ok := got[strconv.FormatInt(channels[i], 10)+":"+string(keys[i])]
 		if !ok {
-			return fmt.Errorf("line friends: a friend was not recorded")
+			return nil, fmt.Errorf("line friends: a friend was not recorded")
 		}
-		f.ID = id
+		f.ID, out[i] = r.id, r.inserted
 	}
-	return nil
+	return out, nil
 }
 
 // SetFriendRichMenu records which rich menu is linked to the friend.
