@@ -129,9 +129,9 @@ type Store interface {
 	FindFriendsByUserKeys(ctx context.Context, users []UserRef) ([]*Friend, error)
 	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
 	SaveFriendFollow(ctx context.Context, f *Friend, at time.Time) error
-	// InsertFriends records new friends (as SaveFriendFollow records a new one, at
-	// ats[i]) in one statement, setting their IDs; it reports for each whether its
-	// row is new (false: the friend was recorded meanwhile, the row kept).
+	// InsertFriends records new friends, following or not as of ats[i], in one
+	// statement, setting their IDs; it reports for each whether its row is new (false:
+	// the friend was recorded meanwhile, the row kept).
 	InsertFriends(ctx context.Context, fs []*Friend, ats []time.Time) ([]bool, error)
 	SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error
 

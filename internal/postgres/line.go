@@ -258,29 +258,12 @@ func (s *LineStore) FindFriendByUserID(ctx context.Context, channelID int64, use
 
 // SaveFriendFollow creates the friend or updates its following state.
 func (s *LineStore) SaveFriendFollow(ctx context.Context, f *line.Friend, at time.Time) error {
-	db := pgtx.Tx(ctx)
-	k, err := s.userKey(f.UserID)
-	if err != nil {
+	if f.ID == 0 {
+		_, err := s.InsertFriends(ctx, []*line.Friend{f}, []time.Time{at})
 		return err
 	}
-	if f.ID == 0 {
-		// The AD names the row, so take its ID first.
-		if f.ID, err = s.ids.next(ctx, "line_friend", "id"); err != nil {
-			return err
-		}
-		enc, err := s.Vault.EncryptPersonal(f.UserID, friendAD(f.ID))
-		if err != nil {
-			return err
-		}
-		err = db.QueryRow(ctx, `
-			INSERT INTO line_friend (id, channel_id, user_key, user_id_enc, language, following, followed_at, unfollowed_at)
-			OVERRIDING SYSTEM VALUE
-			VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 THEN $7::timestamptz END, CASE WHEN NOT $6 THEN $7::timestamptz END)
-			ON CONFLICT (channel_id, user_key) DO UPDATE SET following = EXCLUDED.following
-			RETURNING id`, f.ID, f.ChannelID, k, enc, f.Language, f.Following, at).Scan(&f.ID)
-		return classify(err, "insert line friend")
-	}
-	_, err = db.Exec(ctx, `
+	db := pgtx.Tx(ctx)
+	_, err := db.Exec(ctx, `
 		UPDATE line_friend SET following = $2,
 			followed_at = CASE WHEN $2 THEN $3 ELSE followed_at END,
 			unfollowed_at = CASE WHEN NOT $2 THEN $3 ELSE unfollowed_at END,
@@ -289,10 +272,10 @@ func (s *LineStore) SaveFriendFollow(ctx context.Context, f *line.Friend, at tim
 	return classify(err, "update line friend")
 }
 
-// InsertFriends records several new friends in one statement, each as SaveFriendFollow
-// records a new one (following or not as of ats[i]), setting their IDs; a friend that
-// exists by then keeps its row and ID, its following updated. It reports for each
-// whether its row was inserted.
+// InsertFriends records new friends in one statement, following or not as of ats[i]
+// (SaveFriendFollow records one through it), setting their IDs; a friend that exists
+// by then keeps its row and ID, its following updated. It reports for each whether
+// its row was inserted.
 func (s *LineStore) InsertFriends(ctx context.Context, fs []*line.Friend, ats []time.Time) ([]bool, error) {
 	n := len(fs)
 	if n == 0 {
@@ -329,12 +312,13 @@ func (s *LineStore) InsertFriends(ctx context.Context, fs []*line.Friend, ats []
 		id       int64
 		inserted bool
 	}
+	key := func(ch int64, k []byte) string { return strconv.FormatInt(ch, 10) + ":" + string(k) }
 	got := map[string]row{}
 	var ch, id int64
 	var k []byte
 	var inserted bool
 	_, err = pgx.ForEachRow(rows, []any{&ch, &k, &id, &inserted}, func() error {
-		got[strconv.FormatInt(ch, 10)+":"+string(k)] = row{id, inserted}
+		got[key(ch, k)] = row{id, inserted}
 		return nil
 	})
 	if err != nil {
@@ -342,7 +326,7 @@ func (s *LineStore) InsertFriends(ctx context.Context, fs []*line.Friend, ats []
 	}
 	out := make([]bool, n)
 	for i, f := range fs {
-		r, ok := got[strconv.FormatInt(channels[i], 10)+":"+string(keys[i])]
+		r, ok := got[key(channels[i], keys[i])]
 		if !ok {
 			return nil, fmt.Errorf("line friends: a friend was not recorded")
 		}
@@ -369,27 +353,34 @@ func (s *LineStore) InsertOutbound(ctx context.Context, o *line.Outbound) error 
 	if o.ID, err = s.ids.next(ctx, "line_outbound", "id"); err != nil {
 		return err
 	}
-	body, err := json.Marshal(o.Messages)
-	if err != nil {
-		return fmt.Errorf("line outbound: %w", err)
-	}
-	msgs, err := s.Vault.EncryptBytes(body, outboundAD(o.ID, "messages"))
+	msgs, token, deadline, err := s.sealOutbound(o)
 	if err != nil {
 		return err
-	}
-	var token []byte
-	var deadline *time.Time
-	if o.ReplyToken != "" {
-		if token, err = s.Vault.EncryptPersonal(o.ReplyToken, outboundAD(o.ID, "reply_token")); err != nil {
-			return err
-		}
-		deadline = &o.ReplyDeadline
 	}
 	err = db.QueryRow(ctx, `
 		INSERT INTO line_outbound (id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING retry_key::text, state`,
 		o.ID, o.ChannelID, o.FriendID, o.Purpose, msgs, token, deadline).Scan(&o.RetryKey, &o.State)
 	return classify(err, "insert line outbound")
+}
+
+// sealOutbound encrypts a message's content and reply token for its row (o.ID is
+// taken); the token and its deadline are nil for a push.
+func (s *LineStore) sealOutbound(o *line.Outbound) (msgs, token []byte, deadline *time.Time, err error) {
+	body, err := json.Marshal(o.Messages)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("line outbound: %w", err)
+	}
+	if msgs, err = s.Vault.EncryptBytes(body, outboundAD(o.ID, "messages")); err != nil {
+		return nil, nil, nil, err
+	}
+	if o.ReplyToken != "" {
+		if token, err = s.Vault.EncryptPersonal(o.ReplyToken, outboundAD(o.ID, "reply_token")); err != nil {
+			return nil, nil, nil, err
+		}
+		deadline = &o.ReplyDeadline
+	}
+	return msgs, token, deadline, nil
 }
 
 // NewOutboundID takes the ID of a message stored later by InsertOutbounds.
@@ -407,18 +398,9 @@ func (s *LineStore) InsertOutbounds(ctx context.Context, os []*line.Outbound) er
 	ids, channels, friends := make([]int64, n), make([]int64, n), make([]int64, n)
 	purposes, msgs, tokens, deadlines := make([]string, n), make([][]byte, n), make([][]byte, n), make([]*time.Time, n)
 	for i, o := range os {
-		body, err := json.Marshal(o.Messages)
-		if err != nil {
-			return fmt.Errorf("line outbound: %w", err)
-		}
-		if msgs[i], err = s.Vault.EncryptBytes(body, outboundAD(o.ID, "messages")); err != nil {
+		var err error
+		if msgs[i], tokens[i], deadlines[i], err = s.sealOutbound(o); err != nil {
 			return err
-		}
-		if o.ReplyToken != "" {
-			if tokens[i], err = s.Vault.EncryptPersonal(o.ReplyToken, outboundAD(o.ID, "reply_token")); err != nil {
-				return err
-			}
-			deadlines[i] = &o.ReplyDeadline
 		}
 		ids[i], channels[i], friends[i], purposes[i] = o.ID, o.ChannelID, o.FriendID, o.Purpose
 	}
