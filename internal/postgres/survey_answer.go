@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/survey"
@@ -19,14 +22,35 @@ const briefColumns = `v.id, v.board_id, COALESCE(v.school_id, 0), v.kind, v.audi
 	v.questions_enc, v.per_child, v.sensitive, v.deadline, v.auto_remind, v.state, v.cancel_reason, v.scheduled_at, v.started_at,
 	v.finished_at, v.first_answer_at, v.reminded_at, v.created_by, v.created_at, 0, 0, 0, 0`
 
-// mineUnits selects the IDs (and surveys) of the units guardian $1 answers: their own
-// family units and the units of the children they are a verified guardian of. Each
-// branch uses an index (survey_unit_guardian_id; guardianship's unique key and
-// survey_unit_child_id), so a board-wide survey's other units are never read.
-const mineUnits = `SELECT u.id, u.survey_id FROM survey_unit u WHERE u.guardian_id = $1
+// mineUnitsOf selects the IDs (and surveys) of the units the guardian whose ID is the
+// SQL expression g answers: their own family units and the units of the children they
+// are a verified guardian of. Each branch uses an index (survey_unit_guardian_id;
+// guardianship's unique key and survey_unit_child_id), so a board-wide survey's other
+// units are never read.
+func mineUnitsOf(g string) string {
+	return `SELECT u.id, u.survey_id FROM survey_unit u WHERE u.guardian_id = ` + g + `
 	UNION
 	SELECT u.id, u.survey_id FROM guardianship gs JOIN survey_unit u ON u.child_id = gs.child_id
-		WHERE gs.guardian_id = $1 AND gs.status = 'verified'`
+		WHERE gs.guardian_id = ` + g + ` AND gs.status = 'verified'`
+}
+
+// mineUnits is mineUnitsOf guardian $1.
+var mineUnits = mineUnitsOf("$1")
+
+// guardianUnitsSQL selects the units of survey $2 that the guardian g (see
+// mineUnitsOf) answers, in GuardianUnits' order and scanUnits' columns; answers and
+// drafts only when withAnswers (NULL otherwise).
+func guardianUnitsSQL(g string, withAnswers bool) string {
+	cols := `NULL::bytea, NULL::bytea`
+	if withAnswers {
+		cols = `u.answers_enc, u.draft_enc`
+	}
+	return `WITH mine AS (` + mineUnitsOf(g) + `)
+		SELECT u.id, u.survey_id, COALESCE(u.child_id, 0), COALESCE(u.guardian_id, 0), u.school_id, u.class_id, u.answered_at,
+			COALESCE(u.answered_by, 0), c.name_enc, ` + cols + `
+		FROM mine JOIN survey_unit u ON u.id = mine.id JOIN class cl ON cl.id = u.class_id LEFT JOIN child c ON c.id = u.child_id
+		WHERE mine.survey_id = $2 ORDER BY cl.grade, cl.id, u.child_id NULLS FIRST, u.id`
+}
 
 // FindSurveyBrief reads a survey without its handouts and figures.
 func (s *SurveyStore) FindSurveyBrief(ctx context.Context, id int64) (survey.Survey, error) {
@@ -38,16 +62,44 @@ func (s *SurveyStore) FindSurveyBrief(ctx context.Context, id int64) (survey.Sur
 // GuardianUnits returns the units of a survey the guardian answers, children by grade,
 // class and ID.
 func (s *SurveyStore) GuardianUnits(ctx context.Context, surveyID, guardianID int64, withAnswers bool) ([]survey.ParentUnit, error) {
-	db := pgtx.Tx(ctx)
-	cols := `NULL::bytea, NULL::bytea`
-	if withAnswers {
-		cols = `u.answers_enc, u.draft_enc`
+	rows, err := pgtx.Tx(ctx).Query(ctx, guardianUnitsSQL("$1", withAnswers), guardianID, surveyID)
+	return s.scanUnits(rows, err)
+}
+
+// FindTap reads the guardian behind a friend, a survey's brief and the guardian's units
+// of it, the three statements sent together (one round trip: a tap is answered in the
+// webhook's batch, where each round trip waits its turn).
+func (s *SurveyStore) FindTap(ctx context.Context, friendID, surveyID int64) (survey.Tap, error) {
+	var t survey.Tap
+	b := &pgx.Batch{}
+	b.Queue(`SELECT id FROM guardian WHERE friend_id = $1`, friendID)
+	b.Queue(`SELECT `+briefColumns+` FROM survey v WHERE v.id = $1`, surveyID)
+	b.Queue(guardianUnitsSQL(`(SELECT id FROM guardian WHERE friend_id = $1)`, false), friendID, surveyID)
+	res := pgtx.Tx(ctx).SendBatch(ctx, b)
+	defer res.Close()
+	if err := res.QueryRow().Scan(&t.GuardianID); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return t, classify(err, "guardian")
 	}
-	rows, err := db.Query(ctx, `WITH mine AS (`+mineUnits+`)
-		SELECT u.id, u.survey_id, COALESCE(u.child_id, 0), COALESCE(u.guardian_id, 0), u.school_id, u.class_id, u.answered_at,
-			COALESCE(u.answered_by, 0), c.name_enc, `+cols+`
-		FROM mine JOIN survey_unit u ON u.id = mine.id JOIN class cl ON cl.id = u.class_id LEFT JOIN child c ON c.id = u.child_id
-		WHERE mine.survey_id = $2 ORDER BY cl.grade, cl.id, u.child_id NULLS FIRST, u.id`, guardianID, surveyID)
+	sv, err := s.scanSurvey(res.QueryRow())
+	switch {
+	case err == nil:
+		t.Found, t.Survey = true, sv
+	case !errors.Is(err, pgx.ErrNoRows):
+		return t, classify(err, "survey")
+	}
+	rows, err := res.Query()
+	units, err := s.scanUnits(rows, err)
+	if err != nil {
+		return t, err
+	}
+	if t.Found && t.GuardianID != 0 {
+		t.Units = units
+	}
+	return t, classify(res.Close(), "survey tap")
+}
+
+// scanUnits reads the rows of guardianUnitsSQL.
+func (s *SurveyStore) scanUnits(rows pgx.Rows, err error) ([]survey.ParentUnit, error) {
 	if err != nil {
 		return nil, classify(err, "survey units")
 	}

@@ -17,6 +17,10 @@ import (
 	"github.com/renraku/renraku/internal/survey"
 )
 
+// registerText is the start of the answer that invites a friend to register
+// (reg.line.register), which the welcome does not contain.
+const registerText = "下のボタンから登録してください（リンクの有効期限は24時間です）"
+
 // parentIn registers a parent with one child in classID (RegisteredParent's, for any
 // class).
 func parentIn(t *testing.T, w *apptest.LineWorld, schoolID, classID int64, code, name, child string) linesim.User {
@@ -214,6 +218,17 @@ func TestParentsAnswerByTapAndOnTheForm(t *testing.T) {
 	apptest.WaitBotText(t, w, kimura.ID, "このボタンからは回答できません。", 1)
 	postback(t, w, kimura, survey.AnswerData(id+1000, soraUnit, "c1"))
 	apptest.WaitBotText(t, w, kimura.ID, "このボタンからは回答できません。", 2)
+	// Someone who has befriended the account but not registered gets the way to
+	// register, for a tap and for 「回答する」.
+	stranger := w.NewParent(t, "未登録の人のLINE")
+	if _, err := w.Sim.Follow(w.Ch.LineChannelID, stranger.ID); err != nil {
+		t.Fatal(err)
+	}
+	apptest.WaitBotText(t, w, stranger.ID, "友だち追加ありがとうございます", 1)
+	postback(t, w, stranger, survey.AnswerData(id, aoiUnit, "c2"))
+	apptest.WaitBotText(t, w, stranger.ID, registerText, 1)
+	postback(t, w, stranger, line.PostbackData("survey.open", apptest.Itoa(id)))
+	apptest.WaitBotText(t, w, stranger.ID, registerText, 2)
 	if after := units(t, w, id); after != before {
 		t.Errorf("a refused tap changed the answers: %s → %s", before, after)
 	}

@@ -39,46 +39,57 @@ func (s *Service) tapGuardian(ctx context.Context, in *line.Incoming) (registrat
 // events are deduplicated when they arrive), and a second tap of the same choice is
 // confirmed again.
 func (s *Service) onAnswer(ctx context.Context, in *line.Incoming) error {
-	g, ok, err := s.tapGuardian(ctx, in)
+	_, args, _ := line.ParsePostbackData(in.Postback.Data)
+	sid, uid, choice, parsed := ParseAnswerData(args)
+	if !parsed {
+		if _, ok, err := s.tapGuardian(ctx, in); !ok {
+			return err
+		}
+		return s.reply(ctx, in, []line.Message{{Text: s.T(in.Friend.Language, "survey.line.not_yours", nil)}})
+	}
+	t, ok, err := s.findTap(ctx, in, sid)
 	if !ok {
 		return err
 	}
 	lang := in.Friend.Language
-	text := s.T(lang, "survey.line.not_yours", nil)
-	_, args, _ := line.ParsePostbackData(in.Postback.Data)
-	if sid, uid, choice, ok := ParseAnswerData(args); ok {
-		t, err := s.answerTap(ctx, g.ID, lang, sid, uid, choice)
-		switch {
-		case err == nil:
-			text = t
-		case err == errClosed:
-			text = s.T(lang, "survey.line.closed", nil)
-		case err != errNotYours:
-			return err
-		}
+	text, err := s.answerTap(ctx, t, lang, uid, choice)
+	switch {
+	case err == errClosed:
+		text = s.T(lang, "survey.line.closed", nil)
+	case err == errNotYours:
+		text = s.T(lang, "survey.line.not_yours", nil)
+	case err != nil:
+		return err
 	}
 	return s.reply(ctx, in, []line.Message{{Text: text}})
 }
 
-// answerTap checks and stores a tapped answer and returns the confirmation.
-func (s *Service) answerTap(ctx context.Context, guardianID int64, lang string, surveyID, unitID int64, choice string) (string, error) {
-	sv, err := s.Store.FindSurveyBrief(ctx, surveyID)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return "", errNotYours
-	} else if err != nil {
-		return "", err
+// findTap reads what a tap or button on survey id needs (Store.FindTap): someone not
+// registered gets the registration link (ok false), as with tapGuardian.
+func (s *Service) findTap(ctx context.Context, in *line.Incoming, id int64) (Tap, bool, error) {
+	if in.Friend == nil || !in.Friend.Following {
+		return Tap{}, false, nil
 	}
-	if sv.State != Sending && sv.State != Sent {
-		return "", errNotYours
-	}
-	units, err := s.Store.GuardianUnits(ctx, surveyID, guardianID, false)
+	t, err := s.Store.FindTap(ctx, in.Friend.ID, id)
 	if err != nil {
-		return "", err
+		return t, false, err
+	}
+	if t.GuardianID == 0 {
+		return t, false, s.Guardians.SendRegisterLink(ctx, in)
+	}
+	return t, true, nil
+}
+
+// answerTap checks and stores a tapped answer and returns the confirmation.
+func (s *Service) answerTap(ctx context.Context, t Tap, lang string, unitID int64, choice string) (string, error) {
+	sv := t.Survey
+	if !t.Found || (sv.State != Sending && sv.State != Sent) {
+		return "", errNotYours
 	}
 	var unit *ParentUnit
-	for i := range units {
-		if units[i].ID == unitID {
-			unit = &units[i]
+	for i := range t.Units {
+		if t.Units[i].ID == unitID {
+			unit = &t.Units[i]
 		}
 	}
 	if unit == nil {
@@ -87,7 +98,8 @@ func (s *Service) answerTap(ctx context.Context, guardianID int64, lang string, 
 	if !sv.Open(s.now()) {
 		return "", errClosed
 	}
-	if sv, err = s.lockForFirstAnswer(ctx, sv); err != nil {
+	sv, err := s.lockForFirstAnswer(ctx, sv)
+	if err != nil {
 		return "", err
 	}
 	if !sv.Tappable() {
@@ -103,7 +115,7 @@ func (s *Service) answerTap(ctx context.Context, guardianID int64, lang string, 
 	if label == "" {
 		return "", errNotYours
 	}
-	if err := s.storeAnswers(ctx, sv, *unit, guardianID, Answers{q.Key: {Choices: []string{choice}}}); err != nil {
+	if err := s.storeAnswers(ctx, sv, *unit, t.GuardianID, Answers{q.Key: {Choices: []string{choice}}}); err != nil {
 		return "", err
 	}
 	data := map[string]any{"Choice": label, "Deadline": s.Deadline(lang, sv.Deadline)}
@@ -117,26 +129,19 @@ func (s *Service) answerTap(ctx context.Context, guardianID int64, lang string, 
 // onOpen answers 「回答する」 or 「プリントを見る」 with the parent's link to the survey's
 // form, or to their list when it is not a survey of theirs.
 func (s *Service) onOpen(ctx context.Context, in *line.Incoming) error {
-	g, ok, err := s.tapGuardian(ctx, in)
-	if !ok {
-		return err
-	}
 	_, args, _ := line.ParsePostbackData(in.Postback.Data)
 	id, err := strconv.ParseInt(args, 10, 64)
 	if err != nil || id <= 0 {
+		if _, ok, err := s.tapGuardian(ctx, in); !ok {
+			return err
+		}
 		return s.sendLink(ctx, in, 0)
 	}
-	sv, err := s.Store.FindSurveyBrief(ctx, id)
-	if apperr.KindOf(err) == apperr.NotFound || (err == nil && sv.State != Sending && sv.State != Sent) {
-		return s.sendLink(ctx, in, 0)
-	} else if err != nil {
+	t, ok, err := s.findTap(ctx, in, id)
+	if !ok {
 		return err
 	}
-	units, err := s.Store.GuardianUnits(ctx, id, g.ID, false)
-	if err != nil {
-		return err
-	}
-	if len(units) == 0 {
+	if !t.Found || (t.Survey.State != Sending && t.Survey.State != Sent) || len(t.Units) == 0 {
 		id = 0
 	}
 	return s.sendLink(ctx, in, id)

@@ -260,6 +260,10 @@ type Store interface {
 	// verified children by grade, class and ID; per family their own unit), with the
 	// children's names; answers and drafts are decrypted only when withAnswers.
 	GuardianUnits(ctx context.Context, surveyID, guardianID int64, withAnswers bool) ([]ParentUnit, error)
+	// FindTap reads in one round trip what a parent's tap or button on a survey needs:
+	// the guardian behind a LINE friend, the survey's brief and the guardian's units of
+	// it (as GuardianUnits without answers).
+	FindTap(ctx context.Context, friendID, surveyID int64) (Tap, error)
 	// GuardianSurveys lists the sent (or sending) surveys a guardian answers whose
 	// deadline is after since, soonest deadline first, with their units (no answers).
 	GuardianSurveys(ctx context.Context, guardianID int64, since time.Time, limit int) ([]ParentSurvey, error)
@@ -283,6 +287,15 @@ type Store interface {
 type ParentUnit struct {
 	Unit
 	ChildName vault.Personal
+}
+
+// Tap is what FindTap read: GuardianID is 0 when the friend has not registered,
+// Found false when there is no such survey (Survey and Units are then empty).
+type Tap struct {
+	GuardianID int64
+	Found      bool
+	Survey     Survey
+	Units      []ParentUnit
 }
 
 // ParentSurvey is a survey in a parent's list, with the units they answer.
