@@ -84,11 +84,21 @@ func (s *LineStore) InsertEvents(ctx context.Context, evs []line.StoredEvent) ([
 	return inserted, nil
 }
 
+// planEachTime has a statement planned at each execution, with its parameters and the
+// table's size of the moment, instead of by a plan the connection keeps (pgx prepares
+// and caches statements; PostgreSQL switches to a generic plan after five runs and
+// keeps it until the table is next analyzed). It is for the statements that pick a few
+// rows of line_event and line_friend: those tables fill from empty within seconds (a
+// new installation, a burst of new friends), and a plan made while a table was nearly
+// empty reads all of it (a scan of every pending event per claim in a burst) until
+// autovacuum's next ANALYZE, a minute or more later. Planning these costs far less.
+const planEachTime = pgx.QueryExecModeCacheDescribe
+
 // FindEvents finds events by ID, in the order of ids (missing ones are left out).
 func (s *LineStore) FindEvents(ctx context.Context, ids []int64) ([]line.StoredEvent, error) {
 	db := pgtx.Tx(ctx)
 	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
-		FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN line_event e ON e.id = u.id ORDER BY u.ord`, ids)
+		FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord) JOIN line_event e ON e.id = u.id ORDER BY u.ord`, planEachTime, ids)
 	return s.scanEvents(rows, err, "line events")
 }
 
@@ -107,7 +117,7 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
 		FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
 		JOIN line_event e ON e.channel_id = u.c AND e.user_key = u.k AND e.processed_at IS NULL
-		ORDER BY e.occurred_at, e.id`, channels, keys)
+		ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
 	return s.scanEvents(rows, err, "pending line events")
 }
 
@@ -140,7 +150,7 @@ func (s *LineStore) ClaimEvents(ctx context.Context, ids []int64, limit, window 
 			ORDER BY id LIMIT $3)
 		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
 		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)
-		LIMIT $2`, ids, limit, max(window, limit))
+		LIMIT $2`, planEachTime, ids, limit, max(window, limit))
 	return scanClaimed(rows, err)
 }
 
@@ -163,7 +173,7 @@ func (s *LineStore) ClaimEventsByID(ctx context.Context, ids []int64) ([]line.St
 			WHERE id = ANY($1) AND `+claimableSQL+`
 			ORDER BY id)
 		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
-		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)`, ids)
+		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)`, planEachTime, ids)
 	return scanClaimed(rows, err)
 }
 
@@ -199,7 +209,7 @@ func (s *LineStore) MarkEventsProcessed(ctx context.Context, ids []int64, outcom
 		return nil
 	}
 	db := pgtx.Tx(ctx)
-	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = statement_timestamp(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`, ids, outcome)
+	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = statement_timestamp(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`, planEachTime, ids, outcome)
 	return classify(err, "mark line events")
 }
 
@@ -299,7 +309,7 @@ func (s *LineStore) FindFriendsByUserKeys(ctx context.Context, users []line.User
 	}
 	rows, err := pgtx.Tx(ctx).Query(ctx, `SELECT u.ord, `+prefixed("f.", friendColumns)+`
 		FROM unnest($1::bigint[], $2::bytea[]) WITH ORDINALITY AS u(c, k, ord)
-		JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k`, channels, keys)
+		JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k`, planEachTime, channels, keys)
 	if err != nil {
 		return nil, classify(err, "line friends")
 	}
