@@ -13,11 +13,12 @@ import (
 // PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock
 // tried as the event is taken, so workers take different users and a user's events
 // stay in LINE's order), handles them as a job's batch is handled, and goes on while
-// there are more. When none are in hand, a worker takes up to PumpBatch of the oldest
-// pending events (ClaimEvents), so nothing is lost when an instance stops between the
-// commit and the processing, when its memory overflows, or when a user was held
-// elsewhere: the events stay pending and any instance's pump takes them up, an idle
-// worker looking every PumpPoll even when nobody wakes it.
+// there are more. IDs a batch skipped because another transaction held their users are
+// handed again once, when another worker's batch ends. Every PumpPoll (and while such
+// looks find full batches) an idle worker takes up to PumpBatch of the oldest pending
+// events (ClaimEvents), so nothing is lost when an instance stops between the commit
+// and the processing, when its memory overflows, or when a user was held elsewhere
+// twice: the events stay pending and any instance's pump takes them up.
 //
 // Events that need more than a transaction still go through jobs: follows (LINE is
 // asked for the user's language first), events without a user (no user's lock guards
@@ -46,17 +47,29 @@ type pump struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	mu   sync.Mutex
-	ids  []int64 // committed events not yet taken, in order
-	busy int     // workers in a batch
+	mu     sync.Mutex
+	ids    []int64        // committed events not yet taken, in order
+	again  []int64        // events a batch skipped, handed a second time
+	later  []skippedByOne // events a batch skipped, until another batch ends
+	busy   int            // workers in a batch
+	search bool           // a search among the oldest pending events is due
+}
+
+// skippedByOne are the events worker by left because another transaction held their
+// users (or had already processed them).
+type skippedByOne struct {
+	by  int
+	ids []int64
 }
 
 // hand adds committed events' IDs (those beyond pumpHeld are left to the search among
 // the oldest pending) and wakes workers for them.
 func (p *pump) hand(ids []int64) {
 	p.mu.Lock()
-	if room := pumpHeld - len(p.ids); room > 0 {
-		p.ids = append(p.ids, ids[:min(room, len(ids))]...)
+	room := max(pumpHeld-len(p.ids), 0)
+	p.ids = append(p.ids, ids[:min(room, len(ids))]...)
+	if room < len(ids) {
+		p.search = true
 	}
 	p.mu.Unlock()
 	p.nudge(len(ids))
@@ -64,36 +77,80 @@ func (p *pump) hand(ids []int64) {
 
 // take starts a worker's batch and removes IDs from those in hand for it, oldest
 // first: its share of them with the workers not in a batch (rather than all: a batch's
-// events are answered when its transaction ends), at most n. done ends the batch.
-func (p *pump) take(n int) []int64 {
+// events are answered when its transaction ends), at most n. IDs handed a second time
+// come first, on their own (second). With none in hand, search tells whether the
+// worker is to look among the oldest pending events (asked by the poll, by a worker
+// that found a full batch there, or when the IDs in hand overflowed): a worker woken
+// for IDs that another took first does not look, since a look reads and tries the
+// locks of up to pumpWindow events, most of them the other workers' of the moment.
+// done ends the batch.
+func (p *pump) take(n int) (ids []int64, second, search bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	idle := PumpWorkers - p.busy
 	p.busy++
-	k := min(n, (len(p.ids)+idle-1)/idle)
+	from := &p.ids
+	if len(p.again) > 0 {
+		from, second = &p.again, true
+	}
+	k := min(n, (len(*from)+idle-1)/idle)
 	if k == 0 {
-		return nil
+		search, p.search = p.search, false
+		return nil, false, search
 	}
-	out := append([]int64(nil), p.ids[:k]...)
-	p.ids = p.ids[k:]
-	if len(p.ids) == 0 {
-		p.ids = nil // let the backing array go
+	out := append([]int64(nil), (*from)[:k]...)
+	*from = (*from)[k:]
+	if len(*from) == 0 {
+		*from = nil // let the backing array go
 	}
-	return out
+	return out, second, false
 }
 
-// done ends a worker's batch (see take).
-func (p *pump) done() {
+// skipped keeps the IDs worker w's batch was handed and did not take, because another
+// transaction held their users: they are handed again once, when a batch of another
+// worker ends (which may be the one that held them). IDs skipped a second time are
+// left to the poll's search.
+func (p *pump) skipped(w int, ids []int64) {
+	p.mu.Lock()
+	p.later = append(p.later, skippedByOne{by: w, ids: ids})
+	p.mu.Unlock()
+}
+
+// lookAgain asks an idle worker to look among the oldest pending events.
+func (p *pump) lookAgain() {
+	p.mu.Lock()
+	p.search = true
+	p.mu.Unlock()
+	p.nudge(1)
+}
+
+// done ends worker w's batch (see take), handing again what other workers skipped.
+func (p *pump) done(w int) {
 	p.mu.Lock()
 	p.busy--
+	kept := p.later[:0]
+	again := false
+	for _, sk := range p.later {
+		if sk.by == w {
+			kept = append(kept, sk)
+			continue
+		}
+		p.again = append(p.again, sk.ids...)
+		again = true
+	}
+	clear(p.later[len(kept):])
+	p.later = kept
 	p.mu.Unlock()
+	if again {
+		p.nudge(1)
+	}
 }
 
 // inHand reports whether IDs wait in memory.
 func (p *pump) inHand() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.ids) > 0
+	return len(p.ids) > 0 || len(p.again) > 0
 }
 
 // StartPump starts the instance's pump workers; StopPump stops them. Until it is
@@ -102,11 +159,11 @@ func (s *Service) StartPump(ctx context.Context) {
 	p := &pump{wake: make(chan struct{}, PumpWorkers), stop: make(chan struct{})}
 	// A transaction under way finishes even when the app stops (StopPump waits).
 	work := context.WithoutCancel(ctx)
-	for range PumpWorkers {
+	for w := range PumpWorkers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			s.pumpWorker(work, p)
+			s.pumpWorker(work, p, w)
 		}()
 	}
 	// The poll wakes whichever worker is idle (not one worker of its own, which a long
@@ -121,7 +178,7 @@ func (s *Service) StartPump(ctx context.Context) {
 			case <-p.stop:
 				return
 			case <-t.C:
-				p.nudge(1)
+				p.lookAgain()
 			}
 		}
 	}()
@@ -170,15 +227,15 @@ func (p *pump) nudge(n int) {
 }
 
 // pumpWorker processes batches while it finds full ones, then waits to be woken (by a
-// hand-off, or by the poll every PumpPoll).
-func (s *Service) pumpWorker(ctx context.Context, p *pump) {
+// hand-off, or by the poll every PumpPoll). w tells the workers apart.
+func (s *Service) pumpWorker(ctx context.Context, p *pump, w int) {
 	for {
 		select {
 		case <-p.stop:
 			return
 		default:
 		}
-		n, err := s.pumpOnce(ctx, p)
+		n, searched, err := s.pumpOnce(ctx, p, w)
 		switch {
 		case err != nil:
 			s.Log.Warn("line event pump", "err", err)
@@ -190,9 +247,9 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump) {
 			continue
 		case p.inHand():
 			continue
-		case n >= PumpBatch:
+		case searched && n >= PumpBatch:
 			// Maybe more pending: another worker shares them.
-			p.nudge(1)
+			p.lookAgain()
 			continue
 		}
 		select {
@@ -203,15 +260,20 @@ func (s *Service) pumpWorker(ctx context.Context, p *pump) {
 	}
 }
 
-// pumpOnce processes one batch, of the IDs in hand or else of the oldest pending
-// events, and returns how many events it marked processed. A batch in which an event
-// fails is done again with a savepoint per event: the same events, taken up again by
-// their IDs (those whose users another worker holds by then are left for later).
-func (s *Service) pumpOnce(ctx context.Context, p *pump) (int, error) {
+// pumpOnce processes one batch, of the IDs in hand or else (searched) of the oldest
+// pending events, and returns how many events it marked processed. A batch in which an
+// event fails is done again with a savepoint per event: the same events, taken up
+// again by their IDs (those whose users another worker holds by then are left for
+// later). IDs in hand that the batch did not take are handed again once (see skipped).
+func (s *Service) pumpOnce(ctx context.Context, p *pump, w int) (n int, searched bool, err error) {
 	claim := claimSpec{limit: PumpBatch, window: pumpWindow}
-	defer p.done()
-	if ids := p.take(PumpBatch); len(ids) > 0 {
+	defer p.done(w)
+	ids, second, search := p.take(PumpBatch)
+	switch {
+	case len(ids) > 0:
 		claim = claimSpec{ids: ids}
+	case !search:
+		return 0, false, nil
 	}
 	for careful := false; ; careful = true {
 		var res batchResult
@@ -220,8 +282,26 @@ func (s *Service) pumpOnce(ctx context.Context, p *pump) (int, error) {
 			return s.processInTx(ctx, nil, nil, careful, claim, &res)
 		})
 		if careful || !errors.Is(err, errBatchEventFailed) {
-			return res.done, err
+			if err == nil && len(ids) > len(res.claimed) && !second {
+				p.skipped(w, notTaken(ids, res.claimed))
+			}
+			return res.done, len(ids) == 0, err
 		}
 		claim = claimSpec{ids: eventIDs(res.claimed)}
 	}
+}
+
+// notTaken lists those of ids that are not among the events taken.
+func notTaken(ids []int64, taken []StoredEvent) []int64 {
+	got := make(map[int64]bool, len(taken))
+	for _, ev := range taken {
+		got[ev.ID] = true
+	}
+	var out []int64
+	for _, id := range ids {
+		if !got[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
