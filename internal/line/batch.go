@@ -101,7 +101,7 @@ func (s *Service) ProcessEvents(ctx context.Context, ids []int64) error {
 			}
 			return s.processInTx(ctx, todo, langs, careful, claimSpec{limit: claim, window: claimWindow}, &batchResult{})
 		})
-		if errors.Is(err, errBatchEventFailed) && !careful {
+		if !careful && s.doneAgain(ctx, err) {
 			careful = true
 			continue
 		}
@@ -127,6 +127,21 @@ type batchResult struct {
 // errBatchEventFailed rolls back a batch done in one go, to do it again with
 // savepoints.
 var errBatchEventFailed = errors.New("line: an event of the batch failed")
+
+// doneAgain tells whether a batch done in one go that ended with err is to be done
+// again with savepoints: when an event failed, and when anything else failed but the
+// work was not cancelled (its COMMIT, which carries the batch's messages; a failure
+// there has no event of its own).
+func (s *Service) doneAgain(ctx context.Context, err error) bool {
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return false
+	case errors.Is(err, errBatchEventFailed):
+		return true
+	}
+	s.Log.Warn("line batch failed; done again event by event", "err", err)
+	return true
+}
 
 // eventIDs lists the events' IDs.
 func eventIDs(evs []StoredEvent) []int64 {
@@ -215,7 +230,11 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			held = append(held, u.ref)
 		}
 	}
-	pending, err := s.Store.PendingEventsOfUsers(ctx, held)
+	// Without savepoints, each user's friend record is read with their events and
+	// serves their first event (a savepoint rolled back could leave the record read
+	// stale, hence not when careful; later events read it again, after what the first
+	// one changed).
+	pending, friends, err := s.Store.PendingEventsOfUsers(ctx, held, !careful)
 	if err != nil {
 		return err
 	}
@@ -265,17 +284,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 
 	memo := &channelMemo{byID: map[int64]Channel{}}
 	if !careful {
-		// Each user's friend record, read for all at once, serves their first event
-		// (a savepoint rolled back could leave the record read stale, hence not when
-		// careful; later events read it again, after what the first one changed).
-		friends, err := s.Store.FindFriendsByUserKeys(ctx, held)
-		if err != nil {
-			return err
-		}
 		memo.friends = map[string]*Friend{}
 		memo.fresh = map[int64]bool{}
-		for i, r := range held {
-			memo.friends[ukey(r)] = friends[i]
+		for i, ev := range pending {
+			memo.friends[ukey(UserRef{ChannelID: ev.ChannelID, UserKey: ev.UserKey})] = friends[i]
 		}
 		memo.key = ukey
 		if err := s.insertNewFriends(ctx, users, memo, ukey, langs); err != nil {
@@ -284,21 +296,18 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 	}
 	wctx := withChannelMemo(ctx, memo)
 	var sends, done []int64
-	// Without savepoints, the batch's messages are stored together at its end; with
-	// them, each as it is queued (undone with its event's savepoint).
+	// Without savepoints, the batch's messages are stored together with its COMMIT;
+	// with them, each as it is queued (undone with its event's savepoint).
 	var deferred []*Outbound
 	var deferTo *[]*Outbound
 	if !careful {
 		deferTo = &deferred
 	}
 	finish := func() error {
-		if err := s.Store.InsertOutbounds(ctx, deferred); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			// Which event's message failed is told by the careful pass.
-			s.Log.Warn("line batch: storing its messages failed", "err", err)
-			return errBatchEventFailed
+		// A failure to store them fails the commit; the batch is then done again
+		// with savepoints, which tell whose message it was (see doneAgain).
+		if err := s.Store.InsertOutboundsAtCommit(ctx, deferred); err != nil {
+			return err
 		}
 		if err := s.Store.MarkEventsProcessed(ctx, done, "ok"); err != nil {
 			return err

@@ -281,7 +281,7 @@ func (s *Service) pumpOnce(ctx context.Context, p *pump, w int) (n int, searched
 			res = batchResult{}
 			return s.processInTx(ctx, nil, nil, careful, claim, &res)
 		})
-		if careful || !errors.Is(err, errBatchEventFailed) {
+		if careful || !s.doneAgain(ctx, err) {
 			if err == nil && len(ids) > len(res.claimed) && !second {
 				p.skipped(w, notTaken(ids, res.claimed))
 			}

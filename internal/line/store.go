@@ -102,8 +102,10 @@ type Store interface {
 	InsertEvents(ctx context.Context, evs []StoredEvent) (inserted []bool, err error)
 	// FindEvents finds events by ID, in the order of ids, leaving out missing ones.
 	FindEvents(ctx context.Context, ids []int64) ([]StoredEvent, error)
-	// PendingEventsOfUsers lists the unprocessed events of the users, oldest first.
-	PendingEventsOfUsers(ctx context.Context, users []UserRef) ([]StoredEvent, error)
+	// PendingEventsOfUsers lists the unprocessed events of the users, oldest first;
+	// withFriends, read in the same statement, the friend record of each event's user
+	// (aligned with the events, nil where the user is no friend yet).
+	PendingEventsOfUsers(ctx context.Context, users []UserRef, withFriends bool) ([]StoredEvent, []*Friend, error)
 	// ClaimEvents takes up to limit unprocessed events other than those of ids, among
 	// the window oldest, whose users' locks it takes in the transaction (skipping users
 	// held elsewhere): each from a user, none a follow; oldest first, without payloads.
@@ -124,9 +126,6 @@ type Store interface {
 
 	FindFriend(ctx context.Context, id int64) (Friend, error)
 	FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (Friend, error)
-	// FindFriendsByUserKeys finds the friends of several users, aligned with users
-	// (nil where a user is no friend yet).
-	FindFriendsByUserKeys(ctx context.Context, users []UserRef) ([]*Friend, error)
 	// SaveFriendFollow creates or updates the friend as following (or not), setting f.ID.
 	SaveFriendFollow(ctx context.Context, f *Friend, at time.Time) error
 	// InsertFriends records new friends, following or not as of ats[i], in one
@@ -140,6 +139,9 @@ type Store interface {
 	NewOutboundID(ctx context.Context) (int64, error)
 	// InsertOutbounds stores queued messages whose IDs were taken, in one statement.
 	InsertOutbounds(ctx context.Context, os []*Outbound) error
+	// InsertOutboundsAtCommit stores them with the transaction's COMMIT, in its round
+	// trip (an error fails the commit).
+	InsertOutboundsAtCommit(ctx context.Context, os []*Outbound) error
 	FindOutbound(ctx context.Context, id int64) (Outbound, error)
 	// FindOutboundsToSend reads queued messages and their friends (same order), in
 	// the order of ids, leaving out missing ones.

@@ -2,6 +2,7 @@ package line_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/renraku/renraku/internal/apptest"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -117,6 +119,88 @@ func TestInsertOutboundsStoresWhatInsertOutboundStores(t *testing.T) {
 		t.Errorf("reply read back: %+v", got[0])
 	}
 	if got[1].ReplyToken != "" || len(got[1].Messages) != 1 || got[1].Messages[0].Text != "プッシュ" || got[1].FriendID != friend.ID {
+		t.Errorf("push read back: %+v", got[1])
+	}
+}
+
+// TestInsertOutboundsAtCommitStoresWithTheCommit: messages stored at commit are not
+// there before the transaction's end, are there after it as InsertOutbounds stores
+// them, and are not there when the transaction rolls back.
+func TestInsertOutboundsAtCommitStoresWithTheCommit(t *testing.T) {
+	t.Parallel()
+	w, s, store := storeWorld(t)
+	ctx := context.Background()
+	friend := &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID("ef", 1)), Following: true}
+	deadline := time.Now().Add(45 * time.Second).Truncate(time.Microsecond)
+	reply := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "返信"}},
+		ReplyToken: "0123456789abcdef0123456789abcdef", ReplyDeadline: deadline}
+	push := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "プッシュ"}}}
+	count := func(ctx context.Context) int {
+		t.Helper()
+		var n int
+		if err := s.Tx.Run(ctx, func(ctx context.Context) error {
+			return pgtx.Tx(ctx).QueryRow(ctx, `SELECT count(*) FROM line_outbound WHERE friend_id = $1`, friend.ID).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	store2 := func(ctx context.Context, os ...*line.Outbound) error {
+		for _, o := range os {
+			o.FriendID = friend.ID
+			id, err := store.NewOutboundID(ctx)
+			if err != nil {
+				return err
+			}
+			o.ID = id
+		}
+		return store.InsertOutboundsAtCommit(ctx, os)
+	}
+	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, err := store.InsertFriends(ctx, []*line.Friend{friend}, []time.Time{time.Now()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rollback := errors.New("rolled back")
+	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := store2(ctx, &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "取り消し"}}}); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatalf("rolled back transaction: %v", err)
+	}
+	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := store2(ctx, reply, push); err != nil {
+			return err
+		}
+		if n := count(ctx); n != 0 {
+			t.Errorf("%d messages stored before the commit", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(ctx); n != 2 {
+		t.Fatalf("%d messages stored after the commit, want 2 (not the rolled back one)", n)
+	}
+	var got [2]line.Outbound
+	if err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
+		if got[0], err = store.FindOutbound(ctx, reply.ID); err != nil {
+			return err
+		}
+		got[1], err = store.FindOutbound(ctx, push.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got[0].ReplyToken.Reveal() != reply.ReplyToken.Reveal() || !got[0].ReplyDeadline.Equal(deadline) || got[0].State != line.StateQueued ||
+		len(got[0].Messages) != 1 || got[0].Messages[0].Text != "返信" || got[0].RetryKey == "" {
+		t.Errorf("reply read back: %+v", got[0])
+	}
+	if got[1].ReplyToken != "" || !got[1].ReplyDeadline.IsZero() || len(got[1].Messages) != 1 || got[1].Messages[0].Text != "プッシュ" ||
+		got[1].FriendID != friend.ID || got[1].RetryKey == got[0].RetryKey {
 		t.Errorf("push read back: %+v", got[1])
 	}
 }

@@ -184,11 +184,12 @@ func (s *LineStore) InsertEvent(ctx context.Context, ev *line.StoredEvent) (bool
 
 const eventColumns = `id, channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc, processed_at IS NOT NULL, outcome = 'retry'`
 
-func (s *LineStore) scanEvent(row pgx.Row) (line.StoredEvent, error) {
+// scanEvent reads a row of eventColumns, and into more the columns after them.
+func (s *LineStore) scanEvent(row pgx.Row, more ...any) (line.StoredEvent, error) {
 	var ev line.StoredEvent
 	var payload []byte
-	if err := row.Scan(&ev.ID, &ev.ChannelID, &ev.WebhookEventID, &ev.Type, &ev.UserKey, &ev.OccurredAt, &ev.ReceivedAt,
-		&ev.Redelivered, &payload, &ev.Processed, &ev.Retrying); err != nil {
+	if err := row.Scan(append([]any{&ev.ID, &ev.ChannelID, &ev.WebhookEventID, &ev.Type, &ev.UserKey, &ev.OccurredAt, &ev.ReceivedAt,
+		&ev.Redelivered, &payload, &ev.Processed, &ev.Retrying}, more...)...); err != nil {
 		return ev, classify(err, "line event")
 	}
 	if payload != nil {
@@ -388,31 +389,21 @@ func (s *LineStore) NewOutboundID(ctx context.Context) (int64, error) {
 	return s.ids.next(ctx, "line_outbound", "id")
 }
 
-// InsertOutbounds stores queued messages whose IDs were taken (NewOutboundID), in one
-// statement, as InsertOutbound stores one.
+// InsertOutbounds stores queued messages whose IDs were taken, in one statement, and
+// reads back their retry keys and states.
 func (s *LineStore) InsertOutbounds(ctx context.Context, os []*line.Outbound) error {
-	n := len(os)
-	if n == 0 {
+	if len(os) == 0 {
 		return nil
 	}
-	ids, channels, friends := make([]int64, n), make([]int64, n), make([]int64, n)
-	purposes, msgs, tokens, deadlines := make([]string, n), make([][]byte, n), make([][]byte, n), make([]*time.Time, n)
-	for i, o := range os {
-		var err error
-		if msgs[i], tokens[i], deadlines[i], err = s.sealOutbound(o); err != nil {
-			return err
-		}
-		ids[i], channels[i], friends[i], purposes[i] = o.ID, o.ChannelID, o.FriendID, o.Purpose
+	args, err := s.outboundRows(os)
+	if err != nil {
+		return err
 	}
-	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `
-		INSERT INTO line_outbound (id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::timestamptz[])
-		RETURNING id, retry_key::text, state`, ids, channels, friends, purposes, msgs, tokens, deadlines)
+	rows, err := pgtx.Tx(ctx).Query(ctx, insertOutboundsSQL+` RETURNING id, retry_key::text, state`, args...)
 	if err != nil {
 		return classify(err, "insert line outbound")
 	}
-	byID := make(map[int64]*line.Outbound, n)
+	byID := make(map[int64]*line.Outbound, len(os))
 	for _, o := range os {
 		byID[o.ID] = o
 	}
@@ -425,6 +416,54 @@ func (s *LineStore) InsertOutbounds(ctx context.Context, os []*line.Outbound) er
 		return nil
 	})
 	return classify(err, "insert line outbound")
+}
+
+// InsertOutboundsAtCommit stores queued messages whose IDs were taken, as
+// InsertOutbounds does but without reading back their retry keys and states, with the
+// COMMIT of the Transactor's transaction that ctx carries: one round trip with it. An
+// error then fails the commit. Elsewhere it is InsertOutbounds.
+func (s *LineStore) InsertOutboundsAtCommit(ctx context.Context, os []*line.Outbound) error {
+	f, ok := pgtx.FinalOf(ctx)
+	if !ok {
+		return s.InsertOutbounds(ctx, os)
+	}
+	if len(os) == 0 {
+		return nil
+	}
+	args, err := s.outboundRows(os)
+	if err != nil {
+		return err
+	}
+	f.Once(new(outboundsAtCommit), func() any { return nil }, func(any) func(context.Context, pgx.Tx, *pgx.Batch) error {
+		return func(_ context.Context, _ pgx.Tx, b *pgx.Batch) error {
+			b.Queue(insertOutboundsSQL, args...)
+			return nil
+		}
+	})
+	return nil
+}
+
+// outboundsAtCommit keys each InsertOutboundsAtCommit's final step (not of size zero:
+// each new one is a key of its own).
+type outboundsAtCommit struct{ _ byte }
+
+// insertOutboundsSQL inserts the rows of outboundRows.
+const insertOutboundsSQL = `INSERT INTO line_outbound (id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::timestamptz[])`
+
+// outboundRows seals queued messages and returns insertOutboundsSQL's arguments.
+func (s *LineStore) outboundRows(os []*line.Outbound) ([]any, error) {
+	n := len(os)
+	ids, channels, friends := make([]int64, n), make([]int64, n), make([]int64, n)
+	purposes, msgs, tokens, deadlines := make([]string, n), make([][]byte, n), make([][]byte, n), make([]*time.Time, n)
+	for i, o := range os {
+		var err error
+		if msgs[i], tokens[i], deadlines[i], err = s.sealOutbound(o); err != nil {
+			return nil, err
+		}
+		ids[i], channels[i], friends[i], purposes[i] = o.ID, o.ChannelID, o.FriendID, o.Purpose
+	}
+	return []any{ids, channels, friends, purposes, msgs, tokens, deadlines}, nil
 }
 
 // FindOutbound finds a queued message by ID.

@@ -103,22 +103,59 @@ func (s *LineStore) FindEvents(ctx context.Context, ids []int64) ([]line.StoredE
 }
 
 // PendingEventsOfUsers lists the unprocessed events of the given users (channel and
-// blind index pairs), oldest first.
-func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserRef) ([]line.StoredEvent, error) {
+// blind index pairs), oldest first; withFriends, each with its user's friend record
+// (one per user, nil where the user is no friend yet), read in the same statement.
+func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserRef, withFriends bool) ([]line.StoredEvent, []*line.Friend, error) {
 	if len(users) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	db := pgtx.Tx(ctx)
 	channels := make([]int64, len(users))
 	keys := make([][]byte, len(users))
 	for i, u := range users {
 		channels[i], keys[i] = u.ChannelID, u.UserKey
 	}
-	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`
-		FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
-		JOIN line_event e ON e.channel_id = u.c AND e.user_key = u.k AND e.processed_at IS NULL
+	const from = `FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
+		JOIN line_event e ON e.channel_id = u.c AND e.user_key = u.k AND e.processed_at IS NULL`
+	db := pgtx.Tx(ctx)
+	if !withFriends {
+		rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+` `+from+`
+			ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
+		evs, err := s.scanEvents(rows, err, "pending line events")
+		return evs, nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`, `+prefixed("f.", friendColumns)+` `+from+`
+		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
 		ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
-	return s.scanEvents(rows, err, "pending line events")
+	if err != nil {
+		return nil, nil, classify(err, "pending line events")
+	}
+	defer rows.Close()
+	var evs []line.StoredEvent
+	var friends []*line.Friend
+	byID := map[int64]*line.Friend{}
+	for rows.Next() {
+		var fid, fch *int64
+		var enc []byte
+		var lang, menu *string
+		var following *bool
+		ev, err := s.scanEvent(rows, &fid, &fch, &enc, &lang, &following, &menu)
+		if err != nil {
+			return nil, nil, err
+		}
+		var f *line.Friend
+		if fid != nil {
+			if f = byID[*fid]; f == nil {
+				f = &line.Friend{ID: *fid, ChannelID: *fch, Language: *lang, Following: *following, RichMenuKind: *menu}
+				if f.UserID, err = s.Vault.DecryptPersonal(enc, friendAD(f.ID)); err != nil {
+					return nil, nil, err
+				}
+				byID[f.ID] = f
+			}
+		}
+		evs = append(evs, ev)
+		friends = append(friends, f)
+	}
+	return evs, friends, classify(rows.Err(), "pending line events")
 }
 
 // userLockKeySQL is line's userLockKey (the first 8 bytes of SHA-256 over the channel's
@@ -293,40 +330,6 @@ func (p *idPool) next(ctx context.Context, table, column string) (int64, error) 
 	}
 	p.free[key] = append(p.free[key], ids[1:]...)
 	return ids[0], nil
-}
-
-// FindFriendsByUserKeys finds the friends of several users at once: the result is
-// aligned with users, nil where the user is not a friend (yet).
-func (s *LineStore) FindFriendsByUserKeys(ctx context.Context, users []line.UserRef) ([]*line.Friend, error) {
-	out := make([]*line.Friend, len(users))
-	if len(users) == 0 {
-		return out, nil
-	}
-	channels := make([]int64, len(users))
-	keys := make([][]byte, len(users))
-	for i, u := range users {
-		channels[i], keys[i] = u.ChannelID, u.UserKey
-	}
-	rows, err := pgtx.Tx(ctx).Query(ctx, `SELECT u.ord, `+prefixed("f.", friendColumns)+`
-		FROM unnest($1::bigint[], $2::bytea[]) WITH ORDINALITY AS u(c, k, ord)
-		JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k`, planEachTime, channels, keys)
-	if err != nil {
-		return nil, classify(err, "line friends")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f line.Friend
-		var enc []byte
-		var ord int
-		if err := rows.Scan(&ord, &f.ID, &f.ChannelID, &enc, &f.Language, &f.Following, &f.RichMenuKind); err != nil {
-			return nil, classify(err, "line friends")
-		}
-		if f.UserID, err = s.Vault.DecryptPersonal(enc, friendAD(f.ID)); err != nil {
-			return nil, err
-		}
-		out[ord-1] = &f
-	}
-	return out, classify(rows.Err(), "line friends")
 }
 
 // scanEvents reads the events of a query's rows (err is the query's).
