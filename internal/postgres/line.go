@@ -182,7 +182,7 @@ func (s *LineStore) InsertEvent(ctx context.Context, ev *line.StoredEvent) (bool
 	return err == nil, classify(err, "insert line event")
 }
 
-const eventColumns = `id, channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc, processed_at IS NOT NULL, outcome = 'retry'`
+const eventColumns = `id, channel_id, webhook_event_id, event_type, user_key, occurred_at, received_at, redelivered, payload_enc, processed_at IS NOT NULL AS processed, outcome = 'retry' AS retrying`
 
 // scanEvent reads a row of eventColumns, and into more the columns after them.
 func (s *LineStore) scanEvent(row pgx.Row, more ...any) (line.StoredEvent, error) {

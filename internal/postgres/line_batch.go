@@ -114,16 +114,21 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	for i, u := range users {
 		channels[i], keys[i] = u.ChannelID, u.UserKey
 	}
+	// Each user's events are looked up in line_event_pending (LATERAL, its ORDER BY
+	// keeps it a lookup per user): a join planned while the statistics lag behind a
+	// burst reads every pending event instead.
 	const from = `FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
-		JOIN line_event e ON e.channel_id = u.c AND e.user_key = u.k AND e.processed_at IS NULL`
+		CROSS JOIN LATERAL (SELECT ` + eventColumns + ` FROM line_event
+			WHERE channel_id = u.c AND user_key = u.k AND processed_at IS NULL ORDER BY occurred_at, id) e`
+	cols := `e.id, e.channel_id, e.webhook_event_id, e.event_type, e.user_key, e.occurred_at, e.received_at, e.redelivered, e.payload_enc, e.processed, e.retrying`
 	db := pgtx.Tx(ctx)
 	if !withFriends {
-		rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+` `+from+`
+		rows, err := db.Query(ctx, `SELECT `+cols+` `+from+`
 			ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
 		evs, err := s.scanEvents(rows, err, "pending line events")
 		return evs, nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+prefixed("e.", eventColumns)+`, `+prefixed("f.", friendColumns)+` `+from+`
+	rows, err := db.Query(ctx, `SELECT `+cols+`, `+prefixed("f.", friendColumns)+` `+from+`
 		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
 		ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
 	if err != nil {
