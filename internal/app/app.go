@@ -145,7 +145,7 @@ func (a *App) Start(ctx context.Context) error {
 		BaseURL:        a.baseURL,
 		Mounts:         a.Mounts,
 
-		Sessions: web.NewSessions(postgres.SessionStore{Pool: pool}, a.baseURL, a.cfg.SessionIdle, a.cfg.SessionMax),
+		Sessions: web.NewSessions(postgres.NewSessionStore(pool), a.baseURL, a.cfg.SessionIdle, a.cfg.SessionMax),
 		Staff:    a.services.Staff,
 		Schools:  a.services.Schools,
 		Roster:   a.services.Roster,
