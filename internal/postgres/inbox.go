@@ -251,8 +251,11 @@ func (s *InboxStore) FindConversationsByID(ctx context.Context, ids []int64) ([]
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := db.Query(ctx, `SELECT `+conversationColumns+conversationFrom+`
-		JOIN unnest($1::bigint[]) WITH ORDINALITY AS x(id, n) ON x.id = cv.id ORDER BY x.n`, ids)
+	// Each conversation is read by its key (LATERAL, its LIMIT keeping it a lookup per
+	// ID): as a join, the plan PostgreSQL keeps for the prepared statement joined the
+	// school's whole tables and took 15 ms a page of 50.
+	rows, err := db.Query(ctx, `SELECT c.* FROM unnest($1::bigint[]) WITH ORDINALITY AS x(id, n)
+		CROSS JOIN LATERAL (SELECT `+conversationColumns+conversationFrom+`WHERE cv.id = x.id LIMIT 1) c ORDER BY x.n`, ids)
 	if err != nil {
 		return nil, classify(err, "conversations")
 	}
