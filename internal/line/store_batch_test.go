@@ -72,27 +72,16 @@ func TestInsertOutboundsStoresWhatInsertOutboundStores(t *testing.T) {
 	t.Parallel()
 	w, s, store := storeWorld(t)
 	ctx := context.Background()
-	friend := &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID("ee", 1)), Following: true}
-	deadline := time.Now().Add(45 * time.Second).Truncate(time.Microsecond)
-	reply := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "返信"}},
-		ReplyToken: "0123456789abcdef0123456789abcdef", ReplyDeadline: deadline}
-	push := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "プッシュ"}}}
+	fx := newOutboundFixture(t, w, s, store, "ee")
 	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if _, err := store.InsertFriends(ctx, []*line.Friend{friend}, []time.Time{time.Now()}); err != nil {
+		if err := fx.takeIDs(ctx, store); err != nil {
 			return err
 		}
-		for _, o := range []*line.Outbound{reply, push} {
-			o.FriendID = friend.ID
-			id, err := store.NewOutboundID(ctx)
-			if err != nil {
-				return err
-			}
-			o.ID = id
-		}
-		return store.InsertOutbounds(ctx, []*line.Outbound{reply, push})
+		return store.InsertOutbounds(ctx, []*line.Outbound{fx.reply, fx.push})
 	}); err != nil {
 		t.Fatal(err)
 	}
+	reply, push := fx.reply, fx.push
 	if reply.RetryKey == "" || push.RetryKey == "" || reply.RetryKey == push.RetryKey || reply.State != line.StateQueued {
 		t.Fatalf("retry keys %q, %q, state %q", reply.RetryKey, push.RetryKey, reply.State)
 	}
@@ -104,23 +93,78 @@ func TestInsertOutboundsStoresWhatInsertOutboundStores(t *testing.T) {
 	if !nullToken || !nullDeadline {
 		t.Errorf("push: token NULL %v, deadline NULL %v; want both NULL", nullToken, nullDeadline)
 	}
-	var got [2]line.Outbound
-	if err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
-		if got[0], err = store.FindOutbound(ctx, reply.ID); err != nil {
-			return err
-		}
-		got[1], err = store.FindOutbound(ctx, push.ID)
+	got := fx.readBack(t, s, store)
+	if got[0].RetryKey != reply.RetryKey {
+		t.Errorf("reply's retry key read back %q, want %q", got[0].RetryKey, reply.RetryKey)
+	}
+}
+
+// outboundFixture is a friend, recorded, and a reply and a push to them, not stored.
+type outboundFixture struct {
+	friend      *line.Friend
+	reply, push *line.Outbound
+	deadline    time.Time
+}
+
+// newOutboundFixture records a friend (userID(hex, 1)) and makes the messages.
+func newOutboundFixture(t *testing.T, w *apptest.LineWorld, s *app.Services, store *postgres.LineStore, hex string) outboundFixture {
+	t.Helper()
+	fx := outboundFixture{
+		friend:   &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID(hex, 1)), Following: true},
+		deadline: time.Now().Add(45 * time.Second).Truncate(time.Microsecond),
+	}
+	fx.reply = &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "返信"}},
+		ReplyToken: "0123456789abcdef0123456789abcdef", ReplyDeadline: fx.deadline}
+	fx.push = &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "プッシュ"}}}
+	if err := s.Tx.InTx(context.Background(), func(ctx context.Context) error {
+		_, err := store.InsertFriends(ctx, []*line.Friend{fx.friend}, []time.Time{time.Now()})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got[0].ReplyToken.Reveal() != reply.ReplyToken.Reveal() || !got[0].ReplyDeadline.Equal(deadline) ||
-		len(got[0].Messages) != 1 || got[0].Messages[0].Text != "返信" || got[0].RetryKey != reply.RetryKey {
+	return fx
+}
+
+// takeIDs addresses the messages to the friend and takes their IDs.
+func (fx outboundFixture) takeIDs(ctx context.Context, store *postgres.LineStore, os ...*line.Outbound) error {
+	if len(os) == 0 {
+		os = []*line.Outbound{fx.reply, fx.push}
+	}
+	for _, o := range os {
+		o.FriendID = fx.friend.ID
+		id, err := store.NewOutboundID(ctx)
+		if err != nil {
+			return err
+		}
+		o.ID = id
+	}
+	return nil
+}
+
+// readBack reads the stored reply and push and checks what a row stored alone would
+// hold: the reply's token and deadline, the push's content and friend, no token nor
+// deadline, queued, each with a retry key of its own.
+func (fx outboundFixture) readBack(t *testing.T, s *app.Services, store *postgres.LineStore) [2]line.Outbound {
+	t.Helper()
+	var got [2]line.Outbound
+	if err := s.Tx.Run(context.Background(), func(ctx context.Context) (err error) {
+		if got[0], err = store.FindOutbound(ctx, fx.reply.ID); err != nil {
+			return err
+		}
+		got[1], err = store.FindOutbound(ctx, fx.push.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got[0].ReplyToken.Reveal() != fx.reply.ReplyToken.Reveal() || !got[0].ReplyDeadline.Equal(fx.deadline) || got[0].State != line.StateQueued ||
+		len(got[0].Messages) != 1 || got[0].Messages[0].Text != "返信" || got[0].RetryKey == "" {
 		t.Errorf("reply read back: %+v", got[0])
 	}
-	if got[1].ReplyToken != "" || len(got[1].Messages) != 1 || got[1].Messages[0].Text != "プッシュ" || got[1].FriendID != friend.ID {
+	if got[1].ReplyToken != "" || !got[1].ReplyDeadline.IsZero() || len(got[1].Messages) != 1 || got[1].Messages[0].Text != "プッシュ" ||
+		got[1].FriendID != fx.friend.ID || got[1].RetryKey == "" || got[1].RetryKey == got[0].RetryKey {
 		t.Errorf("push read back: %+v", got[1])
 	}
+	return got
 }
 
 // TestInsertOutboundsAtCommitStoresWithTheCommit: messages stored at commit are not
@@ -130,41 +174,24 @@ func TestInsertOutboundsAtCommitStoresWithTheCommit(t *testing.T) {
 	t.Parallel()
 	w, s, store := storeWorld(t)
 	ctx := context.Background()
-	friend := &line.Friend{ChannelID: w.Ch.ID, UserID: vault.Personal(userID("ef", 1)), Following: true}
-	deadline := time.Now().Add(45 * time.Second).Truncate(time.Microsecond)
-	reply := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "返信"}},
-		ReplyToken: "0123456789abcdef0123456789abcdef", ReplyDeadline: deadline}
-	push := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "プッシュ"}}}
+	fx := newOutboundFixture(t, w, s, store, "ef")
 	count := func(ctx context.Context) int {
 		t.Helper()
 		var n int
 		if err := s.Tx.Run(ctx, func(ctx context.Context) error {
-			return pgtx.Tx(ctx).QueryRow(ctx, `SELECT count(*) FROM line_outbound WHERE friend_id = $1`, friend.ID).Scan(&n)
+			return pgtx.Tx(ctx).QueryRow(ctx, `SELECT count(*) FROM line_outbound WHERE friend_id = $1`, fx.friend.ID).Scan(&n)
 		}); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	store2 := func(ctx context.Context, os ...*line.Outbound) error {
-		for _, o := range os {
-			o.FriendID = friend.ID
-			id, err := store.NewOutboundID(ctx)
-			if err != nil {
-				return err
-			}
-			o.ID = id
-		}
-		return store.InsertOutboundsAtCommit(ctx, os)
-	}
-	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		_, err := store.InsertFriends(ctx, []*line.Friend{friend}, []time.Time{time.Now()})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
 	rollback := errors.New("rolled back")
 	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := store2(ctx, &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "取り消し"}}}); err != nil {
+		undone := &line.Outbound{ChannelID: w.Ch.ID, Purpose: "reply", Messages: []line.Message{{Text: "取り消し"}}}
+		if err := fx.takeIDs(ctx, store, undone); err != nil {
+			return err
+		}
+		if err := store.InsertOutboundsAtCommit(ctx, []*line.Outbound{undone}); err != nil {
 			return err
 		}
 		return rollback
@@ -172,7 +199,10 @@ func TestInsertOutboundsAtCommitStoresWithTheCommit(t *testing.T) {
 		t.Fatalf("rolled back transaction: %v", err)
 	}
 	if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := store2(ctx, reply, push); err != nil {
+		if err := fx.takeIDs(ctx, store); err != nil {
+			return err
+		}
+		if err := store.InsertOutboundsAtCommit(ctx, []*line.Outbound{fx.reply, fx.push}); err != nil {
 			return err
 		}
 		if n := count(ctx); n != 0 {
@@ -185,22 +215,5 @@ func TestInsertOutboundsAtCommitStoresWithTheCommit(t *testing.T) {
 	if n := count(ctx); n != 2 {
 		t.Fatalf("%d messages stored after the commit, want 2 (not the rolled back one)", n)
 	}
-	var got [2]line.Outbound
-	if err := s.Tx.Run(ctx, func(ctx context.Context) (err error) {
-		if got[0], err = store.FindOutbound(ctx, reply.ID); err != nil {
-			return err
-		}
-		got[1], err = store.FindOutbound(ctx, push.ID)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got[0].ReplyToken.Reveal() != reply.ReplyToken.Reveal() || !got[0].ReplyDeadline.Equal(deadline) || got[0].State != line.StateQueued ||
-		len(got[0].Messages) != 1 || got[0].Messages[0].Text != "返信" || got[0].RetryKey == "" {
-		t.Errorf("reply read back: %+v", got[0])
-	}
-	if got[1].ReplyToken != "" || !got[1].ReplyDeadline.IsZero() || len(got[1].Messages) != 1 || got[1].Messages[0].Text != "プッシュ" ||
-		got[1].FriendID != friend.ID || got[1].RetryKey == got[0].RetryKey {
-		t.Errorf("push read back: %+v", got[1])
-	}
+	fx.readBack(t, s, store)
 }
