@@ -491,7 +491,8 @@ func (s *Service) channelForEvent(ctx context.Context, id int64) (Channel, error
 
 // sendCollector gathers the messages a batch's events queue, so that one job sends
 // them all (see Queue); when deferred is set, the messages themselves wait there to be
-// stored together at the batch's end (a batch without savepoints: rolled back whole).
+// stored together with the batch's COMMIT (a batch without savepoints: rolled back
+// whole).
 type sendCollector struct {
 	txCtx    context.Context
 	ids      *[]int64

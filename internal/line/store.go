@@ -135,12 +135,11 @@ type Store interface {
 	SetFriendRichMenu(ctx context.Context, friendID int64, kind string) error
 
 	InsertOutbound(ctx context.Context, o *Outbound) error
-	// NewOutboundID takes the ID of a message stored later by InsertOutbounds.
+	// NewOutboundID takes the ID of a message stored later by InsertOutboundsAtCommit.
 	NewOutboundID(ctx context.Context) (int64, error)
-	// InsertOutbounds stores queued messages whose IDs were taken, in one statement.
-	InsertOutbounds(ctx context.Context, os []*Outbound) error
-	// InsertOutboundsAtCommit stores them with the transaction's COMMIT, in its round
-	// trip (an error fails the commit).
+	// InsertOutboundsAtCommit stores queued messages whose IDs were taken, in one
+	// statement sent with the transaction's COMMIT, in its round trip (an error fails
+	// the commit).
 	InsertOutboundsAtCommit(ctx context.Context, os []*Outbound) error
 	FindOutbound(ctx context.Context, id int64) (Outbound, error)
 	// FindOutboundsToSend reads queued messages and their friends (same order), in

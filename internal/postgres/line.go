@@ -384,7 +384,7 @@ func (s *LineStore) sealOutbound(o *line.Outbound) (msgs, token []byte, deadline
 	return msgs, token, deadline, nil
 }
 
-// NewOutboundID takes the ID of a message stored later by InsertOutbounds.
+// NewOutboundID takes the ID of a message stored later by InsertOutbounds or InsertOutboundsAtCommit.
 func (s *LineStore) NewOutboundID(ctx context.Context) (int64, error) {
 	return s.ids.next(ctx, "line_outbound", "id")
 }
@@ -434,18 +434,12 @@ func (s *LineStore) InsertOutboundsAtCommit(ctx context.Context, os []*line.Outb
 	if err != nil {
 		return err
 	}
-	f.Once(new(outboundsAtCommit), func() any { return nil }, func(any) func(context.Context, pgx.Tx, *pgx.Batch) error {
-		return func(_ context.Context, _ pgx.Tx, b *pgx.Batch) error {
-			b.Queue(insertOutboundsSQL, args...)
-			return nil
-		}
+	f.Add(func(_ context.Context, _ pgx.Tx, b *pgx.Batch) error {
+		b.Queue(insertOutboundsSQL, args...)
+		return nil
 	})
 	return nil
 }
-
-// outboundsAtCommit keys each InsertOutboundsAtCommit's final step (not of size zero:
-// each new one is a key of its own).
-type outboundsAtCommit struct{ _ byte }
 
 // insertOutboundsSQL inserts the rows of outboundRows.
 const insertOutboundsSQL = `INSERT INTO line_outbound (id, channel_id, friend_id, purpose, messages_enc, reply_token_enc, reply_deadline)

@@ -120,15 +120,14 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	const from = `FROM unnest($1::bigint[], $2::bytea[]) AS u(c, k)
 		CROSS JOIN LATERAL (SELECT ` + eventColumns + ` FROM line_event
 			WHERE channel_id = u.c AND user_key = u.k AND processed_at IS NULL ORDER BY occurred_at, id) e`
-	cols := `e.id, e.channel_id, e.webhook_event_id, e.event_type, e.user_key, e.occurred_at, e.received_at, e.redelivered, e.payload_enc, e.processed, e.retrying`
 	db := pgtx.Tx(ctx)
 	if !withFriends {
-		rows, err := db.Query(ctx, `SELECT `+cols+` `+from+`
+		rows, err := db.Query(ctx, `SELECT e.* `+from+`
 			ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
 		evs, err := s.scanEvents(rows, err, "pending line events")
 		return evs, nil, err
 	}
-	rows, err := db.Query(ctx, `SELECT `+cols+`, `+prefixed("f.", friendColumns)+` `+from+`
+	rows, err := db.Query(ctx, `SELECT e.*, `+prefixed("f.", friendColumns)+` `+from+`
 		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
 		ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
 	if err != nil {

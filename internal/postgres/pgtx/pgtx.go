@@ -178,6 +178,15 @@ func (f *Final) Once(key any, make func() any, step func(v any) func(ctx context
 	return v
 }
 
+// Add adds a step that runs once, after those added before it. A savepoint rolled
+// back does not take it back (Mark covers Once's values): it is for work done outside
+// savepoints.
+func (f *Final) Add(step func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.steps = append(f.steps, step)
+}
+
 // Truncater is a final step's value that a savepoint rolled back can take back to an
 // earlier length (what work undone had added to it).
 type Truncater interface {
