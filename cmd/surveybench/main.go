@@ -21,7 +21,11 @@
 // is the same page before anyone answered.
 //
 // It starts the real app in this process with a LINE simulator on 127.0.0.1 (package
-// benchkit): app, PostgreSQL, simulator and load generator share the machine. Run it
+// benchkit), which seeds the schools, sends the check and serves the results page.
+// The taps are then served, by default (-apart), by `renraku serve` in a child process
+// on the same address, database and keys, as the app is deployed: the simulator's
+// memory (every chat of 50,000 guardians) and the load generator stay in this process.
+// App, PostgreSQL, simulator and load generator share the machine's cores. Run it
 // with a database (cmd/pgrun provides one):
 //
 //	go run ./cmd/pgrun -- go run ./cmd/surveybench
@@ -45,6 +49,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/renraku/renraku/internal/app"
 	"github.com/renraku/renraku/internal/authz"
 	"github.com/renraku/renraku/internal/benchkit"
@@ -62,7 +68,8 @@ func main() {
 	conns := flag.Int("conns", 64, "concurrent senders of the taps")
 	families := flag.Int("families", 1000, "families of the results page's school")
 	pages := flag.Int("pages", 200, "results page loads measured, before and after the answers (0: skip the results page)")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured taps (app, simulator and load generator) to this file")
+	apart := flag.Bool("apart", true, "serve the taps from `renraku serve` in a child process (false: from the app in this process, beside the simulator and the load generator)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the measured taps (with -apart=false: the app's too) to this file")
 	flag.Parse()
 	dbURL := os.Getenv("DATABASE_URL")
 	if dbURL == "" {
@@ -75,6 +82,12 @@ func main() {
 	}
 	defer env.Close(ctx)
 	s := env.Services()
+	// The bench's own pool: the app's closes with it when the taps are served apart.
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
 	if _, err := demo.Seed(ctx, s, env.Sim, env.App.URL()); err != nil {
 		log.Fatal(err)
 	}
@@ -90,7 +103,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("seed: %v", err)
 	}
-	if _, err := s.Pool.Exec(ctx, `VACUUM ANALYZE school, class, line_friend, guardian, child, guardianship`); err != nil {
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE school, class, line_friend, guardian, child, guardianship`); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "surveybench: seeded %d schools, %d guardians, in %s\n", *nSchools, g.Guardians(), time.Since(t0).Round(100*time.Millisecond))
@@ -120,21 +133,21 @@ func main() {
 	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
 		log.Fatal(err)
 	}
-	if err := waitEmpty(ctx, s, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 30*time.Minute,
+	if err := waitEmpty(ctx, pool, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 30*time.Minute,
 		`SELECT count(*) FROM line_outbound WHERE state = 'queued'`); err != nil {
 		log.Fatal(err)
 	}
 	var recipients, pushes int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*), count(outbound_id) FROM survey_recipient WHERE survey_id = $1`, id).Scan(&recipients, &pushes); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(outbound_id) FROM survey_recipient WHERE survey_id = $1`, id).Scan(&recipients, &pushes); err != nil {
 		log.Fatal(err)
 	}
 	var failed int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM line_outbound o JOIN survey_recipient r ON r.outbound_id = o.id WHERE r.survey_id = $1 AND o.state <> 'sent'`, id).Scan(&failed); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM line_outbound o JOIN survey_recipient r ON r.outbound_id = o.id WHERE r.survey_id = $1 AND o.state <> 'sent'`, id).Scan(&failed); err != nil {
 		log.Fatal(err)
 	}
 	if failed > 0 {
 		var le string
-		_ = s.Pool.QueryRow(ctx, `SELECT state || ' ' || last_error FROM line_outbound WHERE state <> 'sent' LIMIT 1`).Scan(&le)
+		_ = pool.QueryRow(ctx, `SELECT state || ' ' || last_error FROM line_outbound WHERE state <> 'sent' LIMIT 1`).Scan(&le)
 		log.Fatalf("surveybench: %d survey messages not sent (%s)", failed, le)
 	}
 	if recipients != g.Guardians() || pushes != recipients {
@@ -155,10 +168,25 @@ func main() {
 		}
 	}
 	rnd.Shuffle(len(taps), func(i, j int) { taps[i], taps[j] = taps[j], taps[i] })
-	units, err := unitFriends(ctx, s, id)
+	units, err := unitFriends(ctx, pool, id)
 	if err != nil {
 		log.Fatal(err)
 	}
+
+	// The results page first: it is measured with the app in this process, whose
+	// services seed its school and answers.
+	if *pages > 0 {
+		resultsPage(ctx, env, s, pool, logins, board, *families, *pages)
+		fmt.Printf("peak RSS of the bench process after the results page: %.0f MiB\n", benchkit.PeakRSS())
+	}
+	var srv *benchkit.Server
+	if *apart {
+		if srv, err = env.ServeApart(ctx); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("\nThe taps are served by `renraku serve` in a child process.\n")
+	}
+	benchkit.LoadAverage("before the taps")
 
 	// Baseline first: the same parents tap a postback renraku has no handler for.
 	fmt.Printf("\nTaps open loop, %d senders; latency from each tap's scheduled time (ms). Each rate's baseline is the same number of taps at the same rate on a postback renraku has no handler for, just before it:\n\n", *conns)
@@ -179,9 +207,9 @@ func main() {
 			base[i] = taps[len(taps)-1-i-k**nTaps]
 			base[i].action = linesim.Action{Type: "postback", Data: line.PostbackData("bench.nothing", "")}
 		}
-		rb := run(ctx, s, env.Sim, base, r, *conns, nil)
+		rb := run(ctx, pool, env.Sim, base, r, *conns, nil)
 		rb.print(r, "baseline: a postback with no handler (no reply)")
-		rs := run(ctx, s, env.Sim, mine, r, *conns, units)
+		rs := run(ctx, pool, env.Sim, mine, r, *conns, units)
 		rs.print(r, "attendance check tap")
 	}
 	if *cpuProfile != "" {
@@ -189,18 +217,15 @@ func main() {
 	}
 	benchkit.LoadAverage("after the taps")
 	var answered int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL`, id).Scan(&answered); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM survey_unit WHERE survey_id = $1 AND answered_at IS NOT NULL`, id).Scan(&answered); err != nil {
 		log.Fatal(err)
 	}
 	want := *nTaps * len(rateList)
 	fmt.Printf("\nanswers stored: %d of %d taps (exactly one per tapped unit: %v)\n", answered, want, answered == want)
-	fmt.Printf("peak RSS of the bench process (app, simulator and load generator): %.0f MiB\n", benchkit.PeakRSS())
-
-	if *pages > 0 {
-		resultsPage(ctx, env, s, logins, board, *families, *pages)
+	fmt.Printf("peak RSS of the bench process (simulator and load generator, and with -apart=false the app): %.0f MiB\n", benchkit.PeakRSS())
+	if srv != nil {
+		fmt.Printf("peak RSS of `renraku serve` (VmHWM): %.0f MiB\n", srv.HWM())
 	}
-	benchkit.LoadAverage("after measuring")
-	fmt.Printf("peak RSS of the bench process at the end: %.0f MiB\n", benchkit.PeakRSS())
 }
 
 // actor is a signed-in member of staff for service calls.
@@ -224,12 +249,12 @@ func signedIn(ctx context.Context, s *app.Services, login string) actor {
 }
 
 // waitEmpty waits until every query counts zero.
-func waitEmpty(ctx context.Context, s *app.Services, query string, limit time.Duration, more ...string) error {
+func waitEmpty(ctx context.Context, pool *pgxpool.Pool, query string, limit time.Duration, more ...string) error {
 	deadline := time.Now().Add(limit)
 	for _, q := range append([]string{query}, more...) {
 		for {
 			var n int
-			if err := s.Pool.QueryRow(ctx, q).Scan(&n); err != nil {
+			if err := pool.QueryRow(ctx, q).Scan(&n); err != nil {
 				return err
 			}
 			if n == 0 {
@@ -263,8 +288,8 @@ func button(sim *linesim.Sim, channel, user string, choice int) (linesim.Action,
 
 // unitFriends maps the survey's units to their guardians' LINE friends (rows of the
 // outbox name the friend).
-func unitFriends(ctx context.Context, s *app.Services, id int64) (map[int64]int64, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT u.id, g.friend_id FROM survey_unit u JOIN guardian g ON g.id = u.guardian_id WHERE u.survey_id = $1`, id)
+func unitFriends(ctx context.Context, pool *pgxpool.Pool, id int64) (map[int64]int64, error) {
+	rows, err := pool.Query(ctx, `SELECT u.id, g.friend_id FROM survey_unit u JOIN guardian g ON g.id = u.guardian_id WHERE u.survey_id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -289,9 +314,9 @@ type tap struct {
 // the run so that measuring adds no load, when the answer was stored and the reply
 // queued (the event's processed_at: the end of the transaction that did both, which
 // commits right after) and when it reached LINE (the simulator's chat).
-func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
+func run(ctx context.Context, pool *pgxpool.Pool, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
 	var runStart time.Time
-	if err := s.Pool.QueryRow(ctx, `SELECT now()`).Scan(&runStart); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT now()`).Scan(&runStart); err != nil {
 		log.Fatal(err)
 	}
 	sched := make([]time.Time, len(taps))
@@ -330,19 +355,19 @@ func run(ctx context.Context, s *app.Services, sim *linesim.Sim, taps []tap, rat
 		}
 	}
 	// Every event processed: the burst's drain time, from its first tap.
-	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`, 10*time.Minute); err != nil {
+	if err := waitEmpty(ctx, pool, `SELECT count(*) FROM line_event WHERE processed_at IS NULL`, 10*time.Minute); err != nil {
 		log.Fatal(err)
 	}
 	res.drained = time.Since(start)
 	if units == nil {
 		return res
 	}
-	if err := waitEmpty(ctx, s, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 10*time.Minute); err != nil {
+	if err := waitEmpty(ctx, pool, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 10*time.Minute); err != nil {
 		log.Fatal(err)
 	}
 	// An event is marked processed at the end of the transaction that stored the
 	// answer and queued the reply (statement_timestamp, committed right after).
-	rows, err := s.Pool.Query(ctx, `SELECT f.id, min(e.processed_at) FROM line_event e
+	rows, err := pool.Query(ctx, `SELECT f.id, min(e.processed_at) FROM line_event e
 		JOIN line_friend f ON f.channel_id = e.channel_id AND f.user_key = e.user_key
 		WHERE e.received_at >= $1 AND e.outcome = 'ok' GROUP BY f.id`, runStart)
 	if err != nil {
@@ -414,7 +439,7 @@ func pct(ds []time.Duration) string {
 // school of n families, as the board's administrator loads it: first with no answers
 // (the baseline: the same units, figures and 未回答 list, nothing to decrypt), then with
 // every family's answers stored.
-func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins []demo.Login, board actor, n, pages int) {
+func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, pool *pgxpool.Pool, logins []demo.Login, board actor, n, pages int) {
 	g, err := benchkit.SeedGroup(ctx, s, env.Sim, env.App.URL(), board.BoardID(), "結", 1, n, false)
 	if err != nil {
 		log.Fatal(err)
@@ -433,7 +458,7 @@ func resultsPage(ctx context.Context, env *benchkit.Env, s *app.Services, logins
 	if _, err := s.Surveys.Send(board.ctx, id, true); err != nil {
 		log.Fatal(err)
 	}
-	if err := waitEmpty(ctx, s, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 10*time.Minute,
+	if err := waitEmpty(ctx, pool, `SELECT count(*) FROM survey WHERE state <> 'sent' AND id = `+strconv.FormatInt(id, 10), 10*time.Minute,
 		`SELECT count(*) FROM line_outbound WHERE state = 'queued'`); err != nil {
 		log.Fatal(err)
 	}

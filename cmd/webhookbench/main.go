@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -142,11 +141,11 @@ func main() {
 		}
 	}
 
-	srv, err := startServer(ctx, dir, addr, dbURL, keyset, key, simURL)
+	srv, err := benchkit.Serve(ctx, benchkit.ServeConfig{Dir: dir, Addr: addr, DatabaseURL: dbURL, Keyset: keyset, MasterKey: key, SimURL: simURL})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	target := base + "/line/webhook/" + ch.LineChannelID
 
 	bareSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -177,12 +176,12 @@ func main() {
 				fmt.Printf("| bare SDK handler | %d | %.0f | %.2f | %.2f | %d | – | – | – |\n", rate, r.rate, r.p50, r.p99, r.errors)
 			}
 			before := dbNow(ctx, pool)
-			rss := srv.sampleRSS()
+			rss := srv.SampleRSS()
 			r := gen.run(target, rate, time.Duration(*seconds)*time.Second, token)
 			done, replies, pushes := waitProcessed(ctx, pool, gen.lastPrefix, before, r.start, *drain)
-			maxRSS := rss.stop()
+			maxRSS := rss.Stop()
 			fmt.Printf("| renraku serve | %d | %.0f | %.2f | %.2f | %d | %s | %d / %d | %.0f / %.0f |\n",
-				rate, r.rate, r.p50, r.p99, r.errors, done, replies, pushes, maxRSS, srv.hwm())
+				rate, r.rate, r.p50, r.p99, r.errors, done, replies, pushes, maxRSS, srv.HWM())
 		}
 	}
 	if *search != "" {
@@ -192,10 +191,10 @@ func main() {
 		for _, rs := range strings.Split(*search, ",") {
 			rate, _ := strconv.Atoi(strings.TrimSpace(rs))
 			before := dbNow(ctx, pool)
-			rss := srv.sampleRSS()
+			rss := srv.SampleRSS()
 			r := gen.run(target, rate, time.Duration(*stepSeconds)*time.Second, token)
 			done, _, _ := waitProcessed(ctx, pool, gen.lastPrefix, before, r.start, *drain)
-			maxRSS := rss.stop()
+			maxRSS := rss.Stop()
 			ok := r.p99 < 100 && float64(r.ok) >= 0.99*float64(r.offered)
 			fmt.Printf("| %d | %.0f | %.2f | %.2f | %d | %v | %s | %.0f |\n", rate, r.rate, r.p50, r.p99, r.errors, ok, done, maxRSS)
 			if !ok {
@@ -203,114 +202,10 @@ func main() {
 			}
 			best = rate
 		}
-		fmt.Printf("\nHighest sustained rate: **%d ev/s**; server VmHWM %.0f MB\n", best, srv.hwm())
+		fmt.Printf("\nHighest sustained rate: **%d ev/s**; server VmHWM %.0f MB\n", best, srv.HWM())
 	}
 	benchkit.LoadAverage("end")
 }
-
-// server is `renraku serve` running as a child process.
-type server struct {
-	cmd *exec.Cmd
-}
-
-func startServer(ctx context.Context, dir, addr, dbURL, keyset string, key []byte, simURL *url.URL) (*server, error) {
-	bin := filepath.Join(dir, "renraku")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/renraku")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build renraku: %w", err)
-	}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+dbURL,
-		"RENRAKU_ALLOW_OWNER_ROLE=true",
-		"RENRAKU_ADDR="+addr,
-		"RENRAKU_METRICS_ADDR=",
-		"RENRAKU_BASE_URL=http://"+addr,
-		"RENRAKU_KEYSET_FILE="+keyset,
-		"RENRAKU_MASTER_KEY="+base64.StdEncoding.EncodeToString(key),
-		"RENRAKU_LINE_API_URL="+simURL.String(),
-		"RENRAKU_LINE_DATA_API_URL="+simURL.String(),
-		"RENRAKU_LOG_LEVEL=error",
-	)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s.stop()
-	return nil, errors.New("renraku serve did not become ready")
-}
-
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-	}
-}
-
-// status reads a field of the server's /proc status in MB.
-func (s *server) status(field string) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// hwm is the server's peak RSS since it started.
-func (s *server) hwm() float64 { return s.status("VmHWM") }
-
-type rssSampler struct {
-	stopc chan struct{}
-	done  chan float64
-}
-
-// sampleRSS samples the server's VmRSS every 50 ms until stop, which returns the
-// largest.
-func (s *server) sampleRSS() *rssSampler {
-	r := &rssSampler{stopc: make(chan struct{}), done: make(chan float64, 1)}
-	go func() {
-		peak := 0.0
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, s.status("VmRSS"))
-			select {
-			case <-r.stopc:
-				r.done <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return r
-}
-
-func (r *rssSampler) stop() float64 { close(r.stopc); return <-r.done }
 
 // pgbench measures one-row INSERT transactions on the same cluster.
 func pgbench(ctx context.Context, pool *pgxpool.Pool, dbURL, dir string) (float64, error) {

@@ -44,6 +44,10 @@ type Env struct {
 	SimURL *url.URL
 	dir    string
 	srv    *httptest.Server
+	dbURL  string
+	key    []byte
+	keyset string
+	apart  *Server // the app as a child process, after ServeApart
 }
 
 // Services are the app's services.
@@ -74,7 +78,7 @@ func Start(ctx context.Context, name, dbURL string, wrap func(http.Handler) http
 	if err := vault.Generate(keyset, mk); err != nil {
 		return nil, err
 	}
-	e := &Env{Sim: linesim.New(linesim.Options{AllowHTTPURLs: true}), dir: dir}
+	e := &Env{Sim: linesim.New(linesim.Options{AllowHTTPURLs: true}), dir: dir, dbURL: dbURL, key: key, keyset: keyset}
 	var h http.Handler = e.Sim.Handler()
 	if wrap != nil {
 		h = wrap(h)
@@ -92,9 +96,31 @@ func Start(ctx context.Context, name, dbURL string, wrap func(http.Handler) http
 	return e, nil
 }
 
-// Close stops the app and the simulator and removes the key set.
+// ServeApart stops the app in this process (its services are closed with it) and
+// starts `renraku serve` as a child process on the same address, with the same
+// database, keys and simulator: what was seeded stays reachable, and the measured
+// load is served by a process holding the app only. Env.Close stops it.
+func (e *Env) ServeApart(ctx context.Context) (*Server, error) {
+	addr := strings.TrimPrefix(e.App.URL(), "http://")
+	if err := e.App.Close(ctx); err != nil {
+		return nil, err
+	}
+	s, err := Serve(ctx, ServeConfig{Dir: e.dir, Addr: addr, DatabaseURL: e.dbURL, Keyset: e.keyset, MasterKey: e.key, SimURL: e.SimURL})
+	if err != nil {
+		return nil, err
+	}
+	e.apart = s
+	return s, nil
+}
+
+// Close stops the app (in this process or apart) and the simulator and removes the
+// key set.
 func (e *Env) Close(ctx context.Context) {
-	_ = e.App.Close(ctx)
+	if e.apart != nil {
+		e.apart.Stop()
+	} else {
+		_ = e.App.Close(ctx)
+	}
 	e.srv.Close()
 	_ = os.RemoveAll(e.dir)
 }
