@@ -118,6 +118,9 @@ type auditHeadWorker struct {
 }
 
 func (w *auditHeadWorker) Work(ctx context.Context, _ *river.Job[AuditHeadArgs]) error {
+	if err := w.audit.SealLeftovers(ctx, w.pool); err != nil {
+		return err
+	}
 	h, err := audit.CurrentHead(ctx, w.pool)
 	if err != nil {
 		return err
@@ -129,6 +132,29 @@ func (w *auditHeadWorker) Work(ctx context.Context, _ *river.Job[AuditHeadArgs])
 	// A sequence number and two MACs: no personal data.
 	w.log.Info("audit chain head", "audit_head", signed, "seq", h.Seq)
 	return nil
+}
+
+// AuditSealArgs is the job, every minute and at start, that seals into the audit chain
+// the events a process left pending when it stopped between a commit and its seal
+// (audit.Log.Seal; a request seals its own events as it ends).
+type AuditSealArgs struct{}
+
+// Kind names the job.
+func (AuditSealArgs) Kind() string { return "audit.seal" }
+
+// InsertOpts puts it on the maintenance queue.
+func (AuditSealArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
+
+type auditSealWorker struct {
+	river.WorkerDefaults[AuditSealArgs]
+	pool  *pgxpool.Pool
+	audit *audit.Log
+}
+
+func (w *auditSealWorker) Work(ctx context.Context, _ *river.Job[AuditSealArgs]) error {
+	return w.audit.SealLeftovers(ctx, w.pool)
 }
 
 // SessionExpiryArgs is the hourly job that removes expired staff sessions.
@@ -162,7 +188,10 @@ func maintenance(workers *river.Workers, pool *pgxpool.Pool, v *vault.Vault, al 
 	river.AddWorker(workers, &auditRetentionWorker{pool: pool, log: al, years: auditYears})
 	river.AddWorker(workers, &sessionExpiryWorker{pool: pool})
 	river.AddWorker(workers, &auditHeadWorker{pool: pool, audit: al, log: log})
+	river.AddWorker(workers, &auditSealWorker{pool: pool, audit: al})
 	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return AuditSealArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return RewrapArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),

@@ -93,6 +93,7 @@ func buildServices(ctx context.Context, cfg *config.Config, log *slog.Logger, po
 		return nil, err
 	}
 	al := audit.New(func(data []byte) ([]byte, error) { return v.BlindIndex(auditChainDomain, string(data)) })
+	al.Logger = log
 	tx := postgres.NewTransactor(pool)
 	s := &Services{Pool: pool, Tx: tx, Vault: v, Audit: al, Catalog: catalog}
 	s.Schools = &school.Service{Tx: tx, Store: postgres.SchoolStore{}, Closed: postgres.SchoolStore{}, Audit: al}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -66,6 +67,10 @@ type Log struct {
 	mac MAC
 	// clock stamps events; the package's tests move it.
 	clock clock.Clock
+	// Logger reports a seal that failed after its transactions committed (their
+	// events stay pending for the next seal); nil: slog's default.
+	Logger *slog.Logger
+	seal   sealRounds
 }
 
 // New returns a Log whose chain is keyed by mac.
@@ -123,6 +128,8 @@ type row struct {
 	Detail     string
 	PrevMAC    []byte
 	MAC        []byte
+	// PendingID is the audit_pending row a sealed row came from (0: appended directly).
+	PendingID int64
 }
 
 // canonical is the MAC input: every field length-prefixed, so no two rows encode alike.
@@ -177,21 +184,51 @@ func detailJSON(d map[string]any) (string, error) {
 	return string(append(buf, '}')), nil
 }
 
-// Record appends e to the log inside the context's transaction. The chain's head
-// stays locked from the append until that transaction ends, so every audited
-// transaction waits for it. In a transaction of the transactor (internal/postgres),
-// which carries a pgtx.Final, the event is appended last: the head is locked after
-// the rest of the transaction's work, and the insert goes to the server with the
-// COMMIT, so the lock is held for one round trip. Elsewhere it is appended at once,
-// and callers record last.
+// Record appends e to the log inside the context's transaction: it commits with the
+// transaction's work, or not at all. In a transaction of the transactor
+// (internal/postgres), which carries a pgtx.Final, the event is inserted into
+// audit_pending with the COMMIT, without locking anything, and sealed into the chain
+// right after the commit, before the transactor returns (Seal: one seal for all the
+// transactions that committed meanwhile). Elsewhere it is appended to the chain at
+// once, and the chain's head stays locked until that transaction ends: callers record
+// last.
 func (l *Log) Record(ctx context.Context, e Event) error {
 	tx := pgtx.Tx(ctx)
-	if err := e.validate(); err != nil {
+	r, err := l.newRow(e)
+	if err != nil {
 		return err
+	}
+	if f, ok := pgtx.FinalOf(ctx); ok {
+		// The transactor inserts the transaction's events as pending with its COMMIT,
+		// and seals them into the chain once it has committed.
+		p := f.Once(pendingKey{}, func() any { return &pending{} }, func(v any) func(context.Context, pgx.Tx, *pgx.Batch) error {
+			return func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+				queuePending(b, v.(*pending).rows)
+				return nil
+			}
+		}).(*pending)
+		p.rows = append(p.rows, r)
+		f.AfterCommit(pendingKey{}, l.sealCommitted)
+		return nil
+	}
+	b := &pgx.Batch{}
+	if err := l.append(ctx, tx, b, []row{r}); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, b.QueuedQueries[0].SQL, b.QueuedQueries[0].Arguments...); err != nil {
+		return fmt.Errorf("audit: insert: %w", err)
+	}
+	return nil
+}
+
+// newRow checks e and makes its row, stamped now.
+func (l *Log) newRow(e Event) (row, error) {
+	if err := e.validate(); err != nil {
+		return row{}, err
 	}
 	detail, err := detailJSON(e.Detail)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return row{}, fmt.Errorf("audit: %w", err)
 	}
 	r := row{
 		OccurredAt: l.clock.Now().UTC().Truncate(time.Microsecond),
@@ -207,27 +244,10 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 	if e.RemoteAddr.IsValid() {
 		r.RemoteAddr = e.RemoteAddr.Unmap().String()
 	}
-	if f, ok := pgtx.FinalOf(ctx); ok {
-		// The transactor appends the transaction's events last, with its COMMIT.
-		p := f.Once(pendingKey{}, func() any { return &pending{} }, func(v any) func(context.Context, pgx.Tx, *pgx.Batch) error {
-			return func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-				return l.append(ctx, tx, b, v.(*pending).rows)
-			}
-		}).(*pending)
-		p.rows = append(p.rows, r)
-		return nil
-	}
-	b := &pgx.Batch{}
-	if err := l.append(ctx, tx, b, []row{r}); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, b.QueuedQueries[0].SQL, b.QueuedQueries[0].Arguments...); err != nil {
-		return fmt.Errorf("audit: insert: %w", err)
-	}
-	return nil
+	return r, nil
 }
 
-// pending are the events a transaction recorded, to append at its commit.
+// pending are the events a transaction recorded, to insert as pending at its commit.
 type pending struct{ rows []row }
 
 // Len and Truncate let a savepoint rolled back take back the events recorded in it.
@@ -237,7 +257,7 @@ func (p *pending) Truncate(n int) { p.rows = p.rows[:n] }
 type pendingKey struct{}
 
 // append locks the chain's head, links rows to it in order and queues their insert in
-// b: one statement, which the caller sends (with the COMMIT, from the transactor).
+// b: one statement, which the caller sends.
 func (l *Log) append(ctx context.Context, tx pgx.Tx, b *pgx.Batch, rows []row) error {
 	if len(rows) == 0 {
 		return nil
@@ -249,7 +269,13 @@ func (l *Log) append(ctx context.Context, tx pgx.Tx, b *pgx.Batch, rows []row) e
 	if err := tx.QueryRow(ctx, `SELECT head_seq, head_mac FROM audit_lock_head()`).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("audit: lock chain: %w", err)
 	}
-	cols := make([][]any, 13)
+	return l.link(b, seq, prev, rows)
+}
+
+// link numbers and MACs rows after the head (seq, prev), in order, and queues their
+// insert in b.
+func (l *Log) link(b *pgx.Batch, seq int64, prev []byte, rows []row) error {
+	cols := make([][]any, 14)
 	for i := range rows {
 		r := &rows[i]
 		seq++
@@ -260,12 +286,12 @@ func (l *Log) append(ctx context.Context, tx pgx.Tx, b *pgx.Batch, rows []row) e
 		}
 		prev = r.MAC
 		for j, v := range []any{r.Seq, r.OccurredAt, r.ActorKind, r.ActorID, r.Action, r.ObjectKind, r.ObjectID,
-			r.BoardID, r.SchoolID, r.RemoteAddr, r.Detail, r.PrevMAC, r.MAC} {
+			r.BoardID, r.SchoolID, r.RemoteAddr, r.Detail, r.PrevMAC, r.MAC, r.PendingID} {
 			cols[j] = append(cols[j], v)
 		}
 	}
 	if len(rows) == 1 {
-		args := make([]any, 13)
+		args := make([]any, 14)
 		for j := range cols {
 			args[j] = cols[j][0]
 		}
@@ -280,18 +306,19 @@ func (l *Log) append(ctx context.Context, tx pgx.Tx, b *pgx.Batch, rows []row) e
 
 const insertOne = `
 	INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
-		board_id, school_id, remote_addr, detail, prev_mac, mac)
-	VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0), NULLIF($10, '')::inet, $11::json, $12, $13)`
+		board_id, school_id, remote_addr, detail, prev_mac, mac, pending_id)
+	VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7, NULLIF($8, 0), NULLIF($9, 0), NULLIF($10, '')::inet, $11::json, $12, $13,
+		NULLIF($14, 0))`
 
 const insertMany = `
 	INSERT INTO audit_event (seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id,
-		board_id, school_id, remote_addr, detail, prev_mac, mac)
+		board_id, school_id, remote_addr, detail, prev_mac, mac, pending_id)
 	SELECT seq, occurred_at, actor_kind, NULLIF(actor_id, 0), action, object_kind, object_id, NULLIF(board_id, 0),
-		NULLIF(school_id, 0), NULLIF(remote_addr, '')::inet, detail::json, prev_mac, mac
+		NULLIF(school_id, 0), NULLIF(remote_addr, '')::inet, detail::json, prev_mac, mac, NULLIF(pending_id, 0)
 	FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-		$9::bigint[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])
+		$9::bigint[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], $14::bigint[])
 		WITH ORDINALITY AS r(seq, occurred_at, actor_kind, actor_id, action, object_kind, object_id, board_id, school_id,
-			remote_addr, detail, prev_mac, mac, n)
+			remote_addr, detail, prev_mac, mac, pending_id, n)
 	ORDER BY n`
 
 // typed turns the columns into typed arrays for insertMany.

@@ -23,11 +23,19 @@
 // outside the database (the server logs it daily), and VerifyWithHead finds such a cut
 // against a kept head.
 //
-// Writers lock the single audit_chain row to append, which gives every row a gap-free
-// sequence number in commit order. The lock is held until commit: in the transactor's
-// transactions Record leaves the append to the commit (the head locked, the rows
-// linked, then their insert sent with the COMMIT in one round trip); elsewhere record
-// the event as late in the transaction as you can.
+// Appending locks the single audit_chain row, which gives every row a gap-free
+// sequence number in the order rows are appended. In the transactor's transactions
+// nothing waits for that lock: Record leaves the event to the commit, where it is
+// inserted into audit_pending with the COMMIT (the record commits with the work, or
+// neither does), and Seal appends it right after, before the transactor returns. One
+// seal locks the head, reads every pending event and appends them all: the requests
+// that commit while a seal runs share the next one (a group commit), instead of each
+// holding the lock from its append to its COMMIT, one after another. A pending event
+// leaves audit_pending only into the chain, unchanged (the trigger audit_event_seal);
+// the server's role may only insert and read it; what a stopped process left pending
+// is sealed by the next seal, or by the job that runs SealLeftovers every minute.
+// Elsewhere (a transaction not of the transactor) Record appends at once and the
+// head stays locked until that transaction ends: record the event as late as you can.
 //
 // # No personal data
 //

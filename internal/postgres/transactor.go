@@ -30,14 +30,15 @@ func (t *Transactor) InTx(ctx context.Context, fn func(ctx context.Context) erro
 // InNewTx runs fn in a transaction of its own even when ctx carries one: for work that
 // must be kept when the surrounding transaction rolls back. What fn leaves to do last
 // (pgtx.Final: the audit log's append) runs after fn, and its statements go to the
-// server with the COMMIT, in one round trip.
+// server with the COMMIT, in one round trip; what waits for the commit (the audit
+// events' seal) runs after it, before InNewTx returns.
 func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if !pgtx.InTransaction(ctx) {
 		if c, ok := pgtx.ConnFrom(ctx); ok {
 			// A connection pinned by TryLock: the final statements are sent before a
 			// COMMIT of their own.
-			return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-				fin := &pgtx.Final{}
+			fin := &pgtx.Final{}
+			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 				if err := fn(pgtx.WithFinal(pgtx.With(ctx, tx), fin)); err != nil {
 					return err
 				}
@@ -47,6 +48,10 @@ func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) e
 				}
 				return tx.SendBatch(ctx, b).Close()
 			})
+			if err == nil {
+				fin.Committed(context.WithoutCancel(ctx), t.Pool)
+			}
+			return err
 		}
 	}
 	conn, err := t.Pool.Acquire(ctx)
@@ -63,13 +68,22 @@ func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) e
 		return rollback(ctx, tx, err)
 	}
 	if fin.Empty() {
-		return tx.Commit(ctx)
+		err = tx.Commit(ctx)
+	} else {
+		b := &pgx.Batch{}
+		if err := fin.Run(ctx, tx, b); err != nil {
+			return rollback(ctx, tx, err)
+		}
+		err = commitWith(ctx, conn, b)
 	}
-	b := &pgx.Batch{}
-	if err := fin.Run(ctx, tx, b); err != nil {
-		return rollback(ctx, tx, err)
+	if err != nil {
+		return err
 	}
-	return commitWith(ctx, conn, b)
+	// What waits for the commit (the audit events' seal) runs on another connection:
+	// this one goes back to the pool first.
+	conn.Release()
+	fin.Committed(context.WithoutCancel(ctx), t.Pool)
+	return nil
 }
 
 // rollback ends a failed transaction and returns its error (a connection left in a

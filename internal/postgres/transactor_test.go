@@ -110,8 +110,9 @@ func TestTransactor(t *testing.T) {
 	}
 }
 
-// The audit log appends a transaction's events at its commit, in one round trip with
-// the COMMIT: in order, on one chain across concurrent transactions, and never for
+// The audit log stores a transaction's events at its commit, in one round trip with
+// the COMMIT, and seals them into the chain before the transactor returns: in order,
+// on one chain across concurrent transactions, nothing left pending, and never for
 // work that rolls back or fails at commit.
 func TestTransactorAppendsAuditAtCommit(t *testing.T) {
 	t.Parallel()
@@ -137,6 +138,14 @@ func TestTransactorAppendsAuditAtCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		return ids
+	}
+	pending := func() int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_pending`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 	boards := func(name string) int {
 		t.Helper()
@@ -167,8 +176,8 @@ func TestTransactorAppendsAuditAtCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(rows(), ","); got != "1,2,3" || boards("audited probe") != 1 {
-		t.Fatalf("after commit: events %q, boards %d", got, boards("audited probe"))
+	if got := strings.Join(rows(), ","); got != "1,2,3" || boards("audited probe") != 1 || pending() != 0 {
+		t.Fatalf("after commit: events %q, boards %d, %d pending", got, boards("audited probe"), pending())
 	}
 
 	// Work that fails leaves no event.
@@ -231,8 +240,21 @@ func TestTransactorAppendsAuditAtCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(rows()); n != 3+80 {
-		t.Fatalf("%d events after the concurrent transactions, want 83", n)
+	got := rows()
+	if len(got) != 3+80 || pending() != 0 {
+		t.Fatalf("%d events after the concurrent transactions, want 83; %d pending", len(got), pending())
+	}
+	// Each transaction's two events in the order it recorded them.
+	at := map[string]int{}
+	for i, id := range got {
+		at[id] = i
+	}
+	for w := range 8 {
+		for i := range 5 {
+			if a, b := at[strconv.Itoa(100+w*10+i)], at[strconv.Itoa(1000+w*10+i)]; a >= b {
+				t.Errorf("transaction %d.%d: its events at %d and %d of the chain", w, i, a, b)
+			}
+		}
 	}
 	rep, err := log.Verify(ctx, pool)
 	if err != nil || !rep.OK {

@@ -48,6 +48,7 @@ func TestServerRolePrivileges(t *testing.T) {
 	want := map[string]privs{
 		"audit_event":       {sel: true, ins: true},
 		"audit_chain":       {sel: true},
+		"audit_pending":     {sel: true, ins: true},
 		"schema_migrations": {sel: true},
 	}
 	for name, p := range got {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 type key struct{}
@@ -145,6 +146,8 @@ type Final struct {
 	mu     sync.Mutex
 	steps  []func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error
 	values map[any]any
+	after  []func(ctx context.Context, pool *pgxpool.Pool)
+	afterK map[any]bool
 }
 
 type finalKey struct{}
@@ -214,6 +217,35 @@ func (f *Final) Mark() (undo func()) {
 				t.Truncate(lens[k])
 			}
 		}
+	}
+}
+
+// AfterCommit adds fn, once per key, to what runs when the transaction has committed
+// (not when it rolls back): work that must see the transaction's rows committed, such
+// as sealing the audit events it recorded. fn gets the pool the transactor runs on; its
+// failure is fn's to handle, the transaction having committed.
+func (f *Final) AfterCommit(key any, fn func(ctx context.Context, pool *pgxpool.Pool)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.afterK[key] {
+		return
+	}
+	if f.afterK == nil {
+		f.afterK = map[any]bool{}
+	}
+	f.afterK[key] = true
+	f.after = append(f.after, fn)
+}
+
+// Committed runs, in the order added, what AfterCommit added; the transactor calls it
+// once the COMMIT succeeded.
+func (f *Final) Committed(ctx context.Context, pool *pgxpool.Pool) {
+	f.mu.Lock()
+	after := f.after
+	f.after, f.afterK = nil, nil
+	f.mu.Unlock()
+	for _, fn := range after {
+		fn(ctx, pool)
 	}
 }
 
