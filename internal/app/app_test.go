@@ -248,22 +248,30 @@ func mustExec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 	}
 }
 
-// TestAuditUpkeepUnderServerRole: as the server's role, the daily audit jobs work: the
-// retention job completes (through the database's audit_retain), and the chain's signed
-// head is written to the log for the operator to keep.
+// TestAuditUpkeepUnderServerRole: as the server's role, the audit jobs work: the
+// retention job completes (through the database's audit_retain), the chain's signed
+// head is written to the log for the operator to keep, and an event a stopped process
+// left pending (committed, not sealed) is sealed into the chain at start.
 func TestAuditUpkeepUnderServerRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	var logs apptest.SyncBuffer
-	a := apptest.StartApp(t, pgtest.NewDBURL(t), &logs)
+	url := pgtest.NewDBURL(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, conn, `INSERT INTO audit_pending (occurred_at, actor_kind, action, detail) VALUES (now(), 'system', 'test.left_pending', '{"n":1}')`)
+	_ = conn.Close(ctx)
+	a := apptest.StartApp(t, url, &logs)
 	pool := a.Services().Pool
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var done int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind IN ('audit.retention', 'audit.head') AND state = 'completed'`).Scan(&done); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind IN ('audit.retention', 'audit.head', 'audit.seal') AND state = 'completed'`).Scan(&done); err != nil {
 			t.Fatal(err)
 		}
-		if done == 2 {
+		if done >= 3 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -288,6 +296,13 @@ func TestAuditUpkeepUnderServerRole(t *testing.T) {
 	}
 	if !bytes.Contains(logs.Bytes(), []byte("audit-head-v1:")) {
 		t.Fatalf("no signed head in the log:\n%s", logs.Bytes())
+	}
+	var sealed, pending int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_event WHERE action = 'test.left_pending'), (SELECT count(*) FROM audit_pending)`).Scan(&sealed, &pending); err != nil {
+		t.Fatal(err)
+	}
+	if sealed != 1 || pending != 0 {
+		t.Fatalf("the event left pending: %d in the chain, %d still pending", sealed, pending)
 	}
 	rep, err := a.Services().Audit.Verify(ctx, pool)
 	if err != nil || !rep.OK {
