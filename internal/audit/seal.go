@@ -102,8 +102,8 @@ func (l *Log) Seal(ctx context.Context, pool *pgxpool.Pool) error {
 // SealLeftovers seals what a process that stopped before sealing left pending
 // (nothing to do, and no lock taken, when nothing is).
 func (l *Log) SealLeftovers(ctx context.Context, pool *pgxpool.Pool) error {
-	var any bool
-	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM audit_pending)`).Scan(&any); err != nil || !any {
+	var left bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM audit_pending)`).Scan(&left); err != nil || !left {
 		return err
 	}
 	return l.Seal(ctx, pool)
