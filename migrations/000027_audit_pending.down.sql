@@ -2,6 +2,10 @@ BEGIN;
 
 -- Events still pending are sealed by the server before it stops; any left here are
 -- lost with the table: start the server once before (it seals them when it starts).
+DROP TRIGGER audit_event_append ON audit_event;
+DROP FUNCTION audit_event_append_rows();
+CREATE TRIGGER audit_event_append BEFORE INSERT ON audit_event
+    FOR EACH ROW EXECUTE FUNCTION audit_event_append();
 DROP TRIGGER audit_event_seal ON audit_event;
 DROP FUNCTION audit_event_seal();
 DROP TABLE audit_pending;

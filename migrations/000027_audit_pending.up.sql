@@ -80,6 +80,45 @@ REVOKE ALL ON FUNCTION audit_event_seal(), audit_pending_guard() FROM PUBLIC;
 CREATE TRIGGER audit_event_seal AFTER INSERT ON audit_event
     FOR EACH ROW WHEN (NEW.pending_id IS NOT NULL) EXECUTE FUNCTION audit_event_seal();
 
+-- A seal inserts many rows in one statement. 000015's row-level trigger moved the
+-- head once per row, and updating one row many times in a transaction makes each
+-- update slower than the last (a seal of 200 rows took 25 ms). The head now moves
+-- once per statement, with the same rule: the statement's rows, in sequence order,
+-- must continue the head (next sequence numbers, each linked to the MAC before it),
+-- or the statement fails. (000015's function stays, for the down migration.)
+DROP TRIGGER audit_event_append ON audit_event;
+CREATE FUNCTION audit_event_append_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    h_seq    bigint;
+    h_mac    bytea;
+    broken   bigint;
+    last_seq bigint;
+    last_mac bytea;
+BEGIN
+    SELECT c.head_seq, c.head_mac INTO h_seq, h_mac FROM public.audit_chain c FOR UPDATE;
+    SELECT x.seq INTO broken FROM (
+        SELECT r.seq, r.prev_mac, lag(r.mac) OVER (ORDER BY r.seq) AS mac_before,
+            row_number() OVER (ORDER BY r.seq) AS k
+        FROM appended r) x
+    WHERE x.seq <> h_seq + x.k OR x.prev_mac IS DISTINCT FROM coalesce(x.mac_before, h_mac)
+    ORDER BY x.seq LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'audit_event rows are appended at the head only (row % after head %)', broken, h_seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT r.seq, r.mac INTO last_seq, last_mac FROM appended r ORDER BY r.seq DESC LIMIT 1;
+    IF FOUND THEN
+        UPDATE public.audit_chain SET head_seq = last_seq, head_mac = last_mac;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION audit_event_append_rows() FROM PUBLIC;
+CREATE TRIGGER audit_event_append AFTER INSERT ON audit_event
+    REFERENCING NEW TABLE AS appended
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_rows();
+
 -- The grants again (000015's function), with the pending events: read and insert only.
 CREATE OR REPLACE FUNCTION renraku_grant_app() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$

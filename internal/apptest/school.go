@@ -2,6 +2,7 @@ package apptest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,14 +46,41 @@ func AddAbsence(t *testing.T, w *LineWorld, guardian, child, schoolID, classID i
 	}
 }
 
-// Count runs a query that answers one number (a count) and returns it.
+// Count runs a query that answers one number (a count) and returns it; a query of
+// audit_event first waits for the pending audit events to be sealed (AuditSealed).
 func Count(t *testing.T, w *LineWorld, query string, args ...any) int {
 	t.Helper()
+	if strings.Contains(query, "audit_event") {
+		AuditSealed(t, w)
+	}
 	var n int
 	if err := w.App.Services().Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// AuditSealed waits until no audit event is pending. A transaction of a request or a
+// job commits its events as pending and seals them into audit_event right after
+// (audit.Log.Seal): a test that waited for a worker's other effects, which are visible
+// from the commit, waits for this before reading audit_event. Count does so for every
+// query that names audit_event.
+func AuditSealed(t *testing.T, w *LineWorld) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := w.App.Services().Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_pending`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d audit events still pending after 10 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // ClassID returns the ID of a school's class of a year by its label (2年1組).

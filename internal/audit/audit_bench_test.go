@@ -99,3 +99,36 @@ func seedChain(b *testing.B, l *Log, pool interface {
 		b.Fatal(fmt.Errorf("seed: %w", err))
 	}
 }
+
+// BenchmarkSeal measures a seal of n pending events (one op: n events committed as
+// pending, then sealed); ns/op divided by n is the seal's cost per event. With n 1
+// it compares with BenchmarkRecord's tx_with_event, the direct append under the lock.
+func BenchmarkSeal(b *testing.B) {
+	pool := pgtest.NewDB(b)
+	l := newLog()
+	ctx := context.Background()
+	for _, n := range []int{1, 26, 200} {
+		b.Run("events_"+strconv.Itoa(n), func(b *testing.B) {
+			rows := make([]row, n)
+			for b.Loop() {
+				b.StopTimer()
+				for i := range rows {
+					r, err := l.newRow(event(i))
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows[i] = r
+				}
+				batch := &pgx.Batch{}
+				queuePending(batch, rows)
+				if err := pool.SendBatch(ctx, batch).Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := l.Seal(ctx, pool); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
