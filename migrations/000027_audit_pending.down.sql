@@ -1,7 +1,8 @@
 BEGIN;
 
--- Events still pending are sealed by the server before it stops; any left here are
--- lost with the table: start the server once before (it seals them when it starts).
+-- Pending events (normally none: each request seals its own) are lost with the table:
+-- start the server once before migrating down (the job audit.seal seals leftovers at
+-- start) and check that audit_pending is empty.
 DROP TRIGGER audit_event_append ON audit_event;
 DROP FUNCTION audit_event_append_rows();
 CREATE TRIGGER audit_event_append BEFORE INSERT ON audit_event
