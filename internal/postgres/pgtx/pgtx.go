@@ -138,10 +138,11 @@ func (autocommit) Commit(context.Context) error   { return nil }
 func (autocommit) Rollback(context.Context) error { return nil }
 
 // Final is what a transaction does last: steps that queue statements to send with its
-// COMMIT, in one round trip. The audit log appends there: its chain stays locked from
-// the head's lock until commit, and so every audited transaction waits for the one
-// before it only for that round trip. A transactor that starts a transaction puts a
-// Final in its context (WithFinal) and runs its steps at commit (Run).
+// COMMIT, in one round trip, and what runs once it has committed (AfterCommit). The
+// audit log uses both: its events are inserted as pending with the COMMIT and sealed
+// into the chain after it. A transactor that starts a transaction puts a Final in its
+// context (WithFinal), runs its steps at commit (Run) and, if the COMMIT succeeded,
+// what waits for it (Committed).
 type Final struct {
 	mu     sync.Mutex
 	steps  []func(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error
