@@ -323,7 +323,7 @@ func (s *Service) SubmitForm(ctx context.Context, token, browser string, f Form)
 			return err
 		}
 		out.Page, out.Reports = p, reports
-		// Audited after the page is read: the audit chain stays locked until commit.
+		// Audited after the page is read, in the same transaction.
 		return s.record(ctx, events)
 	})
 	if err == nil {
@@ -488,7 +488,7 @@ func (s *Service) Acknowledge(ctx context.Context, classID int64, day time.Time,
 				return err
 			}
 		}
-		// Audited last: the audit chain stays locked until commit.
+		// Audited last, in the transaction of the work it records.
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Staff, ID: a.StaffID}, Action: "absence.acknowledge",
 			ObjectKind: "class", ObjectID: strconv.FormatInt(classID, 10), BoardID: st.BoardID, SchoolID: st.SchoolID,
 			Detail: map[string]any{"count": n}})

@@ -159,8 +159,8 @@ func userOf(ev StoredEvent) (UserRef, bool) {
 
 // processInTx handles evs in the transaction ctx carries: in one go, or when careful
 // each event in a savepoint of its own (what a failing event recorded for the audit
-// log is dropped with its work). The audit log appends a batch's events at its commit,
-// so the chain's lock is held only for that round trip. evs are the job's own events;
+// log is dropped with its work). The audit log stores a batch's events as pending with
+// its COMMIT and seals them into the chain after it. evs are the job's own events;
 // it takes up others' besides them as claim says (see ProcessEvents).
 func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[int64]string, careful bool, claim claimSpec, res *batchResult) error {
 	// The batch's users, each with their latest event here.

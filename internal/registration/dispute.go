@@ -129,7 +129,7 @@ func (s *Service) onDispute(ctx context.Context, in *line.Incoming) error {
 	if err := say(answer, data); err != nil {
 		return err
 	}
-	// Audited last: the audit chain stays locked until commit.
+	// Audited last, in the transaction of the work it records.
 	return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.dispute",
 		ObjectKind: "guardianship", ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID,
 		Detail: map[string]any{"previous": prev}})

@@ -366,7 +366,7 @@ func (s *Service) save(ctx context.Context, friend line.Friend, f Form, verified
 			return Result{}, fmt.Errorf("registration: link menu: %w", err)
 		}
 	}
-	// Audited last: the audit chain stays locked until commit.
+	// Audited last, in the transaction of the work it records.
 	if err := s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: action, ObjectKind: "guardian",
 		ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children": len(g.Children), "verified": res.Verified, "pending": res.Pending,
 			"contested": res.Contested}}); err != nil {
@@ -456,7 +456,7 @@ func (s *Service) Withdraw(ctx context.Context, token, browser string) error {
 		if _, err := s.Jobs.Insert(ctx, line.LinkRichMenuArgs{FriendID: friend.ID, Menu: line.MenuGuest}, nil); err != nil {
 			return err
 		}
-		// Audited last: the audit chain stays locked until commit.
+		// Audited last, in the transaction of the work it records.
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "registration.withdraw",
 			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: ch.BoardID, Detail: map[string]any{"children_deleted": n}})
 	})

@@ -105,7 +105,7 @@ func (s *Service) Decide(ctx context.Context, guardianshipID int64, approve bool
 			Class: r.ClassID, Staff: a.StaffID}); err != nil {
 			return err
 		}
-		// Audited last: the audit chain stays locked until commit.
+		// Audited last, in the transaction of the work it records.
 		return s.Audit.Record(ctx, audit.Event{Actor: staffActor(a), Action: action, ObjectKind: "guardianship",
 			ObjectID: strconv.FormatInt(r.GuardianshipID, 10), BoardID: r.BoardID, SchoolID: r.SchoolID})
 	})

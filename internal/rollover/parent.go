@@ -231,7 +231,7 @@ func (s *Service) ParentConfirm(ctx context.Context, token, browser string, choi
 			return err
 		}
 		p.Visit = v
-		// Audited last: the audit chain stays locked until commit.
+		// Audited last, in the transaction of the work it records.
 		return s.Audit.Record(ctx, audit.Event{Actor: audit.Actor{Kind: audit.Guardian, ID: g.ID}, Action: "rollover.confirm",
 			ObjectKind: "guardian", ObjectID: strconv.FormatInt(g.ID, 10), BoardID: boardID, SchoolID: schoolID, Detail: map[string]any{"children": len(save)}})
 	})
