@@ -193,7 +193,6 @@ func detailJSON(d map[string]any) (string, error) {
 // once, and the chain's head stays locked until that transaction ends: callers record
 // last.
 func (l *Log) Record(ctx context.Context, e Event) error {
-	tx := pgtx.Tx(ctx)
 	r, err := l.newRow(e)
 	if err != nil {
 		return err
@@ -211,6 +210,7 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 		f.AfterCommit(pendingKey{}, l.sealCommitted)
 		return nil
 	}
+	tx := pgtx.Tx(ctx)
 	b := &pgx.Batch{}
 	if err := l.append(ctx, tx, b, []row{r}); err != nil {
 		return err

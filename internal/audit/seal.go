@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 )
 
 // sealBatch is the most pending events one seal transaction takes; a seal goes on
@@ -151,18 +153,7 @@ func (l *Log) sealSome(ctx context.Context, pool *pgxpool.Pool) (n int, err erro
 			return 0, err
 		}
 	}
-	m := b.Len()
-	b.Queue("COMMIT")
-	br = conn.SendBatch(ctx, b)
-	for range m + 1 {
-		if _, err = br.Exec(); err != nil {
-			break
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err = pgtx.CommitWith(ctx, conn, b); err != nil {
 		return 0, fmt.Errorf("audit: seal: %w", err)
 	}
 	return len(rows), nil

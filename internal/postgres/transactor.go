@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/renraku/renraku/internal/postgres/pgtx"
@@ -74,7 +73,7 @@ func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) e
 		if err := fin.Run(ctx, tx, b); err != nil {
 			return rollback(ctx, tx, err)
 		}
-		err = commitWith(ctx, conn, b)
+		err = pgtx.CommitWith(ctx, conn, b)
 	}
 	if err != nil {
 		return err
@@ -90,34 +89,6 @@ func (t *Transactor) InNewTx(ctx context.Context, fn func(ctx context.Context) e
 // transaction is closed when released, so a failed ROLLBACK loses nothing).
 func rollback(ctx context.Context, tx pgx.Tx, err error) error {
 	_ = tx.Rollback(context.WithoutCancel(ctx))
-	return err
-}
-
-// commitWith sends b's statements and COMMIT in one round trip. The transaction's pgx.Tx
-// is left behind: the connection, back outside any transaction, returns to the pool.
-func commitWith(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) error {
-	n := b.Len()
-	b.Queue("COMMIT")
-	br := conn.SendBatch(ctx, b)
-	var err error
-	for range n {
-		if _, err = br.Exec(); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
-			err = pgx.ErrTxCommitRollback
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
-		// A statement failed: the server skipped the rest, COMMIT too.
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-	}
 	return err
 }
 

@@ -271,3 +271,31 @@ func (f *Final) Run(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
 	}
 	return nil
 }
+
+// CommitWith sends b's statements and COMMIT in one round trip. The transaction's pgx.Tx
+// is left behind: the connection, back outside any transaction, returns to the pool.
+func CommitWith(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch) error {
+	n := b.Len()
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	var err error
+	for range n {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+			err = pgx.ErrTxCommitRollback
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		// A statement failed: the server skipped the rest, COMMIT too.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return err
+}
