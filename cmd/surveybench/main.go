@@ -187,6 +187,9 @@ func main() {
 		fmt.Printf("\nThe taps are served by `renraku serve` in a child process.\n")
 	}
 	benchkit.LoadAverage("before the taps")
+	// With pg_stat_statements installed (see docs/PERFORMANCE.md), its figures cover the
+	// taps alone.
+	_, _ = pool.Exec(ctx, `SELECT pg_stat_statements_reset()`)
 
 	// Baseline first: the same parents tap a postback renraku has no handler for.
 	fmt.Printf("\nTaps open loop, %d senders; latency from each tap's scheduled time (ms). Each rate's baseline is the same number of taps at the same rate on a postback renraku has no handler for, just before it:\n\n", *conns)
@@ -200,6 +203,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	var ways []func()
 	for k, r := range rateList {
 		mine := taps[k**nTaps : (k+1)**nTaps]
 		base := make([]tap, len(mine))
@@ -211,6 +215,15 @@ func main() {
 		rb.print(r, "baseline: a postback with no handler (no reply)")
 		rs := run(ctx, pool, env.Sim, mine, r, *conns, units)
 		rs.print(r, "attendance check tap")
+		ways = append(ways, func() {
+			rb.printWay(r, "baseline")
+			rs.printWay(r, "attendance check tap")
+		})
+	}
+	fmt.Printf("\nWhere the events' time went (ms, p50 / p95 / p99 of each part on its own, from the rows: occurred_at is the tap's time in the simulator, received_at when the handler read it, processed_at the end of its processing):\n\n")
+	fmt.Printf("| rate/s | run | tap → received | received → processed |\n| --- | --- | --- | --- |\n")
+	for _, w := range ways {
+		w()
 	}
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -359,6 +372,16 @@ func run(ctx context.Context, pool *pgxpool.Pool, sim *linesim.Sim, taps []tap, 
 		log.Fatal(err)
 	}
 	res.drained = time.Since(start)
+	// Where an event's time went, from the rows alone: the event's own time (the tap,
+	// set by the simulator) to its receipt by the handler, and from there to the end of
+	// its processing (the group commit, the wait for a pump worker, the batch).
+	err := pool.QueryRow(ctx, `SELECT
+		percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY received_at - occurred_at),
+		percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY processed_at - received_at)
+		FROM line_event WHERE received_at >= $1 AND event_type = 'postback'`, runStart).Scan(&res.received, &res.processed)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if units == nil {
 		return res
 	}
@@ -415,6 +438,21 @@ type result struct {
 	elapsed, drained       time.Duration
 	ack, queued, delivered []time.Duration
 	notOK, noReply         int
+	// received and processed are p50, p95 and p99 of the events' way through the
+	// server (see run).
+	received, processed []time.Duration
+}
+
+// printWay prints where the events' time went (see run).
+func (r result) printWay(rate float64, label string) {
+	ms := func(ds []time.Duration) string {
+		var parts []string
+		for _, d := range ds {
+			parts = append(parts, fmt.Sprintf("%.1f", float64(d.Microseconds())/1000))
+		}
+		return strings.Join(parts, " / ")
+	}
+	fmt.Printf("| %.0f | %s | %s | %s |\n", rate, label, ms(r.received), ms(r.processed))
 }
 
 func (r result) print(rate float64, label string) {
