@@ -209,9 +209,15 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			return err
 		}
 	}
-	// Other jobs' events, their users locked as they are taken.
-	var claimed []StoredEvent
+	// Other jobs' events, their users locked as they are taken. A pump's batch in one
+	// go (no events of its own) reads its users' pending events and friend records in
+	// the same statement.
+	var claimed, pending []StoredEvent
+	var friends []*Friend
+	readAhead := len(claim.ids) > 0 && len(evs) == 0 && !careful
 	switch {
+	case readAhead:
+		claimed, pending, friends, err = s.Store.ClaimEventsByIDWithPending(ctx, claim.ids)
 	case len(claim.ids) > 0:
 		claimed, err = s.Store.ClaimEventsByID(ctx, claim.ids)
 	case claim.limit > 0:
@@ -234,9 +240,10 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 	// serves their first event (a savepoint rolled back could leave the record read
 	// stale, hence not when careful; later events read it again, after what the first
 	// one changed).
-	pending, friends, err := s.Store.PendingEventsOfUsers(ctx, held, !careful)
-	if err != nil {
-		return err
+	if !readAhead {
+		if pending, friends, err = s.Store.PendingEventsOfUsers(ctx, held, !careful); err != nil {
+			return err
+		}
 	}
 	mine := make(map[int64]bool, len(evs))
 	for _, ev := range evs {
@@ -309,7 +316,7 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		if err := s.Store.InsertOutboundsAtCommit(ctx, deferred); err != nil {
 			return err
 		}
-		if err := s.Store.MarkEventsProcessed(ctx, done, "ok"); err != nil {
+		if err := s.Store.MarkEventsProcessedAtCommit(ctx, done, "ok"); err != nil {
 			return err
 		}
 		res.done = len(done)

@@ -113,6 +113,10 @@ type Store interface {
 	// ClaimEventsByID takes those of events ids that ClaimEvents would take, each
 	// user's lock tried as its event is taken.
 	ClaimEventsByID(ctx context.Context, ids []int64) ([]StoredEvent, error)
+	// ClaimEventsByIDWithPending is ClaimEventsByID and then PendingEventsOfUsers, with
+	// friends, of the users it took, in one statement (the claimed events are among the
+	// pending ones).
+	ClaimEventsByIDWithPending(ctx context.Context, ids []int64) (claimed, pending []StoredEvent, friends []*Friend, err error)
 	// MarkEventRetrying records that an event's processing failed and will be tried
 	// again by a job of its own (ClaimEvents leaves it alone).
 	MarkEventRetrying(ctx context.Context, id int64) error
@@ -121,8 +125,10 @@ type Store interface {
 	PendingUserEvents(ctx context.Context, channelID int64, userKey []byte, upTo StoredEvent) ([]StoredEvent, error)
 	// MarkEventProcessed records the outcome and wipes the payload.
 	MarkEventProcessed(ctx context.Context, id int64, outcome string) error
-	// MarkEventsProcessed does MarkEventProcessed for several events with one outcome.
-	MarkEventsProcessed(ctx context.Context, ids []int64, outcome string) error
+	// MarkEventsProcessedAtCommit does MarkEventProcessed for several events with one
+	// outcome, in one statement sent with the transaction's COMMIT, in its round trip
+	// (an error fails the commit).
+	MarkEventsProcessedAtCommit(ctx context.Context, ids []int64, outcome string) error
 
 	FindFriend(ctx context.Context, id int64) (Friend, error)
 	FindFriendByUserID(ctx context.Context, channelID int64, userID vault.Personal) (Friend, error)

@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -130,36 +132,51 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	rows, err := db.Query(ctx, `SELECT e.*, `+prefixed("f.", friendColumns)+` `+from+`
 		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
 		ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
+	evs, friends, _, err := s.scanEventsWithFriends(rows, err, false)
+	return evs, friends, err
+}
+
+// scanEventsWithFriends reads rows of events each followed by its user's friend record
+// (friendColumns, NULL where the user is no friend yet) and, with flagged, a boolean
+// for each (see ClaimEventsByIDWithPending).
+func (s *LineStore) scanEventsWithFriends(rows pgx.Rows, err error, flagged bool) ([]line.StoredEvent, []*line.Friend, []bool, error) {
 	if err != nil {
-		return nil, nil, classify(err, "pending line events")
+		return nil, nil, nil, classify(err, "pending line events")
 	}
 	defer rows.Close()
 	var evs []line.StoredEvent
 	var friends []*line.Friend
+	var flags []bool
 	byID := map[int64]*line.Friend{}
 	for rows.Next() {
 		var fid, fch *int64
 		var enc []byte
 		var lang, menu *string
 		var following *bool
-		ev, err := s.scanEvent(rows, &fid, &fch, &enc, &lang, &following, &menu)
+		more := []any{&fid, &fch, &enc, &lang, &following, &menu}
+		var flag bool
+		if flagged {
+			more = append(more, &flag)
+		}
+		ev, err := s.scanEvent(rows, more...)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		var f *line.Friend
 		if fid != nil {
 			if f = byID[*fid]; f == nil {
 				f = &line.Friend{ID: *fid, ChannelID: *fch, Language: *lang, Following: *following, RichMenuKind: *menu}
 				if f.UserID, err = s.Vault.DecryptPersonal(enc, friendAD(f.ID)); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				byID[f.ID] = f
 			}
 		}
 		evs = append(evs, ev)
 		friends = append(friends, f)
+		flags = append(flags, flag)
 	}
-	return evs, friends, classify(rows.Err(), "pending line events")
+	return evs, friends, flags, classify(rows.Err(), "pending line events")
 }
 
 // userLockKeySQL is line's userLockKey (the first 8 bytes of SHA-256 over the channel's
@@ -218,6 +235,46 @@ func (s *LineStore) ClaimEventsByID(ctx context.Context, ids []int64) ([]line.St
 	return scanClaimed(rows, err)
 }
 
+// ClaimEventsByIDWithPending is ClaimEventsByID followed by PendingEventsOfUsers (with
+// friends) of the users it took, in one statement: the events taken (oldest first, as
+// ClaimEventsByID returns them), then every pending event of their users, oldest first,
+// each with its user's friend record. A claimed event is among the pending ones too.
+func (s *LineStore) ClaimEventsByIDWithPending(ctx context.Context, ids []int64) (claimed, pending []line.StoredEvent, friends []*line.Friend, err error) {
+	if len(ids) == 0 {
+		return nil, nil, nil, nil
+	}
+	if !pgtx.InTransaction(ctx) {
+		return nil, nil, nil, pgtx.ErrNoTx
+	}
+	// c is ClaimEventsByID's; t keeps the events whose users' locks were taken
+	// (MATERIALIZED: each lock tried once, in id order), and each of their users' pending
+	// events is looked up in line_event_pending, as PendingEventsOfUsers does.
+	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
+			SELECT id, channel_id, user_key FROM line_event
+			WHERE id = ANY($1) AND `+claimableSQL+`
+			ORDER BY id),
+		t AS MATERIALIZED (
+			SELECT e.id, e.channel_id, e.user_key FROM c e
+			WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`))
+		SELECT e.*, `+prefixed("f.", friendColumns)+`, e.id IN (SELECT id FROM t)
+		FROM (SELECT DISTINCT channel_id AS c, user_key AS k FROM t) u
+		CROSS JOIN LATERAL (SELECT `+eventColumns+` FROM line_event
+			WHERE channel_id = u.c AND user_key = u.k AND processed_at IS NULL ORDER BY occurred_at, id) e
+		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
+		ORDER BY e.occurred_at, e.id`, planEachTime, ids)
+	pending, friends, flags, err := s.scanEventsWithFriends(rows, err, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for i, ev := range pending {
+		if flags[i] {
+			claimed = append(claimed, ev)
+		}
+	}
+	slices.SortFunc(claimed, func(a, b line.StoredEvent) int { return cmp.Compare(a.ID, b.ID) })
+	return claimed, pending, friends, nil
+}
+
 // scanClaimed reads the events of a claim.
 func scanClaimed(rows pgx.Rows, err error) ([]line.StoredEvent, error) {
 	if err != nil {
@@ -242,15 +299,27 @@ func (s *LineStore) MarkEventRetrying(ctx context.Context, id int64) error {
 	return classify(err, "mark line event retrying")
 }
 
-// MarkEventsProcessed records one outcome for several events and wipes their payloads.
-// processed_at is the time of the update, at the end of the events' transaction (now()
-// would be its start, before the batch's work), one time for the batch.
-func (s *LineStore) MarkEventsProcessed(ctx context.Context, ids []int64, outcome string) error {
+// MarkEventsProcessedAtCommit records one outcome for several events and wipes their
+// payloads, with the COMMIT of the Transactor's transaction that ctx carries: one round
+// trip with it (an error fails the commit). Elsewhere it runs at once. processed_at is
+// the time of the update, at the end of the events' transaction (now() would be its
+// start, before the batch's work), one time for the batch.
+func (s *LineStore) MarkEventsProcessedAtCommit(ctx context.Context, ids []int64, outcome string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	db := pgtx.Tx(ctx)
-	_, err := db.Exec(ctx, `UPDATE line_event SET processed_at = statement_timestamp(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`, planEachTime, ids, outcome)
+	const markSQL = `UPDATE line_event SET processed_at = statement_timestamp(), outcome = $2, payload_enc = NULL WHERE id = ANY($1)`
+	if f, ok := pgtx.FinalOf(ctx); ok {
+		f.Add(func(_ context.Context, _ pgx.Tx, b *pgx.Batch) error {
+			// A batch's statements take no exec mode: planned each time (see
+			// planEachTime) by the transaction's setting instead.
+			b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
+			b.Queue(markSQL, ids, outcome)
+			return nil
+		})
+		return nil
+	}
+	_, err := pgtx.Tx(ctx).Exec(ctx, markSQL, planEachTime, ids, outcome)
 	return classify(err, "mark line events")
 }
 

@@ -191,10 +191,56 @@ func (s *SurveyStore) SaveAnswers(ctx context.Context, unitID int64, a survey.An
 	if err != nil {
 		return err
 	}
-	_, err = pgtx.Tx(ctx).Exec(ctx, `UPDATE survey_unit SET answers_enc = $2, answered_at = $3, answered_by = $4, draft_enc = NULL
-		WHERE id = $1`, unitID, enc, at, by)
+	_, err = pgtx.Tx(ctx).Exec(ctx, saveAnswersSQL, unitID, enc, at, by)
 	return classify(err, "save survey answers")
 }
+
+// SaveAnswersAtCommit is SaveAnswers with the COMMIT of the Transactor's transaction
+// that ctx carries, in its round trip (an error fails the commit; a savepoint rolled
+// back takes back what was saved in it); elsewhere it runs at once. The answers are
+// encrypted now. For a caller that reads nothing of the unit after it in the
+// transaction: a tap in LINE, stored as a batch of events commits.
+func (s *SurveyStore) SaveAnswersAtCommit(ctx context.Context, unitID int64, a survey.Answers, by int64, at time.Time) error {
+	f, ok := pgtx.FinalOf(ctx)
+	if !ok {
+		return s.SaveAnswers(ctx, unitID, a, by, at)
+	}
+	enc, err := s.encryptJSON(a, unitAD(unitID, "answers"))
+	if err != nil {
+		return err
+	}
+	rows := f.Once(answersAtCommitKey{}, func() any { return &answersAtCommit{} }, func(v any) func(context.Context, pgx.Tx, *pgx.Batch) error {
+		return func(_ context.Context, _ pgx.Tx, b *pgx.Batch) error {
+			// One statement a unit, in the order saved: a later answer to the same
+			// unit in the transaction replaces the earlier one, as at once.
+			for _, r := range v.(*answersAtCommit).rows {
+				b.Queue(saveAnswersSQL, r.unitID, r.enc, r.at, r.by)
+			}
+			return nil
+		}
+	}).(*answersAtCommit)
+	rows.rows = append(rows.rows, answerRow{unitID: unitID, enc: enc, at: at, by: by})
+	return nil
+}
+
+// saveAnswersSQL stores a unit's encrypted answers and who gave them, and clears its
+// draft.
+const saveAnswersSQL = `UPDATE survey_unit SET answers_enc = $2, answered_at = $3, answered_by = $4, draft_enc = NULL WHERE id = $1`
+
+// answersAtCommit are the answers a transaction saves with its COMMIT.
+type answersAtCommit struct{ rows []answerRow }
+
+type answerRow struct {
+	unitID, by int64
+	enc        []byte
+	at         time.Time
+}
+
+// Len and Truncate let a savepoint rolled back take back the answers saved in it.
+func (a *answersAtCommit) Len() int       { return len(a.rows) }
+func (a *answersAtCommit) Truncate(n int) { a.rows = a.rows[:n] }
+
+type answersAtCommitKey struct{}
 
 // SaveDraft stores a unit's draft, or clears it (nil).
 func (s *SurveyStore) SaveDraft(ctx context.Context, unitID int64, a survey.Answers) error {

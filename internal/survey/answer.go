@@ -117,9 +117,15 @@ func (s *Service) lockForFirstAnswer(ctx context.Context, sv Survey) (Survey, er
 // storeAnswers stores a unit's checked answers given by guardian g, records the
 // survey's first answer and tells the open results pages, in the caller's transaction.
 // A parent's own answer is not a view of anyone's data: nothing is audited.
-func (s *Service) storeAnswers(ctx context.Context, sv Survey, u ParentUnit, g int64, a Answers) error {
+// atCommit saves the answers with the transaction's COMMIT (a tap in LINE, which reads
+// nothing after them); the form reads them back for the page after.
+func (s *Service) storeAnswers(ctx context.Context, sv Survey, u ParentUnit, g int64, a Answers, atCommit bool) error {
 	now := s.now()
-	if err := s.Store.SaveAnswers(ctx, u.ID, a, g, now); err != nil {
+	save := s.Store.SaveAnswers
+	if atCommit {
+		save = s.Store.SaveAnswersAtCommit
+	}
+	if err := save(ctx, u.ID, a, g, now); err != nil {
 		return err
 	}
 	if sv.FirstAnswerAt.IsZero() {

@@ -115,7 +115,7 @@ func (s *Service) answerTap(ctx context.Context, t Tap, lang string, unitID int6
 	if label == "" {
 		return "", errNotYours
 	}
-	if err := s.storeAnswers(ctx, sv, *unit, t.GuardianID, Answers{q.Key: {Choices: []string{choice}}}); err != nil {
+	if err := s.storeAnswers(ctx, sv, *unit, t.GuardianID, Answers{q.Key: {Choices: []string{choice}}}, true); err != nil {
 		return "", err
 	}
 	data := map[string]any{"Choice": label, "Deadline": s.Deadline(lang, sv.Deadline)}

@@ -215,7 +215,7 @@ func (s *Service) ParentSubmit(ctx context.Context, token, browser string, id in
 			if len(answers[i]) == 0 {
 				continue // nothing typed for this child, and nothing required
 			}
-			if err := s.storeAnswers(ctx, sv, u, g.ID, answers[i]); err != nil {
+			if err := s.storeAnswers(ctx, sv, u, g.ID, answers[i], false); err != nil {
 				return err
 			}
 			sv.FirstAnswerAt = p.Now

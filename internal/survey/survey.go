@@ -273,6 +273,10 @@ type Store interface {
 	// SaveAnswers stores a unit's answers (encrypted) and who gave them, and clears its
 	// draft.
 	SaveAnswers(ctx context.Context, unitID int64, a Answers, by int64, at time.Time) error
+	// SaveAnswersAtCommit is SaveAnswers sent with the transaction's COMMIT, in its
+	// round trip (an error fails the commit), for a caller that reads nothing of the
+	// unit after it in the transaction.
+	SaveAnswersAtCommit(ctx context.Context, unitID int64, a Answers, by int64, at time.Time) error
 	// SaveDraft stores a unit's draft (encrypted); nil clears it.
 	SaveDraft(ctx context.Context, unitID int64, a Answers) error
 	// MarkFirstAnswer records a survey's first answer (kept when already set).
