@@ -209,15 +209,9 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 			return err
 		}
 	}
-	// Other jobs' events, their users locked as they are taken. A pump's batch in one
-	// go (no events of its own) reads its users' pending events and friend records in
-	// the same statement.
-	var claimed, pending []StoredEvent
-	var friends []*Friend
-	readAhead := len(claim.ids) > 0 && len(evs) == 0 && !careful
+	// Other jobs' events, their users locked as they are taken.
+	var claimed []StoredEvent
 	switch {
-	case readAhead:
-		claimed, pending, friends, err = s.Store.ClaimEventsByIDWithPending(ctx, claim.ids)
 	case len(claim.ids) > 0:
 		claimed, err = s.Store.ClaimEventsByID(ctx, claim.ids)
 	case claim.limit > 0:
@@ -240,10 +234,12 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 	// serves their first event (a savepoint rolled back could leave the record read
 	// stale, hence not when careful; later events read it again, after what the first
 	// one changed).
-	if !readAhead {
-		if pending, friends, err = s.Store.PendingEventsOfUsers(ctx, held, !careful); err != nil {
-			return err
-		}
+	// Read in a statement of its own, after the locks: a statement sees what was
+	// committed before it began, and a batch that held a user a moment ago may have
+	// processed their events since the claim's statement began.
+	pending, friends, err := s.Store.PendingEventsOfUsers(ctx, held, !careful)
+	if err != nil {
+		return err
 	}
 	mine := make(map[int64]bool, len(evs))
 	for _, ev := range evs {
@@ -302,6 +298,11 @@ func (s *Service) processInTx(ctx context.Context, evs []StoredEvent, langs map[
 		}
 	}
 	wctx := withChannelMemo(ctx, memo)
+	if !careful {
+		if err := s.readAhead(wctx, work, memo); err != nil {
+			return err
+		}
+	}
 	var sends, done []int64
 	// Without savepoints, the batch's messages are stored together with its COMMIT;
 	// with them, each as it is queued (undone with its event's savepoint).
@@ -452,6 +453,77 @@ type channelMemo struct {
 	friends map[string]*Friend // by key(user); nil value: not a friend yet
 	fresh   map[int64]bool     // friends (by ID) recorded by this batch
 	key     func(UserRef) string
+	ahead   map[int64]any // what read-aheads kept, by event
+}
+
+// KeepAhead keeps v, read ahead for event id, for its handler (TakeAhead); outside a
+// batch's read-ahead it keeps nothing.
+func KeepAhead(ctx context.Context, id int64, v any) {
+	m, _ := ctx.Value(channelMemoKey{}).(*channelMemo)
+	if m == nil || m.friends == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ahead == nil {
+		m.ahead = map[int64]any{}
+	}
+	m.ahead[id] = v
+}
+
+// TakeAhead takes what was read ahead for event id (once).
+func TakeAhead(ctx context.Context, id int64) (any, bool) {
+	m, _ := ctx.Value(channelMemoKey{}).(*channelMemo)
+	if m == nil {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.ahead[id]
+	delete(m.ahead, id)
+	return v, ok
+}
+
+// readAhead runs the read-aheads of the batch's postbacks (see AheadFunc): for each
+// user's first event to handle, when it is a postback whose action has one and the
+// user is a following friend.
+func (s *Service) readAhead(ctx context.Context, work []StoredEvent, memo *channelMemo) error {
+	seen := map[string]bool{}
+	var names []string
+	byName := map[string][]Ahead{}
+	for _, ev := range work {
+		r, ok := userOf(ev)
+		if !ok {
+			continue
+		}
+		k := memo.key(r)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		f := memo.friends[k]
+		if ev.Type != "postback" || f == nil || !f.Following {
+			continue
+		}
+		e, err := lineapi.ParseEvent(ev.Payload)
+		if err != nil || e.Postback == nil {
+			continue
+		}
+		name, args, ok := ParsePostbackData(e.Postback.Data)
+		if !ok || s.postbackAhead(name) == nil {
+			continue
+		}
+		if byName[name] == nil {
+			names = append(names, name)
+		}
+		byName[name] = append(byName[name], Ahead{EventID: ev.ID, Friend: *f, Args: args})
+	}
+	for _, name := range names {
+		if err := s.postbackAhead(name)(ctx, byName[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // firstFriend takes the friend record read ahead for an event's user: found reports

@@ -6,8 +6,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -770,5 +772,86 @@ func TestPollWakesAnIdleWorker(t *testing.T) {
 	}
 	if got := f.order(); len(got) != 1 || got[0] != "orphan" {
 		t.Errorf("handled %v, want the orphan event", got)
+	}
+}
+
+// TestPostbacksReadAhead: a postback action's read-ahead runs in the batch before its
+// events are handled, for each user's first event there, and the handler takes what
+// was kept for its own event (nothing for a later event of the same user in the same
+// batch); a batch done again event by event reads nothing ahead.
+func TestPostbacksReadAhead(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	svc := w.App.Services().LINE
+	var mu sync.Mutex
+	aheadFor := map[string]int{}  // args → times read ahead
+	took := map[string][]string{} // args → what its handler took, per call
+	failOnce := map[string]bool{"c1": true}
+	svc.HandlePostbackAhead("test.ahead", func(ctx context.Context, evs []line.Ahead) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ev := range evs {
+			if ev.Friend.ID == 0 || !ev.Friend.Following {
+				t.Errorf("read ahead for %s with friend %+v", ev.Args, ev.Friend)
+			}
+			aheadFor[ev.Args]++
+			line.KeepAhead(ctx, ev.EventID, "kept:"+ev.Args)
+		}
+		return nil
+	})
+	svc.HandlePostback("test.ahead", func(ctx context.Context, in *line.Incoming) error {
+		_, args, _ := line.ParsePostbackData(in.Postback.Data)
+		v, ok := line.TakeAhead(ctx, in.EventID)
+		mu.Lock()
+		defer mu.Unlock()
+		if ok {
+			took[args] = append(took[args], v.(string))
+		} else {
+			took[args] = append(took[args], "")
+		}
+		if failOnce[args] {
+			failOnce[args] = false
+			return errors.New("test: c1 fails once")
+		}
+		return nil
+	})
+	a, b, c := userID("ad", 1), userID("bd", 1), userID("cd", 1)
+	at := time.Now().UnixMilli()
+	data := func(args string) string { return line.PostbackData("test.ahead", args) }
+	if status := post(t, w,
+		postbackEvent("01AHEADa1", a, data("a1"), at),
+		postbackEvent("01AHEADb1", b, data("b1"), at+1),
+		postbackEvent("01AHEADa2", a, data("a2"), at+2),
+	); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	waitEvents(t, w, "01AHEAD", 3)
+	// c1 fails in its batch done in one go: done again with savepoints, where its
+	// handler finds nothing read ahead.
+	if status := post(t, w, postbackEvent("01AHEADc1", c, data("c1"), at+3)); status != http.StatusOK {
+		t.Fatalf("webhook answered %d", status)
+	}
+	waitEvents(t, w, "01AHEADc1", 1)
+	mu.Lock()
+	defer mu.Unlock()
+	for args, vs := range took {
+		for _, v := range vs {
+			if v != "" && v != "kept:"+args {
+				t.Errorf("handler of %s took %q", args, v)
+			}
+		}
+	}
+	// b1 and a1 are each their user's first event in whatever batch takes them.
+	for _, args := range []string{"a1", "b1"} {
+		if aheadFor[args] != 1 || !slices.Equal(took[args], []string{"kept:" + args}) {
+			t.Errorf("%s: read ahead %d times, handler took %q", args, aheadFor[args], took[args])
+		}
+	}
+	// a2 is read ahead only when a batch of its own takes it.
+	if want := map[int]string{0: "", 1: "kept:a2"}[aheadFor["a2"]]; len(took["a2"]) != 1 || took["a2"][0] != want {
+		t.Errorf("a2: read ahead %d times, handler took %q", aheadFor["a2"], took["a2"])
+	}
+	if aheadFor["c1"] != 1 || !slices.Equal(took["c1"], []string{"kept:c1", ""}) {
+		t.Errorf("c1: read ahead %d times, handler took %q (want the read-ahead, then nothing when done again)", aheadFor["c1"], took["c1"])
 	}
 }

@@ -53,6 +53,7 @@ type Service struct {
 	mu        sync.RWMutex
 	handlers  map[string]Handler
 	postbacks map[string]Handler
+	aheads    map[string]AheadFunc
 
 	// quotas keeps each channel's quota figures for the work queues a little while
 	// (QuotaFresh): an open home page fetches its queue again on every live event, and
@@ -72,7 +73,7 @@ type cachedQuota struct {
 // catalogue message ID into a friend's language.
 func NewService(tx Transactor, store Store, client *lineapi.Client, log *slog.Logger, al *audit.Log, texts func(lang, id string) string) *Service {
 	s := &Service{Tx: tx, Locks: tx, Jobs: &jobs.Queue{}, Store: store, Client: client, Log: log, Audit: al, Texts: texts,
-		handlers: map[string]Handler{}, postbacks: map[string]Handler{}}
+		handlers: map[string]Handler{}, postbacks: map[string]Handler{}, aheads: map[string]AheadFunc{}}
 	s.Handle("follow", s.welcome)
 	s.Handle("message", s.defaultMessage)
 	s.Handle("postback", s.dispatchPostback)
@@ -108,6 +109,37 @@ type Transactor interface {
 type Router interface {
 	Handle(eventType string, h Handler)
 	HandlePostback(name string, h Handler)
+	HandlePostbackAhead(name string, fn AheadFunc)
+}
+
+// AheadFunc reads ahead, together, what the handler of a postback will read for each
+// of a batch's events (one round trip for the batch instead of one per event), and
+// keeps it for the handler (KeepAhead, TakeAhead). It runs in the batch's transaction
+// before any of its events is handled, for each user's first event in the batch (what
+// an earlier event of the user changes is not seen ahead), and only for a batch done
+// in one go: a handler finds nothing kept when its batch is done again event by event,
+// and reads as it would alone. A failure fails the batch (done again event by event).
+type AheadFunc func(ctx context.Context, evs []Ahead) error
+
+// Ahead is an event a read-ahead is for: its ID, the friend it comes from (following)
+// and the postback's arguments (see PostbackData).
+type Ahead struct {
+	EventID int64
+	Friend  Friend
+	Args    string
+}
+
+// HandlePostbackAhead sets the read-ahead of the postbacks whose action is name.
+func (s *Service) HandlePostbackAhead(name string, fn AheadFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aheads[name] = fn
+}
+
+func (s *Service) postbackAhead(name string) AheadFunc {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.aheads[name]
 }
 
 // Handle sets the handler for an event type, replacing any earlier one.

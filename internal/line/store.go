@@ -113,10 +113,6 @@ type Store interface {
 	// ClaimEventsByID takes those of events ids that ClaimEvents would take, each
 	// user's lock tried as its event is taken.
 	ClaimEventsByID(ctx context.Context, ids []int64) ([]StoredEvent, error)
-	// ClaimEventsByIDWithPending is ClaimEventsByID and then PendingEventsOfUsers, with
-	// friends, of the users it took, in one statement (the claimed events are among the
-	// pending ones).
-	ClaimEventsByIDWithPending(ctx context.Context, ids []int64) (claimed, pending []StoredEvent, friends []*Friend, err error)
 	// MarkEventRetrying records that an event's processing failed and will be tried
 	// again by a job of its own (ClaimEvents leaves it alone).
 	MarkEventRetrying(ctx context.Context, id int64) error

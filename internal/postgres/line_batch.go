@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -132,51 +130,36 @@ func (s *LineStore) PendingEventsOfUsers(ctx context.Context, users []line.UserR
 	rows, err := db.Query(ctx, `SELECT e.*, `+prefixed("f.", friendColumns)+` `+from+`
 		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
 		ORDER BY e.occurred_at, e.id`, planEachTime, channels, keys)
-	evs, friends, _, err := s.scanEventsWithFriends(rows, err, false)
-	return evs, friends, err
-}
-
-// scanEventsWithFriends reads rows of events each followed by its user's friend record
-// (friendColumns, NULL where the user is no friend yet) and, with flagged, a boolean
-// for each (see ClaimEventsByIDWithPending).
-func (s *LineStore) scanEventsWithFriends(rows pgx.Rows, err error, flagged bool) ([]line.StoredEvent, []*line.Friend, []bool, error) {
 	if err != nil {
-		return nil, nil, nil, classify(err, "pending line events")
+		return nil, nil, classify(err, "pending line events")
 	}
 	defer rows.Close()
 	var evs []line.StoredEvent
 	var friends []*line.Friend
-	var flags []bool
 	byID := map[int64]*line.Friend{}
 	for rows.Next() {
 		var fid, fch *int64
 		var enc []byte
 		var lang, menu *string
 		var following *bool
-		more := []any{&fid, &fch, &enc, &lang, &following, &menu}
-		var flag bool
-		if flagged {
-			more = append(more, &flag)
-		}
-		ev, err := s.scanEvent(rows, more...)
+		ev, err := s.scanEvent(rows, &fid, &fch, &enc, &lang, &following, &menu)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		var f *line.Friend
 		if fid != nil {
 			if f = byID[*fid]; f == nil {
 				f = &line.Friend{ID: *fid, ChannelID: *fch, Language: *lang, Following: *following, RichMenuKind: *menu}
 				if f.UserID, err = s.Vault.DecryptPersonal(enc, friendAD(f.ID)); err != nil {
-					return nil, nil, nil, err
+					return nil, nil, err
 				}
 				byID[f.ID] = f
 			}
 		}
 		evs = append(evs, ev)
 		friends = append(friends, f)
-		flags = append(flags, flag)
 	}
-	return evs, friends, flags, classify(rows.Err(), "pending line events")
+	return evs, friends, classify(rows.Err(), "pending line events")
 }
 
 // userLockKeySQL is line's userLockKey (the first 8 bytes of SHA-256 over the channel's
@@ -233,46 +216,6 @@ func (s *LineStore) ClaimEventsByID(ctx context.Context, ids []int64) ([]line.St
 		SELECT e.id, e.channel_id, e.event_type, e.user_key, e.occurred_at FROM c e
 		WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`)`, planEachTime, ids)
 	return scanClaimed(rows, err)
-}
-
-// ClaimEventsByIDWithPending is ClaimEventsByID followed by PendingEventsOfUsers (with
-// friends) of the users it took, in one statement: the events taken (oldest first, as
-// ClaimEventsByID returns them), then every pending event of their users, oldest first,
-// each with its user's friend record. A claimed event is among the pending ones too.
-func (s *LineStore) ClaimEventsByIDWithPending(ctx context.Context, ids []int64) (claimed, pending []line.StoredEvent, friends []*line.Friend, err error) {
-	if len(ids) == 0 {
-		return nil, nil, nil, nil
-	}
-	if !pgtx.InTransaction(ctx) {
-		return nil, nil, nil, pgtx.ErrNoTx
-	}
-	// c is ClaimEventsByID's; t keeps the events whose users' locks were taken
-	// (MATERIALIZED: each lock tried once, in id order), and each of their users' pending
-	// events is looked up in line_event_pending, as PendingEventsOfUsers does.
-	rows, err := pgtx.Tx(ctx).Query(ctx, `WITH c AS MATERIALIZED (
-			SELECT id, channel_id, user_key FROM line_event
-			WHERE id = ANY($1) AND `+claimableSQL+`
-			ORDER BY id),
-		t AS MATERIALIZED (
-			SELECT e.id, e.channel_id, e.user_key FROM c e
-			WHERE pg_try_advisory_xact_lock(`+userLockKeySQL+`))
-		SELECT e.*, `+prefixed("f.", friendColumns)+`, e.id IN (SELECT id FROM t)
-		FROM (SELECT DISTINCT channel_id AS c, user_key AS k FROM t) u
-		CROSS JOIN LATERAL (SELECT `+eventColumns+` FROM line_event
-			WHERE channel_id = u.c AND user_key = u.k AND processed_at IS NULL ORDER BY occurred_at, id) e
-		LEFT JOIN line_friend f ON f.channel_id = u.c AND f.user_key = u.k
-		ORDER BY e.occurred_at, e.id`, planEachTime, ids)
-	pending, friends, flags, err := s.scanEventsWithFriends(rows, err, true)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	for i, ev := range pending {
-		if flags[i] {
-			claimed = append(claimed, ev)
-		}
-	}
-	slices.SortFunc(claimed, func(a, b line.StoredEvent) int { return cmp.Compare(a.ID, b.ID) })
-	return claimed, pending, friends, nil
 }
 
 // scanClaimed reads the events of a claim.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,32 +71,60 @@ func (s *SurveyStore) GuardianUnits(ctx context.Context, surveyID, guardianID in
 // of it, the three statements sent together (one round trip: a tap is answered in the
 // webhook's batch, where each round trip waits its turn).
 func (s *SurveyStore) FindTap(ctx context.Context, friendID, surveyID int64) (survey.Tap, error) {
-	var t survey.Tap
+	ts, err := s.FindTaps(ctx, []survey.TapKey{{FriendID: friendID, SurveyID: surveyID}})
+	if err != nil {
+		return survey.Tap{}, err
+	}
+	return ts[0], nil
+}
+
+// FindTaps does FindTap for several taps, every statement sent together: one round
+// trip for a batch's taps (each survey's brief read once).
+func (s *SurveyStore) FindTaps(ctx context.Context, keys []survey.TapKey) ([]survey.Tap, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT id FROM guardian WHERE friend_id = $1`, friendID)
-	b.Queue(`SELECT `+briefColumns+` FROM survey v WHERE v.id = $1`, surveyID)
-	b.Queue(guardianUnitsSQL(`(SELECT id FROM guardian WHERE friend_id = $1)`, false), friendID, surveyID)
+	var surveys []int64
+	for _, k := range keys {
+		if !slices.Contains(surveys, k.SurveyID) {
+			surveys = append(surveys, k.SurveyID)
+			b.Queue(`SELECT `+briefColumns+` FROM survey v WHERE v.id = $1`, k.SurveyID)
+		}
+	}
+	for _, k := range keys {
+		b.Queue(`SELECT id FROM guardian WHERE friend_id = $1`, k.FriendID)
+		b.Queue(guardianUnitsSQL(`(SELECT id FROM guardian WHERE friend_id = $1)`, false), k.FriendID, k.SurveyID)
+	}
 	res := pgtx.Tx(ctx).SendBatch(ctx, b)
 	defer res.Close()
-	if err := res.QueryRow().Scan(&t.GuardianID); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return t, classify(err, "guardian")
+	briefs := make(map[int64]survey.Survey, len(surveys))
+	for _, id := range surveys {
+		sv, err := s.scanSurvey(res.QueryRow())
+		switch {
+		case err == nil:
+			briefs[id] = sv
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, classify(err, "survey")
+		}
 	}
-	sv, err := s.scanSurvey(res.QueryRow())
-	switch {
-	case err == nil:
-		t.Found, t.Survey = true, sv
-	case !errors.Is(err, pgx.ErrNoRows):
-		return t, classify(err, "survey")
+	out := make([]survey.Tap, len(keys))
+	for i, k := range keys {
+		t := &out[i]
+		if err := res.QueryRow().Scan(&t.GuardianID); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, classify(err, "guardian")
+		}
+		t.Survey, t.Found = briefs[k.SurveyID]
+		rows, err := res.Query()
+		units, err := s.scanUnits(rows, err)
+		if err != nil {
+			return nil, err
+		}
+		if t.Found && t.GuardianID != 0 {
+			t.Units = units
+		}
 	}
-	rows, err := res.Query()
-	units, err := s.scanUnits(rows, err)
-	if err != nil {
-		return t, err
-	}
-	if t.Found && t.GuardianID != 0 {
-		t.Units = units
-	}
-	return t, classify(res.Close(), "survey tap")
+	return out, classify(res.Close(), "survey tap")
 }
 
 // scanUnits reads the rows of guardianUnitsSQL.

@@ -15,6 +15,7 @@ import (
 // (survey.list, offered by 配布プリント). Every answer is a free reply.
 func (s *Service) Register(l line.Router) {
 	l.HandlePostback("survey.answer", s.onAnswer)
+	l.HandlePostbackAhead("survey.answer", s.answersAhead)
 	l.HandlePostback("survey.open", s.onOpen)
 	l.HandlePostback("survey.list", s.onList)
 }
@@ -64,13 +65,48 @@ func (s *Service) onAnswer(ctx context.Context, in *line.Incoming) error {
 	return s.reply(ctx, in, []line.Message{{Text: text}})
 }
 
-// findTap reads what a tap or button on survey id needs (Store.FindTap): someone not
-// registered gets the registration link (ok false), as with tapGuardian.
+// answersAhead reads what the taps of a batch of webhook events need, in one round trip
+// (Store.FindTaps), for findTap to take.
+func (s *Service) answersAhead(ctx context.Context, evs []line.Ahead) error {
+	var keys []TapKey
+	var ids []int64
+	for _, ev := range evs {
+		if sid, _, _, ok := ParseAnswerData(ev.Args); ok {
+			keys = append(keys, TapKey{FriendID: ev.Friend.ID, SurveyID: sid})
+			ids = append(ids, ev.EventID)
+		}
+	}
+	taps, err := s.Store.FindTaps(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i, t := range taps {
+		line.KeepAhead(ctx, ids[i], tapAhead{key: keys[i], tap: t})
+	}
+	return nil
+}
+
+// tapAhead is a tap read ahead, with what it was read for.
+type tapAhead struct {
+	key TapKey
+	tap Tap
+}
+
+// findTap reads what a tap or button on survey id needs (Store.FindTap, or what the
+// batch read ahead): someone not registered gets the registration link (ok false), as
+// with tapGuardian.
 func (s *Service) findTap(ctx context.Context, in *line.Incoming, id int64) (Tap, bool, error) {
 	if in.Friend == nil || !in.Friend.Following {
 		return Tap{}, false, nil
 	}
-	t, err := s.Store.FindTap(ctx, in.Friend.ID, id)
+	var t Tap
+	var err error
+	v, _ := line.TakeAhead(ctx, in.EventID)
+	if a, ok := v.(tapAhead); ok && a.key == (TapKey{FriendID: in.Friend.ID, SurveyID: id}) {
+		t = a.tap
+	} else {
+		t, err = s.Store.FindTap(ctx, in.Friend.ID, id)
+	}
 	if err != nil {
 		return t, false, err
 	}

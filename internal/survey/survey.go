@@ -264,6 +264,8 @@ type Store interface {
 	// the guardian behind a LINE friend, the survey's brief and the guardian's units of
 	// it (as GuardianUnits without answers).
 	FindTap(ctx context.Context, friendID, surveyID int64) (Tap, error)
+	// FindTaps does FindTap for several taps in one round trip (aligned with keys).
+	FindTaps(ctx context.Context, keys []TapKey) ([]Tap, error)
 	// GuardianSurveys lists the sent (or sending) surveys a guardian answers whose
 	// deadline is after since, soonest deadline first, with their units (no answers).
 	GuardianSurveys(ctx context.Context, guardianID int64, since time.Time, limit int) ([]ParentSurvey, error)
@@ -292,6 +294,9 @@ type ParentUnit struct {
 	Unit
 	ChildName vault.Personal
 }
+
+// TapKey is a tap FindTaps reads for: who tapped, on which survey.
+type TapKey struct{ FriendID, SurveyID int64 }
 
 // Tap is what FindTap read: GuardianID is 0 when the friend has not registered,
 // Found false when there is no such survey (Survey and Units are then empty).
