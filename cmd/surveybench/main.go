@@ -69,6 +69,7 @@ func main() {
 	families := flag.Int("families", 1000, "families of the results page's school")
 	pages := flag.Int("pages", 200, "results page loads measured, before and after the answers (0: skip the results page)")
 	apart := flag.Bool("apart", true, "serve the taps from `renraku serve` in a child process (false: from the app in this process, beside the simulator and the load generator)")
+	seriesFlag = flag.Bool("series", false, "print, for each half second of each run, how long its events took from receipt to processed")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process during the measured taps (with -apart=false: the app's too) to this file")
 	flag.Parse()
 	dbURL := os.Getenv("DATABASE_URL")
@@ -186,6 +187,10 @@ func main() {
 		}
 		fmt.Printf("\nThe taps are served by `renraku serve` in a child process.\n")
 	}
+	// The jobs a start runs (maintenance that reads whole tables) end before measuring.
+	if err := waitEmpty(ctx, pool, `SELECT count(*) FROM river_job WHERE state IN ('available', 'running')`, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
 	benchkit.LoadAverage("before the taps")
 	// With pg_stat_statements installed (see docs/PERFORMANCE.md), its figures cover the
 	// taps alone.
@@ -204,6 +209,7 @@ func main() {
 		}
 	}
 	var ways []func()
+	var seriesOut []string
 	for k, r := range rateList {
 		mine := taps[k**nTaps : (k+1)**nTaps]
 		base := make([]tap, len(mine))
@@ -211,19 +217,27 @@ func main() {
 			base[i] = taps[len(taps)-1-i-k**nTaps]
 			base[i].action = linesim.Action{Type: "postback", Data: line.PostbackData("bench.nothing", "")}
 		}
-		rb := run(ctx, pool, env.Sim, base, r, *conns, nil)
+		rb := run(ctx, pool, env.Sim, srv, base, r, *conns, nil)
 		rb.print(r, "baseline: a postback with no handler (no reply)")
-		rs := run(ctx, pool, env.Sim, mine, r, *conns, units)
+		rs := run(ctx, pool, env.Sim, srv, mine, r, *conns, units)
 		rs.print(r, "attendance check tap")
+		seriesOut = append(seriesOut, fmt.Sprintf("%.0f/s baseline: %s", r, rb.series), fmt.Sprintf("%.0f/s taps: %s", r, rs.series))
 		ways = append(ways, func() {
 			rb.printWay(r, "baseline")
 			rs.printWay(r, "attendance check tap")
 		})
 	}
 	fmt.Printf("\nWhere the events' time went (ms, p50 / p95 / p99 of each part on its own, from the rows: occurred_at is the tap's time in the simulator, received_at when the handler read it, processed_at the end of its processing):\n\n")
-	fmt.Printf("| rate/s | run | tap → received | received → processed |\n| --- | --- | --- | --- |\n")
+	fmt.Printf("| rate/s | run | tap → received | received → processed | CPU ms per tap: bench process (simulator, load generator%s) / `renraku serve` / PostgreSQL |\n| --- | --- | --- | --- | --- |\n",
+		map[bool]string{true: "", false: ", app"}[*apart])
 	for _, w := range ways {
 		w()
+	}
+	if *seriesFlag {
+		fmt.Printf("\nEach half second of each run (-series):\n")
+		for _, sr := range seriesOut {
+			fmt.Println(sr)
+		}
 	}
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -317,6 +331,34 @@ func unitFriends(ctx context.Context, pool *pgxpool.Pool, id int64) (map[int64]i
 	return out, rows.Err()
 }
 
+var seriesFlag *bool
+
+// series prints, for each half second of a run from since, how many events were
+// received and how long they took from receipt to processed (p50, p99, max, in ms):
+// whether the slow ones come together.
+func series(ctx context.Context, pool *pgxpool.Pool, since time.Time) string {
+	rows, err := pool.Query(ctx, `SELECT floor(extract(epoch FROM received_at - $1) * 2) / 2 AS t, count(*),
+		round(extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY processed_at - received_at)) * 1000),
+		round(extract(epoch FROM percentile_disc(0.99) WITHIN GROUP (ORDER BY processed_at - received_at)) * 1000),
+		round(extract(epoch FROM max(processed_at - received_at)) * 1000)
+		FROM line_event WHERE received_at >= $1 AND event_type = 'postback' GROUP BY 1 ORDER BY 1`, since)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rows.Close()
+	var line []string
+	for rows.Next() {
+		var t float64
+		var n int
+		var p50, p99, mx float64
+		if err := rows.Scan(&t, &n, &p50, &p99, &mx); err != nil {
+			log.Fatal(err)
+		}
+		line = append(line, fmt.Sprintf("%.1fs:%d:%.0f/%.0f/%.0f", t, n, p50, p99, mx))
+	}
+	return "s:events:p50/p99/max ms: " + strings.Join(line, " ")
+}
+
 type tap struct {
 	channel, user string
 	action        linesim.Action
@@ -327,7 +369,7 @@ type tap struct {
 // the run so that measuring adds no load, when the answer was stored and the reply
 // queued (the event's processed_at: the end of the transaction that did both, which
 // commits right after) and when it reached LINE (the simulator's chat).
-func run(ctx context.Context, pool *pgxpool.Pool, sim *linesim.Sim, taps []tap, rate float64, conns int, units map[int64]int64) result {
+func run(ctx context.Context, pool *pgxpool.Pool, sim *linesim.Sim, srv *benchkit.Server, taps []tap, rate float64, conns int, units map[int64]int64) result {
 	var runStart time.Time
 	if err := pool.QueryRow(ctx, `SELECT now()`).Scan(&runStart); err != nil {
 		log.Fatal(err)
@@ -338,6 +380,7 @@ func run(ctx context.Context, pool *pgxpool.Pool, sim *linesim.Sim, taps []tap, 
 	var firstErr atomic.Pointer[error]
 	work := make(chan int, len(taps))
 	var wg sync.WaitGroup
+	cpu0 := benchkit.CPU(ctx, pool, srv)
 	start := time.Now().Add(100 * time.Millisecond)
 	for range conns {
 		wg.Add(1)
@@ -382,12 +425,17 @@ func run(ctx context.Context, pool *pgxpool.Pool, sim *linesim.Sim, taps []tap, 
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *seriesFlag {
+		res.series = series(ctx, pool, runStart)
+	}
 	if units == nil {
+		res.cpu = benchkit.CPU(ctx, pool, srv).Since(cpu0)
 		return res
 	}
 	if err := waitEmpty(ctx, pool, `SELECT count(*) FROM line_outbound WHERE state = 'queued'`, 10*time.Minute); err != nil {
 		log.Fatal(err)
 	}
+	res.cpu = benchkit.CPU(ctx, pool, srv).Since(cpu0)
 	// An event is marked processed at the end of the transaction that stored the
 	// answer and queued the reply (statement_timestamp, committed right after).
 	rows, err := pool.Query(ctx, `SELECT f.id, min(e.processed_at) FROM line_event e
@@ -441,6 +489,11 @@ type result struct {
 	// received and processed are p50, p95 and p99 of the events' way through the
 	// server (see run).
 	received, processed []time.Duration
+	// cpu is the CPU time the run used until its events were processed and, for the
+	// taps, their replies sent (in the bench process, the server child and PostgreSQL).
+	cpu benchkit.CPUTimes
+	// series is what -series prints.
+	series string
 }
 
 // printWay prints where the events' time went (see run).
@@ -452,7 +505,7 @@ func (r result) printWay(rate float64, label string) {
 		}
 		return strings.Join(parts, " / ")
 	}
-	fmt.Printf("| %.0f | %s | %s | %s |\n", rate, label, ms(r.received), ms(r.processed))
+	fmt.Printf("| %.0f | %s | %s | %s | %s |\n", rate, label, ms(r.received), ms(r.processed), r.cpu.PerOp(r.n))
 }
 
 func (r result) print(rate float64, label string) {
