@@ -9,8 +9,8 @@ import (
 
 // The event pump: each instance's workers that process stored webhook events without a
 // job per request. A group commit hands it the IDs of the events it committed (kept in
-// memory, in order) and wakes it; each worker takes its share of them (at most
-// PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock
+// memory, in order) and wakes a worker when none is busy or many wait; a worker takes
+// all of them (at most PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock
 // tried as the event is taken, so workers take different users and a user's events
 // stay in LINE's order), handles them as a job's batch is handled, and goes on while
 // there are more. IDs a batch skipped because another transaction held their users are
@@ -39,6 +39,8 @@ const (
 	// pumpHeld bounds the IDs held in memory; beyond it, events are left for the
 	// workers to find among the oldest pending.
 	pumpHeld = 100_000
+	// pumpSpill is how many IDs in hand wake another worker while one is in a batch.
+	pumpSpill = 8
 )
 
 // pump is the running pump of an instance.
@@ -63,7 +65,12 @@ type skippedByOne struct {
 }
 
 // hand adds committed events' IDs (those beyond pumpHeld are left to the search among
-// the oldest pending) and wakes workers for them.
+// the oldest pending) and wakes a worker for them: when none is in a batch, or when
+// pumpSpill or more wait. Otherwise they wait for a worker's batch to end (it then
+// takes them all): a batch costs about as much for one event as for ten (its
+// statements, its sending job), so events that arrive one by one are better gathered
+// than each given a worker, which at a few hundred a second spent the cores on the
+// batches' own work.
 func (p *pump) hand(ids []int64) {
 	p.mu.Lock()
 	room := max(pumpHeld-len(p.ids), 0)
@@ -71,14 +78,16 @@ func (p *pump) hand(ids []int64) {
 	if room < len(ids) {
 		p.search = true
 	}
+	wake := p.busy == 0 || len(p.ids) >= pumpSpill
 	p.mu.Unlock()
-	p.nudge(len(ids))
+	if wake {
+		p.nudge(1)
+	}
 }
 
 // take starts a worker's batch and removes IDs from those in hand for it, oldest
-// first: its share of them with the workers not in a batch (rather than all: a batch's
-// events are answered when its transaction ends), at most n. IDs handed a second time
-// come first, on their own (second). With none in hand, search tells whether the
+// first: all of them, at most n. IDs handed a second time come first, on their own
+// (second). With none in hand, search tells whether the
 // worker is to look among the oldest pending events (asked by the poll, by a worker
 // that found a full batch there, or when the IDs in hand overflowed): a worker woken
 // for IDs that another took first does not look, since a look reads and tries the
@@ -87,13 +96,12 @@ func (p *pump) hand(ids []int64) {
 func (p *pump) take(n int) (ids []int64, second, search bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	idle := PumpWorkers - p.busy
 	p.busy++
 	from := &p.ids
 	if len(p.again) > 0 {
 		from, second = &p.again, true
 	}
-	k := min(n, (len(*from)+idle-1)/idle)
+	k := min(n, len(*from))
 	if k == 0 {
 		search, p.search = p.search, false
 		return nil, false, search

@@ -12,11 +12,12 @@ import (
 func TestPumpHandsSkippedEventsAgainOnce(t *testing.T) {
 	t.Parallel()
 	p := &pump{wake: make(chan struct{}, PumpWorkers)}
-	p.hand([]int64{1, 2})
+	p.hand([]int64{1})
 	ids, second, _ := p.take(PumpBatch)
 	if !slices.Equal(ids, []int64{1}) || second {
-		t.Fatalf("worker 0 took %v (second %v), want its share [1]", ids, second)
+		t.Fatalf("worker 0 took %v (second %v), want [1]", ids, second)
 	}
+	p.hand([]int64{2})
 	ids1, _, _ := p.take(PumpBatch) // worker 1 holds event 2's user meanwhile
 	p.skipped(0, []int64{1})
 	p.done(0)
@@ -67,6 +68,41 @@ func TestPumpLooksOnlyWhenAsked(t *testing.T) {
 	p.ids = nil
 	if _, _, search := p.take(PumpBatch); !search {
 		t.Fatal("IDs beyond the pump's memory did not ask for a look")
+	}
+	p.done(0)
+}
+
+// TestPumpGathersWhileABatchRuns: IDs handed while no worker is in a batch wake one; while
+// one is, they wait for it (it takes them all when its batch ends) until pumpSpill of
+// them wait, which wakes another.
+func TestPumpGathersWhileABatchRuns(t *testing.T) {
+	t.Parallel()
+	p := &pump{wake: make(chan struct{}, PumpWorkers)}
+	woken := func() int { return len(p.wake) }
+	p.hand([]int64{1})
+	if woken() != 1 {
+		t.Fatalf("%d workers woken with none in a batch, want 1", woken())
+	}
+	<-p.wake
+	if ids, _, _ := p.take(PumpBatch); !slices.Equal(ids, []int64{1}) {
+		t.Fatalf("took %v, want [1]", ids)
+	}
+	var next []int64
+	for id := int64(2); id < 2+pumpSpill-1; id++ {
+		p.hand([]int64{id})
+		next = append(next, id)
+	}
+	if woken() != 0 {
+		t.Fatalf("%d workers woken for %d IDs while a batch runs, want none", woken(), len(next))
+	}
+	p.hand([]int64{100})
+	next = append(next, 100)
+	if woken() != 1 {
+		t.Fatalf("%d workers woken for %d IDs waiting, want 1", woken(), len(next))
+	}
+	p.done(0)
+	if ids, _, _ := p.take(PumpBatch); !slices.Equal(ids, next) {
+		t.Fatalf("the next batch took %v, want all that waited: %v", ids, next)
 	}
 	p.done(0)
 }
