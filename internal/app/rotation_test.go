@@ -302,3 +302,66 @@ func TestRewrapGoesOnPastAFailingColumn(t *testing.T) {
 	}
 	mustDecryptEveryRow(t, w.Pool, w.Vault)
 }
+
+// TestRewrapJobScansAgainOnlyWhenDue: once a run of the job found every row under the
+// primary key, the runs of the next hour do not read the tables again, unless the
+// keyset changed; a row an instance wrote meanwhile under an old key (it had not
+// reloaded the keyset yet) is re-encrypted by the first scan after that hour.
+func TestRewrapJobScansAgainOnlyWhenDue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := apptest.NewRotationWorld(t, pgtest.NewDB(t))
+	w.MustFriend(t)
+	var logs bytes.Buffer
+	job := app.NewRewrapJob(w.Pool, w.Vault, logging.New(&logs, slog.LevelInfo))
+	lagging, err := vault.Open(w.Path, w.M) // an instance that keeps the old keyset
+	if err != nil {
+		t.Fatal(err)
+	}
+	underKey := func(id uint32) int64 {
+		t.Helper()
+		n, err := vault.RowsUsingKey(ctx, w.Pool, postgres.EncryptedColumns, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	run := func() {
+		t.Helper()
+		if err := job.Run(ctx); err != nil {
+			t.Fatalf("vault.rewrap: %v\n%s", err, logs.String())
+		}
+	}
+	run() // every row under the primary: clean
+
+	// A rotation is picked up by the next run at once.
+	old, _ := w.MustRotate(t)
+	if underKey(old) == 0 {
+		t.Fatal("no row under the old key before the job ran")
+	}
+	run()
+	if n := underKey(old); n != 0 {
+		t.Fatalf("%d rows under the old key after the run that followed the rotation", n)
+	}
+	run() // nothing left: clean under the new primary
+
+	// The lagging instance records a friend under the old key.
+	ch := w.MustChannel(t)
+	err = postgres.NewTransactor(w.Pool).InTx(ctx, func(ctx context.Context) error {
+		_, err := (&postgres.LineStore{Vault: lagging}).InsertFriends(ctx,
+			[]*line.Friend{{ChannelID: ch.ID, UserID: vault.Personal("U00000000000000000000000000000abc"), Following: true}}, []time.Time{time.Now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n := underKey(old); n != 1 {
+		t.Fatalf("%d rows under the old key after a run within the hour, want the lagging one left for the next scan", n)
+	}
+	job.Age(time.Hour)
+	run()
+	if n := underKey(old); n != 0 {
+		t.Fatalf("%d rows under the old key after the scan an hour later", n)
+	}
+}
