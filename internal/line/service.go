@@ -115,10 +115,12 @@ type Router interface {
 // AheadFunc reads ahead, together, what the handler of a postback will read for each
 // of a batch's events (one round trip for the batch instead of one per event), and
 // keeps it for the handler (KeepAhead, TakeAhead). It runs in the batch's transaction
-// before any of its events is handled, for each user's first event in the batch (what
-// an earlier event of the user changes is not seen ahead), and only for a batch done
-// in one go: a handler finds nothing kept when its batch is done again event by event,
-// and reads as it would alone. A failure fails the batch (done again event by event).
+// before any of its events is handled, so it sees nothing the batch's events change: it
+// is for each user's first event in the batch (a user's later events read for
+// themselves), and for what other users' events do not change or the handler checks
+// again. It runs only for a batch done in one go: a handler finds nothing kept when its
+// batch is done again event by event, and reads as it would alone. A failure fails the
+// batch (done again event by event).
 type AheadFunc func(ctx context.Context, evs []Ahead) error
 
 // Ahead is an event a read-ahead is for: its ID, the friend it comes from (following)
