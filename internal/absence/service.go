@@ -193,8 +193,8 @@ func (s *Service) Submit(ctx context.Context, token, browser string, f Form) ([]
 	return out, err
 }
 
-// record records audit events: the last step of a transaction, since the audit chain
-// stays locked until commit.
+// record records audit events in the caller's transaction: they commit with its work
+// (pending, with its COMMIT) and are sealed into the chain right after.
 func (s *Service) record(ctx context.Context, events []audit.Event) error {
 	for _, e := range events {
 		if err := s.Audit.Record(ctx, e); err != nil {
