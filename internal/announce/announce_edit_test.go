@@ -243,10 +243,5 @@ func TestSafetyAlertDraftEditKeepsItsTemplate(t *testing.T) {
 // auditCount counts an action's audit events on an announcement.
 func auditCount(t *testing.T, w *apptest.LineWorld, action string, id int64) int {
 	t.Helper()
-	var n int
-	if err := w.App.Services().Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_event WHERE action = $1 AND object_id = $2`,
-		action, apptest.Itoa(id)).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return apptest.Count(t, w, `SELECT count(*) FROM audit_event WHERE action = $1 AND object_id = $2`, action, apptest.Itoa(id))
 }
