@@ -25,6 +25,8 @@ import (
 	"github.com/renraku/renraku/internal/notify"
 	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/vault"
 )
 
@@ -111,6 +113,41 @@ var encryptedColumnSeeders = map[string]func(t *testing.T, w *apptest.RotationWo
 	"push_subscription.endpoint_enc": seedPush,
 	"push_subscription.keys_enc":     seedPush,
 	"vapid_key.private_enc":          seedPush,
+	"survey.title_enc":               func(t *testing.T, w *apptest.RotationWorld) { w.MustSurvey(t) },
+	"survey.body_enc":                func(t *testing.T, w *apptest.RotationWorld) { w.MustSurvey(t) },
+	"survey.questions_enc":           func(t *testing.T, w *apptest.RotationWorld) { w.MustSurvey(t) },
+	"survey_handout.name_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		id, _ := w.MustSurvey(t)
+		w.Seed(t, "survey handout", func(ctx context.Context) error {
+			sum := sha256.Sum256([]byte("%PDF-1.4"))
+			h := survey.Handout{Position: 1, Name: "回転太郎の参観案内.pdf", Size: 8, Key: "handout/rotation-0001"}
+			return (&postgres.SurveyStore{Vault: w.Vault}).CreateHandout(ctx, id, &h, sum[:])
+		})
+	},
+	"survey_unit.answers_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		_, unit := w.MustSurvey(t)
+		g := w.MustGuardian(t)
+		w.Seed(t, "survey answer", func(ctx context.Context) error {
+			return (&postgres.SurveyStore{Vault: w.Vault}).SaveAnswers(ctx, unit, survey.Answers{"q1": {Choices: []string{"c1"}}}, g.ID, time.Now())
+		})
+	},
+	"survey_unit.draft_enc": func(t *testing.T, w *apptest.RotationWorld) {
+		id, _ := w.MustSurvey(t)
+		// A second child's unit, with a draft only (saving answers clears the draft).
+		w.Seed(t, "survey draft", func(ctx context.Context) error {
+			st := &postgres.RegistrationStore{Vault: w.Vault}
+			child, err := st.FindOrCreateChild(ctx, w.SchoolA.ID, w.ClassA11.ID, "回転 次郎")
+			if err != nil {
+				return err
+			}
+			var unit int64
+			if err := pgtx.Tx(ctx).QueryRow(ctx, `INSERT INTO survey_unit (survey_id, child_id, school_id, class_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+				id, child, w.SchoolA.ID, w.ClassA11.ID).Scan(&unit); err != nil {
+				return err
+			}
+			return (&postgres.SurveyStore{Vault: w.Vault}).SaveDraft(ctx, unit, survey.Answers{"q1": {Choices: []string{"c2"}}})
+		})
+	},
 }
 
 // seedPush stores the VAPID key pair and a browser's subscription (the store encrypts
@@ -363,5 +400,36 @@ func TestRewrapJobScansAgainOnlyWhenDue(t *testing.T) {
 	run()
 	if n := underKey(old); n != 0 {
 		t.Fatalf("%d rows under the old key after the scan an hour later", n)
+	}
+}
+
+// TestEveryEncColumnIsListed: every column of the schema named *_enc holds vault
+// ciphertext and is listed in postgres.EncryptedColumns, so a key rotation re-encrypts
+// it, `renraku keys status` counts it and `keys retire` refuses while a row of it uses
+// the key. (The survey's six columns were missing from the list when issue 19 landed:
+// a rotation left them under the old key, and retiring it would have lost them.)
+func TestEveryEncColumnIsListed(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewDB(t)
+	rows, err := pool.Query(context.Background(), `SELECT table_name || '.' || column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND column_name LIKE '%\_enc' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSchema, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, c := range postgres.EncryptedColumns {
+		listed[c.String()] = true
+	}
+	if len(inSchema) == 0 {
+		t.Fatal("no *_enc column found: the query reads the wrong schema")
+	}
+	for _, c := range inSchema {
+		if !listed[c] {
+			t.Errorf("%s holds ciphertext but is not in postgres.EncryptedColumns", c)
+		}
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/renraku/renraku/internal/inbox"
 	"github.com/renraku/renraku/internal/line"
 	"github.com/renraku/renraku/internal/postgres"
+	"github.com/renraku/renraku/internal/postgres/pgtx"
 	"github.com/renraku/renraku/internal/registration"
 	"github.com/renraku/renraku/internal/staff/stafftest"
+	"github.com/renraku/renraku/internal/survey"
 	"github.com/renraku/renraku/internal/vault"
 	"github.com/renraku/renraku/internal/vault/vaulttest"
 )
@@ -31,6 +33,8 @@ type RotationWorld struct {
 	childID   int64
 	messageID int64
 	announce  announce.Announcement
+	surveyID  int64
+	unitID    int64
 }
 
 // NewRotationWorld builds a staff world on pool under a fresh keyset.
@@ -135,6 +139,29 @@ func (w *RotationWorld) MustAnnouncement(t *testing.T) announce.Announcement {
 		})
 	}
 	return w.announce
+}
+
+// MustSurvey returns a per-child survey of school A (with one question) and its unit
+// for MustChild.
+func (w *RotationWorld) MustSurvey(t *testing.T) (surveyID, unitID int64) {
+	t.Helper()
+	if w.surveyID == 0 {
+		child := w.MustChild(t)
+		sv := survey.Survey{BoardID: w.Board.ID, SchoolID: w.SchoolA.ID, Kind: survey.KindAttendance,
+			Audience: survey.Audience{Schools: []int64{w.SchoolA.ID}}, AudienceLabel: "全校", Title: "授業参観の出欠",
+			Body: "回転 太郎さんの保護者の方へ", PerChild: true, Deadline: time.Now().Add(72 * time.Hour), State: survey.Draft,
+			CreatedBy: w.AdminA.ID, Questions: []survey.Question{{Key: "q1", Kind: survey.Single, Text: "参加されますか",
+				Choices: []survey.Choice{{Key: "c1", Label: "参加"}, {Key: "c2", Label: "不参加"}}}}}
+		w.Seed(t, "survey", func(ctx context.Context) error {
+			if err := (&postgres.SurveyStore{Vault: w.Vault}).CreateSurvey(ctx, &sv); err != nil {
+				return err
+			}
+			w.surveyID = sv.ID
+			return pgtx.Tx(ctx).QueryRow(ctx, `INSERT INTO survey_unit (survey_id, child_id, school_id, class_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+				sv.ID, child, w.SchoolA.ID, w.ClassA11.ID).Scan(&w.unitID)
+		})
+	}
+	return w.surveyID, w.unitID
 }
 
 // MustRotate rotates the keyset as `renraku keys rotate` does and has v pick it up as

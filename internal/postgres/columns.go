@@ -6,7 +6,8 @@ import "github.com/renraku/renraku/internal/vault"
 // associated data is formed, for re-encryption after a key rotation and for
 // `renraku keys status`. A store that adds an encrypted column adds it here (and a
 // seeder in internal/app's TestKeyRotationCoversEveryEncryptedColumn, which fails
-// until it has one). ID is the table's primary key column when it is not "id".
+// until it has one; TestEveryEncColumnIsListed fails for a column named *_enc that is
+// not listed). ID is the table's primary key column when it is not "id".
 var EncryptedColumns = []vault.Column{
 	{Table: "line_channel", Column: "secret_enc", ADColumn: "secret", RowExpr: "line_channel_id"},
 	{Table: "line_channel", Column: "token_enc", ADColumn: "token", RowExpr: "line_channel_id"},
@@ -31,6 +32,12 @@ var EncryptedColumns = []vault.Column{
 	{Table: "announcement", Column: "title_enc", ADColumn: "title"},
 	{Table: "announcement", Column: "body_enc", ADColumn: "body"},
 	{Table: "handout", Column: "name_enc", ADColumn: "name"},
+	{Table: "survey", Column: "title_enc", ADColumn: "title"},
+	{Table: "survey", Column: "body_enc", ADColumn: "body"},
+	{Table: "survey", Column: "questions_enc", ADColumn: "questions"},
+	{Table: "survey_handout", Column: "name_enc", ADColumn: "name"},
+	{Table: "survey_unit", Column: "answers_enc", ADColumn: "answers"},
+	{Table: "survey_unit", Column: "draft_enc", ADColumn: "draft"},
 	{Table: "file_blob", Column: "data_enc", ADColumn: "data", RowExpr: "key"},
 	pushEndpointColumn,
 	pushKeysColumn,
