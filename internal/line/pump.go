@@ -10,15 +10,15 @@ import (
 // The event pump: each instance's workers that process stored webhook events without a
 // job per request. A group commit hands it the IDs of the events it committed (kept in
 // memory, in order) and wakes a worker when none is busy or many wait; a worker takes
-// all of them (at most PumpBatch) in a transaction of its own (ClaimEventsByID: each user's advisory lock
-// tried as the event is taken, so workers take different users and a user's events
-// stay in LINE's order), handles them as a job's batch is handled, and goes on while
-// there are more. IDs a batch skipped because another transaction held their users are
-// handed again once, when another worker's batch ends. Every PumpPoll (and while such
-// looks find full batches) an idle worker takes up to PumpBatch of the oldest pending
-// events (ClaimEvents), so nothing is lost when an instance stops between the commit
-// and the processing, when its memory overflows, or when a user was held elsewhere
-// twice: the events stay pending and any instance's pump takes them up.
+// all of them (at most PumpBatch) in a transaction of its own (ClaimEventsByID: each
+// user's advisory lock tried as the event is taken, so workers take different users and
+// a user's events stay in LINE's order), handles them as a job's batch is handled, and
+// goes on while there are more. IDs a batch skipped because another transaction held
+// their users are handed again once, when another worker's batch ends. Every PumpPoll
+// (and while such looks find full batches) an idle worker takes up to PumpBatch of the
+// oldest pending events (ClaimEvents), so nothing is lost when an instance stops
+// between the commit and the processing, when its memory overflows, or when a user was
+// held elsewhere twice: the events stay pending and any instance's pump takes them up.
 //
 // Events that need more than a transaction still go through jobs: follows (LINE is
 // asked for the user's language first), events without a user (no user's lock guards
@@ -85,14 +85,13 @@ func (p *pump) hand(ids []int64) {
 	}
 }
 
-// take starts a worker's batch and removes IDs from those in hand for it, oldest
-// first: all of them, at most n. IDs handed a second time come first, on their own
-// (second). With none in hand, search tells whether the
-// worker is to look among the oldest pending events (asked by the poll, by a worker
-// that found a full batch there, or when the IDs in hand overflowed): a worker woken
-// for IDs that another took first does not look, since a look reads and tries the
-// locks of up to pumpWindow events, most of them the other workers' of the moment.
-// done ends the batch.
+// take starts a worker's batch and removes IDs from those in hand for it, oldest first:
+// all of them, at most n. IDs handed a second time come first, on their own (second).
+// With none in hand, search tells whether the worker is to look among the oldest
+// pending events (asked by the poll, by a worker that found a full batch there, or when
+// the IDs in hand overflowed): a worker woken for IDs that another took first does not
+// look, since a look reads and tries the locks of up to pumpWindow events, most of them
+// the other workers' of the moment. done ends the batch.
 func (p *pump) take(n int) (ids []int64, second, search bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
