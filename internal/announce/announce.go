@@ -236,9 +236,14 @@ type Store interface {
 	FindBatch(ctx context.Context, id int64) (Batch, error)
 	// FindBatchUsers returns the LINE user IDs of a batch's recipients.
 	FindBatchUsers(ctx context.Context, batchID int64) ([]string, error)
-	// FinishBatch records a batch's outcome and its recipients'; it returns true when
-	// it was the announcement's last unfinished batch.
+	// FinishBatch records a batch's outcome; it returns true when it was the
+	// announcement's last unfinished batch. Its recipients' rows are written later:
+	// until then the store reads them from the batch.
 	FinishBatch(ctx context.Context, b Batch, state, requestID, lastError string) (bool, error)
+	// RecordRecipients writes the recipients' rows of up to limit finished batches of
+	// an announcement not yet recorded; it returns how many it recorded (0: none left,
+	// or the rest being recorded by another transaction).
+	RecordRecipients(ctx context.Context, announcementID int64, limit int) (int, error)
 	// FailBatchAttempt records a temporary failure of a batch.
 	FailBatchAttempt(ctx context.Context, batchID int64, lastError string) error
 	// RequeueFailed puts an announcement's failed batches back in the queue (same retry
@@ -250,8 +255,9 @@ type Store interface {
 	FindFailed(ctx context.Context, schoolID, createdBy int64, since time.Time) ([]Announcement, error)
 	// FindGuardianAnnouncements lists what a guardian received, newest first.
 	FindGuardianAnnouncements(ctx context.Context, guardianID int64, limit int) ([]ParentItem, error)
-	// MarkOpened records a guardian's open of an announcement; false when they are not
-	// one of its recipients.
+	// MarkOpened records a guardian's open of an announcement (writing the rows of
+	// their batch first if they are not yet); false when they are not one of its
+	// recipients.
 	MarkOpened(ctx context.Context, announcementID, guardianID int64, at time.Time) (bool, error)
 }
 

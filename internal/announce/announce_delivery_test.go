@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -210,5 +212,152 @@ func TestAnnouncementScheduleCancelRetryAndDistricts(t *testing.T) {
 	// A school administrator cannot address the board's audience.
 	if _, err := s.Announce.Create(kocho, alert, "ひかり学区"); err == nil {
 		t.Error("a school administrator sent to a district")
+	}
+}
+
+// TestRecipientsReadFromTheirBatchesUntilRecorded checks the window between a batch's
+// multicast and the writing of its recipients' rows (off the send path): the counts,
+// the unread and failed lists and a parent's list read the same from the batches as
+// from the rows; a parent's open in the window writes their own batch's rows and counts
+// the open; the record job then writes the rest, keeping the open.
+func TestRecipientsReadFromTheirBatchesUntilRecorded(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	reach, _ := apptest.CityFamilies(t, w, 60, true)
+	sakuraID, class11, _ := apptest.SchoolAndClass(t, w, demo.Schools[0].Name, "1年1組")
+	kocho := apptest.SignedInAs(t, w, "sakura.kocho")
+	s.Announce.BatchSize = 25
+	id, err := s.Announce.Create(kocho, announce.Compose{Kind: announce.Notice, Audience: announce.Audience{SchoolID: sakuraID, Classes: []int64{class11}},
+		Title: "個人面談のお知らせ", Body: "12月に個人面談を行います。"}, "1年1組")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Announce.Send(kocho, id, false); err != nil {
+		t.Fatal(err)
+	}
+	apptest.WaitSent(t, w, id, 30*time.Second)
+	apptest.WaitQuiet(t, w.App.Pool())
+	assertOnce(t, w, "個人面談のお知らせ", reach, nil)
+
+	count := func(q string) int { return apptest.Count(t, w, q, id) }
+	const rows = `SELECT count(*) FROM announcement_recipient WHERE announcement_id = $1 AND state = 'sent'`
+	const unrecorded = `SELECT count(*) FROM announcement_batch WHERE announcement_id = $1 AND NOT recorded`
+	if n, u := count(rows), count(unrecorded); n != len(reach) || u != 0 {
+		t.Fatalf("after the record job: %d rows, %d batches unrecorded; want %d, 0", n, u, len(reach))
+	}
+	type reading struct {
+		counts  announce.Counts
+		unread  []int64
+		parents int // guardians whose list shows the announcement
+	}
+	var guardians []int64
+	if err := s.Pool.QueryRow(ctx, `SELECT array_agg(g ORDER BY g) FROM announcement_batch, unnest(guardian_ids) g WHERE announcement_id = $1`,
+		id).Scan(&guardians); err != nil {
+		t.Fatal(err)
+	}
+	read := func() reading {
+		t.Helper()
+		an, err := s.Announce.Get(kocho, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unread, err := s.Announce.Recipients(kocho, id, "unread")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := reading{counts: an.Counts}
+		for _, x := range unread {
+			r.unread = append(r.unread, x.GuardianID)
+		}
+		if err := s.Announce.Tx.InTx(ctx, func(ctx context.Context) error {
+			for _, g := range guardians {
+				items, err := s.Announce.Store.FindGuardianAnnouncements(ctx, g, 10)
+				if err != nil {
+					return err
+				}
+				if len(items) == 1 && items[0].ID == id && items[0].Title.Reveal() == "個人面談のお知らせ" {
+					r.parents++
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	recorded := read()
+	if c := recorded.counts; c.Total != len(reach)+6 || c.Sent != len(reach) || c.Skipped != 6 || c.Queued != 0 || c.Opened != 0 ||
+		len(recorded.unread) != len(reach) || recorded.parents != len(reach) {
+		t.Fatalf("recorded: %+v, %d unread, %d parents", c, len(recorded.unread), recorded.parents)
+	}
+
+	// Back to the moment the batches were sent: their rows not yet written.
+	if _, err := s.Pool.Exec(ctx, `WITH d AS (DELETE FROM announcement_recipient WHERE announcement_id = $1 AND batch_id IS NOT NULL)
+		UPDATE announcement_batch SET recorded = false WHERE announcement_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(rows); n != 0 {
+		t.Fatalf("%d rows left", n)
+	}
+	if got := read(); !reflect.DeepEqual(got, recorded) {
+		t.Fatalf("from the batches: %+v\nfrom the rows: %+v", got, recorded)
+	}
+
+	// A parent opens it: their batch's rows are written, the open counted.
+	opener, stranger := guardians[len(guardians)-1], int64(0)
+	if err := s.Pool.QueryRow(ctx, `SELECT min(id) FROM guardian WHERE id <> ALL($1)`, guardians).Scan(&stranger); err != nil {
+		t.Fatal(err)
+	}
+	open := func(g int64) bool {
+		t.Helper()
+		var ok bool
+		if err := s.Announce.Tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			ok, err = s.Announce.Store.MarkOpened(ctx, id, g, time.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if open(stranger) {
+		t.Error("a guardian outside the audience opened it")
+	}
+	if !open(opener) {
+		t.Fatal("the opener is not a recipient")
+	}
+	var batchSize int
+	if err := s.Pool.QueryRow(ctx, `SELECT cardinality(guardian_ids) FROM announcement_batch WHERE announcement_id = $1 AND $2 = ANY(guardian_ids)`,
+		id, opener).Scan(&batchSize); err != nil {
+		t.Fatal(err)
+	}
+	if n, u := count(rows), count(unrecorded); n != batchSize || u != 1 {
+		t.Errorf("after one open: %d rows, %d batches unrecorded; want %d, 1", n, u, batchSize)
+	}
+	want := recorded
+	want.counts.Opened = 1
+	want.unread = slices.DeleteFunc(slices.Clone(recorded.unread), func(g int64) bool { return g == opener })
+	if got := read(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after one open: %+v\nwant %+v", got, want)
+	}
+
+	// The record job writes the other batch's rows; the open is kept.
+	if _, err := s.Jobs.Insert(ctx, announce.RecordArgs{AnnouncementID: id}, nil); err != nil {
+		t.Fatal(err)
+	}
+	apptest.WaitQuiet(t, w.App.Pool())
+	if n, u := count(rows), count(unrecorded); n != len(reach) || u != 0 {
+		t.Errorf("after the record job: %d rows, %d batches unrecorded", n, u)
+	}
+	if got := read(); !reflect.DeepEqual(got, want) {
+		t.Errorf("recorded again: %+v\nwant %+v", got, want)
+	}
+	if !open(opener) || count(`SELECT opens FROM announcement_recipient WHERE announcement_id = $1 AND guardian_id = `+apptest.Itoa(opener)) != 2 {
+		t.Error("the second open was not counted")
 	}
 }

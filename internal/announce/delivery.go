@@ -42,6 +42,24 @@ func (BatchArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: jobs.QueueDelivery, MaxAttempts: 12}
 }
 
+// RecordArgs is the job that writes the recipients' rows of an announcement's
+// finished batches, once its delivery is over (see Store.RecordRecipients).
+type RecordArgs struct {
+	AnnouncementID int64 `json:"announcement_id"`
+}
+
+// Kind names the job.
+func (RecordArgs) Kind() string { return "announce.record" }
+
+// InsertOpts: bookkeeping, off the queues that deliver.
+func (RecordArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueMaintenance}
+}
+
+// recordChunk is how many batches' rows (500 each at most) one transaction of the
+// record job writes.
+const recordChunk = 20
+
 // queue is where an announcement's jobs run: safety alerts on the urgent queue, which
 // has its own workers, so they go ahead of queued ordinary announcements.
 func queue(kind string) string {
@@ -91,6 +109,40 @@ func (s *Service) enqueueBatches(ctx context.Context, an Announcement, batches [
 func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &startWorker{s: s})
 	river.AddWorker(w, &batchWorker{s: s})
+	river.AddWorker(w, &recordWorker{s: s})
+}
+
+type recordWorker struct {
+	river.WorkerDefaults[RecordArgs]
+	s *Service
+}
+
+func (w *recordWorker) Work(ctx context.Context, job *river.Job[RecordArgs]) error {
+	return w.s.record(ctx, job.Args.AnnouncementID)
+}
+
+// record writes the recipients' rows of an announcement's finished batches, a chunk
+// per transaction, until none is left.
+func (s *Service) record(ctx context.Context, id int64) error {
+	for {
+		var n int
+		if err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			n, err = s.Store.RecordRecipients(ctx, id, recordChunk)
+			return err
+		}); err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// delivered tells that an announcement's delivery is over (every batch sent or
+// failed): its creator is told, and its recipients' rows are queued to be written.
+func (s *Service) delivered(ctx context.Context, an Announcement) error {
+	if _, err := s.Jobs.Insert(ctx, RecordArgs{AnnouncementID: an.ID}, nil); err != nil {
+		return fmt.Errorf("announce: enqueue record: %w", err)
+	}
+	return s.Live.Publish(ctx, deliveryEvent(an))
 }
 
 type startWorker struct {
@@ -211,7 +263,7 @@ func (s *Service) resolve(ctx context.Context, an Announcement, token string) er
 		if err != nil || !sent {
 			return err
 		}
-		return s.Live.Publish(ctx, deliveryEvent(an))
+		return s.delivered(ctx, an)
 	})
 }
 
@@ -366,7 +418,7 @@ func (s *Service) sendBatch(ctx context.Context, id int64, last bool) error {
 		if err != nil || !finished {
 			return err
 		}
-		return s.Live.Publish(ctx, deliveryEvent(an))
+		return s.delivered(ctx, an)
 	})
 }
 

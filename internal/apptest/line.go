@@ -223,5 +223,9 @@ func WaitSent(t *testing.T, w *LineWorld, id int64, limit time.Duration) {
 			return
 		}
 	}
-	t.Fatalf("announcement %d still %s", id, state)
+	// The jobs' last errors say why, when a job failed.
+	var errs []string
+	_ = w.App.Services().Pool.QueryRow(context.Background(), `SELECT COALESCE(array_agg(kind || ': ' || (errors[array_length(errors, 1)]->>'error')), '{}')
+		FROM river_job WHERE array_length(errors, 1) > 0`).Scan(&errs)
+	t.Fatalf("announcement %d still %s; jobs' errors: %q", id, state, errs)
 }

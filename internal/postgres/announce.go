@@ -185,7 +185,8 @@ func (s *AnnounceStore) CreateHandout(ctx context.Context, announcementID int64,
 
 const announcementColumns = `a.id, a.board_id, COALESCE(a.school_id, 0), a.kind, a.audience, a.audience_label, a.title_enc, a.body_enc,
 	a.names_child, a.consent, a.state, a.cancel_reason, a.scheduled_at, a.started_at, a.finished_at, a.created_by, a.created_at,
-	COALESCE(r.total, 0) + q.queued, COALESCE(r.queued, 0) + q.queued, COALESCE(r.sent, 0), COALESCE(r.failed, 0), COALESCE(r.skipped, 0), COALESCE(r.opened, 0),
+	COALESCE(r.total, 0) + q.queued + q.sent + q.failed, COALESCE(r.queued, 0) + q.queued, COALESCE(r.sent, 0) + q.sent,
+	COALESCE(r.failed, 0) + q.failed, COALESCE(r.skipped, 0), COALESCE(r.opened, 0),
 	COALESCE((SELECT name FROM school WHERE id = a.school_id), (SELECT name FROM board WHERE id = a.board_id)),
 	EXISTS (SELECT 1 FROM school s1 JOIN school s2 ON s2.line_channel_id = s1.line_channel_id AND s2.id <> s1.id
 		WHERE s1.board_id = a.board_id AND (a.school_id IS NULL OR s1.id = a.school_id))`
@@ -195,8 +196,18 @@ const announcementFrom = ` FROM announcement a LEFT JOIN LATERAL (SELECT count(*
 		count(*) FILTER (WHERE state = 'failed') AS failed, count(*) FILTER (WHERE state = 'skipped') AS skipped,
 		count(opened_at) AS opened
 	FROM announcement_recipient WHERE announcement_id = a.id) r ON true
-	CROSS JOIN LATERAL (SELECT COALESCE(sum(recipients), 0) AS queued FROM announcement_batch
-		WHERE announcement_id = a.id AND state = 'queued') q `
+	CROSS JOIN LATERAL (SELECT COALESCE(sum(recipients) FILTER (WHERE state = 'queued'), 0) AS queued,
+		COALESCE(sum(recipients) FILTER (WHERE state = 'sent' AND NOT recorded), 0) AS sent,
+		COALESCE(sum(recipients) FILTER (WHERE state = 'failed' AND NOT recorded), 0) AS failed
+	FROM announcement_batch WHERE announcement_id = a.id) q `
+
+// reached is every recipient an announcement's batches reached or failed to reach,
+// besides those skipped: the rows written, and the members of the finished batches not
+// yet recorded (see RecordRecipients). Only the rows have opens.
+const reached = `(SELECT announcement_id, guardian_id, channel_id, state, opened_at FROM announcement_recipient
+	UNION ALL SELECT b.announcement_id, u.g, b.channel_id, b.state, NULL::timestamptz
+	FROM announcement_batch b CROSS JOIN LATERAL unnest(b.guardian_ids) AS u(g)
+	WHERE b.state <> 'queued' AND NOT b.recorded AND EXISTS (SELECT 1 FROM guardian WHERE id = u.g))`
 
 func (s *AnnounceStore) scanAnnouncement(r pgx.Row) (announce.Announcement, error) {
 	var a announce.Announcement
@@ -243,7 +254,7 @@ func (s *AnnounceStore) FindAnnouncementContent(ctx context.Context, id int64) (
 	db := pgtx.Tx(ctx)
 	a, err := s.scanAnnouncement(db.QueryRow(ctx, `SELECT `+announcementColumns+` FROM announcement a
 		CROSS JOIN (SELECT 0 AS total, 0 AS queued, 0 AS sent, 0 AS failed, 0 AS skipped, 0 AS opened) r
-		CROSS JOIN (SELECT 0 AS queued) q WHERE a.id = $1`, id))
+		CROSS JOIN (SELECT 0 AS queued, 0 AS sent, 0 AS failed) q WHERE a.id = $1`, id))
 	if err != nil {
 		return a, classify(err, "announcement")
 	}
@@ -505,41 +516,63 @@ func (s *AnnounceStore) FindBatchUsers(ctx context.Context, batchID int64) ([]st
 	return out, classify(rows.Err(), "batch users")
 }
 
-// FinishBatch records a batch's outcome and writes its recipients' rows with it (a
-// guardian deleted since is left out); the announcement is sent when its audience is
-// resolved and no batch is queued any more. The three statements go in one round trip.
+// FinishBatch records a batch's outcome; the announcement is sent when its audience is
+// resolved and no batch is queued any more. The batch's recipients' rows are written
+// later (RecordRecipients), off the send path. The three statements go in one round
+// trip.
 func (s *AnnounceStore) FinishBatch(ctx context.Context, b announce.Batch, state, requestID, lastError string) (bool, error) {
 	db := pgtx.Tx(ctx)
 	q := &pgx.Batch{}
-	q.Queue(`WITH b AS (UPDATE announcement_batch SET state = $2, line_request_id = $3, last_error = left($4, 300), attempts = attempts + 1,
-			sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND state = 'queued'
-			RETURNING id, announcement_id, channel_id, guardian_ids, friend_ids),
-		r AS (INSERT INTO announcement_recipient (announcement_id, guardian_id, friend_id, channel_id, batch_id, state)
-			SELECT b.announcement_id, u.g, u.f, b.channel_id, b.id, $2 FROM b CROSS JOIN LATERAL unnest(b.guardian_ids, b.friend_ids) AS u(g, f)
-			WHERE EXISTS (SELECT 1 FROM guardian WHERE id = u.g)
-			ON CONFLICT (announcement_id, guardian_id) DO UPDATE SET state = EXCLUDED.state, batch_id = EXCLUDED.batch_id)
-		SELECT count(*) FROM b`, b.ID, state, requestID, lastError)
+	q.Queue(`UPDATE announcement_batch SET state = $2, line_request_id = $3, last_error = left($4, 300), attempts = attempts + 1,
+			sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND state = 'queued'`, b.ID, state, requestID, lastError)
 	// The lock first, the batches read after it (a new statement, a new snapshot): of
-	// two batches finishing together, the second sees the first. NO KEY UPDATE: the
-	// recipients' foreign key already holds KEY SHARE on the row, which FOR UPDATE
-	// would have to wait for in the other finishing batch (a deadlock).
+	// two batches finishing together, the second sees the first. NO KEY UPDATE, as
+	// FinishResolving's lock: the recipients' rows being recorded meanwhile hold KEY
+	// SHARE on the row (their foreign key), which FOR UPDATE would wait for.
 	q.Queue(`SELECT 1 FROM announcement WHERE id = $1 FOR NO KEY UPDATE`, b.AnnouncementID)
 	q.Queue(`UPDATE announcement SET state = 'sent', finished_at = now() WHERE id = $1 AND state = 'sending' AND resolving IS NULL
 		AND NOT EXISTS (SELECT 1 FROM announcement_batch WHERE announcement_id = $1 AND state = 'queued')`, b.AnnouncementID)
 	res := db.SendBatch(ctx, q)
 	defer res.Close()
-	var updated int
-	if err := res.QueryRow().Scan(&updated); err != nil {
+	tag, err := res.Exec()
+	if err != nil {
 		return false, classify(err, "finish batch")
 	}
+	updated := tag.RowsAffected()
 	if _, err := res.Exec(); err != nil {
 		return false, classify(err, "lock announcement")
 	}
-	tag, err := res.Exec()
-	if err != nil {
+	if tag, err = res.Exec(); err != nil {
 		return false, classify(err, "announcement sent")
 	}
 	return updated == 1 && tag.RowsAffected() == 1, classify(res.Close(), "finish batch")
+}
+
+// recordBatches writes the recipients' rows of the batches chosen by the statement's
+// first part (named chosen, with their IDs): each finished batch is marked recorded and
+// its rows written in one statement, so a batch is recorded once (a guardian deleted
+// since is left out). It returns the number of batches recorded.
+func recordBatches(ctx context.Context, chosen string, args ...any) (int, error) {
+	db := pgtx.Tx(ctx)
+	var n int
+	err := db.QueryRow(ctx, `WITH `+chosen+`,
+		b AS (UPDATE announcement_batch SET recorded = true FROM chosen WHERE announcement_batch.id = chosen.id
+			AND announcement_batch.state <> 'queued' AND NOT announcement_batch.recorded
+			RETURNING announcement_batch.id, announcement_id, channel_id, state, guardian_ids, friend_ids),
+		r AS (INSERT INTO announcement_recipient (announcement_id, guardian_id, friend_id, channel_id, batch_id, state)
+			SELECT b.announcement_id, u.g, u.f, b.channel_id, b.id, b.state FROM b CROSS JOIN LATERAL unnest(b.guardian_ids, b.friend_ids) AS u(g, f)
+			WHERE EXISTS (SELECT 1 FROM guardian WHERE id = u.g)
+			ON CONFLICT (announcement_id, guardian_id) DO UPDATE SET state = EXCLUDED.state, batch_id = EXCLUDED.batch_id)
+		SELECT count(*) FROM b`, args...).Scan(&n)
+	return n, classify(err, "record recipients")
+}
+
+// RecordRecipients writes the recipients' rows of up to limit of an announcement's
+// finished batches not yet recorded, skipping those another transaction is recording;
+// it returns how many it recorded.
+func (s *AnnounceStore) RecordRecipients(ctx context.Context, announcementID int64, limit int) (int, error) {
+	return recordBatches(ctx, `chosen AS (SELECT id FROM announcement_batch WHERE announcement_id = $1 AND state <> 'queued' AND NOT recorded
+		ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, announcementID, limit)
 }
 
 // FailBatchAttempt records a temporary failure.
@@ -553,7 +586,8 @@ func (s *AnnounceStore) FailBatchAttempt(ctx context.Context, batchID int64, las
 // rows go until the batches have a new outcome.
 func (s *AnnounceStore) RequeueFailed(ctx context.Context, announcementID int64) ([]int64, error) {
 	db := pgtx.Tx(ctx)
-	rows, err := db.Query(ctx, `UPDATE announcement_batch SET state = 'queued', last_error = '' WHERE announcement_id = $1 AND state = 'failed' RETURNING id`, announcementID)
+	rows, err := db.Query(ctx, `UPDATE announcement_batch SET state = 'queued', last_error = '', recorded = false
+		WHERE announcement_id = $1 AND state = 'failed' RETURNING id`, announcementID)
 	if err != nil {
 		return nil, classify(err, "requeue")
 	}
@@ -572,7 +606,7 @@ func (s *AnnounceStore) FindRecipients(ctx context.Context, announcementID int64
 	rows, err := db.Query(ctx, `SELECT r.guardian_id, g.nickname_enc, r.state, r.opened_at,
 			COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}'),
 			COALESCE(array_agg(c.name_enc ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{}')
-		FROM announcement_recipient r JOIN guardian g ON g.id = r.guardian_id
+		FROM `+reached+` r JOIN guardian g ON g.id = r.guardian_id
 		LEFT JOIN guardianship gs ON gs.guardian_id = g.id AND gs.status = 'verified' LEFT JOIN child c ON c.id = gs.child_id
 		WHERE r.announcement_id = $1 AND CASE $2 WHEN 'failed' THEN r.state = 'failed' ELSE r.state = 'sent' AND r.opened_at IS NULL END
 		GROUP BY r.guardian_id, g.nickname_enc, r.state, r.opened_at ORDER BY r.guardian_id LIMIT 2000`, announcementID, which)
@@ -613,7 +647,7 @@ func (s *AnnounceStore) FindGuardianAnnouncements(ctx context.Context, guardianI
 	db := pgtx.Tx(ctx)
 	rows, err := db.Query(ctx, `SELECT a.id, a.kind, a.title_enc, COALESCE(a.started_at, a.created_at), r.opened_at IS NOT NULL,
 			(SELECT count(*) FROM handout h WHERE h.announcement_id = a.id)
-		FROM announcement_recipient r JOIN announcement a ON a.id = r.announcement_id
+		FROM `+reached+` r JOIN announcement a ON a.id = r.announcement_id
 		WHERE r.guardian_id = $1 AND r.state = 'sent' ORDER BY a.started_at DESC NULLS LAST, a.id DESC LIMIT $2`, guardianID, limit)
 	if err != nil {
 		return nil, classify(err, "guardian announcements")
@@ -634,9 +668,15 @@ func (s *AnnounceStore) FindGuardianAnnouncements(ctx context.Context, guardianI
 	return out, classify(rows.Err(), "guardian announcements")
 }
 
-// MarkOpened counts an open by a recipient it reached.
+// MarkOpened counts an open by a recipient it reached. The recipient's batch is
+// recorded first if it is not yet (an open within seconds of the send); a batch being
+// recorded by another transaction is waited for.
 func (s *AnnounceStore) MarkOpened(ctx context.Context, announcementID, guardianID int64, at time.Time) (bool, error) {
 	db := pgtx.Tx(ctx)
+	if _, err := recordBatches(ctx, `chosen AS (SELECT id FROM announcement_batch WHERE announcement_id = $1 AND state <> 'queued' AND NOT recorded
+		AND $2 = ANY(guardian_ids))`, announcementID, guardianID); err != nil {
+		return false, err
+	}
 	tag, err := db.Exec(ctx, `UPDATE announcement_recipient SET opens = opens + 1, opened_at = COALESCE(opened_at, $3)
 		WHERE announcement_id = $1 AND guardian_id = $2 AND state = 'sent'`, announcementID, guardianID, at)
 	return tag.RowsAffected() == 1, classify(err, "open")
@@ -752,7 +792,7 @@ func (s *AnnounceStore) FindOptions(ctx context.Context, boardID, schoolID int64
 func (s *AnnounceStore) FindFailed(ctx context.Context, schoolID, createdBy int64, since time.Time) ([]announce.Announcement, error) {
 	db := pgtx.Tx(ctx)
 	rows, err := db.Query(ctx, `SELECT `+announcementColumns+announcementFrom+`
-		WHERE a.school_id = $1 AND ($2 = 0 OR a.created_by = $2) AND a.started_at >= $3 AND r.failed > 0
+		WHERE a.school_id = $1 AND ($2 = 0 OR a.created_by = $2) AND a.started_at >= $3 AND COALESCE(r.failed, 0) + q.failed > 0
 		ORDER BY a.started_at, a.id`, schoolID, createdBy, since)
 	if err != nil {
 		return nil, classify(err, "failed announcements")

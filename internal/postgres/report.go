@@ -100,7 +100,7 @@ func (ReportStore) Channels(ctx context.Context, boardID, schoolID int64, from, 
 				AND b.sent_at >= $3 AND b.sent_at < $4),
 			(SELECT count(*) FROM line_outbound o WHERE o.channel_id = ch.id AND o.state IN ('failed', 'undeliverable')
 				AND o.created_at >= $3 AND o.created_at < $4)
-			+ (SELECT count(*) FROM announcement_recipient r JOIN announcement a ON a.id = r.announcement_id
+			+ (SELECT count(*) FROM `+reached+` r JOIN announcement a ON a.id = r.announcement_id
 				WHERE r.channel_id = ch.id AND r.state = 'failed' AND a.started_at >= $3 AND a.started_at < $4)
 		FROM line_channel ch JOIN school sc ON sc.line_channel_id = ch.id
 		WHERE sc.board_id = $1 AND ($2 = 0 OR sc.id = $2) GROUP BY ch.id ORDER BY ch.id`, boardID, schoolID, from, to)
