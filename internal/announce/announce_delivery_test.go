@@ -360,4 +360,65 @@ func TestRecipientsReadFromTheirBatchesUntilRecorded(t *testing.T) {
 	if !open(opener) || count(`SELECT opens FROM announcement_recipient WHERE announcement_id = $1 AND guardian_id = `+apptest.Itoa(opener)) != 2 {
 		t.Error("the second open was not counted")
 	}
+
+	// Unrecorded again; a recording transaction holds both batches when a parent opens:
+	// the open waits for it and then counts on the rows it wrote; a second recorder
+	// meanwhile skips the held batches instead of waiting.
+	if _, err := s.Pool.Exec(ctx, `WITH d AS (DELETE FROM announcement_recipient WHERE announcement_id = $1 AND batch_id IS NOT NULL)
+		UPDATE announcement_batch SET recorded = false WHERE announcement_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	held, release, recorderDone := make(chan int, 1), make(chan struct{}), make(chan error, 1)
+	go func() {
+		recorderDone <- s.Announce.Tx.InTx(ctx, func(ctx context.Context) error {
+			n, err := s.Announce.Store.RecordRecipients(ctx, id, 20)
+			held <- n
+			<-release
+			return err
+		})
+	}()
+	if n := <-held; n != 2 {
+		t.Fatalf("the recorder took %d batches, want 2", n)
+	}
+	if err := s.Announce.Tx.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.Announce.Store.RecordRecipients(ctx, id, 20)
+		if err == nil && n != 0 {
+			t.Errorf("a second recorder took %d held batches", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan bool, 1)
+	go func() {
+		var ok bool
+		err := s.Announce.Tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			ok, err = s.Announce.Store.MarkOpened(ctx, id, opener, time.Now())
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- ok
+	}()
+	for deadline := time.Now().Add(30 * time.Second); count(`SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock' AND $1::bigint > 0`) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the open did not wait for the recorder")
+		}
+	}
+	close(release)
+	if err := <-recorderDone; err != nil {
+		t.Fatal(err)
+	}
+	if !<-opened {
+		t.Fatal("the open found no recipient")
+	}
+	if n, u := count(rows), count(unrecorded); n != len(reach) || u != 0 {
+		t.Errorf("after the recorder and the open: %d rows, %d batches unrecorded", n, u)
+	}
+	if got := read(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after the recorder and the open: %+v\nwant %+v", got, want)
+	}
 }
