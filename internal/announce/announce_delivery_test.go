@@ -6,11 +6,15 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/renraku/renraku/internal/announce"
+	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/apptest"
+	"github.com/renraku/renraku/internal/authz"
+	"github.com/renraku/renraku/internal/benchkit"
 	"github.com/renraku/renraku/internal/demo"
 	"github.com/renraku/renraku/internal/linesim"
 	"github.com/renraku/renraku/internal/postgres"
@@ -420,5 +424,83 @@ func TestRecipientsReadFromTheirBatchesUntilRecorded(t *testing.T) {
 	}
 	if got := read(); !reflect.DeepEqual(got, want) {
 		t.Errorf("after the recorder and the open: %+v\nwant %+v", got, want)
+	}
+}
+
+// TestQuotaShortfallsOverManyChannels checks the quota courtesy of a city-wide send:
+// the quotas of a dozen channels are read (several at once), the channels whose
+// remaining monthly messages are fewer than their guardians are listed in the order of
+// reach, a send without the sender's confirmation is refused and changes nothing, and
+// with it the alert goes.
+func TestQuotaShortfallsOverManyChannels(t *testing.T) {
+	t.Parallel()
+	w := apptest.StartLineWorld(t)
+	s := w.App.Services()
+	ctx := context.Background()
+	if _, err := demo.SeedStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	board := apptest.SignedInAs(t, w, "midori.kyoiku")
+	g, err := benchkit.SeedGroup(ctx, s, w.Sim, "", authz.ActorFrom(board).BoardID, "割当", 12, 3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Channel 3 has 2 messages left for its 3 guardians, channel 8 one; channel 5's
+	// limit leaves enough; the others have no limit.
+	for i, limit := range map[int]int64{2: 2, 7: 1, 4: 100} {
+		if err := w.Sim.SetMonthlyQuota(g.Channels[i].LineID, limit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := s.Announce.Create(board, announce.Compose{Kind: announce.Safety, Audience: announce.Audience{Schools: g.Schools}, Title: "大雨警報",
+		Safety: announce.SafetyFields{OccurredAt: "本日 6時", Place: "市内全域", Details: "大雨警報が発表されました。", Response: "臨時休校とします。"}}, "市内12校")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Announce.Preview(board, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lineIDs []string
+	for _, q := range p.OverQuota {
+		ch, err := s.LINE.FindChannel(ctx, q.ChannelID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lineIDs = append(lineIDs, fmt.Sprintf("%s %d/%d", ch.LineChannelID, q.Remains, q.Needed))
+	}
+	if want := []string{g.Channels[2].LineID + " 2/3", g.Channels[7].LineID + " 1/3"}; p.Guardians != 36 || !reflect.DeepEqual(lineIDs, want) {
+		t.Fatalf("preview: %d guardians, short %q; want 36, %q", p.Guardians, lineIDs, want)
+	}
+	if _, err := s.Announce.Send(board, id, false); apperr.FieldsOf(err)["quota_ok"] != "announce.quota.confirm" {
+		t.Fatalf("send without the confirmation: %v", err)
+	}
+	if an, err := s.Announce.Get(board, id); err != nil || an.State != announce.Draft {
+		t.Fatalf("refused send left %s (%v)", an.State, err)
+	}
+	if _, err := s.Announce.Send(board, id, true); err != nil {
+		t.Fatal(err)
+	}
+	// The channels with room deliver; the two short ones meet LINE's 429 for the month
+	// and wait for a retry (a plan may be raised meanwhile).
+	const state = `SELECT count(*) FILTER (WHERE state = 'sent') * 100 + count(*) FILTER (WHERE state = 'queued' AND last_error LIKE '429%')
+		FROM announcement_batch WHERE announcement_id = $1`
+	for deadline := time.Now().Add(30 * time.Second); apptest.Count(t, w, state, id) != 10*100+2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("batches: %d (sent × 100 + waiting after a 429)", apptest.Count(t, w, state, id))
+		}
+	}
+	for i, c := range g.Channels {
+		for _, u := range c.Users {
+			n := 0
+			for _, it := range w.Sim.Chat(c.LineID, u) {
+				if it.Delivered && strings.Contains(it.Text, "大雨警報") {
+					n++
+				}
+			}
+			if short := i == 2 || i == 7; n != 1 && !short || n != 0 && short {
+				t.Errorf("channel %d: a guardian received the alert %d times", i+1, n)
+			}
+		}
 	}
 }

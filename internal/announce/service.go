@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/renraku/renraku/internal/apperr"
 	"github.com/renraku/renraku/internal/audit"
 	"github.com/renraku/renraku/internal/authz"
@@ -557,25 +559,46 @@ type QuotaReader interface {
 	Quota(ctx context.Context, ch lineapi.Channel) (lineapi.Quota, error)
 }
 
+// quotaReads is how many channels' quotas Shortfalls reads at once: a city-wide send
+// covers tens of channels, two calls to LINE each, which one after the other would
+// keep the sender waiting for seconds.
+const quotaReads = 8
+
 // Shortfalls adds up the guardians a send reaches and lists the channels whose
-// remaining monthly messages are fewer than the guardians they would send to. The
-// check is a courtesy (LINE refuses over-quota sends anyway): a channel whose quota
-// cannot be read is passed over.
+// remaining monthly messages are fewer than the guardians they would send to, in the
+// order of reach. The check is a courtesy (LINE refuses over-quota sends anyway): a
+// channel whose quota cannot be read is passed over.
 func Shortfalls(ctx context.Context, reach []Reach, channels Channels, quotas QuotaReader) (int, []QuotaShort, error) {
 	total := 0
-	var short []QuotaShort
 	for _, r := range reach {
 		total += r.Guardians
-		ch, err := channels.FindChannel(ctx, r.ChannelID)
-		if err != nil {
-			return total, short, err
-		}
-		q, err := quotas.Quota(ctx, ch.API())
-		if err != nil {
-			continue
-		}
-		if q.Limited && q.Limit-q.Used < int64(r.Guardians) {
-			short = append(short, QuotaShort{ChannelID: r.ChannelID, Needed: int64(r.Guardians), Remains: max(0, q.Limit-q.Used)})
+	}
+	shorts := make([]*QuotaShort, len(reach))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(quotaReads)
+	for i, r := range reach {
+		g.Go(func() error {
+			ch, err := channels.FindChannel(gctx, r.ChannelID)
+			if err != nil {
+				return err
+			}
+			q, err := quotas.Quota(gctx, ch.API())
+			if err != nil {
+				return nil
+			}
+			if q.Limited && q.Limit-q.Used < int64(r.Guardians) {
+				shorts[i] = &QuotaShort{ChannelID: r.ChannelID, Needed: int64(r.Guardians), Remains: max(0, q.Limit-q.Used)}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return total, nil, err
+	}
+	var short []QuotaShort
+	for _, q := range shorts {
+		if q != nil {
+			short = append(short, *q)
 		}
 	}
 	return total, short, nil
