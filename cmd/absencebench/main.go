@@ -62,6 +62,7 @@ func main() {
 	rates := flag.String("rates", "1,50,500", "offered rates, submissions per second")
 	seconds := flag.Int("seconds", 10, "seconds per run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	history := flag.Int("history", 0, "past reports stored before measuring, spread over the parents (a school year leaves many)")
 	flag.Parse()
 	dbURL := os.Getenv("DATABASE_URL")
 	if dbURL == "" {
@@ -97,6 +98,13 @@ func main() {
 	t0 := time.Now()
 	parents := makeParents(ctx, env, ch, total)
 	fmt.Fprintf(os.Stderr, "absencebench: %d parents ready in %s\n", len(parents), time.Since(t0).Round(time.Second))
+	if *history > 0 {
+		t0 := time.Now()
+		if err := seedHistory(ctx, s, *history); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("past reports stored before measuring: %d (%s)\n", *history, time.Since(t0).Round(time.Second))
+	}
 	fmt.Printf("peak RSS after seeding: %.0f MiB\n", benchkit.PeakRSS())
 
 	if *cpuprofile != "" {
@@ -359,4 +367,22 @@ func checkOnce(ctx context.Context, env *benchkit.Env, channel string, parents [
 	}
 	fmt.Printf("confirmations: outbox %d sent, %d not; LINE simulator: %d parents got one, %d none, %d more than one (of %d)\n",
 		sent, other, once, none, more, len(parents))
+}
+
+// seedHistory stores n past reports (acknowledged, 15 to 380 days ago) over the
+// verified guardianships, as the months before a morning leave them. Their detail is
+// a hash, not a document: nothing the bench does reads a report older than the form's
+// two weeks.
+func seedHistory(ctx context.Context, s *app.Services, n int) error {
+	_, err := s.Pool.Exec(ctx, `WITH gs AS (SELECT gs.guardian_id, gs.child_id, c.school_id, c.class_id, row_number() OVER () AS k, count(*) OVER () AS m
+			FROM guardianship gs JOIN child c ON c.id = gs.child_id WHERE gs.status = 'verified')
+		INSERT INTO absence_report (child_id, guardian_id, school_id, class_id, kind, date_from, date_to, detail_enc, status, submit_key, created_at)
+		SELECT gs.child_id, gs.guardian_id, gs.school_id, gs.class_id, 'absent', current_date - d, current_date - d, sha512(('d' || i)::bytea), 'acknowledged',
+			sha256(('history' || i)::bytea), now() - d * interval '1 day'
+		FROM generate_series(0, $1 - 1) i JOIN gs ON gs.k = i % gs.m + 1 CROSS JOIN LATERAL (SELECT 15 + (i * 7919) % 365 AS d) x`, n)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	_, err = s.Pool.Exec(ctx, `VACUUM ANALYZE absence_report`)
+	return err
 }
