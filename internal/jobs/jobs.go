@@ -139,23 +139,66 @@ type Queue struct {
 	Client *Client
 }
 
-// Insert queues one job in the context's transaction.
+// Insert queues one job in the context's transaction. In a transaction whose
+// transactor runs final steps (internal/postgres Transactor), the jobs it queues are
+// inserted together, in one statement just before its COMMIT (a savepoint rolled back
+// takes back those queued in it), and the result is nil; elsewhere the job is
+// inserted at once.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	tx, ok := pgtx.From(ctx)
 	if !ok || !pgtx.InTransaction(ctx) {
 		return nil, pgtx.ErrNoTx
 	}
+	if q.atCommit(ctx, river.InsertManyParams{Args: args, InsertOpts: opts}) {
+		return nil, nil
+	}
 	return q.Client.InsertTx(ctx, tx, args, opts)
 }
 
-// InsertMany queues jobs in the context's transaction.
+// InsertMany queues jobs in the context's transaction, as Insert does (the results
+// are nil when they wait for the COMMIT).
 func (q *Queue) InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
 	tx, ok := pgtx.From(ctx)
 	if !ok || !pgtx.InTransaction(ctx) {
 		return nil, pgtx.ErrNoTx
 	}
+	if q.atCommit(ctx, params...) {
+		return nil, nil
+	}
 	return q.Client.InsertManyTx(ctx, tx, params)
 }
+
+// atCommit adds params to the jobs the context's transaction inserts before its
+// COMMIT, if its transactor runs final steps; it reports whether it did.
+func (q *Queue) atCommit(ctx context.Context, params ...river.InsertManyParams) bool {
+	f, ok := pgtx.FinalOf(ctx)
+	if !ok {
+		return false
+	}
+	p := f.Once(pendingKey{q}, func() any { return &pendingJobs{} }, func(v any) func(context.Context, pgx.Tx, *pgx.Batch) error {
+		return func(ctx context.Context, tx pgx.Tx, _ *pgx.Batch) error {
+			jobs := v.(*pendingJobs).params
+			if len(jobs) == 0 {
+				return nil
+			}
+			if _, err := q.Client.InsertManyTx(ctx, tx, jobs); err != nil {
+				return fmt.Errorf("jobs: insert at commit: %w", err)
+			}
+			return nil
+		}
+	}).(*pendingJobs)
+	p.params = append(p.params, params...)
+	return true
+}
+
+type pendingKey struct{ q *Queue }
+
+// pendingJobs are the jobs a transaction inserts before its COMMIT.
+type pendingJobs struct{ params []river.InsertManyParams }
+
+// Len and Truncate let a savepoint rolled back take back the jobs queued in it.
+func (p *pendingJobs) Len() int       { return len(p.params) }
+func (p *pendingJobs) Truncate(n int) { p.params = p.params[:n] }
 
 // SameTx reports whether two contexts carry the same transaction (a savepoint counts
 // as its own): work collected under one is only valid to act on under the other.
