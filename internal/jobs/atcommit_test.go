@@ -107,4 +107,3 @@ func TestJobsGoInWithTheCommit(t *testing.T) {
 		t.Errorf("jobs %v, want [1 3 4 6]", ns)
 	}
 }
-
