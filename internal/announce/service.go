@@ -570,19 +570,23 @@ const quotaReads = 8
 // channel whose quota cannot be read is passed over.
 func Shortfalls(ctx context.Context, reach []Reach, channels Channels, quotas QuotaReader) (int, []QuotaShort, error) {
 	total := 0
-	for _, r := range reach {
+	// The channels are read first, one after the other (the caller's transaction, if
+	// any, is one connection); only the calls to LINE run side by side.
+	apis := make([]lineapi.Channel, len(reach))
+	for i, r := range reach {
 		total += r.Guardians
+		ch, err := channels.FindChannel(ctx, r.ChannelID)
+		if err != nil {
+			return total, nil, err
+		}
+		apis[i] = ch.API()
 	}
 	shorts := make([]*QuotaShort, len(reach))
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.SetLimit(quotaReads)
 	for i, r := range reach {
 		g.Go(func() error {
-			ch, err := channels.FindChannel(gctx, r.ChannelID)
-			if err != nil {
-				return err
-			}
-			q, err := quotas.Quota(gctx, ch.API())
+			q, err := quotas.Quota(ctx, apis[i])
 			if err != nil {
 				return nil
 			}
@@ -592,9 +596,7 @@ func Shortfalls(ctx context.Context, reach []Reach, channels Channels, quotas Qu
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return total, nil, err
-	}
+	_ = g.Wait() // a quota that cannot be read is passed over
 	var short []QuotaShort
 	for _, q := range shorts {
 		if q != nil {
