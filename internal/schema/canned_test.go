@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/renraku/renraku/internal/pgtest"
 	"github.com/renraku/renraku/internal/schema"
 )
 
@@ -16,20 +13,7 @@ import (
 func TestCannedReplyMigrationGoesDownWithSealedRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := pgtest.NewEmptyDBURL(t)
-	m, err := schema.NewMigrator(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Up(); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	m, pool := migratedUp(t)
 	if _, err := pool.Exec(ctx, `
 		WITH b AS (INSERT INTO board (name) VALUES ('テスト市') RETURNING id),
 		     s AS (INSERT INTO school (board_id, name, school_type) SELECT id, 'さくら小学校', 'elementary' FROM b RETURNING id)

@@ -23,20 +23,7 @@ var neverDeleted = []string{"board", "school", "staff", "line_channel", "line_ou
 // deleted is the leading column(s) of an index of its table.
 func TestForeignKeysHaveIndexes(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.NewEmptyDBURL(t)
-	m, err := schema.NewMigrator(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Up(); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	_, pool := migratedUp(t)
 	rows, err := pool.Query(context.Background(), `
 		SELECT c.conname, c.confrelid::regclass::text
 		FROM pg_constraint c
@@ -67,4 +54,25 @@ func TestForeignKeysHaveIndexes(t *testing.T) {
 	if checked == 0 {
 		t.Error("no foreign key into a table never deleted from was found: is the query right?")
 	}
+}
+
+// migratedUp returns the migrator of a new database migrated to the latest version and
+// a pool on it as its owner; both are closed when the test ends.
+func migratedUp(t *testing.T) (*schema.Migrator, *pgxpool.Pool) {
+	t.Helper()
+	dbURL := pgtest.NewEmptyDBURL(t)
+	m, err := schema.NewMigrator(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return m, pool
 }
