@@ -6,10 +6,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/renraku/renraku/internal/pgtest"
-	"github.com/renraku/renraku/internal/schema"
 )
 
 // neverDeleted are the tables whose rows renraku never deletes (boards, schools, staff
@@ -54,25 +50,4 @@ func TestForeignKeysHaveIndexes(t *testing.T) {
 	if checked == 0 {
 		t.Error("no foreign key into a table never deleted from was found: is the query right?")
 	}
-}
-
-// migratedUp returns the migrator of a new database migrated to the latest version and
-// a pool on it as its owner; both are closed when the test ends.
-func migratedUp(t *testing.T) (*schema.Migrator, *pgxpool.Pool) {
-	t.Helper()
-	dbURL := pgtest.NewEmptyDBURL(t)
-	m, err := schema.NewMigrator(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := m.Up(); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return m, pool
 }

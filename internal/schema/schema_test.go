@@ -72,23 +72,10 @@ func TestMigrationsUpDownUp(t *testing.T) {
 
 func TestDownRemovesEverything(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.NewEmptyDBURL(t)
-	m, err := schema.NewMigrator(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Up(); err != nil {
-		t.Fatal(err)
-	}
+	m, pool := migratedUp(t)
 	if err := m.Down(0); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	var leftovers []string
 	rows, err := pool.Query(context.Background(), `
 		SELECT table_schema || '.' || table_name FROM information_schema.tables
@@ -166,4 +153,25 @@ func TestMigrationFiles(t *testing.T) {
 	if uint(len(byNum)) != schema.Latest() {
 		t.Errorf("latest = %d, but %d migrations", schema.Latest(), len(byNum))
 	}
+}
+
+// migratedUp returns the migrator of a new database migrated to the latest version and
+// a pool on it as its owner; both are closed when the test ends.
+func migratedUp(t *testing.T) (*schema.Migrator, *pgxpool.Pool) {
+	t.Helper()
+	dbURL := pgtest.NewEmptyDBURL(t)
+	m, err := schema.NewMigrator(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return m, pool
 }
